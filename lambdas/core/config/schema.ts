@@ -1,0 +1,215 @@
+/**
+ * The pipeline definition users write as `lockstep.config.yaml` (or as a typed object in TypeScript).
+ *
+ * This file holds the shape only: types are inferred from the zod schema. Cross-references (unknown names,
+ * duplicates, cycles, unreachable environments, ...) are checked by `validate.ts`, which reports every problem at
+ * once with its path and a fix.
+ */
+import { z } from 'zod';
+
+/** Names are used in DynamoDB keys, Step Functions execution names and CodeBuild project names. */
+export const nameSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/, 'use 1-40 letters, digits, "-" or "_", starting with a letter or digit');
+
+export const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+export type Day = (typeof DAYS)[number];
+
+/** `HH:MM`, 24-hour clock. `24:00` is allowed as an end time meaning midnight at the end of the day. */
+export const clockTimeSchema = z
+  .string()
+  .regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'use a 24-hour "HH:MM" time such as "22:00"');
+
+/**
+ * When automated deploys to an environment may start. `end` earlier than `start` means the window crosses
+ * midnight (22:00-04:00 on `mon` is open from Monday 22:00 to Tuesday 04:00). Times are wall-clock times in
+ * `timeZone`, so a window keeps its local hours across daylight-saving changes.
+ */
+export const timeWindowSchema = z.strictObject({
+  days: z.array(z.enum(DAYS)).min(1, 'list at least one day, e.g. [mon, tue, wed, thu, fri]'),
+  start: clockTimeSchema,
+  end: clockTimeSchema,
+  /** IANA time zone name, e.g. `Europe/London`. Checked against the runtime's time zone database. */
+  timeZone: z.string().min(1),
+});
+export type TimeWindow = z.infer<typeof timeWindowSchema>;
+
+/** A duration such as `90s`, `30m`, `2h`, `1d`. */
+export const durationSchema = z
+  .string()
+  .regex(/^\d+(s|m|h|d)$/, 'use a number followed by s, m, h or d, e.g. "30m"');
+
+const commandsSchema = z.array(z.string().min(1)).min(1, 'list at least one shell command');
+
+const githubSourceSchema = z.strictObject({
+  github: z.strictObject({
+    owner: z.string().min(1),
+    repo: z.string().min(1),
+    branch: z.string().min(1).default('main'),
+  }),
+});
+const codecommitSourceSchema = z.strictObject({
+  codecommit: z.strictObject({
+    repository: z.string().min(1),
+    branch: z.string().min(1).default('main'),
+  }),
+});
+/** Local git repository, used by local mode (`npm start`) in place of GitHub or CodeCommit. */
+const localSourceSchema = z.strictObject({
+  local: z.strictObject({
+    path: z.string().min(1),
+    branch: z.string().min(1).default('main'),
+  }),
+});
+export const sourceSchema = z.union([githubSourceSchema, codecommitSourceSchema, localSourceSchema]);
+export type Source = z.infer<typeof sourceSchema>;
+
+export const packageSchema = z.strictObject({
+  name: nameSchema,
+  source: sourceSchema,
+  build: z.strictObject({
+    commands: commandsSchema,
+    /** Files (globs, relative to the build folder) kept as the package's artifact. @default all files */
+    artifacts: z.array(z.string().min(1)).optional(),
+    variables: z.record(z.string(), z.string()).optional(),
+  }),
+  /** Build automatically when a change is pushed to the branch. @default true */
+  autoBuild: z.boolean().default(true),
+});
+export type PackageDefinition = z.infer<typeof packageSchema>;
+
+export const applicationSchema = z.strictObject({
+  name: nameSchema,
+  packages: z.array(nameSchema).min(1, 'list the packages this application is built from'),
+});
+export type ApplicationDefinition = z.infer<typeof applicationSchema>;
+
+export const testStepSchema = z.strictObject({
+  name: nameSchema,
+  commands: commandsSchema,
+  variables: z.record(z.string(), z.string()).optional(),
+});
+
+export const approvalWorkflowSchema = z.strictObject({
+  /** Test steps, run in parallel after the deploy. Any failure fails the workflow and rolls back. */
+  tests: z.array(testStepSchema).default([]),
+  /** Compliance sign-off by a named policy (recorded in the audit log with the revision's evidence). */
+  compliance: z.strictObject({ policy: z.string().min(1) }).optional(),
+  /** Manual approval by email link. Any one approver decides. */
+  manual: z
+    .strictObject({
+      approvers: z.array(z.email('use an email address')).min(1, 'list at least one approver email'),
+      /** How long the request stays open before the workflow fails. @default "24h" */
+      timeout: durationSchema.default('24h'),
+    })
+    .optional(),
+  /** Time the revision must stay healthy, lock held, before it counts as approved. @default none */
+  bakeTime: durationSchema.optional(),
+});
+export type ApprovalWorkflow = z.infer<typeof approvalWorkflowSchema>;
+
+export const environmentSchema = z.strictObject({
+  name: nameSchema,
+  deploy: z.strictObject({
+    commands: commandsSchema,
+    variables: z.record(z.string(), z.string()).optional(),
+  }),
+  account: z.string().regex(/^\d{12}$/, 'use the 12-digit AWS account id').optional(),
+  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'use an AWS region such as "eu-west-1"').optional(),
+  /** IAM role the deploy assumes in the target account. */
+  roleArn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'use an IAM role ARN').optional(),
+  /** When automated deploys may start. @default always open */
+  windows: z.array(timeWindowSchema).default([]),
+  approval: approvalWorkflowSchema.default({ tests: [] }),
+  /** How long a deploy plus its approval workflow may hold the lock before it counts as abandoned. @default "2h" */
+  lockLease: durationSchema.default('2h'),
+});
+export type EnvironmentDefinition = z.infer<typeof environmentSchema>;
+
+export const stageSchema = z.strictObject({
+  name: nameSchema,
+  environments: z.array(environmentSchema),
+});
+export type StageDefinition = z.infer<typeof stageSchema>;
+
+export const SELECTION_STRATEGIES = ['latest', 'priority', 'most-tests-passed', 'compatible'] as const;
+export type SelectionStrategy = (typeof SELECTION_STRATEGIES)[number];
+
+/**
+ * An edge to a destination environment. The source is one or more applications (new successful revisions) or an
+ * environment (revisions approved there). Every application the source carries flows to the destination.
+ */
+export const promotionSchema = z.strictObject({
+  from: z.union([
+    z.strictObject({ application: z.union([nameSchema, z.array(nameSchema).min(1)]) }),
+    z.strictObject({ environment: nameSchema }),
+  ]),
+  to: nameSchema,
+  /** @default "latest" */
+  strategy: z.enum(SELECTION_STRATEGIES).default('latest'),
+  /** `manual`: a person approves each revision before it is deployed to the destination. @default "automatic" */
+  approval: z.enum(['automatic', 'manual']).default('automatic'),
+  /** Approvers for a `manual` promotion. @default the destination's manual approvers */
+  approvers: z.array(z.email()).optional(),
+  /** @default true */
+  enabled: z.boolean().default(true),
+});
+export type PromotionDefinition = z.infer<typeof promotionSchema>;
+
+export const NOTIFICATION_EVENTS = [
+  'approval-requested',
+  'pipeline-deleted',
+  'pipeline-disabled',
+  'pipeline-enabled',
+  'automation-switched',
+  'approval-workflow-failed',
+  'deployment-failed',
+  'rollback-done',
+  'build-failed',
+  'revision-approved',
+] as const;
+export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];
+
+export const notificationSchema = z.strictObject({
+  events: z.array(z.enum(NOTIFICATION_EVENTS)).min(1),
+  emails: z.array(z.email('use an email address')).min(1),
+});
+
+export const pipelineSchema = z.strictObject({
+  pipeline: z.strictObject({
+    name: nameSchema,
+    /** A disabled pipeline starts nothing; in-flight executions finish. @default true */
+    enabled: z.boolean().default(true),
+    /** With automation off, agents report what they would do but start nothing. @default true */
+    automation: z.boolean().default(true),
+    /** AutoBuild groups pushes to one application that arrive within this interval. @default "30s" */
+    buildDebounce: durationSchema.default('30s'),
+  }),
+  packages: z.array(packageSchema).min(1),
+  applications: z.array(applicationSchema).min(1),
+  stages: z.array(stageSchema).min(1),
+  promotions: z.array(promotionSchema).default([]),
+  notifications: z.array(notificationSchema).default([]),
+});
+
+/** What users write (defaults optional). */
+export type PipelineInput = z.input<typeof pipelineSchema>;
+/** A parsed pipeline with defaults applied. Validate with `validatePipeline` before use. */
+export type Pipeline = z.output<typeof pipelineSchema>;
+
+/** Parses a duration string ("30m") into milliseconds. */
+export function durationMs(duration: string): number {
+  const match = /^(\d+)(s|m|h|d)$/.exec(duration);
+  if (!match) throw new RangeError(`Not a duration: ${duration}`);
+  const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 's' | 'm' | 'h' | 'd'];
+  return Number(match[1]) * unit;
+}
+
+/** Identifies a promotion edge: `<source>-to-<destination>`. Stable while the edge's endpoints stay the same. */
+export function promotionId(promotion: Pick<PromotionDefinition, 'from' | 'to'>): string {
+  const source =
+    'environment' in promotion.from
+      ? promotion.from.environment
+      : ([] as string[]).concat(promotion.from.application).join('+');
+  return `${source}-to-${promotion.to}`;
+}

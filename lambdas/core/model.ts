@@ -1,0 +1,83 @@
+/**
+ * Runtime state of a pipeline: what the stores hold and what the decision core reads. Plain data, no behaviour,
+ * so the same shapes travel through DynamoDB, Step Functions payloads, the CLI and tests.
+ *
+ * Times are epoch milliseconds (numbers) everywhere in state; ISO strings only at the edges (UI, ASL Wait).
+ */
+
+/** package name -> version (a commit id) that a revision was built from. */
+export type VersionSet = Record<string, string>;
+
+export interface Commit {
+  readonly id: string;
+  readonly message: string;
+  readonly author: string;
+  readonly timestamp: number;
+}
+
+/** An immutable, numbered build of an application. Numbers start at 1 per application. */
+export interface Revision {
+  readonly application: string;
+  readonly number: number;
+  readonly versionSet: VersionSet;
+  readonly commits: readonly Commit[];
+  readonly authors: readonly string[];
+  /** S3 URI (or local-mode equivalent) of the built artifact. */
+  readonly artifact: string;
+  readonly buildId: string;
+  readonly createdAt: number;
+  /** Flagged revisions go first under the `priority` strategy. */
+  readonly priority: boolean;
+  /** environment -> tests passed / failed in that environment's approval workflow. */
+  readonly testResults: Record<string, { readonly passed: number; readonly failed: number }>;
+}
+
+/** A revision of one application as deployed at an environment. */
+export interface DeployedRevision {
+  readonly application: string;
+  readonly number: number;
+  readonly versionSet: VersionSet;
+  readonly deployedAt: number;
+}
+
+/** One application's slot in an environment. */
+export interface ApplicationAtEnvironment {
+  readonly current?: DeployedRevision;
+  readonly previous?: DeployedRevision;
+  /** Revision numbers whose approval workflow passed at this environment. */
+  readonly approved: readonly number[];
+}
+
+export interface LockState {
+  readonly environment: string;
+  /** Who holds it: a promotion execution name, or `manual:<user>`. */
+  readonly owner: string;
+  readonly acquiredAt: number;
+  readonly leaseExpiresAt: number;
+  /** Grows with every grant, never reset: a holder whose lease expired carries a stale token and is refused. */
+  readonly fencingToken: number;
+}
+
+export interface EnvironmentState {
+  readonly name: string;
+  /** application -> its slot at this environment. */
+  readonly applications: Readonly<Record<string, ApplicationAtEnvironment>>;
+  /** Null when free. An expired lease counts as free (stores do not delete expired items themselves). */
+  readonly lock: LockState | null;
+}
+
+/** A manual go-ahead for one revision on one promotion (promotions with `approval: manual`). */
+export interface PromotionApproval {
+  readonly promotion: string;
+  readonly application: string;
+  readonly revision: number;
+  readonly decision: 'approved' | 'rejected' | 'pending';
+  readonly decidedBy?: string;
+  readonly decidedAt?: number;
+}
+
+/** Pipeline-wide switches as they are now (the config holds their initial values; operators flip them). */
+export interface PipelineSwitches {
+  readonly enabled: boolean;
+  readonly automation: boolean;
+}
