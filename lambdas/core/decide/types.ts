@@ -1,0 +1,48 @@
+/**
+ * Inputs and outputs of `decide()`: the one decision function that agents, the CLI (`lockstep explain`) and the
+ * console share. Everything here is plain data so a snapshot can be saved as JSON and explained later.
+ */
+import type { PromotionDefinition, SelectionStrategy, TimeWindow } from '../config/schema';
+import type { EnvironmentState, PipelineSwitches, PromotionApproval, Revision } from '../model';
+
+/** What `decide()` needs to know about one promotion edge and one application flowing along it. */
+export interface PromotionSnapshot {
+  readonly pipeline: PipelineSwitches;
+  /** The edge as configured (defaults applied), plus its id (`promotionId()`). */
+  readonly promotion: Pick<PromotionDefinition, 'from' | 'to' | 'approval' | 'enabled'> & {
+    readonly id: string;
+    readonly strategy: SelectionStrategy;
+  };
+  /** The application this decision is about (a promotion carries one or more). */
+  readonly application: string;
+  /**
+   * Revisions of `application` that are candidates at the source: for an application source every successful
+   * build; for an environment source the revisions approved at that environment.
+   */
+  readonly candidates: readonly Revision[];
+  readonly destination: EnvironmentState & { readonly windows: readonly TimeWindow[] };
+  /** Manual go-aheads recorded for this promotion (only read when `promotion.approval` is `manual`). */
+  readonly promotionApprovals: readonly PromotionApproval[];
+  /** Execution names already started for this promotion (a started (promotion, revision) never starts again). */
+  readonly startedExecutions: readonly string[];
+}
+
+interface DecisionBase {
+  /** One sentence a person can act on, e.g. "Waiting for the window Mon-Fri 22:00-04:00 Europe/London". */
+  readonly reason: string;
+}
+
+export type Decision =
+  | (DecisionBase & { readonly kind: 'in-sync'; readonly revision?: number })
+  | (DecisionBase & { readonly kind: 'deploy'; readonly revision: Revision; readonly executionName: string })
+  | (DecisionBase & { readonly kind: 'wait-window'; readonly revision: number; readonly until: number })
+  | (DecisionBase & { readonly kind: 'blocked-by-lock'; readonly revision: number; readonly owner: string; readonly until: number })
+  | (DecisionBase & { readonly kind: 'disabled'; readonly scope: 'pipeline' | 'promotion' })
+  | (DecisionBase & { readonly kind: 'automation-off'; readonly revision?: number })
+  | (DecisionBase & { readonly kind: 'awaiting-approval'; readonly revision: number })
+  | (DecisionBase & { readonly kind: 'rejected'; readonly revision: number })
+  | (DecisionBase & { readonly kind: 'no-candidate' })
+  | (DecisionBase & { readonly kind: 'no-compatible-revision'; readonly candidates: readonly number[] })
+  | (DecisionBase & { readonly kind: 'already-started'; readonly revision: number; readonly executionName: string });
+
+export type DecisionKind = Decision['kind'];
