@@ -1,0 +1,22 @@
+/**
+ * The DynamoDB tables Lockstep uses. The CDK construct and local mode both create them from this list, so keys
+ * cannot drift between AWS and local. Every table but idempotency uses a string partition key `pk` and a string
+ * sort key `sk`; idempotency follows Powertools' defaults (`id`, TTL attribute `expiration`).
+ */
+export interface TableDefinition {
+  /** Logical name: the CDK construct id and the local table name suffix. */
+  readonly logicalName: 'Revisions' | 'Environments' | 'Locks' | 'Events' | 'Idempotency';
+  /** Environment variable through which handlers learn the physical name. */
+  readonly envVar: string;
+  readonly partitionKey: string;
+  readonly sortKey?: string;
+  readonly timeToLiveAttribute?: string;
+}
+
+export const TABLES: readonly TableDefinition[] = [
+  { logicalName: 'Revisions', envVar: 'LOCKSTEP_TABLE_REVISIONS', partitionKey: 'pk', sortKey: 'sk' },
+  { logicalName: 'Environments', envVar: 'LOCKSTEP_TABLE_ENVIRONMENTS', partitionKey: 'pk', sortKey: 'sk' },
+  { logicalName: 'Locks', envVar: 'LOCKSTEP_TABLE_LOCKS', partitionKey: 'pk', sortKey: 'sk' },
+  { logicalName: 'Events', envVar: 'LOCKSTEP_TABLE_EVENTS', partitionKey: 'pk', sortKey: 'sk' },
+  { logicalName: 'Idempotency', envVar: 'LOCKSTEP_TABLE_IDEMPOTENCY', partitionKey: 'id', timeToLiveAttribute: 'expiration' },
+];
