@@ -44,3 +44,11 @@ export interface SdkVersionRef {
 }
 
 export type StagingStatus = 'CONVERTED' | 'WAITING' | 'CONFLICT' | 'TESTING' | 'TEST_FAILED' | 'READY' | 'PUBLISHED' | 'WITHDRAWN';
+
+import { LockstepError } from '../core/errors';
+
+/**
+ * Base of every SDK-publishing error (`MetadataError`, `HostileArchiveError`, ...), so a Step Functions Catch or a
+ * handler can tell SDK problems apart from pipeline ones. Derive one class per concern; keep ids in `details`.
+ */
+export class SdkError extends LockstepError {}
