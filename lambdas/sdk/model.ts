@@ -1,3 +1,5 @@
+import { LockstepError } from '../core/errors';
+
 /**
  * Shapes shared by every part of SDK publishing (intake, converter, staging, tester, package host, install).
  * Plain data: they travel through S3 objects, DynamoDB items and Step Functions payloads.
@@ -44,8 +46,6 @@ export interface SdkVersionRef {
 }
 
 export type StagingStatus = 'CONVERTED' | 'WAITING' | 'CONFLICT' | 'TESTING' | 'TEST_FAILED' | 'READY' | 'PUBLISHED' | 'WITHDRAWN';
-
-import { LockstepError } from '../core/errors';
 
 /**
  * Base of every SDK-publishing error (`MetadataError`, `HostileArchiveError`, ...), so a Step Functions Catch or a
