@@ -1,0 +1,425 @@
+/**
+ * The CodeBuild projects a pipeline needs, as plain data: names, buildspecs, variables and sources.
+ *
+ * The CDK construct turns each into a CodeBuild project; the local CodeBuild emulator runs the same buildspec
+ * objects. That is why the buildspecs stay portable: POSIX shell commands, `env.variables`, `phases` and
+ * `artifacts.files` only (no `base-directory`, no reports, no secrets-manager variables, no `env.shell`).
+ *
+ * Contract both runners follow (it is CodeBuild's own behaviour, which the emulator reproduces):
+ * - variables apply with CodeBuild precedence: buildspec `env.variables` < project `environmentVariables` <
+ *   StartBuild `environmentVariablesOverride`;
+ * - variables exported in one phase stay exported in later phases (buildspec version 0.2 semantics);
+ * - a build project's sources are checked out at `$CODEBUILD_SRC_DIR` (the first package) and
+ *   `$CODEBUILD_SRC_DIR_<identifier>` (the others), as `source.packages[].directoryVariable` says;
+ * - a deploy or test project's source is the revision artifact zip, extracted into `$CODEBUILD_SRC_DIR`.
+ *
+ * Revision artifact layout (what deploy and test commands see in their working folder):
+ * `lockstep-revision.json` (application, revision, version set, commits) and one folder per package holding that
+ * package's build output (`build.artifacts` globs, or the whole checkout without `.git`).
+ */
+import type { Pipeline, Source } from './config/schema';
+import { buildProjectName, deployProjectName, testProjectName } from './names';
+
+export type ProjectKind = 'build' | 'deploy' | 'test';
+
+/** One package checked out for a build project. */
+export interface PackageCheckout {
+  readonly package: string;
+  /** CodeBuild source identifier (letters, digits, `_`); the first package is the primary source. */
+  readonly identifier: string;
+  readonly primary: boolean;
+  /** Shell variable holding the checkout folder at build time. */
+  readonly directoryVariable: string;
+  readonly location: Source;
+}
+
+export interface PackageSources {
+  readonly type: 'packages';
+  readonly packages: readonly PackageCheckout[];
+}
+
+/** The source of deploy and test projects: a revision artifact, chosen per build by StartBuild overrides. */
+export interface RevisionArtifactSource {
+  readonly type: 'revision-artifact';
+  /** Applications whose revisions this project may receive (they reach its environment through promotions). */
+  readonly applications: readonly string[];
+  /** S3 key of a revision artifact; `<application>` and `<number>` are filled per build. */
+  readonly keyPattern: string;
+}
+
+export interface Buildspec {
+  readonly version: 0.2;
+  readonly env: { readonly variables: Readonly<Record<string, string>> };
+  readonly phases: Readonly<Partial<Record<'install' | 'pre_build' | 'build' | 'post_build', { readonly commands: readonly string[] }>>>;
+  readonly artifacts?: { readonly files: readonly string[] };
+}
+
+export interface CodeBuildProjectDefinition {
+  /** Physical project name, from `names.ts`. */
+  readonly name: string;
+  readonly kind: ProjectKind;
+  readonly application?: string;
+  readonly environment?: string;
+  /** Test step name (test projects). */
+  readonly step?: string;
+  readonly buildspec: Buildspec;
+  /** Variables set on the project itself (fixed per project, overridable per build). */
+  readonly environmentVariables: Readonly<Record<string, string>>;
+  /** Variables the caller must pass with every StartBuild (`environmentVariablesOverride`). */
+  readonly perBuildVariables: readonly string[];
+  readonly source: PackageSources | RevisionArtifactSource;
+  /** Build projects: the file the buildspec produces and the S3 key it is uploaded to. */
+  readonly artifact?: { readonly file: string; readonly keyPattern: string };
+  /** Deploy and test projects: IAM role assumed in pre_build before the commands run. */
+  readonly roleArn?: string;
+}
+
+/** S3 prefix under which every revision artifact lives. */
+export const REVISIONS_PREFIX = 'revisions/';
+/** File name of a revision artifact, as uploaded by build projects. */
+export const REVISION_ARTIFACT_FILE = 'artifact.zip';
+/** Describes the revision inside its artifact. */
+export const REVISION_MANIFEST_FILE = 'lockstep-revision.json';
+
+/** S3 key of a revision's artifact: `revisions/<application>/<number>/artifact.zip`. */
+export function revisionArtifactKey(application: string, revision: number | string): string {
+  return `${REVISIONS_PREFIX}${application}/${revision}/${REVISION_ARTIFACT_FILE}`;
+}
+
+const DEPLOY_PER_BUILD = ['LOCKSTEP_APPLICATION', 'LOCKSTEP_REVISION', 'LOCKSTEP_FENCING_TOKEN', 'LOCKSTEP_ROLLBACK'];
+const BUILD_PER_BUILD = ['LOCKSTEP_REVISION'];
+
+/**
+ * Every CodeBuild project `pipeline` needs: one build project per application, one deploy project per environment
+ * and one test project per (environment, test step), in that order.
+ *
+ * @example
+ * for (const project of codeBuildProjects(pipeline)) console.log(project.name, project.kind);
+ */
+export function codeBuildProjects(pipeline: Pipeline): CodeBuildProjectDefinition[] {
+  const builds = pipeline.applications.map((application) => buildProject(pipeline, application.name));
+  const perEnvironment = pipeline.stages.flatMap((stage) =>
+    stage.environments.flatMap((environment) => [
+      deployProject(pipeline, environment.name),
+      ...environment.approval.tests.map((test) => testProject(pipeline, environment.name, test.name)),
+    ]),
+  );
+  return [...builds, ...perEnvironment];
+}
+
+/**
+ * Applications whose revisions can reach `environment`: those named by the promotion into it, or, when it is
+ * promoted from another environment, whatever reaches that one. Sorted; empty when nothing is promoted into it.
+ */
+export function applicationsReaching(pipeline: Pipeline, environment: string): string[] {
+  const found = new Set<string>();
+  const visited = new Set<string>();
+  const visit = (destination: string): void => {
+    if (visited.has(destination)) return; // a cycle is reported by validate.ts; here it must only terminate
+    visited.add(destination);
+    for (const promotion of pipeline.promotions.filter((p) => p.to === destination)) {
+      if ('application' in promotion.from) {
+        for (const application of ([] as string[]).concat(promotion.from.application)) found.add(application);
+      } else {
+        visit(promotion.from.environment);
+      }
+    }
+  };
+  visit(environment);
+  return [...found].sort();
+}
+
+const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * Problems that would make a buildspec unusable although the pipeline passes its schema: variable names a shell
+ * cannot export, and names CodeBuild or Lockstep reserve. Each message names the path and the fix.
+ */
+export function buildspecProblems(pipeline: Pipeline): string[] {
+  const problems: string[] = [];
+  const check = (path: string, variables: Record<string, string> | undefined): void => {
+    for (const name of Object.keys(variables ?? {})) {
+      if (!VARIABLE_NAME.test(name)) {
+        problems.push(`${path}.${name}: use letters, digits and "_" for a variable name, not starting with a digit`);
+      } else if (/^(CODEBUILD_|LOCKSTEP_)/.test(name)) {
+        problems.push(`${path}.${name}: names starting with CODEBUILD_ or LOCKSTEP_ are reserved; rename the variable`);
+      }
+    }
+  };
+  pipeline.packages.forEach((p, i) => check(`packages[${i}].build.variables`, p.build.variables));
+  pipeline.stages.forEach((stage, s) =>
+    stage.environments.forEach((environment, e) => {
+      const path = `stages[${s}].environments[${e}]`;
+      check(`${path}.deploy.variables`, environment.deploy.variables);
+      environment.approval.tests.forEach((test, t) => check(`${path}.approval.tests[${t}].variables`, test.variables));
+    }),
+  );
+  return problems;
+}
+
+export function buildProject(pipeline: Pipeline, applicationName: string): CodeBuildProjectDefinition {
+  const application = pipeline.applications.find((a) => a.name === applicationName);
+  if (!application) throw new RangeError(`No application named ${applicationName}`);
+  const checkouts = packageCheckouts(pipeline, application.packages);
+
+  const packageCommands = checkouts.map((checkout) => {
+    const definition = pipeline.packages.find((p) => p.name === checkout.package);
+    // checkouts only holds packages that exist (packageCheckouts throws otherwise)
+    const build = definition!.build;
+    const exports = Object.entries(build.variables ?? {}).map(([name, value]) => `export ${name}=${shellQuote(value)}`);
+    // One command per package: a subshell so its `cd` and variables cannot leak into the next package's build.
+    return [
+      `echo "Building package ${checkout.package}"`,
+      '(',
+      'set -e',
+      `cd "$${checkout.directoryVariable}"`,
+      ...exports,
+      ...build.commands,
+      ')',
+    ].join('\n');
+  });
+
+  const manifest = revisionManifestCommand(pipeline, application.name, checkouts);
+  const zipCommands = checkouts.map((checkout) => {
+    const definition = pipeline.packages.find((p) => p.name === checkout.package)!;
+    const folder = shellQuote(checkout.package);
+    // zip stores paths relative to the working folder, so each checkout is linked into the staging folder under
+    // its package name; zip follows the link and the archive gets `<package>/...` paths.
+    const include = definition.build.artifacts?.length
+      ? ` -i ${definition.build.artifacts.map((glob) => shellQuote(`${checkout.package}/${glob}`)).join(' ')}`
+      : '';
+    return [
+      `ln -s "$${checkout.directoryVariable}" "$LOCKSTEP_STAGE"/${folder}`,
+      `(cd "$LOCKSTEP_STAGE" && zip -qr "$LOCKSTEP_ZIP" ${folder} -x ${shellQuote(`${checkout.package}/.git/*`)}${include})`,
+    ].join('\n');
+  });
+
+  return {
+    name: buildProjectName(pipeline.pipeline.name, application.name),
+    kind: 'build',
+    application: application.name,
+    buildspec: {
+      version: 0.2,
+      env: { variables: {} },
+      phases: {
+        pre_build: {
+          commands: [
+            requireVariablesCommand(BUILD_PER_BUILD),
+            `echo "Building ${application.name} revision $LOCKSTEP_REVISION"`,
+          ],
+        },
+        build: {
+          commands: [
+            ...packageCommands,
+            // Packaging is the last build command rather than post_build, which CodeBuild runs after a failure too.
+            [
+              'export LOCKSTEP_STAGE="$(mktemp -d)"',
+              `export LOCKSTEP_ZIP="$CODEBUILD_SRC_DIR/${REVISION_ARTIFACT_FILE}"`,
+              'rm -f "$LOCKSTEP_ZIP"',
+            ].join('\n'),
+            manifest,
+            `(cd "$LOCKSTEP_STAGE" && zip -q "$LOCKSTEP_ZIP" ${REVISION_MANIFEST_FILE})`,
+            ...zipCommands,
+            'echo "Artifact: $(du -h "$LOCKSTEP_ZIP" | cut -f1)"',
+          ],
+        },
+      },
+      artifacts: { files: [REVISION_ARTIFACT_FILE] },
+    },
+    environmentVariables: {
+      LOCKSTEP_PIPELINE: pipeline.pipeline.name,
+      LOCKSTEP_APPLICATION: application.name,
+    },
+    perBuildVariables: BUILD_PER_BUILD,
+    source: { type: 'packages', packages: checkouts },
+    artifact: {
+      file: REVISION_ARTIFACT_FILE,
+      keyPattern: revisionArtifactKey(application.name, '<number>'),
+    },
+  };
+}
+
+export function deployProject(pipeline: Pipeline, environmentName: string): CodeBuildProjectDefinition {
+  const environment = findEnvironment(pipeline, environmentName);
+  return {
+    name: deployProjectName(pipeline.pipeline.name, environment.name),
+    kind: 'deploy',
+    environment: environment.name,
+    buildspec: {
+      version: 0.2,
+      env: { variables: { ...(environment.deploy.variables ?? {}) } },
+      phases: {
+        pre_build: {
+          commands: [
+            requireVariablesCommand(DEPLOY_PER_BUILD),
+            'if [ "$LOCKSTEP_ROLLBACK" = "true" ]; then action="Rolling back"; else action="Deploying"; fi; ' +
+              'echo "$action $LOCKSTEP_APPLICATION revision $LOCKSTEP_REVISION to $LOCKSTEP_ENVIRONMENT (fencing token $LOCKSTEP_FENCING_TOKEN)"',
+            ...targetCommands(environment),
+          ],
+        },
+        build: { commands: environment.deploy.commands },
+      },
+    },
+    environmentVariables: targetVariables(pipeline, environment),
+    perBuildVariables: DEPLOY_PER_BUILD,
+    source: revisionArtifactSource(pipeline, environment.name),
+    ...(environment.roleArn ? { roleArn: environment.roleArn } : {}),
+  };
+}
+
+export function testProject(pipeline: Pipeline, environmentName: string, stepName: string): CodeBuildProjectDefinition {
+  const environment = findEnvironment(pipeline, environmentName);
+  const step = environment.approval.tests.find((t) => t.name === stepName);
+  if (!step) throw new RangeError(`Environment ${environmentName} has no test step named ${stepName}`);
+  return {
+    name: testProjectName(pipeline.pipeline.name, environment.name, step.name),
+    kind: 'test',
+    environment: environment.name,
+    step: step.name,
+    buildspec: {
+      version: 0.2,
+      env: { variables: { ...(step.variables ?? {}) } },
+      phases: {
+        pre_build: {
+          commands: [
+            requireVariablesCommand(DEPLOY_PER_BUILD),
+            'echo "Testing $LOCKSTEP_APPLICATION revision $LOCKSTEP_REVISION at $LOCKSTEP_ENVIRONMENT: step $LOCKSTEP_TEST_STEP"',
+            ...targetCommands(environment),
+          ],
+        },
+        build: { commands: step.commands },
+      },
+    },
+    environmentVariables: { ...targetVariables(pipeline, environment), LOCKSTEP_TEST_STEP: step.name },
+    perBuildVariables: DEPLOY_PER_BUILD,
+    source: revisionArtifactSource(pipeline, environment.name),
+    ...(environment.roleArn ? { roleArn: environment.roleArn } : {}),
+  };
+}
+
+type EnvironmentDefinition = Pipeline['stages'][number]['environments'][number];
+
+function findEnvironment(pipeline: Pipeline, name: string): EnvironmentDefinition {
+  for (const stage of pipeline.stages) {
+    const environment = stage.environments.find((e) => e.name === name);
+    if (environment) return environment;
+  }
+  throw new RangeError(`No environment named ${name}`);
+}
+
+function revisionArtifactSource(pipeline: Pipeline, environment: string): RevisionArtifactSource {
+  return {
+    type: 'revision-artifact',
+    applications: applicationsReaching(pipeline, environment),
+    keyPattern: revisionArtifactKey('<application>', '<number>'),
+  };
+}
+
+function targetVariables(pipeline: Pipeline, environment: EnvironmentDefinition): Record<string, string> {
+  return {
+    LOCKSTEP_PIPELINE: pipeline.pipeline.name,
+    LOCKSTEP_ENVIRONMENT: environment.name,
+    // A default so a deploy started without the override is a forward deploy, never an accidental rollback.
+    LOCKSTEP_ROLLBACK: 'false',
+    ...(environment.account ? { LOCKSTEP_TARGET_ACCOUNT: environment.account } : {}),
+    ...(environment.region ? { LOCKSTEP_TARGET_REGION: environment.region } : {}),
+    ...(environment.roleArn ? { LOCKSTEP_TARGET_ROLE_ARN: environment.roleArn } : {}),
+  };
+}
+
+/** Commands that point the AWS CLI and SDKs at the environment's region and role (exported for later phases). */
+function targetCommands(environment: EnvironmentDefinition): string[] {
+  const commands: string[] = [];
+  if (environment.region) {
+    commands.push('export AWS_REGION="$LOCKSTEP_TARGET_REGION" AWS_DEFAULT_REGION="$LOCKSTEP_TARGET_REGION"');
+  }
+  if (environment.roleArn) {
+    commands.push(
+      [
+        // Session names allow [\w+=,.@-] up to 64 characters; environment and application names already comply.
+        'session="$(printf "lockstep-%s-%s-r%s" "$LOCKSTEP_ENVIRONMENT" "$LOCKSTEP_APPLICATION" "$LOCKSTEP_REVISION" | cut -c1-64)"',
+        'credentials="$(aws sts assume-role --role-arn "$LOCKSTEP_TARGET_ROLE_ARN" --role-session-name "$session" ' +
+          "--query 'Credentials.[AccessKeyId,SecretAccessKey,SessionToken]' --output text)\"",
+        'set -- $credentials',
+        'export AWS_ACCESS_KEY_ID="$1" AWS_SECRET_ACCESS_KEY="$2" AWS_SESSION_TOKEN="$3"',
+        'echo "Assumed $LOCKSTEP_TARGET_ROLE_ARN as $session"',
+      ].join('\n'),
+    );
+  }
+  return commands;
+}
+
+/** Fails the build early, naming the variable, when a StartBuild forgot a per-build variable. */
+function requireVariablesCommand(names: readonly string[]): string {
+  return [
+    ...names.map(
+      (name) =>
+        `if [ -z "\${${name}:-}" ]; then echo "${name} must be set by StartBuild environmentVariablesOverride" >&2; exit 1; fi`,
+    ),
+    // The revision number lands unquoted in lockstep-revision.json and in S3 keys: digits only.
+    'case "$LOCKSTEP_REVISION" in *[!0-9]*) echo "LOCKSTEP_REVISION must be a number" >&2; exit 1;; esac',
+  ].join('\n');
+}
+
+function packageCheckouts(pipeline: Pipeline, packageNames: readonly string[]): PackageCheckout[] {
+  const used = new Set<string>();
+  return packageNames.map((name, index) => {
+    const definition = pipeline.packages.find((p) => p.name === name);
+    if (!definition) throw new RangeError(`No package named ${name}`);
+    // Package names may hold "-" and start with a digit; CodeBuild identifiers may not.
+    let identifier = `pkg_${name.replace(/[^A-Za-z0-9_]/g, '_')}`;
+    if (used.has(identifier)) identifier = `${identifier}_${index}`;
+    used.add(identifier);
+    return {
+      package: name,
+      identifier,
+      primary: index === 0,
+      directoryVariable: index === 0 ? 'CODEBUILD_SRC_DIR' : `CODEBUILD_SRC_DIR_${identifier}`,
+      location: definition.source,
+    };
+  });
+}
+
+/**
+ * Writes `lockstep-revision.json` into the staging folder. Everything known now is escaped here with
+ * JSON.stringify; the values only known at build time (revision number, commits, build id) are digits, hex or
+ * CodeBuild ids, so plain printf is safe for them.
+ */
+function revisionManifestCommand(pipeline: Pipeline, application: string, checkouts: readonly PackageCheckout[]): string {
+  const lines: string[] = [];
+  checkouts.forEach((checkout, index) => {
+    const fallback = checkout.primary ? 'CODEBUILD_RESOLVED_SOURCE_VERSION' : `CODEBUILD_SOURCE_VERSION_${checkout.identifier}`;
+    lines.push(
+      `commit_${index}="$(git -C "$${checkout.directoryVariable}" rev-parse HEAD 2>/dev/null || printf %s "\${${fallback}:-unknown}")"`,
+    );
+  });
+  const packages = checkouts.map((checkout, index) => {
+    const location = checkout.location;
+    const [kind, detail] =
+      'github' in location
+        ? ['github', { repository: `${location.github.owner}/${location.github.repo}`, branch: location.github.branch }]
+        : 'codecommit' in location
+          ? ['codecommit', { repository: location.codecommit.repository, branch: location.codecommit.branch }]
+          : ['local', { repository: location.local.path, branch: location.local.branch }];
+    const fixed = JSON.stringify({ name: checkout.package, source: kind, ...detail });
+    // `{...}` without its closing brace, then the commit appended at build time.
+    return { fixed: fixed.slice(0, -1), commitVar: `commit_${index}`, name: checkout.package };
+  });
+  const versionSet = packages.map((p) => `${JSON.stringify(p.name)}:"%s"`).join(',');
+  const packageList = packages.map((p) => `${p.fixed.replace(/%/g, '%%')},"commit":"%s"}`).join(',');
+  const head = JSON.stringify({ pipeline: pipeline.pipeline.name, application }).slice(0, -1).replace(/%/g, '%%');
+  const format = `${head},"revision":%s,"buildId":"%s","versionSet":{${versionSet}},"packages":[${packageList}]}\\n`;
+  const args = [
+    '"$LOCKSTEP_REVISION"',
+    '"${CODEBUILD_BUILD_ID:-local}"',
+    ...packages.map((p) => `"$${p.commitVar}"`),
+    ...packages.map((p) => `"$${p.commitVar}"`),
+  ];
+  lines.push(`printf ${shellQuote(format)} ${args.join(' ')} > "$LOCKSTEP_STAGE/${REVISION_MANIFEST_FILE}"`);
+  return lines.join('\n');
+}
+
+/** Quotes a value for POSIX shells: single quotes, with embedded single quotes closed, escaped and reopened. */
+export function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}

@@ -1,0 +1,191 @@
+/**
+ * Runs the buildspecs from `buildspecs.ts` in bash, the way CodeBuild (and the local emulator) does: phases in
+ * order in one shell, so a build really produces a revision artifact and a deploy really sees its variables.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  applicationsReaching,
+  buildspecProblems,
+  codeBuildProjects,
+  type CodeBuildProjectDefinition,
+} from '../../lambdas/core/buildspecs';
+import { pipelineSchema, type PipelineInput } from '../../lambdas/core/config/schema';
+
+const work = mkdtempSync(join(tmpdir(), 'lockstep-buildspecs-'));
+
+function gitRepo(name: string, files: Record<string, string>): { path: string; commit: string } {
+  const path = join(work, 'repos', name);
+  mkdirSync(path, { recursive: true });
+  for (const [file, content] of Object.entries(files)) {
+    mkdirSync(join(path, file, '..'), { recursive: true });
+    writeFileSync(join(path, file), content);
+  }
+  const git = (...args: string[]) =>
+    execFileSync('git', ['-c', 'user.email=t@example.com', '-c', 'user.name=t', ...args], { cwd: path }).toString().trim();
+  git('init', '-q', '-b', 'main');
+  git('add', '.');
+  git('commit', '-qm', 'init');
+  return { path, commit: git('rev-parse', 'HEAD') };
+}
+
+/** Runs a project's phases in one bash process, stopping at the first failing command, like CodeBuild. */
+function run(project: CodeBuildProjectDefinition, env: Record<string, string>): { status: number; output: string } {
+  const phases = (['install', 'pre_build', 'build', 'post_build'] as const).flatMap(
+    (phase) => project.buildspec.phases[phase]?.commands ?? [],
+  );
+  const script = phases.map((command) => `${command}\nrc=$?; [ $rc -eq 0 ] || exit $rc`).join('\n');
+  const result = spawnSync('bash', ['-c', script], {
+    cwd: env.CODEBUILD_SRC_DIR,
+    env: { PATH: process.env.PATH, HOME: work, ...project.buildspec.env.variables, ...project.environmentVariables, ...env },
+    encoding: 'utf8',
+  });
+  return { status: result.status ?? -1, output: `${result.stdout}${result.stderr}` };
+}
+
+const api = gitRepo('api', { 'src/main.txt': 'api source', 'README.md': 'not shipped' });
+const web = gitRepo('web', { 'index.html': '<h1>web</h1>' });
+
+const input: PipelineInput = {
+  pipeline: { name: 'demo' },
+  packages: [
+    {
+      name: 'api',
+      source: { local: { path: api.path } },
+      build: { commands: ['mkdir -p dist', 'cp src/main.txt dist/main.txt', 'echo "$GREETING" > dist/greeting.txt'], artifacts: ['dist/*'], variables: { GREETING: "it's built" } },
+    },
+    { name: 'web-ui', source: { local: { path: web.path } }, build: { commands: ['test -f index.html'] } },
+  ],
+  applications: [{ name: 'shop', packages: ['api', 'web-ui'] }],
+  stages: [
+    {
+      name: 'beta',
+      environments: [
+        {
+          name: 'Beta',
+          deploy: { commands: ['echo "deploying $LOCKSTEP_APPLICATION r$LOCKSTEP_REVISION rollback=$LOCKSTEP_ROLLBACK token=$LOCKSTEP_FENCING_TOKEN"', 'cat api/dist/main.txt', 'echo "color=$COLOR"'], variables: { COLOR: 'blue' } },
+          approval: { tests: [{ name: 'smoke', commands: ['test -f lockstep-revision.json', 'echo "step=$LOCKSTEP_TEST_STEP"'] }] },
+        },
+      ],
+    },
+    { name: 'prod', environments: [{ name: 'Prod', deploy: { commands: ['true'] } }] },
+  ],
+  promotions: [
+    { from: { application: 'shop' }, to: 'Beta' },
+    { from: { environment: 'Beta' }, to: 'Prod' },
+  ],
+};
+const pipeline = pipelineSchema.parse(input);
+const projects = codeBuildProjects(pipeline);
+const byName = (name: string) => projects.find((p) => p.name === name)!;
+
+describe('codeBuildProjects', () => {
+  let build: { status: number; output: string };
+  const extracted = join(work, 'extracted');
+
+  beforeAll(() => {
+    build = run(byName('lockstep-demo-build-shop'), {
+      CODEBUILD_SRC_DIR: api.path,
+      CODEBUILD_SRC_DIR_pkg_web_ui: web.path,
+      LOCKSTEP_REVISION: '7',
+    });
+    mkdirSync(extracted, { recursive: true });
+    if (build.status === 0) execFileSync('unzip', ['-q', join(api.path, 'artifact.zip'), '-d', extracted]);
+  });
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  it('names one build project per application, one deploy project per environment and one test project per step', () => {
+    expect(projects.map((p) => `${p.kind}:${p.name}`)).toEqual([
+      'build:lockstep-demo-build-shop',
+      'deploy:lockstep-demo-deploy-Beta',
+      'test:lockstep-demo-test-Beta-smoke',
+      'deploy:lockstep-demo-deploy-Prod',
+    ]);
+  });
+
+  it('gives deploy projects the applications promoted into their environment, through other environments too', () => {
+    expect(applicationsReaching(pipeline, 'Prod')).toEqual(['shop']);
+    expect(byName('lockstep-demo-deploy-Prod').source).toMatchObject({ type: 'revision-artifact', applications: ['shop'] });
+  });
+
+  it('builds every package and packages one zip whose manifest records the version set', () => {
+    expect(build.status, build.output).toBe(0);
+    const manifest = JSON.parse(readFileSync(join(extracted, 'lockstep-revision.json'), 'utf8'));
+    expect(manifest).toMatchObject({
+      pipeline: 'demo',
+      application: 'shop',
+      revision: 7,
+      versionSet: { api: api.commit, 'web-ui': web.commit },
+    });
+    expect(manifest.packages).toHaveLength(2);
+  });
+
+  it('keeps only the artifact globs of a package that lists them, and whole checkouts without .git otherwise', () => {
+    expect(readFileSync(join(extracted, 'api/dist/main.txt'), 'utf8')).toBe('api source');
+    expect(readFileSync(join(extracted, 'api/dist/greeting.txt'), 'utf8')).toBe("it's built\n");
+    expect(() => readFileSync(join(extracted, 'api/README.md'))).toThrow();
+    expect(readFileSync(join(extracted, 'web-ui/index.html'), 'utf8')).toBe('<h1>web</h1>');
+    expect(() => readFileSync(join(extracted, 'web-ui/.git/HEAD'))).toThrow();
+  });
+
+  it('fails a build started without a revision number instead of producing an unnamed artifact', () => {
+    const result = run(byName('lockstep-demo-build-shop'), { CODEBUILD_SRC_DIR: api.path, CODEBUILD_SRC_DIR_pkg_web_ui: web.path });
+    expect(result.status).not.toBe(0);
+    expect(result.output).toContain('LOCKSTEP_REVISION must be set');
+  });
+
+  it('runs deploy commands in the extracted artifact with the per-build and configured variables', () => {
+    const result = run(byName('lockstep-demo-deploy-Beta'), {
+      CODEBUILD_SRC_DIR: extracted,
+      LOCKSTEP_APPLICATION: 'shop',
+      LOCKSTEP_REVISION: '7',
+      LOCKSTEP_FENCING_TOKEN: '12',
+      LOCKSTEP_ROLLBACK: 'true',
+    });
+    expect(result.status, result.output).toBe(0);
+    expect(result.output).toContain('Rolling back shop revision 7 to Beta');
+    expect(result.output).toContain('deploying shop r7 rollback=true token=12');
+    expect(result.output).toContain('api source');
+    expect(result.output).toContain('color=blue');
+  });
+
+  it('runs test steps against the same artifact', () => {
+    const result = run(byName('lockstep-demo-test-Beta-smoke'), {
+      CODEBUILD_SRC_DIR: extracted,
+      LOCKSTEP_APPLICATION: 'shop',
+      LOCKSTEP_REVISION: '7',
+      LOCKSTEP_FENCING_TOKEN: '12',
+    });
+    expect(result.status, result.output).toBe(0);
+    expect(result.output).toContain('step=smoke');
+  });
+
+  it('assumes the environment role in pre_build only when one is configured', () => {
+    const withRole = pipelineSchema.parse({
+      ...input,
+      stages: [{ name: 'x', environments: [{ name: 'X', roleArn: 'arn:aws:iam::123456789012:role/deployer', region: 'eu-west-1', deploy: { commands: ['true'] } }] }],
+      promotions: [],
+    });
+    const deploy = codeBuildProjects(withRole).find((p) => p.kind === 'deploy')!;
+    expect(deploy.roleArn).toBe('arn:aws:iam::123456789012:role/deployer');
+    expect(deploy.environmentVariables).toMatchObject({ LOCKSTEP_TARGET_ROLE_ARN: 'arn:aws:iam::123456789012:role/deployer', LOCKSTEP_TARGET_REGION: 'eu-west-1' });
+    expect(deploy.buildspec.phases.pre_build?.commands.join('\n')).toContain('aws sts assume-role');
+    expect(byName('lockstep-demo-deploy-Beta').buildspec.phases.pre_build?.commands.join('\n')).not.toContain('assume-role');
+  });
+
+  it('reports variable names a shell cannot export and reserved names, each with its path', () => {
+    const bad = pipelineSchema.parse({
+      ...input,
+      stages: [{ name: 'x', environments: [{ name: 'X', deploy: { commands: ['true'], variables: { 'BAD-NAME': '1', LOCKSTEP_REVISION: '2' } } }] }],
+      promotions: [],
+    });
+    expect(buildspecProblems(bad)).toEqual([
+      expect.stringContaining('stages[0].environments[0].deploy.variables.BAD-NAME'),
+      expect.stringContaining('stages[0].environments[0].deploy.variables.LOCKSTEP_REVISION: names starting with'),
+    ]);
+    expect(buildspecProblems(pipeline)).toEqual([]);
+  });
+});
