@@ -4,6 +4,7 @@
  */
 import type { PromotionDefinition, SelectionStrategy, TimeWindow } from '../config/schema';
 import type { EnvironmentState, PipelineSwitches, PromotionApproval, Revision } from '../model';
+import type { VersionConflict } from './selection';
 
 /** What `decide()` needs to know about one promotion edge and one application flowing along it. */
 export interface PromotionSnapshot {
@@ -42,7 +43,12 @@ export type Decision =
   | (DecisionBase & { readonly kind: 'awaiting-approval'; readonly revision: number })
   | (DecisionBase & { readonly kind: 'rejected'; readonly revision: number })
   | (DecisionBase & { readonly kind: 'no-candidate' })
-  | (DecisionBase & { readonly kind: 'no-compatible-revision'; readonly candidates: readonly number[] })
+  | (DecisionBase & {
+      readonly kind: 'no-compatible-revision';
+      readonly candidates: readonly number[];
+      /** For each candidate, a package version that disagrees with an application on the destination. */
+      readonly conflicts?: readonly VersionConflict[];
+    })
   | (DecisionBase & { readonly kind: 'already-started'; readonly revision: number; readonly executionName: string });
 
 export type DecisionKind = Decision['kind'];

@@ -1,0 +1,205 @@
+/**
+ * AutoBuild grouping: which pushes become which build requests, and when to look again. Pure: the webhook and
+ * CodeCommit handlers record pushes, and the reconcile pass calls `planBuilds` with every push it knows of and
+ * each application's build history.
+ *
+ * Rules:
+ * - Only pushes to a known package, on its configured branch, with `autoBuild` on, count. A push counts once: a
+ *   repeated delivery id or a repeated (package, commit) is a duplicate.
+ * - A push is **pending** for an application until a build of that application includes its commit. A push to a
+ *   package used by two applications is pending for both, so each gets its own build.
+ * - Pending pushes of one application are grouped: the build starts once no push came for `buildDebounce` (a quiet
+ *   period after the latest push), but at the latest `BUILD_DEBOUNCE_CAP` times `buildDebounce` after the earliest
+ *   pending push, so a steady stream of pushes still builds.
+ * - While a build of the application runs, nothing else starts for it; pushes that arrive meanwhile stay pending
+ *   and are built after it ends.
+ * - A failed build's commits count as built: they never trigger a build on their own. The next change retries
+ *   them together with itself (they are still the branch heads, and the request lists them again).
+ */
+import { durationMs, type PackageDefinition, type Pipeline } from '../config/schema';
+import type { Commit, VersionSet } from '../model';
+
+/** A cap of 5 debounce intervals: long enough to group a burst of related pushes, short enough to bound delay. */
+export const BUILD_DEBOUNCE_CAP = 5;
+
+/** A push as the webhook or CodeCommit event reports it. */
+export interface Push {
+  readonly package: string;
+  readonly branch: string;
+  readonly commit: string;
+  readonly author: string;
+  readonly message: string;
+  /** When Lockstep received it (epoch ms). */
+  readonly receivedAt: number;
+  /** GitHub delivery id or EventBridge event id; a redelivery carries the same one. */
+  readonly deliveryId: string;
+}
+
+/** A commit together with the package it belongs to. */
+export interface BuildCommit extends Commit {
+  readonly package: string;
+}
+
+/** One build of an application, as the build history holds it. */
+export interface BuildRecord {
+  readonly id: string;
+  readonly status: 'running' | 'succeeded' | 'failed';
+  readonly startedAt: number;
+  readonly finishedAt?: number;
+  /** Package versions the build used. */
+  readonly versionSet: VersionSet;
+  /** Commits the build was requested with (and so counts as having built). */
+  readonly commits: readonly BuildCommit[];
+}
+
+/** A build to start now. */
+export interface BuildRequest {
+  readonly application: string;
+  /** Deterministic for the same pending pushes: use it as the idempotency key of the build start. */
+  readonly requestId: string;
+  /**
+   * The latest pushed commit per package, else the version of the application's last build. A package that was
+   * never built nor pushed is absent: the build uses its branch head.
+   */
+  readonly versionSet: VersionSet;
+  /** New commits in this build: pending pushes, plus those of failed builds since the last success. */
+  readonly commits: readonly BuildCommit[];
+  readonly authors: readonly string[];
+  readonly deliveryIds: readonly string[];
+  /** The failed build this one retries, when the application's last build failed. */
+  readonly retryOf?: string;
+}
+
+export type ApplicationBuildState =
+  | { readonly application: string; readonly state: 'idle' }
+  | { readonly application: string; readonly state: 'running'; readonly build: string; readonly pending: number }
+  | { readonly application: string; readonly state: 'debouncing'; readonly until: number; readonly pending: number }
+  | { readonly application: string; readonly state: 'requested'; readonly requestId: string };
+
+export interface AutoBuildPlan {
+  readonly requests: readonly BuildRequest[];
+  /** The earliest end of a debounce (epoch ms), when to call again; null when nothing waits on time. */
+  readonly lookAgainAt: number | null;
+  /** One entry per application, in config order. */
+  readonly applications: readonly ApplicationBuildState[];
+}
+
+function branchOf(pkg: PackageDefinition): string {
+  const s = pkg.source;
+  return 'github' in s ? s.github.branch : 'codecommit' in s ? s.codecommit.branch : s.local.branch;
+}
+
+const keyOf = (pkg: string, commit: string) => `${pkg}@${commit}`;
+
+/** FNV-1a, base 36: a short stable id from the pending push keys. */
+function hashOf(parts: readonly string[]): string {
+  let h = 0x811c9dc5;
+  for (const part of parts) {
+    for (let i = 0; i < part.length; i++) h = Math.imul(h ^ part.charCodeAt(i), 0x01000193) >>> 0;
+    h = Math.imul(h ^ 0x0a, 0x01000193) >>> 0;
+  }
+  return h.toString(36);
+}
+
+/** Pushes that trigger builds: known package, tracked branch, autoBuild on; duplicates dropped, oldest kept. */
+export function triggeringPushes(pipeline: Pipeline, pushes: readonly Push[]): Push[] {
+  const packages = new Map(pipeline.packages.map((p) => [p.name, p]));
+  const sorted = [...pushes].sort((a, b) => a.receivedAt - b.receivedAt);
+  const deliveries = new Set<string>();
+  const commits = new Set<string>();
+  const kept: Push[] = [];
+  for (const push of sorted) {
+    const pkg = packages.get(push.package);
+    if (!pkg || !pkg.autoBuild || branchOf(pkg) !== push.branch) continue;
+    const key = keyOf(push.package, push.commit);
+    if (deliveries.has(push.deliveryId) || commits.has(key)) continue;
+    deliveries.add(push.deliveryId);
+    commits.add(key);
+    kept.push(push);
+  }
+  return kept;
+}
+
+/**
+ * Plans builds at `now` from every known push and each application's build history (application -> its builds).
+ *
+ * @example
+ * const plan = planBuilds(pipeline, pushes, { web: [lastBuild] }, Date.now());
+ * for (const request of plan.requests) await builds.start(request);
+ * if (plan.lookAgainAt !== null) scheduleReconcile(plan.lookAgainAt);
+ */
+export function planBuilds(
+  pipeline: Pipeline,
+  pushes: readonly Push[],
+  history: Readonly<Record<string, readonly BuildRecord[]>>,
+  now: number,
+): AutoBuildPlan {
+  const debounce = durationMs(pipeline.pipeline.buildDebounce);
+  const triggering = triggeringPushes(pipeline, pushes);
+  const requests: BuildRequest[] = [];
+  const states: ApplicationBuildState[] = [];
+  let lookAgainAt: number | null = null;
+
+  for (const app of pipeline.applications) {
+    const application = app.name;
+    const packages = new Set(app.packages);
+    const builds = [...(history[application] ?? [])].sort((a, b) => a.startedAt - b.startedAt);
+    const built = new Set<string>();
+    for (const b of builds) for (const c of b.commits) built.add(keyOf(c.package, c.id));
+    const pending = triggering.filter((p) => packages.has(p.package) && !built.has(keyOf(p.package, p.commit)));
+
+    const running = builds.find((b) => b.status === 'running');
+    if (running) {
+      states.push({ application, state: 'running', build: running.id, pending: pending.length });
+      continue;
+    }
+    if (pending.length === 0) {
+      states.push({ application, state: 'idle' });
+      continue;
+    }
+    // `pending` is sorted by receivedAt.
+    const readyAt = Math.min(pending.at(-1)!.receivedAt + debounce, pending[0]!.receivedAt + BUILD_DEBOUNCE_CAP * debounce);
+    if (now < readyAt) {
+      states.push({ application, state: 'debouncing', until: readyAt, pending: pending.length });
+      lookAgainAt = lookAgainAt === null ? readyAt : Math.min(lookAgainAt, readyAt);
+      continue;
+    }
+
+    const last = builds.at(-1);
+    const versionSet: Record<string, string> = {};
+    for (const pkg of app.packages) {
+      const v = last?.versionSet[pkg];
+      if (v !== undefined) versionSet[pkg] = v;
+    }
+    for (const p of pending) versionSet[p.package] = p.commit; // later pushes overwrite earlier ones
+
+    // Failed builds since the last success never produced a revision: their commits land in this one.
+    const lastSuccess = builds.findLastIndex((b) => b.status === 'succeeded');
+    const commits: BuildCommit[] = [];
+    const seen = new Set<string>();
+    const add = (c: BuildCommit) => {
+      const key = keyOf(c.package, c.id);
+      if (!seen.has(key)) {
+        seen.add(key);
+        commits.push(c);
+      }
+    };
+    for (const b of builds.slice(lastSuccess + 1)) if (b.status === 'failed') b.commits.forEach(add);
+    for (const p of pending) {
+      add({ package: p.package, id: p.commit, message: p.message, author: p.author, timestamp: p.receivedAt });
+    }
+
+    const requestId = `${application}-${hashOf(pending.map((p) => keyOf(p.package, p.commit)))}`;
+    requests.push({
+      application,
+      requestId,
+      versionSet,
+      commits,
+      authors: [...new Set(commits.map((c) => c.author))],
+      deliveryIds: pending.map((p) => p.deliveryId),
+      ...(last?.status === 'failed' ? { retryOf: last.id } : {}),
+    });
+    states.push({ application, state: 'requested', requestId });
+  }
+  return { requests, lookAgainAt, applications: states };
+}

@@ -1,0 +1,196 @@
+/**
+ * `decide()`: what should happen now for one application along one promotion edge. Agents (AutoDeploy,
+ * AutoPromote), the reconcile pass, `lockstep explain` and the console all call this one function.
+ */
+import { executionName } from '../names';
+import type { Revision } from '../model';
+import { describeConflicts, selectRevision, type DeployedVersionSet } from './selection';
+import type { Decision, PromotionSnapshot } from './types';
+import { describeWindow, formatInZone, isAnyOpen, nextOpeningDetail } from './windows';
+
+/**
+ * Started execution names as a set, built once per array: a reconcile pass hands the same array to every snapshot,
+ * and a linear `includes` per decision would make the pass quadratic.
+ */
+const startedSets = new WeakMap<readonly string[], ReadonlySet<string>>();
+function hasStarted(started: readonly string[], name: string): boolean {
+  if (started.length < 16) return started.includes(name);
+  let set = startedSets.get(started);
+  if (!set) {
+    set = new Set(started);
+    startedSets.set(started, set);
+  }
+  return set.has(name);
+}
+
+function iso(instant: number): string {
+  return new Date(instant).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+function sourceOf(snapshot: PromotionSnapshot): string {
+  return 'environment' in snapshot.promotion.from ? `approved at ${snapshot.promotion.from.environment}` : 'built';
+}
+
+/**
+ * Decides what to do now for `snapshot` at `now` (epoch ms). Pure: the same snapshot and clock give the same
+ * decision. Checks, in order (the first that applies wins):
+ *
+ * 1. pipeline disabled -> `disabled` (pipeline); promotion disabled -> `disabled` (promotion);
+ * 2. selection: no candidates -> `no-candidate`; none compatible -> `no-compatible-revision`;
+ * 3. the destination already runs the selected revision -> `in-sync`;
+ * 4. the execution for (promotion, application, revision) already started -> `already-started`;
+ * 5. manual promotion whose revision was rejected -> `rejected`;
+ * 6. automation off -> `automation-off`, whose reason says what would happen with it on (steps 7-9);
+ * 7. manual promotion not yet approved -> `awaiting-approval`;
+ * 8. every window closed -> `wait-window` until the next opening;
+ * 9. the lock held by someone else with a live lease -> `blocked-by-lock` until the lease ends;
+ * 10. otherwise `deploy`, as the execution named by `executionName()`.
+ *
+ * Steps 4 and 5 come before the automation switch because automation does not change them: a started execution
+ * runs to its end either way, and a rejection stands until a newer revision is selected.
+ *
+ * @example
+ * const d = decide(snapshot, Date.parse('2024-03-04T23:00:00Z'));
+ * if (d.kind === 'deploy') await orchestrator.start(d.executionName, d.revision);
+ * console.log(d.reason); // "Deploy A r5 to Prod-EU (replacing r4) as execution Beta-to-Prod-EU-A-r5."
+ */
+export function decide(snapshot: PromotionSnapshot, now: number): Decision {
+  const { promotion, application, destination } = snapshot;
+  const dest = destination.name;
+
+  if (!snapshot.pipeline.enabled) {
+    return { kind: 'disabled', scope: 'pipeline', reason: `The pipeline is disabled, so nothing is promoted to ${dest}.` };
+  }
+  if (!promotion.enabled) {
+    return {
+      kind: 'disabled',
+      scope: 'promotion',
+      reason: `Promotion ${promotion.id} is disabled, so ${application} is not promoted to ${dest}.`,
+    };
+  }
+
+  const slot = destination.applications[application];
+  const current = slot?.current;
+  const deployed: DeployedVersionSet[] = [];
+  if (promotion.strategy === 'compatible') {
+    for (const other in destination.applications) {
+      const c = destination.applications[other]!.current;
+      if (other !== application && c) deployed.push({ application: other, number: c.number, versionSet: c.versionSet });
+    }
+  }
+  const selection = selectRevision(promotion.strategy, snapshot.candidates, deployed);
+  if (selection.kind === 'no-candidate') {
+    const why =
+      'environment' in promotion.from
+        ? `no revision of ${application} is approved at ${promotion.from.environment} yet`
+        : `no revision of ${application} has been built yet`;
+    return { kind: 'no-candidate', reason: `Nothing to promote to ${dest}: ${why}.` };
+  }
+  if (selection.kind === 'no-compatible') {
+    return {
+      kind: 'no-compatible-revision',
+      candidates: selection.candidates,
+      conflicts: selection.conflicts,
+      reason:
+        `No revision of ${application} ${sourceOf(snapshot)} (${selection.candidates.map((n) => `r${n}`).join(', ')}) ` +
+        `is compatible with what ${dest} runs: ${describeConflicts(selection.conflicts)}.`,
+    };
+  }
+
+  const revision = selection.revision;
+  const r = `${application} r${revision.number}`;
+  if (current?.number === revision.number) {
+    return {
+      kind: 'in-sync',
+      revision: revision.number,
+      reason: `${dest} already runs ${r}, the ${promotion.strategy} revision ${sourceOf(snapshot)}.`,
+    };
+  }
+
+  const name = executionName(promotion.id, application, revision.number);
+  if (hasStarted(snapshot.startedExecutions, name)) {
+    return {
+      kind: 'already-started',
+      revision: revision.number,
+      executionName: name,
+      reason: `Execution ${name} promoting ${r} to ${dest} has already started; a promotion never starts twice.`,
+    };
+  }
+
+  let approval: PromotionSnapshot['promotionApprovals'][number] | undefined;
+  if (promotion.approval === 'manual') {
+    approval = snapshot.promotionApprovals.find(
+      (a) => a.promotion === promotion.id && a.application === application && a.revision === revision.number,
+    );
+    if (approval?.decision === 'rejected') {
+      return {
+        kind: 'rejected',
+        revision: revision.number,
+        reason: `${r} was rejected for ${dest}${approval.decidedBy ? ` by ${approval.decidedBy}` : ''}; a newer revision must be selected before anything is promoted.`,
+      };
+    }
+  }
+
+  const next = actionable(snapshot, revision, name, approval?.decision === 'approved', now);
+  if (!snapshot.pipeline.automation) {
+    return {
+      kind: 'automation-off',
+      revision: revision.number,
+      reason: `Automation is off, so nothing starts; with it on: ${lowerFirst(next.reason)}`,
+    };
+  }
+  return next;
+}
+
+function lowerFirst(s: string): string {
+  // Keep names (A, Prod-EU) capitalised: only lower a leading common word.
+  return /^(Deploy|Waiting|Nothing)\b/.test(s) ? s[0]!.toLowerCase() + s.slice(1) : s;
+}
+
+/** Steps 7-10 of `decide`: what happens to a selected, unstarted revision once automation allows it. */
+function actionable(
+  snapshot: PromotionSnapshot,
+  revision: Revision,
+  name: string,
+  manuallyApproved: boolean,
+  now: number,
+): Decision {
+  const { promotion, application, destination } = snapshot;
+  const dest = destination.name;
+  const r = `${application} r${revision.number}`;
+
+  if (promotion.approval === 'manual' && !manuallyApproved) {
+    return {
+      kind: 'awaiting-approval',
+      revision: revision.number,
+      reason: `${r} is waiting for a manual approval before it is promoted to ${dest}.`,
+    };
+  }
+  if (!isAnyOpen(destination.windows, now)) {
+    const opening = nextOpeningDetail(destination.windows, now);
+    const w = opening.window!;
+    return {
+      kind: 'wait-window',
+      revision: revision.number,
+      until: opening.at,
+      reason: `${r} waits for a deploy window of ${dest}: the next opens ${formatInZone(opening.at, w.timeZone)} (${describeWindow(w)}).`,
+    };
+  }
+  const lock = destination.lock;
+  if (lock && lock.owner !== name && now < lock.leaseExpiresAt) {
+    return {
+      kind: 'blocked-by-lock',
+      revision: revision.number,
+      owner: lock.owner,
+      until: lock.leaseExpiresAt,
+      reason: `${dest} is locked by ${lock.owner} until ${iso(lock.leaseExpiresAt)} at the latest, so ${r} waits.`,
+    };
+  }
+  const current = destination.applications[application]?.current;
+  return {
+    kind: 'deploy',
+    revision,
+    executionName: name,
+    reason: `Deploy ${r} to ${dest} (${current ? `replacing r${current.number}` : 'first deploy'}) as execution ${name}.`,
+  };
+}
