@@ -1,0 +1,264 @@
+/**
+ * Reads a pipeline definition (YAML, JSON, or a typed TypeScript object) into a validated `Pipeline`, or throws a
+ * `ConfigError` that lists every problem at once: YAML syntax, schema (unknown keys, wrong types, bad formats) and
+ * cross-references (`validate.ts`), each with its path, a fix, and for text its line and column.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { LineCounter, parseDocument, type Document } from 'yaml';
+import { locate } from './positions';
+import { ConfigError, formatProblems, parsePath, formatPath, type ConfigProblem } from './problems';
+import { salvage } from './salvage';
+import { pipelineSchema, type Pipeline, type PipelineInput } from './schema';
+import { schemaProblems } from './schema-problems';
+import { validatePipeline } from './validate';
+
+export { ConfigError, formatProblems, type ConfigProblem };
+
+/**
+ * How many alias expansions a YAML file may cause. Anchors and aliases are handy for repeated windows or approver
+ * lists; thousands of expansions only come from a "billion laughs" file built to exhaust memory.
+ */
+export const MAX_ALIAS_COUNT = 100;
+
+/** The default file name `lockstep validate`, `graph` and the CDK app read. */
+export const DEFAULT_PIPELINE_FILE = 'lockstep.config.yaml';
+
+export interface ParseOptions {
+  /** @default "json" when `source` ends in `.json`, else "yaml" */
+  readonly format?: 'yaml' | 'json';
+  /** File name (or other label) shown in problems, e.g. `lockstep.config.yaml`. @default none */
+  readonly source?: string;
+}
+
+/**
+ * Parses and validates a pipeline definition from YAML or JSON text.
+ *
+ * @throws ConfigError listing every problem, each with its line and column.
+ * @example
+ * const pipeline = parsePipeline(readFileSync('lockstep.config.yaml', 'utf8'), { source: 'lockstep.config.yaml' });
+ */
+export function parsePipeline(text: string, options: ParseOptions = {}): Pipeline {
+  const result = checkPipelineText(text, options);
+  if (result.pipeline) return result.pipeline;
+  throw new ConfigError(result.problems, { source: options.source });
+}
+
+/**
+ * Reads, parses and validates the pipeline definition file at `path` (`.yaml`, `.yml` or `.json`).
+ * For a TypeScript or JavaScript module use `importPipeline`.
+ *
+ * @throws ConfigError when the file is missing or the definition has problems.
+ */
+export function loadPipeline(path: string): Pipeline {
+  return parsePipeline(readDefinition(path), { source: path, format: formatOf(path) });
+}
+
+/**
+ * Validates a pipeline definition written as a TypeScript object (see `definePipeline`).
+ *
+ * @throws ConfigError listing every problem (without line numbers: there is no text to point into).
+ */
+export function validatePipelineObject(input: unknown, options: { source?: string } = {}): Pipeline {
+  const result = checkPipelineObject(input);
+  if (result.pipeline) return result.pipeline;
+  throw new ConfigError(result.problems, { source: options.source });
+}
+
+/**
+ * Imports a module whose default export (or `pipeline` export) is a pipeline definition object, and validates it.
+ *
+ * @example
+ * // pipeline.ts: export default definePipeline({ pipeline: { name: 'shop' }, ... });
+ * const pipeline = await importPipeline('pipeline.ts');
+ */
+export async function importPipeline(path: string): Promise<Pipeline> {
+  const absolute = resolve(path);
+  if (!existsSync(absolute)) throw missingFile(path, absolute);
+  const module = (await import(pathToFileURL(absolute).href)) as { default?: unknown; pipeline?: unknown };
+  return validatePipelineObject(module.default ?? module.pipeline, { source: path });
+}
+
+/**
+ * Identity function that gives a TypeScript pipeline definition its type, so editors complete and check it.
+ *
+ * @example
+ * export default definePipeline({ pipeline: { name: 'shop' }, packages: [...], applications: [...], stages: [...] });
+ */
+export function definePipeline(input: PipelineInput): PipelineInput {
+  return input;
+}
+
+/** Outcome of a check that does not throw: the pipeline when it is valid, else every problem. */
+export interface PipelineCheck {
+  readonly pipeline?: Pipeline;
+  readonly problems: readonly ConfigProblem[];
+}
+
+/** Like `parsePipeline`, but returns the problems instead of throwing (for the CLI's `--json` output). */
+export function checkPipelineText(text: string, options: ParseOptions = {}): PipelineCheck {
+  const format = options.format ?? formatOf(options.source ?? '');
+  const lineCounter = new LineCounter();
+  // JSON is YAML too, so one parser gives node ranges for both; JSON.parse first gives JSON's own syntax errors.
+  if (format === 'json') {
+    try {
+      JSON.parse(text);
+    } catch (err) {
+      return { problems: [jsonSyntaxProblem(text, err)] };
+    }
+  }
+  const document = parseDocument(text, { lineCounter, merge: true, prettyErrors: false, uniqueKeys: true });
+  if (document.errors.length > 0) {
+    return {
+      problems: document.errors.map((error) => {
+        const position = lineCounter.linePos(error.pos[0]);
+        return {
+          rule: 'yaml',
+          path: '',
+          message: yamlMessage(error.code, error.message),
+          fix: yamlFix(error.code),
+          line: position.line,
+          column: position.col,
+        };
+      }),
+    };
+  }
+  let input: unknown;
+  try {
+    input = document.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    if (err instanceof ReferenceError && /alias/i.test(err.message)) {
+      return {
+        problems: [
+          {
+            rule: 'yaml',
+            path: '',
+            message: `the YAML aliases (*name) expand to more than ${MAX_ALIAS_COUNT} copies, which looks like an attempt to exhaust memory ("billion laughs"), so the file was not read`,
+            fix: 'write the repeated parts out, or use fewer aliases of large anchors',
+          },
+        ],
+      };
+    }
+    throw err;
+  }
+  const result = checkPipelineObject(input);
+  if (result.pipeline) return result;
+  return { problems: positioned(result.problems, document, lineCounter) };
+}
+
+/** Like `validatePipelineObject`, but returns the problems instead of throwing. */
+export function checkPipelineObject(input: unknown): PipelineCheck {
+  if (input === null || input === undefined || typeof input !== 'object' || Array.isArray(input)) {
+    return {
+      problems: [
+        {
+          rule: 'schema',
+          path: '',
+          message: `the definition is ${input === null || input === undefined ? 'empty' : 'not an object of keys'}`,
+          fix: 'start from an example in examples/ (keys: pipeline, packages, applications, stages, promotions, notifications)',
+        },
+      ],
+    };
+  }
+  const parsed = pipelineSchema.safeParse(input);
+  if (parsed.success) {
+    const problems = validatePipeline(parsed.data);
+    return problems.length === 0 ? { pipeline: parsed.data, problems } : { problems };
+  }
+  const shapeProblems = schemaProblems(parsed.error.issues, input, pipelineSchema);
+  const rescued = salvage(input, pipelineSchema);
+  if (!rescued) return { problems: shapeProblems };
+  const referenceProblems = validatePipeline(rescued.value, { tolerate: rescued.tolerate })
+    .map((problem) => ({ ...problem, path: formatPath(rescued.toOriginal(parsePath(problem.path))) }))
+    .filter((problem) => !isEcho(problem, shapeProblems));
+  return { problems: [...shapeProblems, ...referenceProblems] };
+}
+
+/**
+ * True when a rule's finding is only a consequence of what the salvage removed: a stage emptied because its
+ * environments were rejected, or "no approvers" because the approvers written were not email addresses.
+ */
+function isEcho(problem: ConfigProblem, shapeProblems: readonly ConfigProblem[]): boolean {
+  if (problem.rule === 'empty-stage') return shapeProblems.some((shape) => isWithin(shape.path, problem.path));
+  if (problem.rule === 'manual-approvers') return shapeProblems.some((shape) => /(^|\.)approvers\b|\.manual\b/.test(shape.path));
+  return false;
+}
+
+function isWithin(path: string, ancestor: string): boolean {
+  return path === ancestor || path.startsWith(`${ancestor}.`) || path.startsWith(`${ancestor}[`);
+}
+
+/** Adds line and column to each problem and orders them as they appear in the file. */
+function positioned(problems: readonly ConfigProblem[], document: Document, lineCounter: LineCounter): ConfigProblem[] {
+  return problems
+    .map((problem, order) => {
+      const position = locate(document, lineCounter, parsePath(problem.path), /^unknown key/.test(problem.message));
+      return { problem: position ? { ...problem, line: position.line, column: position.column } : problem, order };
+    })
+    .sort(
+      (a, b) =>
+        (a.problem.line ?? Infinity) - (b.problem.line ?? Infinity) ||
+        (a.problem.column ?? 0) - (b.problem.column ?? 0) ||
+        a.order - b.order,
+    )
+    .map(({ problem }) => problem);
+}
+
+function formatOf(path: string): 'yaml' | 'json' {
+  return /\.json$/i.test(path) ? 'json' : 'yaml';
+}
+
+function readDefinition(path: string): string {
+  const absolute = resolve(path);
+  if (!existsSync(absolute)) throw missingFile(path, absolute);
+  return readFileSync(absolute, 'utf8');
+}
+
+function missingFile(path: string, absolute: string): ConfigError {
+  return new ConfigError(
+    [
+      {
+        rule: 'file',
+        path: '',
+        message: `there is no pipeline definition at ${absolute}`,
+        fix: `create ${path} (examples/three-stage/lockstep.config.yaml is a starting point), or pass the path of your definition`,
+      },
+    ],
+    { source: path },
+  );
+}
+
+function jsonSyntaxProblem(text: string, err: unknown): ConfigProblem {
+  const message = err instanceof Error ? err.message : String(err);
+  const offset = /position (\d+)/.exec(message)?.[1];
+  const problem: ConfigProblem = {
+    rule: 'json',
+    path: '',
+    message: `the file is not valid JSON: ${message}`,
+    fix: 'correct the JSON syntax at that position (a missing comma, quote or bracket is the usual cause)',
+  };
+  if (offset === undefined) return problem;
+  const before = text.slice(0, Number(offset)).split('\n');
+  return { ...problem, line: before.length, column: before[before.length - 1]!.length + 1 };
+}
+
+function yamlMessage(code: string, message: string): string {
+  if (code === 'DUPLICATE_KEY') return 'a key appears twice in the same mapping';
+  // yaml's messages end with a code excerpt after a newline; the position is reported separately.
+  return `the file is not valid YAML: ${message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`;
+}
+
+function yamlFix(code: string): string {
+  switch (code) {
+    case 'DUPLICATE_KEY':
+      return 'keep one of the two; later keys do not override earlier ones in Lockstep';
+    case 'TAB_AS_INDENT':
+      return 'indent with spaces, not tabs';
+    case 'BAD_INDENT':
+    case 'MISSING_CHAR':
+      return 'check the indentation and punctuation at this position';
+    default:
+      return 'correct the YAML syntax at this position';
+  }
+}
