@@ -1,0 +1,105 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { LOCAL_ACCOUNT, LOCAL_REGION } from '../constants';
+import { readJsonIfExists, writeJsonAtomic } from '../files';
+import { AwsApiError, requireString } from '../aws-protocol/errors';
+import type { AwsServiceDefinition } from '../aws-protocol/server';
+
+/**
+ * Secrets Manager's GetSecretValue over awsJson1_1, reading `<dataDir>/secrets.json`:
+ *
+ * ```json
+ * { "lockstep/github-webhook-secret": { "value": "…", "previous": "…" } }
+ * ```
+ *
+ * `previous` (optional) is served as the `AWSPREVIOUS` stage, so a rotation can be tried locally. Secrets listed in
+ * `generate` are created with random values on first start; the file is written readable by its owner only.
+ */
+export interface LocalSecretsOptions {
+  readonly dataDir: string;
+  /** Secret names created with a random value when missing. @default [] */
+  readonly generate?: readonly string[];
+}
+
+interface StoredSecret {
+  value: string;
+  previous?: string;
+}
+
+export const SECRETS_TARGET_PREFIX = 'secretsmanager';
+
+export class LocalSecretsManager {
+  private constructor(
+    private readonly file: string,
+    private secrets: Record<string, StoredSecret>,
+  ) {}
+
+  static async open(options: LocalSecretsOptions): Promise<LocalSecretsManager> {
+    const file = join(options.dataDir, 'secrets.json');
+    const secrets = (await readJsonIfExists<Record<string, StoredSecret>>(file)) ?? {};
+    let changed = false;
+    for (const name of options.generate ?? []) {
+      if (!secrets[name]) {
+        secrets[name] = { value: randomBytes(32).toString('hex') };
+        changed = true;
+      }
+    }
+    if (changed) await writeJsonAtomic(file, secrets, 0o600);
+    return new LocalSecretsManager(file, secrets);
+  }
+
+  /** The ARN a secret has locally; like AWS, the name plus a six-character suffix. */
+  arnOf(name: string): string {
+    const suffix = createHash('sha256').update(name).digest('base64url').replace(/[^A-Za-z0-9]/g, 'x').slice(0, 6);
+    return `arn:aws:secretsmanager:${LOCAL_REGION}:${LOCAL_ACCOUNT}:secret:${name}-${suffix}`;
+  }
+
+  /** The current value, for in-process callers that need it (the local git push signs with the webhook secret). */
+  valueOf(name: string): string {
+    const secret = this.secrets[name];
+    if (!secret) throw new AwsApiError('ResourceNotFoundException', `Secrets Manager can't find the specified secret.`);
+    return secret.value;
+  }
+
+  /** Every secret value, so printers can mask them. */
+  allValues(): string[] {
+    return Object.values(this.secrets).flatMap((s) => (s.previous ? [s.value, s.previous] : [s.value]));
+  }
+
+  /** Re-reads the file, for an operator who edited it while local mode runs. */
+  async reload(): Promise<void> {
+    this.secrets = (await readJsonIfExists<Record<string, StoredSecret>>(this.file)) ?? {};
+  }
+
+  getSecretValue(input: Record<string, unknown>) {
+    const id = requireString(input, 'SecretId');
+    const name = Object.keys(this.secrets).find((n) => n === id || this.arnOf(n) === id);
+    const secret = name === undefined ? undefined : this.secrets[name];
+    if (name === undefined || !secret) {
+      throw new AwsApiError('ResourceNotFoundException', `Secrets Manager can't find the specified secret.`);
+    }
+    const stage = typeof input.VersionStage === 'string' ? input.VersionStage : 'AWSCURRENT';
+    const value = stage === 'AWSPREVIOUS' ? secret.previous : stage === 'AWSCURRENT' ? secret.value : undefined;
+    if (value === undefined) {
+      throw new AwsApiError('ResourceNotFoundException', `Secrets Manager can't find the specified secret value for staging label: ${stage}`);
+    }
+    return {
+      ARN: this.arnOf(name),
+      Name: name,
+      VersionId: createHash('sha256').update(value).digest('hex').slice(0, 32),
+      SecretString: value,
+      VersionStages: [stage],
+      CreatedDate: new Date(0),
+    };
+  }
+
+  /** Wire definition for `startAwsServer`. */
+  definition(): AwsServiceDefinition {
+    return {
+      serviceName: 'Secrets Manager',
+      protocol: 'awsJson1_1',
+      targetPrefix: SECRETS_TARGET_PREFIX,
+      operations: { GetSecretValue: (input: Record<string, unknown>) => this.getSecretValue(input) },
+    };
+  }
+}
