@@ -96,6 +96,20 @@ export interface PipelineCheck {
   readonly problems: readonly ConfigProblem[];
 }
 
+/**
+ * Reads and checks the definition at `path` without throwing: a missing file and bad content both come back as
+ * problems. `.ts`/`.js` modules are imported (see `importPipeline`); anything else is read as YAML or JSON.
+ */
+export async function checkPipelineFile(path: string): Promise<PipelineCheck> {
+  try {
+    if (/\.[cm]?[tj]s$/.test(path)) return { pipeline: await importPipeline(path), problems: [] };
+    return checkPipelineText(readDefinition(path), { source: path, format: formatOf(path) });
+  } catch (err) {
+    if (err instanceof ConfigError) return { problems: err.problems };
+    throw err;
+  }
+}
+
 /** Like `parsePipeline`, but returns the problems instead of throwing (for the CLI's `--json` output). */
 export function checkPipelineText(text: string, options: ParseOptions = {}): PipelineCheck {
   const format = options.format ?? formatOf(options.source ?? '');
@@ -222,7 +236,7 @@ function missingFile(path: string, absolute: string): ConfigError {
         rule: 'file',
         path: '',
         message: `there is no pipeline definition at ${absolute}`,
-        fix: `create ${path} (examples/three-stage/lockstep.config.yaml is a starting point), or pass the path of your definition`,
+        fix: `create ${path} (examples/three-stage/lockstep.config.yaml is a starting point), or pass the path of your definition, e.g. lockstep validate path/to/lockstep.config.yaml`,
       },
     ],
     { source: path },

@@ -1,0 +1,69 @@
+/**
+ * `lockstep validate [file]`: checks a pipeline definition and prints every problem at once, one per line as
+ * `file:line:col path: message. Fix: ...`, or a one-paragraph summary when it is valid.
+ */
+import type { Command } from 'commander';
+import { checkPipelineFile, DEFAULT_PIPELINE_FILE, formatProblems } from '../../lambdas/core/config/load';
+import type { Pipeline } from '../../lambdas/core/config/schema';
+import { promotionsOf } from '../../lambdas/core/config/validate';
+
+/** Counts of what a pipeline defines, as printed by `validate` and its `--json` output. */
+export function summarize(pipeline: Pipeline) {
+  const promotions = promotionsOf(pipeline);
+  const environments = pipeline.stages.flatMap((stage) => stage.environments);
+  return {
+    name: pipeline.pipeline.name,
+    packages: pipeline.packages.length,
+    applications: pipeline.applications.length,
+    stages: pipeline.stages.length,
+    environments: environments.length,
+    promotions: promotions.length,
+    manualPromotions: promotions.filter((p) => p.approval === 'manual').length,
+    disabledPromotions: promotions.filter((p) => !p.enabled).length,
+    environmentsWithWindows: environments.filter((e) => e.windows.length > 0).length,
+    environmentsWithManualApproval: environments.filter((e) => e.approval.manual).length,
+  };
+}
+
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+function summaryText(file: string, pipeline: Pipeline): string {
+  const s = summarize(pipeline);
+  const stageNames = pipeline.stages.map((stage) => stage.name).join(' -> ');
+  const extras = [
+    s.environmentsWithWindows > 0 ? `${count(s.environmentsWithWindows, 'environment')} with time windows` : '',
+    s.environmentsWithManualApproval > 0 ? `${count(s.environmentsWithManualApproval, 'environment')} with a manual approval` : '',
+    s.manualPromotions > 0 ? `${count(s.manualPromotions, 'manual promotion')}` : '',
+    s.disabledPromotions > 0 ? `${count(s.disabledPromotions, 'disabled promotion')}` : '',
+  ].filter((part) => part !== '');
+  return (
+    `${file} is valid: pipeline "${s.name}" has ${count(s.packages, 'package')}, ${count(s.applications, 'application')}, ` +
+    `${count(s.stages, 'stage')} (${stageNames}), ${count(s.environments, 'environment')} and ${count(s.promotions, 'promotion')}` +
+    (extras.length > 0 ? `; ${extras.join(', ')}.` : '.')
+  );
+}
+
+export function register(program: Command): void {
+  program
+    .command('validate')
+    .description('check a pipeline definition and report every problem at once')
+    .argument('[file]', 'pipeline definition (.yaml, .json, or a .ts module exporting it)', DEFAULT_PIPELINE_FILE)
+    .option('--json', 'print the result as JSON for tools')
+    .action(async (file: string, options: { json?: boolean }) => {
+      const result = await checkPipelineFile(file);
+      if (options.json) {
+        const body = result.pipeline
+          ? { valid: true, file, summary: summarize(result.pipeline), problems: [] }
+          : { valid: false, file, problems: result.problems };
+        console.log(JSON.stringify(body, null, 2));
+      } else if (result.pipeline) {
+        console.log(summaryText(file, result.pipeline));
+      } else {
+        console.error(formatProblems(result.problems, file));
+        console.error(`\n${count(result.problems.length, 'problem')} in ${file}.`);
+      }
+      if (!result.pipeline) process.exitCode = 1;
+    });
+}
