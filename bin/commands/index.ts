@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { register as explain } from './explain';
 import { register as graph } from './graph';
 import { register as validate } from './validate';
 
@@ -6,4 +7,5 @@ import { register as validate } from './validate';
 export const commands: Array<(program: Command) => void> = [
   validate,
   graph,
+  explain,
 ];
