@@ -101,7 +101,13 @@ function hashOf(parts: readonly string[]): string {
   return h.toString(36);
 }
 
-/** Pushes that trigger builds: known package, tracked branch, autoBuild on; duplicates dropped, oldest kept. */
+/**
+ * Pushes that trigger builds: known package, tracked branch, autoBuild on; duplicates dropped (the earliest
+ * copy kept, so a redelivery does not extend a debounce). Sorted by `receivedAt`.
+ *
+ * @example
+ * triggeringPushes(pipeline, [push, { ...push, receivedAt: push.receivedAt + 5_000 }]); // [push]
+ */
 export function triggeringPushes(pipeline: Pipeline, pushes: readonly Push[]): Push[] {
   const packages = new Map(pipeline.packages.map((p) => [p.name, p]));
   const sorted = [...pushes].sort((a, b) => a.receivedAt - b.receivedAt);

@@ -34,7 +34,12 @@ export type SelectionResult =
       readonly conflicts: readonly VersionConflict[];
     };
 
-/** Tests passed across every environment's approval workflow. */
+/**
+ * Tests passed across every environment's approval workflow (what `most-tests-passed` ranks by).
+ *
+ * @example
+ * testsPassed(revision); // 23 for { Alpha: { passed: 20, failed: 0 }, Beta: { passed: 3, failed: 1 } }
+ */
 export function testsPassed(revision: Revision): number {
   let sum = 0;
   for (const env in revision.testResults) sum += revision.testResults[env]!.passed;
@@ -44,6 +49,10 @@ export function testsPassed(revision: Revision): number {
 /**
  * The first package on which `candidate` disagrees with one of `deployed` (a package present in both version sets
  * with different versions), or undefined when it agrees with all of them.
+ *
+ * @example
+ * firstConflict(a2, [{ application: 'B', number: 1, versionSet: { lib: 'v1' } }]);
+ * // { candidate: 2, package: 'lib', candidateVersion: 'v2', deployedApplication: 'B', deployedRevision: 1, deployedVersion: 'v1' }
  */
 export function firstConflict(candidate: Revision, deployed: readonly DeployedVersionSet[]): VersionConflict | undefined {
   for (const other of deployed) {

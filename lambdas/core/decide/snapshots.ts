@@ -57,6 +57,9 @@ function revisionLookup(revisions: readonly Revision[]): RevisionLookup {
  * Applications that flow into each environment along the promotion graph: an application source carries its
  * applications; an environment source carries whatever reaches that environment. A cycle (rejected by validation)
  * contributes nothing rather than looping.
+ *
+ * @example
+ * applicationsReaching(pipeline).get('prod-na'); // ['storefront']
  */
 export function applicationsReaching(pipeline: Pipeline): ReadonlyMap<string, readonly string[]> {
   const incoming = new Map<string, PromotionDefinition>();

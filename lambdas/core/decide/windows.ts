@@ -42,9 +42,31 @@ function zoneOf(name: string): IANAZone {
   return zone;
 }
 
+/**
+ * Per zone and UTC day: the zone's offset (ms) when it is the same at the day's first and last millisecond, else
+ * null. luxon asks `Intl` for every offset (microseconds each) and a reconcile pass asks for the same few days
+ * thousands of times. Equal offsets at both ends of a day mean no transition within it: no zone has two
+ * transitions that cancel out within 24 hours.
+ */
+const dayOffsets = new Map<IANAZone, Map<number, number | null>>();
+const MAX_CACHED_DAYS = 4096;
+
 /** Offset of `zone` at `instant`, in ms (luxon reports minutes). */
 function offsetMs(zone: IANAZone, instant: number): number {
-  return zone.offset(instant) * MINUTE;
+  let days = dayOffsets.get(zone);
+  if (!days) {
+    days = new Map();
+    dayOffsets.set(zone, days);
+  }
+  const day = Math.floor(instant / DAY);
+  let cached = days.get(day);
+  if (cached === undefined) {
+    const first = zone.offset(day * DAY);
+    cached = first === zone.offset((day + 1) * DAY - 1) ? first * MINUTE : null;
+    if (days.size >= MAX_CACHED_DAYS) days.clear(); // a long-lived process moves on through the calendar
+    days.set(day, cached);
+  }
+  return cached ?? zone.offset(instant) * MINUTE;
 }
 
 /**
