@@ -25,7 +25,7 @@ declare module 's3rver' {
     vhostBuckets?: boolean;
     configureBuckets?: Array<{ name: string; configs?: Array<string | Buffer> }>;
   }
-  interface KoaContext {
+  export interface KoaContext {
     method: string;
     path: string;
     query: Record<string, string | undefined>;
@@ -33,10 +33,10 @@ declare module 's3rver' {
     body: unknown;
     store: S3rverStore;
   }
-  interface S3rverStore {
+  export interface S3rverStore {
     listObjects(bucket: string, options: Record<string, unknown>): Promise<{ objects: Array<{ key: string }>; commonPrefixes: string[]; isTruncated: boolean }>;
   }
-  type Middleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>;
+  export type Middleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>;
   class S3rver {
     constructor(options: S3rverOptions);
     middleware: Middleware[];
