@@ -120,7 +120,7 @@ describe('schema problems in plain English', () => {
 
   it('says which key is missing and what to add', () => {
     const [problem] = problemsOf(YAML.replace('            timeZone: Europe/London\n', ''));
-    expect(problem).toMatchObject({ path: 'stages[1].environments[0].windows[0].timeZone', message: 'missing required key "timeZone"', fix: 'add timeZone: text' });
+    expect(problem).toMatchObject({ path: 'stages[1].environments[0].windows[0].timeZone', message: 'missing required key "timeZone"', fix: 'add timeZone: Europe/London (an IANA time zone)' });
     // Points at the window that lacks it.
     expect(problem!.line).toBe(22);
   });
@@ -216,7 +216,7 @@ describe('YAML handling', () => {
 
   it('reports a key written twice', () => {
     const problems = problemsOf(YAML.replace('  name: shop\n', '  name: shop\n  name: store\n'));
-    expect(problems).toEqual([expect.objectContaining({ rule: 'yaml', line: 3, message: 'a key appears twice in the same mapping' })]);
+    expect(problems).toEqual([expect.objectContaining({ rule: 'yaml', line: 3, message: 'key "name" appears twice in the same mapping' })]);
   });
 
   it('reports an empty file as empty', () => {

@@ -130,7 +130,7 @@ export function checkPipelineText(text: string, options: ParseOptions = {}): Pip
         return {
           rule: 'yaml',
           path: '',
-          message: yamlMessage(error.code, error.message),
+          message: yamlMessage(error.code, error.message, text.slice(error.pos[0], error.pos[0] + 200)),
           fix: yamlFix(error.code),
           line: position.line,
           column: position.col,
@@ -257,8 +257,11 @@ function jsonSyntaxProblem(text: string, err: unknown): ConfigProblem {
   return { ...problem, line: before.length, column: before[before.length - 1]!.length + 1 };
 }
 
-function yamlMessage(code: string, message: string): string {
-  if (code === 'DUPLICATE_KEY') return 'a key appears twice in the same mapping';
+function yamlMessage(code: string, message: string, excerpt: string): string {
+  if (code === 'DUPLICATE_KEY') {
+    const key = /^["']?([^"':\n]+)/.exec(excerpt)?.[1]?.trim();
+    return `${key === undefined ? 'a key' : `key "${key}"`} appears twice in the same mapping`;
+  }
   // yaml's messages end with a code excerpt after a newline; the position is reported separately.
   return `the file is not valid YAML: ${message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`;
 }
@@ -266,7 +269,7 @@ function yamlMessage(code: string, message: string): string {
 function yamlFix(code: string): string {
   switch (code) {
     case 'DUPLICATE_KEY':
-      return 'keep one of the two; later keys do not override earlier ones in Lockstep';
+      return 'keep one of the two: Lockstep refuses duplicate keys rather than guess which one you meant';
     case 'TAB_AS_INDENT':
       return 'indent with spaces, not tabs';
     case 'BAD_INDENT':

@@ -149,6 +149,22 @@ function quote(value: unknown): string {
   return typeof value === 'string' ? JSON.stringify(value) : String(value);
 }
 
+/** Examples for keys users most often leave out, so "add ..." shows a line they can paste. */
+const KEY_EXAMPLES: Record<string, string> = {
+  timeZone: 'Europe/London (an IANA time zone)',
+  start: '"22:00"',
+  end: '"04:00" (earlier than start means the window crosses midnight)',
+  days: '[mon, tue, wed, thu, fri]',
+  commands: '[npm ci, npm run build]',
+  deploy: '{ commands: [./deploy.sh] }',
+  build: '{ commands: [npm ci, npm run build] }',
+  source: '{ github: { owner: my-org, repo: my-service, branch: main } }',
+  to: 'the name of the destination environment',
+  from: '{ application: my-service } or { environment: beta }',
+  approvers: '[someone@example.com]',
+  emails: '[someone@example.com]',
+};
+
 /** Fix texts for formats when the schema gives no directions of its own. */
 const FORMAT_FIX: Record<string, string> = {
   email: 'use an email address such as ops@example.com',
@@ -190,7 +206,7 @@ function issueProblems(issue: Issue, prefix: readonly PathSegment[], input: unkn
     }
     case 'invalid_type': {
       const expected = schema ? describeSchema(schema) : issue.expected;
-      if (value === undefined) return [problem(`missing required key "${key}"`, `add ${key}: ${expected}`)];
+      if (value === undefined) return [problem(`missing required key "${key}"`, `add ${key}: ${KEY_EXAMPLES[key] ?? expected}`)];
       if (value === null) return [problem('has no value', `give it ${expected}`)];
       if (issue.expected === 'array' && !Array.isArray(value) && typeof value !== 'object') {
         return [problem(`must be a list, not ${describeValue(value)}`, `write it as a list, e.g. [${String(value)}], or as lines starting with "- "`)];
