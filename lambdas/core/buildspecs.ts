@@ -14,8 +14,9 @@
  * - a deploy or test project's source is the revision artifact zip, extracted into `$CODEBUILD_SRC_DIR`.
  *
  * Revision artifact layout (what deploy and test commands see in their working folder):
- * `lockstep-revision.json` (application, revision, version set, commits) and one folder per package holding that
- * package's build output (`build.artifacts` globs, or the whole checkout without `.git`).
+ * `lockstep-revision.json` (application, revision, version set, commits) plus the packages' build output
+ * (`build.artifacts` globs, or the whole checkout without `.git`): at the root for a single-package application,
+ * in one folder per package (named after it) when the application has several.
  */
 import type { Pipeline, Source } from './config/schema';
 import { buildProjectName, deployProjectName, testProjectName } from './names';
@@ -180,17 +181,23 @@ export function buildProject(pipeline: Pipeline, applicationName: string): CodeB
   });
 
   const manifest = revisionManifestCommand(pipeline, application.name, checkouts);
+  const flat = checkouts.length === 1;
   const zipCommands = checkouts.map((checkout) => {
     const definition = pipeline.packages.find((p) => p.name === checkout.package)!;
+    // A single-package application's artifact is that package's output at the root; with several packages each
+    // gets a folder named after it.
+    const prefix = flat ? '' : `${checkout.package}/`;
+    const include = definition.build.artifacts?.length
+      ? ` -i ${definition.build.artifacts.map((glob) => shellQuote(`${prefix}${glob}`)).join(' ')}`
+      : '';
+    const exclude = `-x ${shellQuote(`${prefix}.git/*`)}${checkout.primary ? ` ${shellQuote(`${prefix}${REVISION_ARTIFACT_FILE}`)}` : ''}`;
+    if (flat) return `(cd "$${checkout.directoryVariable}" && zip -qr "$LOCKSTEP_ZIP" . ${exclude}${include})`;
     const folder = shellQuote(checkout.package);
     // zip stores paths relative to the working folder, so each checkout is linked into the staging folder under
     // its package name; zip follows the link and the archive gets `<package>/...` paths.
-    const include = definition.build.artifacts?.length
-      ? ` -i ${definition.build.artifacts.map((glob) => shellQuote(`${checkout.package}/${glob}`)).join(' ')}`
-      : '';
     return [
       `ln -s "$${checkout.directoryVariable}" "$LOCKSTEP_STAGE"/${folder}`,
-      `(cd "$LOCKSTEP_STAGE" && zip -qr "$LOCKSTEP_ZIP" ${folder} -x ${shellQuote(`${checkout.package}/.git/*`)}${include})`,
+      `(cd "$LOCKSTEP_STAGE" && zip -qr "$LOCKSTEP_ZIP" ${folder} ${exclude}${include})`,
     ].join('\n');
   });
 
@@ -214,13 +221,14 @@ export function buildProject(pipeline: Pipeline, applicationName: string): CodeB
             // Packaging is the last build command rather than post_build, which CodeBuild runs after a failure too.
             [
               'export LOCKSTEP_STAGE="$(mktemp -d)"',
-              `export LOCKSTEP_ZIP="$CODEBUILD_SRC_DIR/${REVISION_ARTIFACT_FILE}"`,
-              'rm -f "$LOCKSTEP_ZIP"',
+              // Outside every checkout, so zipping the primary package's folder cannot pick up the archive itself.
+              'export LOCKSTEP_ZIP="$LOCKSTEP_STAGE.zip"',
             ].join('\n'),
             manifest,
             `(cd "$LOCKSTEP_STAGE" && zip -q "$LOCKSTEP_ZIP" ${REVISION_MANIFEST_FILE})`,
             ...zipCommands,
-            'echo "Artifact: $(du -h "$LOCKSTEP_ZIP" | cut -f1)"',
+            `mv "$LOCKSTEP_ZIP" "$CODEBUILD_SRC_DIR/${REVISION_ARTIFACT_FILE}"`,
+            `echo "Artifact: $(du -h "$CODEBUILD_SRC_DIR/${REVISION_ARTIFACT_FILE}" | cut -f1)"`,
           ],
         },
       },

@@ -16,6 +16,7 @@ import {
 import { pipelineSchema, type PipelineInput } from '../../lambdas/core/config/schema';
 
 const work = mkdtempSync(join(tmpdir(), 'lockstep-buildspecs-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 function gitRepo(name: string, files: Record<string, string>): { path: string; commit: string } {
   const path = join(work, 'repos', name);
@@ -95,7 +96,6 @@ describe('codeBuildProjects', () => {
     mkdirSync(extracted, { recursive: true });
     if (build.status === 0) execFileSync('unzip', ['-q', join(api.path, 'artifact.zip'), '-d', extracted]);
   });
-  afterAll(() => rmSync(work, { recursive: true, force: true }));
 
   it('names one build project per application, one deploy project per environment and one test project per step', () => {
     expect(projects.map((p) => `${p.kind}:${p.name}`)).toEqual([
@@ -187,5 +187,20 @@ describe('codeBuildProjects', () => {
       expect.stringContaining('stages[0].environments[0].deploy.variables.LOCKSTEP_REVISION: names starting with'),
     ]);
     expect(buildspecProblems(pipeline)).toEqual([]);
+  });
+});
+
+describe('single-package applications', () => {
+  it('put the package output at the artifact root, beside the manifest', () => {
+    const repo = gitRepo('solo', { 'deploy/deploy.sh': 'echo ok', 'notes.txt': 'dropped' });
+    const solo = pipelineSchema.parse({
+      ...input,
+      packages: [{ name: 'solo', source: { local: { path: repo.path } }, build: { commands: ['true'], artifacts: ['deploy/**'] } }],
+      applications: [{ name: 'solo', packages: ['solo'] }],
+    });
+    const result = run(codeBuildProjects(solo)[0]!, { CODEBUILD_SRC_DIR: repo.path, LOCKSTEP_REVISION: '1' });
+    expect(result.status, result.output).toBe(0);
+    const listing = execFileSync('unzip', ['-Z1', join(repo.path, 'artifact.zip')]).toString().split('\n').filter(Boolean).sort();
+    expect(listing).toEqual(['deploy/deploy.sh', 'lockstep-revision.json']);
   });
 });

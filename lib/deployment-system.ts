@@ -1,0 +1,851 @@
+/**
+ * `DeploymentSystem`: the promotion half of Lockstep on AWS, built from one pipeline definition.
+ *
+ * Webhook / CodeCommit event -> AutoBuild (Lambda) -> CodeBuild build project -> revision artifact (S3) and record
+ * (DynamoDB); the reconcile pass (every minute) starts promotion executions (Step Functions) that deploy and test
+ * with CodeBuild, ask for approval by email (SNS) with links answered through an HTTP API, and promote onwards.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Arn, ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as codebuild from 'aws-cdk-lib/aws-codebuild';
+import * as codecommit from 'aws-cdk-lib/aws-codecommit';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import {
+  buildspecProblems,
+  codeBuildProjects,
+  REVISIONS_PREFIX,
+  type CodeBuildProjectDefinition,
+  type PackageCheckout,
+} from '../lambdas/core/buildspecs';
+import { checkPipelineObject } from '../lambdas/core/config/load';
+import type { Pipeline } from '../lambdas/core/config/schema';
+import { LockstepError } from '../lambdas/core/errors';
+import { TABLES, type TableDefinition } from '../lambdas/core/tables';
+import { grantObjectsRead, grantObjectsWrite, grantTableData, grantTopicPublish } from './grants';
+import { acknowledge, resourceFinding } from './nag';
+
+export interface DeploymentSystemProps {
+  /** The pipeline definition (as returned by `loadPipeline`). Its name prefixes CodeBuild projects and the state machine. */
+  readonly pipeline: Pipeline;
+  /**
+   * Key that encrypts the tables, the artifacts bucket, the topics, the secrets and CodeBuild output.
+   * @default - a new customer-managed key with yearly rotation, kept on stack deletion
+   */
+  readonly encryptionKey?: kms.IKey;
+  /**
+   * Bucket for revision artifacts (`revisions/<application>/<number>/artifact.zip`).
+   * @default - a new bucket: versioned, encrypted with `encryptionKey`, TLS only, public access blocked, server
+   * access logs to a separate logs bucket, noncurrent versions expired after 90 days
+   */
+  readonly artifactsBucket?: s3.IBucket;
+  /**
+   * How often the reconcile pass runs (whole minutes, at least one).
+   * @default Duration.minutes(1)
+   */
+  readonly reconcileInterval?: Duration;
+  /**
+   * Retention of every log group the system creates (Lambda, CodeBuild, Step Functions, API access logs).
+   * @default logs.RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * How long an approval link in an email stays valid (between one minute and 30 days).
+   * @default Duration.hours(24)
+   */
+  readonly approvalLinkTtl?: Duration;
+  /**
+   * What happens to data stores (tables, buckets, key, secrets, log groups) when the stack is deleted. With
+   * `DESTROY`, table deletion protection is turned off too, so a deletion can complete.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Secret holding the GitHub webhook secret as JSON `{ "current": "...", "previous": "..." }`; `previous` is
+   * accepted too while a rotation is under way.
+   * @default - a new secret with a generated `current` value (copy it into the GitHub webhook settings)
+   */
+  readonly webhookSecret?: secretsmanager.ISecret;
+  /**
+   * Request rate limits of the HTTP API (webhook and approval pages).
+   * @default - 10 requests per second, bursts of 20
+   */
+  readonly apiThrottle?: apigwv2.ThrottleSettings;
+  /**
+   * Compute and image of every CodeBuild project.
+   * @default - Amazon Linux standard 5.0 image (ARM), small compute, not privileged
+   */
+  readonly buildEnvironment?: codebuild.BuildEnvironment;
+}
+
+/** Every problem found in `DeploymentSystemProps`, reported at once. */
+export class DeploymentSystemPropsError extends LockstepError {
+  readonly problems: readonly string[];
+
+  constructor(problems: readonly string[]) {
+    super(`DeploymentSystem has ${problems.length} invalid prop(s):\n${problems.map((p) => `  - ${p}`).join('\n')}`, {
+      details: { problems },
+    });
+    this.problems = problems;
+  }
+}
+
+/** The six Lambda functions of ARCHITECTURE.md, keyed by handler file name. */
+export type HandlerName =
+  | 'github-webhook'
+  | 'codecommit-push'
+  | 'approval-api'
+  | 'reconcile'
+  | 'promotion-steps'
+  | 'approval-request';
+
+interface HandlerSettings {
+  readonly description: string;
+  readonly timeout: Duration;
+  readonly memorySize: number;
+}
+
+const HANDLERS: Readonly<Record<HandlerName, HandlerSettings>> = {
+  'github-webhook': { description: 'Verifies GitHub push deliveries and records them for AutoBuild', timeout: Duration.seconds(10), memorySize: 512 },
+  'codecommit-push': { description: 'Records CodeCommit pushes for AutoBuild', timeout: Duration.seconds(30), memorySize: 512 },
+  'approval-api': { description: 'Approval pages (GET shows) and decisions (POST decides)', timeout: Duration.seconds(10), memorySize: 512 },
+  reconcile: { description: 'Reconcile pass: AutoBuild flush, build completion, AutoDeploy, AutoPromote', timeout: Duration.seconds(50), memorySize: 1024 },
+  'promotion-steps': { description: 'Tasks of the promotion state machine (gates, locks, records, notifications)', timeout: Duration.seconds(30), memorySize: 512 },
+  'approval-request': { description: 'Stores an approval task token and emails a signed approval link', timeout: Duration.seconds(30), memorySize: 512 },
+};
+
+const HANDLERS_DIR = fileURLToPath(new URL('../lambdas/handlers/', import.meta.url));
+const PROMOTION_ASL = fileURLToPath(new URL('../statemachines/promotion.asl.json', import.meta.url));
+/** Where `pipeline.json` lands next to each bundle in the Lambda runtime (`LAMBDA_TASK_ROOT`). */
+const PIPELINE_FILE_IN_BUNDLE = '/var/task/pipeline.json';
+/** The rule Step Functions manages for `codebuild:startBuild.sync` tasks. */
+const CODEBUILD_SYNC_RULE = 'StepFunctionsGetEventsForCodeBuildStartBuildRule';
+/**
+ * ESM bundles still meet CommonJS dependencies that call `require` (Powertools, middy plugins); esbuild's ESM
+ * output has no `require`, so one is created from `import.meta.url`.
+ */
+const ESM_REQUIRE_BANNER = "import { createRequire as __lockstepCreateRequire } from 'node:module';const require = __lockstepCreateRequire(import.meta.url);";
+
+/**
+ * Lockstep's promotion system for one pipeline: tables, artifacts bucket, topics, CodeBuild projects, the six
+ * Lambda functions, the promotion state machine, the HTTP API and the EventBridge rules.
+ *
+ * @example
+ * const pipeline = loadPipeline('lockstep.config.yaml');
+ * new DeploymentSystem(stack, 'Deployment', { pipeline, logRetention: logs.RetentionDays.ONE_YEAR });
+ */
+export class DeploymentSystem extends Construct {
+  readonly pipeline: Pipeline;
+  readonly encryptionKey: kms.IKey;
+  readonly artifactsBucket: s3.IBucket;
+  /** Tables by logical name (`Revisions`, `Environments`, `Locks`, `Events`, `Idempotency`). */
+  readonly tables: Readonly<Record<TableDefinition['logicalName'], dynamodb.Table>>;
+  readonly approvalTopic: sns.Topic;
+  readonly notificationTopic: sns.Topic;
+  readonly webhookSecret: secretsmanager.ISecret;
+  readonly approvalSigningSecret: secretsmanager.Secret;
+  /** CodeBuild projects by name (`names.ts`). */
+  readonly projects: ReadonlyMap<string, codebuild.Project>;
+  readonly functions: Readonly<Record<HandlerName, nodejs.NodejsFunction>>;
+  readonly stateMachine: sfn.StateMachine;
+  readonly httpApi: apigwv2.HttpApi;
+  /** `https://.../webhooks/github`: the payload URL to configure on GitHub. */
+  readonly webhookUrl: string;
+  /** `https://.../approvals`: approval links are `<approvalBaseUrl>/<requestId>?...`. */
+  readonly approvalBaseUrl: string;
+
+  private readonly removalPolicy: RemovalPolicy;
+  private readonly logRetention: logs.RetentionDays;
+
+  constructor(scope: Construct, id: string, props: DeploymentSystemProps) {
+    super(scope, id);
+    const pipeline = validateProps(props);
+    this.pipeline = pipeline;
+    this.removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    this.logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
+    // Server access logs delivered through a bucket policy rather than the legacy log-delivery ACL, which would
+    // force ACLs back on for the logs bucket. Set on this scope before any child exists, as context must be.
+    this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
+
+    const stack = Stack.of(this);
+    const projectDefinitions = codeBuildProjects(pipeline);
+    const stateMachineName = `lockstep-${pipeline.pipeline.name}-promotion`;
+    // Built from the name rather than referenced: the functions the state machine invokes also need its ARN, and
+    // a reference would make a dependency cycle.
+    const stateMachineArn = stack.formatArn({
+      service: 'states',
+      resource: 'stateMachine',
+      resourceName: stateMachineName,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+
+    this.encryptionKey = props.encryptionKey ?? this.createKey();
+    this.tables = this.createTables();
+    this.artifactsBucket = props.artifactsBucket ?? this.createArtifactsBucket();
+    [this.approvalTopic, this.notificationTopic] = this.createTopics();
+    this.webhookSecret = props.webhookSecret ?? this.createWebhookSecret();
+    this.approvalSigningSecret = this.createSigningSecret();
+    this.projects = this.createProjects(projectDefinitions, props.buildEnvironment);
+
+    this.httpApi = new apigwv2.HttpApi(this, 'Api', {
+      apiName: `lockstep-${pipeline.pipeline.name}`,
+      description: `Lockstep ${pipeline.pipeline.name}: GitHub webhook and approval links`,
+      createDefaultStage: false,
+    });
+    this.createApiStage(props.apiThrottle);
+    this.webhookUrl = `${this.httpApi.apiEndpoint}/webhooks/github`;
+    this.approvalBaseUrl = `${this.httpApi.apiEndpoint}/approvals`;
+
+    this.functions = this.createFunctions({
+      LOCKSTEP_ARTIFACTS_BUCKET: this.artifactsBucket.bucketName,
+      LOCKSTEP_APPROVAL_TOPIC_ARN: this.approvalTopic.topicArn,
+      LOCKSTEP_NOTIFICATION_TOPIC_ARN: this.notificationTopic.topicArn,
+      LOCKSTEP_PROMOTION_STATE_MACHINE_ARN: stateMachineArn,
+      LOCKSTEP_WEBHOOK_SECRET_ARN: this.webhookSecret.secretArn,
+      LOCKSTEP_APPROVAL_SIGNING_SECRET_ARN: this.approvalSigningSecret.secretArn,
+      LOCKSTEP_APPROVAL_BASE_URL: this.approvalBaseUrl,
+      LOCKSTEP_APPROVAL_LINK_TTL_SECONDS: String((props.approvalLinkTtl ?? Duration.hours(24)).toSeconds()),
+      LOCKSTEP_PIPELINE_FILE: PIPELINE_FILE_IN_BUNDLE,
+      POWERTOOLS_SERVICE_NAME: 'lockstep',
+      POWERTOOLS_METRICS_NAMESPACE: 'Lockstep',
+      ...Object.fromEntries(TABLES.map((t) => [t.envVar, this.tables[t.logicalName].tableName])),
+    });
+
+    this.stateMachine = this.createStateMachine(stateMachineName, projectDefinitions);
+    this.grantFunctionPermissions(stateMachineArn, projectDefinitions);
+    this.addRoutes();
+    this.addTriggers(props.reconcileInterval ?? Duration.minutes(1));
+    this.addOutputs();
+  }
+
+  private createKey(): kms.Key {
+    return new kms.Key(this, 'Key', {
+      description: `Lockstep ${this.pipeline.pipeline.name}: tables, artifacts, topics, secrets and build output`,
+      enableKeyRotation: true,
+      removalPolicy: this.removalPolicy,
+    });
+  }
+
+  private createTables(): Record<TableDefinition['logicalName'], dynamodb.Table> {
+    const entries = TABLES.map((definition) => {
+      const table = new dynamodb.Table(this, definition.logicalName, {
+        partitionKey: { name: definition.partitionKey, type: dynamodb.AttributeType.STRING },
+        ...(definition.sortKey ? { sortKey: { name: definition.sortKey, type: dynamodb.AttributeType.STRING } } : {}),
+        ...(definition.timeToLiveAttribute ? { timeToLiveAttribute: definition.timeToLiveAttribute } : {}),
+        billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+        deletionProtection: this.removalPolicy !== RemovalPolicy.DESTROY,
+        encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+        encryptionKey: this.encryptionKey,
+        removalPolicy: this.removalPolicy,
+      });
+      return [definition.logicalName, table] as const;
+    });
+    return Object.fromEntries(entries) as Record<TableDefinition['logicalName'], dynamodb.Table>;
+  }
+
+  private createArtifactsBucket(): s3.Bucket {
+    const accessLogs = new s3.Bucket(this, 'AccessLogsBucket', {
+      // S3 server access logging delivers only to SSE-S3 buckets.
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      versioned: true,
+      lifecycleRules: [{ expiration: Duration.days(365), noncurrentVersionExpiration: Duration.days(30) }],
+      removalPolicy: this.removalPolicy,
+    });
+    acknowledge(accessLogs, {
+      id: 'AwsSolutions-S1',
+      reason: 'This bucket receives the artifacts bucket server access logs; logging it into itself would loop',
+    });
+    return new s3.Bucket(this, 'ArtifactsBucket', {
+      encryption: s3.BucketEncryption.KMS,
+      encryptionKey: this.encryptionKey,
+      // One data key per bucket rather than per object: far fewer KMS requests for the same protection.
+      bucketKeyEnabled: true,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      versioned: true,
+      serverAccessLogsBucket: accessLogs,
+      serverAccessLogsPrefix: 'artifacts/',
+      lifecycleRules: [
+        { noncurrentVersionExpiration: Duration.days(90) },
+        { abortIncompleteMultipartUploadAfter: Duration.days(7) },
+      ],
+      removalPolicy: this.removalPolicy,
+    });
+  }
+
+  private createTopics(): [sns.Topic, sns.Topic] {
+    const topic = (id: string, displayName: string): sns.Topic =>
+      new sns.Topic(this, id, { displayName, masterKey: this.encryptionKey, enforceSSL: true });
+    const approvals = topic('ApprovalTopic', `Lockstep ${this.pipeline.pipeline.name} approval requests`);
+    const notifications = topic('NotificationTopic', `Lockstep ${this.pipeline.pipeline.name} notifications`);
+
+    // One subscription per address, filtered to the union of the events it asked for in any notification entry.
+    const eventsByEmail = new Map<string, Set<string>>();
+    for (const notification of this.pipeline.notifications) {
+      for (const email of notification.emails) {
+        const set = eventsByEmail.get(email) ?? new Set<string>();
+        notification.events.forEach((event) => set.add(event));
+        eventsByEmail.set(email, set);
+      }
+    }
+    for (const [email, subscribed] of eventsByEmail) {
+      notifications.addSubscription(
+        new subscriptions.EmailSubscription(email, {
+          filterPolicy: { event: sns.SubscriptionFilter.stringFilter({ allowlist: [...subscribed].sort() }) },
+        }),
+      );
+    }
+
+    // Approvers hear only about the environments they approve (message attribute `environment`).
+    const environmentsByApprover = new Map<string, Set<string>>();
+    const addApprover = (email: string, environment: string): void => {
+      const set = environmentsByApprover.get(email) ?? new Set<string>();
+      set.add(environment);
+      environmentsByApprover.set(email, set);
+    };
+    for (const environment of this.pipeline.stages.flatMap((s) => s.environments)) {
+      environment.approval.manual?.approvers.forEach((email) => addApprover(email, environment.name));
+    }
+    for (const promotion of this.pipeline.promotions) {
+      if (promotion.approval === 'manual') promotion.approvers?.forEach((email) => addApprover(email, promotion.to));
+    }
+    for (const [email, environments] of environmentsByApprover) {
+      approvals.addSubscription(
+        new subscriptions.EmailSubscription(email, {
+          filterPolicy: { environment: sns.SubscriptionFilter.stringFilter({ allowlist: [...environments].sort() }) },
+        }),
+      );
+    }
+    return [approvals, notifications];
+  }
+
+  private createWebhookSecret(): secretsmanager.Secret {
+    const secret = new secretsmanager.Secret(this, 'WebhookSecret', {
+      description: `Lockstep ${this.pipeline.pipeline.name}: GitHub webhook secret as {"current","previous"}`,
+      encryptionKey: this.encryptionKey,
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({}),
+        generateStringKey: 'current',
+        passwordLength: 48,
+        excludePunctuation: true,
+      },
+      removalPolicy: this.removalPolicy,
+    });
+    acknowledge(secret, {
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'Rotating the webhook secret needs the same value entered on GitHub, which a rotation Lambda cannot do; ' +
+        'operators rotate by moving "current" to "previous" and setting a new "current" in both places',
+    });
+    return secret;
+  }
+
+  private createSigningSecret(): secretsmanager.Secret {
+    const secret = new secretsmanager.Secret(this, 'ApprovalSigningSecret', {
+      description: `Lockstep ${this.pipeline.pipeline.name}: HMAC key that signs approval links`,
+      encryptionKey: this.encryptionKey,
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+      removalPolicy: this.removalPolicy,
+    });
+    acknowledge(secret, {
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'Rotating the approval signing key would invalidate every approval link already emailed; links expire by ' +
+        'themselves and work once, and the key never leaves Secrets Manager and the two approval functions',
+    });
+    return secret;
+  }
+
+  private createProjects(
+    definitions: readonly CodeBuildProjectDefinition[],
+    environment: codebuild.BuildEnvironment | undefined,
+  ): Map<string, codebuild.Project> {
+    const projects = new Map<string, codebuild.Project>();
+    for (const definition of definitions) {
+      const id = `${definition.kind === 'build' ? 'Build' : definition.kind === 'deploy' ? 'Deploy' : 'Test'}Project-${
+        definition.kind === 'build' ? definition.application : definition.kind === 'deploy' ? definition.environment : `${definition.environment}-${definition.step}`
+      }`;
+      const logGroup = this.logGroup(`${id}Logs`);
+      const sources = this.projectSources(id, definition);
+      const project = new codebuild.Project(this, id, {
+        projectName: definition.name,
+        description: `Lockstep ${definition.kind} project (${definition.application ?? definition.environment}${definition.step ? `, ${definition.step}` : ''})`,
+        buildSpec: codebuild.BuildSpec.fromObjectToYaml(definition.buildspec as unknown as Record<string, unknown>),
+        source: sources[0],
+        secondarySources: sources.slice(1),
+        ...(definition.kind === 'build'
+          ? { artifacts: new RevisionArtifacts(this.artifactsBucket, `${REVISIONS_PREFIX}${definition.application}`) }
+          : {}),
+        environment: environment ?? {
+          buildImage: codebuild.LinuxArmBuildImage.AMAZON_LINUX_2_STANDARD_3_0,
+          computeType: codebuild.ComputeType.SMALL,
+          privileged: false,
+        },
+        environmentVariables: Object.fromEntries(
+          Object.entries(definition.environmentVariables).map(([name, value]) => [name, { value }]),
+        ),
+        encryptionKey: this.encryptionKey,
+        logging: { cloudWatch: { logGroup } },
+        // No test reports: results travel as build status, so no report-group permissions are needed.
+        grantReportGroupPermissions: false,
+        timeout: Duration.hours(1),
+      });
+      this.grantProjectAccess(project, definition);
+      acknowledge(
+        project,
+        {
+          id: 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]',
+          reason: 'CodeBuild encrypts build output with the system key through the CDK grant, which adds ReEncrypt* on that one key',
+        },
+        {
+          id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+          reason: 'CodeBuild encrypts build output with the system key through the CDK grant, which adds GenerateDataKey* on that one key',
+        },
+        {
+          // The statement CodeBuild adds for its default log group, whatever the logging settings.
+          id: `AwsSolutions-IAM5[${resourceFinding(this, `${Stack.of(this).formatArn({ service: 'logs', resource: 'log-group', arnFormat: ArnFormat.COLON_RESOURCE_NAME, resourceName: `/aws/codebuild/${project.projectName}` })}:*`)}]`,
+          reason: `CodeBuild always grants its default log group /aws/codebuild/${definition.name}; ":*" covers the log streams of that one group`,
+        },
+      );
+      projects.set(definition.name, project);
+    }
+    return projects;
+  }
+
+  private projectSources(id: string, definition: CodeBuildProjectDefinition): codebuild.ISource[] {
+    if (definition.source.type === 'revision-artifact') {
+      // The revision zip is chosen per build (sourceLocationOverride); this default points at the prefix.
+      return [new RevisionSource(this.artifactsBucket, `${REVISIONS_PREFIX}none/0/artifact.zip`)];
+    }
+    return definition.source.packages.map((checkout) => this.packageSource(id, checkout));
+  }
+
+  private packageSource(id: string, checkout: PackageCheckout): codebuild.ISource {
+    const location = checkout.location;
+    if ('github' in location) {
+      return codebuild.Source.gitHub({
+        owner: location.github.owner,
+        repo: location.github.repo,
+        branchOrRef: location.github.branch,
+        identifier: checkout.identifier,
+        // Builds start from Lockstep's own webhook handler, which groups pushes; no CodeBuild webhook.
+        webhook: false,
+      });
+    }
+    if ('codecommit' in location) {
+      return codebuild.Source.codeCommit({
+        repository: this.repository(location.codecommit.repository),
+        branchOrRef: location.codecommit.branch,
+        identifier: checkout.identifier,
+      });
+    }
+    // validateProps refuses local sources before any project is made.
+    throw new Error(`${id}: local sources cannot be deployed`);
+  }
+
+  private readonly repositories = new Map<string, codecommit.IRepository>();
+
+  private repository(name: string): codecommit.IRepository {
+    let repository = this.repositories.get(name);
+    if (!repository) {
+      repository = codecommit.Repository.fromRepositoryName(this, `Repository-${name}`, name);
+      this.repositories.set(name, repository);
+    }
+    return repository;
+  }
+
+  private grantProjectAccess(project: codebuild.Project, definition: CodeBuildProjectDefinition): void {
+    if (definition.kind === 'build') {
+      // Revision numbers are assigned per build, so the grant covers the application's prefix.
+      const pattern = `${REVISIONS_PREFIX}${definition.application}/*`;
+      grantObjectsWrite(this.artifactsBucket, pattern, project);
+      acknowledge(project, {
+        id: `AwsSolutions-IAM5[${resourceFinding(this, this.artifactsBucket.arnForObjects(pattern))}]`,
+        reason: `Revision numbers of ${definition.application} are assigned per build, so the build may write any revision under ${pattern} and nothing else`,
+      });
+      return;
+    }
+    if (definition.source.type !== 'revision-artifact') return;
+    for (const application of definition.source.applications) {
+      const pattern = `${REVISIONS_PREFIX}${application}/*`;
+      grantObjectsRead(this.artifactsBucket, pattern, project);
+      acknowledge(project, {
+        id: `AwsSolutions-IAM5[${resourceFinding(this, this.artifactsBucket.arnForObjects(pattern))}]`,
+        reason: `${definition.kind === 'deploy' ? 'Deploys' : 'Tests'} receive whichever revision of ${application} is promoted to ${definition.environment}; revision numbers are not known at deploy time`,
+      });
+    }
+    if (definition.roleArn) {
+      project.addToRolePolicy(new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: [definition.roleArn] }));
+    }
+  }
+
+  private createApiStage(throttle: apigwv2.ThrottleSettings | undefined): apigwv2.HttpStage {
+    const accessLogs = this.logGroup('ApiAccessLogs');
+    return new apigwv2.HttpStage(this, 'ApiStage', {
+      httpApi: this.httpApi,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: throttle ?? { rateLimit: 10, burstLimit: 20 },
+      accessLogSettings: {
+        destination: new apigwv2.LogGroupLogDestination(accessLogs),
+        // JSON, without query strings: approval links carry their signature in the query.
+        format: apigwv2AccessLogFormat(),
+      },
+    });
+  }
+
+  private createFunctions(environment: Record<string, string>): Record<HandlerName, nodejs.NodejsFunction> {
+    // One copy of the validated pipeline for every bundle; its content feeds each bundle's asset hash.
+    const pipelineFile = join(mkdtempSync(join(tmpdir(), 'lockstep-pipeline-')), 'pipeline.json');
+    writeFileSync(pipelineFile, `${JSON.stringify(this.pipeline, null, 2)}\n`);
+
+    const entries = (Object.keys(HANDLERS) as HandlerName[]).map((name) => {
+      const settings = HANDLERS[name];
+      const id = pascal(name);
+      const logGroup = this.logGroup(`${id}Logs`);
+      const role = new iam.Role(this, `${id}Role`, {
+        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+        description: `Lockstep ${name} function`,
+      });
+      // Written here instead of AWSLambdaBasicExecutionRole, which would allow every log group in the account.
+      logGroup.grantWrite(role);
+      const fn = new nodejs.NodejsFunction(this, id, {
+        entry: join(HANDLERS_DIR, `${name}.ts`),
+        handler: 'handler',
+        description: settings.description,
+        runtime: lambda.Runtime.NODEJS_24_X,
+        architecture: lambda.Architecture.ARM_64,
+        memorySize: settings.memorySize,
+        timeout: settings.timeout,
+        tracing: lambda.Tracing.ACTIVE,
+        role,
+        logGroup,
+        environment,
+        bundling: {
+          format: nodejs.OutputFormat.ESM,
+          minify: true,
+          mainFields: ['module', 'main'],
+          banner: ESM_REQUIRE_BANNER,
+          commandHooks: {
+            beforeBundling: () => [],
+            beforeInstall: () => [],
+            afterBundling: (_inputDir: string, outputDir: string) => [
+              `cp ${JSON.stringify(pipelineFile)} ${JSON.stringify(join(outputDir, 'pipeline.json'))}`,
+            ],
+          },
+        },
+      });
+      acknowledge(role, {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'Active tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, which support no resource-level permissions',
+      });
+      return [name, fn] as const;
+    });
+    return Object.fromEntries(entries) as Record<HandlerName, nodejs.NodejsFunction>;
+  }
+
+  private createStateMachine(name: string, definitions: readonly CodeBuildProjectDefinition[]): sfn.StateMachine {
+    const logGroup = this.logGroup('PromotionLogs', `/aws/vendedlogs/states/${name}`);
+    const stateMachine = new sfn.StateMachine(this, 'PromotionStateMachine', {
+      stateMachineName: name,
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromFile(PROMOTION_ASL),
+      definitionSubstitutions: {
+        PromotionStepsFunctionArn: this.functions['promotion-steps'].functionArn,
+        ApprovalRequestFunctionArn: this.functions['approval-request'].functionArn,
+      },
+      // Task tokens and revision payloads stay out of the logs.
+      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
+      tracingEnabled: true,
+    });
+    // Unqualified ARNs only: the ASL invokes $LATEST, so no ":*" version wildcard is needed.
+    stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['lambda:InvokeFunction'],
+        resources: [this.functions['promotion-steps'].functionArn, this.functions['approval-request'].functionArn],
+      }),
+    );
+    const runnable = definitions.filter((d) => d.kind === 'deploy' || d.kind === 'test');
+    if (runnable.length > 0) {
+      stateMachine.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['codebuild:StartBuild', 'codebuild:StopBuild', 'codebuild:BatchGetBuilds'],
+          resources: runnable.map((d) => this.projects.get(d.name)!.projectArn),
+        }),
+      );
+    }
+    stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
+        resources: [Stack.of(this).formatArn({ service: 'events', resource: 'rule', resourceName: CODEBUILD_SYNC_RULE })],
+      }),
+    );
+    acknowledge(stateMachine, {
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Step Functions log delivery (logs:CreateLogDelivery and related) and X-Ray tracing support no resource-level permissions',
+    });
+    return stateMachine;
+  }
+
+  private grantFunctionPermissions(stateMachineArn: string, definitions: readonly CodeBuildProjectDefinition[]): void {
+    const fns = this.functions;
+    const allTables = Object.values(this.tables);
+    const buildProjects = definitions.filter((d) => d.kind === 'build').map((d) => this.projects.get(d.name)!);
+    const allProjects = [...this.projects.values()];
+    const key = this.encryptionKey;
+
+    for (const fn of Object.values(fns)) {
+      for (const table of allTables) grantTableData(table, fn, 'read-write');
+    }
+
+    // Pushes: record them and start (grouped) builds.
+    for (const name of ['github-webhook', 'codecommit-push', 'reconcile'] as const) {
+      fns[name].addToRolePolicy(
+        new iam.PolicyStatement({ actions: ['codebuild:StartBuild'], resources: buildProjects.map((p) => p.projectArn) }),
+      );
+    }
+    this.webhookSecret.grantRead(fns['github-webhook']);
+    const repositories = [...this.repositories.values()];
+    if (repositories.length > 0) {
+      fns['codecommit-push'].addToRolePolicy(
+        new iam.PolicyStatement({
+          // Commit messages and authors for the revision record.
+          actions: ['codecommit:GetCommit', 'codecommit:GetBranch', 'codecommit:GetDifferences'],
+          resources: repositories.map((r) => r.repositoryArn),
+        }),
+      );
+    }
+
+    // Reconcile: build completion, AutoDeploy and AutoPromote.
+    fns.reconcile.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['codebuild:BatchGetBuilds'], resources: allProjects.map((p) => p.projectArn) }),
+    );
+    fns.reconcile.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['states:StartExecution', 'states:ListExecutions'], resources: [stateMachineArn] }),
+    );
+    const executions = Arn.format(
+      { ...Arn.split(stateMachineArn, ArnFormat.COLON_RESOURCE_NAME), resource: 'execution', resourceName: `${this.stateMachine.stateMachineName}:*` },
+    );
+    fns.reconcile.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:DescribeExecution'], resources: [executions] }));
+    acknowledge(fns.reconcile.role!, {
+      id: `AwsSolutions-IAM5[${resourceFinding(this, executions)}]`,
+      reason: 'Execution names are derived from (promotion, revision) at run time; the grant covers executions of this one state machine',
+    });
+    grantObjectsRead(this.artifactsBucket, `${REVISIONS_PREFIX}*`, fns.reconcile);
+    acknowledge(fns.reconcile.role!, {
+      id: `AwsSolutions-IAM5[${resourceFinding(this, this.artifactsBucket.arnForObjects(`${REVISIONS_PREFIX}*`))}]`,
+      reason: 'Build completion reads lockstep-revision.json of the revision just built; revision numbers are not known at deploy time',
+    });
+
+    // Approvals: the request side stores the token and emails the link; the API side decides.
+    this.approvalSigningSecret.grantRead(fns['approval-request']);
+    this.approvalSigningSecret.grantRead(fns['approval-api']);
+    grantTopicPublish(this.approvalTopic, key, fns['approval-request']);
+    fns['approval-api'].addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'], resources: [stateMachineArn] }),
+    );
+
+    for (const name of ['reconcile', 'promotion-steps', 'approval-api', 'approval-request', 'github-webhook', 'codecommit-push'] as const) {
+      grantTopicPublish(this.notificationTopic, key, fns[name]);
+    }
+  }
+
+  private addRoutes(): void {
+    this.httpApi.addRoutes({
+      path: '/webhooks/github',
+      methods: [apigwv2.HttpMethod.POST],
+      integration: new HttpLambdaIntegration('GithubWebhookIntegration', this.functions['github-webhook']),
+    });
+    this.httpApi.addRoutes({
+      path: '/approvals/{requestId}',
+      methods: [apigwv2.HttpMethod.GET, apigwv2.HttpMethod.POST],
+      integration: new HttpLambdaIntegration('ApprovalApiIntegration', this.functions['approval-api']),
+    });
+    for (const route of this.httpApi.node.findAll().filter((c) => c instanceof apigwv2.HttpRoute)) {
+      acknowledge(route, {
+        id: 'AwsSolutions-APIG4',
+        reason: route.node.id.includes('webhooks')
+          ? 'GitHub cannot send IAM or JWT credentials; the handler verifies X-Hub-Signature-256 over the raw body before anything else'
+          : 'Approvers open emailed links in a browser; each link is HMAC-signed, expires, works once and is bound to one execution, environment and revision',
+      });
+    }
+  }
+
+  private addTriggers(reconcileInterval: Duration): void {
+    new events.Rule(this, 'ReconcileSchedule', {
+      description: `Lockstep ${this.pipeline.pipeline.name}: reconcile pass`,
+      schedule: events.Schedule.rate(reconcileInterval),
+      // A missed pass is made good by the next one; retrying a stale pass would only add load.
+      targets: [new targets.LambdaFunction(this.functions.reconcile, { retryAttempts: 0 })],
+    });
+
+    const repositories = [...this.repositories.entries()];
+    if (repositories.length === 0) return;
+    const branches = [
+      ...new Set(this.pipeline.packages.flatMap((p) => ('codecommit' in p.source ? [p.source.codecommit.branch] : []))),
+    ].sort();
+    new events.Rule(this, 'CodeCommitPushRule', {
+      description: `Lockstep ${this.pipeline.pipeline.name}: pushes to the pipeline's CodeCommit branches`,
+      eventPattern: {
+        source: ['aws.codecommit'],
+        detailType: ['CodeCommit Repository State Change'],
+        resources: repositories.map(([, r]) => r.repositoryArn),
+        detail: { event: ['referenceCreated', 'referenceUpdated'], referenceType: ['branch'], referenceName: branches },
+      },
+      targets: [new targets.LambdaFunction(this.functions['codecommit-push'], { retryAttempts: 4, maxEventAge: Duration.hours(1) })],
+    });
+  }
+
+  private addOutputs(): void {
+    new CfnOutput(this, 'WebhookUrl', { value: this.webhookUrl, description: 'GitHub webhook payload URL (content type application/json)' });
+    new CfnOutput(this, 'WebhookSecretArn', { value: this.webhookSecret.secretArn, description: 'Secret whose "current" value GitHub signs deliveries with' });
+    new CfnOutput(this, 'ApprovalBaseUrl', { value: this.approvalBaseUrl, description: 'Base URL of approval links' });
+    new CfnOutput(this, 'ArtifactsBucketName', { value: this.artifactsBucket.bucketName });
+    new CfnOutput(this, 'PromotionStateMachineArn', { value: this.stateMachine.stateMachineArn });
+    for (const definition of TABLES) {
+      new CfnOutput(this, `${definition.logicalName}TableName`, { value: this.tables[definition.logicalName].tableName });
+    }
+  }
+
+  private logGroup(id: string, logGroupName?: string): logs.LogGroup {
+    return new logs.LogGroup(this, id, {
+      ...(logGroupName ? { logGroupName } : {}),
+      retention: this.logRetention,
+      removalPolicy: this.removalPolicy,
+    });
+  }
+}
+
+/**
+ * The S3 artifact of a build project: `<bucket>/<path>/artifact.zip`, written as is (the buildspec zips it),
+ * with the path replaced per build. Unlike `Artifacts.s3`, it grants nothing: the project may write only its
+ * application's prefix (see `grantProjectAccess`).
+ */
+class RevisionArtifacts extends codebuild.Artifacts {
+  readonly type = 'S3';
+
+  constructor(
+    private readonly bucket: s3.IBucket,
+    private readonly path: string,
+  ) {
+    super({});
+  }
+
+  override bind(scope: Construct, project: codebuild.IProject): codebuild.ArtifactsConfig {
+    const base = super.bind(scope, project).artifactsProperty;
+    // name "/" with namespace NONE stores the files directly under `path` (revisions/<app>/<number>/artifact.zip).
+    return {
+      artifactsProperty: { ...base, location: this.bucket.bucketName, path: this.path, name: '/', namespaceType: 'NONE', packaging: 'NONE' },
+    };
+  }
+}
+
+/** An S3 zip source whose object is chosen per build; grants nothing (see `grantProjectAccess`). */
+class RevisionSource extends codebuild.Source {
+  readonly type = 'S3';
+
+  constructor(
+    private readonly bucket: s3.IBucket,
+    private readonly key: string,
+  ) {
+    super({});
+  }
+
+  override bind(scope: Construct, project: codebuild.IProject): codebuild.SourceConfig {
+    const base = super.bind(scope, project).sourceProperty;
+    return { sourceProperty: { ...base, location: `${this.bucket.bucketName}/${this.key}` } };
+  }
+}
+
+/** JSON access log lines. Route keys and paths only: the query string of an approval link holds its signature. */
+function apigwv2AccessLogFormat(): apigateway.AccessLogFormat {
+  return apigateway.AccessLogFormat.custom(
+    JSON.stringify({
+      requestId: '$context.requestId',
+      time: '$context.requestTime',
+      ip: '$context.identity.sourceIp',
+      userAgent: '$context.identity.userAgent',
+      method: '$context.httpMethod',
+      route: '$context.routeKey',
+      status: '$context.status',
+      protocol: '$context.protocol',
+      responseLength: '$context.responseLength',
+      latencyMs: '$context.responseLatency',
+      integrationError: '$context.integrationErrorMessage',
+    }),
+  );
+}
+
+function pascal(name: string): string {
+  return name.replace(/(^|-)([a-z])/g, (_m, _dash, letter: string) => letter.toUpperCase());
+}
+
+/** Checks every prop and returns the parsed pipeline (defaults applied), or throws once with every problem. */
+function validateProps(props: DeploymentSystemProps): Pipeline {
+  const problems: string[] = [];
+  // The same checks `loadPipeline` runs (schema and cross-references), for pipelines built as objects in code.
+  const check = checkPipelineObject(props.pipeline);
+  const pipeline = check.pipeline;
+  for (const problem of check.problems) {
+    problems.push(`pipeline${problem.path ? `.${problem.path}` : ''}: ${problem.message}; ${problem.fix}`);
+  }
+  if (pipeline) {
+    problems.push(...buildspecProblems(pipeline).map((p) => `pipeline.${p}`));
+    pipeline.packages.forEach((p, i) => {
+      if ('local' in p.source) {
+        problems.push(`pipeline.packages[${i}].source: "${p.name}" uses a local source, which only local mode can build; use github or codecommit`);
+      }
+    });
+  }
+  const interval = props.reconcileInterval;
+  if (interval && !interval.isUnresolved()) {
+    const seconds = interval.toSeconds();
+    if (seconds < 60 || seconds % 60 !== 0) {
+      problems.push(`reconcileInterval: EventBridge schedules run in whole minutes; use Duration.minutes(n) with n >= 1 (got ${interval.toHumanString()})`);
+    }
+  }
+  const ttl = props.approvalLinkTtl;
+  if (ttl && !ttl.isUnresolved()) {
+    const seconds = ttl.toSeconds();
+    if (seconds < 60 || seconds > 30 * 86_400) {
+      problems.push(`approvalLinkTtl: use between Duration.minutes(1) and Duration.days(30) (got ${ttl.toHumanString()})`);
+    }
+  }
+  const throttle = props.apiThrottle;
+  if (throttle) {
+    if (throttle.rateLimit !== undefined && !Token.isUnresolved(throttle.rateLimit) && throttle.rateLimit <= 0) {
+      problems.push(`apiThrottle.rateLimit: use a positive number of requests per second (got ${throttle.rateLimit})`);
+    }
+    if (throttle.burstLimit !== undefined && !Token.isUnresolved(throttle.burstLimit) && throttle.burstLimit < 1) {
+      problems.push(`apiThrottle.burstLimit: use at least 1 (got ${throttle.burstLimit})`);
+    }
+  }
+  if (problems.length > 0 || !pipeline) throw new DeploymentSystemPropsError(problems);
+  return pipeline;
+}

@@ -1,0 +1,53 @@
+/**
+ * Least-privilege grants for data encrypted with a customer-managed key.
+ *
+ * The CDK's own helpers (`table.grantReadWriteData`, `topic.grantPublish`, `bucket.grantPut`) add
+ * `kms:GenerateDataKey*` and `kms:ReEncrypt*` to the grantee, which widens what a role can do with the key and
+ * needs a cdk-nag acknowledgement on every role. These helpers name the exact KMS actions each data-plane call
+ * needs instead, so the policies stay free of wildcard actions.
+ */
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+
+const TABLE_READ = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:ConditionCheckItem', 'dynamodb:DescribeTable'];
+const TABLE_WRITE = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+
+/** Reads and writes items (no table management) and uses the table's key for exactly that. */
+export function grantTableData(table: dynamodb.ITable, grantee: iam.IGrantable, access: 'read' | 'read-write'): void {
+  table.grant(grantee, ...TABLE_READ, ...(access === 'read-write' ? TABLE_WRITE : []));
+  table.encryptionKey?.grant(
+    grantee,
+    'kms:Decrypt',
+    'kms:DescribeKey',
+    ...(access === 'read-write' ? ['kms:Encrypt', 'kms:GenerateDataKey'] : []),
+  );
+}
+
+/** `sns:Publish` on the topic, plus the two key actions SNS needs to encrypt the message. */
+export function grantTopicPublish(topic: sns.ITopic, key: kms.IKey | undefined, grantee: iam.IGrantable): void {
+  grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [topic.topicArn] }));
+  key?.grant(grantee, 'kms:Decrypt', 'kms:GenerateDataKey');
+}
+
+/** Reads objects under one key pattern (e.g. `revisions/web/*`). */
+export function grantObjectsRead(bucket: s3.IBucket, keyPattern: string, grantee: iam.IGrantable): void {
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      // GetObjectVersion: CodeBuild reads S3 sources by version when the bucket is versioned.
+      actions: ['s3:GetObject', 's3:GetObjectVersion'],
+      resources: [bucket.arnForObjects(keyPattern)],
+    }),
+  );
+  bucket.encryptionKey?.grant(grantee, 'kms:Decrypt');
+}
+
+/** Writes objects under one key pattern; `kms:Decrypt` too because multipart uploads read back their parts. */
+export function grantObjectsWrite(bucket: s3.IBucket, keyPattern: string, grantee: iam.IGrantable): void {
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new iam.PolicyStatement({ actions: ['s3:PutObject', 's3:AbortMultipartUpload'], resources: [bucket.arnForObjects(keyPattern)] }),
+  );
+  bucket.encryptionKey?.grant(grantee, 'kms:GenerateDataKey', 'kms:Decrypt');
+}
