@@ -99,9 +99,8 @@ export function valueAt(value: unknown, path: readonly PathSegment[]): unknown {
 
 /** What a value of this schema looks like, for fixes: `a name`, `a list of text`, `{ github: { owner, repo, branch } }`. */
 export function describeSchema(schema: Schema, depth = 0): string {
-  if (schema === nameSchema) return 'a name';
-  if (schema === clockTimeSchema) return 'a time such as "22:00"';
-  if (schema === durationSchema) return 'a duration such as "30m"';
+  const named = NAMED_FORMATS.get(schema);
+  if (named !== undefined) return named;
   const inner = unwrap(schema);
   if (inner !== schema) return describeSchema(inner, depth);
   const d = def(inner);
@@ -165,10 +164,16 @@ const KEY_EXAMPLES: Record<string, string> = {
   emails: '[someone@example.com]',
 };
 
+/** Shared string schemas whose format has a name users know. */
+const NAMED_FORMATS = new Map<Schema, string>([
+  [nameSchema, 'a name'],
+  [clockTimeSchema, 'a time such as "22:00"'],
+  [durationSchema, 'a duration such as "30m"'],
+]);
+
 /** Fix texts for formats when the schema gives no directions of its own. */
 const FORMAT_FIX: Record<string, string> = {
   email: 'use an email address such as ops@example.com',
-  regex: 'use the expected format',
 };
 
 /**
@@ -218,9 +223,10 @@ function issueProblems(issue: Issue, prefix: readonly PathSegment[], input: unkn
       return [problem(`${quote(value)} is not an allowed value`, `${didYouMean(String(value), allowed)}use one of: ${allowed.join(', ')}`)];
     }
     case 'invalid_format': {
-      const noun = issue.format === 'email' ? 'an email address' : schema ? describeSchema(schema) : 'valid';
-      const fix = /^use /.test(issue.message) ? issue.message : (FORMAT_FIX[issue.format] ?? `use ${noun}`);
-      return [problem(`${quote(value)} is not ${noun === 'valid' ? 'valid' : `valid as ${noun}`}`, fix)];
+      const named = schema ? NAMED_FORMATS.get(unwrap(schema)) : undefined;
+      const noun = issue.format === 'email' ? 'an email address' : named;
+      const fix = /^use /.test(issue.message) ? issue.message : (FORMAT_FIX[issue.format] ?? 'use the documented format');
+      return [problem(`${quote(value)} is not ${noun === undefined ? 'in the expected format' : `valid as ${noun}`}`, fix)];
     }
     case 'too_small': {
       const own = /^(use|list) /.test(issue.message) ? issue.message : undefined;
