@@ -1,0 +1,282 @@
+/**
+ * The converter: an accepted SDK version (artifacts zip + validated metadata) -> one package zip in the common
+ * format (layout in `layout.ts`), streamed end to end.
+ *
+ * Memory stays bounded whatever the archive's size: entries are read one at a time from a random-access source
+ * (local file or `S3RandomAccessReader`), each flows through a guard (byte counting, limits, SHA-256) into yazl and
+ * on to the sink with back-pressure all the way; only the central directory's slim entries and the manifest's
+ * digests are held, both capped by `maxEntries`.
+ *
+ * Nothing is written for a hostile archive: the whole central directory is checked before the sink is opened, and
+ * a problem found while streaming (sizes in headers can lie) aborts the sink, which discards what it received.
+ */
+import { createHash } from 'node:crypto';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { finished, pipeline } from 'node:stream/promises';
+import yazl from 'yazl';
+import type { SdkMetadata } from '../model';
+import { SdkError } from '../model';
+import { HostileArchiveError, InvalidArchiveError, PackageSinkError } from './errors';
+import { inspectArchive, openEntryStream, type ArchiveSource, type CheckedEntry } from './inspect-archive';
+import { planLayout, type PackageLayout } from './layout';
+import { resolveLimits, type ArchiveLimits } from './limits';
+import { buildPodspec, type Podspec, type PodspecOptions } from './podspec';
+import type { PackageSink } from './sinks';
+
+export interface ConvertSdkInput {
+  /** Validated metadata (`parseSdkMetadata`). */
+  readonly metadata: SdkMetadata;
+  /** The artifacts zip: `{ path }` for a local file, or `S3RandomAccessReader.open(...)`'s result. */
+  readonly source: ArchiveSource;
+  /** Where the package zip goes; committed only when the whole conversion succeeded. */
+  readonly sink: PackageSink;
+  /** @default DEFAULT_ARCHIVE_LIMITS (50,000 entries, 2 GiB, ratio 200:1 above 1 MiB, 512-byte paths) */
+  readonly limits?: Partial<ArchiveLimits>;
+  readonly podspec?: PodspecOptions;
+  /** Deflate level for compressible files (0-9). Already-compressed formats are always stored. @default 6 */
+  readonly compressionLevel?: number;
+}
+
+export interface ManifestFile {
+  /** Relative to the package root, e.g. `lib/libmaps.a`. */
+  readonly path: string;
+  readonly size: number;
+  readonly sha256: string;
+}
+
+export interface SwiftBinaryTarget {
+  /** The xcframework's name, e.g. `Maps`. */
+  readonly name: string;
+  /** The separate zip, relative to the package root, e.g. `Maps.xcframework.zip`. */
+  readonly path: string;
+  /** SHA-256 (hex) of that zip file: what `swift package compute-checksum` prints and `.binaryTarget(checksum:)` wants. */
+  readonly checksum: string;
+  readonly size: number;
+}
+
+/** `manifest.json`, the last file of the package. */
+export interface PackageManifest {
+  readonly schemaVersion: 1;
+  readonly name: string;
+  readonly version: string;
+  /** The package root folder inside the zip, `<name>-<version>`. */
+  readonly root: string;
+  /** Every file of the package except `manifest.json` itself, sorted by path. */
+  readonly files: readonly ManifestFile[];
+  readonly swiftPackage?: { readonly binaryTargets: readonly SwiftBinaryTarget[] };
+}
+
+export interface ConvertedPackage {
+  readonly manifest: PackageManifest;
+  readonly podspec: Podspec;
+  /** File name of the podspec inside the package root, `<name>.podspec.json`. */
+  readonly podspecPath: string;
+  /** SHA-256 (hex) and size of the output zip as written to the sink. */
+  readonly sha256: string;
+  readonly size: number;
+  /** Decompressed input bytes read (the xcframework zips read their files a second time, not counted here). */
+  readonly bytesRead: number;
+}
+
+// Generated files carry a fixed time so that the same input converts to byte-identical output (stable checksums).
+const GENERATED_MTIME = new Date('2000-01-01T00:00:00Z');
+const GENERATED_MODE = 0o100644;
+const STORED = /\.(zip|jar|aar|gz|tgz|xz|bz2|7z|zst|png|jpe?g|gif|webp|heic|mp3|mp4|m4a|mov|car)$/i;
+
+/** Counts and hashes one entry's decompressed bytes, and enforces the limits on what is really there. */
+class EntryGuard extends Transform {
+  private readonly hash = createHash('sha256');
+  bytes = 0;
+  sha256 = '';
+
+  constructor(
+    private readonly entry: CheckedEntry,
+    private readonly limits: ArchiveLimits,
+    private readonly budget: { used: number } | undefined,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.bytes += chunk.length;
+    const entry = this.entry;
+    if (this.bytes > entry.uncompressedSize) {
+      return callback(new HostileArchiveError(entry.storedName, 'size-mismatch', `inflates beyond the ${entry.uncompressedSize} bytes its header declares`));
+    }
+    if (this.budget !== undefined) {
+      this.budget.used += chunk.length;
+      if (this.budget.used > this.limits.maxTotalBytes) {
+        return callback(new HostileArchiveError(entry.storedName, 'total-size', `brings the decompressed total over the limit of ${this.limits.maxTotalBytes} bytes`));
+      }
+    }
+    if (this.bytes > this.limits.ratioExemptBytes && this.bytes > this.limits.maxCompressionRatio * entry.compressedSize) {
+      return callback(new HostileArchiveError(entry.storedName, 'compression-ratio', `inflates beyond ${this.limits.maxCompressionRatio}:1`));
+    }
+    this.hash.update(chunk);
+    callback(null, chunk);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    if (this.bytes !== this.entry.uncompressedSize) {
+      return callback(new HostileArchiveError(this.entry.storedName, 'size-mismatch', `holds ${this.bytes} bytes, not the ${this.entry.uncompressedSize} its header declares`));
+    }
+    this.sha256 = this.hash.digest('hex');
+    callback();
+  }
+}
+
+/** Passes bytes through, keeping their count and SHA-256. */
+class HashTap extends Transform {
+  private readonly hash = createHash('sha256');
+  bytes = 0;
+  sha256 = '';
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.bytes += chunk.length;
+    this.hash.update(chunk);
+    callback(null, chunk);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    this.sha256 = this.hash.digest('hex');
+    callback();
+  }
+}
+
+function wrapReadError(entry: CheckedEntry, error: unknown): Error {
+  if (error instanceof SdkError) return error;
+  return new InvalidArchiveError(`Cannot read entry "${entry.storedName}": ${(error as Error).message}. Fix: re-create the archive with a standard zip tool`, {
+    cause: error,
+    details: { entry: entry.storedName },
+  });
+}
+
+/**
+ * Converts one SDK version into its package zip.
+ * @throws HostileArchiveError, InvalidArchiveError, PackageLayoutError, MetadataError (a dependency range with no
+ *   CocoaPods form) or PackageSinkError; in every case the sink was aborted, or never opened.
+ * @example
+ * const result = await convertSdkPackage({
+ *   metadata,
+ *   source: { path: '/tmp/acme-maps-6.2.0.zip' },
+ *   sink: new LocalFileSink('/tmp/out/acme-maps-6.2.0.zip'),
+ * });
+ * console.log(result.sha256, result.manifest.swiftPackage?.binaryTargets);
+ */
+export async function convertSdkPackage(input: ConvertSdkInput): Promise<ConvertedPackage> {
+  const limits = resolveLimits(input.limits);
+  const level = input.compressionLevel ?? 6;
+  const { metadata, sink } = input;
+
+  // Everything that can refuse the input without reading entry data runs before the sink is opened.
+  const archive = await inspectArchive(input.source, limits);
+  let layout: PackageLayout;
+  let podspec: Podspec;
+  try {
+    layout = planLayout(metadata.name, metadata.version, archive.entries);
+    podspec = buildPodspec(metadata, layout, input.podspec);
+  } catch (error) {
+    archive.zipfile.close();
+    throw error;
+  }
+
+  const outer = new yazl.ZipFile();
+  const tap = new HashTap();
+  let failed: (error: Error) => void = () => undefined;
+  const failure = new Promise<never>((_, reject) => (failed = reject));
+  failure.catch(() => undefined);
+  const step = <T>(work: Promise<T>): Promise<T> => Promise.race([work, failure]);
+  outer.on('error', (error: Error) => failed(error));
+
+  try {
+    const writable = sink.open();
+    const written = pipeline(outer.outputStream, tap, writable).catch((error: unknown) => {
+      const wrapped = error instanceof SdkError ? error : new PackageSinkError(`Writing the package failed: ${(error as Error).message}`, { cause: error });
+      failed(wrapped);
+      throw wrapped;
+    });
+    written.catch(() => undefined);
+
+    const root = layout.root;
+    const files: ManifestFile[] = [];
+    const addGenerated = (path: string, text: string) => {
+      const data = Buffer.from(text, 'utf8');
+      outer.addBuffer(data, `${root}/${path}`, { mtime: GENERATED_MTIME, mode: GENERATED_MODE, compress: true });
+      files.push({ path, size: data.length, sha256: createHash('sha256').update(data).digest('hex') });
+    };
+
+    const metadataJson = `${JSON.stringify(metadata, null, 2)}\n`;
+    addGenerated('lockstep-sdk.json', metadataJson);
+    const podspecPath = `${metadata.name}.podspec.json`;
+    addGenerated(podspecPath, `${JSON.stringify(podspec, null, 2)}\n`);
+
+    const budget = { used: 0 };
+    const pump = async (zip: yazl.ZipFile, entry: CheckedEntry, path: string, guardBudget: { used: number } | undefined): Promise<EntryGuard> => {
+      let source: Readable;
+      try {
+        source = await step(openEntryStream(archive.zipfile, entry));
+      } catch (error) {
+        throw wrapReadError(entry, error);
+      }
+      const guard = new EntryGuard(entry, limits, guardBudget);
+      const compress = !STORED.test(path) && level > 0;
+      // yazl 3 takes compressionLevel; @types/yazl (2.x) does not list it yet.
+      const options: Partial<yazl.ReadStreamOptions> & { compressionLevel?: number } = { mtime: entry.mtime, mode: entry.mode, compress, size: entry.uncompressedSize };
+      if (compress) options.compressionLevel = level;
+      zip.addReadStream(guard, path, options);
+      try {
+        await step(Promise.all([pipeline(source, guard), finished(guard)]));
+      } catch (error) {
+        source.destroy();
+        guard.destroy();
+        throw wrapReadError(entry, error);
+      }
+      return guard;
+    };
+
+    const ordered = [...layout.files].sort((a, b) => (a.target < b.target ? -1 : a.target > b.target ? 1 : 0));
+    for (const { entry, target } of ordered) {
+      const guard = await pump(outer, entry, `${root}/${target}`, budget);
+      files.push({ path: target, size: guard.bytes, sha256: guard.sha256 });
+    }
+
+    const binaryTargets: SwiftBinaryTarget[] = [];
+    for (const bundle of layout.xcframeworks) {
+      const inner = new yazl.ZipFile();
+      inner.on('error', (error: Error) => failed(error));
+      const innerTap = new HashTap();
+      const path = `${bundle.name}.xcframework.zip`;
+      // Stored, not deflated again: it is a zip already, and the package host can serve it by range from the package.
+      outer.addReadStream(inner.outputStream.pipe(innerTap), `${root}/${path}`, { mtime: GENERATED_MTIME, mode: GENERATED_MODE, compress: false });
+      const innerFiles = [...bundle.files].sort((a, b) => (a.inner < b.inner ? -1 : a.inner > b.inner ? 1 : 0));
+      for (const { entry, inner: innerPath } of innerFiles) await pump(inner, entry, innerPath, undefined);
+      inner.end();
+      await step(finished(innerTap));
+      files.push({ path, size: innerTap.bytes, sha256: innerTap.sha256 });
+      binaryTargets.push({ name: bundle.name, path, checksum: innerTap.sha256, size: innerTap.bytes });
+    }
+
+    files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    const manifest: PackageManifest = {
+      schemaVersion: 1,
+      name: metadata.name,
+      version: metadata.version,
+      root,
+      files,
+      ...(binaryTargets.length > 0 ? { swiftPackage: { binaryTargets } } : {}),
+    };
+    const manifestText = `${JSON.stringify(manifest, null, 2)}\n`;
+    outer.addBuffer(Buffer.from(manifestText, 'utf8'), `${root}/manifest.json`, { mtime: GENERATED_MTIME, mode: GENERATED_MODE, compress: true });
+    outer.end();
+    await step(written);
+    archive.zipfile.close();
+    await sink.commit();
+    return { manifest, podspec, podspecPath, sha256: tap.sha256, size: tap.bytes, bytesRead: budget.used };
+  } catch (error) {
+    archive.zipfile.close();
+    outer.outputStream.unpipe();
+    tap.destroy();
+    await sink.abort().catch(() => undefined);
+    throw error;
+  }
+}
