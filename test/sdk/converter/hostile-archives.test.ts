@@ -162,7 +162,7 @@ describe('hostile archives are refused with nothing written', () => {
         commit: () => inner.commit(),
         abort: () => ((aborted = true), inner.abort()),
       };
-      const error = await convertSdkPackage({ metadata, source: { path: input }, sink }).catch((e: unknown) => e as HostileArchiveError);
+      const error = (await convertSdkPackage({ metadata, source: { path: input }, sink }).catch((e: unknown) => e)) as HostileArchiveError;
       expect(error).toBeInstanceOf(HostileArchiveError);
       expect({ rule: error.rule, entry: error.entry }).toEqual({ rule: 'size-mismatch', entry: 'resources/zz-liar.bin' });
       expect(error.message).toContain('inflates beyond the 1000 bytes its header declares');
