@@ -1,0 +1,379 @@
+/**
+ * Template assertions for the security defaults of `DeploymentSystem`, the cdk-nag check and a normalised
+ * snapshot, all against one synthesis (synth bundles six functions: do it once).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { TABLES } from '../../lambdas/core/tables';
+import { LockstepStack } from '../../lib/lockstep-stack';
+import { fixturePipeline } from './fixtures';
+
+let app: App;
+let stack: LockstepStack;
+let template: Template;
+type Resources = Record<string, { Type: string; Properties?: Record<string, any>; Metadata?: Record<string, any>; DeletionPolicy?: string; UpdateReplacePolicy?: string }>;
+let resources: Resources;
+
+function ofType(type: string): [string, Resources[string]][] {
+  return Object.entries(resources).filter(([, r]) => r.Type === type);
+}
+
+/** Logical id of the one resource of `type` whose id starts with the construct path `DeploymentSystem<prefix>`. */
+function logicalId(type: string, prefix: string): string {
+  const matches = ofType(type).filter(([id]) => id.startsWith(`DeploymentSystem${prefix}`));
+  expect(matches.map(([id]) => id), `${type} ${prefix}`).toHaveLength(1);
+  return matches[0]![0];
+}
+
+/** Every Allow statement in the inline policies attached to the role with this logical-id prefix. */
+function statementsOf(rolePrefix: string): any[] {
+  const role = logicalId('AWS::IAM::Role', rolePrefix);
+  return ofType('AWS::IAM::Policy')
+    .filter(([, p]) => (p.Properties!.Roles as any[]).some((r) => r.Ref === role))
+    .flatMap(([, p]) => p.Properties!.PolicyDocument.Statement as any[]);
+}
+
+const asArray = <T,>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
+
+beforeAll(() => {
+  app = new App();
+  stack = new LockstepStack(app, 'Lockstep-shop', { deploymentSystem: { pipeline: fixturePipeline } });
+  template = Template.fromStack(stack);
+  resources = template.toJSON().Resources as Resources;
+});
+
+describe('DynamoDB tables', () => {
+  it('creates every table in tables.ts with its keys, on demand', () => {
+    expect(ofType('AWS::DynamoDB::Table')).toHaveLength(TABLES.length);
+    for (const definition of TABLES) {
+      template.hasResourceProperties('AWS::DynamoDB::Table', {
+        KeySchema: [
+          { AttributeName: definition.partitionKey, KeyType: 'HASH' },
+          ...(definition.sortKey ? [{ AttributeName: definition.sortKey, KeyType: 'RANGE' }] : []),
+        ],
+        BillingMode: 'PAY_PER_REQUEST',
+      });
+    }
+  });
+
+  it('keeps point-in-time recovery and deletion protection on, and retains tables on stack deletion', () => {
+    for (const [, table] of ofType('AWS::DynamoDB::Table')) {
+      expect(table.Properties!.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+      expect(table.Properties!.DeletionProtectionEnabled).toBe(true);
+      expect(table.DeletionPolicy).toBe('Retain');
+      expect(table.UpdateReplacePolicy).toBe('Retain');
+    }
+  });
+
+  it('encrypts every table with the customer-managed key, which rotates', () => {
+    const key = logicalId('AWS::KMS::Key', 'Key');
+    expect(resources[key]!.Properties!.EnableKeyRotation).toBe(true);
+    for (const [, table] of ofType('AWS::DynamoDB::Table')) {
+      expect(table.Properties!.SSESpecification).toEqual({ SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: { 'Fn::GetAtt': [key, 'Arn'] } });
+    }
+  });
+
+  it('expires idempotency records through TTL', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      TimeToLiveSpecification: { AttributeName: 'expiration', Enabled: true },
+    });
+  });
+});
+
+describe('artifacts bucket', () => {
+  let bucket: Resources[string];
+  beforeAll(() => {
+    bucket = resources[logicalId('AWS::S3::Bucket', 'ArtifactsBucket')]!;
+  });
+
+  it('is versioned, KMS-encrypted, blocks public access and is retained', () => {
+    const p = bucket.Properties!;
+    expect(p.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+    expect(p.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm).toBe('aws:kms');
+    expect(p.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+    expect(bucket.DeletionPolicy).toBe('Retain');
+  });
+
+  it('refuses requests without TLS', () => {
+    const bucketId = logicalId('AWS::S3::Bucket', 'ArtifactsBucket');
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: bucketId },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('logs access to a separate bucket and expires old noncurrent versions', () => {
+    const p = bucket.Properties!;
+    expect(p.LoggingConfiguration.DestinationBucketName).toEqual({ Ref: logicalId('AWS::S3::Bucket', 'AccessLogsBucket') });
+    expect(p.LifecycleConfiguration.Rules).toEqual(
+      expect.arrayContaining([expect.objectContaining({ NoncurrentVersionExpiration: { NoncurrentDays: 90 }, Status: 'Enabled' })]),
+    );
+  });
+});
+
+describe('SNS topics', () => {
+  it('encrypts both topics with the key and refuses publishing without TLS', () => {
+    const key = logicalId('AWS::KMS::Key', 'Key');
+    const topics = ofType('AWS::SNS::Topic');
+    expect(topics).toHaveLength(2);
+    for (const [id, topic] of topics) {
+      expect(topic.Properties!.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [key, 'Arn'] });
+      template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+        Topics: [{ Ref: id }],
+        PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+      });
+    }
+  });
+
+  it('subscribes each notification address once, filtered to the events it asked for', () => {
+    const topic = logicalId('AWS::SNS::Topic', 'NotificationTopic');
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      TopicArn: { Ref: topic },
+      Protocol: 'email',
+      Endpoint: 'oncall@example.com',
+      FilterPolicy: { event: ['deployment-failed', 'revision-approved', 'rollback-done'] },
+    });
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      TopicArn: { Ref: topic },
+      Endpoint: 'team@example.com',
+      FilterPolicy: { event: ['revision-approved'] },
+    });
+  });
+
+  it('sends approval requests only to the approvers of the environment concerned', () => {
+    const topic = logicalId('AWS::SNS::Topic', 'ApprovalTopic');
+    template.hasResourceProperties('AWS::SNS::Subscription', { TopicArn: { Ref: topic }, Endpoint: 'lead@example.com', FilterPolicy: { environment: ['beta'] } });
+    template.hasResourceProperties('AWS::SNS::Subscription', { TopicArn: { Ref: topic }, Endpoint: 'release@example.com', FilterPolicy: { environment: ['prod'] } });
+  });
+});
+
+describe('CodeBuild projects', () => {
+  it('creates the projects named in names.ts, each encrypted with the key and logging to CloudWatch', () => {
+    const key = logicalId('AWS::KMS::Key', 'Key');
+    const names = ofType('AWS::CodeBuild::Project').map(([, p]) => p.Properties!.Name).sort();
+    expect(names).toEqual([
+      'lockstep-shop-build-backend',
+      'lockstep-shop-build-storefront',
+      'lockstep-shop-deploy-beta',
+      'lockstep-shop-deploy-prod',
+      'lockstep-shop-test-beta-smoke',
+    ]);
+    for (const [, project] of ofType('AWS::CodeBuild::Project')) {
+      expect(project.Properties!.EncryptionKey).toEqual({ 'Fn::GetAtt': [key, 'Arn'] });
+      expect(project.Properties!.LogsConfig.CloudWatchLogs.Status).toBe('ENABLED');
+      expect(project.Properties!.Environment.PrivilegedMode).toBe(false);
+    }
+  });
+
+  it('checks out every package of a multi-package application as a source of its build project', () => {
+    const project = resources[logicalId('AWS::CodeBuild::Project', 'BuildProjectstorefront')]!.Properties!;
+    expect(project.Source).toMatchObject({ Type: 'GITHUB', Location: 'https://github.com/example-org/api.git', SourceIdentifier: 'pkg_api' });
+    expect(project.SecondarySources).toEqual([expect.objectContaining({ Type: 'CODECOMMIT', SourceIdentifier: 'pkg_web' })]);
+    expect(project.SecondarySourceVersions).toEqual([{ SourceIdentifier: 'pkg_web', SourceVersion: 'release' }]);
+  });
+
+  it('lets a build project write only its own application\'s revisions', () => {
+    const writes = statementsOf('BuildProjectbackendRole').filter((s) => asArray(s.Action).includes('s3:PutObject'));
+    expect(writes).toHaveLength(1);
+    expect(JSON.stringify(writes[0].Resource)).toContain('/revisions/backend/*');
+    const all = JSON.stringify(statementsOf('BuildProjectbackendRole'));
+    expect(all).not.toContain('revisions/storefront');
+    expect(all).not.toMatch(/"s3:\*"|"s3:DeleteObject/);
+  });
+
+  it('lets deploy projects read only the revisions of applications promoted to their environment', () => {
+    const reads = statementsOf('DeployProjectprodRole').filter((s) => asArray(s.Action).includes('s3:GetObject'));
+    const resourcesRead = reads.map((s) => JSON.stringify(s.Resource)).join(' ');
+    expect(resourcesRead).toContain('/revisions/backend/*');
+    expect(resourcesRead).toContain('/revisions/storefront/*');
+    expect(statementsOf('DeployProjectprodRole').flatMap((s) => asArray(s.Action))).not.toContain('s3:PutObject');
+  });
+
+  it('lets only the deploy project of an environment with a role assume that role', () => {
+    const assume = (prefix: string) => statementsOf(prefix).filter((s) => asArray(s.Action).includes('sts:AssumeRole'));
+    expect(assume('DeployProjectprodRole')).toEqual([expect.objectContaining({ Resource: 'arn:aws:iam::111122223333:role/lockstep-deployer' })]);
+    expect(assume('DeployProjectbetaRole')).toEqual([]);
+  });
+});
+
+describe('Lambda functions', () => {
+  it('runs the six handlers on the newest Node.js runtime, ARM64, with active tracing', () => {
+    const functions = ofType('AWS::Lambda::Function');
+    expect(functions).toHaveLength(6);
+    for (const [, fn] of functions) {
+      expect(fn.Properties!.Runtime).toBe('nodejs24.x');
+      expect(fn.Properties!.Architectures).toEqual(['arm64']);
+      expect(fn.Properties!.TracingConfig).toEqual({ Mode: 'Active' });
+    }
+  });
+
+  it('gives every function the environment variables of ARCHITECTURE.md', () => {
+    const expected = [
+      ...TABLES.map((t) => t.envVar),
+      'LOCKSTEP_ARTIFACTS_BUCKET',
+      'LOCKSTEP_APPROVAL_TOPIC_ARN',
+      'LOCKSTEP_NOTIFICATION_TOPIC_ARN',
+      'LOCKSTEP_PROMOTION_STATE_MACHINE_ARN',
+      'LOCKSTEP_WEBHOOK_SECRET_ARN',
+      'LOCKSTEP_APPROVAL_SIGNING_SECRET_ARN',
+      'LOCKSTEP_APPROVAL_BASE_URL',
+      'LOCKSTEP_PIPELINE_FILE',
+      'POWERTOOLS_SERVICE_NAME',
+      'POWERTOOLS_METRICS_NAMESPACE',
+    ];
+    for (const [, fn] of ofType('AWS::Lambda::Function')) {
+      expect(Object.keys(fn.Properties!.Environment.Variables)).toEqual(expect.arrayContaining(expected));
+      expect(fn.Properties!.Environment.Variables.LOCKSTEP_PIPELINE_FILE).toBe('/var/task/pipeline.json');
+    }
+  });
+
+  it('ships the validated pipeline as pipeline.json next to each bundle', () => {
+    for (const [, fn] of ofType('AWS::Lambda::Function')) {
+      // The staged bundle folder is named after the asset hash, which is the S3 key the function points at.
+      const hash = String(fn.Properties!.Code.S3Key).replace(/\.zip$/, '');
+      const assetDir = join(app.outdir, `asset.${hash}`);
+      expect(existsSync(join(assetDir, 'index.mjs'))).toBe(true);
+      expect(JSON.parse(readFileSync(join(assetDir, 'pipeline.json'), 'utf8'))).toEqual(JSON.parse(JSON.stringify(fixturePipeline)));
+    }
+  });
+
+  it('writes function logs to log groups with a retention period, without the account-wide basic execution policy', () => {
+    for (const [, fn] of ofType('AWS::Lambda::Function')) {
+      const group = resources[fn.Properties!.LoggingConfig.LogGroup.Ref]!;
+      expect(group.Properties!.RetentionInDays).toBe(90);
+    }
+    for (const [, role] of ofType('AWS::IAM::Role')) expect(role.Properties!.ManagedPolicyArns).toBeUndefined();
+  });
+
+  it('lets only the webhook function read the webhook secret', () => {
+    const secret = logicalId('AWS::SecretsManager::Secret', 'WebhookSecret');
+    const readers = ofType('AWS::IAM::Policy')
+      .filter(([, p]) => JSON.stringify(p.Properties!.PolicyDocument).includes(`"Ref":"${secret}"`))
+      .flatMap(([, p]) => (p.Properties!.Roles as any[]).map((r) => r.Ref as string));
+    expect(readers).toEqual([logicalId('AWS::IAM::Role', 'GithubWebhookRole')]);
+  });
+});
+
+describe('promotion state machine', () => {
+  let machine: Resources[string];
+  beforeAll(() => {
+    machine = ofType('AWS::StepFunctions::StateMachine')[0]![1];
+  });
+
+  it('is a STANDARD machine that logs without execution data and traces with X-Ray', () => {
+    expect(machine.Properties!.StateMachineType).toBe('STANDARD');
+    expect(machine.Properties!.LoggingConfiguration).toMatchObject({ IncludeExecutionData: false, Level: 'ALL' });
+    expect(machine.Properties!.TracingConfiguration).toEqual({ Enabled: true });
+  });
+
+  it('fills the ASL placeholders with the two step functions', () => {
+    // fromFile uploads the ASL as an asset; the placeholders are substituted by CloudFormation.
+    expect(machine.Properties!.DefinitionS3Location).toBeDefined();
+    expect(machine.Properties!.DefinitionSubstitutions).toEqual({
+      PromotionStepsFunctionArn: { 'Fn::GetAtt': [logicalId('AWS::Lambda::Function', 'PromotionSteps'), 'Arn'] },
+      ApprovalRequestFunctionArn: { 'Fn::GetAtt': [logicalId('AWS::Lambda::Function', 'ApprovalRequest'), 'Arn'] },
+    });
+  });
+
+  it('may start deploy and test projects of this pipeline only, and manage the CodeBuild sync rule', () => {
+    const statements = statementsOf('PromotionStateMachineRole');
+    const start = statements.find((s) => asArray(s.Action).includes('codebuild:StartBuild'));
+    const projects = asArray(start.Resource).map((r: any) => r['Fn::GetAtt'][0] as string).sort();
+    expect(projects).toEqual(
+      ['DeployProjectbeta', 'DeployProjectprod', 'TestProjectbetasmoke'].map((p) => logicalId('AWS::CodeBuild::Project', p)).sort(),
+    );
+    const rule = statements.find((s) => asArray(s.Action).includes('events:PutRule'));
+    expect(JSON.stringify(rule.Resource)).toContain('rule/StepFunctionsGetEventsForCodeBuildStartBuildRule');
+    const invoke = statements.find((s) => asArray(s.Action).includes('lambda:InvokeFunction'));
+    expect(asArray(invoke.Resource)).toHaveLength(2);
+  });
+});
+
+describe('HTTP API and triggers', () => {
+  it('routes the webhook and approval links', () => {
+    const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties!.RouteKey).sort();
+    expect(routes).toEqual(['GET /approvals/{requestId}', 'POST /approvals/{requestId}', 'POST /webhooks/github']);
+  });
+
+  it('logs access and throttles requests on its stage', () => {
+    const stage = ofType('AWS::ApiGatewayV2::Stage')[0]![1].Properties!;
+    expect(stage.AccessLogSettings.DestinationArn).toBeDefined();
+    expect(stage.AccessLogSettings.Format).not.toContain('queryString');
+    expect(stage.DefaultRouteSettings).toMatchObject({ ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 });
+  });
+
+  it('runs the reconcile pass every minute', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId('AWS::Lambda::Function', 'Reconcile'), 'Arn'] } })],
+    });
+  });
+
+  it('sends pushes to the pipeline\'s CodeCommit branches to the codecommit-push function', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.codecommit'],
+        resources: [Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith([':shop-web']) ]) })],
+        detail: { event: Match.arrayWith(['referenceUpdated']), referenceType: ['branch'], referenceName: ['release'] },
+      },
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId('AWS::Lambda::Function', 'CodecommitPush'), 'Arn'] } })],
+    });
+  });
+
+  it('outputs the webhook URL, the approval base URL and every table name', () => {
+    const outputs = Object.keys(template.toJSON().Outputs as object).join(' ');
+    for (const name of ['WebhookUrl', 'ApprovalBaseUrl', ...TABLES.map((t) => `${t.logicalName}TableName`)]) {
+      expect(outputs).toContain(name);
+    }
+  });
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  it('reports no unacknowledged error or warning', () => {
+    const result = new AwsSolutionsChecks(app).validateScope(app);
+    const findings = result.violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} at ${r.constructPath}`));
+    expect(findings).toEqual([]);
+  });
+
+  it('gives every acknowledgement a specific reason on a resource, never on a stack', () => {
+    const acknowledgements = app.node.findAll().flatMap((construct) =>
+      construct.node.metadata
+        .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+        .flatMap((entry) =>
+          Object.entries(entry.data as Record<string, unknown>).map(([id, value]) => ({
+            construct,
+            id,
+            reason: typeof value === 'string' ? value : String((value as { reason?: string }).reason),
+          })),
+        ),
+    );
+    expect(acknowledgements.length).toBeGreaterThan(0);
+    for (const { construct, id, reason } of acknowledgements) {
+      expect(Stack.isStack(construct), `${id} on a stack`).toBe(false);
+      expect(reason.split(/\s+/).length, `${id} at ${construct.node.path}: "${reason}"`).toBeGreaterThanOrEqual(8);
+      expect(reason).not.toMatch(/^(ok|fine|n\/?a|todo|suppress|ignore)/i);
+    }
+  });
+});
+
+describe('snapshot', () => {
+  it('matches the stored template, with asset hashes and other volatile values replaced', () => {
+    const normalised = JSON.parse(
+      JSON.stringify(template.toJSON())
+        .replace(/[0-9a-f]{64}/g, '<hash>')
+        .replace(/"S3Bucket":\{"Fn::Sub":"cdk-[^"]+"\}/g, '"S3Bucket":"<assets>"'),
+    );
+    delete normalised.Resources?.CDKMetadata;
+
+    expect(normalised).toMatchSnapshot();
+  });
+});
