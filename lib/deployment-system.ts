@@ -40,6 +40,15 @@ import { checkPipelineObject } from '../lambdas/core/config/load';
 import type { Pipeline } from '../lambdas/core/config/schema';
 import { LockstepError } from '../lambdas/core/errors';
 import { TABLES, type TableDefinition } from '../lambdas/core/tables';
+import {
+  ESM_REQUIRE_BANNER,
+  HANDLER_EXTERNALS,
+  HANDLER_NAMES,
+  HANDLERS,
+  handlerEntry,
+  PIPELINE_FILE_IN_BUNDLE,
+  type HandlerName,
+} from './handlers';
 import { grantObjectsRead, grantObjectsWrite, grantTableData, grantTopicPublish } from './grants';
 import { acknowledge, resourceFinding } from './nag';
 
@@ -108,42 +117,11 @@ export class DeploymentSystemPropsError extends LockstepError {
   }
 }
 
-/** The six Lambda functions of ARCHITECTURE.md, keyed by handler file name. */
-export type HandlerName =
-  | 'github-webhook'
-  | 'codecommit-push'
-  | 'approval-api'
-  | 'reconcile'
-  | 'promotion-steps'
-  | 'approval-request';
+export type { HandlerName } from './handlers';
 
-interface HandlerSettings {
-  readonly description: string;
-  readonly timeout: Duration;
-  readonly memorySize: number;
-}
-
-const HANDLERS: Readonly<Record<HandlerName, HandlerSettings>> = {
-  'github-webhook': { description: 'Verifies GitHub push deliveries and records them for AutoBuild', timeout: Duration.seconds(10), memorySize: 512 },
-  'codecommit-push': { description: 'Records CodeCommit pushes for AutoBuild', timeout: Duration.seconds(30), memorySize: 512 },
-  'approval-api': { description: 'Approval pages (GET shows) and decisions (POST decides)', timeout: Duration.seconds(10), memorySize: 512 },
-  reconcile: { description: 'Reconcile pass: AutoBuild flush, build completion, AutoDeploy, AutoPromote', timeout: Duration.seconds(50), memorySize: 1024 },
-  'promotion-steps': { description: 'Tasks of the promotion state machine (gates, locks, records, notifications)', timeout: Duration.seconds(30), memorySize: 512 },
-  'approval-request': { description: 'Stores an approval task token and emails a signed approval link', timeout: Duration.seconds(30), memorySize: 512 },
-};
-
-const HANDLERS_DIR = fileURLToPath(new URL('../lambdas/handlers/', import.meta.url));
 const PROMOTION_ASL = fileURLToPath(new URL('../statemachines/promotion.asl.json', import.meta.url));
-/** Where `pipeline.json` lands next to each bundle in the Lambda runtime (`LAMBDA_TASK_ROOT`). */
-const PIPELINE_FILE_IN_BUNDLE = '/var/task/pipeline.json';
 /** The rule Step Functions manages for `codebuild:startBuild.sync` tasks. */
 const CODEBUILD_SYNC_RULE = 'StepFunctionsGetEventsForCodeBuildStartBuildRule';
-/**
- * ESM bundles still meet CommonJS dependencies that call `require` (Powertools, middy plugins); esbuild's ESM
- * output has no `require`, so one is created from `import.meta.url`.
- */
-const ESM_REQUIRE_BANNER = "import { createRequire as __lockstepCreateRequire } from 'node:module';const require = __lockstepCreateRequire(import.meta.url);";
-
 /**
  * Lockstep's promotion system for one pipeline: tables, artifacts bucket, topics, CodeBuild projects, the six
  * Lambda functions, the promotion state machine, the HTTP API and the EventBridge rules.
@@ -524,7 +502,7 @@ export class DeploymentSystem extends Construct {
     const pipelineFile = join(mkdtempSync(join(tmpdir(), 'lockstep-pipeline-')), 'pipeline.json');
     writeFileSync(pipelineFile, `${JSON.stringify(this.pipeline, null, 2)}\n`);
 
-    const entries = (Object.keys(HANDLERS) as HandlerName[]).map((name) => {
+    const entries = HANDLER_NAMES.map((name) => {
       const settings = HANDLERS[name];
       const id = pascal(name);
       const logGroup = this.logGroup(`${id}Logs`);
@@ -535,7 +513,7 @@ export class DeploymentSystem extends Construct {
       // Written here instead of AWSLambdaBasicExecutionRole, which would allow every log group in the account.
       logGroup.grantWrite(role);
       const fn = new nodejs.NodejsFunction(this, id, {
-        entry: join(HANDLERS_DIR, `${name}.ts`),
+        entry: handlerEntry(name),
         handler: 'handler',
         description: settings.description,
         runtime: lambda.Runtime.NODEJS_24_X,
@@ -551,6 +529,7 @@ export class DeploymentSystem extends Construct {
           minify: true,
           mainFields: ['module', 'main'],
           banner: ESM_REQUIRE_BANNER,
+          externalModules: HANDLER_EXTERNALS,
           commandHooks: {
             beforeBundling: () => [],
             beforeInstall: () => [],
