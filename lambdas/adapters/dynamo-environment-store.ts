@@ -1,0 +1,209 @@
+/**
+ * Environment state, pipeline switches and manual-promotion decisions in DynamoDB (`LOCKSTEP_TABLE_ENVIRONMENTS`).
+ *
+ * | pk | sk | holds |
+ * |---|---|---|
+ * | `ENV#<environment>` | `APP#<application>` | `current`, `previous` (deployed revisions), `approved` (numbers) |
+ * | `PIPELINE` | `SWITCHES` | `enabled`, `automation` as operators last set them |
+ * | `PIPELINE` | `PROMOTION#<id>` | `enabled` as operators last set it |
+ * | `PROMOTION#<id>` | `APPROVAL#<application>#<number>` | a manual promotion's go-ahead |
+ * | `PROMOTION#<id>` | `REQUEST#<application>#<number>` | an approval request was sent for that go-ahead |
+ * | `PROMOTION#<id>` | `LAST#<application>` | the last decision reconcile reported (so the timeline shows changes) |
+ */
+import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { ApplicationAtEnvironment, DeployedRevision, PipelineSwitches, PromotionApproval } from '../core/model';
+import type { EnvironmentStore } from '../ports/stores';
+import { isConditionFailed, queryAll } from './dynamo-util';
+
+interface SlotItem {
+  sk: string;
+  current?: DeployedRevision;
+  previous?: DeployedRevision;
+  approved?: number[];
+}
+
+export class DynamoEnvironmentStore implements EnvironmentStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  async get(environment: string): Promise<Record<string, ApplicationAtEnvironment>> {
+    const items = await queryAll<SlotItem>(this.client, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :app)',
+      ExpressionAttributeValues: { ':pk': `ENV#${environment}`, ':app': 'APP#' },
+      ConsistentRead: true,
+    });
+    const slots: Record<string, ApplicationAtEnvironment> = {};
+    for (const item of items) {
+      slots[item.sk.slice('APP#'.length)] = {
+        ...(item.current ? { current: item.current } : {}),
+        ...(item.previous ? { previous: item.previous } : {}),
+        approved: item.approved ?? [],
+      };
+    }
+    return slots;
+  }
+
+  async recordDeployed(environment: string, revision: DeployedRevision): Promise<ApplicationAtEnvironment> {
+    const key = { pk: `ENV#${environment}`, sk: `APP#${revision.application}` };
+    const existing = (await this.client.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true })))
+      .Item as SlotItem | undefined;
+    const current = existing?.current;
+    if (current?.number === revision.number) {
+      return { current, ...(existing?.previous ? { previous: existing.previous } : {}), approved: existing?.approved ?? [] };
+    }
+    // Conditional on what we read: a concurrent writer (impossible while the lock is held) makes us fail loudly.
+    const result = await this.client.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: key,
+        UpdateExpression: current ? 'SET #current = :new, previous = :old' : 'SET #current = :new',
+        ConditionExpression: current ? '#current.#number = :oldNumber' : 'attribute_not_exists(#current)',
+        ExpressionAttributeNames: current ? { '#current': 'current', '#number': 'number' } : { '#current': 'current' },
+        ExpressionAttributeValues: current ? { ':new': revision, ':old': current, ':oldNumber': current.number } : { ':new': revision },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    const item = result.Attributes as SlotItem;
+    return { current: revision, ...(item.previous ? { previous: item.previous } : {}), approved: item.approved ?? [] };
+  }
+
+  async recordRolledBack(environment: string, application: string, restored: DeployedRevision): Promise<void> {
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: `ENV#${environment}`, sk: `APP#${application}` },
+        UpdateExpression: 'SET #current = :restored REMOVE previous',
+        ExpressionAttributeNames: { '#current': 'current' },
+        ExpressionAttributeValues: { ':restored': restored },
+      }),
+    );
+  }
+
+  async markApproved(environment: string, application: string, revision: number): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: `ENV#${environment}`, sk: `APP#${application}` },
+          UpdateExpression: 'SET approved = list_append(if_not_exists(approved, :empty), :number)',
+          ConditionExpression: 'attribute_not_exists(approved) OR NOT contains(approved, :n)',
+          ExpressionAttributeValues: { ':empty': [], ':number': [revision], ':n': revision },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailed(error)) throw error; // already approved
+    }
+  }
+
+  async switches(defaults: PipelineSwitches): Promise<PipelineSwitches> {
+    const item = (
+      await this.client.send(new GetCommand({ TableName: this.table, Key: { pk: 'PIPELINE', sk: 'SWITCHES' }, ConsistentRead: true }))
+    ).Item;
+    return {
+      enabled: typeof item?.enabled === 'boolean' ? item.enabled : defaults.enabled,
+      automation: typeof item?.automation === 'boolean' ? item.automation : defaults.automation,
+    };
+  }
+
+  async setSwitches(switches: Partial<PipelineSwitches>, by: string): Promise<PipelineSwitches> {
+    const names: Record<string, string> = { '#by': 'changedBy' };
+    const values: Record<string, unknown> = { ':by': by };
+    const sets = ['#by = :by'];
+    for (const key of ['enabled', 'automation'] as const) {
+      if (switches[key] === undefined) continue;
+      names[`#${key}`] = key;
+      values[`:${key}`] = switches[key];
+      sets.push(`#${key} = :${key}`);
+    }
+    const result = await this.client.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: 'PIPELINE', sk: 'SWITCHES' },
+        UpdateExpression: `SET ${sets.join(', ')}`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return { enabled: result.Attributes?.enabled !== false, automation: result.Attributes?.automation !== false };
+  }
+
+  async promotionSwitches(): Promise<Record<string, boolean>> {
+    const items = await queryAll<{ sk: string; enabled: boolean }>(this.client, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+      ExpressionAttributeValues: { ':pk': 'PIPELINE', ':p': 'PROMOTION#' },
+      ConsistentRead: true,
+    });
+    return Object.fromEntries(items.map((item) => [item.sk.slice('PROMOTION#'.length), item.enabled]));
+  }
+
+  async setPromotionEnabled(promotionId: string, enabled: boolean, by: string): Promise<void> {
+    await this.client.send(
+      new PutCommand({ TableName: this.table, Item: { pk: 'PIPELINE', sk: `PROMOTION#${promotionId}`, enabled, changedBy: by } }),
+    );
+  }
+
+  async promotionApprovals(promotionId: string): Promise<PromotionApproval[]> {
+    const items = await queryAll<PromotionApproval & { pk: string; sk: string }>(this.client, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :a)',
+      ExpressionAttributeValues: { ':pk': `PROMOTION#${promotionId}`, ':a': 'APPROVAL#' },
+      ConsistentRead: true,
+    });
+    return items.map(({ pk: _pk, sk: _sk, ...approval }) => approval);
+  }
+
+  async decidePromotion(approval: PromotionApproval): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: `PROMOTION#${approval.promotion}`, sk: `APPROVAL#${approval.application}#${approval.revision}`, ...approval },
+          ConditionExpression: 'attribute_not_exists(pk) OR decision = :pending',
+          ExpressionAttributeValues: { ':pending': 'pending' },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  async claimPromotionRequest(promotionId: string, application: string, revision: number, now: number): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: `PROMOTION#${promotionId}`, sk: `REQUEST#${application}#${revision}`, requestedAt: now },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  async noteDecision(promotionId: string, application: string, summary: string, now: number): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: `PROMOTION#${promotionId}`, sk: `LAST#${application}`, summary, at: now },
+          ConditionExpression: 'attribute_not_exists(pk) OR summary <> :summary',
+          ExpressionAttributeValues: { ':summary': summary },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailed(error)) return false;
+      throw error;
+    }
+  }
+}

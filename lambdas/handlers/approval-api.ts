@@ -1,0 +1,99 @@
+/**
+ * HTTP API `GET /approvals/{requestId}` and `POST /approvals/{requestId}`.
+ *
+ * GET shows the request (revision, environment, changes, test results) with Approve and Reject buttons; it never
+ * decides. POST (form: `approver`, `exp`, `sig` from the link, `decision` = approve|reject, optional `comment`)
+ * verifies the signature, expiry and binding, then decides exactly once through a conditional update and sends the
+ * task success/failure with the stored token. Answers are HTML with a strict CSP; 403 invalid link, 409 already
+ * decided, 410 expired, 413 form too large.
+ *
+ * Manual promotions use the same requests and routes (their requests carry no task token).
+ */
+import middy, { type MiddlewareObj } from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { errorHandler, securityHeaders } from '../adapters/middleware';
+import { logger, metrics, observability } from '../adapters/observability';
+import { approvalDependencies } from '../adapters/runtime';
+import { approvalPage, decisionPage, messagePage } from '../promotion/approval-page';
+import { decideRequest, verifyLink, type Decision, type PresentedLink } from '../promotion/approvals';
+import { HttpError } from '../promotion/errors';
+import { html, rawBody } from '../promotion/http';
+
+/** Largest form accepted (a comment of 1,000 characters and the link fields fit many times over). */
+export const MAX_FORM_BYTES = 16 * 1024;
+
+const deps = approvalDependencies();
+
+interface ParsedRequest {
+  method: 'GET' | 'POST';
+  requestId: string;
+  link: Partial<PresentedLink>;
+  decision?: Decision;
+  comment?: string;
+}
+const parsedRequests = new WeakMap<object, ParsedRequest>();
+
+function pick(params: URLSearchParams): Partial<PresentedLink> {
+  const link: { approver?: string; exp?: string; sig?: string } = {};
+  for (const key of ['approver', 'exp', 'sig'] as const) {
+    const value = params.get(key);
+    if (value) link[key] = value;
+  }
+  return link;
+}
+
+/** Parses and validates the route, query and form; the body of a POST is a URL-encoded form. */
+const parseAndValidate: MiddlewareObj = {
+  before: async (request) => {
+    const event = request.event as APIGatewayProxyEventV2;
+    const method = (event.requestContext?.http?.method ?? 'GET').toUpperCase();
+    if (method !== 'GET' && method !== 'POST') throw new HttpError(405, 'Use GET to view or POST to decide');
+    const requestId = event.pathParameters?.requestId ?? '';
+    if (!/^[A-Za-z0-9-]{8,64}$/.test(requestId)) throw new HttpError(404, 'No such approval request');
+    if (method === 'GET') {
+      parsedRequests.set(event, { method, requestId, link: pick(new URLSearchParams(event.rawQueryString ?? '')) });
+      return;
+    }
+    const body = rawBody(event);
+    if (body.length > MAX_FORM_BYTES) throw new HttpError(413, 'Form too large');
+    const form = new URLSearchParams(body.toString('utf8'));
+    const decision = form.get('decision');
+    if (decision !== 'approve' && decision !== 'reject') throw new HttpError(400, 'Choose Approve or Reject');
+    const comment = form.get('comment')?.trim().slice(0, 1000) || undefined;
+    parsedRequests.set(event, { method, requestId, link: pick(form), decision, ...(comment ? { comment } : {}) });
+  },
+};
+
+/** Client errors become an HTML page; anything else goes on to the error handler (a plain 500). */
+const htmlClientErrors: MiddlewareObj = {
+  onError: async (request) => {
+    const error = request.error as unknown;
+    if (error instanceof HttpError && error.statusCode < 500) {
+      logger.warn('Approval request refused', { status: error.statusCode, reason: error.message });
+      metrics.addMetric('ApprovalRefused', 'Count', 1);
+      const title = { 403: 'Link not valid', 404: 'Not found', 409: 'Already decided', 410: 'Expired', 413: 'Too large' }[error.statusCode] ?? 'Cannot do that';
+      request.response = html(error.statusCode, messagePage(title, error.message));
+    }
+  },
+};
+
+async function handle(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+  const parsed = parsedRequests.get(event)!;
+  if (parsed.method === 'GET') {
+    const verified = await verifyLink(deps, parsed.requestId, parsed.link);
+    return html(200, approvalPage(verified.request, verified.revision, verified.approver, parsed.link as PresentedLink));
+  }
+  const decided = await decideRequest(deps, parsed.requestId, parsed.link, parsed.decision!, parsed.comment);
+  metrics.addMetric(decided.status === 'approved' ? 'Approved' : 'Rejected', 'Count', 1);
+  logger.info('Approval decided', { requestId: parsed.requestId, status: decided.status, by: decided.decidedBy });
+  return html(200, decisionPage(decided));
+}
+
+export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
+  // Used first so that their onError run last: client errors become pages, others a plain 500, then headers.
+  .use(securityHeaders())
+  .use(errorHandler())
+  .use(htmlClientErrors)
+  .use(observability('approval-api'))
+  .use(parseAndValidate)
+  .handler(handle);

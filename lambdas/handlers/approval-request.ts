@@ -1,0 +1,42 @@
+/**
+ * The manual approval step (`arn:aws:states:::lambda:invoke.waitForTaskToken`): stores the task token in DynamoDB
+ * under a new request id and mails each approver a signed, expiring link bound to (execution, environment,
+ * revision). The token never leaves DynamoDB and is never logged.
+ *
+ * Input: `{ taskToken, execution, promotion, environment, application, revision, approvers, timeoutSeconds }`.
+ * Output: `{ requestId, expiresAt }` (Step Functions ignores it: the execution waits for the decision).
+ */
+import middy from '@middy/core';
+import { z } from 'zod';
+import { logger, observability } from '../adapters/observability';
+import { approvalDependencies } from '../adapters/runtime';
+import { sendApprovalRequest } from '../promotion/approvals';
+import { InvalidInputError } from '../promotion/errors';
+
+const deps = approvalDependencies();
+
+export const approvalRequestInputSchema = z.object({
+  taskToken: z.string().min(1),
+  execution: z.string().min(1),
+  promotion: z.string().min(1).optional(),
+  environment: z.string().min(1),
+  application: z.string().min(1),
+  revision: z.number().int().positive(),
+  approvers: z.array(z.string().min(1)).min(1),
+  timeoutSeconds: z.number().int().positive(),
+});
+export type ApprovalRequestInput = z.infer<typeof approvalRequestInputSchema>;
+
+async function handle(event: unknown): Promise<{ requestId: string; expiresAt: number }> {
+  const parsed = approvalRequestInputSchema.safeParse(event);
+  if (!parsed.success) {
+    // Paths only: the input holds the task token.
+    throw new InvalidInputError(`Invalid approval request input at ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
+  }
+  const input = parsed.data;
+  const result = await sendApprovalRequest(deps, { kind: 'environment', ...input });
+  logger.info('Approval requested', { requestId: result.requestId, execution: input.execution, environment: input.environment });
+  return result;
+}
+
+export const handler = middy<unknown, { requestId: string; expiresAt: number }>().use(observability('approval-request')).handler(handle);

@@ -1,0 +1,35 @@
+/**
+ * EventBridge `CodeCommit Repository State Change` (`referenceUpdated`/`referenceCreated` on a branch) -> the same
+ * path as a GitHub push: recorded pushes, then the AutoBuild step. A repeated event (same id) records nothing new.
+ * Failures throw, so EventBridge retries the delivery.
+ */
+import middy from '@middy/core';
+import type { EventBridgeEvent } from 'aws-lambda';
+import { logger, metrics, observability } from '../adapters/observability';
+import { agentDependencies } from '../adapters/runtime';
+import { intakePushes } from '../promotion/agents';
+import { codecommitIntake } from '../promotion/push-events';
+
+const deps = agentDependencies();
+
+export type CodeCommitEvent = EventBridgeEvent<'CodeCommit Repository State Change', Record<string, unknown>>;
+
+export interface CodeCommitResult {
+  readonly status: 'accepted' | 'ignored';
+  readonly reason?: string;
+  readonly recorded?: number;
+  readonly buildsStarted?: readonly string[];
+}
+
+async function handle(event: CodeCommitEvent): Promise<CodeCommitResult> {
+  const intake = codecommitIntake(deps.pipeline, event, Date.now());
+  if (intake.kind === 'ignored') {
+    logger.info('CodeCommit event ignored', { eventId: event.id, reason: intake.reason });
+    return { status: 'ignored', reason: intake.reason };
+  }
+  const outcome = await intakePushes(deps, intake.pushes, `codecommit:${event.id}`);
+  metrics.addMetric('PushRecorded', 'Count', outcome.recorded);
+  return { status: 'accepted', recorded: outcome.recorded, buildsStarted: outcome.buildsStarted };
+}
+
+export const handler = middy<CodeCommitEvent, CodeCommitResult>().use(observability('codecommit-push')).handler(handle);

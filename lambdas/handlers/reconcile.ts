@@ -1,0 +1,38 @@
+/**
+ * The reconcile pass: every minute (EventBridge schedule) and after events (local mode calls it after each one).
+ * Finished builds become revisions, AutoBuild starts due builds, and every promotion is decided by the decision
+ * core and acted on: `deploy` starts the promotion execution (named by `executionName()`, so two passes never start
+ * it twice), `awaiting-approval` on a manual promotion sends the go-ahead request once.
+ *
+ * Input: any event (the schedule's, or `{}`). Output: what the pass did.
+ */
+import middy from '@middy/core';
+import { logger, metrics, observability } from '../adapters/observability';
+import { agentDependencies, approvalDependencies } from '../adapters/runtime';
+import { reconcilePass, type AgentDependencies } from '../promotion/agents';
+
+const base = agentDependencies();
+// Manual promotions send go-ahead requests: only then does this function need the approval settings.
+const deps: AgentDependencies = base.pipeline.promotions.some((p) => p.approval === 'manual')
+  ? { ...base, approvals: approvalDependencies() }
+  : base;
+
+export interface ReconcileResult {
+  readonly revisionsCreated: readonly { application: string; revision: number }[];
+  readonly buildsStarted: readonly string[];
+  readonly executionsStarted: readonly string[];
+  /** Each (promotion, application) decision of the pass: kind and reason. */
+  readonly decisions: readonly { promotion: string; application: string; kind: string; reason: string }[];
+}
+
+async function handle(): Promise<ReconcileResult> {
+  const outcome = await reconcilePass(deps);
+  metrics.addMetric('ExecutionsStarted', 'Count', outcome.executionsStarted.length);
+  metrics.addMetric('BuildsStarted', 'Count', outcome.buildsStarted.length);
+  metrics.addMetric('RevisionsCreated', 'Count', outcome.revisionsCreated.length);
+  const decisions = outcome.decisions.map((d) => ({ promotion: d.promotion, application: d.application, kind: d.decision.kind, reason: d.decision.reason }));
+  logger.info('Reconcile pass done', { executionsStarted: outcome.executionsStarted, buildsStarted: outcome.buildsStarted, decisions });
+  return { revisionsCreated: outcome.revisionsCreated, buildsStarted: outcome.buildsStarted, executionsStarted: outcome.executionsStarted, decisions };
+}
+
+export const handler = middy<unknown, ReconcileResult>().use(observability('reconcile')).handler(handle);

@@ -1,0 +1,68 @@
+/**
+ * Ports for the AWS services Lockstep drives. One AWS SDK v3 adapter each in `lambdas/adapters/`; local mode points
+ * the same adapters at its emulators through the SDK's standard endpoint variables.
+ */
+import type { NotificationEvent } from '../core/config/schema';
+
+export interface BuildRequest {
+  readonly projectName: string;
+  /** `s3://bucket/key` of a zip to build from; omitted: the project's own source. */
+  readonly sourceLocation?: string;
+  /** Per-package source versions (`packageName -> commit`), as secondary sources of the build project. */
+  readonly sourceVersions?: Readonly<Record<string, string>>;
+  readonly environment: Readonly<Record<string, string>>;
+  /** Where the artifact goes: `s3://bucket/prefix/name`. */
+  readonly artifactLocation?: string;
+  /** Makes a retried StartBuild for the same request start one build only (CodeBuild `idempotencyToken`). */
+  readonly idempotencyToken?: string;
+}
+
+export type BuildStatus = 'IN_PROGRESS' | 'SUCCEEDED' | 'FAILED' | 'FAULT' | 'STOPPED' | 'TIMED_OUT';
+
+export interface BuildInfo {
+  readonly id: string;
+  readonly status: BuildStatus;
+  readonly startedAt?: number;
+  readonly endedAt?: number;
+  /** S3 location of the primary artifact as CodeBuild reports it. */
+  readonly artifactLocation?: string;
+  /** The phase that failed and its message, for notifications. */
+  readonly failure?: string;
+  readonly logUrl?: string;
+}
+
+export interface BuildRunner {
+  start(request: BuildRequest): Promise<{ buildId: string }>;
+  /** Unknown ids are left out of the result. */
+  get(buildIds: readonly string[]): Promise<BuildInfo[]>;
+}
+
+export interface Notification {
+  readonly event: NotificationEvent;
+  readonly subject: string;
+  readonly text: string;
+  /** Copied into SNS message attributes so subscriptions can filter (`event`, `pipeline`, `environment`, ...). */
+  readonly attributes: Readonly<Record<string, string>>;
+}
+
+export interface Notifier {
+  publish(notification: Notification): Promise<void>;
+}
+
+export interface StartExecutionResult {
+  readonly executionArn?: string;
+  /** False when an execution with that name existed already (nothing new started). */
+  readonly started: boolean;
+}
+
+export interface Orchestrator {
+  /** Idempotent by name: an existing execution of that name is not an error. */
+  start(name: string, input: unknown): Promise<StartExecutionResult>;
+  succeed(taskToken: string, output: unknown): Promise<void>;
+  fail(taskToken: string, error: string, cause: string): Promise<void>;
+}
+
+export interface SecretReader {
+  /** The secret's string value, cached for a short time per cold start. */
+  get(secretId: string): Promise<string>;
+}

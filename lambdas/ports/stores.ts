@@ -1,0 +1,192 @@
+/**
+ * Persistence ports. Each store persists what the decision core decides; none of them decides anything itself.
+ * One DynamoDB adapter implements each (`lambdas/adapters/dynamo-*.ts`); tests and local mode run the same adapters
+ * against DynamoDB Local or dynalite.
+ *
+ * Every time is epoch milliseconds. Every write that can race is conditional, so two concurrent callers can never
+ * both win.
+ */
+import type { BuildRecord, BuildRequest, Push } from '../core/decide/autobuild';
+import type {
+  ApplicationAtEnvironment,
+  DeployedRevision,
+  LockState,
+  PipelineSwitches,
+  PromotionApproval,
+  Revision,
+} from '../core/model';
+
+/** What a build produced, before it has a number. */
+export type RevisionDraft = Omit<Revision, 'number' | 'testResults' | 'application'> & {
+  readonly testResults?: Revision['testResults'];
+};
+
+export interface RevisionStore {
+  /**
+   * Records what build `buildId` produced as the next revision of `application`, once: the number comes from the
+   * application's atomic counter, then `prepare(number)` says what the revision holds (e.g. after copying the
+   * artifact to the revision's own location), then revision N is written (immutable). A repeated call for the same
+   * build returns the revision written the first time; a crashed caller's reserved number is reused, so numbers
+   * have no gaps.
+   */
+  create(application: string, buildId: string, prepare: (number: number) => Promise<RevisionDraft>): Promise<Revision>;
+  get(application: string, number: number): Promise<Revision | undefined>;
+  /** All revisions of an application, oldest first. */
+  list(application: string): Promise<Revision[]>;
+  /** Sets the test results of one environment's approval workflow on a revision (the only mutable part). */
+  recordTestResults(application: string, number: number, environment: string, results: { passed: number; failed: number }): Promise<void>;
+  /** Finds the revision a build produced (makes build completion idempotent). */
+  findByBuildId(application: string, buildId: string): Promise<Revision | undefined>;
+}
+
+export interface EnvironmentStore {
+  /** application -> slot (current, previous, approved) at one environment. */
+  get(environment: string): Promise<Record<string, ApplicationAtEnvironment>>;
+  /** Sets `current` to the new revision and `previous` to what was current, unless `current` already is it. */
+  recordDeployed(environment: string, revision: DeployedRevision): Promise<ApplicationAtEnvironment>;
+  /** After a rollback: `current` becomes `restored`, the revision that was current before the failed deploy. */
+  recordRolledBack(environment: string, application: string, restored: DeployedRevision): Promise<void>;
+  /** Adds a revision number to the environment's approved list (idempotent). */
+  markApproved(environment: string, application: string, revision: number): Promise<void>;
+  /** Pipeline-wide switches, falling back to the pipeline definition's values when never switched. */
+  switches(defaults: PipelineSwitches): Promise<PipelineSwitches>;
+  setSwitches(switches: Partial<PipelineSwitches>, by: string): Promise<PipelineSwitches>;
+  /** Promotion enabled flags switched at run time (promotion id -> enabled). */
+  promotionSwitches(): Promise<Record<string, boolean>>;
+  setPromotionEnabled(promotionId: string, enabled: boolean, by: string): Promise<void>;
+  /** Manual go-aheads for manual promotions. */
+  promotionApprovals(promotionId: string): Promise<PromotionApproval[]>;
+  /** Records a go-ahead decision once: a second decision on the same (promotion, application, revision) loses. */
+  decidePromotion(approval: PromotionApproval): Promise<boolean>;
+  /** Remembers that an approval request was sent for a manual promotion (true only for the first caller). */
+  claimPromotionRequest(promotionId: string, application: string, revision: number, now: number): Promise<boolean>;
+  /**
+   * Remembers the last decision reconcile made for a (promotion, application); true when it differs from the one
+   * before, so the timeline records each change once instead of every minute.
+   */
+  noteDecision(promotionId: string, application: string, summary: string, now: number): Promise<boolean>;
+}
+
+export type AcquireResult =
+  | { readonly acquired: true; readonly lock: LockState }
+  | { readonly acquired: false; readonly holder: LockState };
+
+export interface LockStore {
+  /** The lock as stored; an expired lease is returned as null (free). */
+  get(environment: string, now: number): Promise<LockState | null>;
+  /**
+   * Acquires when free, expired, or already held by `owner` (re-entry keeps the token and extends the lease).
+   * A fresh grant takes the last fencing token + 1; tokens are never reset.
+   */
+  acquire(environment: string, owner: string, leaseMs: number, now: number): Promise<AcquireResult>;
+  /** Extends the lease; only for the holder with the current token while its lease has not expired. */
+  renew(environment: string, owner: string, fencingToken: number, leaseMs: number, now: number): Promise<boolean>;
+  /** Releases; only with the current token (a repeated release is a no-op). False when the token is stale. */
+  release(environment: string, owner: string, fencingToken: number): Promise<boolean>;
+  /** True when `fencingToken` is the current grant and its lease has not expired. */
+  validate(environment: string, fencingToken: number, now: number): Promise<boolean>;
+}
+
+export interface PipelineEvent {
+  readonly at: number;
+  /** e.g. `push-recorded`, `build-started`, `revision-created`, `deploy-started`, `approval-decided`, ... */
+  readonly type: string;
+  /** Who did it: a user email, `github:<login>`, or an agent (`agent:reconcile`, `execution:<name>`). */
+  readonly actor: string;
+  readonly message: string;
+  readonly environment?: string;
+  readonly application?: string;
+  readonly revision?: number;
+  readonly promotion?: string;
+  readonly execution?: string;
+  readonly details?: Record<string, unknown>;
+}
+
+export interface EventStore {
+  /** Appends to the pipeline timeline and, when given, to the environment's and the revision's timelines. */
+  append(event: PipelineEvent): Promise<void>;
+  /** Newest first. */
+  list(scope: { environment?: string; application?: string; revision?: number }, limit?: number): Promise<PipelineEvent[]>;
+}
+
+export interface ApprovalBinding {
+  readonly execution: string;
+  readonly environment: string;
+  readonly application: string;
+  readonly revision: number;
+}
+
+export interface ApprovalRequestRecord extends ApprovalBinding {
+  readonly requestId: string;
+  /** `environment`: an approval workflow's manual step (has a task token); `promotion`: a manual promotion. */
+  readonly kind: 'environment' | 'promotion';
+  readonly promotion?: string;
+  readonly approvers: readonly string[];
+  readonly createdAt: number;
+  readonly expiresAt: number;
+  readonly status: 'pending' | 'approved' | 'rejected';
+  readonly decidedBy?: string;
+  readonly decidedAt?: number;
+  readonly comment?: string;
+}
+
+export interface ApprovalStore {
+  /** Writes a new request with its task token (never returned by `get`). Fails if the id exists. */
+  create(request: ApprovalRequestRecord, taskToken: string | undefined): Promise<void>;
+  get(requestId: string): Promise<ApprovalRequestRecord | undefined>;
+  /**
+   * Moves a pending, unexpired request to a decision. Exactly one caller wins; it gets the task token back.
+   * Losers (already decided, expired) get `undefined`.
+   */
+  decide(
+    requestId: string,
+    decision: { status: 'approved' | 'rejected'; decidedBy: string; decidedAt: number; comment?: string },
+  ): Promise<{ taskToken: string | undefined } | undefined>;
+}
+
+/** A build of the AutoBuild history, plus the CodeBuild id once started. */
+export type StoredBuild = BuildRecord & { readonly application: string; readonly buildId?: string };
+
+/**
+ * AutoBuild's pushes and build history, in the shapes of the decision core (`planBuilds` decides; this persists).
+ */
+export interface BuildStore {
+  /** Records a push (idempotent per (package, commit)). False when it was known already. */
+  recordPush(push: Push): Promise<boolean>;
+  /** Every push known; `planBuilds` works out which are pending. */
+  pushes(): Promise<Push[]>;
+  /** application -> its builds. */
+  history(applications: readonly string[]): Promise<Record<string, StoredBuild[]>>;
+  /**
+   * Claims a planned build request: exactly one caller per `request.requestId` wins and must start the build then
+   * call `started`. The claim already counts as a running build for `planBuilds`.
+   */
+  claim(request: BuildRequest, now: number): Promise<boolean>;
+  started(application: string, requestId: string, buildId: string): Promise<void>;
+  /** Completes a running build once: true for the first caller. */
+  complete(application: string, requestId: string, outcome: { status: 'succeeded' | 'failed'; finishedAt: number; revision?: number }): Promise<boolean>;
+}
+
+export interface DeliveryStore {
+  /** Remembers a delivery id for `ttlMs`; false when it was seen before (and has not expired). */
+  remember(id: string, now: number, ttlMs: number): Promise<boolean>;
+  /** Forgets a delivery whose processing failed, so the sender's redelivery is processed. */
+  forget(id: string): Promise<void>;
+}
+
+/** What an execution started for a promotion; kept so the decision core knows what was started. */
+export interface ExecutionRecord {
+  readonly promotion: string;
+  readonly application: string;
+  readonly revision: number;
+  readonly executionName: string;
+  readonly executionArn?: string;
+  readonly startedAt: number;
+}
+
+export interface ExecutionStore {
+  /** Records a started execution (idempotent per execution name). */
+  record(execution: ExecutionRecord): Promise<void>;
+  /** Execution names started for a promotion. */
+  names(promotionId: string): Promise<string[]>;
+}

@@ -1,0 +1,315 @@
+/**
+ * The agents: AutoBuild (record pushes, start grouped builds, turn finished builds into revisions), AutoDeploy and
+ * AutoPromote (one reconcile pass through the decision core, acting on each decision). Level-triggered and
+ * idempotent: two passes at once never start one build request twice (a conditional claim per request and one
+ * active build per application) nor one promotion twice (execution names are Step Functions' idempotency key).
+ */
+import { promotionId, type Pipeline } from '../core/config/schema';
+import { planBuilds, type Push } from '../core/decide/autobuild';
+import { reconcile, type PromotionDecision, type World } from '../core/decide/snapshots';
+import type { EnvironmentState } from '../core/model';
+import { buildProjectName, executionName } from '../core/names';
+import type { ArtifactStore } from '../ports/artifacts';
+import type { BuildRunner, Notifier, Orchestrator } from '../ports/services';
+import type { BuildStore, EnvironmentStore, EventStore, ExecutionStore, LockStore, RevisionStore, StoredBuild } from '../ports/stores';
+import type { ApprovalDependencies } from './approvals';
+import { sendApprovalRequest } from './approvals';
+import { ConcurrentUpdateError } from './errors';
+import { buildArtifactUri, environmentDefinition, executionInput, revisionArtifactUri } from './execution-input';
+import { buildFailed } from './notifications';
+
+export interface AgentDependencies {
+  readonly pipeline: Pipeline;
+  readonly artifactsBucket: string;
+  readonly revisions: RevisionStore;
+  readonly environments: EnvironmentStore;
+  readonly locks: LockStore;
+  readonly events: EventStore;
+  readonly builds: BuildStore;
+  readonly executions: ExecutionStore;
+  readonly artifacts: ArtifactStore;
+  readonly runner: BuildRunner;
+  readonly notifier: Notifier;
+  readonly orchestrator: Orchestrator;
+  /** For manual promotions' go-ahead requests; omitted: such requests are not sent (e.g. no approval topic). */
+  readonly approvals?: ApprovalDependencies;
+  readonly clock: () => number;
+}
+
+/** A build whose claimer never started it (crashed between claim and StartBuild) is failed after this time. */
+export const UNSTARTED_BUILD_MS = 5 * 60_000;
+/** How long a manual promotion's go-ahead request stays open. */
+export const PROMOTION_APPROVAL_SECONDS = 7 * 24 * 3600;
+
+export interface PushOutcome {
+  readonly recorded: number;
+  readonly duplicates: number;
+  readonly buildsStarted: readonly string[];
+}
+
+/** Records pushes for AutoBuild, then runs the AutoBuild step (a build starts now if the grouping says so). */
+export async function intakePushes(deps: AgentDependencies, pushes: readonly Push[], actor: string): Promise<PushOutcome> {
+  let recorded = 0;
+  for (const push of pushes) {
+    if (await deps.builds.recordPush(push)) {
+      recorded++;
+      await deps.events.append({
+        at: push.receivedAt,
+        type: 'push-recorded',
+        actor,
+        message: `Push to ${push.package} ${push.branch}: ${push.commit.slice(0, 12)} by ${push.author}`,
+        details: { package: push.package, commit: push.commit, deliveryId: push.deliveryId },
+      });
+    }
+  }
+  const buildsStarted = await autoBuild(deps);
+  return { recorded, duplicates: pushes.length - recorded, buildsStarted };
+}
+
+/** Plans builds from every known push and the build history, and starts those that are due. */
+export async function autoBuild(deps: AgentDependencies): Promise<string[]> {
+  const now = deps.clock();
+  const applications = deps.pipeline.applications.map((a) => a.name);
+  const [pushes, history] = await Promise.all([deps.builds.pushes(), deps.builds.history(applications)]);
+  const plan = planBuilds(deps.pipeline, pushes, history, now);
+  const started: string[] = [];
+  for (const request of plan.requests) {
+    if (!(await deps.builds.claim(request, now))) continue; // another pass has it, or another build runs
+    const projectName = buildProjectName(deps.pipeline.pipeline.name, request.application);
+    try {
+      const { buildId } = await deps.runner.start({
+        projectName,
+        sourceVersions: request.versionSet,
+        environment: {
+          LOCKSTEP_APPLICATION: request.application,
+          LOCKSTEP_BUILD_REQUEST: request.requestId,
+          LOCKSTEP_VERSION_SET: JSON.stringify(request.versionSet),
+        },
+        artifactLocation: buildArtifactUri(deps.artifactsBucket, request.application, request.requestId),
+        idempotencyToken: request.requestId,
+      });
+      await deps.builds.started(request.application, request.requestId, buildId);
+      started.push(buildId);
+      await deps.events.append({
+        at: now,
+        type: 'build-started',
+        actor: 'agent:autobuild',
+        message: `Building ${request.application} from ${request.commits.length} new commits (${buildId})`,
+        application: request.application,
+        details: { buildId, requestId: request.requestId, versionSet: request.versionSet, retryOf: request.retryOf },
+      });
+    } catch (error) {
+      await deps.builds.complete(request.application, request.requestId, { status: 'failed', finishedAt: deps.clock() });
+      await reportBuildFailure(deps, request.application, request.requestId, `could not start ${projectName}: ${(error as Error).message}`, request.commits);
+    }
+  }
+  return started;
+}
+
+async function reportBuildFailure(
+  deps: AgentDependencies,
+  application: string,
+  buildId: string,
+  failure: string | undefined,
+  commits: StoredBuild['commits'],
+): Promise<void> {
+  await deps.events.append({
+    at: deps.clock(),
+    type: 'build-failed',
+    actor: 'agent:autobuild',
+    message: `Build of ${application} failed${failure ? `: ${failure}` : ''}`,
+    application,
+    details: { buildId },
+  });
+  await deps.notifier.publish(
+    buildFailed({
+      pipeline: deps.pipeline.pipeline.name,
+      application,
+      buildId,
+      ...(failure ? { failure } : {}),
+      commits: commits.map((c) => `${c.package} ${c.id.slice(0, 12)} ${c.message.split('\n')[0] ?? ''} (${c.author})`),
+    }),
+  );
+}
+
+/** Turns finished builds into revisions (or recorded failures). Returns the revision numbers created. */
+export async function completeBuilds(deps: AgentDependencies): Promise<{ application: string; revision: number }[]> {
+  const now = deps.clock();
+  const applications = deps.pipeline.applications.map((a) => a.name);
+  const history = await deps.builds.history(applications);
+  const running = Object.values(history).flatMap((builds) => builds.filter((b) => b.status === 'running'));
+  for (const build of running.filter((b) => !b.buildId && b.startedAt < now - UNSTARTED_BUILD_MS)) {
+    if (await deps.builds.complete(build.application, build.id, { status: 'failed', finishedAt: now })) {
+      await reportBuildFailure(deps, build.application, build.id, 'the build was claimed but never started', build.commits);
+    }
+  }
+  const started = running.filter((b): b is StoredBuild & { buildId: string } => typeof b.buildId === 'string');
+  if (started.length === 0) return [];
+  const infos = new Map((await deps.runner.get(started.map((b) => b.buildId))).map((info) => [info.id, info]));
+  const created: { application: string; revision: number }[] = [];
+  for (const build of started) {
+    const info = infos.get(build.buildId);
+    if (!info || info.status === 'IN_PROGRESS') continue;
+    if (info.status !== 'SUCCEEDED') {
+      if (await deps.builds.complete(build.application, build.id, { status: 'failed', finishedAt: info.endedAt ?? now })) {
+        await reportBuildFailure(deps, build.application, build.buildId, info.failure ?? info.status, build.commits);
+      }
+      continue;
+    }
+    const source = info.artifactLocation ?? buildArtifactUri(deps.artifactsBucket, build.application, build.id);
+    let revision;
+    try {
+      revision = await deps.revisions.create(build.application, build.buildId, async (number) => {
+        const artifact = revisionArtifactUri(deps.artifactsBucket, build.application, number);
+        await deps.artifacts.copy(source, artifact);
+        return {
+          versionSet: build.versionSet,
+          commits: build.commits.map(({ id, message, author, timestamp }) => ({ id, message, author, timestamp })),
+          authors: [...new Set(build.commits.map((c) => c.author))],
+          artifact,
+          buildId: build.buildId,
+          createdAt: info.endedAt ?? now,
+          priority: false,
+        };
+      });
+    } catch (error) {
+      if (error instanceof ConcurrentUpdateError) continue; // another pass is recording it
+      throw error;
+    }
+    if (await deps.builds.complete(build.application, build.id, { status: 'succeeded', finishedAt: info.endedAt ?? now, revision: revision.number })) {
+      created.push({ application: build.application, revision: revision.number });
+      await deps.events.append({
+        at: now,
+        type: 'revision-created',
+        actor: 'agent:autobuild',
+        message: `${build.application} revision ${revision.number} built from ${revision.commits.length} commits`,
+        application: build.application,
+        revision: revision.number,
+        details: { buildId: build.buildId, artifact: revision.artifact, versionSet: revision.versionSet },
+      });
+    }
+  }
+  return created;
+}
+
+/** Reads everything the decision core needs from the stores. */
+export async function loadWorld(deps: AgentDependencies): Promise<World> {
+  const now = deps.clock();
+  const { pipeline } = deps;
+  const environmentNames = pipeline.stages.flatMap((s) => s.environments.map((e) => e.name));
+  const promotionIds = pipeline.promotions.map((p) => promotionId(p));
+  const [switches, promotionsEnabled, revisionLists, environmentStates, approvals, executions] = await Promise.all([
+    deps.environments.switches({ enabled: pipeline.pipeline.enabled, automation: pipeline.pipeline.automation }),
+    deps.environments.promotionSwitches(),
+    Promise.all(pipeline.applications.map(async (a) => [a.name, await deps.revisions.list(a.name)] as const)),
+    Promise.all(
+      environmentNames.map(async (name): Promise<[string, EnvironmentState]> => {
+        const [applications, lock] = await Promise.all([deps.environments.get(name), deps.locks.get(name, now)]);
+        return [name, { name, applications, lock }];
+      }),
+    ),
+    Promise.all(promotionIds.map((id) => deps.environments.promotionApprovals(id))),
+    Promise.all(promotionIds.map((id) => deps.executions.names(id))),
+  ]);
+  return {
+    switches,
+    promotionsEnabled,
+    revisions: Object.fromEntries(revisionLists),
+    environments: Object.fromEntries(environmentStates),
+    promotionApprovals: approvals.flat(),
+    startedExecutions: executions.flat(),
+  };
+}
+
+export interface PassOutcome {
+  readonly revisionsCreated: readonly { application: string; revision: number }[];
+  readonly buildsStarted: readonly string[];
+  readonly executionsStarted: readonly string[];
+  readonly decisions: readonly PromotionDecision[];
+}
+
+/** One reconcile pass: finished builds into revisions, AutoBuild flush, then every promotion decided and acted on. */
+export async function reconcilePass(deps: AgentDependencies): Promise<PassOutcome> {
+  const revisionsCreated = await completeBuilds(deps);
+  const buildsStarted = await autoBuild(deps);
+  const world = await loadWorld(deps);
+  const now = deps.clock();
+  const decisions = reconcile(deps.pipeline, world, now);
+  const executionsStarted: string[] = [];
+  for (const d of decisions) {
+    const decision = d.decision;
+    if (decision.kind === 'deploy') {
+      const input = executionInput(deps.pipeline, {
+        promotion: d.promotion,
+        execution: decision.executionName,
+        environment: d.destination,
+        revision: decision.revision,
+      });
+      const result = await deps.orchestrator.start(decision.executionName, input);
+      await deps.executions.record({
+        promotion: d.promotion,
+        application: d.application,
+        revision: decision.revision.number,
+        executionName: decision.executionName,
+        ...(result.executionArn ? { executionArn: result.executionArn } : {}),
+        startedAt: now,
+      });
+      if (result.started) {
+        executionsStarted.push(decision.executionName);
+        await deps.events.append({
+          at: now,
+          type: 'promotion-started',
+          actor: 'agent:reconcile',
+          message: `Promoting ${d.application} revision ${decision.revision.number} to ${d.destination} (${decision.reason})`,
+          environment: d.destination,
+          application: d.application,
+          revision: decision.revision.number,
+          promotion: d.promotion,
+          execution: decision.executionName,
+        });
+      }
+      continue;
+    }
+    if (decision.kind === 'awaiting-approval' && deps.approvals) {
+      await requestPromotionApproval(deps, deps.approvals, d, decision.revision, now);
+    }
+    // Record why nothing happened, once per change, so the timeline explains a promotion that does not move.
+    const summary = `${decision.kind}: ${decision.reason}`;
+    if (await deps.environments.noteDecision(d.promotion, d.application, summary, now)) {
+      await deps.events.append({
+        at: now,
+        type: `promotion-${decision.kind}`,
+        actor: 'agent:reconcile',
+        message: decision.reason,
+        environment: d.destination,
+        application: d.application,
+        promotion: d.promotion,
+        ...('revision' in decision && typeof decision.revision === 'number' ? { revision: decision.revision } : {}),
+      });
+    }
+  }
+  return { revisionsCreated, buildsStarted, executionsStarted, decisions };
+}
+
+async function requestPromotionApproval(
+  deps: AgentDependencies,
+  approvals: ApprovalDependencies,
+  d: PromotionDecision,
+  revision: number,
+  now: number,
+): Promise<void> {
+  if (!(await deps.environments.claimPromotionRequest(d.promotion, d.application, revision, now))) return;
+  const promotion = deps.pipeline.promotions.find((p) => promotionId(p) === d.promotion);
+  const approvers = promotion?.approvers ?? environmentDefinition(deps.pipeline, d.destination)?.approval.manual?.approvers ?? [];
+  if (approvers.length === 0) return; // validation requires approvers for manual promotions
+  await sendApprovalRequest(approvals, {
+    kind: 'promotion',
+    execution: executionName(d.promotion, d.application, revision),
+    environment: d.destination,
+    application: d.application,
+    revision,
+    promotion: d.promotion,
+    approvers,
+    timeoutSeconds: PROMOTION_APPROVAL_SECONDS,
+  });
+}

@@ -1,0 +1,81 @@
+/**
+ * Compliance policies for the sign-off step of an approval workflow. Each policy is a pure check over the evidence
+ * the step gathers; the sign-off records the evidence and every finding in the audit record.
+ *
+ * - `tests-passed`: the environment's test steps ran in this workflow and none failed.
+ * - `separation-of-duties`: a person approved the revision manually, and that person authored none of its commits.
+ * - `change-recorded`: the revision traces back to commits, a build and an artifact (nothing deployed from nowhere).
+ * - `standard`: all three.
+ */
+import type { Revision } from '../core/model';
+
+export interface ComplianceEvidence {
+  readonly environment: string;
+  readonly revision: Revision;
+  /** Test steps configured for the environment. */
+  readonly configuredTests: number;
+  /** Results this workflow recorded for the environment, if any. */
+  readonly testResults?: { readonly passed: number; readonly failed: number };
+  /** Who approved in this workflow's manual step, if it had one. */
+  readonly approver?: string;
+}
+
+export interface ComplianceFinding {
+  readonly rule: string;
+  readonly passed: boolean;
+  readonly message: string;
+}
+
+type Rule = (evidence: ComplianceEvidence) => ComplianceFinding;
+
+const normalise = (identity: string) => identity.trim().toLowerCase();
+
+const testsPassed: Rule = ({ revision, environment, configuredTests, testResults }) => {
+  if (configuredTests === 0) {
+    return { rule: 'tests-passed', passed: false, message: `${environment} has no test steps, so there is no test evidence` };
+  }
+  if (!testResults) return { rule: 'tests-passed', passed: false, message: `no test results recorded for revision ${revision.number} in ${environment}` };
+  return testResults.failed === 0 && testResults.passed >= configuredTests
+    ? { rule: 'tests-passed', passed: true, message: `${testResults.passed} of ${configuredTests} test steps passed` }
+    : { rule: 'tests-passed', passed: false, message: `${testResults.failed} test steps failed, ${testResults.passed} passed` };
+};
+
+const separationOfDuties: Rule = ({ revision, approver }) => {
+  if (!approver) {
+    return { rule: 'separation-of-duties', passed: false, message: 'no manual approval in this workflow: add approval.manual to the environment' };
+  }
+  const authors = new Set([...revision.authors, ...revision.commits.map((c) => c.author)].map(normalise));
+  return authors.has(normalise(approver))
+    ? { rule: 'separation-of-duties', passed: false, message: `${approver} approved a revision they authored commits in` }
+    : { rule: 'separation-of-duties', passed: true, message: `approved by ${approver}, who authored none of the ${revision.commits.length} commits` };
+};
+
+const changeRecorded: Rule = ({ revision }) => {
+  const missing = [
+    revision.commits.length === 0 ? 'commits' : undefined,
+    revision.buildId ? undefined : 'build id',
+    revision.artifact ? undefined : 'artifact',
+  ].filter((m): m is string => m !== undefined);
+  return missing.length === 0
+    ? { rule: 'change-recorded', passed: true, message: `${revision.commits.length} commits, build ${revision.buildId}, artifact ${revision.artifact}` }
+    : { rule: 'change-recorded', passed: false, message: `revision ${revision.number} has no ${missing.join(', ')}` };
+};
+
+export const COMPLIANCE_POLICIES: Readonly<Record<string, readonly Rule[]>> = {
+  'tests-passed': [testsPassed],
+  'separation-of-duties': [separationOfDuties],
+  'change-recorded': [changeRecorded],
+  standard: [testsPassed, separationOfDuties, changeRecorded],
+};
+
+export function isCompliancePolicy(name: string): boolean {
+  return Object.hasOwn(COMPLIANCE_POLICIES, name);
+}
+
+/** Runs a policy; undefined when the policy does not exist. */
+export function evaluatePolicy(policy: string, evidence: ComplianceEvidence): { passed: boolean; findings: ComplianceFinding[] } | undefined {
+  const rules = isCompliancePolicy(policy) ? COMPLIANCE_POLICIES[policy] : undefined;
+  if (!rules) return undefined;
+  const findings = rules.map((rule) => rule(evidence));
+  return { passed: findings.every((f) => f.passed), findings };
+}

@@ -1,0 +1,47 @@
+/**
+ * Errors of the promotion runtime. Each `name` is what the promotion state machine's Retry/Catch match on, so
+ * renaming a class is a contract change (see `statemachines/promotion.asl.json`).
+ */
+import { LockstepError } from '../core/errors';
+
+/** Base of errors raised by the promotion steps, agents and stores. */
+export class PromotionError extends LockstepError {}
+
+/** A conditional write lost to a concurrent writer that is still working (retry later). */
+export class ConcurrentUpdateError extends PromotionError {}
+
+/** The caller's fencing token is not the lock's current grant (its lease expired, another holder took over). */
+export class LockLostError extends PromotionError {}
+
+/** One or more test steps of an approval workflow failed. */
+export class TestsFailedError extends PromotionError {}
+
+/** A compliance policy refused the sign-off; `details.findings` says why. */
+export class ComplianceFailedError extends PromotionError {}
+
+/** The pipeline names a compliance policy that does not exist. */
+export class UnknownCompliancePolicyError extends PromotionError {}
+
+/** An approver rejected the revision (sent as the task failure of the manual approval step). */
+export class ApprovalRejectedError extends PromotionError {}
+
+/** Input to a handler did not have the expected shape. */
+export class InvalidInputError extends PromotionError {}
+
+/** Something the input names (revision, environment, request) does not exist. */
+export class NotFoundError extends PromotionError {}
+
+/**
+ * An error answered to an HTTP client. Under 500 the message is shown; anything else becomes a plain 500 without
+ * internals (`@middy/http-error-handler` reads `statusCode` and `expose`).
+ */
+export class HttpError extends LockstepError {
+  readonly statusCode: number;
+  readonly expose: boolean;
+
+  constructor(statusCode: number, message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
+    super(message, options);
+    this.statusCode = statusCode;
+    this.expose = statusCode < 500;
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * The input of one promotion execution (`statemachines/promotion.asl.json`): one revision of one application to
+ * one environment. Reconcile builds it with `executionInput()`; the state machine reads it by JSONPath, so a field
+ * renamed here must be renamed there (the ASL scenario tests run the machine on inputs built by this module).
+ */
+import { z } from 'zod';
+import { durationMs, type EnvironmentDefinition, type Pipeline } from '../core/config/schema';
+import type { Revision } from '../core/model';
+import { deployProjectName, testProjectName } from '../core/names';
+import { parseS3Uri } from '../ports/artifacts';
+
+export const executionInputSchema = z.strictObject({
+  pipeline: z.string().min(1),
+  /** Promotion id (`promotionId()`). */
+  promotion: z.string().min(1),
+  /** The execution's name (`executionName()`): the lock owner and the approval binding. */
+  execution: z.string().min(1),
+  application: z.string().min(1),
+  environment: z.string().min(1),
+  revision: z.strictObject({
+    number: z.number().int().positive(),
+    /** `s3://bucket/key` of the revision artifact. */
+    artifact: z.string().min(1),
+    /** The same as CodeBuild's `sourceLocationOverride` wants it: `bucket/key`. */
+    sourceLocation: z.string().min(1),
+  }),
+  projects: z.strictObject({
+    /** `lockstep-<pipeline>-deploy-<environment>`. */
+    deploy: z.string().min(1),
+  }),
+  /** Lease of the environment lock, long enough for the deploy and the whole approval workflow. */
+  lockLeaseMs: z.number().int().positive(),
+  approval: z.strictObject({
+    /** Test steps, run in parallel by a Map state; empty when the environment has none. */
+    tests: z.array(z.strictObject({ name: z.string().min(1), project: z.string().min(1) })),
+    /** Compliance policy name, or null for none. */
+    compliancePolicy: z.string().min(1).nullable(),
+    /** Manual approval, or null for none. */
+    manual: z
+      .strictObject({
+        approvers: z.array(z.string().min(1)).min(1),
+        /** The Task's `TimeoutSecondsPath`: how long the request stays open. */
+        timeoutSeconds: z.number().int().positive(),
+      })
+      .nullable(),
+    /** Bake time after the other steps passed; 0 for none. */
+    bakeSeconds: z.number().int().nonnegative(),
+  }),
+});
+
+export type ExecutionInput = z.infer<typeof executionInputSchema>;
+
+/** Finds an environment's definition in the pipeline. */
+export function environmentDefinition(pipeline: Pipeline, name: string): EnvironmentDefinition | undefined {
+  for (const stage of pipeline.stages) for (const env of stage.environments) if (env.name === name) return env;
+  return undefined;
+}
+
+/**
+ * Builds the input of the execution that promotes `revision` to `environment` along `promotion`.
+ *
+ * @example
+ * const input = executionInput(pipeline, { promotion: 'web-to-Alpha', execution: 'web-to-Alpha-web-r3', environment: 'Alpha', revision });
+ */
+export function executionInput(
+  pipeline: Pipeline,
+  target: { promotion: string; execution: string; environment: string; revision: Revision },
+): ExecutionInput {
+  const env = environmentDefinition(pipeline, target.environment);
+  if (!env) throw new RangeError(`Environment ${target.environment} is not in pipeline ${pipeline.pipeline.name}`);
+  const { bucket, key } = parseS3Uri(target.revision.artifact);
+  const manual = env.approval.manual;
+  const manualMs = manual ? durationMs(manual.timeout) : 0;
+  const bakeMs = env.approval.bakeTime ? durationMs(env.approval.bakeTime) : 0;
+  return executionInputSchema.parse({
+    pipeline: pipeline.pipeline.name,
+    promotion: target.promotion,
+    execution: target.execution,
+    application: target.revision.application,
+    environment: env.name,
+    revision: { number: target.revision.number, artifact: target.revision.artifact, sourceLocation: `${bucket}/${key}` },
+    projects: { deploy: deployProjectName(pipeline.pipeline.name, env.name) },
+    // The lease covers the approval wait: a holder waiting for an approver must not lose the lock meanwhile.
+    lockLeaseMs: durationMs(env.lockLease) + manualMs + bakeMs,
+    approval: {
+      tests: env.approval.tests.map((step) => ({ name: step.name, project: testProjectName(pipeline.pipeline.name, env.name, step.name) })),
+      compliancePolicy: env.approval.compliance?.policy ?? null,
+      manual: manual ? { approvers: manual.approvers, timeoutSeconds: Math.max(1, Math.round(manualMs / 1000)) } : null,
+      bakeSeconds: Math.round(bakeMs / 1000),
+    },
+  });
+}
+
+/** Where a revision's artifact lives (ARCHITECTURE.md: `revisions/<application>/<number>/artifact.zip`). */
+export function revisionArtifactUri(bucket: string, application: string, number: number): string {
+  return `s3://${bucket}/revisions/${application}/${number}/artifact.zip`;
+}
+
+/** Where a build writes its artifact before it has a revision number. */
+export function buildArtifactUri(bucket: string, application: string, requestId: string): string {
+  return `s3://${bucket}/builds/${application}/${requestId}/artifact.zip`;
+}

@@ -1,0 +1,128 @@
+/**
+ * Notification texts, one builder per event. Pure: the handlers publish what these return through the `Notifier`
+ * port. Every notification carries message attributes (`event`, `pipeline`, and `environment`/`application` where
+ * they apply) so the CDK can subscribe each notification rule's emails with a filter policy on `event`.
+ */
+import type { NotificationEvent } from '../core/config/schema';
+import type { Notification } from '../ports/services';
+
+interface Subject {
+  readonly pipeline: string;
+  readonly environment?: string;
+  readonly application?: string;
+  readonly revision?: number;
+}
+
+function attributes(s: Subject, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    pipeline: s.pipeline,
+    ...(s.environment ? { environment: s.environment } : {}),
+    ...(s.application ? { application: s.application } : {}),
+    ...extra,
+  };
+}
+
+function revisionName(s: Subject): string {
+  return s.application && s.revision !== undefined ? `${s.application} revision ${s.revision}` : 'a revision';
+}
+
+function notification(event: NotificationEvent, s: Subject, subject: string, lines: readonly (string | undefined)[]): Notification {
+  return {
+    event,
+    subject: `[Lockstep ${s.pipeline}] ${subject}`,
+    text: lines.filter((line): line is string => line !== undefined).join('\n'),
+    attributes: attributes(s),
+  };
+}
+
+/** An approver is asked to decide (sent on the approval topic, one message per approver). */
+export function approvalRequested(
+  s: Subject & { approver: string; link: string; expiresAt: number; kind: 'environment' | 'promotion'; commits: readonly string[] },
+): Notification {
+  const what =
+    s.kind === 'environment'
+      ? `${revisionName(s)} is deployed to ${s.environment} and waits for your approval before it counts as approved there.`
+      : `${revisionName(s)} waits for your go-ahead before it is promoted to ${s.environment}.`;
+  const base = notification('approval-requested', s, `Approval needed: ${revisionName(s)} in ${s.environment}`, [
+    what,
+    '',
+    s.commits.length > 0 ? 'Changes:' : undefined,
+    ...s.commits.map((c) => `  - ${c}`),
+    s.commits.length > 0 ? '' : undefined,
+    `Review and decide: ${s.link}`,
+    `The link is for ${s.approver} only and expires ${new Date(s.expiresAt).toISOString()}. Opening it decides nothing.`,
+  ]);
+  return { ...base, attributes: { ...base.attributes, approver: s.approver.toLowerCase() } };
+}
+
+export function pipelineSwitched(
+  s: Subject & { change: 'pipeline-deleted' | 'pipeline-disabled' | 'pipeline-enabled'; by: string },
+): Notification {
+  const text = {
+    'pipeline-deleted': `Pipeline ${s.pipeline} was deleted by ${s.by}. Nothing more will be built or promoted.`,
+    'pipeline-disabled': `Pipeline ${s.pipeline} was disabled by ${s.by}. It starts nothing new; executions in flight finish.`,
+    'pipeline-enabled': `Pipeline ${s.pipeline} was re-enabled by ${s.by}. Agents resume with the next reconcile pass.`,
+  }[s.change];
+  const subject = { 'pipeline-deleted': 'Pipeline deleted', 'pipeline-disabled': 'Pipeline disabled', 'pipeline-enabled': 'Pipeline re-enabled' }[
+    s.change
+  ];
+  return notification(s.change, s, subject, [text]);
+}
+
+export function automationSwitched(s: Subject & { automation: boolean; by: string }): Notification {
+  return notification('automation-switched', s, `Automation switched ${s.automation ? 'on' : 'off'}`, [
+    s.automation
+      ? `${s.by} switched automation on: agents build and promote again.`
+      : `${s.by} switched automation off: agents report what they would do but start nothing.`,
+  ]);
+}
+
+/** A promotion execution failed. `stage` says where: the deploy itself or the approval workflow after it. */
+export function promotionFailed(
+  s: Subject & { stage: 'deploy' | 'approval-workflow' | 'prepare' | 'gates' | 'lock-lost'; error: string; cause?: string; execution: string },
+): Notification {
+  const event: NotificationEvent = s.stage === 'approval-workflow' ? 'approval-workflow-failed' : 'deployment-failed';
+  const headline =
+    s.stage === 'approval-workflow'
+      ? `The approval workflow of ${revisionName(s)} in ${s.environment} failed.`
+      : s.stage === 'lock-lost'
+        ? `${revisionName(s)} lost the lock of ${s.environment} (its lease expired); it was not approved there.`
+        : `Deploying ${revisionName(s)} to ${s.environment} failed.`;
+  return notification(event, s, `${event === 'approval-workflow-failed' ? 'Approval workflow failed' : 'Deployment failed'}: ${revisionName(s)} in ${s.environment}`, [
+    headline,
+    `Error: ${s.error}`,
+    s.cause ? `Details: ${s.cause.slice(0, 2000)}` : undefined,
+    `Execution: ${s.execution}`,
+  ]);
+}
+
+export function rollbackDone(
+  s: Subject & { outcome: 'rolled-back' | 'no-previous' | 'rollback-failed'; restored?: number; execution: string },
+): Notification {
+  const line =
+    s.outcome === 'rolled-back'
+      ? `${s.environment} was rolled back from ${revisionName(s)} to revision ${s.restored}.`
+      : s.outcome === 'no-previous'
+        ? `${s.environment} had nothing deployed before ${revisionName(s)}, so there was nothing to roll back to; it stays deployed but not approved.`
+        : `Rolling back ${s.environment} to revision ${s.restored} failed: the environment may run a partial deploy. Check the deploy logs.`;
+  return notification('rollback-done', s, `Rollback ${s.outcome === 'rollback-failed' ? 'failed' : 'done'}: ${s.environment}`, [
+    line,
+    `Execution: ${s.execution}`,
+  ]);
+}
+
+export function buildFailed(s: Subject & { buildId: string; failure?: string; commits: readonly string[] }): Notification {
+  return notification('build-failed', s, `Build failed: ${s.application}`, [
+    `The build of ${s.application} failed (${s.buildId}).`,
+    s.failure ? `Failure: ${s.failure}` : undefined,
+    s.commits.length > 0 ? 'Commits in this build:' : undefined,
+    ...s.commits.map((c) => `  - ${c}`),
+  ]);
+}
+
+export function revisionApproved(s: Subject & { execution: string }): Notification {
+  return notification('revision-approved', s, `Approved: ${revisionName(s)} in ${s.environment}`, [
+    `${revisionName(s)} passed the approval workflow of ${s.environment}.`,
+    `Execution: ${s.execution}`,
+  ]);
+}

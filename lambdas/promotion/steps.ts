@@ -1,0 +1,419 @@
+/**
+ * The Tasks of the promotion state machine, dispatched on `action`. Pure over ports: the handler
+ * (`lambdas/handlers/promotion-steps.ts`) wires the DynamoDB and SNS adapters; local mode binds the same handler.
+ *
+ * Errors are typed (`lambdas/promotion/errors.ts`) so the ASL can Retry/Catch them by name.
+ */
+import { z } from 'zod';
+import { promotionId as idOf, type Pipeline } from '../core/config/schema';
+import { isAnyOpen, nextOpening } from '../core/decide/windows';
+import type { DeployedRevision } from '../core/model';
+import type { Notifier } from '../ports/services';
+import type { EnvironmentStore, EventStore, LockStore, RevisionStore } from '../ports/stores';
+import { evaluatePolicy } from './compliance';
+import { ComplianceFailedError, InvalidInputError, LockLostError, NotFoundError, TestsFailedError, UnknownCompliancePolicyError } from './errors';
+import { environmentDefinition } from './execution-input';
+import { promotionFailed, revisionApproved, rollbackDone } from './notifications';
+
+export interface StepDependencies {
+  readonly pipeline: Pipeline;
+  readonly revisions: RevisionStore;
+  readonly environments: EnvironmentStore;
+  readonly locks: LockStore;
+  readonly events: EventStore;
+  readonly notifier: Notifier;
+  readonly clock: () => number;
+}
+
+/** How often a paused execution re-checks a switch that was turned off (windows wait for their next opening). */
+export const GATE_RECHECK_MS = 5 * 60_000;
+/** How often an execution waiting for a held lock tries again (the holder may release before its lease ends). */
+export const LOCK_RETRY_MS = 60_000;
+
+const target = {
+  execution: z.string().min(1),
+  promotion: z.string().min(1),
+  application: z.string().min(1),
+  environment: z.string().min(1),
+  revision: z.number().int().positive(),
+};
+const fenced = { ...target, fencingToken: z.number().int().positive(), lockLeaseMs: z.number().int().positive() };
+const errorInfo = z.object({ Error: z.string().optional(), Cause: z.string().optional() }).passthrough().nullish();
+const failureStage = z.enum(['deploy', 'approval-workflow', 'prepare', 'gates', 'lock-lost']);
+
+export const stepInputSchema = z.discriminatedUnion('action', [
+  z.object({ action: z.literal('check-gates'), ...target }),
+  z.object({ action: z.literal('acquire-lock'), ...target, lockLeaseMs: z.number().int().positive() }),
+  z.object({ action: z.literal('record-previous'), ...target }),
+  z.object({ action: z.literal('record-deployed'), ...fenced }),
+  z.object({
+    action: z.literal('record-test-results'),
+    ...fenced,
+    tests: z.array(z.object({ name: z.string(), passed: z.boolean(), buildId: z.string().optional() }).passthrough()),
+  }),
+  z.object({
+    action: z.literal('compliance-sign-off'),
+    ...fenced,
+    policy: z.string().min(1),
+    approver: z.string().nullish(),
+  }),
+  z.object({ action: z.literal('mark-approved'), ...fenced }),
+  z.object({
+    action: z.literal('record-rollback'),
+    ...target,
+    outcome: z.enum(['rolled-back', 'no-previous', 'rollback-failed']),
+    previous: z.object({ exists: z.boolean(), number: z.number().int().positive().optional() }).passthrough(),
+    error: errorInfo,
+  }),
+  z.object({
+    action: z.literal('release-lock'),
+    environment: z.string().min(1),
+    execution: z.string().min(1),
+    fencingToken: z.number().int().positive(),
+  }),
+  z.object({ action: z.literal('notify'), ...target, stage: failureStage, error: errorInfo }),
+  z.object({ action: z.literal('emit-event'), ...target, type: z.string().min(1), message: z.string().optional() }),
+]);
+
+export type StepInput = z.infer<typeof stepInputSchema>;
+
+export type GateResult = { proceed: true; reason: string } | { proceed: false; waitUntil: string; reason: string };
+export type LockResult =
+  | { acquired: true; fencingToken: number; leaseExpiresAt: string }
+  | { acquired: false; retryAt: string; holder: string; reason: string };
+export type PreviousResult =
+  | { exists: true; number: number; artifact: string; sourceLocation: string; versionSet: Record<string, string> }
+  | { exists: false };
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** Runs one step. The result is what the state machine stores at the Task's ResultPath. */
+export async function runStep(deps: StepDependencies, raw: unknown): Promise<unknown> {
+  const parsed = stepInputSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new InvalidInputError(`Invalid promotion step input: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  const input = parsed.data;
+  switch (input.action) {
+    case 'check-gates':
+      return checkGates(deps, input);
+    case 'acquire-lock':
+      return acquireLock(deps, input);
+    case 'record-previous':
+      return recordPrevious(deps, input);
+    case 'record-deployed':
+      return recordDeployed(deps, input);
+    case 'record-test-results':
+      return recordTestResults(deps, input);
+    case 'compliance-sign-off':
+      return complianceSignOff(deps, input);
+    case 'mark-approved':
+      return markApproved(deps, input);
+    case 'record-rollback':
+      return recordRollback(deps, input);
+    case 'release-lock':
+      return releaseLock(deps, input);
+    case 'notify':
+      return notify(deps, input);
+    case 'emit-event':
+      return emitEvent(deps, input);
+  }
+}
+
+type Of<A extends StepInput['action']> = Extract<StepInput, { action: A }>;
+
+function actor(execution: string): string {
+  return `execution:${execution}`;
+}
+
+async function checkGates(deps: StepDependencies, input: Of<'check-gates'>): Promise<GateResult> {
+  const now = deps.clock();
+  const { pipeline } = deps;
+  const switches = await deps.environments.switches({ enabled: pipeline.pipeline.enabled, automation: pipeline.pipeline.automation });
+  const promotion = pipeline.promotions.find((p) => idOf(p) === input.promotion);
+  const promotionEnabled = (await deps.environments.promotionSwitches())[input.promotion] ?? promotion?.enabled ?? true;
+  const closed = !switches.enabled
+    ? `pipeline ${pipeline.pipeline.name} is disabled`
+    : !switches.automation
+      ? 'automation is switched off'
+      : !promotionEnabled
+        ? `promotion ${input.promotion} is disabled`
+        : undefined;
+  if (closed) {
+    return { proceed: false, waitUntil: iso(now + GATE_RECHECK_MS), reason: `Paused: ${closed}; checking again in ${GATE_RECHECK_MS / 60_000} minutes` };
+  }
+  const env = environmentDefinition(pipeline, input.environment);
+  if (!env) throw new NotFoundError(`Environment ${input.environment} is not in the pipeline`, { details: { environment: input.environment } });
+  if (env.windows.length > 0 && !isAnyOpen(env.windows, now)) {
+    const opening = nextOpening(env.windows, now);
+    return { proceed: false, waitUntil: iso(opening), reason: `Waiting for the next time window of ${env.name}, opening at ${iso(opening)}` };
+  }
+  return { proceed: true, reason: 'Pipeline, promotion and automation are on and the window is open' };
+}
+
+async function acquireLock(deps: StepDependencies, input: Of<'acquire-lock'>): Promise<LockResult> {
+  const now = deps.clock();
+  const result = await deps.locks.acquire(input.environment, input.execution, input.lockLeaseMs, now);
+  if (result.acquired) {
+    await deps.events.append({
+      at: now,
+      type: 'lock-acquired',
+      actor: actor(input.execution),
+      message: `Locked ${input.environment} for ${input.application} revision ${input.revision} (token ${result.lock.fencingToken})`,
+      environment: input.environment,
+      application: input.application,
+      revision: input.revision,
+      promotion: input.promotion,
+      execution: input.execution,
+      details: { fencingToken: result.lock.fencingToken, leaseExpiresAt: result.lock.leaseExpiresAt },
+    });
+    return { acquired: true, fencingToken: result.lock.fencingToken, leaseExpiresAt: iso(result.lock.leaseExpiresAt) };
+  }
+  const retryAt = Math.min(result.holder.leaseExpiresAt, now + LOCK_RETRY_MS);
+  return {
+    acquired: false,
+    retryAt: iso(Math.max(retryAt, now + 1000)),
+    holder: result.holder.owner,
+    reason: `${input.environment} is locked by ${result.holder.owner} until ${iso(result.holder.leaseExpiresAt)}`,
+  };
+}
+
+async function recordPrevious(deps: StepDependencies, input: Of<'record-previous'>): Promise<PreviousResult> {
+  const slot = (await deps.environments.get(input.environment))[input.application];
+  const current = slot?.current;
+  // Re-run after the deploy was recorded (a retried execution step): what was current before is now `previous`.
+  const before = current?.number === input.revision ? slot?.previous : current;
+  if (!before) return { exists: false };
+  const revision = await deps.revisions.get(input.application, before.number);
+  if (!revision) throw new NotFoundError(`Revision ${before.number} of ${input.application} is missing`, { details: { ...before } });
+  const match = /^s3:\/\/(.+)$/.exec(revision.artifact);
+  return {
+    exists: true,
+    number: revision.number,
+    artifact: revision.artifact,
+    sourceLocation: match ? match[1]! : revision.artifact,
+    versionSet: { ...revision.versionSet },
+  };
+}
+
+/** Refuses a holder whose token is stale or whose lease expired, and extends a live lease (a heartbeat). */
+async function requireFence(deps: StepDependencies, input: z.infer<z.ZodObject<typeof fenced>>): Promise<void> {
+  const renewed = await deps.locks.renew(input.environment, input.execution, input.fencingToken, input.lockLeaseMs, deps.clock());
+  if (!renewed) {
+    throw new LockLostError(`Execution ${input.execution} no longer holds the lock of ${input.environment} (token ${input.fencingToken})`, {
+      details: { environment: input.environment, execution: input.execution, fencingToken: input.fencingToken },
+    });
+  }
+}
+
+async function recordDeployed(deps: StepDependencies, input: Of<'record-deployed'>): Promise<{ deployed: number; previous: number | null }> {
+  await requireFence(deps, input);
+  const revision = await deps.revisions.get(input.application, input.revision);
+  if (!revision) throw new NotFoundError(`Revision ${input.revision} of ${input.application} is missing`);
+  const now = deps.clock();
+  const deployed: DeployedRevision = { application: input.application, number: input.revision, versionSet: revision.versionSet, deployedAt: now };
+  const slot = await deps.environments.recordDeployed(input.environment, deployed);
+  await deps.events.append({
+    at: now,
+    type: 'deployed',
+    actor: actor(input.execution),
+    message: `Deployed ${input.application} revision ${input.revision} to ${input.environment}`,
+    environment: input.environment,
+    application: input.application,
+    revision: input.revision,
+    promotion: input.promotion,
+    execution: input.execution,
+  });
+  return { deployed: input.revision, previous: slot.previous?.number ?? null };
+}
+
+async function recordTestResults(deps: StepDependencies, input: Of<'record-test-results'>): Promise<{ passed: number; failed: number }> {
+  await requireFence(deps, input);
+  const passed = input.tests.filter((t) => t.passed).length;
+  const failed = input.tests.length - passed;
+  await deps.revisions.recordTestResults(input.application, input.revision, input.environment, { passed, failed });
+  const failedNames = input.tests.filter((t) => !t.passed).map((t) => t.name);
+  await deps.events.append({
+    at: deps.clock(),
+    type: failed === 0 ? 'tests-passed' : 'tests-failed',
+    actor: actor(input.execution),
+    message:
+      failed === 0
+        ? `${passed} test steps passed in ${input.environment}`
+        : `${failed} of ${input.tests.length} test steps failed in ${input.environment}: ${failedNames.join(', ')}`,
+    environment: input.environment,
+    application: input.application,
+    revision: input.revision,
+    promotion: input.promotion,
+    execution: input.execution,
+    details: { tests: input.tests.map((t) => ({ name: t.name, passed: t.passed, ...(t.buildId ? { buildId: t.buildId } : {}) })) },
+  });
+  if (failed > 0) {
+    throw new TestsFailedError(`Test steps failed in ${input.environment}: ${failedNames.join(', ')}`, {
+      details: { environment: input.environment, revision: input.revision, failed: failedNames },
+    });
+  }
+  return { passed, failed };
+}
+
+async function complianceSignOff(deps: StepDependencies, input: Of<'compliance-sign-off'>): Promise<{ policy: string; passed: true }> {
+  await requireFence(deps, input);
+  const revision = await deps.revisions.get(input.application, input.revision);
+  if (!revision) throw new NotFoundError(`Revision ${input.revision} of ${input.application} is missing`);
+  const env = environmentDefinition(deps.pipeline, input.environment);
+  const result = evaluatePolicy(input.policy, {
+    environment: input.environment,
+    revision,
+    configuredTests: env?.approval.tests.length ?? 0,
+    ...(revision.testResults[input.environment] ? { testResults: revision.testResults[input.environment] } : {}),
+    ...(input.approver ? { approver: input.approver } : {}),
+  });
+  if (!result) throw new UnknownCompliancePolicyError(`Unknown compliance policy ${input.policy}`, { details: { policy: input.policy } });
+  await deps.events.append({
+    at: deps.clock(),
+    type: result.passed ? 'compliance-signed-off' : 'compliance-refused',
+    actor: `policy:${input.policy}`,
+    message: `Compliance policy ${input.policy} ${result.passed ? 'signed off' : 'refused'} ${input.application} revision ${input.revision} in ${input.environment}`,
+    environment: input.environment,
+    application: input.application,
+    revision: input.revision,
+    promotion: input.promotion,
+    execution: input.execution,
+    details: { findings: result.findings },
+  });
+  if (!result.passed) {
+    const failures = result.findings.filter((f) => !f.passed).map((f) => `${f.rule}: ${f.message}`);
+    throw new ComplianceFailedError(`Compliance policy ${input.policy} refused: ${failures.join('; ')}`, {
+      details: { policy: input.policy, findings: failures },
+    });
+  }
+  return { policy: input.policy, passed: true };
+}
+
+async function markApproved(deps: StepDependencies, input: Of<'mark-approved'>): Promise<{ approved: number }> {
+  await requireFence(deps, input);
+  await deps.environments.markApproved(input.environment, input.application, input.revision);
+  await deps.events.append({
+    at: deps.clock(),
+    type: 'revision-approved',
+    actor: actor(input.execution),
+    message: `${input.application} revision ${input.revision} is approved in ${input.environment}`,
+    environment: input.environment,
+    application: input.application,
+    revision: input.revision,
+    promotion: input.promotion,
+    execution: input.execution,
+  });
+  return { approved: input.revision };
+}
+
+async function recordRollback(deps: StepDependencies, input: Of<'record-rollback'>): Promise<{ outcome: string }> {
+  const now = deps.clock();
+  const restored = input.previous.exists ? input.previous.number : undefined;
+  if (input.outcome === 'rolled-back' && restored !== undefined) {
+    const revision = await deps.revisions.get(input.application, restored);
+    await deps.environments.recordRolledBack(input.environment, input.application, {
+      application: input.application,
+      number: restored,
+      versionSet: revision?.versionSet ?? {},
+      deployedAt: now,
+    });
+  }
+  const message = {
+    'rolled-back': `Rolled ${input.environment} back from ${input.application} revision ${input.revision} to revision ${restored}`,
+    'no-previous': `Nothing to roll ${input.environment} back to: ${input.application} revision ${input.revision} was the first deployed there`,
+    'rollback-failed': `Rolling ${input.environment} back to revision ${restored} failed`,
+  }[input.outcome];
+  await deps.events.append({
+    at: now,
+    type: `rollback-${input.outcome}`,
+    actor: actor(input.execution),
+    message,
+    environment: input.environment,
+    application: input.application,
+    revision: input.revision,
+    promotion: input.promotion,
+    execution: input.execution,
+    details: { error: input.error?.Error, cause: input.error?.Cause?.slice(0, 2000), restored },
+  });
+  await deps.notifier.publish(
+    rollbackDone({
+      pipeline: deps.pipeline.pipeline.name,
+      environment: input.environment,
+      application: input.application,
+      revision: input.revision,
+      outcome: input.outcome,
+      ...(restored !== undefined ? { restored } : {}),
+      execution: input.execution,
+    }),
+  );
+  return { outcome: input.outcome };
+}
+
+async function releaseLock(deps: StepDependencies, input: Of<'release-lock'>): Promise<{ released: boolean }> {
+  const released = await deps.locks.release(input.environment, input.execution, input.fencingToken);
+  await deps.events.append({
+    at: deps.clock(),
+    type: released ? 'lock-released' : 'lock-release-refused',
+    actor: actor(input.execution),
+    message: released
+      ? `Released the lock of ${input.environment} (token ${input.fencingToken})`
+      : `Token ${input.fencingToken} no longer holds the lock of ${input.environment}; nothing to release`,
+    environment: input.environment,
+    execution: input.execution,
+  });
+  return { released };
+}
+
+async function notify(deps: StepDependencies, input: Of<'notify'>): Promise<{ notified: string }> {
+  const notification = promotionFailed({
+    pipeline: deps.pipeline.pipeline.name,
+    environment: input.environment,
+    application: input.application,
+    revision: input.revision,
+    stage: input.stage,
+    error: input.error?.Error ?? 'unknown error',
+    ...(input.error?.Cause ? { cause: input.error.Cause } : {}),
+    execution: input.execution,
+  });
+  await deps.notifier.publish(notification);
+  await deps.events.append({
+    at: deps.clock(),
+    type: notification.event,
+    actor: actor(input.execution),
+    message: notification.text.split('\n')[0] ?? notification.subject,
+    environment: input.environment,
+    application: input.application,
+    revision: input.revision,
+    promotion: input.promotion,
+    execution: input.execution,
+    details: { stage: input.stage, error: input.error?.Error, cause: input.error?.Cause?.slice(0, 2000) },
+  });
+  return { notified: notification.event };
+}
+
+async function emitEvent(deps: StepDependencies, input: Of<'emit-event'>): Promise<{ emitted: string }> {
+  await deps.events.append({
+    at: deps.clock(),
+    type: input.type,
+    actor: actor(input.execution),
+    message: input.message ?? `${input.type}: ${input.application} revision ${input.revision} in ${input.environment}`,
+    environment: input.environment,
+    application: input.application,
+    revision: input.revision,
+    promotion: input.promotion,
+    execution: input.execution,
+  });
+  if (input.type === 'promotion-succeeded') {
+    await deps.notifier.publish(
+      revisionApproved({
+        pipeline: deps.pipeline.pipeline.name,
+        environment: input.environment,
+        application: input.application,
+        revision: input.revision,
+        execution: input.execution,
+      }),
+    );
+  }
+  return { emitted: input.type };
+}
