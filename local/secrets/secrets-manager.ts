@@ -54,9 +54,10 @@ export class LocalSecretsManager {
     return `arn:aws:secretsmanager:${LOCAL_REGION}:${LOCAL_ACCOUNT}:secret:${name}-${suffix}`;
   }
 
-  /** The current value, for in-process callers that need it (the local git push signs with the webhook secret). */
-  valueOf(name: string): string {
-    const secret = this.secrets[name];
+  /** The current value by name or ARN, for in-process callers (the local git push signs with the webhook secret). */
+  valueOf(nameOrArn: string): string {
+    const name = Object.keys(this.secrets).find((n) => n === nameOrArn || this.arnOf(n) === nameOrArn);
+    const secret = name === undefined ? undefined : this.secrets[name];
     if (!secret) throw new AwsApiError('ResourceNotFoundException', `Secrets Manager can't find the specified secret.`);
     return secret.value;
   }

@@ -1,0 +1,29 @@
+'use strict';
+// The sample service: answers /health with the version it was built as. `handle` is what the tests call;
+// running the file serves it over HTTP (PORT, default 8080).
+const http = require('node:http');
+const path = require('node:path');
+const fs = require('node:fs');
+
+function version() {
+  return JSON.parse(fs.readFileSync(path.join(__dirname, 'version.json'), 'utf8'));
+}
+
+function handle(urlPath) {
+  if (urlPath === '/health') return { statusCode: 200, body: { status: 'ok', version: version() } };
+  if (urlPath === '/') return { statusCode: 200, body: { message: 'Hello from the Lockstep sample app', commit: version().commit } };
+  return { statusCode: 404, body: { message: 'Not Found' } };
+}
+
+module.exports = { handle, version };
+
+if (require.main === module) {
+  const port = Number(process.env.PORT || 8080);
+  http
+    .createServer((req, res) => {
+      const { statusCode, body } = handle(new URL(req.url, 'http://localhost').pathname);
+      res.writeHead(statusCode, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    })
+    .listen(port, () => console.log(`sample app listening on ${port}`));
+}
