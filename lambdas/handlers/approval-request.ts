@@ -3,7 +3,8 @@
  * under a new request id and mails each approver a signed, expiring link bound to (execution, environment,
  * revision). The token never leaves DynamoDB and is never logged.
  *
- * Input: `{ taskToken, execution, promotion, environment, application, revision, approvers, timeoutSeconds }`.
+ * Input: `{ taskToken, request: { execution, promotion, environment, application, revision, approvers, timeoutSeconds } }`
+ * (the request sits apart so the ASL's `TimeoutSecondsPath` resolves the same on AWS and in the local engine).
  * Output: `{ requestId, expiresAt }` (Step Functions ignores it: the execution waits for the decision).
  */
 import middy from '@middy/core';
@@ -17,6 +18,7 @@ const deps = approvalDependencies();
 
 export const approvalRequestInputSchema = z.object({
   taskToken: z.string().min(1),
+  request: z.object({
   execution: z.string().min(1),
   promotion: z.string().min(1).optional(),
   environment: z.string().min(1),
@@ -24,6 +26,7 @@ export const approvalRequestInputSchema = z.object({
   revision: z.number().int().positive(),
   approvers: z.array(z.string().min(1)).min(1),
   timeoutSeconds: z.number().int().positive(),
+  }),
 });
 export type ApprovalRequestInput = z.infer<typeof approvalRequestInputSchema>;
 
@@ -33,8 +36,8 @@ async function handle(event: unknown): Promise<{ requestId: string; expiresAt: n
     // Paths only: the input holds the task token.
     throw new InvalidInputError(`Invalid approval request input at ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
   }
-  const input = parsed.data;
-  const result = await sendApprovalRequest(deps, { kind: 'environment', ...input });
+  const { taskToken, request: input } = parsed.data;
+  const result = await sendApprovalRequest(deps, { kind: 'environment', taskToken, ...input });
   logger.info('Approval requested', { requestId: result.requestId, execution: input.execution, environment: input.environment });
   return result;
 }

@@ -1,0 +1,187 @@
+/**
+ * Runs `statemachines/promotion.asl.json` in aws-local-stepfunctions with every Task bound by state name (found by
+ * walking the ASL, nested Map states included) to in-test fakes that record what they were asked to do, in order.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { StateMachine } from 'aws-local-stepfunctions';
+import { walkStates, type AslMachine } from '../../lambdas/core/asl-rules';
+import { pipelineSchema, type PipelineInput } from '../../lambdas/core/config/schema';
+import type { Revision } from '../../lambdas/core/model';
+import { executionInput, type ExecutionInput } from '../../lambdas/promotion/execution-input';
+
+export const PLACEHOLDERS: Record<string, string> = {
+  PromotionStepsFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:promotion-steps',
+  ApprovalRequestFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:approval-request',
+};
+
+/** The ASL with its `${Placeholder}`s filled the way CDK `definitionSubstitutions` fill them. */
+export function promotionDefinition(): AslMachine {
+  let text = readFileSync(join(import.meta.dirname, '../../statemachines/promotion.asl.json'), 'utf8');
+  for (const [name, value] of Object.entries(PLACEHOLDERS)) text = text.replaceAll(`\${${name}}`, value);
+  if (/\$\{[A-Za-z]+\}/.test(text)) throw new Error('Unfilled placeholder in promotion.asl.json');
+  return JSON.parse(text) as AslMachine;
+}
+
+/** An error whose `name` is what Step Functions Catch/Retry match. */
+export function named(name: string, message = name): Error {
+  const error = new Error(message);
+  error.name = name;
+  return error;
+}
+
+export interface Effect {
+  readonly state: string;
+  readonly kind: 'step' | 'codebuild' | 'approval';
+  /** Step action, CodeBuild project, or `request`. */
+  readonly what: string;
+  readonly input: Record<string, unknown>;
+}
+
+export interface Behaviour {
+  /** Results of check-gates, in order; the last one repeats. @default proceed */
+  gates?: Array<{ proceed: boolean; waitUntil?: string; reason?: string }>;
+  /** Results of acquire-lock, in order; the last one repeats. @default acquired with token 7 */
+  locks?: Array<{ acquired: boolean; fencingToken?: number; retryAt?: string }>;
+  /** What record-previous answers. @default revision 1 exists */
+  previous?: { exists: boolean; number?: number; sourceLocation?: string };
+  /** Project name -> error name thrown by that CodeBuild run (`States.TaskFailed` as a failed build). */
+  failingProjects?: Record<string, string>;
+  /** How the manual approval ends. @default approved by approver@example.com */
+  approval?: 'approve' | 'reject' | 'never';
+  /** Step action -> error name it throws. */
+  failingSteps?: Record<string, string>;
+}
+
+export const PIPELINE: PipelineInput = {
+  pipeline: { name: 'shop' },
+  packages: [{ name: 'web', source: { github: { owner: 'acme', repo: 'web' } }, build: { commands: ['npm ci'] } }],
+  applications: [{ name: 'web', packages: ['web'] }],
+  stages: [
+    {
+      name: 'Beta',
+      environments: [
+        {
+          name: 'Beta',
+          deploy: { commands: ['./deploy.sh'] },
+          approval: {
+            tests: [
+              { name: 'smoke', commands: ['./smoke.sh'] },
+              { name: 'api', commands: ['./api.sh'] },
+            ],
+            compliance: { policy: 'standard' },
+            manual: { approvers: ['approver@example.com'], timeout: '1s' },
+            bakeTime: '10m',
+          },
+        },
+      ],
+    },
+  ],
+  promotions: [{ from: { application: 'web' }, to: 'Beta' }],
+};
+
+export const REVISION: Revision = {
+  application: 'web',
+  number: 2,
+  versionSet: { web: 'c2' },
+  commits: [{ id: 'c2', message: 'Add cart', author: 'dev@example.com', timestamp: 1 }],
+  authors: ['dev@example.com'],
+  artifact: 's3://artifacts/revisions/web/2/artifact.zip',
+  buildId: 'build:2',
+  createdAt: 1,
+  priority: false,
+  testResults: {},
+};
+
+export function input(pipeline: PipelineInput = PIPELINE): ExecutionInput {
+  return executionInput(pipelineSchema.parse(pipeline), {
+    promotion: 'web-to-Beta',
+    execution: 'web-to-Beta-web-r2',
+    environment: 'Beta',
+    revision: REVISION,
+  });
+}
+
+const machines = new Map<string, StateMachine>();
+
+/** Runs one execution; resolves with its effects (in order) and its outcome. */
+export async function runPromotion(
+  behaviour: Behaviour = {},
+  executionInput: ExecutionInput = input(),
+): Promise<{ effects: Effect[]; status: 'SUCCEEDED' | 'FAILED'; error?: string; output?: unknown }> {
+  const definition = promotionDefinition();
+  const key = JSON.stringify(definition);
+  let machine = machines.get(key);
+  if (!machine) {
+    machine = new StateMachine(definition as never, { validationOptions: { checkArn: true, checkPaths: true } });
+    machines.set(key, machine);
+  }
+  const effects: Effect[] = [];
+  const gates = [...(behaviour.gates ?? [{ proceed: true }])];
+  const locks = [...(behaviour.locks ?? [{ acquired: true, fencingToken: 7 }])];
+  const next = <T>(queue: T[]): T => (queue.length > 1 ? queue.shift()! : queue[0]!);
+
+  const handlers: Record<string, (event: Record<string, unknown>) => Promise<unknown>> = {};
+  const waits: Record<string, number> = {};
+  for (const { name, state } of walkStates(definition)) {
+    if (state.Type === 'Wait') waits[name] = 0;
+    if (state.Type !== 'Task') continue;
+    if (state.Resource === PLACEHOLDERS.PromotionStepsFunctionArn) {
+      handlers[name] = async (event) => {
+        const action = String(event.action);
+        effects.push({ state: name, kind: 'step', what: action, input: event });
+        const failure = behaviour.failingSteps?.[action];
+        if (failure) throw named(failure);
+        switch (action) {
+          case 'check-gates':
+            return { waitUntil: '2030-01-01T00:00:00Z', reason: 'test', ...next(gates) };
+          case 'acquire-lock':
+            return { retryAt: '2030-01-01T00:00:00Z', ...next(locks) };
+          case 'record-previous':
+            return behaviour.previous ?? { exists: true, number: 1, sourceLocation: 'artifacts/revisions/web/1/artifact.zip' };
+          case 'record-test-results': {
+            const tests = event.tests as Array<{ passed: boolean }>;
+            if (tests.some((t) => !t.passed)) throw named('TestsFailedError');
+            return { passed: tests.length, failed: 0 };
+          }
+          default:
+            return { ok: true };
+        }
+      };
+    } else if (state.Resource === 'arn:aws:states:::codebuild:startBuild.sync') {
+      handlers[name] = async (event) => {
+        const project = String(event.ProjectName);
+        effects.push({ state: name, kind: 'codebuild', what: project, input: event });
+        const failure = behaviour.failingProjects?.[project];
+        if (failure) throw named(failure, `Build of ${project} failed`);
+        return { Build: { Id: `${project}:1`, BuildStatus: 'SUCCEEDED' } };
+      };
+    } else if (state.Resource === 'arn:aws:states:::lambda:invoke.waitForTaskToken') {
+      handlers[name] = async (event) => {
+        effects.push({ state: name, kind: 'approval', what: 'request', input: event });
+        const outcome = behaviour.approval ?? 'approve';
+        if (outcome === 'never') return new Promise(() => undefined); // the engine's TimeoutSecondsPath ends it
+        if (outcome === 'reject') throw named('ApprovalRejectedError', 'Rejected by approver@example.com');
+        return { decision: 'approved', approver: 'approver@example.com' };
+      };
+    } else {
+      throw new Error(`No binding for Task ${name} (${state.Resource})`);
+    }
+  }
+  const execution = machine.run(executionInput, {
+    overrides: { taskResourceLocalHandlers: handlers as never, waitTimeOverrides: waits },
+    // The local engine has no task tokens; the approval binding mints its own in local mode.
+    context: { Task: { Token: 'local-task-token' } } as never,
+  });
+  try {
+    const output = await execution.result;
+    return { effects, status: 'SUCCEEDED', output };
+  } catch (error) {
+    return { effects, status: 'FAILED', error: (error as Error).name + ': ' + (error as Error).message };
+  }
+}
+
+/** The effects as short strings: `action`, `codebuild:<project>`, `approval`. */
+export function summary(effects: readonly Effect[]): string[] {
+  return effects.map((e) => (e.kind === 'step' ? e.what : e.kind === 'codebuild' ? `codebuild:${e.what}` : 'approval'));
+}
