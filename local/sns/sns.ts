@@ -32,6 +32,8 @@ export interface LocalSnsOptions {
   readonly dataDir: string;
   /** Current time, for the outbox's `time`. @default Date.now */
   readonly now?: () => number;
+  /** Where a failing subscriber is reported (the publish still succeeds). @default console.error */
+  readonly onSubscriberError?: (error: unknown, message: OutboxMessage) => void;
 }
 
 const MAX_MESSAGE_BYTES = 256 * 1024;
@@ -46,6 +48,7 @@ export class LocalSns {
     private readonly dataDir: string,
     private readonly topics: Set<string>,
     private readonly now: () => number,
+    private readonly onSubscriberError: (error: unknown, message: OutboxMessage) => void,
   ) {
     this.outboxFile = join(dataDir, 'outbox.jsonl');
   }
@@ -53,7 +56,8 @@ export class LocalSns {
   static async open(options: LocalSnsOptions): Promise<LocalSns> {
     await mkdir(options.dataDir, { recursive: true });
     const stored = (await readJsonIfExists<string[]>(join(options.dataDir, 'sns-topics.json'))) ?? [];
-    return new LocalSns(options.dataDir, new Set(stored), options.now ?? Date.now);
+    const report = options.onSubscriberError ?? ((error, message) => console.error(`[local sns] subscriber failed for message ${message.messageId}:`, error));
+    return new LocalSns(options.dataDir, new Set(stored), options.now ?? Date.now, report);
   }
 
   /** Adds an in-process subscriber; returns its unsubscribe function. A failing subscriber never fails a publish. */
@@ -105,7 +109,7 @@ export class LocalSns {
       try {
         await subscriber(message);
       } catch (error) {
-        console.error(`[local sns] subscriber failed for message ${message.messageId}:`, error);
+        this.onSubscriberError(error, message);
       }
     }
     return message;
