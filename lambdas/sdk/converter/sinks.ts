@@ -164,7 +164,9 @@ export class S3MultipartSink implements PackageSink {
         if (r.ETag === undefined) throw new PackageSinkError(`UploadPart ${partNumber} returned no ETag`);
         this.parts.push({ PartNumber: partNumber, ETag: r.ETag });
       });
-    const tracked = upload.finally(() => this.inFlight.delete(tracked));
+    const tracked: Promise<void> = upload.finally(() => this.inFlight.delete(tracked));
+    // Awaited by the next write, by final() or by abort(); marked handled so a failure between those is not "unhandled".
+    tracked.catch(() => undefined);
     this.inFlight.add(tracked);
   }
 
