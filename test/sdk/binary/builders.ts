@@ -16,17 +16,20 @@ class Writer {
   }
   u16(v: number): this {
     const b = Buffer.alloc(2);
-    this.le ? b.writeUInt16LE(v) : b.writeUInt16BE(v);
+    if (this.le) b.writeUInt16LE(v);
+    else b.writeUInt16BE(v);
     return this.bytes(b);
   }
   u32(v: number): this {
     const b = Buffer.alloc(4);
-    this.le ? b.writeUInt32LE(v >>> 0) : b.writeUInt32BE(v >>> 0);
+    if (this.le) b.writeUInt32LE(v >>> 0);
+    else b.writeUInt32BE(v >>> 0);
     return this.bytes(b);
   }
   u64(v: number): this {
     const b = Buffer.alloc(8);
-    this.le ? b.writeBigUInt64LE(BigInt(v)) : b.writeBigUInt64BE(BigInt(v));
+    if (this.le) b.writeBigUInt64LE(BigInt(v));
+    else b.writeBigUInt64BE(BigInt(v));
     return this.bytes(b);
   }
   word(is64: boolean, v: number): this {
