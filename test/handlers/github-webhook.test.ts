@@ -1,0 +1,145 @@
+import { StartBuildCommand } from '@aws-sdk/client-codebuild';
+import { sign } from '@octokit/webhooks-methods';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mocks, startRuntimeEnv, type RuntimeEnv } from '../support/runtime-env';
+
+let env: RuntimeEnv;
+let handler: (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
+let deliveries = 0;
+
+beforeAll(async () => {
+  // Mid-rotation: the new secret is current, the old one is still accepted.
+  env = await startRuntimeEnv({ webhook: JSON.stringify({ current: 'new-secret', previous: 'old-secret' }) });
+  mocks.codebuild.on(StartBuildCommand).resolves({ build: { id: 'lockstep-shop-build-web:1' } });
+  ({ handler } = (await import('../../lambdas/handlers/github-webhook')) as never);
+});
+afterAll(() => env.close());
+
+function push(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    ref: 'refs/heads/main',
+    after: 'a'.repeat(40),
+    deleted: false,
+    repository: { full_name: 'acme/web', name: 'web', owner: { login: 'acme' } },
+    head_commit: { id: 'a'.repeat(40), message: 'Add cart', author: { email: 'dev@example.com', name: 'Dev' } },
+    pusher: { name: 'dev', email: 'dev@example.com' },
+    ...overrides,
+  };
+}
+
+async function deliver(
+  body: string,
+  options: { secret?: string | null; event?: string; delivery?: string; base64?: boolean } = {},
+): Promise<{ status: number; body: Record<string, unknown>; headers: Record<string, string> }> {
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'x-github-event': options.event ?? 'push',
+    'x-github-delivery': options.delivery ?? `delivery-${++deliveries}`,
+  };
+  if (options.secret !== null) headers['x-hub-signature-256'] = await sign(options.secret ?? 'new-secret', body);
+  const response = await handler({
+    headers,
+    body: options.base64 ? Buffer.from(body).toString('base64') : body,
+    isBase64Encoded: options.base64 ?? false,
+    requestContext: { http: { method: 'POST' } },
+  } as unknown as APIGatewayProxyEventV2);
+  let parsed: Record<string, unknown> = {};
+  try {
+    parsed = JSON.parse(response.body ?? '{}');
+  } catch {
+    parsed = { text: response.body };
+  }
+  return { status: response.statusCode ?? 0, body: parsed, headers: (response.headers ?? {}) as Record<string, string> };
+}
+
+describe('GitHub webhook', () => {
+  it('refuses a delivery without a signature', async () => {
+    expect((await deliver(JSON.stringify(push()), { secret: null })).status).toBe(401);
+  });
+
+  it('refuses a delivery whose signature does not match', async () => {
+    const response = await deliver(JSON.stringify(push()), { secret: 'guessed' });
+    expect(response.status).toBe(401);
+    expect(JSON.stringify(response.body)).not.toMatch(/stack|at .*\.ts/);
+  });
+
+  it('refuses a body signed for different content', async () => {
+    const signature = await sign('new-secret', JSON.stringify(push()));
+    const response = await handler({
+      headers: { 'x-hub-signature-256': signature, 'x-github-event': 'push', 'x-github-delivery': 'tampered' },
+      body: JSON.stringify(push({ after: 'b'.repeat(40) })),
+      isBase64Encoded: false,
+    } as unknown as APIGatewayProxyEventV2);
+    expect(response.statusCode).toBe(401);
+  });
+
+  it('accepts the previous secret during a rotation', async () => {
+    expect((await deliver(JSON.stringify(push({ after: '1'.repeat(40) })), { secret: 'old-secret' })).status).toBe(202);
+  });
+
+  it('refuses a body over the size limit with 413, before checking anything else', async () => {
+    const response = await deliver('x'.repeat(1024 * 1024 + 1), { secret: null });
+    expect(response.status).toBe(413);
+  });
+
+  it('answers 400 to a signed body that is not JSON', async () => {
+    expect((await deliver('{"ref": ', {})).status).toBe(400);
+  });
+
+  it('answers ping', async () => {
+    const response = await deliver(JSON.stringify({ zen: 'Keep it logically awesome.', hook_id: 1 }), { event: 'ping' });
+    expect(response.status).toBe(200);
+    expect(response.body.status).toBe('pong');
+    expect(response.headers['X-Content-Type-Options']).toBe('nosniff');
+  });
+
+  it('records a push once and ignores the same delivery id when it comes again', async () => {
+    const body = JSON.stringify(push({ after: '2'.repeat(40) }));
+    const first = await deliver(body, { delivery: 'same-delivery' });
+    const again = await deliver(body, { delivery: 'same-delivery' });
+    expect(first.status).toBe(202);
+    expect(first.body.recorded).toBe(1);
+    expect(again.status).toBe(200);
+    expect(again.body.status).toBe('duplicate');
+  });
+
+  it('reads a base64-encoded body as API Gateway sends it', async () => {
+    expect((await deliver(JSON.stringify(push({ after: '3'.repeat(40) })), { base64: true })).status).toBe(202);
+  });
+
+  it('ignores a tag push, saying why', async () => {
+    const response = await deliver(JSON.stringify(push({ ref: 'refs/tags/v1.0.0' })));
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({ status: 'ignored', reason: expect.stringContaining('tag') });
+  });
+
+  it('ignores a branch deletion, saying why', async () => {
+    const response = await deliver(JSON.stringify(push({ deleted: true, after: '0'.repeat(40) })));
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({ status: 'ignored', reason: expect.stringContaining('deleted') });
+  });
+
+  it('ignores untracked branches and repositories, saying why', async () => {
+    const branch = await deliver(JSON.stringify(push({ ref: 'refs/heads/feature/x' })));
+    const repository = await deliver(JSON.stringify(push({ repository: { full_name: 'acme/other' } })));
+    expect(branch.status).toBe(200);
+    expect(branch.body.reason).toContain('feature/x');
+    expect(repository.body.reason).toContain('acme/other');
+  });
+
+  it('ignores events other than push', async () => {
+    const response = await deliver(JSON.stringify({ action: 'opened' }), { event: 'pull_request' });
+    expect(response.body.status).toBe('ignored');
+  });
+
+  it('answers 400 when the GitHub headers are missing', async () => {
+    const body = JSON.stringify(push());
+    const response = await handler({
+      headers: { 'x-hub-signature-256': await sign('new-secret', body) },
+      body,
+      isBase64Encoded: false,
+    } as unknown as APIGatewayProxyEventV2);
+    expect(response.statusCode).toBe(400);
+  });
+});

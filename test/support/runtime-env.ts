@@ -1,0 +1,108 @@
+/**
+ * The environment handler tests run in: DynamoDB is dynalite in-process (real conditional writes, so "exactly one
+ * winner" is tested, not assumed); SNS, Step Functions, CodeBuild, S3 and Secrets Manager are aws-sdk-client-mock
+ * mocks. Call `startRuntimeEnv()` before importing a handler: handlers read their environment at module load.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CodeBuildClient } from '@aws-sdk/client-codebuild';
+import { S3Client } from '@aws-sdk/client-s3';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { mockClient } from 'aws-sdk-client-mock';
+import dynalite from 'dynalite';
+import { TABLES } from '../../lambdas/core/tables';
+import type { PipelineInput } from '../../lambdas/core/config/schema';
+import { ensureTables } from '../../local/dynamodb';
+
+export const WEBHOOK_SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:webhook';
+export const SIGNING_SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:signing';
+export const STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:promotion';
+
+export const TEST_PIPELINE: PipelineInput = {
+  pipeline: { name: 'shop', buildDebounce: '1s' },
+  packages: [
+    { name: 'web', source: { github: { owner: 'acme', repo: 'web', branch: 'main' } }, build: { commands: ['npm ci'] } },
+    { name: 'ops', source: { codecommit: { repository: 'ops', branch: 'main' } }, build: { commands: ['make'] } },
+  ],
+  applications: [
+    { name: 'web', packages: ['web'] },
+    { name: 'ops', packages: ['ops'] },
+  ],
+  stages: [
+    {
+      name: 'Beta',
+      environments: [
+        {
+          name: 'Beta',
+          deploy: { commands: ['./deploy.sh'] },
+          approval: { tests: [{ name: 'smoke', commands: ['./smoke.sh'] }], manual: { approvers: ['ann@example.com', 'bob@example.com'], timeout: '1h' } },
+        },
+      ],
+    },
+    { name: 'Ops', environments: [{ name: 'Ops', deploy: { commands: ['./deploy.sh'] } }] },
+  ],
+  promotions: [
+    { from: { application: 'web' }, to: 'Beta' },
+    { from: { application: 'ops' }, to: 'Ops' },
+  ],
+};
+
+export const mocks = {
+  sns: mockClient(SNSClient),
+  sfn: mockClient(SFNClient),
+  codebuild: mockClient(CodeBuildClient),
+  s3: mockClient(S3Client),
+  secrets: mockClient(SecretsManagerClient),
+};
+
+export interface RuntimeEnv {
+  readonly tables: Record<string, string>;
+  close(): Promise<void>;
+}
+
+/** Starts dynalite, creates the tables, writes the pipeline file and sets every variable the handlers read. */
+export async function startRuntimeEnv(
+  secrets: { webhook?: string; signing?: string } = {},
+  pipeline: PipelineInput = TEST_PIPELINE,
+): Promise<RuntimeEnv> {
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const tables = await ensureTables(endpoint, TABLES);
+  const dir = mkdtempSync(join(tmpdir(), 'lockstep-handlers-'));
+  const pipelineFile = join(dir, 'pipeline.json');
+  writeFileSync(pipelineFile, JSON.stringify(pipeline));
+  Object.assign(process.env, {
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_ENDPOINT_URL_DYNAMODB: endpoint,
+    LOCKSTEP_TABLE_REVISIONS: tables.Revisions,
+    LOCKSTEP_TABLE_ENVIRONMENTS: tables.Environments,
+    LOCKSTEP_TABLE_LOCKS: tables.Locks,
+    LOCKSTEP_TABLE_EVENTS: tables.Events,
+    LOCKSTEP_TABLE_IDEMPOTENCY: tables.Idempotency,
+    LOCKSTEP_ARTIFACTS_BUCKET: 'artifacts',
+    LOCKSTEP_APPROVAL_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:approvals',
+    LOCKSTEP_NOTIFICATION_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:notifications',
+    LOCKSTEP_PROMOTION_STATE_MACHINE_ARN: STATE_MACHINE_ARN,
+    LOCKSTEP_WEBHOOK_SECRET_ARN: WEBHOOK_SECRET_ARN,
+    LOCKSTEP_APPROVAL_SIGNING_SECRET_ARN: SIGNING_SECRET_ARN,
+    LOCKSTEP_APPROVAL_BASE_URL: 'https://lockstep.example.com',
+    LOCKSTEP_PIPELINE_FILE: pipelineFile,
+    POWERTOOLS_SERVICE_NAME: 'lockstep-test',
+    POWERTOOLS_METRICS_NAMESPACE: 'LockstepTest',
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+  });
+  mocks.secrets.on(GetSecretValueCommand, { SecretId: WEBHOOK_SECRET_ARN }).resolves({ SecretString: secrets.webhook ?? JSON.stringify({ current: 'webhook-secret' }) });
+  mocks.secrets.on(GetSecretValueCommand, { SecretId: SIGNING_SECRET_ARN }).resolves({ SecretString: secrets.signing ?? JSON.stringify({ current: 'signing-secret' }) });
+  return {
+    tables,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
