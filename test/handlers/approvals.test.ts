@@ -1,0 +1,200 @@
+import { PublishCommand } from '@aws-sdk/client-sns';
+import { SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ApprovalLinkSigner } from '../../lambdas/promotion/approval-link';
+import { mocks, startRuntimeEnv, type RuntimeEnv } from '../support/runtime-env';
+
+type Http = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
+let env: RuntimeEnv;
+let requestApproval: (event: unknown) => Promise<{ requestId: string; expiresAt: number }>;
+let api: Http;
+let runtime: typeof import('../../lambdas/adapters/runtime');
+const signer = new ApprovalLinkSigner({ current: 'signing-secret' });
+
+beforeAll(async () => {
+  env = await startRuntimeEnv();
+  mocks.sfn.on(SendTaskSuccessCommand).resolves({});
+  mocks.sfn.on(SendTaskFailureCommand).resolves({});
+  mocks.sns.on(PublishCommand).resolves({ MessageId: 'm' });
+  runtime = await import('../../lambdas/adapters/runtime');
+  await runtime.revisionStore().create('web', 'build-7', async () => ({
+    versionSet: { web: 'c7' },
+    commits: [{ id: 'c7c7c7c7c7c7c7', message: 'Fix <script>alert(1)</script> in cart', author: 'dev@example.com', timestamp: 1 }],
+    authors: ['dev@example.com'],
+    artifact: 's3://artifacts/revisions/web/1/artifact.zip',
+    buildId: 'build-7',
+    createdAt: 1,
+    priority: false,
+  }));
+  ({ handler: requestApproval } = (await import('../../lambdas/handlers/approval-request')) as never);
+  ({ handler: api } = (await import('../../lambdas/handlers/approval-api')) as never);
+});
+afterAll(() => env.close());
+beforeEach(() => {
+  mocks.sns.resetHistory();
+  mocks.sfn.resetHistory();
+});
+
+async function newRequest(token: string): Promise<{ requestId: string; links: Record<string, URL> }> {
+  const { requestId } = await requestApproval({
+    taskToken: token,
+    request: { execution: 'web-to-Beta-web-r1', promotion: 'web-to-Beta', environment: 'Beta', application: 'web', revision: 1, approvers: ['ann@example.com', 'Bob@example.com'], timeoutSeconds: 3600 },
+  });
+  const links: Record<string, URL> = {};
+  for (const call of mocks.sns.commandCalls(PublishCommand)) {
+    const input = call.args[0].input;
+    const approver = input.MessageAttributes?.approver?.StringValue ?? '';
+    links[approver] = new URL(/https:\/\/\S+/.exec(input.Message ?? '')![0]);
+  }
+  return { requestId, links };
+}
+
+function get(link: URL): Promise<APIGatewayProxyStructuredResultV2> {
+  return api({
+    rawPath: link.pathname,
+    rawQueryString: link.searchParams.toString(),
+    pathParameters: { requestId: link.pathname.split('/').pop() },
+    requestContext: { http: { method: 'GET' } },
+    headers: {},
+  } as unknown as APIGatewayProxyEventV2);
+}
+
+function post(link: URL, decision: 'approve' | 'reject', override: Record<string, string> = {}): Promise<APIGatewayProxyStructuredResultV2> {
+  const form = new URLSearchParams({
+    approver: link.searchParams.get('approver')!,
+    exp: link.searchParams.get('exp')!,
+    sig: link.searchParams.get('sig')!,
+    decision,
+    ...override,
+  });
+  return api({
+    rawPath: link.pathname,
+    rawQueryString: '',
+    pathParameters: { requestId: link.pathname.split('/').pop() },
+    requestContext: { http: { method: 'POST' } },
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: form.toString(),
+    isBase64Encoded: false,
+  } as unknown as APIGatewayProxyEventV2);
+}
+
+function decisions(): number {
+  return mocks.sfn.commandCalls(SendTaskSuccessCommand).length + mocks.sfn.commandCalls(SendTaskFailureCommand).length;
+}
+
+describe('approval links', () => {
+  it('mails each approver their own link, which never contains the task token', async () => {
+    const { requestId, links } = await newRequest('secret-task-token-1');
+    expect(Object.keys(links).sort()).toEqual(['ann@example.com', 'bob@example.com']);
+    for (const call of mocks.sns.commandCalls(PublishCommand)) {
+      expect(JSON.stringify(call.args[0].input)).not.toContain('secret-task-token-1');
+    }
+    expect(links['ann@example.com']!.href).toMatch(new RegExp(`^https://lockstep.example.com/approvals/${requestId}\\?`));
+  });
+
+  it('shows the revision on GET and decides nothing', async () => {
+    const { requestId, links } = await newRequest('token-get');
+    const page = await get(links['ann@example.com']!);
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('Approve');
+    expect(page.body).toContain('Reject');
+    expect(page.body).toContain('Fix &#60;script&#62;alert(1)&#60;/script&#62; in cart');
+    expect(page.body).not.toContain('<script>');
+    expect(page.headers?.['Content-Security-Policy']).toContain("default-src 'none'");
+    expect(page.headers?.['Referrer-Policy']).toBe('no-referrer');
+    expect(decisions()).toBe(0);
+    expect((await runtime.approvalStore().get(requestId))?.status).toBe('pending');
+  });
+
+  it('approves once with the stored token and records who decided', async () => {
+    const { requestId, links } = await newRequest('token-approve');
+    const response = await post(links['bob@example.com']!, 'approve');
+    expect(response.statusCode).toBe(200);
+    const [call] = mocks.sfn.commandCalls(SendTaskSuccessCommand);
+    expect(call!.args[0].input.taskToken).toBe('token-approve');
+    expect(JSON.parse(call!.args[0].input.output!)).toMatchObject({ decision: 'approved', approver: 'bob@example.com' });
+    const audit = await runtime.eventStore().list({ application: 'web', revision: 1 });
+    expect(audit.find((e) => e.type === 'approval-approved')).toMatchObject({ actor: 'bob@example.com', details: expect.objectContaining({ requestId }) });
+  });
+
+  it('refuses a link used a second time', async () => {
+    const { links } = await newRequest('token-reuse');
+    expect((await post(links['ann@example.com']!, 'approve')).statusCode).toBe(200);
+    expect((await post(links['ann@example.com']!, 'reject')).statusCode).toBe(409);
+    expect((await post(links['bob@example.com']!, 'approve')).statusCode).toBe(409);
+    expect(decisions()).toBe(1);
+  });
+
+  it('sends a rejection as ApprovalRejectedError', async () => {
+    const { links } = await newRequest('token-reject');
+    expect((await post(links['ann@example.com']!, 'reject', { comment: 'breaks checkout' })).statusCode).toBe(200);
+    const [call] = mocks.sfn.commandCalls(SendTaskFailureCommand);
+    expect(call!.args[0].input).toMatchObject({ taskToken: 'token-reject', error: 'ApprovalRejectedError' });
+  });
+
+  it('lets exactly one of two concurrent decisions win', async () => {
+    const { links } = await newRequest('token-race');
+    const responses = await Promise.all([post(links['ann@example.com']!, 'approve'), post(links['bob@example.com']!, 'reject')]);
+    expect(responses.map((r) => r.statusCode).sort()).toEqual([200, 409]);
+    expect(decisions()).toBe(1);
+  });
+
+  it('refuses a forged signature', async () => {
+    const { links } = await newRequest('token-forged');
+    const link = new URL(links['ann@example.com']!);
+    link.searchParams.set('sig', signer.sign({ requestId: 'x', approver: 'ann@example.com', execution: 'e', environment: 'Beta', application: 'web', revision: 1, expiresAt: 9e9 }));
+    expect((await get(link)).statusCode).toBe(403);
+    expect((await post(link, 'approve')).statusCode).toBe(403);
+    expect(decisions()).toBe(0);
+  });
+
+  it("refuses one approver's link presented as another approver", async () => {
+    const { links } = await newRequest('token-swap');
+    const link = new URL(links['ann@example.com']!);
+    link.searchParams.set('approver', 'bob@example.com');
+    expect((await post(link, 'approve')).statusCode).toBe(403);
+  });
+
+  it('refuses a validly signed link for another revision or environment', async () => {
+    const { requestId, links } = await newRequest('token-binding');
+    const exp = Number(links['ann@example.com']!.searchParams.get('exp'));
+    const base = { requestId, approver: 'ann@example.com', execution: 'web-to-Beta-web-r1', application: 'web', expiresAt: exp };
+    for (const claims of [{ ...base, environment: 'Beta', revision: 2 }, { ...base, environment: 'Prod', revision: 1 }]) {
+      const link = new URL(links['ann@example.com']!);
+      link.searchParams.set('sig', signer.sign(claims));
+      expect((await post(link, 'approve')).statusCode).toBe(403);
+    }
+    expect(decisions()).toBe(0);
+  });
+
+  it('refuses someone who is not an approver, even with a correctly signed link', async () => {
+    const { requestId, links } = await newRequest('token-outsider');
+    const exp = Number(links['ann@example.com']!.searchParams.get('exp'));
+    const claims = { requestId, approver: 'mallory@example.com', execution: 'web-to-Beta-web-r1', environment: 'Beta', application: 'web', revision: 1, expiresAt: exp };
+    const link = new URL(links['ann@example.com']!);
+    link.searchParams.set('approver', 'mallory@example.com');
+    link.searchParams.set('sig', signer.sign(claims));
+    expect((await post(link, 'approve')).statusCode).toBe(403);
+  });
+
+  it('refuses an expired link', async () => {
+    const { requestId, links } = await newRequest('token-expired');
+    const past = Math.floor(Date.now() / 1000) - 60;
+    const claims = { requestId, approver: 'ann@example.com', execution: 'web-to-Beta-web-r1', environment: 'Beta', application: 'web', revision: 1, expiresAt: past };
+    const link = new URL(links['ann@example.com']!);
+    link.searchParams.set('exp', String(past));
+    link.searchParams.set('sig', signer.sign(claims));
+    expect((await get(link)).statusCode).toBe(410);
+    expect((await post(link, 'approve')).statusCode).toBe(410);
+    expect(decisions()).toBe(0);
+  });
+
+  it('refuses an unknown request the same way as a bad signature', async () => {
+    const { links } = await newRequest('token-unknown');
+    const link = new URL(links['ann@example.com']!.href.replace(/approvals\/[^?]+/, 'approvals/00000000-0000-0000-0000-000000000000'));
+    const response = await get(link);
+    expect(response.statusCode).toBe(403);
+    expect(response.headers?.['Content-Type']).toContain('text/html');
+  });
+});
