@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Arn, ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -32,10 +32,13 @@ import { Construct } from 'constructs';
 import {
   buildspecProblems,
   codeBuildProjects,
+  BUILDS_PREFIX,
+  REVISION_ARTIFACT_FILE,
   REVISIONS_PREFIX,
   type CodeBuildProjectDefinition,
   type PackageCheckout,
 } from '../lambdas/core/buildspecs';
+import { runtimeProblems } from '../lambdas/adapters/pipeline-file';
 import { checkPipelineObject } from '../lambdas/core/config/load';
 import type { Pipeline } from '../lambdas/core/config/schema';
 import { LockstepError } from '../lambdas/core/errors';
@@ -299,23 +302,19 @@ export class DeploymentSystem extends Construct {
       );
     }
 
-    // Approvers hear only about the environments they approve (message attribute `environment`).
-    const environmentsByApprover = new Map<string, Set<string>>();
-    const addApprover = (email: string, environment: string): void => {
-      const set = environmentsByApprover.get(email) ?? new Set<string>();
-      set.add(environment);
-      environmentsByApprover.set(email, set);
-    };
+    // Each approval link is signed for one approver and published once per approver with the message attribute
+    // `approver` (lower case): each address receives its own links and nobody else's.
+    const approvers = new Set<string>();
     for (const environment of this.pipeline.stages.flatMap((s) => s.environments)) {
-      environment.approval.manual?.approvers.forEach((email) => addApprover(email, environment.name));
+      environment.approval.manual?.approvers.forEach((email) => approvers.add(email.toLowerCase()));
     }
     for (const promotion of this.pipeline.promotions) {
-      if (promotion.approval === 'manual') promotion.approvers?.forEach((email) => addApprover(email, promotion.to));
+      if (promotion.approval === 'manual') promotion.approvers?.forEach((email) => approvers.add(email.toLowerCase()));
     }
-    for (const [email, environments] of environmentsByApprover) {
+    for (const email of [...approvers].sort()) {
       approvals.addSubscription(
         new subscriptions.EmailSubscription(email, {
-          filterPolicy: { environment: sns.SubscriptionFilter.stringFilter({ allowlist: [...environments].sort() }) },
+          filterPolicy: { approver: sns.SubscriptionFilter.stringFilter({ allowlist: [email] }) },
         }),
       );
     }
@@ -345,16 +344,21 @@ export class DeploymentSystem extends Construct {
 
   private createSigningSecret(): secretsmanager.Secret {
     const secret = new secretsmanager.Secret(this, 'ApprovalSigningSecret', {
-      description: `Lockstep ${this.pipeline.pipeline.name}: HMAC key that signs approval links`,
+      description: `Lockstep ${this.pipeline.pipeline.name}: HMAC key that signs approval links, as {"current","previous"}`,
       encryptionKey: this.encryptionKey,
-      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({}),
+        generateStringKey: 'current',
+        passwordLength: 64,
+        excludePunctuation: true,
+      },
       removalPolicy: this.removalPolicy,
     });
     acknowledge(secret, {
       id: 'AwsSolutions-SMG4',
       reason:
-        'Rotating the approval signing key would invalidate every approval link already emailed; links expire by ' +
-        'themselves and work once, and the key never leaves Secrets Manager and the two approval functions',
+        'An automatic rotation would invalidate approval links already emailed; operators rotate by moving ' +
+        '"current" to "previous" (still accepted) and setting a new "current"; links expire and work once anyway',
     });
     return secret;
   }
@@ -377,7 +381,7 @@ export class DeploymentSystem extends Construct {
         source: sources[0],
         secondarySources: sources.slice(1),
         ...(definition.kind === 'build'
-          ? { artifacts: new RevisionArtifacts(this.artifactsBucket, `${REVISIONS_PREFIX}${definition.application}`) }
+          ? { artifacts: new BuildArtifacts(this.artifactsBucket, `${BUILDS_PREFIX}${definition.application}`) }
           : {}),
         environment: environment ?? {
           buildImage: codebuild.LinuxArmBuildImage.AMAZON_LINUX_2_STANDARD_3_0,
@@ -458,13 +462,17 @@ export class DeploymentSystem extends Construct {
   }
 
   private grantProjectAccess(project: codebuild.Project, definition: CodeBuildProjectDefinition): void {
+    // CodeBuild checks the bucket's location and ACL before it downloads a source or uploads an artifact.
+    project.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['s3:GetBucketAcl', 's3:GetBucketLocation'], resources: [this.artifactsBucket.bucketArn] }),
+    );
     if (definition.kind === 'build') {
-      // Revision numbers are assigned per build, so the grant covers the application's prefix.
-      const pattern = `${REVISIONS_PREFIX}${definition.application}/*`;
+      // Each build uploads under its own build request id, known only when the build starts.
+      const pattern = `${BUILDS_PREFIX}${definition.application}/*`;
       grantObjectsWrite(this.artifactsBucket, pattern, project);
       acknowledge(project, {
         id: `AwsSolutions-IAM5[${resourceFinding(this, this.artifactsBucket.arnForObjects(pattern))}]`,
-        reason: `Revision numbers of ${definition.application} are assigned per build, so the build may write any revision under ${pattern} and nothing else`,
+        reason: `Build request ids of ${definition.application} are made per build, so the build may write under ${pattern} and nowhere else`,
       });
       return;
     }
@@ -592,67 +600,64 @@ export class DeploymentSystem extends Construct {
     return stateMachine;
   }
 
+  /**
+   * What each handler calls (see `lambdas/adapters/runtime.ts`): every function uses the stores (tables); the
+   * agents (webhook, CodeCommit, reconcile) start builds and publish build failures; reconcile also completes
+   * builds (BatchGetBuilds, artifact copy to its revision) and starts promotion executions; the approval functions
+   * sign links; the approval API answers task tokens.
+   */
   private grantFunctionPermissions(stateMachineArn: string, definitions: readonly CodeBuildProjectDefinition[]): void {
     const fns = this.functions;
-    const allTables = Object.values(this.tables);
-    const buildProjects = definitions.filter((d) => d.kind === 'build').map((d) => this.projects.get(d.name)!);
-    const allProjects = [...this.projects.values()];
     const key = this.encryptionKey;
+    const buildProjectArns = definitions.filter((d) => d.kind === 'build').map((d) => this.projects.get(d.name)!.projectArn);
 
     for (const fn of Object.values(fns)) {
-      for (const table of allTables) grantTableData(table, fn, 'read-write');
+      for (const table of Object.values(this.tables)) grantTableData(table, fn, 'read-write');
     }
 
-    // Pushes: record them and start (grouped) builds.
     for (const name of ['github-webhook', 'codecommit-push', 'reconcile'] as const) {
-      fns[name].addToRolePolicy(
-        new iam.PolicyStatement({ actions: ['codebuild:StartBuild'], resources: buildProjects.map((p) => p.projectArn) }),
-      );
+      if (buildProjectArns.length > 0) {
+        fns[name].addToRolePolicy(new iam.PolicyStatement({ actions: ['codebuild:StartBuild'], resources: buildProjectArns }));
+      }
+      grantTopicPublish(this.notificationTopic, key, fns[name]);
     }
     this.webhookSecret.grantRead(fns['github-webhook']);
-    const repositories = [...this.repositories.values()];
-    if (repositories.length > 0) {
-      fns['codecommit-push'].addToRolePolicy(
-        new iam.PolicyStatement({
-          // Commit messages and authors for the revision record.
-          actions: ['codecommit:GetCommit', 'codecommit:GetBranch', 'codecommit:GetDifferences'],
-          resources: repositories.map((r) => r.repositoryArn),
-        }),
-      );
+
+    const reconcile = fns.reconcile;
+    if (buildProjectArns.length > 0) {
+      reconcile.addToRolePolicy(new iam.PolicyStatement({ actions: ['codebuild:BatchGetBuilds'], resources: buildProjectArns }));
+    }
+    reconcile.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [stateMachineArn] }));
+    // A finished build's artifact is copied (server side) from builds/ to its revision key.
+    const builds = `${BUILDS_PREFIX}*`;
+    const revisions = `${REVISIONS_PREFIX}*`;
+    grantObjectsRead(this.artifactsBucket, builds, reconcile);
+    grantObjectsWrite(this.artifactsBucket, revisions, reconcile);
+    acknowledge(
+      reconcile.role!,
+      {
+        id: `AwsSolutions-IAM5[${resourceFinding(this, this.artifactsBucket.arnForObjects(builds))}]`,
+        reason: 'Build completion copies the artifact of whichever build just finished; build request ids are made at run time',
+      },
+      {
+        id: `AwsSolutions-IAM5[${resourceFinding(this, this.artifactsBucket.arnForObjects(revisions))}]`,
+        reason: 'Build completion writes the artifact of the revision it numbers; revision numbers are not known at deploy time',
+      },
+    );
+    // Manual promotions: the reconcile pass sends the go-ahead requests itself.
+    if (this.pipeline.promotions.some((p) => p.approval === 'manual')) {
+      this.approvalSigningSecret.grantRead(reconcile);
+      grantTopicPublish(this.approvalTopic, key, reconcile);
     }
 
-    // Reconcile: build completion, AutoDeploy and AutoPromote.
-    fns.reconcile.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['codebuild:BatchGetBuilds'], resources: allProjects.map((p) => p.projectArn) }),
-    );
-    fns.reconcile.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['states:StartExecution', 'states:ListExecutions'], resources: [stateMachineArn] }),
-    );
-    const executions = Arn.format(
-      { ...Arn.split(stateMachineArn, ArnFormat.COLON_RESOURCE_NAME), resource: 'execution', resourceName: `${this.stateMachine.stateMachineName}:*` },
-    );
-    fns.reconcile.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:DescribeExecution'], resources: [executions] }));
-    acknowledge(fns.reconcile.role!, {
-      id: `AwsSolutions-IAM5[${resourceFinding(this, executions)}]`,
-      reason: 'Execution names are derived from (promotion, revision) at run time; the grant covers executions of this one state machine',
-    });
-    grantObjectsRead(this.artifactsBucket, `${REVISIONS_PREFIX}*`, fns.reconcile);
-    acknowledge(fns.reconcile.role!, {
-      id: `AwsSolutions-IAM5[${resourceFinding(this, this.artifactsBucket.arnForObjects(`${REVISIONS_PREFIX}*`))}]`,
-      reason: 'Build completion reads lockstep-revision.json of the revision just built; revision numbers are not known at deploy time',
-    });
-
-    // Approvals: the request side stores the token and emails the link; the API side decides.
     this.approvalSigningSecret.grantRead(fns['approval-request']);
-    this.approvalSigningSecret.grantRead(fns['approval-api']);
     grantTopicPublish(this.approvalTopic, key, fns['approval-request']);
+    this.approvalSigningSecret.grantRead(fns['approval-api']);
     fns['approval-api'].addToRolePolicy(
       new iam.PolicyStatement({ actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'], resources: [stateMachineArn] }),
     );
 
-    for (const name of ['reconcile', 'promotion-steps', 'approval-api', 'approval-request', 'github-webhook', 'codecommit-push'] as const) {
-      grantTopicPublish(this.notificationTopic, key, fns[name]);
-    }
+    grantTopicPublish(this.notificationTopic, key, fns['promotion-steps']);
   }
 
   private addRoutes(): void {
@@ -722,11 +727,11 @@ export class DeploymentSystem extends Construct {
 }
 
 /**
- * The S3 artifact of a build project: `<bucket>/<path>/artifact.zip`, written as is (the buildspec zips it),
- * with the path replaced per build. Unlike `Artifacts.s3`, it grants nothing: the project may write only its
- * application's prefix (see `grantProjectAccess`).
+ * The S3 artifact of a build project: `<bucket>/<path>/artifact.zip`, the buildspec's base-directory zipped by
+ * CodeBuild, with the path replaced per build (`builds/<application>/<build request>`). Unlike `Artifacts.s3`, it
+ * grants nothing: the project may write only its application's prefix (see `grantProjectAccess`).
  */
-class RevisionArtifacts extends codebuild.Artifacts {
+class BuildArtifacts extends codebuild.Artifacts {
   readonly type = 'S3';
 
   constructor(
@@ -738,9 +743,8 @@ class RevisionArtifacts extends codebuild.Artifacts {
 
   override bind(scope: Construct, project: codebuild.IProject): codebuild.ArtifactsConfig {
     const base = super.bind(scope, project).artifactsProperty;
-    // name "/" with namespace NONE stores the files directly under `path` (revisions/<app>/<number>/artifact.zip).
     return {
-      artifactsProperty: { ...base, location: this.bucket.bucketName, path: this.path, name: '/', namespaceType: 'NONE', packaging: 'NONE' },
+      artifactsProperty: { ...base, location: this.bucket.bucketName, path: this.path, name: REVISION_ARTIFACT_FILE, namespaceType: 'NONE', packaging: 'ZIP' },
     };
   }
 }
@@ -796,6 +800,8 @@ function validateProps(props: DeploymentSystemProps): Pipeline {
   }
   if (pipeline) {
     problems.push(...buildspecProblems(pipeline).map((p) => `pipeline.${p}`));
+    // What the functions would refuse at cold start (they validate pipeline.json): caught here, at synth.
+    for (const problem of runtimeProblems(pipeline)) problems.push(`pipeline.${problem.path}: ${problem.message}; ${problem.fix}`);
     pipeline.packages.forEach((p, i) => {
       if ('local' in p.source) {
         problems.push(`pipeline.packages[${i}].source: "${p.name}" uses a local source, which only local mode can build; use github or codecommit`);

@@ -14,7 +14,7 @@
  * - a deploy or test project's source is the revision artifact zip, extracted into `$CODEBUILD_SRC_DIR`.
  *
  * Revision artifact layout (what deploy and test commands see in their working folder):
- * `lockstep-revision.json` (application, revision, version set, commits) plus the packages' build output
+ * `lockstep-revision.json` (application, build request, build id, version set, commits) plus the packages' build output
  * (`build.artifacts` globs, or the whole checkout without `.git`): at the root for a single-package application,
  * in one folder per package (named after it) when the application has several.
  */
@@ -52,7 +52,7 @@ export interface Buildspec {
   readonly version: 0.2;
   readonly env: { readonly variables: Readonly<Record<string, string>> };
   readonly phases: Readonly<Partial<Record<'install' | 'pre_build' | 'build' | 'post_build', { readonly commands: readonly string[] }>>>;
-  readonly artifacts?: { readonly files: readonly string[] };
+  readonly artifacts?: { readonly files: readonly string[]; readonly 'base-directory'?: string };
 }
 
 export interface CodeBuildProjectDefinition {
@@ -69,8 +69,11 @@ export interface CodeBuildProjectDefinition {
   /** Variables the caller must pass with every StartBuild (`environmentVariablesOverride`). */
   readonly perBuildVariables: readonly string[];
   readonly source: PackageSources | RevisionArtifactSource;
-  /** Build projects: the file the buildspec produces and the S3 key it is uploaded to. */
-  readonly artifact?: { readonly file: string; readonly keyPattern: string };
+  /**
+   * Build projects: where the runner uploads the artifact, zipped (`packaging: ZIP`), as set per build with
+   * StartBuild `artifactsOverride` (path `revisions/<application>/<number>`, name `artifact.zip`).
+   */
+  readonly artifact?: { readonly packaging: 'ZIP'; readonly keyPattern: string };
   /** Deploy and test projects: IAM role assumed in pre_build before the commands run. */
   readonly roleArn?: string;
 }
@@ -81,6 +84,19 @@ export const REVISIONS_PREFIX = 'revisions/';
 export const REVISION_ARTIFACT_FILE = 'artifact.zip';
 /** Describes the revision inside its artifact. */
 export const REVISION_MANIFEST_FILE = 'lockstep-revision.json';
+/** Folder (under `$CODEBUILD_SRC_DIR`) where a build assembles the revision before the runner zips it. */
+export const ARTIFACT_DIRECTORY = '.lockstep-artifact';
+
+/**
+ * S3 prefix where build projects upload: `builds/<application>/<build request>/artifact.zip`. Revision numbers
+ * are given to successful builds only, so the reconcile pass copies a finished build's artifact to its revision key.
+ */
+export const BUILDS_PREFIX = 'builds/';
+
+/** S3 key of a build's artifact before it becomes a revision. */
+export function buildArtifactKey(application: string, buildRequest: string): string {
+  return `${BUILDS_PREFIX}${application}/${buildRequest}/${REVISION_ARTIFACT_FILE}`;
+}
 
 /** S3 key of a revision's artifact: `revisions/<application>/<number>/artifact.zip`. */
 export function revisionArtifactKey(application: string, revision: number | string): string {
@@ -88,7 +104,7 @@ export function revisionArtifactKey(application: string, revision: number | stri
 }
 
 const DEPLOY_PER_BUILD = ['LOCKSTEP_APPLICATION', 'LOCKSTEP_REVISION', 'LOCKSTEP_FENCING_TOKEN', 'LOCKSTEP_ROLLBACK'];
-const BUILD_PER_BUILD = ['LOCKSTEP_REVISION'];
+const BUILD_PER_BUILD = ['LOCKSTEP_BUILD_REQUEST'];
 
 /**
  * Every CodeBuild project `pipeline` needs: one build project per application, one deploy project per environment
@@ -148,6 +164,16 @@ export function buildspecProblems(pipeline: Pipeline): string[] {
     }
   };
   pipeline.packages.forEach((p, i) => check(`packages[${i}].build.variables`, p.build.variables));
+  pipeline.applications.forEach((application, i) => {
+    const seen = new Map<string, string>();
+    for (const name of application.packages) {
+      const other = seen.get(sourceIdentifier(name));
+      if (other !== undefined && other !== name) {
+        problems.push(`applications[${i}].packages: "${other}" and "${name}" both become CodeBuild source "${sourceIdentifier(name)}"; rename one`);
+      }
+      seen.set(sourceIdentifier(name), name);
+    }
+  });
   pipeline.stages.forEach((stage, s) =>
     stage.environments.forEach((environment, e) => {
       const path = `stages[${s}].environments[${e}]`;
@@ -190,14 +216,16 @@ export function buildProject(pipeline: Pipeline, applicationName: string): CodeB
     const include = definition.build.artifacts?.length
       ? ` -i ${definition.build.artifacts.map((glob) => shellQuote(`${prefix}${glob}`)).join(' ')}`
       : '';
-    const exclude = `-x ${shellQuote(`${prefix}.git/*`)}${checkout.primary ? ` ${shellQuote(`${prefix}${REVISION_ARTIFACT_FILE}`)}` : ''}`;
-    if (flat) return `(cd "$${checkout.directoryVariable}" && zip -qr "$LOCKSTEP_ZIP" . ${exclude}${include})`;
+    const exclude = `-x ${shellQuote(`${prefix}.git/*`)}${checkout.primary ? ` ${shellQuote(`${prefix}${ARTIFACT_DIRECTORY}/*`)}` : ''}`;
+    // zip exits 12 when nothing matched: say which package's globs are wrong instead of a bare exit code.
+    const onNothing = `|| { echo ${shellQuote(`Package ${checkout.package}: no file matched its build.artifacts`)} >&2; exit 1; }`;
+    if (flat) return `(cd "$${checkout.directoryVariable}" && zip -qr "$LOCKSTEP_ZIP" . ${exclude}${include}) ${onNothing}`;
     const folder = shellQuote(checkout.package);
     // zip stores paths relative to the working folder, so each checkout is linked into the staging folder under
     // its package name; zip follows the link and the archive gets `<package>/...` paths.
     return [
       `ln -s "$${checkout.directoryVariable}" "$LOCKSTEP_STAGE"/${folder}`,
-      `(cd "$LOCKSTEP_STAGE" && zip -qr "$LOCKSTEP_ZIP" ${folder} ${exclude}${include})`,
+      `(cd "$LOCKSTEP_STAGE" && zip -qr "$LOCKSTEP_ZIP" ${folder} ${exclude}${include}) ${onNothing}`,
     ].join('\n');
   });
 
@@ -211,8 +239,8 @@ export function buildProject(pipeline: Pipeline, applicationName: string): CodeB
       phases: {
         pre_build: {
           commands: [
-            requireVariablesCommand(BUILD_PER_BUILD),
-            `echo "Building ${application.name} revision $LOCKSTEP_REVISION"`,
+            requireVariablesCommand(BUILD_PER_BUILD, 'LOCKSTEP_BUILD_REQUEST', '[!A-Za-z0-9_.:-]'),
+            `echo "Building ${application.name} for build request $LOCKSTEP_BUILD_REQUEST"`,
           ],
         },
         build: {
@@ -223,16 +251,18 @@ export function buildProject(pipeline: Pipeline, applicationName: string): CodeB
               'export LOCKSTEP_STAGE="$(mktemp -d)"',
               // Outside every checkout, so zipping the primary package's folder cannot pick up the archive itself.
               'export LOCKSTEP_ZIP="$LOCKSTEP_STAGE.zip"',
+              `rm -rf "$CODEBUILD_SRC_DIR/${ARTIFACT_DIRECTORY}"`,
             ].join('\n'),
             manifest,
             `(cd "$LOCKSTEP_STAGE" && zip -q "$LOCKSTEP_ZIP" ${REVISION_MANIFEST_FILE})`,
             ...zipCommands,
-            `mv "$LOCKSTEP_ZIP" "$CODEBUILD_SRC_DIR/${REVISION_ARTIFACT_FILE}"`,
-            `echo "Artifact: $(du -h "$CODEBUILD_SRC_DIR/${REVISION_ARTIFACT_FILE}" | cut -f1)"`,
+            // zip selected the files (globs, exclusions); the runner zips the folder again as the revision artifact.
+            `unzip -q "$LOCKSTEP_ZIP" -d "$CODEBUILD_SRC_DIR/${ARTIFACT_DIRECTORY}" && rm -f "$LOCKSTEP_ZIP"`,
+            `echo "Artifact: $(find "$CODEBUILD_SRC_DIR/${ARTIFACT_DIRECTORY}" -type f | wc -l) files"`,
           ],
         },
       },
-      artifacts: { files: [REVISION_ARTIFACT_FILE] },
+      artifacts: { files: ['**/*'], 'base-directory': ARTIFACT_DIRECTORY },
     },
     environmentVariables: {
       LOCKSTEP_PIPELINE: pipeline.pipeline.name,
@@ -241,8 +271,8 @@ export function buildProject(pipeline: Pipeline, applicationName: string): CodeB
     perBuildVariables: BUILD_PER_BUILD,
     source: { type: 'packages', packages: checkouts },
     artifact: {
-      file: REVISION_ARTIFACT_FILE,
-      keyPattern: revisionArtifactKey(application.name, '<number>'),
+      packaging: 'ZIP',
+      keyPattern: buildArtifactKey(application.name, '<build request>'),
     },
   };
 }
@@ -357,27 +387,38 @@ function targetCommands(environment: EnvironmentDefinition): string[] {
   return commands;
 }
 
-/** Fails the build early, naming the variable, when a StartBuild forgot a per-build variable. */
-function requireVariablesCommand(names: readonly string[]): string {
+/**
+ * Fails the build early, naming the variable, when a StartBuild forgot a per-build variable, and refuses a value
+ * of `checked` with characters outside the expected set (it lands in JSON and S3 keys unescaped).
+ */
+function requireVariablesCommand(
+  names: readonly string[],
+  checked = 'LOCKSTEP_REVISION',
+  forbidden = '[!0-9]',
+): string {
   return [
     ...names.map(
       (name) =>
         `if [ -z "\${${name}:-}" ]; then echo "${name} must be set by StartBuild environmentVariablesOverride" >&2; exit 1; fi`,
     ),
-    // The revision number lands unquoted in lockstep-revision.json and in S3 keys: digits only.
-    'case "$LOCKSTEP_REVISION" in *[!0-9]*) echo "LOCKSTEP_REVISION must be a number" >&2; exit 1;; esac',
+    `case "$${checked}" in *${forbidden}*) echo "${checked} has characters outside ${forbidden.replace('!', '')}" >&2; exit 1;; esac`,
   ].join('\n');
 }
 
+/**
+ * CodeBuild source identifier of a package: letters, digits and `_` (package names may also hold `-`). The
+ * CodeBuild adapter uses it for `secondarySourcesVersionOverride`; `buildspecProblems` reports two packages of one
+ * application that map to the same identifier.
+ */
+export function sourceIdentifier(packageName: string): string {
+  return packageName.replace(/[^A-Za-z0-9_]/g, '_');
+}
+
 function packageCheckouts(pipeline: Pipeline, packageNames: readonly string[]): PackageCheckout[] {
-  const used = new Set<string>();
   return packageNames.map((name, index) => {
     const definition = pipeline.packages.find((p) => p.name === name);
     if (!definition) throw new RangeError(`No package named ${name}`);
-    // Package names may hold "-" and start with a digit; CodeBuild identifiers may not.
-    let identifier = `pkg_${name.replace(/[^A-Za-z0-9_]/g, '_')}`;
-    if (used.has(identifier)) identifier = `${identifier}_${index}`;
-    used.add(identifier);
+    const identifier = sourceIdentifier(name);
     return {
       package: name,
       identifier,
@@ -390,7 +431,7 @@ function packageCheckouts(pipeline: Pipeline, packageNames: readonly string[]): 
 
 /**
  * Writes `lockstep-revision.json` into the staging folder. Everything known now is escaped here with
- * JSON.stringify; the values only known at build time (revision number, commits, build id) are digits, hex or
+ * JSON.stringify; the values only known at build time (build request, commits, build id) are checked ids, hex or
  * CodeBuild ids, so plain printf is safe for them.
  */
 function revisionManifestCommand(pipeline: Pipeline, application: string, checkouts: readonly PackageCheckout[]): string {
@@ -416,9 +457,9 @@ function revisionManifestCommand(pipeline: Pipeline, application: string, checko
   const versionSet = packages.map((p) => `${JSON.stringify(p.name)}:"%s"`).join(',');
   const packageList = packages.map((p) => `${p.fixed.replace(/%/g, '%%')},"commit":"%s"}`).join(',');
   const head = JSON.stringify({ pipeline: pipeline.pipeline.name, application }).slice(0, -1).replace(/%/g, '%%');
-  const format = `${head},"revision":%s,"buildId":"%s","versionSet":{${versionSet}},"packages":[${packageList}]}\\n`;
+  const format = `${head},"buildRequest":"%s","buildId":"%s","versionSet":{${versionSet}},"packages":[${packageList}]}\\n`;
   const args = [
-    '"$LOCKSTEP_REVISION"',
+    '"$LOCKSTEP_BUILD_REQUEST"',
     '"${CODEBUILD_BUILD_ID:-local}"',
     ...packages.map((p) => `"$${p.commitVar}"`),
     ...packages.map((p) => `"$${p.commitVar}"`),

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  ARTIFACT_DIRECTORY,
   applicationsReaching,
   buildspecProblems,
   codeBuildProjects,
@@ -90,11 +91,12 @@ describe('codeBuildProjects', () => {
   beforeAll(() => {
     build = run(byName('lockstep-demo-build-shop'), {
       CODEBUILD_SRC_DIR: api.path,
-      CODEBUILD_SRC_DIR_pkg_web_ui: web.path,
-      LOCKSTEP_REVISION: '7',
+      CODEBUILD_SRC_DIR_web_ui: web.path,
+      LOCKSTEP_BUILD_REQUEST: 'req-7',
     });
     mkdirSync(extracted, { recursive: true });
-    if (build.status === 0) execFileSync('unzip', ['-q', join(api.path, 'artifact.zip'), '-d', extracted]);
+    // The runner zips base-directory as the revision artifact; deploys see it extracted.
+    if (build.status === 0) execFileSync('cp', ['-R', `${join(api.path, ARTIFACT_DIRECTORY)}/.`, extracted]);
   });
 
   it('names one build project per application, one deploy project per environment and one test project per step', () => {
@@ -117,7 +119,7 @@ describe('codeBuildProjects', () => {
     expect(manifest).toMatchObject({
       pipeline: 'demo',
       application: 'shop',
-      revision: 7,
+      buildRequest: 'req-7',
       versionSet: { api: api.commit, 'web-ui': web.commit },
     });
     expect(manifest.packages).toHaveLength(2);
@@ -131,10 +133,16 @@ describe('codeBuildProjects', () => {
     expect(() => readFileSync(join(extracted, 'web-ui/.git/HEAD'))).toThrow();
   });
 
-  it('fails a build started without a revision number instead of producing an unnamed artifact', () => {
-    const result = run(byName('lockstep-demo-build-shop'), { CODEBUILD_SRC_DIR: api.path, CODEBUILD_SRC_DIR_pkg_web_ui: web.path });
+  it('fails a build started without a build request instead of producing an unnamed artifact', () => {
+    const result = run(byName('lockstep-demo-build-shop'), { CODEBUILD_SRC_DIR: api.path, CODEBUILD_SRC_DIR_web_ui: web.path });
     expect(result.status).not.toBe(0);
-    expect(result.output).toContain('LOCKSTEP_REVISION must be set');
+    expect(result.output).toContain('LOCKSTEP_BUILD_REQUEST must be set');
+  });
+
+  it('refuses a build request id that could break the manifest or the S3 key', () => {
+    const result = run(byName('lockstep-demo-build-shop'), { CODEBUILD_SRC_DIR: api.path, CODEBUILD_SRC_DIR_web_ui: web.path, LOCKSTEP_BUILD_REQUEST: 'a"b/c' });
+    expect(result.status).not.toBe(0);
+    expect(result.output).toContain('LOCKSTEP_BUILD_REQUEST has characters outside');
   });
 
   it('runs deploy commands in the extracted artifact with the per-build and configured variables', () => {
@@ -176,6 +184,25 @@ describe('codeBuildProjects', () => {
     expect(byName('lockstep-demo-deploy-Beta').buildspec.phases.pre_build?.commands.join('\n')).not.toContain('assume-role');
   });
 
+  it('fails a build naming the package whose artifact globs match nothing', () => {
+    const broken = pipelineSchema.parse({
+      ...input,
+      packages: [{ ...input.packages[0], build: { commands: ['true'], artifacts: ['missing/**'] } }, input.packages[1]],
+    });
+    const result = run(codeBuildProjects(broken)[0]!, { CODEBUILD_SRC_DIR: api.path, CODEBUILD_SRC_DIR_web_ui: web.path, LOCKSTEP_BUILD_REQUEST: 'req-8' });
+    expect(result.status).not.toBe(0);
+    expect(result.output).toContain('Package api: no file matched its build.artifacts');
+  });
+
+  it('reports two packages of one application that would share a CodeBuild source identifier', () => {
+    const clash = pipelineSchema.parse({
+      ...input,
+      packages: [input.packages[0], { ...input.packages[1], name: 'web_ui' }, { ...input.packages[1], name: 'web-ui' }],
+      applications: [{ name: 'shop', packages: ['api', 'web_ui', 'web-ui'] }],
+    });
+    expect(buildspecProblems(clash)).toEqual([expect.stringContaining('"web_ui" and "web-ui" both become CodeBuild source "web_ui"')]);
+  });
+
   it('reports variable names a shell cannot export and reserved names, each with its path', () => {
     const bad = pipelineSchema.parse({
       ...input,
@@ -198,9 +225,9 @@ describe('single-package applications', () => {
       packages: [{ name: 'solo', source: { local: { path: repo.path } }, build: { commands: ['true'], artifacts: ['deploy/**'] } }],
       applications: [{ name: 'solo', packages: ['solo'] }],
     });
-    const result = run(codeBuildProjects(solo)[0]!, { CODEBUILD_SRC_DIR: repo.path, LOCKSTEP_REVISION: '1' });
+    const result = run(codeBuildProjects(solo)[0]!, { CODEBUILD_SRC_DIR: repo.path, LOCKSTEP_BUILD_REQUEST: 'req-1' });
     expect(result.status, result.output).toBe(0);
-    const listing = execFileSync('unzip', ['-Z1', join(repo.path, 'artifact.zip')]).toString().split('\n').filter(Boolean).sort();
+    const listing = execFileSync('find', ['.', '-type', 'f'], { cwd: join(repo.path, ARTIFACT_DIRECTORY) }).toString().split('\n').filter(Boolean).map((f) => f.slice(2)).sort();
     expect(listing).toEqual(['deploy/deploy.sh', 'lockstep-revision.json']);
   });
 });

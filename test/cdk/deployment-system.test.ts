@@ -2,6 +2,7 @@
  * Template assertions for the security defaults of `DeploymentSystem`, the cdk-nag check and a normalised
  * snapshot, all against one synthesis (synth bundles six functions: do it once).
  */
+/* eslint-disable @typescript-eslint/no-explicit-any -- the synthesized template is untyped CloudFormation JSON */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
@@ -149,10 +150,13 @@ describe('SNS topics', () => {
     });
   });
 
-  it('sends approval requests only to the approvers of the environment concerned', () => {
+  it('delivers each approval link only to the approver it was signed for', () => {
     const topic = logicalId('AWS::SNS::Topic', 'ApprovalTopic');
-    template.hasResourceProperties('AWS::SNS::Subscription', { TopicArn: { Ref: topic }, Endpoint: 'lead@example.com', FilterPolicy: { environment: ['beta'] } });
-    template.hasResourceProperties('AWS::SNS::Subscription', { TopicArn: { Ref: topic }, Endpoint: 'release@example.com', FilterPolicy: { environment: ['prod'] } });
+    const subscriptions = ofType('AWS::SNS::Subscription').filter(([, s]) => s.Properties!.TopicArn.Ref === topic);
+    expect(subscriptions.map(([, s]) => [s.Properties!.Endpoint, s.Properties!.FilterPolicy])).toEqual([
+      ['lead@example.com', { approver: ['lead@example.com'] }],
+      ['release@example.com', { approver: ['release@example.com'] }],
+    ]);
   });
 });
 
@@ -176,17 +180,23 @@ describe('CodeBuild projects', () => {
 
   it('checks out every package of a multi-package application as a source of its build project', () => {
     const project = resources[logicalId('AWS::CodeBuild::Project', 'BuildProjectstorefront')]!.Properties!;
-    expect(project.Source).toMatchObject({ Type: 'GITHUB', Location: 'https://github.com/example-org/api.git', SourceIdentifier: 'pkg_api' });
-    expect(project.SecondarySources).toEqual([expect.objectContaining({ Type: 'CODECOMMIT', SourceIdentifier: 'pkg_web' })]);
-    expect(project.SecondarySourceVersions).toEqual([{ SourceIdentifier: 'pkg_web', SourceVersion: 'release' }]);
+    expect(project.Source).toMatchObject({ Type: 'GITHUB', Location: 'https://github.com/example-org/api.git', SourceIdentifier: 'api' });
+    expect(project.SecondarySources).toEqual([expect.objectContaining({ Type: 'CODECOMMIT', SourceIdentifier: 'web' })]);
+    expect(project.SecondarySourceVersions).toEqual([{ SourceIdentifier: 'web', SourceVersion: 'release' }]);
   });
 
-  it('lets a build project write only its own application\'s revisions', () => {
+  it('uploads a build project\'s artifact zipped, under its application\'s builds', () => {
+    const project = resources[logicalId('AWS::CodeBuild::Project', 'BuildProjectbackend')]!.Properties!;
+    expect(project.Artifacts).toMatchObject({ Type: 'S3', Packaging: 'ZIP', Name: 'artifact.zip', Path: 'builds/backend', NamespaceType: 'NONE' });
+  });
+
+  it('lets a build project write only its own application\'s build artifacts, never revisions', () => {
     const writes = statementsOf('BuildProjectbackendRole').filter((s) => asArray(s.Action).includes('s3:PutObject'));
     expect(writes).toHaveLength(1);
-    expect(JSON.stringify(writes[0].Resource)).toContain('/revisions/backend/*');
+    expect(JSON.stringify(writes[0].Resource)).toContain('/builds/backend/*');
     const all = JSON.stringify(statementsOf('BuildProjectbackendRole'));
-    expect(all).not.toContain('revisions/storefront');
+    expect(all).not.toContain('builds/storefront');
+    expect(all).not.toContain('revisions/');
     expect(all).not.toMatch(/"s3:\*"|"s3:DeleteObject/);
   });
 
@@ -252,6 +262,23 @@ describe('Lambda functions', () => {
       expect(group.Properties!.RetentionInDays).toBe(90);
     }
     for (const [, role] of ofType('AWS::IAM::Role')) expect(role.Properties!.ManagedPolicyArns).toBeUndefined();
+  });
+
+  it('lets only the reconcile pass turn a build artifact into a revision artifact', () => {
+    const writers = ofType('AWS::IAM::Policy')
+      .filter(([, p]) =>
+        (p.Properties!.PolicyDocument.Statement as any[]).some(
+          (s) => asArray(s.Action).includes('s3:PutObject') && JSON.stringify(s.Resource).includes('/revisions/'),
+        ),
+      )
+      .flatMap(([, p]) => (p.Properties!.Roles as any[]).map((r) => r.Ref as string));
+    expect(writers).toEqual([logicalId('AWS::IAM::Role', 'ReconcileRole')]);
+  });
+
+  it('lets only the approval API answer task tokens, and only of this state machine', () => {
+    const answering = ofType('AWS::IAM::Policy').filter(([, p]) => JSON.stringify(p.Properties!.PolicyDocument).includes('states:SendTaskSuccess'));
+    expect(answering.flatMap(([, p]) => (p.Properties!.Roles as any[]).map((r) => r.Ref))).toEqual([logicalId('AWS::IAM::Role', 'ApprovalApiRole')]);
+    expect(JSON.stringify(answering[0]![1].Properties!.PolicyDocument)).toContain(':stateMachine:lockstep-shop-promotion');
   });
 
   it('lets only the webhook function read the webhook secret', () => {

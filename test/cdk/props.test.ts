@@ -42,6 +42,16 @@ describe('DeploymentSystem props', () => {
     );
   });
 
+  it('refuses a pipeline the functions would reject at cold start', () => {
+    const [beta, prod] = fixtureInput.stages;
+    const pipeline = {
+      ...fixtureInput,
+      stages: [beta, { ...prod, environments: [{ ...prod!.environments[0], approval: { compliance: { policy: 'no-such-policy' } } }] }],
+    } as unknown as Pipeline;
+    const error = attempt({ pipeline });
+    expect(error.problems).toEqual([expect.stringContaining('stages[1].environments[0].approval.compliance.policy: unknown compliance policy "no-such-policy"')]);
+  });
+
   it('runs the cross-reference checks on pipelines written as objects', () => {
     const pipeline = { ...fixtureInput, promotions: [{ from: { environment: 'nowhere' }, to: 'beta' }] } as unknown as Pipeline;
     const error = attempt({ pipeline });
