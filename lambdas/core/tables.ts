@@ -20,3 +20,8 @@ export const TABLES: readonly TableDefinition[] = [
   { logicalName: 'Events', envVar: 'LOCKSTEP_TABLE_EVENTS', partitionKey: 'pk', sortKey: 'sk' },
   { logicalName: 'Idempotency', envVar: 'LOCKSTEP_TABLE_IDEMPOTENCY', partitionKey: 'id', timeToLiveAttribute: 'expiration' },
 ];
+
+/** Tables of the SDK publishing half (`SdkPublisher` construct); local mode creates these as well as `TABLES`. */
+export const SDK_TABLES: readonly (Omit<TableDefinition, 'logicalName'> & { readonly logicalName: 'Sdk' })[] = [
+  { logicalName: 'Sdk', envVar: 'LOCKSTEP_SDK_TABLE', partitionKey: 'pk', sortKey: 'sk' },
+];
