@@ -1,0 +1,128 @@
+import { BatchGetBuildsCommand, StartBuildCommand } from '@aws-sdk/client-codebuild';
+import { CopyObjectCommand } from '@aws-sdk/client-s3';
+import { StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { PublishCommand } from '@aws-sdk/client-sns';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { executionInputSchema } from '../../lambdas/promotion/execution-input';
+import { mocks, STATE_MACHINE_ARN, startRuntimeEnv, type RuntimeEnv } from '../support/runtime-env';
+
+let env: RuntimeEnv;
+let codecommit: (event: unknown) => Promise<{ status: string; recorded?: number }>;
+let reconcile: (event: unknown) => Promise<{ executionsStarted: string[]; buildsStarted: string[]; revisionsCreated: unknown[] }>;
+let runtime: typeof import('../../lambdas/adapters/runtime');
+let steps: (event: unknown) => Promise<Record<string, unknown>>;
+
+/** Step Functions' own rule: an execution name starts once. */
+const startedNames = new Set<string>();
+
+beforeAll(async () => {
+  env = await startRuntimeEnv();
+  mocks.codebuild.on(StartBuildCommand).callsFake((input: { projectName: string }) => ({ build: { id: `${input.projectName}:${mocks.codebuild.commandCalls(StartBuildCommand).length}` } }));
+  mocks.codebuild.on(BatchGetBuildsCommand).callsFake((input: { ids: string[] }) => ({
+    builds: input.ids.map((id) => ({ id, buildStatus: 'SUCCEEDED', endTime: new Date(), artifacts: { location: `arn:aws:s3:::artifacts/builds/ops/x/artifact.zip` } })),
+  }));
+  mocks.s3.on(CopyObjectCommand).resolves({});
+  mocks.sns.on(PublishCommand).resolves({ MessageId: 'm' });
+  mocks.sfn.on(StartExecutionCommand).callsFake((input: { name: string }) => {
+    if (startedNames.has(input.name)) {
+      const error = new Error(`Execution ${input.name} already exists`);
+      error.name = 'ExecutionAlreadyExists';
+      throw error;
+    }
+    startedNames.add(input.name);
+    return { executionArn: `${STATE_MACHINE_ARN}:${input.name}`, startDate: new Date() };
+  });
+  runtime = await import('../../lambdas/adapters/runtime');
+  ({ handler: codecommit } = (await import('../../lambdas/handlers/codecommit-push')) as never);
+  ({ handler: reconcile } = (await import('../../lambdas/handlers/reconcile')) as never);
+  ({ handler: steps } = (await import('../../lambdas/handlers/promotion-steps')) as never);
+});
+afterAll(() => {
+  vi.useRealTimers();
+  return env.close();
+});
+
+const referenceUpdated = (commitId: string) => ({
+  version: '0',
+  id: `event-${commitId}`,
+  'detail-type': 'CodeCommit Repository State Change',
+  source: 'aws.codecommit',
+  detail: { event: 'referenceUpdated', repositoryName: 'ops', referenceType: 'branch', referenceName: 'main', commitId, callerUserArn: 'arn:aws:iam::123456789012:user/dev' },
+});
+
+describe('agents', () => {
+  it('turns duplicate push events and concurrent reconcile passes into one build and one promotion', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2030-01-07T10:00:00Z'));
+    const event = referenceUpdated('c0ffee0000000000000000000000000000000001');
+    const results = await Promise.all([codecommit(event), codecommit(event)]);
+    expect(results.map((r) => r.recorded).sort()).toEqual([0, 1]);
+
+    // After the debounce, two passes at once: one build.
+    vi.setSystemTime(new Date('2030-01-07T10:00:05Z'));
+    await Promise.all([reconcile({}), reconcile({})]);
+    const builds = mocks.codebuild.commandCalls(StartBuildCommand);
+    expect(builds).toHaveLength(1);
+    expect(builds[0]!.args[0].input).toMatchObject({ projectName: 'lockstep-shop-build-ops', sourceVersion: 'c0ffee0000000000000000000000000000000001' });
+
+    // The build finished: two passes at once make one revision and start one execution.
+    vi.setSystemTime(new Date('2030-01-07T10:05:00Z'));
+    const passes = await Promise.all([reconcile({}), reconcile({})]);
+    const revisions = await runtime.revisionStore().list('ops');
+    expect(revisions.map((r) => r.number)).toEqual([1]);
+    expect(revisions[0]).toMatchObject({ artifact: 's3://artifacts/revisions/ops/1/artifact.zip', versionSet: { ops: 'c0ffee0000000000000000000000000000000001' } });
+    expect(mocks.s3.commandCalls(CopyObjectCommand)[0]!.args[0].input).toMatchObject({ Bucket: 'artifacts', Key: 'revisions/ops/1/artifact.zip' });
+    expect(passes.flatMap((p) => p.executionsStarted)).toEqual(['ops-to-Ops-ops-r1']);
+    const start = mocks.sfn.commandCalls(StartExecutionCommand).find((c) => c.args[0].input.name === 'ops-to-Ops-ops-r1')!;
+    const input = executionInputSchema.parse(JSON.parse(start.args[0].input.input!));
+    expect(input).toMatchObject({ environment: 'Ops', revision: { number: 1, sourceLocation: 'artifacts/revisions/ops/1/artifact.zip' }, projects: { deploy: 'lockstep-shop-deploy-Ops' } });
+
+    // Later passes start nothing new.
+    vi.setSystemTime(new Date('2030-01-07T10:06:00Z'));
+    const later = await reconcile({});
+    expect(later.executionsStarted).toEqual([]);
+    expect(mocks.codebuild.commandCalls(StartBuildCommand)).toHaveLength(1);
+    vi.useRealTimers();
+  });
+
+  it('ignores a CodeCommit event for an untracked branch, saying why', async () => {
+    const event = { ...referenceUpdated('c0ffee2'), detail: { ...referenceUpdated('c0ffee2').detail, referenceName: 'feature' } };
+    expect(await codecommit(event)).toMatchObject({ status: 'ignored', reason: expect.stringContaining('feature') });
+  });
+});
+
+describe('promotion steps against the stores', () => {
+  const target = { execution: 'exec-a', promotion: 'ops-to-Ops', application: 'ops', environment: 'Ops', revision: 1 };
+
+  it('grants the lock to one execution, makes the other wait, and fences out a holder whose lease expired', async () => {
+    const a = await steps({ action: 'acquire-lock', ...target, lockLeaseMs: 60_000 });
+    const b = await steps({ action: 'acquire-lock', ...target, execution: 'exec-b', lockLeaseMs: 60_000 });
+    expect(a).toMatchObject({ acquired: true });
+    expect(b).toMatchObject({ acquired: false, holder: 'exec-a' });
+    const token = a.fencingToken as number;
+    await expect(steps({ action: 'mark-approved', ...target, fencingToken: token, lockLeaseMs: 60_000 })).resolves.toMatchObject({ approved: 1 });
+
+    // Lease runs out; exec-b takes over with a larger token, exec-a is refused.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.now() + 120_000);
+    const b2 = await steps({ action: 'acquire-lock', ...target, execution: 'exec-b', lockLeaseMs: 60_000 });
+    expect(b2.fencingToken).toBe(token + 1);
+    await expect(steps({ action: 'mark-approved', ...target, fencingToken: token, lockLeaseMs: 60_000 })).rejects.toMatchObject({ name: 'LockLostError' });
+    await expect(steps({ action: 'release-lock', environment: 'Ops', execution: 'exec-a', fencingToken: token })).resolves.toEqual({ released: false });
+    await expect(steps({ action: 'release-lock', environment: 'Ops', execution: 'exec-b', fencingToken: token + 1 })).resolves.toEqual({ released: true });
+    vi.useRealTimers();
+  });
+
+  it('fails a test-results step with TestsFailedError after recording the results on the revision', async () => {
+    const lock = await steps({ action: 'acquire-lock', ...target, execution: 'exec-t', lockLeaseMs: 60_000 });
+    await expect(
+      steps({ action: 'record-test-results', ...target, execution: 'exec-t', fencingToken: lock.fencingToken, lockLeaseMs: 60_000, tests: [{ name: 'smoke', passed: false }, { name: 'api', passed: true }] }),
+    ).rejects.toMatchObject({ name: 'TestsFailedError' });
+    expect((await runtime.revisionStore().get('ops', 1))?.testResults.Ops).toEqual({ passed: 1, failed: 1 });
+    await steps({ action: 'release-lock', environment: 'Ops', execution: 'exec-t', fencingToken: lock.fencingToken });
+  });
+
+  it('refuses an unknown action with a typed error', async () => {
+    await expect(steps({ action: 'deploy-everything' })).rejects.toMatchObject({ name: 'InvalidInputError' });
+  });
+});
