@@ -1,0 +1,86 @@
+import type { AddressInfo } from 'node:net';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import dynalite from 'dynalite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoApprovalStore } from '../../lambdas/adapters/dynamo-approval-store';
+import { DynamoDeliveryStore } from '../../lambdas/adapters/dynamo-delivery-store';
+import { DynamoLockStore } from '../../lambdas/adapters/dynamo-lock-store';
+import { DynamoRevisionStore } from '../../lambdas/adapters/dynamo-revision-store';
+import { TABLES } from '../../lambdas/core/tables';
+import { ensureTables } from '../../local/dynamodb';
+
+let server: ReturnType<typeof dynalite>;
+let client: DynamoDBDocumentClient;
+let tables: Record<string, string>;
+
+beforeAll(async () => {
+  server = dynalite({ createTableMs: 0 });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  tables = await ensureTables(endpoint, TABLES);
+  client = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }));
+});
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+const draft = (buildId: string) => async () => ({
+  versionSet: { web: buildId },
+  commits: [],
+  authors: [],
+  artifact: `s3://a/${buildId}`,
+  buildId,
+  createdAt: 1,
+  priority: false,
+});
+
+describe('DynamoRevisionStore', () => {
+  it('numbers revisions 1, 2, 3 and records one build once, even when completed concurrently', async () => {
+    const store = new DynamoRevisionStore(client, tables.Revisions!);
+    const first = await store.create('web', 'b1', draft('b1'));
+    const concurrent = await Promise.allSettled([store.create('web', 'b2', draft('b2')), store.create('web', 'b2', draft('b2'))]);
+    const third = await store.create('web', 'b3', draft('b3'));
+    const numbers = concurrent.filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<{ number: number }>).value.number);
+    expect(first.number).toBe(1);
+    expect(new Set(numbers)).toEqual(new Set([2]));
+    expect(third.number).toBe(3);
+    expect((await store.list('web')).map((r) => r.number)).toEqual([1, 2, 3]);
+    expect((await store.create('web', 'b1', draft('b1'))).number).toBe(1);
+  });
+});
+
+describe('DynamoLockStore', () => {
+  it('grants one of many concurrent acquirers and keeps growing the fencing token across releases', async () => {
+    const locks = new DynamoLockStore(client, tables.Locks!);
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => locks.acquire('Prod', `exec-${i}`, 60_000, 1_000)));
+    const winners = results.filter((r) => r.acquired);
+    expect(winners).toHaveLength(1);
+    const winner = winners[0]!;
+    if (!winner.acquired) throw new Error('unreachable');
+    expect(await locks.release('Prod', winner.lock.owner, winner.lock.fencingToken)).toBe(true);
+    const next = await locks.acquire('Prod', 'exec-next', 60_000, 2_000);
+    expect(next.acquired && next.lock.fencingToken).toBe(winner.lock.fencingToken + 1);
+    expect(await locks.get('Prod', 70_000)).toBeNull(); // an expired lease reads as free
+  });
+});
+
+describe('DynamoApprovalStore', () => {
+  it('hands the task token to exactly one decision and never returns it from get', async () => {
+    const approvals = new DynamoApprovalStore(client, tables.Environments!);
+    const request = { requestId: 'req-1', kind: 'environment' as const, execution: 'e', environment: 'Beta', application: 'web', revision: 1, approvers: ['a@x.io'], createdAt: 0, expiresAt: Date.now() + 60_000, status: 'pending' as const };
+    await approvals.create(request, 'the-token');
+    expect(JSON.stringify(await approvals.get('req-1'))).not.toContain('the-token');
+    const outcomes = await Promise.all(
+      Array.from({ length: 5 }, (_, i) => approvals.decide('req-1', { status: i % 2 ? 'approved' : 'rejected', decidedBy: `u${i}`, decidedAt: Date.now() })),
+    );
+    expect(outcomes.filter((o) => o?.taskToken === 'the-token')).toHaveLength(1);
+  });
+});
+
+describe('DynamoDeliveryStore', () => {
+  it('remembers a delivery until it expires', async () => {
+    const deliveries = new DynamoDeliveryStore(client, tables.Idempotency!);
+    expect(await deliveries.remember('d1', 0, 10_000)).toBe(true);
+    expect(await deliveries.remember('d1', 5_000, 10_000)).toBe(false);
+    expect(await deliveries.remember('d1', 20_000, 10_000)).toBe(true);
+  });
+});
