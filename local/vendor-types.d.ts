@@ -14,7 +14,6 @@ declare module 'dynalite' {
 }
 
 declare module 's3rver' {
-  import type { Server } from 'node:http';
   interface S3rverOptions {
     address?: string;
     port?: number;

@@ -50,6 +50,22 @@ describe('local CodeBuild', () => {
     return builds![0]!;
   }
 
+  /** Resolves once a phase shell of the build runs (it may already when the caller asks). */
+  function commandRunning(id: string): Promise<void> {
+    return new Promise<void>((ok) => {
+      const unsubscribe = service.subscribe((record) => {
+        if (record.id === id && record.pid !== undefined) {
+          unsubscribe();
+          ok();
+        }
+      });
+      if (service.getBuild(id)?.pid !== undefined) {
+        unsubscribe();
+        ok();
+      }
+    });
+  }
+
   async function s3Text(key: string): Promise<string> {
     const object = await s3Client.send(new GetObjectCommand({ Bucket: 'artifacts', Key: key }));
     return object.Body!.transformToString();
@@ -206,15 +222,7 @@ describe('local CodeBuild', () => {
   it('stops a running build', async () => {
     service.registerProject({ name: 'sleeps', buildspec: { version: 0.2, phases: { build: { commands: ['echo started', 'sleep 30'] } } } });
     const { build: started } = await client.send(new StartBuildCommand({ projectName: 'sleeps' }));
-    const startedCommand = new Promise<void>((ok) => {
-      const unsubscribe = service.subscribe((record) => {
-        if (record.id === started!.id && record.pid !== undefined) {
-          unsubscribe();
-          ok();
-        }
-      });
-    });
-    await startedCommand;
+    await commandRunning(started!.id!);
     await client.send(new StopBuildCommand({ id: started!.id! }));
     const build = await finished(started!.id!);
     expect(build.buildStatus).toBe('STOPPED');
@@ -230,14 +238,7 @@ describe('local CodeBuild', () => {
   it('reports a build that was running when the service died as FAILED after a restart', async () => {
     service.registerProject({ name: 'interrupted', buildspec: { version: 0.2, phases: { build: { commands: ['sleep 30'] } } } });
     const { build: started } = await client.send(new StartBuildCommand({ projectName: 'interrupted' }));
-    await new Promise<void>((ok) => {
-      const unsubscribe = service.subscribe((record) => {
-        if (record.id === started!.id && record.pid !== undefined) {
-          unsubscribe();
-          ok();
-        }
-      });
-    });
+    await commandRunning(started!.id!);
     // A second service opening the same data folder is what a restart after a crash sees: the record says
     // IN_PROGRESS and no process of this service runs it.
     const restarted = await LocalCodeBuild.open({ dataDir: data.dir, s3: s3Client });

@@ -1,9 +1,11 @@
-'use strict';
 // Deploy: writes this revision into $LOCKSTEP_DEPLOY_ROOT/<environment>/ (revision.json + app/), replacing what was
 // there in one rename so a reader never sees half a deploy. A deploy carrying an older fencing token than the one
 // deployed is refused: its lock lease expired and someone else deployed meanwhile.
-const fs = require('node:fs');
-const path = require('node:path');
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
 
 function required(name) {
   const value = process.env[name];
@@ -20,7 +22,7 @@ const application = required('LOCKSTEP_APPLICATION');
 const revision = Number(required('LOCKSTEP_REVISION'));
 const fencingToken = Number(required('LOCKSTEP_FENCING_TOKEN'));
 const rollback = process.env.LOCKSTEP_ROLLBACK === 'true';
-const built = path.join(__dirname, '..', 'dist');
+const built = path.join(here, '..', 'dist');
 
 const target = path.join(deployRoot, environment);
 const current = readJson(path.join(target, 'revision.json'));

@@ -1,8 +1,8 @@
-'use strict';
 // Tests what is deployed at $LOCKSTEP_DEPLOY_ROOT/<environment>/: the revision this test run is about is the one
 // deployed, and the deployed service answers /health with the version it was built as.
-const fs = require('node:fs');
-const path = require('node:path');
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const failures = [];
 const check = (ok, message) => {
@@ -30,7 +30,7 @@ check(record.revision === expected, `revision ${expected} is deployed at ${envir
 if (process.env.LOCKSTEP_APPLICATION) {
   check(record.application === process.env.LOCKSTEP_APPLICATION, `application is ${process.env.LOCKSTEP_APPLICATION}`);
 }
-const app = require(path.join(target, 'app', 'app.js'));
+const app = await import(pathToFileURL(path.join(target, 'app', 'app.js')).href);
 const health = app.handle('/health');
 check(health.statusCode === 200 && health.body.status === 'ok', '/health answers ok');
 check(health.body.version.commit === record.commit, `/health reports the deployed commit ${String(record.commit).slice(0, 12)}`);
