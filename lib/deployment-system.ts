@@ -5,9 +5,6 @@
  * (DynamoDB); the reconcile pass (every minute) starts promotion executions (Step Functions) that deploy and test
  * with CodeBuild, ask for approval by email (SNS) with links answered through an HTTP API, and promote onwards.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
@@ -20,7 +17,6 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -44,8 +40,6 @@ import type { Pipeline } from '../lambdas/core/config/schema';
 import { LockstepError } from '../lambdas/core/errors';
 import { TABLES, type TableDefinition } from '../lambdas/core/tables';
 import {
-  ESM_REQUIRE_BANNER,
-  HANDLER_EXTERNALS,
   HANDLER_NAMES,
   HANDLERS,
   handlerEntry,
@@ -53,6 +47,7 @@ import {
   type HandlerName,
 } from './handlers';
 import { grantObjectsRead, grantObjectsWrite, grantTableData, grantTopicPublish } from './grants';
+import { lockstepFunction } from './lockstep-function';
 import { acknowledge, resourceFinding } from './nag';
 
 export interface DeploymentSystemProps {
@@ -506,50 +501,15 @@ export class DeploymentSystem extends Construct {
   }
 
   private createFunctions(environment: Record<string, string>): Record<HandlerName, nodejs.NodejsFunction> {
-    // One copy of the validated pipeline for every bundle; its content feeds each bundle's asset hash.
-    const pipelineFile = join(mkdtempSync(join(tmpdir(), 'lockstep-pipeline-')), 'pipeline.json');
-    writeFileSync(pipelineFile, `${JSON.stringify(this.pipeline, null, 2)}\n`);
-
     const entries = HANDLER_NAMES.map((name) => {
       const settings = HANDLERS[name];
-      const id = pascal(name);
-      const logGroup = this.logGroup(`${id}Logs`);
-      const role = new iam.Role(this, `${id}Role`, {
-        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-        description: `Lockstep ${name} function`,
-      });
-      // Written here instead of AWSLambdaBasicExecutionRole, which would allow every log group in the account.
-      logGroup.grantWrite(role);
-      const fn = new nodejs.NodejsFunction(this, id, {
+      const fn = lockstepFunction(this, pascal(name), {
         entry: handlerEntry(name),
-        handler: 'handler',
-        description: settings.description,
-        runtime: lambda.Runtime.NODEJS_24_X,
-        architecture: lambda.Architecture.ARM_64,
-        memorySize: settings.memorySize,
-        timeout: settings.timeout,
-        tracing: lambda.Tracing.ACTIVE,
-        role,
-        logGroup,
+        ...settings,
         environment,
-        bundling: {
-          format: nodejs.OutputFormat.ESM,
-          minify: true,
-          mainFields: ['module', 'main'],
-          banner: ESM_REQUIRE_BANNER,
-          externalModules: HANDLER_EXTERNALS,
-          commandHooks: {
-            beforeBundling: () => [],
-            beforeInstall: () => [],
-            afterBundling: (_inputDir: string, outputDir: string) => [
-              `cp ${JSON.stringify(pipelineFile)} ${JSON.stringify(join(outputDir, 'pipeline.json'))}`,
-            ],
-          },
-        },
-      });
-      acknowledge(role, {
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'Active tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, which support no resource-level permissions',
+        bundledJson: { 'pipeline.json': this.pipeline },
+        logRetention: this.logRetention,
+        removalPolicy: this.removalPolicy,
       });
       return [name, fn] as const;
     });
