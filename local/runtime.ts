@@ -105,7 +105,8 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
 
   const stops: Array<() => Promise<void>> = [];
   const stopAll = async () => {
-    for (const stop of stops.reverse()) {
+    // splice: a second stop() finds nothing left to stop.
+    for (const stop of stops.splice(0).reverse()) {
       try {
         await stop();
       } catch (error) {
@@ -114,10 +115,11 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
     }
   };
 
+  // DynamoDB Local's JVM is the slow one: everything that does not need it starts meanwhile.
+  const dynamodbStarting = startLocalDynamoDb({ dataDir, javaPreference: options.javaPreference ?? 'auto' });
+  // Registered at once, so a failure elsewhere during startup still stops the JVM once it is up.
+  stops.push(() => dynamodbStarting.then((db) => db.stop(), () => undefined));
   try {
-    // DynamoDB Local's JVM is the slow one: everything that does not need it starts meanwhile.
-    const dynamodbStarting = startLocalDynamoDb({ dataDir, javaPreference: options.javaPreference ?? 'auto' });
-    dynamodbStarting.then((db) => stops.push(() => db.stop())).catch(() => undefined);
     const s3 = await startLocalS3({ dataDir, buckets: [LOCAL_ARTIFACTS_BUCKET] });
     stops.push(() => s3.stop());
     const s3Client = localS3Client(s3.endpoint);
