@@ -75,7 +75,8 @@ export interface DeploymentSystemProps {
    */
   readonly logRetention?: logs.RetentionDays;
   /**
-   * How long an approval link in an email stays valid (between one minute and 30 days).
+   * Upper bound on how long an emailed approval link stays valid (between one minute and 30 days); the request's
+   * own timeout (`approval.manual.timeout`) ends it sooner. Reaches the functions as LOCKSTEP_APPROVAL_LINK_TTL_SECONDS.
    * @default Duration.hours(24)
    */
   readonly approvalLinkTtl?: Duration;
@@ -123,6 +124,10 @@ const CODEBUILD_SYNC_RULE = 'StepFunctionsGetEventsForCodeBuildStartBuildRule';
 /**
  * Lockstep's promotion system for one pipeline: tables, artifacts bucket, topics, CodeBuild projects, the six
  * Lambda functions, the promotion state machine, the HTTP API and the EventBridge rules.
+ *
+ * Before the first build of a GitHub package, connect CodeBuild to GitHub once per account and region (OAuth,
+ * personal access token or a CodeConnections connection); then set the stack output `WebhookUrl` as the
+ * repository's push webhook, with the `current` value of the `WebhookSecretArn` secret.
  *
  * @example
  * const pipeline = loadPipeline('lockstep.config.yaml');
