@@ -1,4 +1,4 @@
-import { TABLES, type TableDefinition } from '../lambdas/core/tables';
+import { SDK_TABLES, TABLES, type TableDefinition } from '../lambdas/core/tables';
 
 /**
  * Names local mode gives the resources CDK would create on AWS. Handlers learn them through the same environment
@@ -7,14 +7,16 @@ import { TABLES, type TableDefinition } from '../lambdas/core/tables';
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_ACCOUNT = '000000000000';
 
-/** Physical table name for a logical one: `lockstep-revisions`, `lockstep-locks`, ... */
-export function localTableName(table: TableDefinition): string {
+/** A table local mode creates: the promotion tables and the SDK-publishing tables of lambdas/core/tables.ts. */
+export type LocalTable = Omit<TableDefinition, 'logicalName'> & { readonly logicalName: string };
+
+/** Every table local mode creates. */
+export const LOCAL_TABLES: readonly LocalTable[] = [...TABLES, ...SDK_TABLES];
+
+/** Physical table name for a logical one: `lockstep-revisions`, `lockstep-locks`, `lockstep-sdk`... */
+export function localTableName(table: Pick<LocalTable, 'logicalName'>): string {
   return `lockstep-${table.logicalName.toLowerCase()}`;
 }
-
-export const LOCAL_TABLE_NAMES: Readonly<Record<string, string>> = Object.fromEntries(
-  TABLES.map((t) => [t.logicalName, localTableName(t)]),
-);
 
 export const LOCAL_ARTIFACTS_BUCKET = 'lockstep-artifacts';
 
@@ -28,7 +30,10 @@ export const LOCAL_SECRETS = {
   approvalSigning: 'lockstep/approval-link-signing-secret',
 } as const;
 
-export const LOCAL_PROMOTION_STATE_MACHINE = 'lockstep-promotion';
+/** The promotion state machine's name, as the CDK names it (`lockstep-<pipeline>-promotion`). */
+export function promotionStateMachineName(pipeline: string): string {
+  return `lockstep-${pipeline}-promotion`;
+}
 
 export function topicArn(name: string): string {
   return `arn:aws:sns:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${name}`;

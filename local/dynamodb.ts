@@ -11,8 +11,7 @@ import {
   type AttributeDefinition,
   type KeySchemaElement,
 } from '@aws-sdk/client-dynamodb';
-import { TABLES, type TableDefinition } from '../lambdas/core/tables';
-import { localTableName, LOCAL_REGION } from './constants';
+import { LOCAL_TABLES, localTableName, LOCAL_REGION, type LocalTable } from './constants';
 import { LocalServiceStartError } from './errors';
 import { LOCAL_HOST, closeServer, freePort, listen } from './net';
 import { LOCAL_CREDENTIALS } from './credentials';
@@ -30,8 +29,8 @@ export interface LocalDynamoDbOptions {
   readonly dataDir: string;
   /** `auto`: DynamoDB Local when `java -version` works, else dynalite. @default 'auto' */
   readonly javaPreference?: 'auto' | 'java' | 'dynalite';
-  /** @default TABLES from lambdas/core/tables.ts */
-  readonly tables?: readonly TableDefinition[];
+  /** @default TABLES and SDK_TABLES from lambdas/core/tables.ts */
+  readonly tables?: readonly LocalTable[];
   /** How long to wait for DynamoDB Local to answer. @default 60 s (a cold JVM on a busy 2-core machine) */
   readonly startTimeoutMs?: number;
 }
@@ -61,7 +60,7 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions): Promise
 
   const started = useJava ? await startDynamoDbLocal(dir, options.startTimeoutMs ?? 60_000) : await startDynalite(dir);
   try {
-    const tableNames = await ensureTables(started.endpoint, options.tables ?? TABLES);
+    const tableNames = await ensureTables(started.endpoint, options.tables ?? LOCAL_TABLES);
     return { backend, endpoint: started.endpoint, tableNames, stop: started.stop };
   } catch (error) {
     await started.stop();
@@ -143,7 +142,7 @@ function dynamoClient(endpoint: string, maxAttempts = 3): DynamoDBClient {
 }
 
 /** Creates every table that is missing; tables that exist are left alone (their data is the point of a restart). */
-export async function ensureTables(endpoint: string, tables: readonly TableDefinition[]): Promise<Record<string, string>> {
+export async function ensureTables(endpoint: string, tables: readonly LocalTable[]): Promise<Record<string, string>> {
   const client = dynamoClient(endpoint);
   try {
     const names: Record<string, string> = {};

@@ -1,15 +1,16 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { TABLES } from '../lambdas/core/tables';
 import { startAwsServer, type AwsServiceDefinition } from './aws-protocol/server';
 import { systemClock, type Clock } from './clock';
 import { LocalCodeBuild } from './codebuild/codebuild';
 import {
   LOCAL_ARTIFACTS_BUCKET,
-  LOCAL_PROMOTION_STATE_MACHINE,
   LOCAL_REGION,
+  LOCAL_TABLES,
   LOCAL_SECRETS,
   LOCAL_TOPICS,
+  localTableName,
+  promotionStateMachineName,
   stateMachineArn,
 } from './constants';
 import { LOCAL_CREDENTIALS } from './credentials';
@@ -38,6 +39,8 @@ import { LocalStepFunctions } from './stepfunctions/step-functions';
  */
 export interface LocalServicesOptions {
   readonly dataDir: string;
+  /** Pipeline name, for the promotion state machine's name (`lockstep-<pipeline>-promotion`). @default 'local' */
+  readonly pipelineName?: string;
   /** @default systemClock */
   readonly clock?: Clock;
   /** @default 'auto' (DynamoDB Local when Java works, else dynalite) */
@@ -67,7 +70,9 @@ export interface LocalResourceNames {
   readonly notificationTopicArn: string;
   readonly webhookSecretArn: string;
   readonly approvalSigningSecretArn: string;
-  /** The ARN the promotion state machine gets once registered under `LOCAL_PROMOTION_STATE_MACHINE`. */
+  /** Name to register the promotion state machine under (`lockstep-<pipeline>-promotion`, as the CDK names it). */
+  readonly promotionStateMachineName: string;
+  /** The ARN it gets once registered under that name. */
   readonly promotionStateMachineArn: string;
   readonly approvalBaseUrl: string;
   readonly webhookUrl: string;
@@ -137,13 +142,14 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
     stops.push(() => http.stop());
 
     const names: LocalResourceNames = {
-      tables: Object.fromEntries(TABLES.map((t) => [t.logicalName, `lockstep-${t.logicalName.toLowerCase()}`])),
+      tables: Object.fromEntries(LOCAL_TABLES.map((t) => [t.logicalName, localTableName(t)])),
       artifactsBucket: LOCAL_ARTIFACTS_BUCKET,
       approvalTopicArn,
       notificationTopicArn,
       webhookSecretArn: secrets.arnOf(LOCAL_SECRETS.webhook),
       approvalSigningSecretArn: secrets.arnOf(LOCAL_SECRETS.approvalSigning),
-      promotionStateMachineArn: stateMachineArn(LOCAL_PROMOTION_STATE_MACHINE),
+      promotionStateMachineName: promotionStateMachineName(options.pipelineName ?? 'local'),
+      promotionStateMachineArn: stateMachineArn(promotionStateMachineName(options.pipelineName ?? 'local')),
       approvalBaseUrl: `${httpUrl}/approvals`,
       webhookUrl: `${httpUrl}/webhooks/github`,
       deployRoot,
@@ -227,7 +233,7 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
 
     const env: Record<string, string> = {
       ...awsEnv,
-      ...Object.fromEntries(TABLES.map((t) => [t.envVar, names.tables[t.logicalName]!])),
+      ...Object.fromEntries(LOCAL_TABLES.map((t) => [t.envVar, names.tables[t.logicalName]!])),
       LOCKSTEP_ARTIFACTS_BUCKET: names.artifactsBucket,
       LOCKSTEP_APPROVAL_TOPIC_ARN: names.approvalTopicArn,
       LOCKSTEP_NOTIFICATION_TOPIC_ARN: names.notificationTopicArn,

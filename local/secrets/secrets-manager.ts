@@ -62,6 +62,21 @@ export class LocalSecretsManager {
     return secret.value;
   }
 
+  /**
+   * The key in force for signing: a secret may hold one plain string or the JSON `{ "current", "previous"? }` form
+   * of docs/ARCHITECTURE.md during a rotation; this returns `current` for the latter.
+   */
+  currentKeyOf(nameOrArn: string): string {
+    const value = this.valueOf(nameOrArn);
+    try {
+      const parsed = JSON.parse(value) as { current?: unknown };
+      if (typeof parsed.current === 'string') return parsed.current;
+    } catch {
+      // a plain string
+    }
+    return value;
+  }
+
   /** Every secret value, so printers can mask them. */
   allValues(): string[] {
     return Object.values(this.secrets).flatMap((s) => (s.previous ? [s.value, s.previous] : [s.value]));

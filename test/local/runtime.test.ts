@@ -42,6 +42,7 @@ describe('startLocalServices', () => {
     const { TableNames } = await dynamodb.send(new ListTablesCommand({}));
     expect(TableNames).toEqual(expect.arrayContaining(Object.values(services.names.tables)));
     expect(process.env.LOCKSTEP_TABLE_LOCKS).toBe(services.names.tables.Locks);
+    expect(process.env.LOCKSTEP_SDK_TABLE).toBe('lockstep-sdk');
 
     const s3 = new S3Client({ forcePathStyle: process.env.LOCKSTEP_S3_FORCE_PATH_STYLE === 'true', requestChecksumCalculation: 'WHEN_REQUIRED' });
     await s3.send(new PutObjectCommand({ Bucket: process.env.LOCKSTEP_ARTIFACTS_BUCKET, Key: 'probe.txt', Body: 'local' }));
@@ -68,7 +69,7 @@ describe('startLocalServices', () => {
 
   it('sends signed GitHub push events for the sample repository to the webhook route', async () => {
     const received: Array<{ event: APIGatewayProxyEventV2; valid: boolean }> = [];
-    const secret = services.secrets.valueOf(LOCAL_SECRETS.webhook);
+    const secret = services.secrets.currentKeyOf(LOCAL_SECRETS.webhook);
     services.http.registerRoute('POST', '/webhooks/github', async (event) => {
       const valid = await verify(secret, event.body ?? '', event.headers['x-hub-signature-256'] ?? '');
       received.push({ event, valid });
