@@ -143,6 +143,25 @@ class HashTap extends Transform {
   }
 }
 
+/** yazl 3 API that @types/yazl (2.x) does not declare yet. */
+interface LazyZipFile {
+  addReadStreamLazy(path: string, options: object, getStream: (callback: (error: Error | null, stream: Readable) => void) => void): void;
+}
+
+/**
+ * Adds a stream to a zip without yazl keeping it: yazl holds each entry's stream function until the zip ends, and a
+ * plain `addReadStream` closure would keep every finished stream, with its pipeline and zlib buffers, alive for the
+ * whole conversion (about 60 KB per entry, which many small files turn into hundreds of MB).
+ */
+function addStream(zip: yazl.ZipFile, path: string, options: object, stream: Readable): void {
+  let handOver: Readable | undefined = stream;
+  (zip as unknown as LazyZipFile).addReadStreamLazy(path, options, (callback) => {
+    const taken = handOver!;
+    handOver = undefined;
+    callback(null, taken);
+  });
+}
+
 function wrapReadError(entry: CheckedEntry, error: unknown): Error {
   if (error instanceof SdkError) return error;
   return new InvalidArchiveError(`Cannot read entry "${entry.storedName}": ${(error as Error).message}. Fix: re-create the archive with a standard zip tool`, {
@@ -182,10 +201,21 @@ export async function convertSdkPackage(input: ConvertSdkInput): Promise<Convert
 
   const outer = new yazl.ZipFile();
   const tap = new HashTap();
-  let failed: (error: Error) => void = () => undefined;
-  const failure = new Promise<never>((_, reject) => (failed = reject));
-  failure.catch(() => undefined);
-  const step = <T>(work: Promise<T>): Promise<T> => Promise.race([work, failure]);
+  // A failure anywhere (yazl, the sink) must also end whatever step is being awaited. Not Promise.race against one
+  // long-lived promise: every race leaves a reaction on it, and each would keep its step's result (an entry stream
+  // with its zlib buffers) alive until the conversion ends.
+  let failure: Error | undefined;
+  const waiting = new Set<(error: Error) => void>();
+  const failed = (error: Error) => {
+    failure ??= error;
+    for (const reject of waiting) reject(failure);
+  };
+  const step = <T>(work: Promise<T>): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      if (failure !== undefined) return reject(failure);
+      waiting.add(reject);
+      work.then(resolve, reject).finally(() => waiting.delete(reject));
+    });
   outer.on('error', (error: Error) => failed(error));
 
   try {
@@ -220,10 +250,9 @@ export async function convertSdkPackage(input: ConvertSdkInput): Promise<Convert
       }
       const guard = new EntryGuard(entry, limits, guardBudget);
       const compress = !STORED.test(path) && level > 0;
-      // yazl 3 takes compressionLevel; @types/yazl (2.x) does not list it yet.
       const options: Partial<yazl.ReadStreamOptions> & { compressionLevel?: number } = { mtime: entry.mtime, mode: entry.mode, compress, size: entry.uncompressedSize };
       if (compress) options.compressionLevel = level;
-      zip.addReadStream(guard, path, options);
+      addStream(zip, path, options, guard);
       try {
         await step(Promise.all([pipeline(source, guard), finished(guard)]));
       } catch (error) {
@@ -247,7 +276,7 @@ export async function convertSdkPackage(input: ConvertSdkInput): Promise<Convert
       const innerTap = new HashTap();
       const path = `${bundle.name}.xcframework.zip`;
       // Stored, not deflated again: it is a zip already, and the package host can serve it by range from the package.
-      outer.addReadStream(inner.outputStream.pipe(innerTap), `${root}/${path}`, { mtime: GENERATED_MTIME, mode: GENERATED_MODE, compress: false });
+      addStream(outer, `${root}/${path}`, { mtime: GENERATED_MTIME, mode: GENERATED_MODE, compress: false }, inner.outputStream.pipe(innerTap));
       const innerFiles = [...bundle.files].sort((a, b) => (a.inner < b.inner ? -1 : a.inner > b.inner ? 1 : 0));
       for (const { entry, inner: innerPath } of innerFiles) await pump(inner, entry, innerPath, undefined);
       inner.end();
