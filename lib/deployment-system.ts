@@ -34,7 +34,6 @@ import {
   type CodeBuildProjectDefinition,
   type PackageCheckout,
 } from '../lambdas/core/buildspecs';
-import { runtimeProblems } from '../lambdas/adapters/pipeline-file';
 import { checkPipelineObject } from '../lambdas/core/config/load';
 import type { Pipeline } from '../lambdas/core/config/schema';
 import { LockstepError } from '../lambdas/core/errors';
@@ -765,8 +764,6 @@ function validateProps(props: DeploymentSystemProps): Pipeline {
   }
   if (pipeline) {
     problems.push(...buildspecProblems(pipeline).map((p) => `pipeline.${p}`));
-    // What the functions would refuse at cold start (they validate pipeline.json): caught here, at synth.
-    for (const problem of runtimeProblems(pipeline)) problems.push(`pipeline.${problem.path}: ${problem.message}; ${problem.fix}`);
     pipeline.packages.forEach((p, i) => {
       if ('local' in p.source) {
         problems.push(`pipeline.packages[${i}].source: "${p.name}" uses a local source, which only local mode can build; use github or codecommit`);

@@ -1,34 +1,14 @@
 /**
  * The pipeline definition a handler runs with: `LOCKSTEP_PIPELINE_FILE`, JSON written by the CDK (or local mode)
- * next to each bundle, read and validated once per cold start. A definition that fails validation, or names a
- * compliance policy that does not exist, fails the cold start with every problem listed.
+ * next to each bundle, read and validated once per cold start. A definition that fails validation fails the cold
+ * start with every problem listed.
  */
 import { readFileSync } from 'node:fs';
-import { ConfigError, validatePipelineObject, type ConfigProblem } from '../core/config/load';
+import { ConfigError, validatePipelineObject } from '../core/config/load';
 import type { Pipeline } from '../core/config/schema';
 import { requireEnv } from '../core/errors';
-import { COMPLIANCE_POLICIES, isCompliancePolicy } from '../promotion/compliance';
 
-/** Problems the runtime adds to the shared rules: compliance policies must be ones it can evaluate. */
-export function runtimeProblems(pipeline: Pipeline): ConfigProblem[] {
-  const problems: ConfigProblem[] = [];
-  pipeline.stages.forEach((stage, s) =>
-    stage.environments.forEach((env, e) => {
-      const policy = env.approval.compliance?.policy;
-      if (policy !== undefined && !isCompliancePolicy(policy)) {
-        problems.push({
-          path: `stages[${s}].environments[${e}].approval.compliance.policy`,
-          message: `unknown compliance policy "${policy}"`,
-          fix: `use one of: ${Object.keys(COMPLIANCE_POLICIES).join(', ')}`,
-          rule: 'compliance-policy',
-        });
-      }
-    }),
-  );
-  return problems;
-}
-
-/** Reads and validates a pipeline JSON file (the shared loader's schema and cross-reference rules, plus ours). */
+/** Reads and validates a pipeline JSON file (the shared loader's schema and cross-reference rules). */
 export function readPipelineFile(path: string): Pipeline {
   const text = readFileSync(path, 'utf8');
   let json: unknown;
@@ -40,10 +20,7 @@ export function readPipelineFile(path: string): Pipeline {
       cause: error,
     });
   }
-  const pipeline = validatePipelineObject(json, { source: path });
-  const problems = runtimeProblems(pipeline);
-  if (problems.length > 0) throw new ConfigError(problems, { source: path });
-  return pipeline;
+  return validatePipelineObject(json, { source: path });
 }
 
 let cached: { path: string; pipeline: Pipeline } | undefined;

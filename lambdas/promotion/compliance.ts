@@ -5,8 +5,10 @@
  * - `tests-passed`: the environment's test steps ran in this workflow and none failed.
  * - `separation-of-duties`: a person approved the revision manually, and that person authored none of its commits.
  * - `change-recorded`: the revision traces back to commits, a build and an artifact (nothing deployed from nowhere).
+ * - `change-management`: tests passed and change recorded (for environments without a manual step).
  * - `standard`: all three.
  */
+import type { CompliancePolicy } from '../core/config/schema';
 import type { Revision } from '../core/model';
 
 export interface ComplianceEvidence {
@@ -61,20 +63,19 @@ const changeRecorded: Rule = ({ revision }) => {
     : { rule: 'change-recorded', passed: false, message: `revision ${revision.number} has no ${missing.join(', ')}` };
 };
 
-export const COMPLIANCE_POLICIES: Readonly<Record<string, readonly Rule[]>> = {
+/** The rules of each policy. The policy names themselves are part of the pipeline schema, so a definition naming an
+ * unknown policy is refused by `lockstep validate` and at synth, never at run time. */
+const POLICY_RULES: Readonly<Record<CompliancePolicy, readonly Rule[]>> = {
   'tests-passed': [testsPassed],
   'separation-of-duties': [separationOfDuties],
   'change-recorded': [changeRecorded],
+  'change-management': [testsPassed, changeRecorded],
   standard: [testsPassed, separationOfDuties, changeRecorded],
 };
 
-export function isCompliancePolicy(name: string): boolean {
-  return Object.hasOwn(COMPLIANCE_POLICIES, name);
-}
-
-/** Runs a policy; undefined when the policy does not exist. */
+/** Runs a policy; undefined when the name is not a policy (a definition that skipped validation). */
 export function evaluatePolicy(policy: string, evidence: ComplianceEvidence): { passed: boolean; findings: ComplianceFinding[] } | undefined {
-  const rules = isCompliancePolicy(policy) ? COMPLIANCE_POLICIES[policy] : undefined;
+  const rules = Object.hasOwn(POLICY_RULES, policy) ? POLICY_RULES[policy as CompliancePolicy] : undefined;
   if (!rules) return undefined;
   const findings = rules.map((rule) => rule(evidence));
   return { passed: findings.every((f) => f.passed), findings };

@@ -42,14 +42,14 @@ describe('DeploymentSystem props', () => {
     );
   });
 
-  it('refuses a pipeline the functions would reject at cold start', () => {
+  it('refuses a pipeline naming a compliance policy the runtime cannot evaluate', () => {
     const [beta, prod] = fixtureInput.stages;
     const pipeline = {
       ...fixtureInput,
       stages: [beta, { ...prod, environments: [{ ...prod!.environments[0], approval: { compliance: { policy: 'no-such-policy' } } }] }],
     } as unknown as Pipeline;
     const error = attempt({ pipeline });
-    expect(error.problems).toEqual([expect.stringContaining('stages[1].environments[0].approval.compliance.policy: unknown compliance policy "no-such-policy"')]);
+    expect(error.problems).toEqual([expect.stringContaining('stages[1].environments[0].approval.compliance.policy: "no-such-policy" is not an allowed value')]);
   });
 
   it('runs the cross-reference checks on pipelines written as objects', () => {

@@ -90,11 +90,19 @@ export const testStepSchema = z.strictObject({
   variables: z.record(z.string(), z.string()).optional(),
 });
 
+/**
+ * Compliance policies the sign-off step can evaluate (see lambdas/promotion/compliance.ts for each rule):
+ * `tests-passed`, `separation-of-duties`, `change-recorded`, `change-management` (tests passed and change
+ * recorded) and `standard` (all three).
+ */
+export const COMPLIANCE_POLICIES = ['tests-passed', 'separation-of-duties', 'change-recorded', 'change-management', 'standard'] as const;
+export type CompliancePolicy = (typeof COMPLIANCE_POLICIES)[number];
+
 export const approvalWorkflowSchema = z.strictObject({
   /** Test steps, run in parallel after the deploy. Any failure fails the workflow and rolls back. */
   tests: z.array(testStepSchema).default([]),
   /** Compliance sign-off by a named policy (recorded in the audit log with the revision's evidence). */
-  compliance: z.strictObject({ policy: z.string().min(1) }).optional(),
+  compliance: z.strictObject({ policy: z.enum(COMPLIANCE_POLICIES) }).optional(),
   /** Manual approval by email link. Any one approver decides. */
   manual: z
     .strictObject({
