@@ -171,10 +171,29 @@ function parseXml(text: string): unknown {
       fix: 'wrap the fields in a single <sdk> ... </sdk> element',
     });
   }
-  const sdk = parsed.sdk;
+  const sdk = decodeXmlText(parsed.sdk);
   if (sdk === '') return {};
   if (!isRecord(sdk)) return sdk;
   return unwrapXmlLists(sdk);
+}
+
+const PREDEFINED_ENTITIES: Readonly<Record<string, string>> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
+
+/**
+ * Entity processing is off in the parser, so the five predefined XML entities and character references are decoded
+ * here: they expand to one character each and cannot refer to anything else. Other references stay as written.
+ */
+function decodeXmlText(value: unknown): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/&(lt|gt|amp|quot|apos);|&#(\d{1,7});|&#x([0-9a-fA-F]{1,6});/g, (match, name: string | undefined, dec: string | undefined, hex: string | undefined) => {
+      if (name !== undefined) return PREDEFINED_ENTITIES[name]!;
+      const code = dec !== undefined ? Number(dec) : parseInt(hex!, 16);
+      return code > 0 && code <= 0x10ffff && !(code >= 0xd800 && code <= 0xdfff) ? String.fromCodePoint(code) : match;
+    });
+  }
+  if (Array.isArray(value)) return value.map(decodeXmlText);
+  if (isRecord(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, decodeXmlText(v)]));
+  return value;
 }
 
 /** Turns XML's wrapper elements into the canonical arrays and the dependency record. */

@@ -84,9 +84,11 @@ describe('metadata formats', () => {
       expect(refusal(laughs).problems[0]!.message).toContain('DOCTYPE or ENTITY declaration is refused');
     });
 
-    it('leaves undeclared entity references as text instead of resolving them', () => {
-      const error = refusal(GOOD_XML.replace('<name>acme-maps</name>', '<name>&amp;maps</name>'));
-      expect(error.problems).toEqual([expect.objectContaining({ field: 'name', message: '"&amp;maps" is not a valid SDK name' })]);
+    it('decodes the predefined entities and character references, and leaves any other reference as text', () => {
+      const metadata = parseSdkMetadata(GOOD_XML.replace('Vector maps for iOS.', 'Maps &amp; routes &lt;iOS&gt; &#8212; &#x263A;'), { sdkExists });
+      expect(metadata.summary).toBe('Maps & routes <iOS> \u2014 \u263A');
+      const error = refusal(GOOD_XML.replace('<name>acme-maps</name>', '<name>&xxe;</name>'));
+      expect(error.problems).toEqual([expect.objectContaining({ field: 'name', message: '"&xxe;" is not a valid SDK name' })]);
     });
 
     it('refuses a YAML alias bomb', () => {
