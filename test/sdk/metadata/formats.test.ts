@@ -1,7 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import fs, { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { MetadataError, detectMetadataFormat, parseSdkMetadata } from '../../../lambdas/sdk/metadata';
 import { GOOD_XML, GOOD_YAML, goodMetadata } from './fixtures';
 
@@ -71,7 +71,10 @@ describe('metadata formats', () => {
 
     it('refuses XML with an external entity before parsing and reads no file', () => {
       const xxe = GOOD_XML.replace('<sdk>', `<!DOCTYPE sdk [<!ENTITY xxe SYSTEM "file://${secretPath}">]>\n<sdk>`).replace('<license>Apache-2.0</license>', '<license>&xxe;</license>');
+      const reads = (['readFileSync', 'openSync', 'readFile', 'open', 'createReadStream'] as const).map((method) => vi.spyOn(fs, method));
       const error = refusal(xxe, 'lockstep-sdk.xml');
+      for (const spy of reads) expect(spy).not.toHaveBeenCalled();
+      reads.forEach((spy) => spy.mockRestore());
       expect(error.problems).toEqual([expect.objectContaining({ field: '(document)', message: expect.stringContaining('DOCTYPE or ENTITY declaration is refused') })]);
       // Nothing from the file reached the error (or anything derived from the parse).
       expect(JSON.stringify({ message: error.message, problems: error.problems, details: error.details })).not.toContain(secret);
