@@ -53,6 +53,16 @@ export const orchestrator = once(() => new StepFunctionsOrchestrator(sfn, requir
 /** SendTaskSuccess/Failure need no state machine ARN: the approval API only decides tasks. */
 export const taskOrchestrator = once(() => new StepFunctionsOrchestrator(sfn));
 
+/** LOCKSTEP_APPROVAL_LINK_TTL_SECONDS is optional (local mode leaves it out); a value that is set must be a positive number. */
+function linkTtl(value: string | undefined): { linkTtlSeconds?: number } {
+  if (value === undefined || value === '') return {};
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    throw new RangeError(`LOCKSTEP_APPROVAL_LINK_TTL_SECONDS must be a positive number of seconds, not "${value}"`);
+  }
+  return { linkTtlSeconds: seconds };
+}
+
 export const approvalDependencies = once((): ApprovalDependencies => {
   const secretArn = requireEnv('LOCKSTEP_APPROVAL_SIGNING_SECRET_ARN');
   const reader = secretReader();
@@ -67,6 +77,7 @@ export const approvalDependencies = once((): ApprovalDependencies => {
     signer: async () => new ApprovalLinkSigner(parseSecrets(await reader.get(secretArn))),
     baseUrl: requireEnv('LOCKSTEP_APPROVAL_BASE_URL'),
     clock,
+    ...linkTtl(process.env.LOCKSTEP_APPROVAL_LINK_TTL_SECONDS),
   };
 });
 

@@ -30,6 +30,11 @@ export interface ApprovalDependencies {
   readonly baseUrl: string;
   readonly clock: () => number;
   readonly newId?: () => string;
+  /**
+   * Upper bound on a link's lifetime in seconds (the construct's `approvalLinkTtl`). A request whose own timeout is
+   * shorter expires with it. @default the request's timeout
+   */
+  readonly linkTtlSeconds?: number;
 }
 
 export interface NewApprovalRequest {
@@ -49,7 +54,8 @@ export interface NewApprovalRequest {
 export async function sendApprovalRequest(deps: ApprovalDependencies, request: NewApprovalRequest): Promise<{ requestId: string; expiresAt: number }> {
   const now = deps.clock();
   const requestId = (deps.newId ?? randomUUID)();
-  const expiresAt = now + request.timeoutSeconds * 1000;
+  const lifetimeSeconds = Math.min(request.timeoutSeconds, deps.linkTtlSeconds ?? Number.POSITIVE_INFINITY);
+  const expiresAt = now + lifetimeSeconds * 1000;
   const approvers = [...new Set(request.approvers.map((a) => a.trim().toLowerCase()))];
   const record: ApprovalRequestRecord = {
     requestId,

@@ -190,6 +190,14 @@ describe('approval links', () => {
     expect(decisions()).toBe(0);
   });
 
+  it('caps a link lifetime at the configured link TTL when the request timeout is longer', async () => {
+    const { sendApprovalRequest } = await import('../../lambdas/promotion/approvals');
+    const deps = { ...runtime.approvalDependencies(), linkTtlSeconds: 600, clock: () => 1_000_000 };
+    const request = { kind: 'environment' as const, execution: 'web-to-Beta-web-r1', environment: 'Beta', application: 'web', revision: 1, approvers: ['ann@example.com'], timeoutSeconds: 86_400, taskToken: 'token-ttl' };
+    expect((await sendApprovalRequest(deps, request)).expiresAt).toBe(1_000_000 + 600_000);
+    expect((await sendApprovalRequest(deps, { ...request, timeoutSeconds: 60, taskToken: 'token-ttl-2' })).expiresAt).toBe(1_000_000 + 60_000);
+  });
+
   it('refuses an unknown request the same way as a bad signature', async () => {
     const { links } = await newRequest('token-unknown');
     const link = new URL(links['ann@example.com']!.href.replace(/approvals\/[^?]+/, 'approvals/00000000-0000-0000-0000-000000000000'));
