@@ -4,7 +4,8 @@
  * start with every problem listed.
  */
 import { readFileSync } from 'node:fs';
-import { ConfigError, validatePipelineObject } from '../core/config/load';
+import { validatePipelineObject } from '../core/config/check';
+import { ConfigError } from '../core/config/problems';
 import type { Pipeline } from '../core/config/schema';
 import { requireEnv } from '../core/errors';
 

@@ -8,13 +8,12 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import { locate } from './positions';
-import { ConfigError, formatProblems, parsePath, formatPath, type ConfigProblem } from './problems';
-import { salvage } from './salvage';
-import { pipelineSchema, type Pipeline, type PipelineInput } from './schema';
-import { schemaProblems } from './schema-problems';
-import { validatePipeline } from './validate';
+import { checkPipelineObject, validatePipelineObject, type PipelineCheck } from './check';
+import { ConfigError, formatProblems, parsePath, type ConfigProblem } from './problems';
+import type { Pipeline, PipelineInput } from './schema';
 
 export { ConfigError, formatProblems, type ConfigProblem };
+export { checkPipelineObject, validatePipelineObject, type PipelineCheck };
 
 /**
  * How many alias expansions a YAML file may cause. Anchors and aliases are handy for repeated windows or approver
@@ -56,17 +55,6 @@ export function loadPipeline(path: string): Pipeline {
 }
 
 /**
- * Validates a pipeline definition written as a TypeScript object (see `definePipeline`).
- *
- * @throws ConfigError listing every problem (without line numbers: there is no text to point into).
- */
-export function validatePipelineObject(input: unknown, options: { source?: string } = {}): Pipeline {
-  const result = checkPipelineObject(input);
-  if (result.pipeline) return result.pipeline;
-  throw new ConfigError(result.problems, { source: options.source });
-}
-
-/**
  * Imports a module whose default export (or `pipeline` export) is a pipeline definition object, and validates it.
  *
  * @example
@@ -88,12 +76,6 @@ export async function importPipeline(path: string): Promise<Pipeline> {
  */
 export function definePipeline(input: PipelineInput): PipelineInput {
   return input;
-}
-
-/** Outcome of a check that does not throw: the pipeline when it is valid, else every problem. */
-export interface PipelineCheck {
-  readonly pipeline?: Pipeline;
-  readonly problems: readonly ConfigProblem[];
 }
 
 /**
@@ -159,48 +141,6 @@ export function checkPipelineText(text: string, options: ParseOptions = {}): Pip
   const result = checkPipelineObject(input);
   if (result.pipeline) return result;
   return { problems: positioned(result.problems, document, lineCounter) };
-}
-
-/** Like `validatePipelineObject`, but returns the problems instead of throwing. */
-export function checkPipelineObject(input: unknown): PipelineCheck {
-  if (input === null || input === undefined || typeof input !== 'object' || Array.isArray(input)) {
-    return {
-      problems: [
-        {
-          rule: 'schema',
-          path: '',
-          message: `the definition is ${input === null || input === undefined ? 'empty' : 'not an object of keys'}`,
-          fix: 'start from an example in examples/ (keys: pipeline, packages, applications, stages, promotions, notifications)',
-        },
-      ],
-    };
-  }
-  const parsed = pipelineSchema.safeParse(input);
-  if (parsed.success) {
-    const problems = validatePipeline(parsed.data);
-    return problems.length === 0 ? { pipeline: parsed.data, problems } : { problems };
-  }
-  const shapeProblems = schemaProblems(parsed.error.issues, input, pipelineSchema);
-  const rescued = salvage(input, pipelineSchema);
-  if (!rescued) return { problems: shapeProblems };
-  const referenceProblems = validatePipeline(rescued.value, { tolerate: rescued.tolerate })
-    .map((problem) => ({ ...problem, path: formatPath(rescued.toOriginal(parsePath(problem.path))) }))
-    .filter((problem) => !isEcho(problem, shapeProblems));
-  return { problems: [...shapeProblems, ...referenceProblems] };
-}
-
-/**
- * True when a rule's finding is only a consequence of what the salvage removed: a stage emptied because its
- * environments were rejected, or "no approvers" because the approvers written were not email addresses.
- */
-function isEcho(problem: ConfigProblem, shapeProblems: readonly ConfigProblem[]): boolean {
-  if (problem.rule === 'empty-stage') return shapeProblems.some((shape) => isWithin(shape.path, problem.path));
-  if (problem.rule === 'manual-approvers') return shapeProblems.some((shape) => /(^|\.)approvers\b|\.manual\b/.test(shape.path));
-  return false;
-}
-
-function isWithin(path: string, ancestor: string): boolean {
-  return path === ancestor || path.startsWith(`${ancestor}.`) || path.startsWith(`${ancestor}[`);
 }
 
 /** Adds line and column to each problem and orders them as they appear in the file. */
