@@ -37,6 +37,7 @@ import {
 import { checkPipelineObject } from '../lambdas/core/config/load';
 import type { Pipeline } from '../lambdas/core/config/schema';
 import { LockstepError } from '../lambdas/core/errors';
+import { buildProjectName } from '../lambdas/core/names';
 import { TABLES, type TableDefinition } from '../lambdas/core/tables';
 import {
   HANDLER_NAMES,
@@ -652,6 +653,32 @@ export class DeploymentSystem extends Construct {
       // A missed pass is made good by the next one; retrying a stale pass would only add load.
       targets: [new targets.LambdaFunction(this.functions.reconcile, { retryAttempts: 0 })],
     });
+    // Events make the agents fast; the schedule keeps them correct. A promotion that ends (AutoPromote to the next
+    // environments) and an application build that ends (AutoDeploy of the new revision) start a pass at once,
+    // from the events Step Functions and CodeBuild put on the default bus anyway.
+    new events.Rule(this, 'ReconcileOnPromotionEnd', {
+      description: `Lockstep ${this.pipeline.pipeline.name}: reconcile when a promotion execution ends`,
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: { stateMachineArn: [this.stateMachine.stateMachineArn], status: ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'] },
+      },
+      targets: [new targets.LambdaFunction(this.functions.reconcile, { retryAttempts: 2 })],
+    });
+    const buildProjectNames = this.pipeline.applications
+      .map((application) => buildProjectName(this.pipeline.pipeline.name, application.name))
+      .filter((name) => this.projects.has(name));
+    if (buildProjectNames.length > 0) {
+      new events.Rule(this, 'ReconcileOnBuildEnd', {
+        description: `Lockstep ${this.pipeline.pipeline.name}: reconcile when an application build ends`,
+        eventPattern: {
+          source: ['aws.codebuild'],
+          detailType: ['CodeBuild Build State Change'],
+          detail: { 'project-name': buildProjectNames, 'build-status': ['SUCCEEDED', 'FAILED', 'STOPPED'] },
+        },
+        targets: [new targets.LambdaFunction(this.functions.reconcile, { retryAttempts: 2 })],
+      });
+    }
 
     const repositories = [...this.repositories.entries()];
     if (repositories.length === 0) return;

@@ -345,6 +345,24 @@ describe('HTTP API and triggers', () => {
     });
   });
 
+  it('starts a reconcile pass as soon as a promotion execution or an application build ends', () => {
+    const reconcile = { Arn: { 'Fn::GetAtt': [logicalId('AWS::Lambda::Function', 'Reconcile'), 'Arn'] } };
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: Match.objectLike({
+        source: ['aws.states'],
+        detail: Match.objectLike({ status: Match.arrayWith(['SUCCEEDED', 'FAILED']) }),
+      }),
+      Targets: [Match.objectLike(reconcile)],
+    });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: Match.objectLike({
+        source: ['aws.codebuild'],
+        detail: Match.objectLike({ 'project-name': Match.arrayWith([Match.stringLikeRegexp('-build-')]) }),
+      }),
+      Targets: [Match.objectLike(reconcile)],
+    });
+  });
+
   it('sends pushes to the pipeline\'s CodeCommit branches to the codecommit-push function', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
