@@ -83,6 +83,15 @@ const GENERATED_MTIME = new Date('2000-01-01T00:00:00Z');
 const GENERATED_MODE = 0o100644;
 const STORED = /\.(zip|jar|aar|gz|tgz|xz|bz2|7z|zst|png|jpe?g|gif|webp|heic|mp3|mp4|m4a|mov|car)$/i;
 
+/**
+ * An entry the provider's zip tool deflated without gaining 3% is random-like (encrypted, compressed or signed
+ * binaries); deflating it again would cost most of the conversion's CPU for nothing, so it is stored. Depends only on
+ * the input, so output stays deterministic.
+ */
+function alreadyIncompressible(entry: CheckedEntry): boolean {
+  return entry.zipEntry.compressionMethod === 8 && entry.uncompressedSize >= 64 * 1024 && entry.compressedSize >= entry.uncompressedSize * 0.97;
+}
+
 /** Counts and hashes one entry's decompressed bytes, and enforces the limits on what is really there. */
 class EntryGuard extends Transform {
   private readonly hash = createHash('sha256');
@@ -249,7 +258,7 @@ export async function convertSdkPackage(input: ConvertSdkInput): Promise<Convert
         throw wrapReadError(entry, error);
       }
       const guard = new EntryGuard(entry, limits, guardBudget);
-      const compress = !STORED.test(path) && level > 0;
+      const compress = level > 0 && !STORED.test(path) && !alreadyIncompressible(entry);
       const options: Partial<yazl.ReadStreamOptions> & { compressionLevel?: number } = { mtime: entry.mtime, mode: entry.mode, compress, size: entry.uncompressedSize };
       if (compress) options.compressionLevel = level;
       addStream(zip, path, options, guard);
