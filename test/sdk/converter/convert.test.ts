@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import yauzl from 'yauzl';
 import { LocalFileSink, PackageLayoutError, convertSdkPackage, type ConvertedPackage, type PackageManifest, type Podspec } from '../../../lambdas/sdk/converter';
 import { MetadataError } from '../../../lambdas/sdk/metadata';
 import { sampleSdkEntries, sdkMetadata } from './fixtures';
@@ -44,6 +45,7 @@ describe('converting a good SDK', () => {
         'lockstep-sdk.json',
         'manifest.json',
         'resources/art/logo.png',
+        'resources/art/noise.bin',
         'resources/fonts/Roboto.ttf',
         'samples/Demo/Demo.xcodeproj/project.pbxproj',
         'samples/Demo/Frameworks/Other.framework/Other',
@@ -125,19 +127,21 @@ describe('converting a good SDK', () => {
     rmSync(again);
   });
 
-  it('keeps the execute bit of executables', async () => {
-    const modes = await new Promise<Map<string, number>>((resolve, reject) => {
-      import('yauzl').then(({ default: yauzl }) =>
-        yauzl.open(output, { lazyEntries: false }, (err, zip) => {
-          if (err) return reject(err);
-          const found = new Map<string, number>();
-          zip.on('entry', (e: { fileName: string; externalFileAttributes: number }) => found.set(e.fileName, e.externalFileAttributes >>> 16));
-          zip.on('end', () => resolve(found));
-        }),
-      );
+  it('keeps the execute bit of executables, and stores what deflate cannot shrink', async () => {
+    const headers = await new Promise<Map<string, { mode: number; method: number }>>((resolve, reject) => {
+      yauzl.open(output, { lazyEntries: false }, (err, zip) => {
+        if (err) return reject(err);
+        const found = new Map<string, { mode: number; method: number }>();
+        zip.on('entry', (e: yauzl.Entry) => found.set(e.fileName.slice(root.length + 1), { mode: e.externalFileAttributes >>> 16, method: e.compressionMethod }));
+        zip.on('end', () => resolve(found));
+      });
     });
-    expect(modes.get(`${root}/frameworks/Maps.xcframework/ios-arm64/Maps.framework/Maps`)).toBe(0o100755);
-    expect(modes.get(`${root}/LICENSE`)).toBe(0o100644);
+    expect(headers.get('frameworks/Maps.xcframework/ios-arm64/Maps.framework/Maps')?.mode).toBe(0o100755);
+    expect(headers.get('LICENSE')).toEqual({ mode: 0o100644, method: 8 });
+    // Already-compressed formats and random data that the provider's deflate could not shrink are stored.
+    expect(headers.get('resources/art/logo.png')?.method).toBe(0);
+    expect(headers.get('resources/art/noise.bin')?.method).toBe(0);
+    expect(headers.get('Maps.xcframework.zip')?.method).toBe(0);
   });
 });
 

@@ -43,6 +43,7 @@ export function sampleSdkEntries(): RawZipEntry[] {
     text('AcmeMaps-6.2.0/docs/index.html', '<h1>Acme Maps</h1>'),
     { name: 'AcmeMaps-6.2.0/fonts/Roboto.ttf', data: randomBytes(5000) },
     { name: 'AcmeMaps-6.2.0/art/logo.png', data: randomBytes(3000) },
+    { name: 'AcmeMaps-6.2.0/art/noise.bin', data: randomBytes(100_000) },
     text('AcmeMaps-6.2.0/.DS_Store', 'junk'),
     text('__MACOSX/AcmeMaps-6.2.0/._LICENSE.txt', 'junk'),
   ];
