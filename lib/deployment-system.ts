@@ -24,6 +24,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import {
   buildspecProblems,
@@ -38,6 +39,7 @@ import { checkPipelineObject } from '../lambdas/core/config/load';
 import type { Pipeline } from '../lambdas/core/config/schema';
 import { LockstepError } from '../lambdas/core/errors';
 import { buildProjectName } from '../lambdas/core/names';
+import { pipelineSwitched } from '../lambdas/promotion/notifications';
 import { TABLES, type TableDefinition } from '../lambdas/core/tables';
 import {
   HANDLER_NAMES,
@@ -214,6 +216,7 @@ export class DeploymentSystem extends Construct {
     this.grantFunctionPermissions(stateMachineArn, projectDefinitions);
     this.addRoutes();
     this.addTriggers(props.reconcileInterval ?? Duration.minutes(1));
+    this.addDeletionNotice();
     this.addOutputs();
   }
 
@@ -694,6 +697,44 @@ export class DeploymentSystem extends Construct {
         detail: { event: ['referenceCreated', 'referenceUpdated'], referenceType: ['branch'], referenceName: branches },
       },
       targets: [new targets.LambdaFunction(this.functions['codecommit-push'], { retryAttempts: 4, maxEventAge: Duration.hours(1) })],
+    });
+  }
+
+  /**
+   * Tells the pipeline's subscribers when the pipeline is deleted: CloudFormation deletes this resource before the
+   * topic it depends on, and its delete call publishes the same `pipeline-deleted` notification the runtime would.
+   */
+  private addDeletionNotice(): void {
+    const notice = pipelineSwitched({ pipeline: this.pipeline.pipeline.name, change: 'pipeline-deleted', by: 'CloudFormation (stack deletion)' });
+    const publish: cr.AwsSdkCall = {
+      service: 'SNS',
+      action: 'publish',
+      parameters: {
+        TopicArn: this.notificationTopic.topicArn,
+        Subject: notice.subject.slice(0, 99),
+        Message: notice.text,
+        MessageAttributes: Object.fromEntries(
+          Object.entries({ ...notice.attributes, event: notice.event }).map(([name, value]) => [name, { DataType: 'String', StringValue: value }]),
+        ),
+      },
+      physicalResourceId: cr.PhysicalResourceId.of(`lockstep-${this.pipeline.pipeline.name}-deletion-notice`),
+    };
+    const logGroup = this.logGroup('DeletionNoticeLogs');
+    // Our own role rather than the CDK default, which carries the account-wide AWSLambdaBasicExecutionRole policy.
+    const role = new iam.Role(this, 'DeletionNoticeRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Lockstep ${this.pipeline.pipeline.name}: publishes the pipeline-deleted notice`,
+    });
+    role.addToPolicy(new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }));
+    grantTopicPublish(this.notificationTopic, this.encryptionKey, role);
+    role.addToPolicy(new iam.PolicyStatement({ actions: ['sns:ListSubscriptionsByTopic'], resources: [this.notificationTopic.topicArn] }));
+    new cr.AwsCustomResource(this, 'DeletionNotice', {
+      // Create reads the topic (a harmless call) so the resource exists; only Delete publishes.
+      onCreate: { ...publish, action: 'listSubscriptionsByTopic', parameters: { TopicArn: this.notificationTopic.topicArn } },
+      onDelete: publish,
+      role,
+      installLatestAwsSdk: false,
+      logGroup,
     });
   }
 

@@ -23,6 +23,11 @@ function ofType(type: string): [string, Resources[string]][] {
   return Object.entries(resources).filter(([, r]) => r.Type === type);
 }
 
+/** The six Lockstep handler functions (not the CDK's own custom-resource function at the stack root). */
+function handlerFunctions(): [string, Resources[string]][] {
+  return ofType('AWS::Lambda::Function').filter(([id]) => id.startsWith('DeploymentSystem'));
+}
+
 /** Logical id of the one resource of `type` whose id starts with the construct path `DeploymentSystem<prefix>`. */
 function logicalId(type: string, prefix: string): string {
   const matches = ofType(type).filter(([id]) => id.startsWith(`DeploymentSystem${prefix}`));
@@ -217,7 +222,7 @@ describe('CodeBuild projects', () => {
 
 describe('Lambda functions', () => {
   it('runs the six handlers on the newest Node.js runtime, ARM64, with active tracing', () => {
-    const functions = ofType('AWS::Lambda::Function');
+    const functions = handlerFunctions();
     expect(functions).toHaveLength(6);
     for (const [, fn] of functions) {
       expect(fn.Properties!.Runtime).toBe('nodejs24.x');
@@ -240,14 +245,14 @@ describe('Lambda functions', () => {
       'POWERTOOLS_SERVICE_NAME',
       'POWERTOOLS_METRICS_NAMESPACE',
     ];
-    for (const [, fn] of ofType('AWS::Lambda::Function')) {
+    for (const [, fn] of handlerFunctions()) {
       expect(Object.keys(fn.Properties!.Environment.Variables)).toEqual(expect.arrayContaining(expected));
       expect(fn.Properties!.Environment.Variables.LOCKSTEP_PIPELINE_FILE).toBe('/var/task/pipeline.json');
     }
   });
 
   it('ships the validated pipeline as pipeline.json next to each bundle', () => {
-    for (const [, fn] of ofType('AWS::Lambda::Function')) {
+    for (const [, fn] of handlerFunctions()) {
       // The staged bundle folder is named after the asset hash, which is the S3 key the function points at.
       const hash = String(fn.Properties!.Code.S3Key).replace(/\.zip$/, '');
       const assetDir = join(app.outdir, `asset.${hash}`);
@@ -257,7 +262,7 @@ describe('Lambda functions', () => {
   });
 
   it('writes function logs to log groups with a retention period, without the account-wide basic execution policy', () => {
-    for (const [, fn] of ofType('AWS::Lambda::Function')) {
+    for (const [, fn] of handlerFunctions()) {
       const group = resources[fn.Properties!.LoggingConfig.LogGroup.Ref]!;
       expect(group.Properties!.RetentionInDays).toBe(90);
     }
@@ -361,6 +366,14 @@ describe('HTTP API and triggers', () => {
       }),
       Targets: [Match.objectLike(reconcile)],
     });
+  });
+
+  it('publishes a pipeline-deleted notification when the stack is deleted', () => {
+    const [, notice] = Object.entries(template.findResources('Custom::AWS')).find(([id]) => id.includes('DeletionNotice'))!;
+    const onDelete = JSON.stringify(notice.Properties.Delete);
+    expect(onDelete).toContain('"action\\":\\"publish\\"');
+    expect(onDelete).toContain('pipeline-deleted');
+    expect(onDelete).toContain(logicalId('AWS::SNS::Topic', 'Notification'));
   });
 
   it('sends pushes to the pipeline\'s CodeCommit branches to the codecommit-push function', () => {
