@@ -96,7 +96,6 @@ function checkPath(name: string, limits: ArchiveLimits): { problem: string } | {
   if (Buffer.byteLength(name, 'utf8') > limits.maxPathBytes) return { problem: `has a path longer than ${limits.maxPathBytes} bytes` };
   if (name === '' || name === '/') return { problem: 'has an empty path' };
   if (name.includes('\\')) return { problem: 'contains a backslash, which Windows tools read as a folder separator (a way around the "../" check)' };
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(name)) return { problem: 'contains a control character' };
   if (name.includes('\uFFFD')) return { problem: 'is not valid UTF-8' };
   if (name.startsWith('/')) return { problem: 'is an absolute path' };

@@ -93,22 +93,22 @@ export class S3RandomAccessReader extends yauzl.RandomAccessReader {
   }
 
   override _readStreamForRange(start: number, end: number): Readable {
-    const reader = this;
-    async function* chunks(): AsyncGenerator<Buffer> {
-      let position = start;
-      while (position < end) {
-        const index = Math.floor(position / reader.blockSize);
-        const data = reader.block(index);
-        if ((index + 1) * reader.blockSize < end) reader.prefetch(index + 1);
-        const buffer = await data;
-        const from = position - index * reader.blockSize;
-        const to = Math.min(buffer.length, end - index * reader.blockSize);
-        yield buffer.subarray(from, to);
-        position += to - from;
-      }
-    }
     // Byte mode with a small high-water mark: at most one block slice waits in the stream besides the cache.
-    return Readable.from(chunks(), { objectMode: false, highWaterMark: 64 * 1024 });
+    return Readable.from(this.slices(start, end), { objectMode: false, highWaterMark: 64 * 1024 });
+  }
+
+  private async *slices(start: number, end: number): AsyncGenerator<Buffer> {
+    let position = start;
+    while (position < end) {
+      const index = Math.floor(position / this.blockSize);
+      const data = this.block(index);
+      if ((index + 1) * this.blockSize < end) this.prefetch(index + 1);
+      const buffer = await data;
+      const from = position - index * this.blockSize;
+      const to = Math.min(buffer.length, end - index * this.blockSize);
+      yield buffer.subarray(from, to);
+      position += to - from;
+    }
   }
 
   override read(buffer: Buffer, offset: number, length: number, position: number, callback: (err: Error | null, bytesRead?: number) => void): void {
