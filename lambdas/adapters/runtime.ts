@@ -9,6 +9,7 @@ import type { AgentDependencies } from '../promotion/agents';
 import type { ApprovalDependencies } from '../promotion/approvals';
 import type { StepDependencies } from '../promotion/steps';
 import { codebuild, dynamodb, s3, secretsManager, sfn, sns } from './aws-clients';
+import { now } from './clock';
 import { CodeBuildRunner } from './codebuild-runner';
 import { DynamoApprovalStore } from './dynamo-approval-store';
 import { DynamoBuildStore } from './dynamo-build-store';
@@ -36,7 +37,8 @@ function once<T>(build: () => T): () => T {
   };
 }
 
-const clock = () => Date.now();
+/** Through the clock port, so local mode can run every handler on one manual clock. */
+export const clock = () => now();
 
 export const revisionStore = once(() => new DynamoRevisionStore(dynamodb, requireEnv('LOCKSTEP_TABLE_REVISIONS')));
 export const buildStore = once(() => new DynamoBuildStore(dynamodb, requireEnv('LOCKSTEP_TABLE_REVISIONS')));

@@ -22,7 +22,7 @@ export interface CodeCommitResult {
 }
 
 async function handle(event: CodeCommitEvent): Promise<CodeCommitResult> {
-  const intake = codecommitIntake(deps.pipeline, event, Date.now());
+  const intake = codecommitIntake(deps.pipeline, event, deps.clock());
   if (intake.kind === 'ignored') {
     logger.info('CodeCommit event ignored', { eventId: event.id, reason: intake.reason });
     return { status: 'ignored', reason: intake.reason };

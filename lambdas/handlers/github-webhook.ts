@@ -99,7 +99,7 @@ const dedupeDelivery: MiddlewareObj = {
   before: async (request) => {
     const r = request as Request;
     const id = r.internal.deliveryId!;
-    if (!(await deliveries.remember(`github:${id}`, Date.now(), DELIVERY_TTL_MS))) {
+    if (!(await deliveries.remember(`github:${id}`, deps.clock(), DELIVERY_TTL_MS))) {
       metrics.addMetric('DuplicateDelivery', 'Count', 1);
       return json(200, { status: 'duplicate', message: `Delivery ${id} was processed before; ignored` });
     }
@@ -117,7 +117,7 @@ async function handle(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStr
   const { eventName, deliveryId, payload } = internal;
   if (eventName === 'ping') return json(200, { status: 'pong', message: 'Webhook is set up' });
   if (eventName !== 'push') return json(200, { status: 'ignored', reason: `${eventName} events are not used; subscribe to push only` });
-  const intake = githubPushIntake(deps.pipeline, payload, deliveryId!, Date.now());
+  const intake = githubPushIntake(deps.pipeline, payload, deliveryId!, deps.clock());
   if (intake.kind === 'ignored') {
     logger.info('Push ignored', { deliveryId, reason: intake.reason });
     return json(200, { status: 'ignored', reason: intake.reason });
