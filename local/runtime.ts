@@ -49,6 +49,11 @@ export interface LocalServicesOptions {
   readonly instantRetries?: boolean;
   /** Progress lines (startup time). @default console.log */
   readonly log?: (line: string) => void;
+  /**
+   * Port of the HTTP front door. Approval links carry it, so local mode asks for the port of its previous run to
+   * keep links sent before a restart working. @default 0 (a free port)
+   */
+  readonly httpPort?: number;
 }
 
 export interface LocalServiceEndpoints {
@@ -137,7 +142,7 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
     const approvalTopicArn = await sns.createTopic(LOCAL_TOPICS.approvals);
     const notificationTopicArn = await sns.createTopic(LOCAL_TOPICS.notifications);
 
-    const http = new HttpFrontDoor();
+    const http = new HttpFrontDoor({ port: options.httpPort ?? 0 });
     const httpUrl = await http.start();
     stops.push(() => http.stop());
 
