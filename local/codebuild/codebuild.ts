@@ -29,6 +29,8 @@ const execFileAsync = promisify(execFile);
  * - Phase order and failure transitions are CodeBuild's: a failed INSTALL or PRE_BUILD skips to FINALIZING, a
  *   failed BUILD still runs POST_BUILD, a failed POST_BUILD still uploads artifacts.
  * - A build that was running when the service died is reported FAILED on the next start, with the reason.
+ * - `idempotencyToken` is honoured for as long as the build record exists (CodeBuild: 5 minutes): a StartBuild
+ *   repeating a token answers with the build that token started, whatever its state.
  */
 export type SourceType = 'S3' | 'GIT' | 'GITHUB' | 'CODECOMMIT' | 'NO_SOURCE';
 
@@ -222,7 +224,10 @@ export class LocalCodeBuild {
     const token = typeof input.idempotencyToken === 'string' ? input.idempotencyToken : undefined;
     const fingerprint = createHash('sha256').update(JSON.stringify(input)).digest('hex');
     if (token) {
-      const earlier = [...this.builds.values()].find((b) => b.idempotencyToken === token && b.projectName === projectName && this.now() - b.startTime < 5 * 60_000);
+      // CodeBuild forgets a token after 5 minutes; here it is kept with the build record on disk, for good: a
+      // promotion resumed after a crash (hours later, or on a manual clock) must re-attach to the build it started,
+      // finished or cut off, and never run that deploy again.
+      const earlier = [...this.builds.values()].find((b) => b.idempotencyToken === token && b.projectName === projectName);
       if (earlier) {
         if (earlier.requestFingerprint !== fingerprint) {
           throw new AwsApiError('IdempotentParameterMismatchException', 'The request parameters differ from the request that used this idempotency token');
