@@ -34,6 +34,18 @@ export class DynamoApprovalStore implements ApprovalStore {
     return request as ApprovalRequestRecord;
   }
 
+  async markNotified(requestId: string, at: number): Promise<void> {
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: this.key(requestId),
+        UpdateExpression: 'SET notifiedAt = :at',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':at': at },
+      }),
+    );
+  }
+
   async decide(
     requestId: string,
     decision: { status: 'approved' | 'rejected'; decidedBy: string; decidedAt: number; comment?: string },

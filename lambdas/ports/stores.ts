@@ -128,12 +128,16 @@ export interface ApprovalRequestRecord extends ApprovalBinding {
   readonly decidedBy?: string;
   readonly decidedAt?: number;
   readonly comment?: string;
+  /** When the approvers' links were published; absent while they were not (yet) sent. */
+  readonly notifiedAt?: number;
 }
 
 export interface ApprovalStore {
   /** Writes a new request with its task token (never returned by `get`). Fails if the id exists. */
   create(request: ApprovalRequestRecord, taskToken: string | undefined): Promise<void>;
   get(requestId: string): Promise<ApprovalRequestRecord | undefined>;
+  /** Records that the approvers' links went out, so a repeated request step does not mail them again. */
+  markNotified(requestId: string, at: number): Promise<void>;
   /**
    * Moves a pending, unexpired request to a decision. Exactly one caller wins; it gets the task token back.
    * Losers (already decided, expired) get `undefined`.

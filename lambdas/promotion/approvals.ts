@@ -9,7 +9,7 @@
  * The same mechanism serves an environment's manual approval step (the request holds a Step Functions task token)
  * and a manual promotion's go-ahead (no token: the decision is recorded for `decide()` to read).
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Revision } from '../core/model';
 import type { Notifier, Orchestrator } from '../ports/services';
 import type { ApprovalRequestRecord, ApprovalStore, EnvironmentStore, EventStore, RevisionStore } from '../ports/stores';
@@ -50,10 +50,21 @@ export interface NewApprovalRequest {
   readonly taskToken?: string;
 }
 
-/** Stores the request (with its task token) and mails each approver their own signed link. */
+/**
+ * Stores the request (with its task token) and mails each approver their own signed link.
+ *
+ * Idempotent per task token: the request id is derived from the token, so the step run again with the same token
+ * (a retried invocation on AWS, an execution resumed after local mode was killed) finds its request instead of
+ * making a second one. A pending request is reused, its links mailed again only if they never went out; a request
+ * decided meanwhile completes the task with that decision; an expired one fails it.
+ */
 export async function sendApprovalRequest(deps: ApprovalDependencies, request: NewApprovalRequest): Promise<{ requestId: string; expiresAt: number }> {
   const now = deps.clock();
-  const requestId = (deps.newId ?? randomUUID)();
+  const requestId = request.taskToken ? requestIdForToken(request.taskToken) : (deps.newId ?? randomUUID)();
+  if (request.taskToken) {
+    const existing = await deps.approvals.get(requestId);
+    if (existing) return resumeRequest(deps, existing, request.taskToken);
+  }
   const lifetimeSeconds = Math.min(request.timeoutSeconds, deps.linkTtlSeconds ?? Number.POSITIVE_INFINITY);
   const expiresAt = now + lifetimeSeconds * 1000;
   const approvers = [...new Set(request.approvers.map((a) => a.trim().toLowerCase()))];
@@ -71,24 +82,7 @@ export async function sendApprovalRequest(deps: ApprovalDependencies, request: N
     status: 'pending',
   };
   await deps.approvals.create(record, request.taskToken);
-  const revision = await deps.revisions.get(request.application, request.revision);
-  const signer = await deps.signer();
-  for (const approver of approvers) {
-    const claims = claimsOf(record, approver);
-    await deps.approvalNotifier.publish(
-      approvalRequested({
-        pipeline: deps.pipelineName,
-        environment: request.environment,
-        application: request.application,
-        revision: request.revision,
-        approver,
-        link: signer.link(deps.baseUrl, claims),
-        expiresAt,
-        kind: request.kind,
-        commits: (revision?.commits ?? []).slice(0, 20).map((c) => `${c.id.slice(0, 12)} ${firstLine(c.message)} (${c.author})`),
-      }),
-    );
-  }
+  await notifyApprovers(deps, record);
   await deps.events.append({
     at: now,
     type: 'approval-requested',
@@ -102,6 +96,48 @@ export async function sendApprovalRequest(deps: ApprovalDependencies, request: N
     details: { requestId, expiresAt },
   });
   return { requestId, expiresAt };
+}
+
+/** A request id that only the holder of the task token can compute; the token itself is not recoverable from it. */
+export function requestIdForToken(taskToken: string): string {
+  return createHash('sha256').update(`lockstep-approval-request\n${taskToken}`).digest('hex').slice(0, 32);
+}
+
+/** Mails each approver their own link (the same link every time: it is signed over the stored request). */
+async function notifyApprovers(deps: ApprovalDependencies, record: ApprovalRequestRecord): Promise<void> {
+  const revision = await deps.revisions.get(record.application, record.revision);
+  const signer = await deps.signer();
+  for (const approver of record.approvers) {
+    await deps.approvalNotifier.publish(
+      approvalRequested({
+        pipeline: deps.pipelineName,
+        environment: record.environment,
+        application: record.application,
+        revision: record.revision,
+        approver,
+        link: signer.link(deps.baseUrl, claimsOf(record, approver)),
+        expiresAt: record.expiresAt,
+        kind: record.kind,
+        commits: (revision?.commits ?? []).slice(0, 20).map((c) => `${c.id.slice(0, 12)} ${firstLine(c.message)} (${c.author})`),
+      }),
+    );
+  }
+  await deps.approvals.markNotified(record.requestId, deps.clock());
+}
+
+/** The request step ran again with a token whose request exists: carry on from where that request is. */
+async function resumeRequest(deps: ApprovalDependencies, existing: ApprovalRequestRecord, taskToken: string): Promise<{ requestId: string; expiresAt: number }> {
+  if (existing.status === 'approved') {
+    await deps.orchestrator.succeed(taskToken, { decision: 'approved', approver: existing.decidedBy, decidedAt: existing.decidedAt, requestId: existing.requestId });
+  } else if (existing.status === 'rejected') {
+    const comment = existing.comment ? `: ${existing.comment.slice(0, 200)}` : '';
+    await deps.orchestrator.fail(taskToken, 'ApprovalRejectedError', `Rejected by ${existing.decidedBy ?? 'an approver'}${comment}`);
+  } else if (existing.expiresAt <= deps.clock()) {
+    await deps.orchestrator.fail(taskToken, 'ApprovalExpiredError', `Approval request ${existing.requestId} expired at ${new Date(existing.expiresAt).toISOString()}`);
+  } else if (existing.notifiedAt === undefined) {
+    await notifyApprovers(deps, existing);
+  }
+  return { requestId: existing.requestId, expiresAt: existing.expiresAt };
 }
 
 function firstLine(message: string): string {
