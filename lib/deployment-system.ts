@@ -7,7 +7,6 @@
  */
 import { fileURLToPath } from 'node:url';
 import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
-import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
@@ -49,8 +48,12 @@ import {
   type HandlerName,
 } from './handlers';
 import { grantObjectsRead, grantObjectsWrite, grantTableData, grantTopicPublish } from './grants';
+import { apigwv2AccessLogFormat } from './api';
+import { createAccessLogsBucket, createDataBucket, useBucketPolicyForAccessLogs } from './buckets';
+import { S3ObjectSource } from './codebuild-sources';
 import { lockstepFunction } from './lockstep-function';
 import { acknowledge, resourceFinding } from './nag';
+import { createLockstepTable } from './tables';
 
 export interface DeploymentSystemProps {
   /** The pipeline definition (as returned by `loadPipeline`). Its name prefixes CodeBuild projects and the state machine. */
@@ -164,9 +167,7 @@ export class DeploymentSystem extends Construct {
     this.pipeline = pipeline;
     this.removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     this.logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
-    // Server access logs delivered through a bucket policy rather than the legacy log-delivery ACL, which would
-    // force ACLs back on for the logs bucket. Set on this scope before any child exists, as context must be.
-    this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
+    useBucketPolicyForAccessLogs(this);
 
     const stack = Stack.of(this);
     const projectDefinitions = codeBuildProjects(pipeline);
@@ -229,55 +230,17 @@ export class DeploymentSystem extends Construct {
   }
 
   private createTables(): Record<TableDefinition['logicalName'], dynamodb.Table> {
-    const entries = TABLES.map((definition) => {
-      const table = new dynamodb.Table(this, definition.logicalName, {
-        partitionKey: { name: definition.partitionKey, type: dynamodb.AttributeType.STRING },
-        ...(definition.sortKey ? { sortKey: { name: definition.sortKey, type: dynamodb.AttributeType.STRING } } : {}),
-        ...(definition.timeToLiveAttribute ? { timeToLiveAttribute: definition.timeToLiveAttribute } : {}),
-        billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-        deletionProtection: this.removalPolicy !== RemovalPolicy.DESTROY,
-        encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
-        encryptionKey: this.encryptionKey,
-        removalPolicy: this.removalPolicy,
-      });
-      return [definition.logicalName, table] as const;
-    });
+    const options = { encryptionKey: this.encryptionKey, removalPolicy: this.removalPolicy };
+    const entries = TABLES.map((definition) => [definition.logicalName, createLockstepTable(this, definition, options)] as const);
     return Object.fromEntries(entries) as Record<TableDefinition['logicalName'], dynamodb.Table>;
   }
 
   private createArtifactsBucket(): s3.Bucket {
-    const accessLogs = new s3.Bucket(this, 'AccessLogsBucket', {
-      // S3 server access logging delivers only to SSE-S3 buckets.
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      versioned: true,
-      lifecycleRules: [{ expiration: Duration.days(365), noncurrentVersionExpiration: Duration.days(30) }],
-      removalPolicy: this.removalPolicy,
-    });
-    acknowledge(accessLogs, {
-      id: 'AwsSolutions-S1',
-      reason: 'This bucket receives the artifacts bucket server access logs; logging it into itself would loop',
-    });
-    return new s3.Bucket(this, 'ArtifactsBucket', {
-      encryption: s3.BucketEncryption.KMS,
+    const accessLogs = createAccessLogsBucket(this, 'AccessLogsBucket', { removalPolicy: this.removalPolicy, logsOf: 'artifacts bucket server' });
+    return createDataBucket(this, 'ArtifactsBucket', {
       encryptionKey: this.encryptionKey,
-      // One data key per bucket rather than per object: far fewer KMS requests for the same protection.
-      bucketKeyEnabled: true,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      versioned: true,
-      serverAccessLogsBucket: accessLogs,
-      serverAccessLogsPrefix: 'artifacts/',
-      lifecycleRules: [
-        { noncurrentVersionExpiration: Duration.days(90) },
-        { abortIncompleteMultipartUploadAfter: Duration.days(7) },
-      ],
+      accessLogs,
+      accessLogsPrefix: 'artifacts/',
       removalPolicy: this.removalPolicy,
     });
   }
@@ -425,7 +388,7 @@ export class DeploymentSystem extends Construct {
   private projectSources(id: string, definition: CodeBuildProjectDefinition): codebuild.ISource[] {
     if (definition.source.type === 'revision-artifact') {
       // The revision zip is chosen per build (sourceLocationOverride); this default points at the prefix.
-      return [new RevisionSource(this.artifactsBucket, `${REVISIONS_PREFIX}none/0/artifact.zip`)];
+      return [new S3ObjectSource(this.artifactsBucket, `${REVISIONS_PREFIX}none/0/artifact.zip`)];
     }
     return definition.source.packages.map((checkout) => this.packageSource(id, checkout));
   }
@@ -779,42 +742,6 @@ class BuildArtifacts extends codebuild.Artifacts {
       artifactsProperty: { ...base, location: this.bucket.bucketName, path: this.path, name: REVISION_ARTIFACT_FILE, namespaceType: 'NONE', packaging: 'ZIP' },
     };
   }
-}
-
-/** An S3 zip source whose object is chosen per build; grants nothing (see `grantProjectAccess`). */
-class RevisionSource extends codebuild.Source {
-  readonly type = 'S3';
-
-  constructor(
-    private readonly bucket: s3.IBucket,
-    private readonly key: string,
-  ) {
-    super({});
-  }
-
-  override bind(scope: Construct, project: codebuild.IProject): codebuild.SourceConfig {
-    const base = super.bind(scope, project).sourceProperty;
-    return { sourceProperty: { ...base, location: `${this.bucket.bucketName}/${this.key}` } };
-  }
-}
-
-/** JSON access log lines. Route keys and paths only: the query string of an approval link holds its signature. */
-function apigwv2AccessLogFormat(): apigateway.AccessLogFormat {
-  return apigateway.AccessLogFormat.custom(
-    JSON.stringify({
-      requestId: '$context.requestId',
-      time: '$context.requestTime',
-      ip: '$context.identity.sourceIp',
-      userAgent: '$context.identity.userAgent',
-      method: '$context.httpMethod',
-      route: '$context.routeKey',
-      status: '$context.status',
-      protocol: '$context.protocol',
-      responseLength: '$context.responseLength',
-      latencyMs: '$context.responseLatency',
-      integrationError: '$context.integrationErrorMessage',
-    }),
-  );
 }
 
 function pascal(name: string): string {

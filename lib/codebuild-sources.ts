@@ -1,0 +1,28 @@
+/**
+ * CodeBuild sources that grant nothing by themselves. `codebuild.Source.s3` grants `s3:GetObject*`, `s3:GetBucket*`
+ * and `s3:List*` (wildcard actions cdk-nag rightly flags); Lockstep grants each project the exact object reads it
+ * needs instead (`grants.ts`).
+ */
+import * as codebuild from 'aws-cdk-lib/aws-codebuild';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type { Construct } from 'constructs';
+
+/**
+ * An S3 zip source at `<bucket>/<key>`. Grant the project `s3:GetObject` on the key (and `s3:GetBucketLocation`,
+ * `s3:GetBucketAcl` on the bucket, which CodeBuild checks before downloading) yourself.
+ */
+export class S3ObjectSource extends codebuild.Source {
+  readonly type = 'S3';
+
+  constructor(
+    private readonly bucket: s3.IBucket,
+    private readonly key: string,
+  ) {
+    super({});
+  }
+
+  override bind(scope: Construct, project: codebuild.IProject): codebuild.SourceConfig {
+    const base = super.bind(scope, project).sourceProperty;
+    return { sourceProperty: { ...base, location: `${this.bucket.bucketName}/${this.key}` } };
+  }
+}
