@@ -1,0 +1,27 @@
+import type { Orchestrator } from '../../ports/services';
+import type { ObjectStore, SdkNotifier, SdkStore } from './ports';
+
+/** Buckets and names of one SDK publishing installation (from the environment, ARCHITECTURE.md). */
+export interface SdkServiceConfig {
+  /** `LOCKSTEP_SDK_HOST_BUCKET`: where providers upload. */
+  readonly hostBucket: string;
+  /** `LOCKSTEP_SDK_STAGING_BUCKET`: converted packages, contents, tester plans and results. */
+  readonly stagingBucket: string;
+  /** `LOCKSTEP_PACKAGE_HOST_BUCKET`: published packages by tier, and `index.json`. */
+  readonly packageHostBucket: string;
+  /** `LOCKSTEP_SDK_TESTER_PROJECT`: the tester CodeBuild project, put in every execution input. */
+  readonly testerProject: string;
+}
+
+/** What the service logic is given; the handlers build it from the adapters, tests from theirs. */
+export interface SdkServiceDependencies {
+  readonly config: SdkServiceConfig;
+  readonly store: SdkStore;
+  readonly objects: ObjectStore;
+  readonly notifier: SdkNotifier;
+  /** Starts SDK publishing executions (idempotent by name). */
+  readonly orchestrator: Orchestrator;
+  readonly clock: () => number;
+  /** Scratch space for binary inspection. @default os.tmpdir() */
+  readonly scratchDir?: string;
+}

@@ -1,0 +1,390 @@
+/**
+ * The Tasks of the SDK publishing state machine, dispatched on `action` (the handler is
+ * `lambdas/handlers/sdk-steps.ts`). Each is idempotent per execution, so a Retry or a resumed execution repeats
+ * it safely; errors are typed so the ASL can Retry/Catch them by name.
+ *
+ * | action | does | result |
+ * |---|---|---|
+ * | `validate` | reads and checks the metadata file; refuses a version already published (unless it withdraws it) | `{ withdraw, metadata }` |
+ * | `convert` | streams the archive from the SDK host into a package in staging, reads its binaries; CONVERTED | `{ sha256, size }` |
+ * | `stage` | decides WAITING / CONFLICT / TESTING (alone or with its batch) and writes the tester's plan | `{ status, reason, planUri? }` |
+ * | `record-test` | reads the tester's results; READY or TEST_FAILED | `{ passed, reason }` |
+ * | `publish` | see `publish.ts` | `{ published, ... }` |
+ * | `recheck-waiting` | starts executions for packages that can move on now | `{ started }` |
+ * | `notify` | tells the owners (conflict, test failure, publication) | `{ sent }` |
+ * | `reject` | records a refused upload and tells its owner | `{ reason }` |
+ */
+import { z } from 'zod';
+import { MetadataError, parseMetadataDocument, parseSdkMetadata } from '../metadata';
+import { packageKey } from '../host/keys';
+import { convertSdkPackage } from '../converter';
+import type { SdkMetadata, SdkVersionRef } from '../model';
+import { decideBatch, decideStaging, recheckWaiting, type StagingDecision } from '../staging/decide';
+import type { TestPlan } from '../tester/plan';
+import { readPackageContents } from './contents';
+import type { SdkServiceDependencies } from './dependencies';
+import { SdkInputError, SdkNotFoundError, VersionExistsError } from './errors';
+import { uploadSourceSchema, type SdkExecutionInput } from './execution-input';
+import { contentsObjectKey, executionNameFor, refLabel, stagedPackageKey, testPlanKey, testResultsKey } from './keys';
+import { conflictNotification, publishedNotification, rejectedNotification, testFailedNotification } from './notifications';
+import { publishPackage } from './publish';
+import type { TestResults, VersionRecord } from './records';
+import { findVersion, isPublished, loadStagingArea } from './staging-area';
+import { withStatus } from './transitions';
+
+const ref = z.object({ name: z.string().min(1), version: z.string().min(1) });
+const metadataSchema = z.custom<SdkMetadata>((v) => typeof v === 'object' && v !== null && typeof (v as SdkMetadata).name === 'string');
+const errorInfo = z.object({ Error: z.string().optional(), Cause: z.string().optional() }).passthrough().nullish();
+
+export const sdkStepInputSchema = z.discriminatedUnion('action', [
+  z.object({ action: z.literal('validate'), execution: z.string().min(1), sdk: ref, upload: uploadSourceSchema }),
+  z.object({ action: z.literal('convert'), execution: z.string().min(1), sdk: ref, upload: uploadSourceSchema, metadata: metadataSchema, batchId: z.string().nullish() }),
+  z.object({ action: z.literal('stage'), execution: z.string().min(1), sdk: ref }),
+  z.object({ action: z.literal('record-test'), execution: z.string().min(1), sdk: ref, planId: z.string().min(1), buildFailed: z.boolean(), error: errorInfo }),
+  z.object({ action: z.literal('publish'), execution: z.string().min(1), sdk: ref }),
+  z.object({ action: z.literal('recheck-waiting'), execution: z.string().min(1), arrived: z.array(ref) }),
+  z.object({ action: z.literal('notify'), execution: z.string().min(1), sdk: ref, event: z.enum(['conflict', 'test-failed', 'published']) }),
+  z.object({ action: z.literal('reject'), execution: z.string().min(1), sdk: ref, upload: uploadSourceSchema, error: errorInfo }),
+]);
+
+export type SdkStepInput = z.infer<typeof sdkStepInputSchema>;
+
+export type StageResult =
+  | { readonly status: 'WAITING' | 'CONFLICT' | 'HELD'; readonly reason: string }
+  | { readonly status: 'TESTING'; readonly reason: string; readonly planId: string; readonly planUri: string; readonly members: readonly SdkVersionRef[] };
+
+/** Largest metadata object read (the parser refuses anything over 64 KiB itself, with the fix). */
+const MAX_METADATA_OBJECT_BYTES = 1024 * 1024;
+
+/**
+ * Runs one Task.
+ * @throws SdkInputError for an input of the wrong shape; the action's own typed errors otherwise
+ */
+export async function runSdkStep(deps: SdkServiceDependencies, event: unknown): Promise<unknown> {
+  const parsed = sdkStepInputSchema.safeParse(event);
+  if (!parsed.success) {
+    throw new SdkInputError(`Invalid SDK step input: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  }
+  const input = parsed.data;
+  switch (input.action) {
+    case 'validate':
+      return validate(deps, input.sdk, input.upload);
+    case 'convert':
+      return convert(deps, input.sdk, input.upload, input.metadata, input.batchId ?? undefined);
+    case 'stage':
+      return stage(deps, input.sdk, input.execution);
+    case 'record-test':
+      return recordTest(deps, input.sdk, input.planId, input.buildFailed, causeText(input.error));
+    case 'publish':
+      return publishPackage(deps, input.sdk, input.execution);
+    case 'recheck-waiting':
+      return recheck(deps, input.arrived);
+    case 'notify':
+      return notify(deps, input.sdk, input.event);
+    case 'reject':
+      return reject(deps, input.sdk, input.upload, input.execution, causeText(input.error));
+  }
+}
+
+/** The message of a Catch's error: Lambda's JSON cause (`errorMessage`) or the cause as it is; never a stack. */
+export function causeText(error: { Error?: string; Cause?: string } | null | undefined): string {
+  if (error === null || error === undefined) return 'unknown error';
+  const cause = error.Cause ?? '';
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+    if (typeof parsed.errorMessage === 'string') return parsed.errorMessage;
+  } catch {
+    // not JSON: the cause is the message
+  }
+  return cause !== '' ? cause : (error.Error ?? 'unknown error');
+}
+
+async function validate(deps: SdkServiceDependencies, sdk: SdkVersionRef, upload: z.infer<typeof uploadSourceSchema>): Promise<{ withdraw: boolean; metadata: SdkMetadata }> {
+  const bytes = await deps.objects.getBytes(deps.config.hostBucket, upload.metadataKey, MAX_METADATA_OBJECT_BYTES);
+  if (bytes === undefined) throw new SdkNotFoundError(`The metadata file ${upload.metadataKey} is gone from the SDK host; upload it again`, { details: { key: upload.metadataKey } });
+  const versions = await deps.store.listVersions();
+  const fileName = upload.metadataKey.split('/').pop()!;
+  const metadata = parseSdkMetadata(bytes, {
+    fileName,
+    sdkExists: (name) => versions.some((v) => v.name === name && v.status !== 'WITHDRAWN'),
+  });
+  const problems = [];
+  if (metadata.name !== sdk.name) problems.push({ field: 'name', message: `is "${metadata.name}", but the upload is under incoming/${sdk.name}/`, fix: `upload to incoming/${metadata.name}/${metadata.version}/ or correct the name` });
+  if (metadata.version !== sdk.version) problems.push({ field: 'version', message: `is "${metadata.version}", but the upload is under incoming/${sdk.name}/${sdk.version}/`, fix: `upload to incoming/${metadata.name}/${metadata.version}/ or correct the version` });
+  if (problems.length > 0) throw new MetadataError(problems, { details: { ...sdk } });
+
+  const existing = findVersion(versions, sdk);
+  if (existing !== undefined) {
+    if (existing.status === 'PUBLISHED' && !metadata.supported) {
+      // A withdrawal: only the supported flag changes; the published files stay what they were.
+      if (existing.metadata.supported) {
+        await deps.store.saveVersion(
+          withStatus(existing, 'PUBLISHED', 'withdrawal requested: the new metadata says this version is no longer supported', deps.clock(), {
+            metadata: { ...existing.metadata, supported: false },
+          }),
+          existing.rev,
+        );
+      }
+      return { withdraw: true, metadata };
+    }
+    if (existing.status === 'PUBLISHED' || existing.status === 'WITHDRAWN') {
+      throw new VersionExistsError(`${sdk.name} ${sdk.version} is already ${existing.status.toLowerCase()}; a published version never changes: publish a new version`, { details: { ...sdk } });
+    }
+    if (existing.status === 'TESTING' || existing.status === 'READY') {
+      throw new VersionExistsError(`${sdk.name} ${sdk.version} is ${existing.status.toLowerCase()} right now; wait for its outcome (lockstep sdk status ${sdk.name}@${sdk.version}) before pushing it again`, { details: { ...sdk } });
+    }
+  }
+  if ((await deps.objects.head(deps.config.hostBucket, upload.artifactsKey)) === undefined) {
+    throw new SdkNotFoundError(`The archive ${upload.artifactsKey} is missing from the SDK host; upload artifacts.zip next to the metadata`, { details: { key: upload.artifactsKey } });
+  }
+  return { withdraw: false, metadata };
+}
+
+async function convert(
+  deps: SdkServiceDependencies,
+  sdk: SdkVersionRef,
+  upload: z.infer<typeof uploadSourceSchema>,
+  metadata: SdkMetadata,
+  batchId: string | undefined,
+): Promise<{ sha256: string; size: number }> {
+  const key = stagedPackageKey(sdk);
+  const converted = await convertSdkPackage({
+    metadata,
+    source: await deps.objects.openArchive(deps.config.hostBucket, upload.artifactsKey),
+    sink: deps.objects.openSink(deps.config.stagingBucket, key),
+  });
+  const contents = await readPackageContents(await deps.objects.openArchive(deps.config.stagingBucket, key), converted.manifest.files, deps.scratchDir);
+  const contentsKey = contentsObjectKey(sdk);
+  await deps.objects.put(deps.config.stagingBucket, contentsKey, JSON.stringify(contents), 'application/json');
+
+  const existing = await deps.store.getVersion(sdk);
+  if (existing !== undefined && !['CONVERTED', 'WAITING', 'CONFLICT', 'TEST_FAILED'].includes(existing.status)) {
+    throw new VersionExistsError(`${sdk.name} ${sdk.version} became ${existing.status.toLowerCase()} while this upload was converted; push a new version`, { details: { ...sdk } });
+  }
+  const now = deps.clock();
+  const base: Omit<VersionRecord, 'rev'> = {
+    name: sdk.name,
+    version: sdk.version,
+    status: 'CONVERTED',
+    reason: '',
+    metadata,
+    upload,
+    ...(batchId !== undefined ? { batchId } : {}),
+    package: { key, fileName: key.split('/').pop()!, sha256: converted.sha256, size: converted.size },
+    contentsKey,
+    updatedAt: new Date(now).toISOString(),
+    history: existing?.history ?? [],
+  };
+  const binaries = contents.binaries.length;
+  await deps.store.saveVersion(
+    withStatus(base, 'CONVERTED', `converted: ${converted.manifest.files.length} files, ${binaries} binar${binaries === 1 ? 'y' : 'ies'}, package ${converted.size} bytes`, now),
+    existing?.rev,
+  );
+  return { sha256: converted.sha256, size: converted.size };
+}
+
+async function stage(deps: SdkServiceDependencies, sdk: SdkVersionRef, execution: string): Promise<StageResult> {
+  const { area, versions, batches } = await loadStagingArea(deps, { withContents: true });
+  const record = findVersion(versions, sdk);
+  if (record === undefined) throw new SdkNotFoundError(`${refLabel(sdk)} has not been converted; nothing to stage`, { details: { ...sdk } });
+  if (record.status === 'TESTING') {
+    // A retried or resumed stage of this execution: its plan exists, so the tester goes on with it.
+    const planBytes = await deps.objects.getBytes(deps.config.stagingBucket, testPlanKey(execution), 16 * 1024 * 1024);
+    if (planBytes !== undefined) {
+      const plan = JSON.parse(planBytes.toString('utf8')) as TestPlan;
+      if (plan.members.some((m) => m.name === sdk.name && m.version === sdk.version)) {
+        for (const member of plan.members) {
+          const other = findVersion(versions, member);
+          if (other !== undefined && ['CONVERTED', 'WAITING', 'CONFLICT'].includes(other.status)) {
+            await deps.store.saveVersion(withStatus(other, 'TESTING', record.reason, deps.clock(), { resolved: record.resolved ?? [] }), other.rev);
+          }
+        }
+        return { status: 'TESTING', reason: record.reason, planId: plan.planId, planUri: `s3://${deps.config.stagingBucket}/${testPlanKey(execution)}`, members: plan.members };
+      }
+    }
+  }
+  if (!['CONVERTED', 'WAITING', 'CONFLICT'].includes(record.status)) {
+    return { status: 'HELD', reason: `${refLabel(sdk)} is ${record.status} already; nothing to decide` };
+  }
+  const now = deps.clock();
+
+  if (record.batchId === undefined) {
+    const decision = decideStaging(area, sdk);
+    return applyDecision(deps, [record], decision, execution, versions, batches);
+  }
+
+  const batch = batches.get(record.batchId);
+  if (batch === undefined) throw new SdkNotFoundError(`Batch ${record.batchId} of ${refLabel(sdk)} does not exist`, { details: { batchId: record.batchId } });
+  if (batch.state !== 'OPEN') return { status: 'HELD', reason: `batch ${batch.id} is ${batch.state} already` };
+  const absent = batch.members.filter((m) => {
+    const v = findVersion(versions, m);
+    return v === undefined || v.batchId !== batch.id || !['CONVERTED', 'WAITING', 'CONFLICT'].includes(v.status);
+  });
+  if (absent.length > 0) {
+    const reason = `waiting for the rest of batch ${batch.id}: ${absent.map((m) => `${m.name} ${m.version}`).join(', ')} not converted yet`;
+    if (record.status !== 'WAITING' || record.reason !== reason) await deps.store.saveVersion(withStatus(record, 'WAITING', reason, now), record.rev);
+    return { status: 'WAITING', reason };
+  }
+  const members = batch.members.map((m) => findVersion(versions, m)!);
+  const decided = decideBatch(area, batch.id);
+  if (decided.decision.status === 'READY') {
+    // One execution wins the batch: the conditional flip OPEN -> TESTING. The others end HELD.
+    const at = new Date(now).toISOString();
+    const { rev: _rev, ...rest } = batch;
+    await deps.store.saveBatch({ ...rest, state: 'TESTING', owner: execution, reason: decided.decision.reason, updatedAt: at }, batch.rev);
+  }
+  return applyDecision(deps, members, decided.decision, execution, versions, batches, new Map(decided.members.map((m) => [refLabel(m.ref), m.reason])));
+}
+
+async function applyDecision(
+  deps: SdkServiceDependencies,
+  records: readonly VersionRecord[],
+  decision: StagingDecision,
+  execution: string,
+  versions: readonly VersionRecord[],
+  batches: Parameters<typeof isPublished>[1],
+  reasons: ReadonlyMap<string, string> = new Map(),
+): Promise<StageResult> {
+  const now = deps.clock();
+  const reasonOf = (r: VersionRecord) => reasons.get(refLabel(r)) ?? decision.reason;
+  if (decision.status === 'WAITING') {
+    for (const r of records) if (r.status !== 'WAITING' || r.reason !== reasonOf(r)) await deps.store.saveVersion(withStatus(r, 'WAITING', reasonOf(r), now), r.rev);
+    return { status: 'WAITING', reason: decision.reason };
+  }
+  if (decision.status === 'CONFLICT') {
+    for (const r of records) await deps.store.saveVersion(withStatus(r, 'CONFLICT', reasonOf(r), now, { involved: decision.involved }), r.rev);
+    return { status: 'CONFLICT', reason: decision.reason };
+  }
+
+  const planId = execution;
+  const members = records.map((r) => ({ name: r.name, version: r.version }));
+  const packages = decision.resolved.map((ref) => {
+    const v = findVersion(versions, ref);
+    if (v === undefined) throw new SdkNotFoundError(`${refLabel(ref)} was resolved but is not in the SDK table`);
+    const published = isPublished(v, batches);
+    return {
+      name: v.name,
+      version: v.version,
+      bucket: published ? deps.config.packageHostBucket : deps.config.stagingBucket,
+      key: published ? packageKey(v.metadata.tier, v.name, v.version, v.package.fileName) : v.package.key,
+      sha256: v.package.sha256,
+      size: v.package.size,
+    };
+  });
+  const plan: TestPlan = { planId, members, packages, results: { bucket: deps.config.stagingBucket, key: testResultsKey(planId) } };
+  await deps.objects.put(deps.config.stagingBucket, testPlanKey(planId), JSON.stringify(plan, null, 2), 'application/json');
+  for (const r of records) {
+    await deps.store.saveVersion(withStatus(r, 'TESTING', `${decision.reason}; the tester builds a sample app`, now, { resolved: decision.resolved, involved: undefined }), r.rev);
+  }
+  return { status: 'TESTING', reason: decision.reason, planId, planUri: `s3://${deps.config.stagingBucket}/${testPlanKey(planId)}`, members };
+}
+
+async function recordTest(deps: SdkServiceDependencies, sdk: SdkVersionRef, planId: string, buildFailed: boolean, buildError: string): Promise<{ passed: boolean; reason: string }> {
+  const bytes = await deps.objects.getBytes(deps.config.stagingBucket, testResultsKey(planId), 16 * 1024 * 1024);
+  const results = bytes === undefined ? undefined : (JSON.parse(bytes.toString('utf8')) as TestResults);
+  const planBytes = await deps.objects.getBytes(deps.config.stagingBucket, testPlanKey(planId), 16 * 1024 * 1024);
+  const members = planBytes === undefined ? [sdk] : (JSON.parse(planBytes.toString('utf8')) as TestPlan).members;
+  const passed = !buildFailed && results?.passed === true;
+  const now = deps.clock();
+  let overall = '';
+  for (const m of members) {
+    const record = await deps.store.getVersion(m);
+    if (record === undefined || record.status !== 'TESTING') continue;
+    const own = results?.packages.find((p) => p.name === m.name && p.version === m.version);
+    const failures = (own?.checks ?? []).filter((c) => !c.passed && c.skipped !== true).map((c) => `${c.name}: ${c.message}`);
+    const skipped = (own?.checks ?? []).filter((c) => c.skipped === true).map((c) => c.name);
+    let reason: string;
+    if (passed) reason = `tests passed (${own?.checks.length ?? 0} checks${skipped.length > 0 ? `, skipped: ${skipped.join(', ')}` : ''})`;
+    else if (failures.length > 0) reason = `tests failed: ${failures.join('; ')}`;
+    else if (results !== undefined && !results.passed) reason = `tests failed: ${(results.log ?? []).slice(-5).join(' | ') || 'the sample app did not build with the staged set'}`;
+    else reason = `the tester did not finish (${buildError}); see the tester build log`;
+    overall ||= reason;
+    await deps.store.saveVersion(
+      withStatus(record, passed ? 'READY' : 'TEST_FAILED', reason, now, { tests: { planId, passed, packages: results?.packages ?? [] } }),
+      record.rev,
+    );
+  }
+  const first = await deps.store.getVersion(sdk);
+  if (first?.batchId !== undefined) {
+    const batch = await deps.store.getBatch(first.batchId);
+    if (batch !== undefined && batch.state === 'TESTING') {
+      const { rev: _rev, ...rest } = batch;
+      await deps.store.saveBatch({ ...rest, state: passed ? 'READY' : 'FAILED', reason: overall, updatedAt: new Date(now).toISOString() }, batch.rev);
+    }
+  }
+  return { passed, reason: overall };
+}
+
+/**
+ * After packages arrived (staged or published): starts a `restage` execution for each waiting package that can
+ * move on, and a `publish` execution for each tested package whose dependencies are all published now. Execution
+ * names include the record's `rev`, so a pass that runs twice starts each once.
+ */
+export async function recheck(deps: SdkServiceDependencies, arrived: readonly SdkVersionRef[]): Promise<{ started: string[] }> {
+  const { area, versions, batches } = await loadStagingArea(deps, { withContents: false });
+  const started: string[] = [];
+  const start = async (record: VersionRecord, mode: SdkExecutionInput['mode']) => {
+    const name = executionNameFor([record.name, record.version, mode, String(record.rev)]);
+    const input: SdkExecutionInput = { mode, sdk: { name: record.name, version: record.version }, testerProject: deps.config.testerProject };
+    const result = await deps.orchestrator.start(name, input);
+    if (result.started) started.push(name);
+  };
+  for (const transition of recheckWaiting(area, arrived)) {
+    // One execution per batch: the stage step decides every member together.
+    const record = findVersion(versions, transition.refs[0]!);
+    if (record !== undefined) await start(record, 'restage');
+  }
+  const seenBatches = new Set<string>();
+  for (const record of versions) {
+    if (record.status !== 'READY' || isPublished(record, batches)) continue;
+    if (record.batchId !== undefined) {
+      if (seenBatches.has(record.batchId) || batches.get(record.batchId)?.state !== 'READY') continue;
+      seenBatches.add(record.batchId);
+    }
+    const ready = (record.resolved ?? []).every((r) => {
+      if (r.name === record.name && r.version === record.version) return true;
+      const v = findVersion(versions, r);
+      return v !== undefined && (isPublished(v, batches) || (record.batchId !== undefined && v.batchId === record.batchId));
+    });
+    if (ready) await start(record, 'publish');
+  }
+  return { started };
+}
+
+async function notify(deps: SdkServiceDependencies, sdk: SdkVersionRef, event: 'conflict' | 'test-failed' | 'published'): Promise<{ sent: boolean }> {
+  const record = await deps.store.getVersion(sdk);
+  if (record === undefined) throw new SdkNotFoundError(`${refLabel(sdk)} is not in the SDK table`);
+  let records = [record];
+  if (record.batchId !== undefined) {
+    const batch = await deps.store.getBatch(record.batchId);
+    const members = await Promise.all((batch?.members ?? []).map((m) => deps.store.getVersion(m)));
+    records = members.filter((m): m is VersionRecord => m !== undefined);
+  }
+  const notification =
+    event === 'conflict' ? conflictNotification(records) : event === 'test-failed' ? testFailedNotification(records) : publishedNotification(records);
+  await deps.notifier.publish(notification);
+  return { sent: true };
+}
+
+async function reject(
+  deps: SdkServiceDependencies,
+  sdk: SdkVersionRef,
+  upload: z.infer<typeof uploadSourceSchema>,
+  execution: string,
+  reason: string,
+): Promise<{ reason: string }> {
+  await deps.store.recordIntake({ ...sdk, etag: upload.etag, execution, state: 'REJECTED', reason, at: new Date(deps.clock()).toISOString() });
+  // The owner's address from the metadata when it can be read at all (it may be what was refused).
+  let contact: string | undefined;
+  try {
+    const bytes = await deps.objects.getBytes(deps.config.hostBucket, upload.metadataKey, 64 * 1024);
+    const tree = bytes === undefined ? undefined : parseMetadataDocument(bytes, { fileName: upload.metadataKey.split('/').pop()! }).tree;
+    const value = (tree as { contact?: unknown } | undefined)?.contact;
+    if (typeof value === 'string' && /^[^@\s]+@[^@\s]+$/.test(value)) contact = value;
+  } catch {
+    contact = undefined;
+  }
+  const notification = rejectedNotification(sdk, reason, contact);
+  if (notification !== undefined) await deps.notifier.publish(notification);
+  return { reason };
+}
