@@ -43,10 +43,10 @@ export class ApprovalLinkSigner {
     return this.mac(this.secrets.current, claims);
   }
 
-  /** The link an approver receives: `${baseUrl}/approvals/<id>?approver=...&exp=...&sig=...`. */
+  /** The link an approver receives: `${baseUrl}/<id>?approver=...&exp=...&sig=...`, where `baseUrl` is LOCKSTEP_APPROVAL_BASE_URL (`https://<api>/approvals`). */
   link(baseUrl: string, claims: ApprovalLinkClaims): string {
     const query = new URLSearchParams({ approver: claims.approver, exp: String(claims.expiresAt), sig: this.sign(claims) });
-    return `${baseUrl.replace(/\/+$/, '')}/approvals/${encodeURIComponent(claims.requestId)}?${query.toString()}`;
+    return `${baseUrl.replace(/\/+$/, '')}/${encodeURIComponent(claims.requestId)}?${query.toString()}`;
   }
 
   /** Checks a presented signature in constant time against the current and the previous secret, then the expiry. */
