@@ -20,6 +20,7 @@ import { packageKey, INDEX_KEY } from '../host/keys';
 import { buildIndex, type PackageIndex, type PublishedPackage } from '../host/package-index';
 import type { SdkVersionRef } from '../model';
 import type { SdkServiceDependencies } from './dependencies';
+import type { ObjectStore } from './ports';
 import { IndexBusyError, SdkNotFoundError } from './errors';
 import { refLabel } from './keys';
 import type { BatchRecord, VersionRecord } from './records';
@@ -162,8 +163,8 @@ export async function rebuildIndex(deps: SdkServiceDependencies, owner: string):
 }
 
 /** The published index, or an empty one before anything was published. */
-export async function readIndex(deps: Pick<SdkServiceDependencies, 'objects' | 'config' | 'clock'>): Promise<PackageIndex> {
-  const bytes = await deps.objects.getBytes(deps.config.packageHostBucket, INDEX_KEY, 64 * 1024 * 1024);
-  if (bytes === undefined) return { formatVersion: 1, generatedAt: new Date(deps.clock()).toISOString(), sdks: [] };
+export async function readIndex(objects: ObjectStore, packageHostBucket: string, now: number): Promise<PackageIndex> {
+  const bytes = await objects.getBytes(packageHostBucket, INDEX_KEY, 64 * 1024 * 1024);
+  if (bytes === undefined) return { formatVersion: 1, generatedAt: new Date(now).toISOString(), sdks: [] };
   return JSON.parse(bytes.toString('utf8')) as PackageIndex;
 }
