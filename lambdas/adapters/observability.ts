@@ -12,9 +12,12 @@ import type { MiddlewareObj } from '@middy/core';
 import { codebuild, dynamodb, s3, secretsManager, sfn, sns } from './aws-clients';
 
 export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'lockstep' });
+// Metrics' own warnings (an invocation with no metrics, a dimension set twice) go through the logger, so they are
+// structured on AWS and follow POWERTOOLS_LOG_LEVEL instead of writing to stderr directly.
 export const metrics = new Metrics({
   namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'Lockstep',
   serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'lockstep',
+  logger,
 });
 export const tracer = new Tracer({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'lockstep' });
 
