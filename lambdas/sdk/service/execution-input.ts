@@ -20,7 +20,8 @@ export const sdkExecutionInputSchema = z.object({
   mode: z.enum(['intake', 'restage', 'publish']),
   sdk: ref,
   upload: uploadSourceSchema.optional(),
-  batchId: z.string().min(1).optional(),
+  /** Null when the version is not part of a batch (JSONPath needs the field present). */
+  batchId: z.string().min(1).nullable(),
   /** The tester CodeBuild project (`lockstep-sdk-tester`), from `LOCKSTEP_SDK_TESTER_PROJECT`. */
   testerProject: z.string().min(1),
 });

@@ -51,7 +51,7 @@ export async function intakeVersion(deps: SdkServiceDependencies, ref: SdkVersio
     mode: 'intake',
     sdk: ref,
     upload: { artifactsKey: archive.key, metadataKey: metadata.key, etag },
-    ...(batchId !== undefined ? { batchId } : {}),
+    batchId: batchId ?? null,
     testerProject: deps.config.testerProject,
   };
   const result = await deps.orchestrator.start(execution, input);

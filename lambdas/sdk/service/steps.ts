@@ -215,10 +215,12 @@ async function stage(deps: SdkServiceDependencies, sdk: SdkVersionRef, execution
 
   const batch = batches.get(record.batchId);
   if (batch === undefined) throw new SdkNotFoundError(`Batch ${record.batchId} of ${refLabel(sdk)} does not exist`, { details: { batchId: record.batchId } });
-  if (batch.state !== 'OPEN') return { status: 'HELD', reason: `batch ${batch.id} is ${batch.state} already` };
+  // The owner resumes a batch it claimed (a retry after the claim); anyone else finds it taken.
+  const ownClaim = batch.state === 'TESTING' && batch.owner === execution;
+  if (batch.state !== 'OPEN' && !ownClaim) return { status: 'HELD', reason: `batch ${batch.id} is ${batch.state} already` };
   const absent = batch.members.filter((m) => {
     const v = findVersion(versions, m);
-    return v === undefined || v.batchId !== batch.id || !['CONVERTED', 'WAITING', 'CONFLICT'].includes(v.status);
+    return v === undefined || v.batchId !== batch.id || !['CONVERTED', 'WAITING', 'CONFLICT', ...(ownClaim ? ['TESTING'] : [])].includes(v.status);
   });
   if (absent.length > 0) {
     const reason = `waiting for the rest of batch ${batch.id}: ${absent.map((m) => `${m.name} ${m.version}`).join(', ')} not converted yet`;
@@ -227,7 +229,7 @@ async function stage(deps: SdkServiceDependencies, sdk: SdkVersionRef, execution
   }
   const members = batch.members.map((m) => findVersion(versions, m)!);
   const decided = decideBatch(area, batch.id);
-  if (decided.decision.status === 'READY') {
+  if (decided.decision.status === 'READY' && !ownClaim) {
     // One execution wins the batch: the conditional flip OPEN -> TESTING. The others end HELD.
     const at = new Date(now).toISOString();
     const { rev: _rev, ...rest } = batch;
@@ -274,6 +276,7 @@ async function applyDecision(
   const plan: TestPlan = { planId, members, packages, results: { bucket: deps.config.stagingBucket, key: testResultsKey(planId) } };
   await deps.objects.put(deps.config.stagingBucket, testPlanKey(planId), JSON.stringify(plan, null, 2), 'application/json');
   for (const r of records) {
+    if (r.status === 'TESTING') continue;
     await deps.store.saveVersion(withStatus(r, 'TESTING', `${decision.reason}; the tester builds a sample app`, now, { resolved: decision.resolved, involved: undefined }), r.rev);
   }
   return { status: 'TESTING', reason: decision.reason, planId, planUri: `s3://${deps.config.stagingBucket}/${testPlanKey(planId)}`, members };
@@ -325,7 +328,7 @@ export async function recheck(deps: SdkServiceDependencies, arrived: readonly Sd
   const started: string[] = [];
   const start = async (record: VersionRecord, mode: SdkExecutionInput['mode']) => {
     const name = executionNameFor([record.name, record.version, mode, String(record.rev)]);
-    const input: SdkExecutionInput = { mode, sdk: { name: record.name, version: record.version }, testerProject: deps.config.testerProject };
+    const input: SdkExecutionInput = { mode, sdk: { name: record.name, version: record.version }, batchId: record.batchId ?? null, testerProject: deps.config.testerProject };
     const result = await deps.orchestrator.start(name, input);
     if (result.started) started.push(name);
   };
