@@ -1,6 +1,11 @@
 import type { Command } from 'commander';
+import { register as approve } from './approve';
 import { register as explain } from './explain';
 import { register as graph } from './graph';
+import { register as local } from './local';
+import { register as pipeline } from './pipeline';
+import { register as push } from './push';
+import { register as status } from './status';
 import { register as validate } from './validate';
 
 /** Every CLI command. Add one line per command module. */
@@ -8,4 +13,9 @@ export const commands: Array<(program: Command) => void> = [
   validate,
   graph,
   explain,
+  local,
+  push,
+  status,
+  approve,
+  pipeline,
 ];

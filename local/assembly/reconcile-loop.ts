@@ -1,0 +1,60 @@
+import type { Clock } from '../clock';
+
+/**
+ * Runs the reconcile pass as EventBridge would on AWS: on a schedule (every minute by default, on the local clock,
+ * so a manual clock drives it in tests) and whenever an event asks for it (a webhook delivery, a build or a
+ * promotion execution ending). Passes run one at a time; requests that arrive during a pass are served by one
+ * more pass after it, never by several.
+ */
+export class ReconcileLoop<T> {
+  private chain: Promise<unknown> = Promise.resolve();
+  private queued: Promise<T | undefined> | undefined;
+  private readonly controller = new AbortController();
+
+  constructor(
+    private readonly pass: () => Promise<T>,
+    private readonly clock: Clock,
+    private readonly onError: (error: unknown) => void,
+  ) {}
+
+  /** Asks for a pass; resolves with its outcome (undefined once stopped or when the pass failed). */
+  request(): Promise<T | undefined> {
+    if (this.controller.signal.aborted) return Promise.resolve(undefined);
+    if (this.queued) return this.queued;
+    const next = this.chain.then(async () => {
+      this.queued = undefined;
+      if (this.controller.signal.aborted) return undefined;
+      try {
+        return await this.pass();
+      } catch (error) {
+        this.onError(error);
+        return undefined;
+      }
+    });
+    this.queued = next;
+    this.chain = next;
+    return next;
+  }
+
+  /** A pass at `epochMs` on the clock (e.g. when a build debounce ends). */
+  at(epochMs: number): void {
+    void this.clock.sleepUntil(epochMs, this.controller.signal).then(() => this.request());
+  }
+
+  /** A pass every `intervalMs` on the clock, until `stop()`. */
+  every(intervalMs: number): void {
+    const signal = this.controller.signal;
+    void (async () => {
+      while (!signal.aborted) {
+        await this.clock.sleepUntil(this.clock.now() + intervalMs, signal);
+        if (!signal.aborted) await this.request();
+      }
+    })();
+  }
+
+  /** Stops the schedule and waits for the pass under way. */
+  async stop(): Promise<void> {
+    this.controller.abort();
+    await this.chain.catch(() => undefined);
+  }
+}

@@ -1,0 +1,342 @@
+import '../polyfills';
+import { rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Pipeline } from '../../lambdas/core/config/schema';
+import { durationMs } from '../../lambdas/core/config/schema';
+import { codeBuildProjects } from '../../lambdas/core/buildspecs';
+import { buildProjectName } from '../../lambdas/core/names';
+import type { ReconcileResult } from '../../lambdas/handlers/reconcile';
+import { systemClock, type Clock } from '../clock';
+import { localProject } from '../codebuild/projects';
+import { lambdaArn, LOCAL_SECRETS } from '../constants';
+import { LocalModeError } from '../errors';
+import { createSampleRepository, pushToWebhook, type PushResult } from '../git';
+import { startLocalServices, type LocalServices } from '../runtime';
+import type { LocalFunctionHandler } from '../stepfunctions/step-functions';
+import { ProgressConsole } from '../console/progress';
+import { collectStatus, formatStatus, type SystemStatus } from '../console/status';
+import { processAlive, readConnection, removeConnection, writeConnection, type LocalSystemConnection } from './connection';
+import { loadLocalPipeline, localRepositories, writePipelineFile } from './pipeline';
+import { ReconcileLoop } from './reconcile-loop';
+
+/**
+ * The whole deployment system on one machine (`lockstep local`, run by `npm start`), assembled from the local
+ * services and the unchanged handler modules, in the order local/README.md gives:
+ *
+ * 1. validate the pipeline file and write it as JSON for `LOCKSTEP_PIPELINE_FILE`;
+ * 2. start the local services under the data folder, apply their environment, hand the clock to the handlers;
+ * 3. import the handler modules (their clients read that environment at module scope) and bind them: the promotion
+ *    state machine's Task functions, the CodeBuild projects of the pipeline, the HTTP routes (webhook, approvals);
+ * 4. resume promotion executions a crash cut short, then run the reconcile pass every minute and after every event
+ *    (webhook delivery, build end, execution end);
+ * 5. on a fresh data folder, create the sample repository and push it, so a revision starts walking at once.
+ *
+ * One local system per process: handler modules bind their AWS clients to the first system's endpoints.
+ *
+ * Crash safety (kill -9 at any moment, then start again): every record lives on disk (DynamoDB, S3, build and
+ * execution records); in-flight executions are resumed from their first state and every step is idempotent (lock
+ * re-entry by execution name, record-previous and record-deployed recognise their own earlier run, the approval
+ * request is found again by its task token, and the deploy, test and rollback builds carry an idempotency token
+ * made from the execution name, so a resumed execution re-attaches to the build it started: a build that finished
+ * is not run again, a build cut off by the crash counts as failed and the promotion rolls back). A lock is never
+ * held past its lease, and executions are started under their (promotion, revision) name, so none runs twice.
+ */
+export interface LocalSystemOptions {
+  /** @default '.lockstep' */
+  readonly dataDir?: string;
+  /** @default examples/quickstart/lockstep.config.yaml */
+  readonly configFile?: string;
+  /** Drives Wait states, Task timeouts, the reconcile schedule and the handlers' notion of now. @default systemClock */
+  readonly clock?: Clock;
+  /** @default 'auto' */
+  readonly javaPreference?: 'auto' | 'java' | 'dynalite';
+  /** Retries without waiting (tests on a manual clock). @default false */
+  readonly instantRetries?: boolean;
+  /** Port of the webhook and approval pages. @default the port of the previous run on this data folder, else a free one */
+  readonly httpPort?: number;
+  /** @default 60_000 (the EventBridge schedule on AWS) */
+  readonly reconcileIntervalMs?: number;
+  /** Create the sample repository and push it when the data folder is new. @default true */
+  readonly firstPush?: boolean;
+  /** Console lines (endpoints, progress, status). @default console.log */
+  readonly write?: (line: string) => void;
+  /** Print progress lines. @default true */
+  readonly progress?: boolean;
+}
+
+export interface LocalSystem {
+  readonly services: LocalServices;
+  readonly pipeline: Pipeline;
+  readonly connection: LocalSystemConnection;
+  /** Milliseconds from the call to ready (services up, handlers bound, executions resumed). */
+  readonly readyMs: number;
+  /** Runs a reconcile pass now (one at a time; a request during a pass gets the pass after it). */
+  reconcile(): Promise<ReconcileResult | undefined>;
+  status(): Promise<SystemStatus>;
+  formatStatus(status: SystemStatus): string[];
+  /** Commits a change in the sample repository and sends its signed push to the webhook. */
+  push(options?: { message?: string; failTests?: boolean }): Promise<PushResult>;
+  stop(): Promise<void>;
+}
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const QUICKSTART_CONFIG = join(ROOT, 'examples', 'quickstart', 'lockstep.config.yaml');
+const ASL_FILE = join(ROOT, 'statemachines', 'promotion.asl.json');
+
+/** Function names local mode registers the handlers under (the ASL reaches them through the substitutions). */
+export function localFunctionNames(pipeline: string) {
+  return {
+    promotionSteps: `lockstep-${pipeline}-promotion-steps`,
+    approvalRequest: `lockstep-${pipeline}-approval-request`,
+  };
+}
+
+let startedInThisProcess = false;
+
+export class LocalSystemStartError extends LocalModeError {}
+
+export async function startLocalSystem(options: LocalSystemOptions = {}): Promise<LocalSystem> {
+  const started = Date.now();
+  const dataDir = resolve(options.dataDir ?? '.lockstep');
+  const configFile = resolve(options.configFile ?? QUICKSTART_CONFIG);
+  const clock = options.clock ?? systemClock;
+  const write = options.write ?? ((line: string) => console.log(line));
+  if (startedInThisProcess) throw new LocalSystemStartError('One local system per process: handler modules bind their AWS clients to the first one');
+
+  // 1. The pipeline, validated (every problem at once) before anything starts.
+  const pipeline = loadLocalPipeline(configFile, dataDir);
+  const previous = readConnection(dataDir);
+  if (previous && previous.pid !== process.pid && processAlive(previous.pid)) {
+    throw new LocalSystemStartError(`A local Lockstep already runs on ${dataDir} (pid ${previous.pid}); stop it first, or use another --data-dir`);
+  }
+  startedInThisProcess = true;
+
+  // 2. Services, on the previous run's HTTP port when free, so approval links sent before a restart still open.
+  const servicesOptions = { dataDir, pipelineName: pipeline.pipeline.name, clock, javaPreference: options.javaPreference ?? 'auto', instantRetries: options.instantRetries ?? false, log: () => undefined };
+  const wantedPort = options.httpPort ?? portOf(previous?.http);
+  let services: LocalServices;
+  try {
+    services = await startLocalServices({ ...servicesOptions, httpPort: wantedPort });
+  } catch (error) {
+    if (options.httpPort !== undefined || wantedPort === 0 || (error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    write(`[local] port ${wantedPort} of the previous run is taken; approval links sent before this restart need the new port`);
+    services = await startLocalServices({ ...servicesOptions, httpPort: 0 });
+  }
+
+  try {
+    const pipelineFile = await writePipelineFile(pipeline, dataDir);
+    services.applyEnvironment();
+    process.env.LOCKSTEP_PIPELINE_FILE = pipelineFile;
+    // Handler logs and metrics would drown the console; the outbox, build logs and the event timeline keep the record.
+    process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
+    process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+    const { useClock } = await import('../../lambdas/adapters/clock');
+    useClock(() => clock.now());
+
+    // 3. Handler modules, imported only now: their clients read the environment at module scope.
+    const [webhook, approvalApi, reconcileHandler, promotionSteps, approvalRequest, runtime] = await Promise.all([
+      import('../../lambdas/handlers/github-webhook'),
+      import('../../lambdas/handlers/approval-api'),
+      import('../../lambdas/handlers/reconcile'),
+      import('../../lambdas/handlers/promotion-steps'),
+      import('../../lambdas/handlers/approval-request'),
+      import('../../lambdas/adapters/runtime'),
+    ]);
+    const functions = localFunctionNames(pipeline.pipeline.name);
+    services.stepFunctions.registerFunction(functions.promotionSteps, promotionSteps.handler as LocalFunctionHandler);
+    services.stepFunctions.registerFunction(functions.approvalRequest, approvalRequest.handler as LocalFunctionHandler);
+    services.stepFunctions.registerStateMachine({
+      name: services.names.promotionStateMachineName,
+      definition: { file: ASL_FILE },
+      substitutions: { PromotionStepsFunctionArn: lambdaArn(functions.promotionSteps), ApprovalRequestFunctionArn: lambdaArn(functions.approvalRequest) },
+    });
+    for (const definition of codeBuildProjects(pipeline)) {
+      services.codeBuild.registerProject(localProject(definition, { artifactsBucket: services.names.artifactsBucket, baseDir: dataDir }));
+    }
+
+    // 4. The reconcile pass: on a schedule and after every event.
+    const progress = options.progress === false ? undefined : new ProgressConsole(pipeline, write, () => clock.now());
+    const context = lambdaContext('reconcile');
+    const watched = new Set<string>();
+    const watchExecution = (name: string) => {
+      if (watched.has(name)) return;
+      watched.add(name);
+      void services.stepFunctions.waitForExecution(name).then(() => loop.request(), () => undefined);
+    };
+    const loop: ReconcileLoop<ReconcileResult> = new ReconcileLoop(
+      async () => {
+        const result = (await reconcileHandler.handler({}, context)) as ReconcileResult;
+        progress?.pass(result);
+        for (const name of result.executionsStarted) {
+          progress?.promotionStarted(name);
+          watchExecution(name);
+        }
+        return result;
+      },
+      clock,
+      (error) => write(`[local] reconcile pass failed: ${(error as Error).stack ?? String(error)}`),
+    );
+    const buildProjects = new Set(pipeline.applications.map((a) => buildProjectName(pipeline.pipeline.name, a.name)));
+    const finishedBuilds = new Set<string>();
+    const unsubscribeBuilds = services.codeBuild.subscribe((record) => {
+      progress?.build(record);
+      // An application build ended: its revision is recorded by the next pass (EventBridge build-state rule on AWS).
+      if (record.buildComplete && buildProjects.has(record.projectName) && !finishedBuilds.has(record.id)) {
+        finishedBuilds.add(record.id);
+        void loop.request();
+      }
+    });
+    const unsubscribeNotifications = progress ? services.sns.subscribe((message) => progress.notification(message)) : () => undefined;
+
+    const debounceMs = durationMs(pipeline.pipeline.buildDebounce);
+    services.http.registerRoute('POST', '/webhooks/github', async (event, ctx) => {
+      const response = await webhook.handler(event, ctx);
+      void loop.request();
+      // AutoBuild waits for a quiet period after the last push; the pass after it starts the grouped build.
+      loop.at(clock.now() + debounceMs + 1);
+      return response;
+    });
+    services.http.registerRoute('GET', '/approvals/{requestId}', (event, ctx) => approvalApi.handler(event, ctx));
+    services.http.registerRoute('POST', '/approvals/{requestId}', (event, ctx) => approvalApi.handler(event, ctx));
+
+    // Executions a crash cut short run again from their first state (every step is idempotent).
+    const resumed = services.stepFunctions.listInFlight();
+    for (const execution of resumed) {
+      services.stepFunctions.resume(execution.name);
+      watchExecution(execution.name);
+    }
+
+    const repositories = localRepositories(pipeline, dataDir);
+    const connection: LocalSystemConnection = {
+      pid: process.pid,
+      startedAt: new Date().toISOString(),
+      dataDir,
+      configFile,
+      pipelineName: pipeline.pipeline.name,
+      pipelineFile,
+      http: services.endpoints.http,
+      webhookUrl: services.names.webhookUrl,
+      outboxFile: services.sns.outboxFile,
+      repositories,
+      env: { ...services.env, LOCKSTEP_PIPELINE_FILE: pipelineFile },
+    };
+    await writeConnection(connection);
+    writeFileSync(join(dataDir, 'lockstep.pid'), `${process.pid}\n`);
+
+    const push = async (change: { message?: string; failTests?: boolean } = {}) => {
+      const repo = repositories[0];
+      if (!repo) throw new LocalModeError(`No package of ${pipeline.pipeline.name} has a local source inside ${dataDir}: nothing to push`);
+      return pushChange(connection, services.secrets.currentKeyOf(LOCAL_SECRETS.webhook), change);
+    };
+    const status = () =>
+      collectStatus({
+        pipeline,
+        agent: runtime.agentDependencies(),
+        approvals: runtime.approvalStore(),
+        outboxFile: services.sns.outboxFile,
+        buildsDir: join(dataDir, 'builds'),
+      });
+
+    const system: LocalSystem = {
+      services,
+      pipeline,
+      connection,
+      readyMs: 0,
+      reconcile: () => loop.request(),
+      status,
+      formatStatus: (s) => formatStatus(s, pipeline),
+      push,
+      stop: async () => {
+        await loop.stop();
+        unsubscribeBuilds();
+        unsubscribeNotifications();
+        await services.stop();
+        if (readConnection(dataDir)?.pid === process.pid) removeConnection(dataDir);
+        rmSync(join(dataDir, 'lockstep.pid'), { force: true });
+        startedInThisProcess = false;
+      },
+    };
+
+    // 5. A fresh data folder: the sample repository, and its first push, so a revision starts walking at once.
+    let firstPush: PushResult | undefined;
+    const sample = repositories[0];
+    if (sample) {
+      const repo = await createSampleRepository({ dataDir, name: sample.dir.split('/').pop(), branch: sample.branch });
+      if (repo.created && options.firstPush !== false) firstPush = await push({});
+    }
+    loop.every(options.reconcileIntervalMs ?? 60_000);
+    await loop.request();
+    (system as { readyMs: number }).readyMs = Date.now() - started;
+
+    write(banner(system, services, resumed.length, firstPush));
+    if (options.progress !== false) for (const line of formatStatus(await status(), pipeline)) write(line);
+    write(`Lockstep is ready in ${system.readyMs} ms. Ctrl+C stops it; \`npm start\` again resumes where it stopped.`);
+    return system;
+  } catch (error) {
+    await services.stop();
+    startedInThisProcess = false;
+    throw error;
+  }
+}
+
+/** Commits a change in the first local repository of a running system and sends the signed push. */
+export async function pushChange(
+  connection: LocalSystemConnection,
+  webhookSecret: string,
+  change: { message?: string; failTests?: boolean },
+): Promise<PushResult> {
+  const { commitChange } = await import('../git');
+  const repo = connection.repositories[0];
+  if (!repo) throw new LocalModeError('The pipeline has no local repository to push');
+  const stamp = new Date().toISOString();
+  const message = change.message ?? (change.failTests ? 'Break the smoke test on purpose' : `Change made by lockstep push at ${stamp}`);
+  await commitChange(repo.dir, {
+    message,
+    files: change.failTests ? { FAIL_TESTS: `${message}\n` } : { FAIL_TESTS: null, 'CHANGES.md': `${stamp} ${message}\n` },
+  });
+  return pushToWebhook({ dir: repo.dir, branch: repo.branch, url: connection.webhookUrl, secret: webhookSecret, repositoryFullName: `local/${repo.package}` });
+}
+
+function banner(system: LocalSystem, services: LocalServices, resumed: number, firstPush: PushResult | undefined): string {
+  const e = services.endpoints;
+  return [
+    '',
+    `Lockstep (local) — pipeline ${system.pipeline.pipeline.name}, data in ${services.dataDir} (DynamoDB: ${services.dynamodb.backend})`,
+    `  webhook        POST ${services.names.webhookUrl}`,
+    `  approvals      ${services.names.approvalBaseUrl}/<request>`,
+    `  repository     ${system.connection.repositories.map((r) => r.dir).join(', ') || '(none)'}`,
+    `  deployments    ${services.names.deployRoot}/<environment>/`,
+    `  outbox         ${services.sns.outboxFile}`,
+    `  AWS APIs       dynamodb ${e.dynamodb}  s3 ${e.s3}  sfn ${e.stepFunctions}  codebuild ${e.codeBuild}  sns ${e.sns}`,
+    resumed > 0 ? `  resumed ${resumed} promotion execution(s) that a stop or crash cut short` : undefined,
+    firstPush ? `  first push of the sample repository: HTTP ${firstPush.status}` : undefined,
+    'Try: npm run lockstep -- push | push --fail-tests | status | approve <request> | pipeline disable',
+    '',
+  ]
+    .filter((line) => line !== undefined)
+    .join('\n');
+}
+
+function portOf(url: string | undefined): number {
+  if (!url) return 0;
+  const port = Number(new URL(url).port);
+  return Number.isInteger(port) && port > 0 ? port : 0;
+}
+
+function lambdaContext(name: string) {
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: name,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: lambdaArn(name),
+    memoryLimitInMB: '1024',
+    awsRequestId: 'local',
+    logGroupName: `/aws/lambda/${name}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => 60_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  } as never;
+}
