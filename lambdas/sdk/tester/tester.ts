@@ -1,0 +1,336 @@
+/**
+ * The tester: checks a staged set the way a consumer would meet it, and reports per package.
+ *
+ * For every package of the plan (the members under test and what they resolved to, staged or published):
+ * download (S3), verify size and SHA-256 against the plan, unpack. Then for each member:
+ *
+ * - `manifest`: every file that `manifest.json` lists is there with its SHA-256;
+ * - `metadata`: `lockstep-sdk.json` passes the metadata rules and names this version;
+ * - `architectures:<file>`: each binary (ELF, Mach-O, universal, static archive under `lib/` and `frameworks/`)
+ *   holds every CPU architecture of `platform.architectures` (`inspectFile` + `checkArchitectures`);
+ * - `sample-app`: a generated `main.c` that includes every public header of the whole set and is linked with every
+ *   library of the set (static ones whole, so two SDKs that embed the same symbols fail to link) builds and runs.
+ *   It needs a C compiler (`$CC`, else `cc`) and a set this machine can run: every member declares platform
+ *   `linux` and this machine's architecture. Otherwise the check is recorded as skipped, with the reason;
+ * - `checks-script`: a `lockstep-checks.sh` the provider put in the package (the converter places it under
+ *   `resources/`) runs with bash in the package folder, with `LOCKSTEP_SDK_DIR`, `LOCKSTEP_SAMPLE_APP` (the built
+ *   sample app, empty when skipped), `LOCKSTEP_INCLUDE_PATH` and `LOCKSTEP_LIBRARY_PATH` (colon lists over the
+ *   set) and `CC`. The metadata format has no `checks` field (its rules refuse unknown fields), so the script is
+ *   the way an SDK declares its checks.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { arch as hostArch, platform as hostPlatform } from 'node:os';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { checkArchitectures, normalizeArchitecture } from '../binary/architectures';
+import { inspectFile } from '../binary/inspect';
+import { DEFAULT_ARCHIVE_LIMITS, inspectArchive, type PackageManifest } from '../converter';
+import { openEntryStream } from '../converter/inspect-archive';
+import { verifyDownload } from '../install/fetch';
+import { validateSdkMetadata } from '../metadata';
+import type { SdkMetadata } from '../model';
+import type { PackageTestResult, TestCheck, TestResults } from '../service/records';
+import type { TestPlan } from './plan';
+
+/** How the tester reaches S3 (the CLI passes the S3 object store). */
+export interface TesterStorage {
+  download(bucket: string, key: string, path: string): Promise<void>;
+}
+
+export interface TesterOptions {
+  /** Scratch folder; emptied first. */
+  readonly workDir: string;
+  /** C compiler command; null: none (the sample app is skipped). @default $CC, else `cc` when on PATH */
+  readonly cc?: string | null;
+  /** Progress lines (the build log). @default console.log */
+  readonly log?: (line: string) => void;
+}
+
+interface Unpacked {
+  readonly name: string;
+  readonly version: string;
+  readonly root: string;
+  readonly member: boolean;
+  metadata?: SdkMetadata;
+}
+
+const CHECKS_SCRIPT = 'lockstep-checks.sh';
+const HEADER = /\.(h|hh|hpp|hxx)$/i;
+const STATIC_LIBRARY = /\.a$/i;
+const SHARED_LIBRARY = /\.so(\.\d+)*$/i;
+
+/** Runs the plan. Never throws for what it finds: problems become failed checks. */
+export async function runTester(plan: TestPlan, storage: TesterStorage, options: TesterOptions): Promise<TestResults> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const work = resolve(options.workDir);
+  await rm(work, { recursive: true, force: true });
+  await mkdir(work, { recursive: true });
+  const results = new Map<string, TestCheck[]>();
+  const checksOf = (p: { name: string; version: string }) => results.get(`${p.name}@${p.version}`)!;
+  const memberKeys = new Set(plan.members.map((m) => `${m.name}@${m.version}`));
+  for (const m of plan.members) results.set(`${m.name}@${m.version}`, []);
+
+  const unpacked: Unpacked[] = [];
+  const log_: string[] = [];
+  for (const pkg of plan.packages) {
+    const member = memberKeys.has(`${pkg.name}@${pkg.version}`);
+    const zip = join(work, `${pkg.name}-${pkg.version}.zip`);
+    const folder = join(work, 'packages', `${pkg.name}-${pkg.version}`);
+    try {
+      log(`[tester] downloading ${pkg.name} ${pkg.version} from s3://${pkg.bucket}/${pkg.key}`);
+      await storage.download(pkg.bucket, pkg.key, zip);
+      await verifyDownload(createReadStream(zip), { label: `${pkg.name} ${pkg.version}`, sha256: pkg.sha256, size: pkg.size });
+      const root = await unpack(zip, folder);
+      unpacked.push({ name: pkg.name, version: pkg.version, root, member });
+    } catch (error) {
+      const message = `could not be downloaded and unpacked: ${(error as Error).message}`;
+      log(`[tester] ${pkg.name} ${pkg.version} ${message}`);
+      if (member) checksOf(pkg).push({ name: 'package', passed: false, message });
+      else for (const m of plan.members) checksOf(m).push({ name: `dependency:${pkg.name}`, passed: false, message: `${pkg.name} ${pkg.version} ${message}` });
+    }
+  }
+
+  for (const pkg of unpacked) {
+    const manifest = await checkManifest(pkg.root);
+    const metadata = await checkMetadata(pkg);
+    pkg.metadata = metadata.metadata;
+    if (!pkg.member) {
+      // A dependency that is broken breaks the members that need it.
+      for (const check of [manifest, metadata.check].filter((c) => !c.passed)) {
+        for (const m of plan.members) checksOf(m).push({ ...check, name: `dependency:${pkg.name}:${check.name}` });
+      }
+      continue;
+    }
+    checksOf(pkg).push(manifest, metadata.check);
+    if (metadata.metadata !== undefined) checksOf(pkg).push(...(await checkBinaries(pkg.root, metadata.metadata)));
+  }
+
+  const sample = await buildSampleApp(unpacked, work, options.cc === undefined ? await findCompiler() : options.cc, log);
+  log_.push(...sample.log);
+  for (const pkg of unpacked.filter((p) => p.member)) {
+    checksOf(pkg).push(sample.check);
+    const script = await findChecksScript(pkg.root);
+    if (script !== undefined) checksOf(pkg).push(await runChecksScript(pkg, script, unpacked, sample.app, log));
+  }
+
+  const packages: PackageTestResult[] = plan.members.map((m) => {
+    const checks = checksOf(m);
+    return { name: m.name, version: m.version, passed: checks.length > 0 && checks.every((c) => c.passed || c.skipped === true), checks };
+  });
+  return { planId: plan.planId, passed: packages.every((p) => p.passed), packages, ...(log_.length > 0 ? { log: log_.slice(-40) } : {}) };
+}
+
+/** Unpacks a package zip (the converter's checks apply: no escaping paths, links or bombs). @returns its root folder */
+async function unpack(zip: string, folder: string): Promise<string> {
+  const archive = await inspectArchive({ path: zip }, DEFAULT_ARCHIVE_LIMITS);
+  try {
+    for (const entry of archive.entries) {
+      const target = resolve(folder, entry.path);
+      if (!target.startsWith(folder + sep)) throw new Error(`entry ${entry.storedName} leaves the package folder`);
+      if (entry.isDirectory) {
+        await mkdir(target, { recursive: true });
+        continue;
+      }
+      await mkdir(dirname(target), { recursive: true });
+      await pipeline(await openEntryStream(archive.zipfile, entry), createWriteStream(target));
+      if ((entry.mode & 0o111) !== 0) await chmod(target, 0o755);
+    }
+  } finally {
+    archive.zipfile.close();
+  }
+  const tops = await readdir(folder);
+  if (tops.length !== 1) throw new Error(`the package holds ${tops.length} top-level folders, not one`);
+  return join(folder, tops[0]!);
+}
+
+async function sha256Of(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+async function checkManifest(root: string): Promise<TestCheck> {
+  let manifest: PackageManifest;
+  try {
+    manifest = JSON.parse(await readFile(join(root, 'manifest.json'), 'utf8')) as PackageManifest;
+  } catch (error) {
+    return { name: 'manifest', passed: false, message: `manifest.json is missing or not JSON: ${(error as Error).message}` };
+  }
+  const wrong: string[] = [];
+  for (const file of manifest.files) {
+    const path = join(root, file.path);
+    try {
+      if ((await stat(path)).size !== file.size || (await sha256Of(path)) !== file.sha256) wrong.push(`${file.path} differs`);
+    } catch {
+      wrong.push(`${file.path} is missing`);
+    }
+  }
+  return wrong.length === 0
+    ? { name: 'manifest', passed: true, message: `all ${manifest.files.length} files match manifest.json` }
+    : { name: 'manifest', passed: false, message: `${wrong.slice(0, 5).join(', ')}${wrong.length > 5 ? ` and ${wrong.length - 5} more` : ''}` };
+}
+
+async function checkMetadata(pkg: Unpacked): Promise<{ check: TestCheck; metadata?: SdkMetadata }> {
+  try {
+    const tree = JSON.parse(await readFile(join(pkg.root, 'lockstep-sdk.json'), 'utf8')) as unknown;
+    // Whether a deprecated-in-favor-of SDK exists was checked at intake, against the whole host.
+    const metadata = validateSdkMetadata(tree, { sdkExists: () => true });
+    if (metadata.name !== pkg.name || metadata.version !== pkg.version) {
+      return { check: { name: 'metadata', passed: false, message: `lockstep-sdk.json names ${metadata.name} ${metadata.version}, not ${pkg.name} ${pkg.version}` } };
+    }
+    return { check: { name: 'metadata', passed: true, message: 'lockstep-sdk.json passes the metadata rules' }, metadata };
+  } catch (error) {
+    return { check: { name: 'metadata', passed: false, message: (error as Error).message } };
+  }
+}
+
+async function listFiles(folder: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (dir: string) => {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) await walk(path);
+      else if (entry.isFile()) out.push(path);
+    }
+  };
+  await walk(folder);
+  return out;
+}
+
+async function checkBinaries(root: string, metadata: SdkMetadata): Promise<TestCheck[]> {
+  const checks: TestCheck[] = [];
+  for (const file of [...(await listFiles(join(root, 'lib'))), ...(await listFiles(join(root, 'frameworks')))]) {
+    const path = relative(root, file).split(sep).join('/');
+    try {
+      const info = await inspectFile(file);
+      if (info === undefined) continue;
+      const result = checkArchitectures(metadata.platform.architectures, info.architectures);
+      checks.push({ name: `architectures:${path}`, passed: result.ok, message: result.message });
+    } catch (error) {
+      checks.push({ name: `architectures:${path}`, passed: false, message: `cannot be read: ${(error as Error).message}` });
+    }
+  }
+  if (checks.length === 0) checks.push({ name: 'architectures', passed: true, skipped: true, message: 'the package holds no binaries under lib/ or frameworks/' });
+  return checks;
+}
+
+async function findCompiler(): Promise<string | null> {
+  const candidate = process.env.CC && process.env.CC !== '' ? process.env.CC : 'cc';
+  const found = await run('sh', ['-c', `command -v ${JSON.stringify(candidate)}`], { cwd: process.cwd() });
+  return found.code === 0 ? candidate : null;
+}
+
+interface SampleApp {
+  readonly check: TestCheck;
+  readonly app?: string;
+  readonly log: readonly string[];
+}
+
+async function buildSampleApp(packages: readonly Unpacked[], work: string, cc: string | null, log: (line: string) => void): Promise<SampleApp> {
+  const skip = (message: string): SampleApp => ({ check: { name: 'sample-app', passed: true, skipped: true, message }, log: [] });
+  const members = packages.filter((p) => p.member);
+  if (members.some((m) => m.metadata === undefined)) return skip('not built: a member has unreadable metadata');
+  if (cc === null) return skip('not built: no C compiler on this machine (set CC or install cc)');
+  if (hostPlatform() !== 'linux') return skip(`not built: this machine runs ${hostPlatform()}, the sample app is built on linux`);
+  const here = normalizeArchitecture(hostArch() === 'x64' ? 'x86_64' : hostArch());
+  const foreign = members.filter((m) => m.metadata!.platform.name !== 'linux' || !m.metadata!.platform.architectures.map(normalizeArchitecture).includes(here));
+  if (foreign.length > 0) {
+    return skip(`not built: ${foreign.map((m) => `${m.name} targets ${m.metadata!.platform.name} ${m.metadata!.platform.architectures.join('/')}`).join(', ')}; this machine builds linux ${here}`);
+  }
+
+  const includeDirs: string[] = [];
+  const headers: string[] = [];
+  const staticLibs: string[] = [];
+  const sharedLibs: string[] = [];
+  for (const pkg of packages) {
+    const include = join(pkg.root, 'include');
+    const found = (await listFiles(include)).filter((f) => HEADER.test(f));
+    if (found.length > 0) includeDirs.push(include);
+    headers.push(...found.map((f) => relative(include, f).split(sep).join('/')));
+    const libs = await listFiles(join(pkg.root, 'lib'));
+    staticLibs.push(...libs.filter((f) => STATIC_LIBRARY.test(f)));
+    sharedLibs.push(...libs.filter((f) => SHARED_LIBRARY.test(f)));
+  }
+  const dir = join(work, 'sample-app');
+  await mkdir(dir, { recursive: true });
+  const source = [
+    '/* Generated by the Lockstep tester: every public header of the staged set, every library linked. */',
+    ...headers.map((h) => `#include "${h}"`),
+    '',
+    'int main(void) { return 0; }',
+    '',
+  ].join('\n');
+  await writeFile(join(dir, 'main.c'), source);
+  const app = join(dir, 'sample-app');
+  const compile = await run(cc, ['-std=c11', '-Wall', '-c', 'main.c', '-o', 'main.o', ...includeDirs.map((d) => `-I${d}`)], { cwd: dir });
+  const link =
+    compile.code === 0
+      ? await run(
+          cc,
+          [
+            'main.o',
+            ...(staticLibs.length > 0 ? ['-Wl,--whole-archive', ...staticLibs, '-Wl,--no-whole-archive'] : []),
+            ...sharedLibs,
+            ...[...new Set(sharedLibs.map(dirname))].map((d) => `-Wl,-rpath,${d}`),
+            '-o',
+            app,
+          ],
+          { cwd: dir },
+        )
+      : undefined;
+  const ran = link?.code === 0 ? await run(app, [], { cwd: dir }) : undefined;
+  const output = [...compile.output, ...(link?.output ?? []), ...(ran?.output ?? [])];
+  for (const line of output) log(`[sample-app] ${line}`);
+  const summary = `${headers.length} headers, ${staticLibs.length} static and ${sharedLibs.length} shared libraries`;
+  if (compile.code !== 0) return { check: { name: 'sample-app', passed: false, message: `the headers do not compile together (${summary}): ${lastLines(compile.output)}` }, log: output };
+  if (link!.code !== 0) return { check: { name: 'sample-app', passed: false, message: `the libraries do not link together (${summary}): ${lastLines(link!.output)}` }, log: output };
+  if (ran!.code !== 0) return { check: { name: 'sample-app', passed: false, message: `the sample app built but exited with ${ran!.code}: ${lastLines(ran!.output)}` }, log: output };
+  return { check: { name: 'sample-app', passed: true, message: `built and ran with ${summary}` }, app, log: [] };
+}
+
+async function findChecksScript(root: string): Promise<string | undefined> {
+  return (await listFiles(root)).find((f) => f.endsWith(`${sep}${CHECKS_SCRIPT}`));
+}
+
+async function runChecksScript(pkg: Unpacked, script: string, set: readonly Unpacked[], app: string | undefined, log: (line: string) => void): Promise<TestCheck> {
+  const result = await run('bash', [script], {
+    cwd: pkg.root,
+    env: {
+      ...process.env,
+      LOCKSTEP_SDK_DIR: pkg.root,
+      LOCKSTEP_SAMPLE_APP: app ?? '',
+      LOCKSTEP_INCLUDE_PATH: set.map((p) => join(p.root, 'include')).join(':'),
+      LOCKSTEP_LIBRARY_PATH: set.map((p) => join(p.root, 'lib')).join(':'),
+      CC: process.env.CC ?? 'cc',
+    },
+  });
+  for (const line of result.output) log(`[${pkg.name} checks] ${line}`);
+  return result.code === 0
+    ? { name: 'checks-script', passed: true, message: `${CHECKS_SCRIPT} passed` }
+    : { name: 'checks-script', passed: false, message: `${CHECKS_SCRIPT} exited with ${result.code}: ${lastLines(result.output)}` };
+}
+
+function lastLines(lines: readonly string[]): string {
+  return lines.slice(-5).join(' | ') || '(no output)';
+}
+
+function run(command: string, args: readonly string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<{ code: number; output: string[] }> {
+  return new Promise((resolvePromise) => {
+    const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const output: string[] = [];
+    const collect = (chunk: Buffer) => output.push(...chunk.toString('utf8').split('\n').filter((l) => l.trim() !== ''));
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
+    child.on('error', (error) => resolvePromise({ code: 127, output: [...output, error.message] }));
+    child.on('close', (code) => resolvePromise({ code: code ?? 1, output: output.slice(-200) }));
+  });
+}
