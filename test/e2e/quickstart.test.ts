@@ -1,0 +1,110 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../local/clock';
+import { startLocalSystem, type LocalSystem } from '../../local/assembly/system';
+import { tempDataDir } from '../local/helpers';
+import { decide, deployed, deploysOf, eventually, notifications } from './support';
+
+// `npm start` as a user meets it: the quickstart pipeline (examples/quickstart) with the sample app's real build,
+// deploy and test commands, run in-process on a manual clock (a Monday, 21:00 in Tokyo: prod-fe's night window is
+// closed for another hour). Each test continues from where the one before left the system.
+const MONDAY_NOON_UTC = Date.parse('2030-01-07T12:00:00Z');
+const TOKYO_22H = Date.parse('2030-01-07T13:00:00Z');
+
+describe('the quickstart pipeline, one push after another', () => {
+  let data: Awaited<ReturnType<typeof tempDataDir>>;
+  let system: LocalSystem;
+  const clock = new ManualClock(MONDAY_NOON_UTC);
+  const consoleLines: string[] = [];
+
+  /** Lets AutoBuild's 2-second debounce pass, as it would while the user watches. */
+  const afterDebounce = () => clock.advance(2_500);
+  const pendingApproval = async (environment: string, revision: number) =>
+    (await system.status()).approvals.find((a) => a.environment === environment && a.revision === revision);
+
+  beforeAll(async () => {
+    data = await tempDataDir('lockstep-e2e-');
+    system = await startLocalSystem({ dataDir: data.dir, clock, javaPreference: 'dynalite', instantRetries: true, write: (line) => consoleLines.push(line) });
+  });
+
+  afterAll(async () => {
+    await system?.stop();
+    await data?.cleanup();
+  });
+
+  it('walks the first push through Alpha into Beta, where it waits for a manual approval with a link to open', async () => {
+    expect(consoleLines.join('\n')).toMatch(/Lockstep is ready in \d+ ms/);
+    afterDebounce();
+    const approval = await eventually(() => pendingApproval('beta', 1), 'r1 waiting for approval in beta');
+    expect(await deployed(data.dir, 'alpha')).toMatchObject({ revision: 1, rollback: false });
+    expect(await deployed(data.dir, 'beta')).toMatchObject({ revision: 1, rollback: false });
+    expect(approval.link).toMatch(new RegExp(`^${system.services.endpoints.http}/approvals/${approval.requestId}\\?approver=release-manager%40example.com&exp=\\d+&sig=`));
+    expect(approval.link).not.toMatch(/token/i);
+    expect(consoleLines.join('\n')).toContain(approval.link);
+    const status = system.formatStatus(await system.status()).join('\n');
+    expect(status).toMatch(/beta +r1 \(not approved\) +locked by alpha-to-beta-sample-app-r1/);
+    expect(status).toMatch(/prod-fe .*window closed, opens Mon 2030-01-07 22:00 Asia\/Tokyo/);
+  });
+
+  it('shows the approval page on GET without deciding, and approves on POST: r1 reaches the Prod environments whose windows are open', async () => {
+    const approval = (await pendingApproval('beta', 1))!;
+    const page = await fetch(approval.link);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('sample-app');
+    expect(html).toMatch(/beta/);
+    expect(await pendingApproval('beta', 1)).toBeDefined(); // looking decided nothing
+
+    expect((await decide(approval.link, 'approve')).status).toBe(200);
+    await eventually(async () => (await deployed(data.dir, 'prod-na'))?.revision === 1 && (await deployed(data.dir, 'prod-eu'))?.revision === 1, 'r1 in prod-na and prod-eu');
+    const envs = await eventually(async () => {
+      const s = await system.status();
+      const approved = (name: string) => s.environments.find((e) => e.name === name)?.applications['sample-app']?.approved.includes(1);
+      return approved('beta') && approved('prod-na') && approved('prod-eu') ? s.environments : undefined;
+    }, 'r1 approved in beta, prod-na and prod-eu');
+    expect(envs.find((e) => e.name === 'beta')?.lock).toBeNull();
+    expect((await decide(approval.link, 'approve')).status).toBe(409); // a link decides once
+  });
+
+  it('holds prod-fe while its night window is closed, and deploys there once the window opens', async () => {
+    const status = await system.status();
+    expect(status.decisions.find((d) => d.destination === 'prod-fe')?.decision).toMatchObject({ kind: 'wait-window' });
+    expect(consoleLines.join('\n')).toMatch(/r1 waits for a deploy window of prod-fe: the next opens Mon 2030-01-07 22:00 Asia\/Tokyo/);
+    expect(await deployed(data.dir, 'prod-fe')).toBeUndefined();
+
+    clock.set(TOKYO_22H); // the minute schedule runs the reconcile pass: the window is open now
+    await eventually(async () => (await deployed(data.dir, 'prod-fe'))?.revision === 1, 'r1 in prod-fe');
+    await eventually(async () => (await system.status()).environments.find((e) => e.name === 'prod-fe')?.applications['sample-app']?.approved.includes(1), 'r1 approved in prod-fe');
+  });
+
+  it('rolls an environment back to the previous revision when the smoke test fails, and says so in the outbox', async () => {
+    await system.push({ failTests: true });
+    afterDebounce();
+    await eventually(async () => (await deployed(data.dir, 'alpha'))?.rollback === true, 'alpha rolled back');
+    expect(await deployed(data.dir, 'alpha')).toMatchObject({ revision: 1, rollback: true });
+    expect(await deploysOf(data.dir, 'alpha', 2)).toHaveLength(1);
+    const outbox = await eventually(async () => {
+      const messages = await notifications(data.dir);
+      return messages.some((m) => m.attributes.event === 'rollback-done' && m.attributes.environment === 'alpha') ? messages : undefined;
+    }, 'rollback notification');
+    expect(outbox.find((m) => m.attributes.event === 'rollback-done' && m.attributes.environment === 'alpha')?.message).toContain('rolled back from sample-app revision 2 to revision 1');
+    expect(outbox.some((m) => m.attributes.event === 'approval-workflow-failed' && m.attributes.environment === 'alpha')).toBe(true);
+    expect(consoleLines.join('\n')).toMatch(/FAILED: testing sample-app r2 in alpha \(smoke\)\n {4}BUILD: `node scripts\/test.js` exited with 1[\s\S]*FAILED the build carries no FAIL_TESTS marker/);
+    expect((await deployed(data.dir, 'beta'))?.revision).toBe(1); // r2 went no further
+  });
+
+  it('stops a promotion that the approver rejects: Beta rolls back and the revision never reaches Prod', async () => {
+    await system.push({ message: 'Fix the smoke test' });
+    afterDebounce();
+    const approval = await eventually(() => pendingApproval('beta', 3), 'r3 waiting for approval in beta');
+    expect(await deployed(data.dir, 'beta')).toMatchObject({ revision: 3 });
+    expect((await decide(approval.link, 'reject')).status).toBe(200);
+    await eventually(async () => (await deployed(data.dir, 'beta'))?.rollback === true, 'beta rolled back');
+    expect(await deployed(data.dir, 'beta')).toMatchObject({ revision: 1, rollback: true });
+    await system.reconcile();
+    const status = await system.status();
+    expect(status.environments.find((e) => e.name === 'beta')?.lock).toBeNull();
+    expect(status.environments.find((e) => e.name === 'beta')?.applications['sample-app']?.approved).not.toContain(3);
+    expect((await deployed(data.dir, 'prod-na'))?.revision).toBe(1);
+    expect(await deploysOf(data.dir, 'prod-na', 3)).toHaveLength(0);
+  });
+});
