@@ -1,0 +1,274 @@
+/**
+ * The SDK half of local mode: the same handlers, state machine and tester as on AWS, wired onto the local services
+ * (`startLocalServices`). The `npm start` assembly calls `startSdkPublishing(services)` after
+ * `services.applyEnvironment()`; it works before or after the promotion half's handlers were imported.
+ *
+ * What it sets up, all state under `<dataDir>`:
+ * - buckets `lockstep-sdk-host`, `lockstep-sdk-staging`, `lockstep-package-host` on the local S3, the topic
+ *   `lockstep-sdk-notifications` (messages land in the outbox);
+ * - a CloudFront key pair, generated on first start (`sdk/cloudfront-private-key.pem`, 600, also stored as the
+ *   secret `lockstep/sdk-cloudfront-private-key`; `sdk/cloudfront-public-key.pem`), and the local edge that
+ *   verifies signed URLs with that public key;
+ * - an access policy (`sdk/access-policy.json`, created on first start, edit it freely): group `employees` limited
+ *   to this machine's loopback addresses, group `partners` unrestricted; private -> employees, early-access ->
+ *   employees and partners;
+ * - the `LOCKSTEP_SDK_*` environment (ARCHITECTURE.md), the SDK handlers, the state machine
+ *   `lockstep-sdk-publishing` (same ASL), the routes `POST /sdk/uploads`, `POST /sdk/uploads/{uploadId}/complete`,
+ *   `GET /sdk/status`, `GET /sdk/index`, `GET /sdk/download/{name}/{version}` on the HTTP front door;
+ * - the tester project `lockstep-sdk-tester`: the tester CLI bundled with esbuild into `tester.mjs`, zipped to
+ *   `s3://lockstep-sdk-staging/tester/source.zip` as its source, the same buildspec object as on AWS;
+ * - demo tokens (a provider for every SDK, an employee and a partner consumer) and `sdk-endpoints.json` for the CLI;
+ * - the intake poll (S3 has no events locally: the upload API's completion signal starts intake at once, plain
+ *   puts are found by the poll) and resumption of SDK executions cut short by a restart.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import yazl from 'yazl';
+import { CloudFrontUrlVerifier } from '../../lambdas/sdk/host/verify';
+import { TESTER_SOURCE_KEY } from '../../lambdas/sdk/service/keys';
+import type { SdkStore } from '../../lambdas/sdk/service/ports';
+import { TESTER_BUILDSPEC, TESTER_BUNDLE_FILE } from '../../lambdas/sdk/tester/buildspec';
+import { lambdaArn, LOCAL_REGION, stateMachineArn } from '../constants';
+import { readJsonIfExists, writeJsonAtomic } from '../files';
+import type { LocalServices } from '../runtime';
+import { localS3Client } from '../s3';
+import type { LocalFunctionHandler } from '../stepfunctions/step-functions';
+import { writeLocalSdkEndpoints, type LocalSdkEndpoints } from './connection';
+import { LocalEdge } from './edge';
+
+export const LOCAL_SDK_NAMES = {
+  hostBucket: 'lockstep-sdk-host',
+  stagingBucket: 'lockstep-sdk-staging',
+  packageHostBucket: 'lockstep-package-host',
+  topic: 'lockstep-sdk-notifications',
+  stateMachine: 'lockstep-sdk-publishing',
+  stepsFunction: 'lockstep-sdk-steps',
+  testerProject: 'lockstep-sdk-tester',
+  signingKeySecret: 'lockstep/sdk-cloudfront-private-key',
+} as const;
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const ASL_FILE = join(ROOT, 'statemachines', 'sdk-publishing.asl.json');
+const TESTER_ENTRY = join(ROOT, 'lambdas', 'sdk', 'tester', 'cli.ts');
+
+export interface SdkPublishingOptions {
+  /** How often the intake poll runs (0: never; call `poll()`). @default 60_000 */
+  readonly pollIntervalMs?: number;
+  /** Lifetime of signed URLs. @default 300 seconds */
+  readonly signedUrlTtlSeconds?: number;
+  /** @default console.log */
+  readonly log?: (line: string) => void;
+}
+
+export interface LocalSdkPublishing {
+  readonly endpoints: LocalSdkEndpoints;
+  readonly names: typeof LOCAL_SDK_NAMES & { readonly table: string; readonly stateMachineArn: string; readonly topicArn: string };
+  /** Runs the intake poll now (uploads in the SDK host, waiting packages, unfinished publications). */
+  poll(): Promise<unknown>;
+  stop(): Promise<void>;
+}
+
+interface KeyPairFile {
+  readonly keyPairId: string;
+}
+
+export async function startSdkPublishing(services: LocalServices, options: SdkPublishingOptions = {}): Promise<LocalSdkPublishing> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const dir = join(services.dataDir, 'sdk');
+  await mkdir(dir, { recursive: true });
+  const stops: Array<() => Promise<void>> = [];
+  const stop = async () => {
+    for (const s of stops.splice(0).reverse()) await s().catch((error: unknown) => console.error('[local sdk] did not stop cleanly:', error));
+  };
+
+  try {
+    const s3 = localS3Client(services.endpoints.s3);
+    stops.push(async () => s3.destroy());
+    for (const bucket of [LOCAL_SDK_NAMES.hostBucket, LOCAL_SDK_NAMES.stagingBucket, LOCAL_SDK_NAMES.packageHostBucket]) {
+      await s3.send(new CreateBucketCommand({ Bucket: bucket })).catch((error: Error) => {
+        if (error.name !== 'BucketAlreadyOwnedByYou' && error.name !== 'BucketAlreadyExists') throw error;
+      });
+    }
+    const topicArn = await services.sns.createTopic(LOCAL_SDK_NAMES.topic);
+
+    const keys = await signingKeys(services, dir);
+    const policyFile = join(dir, 'access-policy.json');
+    if (!existsSync(policyFile)) {
+      await writeJsonAtomic(policyFile, {
+        groups: { employees: { ipRanges: ['127.0.0.0/8', '::1/128'] }, partners: {} },
+        tiers: { private: ['employees'], 'early-access': ['employees', 'partners'] },
+        grants: {},
+      });
+    }
+
+    const edge = new LocalEdge({
+      s3,
+      bucket: LOCAL_SDK_NAMES.packageHostBucket,
+      verifier: new CloudFrontUrlVerifier({ [keys.keyPairId]: keys.publicKeyPem }),
+      now: () => services.clock.now(),
+    });
+    const edgeUrl = await edge.start();
+    stops.push(() => edge.stop());
+
+    const table = services.names.tables.Sdk;
+    if (table === undefined) throw new Error('The local services created no Sdk table (lambdas/core/tables.ts SDK_TABLES)');
+    const machineArn = stateMachineArn(LOCAL_SDK_NAMES.stateMachine);
+    Object.assign(process.env, {
+      LOCKSTEP_SDK_TABLE: table,
+      LOCKSTEP_SDK_HOST_BUCKET: LOCAL_SDK_NAMES.hostBucket,
+      LOCKSTEP_SDK_STAGING_BUCKET: LOCAL_SDK_NAMES.stagingBucket,
+      LOCKSTEP_PACKAGE_HOST_BUCKET: LOCAL_SDK_NAMES.packageHostBucket,
+      LOCKSTEP_SDK_STATE_MACHINE_ARN: machineArn,
+      LOCKSTEP_SDK_NOTIFICATION_TOPIC_ARN: topicArn,
+      LOCKSTEP_SDK_TESTER_PROJECT: LOCAL_SDK_NAMES.testerProject,
+      LOCKSTEP_CDN_BASE_URL: edgeUrl,
+      LOCKSTEP_CLOUDFRONT_KEY_PAIR_ID: keys.keyPairId,
+      LOCKSTEP_CLOUDFRONT_PRIVATE_KEY_SECRET_ARN: services.secrets.arnOf(LOCAL_SDK_NAMES.signingKeySecret),
+      LOCKSTEP_SDK_ACCESS_POLICY_FILE: policyFile,
+      LOCKSTEP_SDK_SIGNED_URL_TTL_SECONDS: String(options.signedUrlTtlSeconds ?? 300),
+    });
+
+    // Imported only now: the handlers read the environment when they load.
+    const [uploadApi, intake, steps, downloadApi, runtime, credentials] = await Promise.all([
+      import('../../lambdas/handlers/sdk-upload-api'),
+      import('../../lambdas/handlers/sdk-intake'),
+      import('../../lambdas/handlers/sdk-steps'),
+      import('../../lambdas/handlers/sdk-download-api'),
+      import('../../lambdas/sdk/service/runtime'),
+      import('../../lambdas/sdk/service/credentials'),
+    ]);
+    services.stepFunctions.registerFunction(LOCAL_SDK_NAMES.stepsFunction, steps.handler as LocalFunctionHandler);
+    services.stepFunctions.registerStateMachine({
+      name: LOCAL_SDK_NAMES.stateMachine,
+      definition: { file: ASL_FILE },
+      substitutions: { SdkStepsFunctionArn: lambdaArn(LOCAL_SDK_NAMES.stepsFunction) },
+    });
+
+    const upload = (event: APIGatewayProxyEventV2, context: Context) => uploadApi.handler(event, context);
+    const download = (event: APIGatewayProxyEventV2, context: Context) => downloadApi.handler(event, context);
+    services.http.registerRoute('POST', '/sdk/uploads', upload);
+    services.http.registerRoute('POST', '/sdk/uploads/{uploadId}/complete', upload);
+    services.http.registerRoute('GET', '/sdk/status', upload);
+    services.http.registerRoute('GET', '/sdk/index', download);
+    services.http.registerRoute('GET', '/sdk/download/{name}/{version}', download);
+
+    await registerTester(services, s3, dir);
+
+    const endpoints = await demoCredentials(services, dir, edgeUrl, runtime.sdkStore(), credentials);
+    await writeLocalSdkEndpoints(services.dataDir, endpoints);
+
+    const context = { awsRequestId: 'local-poll', functionName: 'lockstep-sdk-intake' } as Context;
+    let polling: Promise<unknown> | undefined;
+    const poll = () => (polling ??= Promise.resolve(intake.handler({}, context)).finally(() => (polling = undefined)));
+    const interval = options.pollIntervalMs ?? 60_000;
+    if (interval > 0) {
+      const timer = setInterval(() => void poll().catch((error: unknown) => log(`[local sdk] intake poll failed: ${(error as Error).message}`)), interval);
+      timer.unref();
+      stops.push(async () => clearInterval(timer));
+    }
+    stops.push(async () => {
+      await polling?.catch(() => undefined);
+    });
+
+    for (const record of services.stepFunctions.listInFlight().filter((r) => r.stateMachineArn === machineArn)) {
+      log(`[local sdk] resuming ${record.name}`);
+      services.stepFunctions.resume(record.name);
+    }
+    log(`[local sdk] SDK publishing ready: API ${services.endpoints.http}/sdk, edge ${edgeUrl}`);
+    return {
+      endpoints,
+      names: { ...LOCAL_SDK_NAMES, table, stateMachineArn: machineArn, topicArn },
+      poll,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** The CloudFront key pair: generated once, the private key kept as a local secret as on AWS. */
+async function signingKeys(services: LocalServices, dir: string): Promise<{ keyPairId: string; publicKeyPem: string }> {
+  const privateFile = join(dir, 'cloudfront-private-key.pem');
+  const publicFile = join(dir, 'cloudfront-public-key.pem');
+  const idFile = join(dir, 'cloudfront-key-pair.json');
+  if (!existsSync(privateFile) || !existsSync(publicFile) || !existsSync(idFile)) {
+    const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    await writeFile(privateFile, pair.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    await writeFile(publicFile, pair.publicKey.export({ type: 'spki', format: 'pem' }));
+    const id = `K${Array.from({ length: 13 }, () => 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'[Math.floor(Math.random() * 32)]).join('')}`;
+    await writeJsonAtomic(idFile, { keyPairId: id } satisfies KeyPairFile);
+  }
+  const privateKeyPem = readFileSync(privateFile, 'utf8');
+  const secretsFile = join(services.dataDir, 'secrets.json');
+  const secrets = (await readJsonIfExists<Record<string, { value: string }>>(secretsFile)) ?? {};
+  if (secrets[LOCAL_SDK_NAMES.signingKeySecret]?.value !== privateKeyPem) {
+    secrets[LOCAL_SDK_NAMES.signingKeySecret] = { value: privateKeyPem };
+    await writeJsonAtomic(secretsFile, secrets, 0o600);
+    await services.secrets.reload();
+  }
+  const { keyPairId } = JSON.parse(readFileSync(idFile, 'utf8')) as KeyPairFile;
+  return { keyPairId, publicKeyPem: readFileSync(publicFile, 'utf8') };
+}
+
+/** Bundles the tester as the construct does, uploads it as the project's source and registers the project. */
+async function registerTester(services: LocalServices, s3: ReturnType<typeof localS3Client>, dir: string): Promise<void> {
+  const { build } = await import('esbuild');
+  const outfile = join(dir, 'tester', TESTER_BUNDLE_FILE);
+  await build({
+    entryPoints: [TESTER_ENTRY],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    banner: { js: "import { createRequire as __lockstepCreateRequire } from 'node:module';const require = __lockstepCreateRequire(import.meta.url);" },
+    logLevel: 'error',
+  });
+  const zip = new yazl.ZipFile();
+  zip.addFile(outfile, TESTER_BUNDLE_FILE);
+  zip.end();
+  const chunks: Buffer[] = [];
+  for await (const chunk of zip.outputStream) chunks.push(chunk as Buffer);
+  const body = Buffer.concat(chunks);
+  await s3.send(new PutObjectCommand({ Bucket: LOCAL_SDK_NAMES.stagingBucket, Key: TESTER_SOURCE_KEY, Body: body, ContentLength: body.length, ContentType: 'application/zip' }));
+  services.codeBuild.registerProject({
+    name: LOCAL_SDK_NAMES.testerProject,
+    buildspec: TESTER_BUILDSPEC as unknown as object,
+    source: { type: 'S3', location: `${LOCAL_SDK_NAMES.stagingBucket}/${TESTER_SOURCE_KEY}` },
+    environmentVariables: {
+      LOCKSTEP_SDK_STAGING_BUCKET: LOCAL_SDK_NAMES.stagingBucket,
+      LOCKSTEP_PACKAGE_HOST_BUCKET: LOCAL_SDK_NAMES.packageHostBucket,
+      AWS_REGION: LOCAL_REGION,
+    },
+    timeoutInMinutes: 30,
+  });
+}
+
+/** Tokens for the demo, issued once and kept (mode 600) so a restart keeps them valid. */
+async function demoCredentials(
+  services: LocalServices,
+  dir: string,
+  edge: string,
+  store: SdkStore,
+  credentials: typeof import('../../lambdas/sdk/service/credentials'),
+): Promise<LocalSdkEndpoints> {
+  const file = join(dir, 'tokens.json');
+  let tokens = await readJsonIfExists<{ provider: string; consumer: string; partner: string }>(file);
+  // Issued again when the table no longer knows them (its data folder was removed).
+  if (tokens === undefined || (await store.getCredential(credentials.hashToken(tokens.provider))) === undefined) {
+    const now = new Date(services.clock.now());
+    tokens = {
+      provider: (await credentials.issueToken(store, { id: 'local-provider', roles: ['provider', 'consumer'], sdks: ['*'], groups: ['employees'], now })).token,
+      consumer: (await credentials.issueToken(store, { id: 'local-employee', roles: ['consumer'], groups: ['employees'], now })).token,
+      partner: (await credentials.issueToken(store, { id: 'local-partner', roles: ['consumer'], groups: ['partners'], now })).token,
+    };
+    await writeJsonAtomic(file, tokens, 0o600);
+  }
+  return { api: services.endpoints.http, edge, providerToken: tokens.provider, consumerToken: tokens.consumer, partnerToken: tokens.partner };
+}
