@@ -1,0 +1,469 @@
+/**
+ * Template assertions for the security defaults of `SdkPublisher` and the cdk-nag check, against one synthesis
+ * of two stacks in one app: the defaults (CloudFront's default certificate) and a custom domain with its
+ * certificate.
+ */
+/* eslint-disable @typescript-eslint/no-explicit-any -- the synthesized template is untyped CloudFormation JSON */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { SDK_TABLES } from '../../lambdas/core/tables';
+import { SdkPublisher } from '../../lib/sdk-publisher';
+
+const POLICY_FILE = new URL('../../examples/sdk-access-policy.json', import.meta.url).pathname;
+const PUBLIC_KEY = readFileSync(new URL('../../examples/sdk-cloudfront-public-key.pem', import.meta.url), 'utf8');
+
+type Resource = { Type: string; Properties?: Record<string, any>; DeletionPolicy?: string; UpdateReplacePolicy?: string };
+type Resources = Record<string, Resource>;
+
+let app: App;
+let template: Template;
+let resources: Resources;
+let customDomain: Resources;
+
+function ofType(type: string, from: Resources = resources): [string, Resource][] {
+  return Object.entries(from).filter(([, r]) => r.Type === type);
+}
+
+/** Logical id of the one resource of `type` whose id starts with the construct path `SdkPublisher<prefix>`. */
+function logicalId(type: string, prefix: string, from: Resources = resources): string {
+  const matches = ofType(type, from).filter(([id]) => id.startsWith(`SdkPublisher${prefix}`));
+  expect(matches.map(([id]) => id), `${type} ${prefix}`).toHaveLength(1);
+  return matches[0]![0];
+}
+
+/** Every Allow statement in the inline policies attached to the role with this logical-id prefix. */
+function statementsOf(rolePrefix: string): any[] {
+  const role = logicalId('AWS::IAM::Role', rolePrefix);
+  return ofType('AWS::IAM::Policy')
+    .filter(([, p]) => (p.Properties!.Roles as any[]).some((r) => r.Ref === role))
+    .flatMap(([, p]) => p.Properties!.PolicyDocument.Statement as any[]);
+}
+
+/** Roles whose policies allow `action` on a resource mentioning `resourceText`. */
+function rolesAllowed(action: string, resourceText: string): string[] {
+  return ofType('AWS::IAM::Policy')
+    .filter(([, p]) =>
+      (p.Properties!.PolicyDocument.Statement as any[]).some(
+        (s) => s.Effect === 'Allow' && asArray(s.Action).includes(action) && JSON.stringify(s.Resource).includes(resourceText),
+      ),
+    )
+    .flatMap(([, p]) => (p.Properties!.Roles as any[]).map((r) => r.Ref as string))
+    .sort();
+}
+
+const asArray = <T,>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
+
+beforeAll(() => {
+  app = new App();
+  const stack = new Stack(app, 'Sdk');
+  new SdkPublisher(stack, 'SdkPublisher', {
+    cloudFrontPublicKey: PUBLIC_KEY,
+    signingKeySecret: secretsmanager.Secret.fromSecretNameV2(stack, 'SigningKey', 'lockstep/sdk/cloudfront-private-key'),
+    accessPolicy: POLICY_FILE,
+    notificationEmails: ['Maps-Team@example.com', 'analytics@example.com'],
+  });
+  const domainStack = new Stack(app, 'SdkCustomDomain');
+  new SdkPublisher(domainStack, 'SdkPublisher', {
+    cloudFrontPublicKey: PUBLIC_KEY,
+    signingKeySecret: secretsmanager.Secret.fromSecretNameV2(domainStack, 'SigningKey', 'lockstep/sdk/cloudfront-private-key'),
+    accessPolicy: POLICY_FILE,
+    domainName: 'sdk.example.com',
+    certificate: acm.Certificate.fromCertificateArn(domainStack, 'Certificate', 'arn:aws:acm:us-east-1:111122223333:certificate/0a1b2c3d'),
+  });
+  template = Template.fromStack(stack);
+  resources = template.toJSON().Resources as Resources;
+  customDomain = Template.fromStack(domainStack).toJSON().Resources as Resources;
+});
+
+describe('SDK table', () => {
+  it('creates the table of SDK_TABLES with its keys, on demand', () => {
+    const [definition] = SDK_TABLES;
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [
+        { AttributeName: definition!.partitionKey, KeyType: 'HASH' },
+        { AttributeName: definition!.sortKey, KeyType: 'RANGE' },
+      ],
+      BillingMode: 'PAY_PER_REQUEST',
+    });
+  });
+
+  it('keeps point-in-time recovery and deletion protection on, encrypts with the rotating key, and is retained', () => {
+    const table = resources[logicalId('AWS::DynamoDB::Table', 'Sdk')]!;
+    const key = logicalId('AWS::KMS::Key', 'Key');
+    expect(table.Properties!.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    expect(table.Properties!.DeletionProtectionEnabled).toBe(true);
+    expect(table.Properties!.SSESpecification).toEqual({ SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: { 'Fn::GetAtt': [key, 'Arn'] } });
+    expect(table.DeletionPolicy).toBe('Retain');
+    expect(table.UpdateReplacePolicy).toBe('Retain');
+    expect(resources[key]!.Properties!.EnableKeyRotation).toBe(true);
+  });
+});
+
+describe('buckets', () => {
+  const dataBuckets = ['SdkHostBucket', 'StagingBucket', 'PackageHostBucket'];
+
+  it('versions, encrypts, blocks public access and retains every data bucket', () => {
+    for (const prefix of dataBuckets) {
+      const bucket = resources[logicalId('AWS::S3::Bucket', prefix)]!;
+      const p = bucket.Properties!;
+      expect(p.VersioningConfiguration, prefix).toEqual({ Status: 'Enabled' });
+      expect(p.PublicAccessBlockConfiguration, prefix).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+      expect(p.OwnershipControls, prefix).toEqual({ Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] });
+      expect(p.LoggingConfiguration.DestinationBucketName, prefix).toEqual({ Ref: logicalId('AWS::S3::Bucket', 'AccessLogsBucket') });
+      expect(bucket.DeletionPolicy, prefix).toBe('Retain');
+    }
+  });
+
+  it('encrypts uploads and staging with the SDK key, and the package host with S3-managed keys CloudFront can read', () => {
+    const algorithm = (prefix: string) =>
+      resources[logicalId('AWS::S3::Bucket', prefix)]!.Properties!.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault;
+    const key = { 'Fn::GetAtt': [logicalId('AWS::KMS::Key', 'Key'), 'Arn'] };
+    expect(algorithm('SdkHostBucket')).toEqual({ SSEAlgorithm: 'aws:kms', KMSMasterKeyID: key });
+    expect(algorithm('StagingBucket')).toEqual({ SSEAlgorithm: 'aws:kms', KMSMasterKeyID: key });
+    expect(algorithm('PackageHostBucket')).toEqual({ SSEAlgorithm: 'AES256' });
+  });
+
+  it('refuses requests without TLS on every bucket', () => {
+    for (const prefix of [...dataBuckets, 'AccessLogsBucket']) {
+      template.hasResourceProperties('AWS::S3::BucketPolicy', {
+        Bucket: { Ref: logicalId('AWS::S3::Bucket', prefix) },
+        PolicyDocument: {
+          Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
+        },
+      });
+    }
+  });
+
+  it('sends SDK host object events to EventBridge natively, without a notifications custom resource', () => {
+    const sdkHost = resources[logicalId('AWS::S3::Bucket', 'SdkHostBucket')]!.Properties!;
+    expect(sdkHost.NotificationConfiguration).toEqual({ EventBridgeConfiguration: { EventBridgeEnabled: true } });
+    expect(ofType('Custom::S3BucketNotifications')).toEqual([]);
+  });
+
+  it('lets only this distribution read the package host, and nobody else in without credentials', () => {
+    const bucket = logicalId('AWS::S3::Bucket', 'PackageHostBucket');
+    const policy = ofType('AWS::S3::BucketPolicy').find(([, p]) => p.Properties!.Bucket.Ref === bucket)![1];
+    const allows = (policy.Properties!.PolicyDocument.Statement as any[]).filter((s) => s.Effect === 'Allow');
+    expect(allows).toHaveLength(1);
+    expect(allows[0]).toMatchObject({ Principal: { Service: 'cloudfront.amazonaws.com' }, Action: 's3:GetObject' });
+    expect(JSON.stringify(allows[0].Condition.StringEquals['AWS:SourceArn'])).toContain(
+      `":distribution/",{"Ref":"${logicalId('AWS::CloudFront::Distribution', 'Distribution')}"}`,
+    );
+    for (const [, p] of ofType('AWS::S3::BucketPolicy')) {
+      for (const s of p.Properties!.PolicyDocument.Statement as any[]) {
+        if (s.Effect === 'Allow') expect(JSON.stringify(s.Principal)).not.toMatch(/^"\*"$|"AWS":"\*"/);
+      }
+    }
+  });
+});
+
+describe('package host distribution', () => {
+  let config: any;
+  let keyGroup: string;
+  beforeAll(() => {
+    config = resources[logicalId('AWS::CloudFront::Distribution', 'Distribution')]!.Properties!.DistributionConfig;
+    keyGroup = logicalId('AWS::CloudFront::KeyGroup', 'SigningKeyGroup');
+  });
+  const behavior = (pattern: string) => config.CacheBehaviors.find((b: any) => b.PathPattern === pattern);
+
+  it('reads the package host through origin access control that signs every request', () => {
+    expect(config.Origins).toHaveLength(1);
+    const [origin] = config.Origins;
+    expect(origin.DomainName).toEqual({ 'Fn::GetAtt': [logicalId('AWS::S3::Bucket', 'PackageHostBucket'), 'RegionalDomainName'] });
+    expect(origin.OriginAccessControlId).toEqual({ 'Fn::GetAtt': [ofType('AWS::CloudFront::OriginAccessControl')[0]![0], 'Id'] });
+    expect(origin.S3OriginConfig).toEqual({ OriginAccessIdentity: '' });
+    template.hasResourceProperties('AWS::CloudFront::OriginAccessControl', {
+      OriginAccessControlConfig: { OriginAccessControlOriginType: 's3', SigningBehavior: 'always', SigningProtocol: 'sigv4' },
+    });
+  });
+
+  it('requires URLs signed with the trusted key group for private/* and early-access/*, not for public/*', () => {
+    expect(behavior('private/*').TrustedKeyGroups).toEqual([{ Ref: keyGroup }]);
+    expect(behavior('early-access/*').TrustedKeyGroups).toEqual([{ Ref: keyGroup }]);
+    expect(behavior('public/*').TrustedKeyGroups).toBeUndefined();
+  });
+
+  it('serves nothing outside public/ without a signed URL, index.json included', () => {
+    expect(config.DefaultCacheBehavior.TrustedKeyGroups).toEqual([{ Ref: keyGroup }]);
+  });
+
+  it('puts the given public key in the key group', () => {
+    const key = resources[logicalId('AWS::CloudFront::PublicKey', 'SigningPublicKey')]!.Properties!.PublicKeyConfig;
+    expect(key.EncodedKey).toMatch(/^-----BEGIN PUBLIC KEY-----\n[\s\S]+\n-----END PUBLIC KEY-----$/);
+    expect(key.EncodedKey).not.toContain('EXAMPLE ONLY');
+    expect(resources[keyGroup]!.Properties!.KeyGroupConfig.Items).toEqual([{ Ref: logicalId('AWS::CloudFront::PublicKey', 'SigningPublicKey') }]);
+  });
+
+  it('redirects HTTP to HTTPS, allows only GET and HEAD, and adds the security headers on every behaviour', () => {
+    for (const b of [config.DefaultCacheBehavior, ...config.CacheBehaviors]) {
+      expect(b.ViewerProtocolPolicy).toBe('redirect-to-https');
+      expect(b.AllowedMethods).toEqual(['GET', 'HEAD']);
+      // CloudFront's managed SecurityHeadersPolicy (HSTS, nosniff, frame options, referrer policy, XSS protection).
+      expect(b.ResponseHeadersPolicyId).toBe('67f7725c-6f97-4210-82d7-5512b31e9d03');
+    }
+  });
+
+  it('logs requests to the access logs bucket and keeps viewers on IPv4, where signed IP ranges hold', () => {
+    expect(config.Logging).toMatchObject({ Bucket: { 'Fn::GetAtt': [logicalId('AWS::S3::Bucket', 'AccessLogsBucket'), 'RegionalDomainName'] }, Prefix: 'cloudfront/' });
+    expect(config.IPV6Enabled).toBe(false);
+    expect(config.PriceClass).toBe('PriceClass_100');
+  });
+
+  it('requires TLS 1.2 from viewers when a custom domain and certificate are given', () => {
+    const custom = ofType('AWS::CloudFront::Distribution', customDomain)[0]![1].Properties!.DistributionConfig;
+    expect(custom.Aliases).toEqual(['sdk.example.com']);
+    expect(custom.ViewerCertificate).toEqual({
+      AcmCertificateArn: 'arn:aws:acm:us-east-1:111122223333:certificate/0a1b2c3d',
+      MinimumProtocolVersion: 'TLSv1.2_2021',
+      SslSupportMethod: 'sni-only',
+    });
+  });
+});
+
+describe('notifications', () => {
+  it('encrypts the topic with the SDK key and refuses publishing without TLS', () => {
+    const topic = logicalId('AWS::SNS::Topic', 'NotificationTopic');
+    expect(resources[topic]!.Properties!.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [logicalId('AWS::KMS::Key', 'Key'), 'Arn'] });
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [{ Ref: topic }],
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+  });
+
+  it('subscribes each owner to the messages addressed to them only', () => {
+    const subscriptions = ofType('AWS::SNS::Subscription').map(([, s]) => [s.Properties!.Endpoint, s.Properties!.FilterPolicy]);
+    expect(subscriptions).toEqual([
+      ['analytics@example.com', { recipient: ['analytics@example.com'] }],
+      ['maps-team@example.com', { recipient: ['maps-team@example.com'] }],
+    ]);
+  });
+});
+
+describe('tester project', () => {
+  let project: Record<string, any>;
+  beforeAll(() => {
+    project = resources[logicalId('AWS::CodeBuild::Project', 'TesterProject')]!.Properties!;
+  });
+
+  it('is lockstep-sdk-tester, encrypted with the SDK key, logging to CloudWatch, not privileged', () => {
+    expect(project.Name).toBe('lockstep-sdk-tester');
+    expect(project.EncryptionKey).toEqual({ 'Fn::GetAtt': [logicalId('AWS::KMS::Key', 'Key'), 'Arn'] });
+    expect(project.LogsConfig.CloudWatchLogs.Status).toBe('ENABLED');
+    expect(project.Environment.PrivilegedMode).toBe(false);
+  });
+
+  it('runs the bundled tester CLI from an S3 asset', () => {
+    expect(project.Source.Type).toBe('S3');
+    const location = JSON.stringify(project.Source.Location);
+    const key = /([0-9a-f]{64}\.zip)/.exec(location)?.[1];
+    expect(key, location).toBeDefined();
+    const assetDir = join(app.outdir, `asset.${key!.replace(/\.zip$/, '')}`);
+    expect(existsSync(join(assetDir, 'tester.mjs'))).toBe(true);
+  });
+
+  it('reads staging and the package host, writes only test results, and never touches the SDK host', () => {
+    const statements = statementsOf('TesterProjectRole');
+    const writes = statements.filter((s) => asArray(s.Action).includes('s3:PutObject'));
+    expect(writes).toHaveLength(1);
+    expect(JSON.stringify(writes[0].Resource)).toContain('/tests/*');
+    expect(JSON.stringify(writes[0].Resource)).toContain(logicalId('AWS::S3::Bucket', 'StagingBucket'));
+    const all = JSON.stringify(statements);
+    expect(all).not.toContain(logicalId('AWS::S3::Bucket', 'SdkHostBucket'));
+    expect(all).not.toMatch(/"s3:\*"|"s3:DeleteObject|"s3:List\*"|"s3:GetObject\*"/);
+  });
+});
+
+describe('Lambda functions', () => {
+  const ENV = [
+    'LOCKSTEP_SDK_TABLE',
+    'LOCKSTEP_SDK_HOST_BUCKET',
+    'LOCKSTEP_SDK_STAGING_BUCKET',
+    'LOCKSTEP_PACKAGE_HOST_BUCKET',
+    'LOCKSTEP_SDK_STATE_MACHINE_ARN',
+    'LOCKSTEP_SDK_NOTIFICATION_TOPIC_ARN',
+    'LOCKSTEP_SDK_TESTER_PROJECT',
+    'LOCKSTEP_CDN_BASE_URL',
+    'LOCKSTEP_CLOUDFRONT_KEY_PAIR_ID',
+    'LOCKSTEP_CLOUDFRONT_PRIVATE_KEY_SECRET_ARN',
+    'LOCKSTEP_SDK_ACCESS_POLICY_FILE',
+  ];
+
+  it('runs the four SDK handlers on the newest Node.js runtime, ARM64, with active tracing', () => {
+    const functions = ofType('AWS::Lambda::Function');
+    expect(functions.map(([id]) => id.replace(/^SdkPublisher/, '').replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['SdkDownloadApi', 'SdkIntake', 'SdkSteps', 'SdkUploadApi']);
+    for (const [, fn] of functions) {
+      expect(fn.Properties!.Runtime).toBe('nodejs24.x');
+      expect(fn.Properties!.Architectures).toEqual(['arm64']);
+      expect(fn.Properties!.TracingConfig).toEqual({ Mode: 'Active' });
+    }
+  });
+
+  it('gives every function the SDK environment variables of ARCHITECTURE.md', () => {
+    for (const [, fn] of ofType('AWS::Lambda::Function')) {
+      const variables = fn.Properties!.Environment.Variables;
+      expect(Object.keys(variables)).toEqual(expect.arrayContaining(ENV));
+      expect(variables.LOCKSTEP_SDK_TESTER_PROJECT).toBe('lockstep-sdk-tester');
+      expect(variables.LOCKSTEP_SDK_ACCESS_POLICY_FILE).toBe('/var/task/access-policy.json');
+      expect(variables.LOCKSTEP_SDK_SIGNED_URL_TTL_SECONDS).toBe('300');
+      expect(JSON.stringify(variables.LOCKSTEP_SDK_STATE_MACHINE_ARN)).toContain(':stateMachine:lockstep-sdk-publishing');
+      expect(variables.LOCKSTEP_CDN_BASE_URL).toEqual({
+        'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [logicalId('AWS::CloudFront::Distribution', 'Distribution'), 'DomainName'] }]],
+      });
+      expect(variables.LOCKSTEP_CLOUDFRONT_KEY_PAIR_ID).toEqual({ Ref: logicalId('AWS::CloudFront::PublicKey', 'SigningPublicKey') });
+    }
+  });
+
+  it('ships the validated access policy as access-policy.json next to each bundle', () => {
+    const policy: unknown = JSON.parse(readFileSync(POLICY_FILE, 'utf8'));
+    for (const [, fn] of ofType('AWS::Lambda::Function')) {
+      const assetDir = join(app.outdir, `asset.${String(fn.Properties!.Code.S3Key).replace(/\.zip$/, '')}`);
+      expect(existsSync(join(assetDir, 'index.mjs'))).toBe(true);
+      expect(JSON.parse(readFileSync(join(assetDir, 'access-policy.json'), 'utf8'))).toEqual(policy);
+    }
+  });
+
+  it('lets only the download API read the CloudFront private key', () => {
+    expect(rolesAllowed('secretsmanager:GetSecretValue', 'lockstep/sdk/cloudfront-private-key')).toEqual([logicalId('AWS::IAM::Role', 'SdkDownloadApiRole')]);
+  });
+
+  it('lets only the publishing steps put packages on the package host, and the intake poll only its index', () => {
+    const bucket = logicalId('AWS::S3::Bucket', 'PackageHostBucket');
+    expect(rolesAllowed('s3:PutObject', bucket)).toEqual([logicalId('AWS::IAM::Role', 'SdkIntakeRole'), logicalId('AWS::IAM::Role', 'SdkStepsRole')].sort());
+    const intakeWrites = statementsOf('SdkIntakeRole').filter((s) => asArray(s.Action).includes('s3:PutObject'));
+    expect(intakeWrites.map((s) => JSON.stringify(s.Resource))).toEqual([expect.stringMatching(/\/index\.json"\]\]\}$/)]);
+    expect(rolesAllowed('s3:PutObject', logicalId('AWS::S3::Bucket', 'SdkHostBucket'))).toEqual([logicalId('AWS::IAM::Role', 'SdkUploadApiRole')]);
+  });
+
+  it('lets the download API read only the index from the package host, and write nothing', () => {
+    const statements = statementsOf('SdkDownloadApiRole');
+    const reads = statements.filter((s) => asArray(s.Action).includes('s3:GetObject'));
+    expect(reads.map((s) => JSON.stringify(s.Resource))).toEqual([expect.stringContaining('/index.json')]);
+    expect(statements.flatMap((s) => asArray(s.Action))).not.toContain('s3:PutObject');
+  });
+
+  it('writes function logs to log groups with retention, without the account-wide basic execution policy', () => {
+    for (const [, fn] of ofType('AWS::Lambda::Function')) {
+      expect(resources[fn.Properties!.LoggingConfig.LogGroup.Ref]!.Properties!.RetentionInDays).toBe(90);
+    }
+    for (const [, role] of ofType('AWS::IAM::Role')) expect(role.Properties!.ManagedPolicyArns).toBeUndefined();
+  });
+});
+
+describe('SDK publishing state machine', () => {
+  let machine: Resource;
+  beforeAll(() => {
+    machine = resources[logicalId('AWS::StepFunctions::StateMachine', 'StateMachine')]!;
+  });
+
+  it('is a STANDARD machine named lockstep-sdk-publishing that logs without execution data and traces', () => {
+    expect(machine.Properties!.StateMachineName).toBe('lockstep-sdk-publishing');
+    expect(machine.Properties!.StateMachineType).toBe('STANDARD');
+    expect(machine.Properties!.LoggingConfiguration).toMatchObject({ IncludeExecutionData: false, Level: 'ALL' });
+    expect(machine.Properties!.TracingConfiguration).toEqual({ Enabled: true });
+  });
+
+  it('fills ${SdkStepsFunctionArn} with the steps function', () => {
+    expect(machine.Properties!.DefinitionS3Location).toBeDefined();
+    expect(machine.Properties!.DefinitionSubstitutions).toEqual({
+      SdkStepsFunctionArn: { 'Fn::GetAtt': [logicalId('AWS::Lambda::Function', 'SdkSteps'), 'Arn'] },
+    });
+  });
+
+  it('may invoke only the steps function, run only the tester project, and manage the CodeBuild sync rule', () => {
+    const statements = statementsOf('StateMachineRole');
+    const invoke = statements.filter((s) => asArray(s.Action).includes('lambda:InvokeFunction'));
+    expect(invoke.flatMap((s) => asArray(s.Resource))).toEqual([{ 'Fn::GetAtt': [logicalId('AWS::Lambda::Function', 'SdkSteps'), 'Arn'] }]);
+    const builds = statements.filter((s) => asArray(s.Action).includes('codebuild:StartBuild'));
+    expect(builds).toHaveLength(1);
+    expect(asArray(builds[0].Action).sort()).toEqual(['codebuild:BatchGetBuilds', 'codebuild:StartBuild', 'codebuild:StopBuild']);
+    expect(asArray(builds[0].Resource)).toEqual([{ 'Fn::GetAtt': [logicalId('AWS::CodeBuild::Project', 'TesterProject'), 'Arn'] }]);
+    const rule = statements.find((s) => asArray(s.Action).includes('events:PutRule'));
+    expect(JSON.stringify(rule.Resource)).toContain('rule/StepFunctionsGetEventsForCodeBuildStartBuildRule');
+  });
+});
+
+describe('HTTP API and intake triggers', () => {
+  it('routes uploads, upload status and downloads', () => {
+    const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties!.RouteKey).sort();
+    expect(routes).toEqual(['GET /sdk/download/{name}/{version}', 'GET /sdk/index', 'GET /sdk/status', 'POST /sdk/uploads', 'POST /sdk/uploads/{uploadId}/complete']);
+  });
+
+  it('logs access as JSON without query strings or headers, and throttles requests', () => {
+    const stage = ofType('AWS::ApiGatewayV2::Stage')[0]![1].Properties!;
+    expect(stage.AccessLogSettings.DestinationArn).toBeDefined();
+    expect(stage.AccessLogSettings.Format).not.toMatch(/queryString|header|authorization/i);
+    expect(stage.DefaultRouteSettings).toMatchObject({ ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 });
+  });
+
+  it('starts intake when an object arrives under incoming/ in the SDK host', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.s3'],
+        'detail-type': ['Object Created'],
+        detail: { bucket: { name: [{ Ref: logicalId('AWS::S3::Bucket', 'SdkHostBucket') }] }, object: { key: [{ prefix: 'incoming/' }] } },
+      },
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId('AWS::Lambda::Function', 'SdkIntake'), 'Arn'] } })],
+    });
+  });
+
+  it('polls the SDK host every 15 minutes', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(15 minutes)',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId('AWS::Lambda::Function', 'SdkIntake'), 'Arn'] } })],
+    });
+  });
+
+  it('outputs the upload API URL, the distribution domain and the bucket names', () => {
+    const outputs = Object.keys(template.toJSON().Outputs as object).join(' ');
+    for (const name of ['UploadApiUrl', 'DistributionDomainName', 'SdkHostBucketName', 'StagingBucketName', 'PackageHostBucketName']) {
+      expect(outputs).toContain(name);
+    }
+  });
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  it('reports no unacknowledged error or warning, with the default certificate or a custom one', () => {
+    const result = new AwsSolutionsChecks(app).validateScope(app);
+    const findings = result.violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} at ${r.constructPath}`));
+    expect(findings).toEqual([]);
+  });
+
+  it('acknowledges the default certificate\'s TLS policy only where the default certificate is used', () => {
+    const acknowledged = (stackName: string) =>
+      app.node
+        .findChild(stackName)
+        .node.findAll()
+        .some((c) =>
+          c.node.metadata.some(
+            (m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY && Object.keys(m.data as object).some((id) => id.endsWith('AwsSolutions-CFR4')),
+          ),
+        );
+    expect(acknowledged('Sdk')).toBe(true);
+    expect(acknowledged('SdkCustomDomain')).toBe(false);
+  });
+
+  it('gives every acknowledgement a specific reason on a resource, never on a stack', () => {
+    const acknowledgements = app.node.findAll().flatMap((construct) =>
+      construct.node.metadata
+        .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+        .flatMap((entry) =>
+          Object.entries(entry.data as Record<string, unknown>).map(([id, value]) => ({
+            construct,
+            id,
+            reason: typeof value === 'string' ? value : String((value as { reason?: string }).reason),
+          })),
+        ),
+    );
+    expect(acknowledgements.length).toBeGreaterThan(0);
+    for (const { construct, id, reason } of acknowledgements) {
+      expect(Stack.isStack(construct), `${id} on a stack`).toBe(false);
+      expect(reason.split(/\s+/).length, `${id} at ${construct.node.path}: "${reason}"`).toBeGreaterThanOrEqual(8);
+    }
+  });
+});
