@@ -1,0 +1,137 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDataDir } from '../local/helpers';
+import { builds, deployed, deploysOf, eventually, notifications } from './support';
+
+// `lockstep local` as a child process, killed with SIGKILL (its whole process group, as a crash or a closed terminal
+// would) in the middle of a deploy and in the middle of an approval wait, then started again on the same data folder.
+const ROOT = resolve(__dirname, '..', '..');
+const CLI = [process.execPath, '--import', 'tsx', join(ROOT, 'bin', 'lockstep.ts')] as const;
+
+const CONFIG = `
+pipeline: { name: crashtest, buildDebounce: 1s }
+packages:
+  - name: sample-app
+    source: { local: { path: repos/sample-app, branch: main } }
+    build:
+      commands: [node scripts/build.js]
+      artifacts: ["dist/**", "scripts/**", package.json]
+applications:
+  - { name: sample-app, packages: [sample-app] }
+stages:
+  - name: Alpha
+    environments:
+      - name: alpha
+        deploy:
+          commands:
+            # Holds every deploy until the test creates the release file: the crash lands mid-deploy.
+            - while [ ! -e "$LOCKSTEP_DEPLOY_ROOT/../release-deploys" ]; do sleep 0.05; done
+            - node scripts/deploy.js
+  - name: Beta
+    environments:
+      - name: beta
+        deploy: { commands: [node scripts/deploy.js] }
+        approval:
+          manual: { approvers: [release-manager@example.com], timeout: 1h }
+promotions:
+  - { from: { application: sample-app }, to: alpha }
+  - { from: { environment: alpha }, to: beta }
+`;
+
+interface Running {
+  readonly child: ChildProcess;
+  output: string;
+  readonly exited: Promise<void>;
+}
+
+describe('crash and restart of lockstep local', () => {
+  let data: Awaited<ReturnType<typeof tempDataDir>>;
+  let configFile: string;
+  let current: Running | undefined;
+  const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+
+  const start = (): Running => {
+    const child = spawn(CLI[0], [...CLI.slice(1), 'local', '--data-dir', data.dir, '--config', configFile, '--dynamodb', 'dynalite'], {
+      cwd: ROOT,
+      env,
+      detached: true, // its own process group, so the test can kill all of it at once
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const running: Running = { child, output: '', exited: new Promise((ok) => child.once('exit', () => ok())) };
+    child.stdout!.on('data', (chunk: Buffer) => (running.output += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (running.output += chunk.toString()));
+    current = running;
+    return running;
+  };
+  const crash = async (running: Running) => {
+    process.kill(-running.child.pid!, 'SIGKILL');
+    await running.exited;
+  };
+  const cli = (...args: string[]) => spawnSync(CLI[0], [...CLI.slice(1), ...args, '--data-dir', data.dir], { cwd: ROOT, env, encoding: 'utf8' });
+  const status = () => {
+    const result = cli('status', '--json');
+    if (result.status !== 0) throw new Error(result.stderr);
+    return JSON.parse(result.stdout) as { environments: Array<{ name: string; lock: unknown; applications: Record<string, { approved: number[] }> }> };
+  };
+  const executionRecord = async (name: string) =>
+    JSON.parse(await readFile(join(data.dir, 'executions', 'lockstep-crashtest-promotion', `${name}.json`), 'utf8')) as { status: string; resumeCount: number };
+
+  beforeAll(async () => {
+    data = await tempDataDir('lockstep-e2e-crash-');
+    configFile = join(data.dir, 'crashtest.yaml');
+    await writeFile(configFile, CONFIG);
+  });
+
+  afterAll(async () => {
+    if (current && current.child.exitCode === null) await crash(current);
+    await data?.cleanup();
+  });
+
+  it('resumes a promotion killed mid-deploy: the deploy is not run again, the promotion rolls back and frees the lock', async () => {
+    const first = start();
+    const cutOff = await eventually(async () => (await builds(data.dir)).find((b) => b.projectName.endsWith('-deploy-alpha') && b.currentPhase === 'BUILD'), 'the alpha deploy running', 60_000);
+    await crash(first);
+
+    await mkdir(join(data.dir, 'deployments'), { recursive: true });
+    await writeFile(join(data.dir, 'release-deploys'), 'go\n');
+    const second = start();
+    await eventually(() => second.output.includes('Lockstep is ready'), 'the restarted system to be ready', 60_000);
+    expect(second.output).toMatch(/resumed 1 promotion execution/);
+    const record = await eventually(async () => {
+      const r = await executionRecord('sample-app-to-alpha-sample-app-r1').catch(() => undefined);
+      return r?.status !== 'RUNNING' ? r : undefined;
+    }, 'the resumed execution to end');
+    expect(record).toMatchObject({ status: 'FAILED', resumeCount: 1 });
+
+    const deploys = await deploysOf(data.dir, 'alpha', 1);
+    expect(deploys.map((d) => d.id)).toEqual([cutOff.id]);
+    expect(deploys[0]).toMatchObject({ buildStatus: 'FAILED' });
+    expect(await deployed(data.dir, 'alpha')).toBeUndefined(); // the cut-off deploy's commands were ended, not finished later
+    expect((await notifications(data.dir)).some((m) => m.attributes.event === 'deployment-failed' && m.attributes.environment === 'alpha')).toBe(true);
+    expect(status().environments.find((e) => e.name === 'alpha')?.lock).toBeNull();
+  });
+
+  it('resumes a promotion killed while it waits for approval: the same request and link, one email, approved once', async () => {
+    expect(cli('push', '--message', 'After the crash').status).toBe(0);
+    const approvalEmails = async () => (await notifications(data.dir)).filter((m) => m.attributes.event === 'approval-requested' && m.attributes.environment === 'beta');
+    await eventually(async () => (await approvalEmails()).length === 1, 'the approval email for r2 in beta', 60_000);
+    await crash(current!);
+
+    const third = start();
+    await eventually(() => third.output.includes('Lockstep is ready'), 'the restarted system to be ready', 60_000);
+    expect(third.output).toMatch(/resumed 1 promotion execution/);
+    const [email] = await approvalEmails();
+    const requestId = new URL(/Review and decide: (\S+)/.exec(email!.message)![1]!).pathname.split('/').pop()!;
+    // Decided through the page's route with the link from before the crash (its port is kept across restarts).
+    cli('approve', requestId.slice(0, 8));
+    await eventually(() => status().environments.find((e) => e.name === 'beta')?.applications['sample-app']?.approved.includes(2), 'r2 approved in beta');
+
+    expect(await approvalEmails()).toHaveLength(1);
+    expect(await deploysOf(data.dir, 'beta', 2)).toHaveLength(1);
+    expect(await deployed(data.dir, 'beta')).toMatchObject({ revision: 2, rollback: false });
+    expect(status().environments.find((e) => e.name === 'beta')?.lock).toBeNull();
+    expect(await executionRecord('alpha-to-beta-sample-app-r2')).toMatchObject({ status: 'SUCCEEDED', resumeCount: 1 });
+  });
+});
