@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { register as approve } from './approve';
 import { register as explain } from './explain';
 import { register as graph } from './graph';
+import { register as sdk } from './sdk';
 import { register as local } from './local';
 import { register as pipeline } from './pipeline';
 import { register as push } from './push';
@@ -13,6 +14,7 @@ export const commands: Array<(program: Command) => void> = [
   validate,
   graph,
   explain,
+  sdk,
   local,
   push,
   status,
