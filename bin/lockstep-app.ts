@@ -2,13 +2,27 @@
  * The CDK app: `npx cdk synth` / `npx cdk deploy`. Reads the pipeline definition named by the LOCKSTEP_CONFIG
  * environment variable or, without it, the context value `lockstep:config` (cdk.json), validates it (every problem
  * reported at once) and creates one stack for the pipeline, with cdk-nag's AwsSolutions checks running in synth.
+ *
+ * The stack includes the SDK publisher unless `-c lockstep:sdk=false`. Its settings, as context values:
+ * - `lockstep:sdk:publicKey`: PEM file of the CloudFront public key (default: the example key in examples/, whose
+ *   private half nobody has: a synth warning says so, and private packages cannot be downloaded until you replace it);
+ * - `lockstep:sdk:signingKeySecret`: name or ARN of the Secrets Manager secret holding the matching private key PEM
+ *   (default `lockstep/sdk/cloudfront-private-key`);
+ * - `lockstep:sdk:accessPolicy`: JSON or YAML access policy file (default examples/sdk-access-policy.json);
+ * - `lockstep:sdk:notificationEmails`: comma-separated SDK owner addresses to subscribe (default none).
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { App } from 'aws-cdk-lib';
+import { fileURLToPath } from 'node:url';
+import { Annotations, App } from 'aws-cdk-lib';
 import { ConfigError, loadPipeline } from '../lambdas/core/config/load';
 import { DeploymentSystemPropsError } from '../lib/deployment-system';
-import { LockstepStack } from '../lib/lockstep-stack';
+import { LockstepStack, type LockstepSdkPublisherProps } from '../lib/lockstep-stack';
 import { applyNagChecks } from '../lib/nag';
+import { SdkPublisherPropsError } from '../lib/sdk-publisher';
+
+const EXAMPLE_PUBLIC_KEY = fileURLToPath(new URL('../examples/sdk-cloudfront-public-key.pem', import.meta.url));
+const EXAMPLE_ACCESS_POLICY = fileURLToPath(new URL('../examples/sdk-access-policy.json', import.meta.url));
 
 const app = new App();
 // The environment variable wins, so one checkout can deploy several pipelines without editing cdk.json.
@@ -21,17 +35,49 @@ try {
     ]);
   }
   const pipeline = loadPipeline(resolve(configPath));
-  new LockstepStack(app, `Lockstep-${pipeline.pipeline.name}`, {
+  const sdkPublisher = sdkPublisherProps(app);
+  const stack = new LockstepStack(app, `Lockstep-${pipeline.pipeline.name}`, {
     deploymentSystem: { pipeline },
+    ...(sdkPublisher ? { sdkPublisher: sdkPublisher.props } : {}),
     env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
   });
+  if (stack.sdkPublisher && sdkPublisher?.exampleKey) {
+    Annotations.of(stack.sdkPublisher).addWarningV2(
+      'lockstep:sdk:exampleKey',
+      'The SDK publisher uses the example CloudFront public key, whose private half is not available: private and early-access packages cannot be downloaded. Pass your own with -c lockstep:sdk:publicKey=<public.pem>',
+    );
+  }
   applyNagChecks(app);
   app.synth();
 } catch (error) {
   // Definition and prop mistakes are the user's to fix: their list, without a stack trace.
-  if (error instanceof ConfigError || error instanceof DeploymentSystemPropsError) {
+  if (error instanceof ConfigError || error instanceof DeploymentSystemPropsError || error instanceof SdkPublisherPropsError) {
     console.error(error.message);
     process.exit(1);
   }
   throw error;
+}
+
+/** The SDK publisher's props from context, or undefined when `lockstep:sdk` is `false`. */
+function sdkPublisherProps(scope: App): { props: LockstepSdkPublisherProps; exampleKey: boolean } | undefined {
+  const context = (key: string): string | undefined => {
+    const value: unknown = scope.node.tryGetContext(`lockstep:sdk${key}`);
+    return value === undefined || value === null ? undefined : String(value);
+  };
+  if (['false', 'off', 'no', '0'].includes((context('') ?? 'true').toLowerCase())) return undefined;
+  const publicKeyFile = context(':publicKey');
+  const keyPath = publicKeyFile ? resolve(publicKeyFile) : EXAMPLE_PUBLIC_KEY;
+  if (!existsSync(keyPath)) {
+    throw new SdkPublisherPropsError([`cloudFrontPublicKey: the file ${keyPath} (context lockstep:sdk:publicKey) does not exist; give the PEM file made by openssl rsa -in private.pem -pubout`]);
+  }
+  const emails = (context(':notificationEmails') ?? '').split(',').map((e) => e.trim()).filter((e) => e !== '');
+  return {
+    props: {
+      cloudFrontPublicKey: readFileSync(keyPath, 'utf8'),
+      signingKeySecret: context(':signingKeySecret') ?? 'lockstep/sdk/cloudfront-private-key',
+      accessPolicy: resolve(context(':accessPolicy') ?? EXAMPLE_ACCESS_POLICY),
+      ...(emails.length > 0 ? { notificationEmails: emails } : {}),
+    },
+    exampleKey: publicKeyFile === undefined,
+  };
 }

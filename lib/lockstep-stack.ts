@@ -1,24 +1,56 @@
 /**
- * The stack `cdk deploy` creates: Lockstep's deployment system for one pipeline (and, later, the SDK publisher
- * beside it). Constructs that extend the system read what they need from `stack.deploymentSystem`.
+ * The stack `cdk deploy` creates: Lockstep's deployment system for one pipeline and, when `sdkPublisher` is given,
+ * the SDK publisher beside it. Constructs that extend the system read what they need from `stack.deploymentSystem`.
  */
 import { Stack, type StackProps } from 'aws-cdk-lib';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { DeploymentSystem, type DeploymentSystemProps } from './deployment-system';
+import { SdkPublisher, type SdkPublisherProps } from './sdk-publisher';
+
+/**
+ * `SdkPublisherProps` as the stack takes them: the signing key secret may be named by name or ARN (the stack
+ * imports it), and the routes join the deployment system's HTTP API unless `httpApi` says otherwise.
+ */
+export interface LockstepSdkPublisherProps extends Omit<SdkPublisherProps, 'signingKeySecret'> {
+  /** The secret holding the CloudFront private key PEM: a secret, or the name or full ARN of an existing one. */
+  readonly signingKeySecret: secretsmanager.ISecret | string;
+}
 
 export interface LockstepStackProps extends StackProps {
   /** Props of the deployment system; `pipeline` is the only one required. */
   readonly deploymentSystem: DeploymentSystemProps;
+  /**
+   * Props of the SDK publisher.
+   * @default - no SDK publisher in this stack
+   */
+  readonly sdkPublisher?: LockstepSdkPublisherProps;
 }
 
 export class LockstepStack extends Stack {
   readonly deploymentSystem: DeploymentSystem;
+  readonly sdkPublisher?: SdkPublisher;
 
   constructor(scope: Construct, id: string, props: LockstepStackProps) {
+    const name = props.deploymentSystem.pipeline.pipeline.name;
     super(scope, id, {
-      description: `Lockstep continuous deployment for pipeline ${props.deploymentSystem.pipeline.pipeline.name}`,
+      description: `Lockstep continuous deployment for pipeline ${name}${props.sdkPublisher ? ', with SDK publishing' : ''}`,
       ...props,
     });
     this.deploymentSystem = new DeploymentSystem(this, 'DeploymentSystem', props.deploymentSystem);
+    if (props.sdkPublisher) {
+      const { signingKeySecret, ...rest } = props.sdkPublisher;
+      this.sdkPublisher = new SdkPublisher(this, 'SdkPublisher', {
+        httpApi: this.deploymentSystem.httpApi,
+        ...rest,
+        signingKeySecret: typeof signingKeySecret === 'string' ? importSecret(this, signingKeySecret) : signingKeySecret,
+      });
+    }
   }
+}
+
+function importSecret(scope: Construct, nameOrArn: string): secretsmanager.ISecret {
+  return nameOrArn.startsWith('arn:')
+    ? secretsmanager.Secret.fromSecretCompleteArn(scope, 'SdkSigningKeySecret', nameOrArn)
+    : secretsmanager.Secret.fromSecretNameV2(scope, 'SdkSigningKeySecret', nameOrArn);
 }

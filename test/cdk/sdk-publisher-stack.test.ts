@@ -1,0 +1,55 @@
+/**
+ * The SDK publisher inside `LockstepStack` (as the CDK app deploys it): one HTTP API for both halves, the signing
+ * key secret imported by name, and cdk-nag clean for the whole stack. One synthesis.
+ */
+/* eslint-disable @typescript-eslint/no-explicit-any -- the synthesized template is untyped CloudFormation JSON */
+import { readFileSync } from 'node:fs';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { LockstepStack } from '../../lib/lockstep-stack';
+import { fixturePipeline } from './fixtures';
+
+let app: App;
+let resources: Record<string, { Type: string; Properties?: Record<string, any> }>;
+
+beforeAll(() => {
+  app = new App();
+  const stack = new LockstepStack(app, 'Lockstep-shop', {
+    deploymentSystem: { pipeline: fixturePipeline },
+    sdkPublisher: {
+      cloudFrontPublicKey: readFileSync(new URL('../../examples/sdk-cloudfront-public-key.pem', import.meta.url), 'utf8'),
+      signingKeySecret: 'lockstep/sdk/cloudfront-private-key',
+      accessPolicy: new URL('../../examples/sdk-access-policy.json', import.meta.url).pathname,
+    },
+  });
+  resources = Template.fromStack(stack).toJSON().Resources;
+});
+
+const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+
+describe('SdkPublisher in LockstepStack', () => {
+  it('adds the SDK routes to the deployment system\'s HTTP API, behind its logged and throttled stage', () => {
+    const [[apiId]] = ofType('AWS::ApiGatewayV2::Api') as [[string, unknown]];
+    expect(ofType('AWS::ApiGatewayV2::Api')).toHaveLength(1);
+    expect(ofType('AWS::ApiGatewayV2::Stage')).toHaveLength(1);
+    const routes = ofType('AWS::ApiGatewayV2::Route').filter(([, r]) => String(r.Properties!.RouteKey).includes(' /sdk/'));
+    expect(routes).toHaveLength(5);
+    for (const [, route] of routes) expect(route.Properties!.ApiId).toEqual({ Ref: apiId });
+  });
+
+  it('lets the download API read the signing key secret named in the stack props', () => {
+    const readers = ofType('AWS::IAM::Policy').filter(([, p]) =>
+      JSON.stringify(p.Properties!.PolicyDocument).includes(':secret:lockstep/sdk/cloudfront-private-key-??????'),
+    );
+    expect(readers.flatMap(([, p]) => (p.Properties!.Roles as any[]).map((r) => r.Ref as string))).toEqual([
+      expect.stringMatching(/^SdkPublisherSdkDownloadApiRole/),
+    ]);
+  });
+
+  it('reports no unacknowledged cdk-nag finding for both halves together', () => {
+    const result = new AwsSolutionsChecks(app).validateScope(app);
+    expect(result.violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} at ${r.constructPath}`))).toEqual([]);
+  });
+});
