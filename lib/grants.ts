@@ -51,3 +51,22 @@ export function grantObjectsWrite(bucket: s3.IBucket, keyPattern: string, grante
   );
   bucket.encryptionKey?.grant(grantee, 'kms:GenerateDataKey', 'kms:Decrypt');
 }
+
+/**
+ * `s3:ListBucket` on the bucket, limited to keys under `prefix` when given. Besides listing, it is what makes S3
+ * answer 404 rather than 403 for an object that does not exist (a prefix condition does not count for that).
+ */
+export function grantBucketList(bucket: s3.IBucket, grantee: iam.IGrantable, prefix?: string): void {
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      actions: ['s3:ListBucket'],
+      resources: [bucket.bucketArn],
+      ...(prefix !== undefined ? { conditions: { StringLike: { 's3:prefix': [`${prefix}*`] } } } : {}),
+    }),
+  );
+}
+
+/** Deletes objects under one key pattern (`DeleteObjects` is authorised per key with `s3:DeleteObject`). */
+export function grantObjectsDelete(bucket: s3.IBucket, keyPattern: string, grantee: iam.IGrantable): void {
+  grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:DeleteObject'], resources: [bucket.arnForObjects(keyPattern)] }));
+}

@@ -8,7 +8,6 @@
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ArnFormat, AssetHashType, CfnOutput, DockerImage, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
@@ -38,15 +37,15 @@ import { SDK_TABLES } from '../lambdas/core/tables';
 import { AccessControl, type AccessPolicy } from '../lambdas/sdk/host/acl';
 import { AccessPolicyError } from '../lambdas/sdk/host/errors';
 import { INDEX_KEY } from '../lambdas/sdk/host/keys';
-import { TESTER_BUILDSPEC, TESTER_BUNDLE_FILE } from '../lambdas/sdk/tester/buildspec';
+import { TESTER_BUILDSPEC } from '../lambdas/sdk/tester/buildspec';
 import { apigwv2AccessLogFormat } from './api';
 import { createAccessLogsBucket, createDataBucket, useBucketPolicyForAccessLogs } from './buckets';
 import { S3ObjectSource } from './codebuild-sources';
-import { grantObjectsRead, grantObjectsWrite, grantTableData, grantTopicPublish } from './grants';
-import { ESM_REQUIRE_BANNER } from './handlers';
+import { grantBucketList, grantObjectsDelete, grantObjectsRead, grantObjectsWrite, grantTableData, grantTopicPublish } from './grants';
 import { lockstepFunction } from './lockstep-function';
 import { acknowledge, resourceFinding } from './nag';
 import { ACCESS_POLICY_FILE, ACCESS_POLICY_FILE_IN_BUNDLE, SDK_HANDLER_NAMES, SDK_HANDLERS, sdkHandlerEntry, type SdkHandlerName } from './sdk-handlers';
+import { TESTER_DIR, testerBundleOptions } from './sdk-tester-bundle';
 import { createLockstepTable } from './tables';
 
 export interface SdkPublisherProps {
@@ -163,8 +162,6 @@ export const SDK_STATE_MACHINE_NAME = 'lockstep-sdk-publishing';
 export const SDK_TESTER_PROJECT_NAME = 'lockstep-sdk-tester';
 
 const SDK_PUBLISHING_ASL = fileURLToPath(new URL('../statemachines/sdk-publishing.asl.json', import.meta.url));
-const TESTER_DIR = fileURLToPath(new URL('../lambdas/sdk/tester/', import.meta.url));
-const TESTER_ENTRY = join(TESTER_DIR, 'cli.ts');
 /** The rule Step Functions manages for `codebuild:startBuild.sync` tasks. */
 const CODEBUILD_SYNC_RULE = 'StepFunctionsGetEventsForCodeBuildStartBuildRule';
 
@@ -401,19 +398,7 @@ export class SdkPublisher extends Construct {
         image: DockerImage.fromRegistry('public.ecr.aws/docker/library/node:20-slim'),
         local: {
           tryBundle(outputDir: string): boolean {
-            // The build image has no node_modules: everything, AWS SDK included, goes into one file.
-            buildSync({
-              entryPoints: [TESTER_ENTRY],
-              outfile: join(outputDir, TESTER_BUNDLE_FILE),
-              bundle: true,
-              platform: 'node',
-              target: 'node20',
-              format: 'esm',
-              banner: { js: ESM_REQUIRE_BANNER },
-              minify: true,
-              legalComments: 'none',
-              logLevel: 'error',
-            });
+            buildSync(testerBundleOptions(outputDir));
             return true;
           },
         },
@@ -546,7 +531,7 @@ export class SdkPublisher extends Construct {
     const upload = fns['sdk-upload-api'];
     grantTableData(this.table, upload, 'read-write');
     grantObjectsWrite(this.sdkHostBucket, incoming, upload);
-    grantList(this.sdkHostBucket, upload, 'incoming/');
+    grantBucketList(this.sdkHostBucket, upload, 'incoming/');
     upload.addToRolePolicy(startExecution);
     acknowledge(upload.role!, { id: finding(this.sdkHostBucket, incoming), reason: `Presigned uploads of SDK versions: ${incomingReason}` });
 
@@ -554,7 +539,7 @@ export class SdkPublisher extends Construct {
     // finishes publications cut short after their commit point (index.json, deleting withdrawn versions).
     const intake = fns['sdk-intake'];
     grantTableData(this.table, intake, 'read-write');
-    grantList(this.sdkHostBucket, intake, 'incoming/');
+    grantBucketList(this.sdkHostBucket, intake, 'incoming/');
     intake.addToRolePolicy(startExecution);
     grantObjectsWrite(this.packageHostBucket, INDEX_KEY, intake);
     grantObjectsDelete(this.packageHostBucket, everything, intake);
@@ -569,10 +554,10 @@ export class SdkPublisher extends Construct {
     const steps = fns['sdk-steps'];
     grantTableData(this.table, steps, 'read-write');
     grantObjectsRead(this.sdkHostBucket, incoming, steps);
-    grantList(this.sdkHostBucket, steps);
+    grantBucketList(this.sdkHostBucket, steps);
     grantObjectsRead(this.stagingBucket, everything, steps);
     grantObjectsWrite(this.stagingBucket, everything, steps);
-    grantList(this.stagingBucket, steps);
+    grantBucketList(this.stagingBucket, steps);
     grantObjectsWrite(this.packageHostBucket, everything, steps);
     grantObjectsDelete(this.packageHostBucket, everything, steps);
     grantTopicPublish(this.notificationTopic, this.encryptionKey, steps);
@@ -595,7 +580,7 @@ export class SdkPublisher extends Construct {
     const download = fns['sdk-download-api'];
     grantTableData(this.table, download, 'read');
     grantObjectsRead(this.packageHostBucket, INDEX_KEY, download);
-    grantList(this.packageHostBucket, download);
+    grantBucketList(this.packageHostBucket, download);
     signingKeySecret.grantRead(download);
   }
 
@@ -676,22 +661,6 @@ export class SdkPublisher extends Construct {
       removalPolicy: this.removalPolicy,
     });
   }
-}
-
-/** `s3:ListBucket` on the bucket, limited to keys under `prefix` when given. */
-function grantList(bucket: s3.IBucket, grantee: iam.IGrantable, prefix?: string): void {
-  grantee.grantPrincipal.addToPrincipalPolicy(
-    new iam.PolicyStatement({
-      actions: ['s3:ListBucket'],
-      resources: [bucket.bucketArn],
-      ...(prefix !== undefined ? { conditions: { StringLike: { 's3:prefix': [`${prefix}*`] } } } : {}),
-    }),
-  );
-}
-
-/** `s3:DeleteObject` under one key pattern (`DeleteObjects` is authorised per key with this action). */
-function grantObjectsDelete(bucket: s3.IBucket, keyPattern: string, grantee: iam.IGrantable): void {
-  grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:DeleteObject'], resources: [bucket.arnForObjects(keyPattern)] }));
 }
 
 function pascal(name: string): string {

@@ -1,0 +1,36 @@
+/**
+ * How the SDK tester CLI is bundled for its CodeBuild project: one ESM file (`TESTER_BUNDLE_FILE`) holding
+ * everything, the AWS SDK included, because the build image has no node_modules. `SdkPublisher` bundles with these
+ * options at synth; local mode can call the same function so both run the same bundle.
+ */
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import type { BuildOptions } from 'esbuild';
+import { TESTER_BUNDLE_FILE } from '../lambdas/sdk/tester/buildspec';
+import { ESM_REQUIRE_BANNER } from './handlers';
+
+/** Folder of the tester sources (the asset's source path). */
+export const TESTER_DIR = fileURLToPath(new URL('../lambdas/sdk/tester/', import.meta.url));
+/** The tester's CLI entry. */
+export const TESTER_ENTRY = join(TESTER_DIR, 'cli.ts');
+
+/**
+ * esbuild options that write the tester bundle into `outputDir`.
+ *
+ * @example
+ * await build(testerBundleOptions(dir)); // dir/tester.mjs
+ */
+export function testerBundleOptions(outputDir: string): BuildOptions {
+  return {
+    entryPoints: [TESTER_ENTRY],
+    outfile: join(outputDir, TESTER_BUNDLE_FILE),
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    banner: { js: ESM_REQUIRE_BANNER },
+    minify: true,
+    legalComments: 'none',
+    logLevel: 'error',
+  };
+}
