@@ -26,6 +26,8 @@ export interface SdkStore {
   /** Records that `ref` is a member of batch `batchId`, so an upload that arrives by any way joins its batch. */
   putBatchMembership(ref: SdkVersionRef, batchId: string): Promise<void>;
   getBatchMembership(ref: SdkVersionRef): Promise<string | undefined>;
+  /** The version is pushed on its own now: it leaves whatever batch it was declared in. */
+  deleteBatchMembership(ref: SdkVersionRef): Promise<void>;
 
   /** @param tokenHash lower-case hex SHA-256 of the bearer token */
   getCredential(tokenHash: string): Promise<Credential | undefined>;

@@ -59,6 +59,14 @@ export async function publishPackage(deps: SdkServiceDependencies, ref: SdkVersi
   const batches = await batchesOf(deps, versions);
 
   const committed = batch !== undefined ? batch.state === 'PUBLISHED' : record.status === 'PUBLISHED';
+  const committedBy = batch !== undefined ? batch.publishedBy : record.publishedBy;
+  if (committed && committedBy !== owner) {
+    // Another execution published it (two publishers raced, e.g. a recheck and the package's own run): finish
+    // the work idempotently, and leave the announcement to the one that committed.
+    await rollForward(deps, memberRecords.map(refOf));
+    await rebuildIndex(deps, owner);
+    return { published: false, refs: memberRecords.map(refOf), reason: `published already by ${committedBy ?? 'another execution'}`, waitingFor: [] };
+  }
   if (!committed) {
     const notReady = memberRecords.filter((m) => m.status !== 'READY');
     if (notReady.length > 0) {
@@ -94,9 +102,9 @@ export async function publishPackage(deps: SdkServiceDependencies, ref: SdkVersi
     }
     const at = new Date(deps.clock()).toISOString();
     if (batch !== undefined) {
-      await deps.store.saveBatch({ ...withoutRev(batch), state: 'PUBLISHED', reason: `published at ${at}`, updatedAt: at }, batch.rev);
+      await deps.store.saveBatch({ ...withoutRev(batch), state: 'PUBLISHED', reason: `published at ${at}`, publishedBy: owner, updatedAt: at }, batch.rev);
     } else {
-      await deps.store.saveVersion(withStatus(record, 'PUBLISHED', `published to the ${record.metadata.tier} tier`, deps.clock(), { publishedAt: at }), record.rev);
+      await deps.store.saveVersion(withStatus(record, 'PUBLISHED', `published to the ${record.metadata.tier} tier`, deps.clock(), { publishedAt: at, publishedBy: owner }), record.rev);
     }
   }
 

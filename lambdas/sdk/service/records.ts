@@ -72,6 +72,8 @@ export interface VersionRecord {
   readonly involved?: readonly InvolvedSdk[];
   readonly tests?: { readonly planId: string; readonly passed: boolean; readonly packages: readonly PackageTestResult[] };
   readonly publishedAt?: string;
+  /** Execution that made the commit write (single SDKs): a second publisher finds it and stays quiet. */
+  readonly publishedBy?: string;
   /** Optimistic concurrency: every write adds one and is conditional on the value read. */
   readonly rev: number;
   readonly updatedAt: string;
@@ -110,6 +112,8 @@ export interface BatchRecord {
   readonly reason: string;
   /** Execution that claimed the batch for testing and publication. */
   readonly owner?: string;
+  /** Execution that made the commit write (the flip to PUBLISHED). */
+  readonly publishedBy?: string;
   readonly createdAt: string;
   readonly updatedAt: string;
   readonly rev: number;

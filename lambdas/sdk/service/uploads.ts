@@ -96,6 +96,8 @@ export async function createUpload(deps: SdkServiceDependencies, provider: Crede
     }
     for (const member of members) await deps.store.putBatchMembership(member, stored.id);
     batchId = stored.id;
+  } else {
+    await deps.store.deleteBatchMembership(ref);
   }
 
   const uploadId = randomUUID();

@@ -96,6 +96,10 @@ export class DynamoSdkStore implements SdkStore {
     return item?.batchId;
   }
 
+  async deleteBatchMembership(ref: SdkVersionRef): Promise<void> {
+    await this.client.send(new DeleteCommand({ TableName: this.table, Key: { pk: `MEMBER#${refLabel(ref)}`, sk: 'MEMBER' } }));
+  }
+
   getCredential(tokenHash: string): Promise<Credential | undefined> {
     return this.get(`TOKEN#${tokenHash}`, 'TOKEN');
   }
