@@ -1,0 +1,71 @@
+/**
+ * `npm run bench local-e2e`: the local system's own overhead. Pushes to production through the three-stage shape
+ * with no-op commands (bench/support/three-stage-run.ts) and prints, per promotion hop, the execution's time minus
+ * the time its builds ran (the engine: Step Functions interpreter, Lambda handlers, DynamoDB, S3, process spawns
+ * outside the commands), and push -> Prod minus the commands on the critical path. Then spawns `npm start` on a
+ * fresh data folder and on the same folder again, and reads the time to its ready line.
+ * Targets: overhead under 100 ms per hop; ready in under 10 s.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { threeStageRun } from './support/three-stage-run';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+const median = (values: readonly number[]) => {
+  const s = [...values].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const ms = (n: number) => `${n.toFixed(0).padStart(5)} ms`;
+
+/** Spawns `npm start` and resolves with the ms until "Lockstep is ready" (and the figure it printed itself). */
+async function timeToReady(dataDir: string): Promise<{ wallMs: number; reportedMs: number }> {
+  const started = Date.now();
+  const child = spawn('npm', ['start', '--silent', '--', '--data-dir', dataDir], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } });
+  let output = '';
+  const exited = new Promise<void>((ok) => child.once('exit', () => ok()));
+  const ready = await new Promise<{ wallMs: number; reportedMs: number }>((ok, fail) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /Lockstep is ready in (\d+) ms/.exec(output);
+      if (match) ok({ wallMs: Date.now() - started, reportedMs: Number(match[1]) });
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => fail(new Error(`npm start exited (${code}) before ready:\n${output}`)));
+  });
+  process.kill(-child.pid!, 'SIGINT');
+  await exited;
+  return ready;
+}
+
+export default async function bench(): Promise<void> {
+  const { rounds, backend } = await threeStageRun();
+  console.log(`three-stage shape, no-op commands, DynamoDB: ${backend}; ${rounds.length} pushes to production (the first warms up)`);
+  console.log('hop           execution  commands  engine overhead  (of which Lambda handlers)');
+  const measured = rounds.slice(1);
+  for (const env of ['alpha', 'beta', 'prod-na', 'prod-eu', 'prod-fe']) {
+    const hops = measured.map((r) => r.hops.find((h) => h.environment === env)!);
+    const d = median(hops.map((h) => h.durationMs));
+    const c = median(hops.map((h) => h.commandMs));
+    const l = median(hops.map((h) => h.lambdaMs));
+    console.log(`${env.padEnd(12)}  ${ms(d)}  ${ms(c)}  ${ms(median(hops.map((h) => h.durationMs - h.commandMs)))}        ${ms(l)} in ${hops[0]!.lambdaInvocations} calls`);
+  }
+  const overheads = measured.flatMap((r) => r.hops.map((h) => h.durationMs - h.commandMs));
+  console.log(`engine overhead per hop: median ${median(overheads).toFixed(0)} ms, max ${Math.max(...overheads).toFixed(0)} ms (target < 100 ms)`);
+  const total = median(measured.map((r) => r.totalMs));
+  const commands = median(measured.map((r) => r.criticalCommandMs));
+  console.log(`push -> approved in every Prod environment: median ${total.toFixed(0)} ms, of which commands on the critical path ${commands.toFixed(0)} ms; engine ${(total - commands).toFixed(0)} ms over 1 build + 3 hops`);
+
+  const dataDir = await mkdtemp(join(tmpdir(), 'lockstep-bench-start-'));
+  try {
+    const fresh = await timeToReady(dataDir);
+    const again = await timeToReady(dataDir);
+    console.log(`npm start -> ready (DynamoDB Local when Java exists): fresh data folder ${fresh.wallMs} ms (system reports ${fresh.reportedMs} ms), restart ${again.wallMs} ms (${again.reportedMs} ms) (target < 10 s)`);
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}

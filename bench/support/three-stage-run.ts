@@ -1,0 +1,175 @@
+/**
+ * One local run of the three-stage shape (Alpha -> Beta -> Prod NA / EU / FE, a test step and a compliance
+ * sign-off in every environment) with no-op commands, shared by bench/local-e2e and bench/promotion-cost: the
+ * local system binds handler modules once per process, so both read the same run.
+ *
+ * No manual approval and no windows: those measure people and clocks, not the engine.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promotionId } from '../../lambdas/core/config/schema';
+import { executionName } from '../../lambdas/core/names';
+import { startLocalSystem } from '../../local/assembly/system';
+import type { BuildRecord } from '../../local/codebuild/codebuild';
+import type { ExecutionRecord, LocalFunctionHandler } from '../../local/stepfunctions/step-functions';
+
+const ENVIRONMENTS = ['alpha', 'beta', 'prod-na', 'prod-eu', 'prod-fe'];
+const environment = (name: string) => `
+      - name: ${name}
+        deploy: { commands: ["true"] }
+        approval:
+          tests: [{ name: smoke, commands: ["true"] }]
+          compliance: { policy: change-management }`;
+const CONFIG = `
+pipeline: { name: bench, buildDebounce: 0s }
+packages:
+  - name: sample-app
+    source: { local: { path: repos/sample-app, branch: main } }
+    build: { commands: ["true"], artifacts: [package.json] }
+applications:
+  - { name: sample-app, packages: [sample-app] }
+stages:
+  - name: Alpha
+    environments:${environment('alpha')}
+  - name: Beta
+    environments:${environment('beta')}
+  - name: Prod
+    environments:${['prod-na', 'prod-eu', 'prod-fe'].map(environment).join('')}
+promotions:
+  - { from: { application: sample-app }, to: alpha }
+  - { from: { environment: alpha }, to: beta }
+  - { from: { environment: beta }, to: prod-na }
+  - { from: { environment: beta }, to: prod-eu }
+  - { from: { environment: beta }, to: prod-fe }
+`;
+
+export interface Hop {
+  readonly environment: string;
+  readonly revision: number;
+  readonly execution: ExecutionRecord;
+  readonly durationMs: number;
+  /** Time builds of this hop ran (overlapping test builds counted once). */
+  readonly commandMs: number;
+  readonly builds: number;
+  readonly lambdaInvocations: number;
+  readonly lambdaMs: number;
+}
+
+export interface Round {
+  readonly revision: number;
+  /** Push sent -> the revision approved in every Prod environment. */
+  readonly totalMs: number;
+  /** Commands on the critical path: the application build, Alpha, Beta and the slowest Prod hop. */
+  readonly criticalCommandMs: number;
+  readonly hops: readonly Hop[];
+}
+
+export interface RunResult {
+  readonly rounds: Round[];
+  readonly readyMs: number;
+  readonly backend: string;
+  /** Mean time of an idle reconcile pass (nothing to do: what the minute schedule costs). */
+  readonly idleReconcileMs: number;
+}
+
+let run: Promise<RunResult> | undefined;
+
+/** Runs `rounds` pushes to production, one after another (memoised: the first caller's run is everyone's). */
+export function threeStageRun(rounds = 4): Promise<RunResult> {
+  run ??= measure(rounds);
+  return run;
+}
+
+async function measure(roundCount: number): Promise<RunResult> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'lockstep-bench-'));
+  const configFile = join(dataDir, 'bench.yaml');
+  await writeFile(configFile, CONFIG);
+  const system = await startLocalSystem({ dataDir, configFile, firstPush: false, progress: false, write: () => undefined, ...(process.env.LOCKSTEP_BENCH_DYNAMODB ? { javaPreference: process.env.LOCKSTEP_BENCH_DYNAMODB as 'java' | 'dynalite' } : {}) });
+  const sfn = system.services.stepFunctions;
+  try {
+    // Time every Lambda invocation: the same handlers, re-registered behind a stopwatch.
+    const lambda = { invocations: new Map<string, number>(), ms: new Map<string, number>() };
+    const [steps, approval] = await Promise.all([import('../../lambdas/handlers/promotion-steps'), import('../../lambdas/handlers/approval-request')]);
+    for (const [name, handler] of [
+      ['lockstep-bench-promotion-steps', steps.handler],
+      ['lockstep-bench-approval-request', approval.handler],
+    ] as const) {
+      sfn.registerFunction(name, (async (event: { execution?: string }, context: never) => {
+        const started = performance.now();
+        try {
+          return await (handler as LocalFunctionHandler)(event, context);
+        } finally {
+          const key = event.execution ?? '?';
+          lambda.invocations.set(key, (lambda.invocations.get(key) ?? 0) + 1);
+          lambda.ms.set(key, (lambda.ms.get(key) ?? 0) + performance.now() - started);
+        }
+      }) as LocalFunctionHandler);
+    }
+    const builds: BuildRecord[] = [];
+    system.services.codeBuild.subscribe((record) => {
+      if (record.buildComplete && !builds.some((b) => b.id === record.id)) builds.push(structuredClone(record));
+    });
+
+    const rounds: Round[] = [];
+    for (let revision = 1; revision <= roundCount; revision++) {
+      const pushed = Date.now();
+      await system.push({ message: `bench round ${revision}` });
+      const names = system.pipeline.promotions.map((p) => ({ environment: p.to, name: executionName(promotionId(p), 'sample-app', revision) }));
+      const executions: ExecutionRecord[] = [];
+      for (const { name } of names) {
+        // Polled until its run is attached (StartExecution records the execution just before running it).
+        let record = sfn.getExecution(name);
+        while (!record || record.status === 'RUNNING') {
+          await (record ? sfn.waitForExecution(name) : undefined);
+          await new Promise((r) => setTimeout(r, 2));
+          record = sfn.getExecution(name);
+        }
+        executions.push(record);
+      }
+      const failed = executions.find((e) => e.status !== 'SUCCEEDED');
+      if (failed) throw new Error(`${failed.name} ${failed.status}: ${failed.error} ${failed.cause}`);
+      const totalMs = Math.max(...executions.map((e) => e.stopDate!)) - pushed;
+      const hops = names.map(({ environment }, i) => {
+        const execution = executions[i]!;
+        const mine = builds.filter((b) => b.environmentVariables.some((v) => v.name === 'LOCKSTEP_ENVIRONMENT' && v.value === environment) && b.environmentVariables.some((v) => v.name === 'LOCKSTEP_REVISION' && v.value === String(revision)));
+        return {
+          environment,
+          revision,
+          execution,
+          durationMs: execution.stopDate! - execution.startDate,
+          commandMs: unionMs(mine.map((b) => [b.startTime, b.endTime!] as const)),
+          builds: mine.length,
+          lambdaInvocations: lambda.invocations.get(execution.name) ?? 0,
+          lambdaMs: lambda.ms.get(execution.name) ?? 0,
+        };
+      });
+      const appBuild = builds.find((b) => b.projectName.endsWith('-build-sample-app') && b.startTime >= pushed);
+      const hopOf = (env: string) => hops.find((h) => h.environment === env)!.commandMs;
+      const criticalCommandMs = (appBuild ? appBuild.endTime! - appBuild.startTime : 0) + hopOf('alpha') + hopOf('beta') + Math.max(hopOf('prod-na'), hopOf('prod-eu'), hopOf('prod-fe'));
+      rounds.push({ revision, totalMs, criticalCommandMs, hops });
+    }
+    const passes = 10;
+    const passStart = performance.now();
+    for (let i = 0; i < passes; i++) await system.reconcile();
+    const idleReconcileMs = (performance.now() - passStart) / passes;
+    return { rounds, readyMs: system.readyMs, backend: system.services.dynamodb.backend, idleReconcileMs };
+  } finally {
+    await system.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+function unionMs(intervals: ReadonlyArray<readonly [number, number]>): number {
+  const sorted = [...intervals].sort((a, b) => a[0] - b[0]);
+  let total = 0;
+  let end = -Infinity;
+  for (const [s, e] of sorted) {
+    if (e <= end) continue;
+    total += e - Math.max(s, end);
+    end = e;
+  }
+  return total;
+}
+
+export { ENVIRONMENTS };
