@@ -107,4 +107,19 @@ describe('the quickstart pipeline, one push after another', () => {
     expect((await deployed(data.dir, 'prod-na'))?.revision).toBe(1);
     expect(await deploysOf(data.dir, 'prod-na', 3)).toHaveLength(0);
   });
+
+  it('pauses everything while the pipeline is disabled and announces each switch in the outbox', async () => {
+    const { setSwitches } = await import('../../lambdas/promotion/switches');
+    const { agentDependencies } = await import('../../lambdas/adapters/runtime');
+    await setSwitches(agentDependencies(), { enabled: false }, 'ops@example.com');
+    await system.push({ message: 'Pushed while disabled' });
+    afterDebounce();
+    await system.reconcile();
+    expect((await system.status()).decisions.every((d) => d.decision.kind === 'disabled')).toBe(true);
+    await setSwitches(agentDependencies(), { enabled: true }, 'ops@example.com');
+    await setSwitches(agentDependencies(), { automation: false }, 'ops@example.com');
+    const events = (await notifications(data.dir)).map((m) => m.attributes.event);
+    expect(events.filter((e) => e === 'pipeline-disabled' || e === 'pipeline-enabled' || e === 'automation-switched')).toEqual(['pipeline-disabled', 'pipeline-enabled', 'automation-switched']);
+    expect((await notifications(data.dir)).find((m) => m.attributes.event === 'pipeline-disabled')?.message).toContain('disabled by ops@example.com');
+  });
 });
