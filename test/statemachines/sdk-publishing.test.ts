@@ -1,0 +1,384 @@
+/**
+ * `statemachines/sdk-publishing.asl.json`: checked with asl-validator and our rules, then run in
+ * aws-local-stepfunctions through its scenarios. The SDK steps Tasks run the real step logic (`runSdkStep`) over
+ * the SDK table on dynalite and an object store kept in a temp folder; the tester Task is bound to a stand-in that
+ * reads the plan and writes the results a scenario asks for; executions that steps start (recheck-waiting) run
+ * after the current one, as Step Functions would run them.
+ */
+import '../../local/polyfills';
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { StateMachine } from 'aws-local-stepfunctions';
+import dynalite from 'dynalite';
+import yazl from 'yazl';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { walkStates, type AslMachine } from '../../lambdas/core/asl-rules';
+import { SDK_TABLES } from '../../lambdas/core/tables';
+import { LocalFileSink } from '../../lambdas/sdk/converter';
+import type { PackageIndex } from '../../lambdas/sdk/host/package-index';
+import { DynamoSdkStore } from '../../lambdas/sdk/service/adapters/dynamo-sdk-store';
+import type { SdkServiceDependencies } from '../../lambdas/sdk/service/dependencies';
+import type { SdkExecutionInput } from '../../lambdas/sdk/service/execution-input';
+import { artifactsKey, metadataKey } from '../../lambdas/sdk/service/keys';
+import type { ObjectInfo, ObjectStore, SdkNotification } from '../../lambdas/sdk/service/ports';
+import type { TestResults } from '../../lambdas/sdk/service/records';
+import { runSdkStep } from '../../lambdas/sdk/service/steps';
+import { intakeVersion } from '../../lambdas/sdk/service/intake';
+import { parseS3Uri, type TestPlan } from '../../lambdas/sdk/tester/plan';
+import { ensureTables } from '../../local/dynamodb';
+import { checkAsl } from '../support/asl-check';
+
+const STEPS_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:sdk-steps';
+const ASL_FILE = join(import.meta.dirname, '../../statemachines/sdk-publishing.asl.json');
+
+function definition(): AslMachine {
+  return JSON.parse(readFileSync(ASL_FILE, 'utf8').replaceAll('${SdkStepsFunctionArn}', STEPS_ARN)) as AslMachine;
+}
+
+/** Objects as files under a folder: `<root>/<bucket>/<key>`. */
+class FolderObjectStore implements ObjectStore {
+  constructor(private readonly root: string) {}
+  private path(bucket: string, key: string) {
+    return join(this.root, bucket, key);
+  }
+  async head(bucket: string, key: string): Promise<ObjectInfo | undefined> {
+    try {
+      const bytes = await readFile(this.path(bucket, key));
+      return { key, etag: createHash('md5').update(bytes).digest('hex'), size: bytes.length };
+    } catch {
+      return undefined;
+    }
+  }
+  async getBytes(bucket: string, key: string): Promise<Buffer | undefined> {
+    return readFile(this.path(bucket, key)).catch(() => undefined);
+  }
+  async put(bucket: string, key: string, body: string | Buffer): Promise<void> {
+    await mkdir(dirname(this.path(bucket, key)), { recursive: true });
+    await writeFile(this.path(bucket, key), body);
+  }
+  async copy(fromBucket: string, fromKey: string, toBucket: string, toKey: string): Promise<void> {
+    await mkdir(dirname(this.path(toBucket, toKey)), { recursive: true });
+    await copyFile(this.path(fromBucket, fromKey), this.path(toBucket, toKey));
+  }
+  async delete(bucket: string, keys: readonly string[]): Promise<void> {
+    for (const key of keys) await rm(this.path(bucket, key), { force: true });
+  }
+  async list(bucket: string, prefix: string): Promise<ObjectInfo[]> {
+    const out: ObjectInfo[] = [];
+    const walk = async (dir: string, base: string) => {
+      for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+        const key = base ? `${base}/${entry.name}` : entry.name;
+        if (entry.isDirectory()) await walk(join(dir, entry.name), key);
+        else if (key.startsWith(prefix)) out.push((await this.head(bucket, key))!);
+      }
+    };
+    await walk(join(this.root, bucket), '');
+    return out;
+  }
+  async presignPut(bucket: string, key: string): Promise<string> {
+    return `file://${this.path(bucket, key)}`;
+  }
+  async download(bucket: string, key: string, path: string): Promise<void> {
+    await pipeline(createReadStream(this.path(bucket, key)), createWriteStream(path));
+  }
+  async openArchive(bucket: string, key: string) {
+    return { path: this.path(bucket, key) };
+  }
+  openSink(bucket: string, key: string) {
+    const path = this.path(bucket, key);
+    mkdirSync(dirname(path), { recursive: true });
+    return new LocalFileSink(path);
+  }
+  exists(bucket: string, key: string): Promise<boolean> {
+    return stat(this.path(bucket, key)).then(
+      () => true,
+      () => false,
+    );
+  }
+}
+
+interface Sdk {
+  name: string;
+  version: string;
+  dependencies?: Record<string, string>;
+  tier?: 'public' | 'private' | 'early-access';
+}
+
+let root: string;
+let objects: FolderObjectStore;
+let closeDb: () => Promise<void>;
+let tableEndpoint: string;
+let store: DynamoSdkStore;
+let deps: SdkServiceDependencies;
+const notifications: SdkNotification[] = [];
+const queued: { name: string; input: SdkExecutionInput }[] = [];
+const startedNames = new Set<string>();
+const executions: { name: string; status: string; error?: string; states: string[] }[] = [];
+/** Packages (`name@version`) whose tests fail in the current scenario. */
+let failingTests = new Set<string>();
+let machine: StateMachine;
+
+beforeAll(async () => {
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  tableEndpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  closeDb = () => new Promise<void>((resolve) => server.close(() => resolve()));
+  machine = new StateMachine(definition() as never, { validationOptions: { checkArn: true, checkPaths: true } });
+});
+afterAll(async () => {
+  await closeDb();
+});
+
+let tableCounter = 0;
+beforeEach(async () => {
+  root = mkdtempSync(join(tmpdir(), 'lockstep-sdk-sm-'));
+  objects = new FolderObjectStore(root);
+  // A fresh table per scenario: scenarios do not see each other's SDKs.
+  const definitionOf = { ...SDK_TABLES[0]!, logicalName: `Sdk${++tableCounter}` as 'Sdk' };
+  const tables = await ensureTables(tableEndpoint, [definitionOf]);
+  const client = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: tableEndpoint, region: 'us-east-1', credentials: { accessKeyId: 't', secretAccessKey: 't' } }), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  store = new DynamoSdkStore(client, Object.values(tables)[0]!);
+  notifications.length = 0;
+  queued.length = 0;
+  executions.length = 0;
+  startedNames.clear();
+  failingTests = new Set();
+  deps = {
+    config: { hostBucket: 'host', stagingBucket: 'staging', packageHostBucket: 'packages', testerProject: 'lockstep-sdk-tester' },
+    store,
+    objects,
+    notifier: { publish: async (n) => void notifications.push(n) },
+    orchestrator: {
+      start: async (name, input) => {
+        if (startedNames.has(name)) return { started: false };
+        startedNames.add(name);
+        queued.push({ name, input: input as SdkExecutionInput });
+        return { started: true, executionArn: `arn:${name}` };
+      },
+      succeed: async () => undefined,
+      fail: async () => undefined,
+    },
+    clock: () => Date.now(),
+    scratchDir: root,
+  };
+});
+
+/** Uploads an SDK version to the host (archive + YAML metadata), as a provider's S3 put would. */
+async function upload(sdk: Sdk): Promise<void> {
+  const ref = { name: sdk.name, version: sdk.version };
+  const zip = new yazl.ZipFile();
+  zip.addBuffer(Buffer.from(`#pragma once\nint ${sdk.name}_v${sdk.version.replace(/\W/g, '_')}(void);\n`), `include/${sdk.name}.h`);
+  zip.addBuffer(Buffer.from(`${sdk.name} ${sdk.version}\n`), 'README.md');
+  zip.end();
+  const chunks: Buffer[] = [];
+  for await (const chunk of zip.outputStream) chunks.push(chunk as Buffer);
+  await objects.put('host', artifactsKey(ref), Buffer.concat(chunks));
+  const deps_ = Object.entries(sdk.dependencies ?? {}).map(([n, r]) => `  ${n}: "${r}"`);
+  await objects.put(
+    'host',
+    metadataKey(ref, 'lockstep-sdk.yaml'),
+    [
+      `name: ${sdk.name}`,
+      `publicName: Acme ${sdk.name[0]!.toUpperCase()}${sdk.name.slice(1)}`,
+      `version: "${sdk.version}"`,
+      'summary: A small SDK.',
+      'description: A small SDK for the state machine scenarios.',
+      `homepage: https://${sdk.name}.example.com`,
+      'authors: [Acme]',
+      `contact: ${sdk.name}-owners@example.com`,
+      'license: MIT',
+      ...(deps_.length > 0 ? ['dependencies:', ...deps_] : []),
+      'platform: { name: linux, minimumVersion: "5", architectures: [x86_64] }',
+      `tier: ${sdk.tier ?? 'public'}`,
+    ].join('\n'),
+  );
+}
+
+/** Runs one execution in the local engine with every Task bound. */
+async function runExecution(name: string, input: SdkExecutionInput): Promise<void> {
+  const states: string[] = [];
+  const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
+  for (const { name: stateName, state } of walkStates(definition())) {
+    if (state.Type !== 'Task') continue;
+    if (state.Resource === STEPS_ARN) {
+      handlers[stateName] = async (event) => {
+        states.push(stateName);
+        return runSdkStep(deps, event);
+      };
+    } else if (state.Resource === 'arn:aws:states:::codebuild:startBuild.sync') {
+      handlers[stateName] = async (event) => {
+        states.push(stateName);
+        return tester(event as { ProjectName: string; EnvironmentVariablesOverride: { Name: string; Value: string }[] });
+      };
+    }
+  }
+  const execution = machine.run(input as never, { overrides: { taskResourceLocalHandlers: handlers as never }, context: { Execution: { Name: name } } as never });
+  try {
+    await execution.result;
+    executions.push({ name, status: 'SUCCEEDED', states });
+  } catch (error) {
+    executions.push({ name, status: 'FAILED', error: ((error as { cause?: Error }).cause ?? (error as Error)).name, states });
+  }
+}
+
+/** The tester stand-in: fails the packages of `failingTests`, like a build whose checks failed. */
+async function tester(event: { ProjectName: string; EnvironmentVariablesOverride: { Name: string; Value: string }[] }): Promise<unknown> {
+  expect(event.ProjectName).toBe('lockstep-sdk-tester');
+  const uri = event.EnvironmentVariablesOverride.find((v) => v.Name === 'LOCKSTEP_SDK_TEST_PLAN')!.Value;
+  const location = parseS3Uri(uri)!;
+  const plan = JSON.parse((await objects.getBytes(location.bucket, location.key))!.toString()) as TestPlan;
+  for (const pkg of plan.packages) expect(await objects.exists(pkg.bucket, pkg.key)).toBe(true);
+  const packages = plan.members.map((m) => {
+    const failing = failingTests.has(`${m.name}@${m.version}`);
+    return { ...m, passed: !failing, checks: [{ name: 'sample-app', passed: !failing, message: failing ? 'the libraries do not link together: undefined reference' : 'built and ran' }] };
+  });
+  const results: TestResults = { planId: plan.planId, passed: packages.every((p) => p.passed), packages };
+  await objects.put(plan.results.bucket, plan.results.key, JSON.stringify(results));
+  if (!results.passed) {
+    const error = new Error(JSON.stringify({ Build: { Id: 'lockstep-sdk-tester:1', BuildStatus: 'FAILED' } }));
+    error.name = 'States.TaskFailed';
+    throw error;
+  }
+  return { Build: { Id: 'lockstep-sdk-tester:1', BuildStatus: 'SUCCEEDED' } };
+}
+
+/** Intake for each SDK, then every execution (and the ones they start) to the end. */
+async function push(...sdks: Sdk[]): Promise<void> {
+  for (const sdk of sdks) await upload(sdk);
+  for (const sdk of sdks) await intakeVersion(deps, sdk);
+  while (queued.length > 0) {
+    const next = queued.shift()!;
+    await runExecution(next.name, next.input);
+  }
+}
+
+async function status(label: string) {
+  const [name, version] = label.split('@') as [string, string];
+  return (await store.getVersion({ name, version }))!;
+}
+
+async function index(): Promise<PackageIndex | undefined> {
+  const bytes = await objects.getBytes('packages', 'index.json');
+  return bytes === undefined ? undefined : (JSON.parse(bytes.toString()) as PackageIndex);
+}
+
+const listed = async () => (await index())?.sdks.flatMap((s) => s.versions.map((v) => `${s.name}@${v.version}`)).sort() ?? [];
+
+describe('SDK publishing state machine', () => {
+  it('passes asl-validator and the Lockstep ASL rules', () => {
+    expect(checkAsl(definition())).toEqual([]);
+  });
+
+  it('publishes an SDK: validated, converted, staged, tested, copied to its tier, indexed, owner notified', async () => {
+    await push({ name: 'analytics', version: '6.1.0' });
+    expect(executions).toHaveLength(1);
+    expect(executions[0]).toMatchObject({ status: 'SUCCEEDED' });
+    expect(executions[0]!.states).toEqual(['Validate', 'Convert', 'Stage', 'RecheckAfterStage', 'RunTester', 'RecordTest', 'Publish', 'RecheckAfterPublish', 'NotifyPublished']);
+    expect((await status('analytics@6.1.0')).status).toBe('PUBLISHED');
+    expect(await listed()).toEqual(['analytics@6.1.0']);
+    expect(await objects.exists('packages', 'public/analytics/6.1.0/analytics-6.1.0.zip')).toBe(true);
+    expect(notifications.map((n) => [n.event, n.recipients])).toEqual([['sdk-published', ['analytics-owners@example.com']]]);
+  });
+
+  it('holds an SDK in WAITING until its dependency arrives, then moves it on without another push', async () => {
+    await push({ name: 'geo', version: '1.0.0', dependencies: { analytics: '^6.0.0' }, tier: 'early-access' });
+    expect(executions[0]!.states.at(-1)).toBe('Stage');
+    expect(executions[0]!.status).toBe('SUCCEEDED');
+    const waiting = await status('geo@1.0.0');
+    expect(waiting.status).toBe('WAITING');
+    expect(waiting.reason).toContain('analytics ^6.0.0');
+    expect(await index()).toBeUndefined();
+
+    await push({ name: 'analytics', version: '6.1.0' });
+    expect((await status('geo@1.0.0')).status).toBe('PUBLISHED');
+    expect(await listed()).toEqual(['analytics@6.1.0', 'geo@1.0.0']);
+    // geo was tested against analytics and published only once analytics was.
+    expect(executions.some((e) => e.name.startsWith('geo-1_0_0-restage'))).toBe(true);
+    expect(notifications.filter((n) => n.event === 'sdk-published').map((n) => n.sdk).sort()).toEqual(['analytics', 'geo']);
+  });
+
+  it('records a CONFLICT with the chain of requirements and notifies the owners of every SDK involved', async () => {
+    await push({ name: 'analytics', version: '6.1.0' }, { name: 'analytics', version: '7.0.2' });
+    await store.saveBatch({ id: 'release-1', members: [{ name: 'maps', version: '2.0.0' }, { name: 'social', version: '1.3.0' }], state: 'OPEN', reason: '', createdAt: '', updatedAt: '' }, undefined);
+    await store.putBatchMembership({ name: 'maps', version: '2.0.0' }, 'release-1');
+    await store.putBatchMembership({ name: 'social', version: '1.3.0' }, 'release-1');
+    notifications.length = 0;
+    await push({ name: 'maps', version: '2.0.0', dependencies: { analytics: '^6.0.0' } }, { name: 'social', version: '1.3.0', dependencies: { analytics: '^7.0.0' } });
+    const maps = await status('maps@2.0.0');
+    expect(maps.status).toBe('CONFLICT');
+    expect((await status('social@1.3.0')).status).toBe('CONFLICT');
+    expect(maps.reason).toMatch(/maps 2\.0\.0.*analytics \^6\.0\.0/);
+    expect(maps.reason).toMatch(/social 1\.3\.0.*analytics \^7\.0\.0/);
+    const conflict = notifications.find((n) => n.event === 'sdk-conflict')!;
+    // analytics is involved too: the chain ends at its two majors.
+    expect(new Set(conflict.recipients)).toEqual(new Set(['maps-owners@example.com', 'social-owners@example.com', 'analytics-owners@example.com']));
+    expect(conflict.text).toContain('analytics');
+    expect(await listed()).toEqual(['analytics@6.1.0', 'analytics@7.0.2']);
+  });
+
+  it('stops at TEST_FAILED when the tester fails, publishes nothing and tells the owner why', async () => {
+    failingTests = new Set(['analytics@6.1.0']);
+    await push({ name: 'analytics', version: '6.1.0' });
+    expect(executions[0]).toMatchObject({ status: 'FAILED', error: 'SdkTestFailed' });
+    expect(executions[0]!.states.slice(-3)).toEqual(['RunTester', 'RecordTestFailure', 'NotifyTestFailed']);
+    const record = await status('analytics@6.1.0');
+    expect(record.status).toBe('TEST_FAILED');
+    expect(record.reason).toContain('undefined reference');
+    expect(await index()).toBeUndefined();
+    expect(notifications.map((n) => n.event)).toEqual(['sdk-test-failed']);
+  });
+
+  it('refuses an upload whose metadata breaks the rules, recording why', async () => {
+    await upload({ name: 'maps', version: '2.0.0' });
+    await objects.put('host', metadataKey({ name: 'maps', version: '2.0.0' }, 'lockstep-sdk.yaml'), 'name: maps\nversion: "2.0.0"\ncontact: maps-owners@example.com\n');
+    await intakeVersion(deps, { name: 'maps', version: '2.0.0' });
+    await runExecution(queued[0]!.name, queued[0]!.input);
+    expect(executions[0]).toMatchObject({ status: 'FAILED', error: 'SdkRejected' });
+    const [intake] = await store.listIntakes({ name: 'maps', version: '2.0.0' });
+    expect(intake).toMatchObject({ state: 'REJECTED' });
+    expect(intake!.reason).toContain('summary');
+    expect(notifications[0]).toMatchObject({ event: 'sdk-rejected', recipients: ['maps-owners@example.com'] });
+  });
+
+  describe('batches', () => {
+    const openBatch = async (id: string, members: Sdk[]) => {
+      await store.saveBatch({ id, members: members.map((m) => ({ name: m.name, version: m.version })), state: 'OPEN', reason: '', createdAt: '', updatedAt: '' }, undefined);
+      for (const m of members) await store.putBatchMembership(m, id);
+    };
+    const analytics: Sdk = { name: 'analytics', version: '6.1.0' };
+    const geo: Sdk = { name: 'geo', version: '1.0.0', dependencies: { analytics: '^6.0.0' } };
+
+    it('publishes every member of a batch together once all have arrived', async () => {
+      await openBatch('b1', [analytics, geo]);
+      await push(geo);
+      expect((await status('geo@1.0.0')).reason).toContain('rest of batch b1');
+      await push(analytics);
+      expect((await status('geo@1.0.0')).status).toBe('PUBLISHED');
+      expect((await status('analytics@6.1.0')).status).toBe('PUBLISHED');
+      expect((await store.getBatch('b1'))!.state).toBe('PUBLISHED');
+      expect(await listed()).toEqual(['analytics@6.1.0', 'geo@1.0.0']);
+      // One tester run for the whole batch.
+      expect(executions.flatMap((e) => e.states).filter((s) => s === 'RunTester')).toHaveLength(1);
+    });
+
+    it('publishes no member when one member fails its tests', async () => {
+      failingTests = new Set(['geo@1.0.0']);
+      await openBatch('b2', [analytics, geo]);
+      await push(geo, analytics);
+      expect((await status('geo@1.0.0')).status).toBe('TEST_FAILED');
+      expect((await status('analytics@6.1.0')).status).toBe('TEST_FAILED');
+      expect((await store.getBatch('b2'))!.state).toBe('FAILED');
+      expect(await index()).toBeUndefined();
+      expect(await objects.exists('packages', 'public/analytics/6.1.0/analytics-6.1.0.zip')).toBe(false);
+    });
+  });
+});
