@@ -13,6 +13,21 @@ export class LockstepError extends Error {
   }
 }
 
+/**
+ * An error answered to an HTTP client. Under 500 the message is shown; anything else becomes a plain 500 without
+ * internals (`@middy/http-error-handler` reads `statusCode` and `expose`). Shared by every HTTP handler.
+ */
+export class HttpError extends LockstepError {
+  readonly statusCode: number;
+  readonly expose: boolean;
+
+  constructor(statusCode: number, message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
+    super(message, options);
+    this.statusCode = statusCode;
+    this.expose = statusCode < 500;
+  }
+}
+
 /** Thrown when a required environment variable is missing. Read configuration once, at cold start. */
 export class MissingEnvironmentVariableError extends LockstepError {}
 

@@ -13,7 +13,7 @@ import { decideDownload } from '../sdk/host/download';
 import { header, json } from '../promotion/http';
 import { consumerFor } from '../sdk/service/credentials';
 import { indexFor } from '../sdk/service/downloads';
-import { SdkHttpError } from '../sdk/service/errors';
+import { HttpError } from '../core/errors';
 import { readIndex } from '../sdk/service/publish';
 import { downloadDependencies } from '../sdk/service/runtime';
 
@@ -21,7 +21,7 @@ const deps = downloadDependencies();
 
 async function handle(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
   const method = (event.requestContext?.http?.method ?? '').toUpperCase();
-  if (method !== 'GET') throw new SdkHttpError(405, 'Use GET');
+  if (method !== 'GET') throw new HttpError(405, 'Use GET');
   const now = new Date(deps.clock());
   const consumer = await consumerFor(deps.store, header(event, 'authorization'), now);
   const index = await readIndex(deps.objects, deps.config.packageHostBucket, now.getTime());
@@ -30,7 +30,7 @@ async function handle(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStr
   if (/\/sdk\/index\/?$/.test(path)) return json(200, indexFor(index, consumer, deps.access));
 
   const match = /\/sdk\/download\/([^/]+)\/([^/]+)\/?$/.exec(path);
-  if (match === null) throw new SdkHttpError(404, `No route GET ${path}`);
+  if (match === null) throw new HttpError(404, `No route GET ${path}`);
   const name = event.pathParameters?.name ?? decodeURIComponent(match[1]!);
   const version = event.pathParameters?.version ?? decodeURIComponent(match[2]!);
   const query = event.queryStringParameters ?? {};

@@ -10,7 +10,7 @@ import { errorHandler, securityHeaders } from '../adapters/middleware';
 import { logger, metrics, observability } from '../adapters/observability';
 import { header, json, rawBody } from '../promotion/http';
 import { providerFor } from '../sdk/service/credentials';
-import { SdkHttpError } from '../sdk/service/errors';
+import { HttpError } from '../core/errors';
 import { serviceDependencies } from '../sdk/service/runtime';
 import { completeUpload, createUpload, sdkStatus } from '../sdk/service/uploads';
 
@@ -21,11 +21,11 @@ const deps = serviceDependencies();
 
 function parseJsonBody(event: APIGatewayProxyEventV2): unknown {
   const body = rawBody(event);
-  if (body.length > MAX_REQUEST_BYTES) throw new SdkHttpError(413, `The request body is over ${MAX_REQUEST_BYTES} bytes`);
+  if (body.length > MAX_REQUEST_BYTES) throw new HttpError(413, `The request body is over ${MAX_REQUEST_BYTES} bytes`);
   try {
     return JSON.parse(body.toString('utf8') || '{}');
   } catch {
-    throw new SdkHttpError(400, 'The request body is not JSON');
+    throw new HttpError(400, 'The request body is not JSON');
   }
 }
 
@@ -45,7 +45,7 @@ async function handle(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStr
   const complete = /\/sdk\/uploads\/([^/]+)\/complete\/?$/.exec(path);
   if (method === 'POST' && complete !== null) {
     const uploadId = event.pathParameters?.uploadId ?? decodeURIComponent(complete[1]!);
-    if (!/^[0-9a-f-]{36}$/.test(uploadId)) throw new SdkHttpError(404, `No upload ${uploadId} of yours exists`);
+    if (!/^[0-9a-f-]{36}$/.test(uploadId)) throw new HttpError(404, `No upload ${uploadId} of yours exists`);
     const done = await completeUpload(deps, provider, uploadId);
     logger.info('Upload completed', { uploadId, execution: done.execution, started: done.started });
     return json(202, done);
@@ -55,7 +55,7 @@ async function handle(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStr
     const versions = await sdkStatus(deps, { ...(query.name ? { name: query.name } : {}), ...(query.version ? { version: query.version } : {}) });
     return json(200, { versions });
   }
-  throw new SdkHttpError(404, `No route ${method} ${path}`);
+  throw new HttpError(404, `No route ${method} ${path}`);
 }
 
 export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()

@@ -31,17 +31,4 @@ export class InvalidInputError extends PromotionError {}
 /** Something the input names (revision, environment, request) does not exist. */
 export class NotFoundError extends PromotionError {}
 
-/**
- * An error answered to an HTTP client. Under 500 the message is shown; anything else becomes a plain 500 without
- * internals (`@middy/http-error-handler` reads `statusCode` and `expose`).
- */
-export class HttpError extends LockstepError {
-  readonly statusCode: number;
-  readonly expose: boolean;
-
-  constructor(statusCode: number, message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
-    super(message, options);
-    this.statusCode = statusCode;
-    this.expose = statusCode < 500;
-  }
-}
+export { HttpError } from '../core/errors';

@@ -9,7 +9,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Consumer } from '../host/acl';
-import { SdkHttpError } from './errors';
+import { HttpError } from '../../core/errors';
 import type { SdkStore } from './ports';
 import type { Credential, CredentialRole } from './records';
 
@@ -47,20 +47,20 @@ export async function issueToken(store: SdkStore, options: IssueTokenOptions): P
   return { token, credential };
 }
 
-/** The bearer token of an `Authorization` header, or undefined when there is none. @throws SdkHttpError 401 for another scheme */
+/** The bearer token of an `Authorization` header, or undefined when there is none. @throws HttpError 401 for another scheme */
 export function bearerToken(authorization: string | undefined): string | undefined {
   if (authorization === undefined || authorization.trim() === '') return undefined;
   const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-  if (match === null) throw new SdkHttpError(401, 'Send the token as "Authorization: Bearer <token>"');
+  if (match === null) throw new HttpError(401, 'Send the token as "Authorization: Bearer <token>"');
   return match[1];
 }
 
-/** Looks a presented token up. @throws SdkHttpError 401 when it is unknown or expired */
+/** Looks a presented token up. @throws HttpError 401 when it is unknown or expired */
 export async function authenticate(store: SdkStore, token: string, now: Date): Promise<Credential> {
   const credential = await store.getCredential(hashToken(token));
-  if (credential === undefined) throw new SdkHttpError(401, 'The token is not valid; ask the Lockstep operator for a new one');
+  if (credential === undefined) throw new HttpError(401, 'The token is not valid; ask the Lockstep operator for a new one');
   if (credential.expiresAt !== undefined && Date.parse(credential.expiresAt) <= now.getTime()) {
-    throw new SdkHttpError(401, `The token expired at ${credential.expiresAt}; ask the Lockstep operator for a new one`);
+    throw new HttpError(401, `The token expired at ${credential.expiresAt}; ask the Lockstep operator for a new one`);
   }
   return credential;
 }
@@ -71,23 +71,23 @@ export async function consumerFor(store: SdkStore, authorization: string | undef
   if (token === undefined) return { id: 'anonymous', groups: [] };
   const credential = await authenticate(store, token, now);
   if (!credential.roles.includes('consumer') && !credential.roles.includes('provider')) {
-    throw new SdkHttpError(403, `Credential ${credential.id} may not download SDKs`);
+    throw new HttpError(403, `Credential ${credential.id} may not download SDKs`);
   }
   return { id: credential.id, groups: credential.groups };
 }
 
-/** The provider an upload request acts as. @throws SdkHttpError 401 without a token, 403 without the provider role */
+/** The provider an upload request acts as. @throws HttpError 401 without a token, 403 without the provider role */
 export async function providerFor(store: SdkStore, authorization: string | undefined, now: Date): Promise<Credential> {
   const token = bearerToken(authorization);
-  if (token === undefined) throw new SdkHttpError(401, 'Uploads need a provider token: send "Authorization: Bearer <token>"');
+  if (token === undefined) throw new HttpError(401, 'Uploads need a provider token: send "Authorization: Bearer <token>"');
   const credential = await authenticate(store, token, now);
-  if (!credential.roles.includes('provider')) throw new SdkHttpError(403, `Credential ${credential.id} is not a provider's and may not upload SDKs`);
+  if (!credential.roles.includes('provider')) throw new HttpError(403, `Credential ${credential.id} is not a provider's and may not upload SDKs`);
   return credential;
 }
 
-/** @throws SdkHttpError 403 when the provider may not push `sdk` */
+/** @throws HttpError 403 when the provider may not push `sdk` */
 export function checkMayPush(credential: Credential, sdk: string): void {
   if (!credential.sdks.includes('*') && !credential.sdks.includes(sdk)) {
-    throw new SdkHttpError(403, `Provider ${credential.id} may not push ${sdk} (allowed: ${credential.sdks.join(', ') || 'none'}); ask the Lockstep operator to add it`);
+    throw new HttpError(403, `Provider ${credential.id} may not push ${sdk} (allowed: ${credential.sdks.join(', ') || 'none'}); ask the Lockstep operator to add it`);
   }
 }

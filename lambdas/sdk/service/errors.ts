@@ -26,17 +26,3 @@ export class IndexBusyError extends SdkServiceError {}
 /** The tester reported a failure (or did not report at all); `details.results` holds what it found. */
 export class SdkTestFailedError extends SdkServiceError {}
 
-/**
- * An error answered to an HTTP client: under 500 the message is shown, anything else becomes a plain 500
- * (`@middy/http-error-handler` reads `statusCode` and `expose`).
- */
-export class SdkHttpError extends SdkServiceError {
-  readonly statusCode: number;
-  readonly expose: boolean;
-
-  constructor(statusCode: number, message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
-    super(message, options);
-    this.statusCode = statusCode;
-    this.expose = statusCode < 500;
-  }
-}

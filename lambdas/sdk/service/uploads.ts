@@ -20,7 +20,7 @@ import { METADATA_FILE_NAMES } from '../metadata';
 import type { SdkVersionRef } from '../model';
 import { checkMayPush } from './credentials';
 import type { SdkServiceDependencies } from './dependencies';
-import { SdkHttpError } from './errors';
+import { HttpError } from '../../core/errors';
 import { intakeVersion } from './intake';
 import { artifactsKey, isSafeSegment, metadataKey, parseRefLabel, refLabel } from './keys';
 import type { Credential, IntakeRecord, UploadRecord, VersionRecord } from './records';
@@ -52,18 +52,18 @@ export interface UploadGrant {
   readonly batchId?: string;
 }
 
-/** @throws SdkHttpError 400 (bad request, every problem listed), 403, 409 (version published or in flight, batch mismatch) */
+/** @throws HttpError 400 (bad request, every problem listed), 403, 409 (version published or in flight, batch mismatch) */
 export async function createUpload(deps: SdkServiceDependencies, provider: Credential, body: unknown): Promise<UploadGrant> {
   const parsed = requestSchema.safeParse(body);
   if (!parsed.success) {
-    throw new SdkHttpError(400, `The upload request has problems: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'} ${i.message}`).join('; ')}`);
+    throw new HttpError(400, `The upload request has problems: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'} ${i.message}`).join('; ')}`);
   }
   const request = parsed.data;
   checkMayPush(provider, request.name);
   const ref: SdkVersionRef = { name: request.name, version: request.version };
   const existing = await deps.store.getVersion(ref);
   if (existing !== undefined && ['TESTING', 'READY', 'WITHDRAWN'].includes(existing.status)) {
-    throw new SdkHttpError(409, `${request.name} ${request.version} is ${existing.status.toLowerCase()}; push a new version (a published version may only be withdrawn, by pushing its metadata with supported: false)`);
+    throw new HttpError(409, `${request.name} ${request.version} is ${existing.status.toLowerCase()}; push a new version (a published version may only be withdrawn, by pushing its metadata with supported: false)`);
   }
 
   const now = deps.clock();
@@ -72,12 +72,12 @@ export async function createUpload(deps: SdkServiceDependencies, provider: Crede
     const members = request.batch.members.map((label) => {
       const member = parseRefLabel(label);
       if (member === undefined || !isSafeSegment(member.name) || semver.valid(member.version) !== member.version) {
-        throw new SdkHttpError(400, `batch.members: "${label}" is not name@version, e.g. maps@2.0.0`);
+        throw new HttpError(400, `batch.members: "${label}" is not name@version, e.g. maps@2.0.0`);
       }
       return member;
     });
     if (!members.some((m) => m.name === ref.name && m.version === ref.version)) {
-      throw new SdkHttpError(400, `batch.members must include ${refLabel(ref)} itself`);
+      throw new HttpError(400, `batch.members must include ${refLabel(ref)} itself`);
     }
     const labels = members.map(refLabel).sort();
     for (const member of members) checkMayPush(provider, member.name);
@@ -92,7 +92,7 @@ export async function createUpload(deps: SdkServiceDependencies, provider: Crede
     const stored = (await deps.store.getBatch(request.batch.id))!;
     const storedLabels = stored.members.map(refLabel).sort();
     if (stored.state !== 'OPEN' || storedLabels.join(',') !== labels.join(',')) {
-      throw new SdkHttpError(409, `Batch ${stored.id} is ${stored.state.toLowerCase()} with members ${storedLabels.join(', ')}; use a new batch id for a different release`);
+      throw new HttpError(409, `Batch ${stored.id} is ${stored.state.toLowerCase()} with members ${storedLabels.join(', ')}; use a new batch id for a different release`);
     }
     for (const member of members) await deps.store.putBatchMembership(member, stored.id);
     batchId = stored.id;
@@ -133,17 +133,17 @@ export interface UploadCompletion {
   readonly reason?: string;
 }
 
-/** @throws SdkHttpError 404 (unknown upload or another provider's), 409 (objects missing), 410 (expired) */
+/** @throws HttpError 404 (unknown upload or another provider's), 409 (objects missing), 410 (expired) */
 export async function completeUpload(deps: SdkServiceDependencies, provider: Credential, uploadId: string): Promise<UploadCompletion> {
   const upload = await deps.store.getUpload(uploadId);
   // Another provider's upload answers like an unknown one: ids are not a way to learn what others push.
-  if (upload === undefined || upload.provider !== provider.id) throw new SdkHttpError(404, `No upload ${uploadId} of yours exists`);
+  if (upload === undefined || upload.provider !== provider.id) throw new HttpError(404, `No upload ${uploadId} of yours exists`);
   const base = { uploadId, name: upload.name, version: upload.version };
   if (upload.completedAt !== undefined) return { ...base, started: false, reason: 'completed before', ...(upload.execution !== undefined ? { execution: upload.execution } : {}) };
-  if (Date.parse(upload.expiresAt) <= deps.clock()) throw new SdkHttpError(410, `Upload ${uploadId} expired at ${upload.expiresAt}; ask for new upload URLs`);
+  if (Date.parse(upload.expiresAt) <= deps.clock()) throw new HttpError(410, `Upload ${uploadId} expired at ${upload.expiresAt}; ask for new upload URLs`);
 
   const outcome = await intakeVersion(deps, upload);
-  if (!outcome.started && outcome.execution === undefined) throw new SdkHttpError(409, `Upload ${uploadId} is ${outcome.reason}`);
+  if (!outcome.started && outcome.execution === undefined) throw new HttpError(409, `Upload ${uploadId} is ${outcome.reason}`);
   const { rev, ...rest } = upload;
   const completed: Omit<UploadRecord, 'rev'> = { ...rest, completedAt: new Date(deps.clock()).toISOString(), ...(outcome.execution !== undefined ? { execution: outcome.execution } : {}) };
   await deps.store.saveUpload(completed, rev).catch(() => undefined); // a concurrent completion recorded the same
