@@ -3,6 +3,10 @@
  * The `lockstep` command line. Each command lives in `bin/commands/<name>.ts` and exports `register(program)`.
  */
 import '../local/polyfills';
+
+// The AWS SDK warns on every run that releases after January 2027 need Node 22; package-lock.json pins releases
+// that support the Node 20 this CLI declares, and the README says so once instead.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 import { Command } from 'commander';
 import { commands } from './commands';
 
