@@ -85,7 +85,7 @@ async function measure(roundCount: number): Promise<RunResult> {
   const dataDir = await mkdtemp(join(tmpdir(), 'lockstep-bench-'));
   const configFile = join(dataDir, 'bench.yaml');
   await writeFile(configFile, CONFIG);
-  const system = await startLocalSystem({ dataDir, configFile, firstPush: false, progress: false, write: () => undefined, ...(process.env.LOCKSTEP_BENCH_DYNAMODB ? { javaPreference: process.env.LOCKSTEP_BENCH_DYNAMODB as 'java' | 'dynalite' } : {}) });
+  const system = await startLocalSystem({ dataDir, configFile, firstPush: false, progress: false, sdkPublishing: false, write: () => undefined, ...(process.env.LOCKSTEP_BENCH_DYNAMODB ? { javaPreference: process.env.LOCKSTEP_BENCH_DYNAMODB as 'java' | 'dynalite' } : {}) });
   const sfn = system.services.stepFunctions;
   try {
     // Time every Lambda invocation: the same handlers, re-registered behind a stopwatch.

@@ -13,6 +13,7 @@ interface LocalOptions {
   port?: string;
   dynamodb: 'auto' | 'java' | 'dynalite';
   firstPush: boolean;
+  sdk: boolean;
 }
 
 export function register(program: Command): void {
@@ -24,6 +25,7 @@ export function register(program: Command): void {
     .option('--port <port>', 'port of the webhook and approval pages (default: the previous run\'s, else a free one)')
     .option('--dynamodb <backend>', 'auto (DynamoDB Local when Java works), java or dynalite', 'auto')
     .option('--no-first-push', 'do not push the sample repository when the data folder is new')
+    .option('--no-sdk', 'leave out the SDK-publishing half')
     .action(async (options: LocalOptions) => {
       let system;
       try {
@@ -32,6 +34,7 @@ export function register(program: Command): void {
           configFile: options.config,
           javaPreference: options.dynamodb,
           firstPush: options.firstPush,
+          sdkPublishing: options.sdk,
           ...(options.port ? { httpPort: Number(options.port) } : {}),
         });
       } catch (error) {

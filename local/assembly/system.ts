@@ -19,6 +19,7 @@ import { collectStatus, formatStatus, type SystemStatus } from '../console/statu
 import { processAlive, readConnection, removeConnection, writeConnection, type LocalSystemConnection } from './connection';
 import { loadLocalPipeline, localRepositories, writePipelineFile } from './pipeline';
 import { ReconcileLoop } from './reconcile-loop';
+import { startSdkPublishing, type LocalSdkPublishing } from '../sdk';
 
 /**
  * The whole deployment system on one machine (`lockstep local`, run by `npm start`), assembled from the local
@@ -63,6 +64,8 @@ export interface LocalSystemOptions {
   readonly write?: (line: string) => void;
   /** Print progress lines. @default true */
   readonly progress?: boolean;
+  /** Run the SDK-publishing half too (local/sdk: upload and download APIs, its state machine, the local edge). @default true */
+  readonly sdkPublishing?: boolean;
 }
 
 export interface LocalSystem {
@@ -200,6 +203,9 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     services.http.registerRoute('GET', '/approvals/{requestId}', (event, ctx) => approvalApi.handler(event, ctx));
     services.http.registerRoute('POST', '/approvals/{requestId}', (event, ctx) => approvalApi.handler(event, ctx));
 
+    // The SDK-publishing half, on the same services (its own handlers, state machine, routes and edge).
+    const sdk = options.sdkPublishing === false ? undefined : await startSdkPublishing(services, { log: write });
+
     // Executions a crash cut short run again from their first state (every step is idempotent).
     const resumed = services.stepFunctions.listInFlight();
     for (const execution of resumed) {
@@ -249,6 +255,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       push,
       stop: async () => {
         await loop.stop();
+        await sdk?.stop();
         unsubscribeBuilds();
         unsubscribeNotifications();
         await services.stop();
@@ -269,7 +276,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     await loop.request();
     (system as { readyMs: number }).readyMs = Date.now() - started;
 
-    write(banner(system, services, resumed.length, firstPush));
+    write(banner(system, services, sdk, resumed.length, firstPush));
     if (options.progress !== false) for (const line of formatStatus(await status(), pipeline)) write(line);
     write(`Lockstep is ready in ${system.readyMs} ms. Ctrl+C stops it; \`npm start\` again resumes where it stopped.`);
     return system;
@@ -298,7 +305,7 @@ export async function pushChange(
   return pushToWebhook({ dir: repo.dir, branch: repo.branch, url: connection.webhookUrl, secret: webhookSecret, repositoryFullName: `local/${repo.package}` });
 }
 
-function banner(system: LocalSystem, services: LocalServices, resumed: number, firstPush: PushResult | undefined): string {
+function banner(system: LocalSystem, services: LocalServices, sdk: LocalSdkPublishing | undefined, resumed: number, firstPush: PushResult | undefined): string {
   const e = services.endpoints;
   return [
     '',
@@ -308,6 +315,7 @@ function banner(system: LocalSystem, services: LocalServices, resumed: number, f
     `  repository     ${system.connection.repositories.map((r) => r.dir).join(', ') || '(none)'}`,
     `  deployments    ${services.names.deployRoot}/<environment>/`,
     `  outbox         ${services.sns.outboxFile}`,
+    sdk ? `  SDK publishing ${sdk.endpoints.api}/sdk/uploads, downloads through ${sdk.endpoints.edge} (lockstep sdk push|status|install)` : undefined,
     `  AWS APIs       dynamodb ${e.dynamodb}  s3 ${e.s3}  sfn ${e.stepFunctions}  codebuild ${e.codeBuild}  sns ${e.sns}`,
     resumed > 0 ? `  resumed ${resumed} promotion execution(s) that a stop or crash cut short` : undefined,
     firstPush ? `  first push of the sample repository: HTTP ${firstPush.status}` : undefined,

@@ -21,7 +21,7 @@ describe('concurrent pushes and promotions', () => {
 
   beforeAll(async () => {
     data = await tempDataDir('lockstep-e2e-');
-    system = await startLocalSystem({ dataDir: data.dir, clock, javaPreference: 'auto', instantRetries: true, firstPush: false, write: (line) => consoleLines.push(line) });
+    system = await startLocalSystem({ dataDir: data.dir, clock, javaPreference: 'auto', instantRetries: true, firstPush: false, sdkPublishing: false, write: (line) => consoleLines.push(line) });
     // Deploys (rollbacks included) in flight per environment, as the builds report their state.
     system.services.codeBuild.subscribe((record: BuildRecord) => {
       const environment = /-deploy-(.+)$/.exec(record.projectName)?.[1];

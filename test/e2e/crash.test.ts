@@ -53,7 +53,7 @@ describe('crash and restart of lockstep local', () => {
   const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
 
   const start = (): Running => {
-    const child = spawn(CLI[0], [...CLI.slice(1), 'local', '--data-dir', data.dir, '--config', configFile, '--dynamodb', 'dynalite'], {
+    const child = spawn(CLI[0], [...CLI.slice(1), 'local', '--data-dir', data.dir, '--config', configFile, '--dynamodb', 'dynalite', '--no-sdk'], {
       cwd: ROOT,
       env,
       detached: true, // its own process group, so the test can kill all of it at once
@@ -131,7 +131,11 @@ describe('crash and restart of lockstep local', () => {
     expect(await approvalEmails()).toHaveLength(1);
     expect(await deploysOf(data.dir, 'beta', 2)).toHaveLength(1);
     expect(await deployed(data.dir, 'beta')).toMatchObject({ revision: 2, rollback: false });
+    const record = await eventually(async () => {
+      const r = await executionRecord('alpha-to-beta-sample-app-r2');
+      return r.status !== 'RUNNING' ? r : undefined;
+    }, 'the resumed execution to end');
+    expect(record).toMatchObject({ status: 'SUCCEEDED', resumeCount: 1 });
     expect(status().environments.find((e) => e.name === 'beta')?.lock).toBeNull();
-    expect(await executionRecord('alpha-to-beta-sample-app-r2')).toMatchObject({ status: 'SUCCEEDED', resumeCount: 1 });
   });
 });

@@ -23,7 +23,7 @@ describe('the quickstart pipeline, one push after another', () => {
 
   beforeAll(async () => {
     data = await tempDataDir('lockstep-e2e-');
-    system = await startLocalSystem({ dataDir: data.dir, clock, javaPreference: 'dynalite', instantRetries: true, write: (line) => consoleLines.push(line) });
+    system = await startLocalSystem({ dataDir: data.dir, clock, javaPreference: 'dynalite', instantRetries: true, sdkPublishing: false, write: (line) => consoleLines.push(line) });
   });
 
   afterAll(async () => {
@@ -59,8 +59,9 @@ describe('the quickstart pipeline, one push after another', () => {
     const envs = await eventually(async () => {
       const s = await system.status();
       const approved = (name: string) => s.environments.find((e) => e.name === name)?.applications['sample-app']?.approved.includes(1);
-      return approved('beta') && approved('prod-na') && approved('prod-eu') ? s.environments : undefined;
-    }, 'r1 approved in beta, prod-na and prod-eu');
+      const unlocked = s.environments.every((e) => e.lock === null);
+      return approved('beta') && approved('prod-na') && approved('prod-eu') && unlocked ? s.environments : undefined;
+    }, 'r1 approved in beta, prod-na and prod-eu, and their locks released');
     expect(envs.find((e) => e.name === 'beta')?.lock).toBeNull();
     expect((await decide(approval.link, 'approve')).status).toBe(409); // a link decides once
   });
@@ -100,9 +101,11 @@ describe('the quickstart pipeline, one push after another', () => {
     expect((await decide(approval.link, 'reject')).status).toBe(200);
     await eventually(async () => (await deployed(data.dir, 'beta'))?.rollback === true, 'beta rolled back');
     expect(await deployed(data.dir, 'beta')).toMatchObject({ revision: 1, rollback: true });
-    await system.reconcile();
-    const status = await system.status();
-    expect(status.environments.find((e) => e.name === 'beta')?.lock).toBeNull();
+    // The rollback deploy has run; the execution then records it, notifies and releases the lock.
+    const status = await eventually(async () => {
+      const s = await system.status();
+      return s.environments.find((e) => e.name === 'beta')?.lock === null ? s : undefined;
+    }, 'beta unlocked after the rollback');
     expect(status.environments.find((e) => e.name === 'beta')?.applications['sample-app']?.approved).not.toContain(3);
     expect((await deployed(data.dir, 'prod-na'))?.revision).toBe(1);
     expect(await deploysOf(data.dir, 'prod-na', 3)).toHaveLength(0);
