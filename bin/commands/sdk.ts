@@ -2,6 +2,7 @@
  * `lockstep sdk push|status|install`: the provider's and the consumer's side of SDK publishing, over the upload and
  * download APIs. `--api` and `--token` default to the local mode running on `--data-dir` (its
  * `sdk-endpoints.json`): the provider token for push and status, the employee consumer token for install.
+ * `lockstep sdk token`: the operator's side, issuing those tokens straight into the SDK table (local or AWS).
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -18,6 +19,9 @@ import { planInstall } from '../../lambdas/sdk/install/plan';
 import { METADATA_FILE_NAMES, parseMetadataDocument } from '../../lambdas/sdk/metadata';
 import type { VersionStatus } from '../../lambdas/sdk/service/uploads';
 import { DEFAULT_LOCAL_DATA_DIR, readLocalSdkEndpoints } from '../../local/sdk/connection';
+import { durationMs } from '../../lambdas/core/config/schema';
+import type { CredentialRole } from '../../lambdas/sdk/service/records';
+import { connectToLocalSystem } from '../../local/assembly/connection';
 
 /** A push, status or install could not be done; the message says what to fix. */
 export class SdkCommandError extends LockstepError {}
@@ -212,6 +216,58 @@ export async function installSdks(api: ApiOptions, options: InstallOptions): Pro
   };
 }
 
+// ---- token ----
+
+export interface TokenRequest {
+  readonly id: string;
+  readonly roles: readonly CredentialRole[];
+  readonly groups: readonly string[];
+  readonly sdks: readonly string[];
+  /** e.g. `90d`; @default never expires */
+  readonly expires?: string;
+}
+
+/**
+ * Issues a bearer token: the SDK table keeps only its SHA-256, so the token is shown once. With `table` the
+ * command writes to that DynamoDB table with the caller's AWS credentials (the stack's `SdkTableName` output);
+ * without it, to the local mode running on `dataDir`.
+ */
+export async function issueSdkToken(request: TokenRequest, target: { table?: string; dataDir: string }): Promise<{ token: string; expiresAt?: string }> {
+  const roles = request.roles.filter((role): role is CredentialRole => role === 'consumer' || role === 'provider');
+  if (roles.length === 0 || roles.length !== request.roles.length) {
+    throw new SdkCommandError(`--role must be consumer or provider (repeat it for both), not ${request.roles.join(', ') || 'nothing'}`);
+  }
+  if (roles.includes('provider') && request.sdks.length === 0) {
+    throw new SdkCommandError('a provider token needs --sdks: the SDK names it may push (or * for any)');
+  }
+  let expiresAt: Date | undefined;
+  if (request.expires !== undefined) {
+    if (!/^\d+(s|m|h|d)$/.test(request.expires)) throw new SdkCommandError(`--expires takes a duration such as 90d or 12h, not "${request.expires}"`);
+    expiresAt = new Date(Date.now() + durationMs(request.expires));
+  }
+  if (target.table !== undefined) process.env.LOCKSTEP_SDK_TABLE = target.table;
+  else {
+    connectToLocalSystem(target.dataDir);
+    if (!process.env.LOCKSTEP_SDK_TABLE) throw new SdkCommandError('the local system runs without SDK publishing (started with --no-sdk); restart it without that flag');
+  }
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
+  const { sdkStore } = await import('../../lambdas/sdk/service/runtime');
+  const { issueToken } = await import('../../lambdas/sdk/service/credentials');
+  const { token, credential } = await issueToken(sdkStore(), {
+    id: request.id,
+    roles,
+    groups: request.groups,
+    sdks: request.sdks,
+    now: new Date(),
+    ...(expiresAt !== undefined ? { expiresAt } : {}),
+  });
+  return { token, ...(credential.expiresAt !== undefined ? { expiresAt: credential.expiresAt } : {}) };
+}
+
+function list(value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(',').map((v) => v.trim()).filter((v) => v !== '')];
+}
+
 export function register(program: Command): void {
   const sdk = program.command('sdk').description('Publish SDKs (push, status) and install them (install)');
   const common = (command: Command) =>
@@ -246,5 +302,23 @@ export function register(program: Command): void {
       for (const i of summary.installed) console.log(`${i.downloaded ? 'installed' : 'up to date'}  ${i.name}@${i.version}  ${i.path}`);
       for (const w of summary.warnings) console.log(`warning: ${w}`);
       console.log(`${summary.reusedLock ? 'kept' : 'wrote'} ${summary.lockFile}`);
+    });
+
+  sdk
+    .command('token <id>')
+    .description('Issue a bearer token for a consumer (downloads) or a provider (pushes); it is shown once')
+    .option('--role <role>', 'consumer or provider (repeat or comma-separate for both)', list, [])
+    .option('--groups <groups>', 'consumer groups of the access policy, comma-separated', list, [])
+    .option('--sdks <names>', 'SDK names a provider may push, comma-separated (* for any)', list, [])
+    .option('--expires <duration>', 'lifetime such as 90d or 12h (default: never expires)')
+    .option('--table <name>', 'the SDK table on AWS (the stack output SdkTableName); default: the local mode on --data-dir')
+    .option('--data-dir <dir>', 'local mode data folder', DEFAULT_LOCAL_DATA_DIR)
+    .action(async (id: string, options: { role: string[]; groups: string[]; sdks: string[]; expires?: string; table?: string; dataDir: string }) => {
+      const issued = await issueSdkToken(
+        { id, roles: options.role as CredentialRole[], groups: options.groups, sdks: options.sdks, ...(options.expires !== undefined ? { expires: options.expires } : {}) },
+        { dataDir: options.dataDir, ...(options.table !== undefined ? { table: options.table } : {}) },
+      );
+      console.log(issued.token);
+      console.error(`Token for ${id}${issued.expiresAt ? `, valid until ${issued.expiresAt}` : ''}. Lockstep keeps only its hash: store it now.`);
     });
 }

@@ -225,7 +225,8 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       webhookUrl: services.names.webhookUrl,
       outboxFile: services.sns.outboxFile,
       repositories,
-      env: { ...services.env, LOCKSTEP_PIPELINE_FILE: pipelineFile },
+      // The SDK half's names too, so operator commands (e.g. `lockstep sdk token`) reach its table.
+      env: { ...services.env, LOCKSTEP_PIPELINE_FILE: pipelineFile, ...(sdk ? { LOCKSTEP_SDK_TABLE: sdk.names.table } : {}) },
     };
     await writeConnection(connection);
     writeFileSync(join(dataDir, 'lockstep.pid'), `${process.pid}\n`);
