@@ -12,6 +12,7 @@ import {
   acquire,
   fenceAllows,
   freeLock,
+  heartbeat,
   LockError,
   LockHeldError,
   lockWriteCondition,
@@ -113,6 +114,17 @@ export class DynamoLockStore implements LockStore {
   async renew(environment: string, owner: string, fencingToken: number, leaseMs: number, now: number): Promise<boolean> {
     try {
       await this.transition(environment, (before) => renew(before, owner, fencingToken, now, leaseMs));
+      return true;
+    } catch (error) {
+      if (error instanceof LockError) return false;
+      throw error;
+    }
+  }
+
+  async heartbeat(environment: string, owner: string, fencingToken: number, leaseMs: number, now: number): Promise<boolean> {
+    try {
+      // `transition` writes nothing when the core returns the record it read: the consistent read was the check.
+      await this.transition(environment, (before) => heartbeat(before, owner, fencingToken, now, leaseMs));
       return true;
     } catch (error) {
       if (error instanceof LockError) return false;

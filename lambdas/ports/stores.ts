@@ -81,6 +81,13 @@ export interface LockStore {
   acquire(environment: string, owner: string, leaseMs: number, now: number): Promise<AcquireResult>;
   /** Extends the lease; only for the holder with the current token while its lease has not expired. */
   renew(environment: string, owner: string, fencingToken: number, leaseMs: number, now: number): Promise<boolean>;
+  /**
+   * A holder's fence check before an action: true when `owner` holds the current grant `fencingToken` with a live
+   * lease, read consistently; the lease is renewed in the same call only when it is due (`renewalInterval`), so a
+   * check between renewals costs one read. False when the token is stale, the lock is another's or released, or
+   * the lease expired.
+   */
+  heartbeat(environment: string, owner: string, fencingToken: number, leaseMs: number, now: number): Promise<boolean>;
   /** Releases; only with the current token (a repeated release is a no-op). False when the token is stale. */
   release(environment: string, owner: string, fencingToken: number): Promise<boolean>;
   /** True when `fencingToken` is the current grant and its lease has not expired. */

@@ -196,10 +196,13 @@ async function recordPrevious(deps: StepDependencies, input: Of<'record-previous
   };
 }
 
-/** Refuses a holder whose token is stale or whose lease expired, and extends a live lease (a heartbeat). */
+/**
+ * Refuses a holder whose token is stale or whose lease expired (one consistent read of the lock), and extends a
+ * live lease when its renewal is due (a heartbeat; see `renewalInterval`).
+ */
 async function requireFence(deps: StepDependencies, input: z.infer<z.ZodObject<typeof fenced>>): Promise<void> {
-  const renewed = await deps.locks.renew(input.environment, input.execution, input.fencingToken, input.lockLeaseMs, deps.clock());
-  if (!renewed) {
+  const held = await deps.locks.heartbeat(input.environment, input.execution, input.fencingToken, input.lockLeaseMs, deps.clock());
+  if (!held) {
     throw new LockLostError(`Execution ${input.execution} no longer holds the lock of ${input.environment} (token ${input.fencingToken})`, {
       details: { environment: input.environment, execution: input.execution, fencingToken: input.fencingToken },
     });

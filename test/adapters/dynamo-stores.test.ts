@@ -63,6 +63,24 @@ describe('DynamoLockStore', () => {
   });
 });
 
+describe('DynamoLockStore heartbeat', () => {
+  it('lets the holder act without a write until renewal is due, then extends the lease; refuses a holder whose lease expired', async () => {
+    const locks = new DynamoLockStore(client, tables.Locks!);
+    const granted = await locks.acquire('Gamma', 'exec-h', 60_000, 1_000);
+    if (!granted.acquired) throw new Error('not granted');
+    const token = granted.lock.fencingToken;
+    expect(await locks.heartbeat('Gamma', 'exec-h', token, 60_000, 2_000)).toBe(true);
+    expect((await locks.get('Gamma', 2_000))!.leaseExpiresAt).toBe(61_000);
+    expect(await locks.heartbeat('Gamma', 'exec-h', token, 60_000, 30_000)).toBe(true);
+    expect((await locks.get('Gamma', 30_000))!.leaseExpiresAt).toBe(90_000);
+    expect(await locks.heartbeat('Gamma', 'exec-other', token, 60_000, 31_000)).toBe(false);
+    expect(await locks.heartbeat('Gamma', 'exec-h', token, 60_000, 90_000)).toBe(false);
+    const next = await locks.acquire('Gamma', 'exec-next', 60_000, 90_000);
+    expect(next.acquired && next.lock.fencingToken).toBe(token + 1);
+    expect(await locks.heartbeat('Gamma', 'exec-h', token, 60_000, 91_000)).toBe(false);
+  });
+});
+
 describe('DynamoApprovalStore', () => {
   it('hands the task token to exactly one decision and never returns it from get', async () => {
     const approvals = new DynamoApprovalStore(client, tables.Environments!);

@@ -6,6 +6,7 @@ import {
   conditionHolds,
   fenceAllows,
   freeLock,
+  heartbeat,
   isHeld,
   LockError,
   LockExpiredError,
@@ -14,6 +15,7 @@ import {
   lockWriteCondition,
   release,
   renew,
+  renewalInterval,
   StaleFencingTokenError,
   toLockState,
   type LockRecord,
@@ -70,6 +72,19 @@ describe('lock transitions', () => {
     expect(renew(held, 'exec-1', 1, 30_000, LEASE).leaseExpiresAt).toBe(90_000);
     expect(() => renew(held, 'exec-1', 1, LEASE, LEASE)).toThrow(LockExpiredError);
     expect(() => renew(held, 'exec-2', 1, 30_000, LEASE)).toThrow(LockNotHeldError);
+  });
+
+  it('heartbeat checks the fence on every call but renews only once a tenth of the lease (at most a minute) has passed', () => {
+    const held = acquire(freeLock('Beta'), 'exec-1', 0, LEASE);
+    expect(renewalInterval(LEASE)).toBe(6_000);
+    expect(renewalInterval(3_600_000)).toBe(60_000);
+    expect(heartbeat(held, 'exec-1', 1, 5_999, LEASE)).toBe(held);
+    expect(heartbeat(held, 'exec-1', 1, 6_000, LEASE).leaseExpiresAt).toBe(66_000);
+    expect(() => heartbeat(held, 'exec-2', 1, 1_000, LEASE)).toThrow(LockNotHeldError);
+    expect(() => heartbeat(held, 'exec-1', 1, LEASE, LEASE)).toThrow(LockExpiredError);
+    expect(() => heartbeat(release(held, 'exec-1', 1), 'exec-1', 1, 1_000, LEASE)).toThrow(LockNotHeldError);
+    const taken = acquire(held, 'exec-2', LEASE, LEASE);
+    expect(() => heartbeat(taken, 'exec-1', 1, LEASE + 1, LEASE)).toThrow(StaleFencingTokenError);
   });
 
   it('keeps the fencing token after release, so the next grant gets a larger one', () => {

@@ -136,6 +136,38 @@ export function renew(record: LockRecord, owner: string, token: number, now: num
 }
 
 /**
+ * How long after its lease was last set a holder's heartbeat renews it: a tenth of the lease, at most a minute.
+ * Until then the lease still has at least 90 % of its length (or all but a minute) to run, so skipping the write
+ * costs the next phase at most that much headroom, while the steps of one promotion that follow each other within
+ * moments share one renewal instead of writing the item at every step.
+ *
+ * @example
+ * renewalInterval(3_600_000); // 60_000
+ */
+export function renewalInterval(leaseMs: number): number {
+  return Math.min(leaseOf(leaseMs) / 10, 60_000);
+}
+
+/**
+ * A holder's fence check before an action, renewing the lease only when it is due: refuses exactly what `renew`
+ * refuses (a stale token, another owner, a released lock, an expired lease), then returns `record` itself when the
+ * lease was set less than `renewalInterval(leaseMs)` ago (nothing to write: the check was the read), else the
+ * renewed record. Assumes the lease was last set with the same `leaseMs` (an execution passes one lease to every
+ * step).
+ *
+ * Store condition when the result differs from `record`: `lockWriteCondition(record)`.
+ *
+ * @throws StaleFencingTokenError, LockNotHeldError, LockExpiredError
+ * @example
+ * heartbeat(held, 'exec-1', held.fencingToken, held.acquiredAt + 1_000, 3_600_000) === held; // true: renewed a second ago
+ */
+export function heartbeat(record: LockRecord, owner: string, token: number, now: number, leaseMs: number): LockRecord {
+  const renewed = renew(record, owner, token, now, leaseMs);
+  const lastSet = record.leaseExpiresAt - leaseMs;
+  return now - lastSet < renewalInterval(leaseMs) ? record : renewed;
+}
+
+/**
  * Frees the lock held by `owner` with `token`, keeping the token so the next grant gets a larger one. Releasing
  * after one's own lease expired (nobody took it since) is allowed: it only frees what is free already. Releasing
  * twice with the same token is a no-op, so a retried release step succeeds.
