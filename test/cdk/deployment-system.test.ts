@@ -5,7 +5,8 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- the synthesized template is untyped CloudFormation JSON */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { App, Stack, Validations } from 'aws-cdk-lib';
+import { fileURLToPath } from 'node:url';
+import { App, Stack, Validations, cx_api as cxapi } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -309,7 +310,16 @@ describe('promotion state machine', () => {
 
   it('fills the ASL placeholders with the two step functions', () => {
     // fromFile uploads the ASL as an asset; the placeholders are substituted by CloudFormation.
-    expect(machine.Properties!.DefinitionS3Location).toBeDefined();
+    const location = machine.Properties!.DefinitionS3Location as { Bucket: unknown; Key: string };
+    const assembly = app.synth();
+    const files = assembly.artifacts
+      .filter((a): a is cxapi.AssetManifestArtifact => a instanceof cxapi.AssetManifestArtifact)
+      .flatMap((a) => Object.values((JSON.parse(readFileSync(a.file, 'utf8')) as { files: Record<string, any> }).files));
+    const asset = files.find((f) => Object.values(f.destinations as Record<string, any>).some((d) => d.objectKey === location.Key));
+    expect(asset, `asset ${location.Key}`).toBeDefined();
+    expect(readFileSync(join(assembly.directory, asset.source.path as string), 'utf8')).toBe(
+      readFileSync(fileURLToPath(new URL('../../statemachines/promotion.asl.json', import.meta.url)), 'utf8'),
+    );
     expect(machine.Properties!.DefinitionSubstitutions).toEqual({
       PromotionStepsFunctionArn: { 'Fn::GetAtt': [logicalId('AWS::Lambda::Function', 'PromotionSteps'), 'Arn'] },
       ApprovalRequestFunctionArn: { 'Fn::GetAtt': [logicalId('AWS::Lambda::Function', 'ApprovalRequest'), 'Arn'] },
@@ -338,7 +348,9 @@ describe('HTTP API and triggers', () => {
 
   it('logs access and throttles requests on its stage', () => {
     const stage = ofType('AWS::ApiGatewayV2::Stage')[0]![1].Properties!;
-    expect(stage.AccessLogSettings.DestinationArn).toBeDefined();
+    const accessLogs = logicalId('AWS::Logs::LogGroup', 'ApiAccessLogs');
+    expect(stage.AccessLogSettings.DestinationArn).toEqual({ 'Fn::GetAtt': [accessLogs, 'Arn'] });
+    expect(resources[accessLogs]!.Properties!.RetentionInDays).toBe(90); // the logRetention default, three months
     expect(stage.AccessLogSettings.Format).not.toContain('queryString');
     expect(stage.DefaultRouteSettings).toMatchObject({ ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 });
   });
