@@ -4,6 +4,7 @@
  */
 import type { PackageDefinition, Pipeline } from '../core/config/schema';
 import type { Push } from '../core/decide/autobuild';
+import type { Commit } from '../core/model';
 
 export type PushIntake = { readonly kind: 'pushes'; readonly pushes: readonly Push[] } | { readonly kind: 'ignored'; readonly reason: string };
 
@@ -12,12 +13,45 @@ interface GitHubPushPayload {
   after?: unknown;
   deleted?: unknown;
   repository?: { full_name?: unknown; name?: unknown; url?: unknown; owner?: { login?: unknown; name?: unknown } };
-  head_commit?: { id?: unknown; message?: unknown; author?: { email?: unknown; name?: unknown; username?: unknown } } | null;
+  head_commit?: GitHubCommit | null;
+  commits?: unknown;
   pusher?: { email?: unknown; name?: unknown };
+}
+
+interface GitHubCommit {
+  id?: unknown;
+  message?: unknown;
+  timestamp?: unknown;
+  author?: { email?: unknown; name?: unknown; username?: unknown };
 }
 
 const str = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
 const ZERO_SHA = /^0+$/;
+/** Commit messages are kept to this many characters: a push record must stay well under DynamoDB's item limit. */
+const MESSAGE_LIMIT = 500;
+
+/** A GitHub commit's author as approvers are named (by email; `separation-of-duties` compares them): the email, else the name. */
+function authorOf(commit: GitHubCommit | null | undefined): string | undefined {
+  return str(commit?.author?.email) ?? str(commit?.author?.name);
+}
+
+/** `commits[]` of a push as `Commit`s, oldest first (GitHub's order); entries without an id are skipped. */
+function githubCommits(p: GitHubPushPayload, receivedAt: number): Commit[] {
+  const listed = Array.isArray(p.commits) ? (p.commits as GitHubCommit[]) : [];
+  const commits: Commit[] = [];
+  for (const c of listed) {
+    const id = str(c?.id);
+    if (!id || commits.some((known) => known.id === id)) continue;
+    const timestamp = Date.parse(str(c.timestamp) ?? '');
+    commits.push({
+      id,
+      message: (str(c.message) ?? '').slice(0, MESSAGE_LIMIT),
+      author: authorOf(c) ?? 'unknown',
+      timestamp: Number.isNaN(timestamp) ? receivedAt : timestamp,
+    });
+  }
+  return commits;
+}
 
 function branchOf(pkg: PackageDefinition): string {
   const s = pkg.source;
@@ -36,7 +70,10 @@ function matchesGitHub(pkg: PackageDefinition, fullName: string | undefined, url
   return false;
 }
 
-/** Reads a GitHub `push` payload. */
+/**
+ * Reads a GitHub `push` payload. Every entry of `commits[]` is recorded (id, message, author email or else name,
+ * timestamp), so a revision lists each commit and each author of a multi-commit push, not only `head_commit`.
+ */
 export function githubPushIntake(pipeline: Pipeline, payload: unknown, deliveryId: string, receivedAt: number): PushIntake {
   const p = (payload ?? {}) as GitHubPushPayload;
   const ref = str(p.ref);
@@ -60,12 +97,13 @@ export function githubPushIntake(pipeline: Pipeline, payload: unknown, deliveryI
   }
   const building = packages.filter((pkg) => pkg.autoBuild);
   if (building.length === 0) return { kind: 'ignored', reason: `autoBuild is off for ${packages.map((pkg) => pkg.name).join(', ')}` };
-  const author =
-    str(p.head_commit?.author?.email) ?? str(p.head_commit?.author?.username) ?? str(p.head_commit?.author?.name) ?? str(p.pusher?.email) ?? str(p.pusher?.name) ?? 'unknown';
-  const message = str(p.head_commit?.message) ?? '';
+  const commits = githubCommits(p, receivedAt);
+  const head = commits.find((c) => c.id === after);
+  const author = head?.author ?? authorOf(p.head_commit) ?? str(p.pusher?.email) ?? str(p.pusher?.name) ?? 'unknown';
+  const message = head?.message ?? (str(p.head_commit?.message) ?? '').slice(0, MESSAGE_LIMIT);
   return {
     kind: 'pushes',
-    pushes: building.map((pkg) => ({ package: pkg.name, branch, commit: after, author, message, receivedAt, deliveryId })),
+    pushes: building.map((pkg) => ({ package: pkg.name, branch, commit: after, author, message, receivedAt, deliveryId, ...(commits.length > 0 ? { commits } : {}) })),
   };
 }
 
@@ -82,7 +120,17 @@ interface CodeCommitEvent {
   };
 }
 
-/** Reads an EventBridge `CodeCommit Repository State Change` event. */
+/**
+ * Reads an EventBridge `CodeCommit Repository State Change` event.
+ *
+ * The event names the new head commit and who pushed it (`callerUserArn`), but no commit list, author or message.
+ * Rather than call the CodeCommit API from here (a port, an adapter and an IAM grant for one field), the pusher is
+ * recorded as the author of the head commit, and the message says so. The pusher's identity is the last part of
+ * the caller ARN when it is an email (an IAM Identity Center or federated session is named by email,
+ * so it matches an approver), else the ARN's resource (`user/dev`, `assumed-role/Deployer/session`). Commits
+ * between the previous head and the new one are not listed: `separation-of-duties` then compares the approver
+ * with the pusher only.
+ */
 export function codecommitIntake(pipeline: Pipeline, event: unknown, receivedAt: number): PushIntake {
   const e = (event ?? {}) as CodeCommitEvent;
   const d = e.detail ?? {};
@@ -98,7 +146,15 @@ export function codecommitIntake(pipeline: Pipeline, event: unknown, receivedAt:
   const packages = repoPackages.filter((pkg) => branchOf(pkg) === branch && pkg.autoBuild);
   if (packages.length === 0) return { kind: 'ignored', reason: `branch ${branch} of ${repository} is not tracked` };
   const caller = str(d.callerUserArn);
-  const author = caller ? caller.replace(/^arn:[^:]+:(iam|sts)::\d+:/, '') : 'unknown';
+  const author = caller ? pusherIdentity(caller) : 'unknown';
+  const message = `(CodeCommit push by ${caller ?? 'an unknown caller'}; the event carries no commit message or author, so the pusher is recorded as the author)`;
   const deliveryId = str(e.id) ?? `${repository}:${branch}:${commit}`;
-  return { kind: 'pushes', pushes: packages.map((pkg) => ({ package: pkg.name, branch, commit, author, message: '', receivedAt, deliveryId })) };
+  return { kind: 'pushes', pushes: packages.map((pkg) => ({ package: pkg.name, branch, commit, author, message, receivedAt, deliveryId })) };
+}
+
+/** `arn:aws:sts::1:assumed-role/Role/ann@example.com` -> `ann@example.com`; `arn:aws:iam::1:user/dev` -> `user/dev`. */
+function pusherIdentity(callerArn: string): string {
+  const resource = callerArn.replace(/^arn:[^:]+:(iam|sts)::\d+:/, '');
+  const last = resource.split('/').at(-1) ?? '';
+  return /^[^@\s]+@[^@\s]+$/.test(last) ? last : resource;
 }

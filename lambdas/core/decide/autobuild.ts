@@ -26,9 +26,17 @@ export const BUILD_DEBOUNCE_CAP = 5;
 export interface Push {
   readonly package: string;
   readonly branch: string;
+  /** The branch head after the push: what gets built. */
   readonly commit: string;
+  /** Author of the head commit. */
   readonly author: string;
+  /** Message of the head commit. */
   readonly message: string;
+  /**
+   * Every commit the push brought, oldest first, the head last (GitHub's `commits[]`). Absent or empty: the push
+   * reported only its head, which then is the one commit (`commit`, `author`, `message`, at `receivedAt`).
+   */
+  readonly commits?: readonly Commit[];
   /** When Lockstep received it (epoch ms). */
   readonly receivedAt: number;
   /** GitHub delivery id or EventBridge event id; a redelivery carries the same one. */
@@ -90,6 +98,13 @@ function branchOf(pkg: PackageDefinition): string {
 }
 
 const keyOf = (pkg: string, commit: string) => `${pkg}@${commit}`;
+
+/** The commits a push brought, oldest first; the head commit always among them (last, unless listed earlier). */
+export function commitsOf(push: Push): Commit[] {
+  const listed = push.commits ?? [];
+  if (listed.some((c) => c.id === push.commit)) return [...listed];
+  return [...listed, { id: push.commit, message: push.message, author: push.author, timestamp: push.receivedAt }];
+}
 
 /** FNV-1a, base 36: a short stable id from the pending push keys. */
 function hashOf(parts: readonly string[]): string {
@@ -192,7 +207,7 @@ export function planBuilds(
     };
     for (const b of builds.slice(lastSuccess + 1)) if (b.status === 'failed') b.commits.forEach(add);
     for (const p of pending) {
-      add({ package: p.package, id: p.commit, message: p.message, author: p.author, timestamp: p.receivedAt });
+      for (const c of commitsOf(p)) add({ package: p.package, ...c });
     }
 
     const requestId = `${application}-${hashOf(pending.map((p) => keyOf(p.package, p.commit)))}`;

@@ -1,0 +1,133 @@
+import { BatchGetBuildsCommand, StartBuildCommand } from '@aws-sdk/client-codebuild';
+import { CopyObjectCommand } from '@aws-sdk/client-s3';
+import { StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { PublishCommand } from '@aws-sdk/client-sns';
+import { sign } from '@octokit/webhooks-methods';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { Revision } from '../../lambdas/core/model';
+import { evaluatePolicy } from '../../lambdas/promotion/compliance';
+import { mocks, STATE_MACHINE_ARN, startRuntimeEnv, type RuntimeEnv } from '../support/runtime-env';
+
+let env: RuntimeEnv;
+let webhook: (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
+let codecommit: (event: unknown) => Promise<{ status: string; recorded?: number }>;
+let reconcile: (event: unknown) => Promise<unknown>;
+let runtime: typeof import('../../lambdas/adapters/runtime');
+
+beforeAll(async () => {
+  env = await startRuntimeEnv({ webhook: JSON.stringify({ current: 'webhook-secret' }) });
+  mocks.codebuild.on(StartBuildCommand).callsFake((input: { projectName: string }) => ({ build: { id: `${input.projectName}:${mocks.codebuild.commandCalls(StartBuildCommand).length}` } }));
+  mocks.codebuild.on(BatchGetBuildsCommand).callsFake((input: { ids: string[] }) => ({
+    builds: input.ids.map((id) => ({ id, buildStatus: 'SUCCEEDED', endTime: new Date() })),
+  }));
+  mocks.s3.on(CopyObjectCommand).resolves({});
+  mocks.sns.on(PublishCommand).resolves({ MessageId: 'm' });
+  mocks.sfn.on(StartExecutionCommand).callsFake((input: { name: string }) => ({ executionArn: `${STATE_MACHINE_ARN}:${input.name}`, startDate: new Date() }));
+  runtime = await import('../../lambdas/adapters/runtime');
+  ({ handler: webhook } = (await import('../../lambdas/handlers/github-webhook')) as never);
+  ({ handler: codecommit } = (await import('../../lambdas/handlers/codecommit-push')) as never);
+  ({ handler: reconcile } = (await import('../../lambdas/handlers/reconcile')) as never);
+});
+afterAll(() => {
+  vi.useRealTimers();
+  return env.close();
+});
+
+const commit = (id: string, email: string, name: string, message: string, timestamp: string) => ({
+  id,
+  message,
+  timestamp,
+  author: { email, name },
+  committer: { email, name },
+});
+
+async function deliver(payload: unknown, delivery: string): Promise<number> {
+  const body = JSON.stringify(payload);
+  const response = await webhook({
+    headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-github-delivery': delivery, 'x-hub-signature-256': await sign('webhook-secret', body) },
+    body,
+    isBase64Encoded: false,
+    requestContext: { http: { method: 'POST' } },
+  } as unknown as APIGatewayProxyEventV2);
+  return response.statusCode ?? 0;
+}
+
+/** Waits out the build debounce, lets the build start, then finish, and returns the revision it made. */
+async function buildRevision(application: string, at: string): Promise<Revision> {
+  vi.setSystemTime(new Date(Date.parse(at) + 5_000));
+  await reconcile({});
+  vi.setSystemTime(new Date(Date.parse(at) + 60_000));
+  await reconcile({});
+  const revisions = await runtime.revisionStore().list(application);
+  return revisions.at(-1)!;
+}
+
+const evidence = (revision: Revision, approver: string) => ({ environment: 'Beta', revision, configuredTests: 1, approver });
+
+describe('pushes with several commits', () => {
+  it('records every commit and author of a GitHub push in the revision, so the approver cannot have authored any of them', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2030-02-01T10:00:00Z'));
+    const [first, second, head] = ['1a'.repeat(20), '2b'.repeat(20), '3c'.repeat(20)];
+    const status = await deliver(
+      {
+        ref: 'refs/heads/main',
+        before: '0f'.repeat(20),
+        after: head,
+        deleted: false,
+        repository: { full_name: 'acme/web', name: 'web', owner: { login: 'acme' } },
+        commits: [
+          commit(first, 'ann@example.com', 'Ann', 'Add discount codes', '2030-02-01T09:50:00Z'),
+          commit(second, 'carl@example.com', 'Carl', 'Validate discount codes', '2030-02-01T09:55:00Z'),
+          commit(head, 'carl@example.com', 'Carl', 'Show discount in cart', '2030-02-01T09:58:00Z'),
+        ],
+        head_commit: commit(head, 'carl@example.com', 'Carl', 'Show discount in cart', '2030-02-01T09:58:00Z'),
+        pusher: { name: 'carl', email: 'carl@example.com' },
+      },
+      'multi-commit',
+    );
+    expect(status).toBe(202);
+
+    const revision = await buildRevision('web', '2030-02-01T10:00:00Z');
+    expect(revision.versionSet).toEqual({ web: head });
+    expect(revision.commits.map((c) => [c.id, c.author, c.message])).toEqual([
+      [first, 'ann@example.com', 'Add discount codes'],
+      [second, 'carl@example.com', 'Validate discount codes'],
+      [head, 'carl@example.com', 'Show discount in cart'],
+    ]);
+    expect(revision.commits[0]!.timestamp).toBe(Date.parse('2030-02-01T09:50:00Z'));
+    expect([...revision.authors].sort()).toEqual(['ann@example.com', 'carl@example.com']);
+
+    // Ann authored only the first commit, under Carl's head: she still may not approve.
+    const byAnn = evaluatePolicy('separation-of-duties', evidence(revision, 'Ann@Example.com'))!;
+    expect(byAnn.passed).toBe(false);
+    expect(byAnn.findings[0]!.message).toContain('authored');
+    expect(evaluatePolicy('separation-of-duties', evidence(revision, 'bob@example.com'))!.passed).toBe(true);
+  });
+
+  it('records a CodeCommit pusher signed in by email as the head commit author, which an approver matches', async () => {
+    vi.setSystemTime(new Date('2030-02-01T11:00:00Z'));
+    const head = 'c0de'.repeat(10);
+    const result = await codecommit({
+      version: '0',
+      id: 'event-sso-push',
+      'detail-type': 'CodeCommit Repository State Change',
+      source: 'aws.codecommit',
+      detail: {
+        event: 'referenceUpdated',
+        repositoryName: 'ops',
+        referenceType: 'branch',
+        referenceName: 'main',
+        commitId: head,
+        callerUserArn: 'arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Developer_0123/Ann@example.com',
+      },
+    });
+    expect(result.recorded).toBe(1);
+
+    const revision = await buildRevision('ops', '2030-02-01T11:00:00Z');
+    expect(revision.commits).toHaveLength(1);
+    expect(revision.commits[0]).toMatchObject({ id: head, author: 'Ann@example.com', message: expect.stringContaining('pusher is recorded as the author') });
+    expect(evaluatePolicy('separation-of-duties', evidence(revision, 'ann@example.com'))!.passed).toBe(false);
+  });
+});
