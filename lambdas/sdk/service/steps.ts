@@ -21,6 +21,7 @@ import { convertSdkPackage } from '../converter';
 import type { SdkMetadata, SdkVersionRef } from '../model';
 import { decideBatch, decideStaging, recheckWaiting, type StagingDecision } from '../staging/decide';
 import type { TestPlan } from '../tester/plan';
+import { readTestPlan, readTestResults, sampleAppNotBuilt } from '../tester/results';
 import { readPackageContents } from './contents';
 import type { SdkServiceDependencies } from './dependencies';
 import { SdkInputError, SdkNotFoundError, VersionExistsError } from './errors';
@@ -28,7 +29,7 @@ import { uploadSourceSchema, type SdkExecutionInput } from './execution-input';
 import { contentsObjectKey, executionNameFor, refLabel, stagedPackageKey, testPlanKey, testResultsKey } from './keys';
 import { conflictNotification, publishedNotification, rejectedNotification, testFailedNotification } from './notifications';
 import { publishPackage } from './publish';
-import type { TestResults, VersionRecord } from './records';
+import type { VersionRecord } from './records';
 import { findVersion, isPublished, loadStagingArea } from './staging-area';
 import { withStatus } from './transitions';
 
@@ -191,7 +192,14 @@ async function stage(deps: SdkServiceDependencies, sdk: SdkVersionRef, execution
     // A retried or resumed stage of this execution: its plan exists, so the tester goes on with it.
     const planBytes = await deps.objects.getBytes(deps.config.stagingBucket, testPlanKey(execution), 16 * 1024 * 1024);
     if (planBytes !== undefined) {
-      const plan = JSON.parse(planBytes.toString('utf8')) as TestPlan;
+      const read = readTestPlan(planBytes);
+      if (!read.ok) {
+        // Not the plan this step wrote: testing it would test something else, so the version fails and may be pushed again.
+        const reason = `the tester wrote unreadable results: ${read.problem}`;
+        await deps.store.saveVersion(withStatus(record, 'TEST_FAILED', reason, deps.clock()), record.rev);
+        return { status: 'HELD', reason };
+      }
+      const plan = read.plan;
       if (plan.members.some((m) => m.name === sdk.name && m.version === sdk.version)) {
         for (const member of plan.members) {
           const other = findVersion(versions, member);
@@ -283,23 +291,28 @@ async function applyDecision(
 }
 
 async function recordTest(deps: SdkServiceDependencies, sdk: SdkVersionRef, planId: string, buildFailed: boolean, buildError: string): Promise<{ passed: boolean; reason: string }> {
-  const bytes = await deps.objects.getBytes(deps.config.stagingBucket, testResultsKey(planId), 16 * 1024 * 1024);
-  const results = bytes === undefined ? undefined : (JSON.parse(bytes.toString('utf8')) as TestResults);
   const planBytes = await deps.objects.getBytes(deps.config.stagingBucket, testPlanKey(planId), 16 * 1024 * 1024);
-  const members = planBytes === undefined ? [sdk] : (JSON.parse(planBytes.toString('utf8')) as TestPlan).members;
-  const passed = !buildFailed && results?.passed === true;
+  const plan = planBytes === undefined ? undefined : readTestPlan(planBytes);
+  const members = plan?.ok === true ? plan.plan.members : [sdk];
+  const bytes = await deps.objects.getBytes(deps.config.stagingBucket, testResultsKey(planId), 16 * 1024 * 1024);
+  // The tester role can write anything under tests/: nothing in these files is trusted before it is checked.
+  const read = plan?.ok === false ? plan : bytes === undefined ? undefined : readTestResults(bytes, planId, members);
+  const results = read?.ok === true ? read.results : undefined;
+  const passed = !buildFailed && read?.ok === true && read.passed;
   const now = deps.clock();
   let overall = '';
   for (const m of members) {
     const record = await deps.store.getVersion(m);
     if (record === undefined || record.status !== 'TESTING') continue;
     const own = results?.packages.find((p) => p.name === m.name && p.version === m.version);
-    const failures = (own?.checks ?? []).filter((c) => !c.passed && c.skipped !== true).map((c) => `${c.name}: ${c.message}`);
-    const skipped = (own?.checks ?? []).filter((c) => c.skipped === true).map((c) => c.name);
+    const failures = (own?.checks ?? []).filter((c) => !c.passed).map((c) => `${c.name}: ${c.message}`);
+    const notBuilt = sampleAppNotBuilt(own);
     let reason: string;
-    if (passed) reason = `tests passed (${own?.checks.length ?? 0} checks${skipped.length > 0 ? `, skipped: ${skipped.join(', ')}` : ''})`;
+    if (passed) reason = `tests passed (${own?.checks.length ?? 0} checks)${notBuilt !== undefined ? `; ${notBuilt}` : ''}`;
+    else if (read?.ok === false) reason = `the tester wrote unreadable results: ${read.problem}`;
     else if (failures.length > 0) reason = `tests failed: ${failures.join('; ')}`;
-    else if (results !== undefined && !results.passed) reason = `tests failed: ${(results.log ?? []).slice(-5).join(' | ') || 'the sample app did not build with the staged set'}`;
+    else if (own !== undefined && !own.passed) reason = `tests failed: the tester recorded no checks for ${m.name} ${m.version}`;
+    else if (results !== undefined && !results.passed) reason = `tests failed: ${(results.log ?? []).slice(-5).join(' | ') || 'another member of the set failed its tests'}`;
     else reason = `the tester did not finish (${buildError}); see the tester build log`;
     overall ||= reason;
     await deps.store.saveVersion(

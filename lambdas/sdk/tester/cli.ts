@@ -8,6 +8,7 @@ import { s3 } from '../../adapters/aws-clients';
 import { requireEnv } from '../../core/errors';
 import { S3ObjectStore } from '../service/adapters/s3-object-store';
 import { parseS3Uri, testPlanSchema } from './plan';
+import { testResultsSchema } from './results';
 import { runTester } from './tester';
 
 async function main(): Promise<number> {
@@ -20,7 +21,8 @@ async function main(): Promise<number> {
   const plan = testPlanSchema.parse(JSON.parse(bytes.toString('utf8')));
   console.log(`[tester] plan ${plan.planId}: ${plan.members.map((m) => `${m.name} ${m.version}`).join(', ')} with ${plan.packages.length} packages`);
   const results = await runTester(plan, objects, { workDir: process.env.LOCKSTEP_SDK_TESTER_WORK_DIR || 'lockstep-tester-work' });
-  await objects.put(plan.results.bucket, plan.results.key, JSON.stringify(results, null, 2), 'application/json');
+  // The same schema the record-test step reads with: a results file this writes is one it accepts.
+  await objects.put(plan.results.bucket, plan.results.key, JSON.stringify(testResultsSchema.parse(results), null, 2), 'application/json');
   for (const pkg of results.packages) {
     console.log(`[tester] ${pkg.name} ${pkg.version}: ${pkg.passed ? 'passed' : 'FAILED'}`);
     for (const check of pkg.checks) console.log(`[tester]   ${check.skipped ? 'skip' : check.passed ? 'ok  ' : 'FAIL'} ${check.name}: ${check.message}`);

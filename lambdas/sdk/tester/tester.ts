@@ -34,6 +34,7 @@ import { validateSdkMetadata } from '../metadata';
 import type { SdkMetadata } from '../model';
 import type { PackageTestResult, TestCheck, TestResults } from '../service/records';
 import type { TestPlan } from './plan';
+import { packagePassed } from './results';
 
 /** How the tester reaches S3 (the CLI passes the S3 object store). */
 export interface TesterStorage {
@@ -118,7 +119,7 @@ export async function runTester(plan: TestPlan, storage: TesterStorage, options:
 
   const packages: PackageTestResult[] = plan.members.map((m) => {
     const checks = checksOf(m);
-    return { name: m.name, version: m.version, passed: checks.length > 0 && checks.every((c) => c.passed || c.skipped === true), checks };
+    return { name: m.name, version: m.version, passed: packagePassed(checks), checks };
   });
   return { planId: plan.planId, passed: packages.every((p) => p.passed), packages, ...(log_.length > 0 ? { log: log_.slice(-40) } : {}) };
 }
