@@ -129,9 +129,13 @@ function actor(execution: string): string {
 async function checkGates(deps: StepDependencies, input: Of<'check-gates'>): Promise<GateResult> {
   const now = deps.clock();
   const { pipeline } = deps;
-  const switches = await deps.environments.switches({ enabled: pipeline.pipeline.enabled, automation: pipeline.pipeline.automation });
+  // Two independent reads, one round trip.
+  const [switches, promotionSwitches] = await Promise.all([
+    deps.environments.switches({ enabled: pipeline.pipeline.enabled, automation: pipeline.pipeline.automation }),
+    deps.environments.promotionSwitches(),
+  ]);
   const promotion = pipeline.promotions.find((p) => idOf(p) === input.promotion);
-  const promotionEnabled = (await deps.environments.promotionSwitches())[input.promotion] ?? promotion?.enabled ?? true;
+  const promotionEnabled = promotionSwitches[input.promotion] ?? promotion?.enabled ?? true;
   const closed = !switches.enabled
     ? `pipeline ${pipeline.pipeline.name} is disabled`
     : !switches.automation
@@ -210,8 +214,8 @@ async function requireFence(deps: StepDependencies, input: z.infer<z.ZodObject<t
 }
 
 async function recordDeployed(deps: StepDependencies, input: Of<'record-deployed'>): Promise<{ deployed: number; previous: number | null }> {
-  await requireFence(deps, input);
-  const revision = await deps.revisions.get(input.application, input.revision);
+  // The revision read changes nothing, so it shares the fence check's round trip; nothing is written before both.
+  const [, revision] = await Promise.all([requireFence(deps, input), deps.revisions.get(input.application, input.revision)]);
   if (!revision) throw new NotFoundError(`Revision ${input.revision} of ${input.application} is missing`);
   const now = deps.clock();
   const deployed: DeployedRevision = { application: input.application, number: input.revision, versionSet: revision.versionSet, deployedAt: now };
@@ -260,8 +264,7 @@ async function recordTestResults(deps: StepDependencies, input: Of<'record-test-
 }
 
 async function complianceSignOff(deps: StepDependencies, input: Of<'compliance-sign-off'>): Promise<{ policy: string; passed: true }> {
-  await requireFence(deps, input);
-  const revision = await deps.revisions.get(input.application, input.revision);
+  const [, revision] = await Promise.all([requireFence(deps, input), deps.revisions.get(input.application, input.revision)]);
   if (!revision) throw new NotFoundError(`Revision ${input.revision} of ${input.application} is missing`);
   const env = environmentDefinition(deps.pipeline, input.environment);
   const result = evaluatePolicy(input.policy, {
