@@ -13,10 +13,21 @@
  *   It needs a C compiler (`$CC`, else `cc`) and a set this machine can run: every member declares platform
  *   `linux` and this machine's architecture. Otherwise the check is recorded as skipped, with the reason;
  * - `checks-script`: a `lockstep-checks.sh` the provider put in the package (the converter places it under
- *   `resources/`) runs with bash in the package folder, with `LOCKSTEP_SDK_DIR`, `LOCKSTEP_SAMPLE_APP` (the built
- *   sample app, empty when skipped), `LOCKSTEP_INCLUDE_PATH` and `LOCKSTEP_LIBRARY_PATH` (colon lists over the
- *   set) and `CC`. The metadata format has no `checks` field (its rules refuse unknown fields), so the script is
- *   the way an SDK declares its checks.
+ *   `resources/`) runs with bash in a scratch folder of its own, with `LOCKSTEP_SDK_DIR` (the package folder),
+ *   `LOCKSTEP_SAMPLE_APP` (the built sample app, empty when not built), `LOCKSTEP_INCLUDE_PATH` and
+ *   `LOCKSTEP_LIBRARY_PATH` (colon lists over the set) and `CC`. The metadata format has no `checks` field (its
+ *   rules refuse unknown fields), so the script is the way an SDK declares its checks.
+ *
+ * Provider code is untrusted. The checks script and the sample app (linked against provider libraries, whose
+ * constructors run) never see this process's environment: in CodeBuild it carries the build's credentials
+ * (`AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`, `AWS_*`, `CODEBUILD_*`), and the tester role may write staging
+ * `tests/*` (the results the record-test step reads) and read the whole package host, other providers' private
+ * packages included. They run with `providerEnvironment()` only (PATH, HOME and TMPDIR in a scratch folder, LANG,
+ * the variables above), in a scratch working folder, and are killed (their whole process group) after
+ * `timeLimitMs`. The compiler gets the same environment. This keeps the credentials out of the environment; it
+ * does not stop code that reaches the container credentials endpoint or the network by itself. The next step on
+ * AWS is to run provider code as an unprivileged user in a sandbox without network (or in a second build with a
+ * role that can do nothing), with only the results handed back.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -48,6 +59,30 @@ export interface TesterOptions {
   readonly cc?: string | null;
   /** Progress lines (the build log). @default console.log */
   readonly log?: (line: string) => void;
+  /** Longest a provider's checks script, the sample app or one compiler run may take; then it is killed. @default 5 minutes */
+  readonly timeLimitMs?: number;
+}
+
+const DEFAULT_TIME_LIMIT_MS = 5 * 60_000;
+
+/** How provider code is run: in which scratch folder, for how long. */
+interface Sandbox {
+  readonly scratch: string;
+  readonly timeLimitMs: number;
+}
+
+/**
+ * The whole environment provider code gets: nothing is inherited but PATH (to find bash, cc and the tools a
+ * checks script uses). No AWS_*, CODEBUILD_* or any other variable of the build.
+ */
+export function providerEnvironment(scratch: string, extra: Readonly<Record<string, string>> = {}): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+    HOME: join(scratch, 'home'),
+    TMPDIR: join(scratch, 'tmp'),
+    LANG: 'C.UTF-8',
+    ...extra,
+  };
 }
 
 interface Unpacked {
@@ -109,12 +144,16 @@ export async function runTester(plan: TestPlan, storage: TesterStorage, options:
     if (metadata.metadata !== undefined) checksOf(pkg).push(...(await checkBinaries(pkg.root, metadata.metadata)));
   }
 
-  const sample = await buildSampleApp(unpacked, work, options.cc === undefined ? await findCompiler() : options.cc, log);
+  const sandbox: Sandbox = { scratch: join(work, 'scratch'), timeLimitMs: options.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS };
+  await mkdir(join(sandbox.scratch, 'home'), { recursive: true });
+  await mkdir(join(sandbox.scratch, 'tmp'), { recursive: true });
+  const cc = options.cc === undefined ? await findCompiler() : options.cc;
+  const sample = await buildSampleApp(unpacked, work, cc, sandbox, log);
   log_.push(...sample.log);
   for (const pkg of unpacked.filter((p) => p.member)) {
     checksOf(pkg).push(sample.check);
     const script = await findChecksScript(pkg.root);
-    if (script !== undefined) checksOf(pkg).push(await runChecksScript(pkg, script, unpacked, sample.app, log));
+    if (script !== undefined) checksOf(pkg).push(await runChecksScript(pkg, script, unpacked, sample.app, cc, sandbox, log));
   }
 
   const packages: PackageTestResult[] = plan.members.map((m) => {
@@ -236,7 +275,7 @@ interface SampleApp {
   readonly log: readonly string[];
 }
 
-async function buildSampleApp(packages: readonly Unpacked[], work: string, cc: string | null, log: (line: string) => void): Promise<SampleApp> {
+async function buildSampleApp(packages: readonly Unpacked[], work: string, cc: string | null, sandbox: Sandbox, log: (line: string) => void): Promise<SampleApp> {
   const skip = (message: string): SampleApp => ({ check: { name: 'sample-app', passed: true, skipped: true, message }, log: [] });
   const members = packages.filter((p) => p.member);
   if (members.some((m) => m.metadata === undefined)) return skip('not built: a member has unreadable metadata');
@@ -272,7 +311,8 @@ async function buildSampleApp(packages: readonly Unpacked[], work: string, cc: s
   ].join('\n');
   await writeFile(join(dir, 'main.c'), source);
   const app = join(dir, 'sample-app');
-  const compile = await run(cc, ['-std=c11', '-Wall', '-c', 'main.c', '-o', 'main.o', ...includeDirs.map((d) => `-I${d}`)], { cwd: dir });
+  const limited = { env: providerEnvironment(sandbox.scratch), timeLimitMs: sandbox.timeLimitMs };
+  const compile = await run(cc, ['-std=c11', '-Wall', '-c', 'main.c', '-o', 'main.o', ...includeDirs.map((d) => `-I${d}`)], { cwd: dir, ...limited });
   const link =
     compile.code === 0
       ? await run(
@@ -285,10 +325,10 @@ async function buildSampleApp(packages: readonly Unpacked[], work: string, cc: s
             '-o',
             app,
           ],
-          { cwd: dir },
+          { cwd: dir, ...limited },
         )
       : undefined;
-  const ran = link?.code === 0 ? await run(app, [], { cwd: dir }) : undefined;
+  const ran = link?.code === 0 ? await run(app, [], { cwd: await scratchFolder(sandbox, 'sample-app'), ...limited }) : undefined;
   const output = [...compile.output, ...(link?.output ?? []), ...(ran?.output ?? [])];
   for (const line of output) log(`[sample-app] ${line}`);
   const summary = `${headers.length} headers, ${staticLibs.length} static and ${sharedLibs.length} shared libraries`;
@@ -302,17 +342,25 @@ async function findChecksScript(root: string): Promise<string | undefined> {
   return (await listFiles(root)).find((f) => f.endsWith(`${sep}${CHECKS_SCRIPT}`));
 }
 
-async function runChecksScript(pkg: Unpacked, script: string, set: readonly Unpacked[], app: string | undefined, log: (line: string) => void): Promise<TestCheck> {
+async function runChecksScript(
+  pkg: Unpacked,
+  script: string,
+  set: readonly Unpacked[],
+  app: string | undefined,
+  cc: string | null,
+  sandbox: Sandbox,
+  log: (line: string) => void,
+): Promise<TestCheck> {
   const result = await run('bash', [script], {
-    cwd: pkg.root,
-    env: {
-      ...process.env,
+    cwd: await scratchFolder(sandbox, `checks-${pkg.name}-${pkg.version}`),
+    env: providerEnvironment(sandbox.scratch, {
       LOCKSTEP_SDK_DIR: pkg.root,
       LOCKSTEP_SAMPLE_APP: app ?? '',
       LOCKSTEP_INCLUDE_PATH: set.map((p) => join(p.root, 'include')).join(':'),
       LOCKSTEP_LIBRARY_PATH: set.map((p) => join(p.root, 'lib')).join(':'),
-      CC: process.env.CC ?? 'cc',
-    },
+      CC: cc ?? '',
+    }),
+    timeLimitMs: sandbox.timeLimitMs,
   });
   for (const line of result.output) log(`[${pkg.name} checks] ${line}`);
   return result.code === 0
@@ -324,14 +372,49 @@ function lastLines(lines: readonly string[]): string {
   return lines.slice(-5).join(' | ') || '(no output)';
 }
 
-function run(command: string, args: readonly string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<{ code: number; output: string[] }> {
+/** An empty working folder for one run of provider code. */
+async function scratchFolder(sandbox: Sandbox, name: string): Promise<string> {
+  const dir = join(sandbox.scratch, 'work', name.replace(/[^A-Za-z0-9._-]/g, '_'));
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  return dir;
+}
+
+/**
+ * Runs a command and collects its output. With `timeLimitMs`, the command gets a process group of its own and the
+ * whole group is killed when the limit passes (a script's children too); the result is then code 124.
+ */
+function run(
+  command: string,
+  args: readonly string[],
+  options: { cwd: string; env?: NodeJS.ProcessEnv; timeLimitMs?: number },
+): Promise<{ code: number; output: string[] }> {
   return new Promise((resolvePromise) => {
-    const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: options.timeLimitMs !== undefined });
     const output: string[] = [];
+    let timedOut = false;
+    const timer =
+      options.timeLimitMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            try {
+              if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+            } catch {
+              // already gone
+            }
+          }, options.timeLimitMs);
     const collect = (chunk: Buffer) => output.push(...chunk.toString('utf8').split('\n').filter((l) => l.trim() !== ''));
     child.stdout.on('data', collect);
     child.stderr.on('data', collect);
-    child.on('error', (error) => resolvePromise({ code: 127, output: [...output, error.message] }));
-    child.on('close', (code) => resolvePromise({ code: code ?? 1, output: output.slice(-200) }));
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      resolvePromise({ code: 127, output: [...output, error.message] });
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (timedOut) resolvePromise({ code: 124, output: [...output.slice(-199), `killed after the time limit of ${Math.round(options.timeLimitMs! / 1000)} s`] });
+      else resolvePromise({ code: code ?? 1, output: output.slice(-200) });
+    });
   });
 }

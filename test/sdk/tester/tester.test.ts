@@ -1,0 +1,115 @@
+/**
+ * The tester (`runTester`) over packages the converter made, fetched through a fake `TesterStorage` from a temp
+ * folder. No C compiler is needed: the sample app is either for a platform the tester does not build (iOS), or
+ * the test says which compiler there is.
+ */
+import { createHash } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { convertSdkPackage, LocalFileSink } from '../../../lambdas/sdk/converter';
+import type { SdkMetadata } from '../../../lambdas/sdk/model';
+import type { TestPlan } from '../../../lambdas/sdk/tester/plan';
+import { runTester, type TesterStorage } from '../../../lambdas/sdk/tester/tester';
+import { sdkMetadata } from '../converter/fixtures';
+import { buildZip, readZip } from '../converter/zip-helpers';
+
+const IOS = { name: 'ios', minimumVersion: '15.0', architectures: ['arm64'] } as SdkMetadata['platform'];
+
+let dir: string;
+/** Stored packages by key, as the staging bucket would hold them. */
+let stored: Map<string, string>;
+const storage: TesterStorage = {
+  download: async (_bucket, key, path) => {
+    const file = stored.get(key);
+    if (file === undefined) throw new Error(`NoSuchKey: ${key}`);
+    await copyFile(file, path);
+  },
+};
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'lockstep-tester-'));
+  stored = new Map();
+});
+
+const savedEnv = { ...process.env };
+afterEach(() => {
+  process.env = { ...savedEnv };
+});
+
+interface FakeSdk {
+  readonly name: string;
+  readonly version?: string;
+  readonly platform?: SdkMetadata['platform'];
+  readonly dependencies?: Record<string, string>;
+  /** Body of `lockstep-checks.sh`, if the SDK ships one. */
+  readonly checks?: string;
+  /** Breaks the package after conversion: the manifest lists a file that is not there. */
+  readonly broken?: boolean;
+}
+
+/** Converts an SDK upload into a staged package and returns the plan entry that points at it. */
+async function stage(sdk: FakeSdk): Promise<TestPlan['packages'][number]> {
+  const version = sdk.version ?? '1.0.0';
+  const metadata = sdkMetadata({ name: sdk.name, version, publicName: `Acme ${sdk.name}`, platform: sdk.platform ?? IOS, dependencies: sdk.dependencies ?? {} });
+  const input = join(dir, `${sdk.name}-input.zip`);
+  const entries = [{ name: `include/${sdk.name}.h`, data: Buffer.from(`#pragma once\nint ${sdk.name.replace(/\W/g, '_')}_version(void);\n`) }];
+  if (sdk.checks !== undefined) entries.push({ name: 'lockstep-checks.sh', data: Buffer.from(sdk.checks) });
+  if (sdk.broken === true) entries.push({ name: 'README.md', data: Buffer.from('readme\n') });
+  await writeFile(input, buildZip(entries));
+  const output = join(dir, `${sdk.name}-${version}.zip`);
+  await convertSdkPackage({ metadata, source: { path: input }, sink: new LocalFileSink(output) });
+  let file = output;
+  if (sdk.broken === true) {
+    // The same package without its README: the manifest no longer matches.
+    const files = await readZip(output);
+    file = join(dir, `${sdk.name}-${version}-broken.zip`);
+    await writeFile(file, buildZip([...files].filter(([path]) => !path.endsWith('README.md')).map(([name, data]) => ({ name, data }))));
+  }
+  const bytes = await readFile(file);
+  const key = `packages/${sdk.name}/${version}/${sdk.name}-${version}.zip`;
+  stored.set(key, file);
+  return { name: sdk.name, version, bucket: 'staging', key, sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length };
+}
+
+async function test(members: readonly FakeSdk[], dependencies: readonly FakeSdk[] = [], cc: string | null = null) {
+  const packages = [...(await Promise.all(members.map(stage))), ...(await Promise.all(dependencies.map(stage)))];
+  const plan: TestPlan = {
+    planId: 'plan-1',
+    members: members.map((m) => ({ name: m.name, version: m.version ?? '1.0.0' })),
+    packages,
+    results: { bucket: 'staging', key: 'tests/plan-1/results.json' },
+  };
+  const lines: string[] = [];
+  const results = await runTester(plan, storage, { workDir: join(dir, 'work'), cc, log: (line) => lines.push(line) });
+  return { results, lines, check: (sdk: string, check: string) => results.packages.find((p) => p.name === sdk)?.checks.find((c) => c.name === check) };
+}
+
+describe('provider code runs without the tester\'s credentials', () => {
+  it('a checks script that prints its environment sees no AWS_* or CodeBuild variable, and runs outside the package folder', async () => {
+    Object.assign(process.env, {
+      AWS_ACCESS_KEY_ID: 'AKIAFAKEFAKEFAKE',
+      AWS_SECRET_ACCESS_KEY: 'fake-secret',
+      AWS_SESSION_TOKEN: 'fake-session',
+      AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: '/v2/credentials/fake',
+      CODEBUILD_BUILD_ID: 'lockstep-sdk-tester:1',
+      LOCKSTEP_SDK_TEST_PLAN: 's3://staging/tests/plan-1/plan.json',
+    });
+    const { results, lines, check } = await test([{ name: 'spy', checks: 'env | sort\necho "cwd=$PWD"\n' }]);
+    expect(check('spy', 'checks-script')?.passed).toBe(true);
+    const printed = lines.filter((l) => l.startsWith('[spy checks] ')).map((l) => l.slice('[spy checks] '.length));
+    const names = printed.filter((l) => /^[A-Z_][A-Z0-9_]*=/.test(l)).map((l) => l.split('=')[0]);
+    expect(names).toContain('LOCKSTEP_SDK_DIR');
+    expect(names.filter((n) => n!.startsWith('AWS_') || n!.startsWith('CODEBUILD_'))).toEqual([]);
+    expect(printed.join('\n')).not.toMatch(/fake-secret|fake-session|AKIAFAKE|credentials\/fake/);
+    expect(names).not.toContain('LOCKSTEP_SDK_TEST_PLAN');
+    const home = printed.find((l) => l.startsWith('HOME='))!.slice(5);
+    expect(home.startsWith(join(dir, 'work'))).toBe(true);
+    const cwd = printed.find((l) => l.startsWith('cwd='))!.slice(4);
+    const sdkDir = printed.find((l) => l.startsWith('LOCKSTEP_SDK_DIR='))!.slice('LOCKSTEP_SDK_DIR='.length);
+    expect(cwd.startsWith(sdkDir)).toBe(false);
+    expect(results.passed).toBe(true);
+  });
+});
