@@ -19,6 +19,7 @@ import semver from 'semver';
 import { packageKey, INDEX_KEY } from '../host/keys';
 import { buildIndex, type PackageIndex, type PublishedPackage } from '../host/package-index';
 import type { SdkVersionRef } from '../model';
+import { sampleAppNotBuilt } from '../tester/results';
 import type { SdkServiceDependencies } from './dependencies';
 import type { ObjectStore } from './ports';
 import { IndexBusyError, SdkNotFoundError } from './errors';
@@ -35,6 +36,12 @@ export type PublishOutcome =
   | { readonly published: false; readonly refs: readonly SdkVersionRef[]; readonly reason: string; readonly waitingFor: readonly SdkVersionRef[] };
 
 const refOf = (r: VersionRecord): SdkVersionRef => ({ name: r.name, version: r.version });
+
+/** "; sample app not built: <reason>" when the tester could not build this version's platform, so the status and the notification say so. */
+function untested(r: VersionRecord): string {
+  const note = sampleAppNotBuilt(r.tests?.packages.find((p) => p.name === r.name && p.version === r.version));
+  return note === undefined ? '' : `; ${note}`;
+}
 
 /**
  * Publishes the (tested) package `ref`, or its whole batch; withdraws it when its metadata now says unsupported.
@@ -104,7 +111,7 @@ export async function publishPackage(deps: SdkServiceDependencies, ref: SdkVersi
     if (batch !== undefined) {
       await deps.store.saveBatch({ ...withoutRev(batch), state: 'PUBLISHED', reason: `published at ${at}`, publishedBy: owner, updatedAt: at }, batch.rev);
     } else {
-      await deps.store.saveVersion(withStatus(record, 'PUBLISHED', `published to the ${record.metadata.tier} tier`, deps.clock(), { publishedAt: at, publishedBy: owner }), record.rev);
+      await deps.store.saveVersion(withStatus(record, 'PUBLISHED', `published to the ${record.metadata.tier} tier${untested(record)}`, deps.clock(), { publishedAt: at, publishedBy: owner }), record.rev);
     }
   }
 
@@ -124,7 +131,7 @@ async function rollForward(deps: SdkServiceDependencies, refs: readonly SdkVersi
     const current = await deps.store.getVersion(ref);
     if (current === undefined || current.status !== 'READY') continue;
     const at = new Date(deps.clock()).toISOString();
-    await deps.store.saveVersion(withStatus(current, 'PUBLISHED', `published to the ${current.metadata.tier} tier with batch ${current.batchId ?? ''}`.trim(), deps.clock(), { publishedAt: at }), current.rev);
+    await deps.store.saveVersion(withStatus(current, 'PUBLISHED', `${`published to the ${current.metadata.tier} tier with batch ${current.batchId ?? ''}`.trim()}${untested(current)}`, deps.clock(), { publishedAt: at }), current.rev);
   }
 }
 

@@ -11,7 +11,10 @@
  * - `sample-app`: a generated `main.c` that includes every public header of the whole set and is linked with every
  *   library of the set (static ones whole, so two SDKs that embed the same symbols fail to link) builds and runs.
  *   It needs a C compiler (`$CC`, else `cc`) and a set this machine can run: every member declares platform
- *   `linux` and this machine's architecture. Otherwise the check is recorded as skipped, with the reason;
+ *   `linux` and this machine's architecture. Policy: a set for a platform the tester cannot build (iOS SDKs on a
+ *   Linux builder) may still be published, so the check is recorded skipped (passed) with the message
+ *   "sample app not built: <reason>", which the status reason and the publish notification repeat. A set the
+ *   tester can build but no compiler to build it is a failure: the tester image is ours to provision;
  * - `checks-script`: a `lockstep-checks.sh` the provider put in the package (the converter places it under
  *   `resources/`) runs with bash in a scratch folder of its own, with `LOCKSTEP_SDK_DIR` (the package folder),
  *   `LOCKSTEP_SAMPLE_APP` (the built sample app, empty when not built), `LOCKSTEP_INCLUDE_PATH` and
@@ -45,7 +48,7 @@ import { validateSdkMetadata } from '../metadata';
 import type { SdkMetadata } from '../model';
 import type { PackageTestResult, TestCheck, TestResults } from '../service/records';
 import type { TestPlan } from './plan';
-import { packagePassed } from './results';
+import { packagePassed, SAMPLE_APP_CHECK, SAMPLE_APP_NOT_BUILT } from './results';
 
 /** How the tester reaches S3 (the CLI passes the S3 object store). */
 export interface TesterStorage {
@@ -55,7 +58,7 @@ export interface TesterStorage {
 export interface TesterOptions {
   /** Scratch folder; emptied first. */
   readonly workDir: string;
-  /** C compiler command; null: none (the sample app is skipped). @default $CC, else `cc` when on PATH */
+  /** C compiler command; null: none (a set the tester can build then fails). @default $CC, else `cc` when on PATH */
   readonly cc?: string | null;
   /** Progress lines (the build log). @default console.log */
   readonly log?: (line: string) => void;
@@ -276,15 +279,21 @@ interface SampleApp {
 }
 
 async function buildSampleApp(packages: readonly Unpacked[], work: string, cc: string | null, sandbox: Sandbox, log: (line: string) => void): Promise<SampleApp> {
-  const skip = (message: string): SampleApp => ({ check: { name: 'sample-app', passed: true, skipped: true, message }, log: [] });
+  const notBuilt = (reason: string): SampleApp => ({ check: { name: SAMPLE_APP_CHECK, passed: true, skipped: true, message: `${SAMPLE_APP_NOT_BUILT}${reason}` }, log: [] });
   const members = packages.filter((p) => p.member);
-  if (members.some((m) => m.metadata === undefined)) return skip('not built: a member has unreadable metadata');
-  if (cc === null) return skip('not built: no C compiler on this machine (set CC or install cc)');
-  if (hostPlatform() !== 'linux') return skip(`not built: this machine runs ${hostPlatform()}, the sample app is built on linux`);
+  // The metadata check has failed those members already.
+  if (members.some((m) => m.metadata === undefined)) return notBuilt('a member has unreadable metadata');
+  if (hostPlatform() !== 'linux') return notBuilt(`this machine runs ${hostPlatform()}, the sample app is built on linux`);
   const here = normalizeArchitecture(hostArch() === 'x64' ? 'x86_64' : hostArch());
   const foreign = members.filter((m) => m.metadata!.platform.name !== 'linux' || !m.metadata!.platform.architectures.map(normalizeArchitecture).includes(here));
   if (foreign.length > 0) {
-    return skip(`not built: ${foreign.map((m) => `${m.name} targets ${m.metadata!.platform.name} ${m.metadata!.platform.architectures.join('/')}`).join(', ')}; this machine builds linux ${here}`);
+    return notBuilt(`${foreign.map((m) => `${m.name} targets ${m.metadata!.platform.name} ${m.metadata!.platform.architectures.join('/')}`).join(', ')}; the tester builds linux ${here}`);
+  }
+  if (cc === null) {
+    return {
+      check: { name: SAMPLE_APP_CHECK, passed: false, message: `${SAMPLE_APP_NOT_BUILT}the tester has no C compiler (set CC or install cc in the tester image); it must build linux ${here} sets` },
+      log: [],
+    };
   }
 
   const includeDirs: string[] = [];

@@ -84,3 +84,26 @@ describe('record-test', () => {
     expect((await status()).status).toBe('READY');
   });
 });
+
+describe('a sample app the tester could not build', () => {
+  const notBuilt = 'sample app not built: acme-maps targets ios arm64; the tester builds linux x86_64';
+  const results: TestResults = {
+    planId: PLAN_ID,
+    passed: true,
+    packages: [{ ...SDK, passed: true, checks: [{ name: 'manifest', passed: true, message: 'all match' }, { name: 'sample-app', passed: true, skipped: true, message: notBuilt }] }],
+  };
+
+  it('still lets the version pass, and its status and the publish notification say the sample app was not built', async () => {
+    expect((await recordTest(results)).passed).toBe(true);
+    expect((await status()).status).toBe('READY');
+    expect((await status()).reason).toBe(`tests passed (2 checks); ${notBuilt}`);
+    expect((await status()).tests?.packages[0]?.checks[1]?.message).toBe(notBuilt);
+
+    await h.objects.put('staging', (await status()).package.key, 'zip');
+    await runSdkStep(h.deps, { action: 'publish', execution: PLAN_ID, sdk: SDK });
+    expect((await status()).status).toBe('PUBLISHED');
+    expect((await status()).reason).toBe(`published to the public tier; ${notBuilt}`);
+    await runSdkStep(h.deps, { action: 'notify', execution: PLAN_ID, sdk: SDK, event: 'published' });
+    expect(h.notifications.map((n) => n.text).join('\n')).toContain(notBuilt);
+  });
+});

@@ -51,8 +51,15 @@ export class MemorySdkStore implements SdkStore {
   putCredential = unused('putCredential');
   recordIntake = unused('recordIntake');
   listIntakes = unused('listIntakes');
-  acquireIndexLease = unused('acquireIndexLease');
-  releaseIndexLease = unused('releaseIndexLease');
+  private leaseOwner: string | undefined;
+  async acquireIndexLease(owner: string) {
+    if (this.leaseOwner !== undefined && this.leaseOwner !== owner) return false;
+    this.leaseOwner = owner;
+    return true;
+  }
+  async releaseIndexLease(owner: string) {
+    if (this.leaseOwner === owner) this.leaseOwner = undefined;
+  }
 }
 
 /** Objects as files: `<root>/<bucket>/<key>`. */

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { copyFile, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { arch, platform, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { convertSdkPackage, LocalFileSink } from '../../../lambdas/sdk/converter';
@@ -16,7 +16,10 @@ import { runTester, type TesterStorage } from '../../../lambdas/sdk/tester/teste
 import { sdkMetadata } from '../converter/fixtures';
 import { buildZip, readZip } from '../converter/zip-helpers';
 
+const HERE = arch() === 'arm64' ? 'arm64' : 'x86_64';
 const IOS = { name: 'ios', minimumVersion: '15.0', architectures: ['arm64'] } as SdkMetadata['platform'];
+
+const LINUX_HERE = { name: 'linux', minimumVersion: '5', architectures: [HERE] } as SdkMetadata['platform'];
 
 let dir: string;
 /** Stored packages by key, as the staging bucket would hold them. */
@@ -111,5 +114,22 @@ describe('provider code runs without the tester\'s credentials', () => {
     const sdkDir = printed.find((l) => l.startsWith('LOCKSTEP_SDK_DIR='))!.slice('LOCKSTEP_SDK_DIR='.length);
     expect(cwd.startsWith(sdkDir)).toBe(false);
     expect(results.passed).toBe(true);
+  });
+});
+
+describe('the sample app', () => {
+  it('is not built for a platform the tester cannot build, and the package still passes with "sample app not built: <reason>"', async () => {
+    const { results, check } = await test([{ name: 'maps' }]);
+    expect(check('maps', 'sample-app')).toMatchObject({ passed: true, skipped: true });
+    expect(check('maps', 'sample-app')?.message).toMatch(/^sample app not built: maps targets ios arm64; the tester builds linux /);
+    expect(results.packages[0]!.passed).toBe(true);
+  });
+
+  it.runIf(platform() === 'linux')('fails a set the tester can build (linux on its own architecture) when it has no C compiler', async () => {
+    const { results, check } = await test([{ name: 'core', platform: LINUX_HERE }]);
+    expect(check('core', 'sample-app')).toMatchObject({ passed: false });
+    expect(check('core', 'sample-app')?.message).toMatch(/^sample app not built: the tester has no C compiler/);
+    expect(results.packages[0]!.passed).toBe(false);
+    expect(results.passed).toBe(false);
   });
 });
