@@ -1,11 +1,24 @@
 /**
- * Approval requests in DynamoDB (`LOCKSTEP_TABLE_ENVIRONMENTS`, pk `APPROVAL#<request id>`, sk `REQUEST`).
- * The Step Functions task token lives only here: `get` never returns it, and `decide` hands it to the one caller
- * whose conditional update moved the request out of `pending`.
+ * Approval requests in DynamoDB (`LOCKSTEP_TABLE_ENVIRONMENTS`).
+ *
+ * | pk | sk | holds |
+ * |---|---|---|
+ * | `APPROVAL#<request id>` | `REQUEST` | the request, its task token, its decision and delivery state (`deliveringUntil`: the delivery lease) |
+ * | `APPROVAL-DELIVERIES` | `<request id>` | a decision that may not have reached its workflow yet |
+ *
+ * The Step Functions task token lives only here: `get` never returns it; `decide` hands it to the one caller whose
+ * conditional update moved the request out of `pending`, `claimDelivery` to the one caller that takes over an
+ * undelivered decision. `decide` writes the `APPROVAL-DELIVERIES` item before the decision (there are no
+ * transactions), so no decision exists that `undelivered` cannot find; `undelivered` drops items that stand for
+ * no undelivered decision (a losing decide's, a delivered one's).
  */
-import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { ApprovalRequestRecord, ApprovalStore } from '../ports/stores';
-import { isConditionFailed } from './dynamo-util';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { APPROVAL_DELIVERY_LEASE_MS, type ApprovalRequestRecord, type ApprovalStore, type ClaimedDelivery } from '../ports/stores';
+import { isConditionFailed, queryAll } from './dynamo-util';
+
+const DELIVERIES_PK = 'APPROVAL-DELIVERIES';
+/** A pending request's delivery item is kept this long past its expiry: a decide begun before expiry may still land. */
+const EXPIRED_GRACE_MS = 5 * 60_000;
 
 export class DynamoApprovalStore implements ApprovalStore {
   constructor(
@@ -30,8 +43,7 @@ export class DynamoApprovalStore implements ApprovalStore {
   async get(requestId: string): Promise<ApprovalRequestRecord | undefined> {
     const result = await this.client.send(new GetCommand({ TableName: this.table, Key: this.key(requestId), ConsistentRead: true }));
     if (!result.Item) return undefined;
-    const { pk: _pk, sk: _sk, taskToken: _token, ...request } = result.Item;
-    return request as ApprovalRequestRecord;
+    return toRecord(result.Item);
   }
 
   async markNotified(requestId: string, at: number): Promise<void> {
@@ -50,12 +62,15 @@ export class DynamoApprovalStore implements ApprovalStore {
     requestId: string,
     decision: { status: 'approved' | 'rejected'; decidedBy: string; decidedAt: number; comment?: string },
   ): Promise<{ taskToken: string | undefined } | undefined> {
+    await this.client.send(new PutCommand({ TableName: this.table, Item: { pk: DELIVERIES_PK, sk: requestId } }));
     try {
       const result = await this.client.send(
         new UpdateCommand({
           TableName: this.table,
           Key: this.key(requestId),
-          UpdateExpression: 'SET #status = :status, decidedBy = :by, decidedAt = :at' + (decision.comment ? ', #comment = :comment' : ''),
+          UpdateExpression:
+            'SET #status = :status, decidedBy = :by, decidedAt = :at, delivery = :undelivered, deliveringUntil = :lease' +
+            (decision.comment ? ', #comment = :comment' : ''),
           ConditionExpression: 'attribute_exists(pk) AND #status = :pending AND expiresAt > :at',
           ExpressionAttributeNames: { '#status': 'status', ...(decision.comment ? { '#comment': 'comment' } : {}) },
           ExpressionAttributeValues: {
@@ -63,6 +78,8 @@ export class DynamoApprovalStore implements ApprovalStore {
             ':by': decision.decidedBy,
             ':at': decision.decidedAt,
             ':pending': 'pending',
+            ':undelivered': 'pending',
+            ':lease': decision.decidedAt + APPROVAL_DELIVERY_LEASE_MS,
             ...(decision.comment ? { ':comment': decision.comment } : {}),
           },
           ReturnValues: 'ALL_NEW',
@@ -75,4 +92,72 @@ export class DynamoApprovalStore implements ApprovalStore {
       throw error;
     }
   }
+
+  async claimDelivery(requestId: string, now: number): Promise<ClaimedDelivery | undefined> {
+    try {
+      const result = await this.client.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: this.key(requestId),
+          UpdateExpression: 'SET deliveringUntil = :lease',
+          ConditionExpression: 'attribute_exists(pk) AND delivery = :undelivered AND (attribute_not_exists(deliveringUntil) OR deliveringUntil < :now)',
+          ExpressionAttributeValues: { ':lease': now + APPROVAL_DELIVERY_LEASE_MS, ':undelivered': 'pending', ':now': now },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      const token = result.Attributes?.taskToken;
+      return { request: toRecord(result.Attributes!), taskToken: typeof token === 'string' ? token : undefined };
+    } catch (error) {
+      if (isConditionFailed(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async releaseDelivery(requestId: string): Promise<void> {
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: this.key(requestId),
+        UpdateExpression: 'REMOVE deliveringUntil',
+        ConditionExpression: 'attribute_exists(pk)',
+      }),
+    );
+  }
+
+  async finishDelivery(requestId: string, outcome: 'delivered' | 'undeliverable', at: number): Promise<void> {
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: this.key(requestId),
+        UpdateExpression: 'SET delivery = :outcome, deliveredAt = :at REMOVE deliveringUntil',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':outcome': outcome, ':at': at },
+      }),
+    );
+    await this.client.send(new DeleteCommand({ TableName: this.table, Key: { pk: DELIVERIES_PK, sk: requestId } }));
+  }
+
+  async undelivered(now: number): Promise<string[]> {
+    const items = await queryAll<{ sk: string }>(this.client, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': DELIVERIES_PK },
+      ConsistentRead: true,
+    });
+    const waiting: ApprovalRequestRecord[] = [];
+    for (const { sk: requestId } of items) {
+      const request = await this.get(requestId);
+      if (request && request.status !== 'pending' && request.delivery === 'pending') waiting.push(request);
+      // Still pending and unexpired: a decide is under way, keep its item.
+      else if (!request || request.status !== 'pending' || request.expiresAt + EXPIRED_GRACE_MS <= now) {
+        await this.client.send(new DeleteCommand({ TableName: this.table, Key: { pk: DELIVERIES_PK, sk: requestId } }));
+      }
+    }
+    return waiting.sort((a, b) => (a.decidedAt ?? 0) - (b.decidedAt ?? 0)).map((r) => r.requestId);
+  }
+}
+
+function toRecord(item: Record<string, unknown>): ApprovalRequestRecord {
+  const { pk: _pk, sk: _sk, taskToken: _token, deliveringUntil: _lease, ...request } = item;
+  return request as unknown as ApprovalRequestRecord;
 }

@@ -137,6 +137,27 @@ export interface ApprovalRequestRecord extends ApprovalBinding {
   readonly comment?: string;
   /** When the approvers' links were published; absent while they were not (yet) sent. */
   readonly notifiedAt?: number;
+  /**
+   * Whether a decision reached the workflow that waits for it (`SendTaskSuccess`/`SendTaskFailure`, or the
+   * go-ahead record of a manual promotion): `pending` from the decision until delivery succeeded, then `delivered`;
+   * `undeliverable` when the workflow no longer waited (timed out or stopped). Absent on a pending request, and on
+   * requests decided before delivery was tracked (treated as delivered).
+   */
+  readonly delivery?: 'pending' | 'delivered' | 'undeliverable';
+  /** When delivery finished (delivered or found undeliverable). */
+  readonly deliveredAt?: number;
+}
+
+/**
+ * How long one caller holds the delivery of a decision: longer than a Step Functions call with the SDK's retries
+ * takes, short enough that a crashed deliverer's decision goes out on the next reconcile pass or two.
+ */
+export const APPROVAL_DELIVERY_LEASE_MS = 60_000;
+
+/** A decided request whose delivery the caller holds (for a while: see `ApprovalStore.claimDelivery`). */
+export interface ClaimedDelivery {
+  readonly request: ApprovalRequestRecord;
+  readonly taskToken: string | undefined;
 }
 
 export interface ApprovalStore {
@@ -146,13 +167,26 @@ export interface ApprovalStore {
   /** Records that the approvers' links went out, so a repeated request step does not mail them again. */
   markNotified(requestId: string, at: number): Promise<void>;
   /**
-   * Moves a pending, unexpired request to a decision. Exactly one caller wins; it gets the task token back.
-   * Losers (already decided, expired) get `undefined`.
+   * Moves a pending, unexpired request to a decision with `delivery: 'pending'`, listed by `undelivered` until
+   * `finishDelivery`. Exactly one caller wins; it gets the task token back and holds the delivery for
+   * `APPROVAL_DELIVERY_LEASE_MS` from `decidedAt`. Losers (already decided, expired) get `undefined`.
    */
   decide(
     requestId: string,
     decision: { status: 'approved' | 'rejected'; decidedBy: string; decidedAt: number; comment?: string },
   ): Promise<{ taskToken: string | undefined } | undefined>;
+  /**
+   * Takes over the delivery of a decided, undelivered request whose delivery nobody holds (never held, released,
+   * or its lease ended before `now`), for `APPROVAL_DELIVERY_LEASE_MS`. Exactly one caller wins; others get
+   * `undefined`.
+   */
+  claimDelivery(requestId: string, now: number): Promise<ClaimedDelivery | undefined>;
+  /** Lets go of a delivery that failed, so the next attempt need not wait for the lease to end. */
+  releaseDelivery(requestId: string): Promise<void>;
+  /** Records how delivery ended; the request leaves `undelivered`. */
+  finishDelivery(requestId: string, outcome: 'delivered' | 'undeliverable', at: number): Promise<void>;
+  /** Ids of decided requests whose delivery is still pending, oldest decision first. */
+  undelivered(now: number): Promise<string[]>;
 }
 
 /** A build of the AutoBuild history, plus the CodeBuild id once started. */

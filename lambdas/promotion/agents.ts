@@ -13,7 +13,7 @@ import type { ArtifactStore } from '../ports/artifacts';
 import type { BuildRunner, Notifier, Orchestrator } from '../ports/services';
 import type { BuildStore, EnvironmentStore, EventStore, ExecutionStore, LockStore, RevisionStore, StoredBuild } from '../ports/stores';
 import type { ApprovalDependencies } from './approvals';
-import { sendApprovalRequest } from './approvals';
+import { deliverUndelivered, sendApprovalRequest } from './approvals';
 import { ConcurrentUpdateError } from './errors';
 import { buildArtifactUri, environmentDefinition, executionInput, revisionArtifactUri } from './execution-input';
 import { buildFailed } from './notifications';
@@ -31,7 +31,10 @@ export interface AgentDependencies {
   readonly runner: BuildRunner;
   readonly notifier: Notifier;
   readonly orchestrator: Orchestrator;
-  /** For manual promotions' go-ahead requests; omitted: such requests are not sent (e.g. no approval topic). */
+  /**
+   * For manual promotions' go-ahead requests and for delivering approval decisions whose first delivery failed;
+   * omitted: neither happens in the pass (e.g. no approval topic).
+   */
   readonly approvals?: ApprovalDependencies;
   readonly clock: () => number;
 }
@@ -226,10 +229,16 @@ export interface PassOutcome {
   readonly buildsStarted: readonly string[];
   readonly executionsStarted: readonly string[];
   readonly decisions: readonly PromotionDecision[];
+  /** Approval requests whose decision this pass delivered (the approver's own delivery had failed). */
+  readonly decisionsDelivered: readonly string[];
 }
 
-/** One reconcile pass: finished builds into revisions, AutoBuild flush, then every promotion decided and acted on. */
+/**
+ * One reconcile pass: approval decisions not yet delivered sent, finished builds into revisions, AutoBuild flush,
+ * then every promotion decided and acted on.
+ */
 export async function reconcilePass(deps: AgentDependencies): Promise<PassOutcome> {
+  const decisionsDelivered = deps.approvals ? await deliverUndelivered(deps.approvals) : [];
   const revisionsCreated = await completeBuilds(deps);
   const buildsStarted = await autoBuild(deps);
   const world = await loadWorld(deps);
@@ -288,7 +297,7 @@ export async function reconcilePass(deps: AgentDependencies): Promise<PassOutcom
       });
     }
   }
-  return { revisionsCreated, buildsStarted, executionsStarted, decisions };
+  return { revisionsCreated, buildsStarted, executionsStarted, decisions, decisionsDelivered };
 }
 
 async function requestPromotionApproval(

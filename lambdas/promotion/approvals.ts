@@ -127,7 +127,11 @@ async function notifyApprovers(deps: ApprovalDependencies, record: ApprovalReque
 
 /** The request step ran again with a token whose request exists: carry on from where that request is. */
 async function resumeRequest(deps: ApprovalDependencies, existing: ApprovalRequestRecord, taskToken: string): Promise<{ requestId: string; expiresAt: number }> {
-  if (existing.status === 'approved') {
+  if (existing.status !== 'pending' && existing.delivery === 'pending') {
+    // Decided but not delivered yet: deliver it now, unless another delivery holds it.
+    const claimed = await deps.approvals.claimDelivery(existing.requestId, deps.clock());
+    if (claimed) await deliverDecision(deps, claimed.request, taskToken);
+  } else if (existing.status === 'approved') {
     await deps.orchestrator.succeed(taskToken, { decision: 'approved', approver: existing.decidedBy, decidedAt: existing.decidedAt, requestId: existing.requestId });
   } else if (existing.status === 'rejected') {
     const comment = existing.comment ? `: ${existing.comment.slice(0, 200)}` : '';
@@ -196,8 +200,14 @@ export async function verifyLink(deps: ApprovalDependencies, requestId: string, 
 export type Decision = 'approve' | 'reject';
 
 /**
- * Decides a request once. The conditional update in the store picks one winner among concurrent posts; the winner
- * sends the task success/failure with the stored token and records who decided in the audit record.
+ * Decides a request once, then delivers the decision to the workflow waiting for it. The conditional update in the
+ * store picks one winner among concurrent posts; the winner holds the delivery, sends the task success/failure with
+ * the stored token (or records a manual promotion's go-ahead) and records who decided in the audit record.
+ *
+ * The decision is stored before it is delivered, so a failed delivery (throttling, a network error) is not lost:
+ * the approver's 500 page can be retried, and the same approver posting the same decision again delivers it
+ * instead of being told it was already decided (another decision, or another approver, still gets 409); the
+ * reconcile pass delivers it too (`deliverUndelivered`), so nothing depends on the approver retrying.
  */
 export async function decideRequest(
   deps: ApprovalDependencies,
@@ -207,40 +217,95 @@ export async function decideRequest(
   comment: string | undefined,
 ): Promise<ApprovalRequestRecord> {
   const { request, approver } = await verifyLink(deps, requestId, link);
-  if (request.status !== 'pending') throw new HttpError(409, `This request was already ${request.status}.`);
-  const decidedAt = deps.clock();
   const status = decision === 'approve' ? 'approved' : 'rejected';
+  if (request.status !== 'pending') return retryDelivery(deps, request, approver, status);
+  const decidedAt = deps.clock();
   const won = await deps.approvals.decide(requestId, { status, decidedBy: approver, decidedAt, ...(comment ? { comment } : {}) });
   if (!won) {
     const now = await deps.approvals.get(requestId);
-    if (now && now.status !== 'pending') throw new HttpError(409, `This request was already ${now.status}.`);
+    if (now && now.status !== 'pending') return retryDelivery(deps, now, approver, status);
     throw new HttpError(410, 'This approval request has expired.');
   }
-  if (request.kind === 'environment') {
-    if (!won.taskToken) throw new Error(`Approval request ${requestId} has no task token`);
+  const decided: ApprovalRequestRecord = { ...request, status, decidedBy: approver, decidedAt, ...(comment ? { comment } : {}), delivery: 'pending' };
+  return deliverDecision(deps, decided, won.taskToken);
+}
+
+/**
+ * A post on a decided request: the same approver re-posting the same decision while it is undelivered delivers it
+ * (unless a delivery is under way, which will finish it); anything else is refused as already decided.
+ */
+async function retryDelivery(
+  deps: ApprovalDependencies,
+  request: ApprovalRequestRecord,
+  approver: string,
+  status: 'approved' | 'rejected',
+): Promise<ApprovalRequestRecord> {
+  const same = request.decidedBy === approver && request.status === status;
+  if (!same || request.delivery !== 'pending') throw new HttpError(409, `This request was already ${request.status}.`);
+  const claimed = await deps.approvals.claimDelivery(request.requestId, deps.clock());
+  if (!claimed) return request; // another delivery holds it: the decision stands and goes out
+  return deliverDecision(deps, claimed.request, claimed.taskToken);
+}
+
+/**
+ * Delivers decided, undelivered requests whose delivery nobody holds (the reconcile pass calls this): a decision
+ * whose first delivery failed reaches its workflow without the approver posting again. Returns the request ids
+ * delivered; one that cannot be delivered now stays for the next pass.
+ */
+export async function deliverUndelivered(deps: ApprovalDependencies): Promise<string[]> {
+  const delivered: string[] = [];
+  for (const requestId of await deps.approvals.undelivered(deps.clock())) {
+    const claimed = await deps.approvals.claimDelivery(requestId, deps.clock());
+    if (!claimed) continue;
     try {
-      if (status === 'approved') {
-        await deps.orchestrator.succeed(won.taskToken, { decision: 'approved', approver, decidedAt, requestId });
-      } else {
-        await deps.orchestrator.fail(won.taskToken, 'ApprovalRejectedError', `Rejected by ${approver}${comment ? `: ${comment.slice(0, 200)}` : ''}`);
-      }
-    } catch (error) {
-      // The workflow stopped waiting (timed out or was stopped) between the page load and the decision.
-      if (error instanceof Error && (error.name === 'TaskTimedOut' || error.name === 'TaskDoesNotExist')) {
-        throw new HttpError(410, 'The deployment no longer waits for this decision (it timed out or was stopped).', { cause: error });
-      }
-      throw error;
+      await deliverDecision(deps, claimed.request, claimed.taskToken);
+      delivered.push(requestId);
+    } catch {
+      // Released for the next pass (or found undeliverable, which ends it); the others still get their turn.
     }
-  } else if (request.promotion) {
-    await deps.environments.decidePromotion({
-      promotion: request.promotion,
-      application: request.application,
-      revision: request.revision,
-      decision: status,
-      decidedBy: approver,
-      decidedAt,
-    });
   }
+  return delivered;
+}
+
+/** Sends a decided request's decision, with the delivery held by the caller; records the outcome and the audit. */
+async function deliverDecision(deps: ApprovalDependencies, request: ApprovalRequestRecord, taskToken: string | undefined): Promise<ApprovalRequestRecord> {
+  const { requestId, comment } = request;
+  const status = request.status === 'approved' ? 'approved' : 'rejected';
+  const approver = request.decidedBy ?? 'an approver';
+  const decidedAt = request.decidedAt ?? deps.clock();
+  if (request.kind === 'environment' && !taskToken) {
+    await deps.approvals.finishDelivery(requestId, 'undeliverable', deps.clock());
+    throw new Error(`Approval request ${requestId} has no task token`);
+  }
+  try {
+    if (request.kind === 'environment' && taskToken) {
+      if (status === 'approved') {
+        await deps.orchestrator.succeed(taskToken, { decision: 'approved', approver, decidedAt, requestId });
+      } else {
+        await deps.orchestrator.fail(taskToken, 'ApprovalRejectedError', `Rejected by ${approver}${comment ? `: ${comment.slice(0, 200)}` : ''}`);
+      }
+    } else if (request.promotion) {
+      await deps.environments.decidePromotion({
+        promotion: request.promotion,
+        application: request.application,
+        revision: request.revision,
+        decision: status,
+        decidedBy: approver,
+        decidedAt,
+      });
+    }
+  } catch (error) {
+    // The workflow stopped waiting (timed out or was stopped) between the page load and the decision.
+    if (error instanceof Error && (error.name === 'TaskTimedOut' || error.name === 'TaskDoesNotExist')) {
+      await deps.approvals.finishDelivery(requestId, 'undeliverable', deps.clock());
+      throw new HttpError(410, 'The deployment no longer waits for this decision (it timed out or was stopped).', { cause: error });
+    }
+    // Let go so that a retry (the approver's, or the reconcile pass's) need not wait for the lease to end.
+    await deps.approvals.releaseDelivery(requestId).catch(() => undefined);
+    throw error;
+  }
+  const deliveredAt = deps.clock();
+  await deps.approvals.finishDelivery(requestId, 'delivered', deliveredAt);
   await deps.events.append({
     at: decidedAt,
     type: `approval-${status}`,
@@ -253,5 +318,5 @@ export async function decideRequest(
     ...(request.promotion ? { promotion: request.promotion } : {}),
     details: { requestId, kind: request.kind, ...(comment ? { comment: comment.slice(0, 1000) } : {}) },
   });
-  return { ...request, status, decidedBy: approver, decidedAt, ...(comment ? { comment } : {}) };
+  return { ...request, delivery: 'delivered', deliveredAt };
 }

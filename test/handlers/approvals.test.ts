@@ -1,5 +1,5 @@
 import { PublishCommand } from '@aws-sdk/client-sns';
-import { SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
+import { SendTaskFailureCommand, SendTaskSuccessCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ApprovalLinkSigner } from '../../lambdas/promotion/approval-link';
@@ -204,5 +204,71 @@ describe('approval links', () => {
     const response = await get(link);
     expect(response.statusCode).toBe(403);
     expect(response.headers?.['Content-Type']).toContain('text/html');
+  });
+});
+
+describe('delivering a decision', () => {
+  const throttled = () => Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+
+  /** Step Functions that fails the first SendTaskSuccess for `token`, then accepts; counts what it accepted. */
+  function flakyStepFunctions(token: string): { accepted: () => number } {
+    let accepted = 0;
+    let calls = 0;
+    mocks.sfn.on(SendTaskSuccessCommand, { taskToken: token }).callsFake(() => {
+      if (++calls === 1) throw throttled();
+      accepted++;
+      return {};
+    });
+    return { accepted: () => accepted };
+  }
+
+  it("delivers an approval when the approver posts again after Step Functions failed the first delivery", async () => {
+    const sfn = flakyStepFunctions('token-flaky-retry');
+    const { requestId, links } = await newRequest('token-flaky-retry');
+    expect((await post(links['ann@example.com']!, 'approve')).statusCode).toBe(500);
+    expect(sfn.accepted()).toBe(0);
+
+    // Another approver, or another decision, is still refused: only the same decision is delivered again.
+    expect((await post(links['bob@example.com']!, 'approve')).statusCode).toBe(409);
+    expect((await post(links['ann@example.com']!, 'reject')).statusCode).toBe(409);
+    const again = await post(links['ann@example.com']!, 'approve');
+    expect(again.statusCode).toBe(200);
+    expect(sfn.accepted()).toBe(1);
+    expect(mocks.sfn.commandCalls(SendTaskFailureCommand)).toHaveLength(0);
+
+    // Delivered once: posting again is refused, and the reconcile pass has nothing left to deliver.
+    expect((await post(links['ann@example.com']!, 'approve')).statusCode).toBe(409);
+    const { deliverUndelivered } = await import('../../lambdas/promotion/approvals');
+    expect(await deliverUndelivered(runtime.approvalDependencies())).toEqual([]);
+    expect(sfn.accepted()).toBe(1);
+    const audit = await runtime.eventStore().list({ application: 'web', revision: 1 });
+    expect(audit.filter((e) => e.type === 'approval-approved' && e.details?.requestId === requestId)).toHaveLength(1);
+  });
+
+  it('delivers an approval on the next reconcile pass when the approver never posts again', async () => {
+    mocks.sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:aws:states:us-east-1:123456789012:execution:promotion:x', startDate: new Date() });
+    const sfn = flakyStepFunctions('token-flaky-reconcile');
+    const { requestId, links } = await newRequest('token-flaky-reconcile');
+    expect((await post(links['bob@example.com']!, 'approve')).statusCode).toBe(500);
+    expect((await runtime.approvalStore().get(requestId))).toMatchObject({ status: 'approved', decidedBy: 'bob@example.com', delivery: 'pending' });
+
+    const { reconcilePass } = await import('../../lambdas/promotion/agents');
+    const deps = { ...runtime.agentDependencies(), approvals: runtime.approvalDependencies() };
+    const [first, second] = [await reconcilePass(deps), await reconcilePass(deps)];
+    expect(first.decisionsDelivered).toEqual([requestId]);
+    expect(second.decisionsDelivered).toEqual([]);
+    expect(sfn.accepted()).toBe(1);
+    const [, delivered] = mocks.sfn.commandCalls(SendTaskSuccessCommand, { taskToken: 'token-flaky-reconcile' });
+    expect(JSON.parse(delivered!.args[0].input.output!)).toMatchObject({ decision: 'approved', approver: 'bob@example.com', requestId });
+    expect(await runtime.approvalStore().get(requestId)).toMatchObject({ delivery: 'delivered' });
+  });
+
+  it('answers 410 and stops delivering when the workflow no longer waits', async () => {
+    mocks.sfn.on(SendTaskSuccessCommand, { taskToken: 'token-timed-out' }).rejects(Object.assign(new Error('Task timed out'), { name: 'TaskTimedOut' }));
+    const { requestId, links } = await newRequest('token-timed-out');
+    expect((await post(links['ann@example.com']!, 'approve')).statusCode).toBe(410);
+    expect(await runtime.approvalStore().get(requestId)).toMatchObject({ status: 'approved', delivery: 'undeliverable' });
+    expect(await runtime.approvalStore().undelivered(Date.now())).not.toContain(requestId);
+    expect((await post(links['ann@example.com']!, 'approve')).statusCode).toBe(409);
   });
 });
