@@ -9,7 +9,7 @@ import { promotionId as idOf, type Pipeline } from '../core/config/schema';
 import { isAnyOpen, nextOpening } from '../core/decide/windows';
 import type { DeployedRevision } from '../core/model';
 import type { Notifier } from '../ports/services';
-import type { EnvironmentStore, EventStore, LockStore, RevisionStore } from '../ports/stores';
+import type { EnvironmentStore, EventStore, LockStore, PipelineEvent, RevisionStore } from '../ports/stores';
 import { evaluatePolicy } from './compliance';
 import { ComplianceFailedError, InvalidInputError, LockLostError, NotFoundError, TestsFailedError, UnknownCompliancePolicyError } from './errors';
 import { environmentDefinition } from './execution-input';
@@ -70,6 +70,8 @@ export const stepInputSchema = z.discriminatedUnion('action', [
     environment: z.string().min(1),
     execution: z.string().min(1),
     fencingToken: z.number().int().positive(),
+    /** On the success path: announce the promotion (`promotion-succeeded`) in the same step, after the release. */
+    announce: z.object({ promotion: target.promotion, application: target.application, revision: target.revision }).optional(),
   }),
   z.object({ action: z.literal('notify'), ...target, stage: failureStage, error: errorInfo }),
   z.object({ action: z.literal('emit-event'), ...target, type: z.string().min(1), message: z.string().optional() }),
@@ -356,19 +358,31 @@ async function recordRollback(deps: StepDependencies, input: Of<'record-rollback
   return { outcome: input.outcome };
 }
 
-async function releaseLock(deps: StepDependencies, input: Of<'release-lock'>): Promise<{ released: boolean }> {
+/**
+ * Releases the lock; with `announce`, also announces the promotion (what `emit-event` does for
+ * `promotion-succeeded`), so the success path takes one Task instead of two. Both timeline entries are written
+ * together after the release; a retry releases again (a no-op for the same token) and announces again, as a
+ * retried `emit-event` would.
+ */
+async function releaseLock(deps: StepDependencies, input: Of<'release-lock'>): Promise<{ released: boolean; emitted?: string }> {
   const released = await deps.locks.release(input.environment, input.execution, input.fencingToken);
-  await deps.events.append({
-    at: deps.clock(),
-    type: released ? 'lock-released' : 'lock-release-refused',
-    actor: actor(input.execution),
-    message: released
-      ? `Released the lock of ${input.environment} (token ${input.fencingToken})`
-      : `Token ${input.fencingToken} no longer holds the lock of ${input.environment}; nothing to release`,
-    environment: input.environment,
-    execution: input.execution,
-  });
-  return { released };
+  const at = deps.clock();
+  const announced = input.announce && { ...input.announce, action: 'emit-event' as const, environment: input.environment, execution: input.execution, type: 'promotion-succeeded' };
+  await Promise.all([
+    deps.events.append({
+      at,
+      type: released ? 'lock-released' : 'lock-release-refused',
+      actor: actor(input.execution),
+      message: released
+        ? `Released the lock of ${input.environment} (token ${input.fencingToken})`
+        : `Token ${input.fencingToken} no longer holds the lock of ${input.environment}; nothing to release`,
+      environment: input.environment,
+      execution: input.execution,
+    }),
+    ...(announced ? [deps.events.append(emittedEvent(announced, at))] : []),
+  ]);
+  if (announced) await announceSuccess(deps, announced);
+  return announced ? { released, emitted: announced.type } : { released };
 }
 
 async function notify(deps: StepDependencies, input: Of<'notify'>): Promise<{ notified: string }> {
@@ -398,9 +412,9 @@ async function notify(deps: StepDependencies, input: Of<'notify'>): Promise<{ no
   return { notified: notification.event };
 }
 
-async function emitEvent(deps: StepDependencies, input: Of<'emit-event'>): Promise<{ emitted: string }> {
-  await deps.events.append({
-    at: deps.clock(),
+function emittedEvent(input: Of<'emit-event'>, at: number): PipelineEvent {
+  return {
+    at,
     type: input.type,
     actor: actor(input.execution),
     message: input.message ?? `${input.type}: ${input.application} revision ${input.revision} in ${input.environment}`,
@@ -409,17 +423,25 @@ async function emitEvent(deps: StepDependencies, input: Of<'emit-event'>): Promi
     revision: input.revision,
     promotion: input.promotion,
     execution: input.execution,
-  });
-  if (input.type === 'promotion-succeeded') {
-    await deps.notifier.publish(
-      revisionApproved({
-        pipeline: deps.pipeline.pipeline.name,
-        environment: input.environment,
-        application: input.application,
-        revision: input.revision,
-        execution: input.execution,
-      }),
-    );
-  }
+  };
+}
+
+/** The notification that follows a `promotion-succeeded` event. */
+async function announceSuccess(deps: StepDependencies, input: Of<'emit-event'>): Promise<void> {
+  if (input.type !== 'promotion-succeeded') return;
+  await deps.notifier.publish(
+    revisionApproved({
+      pipeline: deps.pipeline.pipeline.name,
+      environment: input.environment,
+      application: input.application,
+      revision: input.revision,
+      execution: input.execution,
+    }),
+  );
+}
+
+async function emitEvent(deps: StepDependencies, input: Of<'emit-event'>): Promise<{ emitted: string }> {
+  await deps.events.append(emittedEvent(input, deps.clock()));
+  await announceSuccess(deps, input);
   return { emitted: input.type };
 }

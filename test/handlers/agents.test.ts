@@ -122,6 +122,19 @@ describe('promotion steps against the stores', () => {
     await steps({ action: 'release-lock', environment: 'Ops', execution: 'exec-t', fencingToken: lock.fencingToken });
   });
 
+  it('releases the lock and announces the promotion in one step: both timeline entries and the approved notification', async () => {
+    const lock = await steps({ action: 'acquire-lock', ...target, execution: 'exec-r', revision: 7, lockLeaseMs: 60_000 });
+    const published = mocks.sns.commandCalls(PublishCommand).length;
+    await expect(
+      steps({ action: 'release-lock', environment: 'Ops', execution: 'exec-r', fencingToken: lock.fencingToken, announce: { promotion: 'ops-to-Ops', application: 'ops', revision: 7 } }),
+    ).resolves.toEqual({ released: true, emitted: 'promotion-succeeded' });
+    expect(await runtime.lockStore().get('Ops', Date.now())).toBeNull();
+    const timeline = (await runtime.eventStore().list({ environment: 'Ops' })).filter((e) => e.execution === 'exec-r').map((e) => e.type);
+    expect(timeline).toEqual(expect.arrayContaining(['lock-released', 'promotion-succeeded']));
+    const notes = mocks.sns.commandCalls(PublishCommand).slice(published).map((c) => c.args[0].input.MessageAttributes?.event?.StringValue);
+    expect(notes).toEqual(['revision-approved']);
+  });
+
   it('refuses an unknown action with a typed error', async () => {
     await expect(steps({ action: 'deploy-everything' })).rejects.toMatchObject({ name: 'InvalidInputError' });
   });

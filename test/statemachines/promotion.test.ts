@@ -35,8 +35,10 @@ describe('promotion state machine', () => {
       'compliance-sign-off',
       'mark-approved',
       'release-lock',
-      'emit-event',
     ]);
+    expect(run.effects.find((e) => e.what === 'release-lock')!.input).toMatchObject({
+      announce: { promotion: 'web-to-Beta', application: 'web', revision: 2 },
+    });
     expect(steps.indexOf(SMOKE)).toBeGreaterThan(steps.indexOf(DEPLOY));
     expect(steps.indexOf(API)).toBeLessThan(steps.indexOf('record-test-results'));
   });
@@ -192,7 +194,13 @@ describe('promotion state machine', () => {
       'record-test-results',
       'mark-approved',
       'release-lock',
-      'emit-event',
     ]);
+  });
+
+  it('still announces the promotion when releasing the lock fails (the lease ends by itself)', async () => {
+    const run = await runPromotion({ failingSteps: { 'release-lock': 'States.TaskFailed' } });
+    expect(run.status).toBe('SUCCEEDED');
+    expect(summary(run.effects).slice(-3)).toEqual(['mark-approved', 'release-lock', 'emit-event']);
+    expect(run.effects.at(-1)!.input).toMatchObject({ type: 'promotion-succeeded', revision: 2 });
   });
 });
