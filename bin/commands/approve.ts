@@ -12,9 +12,12 @@ import { adapters, connect, DATA_DIR_OPTION } from './connect';
 
 export class ApprovalCommandError extends LockstepError {}
 
-interface DecideOptions {
+export interface DecideOptions {
+  /** The approver deciding; needed when the request has several, and always against AWS. */
   as?: string;
+  /** A comment for the audit record. */
   comment?: string;
+  /** Data folder of the local system. */
   dataDir: string;
 }
 
@@ -22,18 +25,26 @@ interface DecideOptions {
 export function pickRequest(pending: readonly PendingApproval[], request: string, as: string | undefined): PendingApproval {
   const matching = pending.filter((p) => p.requestId.startsWith(request) && (!as || p.approver === as.toLowerCase()));
   const requests = [...new Set(matching.map((p) => p.requestId))];
+  const list = (approvals: readonly PendingApproval[]) =>
+    approvals.map((p) => `${p.requestId} (${p.application} r${p.revision} in ${p.environment}, ${p.approver})`).join(', ') || 'none';
   if (requests.length === 0) {
-    const list = pending.map((p) => `${p.requestId.slice(0, 8)} (${p.application} r${p.revision} in ${p.environment}, ${p.approver})`).join(', ');
-    throw new ApprovalCommandError(`No pending approval request ${request}${as ? ` for ${as}` : ''}. Pending: ${list || 'none'}`);
+    throw new ApprovalCommandError(`No pending approval request ${request}${as ? ` for ${as}` : ''}. Pending: ${list(pending)}`);
   }
-  if (requests.length > 1) throw new ApprovalCommandError(`${request} matches ${requests.length} requests; give more of the id`);
+  if (requests.length > 1) throw new ApprovalCommandError(`${request} matches ${requests.length} requests; give more of the id. Matching: ${list(matching)}`);
   if (matching.length > 1) {
     throw new ApprovalCommandError(`Request ${request} has several approvers; choose one with --as (${matching.map((p) => p.approver).join(', ')})`);
   }
   return matching[0]!;
 }
 
-async function decide(request: string, decision: Decision, options: DecideOptions): Promise<void> {
+/**
+ * The body of `lockstep approve|reject`: decides the pending request `request` (an id or its first characters)
+ * and returns the line to print. Refusals are `ApprovalCommandError`s whose message says what to do.
+ *
+ * @example
+ * console.log(await decideApproval('3f2a', 'approve', { dataDir: '.lockstep' })); // Approved sample-app r1 in beta as ...
+ */
+export async function decideApproval(request: string, decision: Decision, options: DecideOptions): Promise<string> {
   const target = connect(options.dataDir);
   const runtime = await adapters();
   const deps = runtime.approvalDependencies();
@@ -45,8 +56,7 @@ async function decide(request: string, decision: Decision, options: DecideOption
     const page = await response.text();
     const text = pageText(page);
     if (!response.ok) throw new ApprovalCommandError(`The approval page refused (HTTP ${response.status}): ${text}`);
-    console.log(`${decision === 'approve' ? 'Approved' : 'Rejected'} ${pending.application} r${pending.revision} in ${pending.environment} as ${pending.approver}.`);
-    return;
+    return `${decision === 'approve' ? 'Approved' : 'Rejected'} ${pending.application} r${pending.revision} in ${pending.environment} as ${pending.approver}.`;
   }
   if (!options.as) throw new ApprovalCommandError('Against AWS, say which approver you are with --as <email>');
   const stored = await deps.approvals.get(request);
@@ -56,7 +66,7 @@ async function decide(request: string, decision: Decision, options: DecideOption
   const expiresAt = Math.floor(stored.expiresAt / 1000);
   const sig = signer.sign({ requestId: stored.requestId, approver, execution: stored.execution, environment: stored.environment, application: stored.application, revision: stored.revision, expiresAt });
   const decided = await decideRequest(deps, stored.requestId, { approver, exp: String(expiresAt), sig }, decision, options.comment);
-  console.log(`${decided.status === 'approved' ? 'Approved' : 'Rejected'} ${decided.application} r${decided.revision} in ${decided.environment} as ${approver}.`);
+  return `${decided.status === 'approved' ? 'Approved' : 'Rejected'} ${decided.application} r${decided.revision} in ${decided.environment} as ${approver}.`;
 }
 
 function pageText(html: string): string {
@@ -73,6 +83,6 @@ export function register(program: Command): void {
       .option('--as <email>', 'the approver deciding (needed when the request has several)')
       .option('--comment <text>', 'a comment for the audit record')
       .option(...DATA_DIR_OPTION)
-      .action((request: string, options: DecideOptions) => decide(request, decision, options));
+      .action(async (request: string, options: DecideOptions) => console.log(await decideApproval(request, decision, options)));
   }
 }
