@@ -36,7 +36,9 @@ import { LockstepError } from '../lambdas/core/errors';
 import { SDK_TABLES } from '../lambdas/core/tables';
 import { AccessControl, type AccessPolicy } from '../lambdas/sdk/host/acl';
 import { AccessPolicyError } from '../lambdas/sdk/host/errors';
+import { DEFAULT_ARCHIVE_LIMITS, type ArchiveLimits } from '../lambdas/sdk/converter';
 import { INDEX_KEY } from '../lambdas/sdk/host/keys';
+import { ARCHIVE_LIMITS_ENV, archiveLimitsProblems } from '../lambdas/sdk/service/archive-limits';
 import { TESTER_BUILDSPEC } from '../lambdas/sdk/tester/buildspec';
 import { apigwv2AccessLogFormat } from './api';
 import { createAccessLogsBucket, createDataBucket, useBucketPolicyForAccessLogs } from './buckets';
@@ -104,6 +106,14 @@ export interface SdkPublisherProps {
    * @default Duration.minutes(5)
    */
   readonly signedUrlTtl?: Duration;
+  /**
+   * Limits an uploaded archive (and, in the tester, a package zip) must stay within; give only the fields to
+   * change. Larger archives, more entries, longer paths or a higher compression ratio are refused as hostile.
+   * Reaches the steps function and the tester as `LOCKSTEP_SDK_ARCHIVE_LIMITS`.
+   * @default - 50,000 entries, 2 GiB decompressed in total, compression ratio 200:1 for entries over 1 MiB,
+   * paths up to 512 bytes (`DEFAULT_ARCHIVE_LIMITS`)
+   */
+  readonly archiveLimits?: Partial<ArchiveLimits>;
   /**
    * How often the intake polls the SDK host for versions not yet converted (whole minutes, at least one). Uploads
    * start intake at once through S3 events; the poll catches any event that was lost.
@@ -271,7 +281,8 @@ export class SdkPublisher extends Construct {
     this.cdnBaseUrl = `https://${props.domainName ?? this.distribution.distributionDomainName}`;
 
     this.notificationTopic = this.createTopic(props.notificationEmails ?? []);
-    this.testerProject = this.createTesterProject(props.testerEnvironment);
+    const archiveLimits = JSON.stringify({ ...DEFAULT_ARCHIVE_LIMITS, ...props.archiveLimits });
+    this.testerProject = this.createTesterProject(props.testerEnvironment, archiveLimits);
 
     this.functions = this.createFunctions(accessPolicy, {
       LOCKSTEP_SDK_TABLE: this.table.tableName,
@@ -286,6 +297,7 @@ export class SdkPublisher extends Construct {
       LOCKSTEP_CLOUDFRONT_PRIVATE_KEY_SECRET_ARN: props.signingKeySecret.secretArn,
       LOCKSTEP_SDK_ACCESS_POLICY_FILE: ACCESS_POLICY_FILE_IN_BUNDLE,
       LOCKSTEP_SDK_SIGNED_URL_TTL_SECONDS: String((props.signedUrlTtl ?? Duration.minutes(5)).toSeconds()),
+      [ARCHIVE_LIMITS_ENV]: archiveLimits,
       POWERTOOLS_SERVICE_NAME: 'lockstep-sdk',
       POWERTOOLS_METRICS_NAMESPACE: 'Lockstep',
     });
@@ -389,7 +401,7 @@ export class SdkPublisher extends Construct {
    * The tester: a CodeBuild project running `TESTER_BUILDSPEC` over the tester CLI bundled by esbuild at synth
    * (an S3 asset), reading staged and published packages and writing `tests/<plan>/results.json` to staging.
    */
-  private createTesterProject(environment: codebuild.BuildEnvironment | undefined): codebuild.Project {
+  private createTesterProject(environment: codebuild.BuildEnvironment | undefined, archiveLimits: string): codebuild.Project {
     const source = new s3assets.Asset(this, 'TesterSource', {
       path: TESTER_DIR,
       assetHashType: AssetHashType.OUTPUT,
@@ -418,6 +430,7 @@ export class SdkPublisher extends Construct {
       environmentVariables: {
         LOCKSTEP_SDK_STAGING_BUCKET: { value: this.stagingBucket.bucketName },
         LOCKSTEP_PACKAGE_HOST_BUCKET: { value: this.packageHostBucket.bucketName },
+        [ARCHIVE_LIMITS_ENV]: { value: archiveLimits },
       },
       encryptionKey: this.encryptionKey,
       logging: { cloudWatch: { logGroup } },
@@ -734,6 +747,10 @@ function validateProps(props: SdkPublisherProps): ValidatedProps {
   }
   if (props.webAclId !== undefined && !Token.isUnresolved(props.webAclId) && !/^arn:aws[a-z-]*:wafv2:us-east-1:\d{12}:global\/webacl\//.test(props.webAclId)) {
     problems.push(`webAclId: use the ARN of a WAFv2 web ACL with scope CLOUDFRONT (arn:aws:wafv2:us-east-1:<account>:global/webacl/...), got "${props.webAclId}"`);
+  }
+
+  if (props.archiveLimits !== undefined) {
+    problems.push(...archiveLimitsProblems(props.archiveLimits, 'archiveLimits'));
   }
 
   if (problems.length > 0 || policy.value === undefined) throw new SdkPublisherPropsError(problems);

@@ -50,6 +50,16 @@ describe('SdkPublisher props', () => {
     expect(error.message).toMatch(/^SdkPublisher has 5 invalid prop\(s\):/);
   });
 
+  it('reports bad archive limits together with the other mistakes', () => {
+    const error = attempt({ signedUrlTtl: Duration.days(3), archiveLimits: { maxTotalBytes: -1, maxCompressionRatio: 0.5, maxEntrys: 10 } as never });
+    expect(error.problems).toEqual([
+      'signedUrlTtl: use between Duration.minutes(1) and Duration.days(1) (got 3 days)',
+      expect.stringMatching(/^archiveLimits\.maxTotalBytes: /),
+      expect.stringMatching(/^archiveLimits\.maxCompressionRatio: /),
+      expect.stringMatching(/^archiveLimits: Unrecognized key: "maxEntrys"/),
+    ]);
+  });
+
   it('refuses a private key given as the public key, without echoing it', () => {
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;

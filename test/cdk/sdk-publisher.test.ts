@@ -13,6 +13,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SDK_TABLES } from '../../lambdas/core/tables';
+import { DEFAULT_ARCHIVE_LIMITS } from '../../lambdas/sdk/converter';
 import { SdkPublisher } from '../../lib/sdk-publisher';
 
 const POLICY_FILE = new URL('../../examples/sdk-access-policy.json', import.meta.url).pathname;
@@ -75,6 +76,7 @@ beforeAll(() => {
     accessPolicy: POLICY_FILE,
     domainName: 'sdk.example.com',
     certificate: acm.Certificate.fromCertificateArn(domainStack, 'Certificate', 'arn:aws:acm:us-east-1:111122223333:certificate/0a1b2c3d'),
+    archiveLimits: { maxTotalBytes: 1024 ** 3, maxEntries: 10_000 },
   });
   template = Template.fromStack(stack);
   resources = template.toJSON().Resources as Resources;
@@ -317,6 +319,18 @@ describe('Lambda functions', () => {
       });
       expect(variables.LOCKSTEP_CLOUDFRONT_KEY_PAIR_ID).toEqual({ Ref: logicalId('AWS::CloudFront::PublicKey', 'SigningPublicKey') });
     }
+  });
+
+  it('gives the steps function and the tester the deployment\'s archive limits, defaults filled in', () => {
+    const limitsOf = (r: Resources) => {
+      const steps = Object.entries(r).find(([id, res]) => res.Type === 'AWS::Lambda::Function' && id.startsWith(logicalId('AWS::Lambda::Function', 'SdkSteps')))![1];
+      const tester = Object.entries(r).find(([id]) => id === logicalId('AWS::CodeBuild::Project', 'TesterProject'))![1];
+      const testerVariable = (tester.Properties!.Environment.EnvironmentVariables as { Name: string; Value: string }[]).find((v) => v.Name === 'LOCKSTEP_SDK_ARCHIVE_LIMITS');
+      return { steps: JSON.parse(steps.Properties!.Environment.Variables.LOCKSTEP_SDK_ARCHIVE_LIMITS as string) as unknown, tester: JSON.parse(testerVariable!.Value) as unknown };
+    };
+    expect(limitsOf(resources)).toEqual({ steps: DEFAULT_ARCHIVE_LIMITS, tester: DEFAULT_ARCHIVE_LIMITS });
+    const lowered = { ...DEFAULT_ARCHIVE_LIMITS, maxTotalBytes: 1024 ** 3, maxEntries: 10_000 };
+    expect(limitsOf(customDomain)).toEqual({ steps: lowered, tester: lowered });
   });
 
   it('ships the validated access policy as access-policy.json next to each bundle', () => {

@@ -1,4 +1,5 @@
 import type { Orchestrator } from '../../ports/services';
+import type { ArchiveLimits } from '../converter';
 import type { ObjectStore, SdkNotifier, SdkStore } from './ports';
 
 /** Buckets and names of one SDK publishing installation (from the environment, ARCHITECTURE.md). */
@@ -22,6 +23,8 @@ export interface SdkServiceDependencies {
   /** Starts SDK publishing executions (idempotent by name). */
   readonly orchestrator: Orchestrator;
   readonly clock: () => number;
+  /** Hostile-archive limits of the convert step (`LOCKSTEP_SDK_ARCHIVE_LIMITS`). @default DEFAULT_ARCHIVE_LIMITS */
+  readonly archiveLimits?: ArchiveLimits;
   /** Scratch space for binary inspection. @default os.tmpdir() */
   readonly scratchDir?: string;
 }

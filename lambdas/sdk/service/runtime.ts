@@ -12,6 +12,7 @@ import { AccessControl } from '../host/acl';
 import { DEFAULT_URL_TTL_SECONDS } from '../host/download';
 import { CloudFrontUrlSigner } from '../host/signer';
 import { DynamoSdkStore } from './adapters/dynamo-sdk-store';
+import { archiveLimitsFromEnv } from './archive-limits';
 import { S3ObjectStore } from './adapters/s3-object-store';
 import { SnsSdkNotifier } from './adapters/sns-sdk-notifier';
 import type { SdkServiceConfig, SdkServiceDependencies } from './dependencies';
@@ -41,6 +42,7 @@ export const serviceDependencies = once(
     notifier: new SnsSdkNotifier(sns, requireEnv('LOCKSTEP_SDK_NOTIFICATION_TOPIC_ARN')),
     orchestrator: new StepFunctionsOrchestrator(sfn, requireEnv('LOCKSTEP_SDK_STATE_MACHINE_ARN')),
     clock: now,
+    archiveLimits: archiveLimitsFromEnv(),
   }),
 );
 

@@ -153,6 +153,7 @@ async function convert(
     metadata,
     source: await deps.objects.openArchive(deps.config.hostBucket, upload.artifactsKey),
     sink: deps.objects.openSink(deps.config.stagingBucket, key),
+    ...(deps.archiveLimits !== undefined ? { limits: deps.archiveLimits } : {}),
   });
   const contents = await readPackageContents(await deps.objects.openArchive(deps.config.stagingBucket, key), converted.manifest.files, deps.scratchDir);
   const contentsKey = contentsObjectKey(sdk);

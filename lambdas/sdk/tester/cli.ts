@@ -7,12 +7,14 @@
 import { s3 } from '../../adapters/aws-clients';
 import { requireEnv } from '../../core/errors';
 import { S3ObjectStore } from '../service/adapters/s3-object-store';
+import { archiveLimitsFromEnv } from '../service/archive-limits';
 import { parseS3Uri, testPlanSchema } from './plan';
 import { testResultsSchema } from './results';
 import { runTester } from './tester';
 
 async function main(): Promise<number> {
   const uri = requireEnv('LOCKSTEP_SDK_TEST_PLAN');
+  const archiveLimits = archiveLimitsFromEnv();
   const location = parseS3Uri(uri);
   if (location === undefined) throw new Error(`LOCKSTEP_SDK_TEST_PLAN must be an s3://bucket/key URI, not "${uri}"`);
   const objects = new S3ObjectStore(s3);
@@ -20,7 +22,7 @@ async function main(): Promise<number> {
   if (bytes === undefined) throw new Error(`The test plan ${uri} does not exist`);
   const plan = testPlanSchema.parse(JSON.parse(bytes.toString('utf8')));
   console.log(`[tester] plan ${plan.planId}: ${plan.members.map((m) => `${m.name} ${m.version}`).join(', ')} with ${plan.packages.length} packages`);
-  const results = await runTester(plan, objects, { workDir: process.env.LOCKSTEP_SDK_TESTER_WORK_DIR || 'lockstep-tester-work' });
+  const results = await runTester(plan, objects, { workDir: process.env.LOCKSTEP_SDK_TESTER_WORK_DIR || 'lockstep-tester-work', archiveLimits });
   // The same schema the record-test step reads with: a results file this writes is one it accepts.
   await objects.put(plan.results.bucket, plan.results.key, JSON.stringify(testResultsSchema.parse(results), null, 2), 'application/json');
   for (const pkg of results.packages) {

@@ -41,7 +41,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { checkArchitectures, normalizeArchitecture } from '../binary/architectures';
 import { inspectFile } from '../binary/inspect';
-import { DEFAULT_ARCHIVE_LIMITS, inspectArchive, type PackageManifest } from '../converter';
+import { DEFAULT_ARCHIVE_LIMITS, inspectArchive, type ArchiveLimits, type PackageManifest } from '../converter';
 import { openEntryStream } from '../converter/inspect-archive';
 import { verifyDownload } from '../install/fetch';
 import { validateSdkMetadata } from '../metadata';
@@ -62,6 +62,8 @@ export interface TesterOptions {
   readonly cc?: string | null;
   /** Progress lines (the build log). @default console.log */
   readonly log?: (line: string) => void;
+  /** Limits each package zip must stay within when it is unpacked (`LOCKSTEP_SDK_ARCHIVE_LIMITS`). @default DEFAULT_ARCHIVE_LIMITS */
+  readonly archiveLimits?: ArchiveLimits;
   /** Longest a provider's checks script, the sample app or one compiler run may take; then it is killed. @default 5 minutes */
   readonly timeLimitMs?: number;
 }
@@ -122,7 +124,7 @@ export async function runTester(plan: TestPlan, storage: TesterStorage, options:
       log(`[tester] downloading ${pkg.name} ${pkg.version} from s3://${pkg.bucket}/${pkg.key}`);
       await storage.download(pkg.bucket, pkg.key, zip);
       await verifyDownload(createReadStream(zip), { label: `${pkg.name} ${pkg.version}`, sha256: pkg.sha256, size: pkg.size });
-      const root = await unpack(zip, folder);
+      const root = await unpack(zip, folder, options.archiveLimits ?? DEFAULT_ARCHIVE_LIMITS);
       unpacked.push({ name: pkg.name, version: pkg.version, root, member });
     } catch (error) {
       const message = `could not be downloaded and unpacked: ${(error as Error).message}`;
@@ -167,8 +169,8 @@ export async function runTester(plan: TestPlan, storage: TesterStorage, options:
 }
 
 /** Unpacks a package zip (the converter's checks apply: no escaping paths, links or bombs). @returns its root folder */
-async function unpack(zip: string, folder: string): Promise<string> {
-  const archive = await inspectArchive({ path: zip }, DEFAULT_ARCHIVE_LIMITS);
+async function unpack(zip: string, folder: string, limits: ArchiveLimits): Promise<string> {
+  const archive = await inspectArchive({ path: zip }, limits);
   try {
     for (const entry of archive.entries) {
       const target = resolve(folder, entry.path);
