@@ -580,6 +580,13 @@ export class DeploymentSystem extends Construct {
       this.approvalSigningSecret.grantRead(reconcile);
       grantTopicPublish(this.approvalTopic, key, reconcile);
     }
+    // Manual approval steps: a decision the approval API stored but could not deliver (throttling, a network error)
+    // is delivered by the next reconcile pass, so no decision waits for the approver to post again.
+    if (hasManualApprovalSteps(this.pipeline)) {
+      reconcile.addToRolePolicy(
+        new iam.PolicyStatement({ actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'], resources: [stateMachineArn] }),
+      );
+    }
 
     this.approvalSigningSecret.grantRead(fns['approval-request']);
     grantTopicPublish(this.approvalTopic, key, fns['approval-request']);
@@ -790,4 +797,9 @@ function validateProps(props: DeploymentSystemProps): Pipeline {
   }
   if (problems.length > 0 || !pipeline) throw new DeploymentSystemPropsError(problems);
   return pipeline;
+}
+
+/** True when some environment's approval workflow has a manual approval step (a Step Functions task token). */
+export function hasManualApprovalSteps(pipeline: Pipeline): boolean {
+  return pipeline.stages.some((stage) => stage.environments.some((environment) => environment.approval.manual !== undefined));
 }

@@ -12,10 +12,12 @@ import { agentDependencies, approvalDependencies } from '../adapters/runtime';
 import { reconcilePass, type AgentDependencies } from '../promotion/agents';
 
 const base = agentDependencies();
-// Manual promotions send go-ahead requests: only then does this function need the approval settings.
-const deps: AgentDependencies = base.pipeline.promotions.some((p) => p.approval === 'manual')
-  ? { ...base, approvals: approvalDependencies() }
-  : base;
+// The approval settings are needed when the pass has approval work: sending go-ahead requests for manual
+// promotions, or delivering decisions on manual approval steps that the approval API stored but could not deliver.
+const needsApprovals =
+  base.pipeline.promotions.some((p) => p.approval === 'manual') ||
+  base.pipeline.stages.some((stage) => stage.environments.some((environment) => environment.approval.manual !== undefined));
+const deps: AgentDependencies = needsApprovals ? { ...base, approvals: approvalDependencies() } : base;
 
 export interface ReconcileResult {
   readonly revisionsCreated: readonly { application: string; revision: number }[];
