@@ -51,6 +51,8 @@ interface FakeSdk {
   readonly checks?: string;
   /** Breaks the package after conversion: the manifest lists a file that is not there. */
   readonly broken?: boolean;
+  /** Staged, but gone from storage when the tester downloads it. */
+  readonly missing?: boolean;
 }
 
 /** Converts an SDK upload into a staged package and returns the plan entry that points at it. */
@@ -73,7 +75,7 @@ async function stage(sdk: FakeSdk): Promise<TestPlan['packages'][number]> {
   }
   const bytes = await readFile(file);
   const key = `packages/${sdk.name}/${version}/${sdk.name}-${version}.zip`;
-  stored.set(key, file);
+  if (sdk.missing !== true) stored.set(key, file);
   return { name: sdk.name, version, bucket: 'staging', key, sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length };
 }
 
@@ -131,5 +133,28 @@ describe('the sample app', () => {
     expect(check('core', 'sample-app')?.message).toMatch(/^sample app not built: the tester has no C compiler/);
     expect(results.packages[0]!.passed).toBe(false);
     expect(results.passed).toBe(false);
+  });
+});
+
+describe('checks and dependencies', () => {
+  it('fails a package whose checks script exits non-zero, with the script\'s output', async () => {
+    const { results, check } = await test([{ name: 'maps', checks: 'echo "tile cache missing" >&2\nexit 3\n' }]);
+    expect(check('maps', 'checks-script')).toMatchObject({ passed: false });
+    expect(check('maps', 'checks-script')?.message).toBe('lockstep-checks.sh exited with 3: tile cache missing');
+    expect(results.packages[0]!.passed).toBe(false);
+    expect(results.passed).toBe(false);
+  });
+
+  it('fails the packages that depend on a broken dependency, naming it', async () => {
+    const { results, check } = await test([{ name: 'maps', dependencies: { analytics: '^1.0.0' } }], [{ name: 'analytics', broken: true }]);
+    expect(check('maps', 'dependency:analytics:manifest')).toMatchObject({ passed: false, message: 'docs/README.md is missing' });
+    expect(results.packages.map((p) => p.name)).toEqual(['maps']);
+    expect(results.packages[0]!.passed).toBe(false);
+  });
+
+  it('fails the packages whose dependency could not be downloaded, naming it', async () => {
+    const { check } = await test([{ name: 'maps', dependencies: { analytics: '^1.0.0' } }], [{ name: 'analytics', missing: true }]);
+    expect(check('maps', 'dependency:analytics')).toMatchObject({ passed: false });
+    expect(check('maps', 'dependency:analytics')?.message).toMatch(/^analytics 1\.0\.0 could not be downloaded and unpacked: NoSuchKey/);
   });
 });
