@@ -52,6 +52,7 @@ import { apigwv2AccessLogFormat } from './api';
 import { createAccessLogsBucket, createDataBucket, useBucketPolicyForAccessLogs } from './buckets';
 import { S3ObjectSource } from './codebuild-sources';
 import { lockstepFunction } from './lockstep-function';
+import { lockstepStateMachine } from './state-machine';
 import { acknowledge, resourceFinding } from './nag';
 import { createLockstepTable } from './tables';
 
@@ -125,7 +126,6 @@ export type { HandlerName } from './handlers';
 
 const PROMOTION_ASL = fileURLToPath(new URL('../statemachines/promotion.asl.json', import.meta.url));
 /** The rule Step Functions manages for `codebuild:startBuild.sync` tasks. */
-const CODEBUILD_SYNC_RULE = 'StepFunctionsGetEventsForCodeBuildStartBuildRule';
 /**
  * Lockstep's promotion system for one pipeline: tables, artifacts bucket, topics, CodeBuild projects, the six
  * Lambda functions, the promotion state machine, the HTTP API and the EventBridge rules.
@@ -488,47 +488,17 @@ export class DeploymentSystem extends Construct {
   }
 
   private createStateMachine(name: string, definitions: readonly CodeBuildProjectDefinition[]): sfn.StateMachine {
-    const logGroup = this.logGroup('PromotionLogs', `/aws/vendedlogs/states/${name}`);
-    const stateMachine = new sfn.StateMachine(this, 'PromotionStateMachine', {
+    return lockstepStateMachine(this, 'PromotionStateMachine', {
       stateMachineName: name,
-      stateMachineType: sfn.StateMachineType.STANDARD,
-      definitionBody: sfn.DefinitionBody.fromFile(PROMOTION_ASL),
+      aslFile: PROMOTION_ASL,
       definitionSubstitutions: {
         PromotionStepsFunctionArn: this.functions['promotion-steps'].functionArn,
         ApprovalRequestFunctionArn: this.functions['approval-request'].functionArn,
       },
-      // Task tokens and revision payloads stay out of the logs.
-      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
-      tracingEnabled: true,
+      logGroup: this.logGroup('PromotionLogs', `/aws/vendedlogs/states/${name}`),
+      invokes: [this.functions['promotion-steps'], this.functions['approval-request']],
+      codeBuildProjects: definitions.filter((d) => d.kind === 'deploy' || d.kind === 'test').map((d) => this.projects.get(d.name)!),
     });
-    // Unqualified ARNs only: the ASL invokes $LATEST, so no ":*" version wildcard is needed.
-    stateMachine.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['lambda:InvokeFunction'],
-        resources: [this.functions['promotion-steps'].functionArn, this.functions['approval-request'].functionArn],
-      }),
-    );
-    const runnable = definitions.filter((d) => d.kind === 'deploy' || d.kind === 'test');
-    if (runnable.length > 0) {
-      stateMachine.addToRolePolicy(
-        new iam.PolicyStatement({
-          actions: ['codebuild:StartBuild', 'codebuild:StopBuild', 'codebuild:BatchGetBuilds'],
-          resources: runnable.map((d) => this.projects.get(d.name)!.projectArn),
-        }),
-      );
-    }
-    stateMachine.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
-        resources: [Stack.of(this).formatArn({ service: 'events', resource: 'rule', resourceName: CODEBUILD_SYNC_RULE })],
-      }),
-    );
-    acknowledge(stateMachine, {
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'Step Functions log delivery (logs:CreateLogDelivery and related) and X-Ray tracing support no resource-level permissions',
-    });
-    return stateMachine;
   }
 
   /**

@@ -46,6 +46,7 @@ import { S3ObjectSource } from './codebuild-sources';
 import { grantBucketList, grantObjectsDelete, grantObjectsRead, grantObjectsWrite, grantTableData, grantTopicPublish } from './grants';
 import { lockstepFunction } from './lockstep-function';
 import { acknowledge, resourceFinding } from './nag';
+import { lockstepStateMachine } from './state-machine';
 import { ACCESS_POLICY_FILE, ACCESS_POLICY_FILE_IN_BUNDLE, SDK_HANDLER_NAMES, SDK_HANDLERS, sdkHandlerEntry, type SdkHandlerName } from './sdk-handlers';
 import { TESTER_DIR, testerBundleOptions } from './sdk-tester-bundle';
 import { createLockstepTable } from './tables';
@@ -172,8 +173,6 @@ export const SDK_STATE_MACHINE_NAME = 'lockstep-sdk-publishing';
 export const SDK_TESTER_PROJECT_NAME = 'lockstep-sdk-tester';
 
 const SDK_PUBLISHING_ASL = fileURLToPath(new URL('../statemachines/sdk-publishing.asl.json', import.meta.url));
-/** The rule Step Functions manages for `codebuild:startBuild.sync` tasks. */
-const CODEBUILD_SYNC_RULE = 'StepFunctionsGetEventsForCodeBuildStartBuildRule';
 
 /**
  * Lockstep's SDK publishing system: SDK table, SDK host / staging / package host buckets, the package host
@@ -494,36 +493,15 @@ export class SdkPublisher extends Construct {
   }
 
   private createStateMachine(): sfn.StateMachine {
-    const logGroup = this.logGroup('StateMachineLogs', `/aws/vendedlogs/states/${SDK_STATE_MACHINE_NAME}`);
     const steps = this.functions['sdk-steps'];
-    const stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+    return lockstepStateMachine(this, 'StateMachine', {
       stateMachineName: SDK_STATE_MACHINE_NAME,
-      stateMachineType: sfn.StateMachineType.STANDARD,
-      definitionBody: sfn.DefinitionBody.fromFile(SDK_PUBLISHING_ASL),
+      aslFile: SDK_PUBLISHING_ASL,
       definitionSubstitutions: { SdkStepsFunctionArn: steps.functionArn },
-      // Execution input and task payloads (metadata, owners' addresses) stay out of the logs.
-      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
-      tracingEnabled: true,
+      logGroup: this.logGroup('StateMachineLogs', `/aws/vendedlogs/states/${SDK_STATE_MACHINE_NAME}`),
+      invokes: [steps],
+      codeBuildProjects: [this.testerProject],
     });
-    // Unqualified ARN only: the ASL invokes $LATEST, so no ":*" version wildcard is needed.
-    stateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [steps.functionArn] }));
-    stateMachine.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['codebuild:StartBuild', 'codebuild:StopBuild', 'codebuild:BatchGetBuilds'],
-        resources: [this.testerProject.projectArn],
-      }),
-    );
-    stateMachine.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
-        resources: [Stack.of(this).formatArn({ service: 'events', resource: 'rule', resourceName: CODEBUILD_SYNC_RULE })],
-      }),
-    );
-    acknowledge(stateMachine, {
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'Step Functions log delivery (logs:CreateLogDelivery and related) and X-Ray tracing support no resource-level permissions',
-    });
-    return stateMachine;
   }
 
   /**

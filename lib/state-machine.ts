@@ -1,0 +1,62 @@
+/**
+ * The one way Lockstep builds a state machine from an ASL file: STANDARD, logged without execution data (task
+ * tokens and payloads stay out of the logs), traced, allowed to invoke exactly the functions its Tasks name and to
+ * run exactly the CodeBuild projects its `startBuild.sync` Tasks start.
+ */
+import { Stack } from 'aws-cdk-lib';
+import type * as codebuild from 'aws-cdk-lib/aws-codebuild';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type { Construct } from 'constructs';
+import { acknowledge } from './nag';
+
+/** The managed rule Step Functions creates to learn when a `startBuild.sync` build ends. */
+const CODEBUILD_SYNC_RULE = 'StepFunctionsGetEventsForCodeBuildStartBuildRule';
+
+export interface LockstepStateMachineProps {
+  readonly stateMachineName: string;
+  /** Path of the ASL file under `statemachines/`. */
+  readonly aslFile: string;
+  readonly definitionSubstitutions: Record<string, string>;
+  readonly logGroup: logs.ILogGroup;
+  /** Functions the Tasks invoke (unqualified ARNs: the ASL invokes $LATEST, so no ":*" version wildcard). */
+  readonly invokes: readonly lambda.IFunction[];
+  /** CodeBuild projects the `startBuild.sync` Tasks start. @default none */
+  readonly codeBuildProjects?: readonly codebuild.IProject[];
+}
+
+export function lockstepStateMachine(scope: Construct, id: string, props: LockstepStateMachineProps): sfn.StateMachine {
+  const stateMachine = new sfn.StateMachine(scope, id, {
+    stateMachineName: props.stateMachineName,
+    stateMachineType: sfn.StateMachineType.STANDARD,
+    definitionBody: sfn.DefinitionBody.fromFile(props.aslFile),
+    definitionSubstitutions: props.definitionSubstitutions,
+    logs: { destination: props.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
+    tracingEnabled: true,
+  });
+  stateMachine.addToRolePolicy(
+    new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: props.invokes.map((fn) => fn.functionArn) }),
+  );
+  const projects = props.codeBuildProjects ?? [];
+  if (projects.length > 0) {
+    stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['codebuild:StartBuild', 'codebuild:StopBuild', 'codebuild:BatchGetBuilds'],
+        resources: projects.map((project) => project.projectArn),
+      }),
+    );
+    stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
+        resources: [Stack.of(scope).formatArn({ service: 'events', resource: 'rule', resourceName: CODEBUILD_SYNC_RULE })],
+      }),
+    );
+  }
+  acknowledge(stateMachine, {
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason: 'Step Functions log delivery (logs:CreateLogDelivery and related) and X-Ray tracing support no resource-level permissions',
+  });
+  return stateMachine;
+}
