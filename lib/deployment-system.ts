@@ -125,7 +125,7 @@ export class DeploymentSystemPropsError extends LockstepError {
 export type { HandlerName } from './handlers';
 
 const PROMOTION_ASL = fileURLToPath(new URL('../statemachines/promotion.asl.json', import.meta.url));
-/** The rule Step Functions manages for `codebuild:startBuild.sync` tasks. */
+
 /**
  * Lockstep's promotion system for one pipeline: tables, artifacts bucket, topics, CodeBuild projects, the six
  * Lambda functions, the promotion state machine, the HTTP API and the EventBridge rules.
