@@ -6,6 +6,7 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- the synthesized template is untyped CloudFormation JSON */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
@@ -383,7 +384,11 @@ describe('SDK publishing state machine', () => {
   });
 
   it('fills ${SdkStepsFunctionArn} with the steps function', () => {
-    expect(machine.Properties!.DefinitionS3Location).toBeDefined();
+    // fromFile uploads the ASL as an asset named by its hash: it must be the SDK publishing ASL, byte for byte.
+    const key = String((machine.Properties!.DefinitionS3Location as { Key: string }).Key);
+    expect(readFileSync(join(app.outdir, `asset.${key}`), 'utf8')).toBe(
+      readFileSync(fileURLToPath(new URL('../../statemachines/sdk-publishing.asl.json', import.meta.url)), 'utf8'),
+    );
     expect(machine.Properties!.DefinitionSubstitutions).toEqual({
       SdkStepsFunctionArn: { 'Fn::GetAtt': [logicalId('AWS::Lambda::Function', 'SdkSteps'), 'Arn'] },
     });
@@ -410,7 +415,10 @@ describe('HTTP API and intake triggers', () => {
 
   it('logs access as JSON without query strings or headers, and throttles requests', () => {
     const stage = ofType('AWS::ApiGatewayV2::Stage')[0]![1].Properties!;
-    expect(stage.AccessLogSettings.DestinationArn).toBeDefined();
+    const [logGroupId, attribute] = stage.AccessLogSettings.DestinationArn['Fn::GetAtt'] as [string, string];
+    expect(attribute).toBe('Arn');
+    expect(resources[logGroupId]!.Type).toBe('AWS::Logs::LogGroup');
+    expect(resources[logGroupId]!.Properties!.RetentionInDays).toBeGreaterThan(0);
     expect(stage.AccessLogSettings.Format).not.toMatch(/queryString|header|authorization/i);
     expect(stage.DefaultRouteSettings).toMatchObject({ ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 });
   });
