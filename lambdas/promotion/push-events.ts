@@ -10,6 +10,7 @@ export type PushIntake = { readonly kind: 'pushes'; readonly pushes: readonly Pu
 
 interface GitHubPushPayload {
   ref?: unknown;
+  before?: unknown;
   after?: unknown;
   deleted?: unknown;
   repository?: { full_name?: unknown; name?: unknown; url?: unknown; owner?: { login?: unknown; name?: unknown } };
@@ -101,9 +102,20 @@ export function githubPushIntake(pipeline: Pipeline, payload: unknown, deliveryI
   const head = commits.find((c) => c.id === after);
   const author = head?.author ?? authorOf(p.head_commit) ?? str(p.pusher?.email) ?? str(p.pusher?.name) ?? 'unknown';
   const message = head?.message ?? (str(p.head_commit?.message) ?? '').slice(0, MESSAGE_LIMIT);
+  const before = str(p.before);
   return {
     kind: 'pushes',
-    pushes: building.map((pkg) => ({ package: pkg.name, branch, commit: after, author, message, receivedAt, deliveryId, ...(commits.length > 0 ? { commits } : {}) })),
+    pushes: building.map((pkg) => ({
+      package: pkg.name,
+      branch,
+      commit: after,
+      author,
+      message,
+      receivedAt,
+      deliveryId,
+      ...(before && !ZERO_SHA.test(before) ? { before } : {}),
+      ...(commits.length > 0 ? { commits } : {}),
+    })),
   };
 }
 
@@ -116,6 +128,7 @@ interface CodeCommitEvent {
     referenceType?: unknown;
     referenceName?: unknown;
     commitId?: unknown;
+    oldCommitId?: unknown;
     callerUserArn?: unknown;
   };
 }
@@ -149,7 +162,11 @@ export function codecommitIntake(pipeline: Pipeline, event: unknown, receivedAt:
   const author = caller ? pusherIdentity(caller) : 'unknown';
   const message = `(CodeCommit push by ${caller ?? 'an unknown caller'}; the event carries no commit message or author, so the pusher is recorded as the author)`;
   const deliveryId = str(e.id) ?? `${repository}:${branch}:${commit}`;
-  return { kind: 'pushes', pushes: packages.map((pkg) => ({ package: pkg.name, branch, commit, author, message, receivedAt, deliveryId })) };
+  const before = str(d.oldCommitId);
+  return {
+    kind: 'pushes',
+    pushes: packages.map((pkg) => ({ package: pkg.name, branch, commit, author, message, receivedAt, deliveryId, ...(before ? { before } : {}) })),
+  };
 }
 
 /** `arn:aws:sts::1:assumed-role/Role/ann@example.com` -> `ann@example.com`; `arn:aws:iam::1:user/dev` -> `user/dev`. */

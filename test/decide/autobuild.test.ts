@@ -36,6 +36,16 @@ describe('planBuilds', () => {
     expect(plan.requests[0]!.commits.map((c) => c.id)).toEqual(['a1', 'a2']);
   });
 
+  it('builds the latest head when two pushes to a branch arrive in the same millisecond, whatever order they are stored in', () => {
+    const first = push('a-core', 'a1', T0, { before: 'a0' });
+    const second = push('a-core', 'a2', T0, { before: 'a1' });
+    for (const stored of [[first, second], [second, first]]) {
+      const plan = planBuilds(pipeline, stored, {}, T0 + DEBOUNCE);
+      expect(plan.requests[0]!.versionSet).toEqual({ 'a-core': 'a2' });
+      expect(plan.requests[0]!.commits.map((c) => c.id)).toEqual(['a1', 'a2']);
+    }
+  });
+
   it('builds a steady stream of pushes at the latest after the debounce cap', () => {
     const pushes = Array.from({ length: 20 }, (_, i) => push('a-core', `a${i}`, T0 + i * 10 * S));
     const capAt = T0 + BUILD_DEBOUNCE_CAP * DEBOUNCE;

@@ -37,6 +37,8 @@ export interface Push {
    * reported only its head, which then is the one commit (`commit`, `author`, `message`, at `receivedAt`).
    */
   readonly commits?: readonly Commit[];
+  /** The branch head before the push (GitHub `before`, CodeCommit `oldCommitId`), when the source says. */
+  readonly before?: string;
   /** When Lockstep received it (epoch ms). */
   readonly receivedAt: number;
   /** GitHub delivery id or EventBridge event id; a redelivery carries the same one. */
@@ -118,14 +120,15 @@ function hashOf(parts: readonly string[]): string {
 
 /**
  * Pushes that trigger builds: known package, tracked branch, autoBuild on; duplicates dropped (the earliest
- * copy kept, so a redelivery does not extend a debounce). Sorted by `receivedAt`.
+ * copy kept, so a redelivery does not extend a debounce). Sorted by `receivedAt`; pushes to one branch received in
+ * the same millisecond are ordered by their `before` -> `commit` chain, so the latest head still comes last.
  *
  * @example
  * triggeringPushes(pipeline, [push, { ...push, receivedAt: push.receivedAt + 5_000 }]); // [push]
  */
 export function triggeringPushes(pipeline: Pipeline, pushes: readonly Push[]): Push[] {
   const packages = new Map(pipeline.packages.map((p) => [p.name, p]));
-  const sorted = [...pushes].sort((a, b) => a.receivedAt - b.receivedAt);
+  const sorted = [...pushes].sort((a, b) => a.receivedAt - b.receivedAt || chainOrder(a, b));
   const deliveries = new Set<string>();
   const commits = new Set<string>();
   const kept: Push[] = [];
@@ -139,6 +142,14 @@ export function triggeringPushes(pipeline: Pipeline, pushes: readonly Push[]): P
     kept.push(push);
   }
   return kept;
+}
+
+/** -1 when `b` was pushed on top of `a` (its `before` is `a`'s head), 1 for the reverse, else 0. */
+function chainOrder(a: Push, b: Push): number {
+  if (a.package !== b.package) return 0;
+  if (b.before !== undefined && b.before === a.commit) return -1;
+  if (a.before !== undefined && a.before === b.commit) return 1;
+  return 0;
 }
 
 /**
