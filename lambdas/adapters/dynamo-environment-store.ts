@@ -22,6 +22,10 @@ interface SlotItem {
   approved?: number[];
 }
 
+function toSlot(item: SlotItem): ApplicationAtEnvironment {
+  return { ...(item.current ? { current: item.current } : {}), ...(item.previous ? { previous: item.previous } : {}), approved: item.approved ?? [] };
+}
+
 export class DynamoEnvironmentStore implements EnvironmentStore {
   constructor(
     private readonly client: DynamoDBDocumentClient,
@@ -35,30 +39,24 @@ export class DynamoEnvironmentStore implements EnvironmentStore {
       ExpressionAttributeValues: { ':pk': `ENV#${environment}`, ':app': 'APP#' },
       ConsistentRead: true,
     });
-    const slots: Record<string, ApplicationAtEnvironment> = {};
-    for (const item of items) {
-      slots[item.sk.slice('APP#'.length)] = {
-        ...(item.current ? { current: item.current } : {}),
-        ...(item.previous ? { previous: item.previous } : {}),
-        approved: item.approved ?? [],
-      };
-    }
-    return slots;
+    return Object.fromEntries(items.map((item) => [item.sk.slice('APP#'.length), toSlot(item)]));
   }
 
-  async recordDeployed(environment: string, revision: DeployedRevision): Promise<ApplicationAtEnvironment> {
-    const key = { pk: `ENV#${environment}`, sk: `APP#${revision.application}` };
-    const existing = (await this.client.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true })))
-      .Item as SlotItem | undefined;
-    const current = existing?.current;
-    if (current?.number === revision.number) {
-      return { current, ...(existing?.previous ? { previous: existing.previous } : {}), approved: existing?.approved ?? [] };
-    }
-    // Conditional on what we read: a concurrent writer (impossible while the lock is held) makes us fail loudly.
+  async slot(environment: string, application: string): Promise<ApplicationAtEnvironment | undefined> {
+    const item = (
+      await this.client.send(new GetCommand({ TableName: this.table, Key: { pk: `ENV#${environment}`, sk: `APP#${application}` }, ConsistentRead: true }))
+    ).Item as SlotItem | undefined;
+    return item && toSlot(item);
+  }
+
+  async recordDeployed(environment: string, revision: DeployedRevision, before: ApplicationAtEnvironment | undefined): Promise<ApplicationAtEnvironment> {
+    const current = before?.current;
+    if (before && current?.number === revision.number) return before;
+    // Conditional on what the caller read: a concurrent writer (impossible while the lock is held) makes us fail loudly.
     const result = await this.client.send(
       new UpdateCommand({
         TableName: this.table,
-        Key: key,
+        Key: { pk: `ENV#${environment}`, sk: `APP#${revision.application}` },
         UpdateExpression: current ? 'SET #current = :new, previous = :old' : 'SET #current = :new',
         ConditionExpression: current ? '#current.#number = :oldNumber' : 'attribute_not_exists(#current)',
         ExpressionAttributeNames: current ? { '#current': 'current', '#number': 'number' } : { '#current': 'current' },

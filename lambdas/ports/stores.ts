@@ -42,8 +42,14 @@ export interface RevisionStore {
 export interface EnvironmentStore {
   /** application -> slot (current, previous, approved) at one environment. */
   get(environment: string): Promise<Record<string, ApplicationAtEnvironment>>;
-  /** Sets `current` to the new revision and `previous` to what was current, unless `current` already is it. */
-  recordDeployed(environment: string, revision: DeployedRevision): Promise<ApplicationAtEnvironment>;
+  /** One application's slot at an environment, read consistently; undefined when nothing was recorded there. */
+  slot(environment: string, application: string): Promise<ApplicationAtEnvironment | undefined>;
+  /**
+   * Sets `current` to the new revision and `previous` to `before.current`, unless `before.current` already is it.
+   * `before` is what the caller read with `slot`: the write is conditional on the slot still holding that
+   * `current`, so a change in between fails the call (ConditionalCheckFailedException) instead of being lost.
+   */
+  recordDeployed(environment: string, revision: DeployedRevision, before: ApplicationAtEnvironment | undefined): Promise<ApplicationAtEnvironment>;
   /** After a rollback: `current` becomes `restored`, the revision that was current before the failed deploy. */
   recordRolledBack(environment: string, application: string, restored: DeployedRevision): Promise<void>;
   /** Adds a revision number to the environment's approved list (idempotent). */

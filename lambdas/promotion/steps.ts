@@ -216,12 +216,17 @@ async function requireFence(deps: StepDependencies, input: z.infer<z.ZodObject<t
 }
 
 async function recordDeployed(deps: StepDependencies, input: Of<'record-deployed'>): Promise<{ deployed: number; previous: number | null }> {
-  // The revision read changes nothing, so it shares the fence check's round trip; nothing is written before both.
-  const [, revision] = await Promise.all([requireFence(deps, input), deps.revisions.get(input.application, input.revision)]);
+  // The revision and slot reads change nothing, so they share the fence check's round trip; nothing is written
+  // before all three, and the slot write is conditional on the slot read.
+  const [, revision, before] = await Promise.all([
+    requireFence(deps, input),
+    deps.revisions.get(input.application, input.revision),
+    deps.environments.slot(input.environment, input.application),
+  ]);
   if (!revision) throw new NotFoundError(`Revision ${input.revision} of ${input.application} is missing`);
   const now = deps.clock();
   const deployed: DeployedRevision = { application: input.application, number: input.revision, versionSet: revision.versionSet, deployedAt: now };
-  const slot = await deps.environments.recordDeployed(input.environment, deployed);
+  const slot = await deps.environments.recordDeployed(input.environment, deployed, before);
   await deps.events.append({
     at: now,
     type: 'deployed',

@@ -5,6 +5,7 @@ import dynalite from 'dynalite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoApprovalStore } from '../../lambdas/adapters/dynamo-approval-store';
 import { DynamoDeliveryStore } from '../../lambdas/adapters/dynamo-delivery-store';
+import { DynamoEnvironmentStore } from '../../lambdas/adapters/dynamo-environment-store';
 import { DynamoLockStore } from '../../lambdas/adapters/dynamo-lock-store';
 import { DynamoRevisionStore } from '../../lambdas/adapters/dynamo-revision-store';
 import { TABLES } from '../../lambdas/core/tables';
@@ -78,6 +79,32 @@ describe('DynamoLockStore heartbeat', () => {
     const next = await locks.acquire('Gamma', 'exec-next', 60_000, 90_000);
     expect(next.acquired && next.lock.fencingToken).toBe(token + 1);
     expect(await locks.heartbeat('Gamma', 'exec-h', token, 60_000, 91_000)).toBe(false);
+  });
+});
+
+describe('DynamoEnvironmentStore', () => {
+  const deployed = (number: number) => ({ application: 'web', number, versionSet: { web: `c${number}` }, deployedAt: number * 1_000 });
+
+  it('records a deploy against the slot the caller read: what was current becomes previous, a repeat changes nothing', async () => {
+    const environments = new DynamoEnvironmentStore(client, tables.Environments!);
+    expect(await environments.slot('Delta', 'web')).toBeUndefined();
+    expect(await environments.recordDeployed('Delta', deployed(1), undefined)).toEqual({ current: deployed(1), approved: [] });
+    await environments.markApproved('Delta', 'web', 1);
+    const second = await environments.recordDeployed('Delta', deployed(2), await environments.slot('Delta', 'web'));
+    expect(second).toEqual({ current: deployed(2), previous: deployed(1), approved: [1] });
+    // A resumed step reads the slot again and finds its revision current: nothing is written, previous is kept.
+    expect(await environments.recordDeployed('Delta', deployed(2), await environments.slot('Delta', 'web'))).toEqual(second);
+    expect((await environments.get('Delta')).web).toEqual(second);
+  });
+
+  it('refuses a deploy whose slot read is out of date instead of overwriting what was written since', async () => {
+    const environments = new DynamoEnvironmentStore(client, tables.Environments!);
+    await environments.recordDeployed('Epsilon', deployed(1), undefined);
+    const stale = await environments.slot('Epsilon', 'web');
+    await environments.recordDeployed('Epsilon', deployed(2), stale);
+    await expect(environments.recordDeployed('Epsilon', deployed(3), stale)).rejects.toMatchObject({ name: 'ConditionalCheckFailedException' });
+    await expect(environments.recordDeployed('Epsilon', deployed(3), undefined)).rejects.toMatchObject({ name: 'ConditionalCheckFailedException' });
+    expect((await environments.get('Epsilon')).web).toEqual({ current: deployed(2), previous: deployed(1), approved: [] });
   });
 });
 

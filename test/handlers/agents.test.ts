@@ -113,6 +113,19 @@ describe('promotion steps against the stores', () => {
     vi.useRealTimers();
   });
 
+  it('records a deploy only for the lock holder, and a resumed record-deployed reports the same previous revision', async () => {
+    const lock = await steps({ action: 'acquire-lock', ...target, execution: 'exec-d', lockLeaseMs: 60_000 });
+    const fenced = { action: 'record-deployed', ...target, execution: 'exec-d', lockLeaseMs: 60_000 };
+    const before = await runtime.environmentStore().get('Ops');
+    await expect(steps({ ...fenced, fencingToken: (lock.fencingToken as number) - 1 })).rejects.toMatchObject({ name: 'LockLostError' });
+    expect(await runtime.environmentStore().get('Ops')).toEqual(before);
+    const first = await steps({ ...fenced, fencingToken: lock.fencingToken });
+    expect(first).toEqual({ deployed: 1, previous: before.ops?.current?.number ?? null });
+    expect(await steps({ ...fenced, fencingToken: lock.fencingToken })).toEqual(first);
+    expect((await runtime.environmentStore().get('Ops')).ops?.current?.number).toBe(1);
+    await steps({ action: 'release-lock', environment: 'Ops', execution: 'exec-d', fencingToken: lock.fencingToken });
+  });
+
   it('fails a test-results step with TestsFailedError after recording the results on the revision', async () => {
     const lock = await steps({ action: 'acquire-lock', ...target, execution: 'exec-t', lockLeaseMs: 60_000 });
     await expect(
