@@ -337,37 +337,40 @@ async function recordRollback(deps: StepDependencies, input: Of<'record-rollback
     'no-previous': `Nothing to roll ${input.environment} back to: ${input.application} revision ${input.revision} was the first deployed there`,
     'rollback-failed': `Rolling ${input.environment} back to revision ${restored} failed`,
   }[input.outcome];
-  await deps.events.append({
-    at: now,
-    type: `rollback-${input.outcome}`,
-    actor: actor(input.execution),
-    message,
-    environment: input.environment,
-    application: input.application,
-    revision: input.revision,
-    promotion: input.promotion,
-    execution: input.execution,
-    details: { error: input.error?.Error, cause: input.error?.Cause?.slice(0, 2000), restored },
-  });
-  await deps.notifier.publish(
-    rollbackDone({
-      pipeline: deps.pipeline.pipeline.name,
+  // The timeline entry and the notification follow the state write and not each other.
+  await Promise.all([
+    deps.events.append({
+      at: now,
+      type: `rollback-${input.outcome}`,
+      actor: actor(input.execution),
+      message,
       environment: input.environment,
       application: input.application,
       revision: input.revision,
-      outcome: input.outcome,
-      ...(restored !== undefined ? { restored } : {}),
+      promotion: input.promotion,
       execution: input.execution,
+      details: { error: input.error?.Error, cause: input.error?.Cause?.slice(0, 2000), restored },
     }),
-  );
+    deps.notifier.publish(
+      rollbackDone({
+        pipeline: deps.pipeline.pipeline.name,
+        environment: input.environment,
+        application: input.application,
+        revision: input.revision,
+        outcome: input.outcome,
+        ...(restored !== undefined ? { restored } : {}),
+        execution: input.execution,
+      }),
+    ),
+  ]);
   return { outcome: input.outcome };
 }
 
 /**
  * Releases the lock; with `announce`, also announces the promotion (what `emit-event` does for
- * `promotion-succeeded`), so the success path takes one Task instead of two. Both timeline entries are written
- * together after the release; a retry releases again (a no-op for the same token) and announces again, as a
- * retried `emit-event` would.
+ * `promotion-succeeded`), so the success path takes one Task instead of two. Both timeline entries and the
+ * notification follow the release and depend on nothing else, so they go out together; a retry releases again (a
+ * no-op for the same token) and announces again, as a retried `emit-event` would.
  */
 async function releaseLock(deps: StepDependencies, input: Of<'release-lock'>): Promise<{ released: boolean; emitted?: string }> {
   const released = await deps.locks.release(input.environment, input.execution, input.fencingToken);
@@ -384,9 +387,8 @@ async function releaseLock(deps: StepDependencies, input: Of<'release-lock'>): P
       environment: input.environment,
       execution: input.execution,
     }),
-    ...(announced ? [deps.events.append(emittedEvent(announced, at))] : []),
+    ...(announced ? [deps.events.append(emittedEvent(announced, at)), announceSuccess(deps, announced)] : []),
   ]);
-  if (announced) await announceSuccess(deps, announced);
   return announced ? { released, emitted: announced.type } : { released };
 }
 
@@ -401,19 +403,22 @@ async function notify(deps: StepDependencies, input: Of<'notify'>): Promise<{ no
     ...(input.error?.Cause ? { cause: input.error.Cause } : {}),
     execution: input.execution,
   });
-  await deps.notifier.publish(notification);
-  await deps.events.append({
-    at: deps.clock(),
-    type: notification.event,
-    actor: actor(input.execution),
-    message: notification.text.split('\n')[0] ?? notification.subject,
-    environment: input.environment,
-    application: input.application,
-    revision: input.revision,
-    promotion: input.promotion,
-    execution: input.execution,
-    details: { stage: input.stage, error: input.error?.Error, cause: input.error?.Cause?.slice(0, 2000) },
-  });
+  // The notification and the timeline entry record the same failure and do not depend on each other.
+  await Promise.all([
+    deps.notifier.publish(notification),
+    deps.events.append({
+      at: deps.clock(),
+      type: notification.event,
+      actor: actor(input.execution),
+      message: notification.text.split('\n')[0] ?? notification.subject,
+      environment: input.environment,
+      application: input.application,
+      revision: input.revision,
+      promotion: input.promotion,
+      execution: input.execution,
+      details: { stage: input.stage, error: input.error?.Error, cause: input.error?.Cause?.slice(0, 2000) },
+    }),
+  ]);
   return { notified: notification.event };
 }
 
@@ -446,7 +451,6 @@ async function announceSuccess(deps: StepDependencies, input: Of<'emit-event'>):
 }
 
 async function emitEvent(deps: StepDependencies, input: Of<'emit-event'>): Promise<{ emitted: string }> {
-  await deps.events.append(emittedEvent(input, deps.clock()));
-  await announceSuccess(deps, input);
+  await Promise.all([deps.events.append(emittedEvent(input, deps.clock())), announceSuccess(deps, input)]);
   return { emitted: input.type };
 }
