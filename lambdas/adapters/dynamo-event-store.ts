@@ -1,18 +1,20 @@
 /**
  * The audit record and timelines in DynamoDB (`LOCKSTEP_TABLE_EVENTS`). An event is written once per timeline it
- * belongs to, so each timeline is one Query without a secondary index:
+ * belongs to, so the pipeline's, an environment's and a revision's timeline are each one Query without a secondary
+ * index:
  *
  * | pk | sk |
  * |---|---|
  * | `TIMELINE` | `<ISO time>#<random>` |
  * | `ENV#<environment>` | same |
  * | `REV#<application>#<number>` | same |
- * | `APP#<application>` | same |
+ *
+ * An application's timeline is the pipeline timeline filtered by `application`: nothing reads it on the promotion
+ * path, and each copy costs every append a write (`APP#<application>` partitions written before are left unread).
  */
 import { randomUUID } from 'node:crypto';
-import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { EventStore, PipelineEvent } from '../ports/stores';
-import { queryAll } from './dynamo-util';
 
 const MAX_BATCH_ATTEMPTS = 5;
 
@@ -26,7 +28,6 @@ export class DynamoEventStore implements EventStore {
     const sk = `${new Date(event.at).toISOString()}#${randomUUID()}`;
     const partitions = ['TIMELINE'];
     if (event.environment) partitions.push(`ENV#${event.environment}`);
-    if (event.application) partitions.push(`APP#${event.application}`);
     if (event.application && event.revision !== undefined) partitions.push(`REV#${event.application}#${event.revision}`);
     let requests = partitions.map((pk) => ({ PutRequest: { Item: { pk, sk, ...event } } }));
     for (let attempt = 1; requests.length > 0; attempt++) {
@@ -45,16 +46,24 @@ export class DynamoEventStore implements EventStore {
         ? `REV#${scope.application}#${scope.revision}`
         : scope.environment
           ? `ENV#${scope.environment}`
-          : scope.application
-            ? `APP#${scope.application}`
-            : 'TIMELINE';
-    const items = await queryAll<PipelineEvent & { pk: string; sk: string }>(this.client, {
+          : 'TIMELINE';
+    const byApplication = pk === 'TIMELINE' && scope.application !== undefined;
+    const query: QueryCommandInput = {
       TableName: this.table,
       KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': pk },
+      ExpressionAttributeValues: { ':pk': pk, ...(byApplication ? { ':application': scope.application } : {}) },
+      ...(byApplication ? { FilterExpression: '#application = :application', ExpressionAttributeNames: { '#application': 'application' } } : {}),
       ScanIndexForward: false,
       Limit: limit,
-    });
-    return items.slice(0, limit).map(({ pk: _pk, sk: _sk, ...event }) => event);
+    };
+    // Pages until `limit` entries matched (a filtered page may hold fewer than it read).
+    const events: PipelineEvent[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(new QueryCommand({ ...query, ExclusiveStartKey: startKey }));
+      for (const { pk: _pk, sk: _sk, ...event } of (page.Items ?? []) as Array<PipelineEvent & { pk: string; sk: string }>) events.push(event);
+      startKey = page.LastEvaluatedKey;
+    } while (startKey && events.length < limit);
+    return events.slice(0, limit);
   }
 }

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoApprovalStore } from '../../lambdas/adapters/dynamo-approval-store';
 import { DynamoDeliveryStore } from '../../lambdas/adapters/dynamo-delivery-store';
 import { DynamoEnvironmentStore } from '../../lambdas/adapters/dynamo-environment-store';
+import { DynamoEventStore } from '../../lambdas/adapters/dynamo-event-store';
 import { DynamoLockStore } from '../../lambdas/adapters/dynamo-lock-store';
 import { DynamoRevisionStore } from '../../lambdas/adapters/dynamo-revision-store';
 import { TABLES } from '../../lambdas/core/tables';
@@ -105,6 +106,21 @@ describe('DynamoEnvironmentStore', () => {
     await expect(environments.recordDeployed('Epsilon', deployed(3), stale)).rejects.toMatchObject({ name: 'ConditionalCheckFailedException' });
     await expect(environments.recordDeployed('Epsilon', deployed(3), undefined)).rejects.toMatchObject({ name: 'ConditionalCheckFailedException' });
     expect((await environments.get('Epsilon')).web).toEqual({ current: deployed(2), previous: deployed(1), approved: [] });
+  });
+});
+
+describe('DynamoEventStore', () => {
+  it('lists the pipeline, an environment, a revision and an application timeline, newest first and up to the limit', async () => {
+    const events = new DynamoEventStore(client, tables.Events!);
+    const entry = (at: number, application: string, revision?: number) => ({ at, type: 'deployed', actor: 'execution:e', message: `${application} ${at}`, environment: 'Zeta', application, ...(revision ? { revision } : {}) });
+    // Other applications' entries in between, more than a page of the limit, so the application filter must page on.
+    for (let at = 1; at <= 12; at++) await events.append(entry(at, at % 4 === 0 ? 'web' : 'api', at % 4 === 0 ? 2 : undefined));
+    await events.append({ at: 13, type: 'switched', actor: 'ann@example.com', message: 'automation off' });
+    expect((await events.list({}, 3)).map((e) => e.at)).toEqual([13, 12, 11]);
+    expect((await events.list({ environment: 'Zeta' }, 3)).map((e) => e.at)).toEqual([12, 11, 10]);
+    expect((await events.list({ application: 'web', revision: 2 })).map((e) => e.at)).toEqual([12, 8, 4]);
+    expect((await events.list({ application: 'web' }, 2)).map((e) => e.at)).toEqual([12, 8]);
+    expect(await events.list({ application: 'web' })).toEqual([12, 8, 4].map((at) => entry(at, 'web', 2)));
   });
 });
 
