@@ -6,13 +6,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { App, Stack, Validations, cx_api as cxapi } from 'aws-cdk-lib';
+import { App, cx_api as cxapi } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TABLES } from '../../lambdas/core/tables';
 import { LockstepStack } from '../../lib/lockstep-stack';
 import { fixturePipeline } from './fixtures';
+import { expectSpecificAcknowledgements } from '../support/nag';
 
 let app: App;
 let stack: LockstepStack;
@@ -420,23 +421,7 @@ describe('cdk-nag AwsSolutions', () => {
   });
 
   it('gives every acknowledgement a specific reason on a resource, never on a stack', () => {
-    const acknowledgements = app.node.findAll().flatMap((construct) =>
-      construct.node.metadata
-        .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
-        .flatMap((entry) =>
-          Object.entries(entry.data as Record<string, unknown>).map(([id, value]) => ({
-            construct,
-            id,
-            reason: typeof value === 'string' ? value : String((value as { reason?: string }).reason),
-          })),
-        ),
-    );
-    expect(acknowledgements.length).toBeGreaterThan(0);
-    for (const { construct, id, reason } of acknowledgements) {
-      expect(Stack.isStack(construct), `${id} on a stack`).toBe(false);
-      expect(reason.split(/\s+/).length, `${id} at ${construct.node.path}: "${reason}"`).toBeGreaterThanOrEqual(8);
-      expect(reason).not.toMatch(/^(ok|fine|n\/?a|todo|suppress|ignore)/i);
-    }
+    expectSpecificAcknowledgements(app);
   });
 });
 

@@ -16,6 +16,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { SDK_TABLES } from '../../lambdas/core/tables';
 import { DEFAULT_ARCHIVE_LIMITS } from '../../lambdas/sdk/converter';
 import { SdkPublisher } from '../../lib/sdk-publisher';
+import { expectSpecificAcknowledgements } from '../support/nag';
 
 const POLICY_FILE = new URL('../../examples/sdk-access-policy.json', import.meta.url).pathname;
 const PUBLIC_KEY = readFileSync(new URL('../../examples/sdk-cloudfront-public-key.pem', import.meta.url), 'utf8');
@@ -471,21 +472,6 @@ describe('cdk-nag AwsSolutions', () => {
   });
 
   it('gives every acknowledgement a specific reason on a resource, never on a stack', () => {
-    const acknowledgements = app.node.findAll().flatMap((construct) =>
-      construct.node.metadata
-        .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
-        .flatMap((entry) =>
-          Object.entries(entry.data as Record<string, unknown>).map(([id, value]) => ({
-            construct,
-            id,
-            reason: typeof value === 'string' ? value : String((value as { reason?: string }).reason),
-          })),
-        ),
-    );
-    expect(acknowledgements.length).toBeGreaterThan(0);
-    for (const { construct, id, reason } of acknowledgements) {
-      expect(Stack.isStack(construct), `${id} on a stack`).toBe(false);
-      expect(reason.split(/\s+/).length, `${id} at ${construct.node.path}: "${reason}"`).toBeGreaterThanOrEqual(8);
-    }
+    expectSpecificAcknowledgements(app);
   });
 });
