@@ -51,7 +51,7 @@ import { grantObjectsRead, grantObjectsWrite, grantTableData, grantTopicPublish 
 import { apigwv2AccessLogFormat } from './api';
 import { createAccessLogsBucket, createDataBucket, useBucketPolicyForAccessLogs } from './buckets';
 import { S3ObjectSource } from './codebuild-sources';
-import { lockstepFunction } from './lockstep-function';
+import { lockstepFunction, pascal } from './lockstep-function';
 import { lockstepStateMachine } from './state-machine';
 import { acknowledge, resourceFinding } from './nag';
 import { createLockstepTable } from './tables';
@@ -719,10 +719,6 @@ class BuildArtifacts extends codebuild.Artifacts {
       artifactsProperty: { ...base, location: this.bucket.bucketName, path: this.path, name: REVISION_ARTIFACT_FILE, namespaceType: 'NONE', packaging: 'ZIP' },
     };
   }
-}
-
-function pascal(name: string): string {
-  return name.replace(/(^|-)([a-z])/g, (_m, _dash, letter: string) => letter.toUpperCase());
 }
 
 /** Checks every prop and returns the parsed pipeline (defaults applied), or throws once with every problem. */

@@ -81,3 +81,8 @@ export function lockstepFunction(scope: Construct, id: string, options: Lockstep
   });
   return fn;
 }
+
+/** Construct id for a handler name: `promotion-steps` -> `PromotionSteps` (ids are a public contract: keep it stable). */
+export function pascal(name: string): string {
+  return name.replace(/(^|-)([a-z])/g, (_m, _dash, letter: string) => letter.toUpperCase());
+}

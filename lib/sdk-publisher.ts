@@ -44,7 +44,7 @@ import { apigwv2AccessLogFormat } from './api';
 import { createAccessLogsBucket, createDataBucket, useBucketPolicyForAccessLogs } from './buckets';
 import { S3ObjectSource } from './codebuild-sources';
 import { grantBucketList, grantObjectsDelete, grantObjectsRead, grantObjectsWrite, grantTableData, grantTopicPublish } from './grants';
-import { lockstepFunction } from './lockstep-function';
+import { lockstepFunction, pascal } from './lockstep-function';
 import { acknowledge, resourceFinding } from './nag';
 import { lockstepStateMachine } from './state-machine';
 import { ACCESS_POLICY_FILE, ACCESS_POLICY_FILE_IN_BUNDLE, SDK_HANDLER_NAMES, SDK_HANDLERS, sdkHandlerEntry, type SdkHandlerName } from './sdk-handlers';
@@ -652,10 +652,6 @@ export class SdkPublisher extends Construct {
       removalPolicy: this.removalPolicy,
     });
   }
-}
-
-function pascal(name: string): string {
-  return name.replace(/(^|-)([a-z])/g, (_m, _dash, letter: string) => letter.toUpperCase());
 }
 
 interface ValidatedProps {
