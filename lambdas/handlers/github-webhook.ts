@@ -30,6 +30,10 @@ export const MAX_WEBHOOK_BODY_BYTES = 1024 * 1024;
 /** How long a delivery id is remembered: GitHub redelivers within days, by hand. */
 export const DELIVERY_TTL_MS = 7 * 24 * 3600_000;
 
+/** Shortest interval between re-reads of the webhook secret after a signature mismatch. */
+const SECRET_REFRESH_INTERVAL_MS = 60_000;
+let lastSecretRefresh = 0;
+
 const secretArn = requireEnv('LOCKSTEP_WEBHOOK_SECRET_ARN');
 const deps = agentDependencies();
 const deliveries = deliveryStore();
@@ -51,7 +55,12 @@ async function signatureMatches(payload: string, signature: string): Promise<boo
     return Boolean(await verifyWithFallback(current, payload, signature, previous ? [previous] : undefined).catch(() => false));
   };
   if (await check()) return true;
-  secrets.clear(); // the secret may have rotated since we cached it
+  // The secret may have rotated since it was cached: read it again, but at most once a minute, so forged
+  // deliveries cannot turn into one Secrets Manager call each.
+  const now = Date.now();
+  if (now - lastSecretRefresh < SECRET_REFRESH_INTERVAL_MS) return false;
+  lastSecretRefresh = now;
+  secrets.clear();
   return check();
 }
 

@@ -1,4 +1,5 @@
 import { StartBuildCommand } from '@aws-sdk/client-codebuild';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { sign } from '@octokit/webhooks-methods';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -72,6 +73,12 @@ describe('GitHub webhook', () => {
       isBase64Encoded: false,
     } as unknown as APIGatewayProxyEventV2);
     expect(response.statusCode).toBe(401);
+  });
+
+  it('re-reads the secret after a mismatch at most once a minute, so forged deliveries cost no Secrets Manager call each', async () => {
+    mocks.secrets.resetHistory();
+    for (let i = 0; i < 5; i++) expect((await deliver(JSON.stringify(push()), { secret: 'forged' })).status).toBe(401);
+    expect(mocks.secrets.commandCalls(GetSecretValueCommand).length).toBeLessThanOrEqual(1);
   });
 
   it('accepts the previous secret during a rotation', async () => {
