@@ -138,14 +138,13 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     useClock(() => clock.now());
 
     // 3. Handler modules, imported only now: their clients read the environment at module scope.
-    const [webhook, approvalApi, reconcileHandler, promotionSteps, approvalRequest, runtime] = await Promise.all([
-      import('../../lambdas/handlers/github-webhook'),
-      import('../../lambdas/handlers/approval-api'),
-      import('../../lambdas/handlers/reconcile'),
-      import('../../lambdas/handlers/promotion-steps'),
-      import('../../lambdas/handlers/approval-request'),
-      import('../../lambdas/adapters/runtime'),
-    ]);
+    // One at a time: Jest's ES module loader can fail to link modules imported concurrently ("not in cache").
+    const webhook = await import('../../lambdas/handlers/github-webhook');
+    const approvalApi = await import('../../lambdas/handlers/approval-api');
+    const reconcileHandler = await import('../../lambdas/handlers/reconcile');
+    const promotionSteps = await import('../../lambdas/handlers/promotion-steps');
+    const approvalRequest = await import('../../lambdas/handlers/approval-request');
+    const runtime = await import('../../lambdas/adapters/runtime');
     const functions = localFunctionNames(pipeline.pipeline.name);
     services.stepFunctions.registerFunction(functions.promotionSteps, promotionSteps.handler as LocalFunctionHandler);
     services.stepFunctions.registerFunction(functions.approvalRequest, approvalRequest.handler as LocalFunctionHandler);

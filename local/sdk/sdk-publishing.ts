@@ -134,14 +134,13 @@ export async function startSdkPublishing(services: LocalServices, options: SdkPu
     });
 
     // Imported only now: the handlers read the environment when they load.
-    const [uploadApi, intake, steps, downloadApi, runtime, credentials] = await Promise.all([
-      import('../../lambdas/handlers/sdk-upload-api'),
-      import('../../lambdas/handlers/sdk-intake'),
-      import('../../lambdas/handlers/sdk-steps'),
-      import('../../lambdas/handlers/sdk-download-api'),
-      import('../../lambdas/sdk/service/runtime'),
-      import('../../lambdas/sdk/service/credentials'),
-    ]);
+    // One at a time: Jest's ES module loader can fail to link modules imported concurrently ("not in cache").
+    const uploadApi = await import('../../lambdas/handlers/sdk-upload-api');
+    const intake = await import('../../lambdas/handlers/sdk-intake');
+    const steps = await import('../../lambdas/handlers/sdk-steps');
+    const downloadApi = await import('../../lambdas/handlers/sdk-download-api');
+    const runtime = await import('../../lambdas/sdk/service/runtime');
+    const credentials = await import('../../lambdas/sdk/service/credentials');
     services.stepFunctions.registerFunction(LOCAL_SDK_NAMES.stepsFunction, steps.handler as LocalFunctionHandler);
     services.stepFunctions.registerStateMachine({
       name: LOCAL_SDK_NAMES.stateMachine,

@@ -6,7 +6,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
   ARTIFACT_DIRECTORY,
   applicationsReaching,
@@ -114,7 +114,7 @@ describe('codeBuildProjects', () => {
   });
 
   it('builds every package and packages one zip whose manifest records the version set', () => {
-    expect(build.status, build.output).toBe(0);
+    expect({ status: build.status, output: build.output }).toMatchObject({ status: 0 });
     const manifest = JSON.parse(readFileSync(join(extracted, 'lockstep-revision.json'), 'utf8'));
     expect(manifest).toMatchObject({
       pipeline: 'demo',
@@ -153,7 +153,7 @@ describe('codeBuildProjects', () => {
       LOCKSTEP_FENCING_TOKEN: '12',
       LOCKSTEP_ROLLBACK: 'true',
     });
-    expect(result.status, result.output).toBe(0);
+    expect({ status: result.status, output: result.output }).toMatchObject({ status: 0 });
     expect(result.output).toContain('Rolling back shop revision 7 to Beta');
     expect(result.output).toContain('deploying shop r7 rollback=true token=12');
     expect(result.output).toContain('api source');
@@ -167,7 +167,7 @@ describe('codeBuildProjects', () => {
       LOCKSTEP_REVISION: '7',
       LOCKSTEP_FENCING_TOKEN: '12',
     });
-    expect(result.status, result.output).toBe(0);
+    expect({ status: result.status, output: result.output }).toMatchObject({ status: 0 });
     expect(result.output).toContain('step=smoke');
   });
 
@@ -226,7 +226,7 @@ describe('single-package applications', () => {
       applications: [{ name: 'solo', packages: ['solo'] }],
     });
     const result = run(codeBuildProjects(solo)[0]!, { CODEBUILD_SRC_DIR: repo.path, LOCKSTEP_BUILD_REQUEST: 'req-1' });
-    expect(result.status, result.output).toBe(0);
+    expect({ status: result.status, output: result.output }).toMatchObject({ status: 0 });
     const listing = execFileSync('find', ['.', '-type', 'f'], { cwd: join(repo.path, ARTIFACT_DIRECTORY) }).toString().split('\n').filter(Boolean).map((f) => f.slice(2)).sort();
     expect(listing).toEqual(['deploy/deploy.sh', 'lockstep-revision.json']);
   });

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { App, cx_api as cxapi } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { TABLES } from '../../lambdas/core/tables';
 import { LockstepStack } from '../../lib/lockstep-stack';
 import { fixturePipeline } from './fixtures';
@@ -33,7 +33,7 @@ function handlerFunctions(): [string, Resources[string]][] {
 /** Logical id of the one resource of `type` whose id starts with the construct path `DeploymentSystem<prefix>`. */
 function logicalId(type: string, prefix: string): string {
   const matches = ofType(type).filter(([id]) => id.startsWith(`DeploymentSystem${prefix}`));
-  expect(matches.map(([id]) => id), `${type} ${prefix}`).toHaveLength(1);
+  expect({ [`${type} ${prefix}`]: matches.map(([id]) => id) }).toEqual({ [`${type} ${prefix}`]: [expect.any(String)] });
   return matches[0]![0];
 }
 
@@ -322,7 +322,7 @@ describe('promotion state machine', () => {
       .filter((a): a is cxapi.AssetManifestArtifact => a instanceof cxapi.AssetManifestArtifact)
       .flatMap((a) => Object.values((JSON.parse(readFileSync(a.file, 'utf8')) as { files: Record<string, any> }).files));
     const asset = files.find((f) => Object.values(f.destinations as Record<string, any>).some((d) => d.objectKey === location.Key));
-    expect(asset, `asset ${location.Key}`).toBeDefined();
+    expect({ [`asset ${location.Key}`]: asset }).toEqual({ [`asset ${location.Key}`]: expect.anything() });
     expect(readFileSync(join(assembly.directory, asset.source.path as string), 'utf8')).toBe(
       readFileSync(fileURLToPath(new URL('../../statemachines/promotion.asl.json', import.meta.url)), 'utf8'),
     );

@@ -3,7 +3,7 @@
  * before any function is bundled, so no synthesis cost.
  */
 import { App, Duration, Stack } from 'aws-cdk-lib';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import type { Pipeline } from '../../lambdas/core/config/schema';
 import { DeploymentSystem, DeploymentSystemPropsError } from '../../lib/deployment-system';
 import { fixtureInput, fixturePipeline } from './fixtures';

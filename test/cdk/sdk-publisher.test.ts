@@ -12,7 +12,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { SDK_TABLES } from '../../lambdas/core/tables';
 import { DEFAULT_ARCHIVE_LIMITS } from '../../lambdas/sdk/converter';
 import { SdkPublisher } from '../../lib/sdk-publisher';
@@ -36,7 +36,7 @@ function ofType(type: string, from: Resources = resources): [string, Resource][]
 /** Logical id of the one resource of `type` whose id starts with the construct path `SdkPublisher<prefix>`. */
 function logicalId(type: string, prefix: string, from: Resources = resources): string {
   const matches = ofType(type, from).filter(([id]) => id.startsWith(`SdkPublisher${prefix}`));
-  expect(matches.map(([id]) => id), `${type} ${prefix}`).toHaveLength(1);
+  expect({ [`${type} ${prefix}`]: matches.map(([id]) => id) }).toEqual({ [`${type} ${prefix}`]: [expect.any(String)] });
   return matches[0]![0];
 }
 
@@ -116,11 +116,11 @@ describe('buckets', () => {
     for (const prefix of dataBuckets) {
       const bucket = resources[logicalId('AWS::S3::Bucket', prefix)]!;
       const p = bucket.Properties!;
-      expect(p.VersioningConfiguration, prefix).toEqual({ Status: 'Enabled' });
-      expect(p.PublicAccessBlockConfiguration, prefix).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
-      expect(p.OwnershipControls, prefix).toEqual({ Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] });
-      expect(p.LoggingConfiguration.DestinationBucketName, prefix).toEqual({ Ref: logicalId('AWS::S3::Bucket', 'AccessLogsBucket') });
-      expect(bucket.DeletionPolicy, prefix).toBe('Retain');
+      expect({ [prefix]: p.VersioningConfiguration }).toEqual({ [prefix]: { Status: 'Enabled' } });
+      expect({ [prefix]: p.PublicAccessBlockConfiguration }).toEqual({ [prefix]: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true } });
+      expect({ [prefix]: p.OwnershipControls }).toEqual({ [prefix]: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] } });
+      expect({ [prefix]: p.LoggingConfiguration.DestinationBucketName }).toEqual({ [prefix]: { Ref: logicalId('AWS::S3::Bucket', 'AccessLogsBucket') } });
+      expect({ [prefix]: bucket.DeletionPolicy }).toEqual({ [prefix]: 'Retain' });
     }
   });
 
@@ -266,7 +266,7 @@ describe('tester project', () => {
     expect(project.Source.Type).toBe('S3');
     const location = JSON.stringify(project.Source.Location);
     const key = /([0-9a-f]{64}\.zip)/.exec(location)?.[1];
-    expect(key, location).toBeDefined();
+    expect({ location, key }).toEqual({ location, key: expect.any(String) });
     const assetDir = join(app.outdir, `asset.${key!.replace(/\.zip$/, '')}`);
     expect(existsSync(join(assetDir, 'tester.mjs'))).toBe(true);
   });

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { toMermaid, toMermaidMarkdown } from '../../lambdas/core/config/graph';
 import { loadPipeline } from '../../lambdas/core/config/load';
 import { pipelineSchema } from '../../lambdas/core/config/schema';

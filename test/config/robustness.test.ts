@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { checkPipelineObject, checkPipelineText } from '../../lambdas/core/config/load';
 import { parsePath } from '../../lambdas/core/config/problems';
 import { basePipeline } from './fixtures';

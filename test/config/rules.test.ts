@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { checkPipelineObject } from '../../lambdas/core/config/load';
 import { pipelineSchema } from '../../lambdas/core/config/schema';
 import { applicationsAt, promotionsOf, validatePipeline } from '../../lambdas/core/config/validate';

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { BUILD_DEBOUNCE_CAP, planBuilds, type BuildRecord, type Push } from '../../lambdas/core/decide/autobuild';
 import { threeStagePipeline } from './fixtures';
 

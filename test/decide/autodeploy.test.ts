@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { firstEnvironmentsOutOfSync } from '../../lambdas/core/decide/autodeploy';
 import { deployed, environment, revision, threeStagePipeline } from './fixtures';
 

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { SELECTION_STRATEGIES } from '../../lambdas/core/config/schema';
 import { decide } from '../../lambdas/core/decide/decide';
 import { isAnyOpen } from '../../lambdas/core/decide/windows';

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { decide } from '../../lambdas/core/decide/decide';
 import { executionName } from '../../lambdas/core/names';
 import { deployed, revision, snapshot } from './fixtures';

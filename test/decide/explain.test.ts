@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { explain, ExplainInputError, readStateFile } from '../../bin/commands/explain';
 import { loadPipeline } from '../../lambdas/core/config/load';
 import { WorldStateError } from '../../lambdas/core/decide/world-schema';

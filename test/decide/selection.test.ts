@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { SELECTION_STRATEGIES } from '../../lambdas/core/config/schema';
 import type { Revision } from '../../lambdas/core/model';
 import { firstConflict, selectRevision, type DeployedVersionSet } from '../../lambdas/core/decide/selection';

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { applicationsReaching, buildSnapshots, reconcile, type World } from '../../lambdas/core/decide/snapshots';
 import { parseWorld, WorldStateError } from '../../lambdas/core/decide/world-schema';
 import { deployed, environment, revision, threeStagePipeline } from './fixtures';
@@ -99,7 +99,7 @@ describe('parseWorld', () => {
   it('reports every problem with its path', () => {
     try {
       parseWorld({ revisions: { A: [{ application: 'A', number: 0, versionSet: {} }] }, startedExecutions: 'x' }, 'state.json');
-      expect.unreachable();
+      throw new Error('parseWorld accepted a world with two problems');
     } catch (err) {
       expect(err).toBeInstanceOf(WorldStateError);
       const message = (err as Error).message;

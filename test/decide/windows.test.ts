@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { DateTime } from 'luxon';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { DAYS, type TimeWindow } from '../../lambdas/core/config/schema';
 import {
   describeWindow,

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ApprovalCommandError, decideApproval } from '../../bin/commands/approve';
 import { statusReport } from '../../bin/commands/status';
 import { ManualClock } from '../../local/clock';

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { BuildRecord } from '../../local/codebuild/codebuild';
 import { ManualClock } from '../../local/clock';
 import { startLocalSystem, type LocalSystem } from '../../local/assembly/system';

@@ -1,13 +1,13 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { tempDataDir } from '../local/helpers';
 import { builds, deployed, deploysOf, eventually, notifications } from './support';
 
 // `lockstep local` as a child process, killed with SIGKILL (its whole process group, as a crash or a closed terminal
 // would) in the middle of a deploy and in the middle of an approval wait, then started again on the same data folder.
-const ROOT = resolve(__dirname, '..', '..');
+const ROOT = resolve(import.meta.dirname, '..', '..');
 const CLI = [process.execPath, '--import', 'tsx', join(ROOT, 'bin', 'lockstep.ts')] as const;
 
 const CONFIG = `

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ManualClock } from '../../local/clock';
 import { startLocalSystem, type LocalSystem } from '../../local/assembly/system';
 import { tempDataDir } from '../local/helpers';
@@ -85,10 +85,11 @@ describe('the quickstart pipeline, one push after another', () => {
     expect(await deploysOf(data.dir, 'alpha', 2)).toHaveLength(1);
     const outbox = await eventually(async () => {
       const messages = await notifications(data.dir);
-      return messages.some((m) => m.attributes.event === 'rollback-done' && m.attributes.environment === 'alpha') ? messages : undefined;
-    }, 'rollback notification');
+      // The failure notice follows the rollback notice (NotifyFailure runs after RecordRollback): wait for both.
+      const sent = (event: string) => messages.some((m) => m.attributes.event === event && m.attributes.environment === 'alpha');
+      return sent('rollback-done') && sent('approval-workflow-failed') ? messages : undefined;
+    }, 'rollback and approval-workflow-failed notifications');
     expect(outbox.find((m) => m.attributes.event === 'rollback-done' && m.attributes.environment === 'alpha')?.message).toContain('rolled back from sample-app revision 2 to revision 1');
-    expect(outbox.some((m) => m.attributes.event === 'approval-workflow-failed' && m.attributes.environment === 'alpha')).toBe(true);
     expect(consoleLines.join('\n')).toMatch(/FAILED: testing sample-app r2 in alpha \(smoke\)\n {4}BUILD: `node scripts\/test.js` exited with 1[\s\S]*FAILED the build carries no FAIL_TESTS marker/);
     expect((await deployed(data.dir, 'beta'))?.revision).toBe(1); // r2 went no further
   });

@@ -2,7 +2,8 @@ import { BatchGetBuildsCommand, StartBuildCommand } from '@aws-sdk/client-codebu
 import { CopyObjectCommand } from '@aws-sdk/client-s3';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { PublishCommand } from '@aws-sdk/client-sns';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { fakeDateOnly } from '../support/fake-date';
 import { executionInputSchema } from '../../lambdas/promotion/execution-input';
 import { mocks, STATE_MACHINE_ARN, startRuntimeEnv, type RuntimeEnv } from '../support/runtime-env';
 
@@ -38,7 +39,7 @@ beforeAll(async () => {
   ({ handler: steps } = (await import('../../lambdas/handlers/promotion-steps')) as never);
 });
 afterAll(() => {
-  vi.useRealTimers();
+  jest.useRealTimers();
   return env.close();
 });
 
@@ -52,21 +53,21 @@ const referenceUpdated = (commitId: string) => ({
 
 describe('agents', () => {
   it('turns duplicate push events and concurrent reconcile passes into one build and one promotion', async () => {
-    vi.useFakeTimers({ toFake: ['Date'] });
-    vi.setSystemTime(new Date('2030-01-07T10:00:00Z'));
+    fakeDateOnly();
+    jest.setSystemTime(new Date('2030-01-07T10:00:00Z'));
     const event = referenceUpdated('c0ffee0000000000000000000000000000000001');
     const results = await Promise.all([codecommit(event), codecommit(event)]);
     expect(results.map((r) => r.recorded).sort()).toEqual([0, 1]);
 
     // After the debounce, two passes at once: one build.
-    vi.setSystemTime(new Date('2030-01-07T10:00:05Z'));
+    jest.setSystemTime(new Date('2030-01-07T10:00:05Z'));
     await Promise.all([reconcile({}), reconcile({})]);
     const builds = mocks.codebuild.commandCalls(StartBuildCommand);
     expect(builds).toHaveLength(1);
     expect(builds[0]!.args[0].input).toMatchObject({ projectName: 'lockstep-shop-build-ops', sourceVersion: 'c0ffee0000000000000000000000000000000001' });
 
     // The build finished: two passes at once make one revision and start one execution.
-    vi.setSystemTime(new Date('2030-01-07T10:05:00Z'));
+    jest.setSystemTime(new Date('2030-01-07T10:05:00Z'));
     const passes = await Promise.all([reconcile({}), reconcile({})]);
     const revisions = await runtime.revisionStore().list('ops');
     expect(revisions.map((r) => r.number)).toEqual([1]);
@@ -78,11 +79,11 @@ describe('agents', () => {
     expect(input).toMatchObject({ environment: 'Ops', revision: { number: 1, sourceLocation: 'artifacts/revisions/ops/1/artifact.zip' }, projects: { deploy: 'lockstep-shop-deploy-Ops' } });
 
     // Later passes start nothing new.
-    vi.setSystemTime(new Date('2030-01-07T10:06:00Z'));
+    jest.setSystemTime(new Date('2030-01-07T10:06:00Z'));
     const later = await reconcile({});
     expect(later.executionsStarted).toEqual([]);
     expect(mocks.codebuild.commandCalls(StartBuildCommand)).toHaveLength(1);
-    vi.useRealTimers();
+    jest.useRealTimers();
   });
 
   it('ignores a CodeCommit event for an untracked branch, saying why', async () => {
@@ -103,14 +104,14 @@ describe('promotion steps against the stores', () => {
     await expect(steps({ action: 'mark-approved', ...target, fencingToken: token, lockLeaseMs: 60_000 })).resolves.toMatchObject({ approved: 1 });
 
     // Lease runs out; exec-b takes over with a larger token, exec-a is refused.
-    vi.useFakeTimers({ toFake: ['Date'] });
-    vi.setSystemTime(Date.now() + 120_000);
+    fakeDateOnly();
+    jest.setSystemTime(Date.now() + 120_000);
     const b2 = await steps({ action: 'acquire-lock', ...target, execution: 'exec-b', lockLeaseMs: 60_000 });
     expect(b2.fencingToken).toBe(token + 1);
     await expect(steps({ action: 'mark-approved', ...target, fencingToken: token, lockLeaseMs: 60_000 })).rejects.toMatchObject({ name: 'LockLostError' });
     await expect(steps({ action: 'release-lock', environment: 'Ops', execution: 'exec-a', fencingToken: token })).resolves.toEqual({ released: false });
     await expect(steps({ action: 'release-lock', environment: 'Ops', execution: 'exec-b', fencingToken: token + 1 })).resolves.toEqual({ released: true });
-    vi.useRealTimers();
+    jest.useRealTimers();
   });
 
   it('records a deploy only for the lock holder, and a resumed record-deployed reports the same previous revision', async () => {

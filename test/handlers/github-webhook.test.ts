@@ -2,7 +2,7 @@ import { StartBuildCommand } from '@aws-sdk/client-codebuild';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { sign } from '@octokit/webhooks-methods';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mocks, startRuntimeEnv, type RuntimeEnv } from '../support/runtime-env';
 
 let env: RuntimeEnv;

@@ -3,7 +3,7 @@
  * report a state change that was made. Stores are in-memory fakes here; agents.test.ts runs the steps against
  * the DynamoDB adapters.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { pipelineSchema } from '../../lambdas/core/config/schema';
 import type { Notifier } from '../../lambdas/ports/services';
 import type { EnvironmentStore, EventStore, LockStore, PipelineEvent, RevisionStore } from '../../lambdas/ports/stores';

@@ -4,7 +4,8 @@ import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { sign } from '@octokit/webhooks-methods';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { fakeDateOnly } from '../support/fake-date';
 import type { Revision } from '../../lambdas/core/model';
 import { evaluatePolicy } from '../../lambdas/promotion/compliance';
 import { mocks, STATE_MACHINE_ARN, startRuntimeEnv, type RuntimeEnv } from '../support/runtime-env';
@@ -30,7 +31,7 @@ beforeAll(async () => {
   ({ handler: reconcile } = (await import('../../lambdas/handlers/reconcile')) as never);
 });
 afterAll(() => {
-  vi.useRealTimers();
+  jest.useRealTimers();
   return env.close();
 });
 
@@ -55,9 +56,9 @@ async function deliver(payload: unknown, delivery: string): Promise<number> {
 
 /** Waits out the build debounce, lets the build start, then finish, and returns the revision it made. */
 async function buildRevision(application: string, at: string): Promise<Revision> {
-  vi.setSystemTime(new Date(Date.parse(at) + 5_000));
+  jest.setSystemTime(new Date(Date.parse(at) + 5_000));
   await reconcile({});
-  vi.setSystemTime(new Date(Date.parse(at) + 60_000));
+  jest.setSystemTime(new Date(Date.parse(at) + 60_000));
   await reconcile({});
   const revisions = await runtime.revisionStore().list(application);
   return revisions.at(-1)!;
@@ -67,8 +68,8 @@ const evidence = (revision: Revision, approver: string) => ({ environment: 'Beta
 
 describe('pushes with several commits', () => {
   it('records every commit and author of a GitHub push in the revision, so the approver cannot have authored any of them', async () => {
-    vi.useFakeTimers({ toFake: ['Date'] });
-    vi.setSystemTime(new Date('2030-02-01T10:00:00Z'));
+    fakeDateOnly();
+    jest.setSystemTime(new Date('2030-02-01T10:00:00Z'));
     const [first, second, head] = ['1a'.repeat(20), '2b'.repeat(20), '3c'.repeat(20)];
     const status = await deliver(
       {
@@ -107,7 +108,7 @@ describe('pushes with several commits', () => {
   });
 
   it('records a CodeCommit pusher signed in by email as the head commit author, which an approver matches', async () => {
-    vi.setSystemTime(new Date('2030-02-01T11:00:00Z'));
+    jest.setSystemTime(new Date('2030-02-01T11:00:00Z'));
     const head = 'c0de'.repeat(10);
     const result = await codecommit({
       version: '0',

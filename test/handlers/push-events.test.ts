@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { pipelineSchema } from '../../lambdas/core/config/schema';
 import { codecommitIntake, githubPushIntake } from '../../lambdas/promotion/push-events';
 

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CodeBuildClient } from '@aws-sdk/client-codebuild';
 import { CodeBuildRunner } from '../../lambdas/adapters/codebuild-runner';
 import { buildArtifactKey, buildProject, deployProject } from '../../lambdas/core/buildspecs';

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { verify } from '@octokit/webhooks-methods';
 import { ListBuildsForProjectCommand, CodeBuildClient, ResourceNotFoundException } from '@aws-sdk/client-codebuild';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';

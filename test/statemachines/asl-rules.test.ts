@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { checkAslRules, type AslMachine } from '../../lambdas/core/asl-rules';
 import { checkAsl } from '../support/asl-check';
 

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { input, PIPELINE, runPromotion, summary, type Behaviour, type Effect } from '../support/promotion-harness';
 
 const DEPLOY = 'codebuild:lockstep-shop-deploy-Beta';
@@ -175,7 +175,7 @@ describe('promotion state machine', () => {
     ];
     for (const scenario of scenarios) {
       const run = await runPromotion(scenario);
-      expect(releases(run.effects), JSON.stringify(scenario)).toHaveLength(1);
+      expect({ scenario, releases: releases(run.effects).length }).toEqual({ scenario, releases: 1 });
       expect(releases(run.effects)[0]!.input).toMatchObject({ environment: 'Beta', execution: 'web-to-Beta-web-r2', fencingToken: 7 });
     }
   });

@@ -18,7 +18,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { StateMachine } from 'aws-local-stepfunctions';
 import dynalite from 'dynalite';
 import yazl from 'yazl';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { walkStates, type AslMachine } from '../../lambdas/core/asl-rules';
 import { SDK_TABLES } from '../../lambdas/core/tables';
 import { LocalFileSink } from '../../lambdas/sdk/converter';

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { toCocoaPodsRequirements } from '../../../lambdas/sdk/converter';
 
 describe('semver ranges as CocoaPods requirements', () => {

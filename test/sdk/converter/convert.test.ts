@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import yauzl from 'yauzl';
 import { LocalFileSink, PackageLayoutError, convertSdkPackage, type ConvertedPackage, type PackageManifest, type Podspec } from '../../../lambdas/sdk/converter';
 import { MetadataError } from '../../../lambdas/sdk/metadata';

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { placeInputPath } from '../../../lambdas/sdk/converter';
 
 describe('folder mapping of input entries', () => {

@@ -7,7 +7,7 @@
 import '../../../local/polyfills';
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { fetchStatus, installSdks, pushSdks, resolveApi, type ApiOptions } from '../../../bin/commands/sdk';
 import { buildExampleSdks } from '../../../examples/sdks/build';
 import { LOCK_FILE_NAME, parseLockFile } from '../../../lambdas/sdk/install/lock-file';

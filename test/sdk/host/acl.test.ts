@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { AccessControl } from '../../../lambdas/sdk/host/acl';
 import { AccessPolicyError } from '../../../lambdas/sdk/host/errors';
 

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { AccessControl } from '../../../lambdas/sdk/host/acl';
 import { decideDownload, type DownloadContext } from '../../../lambdas/sdk/host/download';
 import { buildIndex } from '../../../lambdas/sdk/host/package-index';

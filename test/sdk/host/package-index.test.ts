@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { HostError } from '../../../lambdas/sdk/host/errors';
 import { buildIndex, indexReleases, lookupVersion } from '../../../lambdas/sdk/host/package-index';
 import { published, sha256 } from './fixtures';

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { SigningError } from '../../../lambdas/sdk/host/errors';
 import { CloudFrontUrlSigner, signWithPemEachTime } from '../../../lambdas/sdk/host/signer';
 import { CloudFrontUrlVerifier, wildcardMatch } from '../../../lambdas/sdk/host/verify';

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from '@jest/globals';
 import { buildIndex } from '../../../lambdas/sdk/host/package-index';
 import { ChecksumMismatchError, ConsumerManifestError, InstallResolutionError, LockFileError } from '../../../lambdas/sdk/install/errors';
 import { installPackages, verifyDownload, type Downloader } from '../../../lambdas/sdk/install/fetch';

@@ -1,7 +1,7 @@
 import fs, { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it, jest } from '@jest/globals';
 import { MetadataError, detectMetadataFormat, parseSdkMetadata } from '../../../lambdas/sdk/metadata';
 import { GOOD_XML, GOOD_YAML, goodMetadata } from './fixtures';
 
@@ -71,7 +71,7 @@ describe('metadata formats', () => {
 
     it('refuses XML with an external entity before parsing and reads no file', () => {
       const xxe = GOOD_XML.replace('<sdk>', `<!DOCTYPE sdk [<!ENTITY xxe SYSTEM "file://${secretPath}">]>\n<sdk>`).replace('<license>Apache-2.0</license>', '<license>&xxe;</license>');
-      const reads = (['readFileSync', 'openSync', 'readFile', 'open', 'createReadStream'] as const).map((method) => vi.spyOn(fs, method));
+      const reads = (['readFileSync', 'openSync', 'readFile', 'open', 'createReadStream'] as const).map((method) => jest.spyOn(fs, method));
       const error = refusal(xxe, 'lockstep-sdk.xml');
       for (const spy of reads) expect(spy).not.toHaveBeenCalled();
       reads.forEach((spy) => spy.mockRestore());

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { MetadataError, parseSdkMetadata, type MetadataProblem } from '../../../lambdas/sdk/metadata';
 import { goodMetadata } from './fixtures';
 

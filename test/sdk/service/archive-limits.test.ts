@@ -2,7 +2,7 @@
  * A deployment's archive limits (`SdkPublisher` `archiveLimits` -> `LOCKSTEP_SDK_ARCHIVE_LIMITS`) are the ones
  * the convert step applies.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { archiveLimitsFromEnv } from '../../../lambdas/sdk/service/archive-limits';
 import { runSdkStep } from '../../../lambdas/sdk/service/steps';
 import { sdkMetadata } from '../converter/fixtures';

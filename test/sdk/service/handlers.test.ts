@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { buildIndex, type PublishedPackage } from '../../../lambdas/sdk/host/package-index';
 import { CloudFrontUrlVerifier } from '../../../lambdas/sdk/host/verify';
 import type { SdkMetadata } from '../../../lambdas/sdk/model';

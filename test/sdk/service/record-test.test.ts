@@ -2,7 +2,7 @@
  * The `record-test` step reads what the tester wrote under staging `tests/<plan>/`, a place the tester's role (and
  * so whatever runs in the tester) can write: it must check the files, not trust them.
  */
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from '@jest/globals';
 import { testPlanKey, testResultsKey } from '../../../lambdas/sdk/service/keys';
 import type { TestResults, VersionRecord } from '../../../lambdas/sdk/service/records';
 import { runSdkStep } from '../../../lambdas/sdk/service/steps';

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { issueSdkToken } from '../../../bin/commands/sdk';
 import { authenticate } from '../../../lambdas/sdk/service/credentials';
 import { startSdkEnv, type SdkEnv } from './sdk-env';

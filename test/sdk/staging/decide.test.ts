@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { contentsKey, decideBatch, decideStaging, recheckWaiting, type StagedPackage, type StagingArea } from '../../../lambdas/sdk/staging/decide';
 import type { PackageContents } from '../../../lambdas/sdk/staging/duplicates';
 import { StagingError } from '../../../lambdas/sdk/staging/errors';

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { findDuplicateLibraries, MIN_EVIDENCE_FILE_SIZE, type FileDigest } from '../../../lambdas/sdk/staging/duplicates';
 
 const file = (path: string, seed: string, size = 10_000): FileDigest => ({ path, sha256: seed.repeat(64).slice(0, 64), size });

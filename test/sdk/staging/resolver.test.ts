@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import semver from 'semver';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { ResolutionInputError } from '../../../lambdas/sdk/staging/errors';
 import { resolveSdks, type SdkRelease } from '../../../lambdas/sdk/staging/resolver';
 
