@@ -3,6 +3,7 @@ import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { sign } from '@octokit/webhooks-methods';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createHandler } from '../../lambdas/handlers/github-webhook';
 import { mocks, startRuntimeEnv, type RuntimeEnv } from '../support/runtime-env';
 
 let env: RuntimeEnv;
@@ -13,7 +14,7 @@ beforeAll(async () => {
   // Mid-rotation: the new secret is current, the old one is still accepted.
   env = await startRuntimeEnv({ webhook: JSON.stringify({ current: 'new-secret', previous: 'old-secret' }) });
   mocks.codebuild.on(StartBuildCommand).resolves({ build: { id: 'lockstep-shop-build-web:1' } });
-  ({ handler } = (await import('../../lambdas/handlers/github-webhook')) as never);
+  handler = createHandler(env.runtime.webhookDependencies()) as never;
 });
 afterAll(() => env.close());
 
