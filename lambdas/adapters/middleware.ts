@@ -15,7 +15,8 @@ import { rawBody } from '../promotion/http';
  */
 export function lazyHandler<E, R>(create: () => (event: E, context: Context) => Promise<R>): (event: E, context: Context) => Promise<R> {
   let built: ((event: E, context: Context) => Promise<R>) | undefined;
-  return (event, context) => (built ??= create())(event, context);
+  // async: a missing variable rejects the invocation (Lambda reports it) instead of throwing out of the call.
+  return async (event, context) => (built ??= create())(event, context);
 }
 
 /**
