@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import fc from 'fast-check';
 import { StartBuildCommand } from '@aws-sdk/client-codebuild';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { sign } from '@octokit/webhooks-methods';
@@ -263,5 +264,35 @@ describe('GitHub webhook: bodies GitHub can send', () => {
     expect(response.headers['X-Content-Type-Options']).toBe('nosniff');
     expect(response.headers['Cache-Control']).toBe('no-store');
     expect(response.text).not.toMatch(/SyntaxError|Unexpected|at .*\.(ts|js)/);
+  });
+});
+
+describe('GitHub webhook: any signed body', () => {
+  it('answers every correctly signed body with a client answer or success, never a 500 or internals', async () => {
+    const contentTypes = fc.constantFrom('application/json', 'application/json; charset=utf-8', 'application/x-www-form-urlencoded', 'text/plain', '');
+    const bodies = fc.oneof(
+      fc.json(),
+      fc.uint8Array({ maxLength: 512 }).map((bytes) => Buffer.from(bytes).toString('latin1')),
+      fc.json().map((payload) => new URLSearchParams({ payload }).toString()),
+      fc.record({ ref: fc.string(), after: fc.string(), repository: fc.anything() }).map((o) => JSON.stringify(o)),
+    );
+    await fc.assert(
+      fc.asyncProperty(bodies, contentTypes, fc.constantFrom('push', 'ping', 'issues'), async (body, contentType, event) => {
+        const bytes = Buffer.from(body, 'latin1');
+        const response = await handler({
+          headers: {
+            ...(contentType ? { 'content-type': contentType } : {}),
+            'x-github-event': event,
+            'x-github-delivery': `fuzz-${++deliveries}`,
+            'x-hub-signature-256': `sha256=${createHmac('sha256', 'new-secret').update(bytes).digest('hex')}`,
+          },
+          body: bytes.toString('base64'),
+          isBase64Encoded: true,
+        } as unknown as APIGatewayProxyEventV2);
+        expect([200, 202, 400, 415]).toContain(response.statusCode);
+        expect(response.body ?? '').not.toMatch(/\n\s+at |Error:/);
+      }),
+      { numRuns: 150 },
+    );
   });
 });
