@@ -11,6 +11,7 @@
  * a problem found while streaming (sizes in headers can lie) aborts the sink, which discards what it received.
  */
 import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import yazl from 'yazl';
@@ -18,6 +19,7 @@ import type { SdkMetadata } from '../model';
 import { SdkError } from '../model';
 import { HostileArchiveError, InvalidArchiveError, PackageSinkError } from './errors';
 import { inspectArchive, openEntryStream, type ArchiveSource, type CheckedEntry } from './inspect-archive';
+import { NestedArchiveSpool, spend, type ExpansionBudget } from './nested-archives';
 import { planLayout, type PackageLayout } from './layout';
 import { resolveLimits, type ArchiveLimits } from './limits';
 import { buildPodspec, type Podspec, type PodspecOptions } from './podspec';
@@ -35,6 +37,8 @@ export interface ConvertSdkInput {
   readonly podspec?: PodspecOptions;
   /** Deflate level for compressible files (0-9). Already-compressed formats are always stored. @default 6 */
   readonly compressionLevel?: number;
+  /** Where nested archives are spooled while they are inspected (one at a time, deleted after). @default os.tmpdir() */
+  readonly scratchDir?: string;
 }
 
 export interface ManifestFile {
@@ -92,45 +96,52 @@ function alreadyIncompressible(entry: CheckedEntry): boolean {
   return entry.zipEntry.compressionMethod === 8 && entry.uncompressedSize >= 64 * 1024 && entry.compressedSize >= entry.uncompressedSize * 0.97;
 }
 
-/** Counts and hashes one entry's decompressed bytes, and enforces the limits on what is really there. */
+/**
+ * Counts and hashes one entry's decompressed bytes, and enforces the limits on what is really there: the entry's
+ * ratio, and (for entries of the input itself, which carry the budget) the total size and total ratio, with nested
+ * archives inspected under the same budget. Sizes and CRC-32 are checked upstream by `openEntryStream`.
+ */
 class EntryGuard extends Transform {
   private readonly hash = createHash('sha256');
+  private readonly spool: NestedArchiveSpool | undefined;
   bytes = 0;
   sha256 = '';
 
   constructor(
     private readonly entry: CheckedEntry,
     private readonly limits: ArchiveLimits,
-    private readonly budget: { used: number } | undefined,
+    private readonly budget: ExpansionBudget | undefined,
+    scratchDir: string,
   ) {
     super();
+    this.spool = budget === undefined ? undefined : new NestedArchiveSpool(entry.storedName, 0, scratchDir);
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.bytes += chunk.length;
     const entry = this.entry;
-    if (this.bytes > entry.uncompressedSize) {
-      return callback(new HostileArchiveError(entry.storedName, 'size-mismatch', `inflates beyond the ${entry.uncompressedSize} bytes its header declares`));
-    }
-    if (this.budget !== undefined) {
-      this.budget.used += chunk.length;
-      if (this.budget.used > this.limits.maxTotalBytes) {
-        return callback(new HostileArchiveError(entry.storedName, 'total-size', `brings the decompressed total over the limit of ${this.limits.maxTotalBytes} bytes`));
+    try {
+      if (this.budget !== undefined) spend(this.budget, chunk.length, entry.storedName, this.limits);
+      if (this.bytes > this.limits.ratioExemptBytes && this.bytes > this.limits.maxCompressionRatio * entry.compressedSize) {
+        throw new HostileArchiveError(entry.storedName, 'compression-ratio', `inflates beyond ${this.limits.maxCompressionRatio}:1`);
       }
-    }
-    if (this.bytes > this.limits.ratioExemptBytes && this.bytes > this.limits.maxCompressionRatio * entry.compressedSize) {
-      return callback(new HostileArchiveError(entry.storedName, 'compression-ratio', `inflates beyond ${this.limits.maxCompressionRatio}:1`));
+    } catch (error) {
+      return callback(error as Error);
     }
     this.hash.update(chunk);
-    callback(null, chunk);
+    if (this.spool === undefined) return callback(null, chunk);
+    this.spool.write(chunk).then(() => callback(null, chunk), callback);
   }
 
   override _flush(callback: TransformCallback): void {
-    if (this.bytes !== this.entry.uncompressedSize) {
-      return callback(new HostileArchiveError(this.entry.storedName, 'size-mismatch', `holds ${this.bytes} bytes, not the ${this.entry.uncompressedSize} its header declares`));
-    }
     this.sha256 = this.hash.digest('hex');
-    callback();
+    if (this.spool === undefined) return callback();
+    this.spool.check(this.budget!, this.limits).then(() => callback(), callback);
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (this.spool === undefined) return callback(error);
+    this.spool.discard().then(() => callback(error), () => callback(error));
   }
 }
 
@@ -249,15 +260,16 @@ export async function convertSdkPackage(input: ConvertSdkInput): Promise<Convert
     const podspecPath = `${metadata.name}.podspec.json`;
     addGenerated(podspecPath, `${JSON.stringify(podspec, null, 2)}\n`);
 
-    const budget = { used: 0 };
-    const pump = async (zip: yazl.ZipFile, entry: CheckedEntry, path: string, guardBudget: { used: number } | undefined): Promise<EntryGuard> => {
+    const budget: ExpansionBudget = { used: 0, compressedTotal: archive.compressedTotalBytes };
+    const scratchDir = input.scratchDir ?? tmpdir();
+    const pump = async (zip: yazl.ZipFile, entry: CheckedEntry, path: string, guardBudget: ExpansionBudget | undefined): Promise<EntryGuard> => {
       let source: Readable;
       try {
         source = await step(openEntryStream(archive.zipfile, entry));
       } catch (error) {
         throw wrapReadError(entry, error);
       }
-      const guard = new EntryGuard(entry, limits, guardBudget);
+      const guard = new EntryGuard(entry, limits, guardBudget, scratchDir);
       const compress = level > 0 && !STORED.test(path) && !alreadyIncompressible(entry);
       const options: Partial<yazl.ReadStreamOptions> & { compressionLevel?: number } = { mtime: entry.mtime, mode: entry.mode, compress, size: entry.uncompressedSize };
       if (compress) options.compressionLevel = level;
