@@ -184,6 +184,8 @@ export interface InstallOptions {
   readonly dir: string;
   /** @default lockstep-sdk.lock.json next to the manifest */
   readonly lockFile?: string;
+  /** Told before a locally changed file in `dir` is replaced. @default a warning on stderr */
+  readonly onLocalChange?: (notice: string) => void;
 }
 
 export interface InstallSummary {
@@ -206,7 +208,11 @@ export async function installSdks(api: ApiOptions, options: InstallOptions): Pro
   const lockFile = resolve(options.lockFile ?? join(manifestPath, '..', LOCK_FILE_NAME));
   const index = await call<PackageIndex>(api, 'GET', '/sdk/index');
   const plan = planInstall({ manifest, index, lock: await readLockFile(lockFile) });
-  const installed = await installPackages(plan, { downloader: new HttpDownloader(api), directory: resolve(options.dir) });
+  const installed = await installPackages(plan, {
+    downloader: new HttpDownloader(api),
+    directory: resolve(options.dir),
+    onLocalChange: options.onLocalChange ?? ((notice) => console.error(`warning: ${notice}`)),
+  });
   await writeLockFile(lockFile, plan.lock);
   return {
     installed: installed.map((i) => ({ name: i.item.name, version: i.item.version, path: i.path, downloaded: i.downloaded })),
