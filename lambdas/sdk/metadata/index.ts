@@ -16,7 +16,7 @@
  * | `authors` | yes | a non-empty list of names |
  * | `contact` | yes | owners' email address; notified of conflicts and failures |
  * | `license` | yes | license name or SPDX id, e.g. `Apache-2.0` |
- * | `dependencies` | no (`{}`) | SDK name -> semver range (`semver.validRange`); not on itself; one contiguous range (no `||`, which a podspec cannot express) |
+ * | `dependencies` | no (`{}`) | SDK name -> semver range (`semver.validRange`); not on itself; one contiguous range (no `||`, which a podspec cannot express). CocoaPods' `~>` has CocoaPods' meaning (`~> 6.0` is >= 6.0.0 and < 7.0.0, not npm's 6.0.x) and is stored as npm comparators (`ranges.ts`) |
  * | `platform.name` | yes | one of `PLATFORMS` (`ios`, `macos`, `tvos`, `watchos`, `visionos`, `android`, `linux`, `windows`) |
  * | `platform.minimumVersion` | yes | lowest OS version, `15`, `15.0` or `10.15.4` |
  * | `platform.architectures` | yes | non-empty list from `ARCHITECTURES` (`arm64`, `x86_64`, `armv7`, `arm64-v8a`, ...), no repeats |

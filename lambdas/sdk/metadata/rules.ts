@@ -3,6 +3,7 @@
  * (empty when the value complies); `validate.ts` runs them all so a provider sees every problem at once.
  */
 import semver from 'semver';
+import { normalizeRange } from './ranges';
 import { toCocoaPodsRequirements } from '../converter/cocoapods-requirements';
 import type { MetadataProblem } from './errors';
 
@@ -113,10 +114,11 @@ export function checkDependency(name: string, range: string, self: string | unde
   if (self !== undefined && name === self) {
     problems.push(problem(field, 'the SDK depends on itself', `remove "${name}" from dependencies`));
   }
-  if (range.trim() === '' || semver.validRange(range) === null) {
-    problems.push(problem(field, `"${range}" is not a valid semver range`, 'use a range such as "^6.1.0", "~6.1.3", ">=6.0.0 <8.0.0" or "6.2.0"'));
+  const npmRange = normalizeRange(range);
+  if (range.trim() === '' || semver.validRange(npmRange) === null) {
+    problems.push(problem(field, `"${range}" is not a valid semver range`, 'use a range such as "^6.1.0", "~6.1.3", ">=6.0.0 <8.0.0", "6.2.0" or CocoaPods\' "~> 6.0"'));
   } else {
-    const pods = toCocoaPodsRequirements(range);
+    const pods = toCocoaPodsRequirements(npmRange);
     if (!pods.ok) problems.push(problem(field, pods.reason, 'declare one contiguous range, e.g. ">=6.0.0 <8.0.0" instead of "^6.0.0 || ^7.0.0"'));
   }
   return problems;

@@ -4,6 +4,7 @@
 import { ACCESS_TIERS, type AccessTier, type SdkMetadata } from '../model';
 import { MetadataError, type MetadataProblem } from './errors';
 import { XmlDependencyList, isRecord } from './parse-document';
+import { normalizeRange } from './ranges';
 import {
   checkArchitectures,
   checkDependency,
@@ -234,7 +235,8 @@ export function validateSdkMetadata(tree: unknown, options: ValidateOptions): Sd
     authors: authors!,
     contact: contact!,
     license: license!,
-    dependencies: Object.fromEntries(dependencies ?? []),
+    // `~>` is stored with CocoaPods' meaning as npm comparators, so staging, the resolver and install read it right.
+    dependencies: Object.fromEntries([...(dependencies ?? [])].map(([dep, range]) => [dep, normalizeRange(range)])),
     platform: { name: platformName!, minimumVersion: minimumVersion!, architectures: architectures! },
     deprecated: deprecated ?? deprecatedInFavorOf !== undefined,
     ...(deprecatedInFavorOf !== undefined ? { deprecatedInFavorOf } : {}),

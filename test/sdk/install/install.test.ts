@@ -54,6 +54,12 @@ describe('consumer manifest', () => {
     expect(parseConsumerManifest('sdks:\n  maps: "^2.0.0"\n  social: ">=1.3.0 <2.0.0"\n')).toEqual({ sdks: { maps: '^2.0.0', social: '>=1.3.0 <2.0.0' } });
   });
 
+  it('reads "~>" with CocoaPods\' meaning, as SDK metadata does', () => {
+    expect(parseConsumerManifest('sdks:\n  analytics: "~> 6.0"\n')).toEqual({ sdks: { analytics: '>=6.0.0 <7.0.0' } });
+    const plan = planInstall({ manifest: parseConsumerManifest('sdks:\n  analytics: "~> 6.0"\n'), index });
+    expect(plan.downloads.map((d) => `${d.name}@${d.version}`)).toEqual(['analytics@6.1.0']);
+  });
+
   it('reports every problem at once with its path', () => {
     let error: ConsumerManifestError | undefined;
     try {

@@ -1,4 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
+import semver from 'semver';
+import { toCocoaPodsRequirements } from '../../../lambdas/sdk/converter';
 import { MetadataError, parseSdkMetadata, type MetadataProblem } from '../../../lambdas/sdk/metadata';
 import { goodMetadata } from './fixtures';
 
@@ -151,6 +153,21 @@ describe('SDK metadata rules', () => {
         ['dependencies.social', expect.stringContaining('union')],
         ['dependencies.empty', '"" is not a valid semver range'],
       ]);
+    });
+    it('reads CocoaPods\' pessimistic operator with CocoaPods\' meaning, so "~> 6.0" accepts 6.4.0 and stops before 7', () => {
+      const { dependencies } = parse(goodMetadata({ dependencies: { analytics: '~> 6.0', net: '~> 2.1.3', core: '~>1', geo: '~> 0.1', social: '~> 6.0, >= 6.2' } }));
+      expect(dependencies).toEqual({ analytics: '>=6.0.0 <7.0.0', net: '>=2.1.3 <2.2.0', core: '>=1.0.0 <2.0.0', geo: '>=0.1.0 <1.0.0', social: '>=6.0.0 <7.0.0 >=6.2.0' });
+      expect(semver.satisfies('6.4.0', dependencies.analytics!)).toBe(true);
+      expect(semver.satisfies('7.0.0', dependencies.analytics!)).toBe(false);
+      expect(semver.satisfies('7.0.0-beta.1', dependencies.analytics!)).toBe(false);
+      expect(semver.satisfies('2.1.9', dependencies.net!)).toBe(true);
+      expect(semver.satisfies('2.2.0', dependencies.net!)).toBe(false);
+      // And the podspec says it the CocoaPods way again.
+      expect(toCocoaPodsRequirements(dependencies.analytics!)).toEqual({ ok: true, requirements: ['~> 6.0'] });
+      expect(toCocoaPodsRequirements(dependencies.net!)).toEqual({ ok: true, requirements: ['~> 2.1.3'] });
+    });
+    it('refuses a pessimistic operator without a version', () => {
+      expect(problemsOf(goodMetadata({ dependencies: { analytics: '~> six' } })).map((p) => [p.field, p.message])).toEqual([['dependencies.analytics', '"~> six" is not a valid semver range']]);
     });
     it('refuses a list where a map of ranges is expected', () => {
       expect(fieldsOf(goodMetadata({ dependencies: ['analytics'] }))).toEqual(['dependencies']);
