@@ -12,7 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
-import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import yazl from 'yazl';
 import type { SdkMetadata } from '../model';
@@ -35,6 +35,19 @@ export interface ConvertSdkInput {
   /** @default DEFAULT_ARCHIVE_LIMITS (50,000 entries, 2 GiB, ratio 200:1 above 1 MiB, 512-byte paths) */
   readonly limits?: Partial<ArchiveLimits>;
   readonly podspec?: PodspecOptions;
+  /**
+   * Absolute URL of the folder the package is published in on the package host, e.g.
+   * `https://d111.cloudfront.net/public/acme-maps/6.2.0`: the podspec's `source.http` (CocoaPods needs an absolute
+   * URL) and each SwiftPM binary target's `url` are this plus the file name. `podspec.packageUrl` wins for the
+   * podspec. @default none: file names only, resolved by whoever serves the package
+   */
+  readonly publishedBaseUrl?: string;
+  /**
+   * Where each SwiftPM binary target zip (`<Bundle>.xcframework.zip`) is also written as an object of its own, for
+   * `.binaryTarget(url:checksum:)`: the very bytes stored in the package, so the manifest's checksum holds for both.
+   * Committed before the package, aborted with it. @default none (the zips exist only inside the package)
+   */
+  readonly binaryTargetSink?: (fileName: string) => PackageSink;
   /** Deflate level for compressible files (0-9). Already-compressed formats are always stored. @default 6 */
   readonly compressionLevel?: number;
   /** Where nested archives are spooled while they are inspected (one at a time, deleted after). @default os.tmpdir() */
@@ -56,6 +69,8 @@ export interface SwiftBinaryTarget {
   /** SHA-256 (hex) of that zip file: what `swift package compute-checksum` prints and `.binaryTarget(checksum:)` wants. */
   readonly checksum: string;
   readonly size: number;
+  /** Where the zip is published on its own (`publishedBaseUrl` + file name), for `.binaryTarget(url:)`. */
+  readonly url?: string;
 }
 
 /** `manifest.json`, the last file of the package. */
@@ -65,6 +80,8 @@ export interface PackageManifest {
   readonly version: string;
   /** The package root folder inside the zip, `<name>-<version>`. */
   readonly root: string;
+  /** The platform as the metadata declares it, non-Apple ones included (the podspec lists Apple platforms only). */
+  readonly platform: SdkMetadata['platform'];
   /** Every file of the package except `manifest.json` itself, sorted by path. */
   readonly files: readonly ManifestFile[];
   readonly swiftPackage?: { readonly binaryTargets: readonly SwiftBinaryTarget[] };
@@ -211,9 +228,11 @@ export async function convertSdkPackage(input: ConvertSdkInput): Promise<Convert
   const archive = await inspectArchive(input.source, limits);
   let layout: PackageLayout;
   let podspec: Podspec;
+  const baseUrl = input.publishedBaseUrl?.replace(/\/+$/, '');
   try {
     layout = planLayout(metadata.name, metadata.version, archive.entries);
-    podspec = buildPodspec(metadata, layout, input.podspec);
+    const packageUrl = input.podspec?.packageUrl ?? (baseUrl !== undefined ? `${baseUrl}/${layout.root}.zip` : undefined);
+    podspec = buildPodspec(metadata, layout, { ...input.podspec, ...(packageUrl !== undefined ? { packageUrl } : {}) });
   } catch (error) {
     archive.zipfile.close();
     throw error;
@@ -221,6 +240,7 @@ export async function convertSdkPackage(input: ConvertSdkInput): Promise<Convert
 
   const outer = new yazl.ZipFile();
   const tap = new HashTap();
+  const ownSinks: PackageSink[] = [];
   // A failure anywhere (yazl, the sink) must also end whatever step is being awaited. Not Promise.race against one
   // long-lived promise: every race leaves a reaction on it, and each would keep its step's result (an entry stream
   // with its zlib buffers) alive until the conversion ends.
@@ -296,14 +316,29 @@ export async function convertSdkPackage(input: ConvertSdkInput): Promise<Convert
       inner.on('error', (error: Error) => failed(error));
       const innerTap = new HashTap();
       const path = `${bundle.name}.xcframework.zip`;
+      let innerBytes: Readable = inner.outputStream.pipe(innerTap);
+      let ownObject: Promise<void> | undefined;
+      if (input.binaryTargetSink !== undefined) {
+        const own = input.binaryTargetSink(path);
+        ownSinks.push(own);
+        const writable = own.open();
+        writable.on('error', (error: Error) => failed(new PackageSinkError(`Writing ${path} failed: ${error.message}`, { cause: error })));
+        ownObject = finished(innerTap.pipe(writable));
+        // Its failure reaches every awaited step through failed() above, wrapped; this copy is only awaited later.
+        ownObject.catch(() => undefined);
+        // yazl starts reading the entry only when it gets to it; the PassThrough holds the bytes until then (the
+        // pipe to the own object starts the flow at once), with back-pressure on both.
+        innerBytes = innerTap.pipe(new PassThrough());
+      }
       // Stored, not deflated again: it is a zip already, and the package host can serve it by range from the package.
-      addStream(outer, `${root}/${path}`, { mtime: GENERATED_MTIME, mode: GENERATED_MODE, compress: false }, inner.outputStream.pipe(innerTap));
+      addStream(outer, `${root}/${path}`, { mtime: GENERATED_MTIME, mode: GENERATED_MODE, compress: false }, innerBytes);
       const innerFiles = [...bundle.files].sort((a, b) => (a.inner < b.inner ? -1 : a.inner > b.inner ? 1 : 0));
       for (const { entry, inner: innerPath } of innerFiles) await pump(inner, entry, innerPath, undefined);
       inner.end();
       await step(finished(innerTap));
+      if (ownObject !== undefined) await step(ownObject);
       files.push({ path, size: innerTap.bytes, sha256: innerTap.sha256 });
-      binaryTargets.push({ name: bundle.name, path, checksum: innerTap.sha256, size: innerTap.bytes });
+      binaryTargets.push({ name: bundle.name, path, checksum: innerTap.sha256, size: innerTap.bytes, ...(baseUrl !== undefined ? { url: `${baseUrl}/${path}` } : {}) });
     }
 
     files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
@@ -312,6 +347,7 @@ export async function convertSdkPackage(input: ConvertSdkInput): Promise<Convert
       name: metadata.name,
       version: metadata.version,
       root,
+      platform: metadata.platform,
       files,
       ...(binaryTargets.length > 0 ? { swiftPackage: { binaryTargets } } : {}),
     };
@@ -320,13 +356,16 @@ export async function convertSdkPackage(input: ConvertSdkInput): Promise<Convert
     outer.end();
     await step(written);
     archive.zipfile.close();
+    for (const own of ownSinks) await own.commit();
     await sink.commit();
     return { manifest, podspec, podspecPath, sha256: tap.sha256, size: tap.bytes, bytesRead: budget.used };
   } catch (error) {
     archive.zipfile.close();
     outer.outputStream.unpipe();
     tap.destroy();
+    // Cleanup after a failure: the original error is what the caller needs, not a second one from discarding.
     await sink.abort().catch(() => undefined);
+    for (const own of ownSinks) await own.abort().catch(() => undefined);
     throw error;
   }
 }

@@ -31,6 +31,7 @@ const config = (): SdkServiceConfig => ({
   stagingBucket: requireEnv('LOCKSTEP_SDK_STAGING_BUCKET'),
   packageHostBucket: requireEnv('LOCKSTEP_PACKAGE_HOST_BUCKET'),
   testerProject: requireEnv('LOCKSTEP_SDK_TESTER_PROJECT'),
+  cdnBaseUrl: requireEnv('LOCKSTEP_CDN_BASE_URL'),
 });
 
 /** What the upload API, intake and steps handlers need. */

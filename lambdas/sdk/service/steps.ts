@@ -149,10 +149,14 @@ async function convert(
   batchId: string | undefined,
 ): Promise<{ sha256: string; size: number }> {
   const key = stagedPackageKey(sdk);
+  const stagedNextToPackage = (fileName: string) => `${key.slice(0, key.lastIndexOf('/'))}/${fileName}`;
   const converted = await convertSdkPackage({
     metadata,
     source: await deps.objects.openArchive(deps.config.hostBucket, upload.artifactsKey),
     sink: deps.objects.openSink(deps.config.stagingBucket, key),
+    // The URLs the published files will have on the package host, for the version's tier.
+    ...(deps.config.cdnBaseUrl !== undefined ? { publishedBaseUrl: `${deps.config.cdnBaseUrl.replace(/\/+$/, '')}/${packageKey(metadata.tier, sdk.name, sdk.version, '')}` } : {}),
+    binaryTargetSink: (fileName) => deps.objects.openSink(deps.config.stagingBucket, stagedNextToPackage(fileName)),
     ...(deps.archiveLimits !== undefined ? { limits: deps.archiveLimits } : {}),
   });
   const contents = await readPackageContents(await deps.objects.openArchive(deps.config.stagingBucket, key), converted.manifest.files, deps.scratchDir);
@@ -172,7 +176,15 @@ async function convert(
     metadata,
     upload,
     ...(batchId !== undefined ? { batchId } : {}),
-    package: { key, fileName: key.split('/').pop()!, sha256: converted.sha256, size: converted.size },
+    package: {
+      key,
+      fileName: key.split('/').pop()!,
+      sha256: converted.sha256,
+      size: converted.size,
+      ...(converted.manifest.swiftPackage !== undefined
+        ? { binaryTargets: converted.manifest.swiftPackage.binaryTargets.map((t) => ({ key: stagedNextToPackage(t.path), fileName: t.path, sha256: t.checksum, size: t.size })) }
+        : {}),
+    },
     contentsKey,
     updatedAt: new Date(now).toISOString(),
     history: existing?.history ?? [],
