@@ -83,6 +83,7 @@ export {
   DEFAULT_MAX_YAML_ALIASES,
   METADATA_FILE_NAMES,
   METADATA_FORMATS,
+  checkMetadataSize,
   detectMetadataFormat,
   parseMetadataDocument,
   type MetadataFormat,

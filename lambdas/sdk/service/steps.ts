@@ -15,7 +15,7 @@
  * | `reject` | records a refused upload and tells its owner | `{ reason }` |
  */
 import { z } from 'zod';
-import { MetadataError, parseMetadataDocument, parseSdkMetadata } from '../metadata';
+import { checkMetadataSize, DEFAULT_MAX_METADATA_BYTES, MetadataError, parseMetadataDocument, parseSdkMetadata } from '../metadata';
 import { packageKey } from '../host/keys';
 import { convertSdkPackage } from '../converter';
 import type { SdkMetadata, SdkVersionRef } from '../model';
@@ -54,8 +54,6 @@ export type StageResult =
   | { readonly status: 'WAITING' | 'CONFLICT' | 'HELD'; readonly reason: string }
   | { readonly status: 'TESTING'; readonly reason: string; readonly planId: string; readonly planUri: string; readonly members: readonly SdkVersionRef[] };
 
-/** Largest metadata object read (the parser refuses anything over 64 KiB itself, with the fix). */
-const MAX_METADATA_OBJECT_BYTES = 1024 * 1024;
 
 /**
  * Runs one Task.
@@ -101,7 +99,10 @@ export function causeText(error: { Error?: string; Cause?: string } | null | und
 }
 
 async function validate(deps: SdkServiceDependencies, sdk: SdkVersionRef, upload: z.infer<typeof uploadSourceSchema>): Promise<{ withdraw: boolean; metadata: SdkMetadata }> {
-  const bytes = await deps.objects.getBytes(deps.config.hostBucket, upload.metadataKey, MAX_METADATA_OBJECT_BYTES);
+  // The CLI's limit and message (DEFAULT_MAX_METADATA_BYTES), checked before the object is read.
+  const head = await deps.objects.head(deps.config.hostBucket, upload.metadataKey);
+  if (head !== undefined) checkMetadataSize(head.size);
+  const bytes = await deps.objects.getBytes(deps.config.hostBucket, upload.metadataKey, DEFAULT_MAX_METADATA_BYTES);
   if (bytes === undefined) throw new SdkNotFoundError(`The metadata file ${upload.metadataKey} is gone from the SDK host; upload it again`, { details: { key: upload.metadataKey } });
   const versions = await deps.store.listVersions();
   const fileName = upload.metadataKey.split('/').pop()!;
