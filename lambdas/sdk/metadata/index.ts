@@ -15,7 +15,7 @@
  * | `homepage` | yes | an `https` URL with a public host name and no credentials |
  * | `authors` | yes | a non-empty list of names |
  * | `contact` | yes | owners' email address; notified of conflicts and failures |
- * | `license` | yes | license name or SPDX id, e.g. `Apache-2.0` |
+ * | `license` | yes | an SPDX license expression (`Apache-2.0`, `MIT OR Apache-2.0`; `LicenseRef-<name>` for a license of your own); otherwise the error suggests the nearest SPDX id |
  * | `dependencies` | no (`{}`) | SDK name -> semver range (`semver.validRange`); not on itself; one contiguous range (no `||`, which a podspec cannot express). CocoaPods' `~>` has CocoaPods' meaning (`~> 6.0` is >= 6.0.0 and < 7.0.0, not npm's 6.0.x) and is stored as npm comparators (`ranges.ts`) |
  * | `platform.name` | yes | one of `PLATFORMS` (`ios`, `macos`, `tvos`, `watchos`, `visionos`, `android`, `linux`, `windows`) |
  * | `platform.minimumVersion` | yes | lowest OS version, `15`, `15.0` or `10.15.4` |

@@ -2,7 +2,11 @@
  * The rules an SDK's metadata must follow, as pure functions over the fields. Each returns the problems it finds
  * (empty when the value complies); `validate.ts` runs them all so a provider sees every problem at once.
  */
+import { distance } from 'fastest-levenshtein';
 import semver from 'semver';
+import spdxCorrect from 'spdx-correct';
+import parseSpdx from 'spdx-expression-parse';
+import spdxIds from 'spdx-license-ids/index.json' with { type: 'json' };
 import { normalizeRange } from './ranges';
 import { toCocoaPodsRequirements } from '../converter/cocoapods-requirements';
 import type { MetadataProblem } from './errors';
@@ -150,4 +154,37 @@ export function checkDeprecatedInFavorOf(value: string, self: string | undefined
   if (deprecated === false) problems.push(problem(field, 'deprecatedInFavorOf is set while deprecated is false', 'remove deprecatedInFavorOf, or set deprecated to true'));
   if (!sdkExists(value)) problems.push(problem(field, `no SDK named "${value}" exists`, 'name an SDK that is published or staged, or publish the replacement first'));
   return problems;
+}
+
+/**
+ * `license` is an SPDX license expression (`Apache-2.0`, `MIT OR Apache-2.0`, `LicenseRef-Acme-Commercial` for a
+ * license of your own), checked with `spdx-expression-parse`. Anything else is an error whose fix names the nearest
+ * SPDX id: `spdx-correct`'s correction when it has one (`Apache 2` -> `Apache-2.0`), else the id closest by edit
+ * distance.
+ */
+export function checkLicense(field: string, value: string): MetadataProblem[] {
+  try {
+    parseSpdx(value);
+    return [];
+  } catch {
+    const suggestion = spdxCorrect(value) ?? nearestSpdxId(value);
+    return [
+      problem(
+        field,
+        `"${value}" is not an SPDX license expression`,
+        `use "${suggestion}" if that is the license, or another SPDX id or expression (spdx.org/licenses); for a license of your own, "LicenseRef-<name>"`,
+      ),
+    ];
+  }
+}
+
+function nearestSpdxId(value: string): string {
+  const wanted = value.trim().toLowerCase();
+  let best = spdxIds[0]!;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const id of spdxIds) {
+    const d = distance(wanted, id.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [id, d];
+  }
+  return best;
 }

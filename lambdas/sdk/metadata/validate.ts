@@ -11,6 +11,7 @@ import {
   checkDeprecatedInFavorOf,
   checkEmail,
   checkHomepage,
+  checkLicense,
   checkMinimumVersion,
   checkName,
   checkPlatformName,
@@ -214,6 +215,7 @@ export function validateSdkMetadata(tree: unknown, options: ValidateOptions): Sd
   problems.push(...checkSummaryAndDescription(summary, description));
   if (homepage !== undefined) problems.push(...checkHomepage('homepage', homepage));
   if (contact !== undefined) problems.push(...checkEmail('contact', contact));
+  if (license !== undefined) problems.push(...checkLicense('license', license));
   for (const [dep, range] of dependencies ?? []) problems.push(...checkDependency(dep, range, name));
   if (platformName !== undefined) problems.push(...checkPlatformName('platform.name', platformName));
   if (minimumVersion !== undefined) problems.push(...checkMinimumVersion('platform.minimumVersion', minimumVersion));

@@ -134,6 +134,25 @@ describe('SDK metadata rules', () => {
     });
   });
 
+  describe('license', () => {
+    it.each(['Apache-2.0', 'MIT', 'MIT OR Apache-2.0', '(MIT OR Apache-2.0) AND BSD-3-Clause', 'GPL-2.0-only WITH Classpath-exception-2.0', 'LicenseRef-Acme-Commercial'])(
+      'accepts the SPDX expression %j',
+      (license) => {
+        expect(() => parse(goodMetadata({ license }))).not.toThrow();
+      },
+    );
+    it.each([
+      ['Apache 2', 'Apache-2.0'],
+      ['GPLv3', 'GPL-3.0-or-later'],
+      ['MTI', 'MIT'],
+      ['BSD-3-Clausee', 'BSD-3-Clause'],
+    ])('refuses %j and suggests the nearest SPDX id %j', (license, suggestion) => {
+      const problems = problemsOf(goodMetadata({ license }));
+      expect(problems).toEqual([expect.objectContaining({ field: 'license', message: `"${license}" is not an SPDX license expression` })]);
+      expect(problems[0]!.fix).toMatch(new RegExp(`^use "${suggestion.replace(/[.+]/g, '\\$&')}" if that is the license`));
+    });
+  });
+
   describe('dependencies', () => {
     it('accepts valid ranges and no dependencies at all', () => {
       expect(parse(goodMetadata({ dependencies: { analytics: '~6.1.3', 'acme-core': '>=1.0.0 <3.0.0', net: '*' } })).dependencies).toEqual({
