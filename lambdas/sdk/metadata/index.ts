@@ -9,7 +9,7 @@
  * |---|---|---|
  * | `name` | yes | package id: 2-50 lower-case letters/digits, words joined by single `-`, starting with a letter |
  * | `publicName` | yes | display name: 2-50 letters/digits/single spaces or `-`, starts with a letter; not only reserved words (`SDK`, `Kit`, `API`, ...) |
- * | `version` | yes | semantic version, strictly (`6.2.0`, `7.0.0-beta.1`; no `v`, no `+build`) |
+ * | `version` | yes | semantic version, strictly (`6.2.0`, `7.0.0-beta.1`, `6.2.0+build.5`; no `v`); build metadata is kept, and a version differing from an existing one only by it is refused (same precedence) |
  * | `summary` | yes | at most 140 characters and shorter than `description` |
  * | `description` | yes | longer than `summary` |
  * | `homepage` | yes | an `https` URL with a public host name and no credentials |
@@ -89,7 +89,7 @@ export {
   type MetadataFormat,
   type ParseDocumentOptions,
 } from './parse-document';
-export { ARCHITECTURES, PLATFORMS, RESERVED_PUBLIC_NAME_WORDS, SUMMARY_MAX_LENGTH } from './rules';
+export { ARCHITECTURES, PLATFORMS, RESERVED_PUBLIC_NAME_WORDS, SUMMARY_MAX_LENGTH, isStrictSemver } from './rules';
 export { METADATA_FIELDS, validateSdkMetadata, type ValidateOptions } from './validate';
 
 export type ParseSdkMetadataOptions = ParseDocumentOptions & ValidateOptions;

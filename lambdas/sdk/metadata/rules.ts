@@ -69,11 +69,20 @@ export function checkPublicName(field: string, value: string): MetadataProblem[]
   return [];
 }
 
+/**
+ * A semantic version exactly as written, build metadata included (`1.2.3`, `7.0.0-beta.1`, `1.2.3+build.5`), and
+ * not one that semver would first clean (`v1.2.3`, ` 1.2.3`, `=1.2.3`). The version is kept as written everywhere
+ * (keys, index); build metadata gives no precedence, so the upload API refuses a second version that differs from
+ * an existing one only by it.
+ */
+export function isStrictSemver(value: string): boolean {
+  const parsed = semver.parse(value);
+  return parsed !== null && value === (parsed.build.length > 0 ? `${parsed.version}+${parsed.build.join('.')}` : parsed.version);
+}
+
 export function checkVersion(field: string, value: string): MetadataProblem[] {
-  // Strict: semver.valid() also cleans "v1.2.3" and " 1.2.3" and drops "+build" metadata; any of those would make
-  // two spellings of one version (1.0.0+a and 1.0.0+b have the same precedence).
-  if (semver.valid(value) !== value) {
-    return [problem(field, `"${value}" is not a semantic version`, 'use MAJOR.MINOR.PATCH with an optional pre-release, e.g. "6.2.0" or "7.0.0-beta.1", without a "v" or "+build" suffix')];
+  if (!isStrictSemver(value)) {
+    return [problem(field, `"${value}" is not a semantic version`, 'use MAJOR.MINOR.PATCH with an optional pre-release and build, e.g. "6.2.0", "7.0.0-beta.1" or "6.2.0+build.5", without a "v"')];
   }
   return [];
 }

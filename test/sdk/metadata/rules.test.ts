@@ -98,11 +98,11 @@ describe('SDK metadata rules', () => {
   });
 
   describe('version', () => {
-    it.each(['6.2.0', '0.1.0', '7.0.0-beta.1'])('accepts %s', (version) => {
+    // Build metadata is valid semver and kept as written; the upload API refuses a second build of one precedence.
+    it.each(['6.2.0', '0.1.0', '7.0.0-beta.1', '1.2.3+build.5', '1.2.3-rc.1+exp.sha.5114f85'])('accepts %s', (version) => {
       expect(parse(goodMetadata({ version })).version).toBe(version);
     });
-    // Build metadata is refused: 1.0.0+a and 1.0.0+b would be two uploads of one version (same precedence).
-    it.each(['6.2', 'v6.2.0', ' 6.2.0', '6.2.0.1', 'latest', '06.2.0', '1.0.0+build.5'])('refuses %j', (version) => {
+    it.each(['6.2', 'v6.2.0', ' 6.2.0', '=6.2.0', '6.2.0.1', 'latest', '06.2.0', '1.0.0+', '1.0.0+build..5'])('refuses %j', (version) => {
       expect(fieldsOf(goodMetadata({ version }))).toContain('version');
     });
   });
