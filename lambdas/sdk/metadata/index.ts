@@ -23,6 +23,7 @@
  * | `deprecated` | no (`false`, or `true` when `deprecatedInFavorOf` is set) | `true` / `false` |
  * | `deprecatedInFavorOf` | no | name of an SDK that exists (published or staged), not this one |
  * | `tier` | no (`private`) | `private`, `early-access` or `public`; an SDK never becomes public by omission |
+ * | `prereleaseTier` | no (prereleases: `early-access` where `tier` is `public`, else `tier`) | the tier of a prerelease version (`7.0.0-beta.1`); install ranges never match a prerelease unless they name one (`^7.0.0-beta.0`) |
  * | `supported` | no (`true`) | `false` withdraws this version from the package host |
  *
  * Unknown fields are reported (with the likely intended name when only the case or a `-`/`_` differs). Write

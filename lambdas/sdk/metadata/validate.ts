@@ -1,6 +1,7 @@
 /**
  * Types the fields of a parsed metadata tree and runs every rule, collecting all problems before deciding.
  */
+import semver from 'semver';
 import { ACCESS_TIERS, type AccessTier, type SdkMetadata } from '../model';
 import { MetadataError, type MetadataProblem } from './errors';
 import { XmlDependencyList, isRecord } from './parse-document';
@@ -41,6 +42,7 @@ export const METADATA_FIELDS = [
   'deprecated',
   'deprecatedInFavorOf',
   'tier',
+  'prereleaseTier',
   'supported',
 ] as const;
 export const PLATFORM_FIELDS = ['name', 'minimumVersion', 'architectures'] as const;
@@ -191,6 +193,7 @@ export function validateSdkMetadata(tree: unknown, options: ValidateOptions): Sd
   const deprecated = r.boolean(tree, 'deprecated', 'deprecated');
   const deprecatedInFavorOf = r.string(tree, 'deprecatedInFavorOf', 'deprecatedInFavorOf', false);
   const tierText = r.string(tree, 'tier', 'tier', false);
+  const prereleaseTierText = r.string(tree, 'prereleaseTier', 'prereleaseTier', false);
   const supported = r.boolean(tree, 'supported', 'supported');
 
   let platformName: string | undefined;
@@ -224,6 +227,9 @@ export function validateSdkMetadata(tree: unknown, options: ValidateOptions): Sd
   if (tierText !== undefined && !(ACCESS_TIERS as readonly string[]).includes(tierText)) {
     problems.push({ field: 'tier', message: `"${tierText}" is not an access tier`, fix: `use one of: ${ACCESS_TIERS.join(', ')}` });
   }
+  if (prereleaseTierText !== undefined && !(ACCESS_TIERS as readonly string[]).includes(prereleaseTierText)) {
+    problems.push({ field: 'prereleaseTier', message: `"${prereleaseTierText}" is not an access tier`, fix: `use one of: ${ACCESS_TIERS.join(', ')}` });
+  }
 
   if (problems.length > 0) throw new MetadataError(problems, { details: { name, version } });
 
@@ -242,7 +248,19 @@ export function validateSdkMetadata(tree: unknown, options: ValidateOptions): Sd
     platform: { name: platformName!, minimumVersion: minimumVersion!, architectures: architectures! },
     deprecated: deprecated ?? deprecatedInFavorOf !== undefined,
     ...(deprecatedInFavorOf !== undefined ? { deprecatedInFavorOf } : {}),
-    tier: (tierText ?? 'private') as AccessTier,
+    tier: effectiveTier(version!, tierText as AccessTier | undefined, prereleaseTierText as AccessTier | undefined),
     supported: supported ?? true,
   };
+}
+
+/**
+ * The tier a version is published to. A prerelease (`7.0.0-beta.1`) goes no further than early access unless the
+ * provider says otherwise with `prereleaseTier`: a `tier: public` written for the SDK's releases does not put its
+ * betas in front of every consumer. `private` stays private.
+ */
+function effectiveTier(version: string, tier: AccessTier | undefined, prereleaseTier: AccessTier | undefined): AccessTier {
+  const declared = tier ?? 'private';
+  if (semver.prerelease(version) === null) return declared;
+  if (prereleaseTier !== undefined) return prereleaseTier;
+  return declared === 'public' ? 'early-access' : declared;
 }

@@ -91,6 +91,16 @@ describe('planInstall', () => {
     expect(plan.warnings).toEqual(['maps is deprecated in favor of atlas; plan to move to it']);
   });
 
+  it('never installs a prerelease for a range that does not name one, and does when asked', () => {
+    const withBeta = buildIndex([...catalogue, published('analytics', '7.1.0-beta.1', { tier: 'early-access' })], { generatedAt });
+    const stable = planInstall({ manifest: { sdks: { analytics: '^7.0.0' } }, index: withBeta });
+    expect(stable.downloads.map((d) => `${d.name}@${d.version}`)).toEqual(['analytics@7.0.2']);
+    const any = planInstall({ manifest: { sdks: { analytics: '*' } }, index: withBeta });
+    expect(any.downloads.map((d) => `${d.name}@${d.version}`)).toEqual(['analytics@7.0.2']);
+    const asked = planInstall({ manifest: { sdks: { analytics: '^7.1.0-beta.0' } }, index: withBeta });
+    expect(asked.downloads.map((d) => `${d.name}@${d.version}`)).toEqual(['analytics@7.1.0-beta.1']);
+  });
+
   it('explains a manifest no published versions satisfy', () => {
     expect(() => planInstall({ manifest: { sdks: { maps: '^2.0.0', social: '^1.0.0' } }, index })).toThrow(InstallResolutionError);
     expect(() => planInstall({ manifest: { sdks: { maps: '^2.0.0', social: '^1.0.0' } }, index })).toThrow(

@@ -134,6 +134,18 @@ describe('SDK metadata rules', () => {
     });
   });
 
+  describe('prerelease tier', () => {
+    it('sends a prerelease of a public SDK to early access, and keeps releases public', () => {
+      expect(parse(goodMetadata({ version: '1.2.3-beta.1', tier: 'public' })).tier).toBe('early-access');
+      expect(parse(goodMetadata({ version: '1.2.3', tier: 'public' })).tier).toBe('public');
+      expect(parse(goodMetadata({ version: '1.2.3-beta.1', tier: 'private' })).tier).toBe('private');
+    });
+    it('follows prereleaseTier when the provider says otherwise', () => {
+      expect(parse(goodMetadata({ version: '1.2.3-beta.1', tier: 'public', prereleaseTier: 'public' })).tier).toBe('public');
+      expect(fieldsOf(goodMetadata({ version: '1.2.3-beta.1', prereleaseTier: 'everyone' }))).toEqual(['prereleaseTier']);
+    });
+  });
+
   describe('license', () => {
     it.each(['Apache-2.0', 'MIT', 'MIT OR Apache-2.0', '(MIT OR Apache-2.0) AND BSD-3-Clause', 'GPL-2.0-only WITH Classpath-exception-2.0', 'LicenseRef-Acme-Commercial'])(
       'accepts the SPDX expression %j',
