@@ -153,3 +153,14 @@ describe('SDK publishing in local mode', () => {
     expect(((await response.json()) as { message: string }).message).toContain('maps is private');
   });
 });
+
+describe('restarting the SDK half', () => {
+  it('keeps the local edge on its port, so signed URLs issued before the restart still work', async () => {
+    const before = sdk.endpoints.edge;
+    const answer = (await (await fetch(`${consumer.api}/sdk/download/maps/2.0.0`, { headers: { authorization: `Bearer ${consumer.token}` } })).json()) as { url: string };
+    await sdk.stop();
+    sdk = await startSdkPublishing(services, { pollIntervalMs: 0, log: () => undefined });
+    expect(sdk.endpoints.edge).toBe(before);
+    expect((await fetch(answer.url)).status).toBe(200);
+  });
+});
