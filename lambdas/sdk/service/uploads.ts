@@ -194,5 +194,18 @@ export async function sdkStatus(deps: SdkServiceDependencies, filter: { name?: s
       out.push({ name: filter.name, version: filter.version, status: last.state === 'REJECTED' ? 'REJECTED' : 'RECEIVED', reason: last.reason, history: [], intakes });
     }
   }
+  // Without a version, the refused versions that never got a record are listed too, each with its last reason.
+  if (filter.version === undefined) {
+    const known = new Set(versions.map(refLabel));
+    const refused = new Map<string, IntakeRecord[]>();
+    for (const intake of await deps.store.listRejectedIntakes()) {
+      if ((filter.name !== undefined && intake.name !== filter.name) || known.has(refLabel(intake))) continue;
+      refused.set(refLabel(intake), [...(refused.get(refLabel(intake)) ?? []), intake]);
+    }
+    for (const intakes of refused.values()) {
+      const last = intakes.at(-1)!;
+      out.push({ name: last.name, version: last.version, status: 'REJECTED', reason: last.reason, updatedAt: last.at, history: [], intakes });
+    }
+  }
   return out.sort((a, b) => ((a.updatedAt ?? '') < (b.updatedAt ?? '') ? 1 : -1));
 }

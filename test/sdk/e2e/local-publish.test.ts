@@ -164,3 +164,19 @@ describe('restarting the SDK half', () => {
     expect((await fetch(answer.url)).status).toBe(200);
   });
 });
+
+describe('sdk status without a target', () => {
+  it('lists versions refused before conversion as REJECTED, with the reason', async () => {
+    const folder = join(dataDir, 'examples', 'bad-license');
+    await cp(built['analytics@6.1.0']!, folder, { recursive: true });
+    const metadataFile = join(folder, 'lockstep-sdk.json');
+    const text = await readFile(metadataFile, 'utf8');
+    await writeFile(metadataFile, text.replace('"version": "6.1.0"', '"version": "6.9.0"').replace('"license": "Apache-2.0"', '"license": "Apache 2"'));
+    await pushSdks(provider, [folder]);
+    await settle();
+    const all = await fetchStatus(provider);
+    const refused = all.find((v) => v.name === 'analytics' && v.version === '6.9.0');
+    expect(refused).toMatchObject({ status: 'REJECTED' });
+    expect(refused?.reason).toContain('"Apache 2" is not an SPDX license expression');
+  });
+});
