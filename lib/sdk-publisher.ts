@@ -21,6 +21,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
@@ -38,7 +39,7 @@ import { AccessControl, type AccessPolicy } from '../lambdas/sdk/host/acl';
 import { AccessPolicyError } from '../lambdas/sdk/host/errors';
 import { DEFAULT_ARCHIVE_LIMITS, type ArchiveLimits } from '../lambdas/sdk/converter';
 import { INDEX_KEY } from '../lambdas/sdk/host/keys';
-import { ARCHIVE_LIMITS_ENV, archiveLimitsProblems } from '../lambdas/sdk/service/archive-limits';
+import { ARCHIVE_LIMITS_ENV, archiveLimitsProblems, ephemeralStorageProblem, stepsEphemeralStorageMiB } from '../lambdas/sdk/service/archive-limits';
 import { TESTER_BUILDSPEC } from '../lambdas/sdk/tester/buildspec';
 import { apigwv2AccessLogFormat } from './api';
 import { createAccessLogsBucket, createDataBucket, useBucketPolicyForAccessLogs } from './buckets';
@@ -300,6 +301,9 @@ export class SdkPublisher extends Construct {
       POWERTOOLS_SERVICE_NAME: 'lockstep-sdk',
       POWERTOOLS_METRICS_NAMESPACE: 'Lockstep',
     });
+    // The convert step copies entries to /tmp one at a time (issue 9 item 10): size /tmp from the limits.
+    const stepsFunction = this.functions['sdk-steps'].node.defaultChild as lambda.CfnFunction;
+    stepsFunction.ephemeralStorage = { size: stepsEphemeralStorageMiB({ ...DEFAULT_ARCHIVE_LIMITS, ...props.archiveLimits }) };
     this.stateMachine = this.createStateMachine();
     this.grantFunctionPermissions(stateMachineArn, props.signingKeySecret);
 
@@ -724,7 +728,10 @@ function validateProps(props: SdkPublisherProps): ValidatedProps {
   }
 
   if (props.archiveLimits !== undefined) {
-    problems.push(...archiveLimitsProblems(props.archiveLimits, 'archiveLimits'));
+    const limitProblems = archiveLimitsProblems(props.archiveLimits, 'archiveLimits');
+    problems.push(...limitProblems);
+    const tooLarge = limitProblems.length === 0 ? ephemeralStorageProblem({ ...DEFAULT_ARCHIVE_LIMITS, ...props.archiveLimits }, 'archiveLimits') : undefined;
+    if (tooLarge !== undefined) problems.push(tooLarge);
   }
 
   if (problems.length > 0 || policy.value === undefined) throw new SdkPublisherPropsError(problems);

@@ -45,7 +45,7 @@ import { readJsonIfExists, writeJsonAtomic } from '../files';
 import type { LocalServices } from '../runtime';
 import { localS3Client } from '../s3';
 import type { LocalFunctionHandler } from '../stepfunctions/step-functions';
-import { writeLocalSdkEndpoints, type LocalSdkEndpoints } from './connection';
+import { readLocalSdkEndpoints, writeLocalSdkEndpoints, type LocalSdkEndpoints } from './connection';
 import { LocalEdge } from './edge';
 
 export const LOCAL_SDK_NAMES = {
@@ -113,13 +113,25 @@ export async function startSdkPublishing(services: LocalServices, options: SdkPu
       });
     }
 
-    const edge = new LocalEdge({
+    // The edge on the previous run's port when it is free, as the HTTP front door does: signed URLs and podspec
+    // URLs issued before a restart carry it.
+    const edgeOptions = {
       s3,
       bucket: LOCAL_SDK_NAMES.packageHostBucket,
       verifier: new CloudFrontUrlVerifier({ [keys.keyPairId]: keys.publicKeyPem }),
       now: () => services.clock.now(),
-    });
-    const edgeUrl = await edge.start();
+    };
+    const previousPort = portOf(readLocalSdkEndpoints(services.dataDir)?.edge);
+    let edge = new LocalEdge({ ...edgeOptions, port: previousPort });
+    let edgeUrl: string;
+    try {
+      edgeUrl = await edge.start();
+    } catch (error) {
+      if (previousPort === 0 || (error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+      log(`[local sdk] port ${previousPort} of the previous run's edge is taken; signed URLs issued before this restart need the new port`);
+      edge = new LocalEdge({ ...edgeOptions, port: 0 });
+      edgeUrl = await edge.start();
+    }
     stops.push(() => edge.stop());
 
     const table = services.names.tables.Sdk;
@@ -276,4 +288,14 @@ async function demoCredentials(
     await writeJsonAtomic(file, tokens, 0o600);
   }
   return { api: services.endpoints.http, edge, providerToken: tokens.provider, consumerToken: tokens.consumer, partnerToken: tokens.partner };
+}
+
+/** The port of a loopback URL written by an earlier run, or 0 (any free port). */
+function portOf(url: string | undefined): number {
+  if (url === undefined) return 0;
+  try {
+    return Number(new URL(url).port) || 0;
+  } catch {
+    return 0;
+  }
 }

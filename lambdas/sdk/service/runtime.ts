@@ -43,6 +43,7 @@ export function createSdkRuntime({ env: variables, clients, clock }: RuntimeCont
     stagingBucket: need('LOCKSTEP_SDK_STAGING_BUCKET'),
     packageHostBucket: need('LOCKSTEP_PACKAGE_HOST_BUCKET'),
     testerProject: need('LOCKSTEP_SDK_TESTER_PROJECT'),
+    cdnBaseUrl: need('LOCKSTEP_CDN_BASE_URL'),
   });
 
   /** What the upload API, intake and steps handlers need. */
