@@ -13,7 +13,7 @@ import type { SdkServiceDependencies } from './dependencies';
 import type { SdkExecutionInput } from './execution-input';
 import { artifactsKey, executionNameFor, INCOMING_PREFIX, incomingPrefix, parseIncomingKey, refLabel } from './keys';
 import { finishPublications } from './publish';
-import { recheck } from './steps';
+import { isRestageable, recheck, startFor } from './steps';
 
 export type IntakeOutcome =
   | { readonly ref: SdkVersionRef; readonly started: true; readonly execution: string }
@@ -39,6 +39,14 @@ export async function intakeVersion(deps: SdkServiceDependencies, ref: SdkVersio
 
   const existing = await deps.store.getVersion(ref);
   if (existing !== undefined && existing.upload.etag === etag) {
+    if (isRestageable(existing) && existing.status !== 'CONVERTED') {
+      // The same bytes again for a version held back (WAITING, CONFLICT, or a failed test): nothing to convert,
+      // but the provider asks for another decision, and gets one, so a re-push is never a dead end.
+      const restage = await startFor(deps, existing, 'restage');
+      return restage.started
+        ? { ref, started: true, execution: restage.name }
+        : { ref, started: false, execution: restage.name, reason: `this upload was converted already and is being decided again (${existing.status}: ${existing.reason})` };
+    }
     return { ref, started: false, execution, reason: `this upload was converted already (${existing.status})` };
   }
   const earlier = (await deps.store.listIntakes(ref)).find((i) => i.etag === etag);

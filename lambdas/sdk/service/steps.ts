@@ -5,9 +5,9 @@
  *
  * | action | does | result |
  * |---|---|---|
- * | `validate` | reads and checks the metadata file; refuses a version already published (unless it withdraws it) | `{ withdraw, metadata }` |
+ * | `validate` | reads and checks the metadata file; refuses a version already published (unless it withdraws it); `converted` when this very upload was converted before (a resumed execution goes on from staging) | `{ withdraw, converted, metadata }` |
  * | `convert` | streams the archive from the SDK host into a package in staging, reads its binaries; CONVERTED | `{ sha256, size }` |
- * | `stage` | decides WAITING / CONFLICT / TESTING (alone or with its batch) and writes the tester's plan | `{ status, reason, planUri? }` |
+ * | `stage` | decides WAITING / CONFLICT / TESTING (alone or with its batch) and writes the tester's plan; a version tested already (a resumed execution) goes on as TESTED or TEST_FAILED | `{ status, reason, planUri? }` |
  * | `record-test` | reads the tester's results; READY or TEST_FAILED | `{ passed, reason }` |
  * | `publish` | see `publish.ts` | `{ published, ... }` |
  * | `recheck-waiting` | starts executions for packages that can move on now | `{ started }` |
@@ -51,7 +51,7 @@ export const sdkStepInputSchema = z.discriminatedUnion('action', [
 export type SdkStepInput = z.infer<typeof sdkStepInputSchema>;
 
 export type StageResult =
-  | { readonly status: 'WAITING' | 'CONFLICT' | 'HELD'; readonly reason: string }
+  | { readonly status: 'WAITING' | 'CONFLICT' | 'HELD' | 'TESTED' | 'TEST_FAILED'; readonly reason: string }
   | { readonly status: 'TESTING'; readonly reason: string; readonly planId: string; readonly planUri: string; readonly members: readonly SdkVersionRef[] };
 
 /** Largest metadata object read (the parser refuses anything over 64 KiB itself, with the fix). */
@@ -100,7 +100,16 @@ export function causeText(error: { Error?: string; Cause?: string } | null | und
   return cause !== '' ? cause : (error.Error ?? 'unknown error');
 }
 
-async function validate(deps: SdkServiceDependencies, sdk: SdkVersionRef, upload: z.infer<typeof uploadSourceSchema>): Promise<{ withdraw: boolean; metadata: SdkMetadata }> {
+/** Statuses from which a version is decided again by `stage` (TEST_FAILED only outside a batch: a failed batch is pushed again with a new id). */
+export function isRestageable(record: Pick<VersionRecord, 'status' | 'batchId'>): boolean {
+  return ['CONVERTED', 'WAITING', 'CONFLICT'].includes(record.status) || (record.status === 'TEST_FAILED' && record.batchId === undefined);
+}
+
+async function validate(
+  deps: SdkServiceDependencies,
+  sdk: SdkVersionRef,
+  upload: z.infer<typeof uploadSourceSchema>,
+): Promise<{ withdraw: boolean; converted: boolean; metadata: SdkMetadata }> {
   const bytes = await deps.objects.getBytes(deps.config.hostBucket, upload.metadataKey, MAX_METADATA_OBJECT_BYTES);
   if (bytes === undefined) throw new SdkNotFoundError(`The metadata file ${upload.metadataKey} is gone from the SDK host; upload it again`, { details: { key: upload.metadataKey } });
   const versions = await deps.store.listVersions();
@@ -126,7 +135,12 @@ async function validate(deps: SdkServiceDependencies, sdk: SdkVersionRef, upload
           existing.rev,
         );
       }
-      return { withdraw: true, metadata };
+      return { withdraw: true, converted: false, metadata };
+    }
+    if (existing.upload.etag === upload.etag && existing.status !== 'WITHDRAWN') {
+      // This very upload was converted before: the execution is a resumed or retried one (a restart cut it off).
+      // It goes on from staging, where `stage` finds what it had done; refusing it here would strand the version.
+      return { withdraw: false, converted: true, metadata };
     }
     if (existing.status === 'PUBLISHED' || existing.status === 'WITHDRAWN') {
       throw new VersionExistsError(`${sdk.name} ${sdk.version} is already ${existing.status.toLowerCase()}; a published version never changes: publish a new version`, { details: { ...sdk } });
@@ -138,7 +152,7 @@ async function validate(deps: SdkServiceDependencies, sdk: SdkVersionRef, upload
   if ((await deps.objects.head(deps.config.hostBucket, upload.artifactsKey)) === undefined) {
     throw new SdkNotFoundError(`The archive ${upload.artifactsKey} is missing from the SDK host; upload artifacts.zip next to the metadata`, { details: { key: upload.artifactsKey } });
   }
-  return { withdraw: false, metadata };
+  return { withdraw: false, converted: false, metadata };
 }
 
 async function convert(
@@ -212,7 +226,10 @@ async function stage(deps: SdkServiceDependencies, sdk: SdkVersionRef, execution
       }
     }
   }
-  if (!['CONVERTED', 'WAITING', 'CONFLICT'].includes(record.status)) {
+  // Tested already (a resumed execution, or a restage that lost a race): publication goes on, idempotently.
+  if (record.status === 'READY' || record.status === 'PUBLISHED') return { status: 'TESTED', reason: record.reason };
+  if (record.status === 'TEST_FAILED' && record.tests?.planId === execution) return { status: 'TEST_FAILED', reason: record.reason };
+  if (!isRestageable(record)) {
     return { status: 'HELD', reason: `${refLabel(sdk)} is ${record.status} already; nothing to decide` };
   }
   const now = deps.clock();
@@ -333,18 +350,27 @@ async function recordTest(deps: SdkServiceDependencies, sdk: SdkVersionRef, plan
 }
 
 /**
+ * Starts the `restage` or `publish` execution of a version as it is now. The name includes the record's `rev`, so
+ * every caller that sees the same state (a recheck pass twice, a re-push during a pass) starts it once.
+ */
+export async function startFor(deps: SdkServiceDependencies, record: VersionRecord, mode: 'restage' | 'publish'): Promise<{ started: boolean; name: string }> {
+  const name = executionNameFor([record.name, record.version, mode, String(record.rev)]);
+  const input: SdkExecutionInput = { mode, sdk: { name: record.name, version: record.version }, batchId: record.batchId ?? null, testerProject: deps.config.testerProject };
+  return { started: (await deps.orchestrator.start(name, input)).started, name };
+}
+
+/**
  * After packages arrived (staged or published): starts a `restage` execution for each waiting package that can
  * move on, and a `publish` execution for each tested package whose dependencies are all published now. Execution
  * names include the record's `rev`, so a pass that runs twice starts each once.
  */
 export async function recheck(deps: SdkServiceDependencies, arrived: readonly SdkVersionRef[]): Promise<{ started: string[] }> {
-  const { area, versions, batches } = await loadStagingArea(deps, { withContents: false });
+  // With contents: a CONFLICT over a duplicate library must not look cleared for want of the evidence.
+  const { area, versions, batches } = await loadStagingArea(deps, { withContents: true });
   const started: string[] = [];
-  const start = async (record: VersionRecord, mode: SdkExecutionInput['mode']) => {
-    const name = executionNameFor([record.name, record.version, mode, String(record.rev)]);
-    const input: SdkExecutionInput = { mode, sdk: { name: record.name, version: record.version }, batchId: record.batchId ?? null, testerProject: deps.config.testerProject };
-    const result = await deps.orchestrator.start(name, input);
-    if (result.started) started.push(name);
+  const start = async (record: VersionRecord, mode: 'restage' | 'publish') => {
+    const result = await startFor(deps, record, mode);
+    if (result.started) started.push(result.name);
   };
   for (const transition of recheckWaiting(area, arrived)) {
     // One execution per batch: the stage step decides every member together.
