@@ -52,7 +52,7 @@ async function handle(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStr
   }
   if (method === 'GET' && /\/sdk\/status\/?$/.test(path)) {
     const query = event.queryStringParameters ?? {};
-    const versions = await sdkStatus(deps, { ...(query.name ? { name: query.name } : {}), ...(query.version ? { version: query.version } : {}) });
+    const versions = await sdkStatus(deps, provider, { ...(query.name ? { name: query.name } : {}), ...(query.version ? { version: query.version } : {}) });
     return json(200, { versions });
   }
   throw new HttpError(404, `No route ${method} ${path}`);

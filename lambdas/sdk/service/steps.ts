@@ -366,7 +366,7 @@ export async function startFor(deps: SdkServiceDependencies, record: VersionReco
  */
 export async function recheck(deps: SdkServiceDependencies, arrived: readonly SdkVersionRef[]): Promise<{ started: string[] }> {
   // With contents: a CONFLICT over a duplicate library must not look cleared for want of the evidence.
-  const { area, versions, batches } = await loadStagingArea(deps, { withContents: true });
+  const { area, versions, batches } = await loadStagingArea(deps, { withContents: 'when-any-open' });
   const started: string[] = [];
   const start = async (record: VersionRecord, mode: 'restage' | 'publish') => {
     const result = await startFor(deps, record, mode);
