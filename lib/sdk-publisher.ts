@@ -512,6 +512,8 @@ export class SdkPublisher extends Construct {
     const fns = this.functions;
     const startExecution = new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [stateMachineArn] });
     const incoming = 'incoming/*';
+    // Intake moves what it took in out of incoming/ to received/<name>/<version>/<etag>/, which executions read.
+    const received = 'received/*';
     const everything = '*';
     const finding = (bucket: s3.IBucket, pattern: string): string => `AwsSolutions-IAM5[${resourceFinding(this, bucket.arnForObjects(pattern))}]`;
     const incomingReason = 'names and versions under incoming/<name>/<version>/ are chosen by providers at run time';
@@ -522,22 +524,31 @@ export class SdkPublisher extends Construct {
     const upload = fns['sdk-upload-api'];
     grantTableData(this.table, upload, 'read-write');
     grantObjectsWrite(this.sdkHostBucket, incoming, upload);
-    grantBucketList(this.sdkHostBucket, upload, 'incoming/');
+    this.grantIntakeMove(upload);
     upload.addToRolePolicy(startExecution);
-    acknowledge(upload.role!, { id: finding(this.sdkHostBucket, incoming), reason: `Presigned uploads of SDK versions: ${incomingReason}` });
+    acknowledge(
+      upload.role!,
+      { id: finding(this.sdkHostBucket, incoming), reason: `Presigned uploads of SDK versions, moved out once taken in: ${incomingReason}` },
+      { id: finding(this.sdkHostBucket, received), reason: `Completing an upload moves it to received/<name>/<version>/<etag>/: ${incomingReason}` },
+    );
 
     // Intake: lists incoming/ (events and the poll) and starts one execution per new (SDK, version); the poll also
     // finishes publications cut short after their commit point (index.json, deleting withdrawn versions).
     const intake = fns['sdk-intake'];
     grantTableData(this.table, intake, 'read-write');
-    grantBucketList(this.sdkHostBucket, intake, 'incoming/');
+    this.grantIntakeMove(intake);
     intake.addToRolePolicy(startExecution);
     grantObjectsWrite(this.packageHostBucket, INDEX_KEY, intake);
     grantObjectsDelete(this.packageHostBucket, everything, intake);
-    acknowledge(intake.role!, {
-      id: finding(this.packageHostBucket, everything),
-      reason: 'The poll finishes interrupted publications, which deletes the objects of withdrawn versions at <tier>/<name>/<version>/ keys known only from the index',
-    });
+    acknowledge(
+      intake.role!,
+      {
+        id: finding(this.packageHostBucket, everything),
+        reason: 'The poll finishes interrupted publications, which deletes the objects of withdrawn versions at <tier>/<name>/<version>/ keys known only from the index',
+      },
+      { id: finding(this.sdkHostBucket, incoming), reason: `Intake reads an upload and deletes it from incoming/ once moved: ${incomingReason}` },
+      { id: finding(this.sdkHostBucket, received), reason: `Intake moves an upload to received/<name>/<version>/<etag>/: ${incomingReason}` },
+    );
 
     // Steps: validate and convert the upload, stage (packages/, contents/, tests/ plans), read test results,
     // publish to the package host (copies, index.json, deleting withdrawn versions), notify owners, and start
@@ -545,6 +556,7 @@ export class SdkPublisher extends Construct {
     const steps = fns['sdk-steps'];
     grantTableData(this.table, steps, 'read-write');
     grantObjectsRead(this.sdkHostBucket, incoming, steps);
+    grantObjectsRead(this.sdkHostBucket, received, steps);
     grantBucketList(this.sdkHostBucket, steps);
     grantObjectsRead(this.stagingBucket, everything, steps);
     grantObjectsWrite(this.stagingBucket, everything, steps);
@@ -556,6 +568,7 @@ export class SdkPublisher extends Construct {
     acknowledge(
       steps.role!,
       { id: finding(this.sdkHostBucket, incoming), reason: `Validation and conversion read the upload the execution names: ${incomingReason}` },
+      { id: finding(this.sdkHostBucket, received), reason: `Validation and conversion read the upload the execution names, moved by intake: ${incomingReason}` },
       {
         id: finding(this.stagingBucket, everything),
         reason: 'Staging holds packages/, contents/ and tests/ objects of SDK versions and test plans that exist only at run time',
@@ -573,6 +586,17 @@ export class SdkPublisher extends Construct {
     grantObjectsRead(this.packageHostBucket, INDEX_KEY, download);
     grantBucketList(this.packageHostBucket, download);
     signingKeySecret.grantRead(download);
+  }
+
+  /**
+   * Intake's move of an upload out of incoming/: read it, copy it to received/, delete it from incoming/. Listing
+   * the SDK host without a prefix condition, so a missing object answers 404 (a prefix condition does not count).
+   */
+  private grantIntakeMove(fn: nodejs.NodejsFunction): void {
+    grantObjectsRead(this.sdkHostBucket, 'incoming/*', fn);
+    grantObjectsWrite(this.sdkHostBucket, 'received/*', fn);
+    grantObjectsDelete(this.sdkHostBucket, 'incoming/*', fn);
+    grantBucketList(this.sdkHostBucket, fn);
   }
 
   private createApi(throttle: apigwv2.ThrottleSettings | undefined): apigwv2.HttpApi {

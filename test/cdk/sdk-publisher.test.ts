@@ -352,8 +352,22 @@ describe('Lambda functions', () => {
     const bucket = logicalId('AWS::S3::Bucket', 'PackageHostBucket');
     expect(rolesAllowed('s3:PutObject', bucket)).toEqual([logicalId('AWS::IAM::Role', 'SdkIntakeRole'), logicalId('AWS::IAM::Role', 'SdkStepsRole')].sort());
     const intakeWrites = statementsOf('SdkIntakeRole').filter((s) => asArray(s.Action).includes('s3:PutObject'));
-    expect(intakeWrites.map((s) => JSON.stringify(s.Resource))).toEqual([expect.stringMatching(/\/index\.json"\]\]\}$/)]);
-    expect(rolesAllowed('s3:PutObject', logicalId('AWS::S3::Bucket', 'SdkHostBucket'))).toEqual([logicalId('AWS::IAM::Role', 'SdkUploadApiRole')]);
+    expect(intakeWrites.map((s) => JSON.stringify(s.Resource)).sort()).toEqual([expect.stringMatching(/\/index\.json"\]\]\}$/), expect.stringMatching(/\/received\/\*"\]\]\}$/)].sort());
+    expect(rolesAllowed('s3:PutObject', logicalId('AWS::S3::Bucket', 'SdkHostBucket'))).toEqual([logicalId('AWS::IAM::Role', 'SdkIntakeRole'), logicalId('AWS::IAM::Role', 'SdkUploadApiRole')].sort());
+  });
+
+  it('lets intake and the upload API move uploads from incoming/ to received/, and the steps read them there (issue 9, item 15)', () => {
+    const host = logicalId('AWS::S3::Bucket', 'SdkHostBucket');
+    const movers = [logicalId('AWS::IAM::Role', 'SdkIntakeRole'), logicalId('AWS::IAM::Role', 'SdkUploadApiRole')].sort();
+    const on = (pattern: string) => (s: any) => JSON.stringify(s.Resource).includes(host) && JSON.stringify(s.Resource).includes(pattern);
+    for (const role of ['SdkIntakeRole', 'SdkUploadApiRole']) {
+      const statements = statementsOf(role);
+      expect(statements.filter(on('/received/*')).flatMap((s) => asArray(s.Action))).toEqual(expect.arrayContaining(['s3:PutObject']));
+      expect(statements.filter(on('/incoming/*')).flatMap((s) => asArray(s.Action))).toEqual(expect.arrayContaining(['s3:GetObject', 's3:DeleteObject']));
+      expect(statements.filter(on('/received/*')).flatMap((s) => asArray(s.Action))).not.toContain('s3:DeleteObject');
+    }
+    expect(rolesAllowed('s3:DeleteObject', host)).toEqual(movers);
+    expect(statementsOf('SdkStepsRole').filter(on('/received/*')).flatMap((s) => asArray(s.Action))).toEqual(['s3:GetObject', 's3:GetObjectVersion']);
   });
 
   it('lets the download API read only the index from the package host, and write nothing', () => {

@@ -30,7 +30,7 @@ import { artifactsKey, metadataKey } from '../../lambdas/sdk/service/keys';
 import type { ObjectInfo, ObjectStore, SdkNotification } from '../../lambdas/sdk/service/ports';
 import type { TestResults } from '../../lambdas/sdk/service/records';
 import { runSdkStep } from '../../lambdas/sdk/service/steps';
-import { intakeVersion } from '../../lambdas/sdk/service/intake';
+import { intakeVersion, pollSdkHost } from '../../lambdas/sdk/service/intake';
 import { parseS3Uri, type TestPlan } from '../../lambdas/sdk/tester/plan';
 import { ensureTables } from '../../local/dynamodb';
 import { checkAsl } from '../support/asl-check';
@@ -81,6 +81,10 @@ class FolderObjectStore implements ObjectStore {
     };
     await walk(join(this.root, bucket), '');
     return out;
+  }
+  async listPage(bucket: string, prefix: string, options: { startAfter?: string; maxKeys: number }): Promise<{ objects: ObjectInfo[]; truncated: boolean }> {
+    const after = (await this.list(bucket, prefix)).sort((a, b) => (a.key < b.key ? -1 : 1)).filter((o) => options.startAfter === undefined || o.key > options.startAfter);
+    return { objects: after.slice(0, options.maxKeys), truncated: after.length > options.maxKeys };
   }
   async presignPut(bucket: string, key: string): Promise<string> {
     return `file://${this.path(bucket, key)}`;
@@ -362,6 +366,9 @@ describe('SDK publishing state machine', () => {
     expect(intake).toMatchObject({ state: 'REJECTED' });
     expect(intake!.reason).toContain('summary');
     expect(notifications[0]).toMatchObject({ event: 'sdk-rejected', recipients: ['maps-owners@example.com'] });
+    // Refused uploads leave incoming/ too, so the poll does not read them again and again.
+    expect(await objects.list('host', 'incoming/')).toEqual([]);
+    expect((await intakeVersion(deps, { name: 'maps', version: '2.0.0' })).started).toBe(false);
   });
 
   describe('an execution cut off while its SDK is TESTING, run again from the start (issue 14, item 12)', () => {
@@ -451,6 +458,9 @@ describe('SDK publishing state machine', () => {
       await push({ name: 'social', version: '1.0.0' });
       const social = await status('social@1.0.0');
       await store.saveVersion({ ...social, status: 'CONFLICT', reason: 'conflict: recorded before the fix' }, social.rev);
+      // The same bytes pushed again.
+      await objects.copy('host', social.upload.artifactsKey, 'host', artifactsKey(social));
+      await objects.copy('host', social.upload.metadataKey, 'host', metadataKey(social, 'lockstep-sdk.yaml'));
       const outcome = await intakeVersion(deps, { name: 'social', version: '1.0.0' });
       expect(outcome).toMatchObject({ started: true, execution: expect.stringMatching(/^social-1_0_0-restage-/) });
       while (queued.length > 0) {
@@ -458,6 +468,49 @@ describe('SDK publishing state machine', () => {
         await runExecution(next.name, next.input);
       }
       expect((await status('social@1.0.0')).status).toBe('PUBLISHED');
+    });
+  });
+
+  describe('the intake poll (issue 9, item 15)', () => {
+    it('takes in more uploads than one page over several passes, moving each out of incoming/', async () => {
+      const sdks = Array.from({ length: 7 }, (_, i) => ({ name: `lib${i}`, version: '1.0.0' }));
+      for (const sdk of sdks) await upload(sdk);
+      expect(await objects.list('host', 'incoming/')).toHaveLength(14);
+      const limits = { pageKeys: 4, pages: 1 };
+
+      const passes: { started: number; cursor?: string }[] = [];
+      for (let pass = 0; pass < 5; pass++) {
+        const result = await pollSdkHost(deps, `poll-${pass}`, limits);
+        passes.push({ started: result.intakes.filter((o) => o.started).length, ...(result.cursor !== undefined ? { cursor: result.cursor } : {}) });
+      }
+      // Two uploads (four keys) a pass, going on where the last pass stopped, then an empty pass.
+      expect(passes.map((p) => p.started)).toEqual([2, 2, 2, 1, 0]);
+      expect(passes[0]!.cursor).toBe('incoming/lib1/1.0.0/lockstep-sdk.yaml');
+      expect(passes[3]!.cursor).toBeUndefined();
+      expect(await objects.list('host', 'incoming/')).toEqual([]);
+      expect(await objects.list('host', 'received/')).toHaveLength(14);
+
+      // The executions read the moved objects.
+      while (queued.length > 0) {
+        const next = queued.shift()!;
+        await runExecution(next.name, next.input);
+      }
+      expect(await listed()).toEqual(sdks.map((s) => `${s.name}@1.0.0`));
+    });
+
+    it('leaves an upload replaced while it was taken in where the provider put it', async () => {
+      await upload({ name: 'analytics', version: '6.1.0' });
+      const original = (await objects.list('host', 'incoming/')).find((o) => o.key.endsWith('artifacts.zip'))!;
+      const realCopy = objects.copy.bind(objects);
+      // The provider uploads a new archive right after intake copied the first one.
+      objects.copy = async (fromBucket, fromKey, toBucket, toKey) => {
+        await realCopy(fromBucket, fromKey, toBucket, toKey);
+        if (fromKey === original.key) await objects.put('host', fromKey, Buffer.from('a newer upload'));
+      };
+      await intakeVersion(deps, { name: 'analytics', version: '6.1.0' });
+      objects.copy = realCopy;
+      expect((await objects.list('host', 'incoming/')).map((o) => o.key)).toEqual([original.key]);
+      expect((await objects.getBytes('host', original.key))!.toString()).toBe('a newer upload');
     });
   });
 

@@ -36,6 +36,10 @@ export interface SdkStore {
   recordIntake(record: IntakeRecord): Promise<void>;
   listIntakes(ref: SdkVersionRef): Promise<IntakeRecord[]>;
 
+  /** Where the intake poll goes on listing `incoming/` (the last key it looked at), or undefined: from the start. */
+  getIntakeCursor(): Promise<string | undefined>;
+  setIntakeCursor(startAfter: string | undefined): Promise<void>;
+
   /** Takes the index lease when free or expired. @returns false when someone else holds it. */
   acquireIndexLease(owner: string, now: number, leaseMs: number): Promise<boolean>;
   releaseIndexLease(owner: string): Promise<void>;
@@ -56,6 +60,8 @@ export interface ObjectStore {
   delete(bucket: string, keys: readonly string[]): Promise<void>;
   /** Every object under `prefix` (all pages). */
   list(bucket: string, prefix: string): Promise<ObjectInfo[]>;
+  /** One page of objects under `prefix`, in key order, after `startAfter`; `truncated` when more follow. */
+  listPage(bucket: string, prefix: string, options: { readonly startAfter?: string; readonly maxKeys: number }): Promise<{ objects: ObjectInfo[]; truncated: boolean }>;
   /** A presigned PUT URL for `key`. */
   presignPut(bucket: string, key: string, expiresInSeconds: number): Promise<string>;
   /** Streams the object to a local file. */

@@ -147,4 +147,6 @@ export interface IntakeRecord {
   readonly state: 'STARTED' | 'REJECTED';
   readonly reason: string;
   readonly at: string;
+  /** Where intake moved the upload (`received/...`); absent on records from before uploads were moved. */
+  readonly received?: UploadSource;
 }

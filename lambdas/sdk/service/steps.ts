@@ -26,7 +26,7 @@ import { readPackageContents } from './contents';
 import type { SdkServiceDependencies } from './dependencies';
 import { SdkInputError, SdkNotFoundError, VersionExistsError } from './errors';
 import { uploadSourceSchema, type SdkExecutionInput } from './execution-input';
-import { contentsObjectKey, executionNameFor, refLabel, stagedPackageKey, testPlanKey, testResultsKey } from './keys';
+import { contentsObjectKey, executionNameFor, RECEIVED_PREFIX, refLabel, stagedPackageKey, testPlanKey, testResultsKey } from './keys';
 import { conflictNotification, publishedNotification, rejectedNotification, testFailedNotification } from './notifications';
 import { publishPackage } from './publish';
 import type { VersionRecord } from './records';
@@ -416,7 +416,16 @@ async function reject(
   execution: string,
   reason: string,
 ): Promise<{ reason: string }> {
-  await deps.store.recordIntake({ ...sdk, etag: upload.etag, execution, state: 'REJECTED', reason, at: new Date(deps.clock()).toISOString() });
+  await deps.store.recordIntake({
+    ...sdk,
+    etag: upload.etag,
+    execution,
+    state: 'REJECTED',
+    reason,
+    at: new Date(deps.clock()).toISOString(),
+    // Kept, so the poll still clears the refused upload out of incoming/.
+    ...(upload.artifactsKey.startsWith(RECEIVED_PREFIX) ? { received: upload } : {}),
+  });
   // The owner's address from the metadata when it can be read at all (it may be what was refused).
   let contact: string | undefined;
   try {

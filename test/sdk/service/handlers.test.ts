@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
@@ -58,6 +58,9 @@ afterAll(() => env.close());
 beforeEach(() => {
   mocks.s3.reset();
   mocks.sfn.reset();
+  // Intake moves what it takes in to received/: the copies are not read back in these tests.
+  mocks.s3.on(CopyObjectCommand).resolves({});
+  mocks.s3.on(HeadObjectCommand).rejects(Object.assign(new Error('Not Found'), { name: 'NotFound' }));
   // Contents objects of staged versions (the poll's re-check reads them): none in these tests.
   mocks.s3.on(GetObjectCommand, { Bucket: SDK_ENV.stagingBucket }).rejects(Object.assign(new Error('The specified key does not exist.'), { name: 'NoSuchKey' }));
   mocks.s3.on(GetObjectCommand, { Bucket: SDK_ENV.packageHostBucket, Key: 'index.json' }).callsFake(() => ({ Body: Readable.from([Buffer.from(JSON.stringify(index))]) }));
