@@ -292,6 +292,7 @@ export class SdkPublisher extends Construct {
       LOCKSTEP_SDK_NOTIFICATION_TOPIC_ARN: this.notificationTopic.topicArn,
       LOCKSTEP_SDK_TESTER_PROJECT: SDK_TESTER_PROJECT_NAME,
       LOCKSTEP_CDN_BASE_URL: this.cdnBaseUrl,
+      LOCKSTEP_CDN_DISTRIBUTION_ID: this.distribution.distributionId,
       LOCKSTEP_CLOUDFRONT_KEY_PAIR_ID: this.publicKey.publicKeyId,
       LOCKSTEP_CLOUDFRONT_PRIVATE_KEY_SECRET_ARN: props.signingKeySecret.secretArn,
       LOCKSTEP_SDK_ACCESS_POLICY_FILE: ACCESS_POLICY_FILE_IN_BUNDLE,
@@ -565,6 +566,8 @@ export class SdkPublisher extends Construct {
     grantObjectsDelete(this.packageHostBucket, everything, steps);
     grantTopicPublish(this.notificationTopic, this.encryptionKey, steps);
     steps.addToRolePolicy(startExecution);
+    // Withdrawals and tier changes invalidate the package's old path (CachingOptimized keeps objects for 24 h).
+    this.distribution.grantCreateInvalidation(steps);
     acknowledge(
       steps.role!,
       { id: finding(this.sdkHostBucket, incoming), reason: `Validation and conversion read the upload the execution names: ${incomingReason}` },

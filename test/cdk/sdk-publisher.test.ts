@@ -344,6 +344,16 @@ describe('Lambda functions', () => {
     }
   });
 
+  it('lets only the publishing steps invalidate the package host distribution, which they are told (issue 9, item 16)', () => {
+    const distribution = logicalId('AWS::CloudFront::Distribution', 'Distribution');
+    expect(rolesAllowed('cloudfront:CreateInvalidation', distribution)).toEqual([logicalId('AWS::IAM::Role', 'SdkStepsRole')]);
+    const statement = statementsOf('SdkStepsRole').find((s) => asArray(s.Action).includes('cloudfront:CreateInvalidation'));
+    expect(asArray(statement.Action)).toEqual(['cloudfront:CreateInvalidation']);
+    expect(JSON.stringify(statement.Resource)).toContain(`":distribution/",{"Ref":"${distribution}"}`);
+    const steps = resources[logicalId('AWS::Lambda::Function', 'SdkSteps')]!.Properties!;
+    expect(steps.Environment.Variables.LOCKSTEP_CDN_DISTRIBUTION_ID).toEqual({ Ref: distribution });
+  });
+
   it('lets only the download API read the CloudFront private key', () => {
     expect(rolesAllowed('secretsmanager:GetSecretValue', 'lockstep/sdk/cloudfront-private-key')).toEqual([logicalId('AWS::IAM::Role', 'SdkDownloadApiRole')]);
   });

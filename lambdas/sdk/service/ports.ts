@@ -89,3 +89,12 @@ export interface SdkNotification {
 export interface SdkNotifier {
   publish(notification: SdkNotification): Promise<void>;
 }
+
+/** The CDN in front of the package host: its cached copies of removed or moved objects must go. */
+export interface CdnInvalidator {
+  /**
+   * Invalidates the package host keys' paths. Idempotent per `reference` (at most 128 characters): the same
+   * reference and keys again do not start another invalidation.
+   */
+  invalidate(keys: readonly string[], reference: string): Promise<void>;
+}

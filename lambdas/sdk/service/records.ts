@@ -72,6 +72,11 @@ export interface VersionRecord {
   readonly involved?: readonly InvolvedSdk[];
   readonly tests?: { readonly planId: string; readonly passed: boolean; readonly packages: readonly PackageTestResult[] };
   readonly publishedAt?: string;
+  /**
+   * The tier a PUBLISHED version is moving away from (its metadata names the new one): publication copies the
+   * package to the new tier's key, then deletes and invalidates the old one, and clears this.
+   */
+  readonly movedFrom?: SdkMetadata['tier'];
   /** Execution that made the commit write (single SDKs): a second publisher finds it and stays quiet. */
   readonly publishedBy?: string;
   /** Optimistic concurrency: every write adds one and is conditional on the value read. */

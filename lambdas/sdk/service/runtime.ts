@@ -11,6 +11,8 @@ import { requireEnv } from '../../core/errors';
 import { AccessControl } from '../host/acl';
 import { DEFAULT_URL_TTL_SECONDS } from '../host/download';
 import { CloudFrontUrlSigner } from '../host/signer';
+import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
+import { CloudFrontInvalidator } from './adapters/cloudfront-invalidator';
 import { DynamoSdkStore } from './adapters/dynamo-sdk-store';
 import { archiveLimitsFromEnv } from './archive-limits';
 import { S3ObjectStore } from './adapters/s3-object-store';
@@ -43,6 +45,7 @@ export const serviceDependencies = once(
     orchestrator: new StepFunctionsOrchestrator(sfn, requireEnv('LOCKSTEP_SDK_STATE_MACHINE_ARN')),
     clock: now,
     archiveLimits: archiveLimitsFromEnv(),
+    ...(process.env.LOCKSTEP_CDN_DISTRIBUTION_ID ? { cdn: new CloudFrontInvalidator(new CloudFrontClient({}), process.env.LOCKSTEP_CDN_DISTRIBUTION_ID) } : {}),
   }),
 );
 

@@ -5,7 +5,7 @@
  *
  * | action | does | result |
  * |---|---|---|
- * | `validate` | reads and checks the metadata file; refuses a version already published (unless it withdraws it); `converted` when this very upload was converted before (a resumed execution goes on from staging) | `{ withdraw, converted, metadata }` |
+ * | `validate` | reads and checks the metadata file; refuses a version already published (unless it withdraws it or changes its tier: `withdraw`); `converted` when this very upload was converted before (a resumed execution goes on from staging) | `{ withdraw, converted, metadata }` |
  * | `convert` | streams the archive from the SDK host into a package in staging, reads its binaries; CONVERTED | `{ sha256, size }` |
  * | `stage` | decides WAITING / CONFLICT / TESTING (alone or with its batch) and writes the tester's plan; a version tested already (a resumed execution) goes on as TESTED or TEST_FAILED | `{ status, reason, planUri? }` |
  * | `record-test` | reads the tester's results; READY or TEST_FAILED | `{ passed, reason }` |
@@ -131,6 +131,19 @@ async function validate(
         await deps.store.saveVersion(
           withStatus(existing, 'PUBLISHED', 'withdrawal requested: the new metadata says this version is no longer supported', deps.clock(), {
             metadata: { ...existing.metadata, supported: false },
+          }),
+          existing.rev,
+        );
+      }
+      return { withdraw: true, converted: false, metadata };
+    }
+    if (existing.status === 'PUBLISHED' && existing.metadata.supported && metadata.tier !== existing.metadata.tier) {
+      // A tier change: the same files under the other tier's key; `Publish` moves them and invalidates the old path.
+      if (existing.movedFrom === undefined) {
+        await deps.store.saveVersion(
+          withStatus(existing, 'PUBLISHED', `moving from the ${existing.metadata.tier} tier to the ${metadata.tier} tier`, deps.clock(), {
+            metadata: { ...existing.metadata, tier: metadata.tier },
+            movedFrom: existing.metadata.tier,
           }),
           existing.rev,
         );
