@@ -106,7 +106,9 @@ async function probeIsolation(): Promise<Isolation> {
   if (probe.code === 0 && probe.output.at(-1)?.trim() === String(SANDBOX_UID)) return { ok: true, prefix, network };
   return {
     ok: false,
-    refusal: `provider code not run: the tester cannot isolate it here (${lastLines(probe.output)}); it runs as root with util-linux's unshare and setpriv, so that provider code runs as nobody${network === 'none' ? ' without network' : ''}. It is never run with the tester's own privileges`,
+    refusal: `provider code not run: the tester cannot isolate it here (${lastLines(probe.output)}); it runs as root with util-linux's unshare and setpriv, so that provider code runs as nobody${
+      network === 'none' ? ' without network (a builder that cannot create network namespaces and whose credentials can do nothing may set LOCKSTEP_SDK_SANDBOX_NETWORK=shared)' : ''
+    }. It is never run with the tester's own privileges`,
   };
 }
 
