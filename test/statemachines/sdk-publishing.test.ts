@@ -12,6 +12,7 @@ import { copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { pipeline } from 'node:stream/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -31,7 +32,7 @@ import type { ObjectInfo, ObjectStore, SdkNotification } from '../../lambdas/sdk
 import type { TestResults } from '../../lambdas/sdk/service/records';
 import { runSdkStep } from '../../lambdas/sdk/service/steps';
 import { intakeVersion, pollSdkHost } from '../../lambdas/sdk/service/intake';
-import { parseS3Uri, type TestPlan } from '../../lambdas/sdk/tester/plan';
+import type { TestPlan } from '../../lambdas/sdk/tester/plan';
 import { ensureTables } from '../../local/dynamodb';
 import { checkAsl } from '../support/asl-check';
 
@@ -87,6 +88,9 @@ class FolderObjectStore implements ObjectStore {
     return { objects: after.slice(0, options.maxKeys), truncated: after.length > options.maxKeys };
   }
   async presignPut(bucket: string, key: string): Promise<string> {
+    return `file://${this.path(bucket, key)}`;
+  }
+  async presignGet(bucket: string, key: string): Promise<string> {
     return `file://${this.path(bucket, key)}`;
   }
   async download(bucket: string, key: string, path: string): Promise<void> {
@@ -253,8 +257,10 @@ async function tester(event: { ProjectName: string; EnvironmentVariablesOverride
     return new Promise(() => undefined);
   }
   const uri = event.EnvironmentVariablesOverride.find((v) => v.Name === 'LOCKSTEP_SDK_TEST_PLAN')!.Value;
-  const location = parseS3Uri(uri)!;
-  const plan = JSON.parse((await objects.getBytes(location.bucket, location.key))!.toString()) as TestPlan;
+  // The tester gets presigned URLs only: the plan's, each package's and the one results key's.
+  const plan = JSON.parse(await readFile(fileURLToPath(uri), 'utf8')) as TestPlan;
+  for (const pkg of plan.packages) expect(pkg.url).toBe(`file://${join(root, pkg.bucket, pkg.key)}`);
+  expect(plan.results.url).toBe(`file://${join(root, 'staging', plan.results.key)}`);
   for (const pkg of plan.packages) expect(await objects.exists(pkg.bucket, pkg.key)).toBe(true);
   const packages = plan.members.map((m) => {
     const failing = failingTests.has(`${m.name}@${m.version}`);

@@ -64,6 +64,8 @@ export interface ObjectStore {
   listPage(bucket: string, prefix: string, options: { readonly startAfter?: string; readonly maxKeys: number }): Promise<{ objects: ObjectInfo[]; truncated: boolean }>;
   /** A presigned PUT URL for `key`. */
   presignPut(bucket: string, key: string, expiresInSeconds: number): Promise<string>;
+  /** A presigned GET URL for `key`. */
+  presignGet(bucket: string, key: string, expiresInSeconds: number): Promise<string>;
   /** Streams the object to a local file. */
   download(bucket: string, key: string, path: string): Promise<void>;
   /** A random-access source for the converter (ranged GETs). */

@@ -229,13 +229,15 @@ async function stage(deps: SdkServiceDependencies, sdk: SdkVersionRef, execution
       }
       const plan = read.plan;
       if (plan.members.some((m) => m.name === sdk.name && m.version === sdk.version)) {
+        // The URLs written before the interruption may have expired: the plan is signed again for this run.
+        const planUri = await writePlan(deps, plan);
         for (const member of plan.members) {
           const other = findVersion(versions, member);
           if (other !== undefined && ['CONVERTED', 'WAITING', 'CONFLICT'].includes(other.status)) {
             await deps.store.saveVersion(withStatus(other, 'TESTING', record.reason, deps.clock(), { resolved: record.resolved ?? [] }), other.rev);
           }
         }
-        return { status: 'TESTING', reason: record.reason, planId: plan.planId, planUri: `s3://${deps.config.stagingBucket}/${testPlanKey(execution)}`, members: plan.members };
+        return { status: 'TESTING', reason: record.reason, planId: plan.planId, planUri, members: plan.members };
       }
     }
   }
@@ -313,12 +315,31 @@ async function applyDecision(
     };
   });
   const plan: TestPlan = { planId, members, packages, results: { bucket: deps.config.stagingBucket, key: testResultsKey(planId) } };
-  await deps.objects.put(deps.config.stagingBucket, testPlanKey(planId), JSON.stringify(plan, null, 2), 'application/json');
+  const planUri = await writePlan(deps, plan);
   for (const r of records) {
     if (r.status === 'TESTING') continue;
     await deps.store.saveVersion(withStatus(r, 'TESTING', `${decision.reason}; the tester builds a sample app`, now, { resolved: decision.resolved, involved: undefined }), r.rev);
   }
-  return { status: 'TESTING', reason: decision.reason, planId, planUri: `s3://${deps.config.stagingBucket}/${testPlanKey(planId)}`, members };
+  return { status: 'TESTING', reason: decision.reason, planId, planUri, members };
+}
+
+/** How long the tester's presigned URLs work: its build's timeout (one hour) and time in CodeBuild's queue. */
+export const TESTER_URL_TTL_SECONDS = 2 * 60 * 60;
+
+/**
+ * Signs the plan for the tester and writes it: a presigned GET per package and a presigned PUT for the one results
+ * key, so the tester's role needs (and has) no access to any object. @returns the plan's own presigned GET URL,
+ * the tester's `LOCKSTEP_SDK_TEST_PLAN`
+ */
+async function writePlan(deps: SdkServiceDependencies, plan: TestPlan): Promise<string> {
+  const ttl = TESTER_URL_TTL_SECONDS;
+  const signed: TestPlan = {
+    ...plan,
+    packages: await Promise.all(plan.packages.map(async (p) => ({ ...p, url: await deps.objects.presignGet(p.bucket, p.key, ttl) }))),
+    results: { ...plan.results, url: await deps.objects.presignPut(plan.results.bucket, plan.results.key, ttl) },
+  };
+  await deps.objects.put(deps.config.stagingBucket, testPlanKey(plan.planId), JSON.stringify(signed, null, 2), 'application/json');
+  return deps.objects.presignGet(deps.config.stagingBucket, testPlanKey(plan.planId), ttl);
 }
 
 async function recordTest(deps: SdkServiceDependencies, sdk: SdkVersionRef, planId: string, buildFailed: boolean, buildError: string): Promise<{ passed: boolean; reason: string }> {
@@ -326,7 +347,7 @@ async function recordTest(deps: SdkServiceDependencies, sdk: SdkVersionRef, plan
   const plan = planBytes === undefined ? undefined : readTestPlan(planBytes);
   const members = plan?.ok === true ? plan.plan.members : [sdk];
   const bytes = await deps.objects.getBytes(deps.config.stagingBucket, testResultsKey(planId), 16 * 1024 * 1024);
-  // The tester role can write anything under tests/: nothing in these files is trusted before it is checked.
+  // Written through presigned URLs by a build that also runs provider code: nothing is trusted before it is checked.
   const read = plan?.ok === false ? plan : bytes === undefined ? undefined : readTestResults(bytes, planId, members);
   const results = read?.ok === true ? read.results : undefined;
   const passed = !buildFailed && read?.ok === true && read.passed;

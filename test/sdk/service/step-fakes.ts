@@ -91,6 +91,7 @@ export class TempFolderObjectStore implements ObjectStore {
   list = unused('list');
   listPage = unused('listPage');
   presignPut = unused('presignPut');
+  presignGet = unused('presignGet');
   async download(bucket: string, k: string, path: string): Promise<void> {
     await pipeline(createReadStream(this.path(bucket, k)), createWriteStream(path));
   }

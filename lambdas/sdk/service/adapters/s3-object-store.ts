@@ -104,6 +104,10 @@ export class S3ObjectStore implements ObjectStore {
     return getSignedUrl(this.client, new PutObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: expiresInSeconds });
   }
 
+  presignGet(bucket: string, key: string, expiresInSeconds: number): Promise<string> {
+    return getSignedUrl(this.client, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: expiresInSeconds });
+  }
+
   async download(bucket: string, key: string, path: string): Promise<void> {
     const result = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     await pipeline(result.Body as Readable, createWriteStream(path));
