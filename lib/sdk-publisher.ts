@@ -431,6 +431,10 @@ export class SdkPublisher extends Construct {
         LOCKSTEP_SDK_STAGING_BUCKET: { value: this.stagingBucket.bucketName },
         LOCKSTEP_PACKAGE_HOST_BUCKET: { value: this.packageHostBucket.bucketName },
         [ARCHIVE_LIMITS_ENV]: { value: archiveLimits },
+        // An unprivileged CodeBuild container cannot create network namespaces. Provider code still runs as nobody
+        // (it cannot read the build's environment, hence no credentials URI nor the presigned URLs), and this
+        // project's role can touch no SDK bucket, so the network it keeps leads to nothing of Lockstep's.
+        LOCKSTEP_SDK_SANDBOX_NETWORK: { value: 'shared' },
       },
       encryptionKey: this.encryptionKey,
       logging: { cloudWatch: { logGroup } },

@@ -279,6 +279,8 @@ describe('tester project', () => {
     const s3 = statements.filter((s) => asArray(s.Action).some((a: string) => a.startsWith('s3:')));
     expect([...new Set(s3.flatMap((s) => asArray(s.Action)))].sort()).toEqual(['s3:GetBucketAcl', 's3:GetBucketLocation', 's3:GetObject', 's3:GetObjectVersion']);
     expect(all).not.toMatch(/"s3:PutObject|"s3:\*"|"s3:DeleteObject|"s3:List/);
+    // Provider code runs as nobody; the network stays (CodeBuild containers cannot create namespaces).
+    expect(project.Environment.EnvironmentVariables).toContainEqual({ Name: 'LOCKSTEP_SDK_SANDBOX_NETWORK', Type: 'PLAINTEXT', Value: 'shared' });
   });
 });
 
