@@ -293,6 +293,7 @@ export class SdkPublisher extends Construct {
       LOCKSTEP_SDK_NOTIFICATION_TOPIC_ARN: this.notificationTopic.topicArn,
       LOCKSTEP_SDK_TESTER_PROJECT: SDK_TESTER_PROJECT_NAME,
       LOCKSTEP_CDN_BASE_URL: this.cdnBaseUrl,
+      LOCKSTEP_CDN_DISTRIBUTION_ID: this.distribution.distributionId,
       LOCKSTEP_CLOUDFRONT_KEY_PAIR_ID: this.publicKey.publicKeyId,
       LOCKSTEP_CLOUDFRONT_PRIVATE_KEY_SECRET_ARN: props.signingKeySecret.secretArn,
       LOCKSTEP_SDK_ACCESS_POLICY_FILE: ACCESS_POLICY_FILE_IN_BUNDLE,
@@ -434,6 +435,10 @@ export class SdkPublisher extends Construct {
         LOCKSTEP_SDK_STAGING_BUCKET: { value: this.stagingBucket.bucketName },
         LOCKSTEP_PACKAGE_HOST_BUCKET: { value: this.packageHostBucket.bucketName },
         [ARCHIVE_LIMITS_ENV]: { value: archiveLimits },
+        // An unprivileged CodeBuild container cannot create network namespaces. Provider code still runs as nobody
+        // (it cannot read the build's environment, hence no credentials URI nor the presigned URLs), and this
+        // project's role can touch no SDK bucket, so the network it keeps leads to nothing of Lockstep's.
+        LOCKSTEP_SDK_SANDBOX_NETWORK: { value: 'shared' },
       },
       encryptionKey: this.encryptionKey,
       logging: { cloudWatch: { logGroup } },
@@ -446,24 +451,11 @@ export class SdkPublisher extends Construct {
       new iam.PolicyStatement({ actions: ['s3:GetBucketAcl', 's3:GetBucketLocation'], resources: [source.bucket.bucketArn] }),
     );
     project.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:GetObjectVersion'], resources: [source.bucket.arnForObjects(source.s3ObjectKey)] }));
-    grantObjectsRead(this.stagingBucket, 'tests/*', project);
-    grantObjectsRead(this.stagingBucket, 'packages/*', project);
-    grantObjectsRead(this.packageHostBucket, '*', project);
-    grantObjectsWrite(this.stagingBucket, 'tests/*', project);
+    // No object access at all: the tester reads its plan and packages, and writes its one results key, through
+    // presigned URLs the stage step puts in the plan. Provider code in the build (run as nobody, see tester.ts)
+    // could at most reach this role, which can touch no package and choose no results path.
     acknowledge(
       project,
-      {
-        id: `AwsSolutions-IAM5[${resourceFinding(this, this.stagingBucket.arnForObjects('packages/*'))}]`,
-        reason: 'The tester reads whichever staged packages its plan names; the plan is made per execution by the stage step',
-      },
-      {
-        id: `AwsSolutions-IAM5[${resourceFinding(this, this.packageHostBucket.arnForObjects('*'))}]`,
-        reason: 'The sample app is built against published packages of any tier that the staged set depends on; they are chosen at run time by resolution',
-      },
-      {
-        id: `AwsSolutions-IAM5[${resourceFinding(this, this.stagingBucket.arnForObjects('tests/*'))}]`,
-        reason: 'The tester reads tests/<plan id>/plan.json and writes results.json beside it; plan ids are made per execution',
-      },
       {
         id: 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]',
         reason: 'CodeBuild encrypts build output with the SDK key through the CDK grant, which adds ReEncrypt* on that one key',
@@ -516,6 +508,8 @@ export class SdkPublisher extends Construct {
     const fns = this.functions;
     const startExecution = new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [stateMachineArn] });
     const incoming = 'incoming/*';
+    // Intake moves what it took in out of incoming/ to received/<name>/<version>/<etag>/, which executions read.
+    const received = 'received/*';
     const everything = '*';
     const finding = (bucket: s3.IBucket, pattern: string): string => `AwsSolutions-IAM5[${resourceFinding(this, bucket.arnForObjects(pattern))}]`;
     const incomingReason = 'names and versions under incoming/<name>/<version>/ are chosen by providers at run time';
@@ -526,22 +520,31 @@ export class SdkPublisher extends Construct {
     const upload = fns['sdk-upload-api'];
     grantTableData(this.table, upload, 'read-write');
     grantObjectsWrite(this.sdkHostBucket, incoming, upload);
-    grantBucketList(this.sdkHostBucket, upload, 'incoming/');
+    this.grantIntakeMove(upload);
     upload.addToRolePolicy(startExecution);
-    acknowledge(upload.role!, { id: finding(this.sdkHostBucket, incoming), reason: `Presigned uploads of SDK versions: ${incomingReason}` });
+    acknowledge(
+      upload.role!,
+      { id: finding(this.sdkHostBucket, incoming), reason: `Presigned uploads of SDK versions, moved out once taken in: ${incomingReason}` },
+      { id: finding(this.sdkHostBucket, received), reason: `Completing an upload moves it to received/<name>/<version>/<etag>/: ${incomingReason}` },
+    );
 
     // Intake: lists incoming/ (events and the poll) and starts one execution per new (SDK, version); the poll also
     // finishes publications cut short after their commit point (index.json, deleting withdrawn versions).
     const intake = fns['sdk-intake'];
     grantTableData(this.table, intake, 'read-write');
-    grantBucketList(this.sdkHostBucket, intake, 'incoming/');
+    this.grantIntakeMove(intake);
     intake.addToRolePolicy(startExecution);
     grantObjectsWrite(this.packageHostBucket, INDEX_KEY, intake);
     grantObjectsDelete(this.packageHostBucket, everything, intake);
-    acknowledge(intake.role!, {
-      id: finding(this.packageHostBucket, everything),
-      reason: 'The poll finishes interrupted publications, which deletes the objects of withdrawn versions at <tier>/<name>/<version>/ keys known only from the index',
-    });
+    acknowledge(
+      intake.role!,
+      {
+        id: finding(this.packageHostBucket, everything),
+        reason: 'The poll finishes interrupted publications, which deletes the objects of withdrawn versions at <tier>/<name>/<version>/ keys known only from the index',
+      },
+      { id: finding(this.sdkHostBucket, incoming), reason: `Intake reads an upload and deletes it from incoming/ once moved: ${incomingReason}` },
+      { id: finding(this.sdkHostBucket, received), reason: `Intake moves an upload to received/<name>/<version>/<etag>/: ${incomingReason}` },
+    );
 
     // Steps: validate and convert the upload, stage (packages/, contents/, tests/ plans), read test results,
     // publish to the package host (copies, index.json, deleting withdrawn versions), notify owners, and start
@@ -549,6 +552,7 @@ export class SdkPublisher extends Construct {
     const steps = fns['sdk-steps'];
     grantTableData(this.table, steps, 'read-write');
     grantObjectsRead(this.sdkHostBucket, incoming, steps);
+    grantObjectsRead(this.sdkHostBucket, received, steps);
     grantBucketList(this.sdkHostBucket, steps);
     grantObjectsRead(this.stagingBucket, everything, steps);
     grantObjectsWrite(this.stagingBucket, everything, steps);
@@ -557,9 +561,12 @@ export class SdkPublisher extends Construct {
     grantObjectsDelete(this.packageHostBucket, everything, steps);
     grantTopicPublish(this.notificationTopic, this.encryptionKey, steps);
     steps.addToRolePolicy(startExecution);
+    // Withdrawals and tier changes invalidate the package's old path (CachingOptimized keeps objects for 24 h).
+    this.distribution.grantCreateInvalidation(steps);
     acknowledge(
       steps.role!,
       { id: finding(this.sdkHostBucket, incoming), reason: `Validation and conversion read the upload the execution names: ${incomingReason}` },
+      { id: finding(this.sdkHostBucket, received), reason: `Validation and conversion read the upload the execution names, moved by intake: ${incomingReason}` },
       {
         id: finding(this.stagingBucket, everything),
         reason: 'Staging holds packages/, contents/ and tests/ objects of SDK versions and test plans that exist only at run time',
@@ -577,6 +584,17 @@ export class SdkPublisher extends Construct {
     grantObjectsRead(this.packageHostBucket, INDEX_KEY, download);
     grantBucketList(this.packageHostBucket, download);
     signingKeySecret.grantRead(download);
+  }
+
+  /**
+   * Intake's move of an upload out of incoming/: read it, copy it to received/, delete it from incoming/. Listing
+   * the SDK host without a prefix condition, so a missing object answers 404 (a prefix condition does not count).
+   */
+  private grantIntakeMove(fn: nodejs.NodejsFunction): void {
+    grantObjectsRead(this.sdkHostBucket, 'incoming/*', fn);
+    grantObjectsWrite(this.sdkHostBucket, 'received/*', fn);
+    grantObjectsDelete(this.sdkHostBucket, 'incoming/*', fn);
+    grantBucketList(this.sdkHostBucket, fn);
   }
 
   private createApi(throttle: apigwv2.ThrottleSettings | undefined): apigwv2.HttpApi {

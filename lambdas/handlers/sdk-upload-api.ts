@@ -59,7 +59,7 @@ export function createHandler(deps: SdkServiceDependencies, { logger, metrics, .
 
   const status = async (event: Event): Promise<Result> => {
     const query = event.queryStringParameters ?? {};
-    const versions = await sdkStatus(deps, { ...(query.name ? { name: query.name } : {}), ...(query.version ? { version: query.version } : {}) });
+    const versions = await sdkStatus(deps, providerOf(event), { ...(query.name ? { name: query.name } : {}), ...(query.version ? { version: query.version } : {}) });
     return json(200, { versions });
   };
 

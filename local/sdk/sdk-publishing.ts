@@ -24,7 +24,7 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
@@ -88,6 +88,9 @@ export async function startSdkPublishing(services: LocalServices, options: SdkPu
   const log = options.log ?? ((line: string) => console.log(line));
   const dir = join(services.dataDir, 'sdk');
   await mkdir(dir, { recursive: true });
+  // The tester runs provider code as nobody; the data folder holds every vendor's packages (s3rver's files), the
+  // secrets and the builds, so only this user may enter it.
+  await chmod(services.dataDir, 0o700);
   const stops: Array<() => Promise<void>> = [];
   const stop = async () => {
     for (const s of stops.splice(0).reverse()) await s().catch((error: unknown) => console.error('[local sdk] did not stop cleanly:', error));

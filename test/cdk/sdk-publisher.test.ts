@@ -271,15 +271,16 @@ describe('tester project', () => {
     expect(existsSync(join(assetDir, 'tester.mjs'))).toBe(true);
   });
 
-  it('reads staging and the package host, writes only test results, and never touches the SDK host', () => {
+  it('may touch no SDK bucket at all: plan, packages and its one results key come as presigned URLs (issue 9, item 20)', () => {
     const statements = statementsOf('TesterProjectRole');
-    const writes = statements.filter((s) => asArray(s.Action).includes('s3:PutObject'));
-    expect(writes).toHaveLength(1);
-    expect(JSON.stringify(writes[0].Resource)).toContain('/tests/*');
-    expect(JSON.stringify(writes[0].Resource)).toContain(logicalId('AWS::S3::Bucket', 'StagingBucket'));
     const all = JSON.stringify(statements);
-    expect(all).not.toContain(logicalId('AWS::S3::Bucket', 'SdkHostBucket'));
-    expect(all).not.toMatch(/"s3:\*"|"s3:DeleteObject|"s3:List\*"|"s3:GetObject\*"/);
+    for (const bucket of ['SdkHostBucket', 'StagingBucket', 'PackageHostBucket']) expect(all).not.toContain(logicalId('AWS::S3::Bucket', bucket));
+    // What is left on S3 is the tester's own source asset (CodeBuild downloads it), read-only.
+    const s3 = statements.filter((s) => asArray(s.Action).some((a: string) => a.startsWith('s3:')));
+    expect([...new Set(s3.flatMap((s) => asArray(s.Action)))].sort()).toEqual(['s3:GetBucketAcl', 's3:GetBucketLocation', 's3:GetObject', 's3:GetObjectVersion']);
+    expect(all).not.toMatch(/"s3:PutObject|"s3:\*"|"s3:DeleteObject|"s3:List/);
+    // Provider code runs as nobody; the network stays (CodeBuild containers cannot create namespaces).
+    expect(project.Environment.EnvironmentVariables).toContainEqual({ Name: 'LOCKSTEP_SDK_SANDBOX_NETWORK', Type: 'PLAINTEXT', Value: 'shared' });
   });
 });
 
@@ -354,6 +355,16 @@ describe('Lambda functions', () => {
     }
   });
 
+  it('lets only the publishing steps invalidate the package host distribution, which they are told (issue 9, item 16)', () => {
+    const distribution = logicalId('AWS::CloudFront::Distribution', 'Distribution');
+    expect(rolesAllowed('cloudfront:CreateInvalidation', distribution)).toEqual([logicalId('AWS::IAM::Role', 'SdkStepsRole')]);
+    const statement = statementsOf('SdkStepsRole').find((s) => asArray(s.Action).includes('cloudfront:CreateInvalidation'));
+    expect(asArray(statement.Action)).toEqual(['cloudfront:CreateInvalidation']);
+    expect(JSON.stringify(statement.Resource)).toContain(`":distribution/",{"Ref":"${distribution}"}`);
+    const steps = resources[logicalId('AWS::Lambda::Function', 'SdkSteps')]!.Properties!;
+    expect(steps.Environment.Variables.LOCKSTEP_CDN_DISTRIBUTION_ID).toEqual({ Ref: distribution });
+  });
+
   it('lets only the download API read the CloudFront private key', () => {
     expect(rolesAllowed('secretsmanager:GetSecretValue', 'lockstep/sdk/cloudfront-private-key')).toEqual([logicalId('AWS::IAM::Role', 'SdkDownloadApiRole')]);
   });
@@ -362,8 +373,22 @@ describe('Lambda functions', () => {
     const bucket = logicalId('AWS::S3::Bucket', 'PackageHostBucket');
     expect(rolesAllowed('s3:PutObject', bucket)).toEqual([logicalId('AWS::IAM::Role', 'SdkIntakeRole'), logicalId('AWS::IAM::Role', 'SdkStepsRole')].sort());
     const intakeWrites = statementsOf('SdkIntakeRole').filter((s) => asArray(s.Action).includes('s3:PutObject'));
-    expect(intakeWrites.map((s) => JSON.stringify(s.Resource))).toEqual([expect.stringMatching(/\/index\.json"\]\]\}$/)]);
-    expect(rolesAllowed('s3:PutObject', logicalId('AWS::S3::Bucket', 'SdkHostBucket'))).toEqual([logicalId('AWS::IAM::Role', 'SdkUploadApiRole')]);
+    expect(intakeWrites.map((s) => JSON.stringify(s.Resource)).sort()).toEqual([expect.stringMatching(/\/index\.json"\]\]\}$/), expect.stringMatching(/\/received\/\*"\]\]\}$/)].sort());
+    expect(rolesAllowed('s3:PutObject', logicalId('AWS::S3::Bucket', 'SdkHostBucket'))).toEqual([logicalId('AWS::IAM::Role', 'SdkIntakeRole'), logicalId('AWS::IAM::Role', 'SdkUploadApiRole')].sort());
+  });
+
+  it('lets intake and the upload API move uploads from incoming/ to received/, and the steps read them there (issue 9, item 15)', () => {
+    const host = logicalId('AWS::S3::Bucket', 'SdkHostBucket');
+    const movers = [logicalId('AWS::IAM::Role', 'SdkIntakeRole'), logicalId('AWS::IAM::Role', 'SdkUploadApiRole')].sort();
+    const on = (pattern: string) => (s: any) => JSON.stringify(s.Resource).includes(host) && JSON.stringify(s.Resource).includes(pattern);
+    for (const role of ['SdkIntakeRole', 'SdkUploadApiRole']) {
+      const statements = statementsOf(role);
+      expect(statements.filter(on('/received/*')).flatMap((s) => asArray(s.Action))).toEqual(expect.arrayContaining(['s3:PutObject']));
+      expect(statements.filter(on('/incoming/*')).flatMap((s) => asArray(s.Action))).toEqual(expect.arrayContaining(['s3:GetObject', 's3:DeleteObject']));
+      expect(statements.filter(on('/received/*')).flatMap((s) => asArray(s.Action))).not.toContain('s3:DeleteObject');
+    }
+    expect(rolesAllowed('s3:DeleteObject', host)).toEqual(movers);
+    expect(statementsOf('SdkStepsRole').filter(on('/received/*')).flatMap((s) => asArray(s.Action))).toEqual(['s3:GetObject', 's3:GetObjectVersion']);
   });
 
   it('lets the download API read only the index from the package host, and write nothing', () => {

@@ -12,6 +12,7 @@ import { copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { pipeline } from 'node:stream/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -30,8 +31,8 @@ import { artifactsKey, metadataKey } from '../../lambdas/sdk/service/keys';
 import type { ObjectInfo, ObjectStore, SdkNotification } from '../../lambdas/sdk/service/ports';
 import type { TestResults } from '../../lambdas/sdk/service/records';
 import { runSdkStep } from '../../lambdas/sdk/service/steps';
-import { intakeVersion } from '../../lambdas/sdk/service/intake';
-import { parseS3Uri, type TestPlan } from '../../lambdas/sdk/tester/plan';
+import { intakeVersion, pollSdkHost } from '../../lambdas/sdk/service/intake';
+import type { TestPlan } from '../../lambdas/sdk/tester/plan';
 import { ensureTables } from '../../local/dynamodb';
 import { checkAsl } from '../support/asl-check';
 
@@ -82,7 +83,14 @@ class FolderObjectStore implements ObjectStore {
     await walk(join(this.root, bucket), '');
     return out;
   }
+  async listPage(bucket: string, prefix: string, options: { startAfter?: string; maxKeys: number }): Promise<{ objects: ObjectInfo[]; truncated: boolean }> {
+    const after = (await this.list(bucket, prefix)).sort((a, b) => (a.key < b.key ? -1 : 1)).filter((o) => options.startAfter === undefined || o.key > options.startAfter);
+    return { objects: after.slice(0, options.maxKeys), truncated: after.length > options.maxKeys };
+  }
   async presignPut(bucket: string, key: string): Promise<string> {
+    return `file://${this.path(bucket, key)}`;
+  }
+  async presignGet(bucket: string, key: string): Promise<string> {
     return `file://${this.path(bucket, key)}`;
   }
   async download(bucket: string, key: string, path: string): Promise<void> {
@@ -203,8 +211,14 @@ async function upload(sdk: Sdk): Promise<void> {
   );
 }
 
-/** Runs one execution in the local engine with every Task bound. */
-async function runExecution(name: string, input: SdkExecutionInput): Promise<void> {
+/**
+ * Set by a scenario that cuts an execution off while its tester runs (as a crash of local mode does): the tester
+ * Task then never answers, and `testerStarted` is called once it was reached.
+ */
+let cutOff: { testerStarted: () => void } | undefined;
+
+/** Runs one execution in the local engine with every Task bound; `abortWhenTesting` ends it once the tester runs. */
+async function runExecution(name: string, input: SdkExecutionInput, abortWhenTesting = false): Promise<void> {
   const states: string[] = [];
   const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
   for (const { name: stateName, state } of walkStates(definition())) {
@@ -222,6 +236,10 @@ async function runExecution(name: string, input: SdkExecutionInput): Promise<voi
     }
   }
   const execution = machine.run(input as never, { overrides: { taskResourceLocalHandlers: handlers as never }, context: { Execution: { Name: name } } as never });
+  if (abortWhenTesting) {
+    await new Promise<void>((testerStarted) => (cutOff = { testerStarted }));
+    execution.abort();
+  }
   try {
     await execution.result;
     executions.push({ name, status: 'SUCCEEDED', states });
@@ -233,9 +251,16 @@ async function runExecution(name: string, input: SdkExecutionInput): Promise<voi
 /** The tester stand-in: fails the packages of `failingTests`, like a build whose checks failed. */
 async function tester(event: { ProjectName: string; EnvironmentVariablesOverride: { Name: string; Value: string }[] }): Promise<unknown> {
   expect(event.ProjectName).toBe('lockstep-sdk-tester');
+  if (cutOff !== undefined) {
+    cutOff.testerStarted();
+    cutOff = undefined;
+    return new Promise(() => undefined);
+  }
   const uri = event.EnvironmentVariablesOverride.find((v) => v.Name === 'LOCKSTEP_SDK_TEST_PLAN')!.Value;
-  const location = parseS3Uri(uri)!;
-  const plan = JSON.parse((await objects.getBytes(location.bucket, location.key))!.toString()) as TestPlan;
+  // The tester gets presigned URLs only: the plan's, each package's and the one results key's.
+  const plan = JSON.parse(await readFile(fileURLToPath(uri), 'utf8')) as TestPlan;
+  for (const pkg of plan.packages) expect(pkg.url).toBe(`file://${join(root, pkg.bucket, pkg.key)}`);
+  expect(plan.results.url).toBe(`file://${join(root, 'staging', plan.results.key)}`);
   for (const pkg of plan.packages) expect(await objects.exists(pkg.bucket, pkg.key)).toBe(true);
   const packages = plan.members.map((m) => {
     const failing = failingTests.has(`${m.name}@${m.version}`);
@@ -347,6 +372,152 @@ describe('SDK publishing state machine', () => {
     expect(intake).toMatchObject({ state: 'REJECTED' });
     expect(intake!.reason).toContain('summary');
     expect(notifications[0]).toMatchObject({ event: 'sdk-rejected', recipients: ['maps-owners@example.com'] });
+    // Refused uploads leave incoming/ too, so the poll does not read them again and again.
+    expect(await objects.list('host', 'incoming/')).toEqual([]);
+    expect((await intakeVersion(deps, { name: 'maps', version: '2.0.0' })).started).toBe(false);
+  });
+
+  describe('an execution cut off while its SDK is TESTING, run again from the start (issue 14, item 12)', () => {
+    it('finishes by itself: the upload is not refused as its own version, the test runs again, the SDK is published', async () => {
+      await upload({ name: 'analytics', version: '6.1.0' });
+      await intakeVersion(deps, { name: 'analytics', version: '6.1.0' });
+      const { name, input } = queued.shift()!;
+      await runExecution(name, input, true);
+      expect((await status('analytics@6.1.0')).status).toBe('TESTING');
+
+      // What local mode's restart does: the same execution again from its first state, with its input.
+      await runExecution(name, input);
+      expect(executions.at(-1)).toMatchObject({ status: 'SUCCEEDED' });
+      expect(executions.at(-1)!.states).toEqual(['Validate', 'Stage', 'RecheckAfterStage', 'RunTester', 'RecordTest', 'Publish', 'RecheckAfterPublish', 'NotifyPublished']);
+      expect((await status('analytics@6.1.0')).status).toBe('PUBLISHED');
+      expect(await listed()).toEqual(['analytics@6.1.0']);
+      expect(await store.listIntakes({ name: 'analytics', version: '6.1.0' })).not.toContainEqual(expect.objectContaining({ state: 'REJECTED' }));
+    });
+
+    it('finishes a batch whose owner was cut off while testing, with one more tester run', async () => {
+      const analytics: Sdk = { name: 'analytics', version: '6.1.0' };
+      const geo: Sdk = { name: 'geo', version: '1.0.0', dependencies: { analytics: '^6.0.0' } };
+      await store.saveBatch({ id: 'b9', members: [analytics, geo].map((m) => ({ name: m.name, version: m.version })), state: 'OPEN', reason: '', createdAt: '', updatedAt: '' }, undefined);
+      for (const m of [analytics, geo]) await store.putBatchMembership(m, 'b9');
+      await upload(geo);
+      await upload(analytics);
+      await intakeVersion(deps, geo);
+      await intakeVersion(deps, analytics);
+      const [first, second] = [queued.shift()!, queued.shift()!];
+      await runExecution(first.name, first.input);
+      await runExecution(second.name, second.input, true);
+      expect((await store.getBatch('b9'))!.state).toBe('TESTING');
+
+      await runExecution(second.name, second.input);
+      while (queued.length > 0) {
+        const next = queued.shift()!;
+        await runExecution(next.name, next.input);
+      }
+      expect((await status('geo@1.0.0')).status).toBe('PUBLISHED');
+      expect((await status('analytics@6.1.0')).status).toBe('PUBLISHED');
+      expect((await store.getBatch('b9'))!.state).toBe('PUBLISHED');
+    });
+
+    it('ends TEST_FAILED, not stranded, when the test fails on the second run', async () => {
+      await upload({ name: 'analytics', version: '6.1.0' });
+      await intakeVersion(deps, { name: 'analytics', version: '6.1.0' });
+      const { name, input } = queued.shift()!;
+      await runExecution(name, input, true);
+      failingTests = new Set(['analytics@6.1.0']);
+      await runExecution(name, input);
+      expect(executions.at(-1)).toMatchObject({ status: 'FAILED', error: 'SdkTestFailed' });
+      expect((await status('analytics@6.1.0')).status).toBe('TEST_FAILED');
+      // A third run (a second crash later on) repeats nothing but the outcome.
+      await runExecution(name, input);
+      expect(executions.at(-1)!.states).toEqual(['Validate', 'Stage', 'NotifyTestFailed']);
+    });
+  });
+
+  describe('CONFLICT is re-evaluated and never a dead end (issue 14, item 16)', () => {
+    const maps: Sdk = { name: 'maps', version: '1.0.0', dependencies: { analytics: '>=7' } };
+
+    it('replays maps waiting for analytics >=7: analytics 6.4.0 causes no conflict, 7.0.0 publishes maps', async () => {
+      await push(maps);
+      expect((await status('maps@1.0.0')).status).toBe('WAITING');
+      await push({ name: 'analytics', version: '6.4.0' });
+      const held = await status('maps@1.0.0');
+      expect(held.status).toBe('WAITING');
+      expect(notifications.filter((n) => n.event === 'sdk-conflict')).toEqual([]);
+      await push({ name: 'analytics', version: '7.0.0' });
+      expect((await status('maps@1.0.0')).status).toBe('PUBLISHED');
+    });
+
+    it('clears a CONFLICT left by an earlier decision when the published set changes, without a push', async () => {
+      await push(maps);
+      const record = await status('maps@1.0.0');
+      await store.saveVersion({ ...record, status: 'CONFLICT', reason: 'conflict: analytics 6.4.0 is staged; no version of analytics satisfies both >=7 and 6.4.0' }, record.rev);
+      await push({ name: 'analytics', version: '7.0.0' });
+      expect((await status('maps@1.0.0')).status).toBe('PUBLISHED');
+      expect(executions.some((e) => e.name.startsWith('maps-1_0_0-restage'))).toBe(true);
+    });
+
+    it('decides a re-push of the same bytes in CONFLICT again instead of refusing it', async () => {
+      await push({ name: 'analytics', version: '7.0.0' });
+      await push(maps);
+      const record = await status('maps@1.0.0');
+      expect(record.status).toBe('PUBLISHED');
+      await push({ name: 'social', version: '1.0.0' });
+      const social = await status('social@1.0.0');
+      await store.saveVersion({ ...social, status: 'CONFLICT', reason: 'conflict: recorded before the fix' }, social.rev);
+      // The same bytes pushed again.
+      await objects.copy('host', social.upload.artifactsKey, 'host', artifactsKey(social));
+      await objects.copy('host', social.upload.metadataKey, 'host', metadataKey(social, 'lockstep-sdk.yaml'));
+      const outcome = await intakeVersion(deps, { name: 'social', version: '1.0.0' });
+      expect(outcome).toMatchObject({ started: true, execution: expect.stringMatching(/^social-1_0_0-restage-/) });
+      while (queued.length > 0) {
+        const next = queued.shift()!;
+        await runExecution(next.name, next.input);
+      }
+      expect((await status('social@1.0.0')).status).toBe('PUBLISHED');
+    });
+  });
+
+  describe('the intake poll (issue 9, item 15)', () => {
+    it('takes in more uploads than one page over several passes, moving each out of incoming/', async () => {
+      const sdks = Array.from({ length: 7 }, (_, i) => ({ name: `lib${i}`, version: '1.0.0' }));
+      for (const sdk of sdks) await upload(sdk);
+      expect(await objects.list('host', 'incoming/')).toHaveLength(14);
+      const limits = { pageKeys: 4, pages: 1 };
+
+      const passes: { started: number; cursor?: string }[] = [];
+      for (let pass = 0; pass < 5; pass++) {
+        const result = await pollSdkHost(deps, `poll-${pass}`, limits);
+        passes.push({ started: result.intakes.filter((o) => o.started).length, ...(result.cursor !== undefined ? { cursor: result.cursor } : {}) });
+      }
+      // Two uploads (four keys) a pass, going on where the last pass stopped, then an empty pass.
+      expect(passes.map((p) => p.started)).toEqual([2, 2, 2, 1, 0]);
+      expect(passes[0]!.cursor).toBe('incoming/lib1/1.0.0/lockstep-sdk.yaml');
+      expect(passes[3]!.cursor).toBeUndefined();
+      expect(await objects.list('host', 'incoming/')).toEqual([]);
+      expect(await objects.list('host', 'received/')).toHaveLength(14);
+
+      // The executions read the moved objects.
+      while (queued.length > 0) {
+        const next = queued.shift()!;
+        await runExecution(next.name, next.input);
+      }
+      expect(await listed()).toEqual(sdks.map((s) => `${s.name}@1.0.0`));
+    });
+
+    it('leaves an upload replaced while it was taken in where the provider put it', async () => {
+      await upload({ name: 'analytics', version: '6.1.0' });
+      const original = (await objects.list('host', 'incoming/')).find((o) => o.key.endsWith('artifacts.zip'))!;
+      const realCopy = objects.copy.bind(objects);
+      // The provider uploads a new archive right after intake copied the first one.
+      objects.copy = async (fromBucket, fromKey, toBucket, toKey) => {
+        await realCopy(fromBucket, fromKey, toBucket, toKey);
+        if (fromKey === original.key) await objects.put('host', fromKey, Buffer.from('a newer upload'));
+      };
+      await intakeVersion(deps, { name: 'analytics', version: '6.1.0' });
+      objects.copy = realCopy;
+      expect((await objects.list('host', 'incoming/')).map((o) => o.key)).toEqual([original.key]);
+      expect((await objects.getBytes('host', original.key))!.toString()).toBe('a newer upload');
+    });
   });
 
   describe('batches', () => {

@@ -1,6 +1,6 @@
 import type { Orchestrator } from '../../ports/services';
 import type { ArchiveLimits } from '../converter';
-import type { ObjectStore, SdkNotifier, SdkStore } from './ports';
+import type { CdnInvalidator, ObjectStore, SdkNotifier, SdkStore } from './ports';
 
 /** Buckets and names of one SDK publishing installation (from the environment, ARCHITECTURE.md). */
 export interface SdkServiceConfig {
@@ -31,6 +31,11 @@ export interface SdkServiceDependencies {
   readonly clock: () => number;
   /** Hostile-archive limits of the convert step (`LOCKSTEP_SDK_ARCHIVE_LIMITS`). @default DEFAULT_ARCHIVE_LIMITS */
   readonly archiveLimits?: ArchiveLimits;
+  /**
+   * Invalidates withdrawn and moved packages' paths on the CDN (`LOCKSTEP_CDN_DISTRIBUTION_ID`).
+   * @default - none: local mode's edge keeps no cache
+   */
+  readonly cdn?: CdnInvalidator;
   /** Scratch space for binary inspection. @default os.tmpdir() */
   readonly scratchDir?: string;
 }

@@ -5,6 +5,8 @@
  *
  *   incoming/<name>/<version>/artifacts.zip
  *   incoming/<name>/<version>/lockstep-sdk.{json,yaml,yml,xml}
+ *   received/<name>/<version>/<upload etag>/{artifacts.zip,lockstep-sdk.*}  (moved there once taken in, so the
+ *     poll's listing of incoming/ holds only what is still to take in; executions read these)
  *
  * Staging bucket (converted packages, their contents for duplicate detection, tester plans and results):
  *
@@ -22,6 +24,12 @@ import { packageFileName } from '../host/keys';
 
 export const INCOMING_PREFIX = 'incoming/';
 export const ARTIFACTS_FILE = 'artifacts.zip';
+export const RECEIVED_PREFIX = 'received/';
+
+/** Where intake moves an upload it took in: one folder per upload (etag), so a re-push never overwrites one in use. */
+export function receivedKey(ref: SdkVersionRef, etag: string, fileName: string): string {
+  return `${RECEIVED_PREFIX}${ref.name}/${ref.version}/${etag}/${fileName}`;
+}
 
 /** Name and version as they may appear in a key: the metadata rules allow no `/` in either. */
 const SAFE_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$/;

@@ -38,6 +38,10 @@ export interface SdkStore {
   /** Every REJECTED intake of every version (what `sdk status` without a target lists for versions never converted). */
   listRejectedIntakes(): Promise<IntakeRecord[]>;
 
+  /** Where the intake poll goes on listing `incoming/` (the last key it looked at), or undefined: from the start. */
+  getIntakeCursor(): Promise<string | undefined>;
+  setIntakeCursor(startAfter: string | undefined): Promise<void>;
+
   /** Takes the index lease when free or expired. @returns false when someone else holds it. */
   acquireIndexLease(owner: string, now: number, leaseMs: number): Promise<boolean>;
   releaseIndexLease(owner: string): Promise<void>;
@@ -58,8 +62,12 @@ export interface ObjectStore {
   delete(bucket: string, keys: readonly string[]): Promise<void>;
   /** Every object under `prefix` (all pages). */
   list(bucket: string, prefix: string): Promise<ObjectInfo[]>;
+  /** One page of objects under `prefix`, in key order, after `startAfter`; `truncated` when more follow. */
+  listPage(bucket: string, prefix: string, options: { readonly startAfter?: string; readonly maxKeys: number }): Promise<{ objects: ObjectInfo[]; truncated: boolean }>;
   /** A presigned PUT URL for `key`. */
   presignPut(bucket: string, key: string, expiresInSeconds: number): Promise<string>;
+  /** A presigned GET URL for `key`. */
+  presignGet(bucket: string, key: string, expiresInSeconds: number): Promise<string>;
   /** Streams the object to a local file. */
   download(bucket: string, key: string, path: string): Promise<void>;
   /** A random-access source for the converter (ranged GETs). */
@@ -84,4 +92,13 @@ export interface SdkNotification {
 
 export interface SdkNotifier {
   publish(notification: SdkNotification): Promise<void>;
+}
+
+/** The CDN in front of the package host: its cached copies of removed or moved objects must go. */
+export interface CdnInvalidator {
+  /**
+   * Invalidates the package host keys' paths. Idempotent per `reference` (at most 128 characters): the same
+   * reference and keys again do not start another invalidation.
+   */
+  invalidate(keys: readonly string[], reference: string): Promise<void>;
 }

@@ -52,10 +52,26 @@ export async function publishPackage(deps: SdkServiceDependencies, ref: SdkVersi
   const record = await deps.store.getVersion(ref);
   if (record === undefined) throw new SdkNotFoundError(`${refLabel(ref)} is not in the SDK table`, { details: { ...ref } });
 
-  if (record.status === 'PUBLISHED' && !record.metadata.supported) {
-    await deps.store.saveVersion(withStatus(record, 'WITHDRAWN', 'withdrawn: its metadata says it is no longer supported', deps.clock()), record.rev);
+  const publishedKey = (tier: VersionRecord['metadata']['tier']) => packageKey(tier, record.name, record.version, record.package.fileName);
+  if ((record.status === 'PUBLISHED' && !record.metadata.supported) || record.status === 'WITHDRAWN') {
+    // WITHDRAWN already: a retried or resumed step, which repeats the index and the invalidation (both idempotent).
+    const withdrawn =
+      record.status === 'WITHDRAWN' ? record : await deps.store.saveVersion(withStatus(record, 'WITHDRAWN', 'withdrawn: its metadata says it is no longer supported', deps.clock()), record.rev);
     await rebuildIndex(deps, owner);
+    const keys = [publishedKey(withdrawn.metadata.tier), ...(withdrawn.movedFrom !== undefined ? [publishedKey(withdrawn.movedFrom)] : [])];
+    await deps.cdn?.invalidate(keys, invalidationReference(owner, ref, 'withdrawn'));
     return { published: true, refs: [ref], withdrawn: true };
+  }
+  if (record.status === 'PUBLISHED' && record.movedFrom !== undefined) {
+    // A tier change: the new key first, then the index that lists it, then the old key goes and its cached copies.
+    const from = record.movedFrom;
+    // The index lists the record's (new) tier already; `movedFrom` is cleared last, so a retry repeats every step.
+    await deps.objects.copy(deps.config.stagingBucket, record.package.key, deps.config.packageHostBucket, publishedKey(record.metadata.tier));
+    await rebuildIndex(deps, owner);
+    await deps.objects.delete(deps.config.packageHostBucket, [publishedKey(from)]);
+    await deps.cdn?.invalidate([publishedKey(from)], invalidationReference(owner, ref, `moved-from-${from}`));
+    await deps.store.saveVersion(withStatus(record, 'PUBLISHED', `moved from the ${from} tier to the ${record.metadata.tier} tier`, deps.clock(), { movedFrom: undefined }), record.rev);
+    return { published: true, refs: [ref], withdrawn: false };
   }
 
   const versions = await deps.store.listVersions();
@@ -120,6 +136,11 @@ export async function publishPackage(deps: SdkServiceDependencies, ref: SdkVersi
   await rollForward(deps, memberRecords.map(refOf));
   await rebuildIndex(deps, owner);
   return { published: true, refs: memberRecords.map(refOf), withdrawn: false };
+}
+
+/** CloudFront's CallerReference (at most 128 characters): the same step of the same execution names the same invalidation. */
+function invalidationReference(owner: string, ref: SdkVersionRef, what: string): string {
+  return `${owner}:${refLabel(ref)}:${what}`.slice(0, 128);
 }
 
 function withoutRev(batch: BatchRecord): Omit<BatchRecord, 'rev'> {

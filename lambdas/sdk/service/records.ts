@@ -77,6 +77,11 @@ export interface VersionRecord {
   readonly involved?: readonly InvolvedSdk[];
   readonly tests?: { readonly planId: string; readonly passed: boolean; readonly packages: readonly PackageTestResult[] };
   readonly publishedAt?: string;
+  /**
+   * The tier a PUBLISHED version is moving away from (its metadata names the new one): publication copies the
+   * package to the new tier's key, then deletes and invalidates the old one, and clears this.
+   */
+  readonly movedFrom?: SdkMetadata['tier'];
   /** Execution that made the commit write (single SDKs): a second publisher finds it and stays quiet. */
   readonly publishedBy?: string;
   /** Optimistic concurrency: every write adds one and is conditional on the value read. */
@@ -152,4 +157,6 @@ export interface IntakeRecord {
   readonly state: 'STARTED' | 'REJECTED';
   readonly reason: string;
   readonly at: string;
+  /** Where intake moved the upload (`received/...`); absent on records from before uploads were moved. */
+  readonly received?: UploadSource;
 }

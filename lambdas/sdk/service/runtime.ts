@@ -14,6 +14,8 @@ import { requireEnv } from '../../core/errors';
 import { AccessControl } from '../host/acl';
 import { DEFAULT_URL_TTL_SECONDS } from '../host/download';
 import { CloudFrontUrlSigner } from '../host/signer';
+import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
+import { CloudFrontInvalidator } from './adapters/cloudfront-invalidator';
 import { DynamoSdkStore } from './adapters/dynamo-sdk-store';
 import { archiveLimitsFromEnv } from './archive-limits';
 import { S3ObjectStore } from './adapters/s3-object-store';
@@ -56,6 +58,7 @@ export function createSdkRuntime({ env: variables, clients, clock }: RuntimeCont
       orchestrator: new StepFunctionsOrchestrator(clients.sfn, need('LOCKSTEP_SDK_STATE_MACHINE_ARN')),
       clock,
       archiveLimits: archiveLimitsFromEnv(env),
+      ...(env.LOCKSTEP_CDN_DISTRIBUTION_ID ? { cdn: new CloudFrontInvalidator(new CloudFrontClient({}), env.LOCKSTEP_CDN_DISTRIBUTION_ID) } : {}),
     }),
   );
 

@@ -37,7 +37,7 @@ export interface LoadedArea {
  * Reads the staging area. Contents (for duplicate detection) are read for every staged package that can still be
  * published and every published version, since a clash with either matters.
  */
-export async function loadStagingArea(deps: SdkServiceDependencies, options: { withContents: boolean }): Promise<LoadedArea> {
+export async function loadStagingArea(deps: SdkServiceDependencies, options: { withContents: boolean | 'when-any-open' }): Promise<LoadedArea> {
   const versions = await deps.store.listVersions();
   const batches = await batchesOf(deps, versions);
   const published: SdkMetadata[] = [];
@@ -50,7 +50,9 @@ export async function loadStagingArea(deps: SdkServiceDependencies, options: { w
     }
   }
   let contents: Map<string, PackageContents> | undefined;
-  if (options.withContents) {
+  // 'when-any-open': only a WAITING or CONFLICT version is decided again, so without one the contents are not needed.
+  const open = versions.some((v) => v.status === 'WAITING' || v.status === 'CONFLICT');
+  if (options.withContents === true || (options.withContents === 'when-any-open' && open)) {
     contents = new Map();
     const wanted = versions.filter((v) => v.status !== 'WITHDRAWN' && v.status !== 'TEST_FAILED');
     const loaded = await Promise.all(

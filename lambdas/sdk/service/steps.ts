@@ -5,9 +5,9 @@
  *
  * | action | does | result |
  * |---|---|---|
- * | `validate` | reads and checks the metadata file; refuses a version already published (unless it withdraws it) | `{ withdraw, metadata }` |
+ * | `validate` | reads and checks the metadata file; refuses a version already published (unless it withdraws it or changes its tier: `withdraw`); `converted` when this very upload was converted before (a resumed execution goes on from staging) | `{ withdraw, converted, metadata }` |
  * | `convert` | streams the archive from the SDK host into a package in staging, reads its binaries; CONVERTED | `{ sha256, size }` |
- * | `stage` | decides WAITING / CONFLICT / TESTING (alone or with its batch) and writes the tester's plan | `{ status, reason, planUri? }` |
+ * | `stage` | decides WAITING / CONFLICT / TESTING (alone or with its batch) and writes the tester's plan; a version tested already (a resumed execution) goes on as TESTED or TEST_FAILED | `{ status, reason, planUri? }` |
  * | `record-test` | reads the tester's results; READY or TEST_FAILED | `{ passed, reason }` |
  * | `publish` | see `publish.ts` | `{ published, ... }` |
  * | `recheck-waiting` | starts executions for packages that can move on now | `{ started }` |
@@ -26,7 +26,7 @@ import { readPackageContents } from './contents';
 import type { SdkServiceDependencies } from './dependencies';
 import { SdkInputError, SdkNotFoundError, VersionExistsError } from './errors';
 import { uploadSourceSchema, type SdkExecutionInput } from './execution-input';
-import { contentsObjectKey, executionNameFor, refLabel, stagedPackageKey, testPlanKey, testResultsKey } from './keys';
+import { contentsObjectKey, executionNameFor, RECEIVED_PREFIX, refLabel, stagedPackageKey, testPlanKey, testResultsKey } from './keys';
 import { conflictNotification, publishedNotification, rejectedNotification, testFailedNotification } from './notifications';
 import { publishPackage } from './publish';
 import type { VersionRecord } from './records';
@@ -51,7 +51,7 @@ export const sdkStepInputSchema = z.discriminatedUnion('action', [
 export type SdkStepInput = z.infer<typeof sdkStepInputSchema>;
 
 export type StageResult =
-  | { readonly status: 'WAITING' | 'CONFLICT' | 'HELD'; readonly reason: string }
+  | { readonly status: 'WAITING' | 'CONFLICT' | 'HELD' | 'TESTED' | 'TEST_FAILED'; readonly reason: string }
   | { readonly status: 'TESTING'; readonly reason: string; readonly planId: string; readonly planUri: string; readonly members: readonly SdkVersionRef[] };
 
 
@@ -98,7 +98,16 @@ export function causeText(error: { Error?: string; Cause?: string } | null | und
   return cause !== '' ? cause : (error.Error ?? 'unknown error');
 }
 
-async function validate(deps: SdkServiceDependencies, sdk: SdkVersionRef, upload: z.infer<typeof uploadSourceSchema>): Promise<{ withdraw: boolean; metadata: SdkMetadata }> {
+/** Statuses from which a version is decided again by `stage` (TEST_FAILED only outside a batch: a failed batch is pushed again with a new id). */
+export function isRestageable(record: Pick<VersionRecord, 'status' | 'batchId'>): boolean {
+  return ['CONVERTED', 'WAITING', 'CONFLICT'].includes(record.status) || (record.status === 'TEST_FAILED' && record.batchId === undefined);
+}
+
+async function validate(
+  deps: SdkServiceDependencies,
+  sdk: SdkVersionRef,
+  upload: z.infer<typeof uploadSourceSchema>,
+): Promise<{ withdraw: boolean; converted: boolean; metadata: SdkMetadata }> {
   // The CLI's limit and message (DEFAULT_MAX_METADATA_BYTES), checked before the object is read.
   const head = await deps.objects.head(deps.config.hostBucket, upload.metadataKey);
   if (head !== undefined) checkMetadataSize(head.size);
@@ -127,7 +136,25 @@ async function validate(deps: SdkServiceDependencies, sdk: SdkVersionRef, upload
           existing.rev,
         );
       }
-      return { withdraw: true, metadata };
+      return { withdraw: true, converted: false, metadata };
+    }
+    if (existing.status === 'PUBLISHED' && existing.metadata.supported && metadata.tier !== existing.metadata.tier) {
+      // A tier change: the same files under the other tier's key; `Publish` moves them and invalidates the old path.
+      if (existing.movedFrom === undefined) {
+        await deps.store.saveVersion(
+          withStatus(existing, 'PUBLISHED', `moving from the ${existing.metadata.tier} tier to the ${metadata.tier} tier`, deps.clock(), {
+            metadata: { ...existing.metadata, tier: metadata.tier },
+            movedFrom: existing.metadata.tier,
+          }),
+          existing.rev,
+        );
+      }
+      return { withdraw: true, converted: false, metadata };
+    }
+    if (existing.upload.etag === upload.etag && existing.status !== 'WITHDRAWN') {
+      // This very upload was converted before: the execution is a resumed or retried one (a restart cut it off).
+      // It goes on from staging, where `stage` finds what it had done; refusing it here would strand the version.
+      return { withdraw: false, converted: true, metadata };
     }
     if (existing.status === 'PUBLISHED' || existing.status === 'WITHDRAWN') {
       throw new VersionExistsError(`${sdk.name} ${sdk.version} is already ${existing.status.toLowerCase()}; a published version never changes: publish a new version`, { details: { ...sdk } });
@@ -139,7 +166,7 @@ async function validate(deps: SdkServiceDependencies, sdk: SdkVersionRef, upload
   if ((await deps.objects.head(deps.config.hostBucket, upload.artifactsKey)) === undefined) {
     throw new SdkNotFoundError(`The archive ${upload.artifactsKey} is missing from the SDK host; upload artifacts.zip next to the metadata`, { details: { key: upload.artifactsKey } });
   }
-  return { withdraw: false, metadata };
+  return { withdraw: false, converted: false, metadata };
 }
 
 async function convert(
@@ -215,17 +242,22 @@ async function stage(deps: SdkServiceDependencies, sdk: SdkVersionRef, execution
       }
       const plan = read.plan;
       if (plan.members.some((m) => m.name === sdk.name && m.version === sdk.version)) {
+        // The URLs written before the interruption may have expired: the plan is signed again for this run.
+        const planUri = await writePlan(deps, plan);
         for (const member of plan.members) {
           const other = findVersion(versions, member);
           if (other !== undefined && ['CONVERTED', 'WAITING', 'CONFLICT'].includes(other.status)) {
             await deps.store.saveVersion(withStatus(other, 'TESTING', record.reason, deps.clock(), { resolved: record.resolved ?? [] }), other.rev);
           }
         }
-        return { status: 'TESTING', reason: record.reason, planId: plan.planId, planUri: `s3://${deps.config.stagingBucket}/${testPlanKey(execution)}`, members: plan.members };
+        return { status: 'TESTING', reason: record.reason, planId: plan.planId, planUri, members: plan.members };
       }
     }
   }
-  if (!['CONVERTED', 'WAITING', 'CONFLICT'].includes(record.status)) {
+  // Tested already (a resumed execution, or a restage that lost a race): publication goes on, idempotently.
+  if (record.status === 'READY' || record.status === 'PUBLISHED') return { status: 'TESTED', reason: record.reason };
+  if (record.status === 'TEST_FAILED' && record.tests?.planId === execution) return { status: 'TEST_FAILED', reason: record.reason };
+  if (!isRestageable(record)) {
     return { status: 'HELD', reason: `${refLabel(sdk)} is ${record.status} already; nothing to decide` };
   }
   const now = deps.clock();
@@ -296,12 +328,31 @@ async function applyDecision(
     };
   });
   const plan: TestPlan = { planId, members, packages, results: { bucket: deps.config.stagingBucket, key: testResultsKey(planId) } };
-  await deps.objects.put(deps.config.stagingBucket, testPlanKey(planId), JSON.stringify(plan, null, 2), 'application/json');
+  const planUri = await writePlan(deps, plan);
   for (const r of records) {
     if (r.status === 'TESTING') continue;
     await deps.store.saveVersion(withStatus(r, 'TESTING', `${decision.reason}; the tester builds a sample app`, now, { resolved: decision.resolved, involved: undefined }), r.rev);
   }
-  return { status: 'TESTING', reason: decision.reason, planId, planUri: `s3://${deps.config.stagingBucket}/${testPlanKey(planId)}`, members };
+  return { status: 'TESTING', reason: decision.reason, planId, planUri, members };
+}
+
+/** How long the tester's presigned URLs work: its build's timeout (one hour) and time in CodeBuild's queue. */
+export const TESTER_URL_TTL_SECONDS = 2 * 60 * 60;
+
+/**
+ * Signs the plan for the tester and writes it: a presigned GET per package and a presigned PUT for the one results
+ * key, so the tester's role needs (and has) no access to any object. @returns the plan's own presigned GET URL,
+ * the tester's `LOCKSTEP_SDK_TEST_PLAN`
+ */
+async function writePlan(deps: SdkServiceDependencies, plan: TestPlan): Promise<string> {
+  const ttl = TESTER_URL_TTL_SECONDS;
+  const signed: TestPlan = {
+    ...plan,
+    packages: await Promise.all(plan.packages.map(async (p) => ({ ...p, url: await deps.objects.presignGet(p.bucket, p.key, ttl) }))),
+    results: { ...plan.results, url: await deps.objects.presignPut(plan.results.bucket, plan.results.key, ttl) },
+  };
+  await deps.objects.put(deps.config.stagingBucket, testPlanKey(plan.planId), JSON.stringify(signed, null, 2), 'application/json');
+  return deps.objects.presignGet(deps.config.stagingBucket, testPlanKey(plan.planId), ttl);
 }
 
 async function recordTest(deps: SdkServiceDependencies, sdk: SdkVersionRef, planId: string, buildFailed: boolean, buildError: string): Promise<{ passed: boolean; reason: string }> {
@@ -309,7 +360,7 @@ async function recordTest(deps: SdkServiceDependencies, sdk: SdkVersionRef, plan
   const plan = planBytes === undefined ? undefined : readTestPlan(planBytes);
   const members = plan?.ok === true ? plan.plan.members : [sdk];
   const bytes = await deps.objects.getBytes(deps.config.stagingBucket, testResultsKey(planId), 16 * 1024 * 1024);
-  // The tester role can write anything under tests/: nothing in these files is trusted before it is checked.
+  // Written through presigned URLs by a build that also runs provider code: nothing is trusted before it is checked.
   const read = plan?.ok === false ? plan : bytes === undefined ? undefined : readTestResults(bytes, planId, members);
   const results = read?.ok === true ? read.results : undefined;
   const passed = !buildFailed && read?.ok === true && read.passed;
@@ -346,18 +397,27 @@ async function recordTest(deps: SdkServiceDependencies, sdk: SdkVersionRef, plan
 }
 
 /**
+ * Starts the `restage` or `publish` execution of a version as it is now. The name includes the record's `rev`, so
+ * every caller that sees the same state (a recheck pass twice, a re-push during a pass) starts it once.
+ */
+export async function startFor(deps: SdkServiceDependencies, record: VersionRecord, mode: 'restage' | 'publish'): Promise<{ started: boolean; name: string }> {
+  const name = executionNameFor([record.name, record.version, mode, String(record.rev)]);
+  const input: SdkExecutionInput = { mode, sdk: { name: record.name, version: record.version }, batchId: record.batchId ?? null, testerProject: deps.config.testerProject };
+  return { started: (await deps.orchestrator.start(name, input)).started, name };
+}
+
+/**
  * After packages arrived (staged or published): starts a `restage` execution for each waiting package that can
  * move on, and a `publish` execution for each tested package whose dependencies are all published now. Execution
  * names include the record's `rev`, so a pass that runs twice starts each once.
  */
 export async function recheck(deps: SdkServiceDependencies, arrived: readonly SdkVersionRef[]): Promise<{ started: string[] }> {
-  const { area, versions, batches } = await loadStagingArea(deps, { withContents: false });
+  // With contents: a CONFLICT over a duplicate library must not look cleared for want of the evidence.
+  const { area, versions, batches } = await loadStagingArea(deps, { withContents: 'when-any-open' });
   const started: string[] = [];
-  const start = async (record: VersionRecord, mode: SdkExecutionInput['mode']) => {
-    const name = executionNameFor([record.name, record.version, mode, String(record.rev)]);
-    const input: SdkExecutionInput = { mode, sdk: { name: record.name, version: record.version }, batchId: record.batchId ?? null, testerProject: deps.config.testerProject };
-    const result = await deps.orchestrator.start(name, input);
-    if (result.started) started.push(name);
+  const start = async (record: VersionRecord, mode: 'restage' | 'publish') => {
+    const result = await startFor(deps, record, mode);
+    if (result.started) started.push(result.name);
   };
   for (const transition of recheckWaiting(area, arrived)) {
     // One execution per batch: the stage step decides every member together.
@@ -403,7 +463,16 @@ async function reject(
   execution: string,
   reason: string,
 ): Promise<{ reason: string }> {
-  await deps.store.recordIntake({ ...sdk, etag: upload.etag, execution, state: 'REJECTED', reason, at: new Date(deps.clock()).toISOString() });
+  await deps.store.recordIntake({
+    ...sdk,
+    etag: upload.etag,
+    execution,
+    state: 'REJECTED',
+    reason,
+    at: new Date(deps.clock()).toISOString(),
+    // Kept, so the poll still clears the refused upload out of incoming/.
+    ...(upload.artifactsKey.startsWith(RECEIVED_PREFIX) ? { received: upload } : {}),
+  });
   // The owner's address from the metadata when it can be read at all (it may be what was refused).
   let contact: string | undefined;
   try {

@@ -11,7 +11,8 @@
  *   uploads must name the same members.
  * - `POST /sdk/uploads/{uploadId}/complete` -> 202 `{ uploadId, execution, started, reason? }` once both objects
  *   are there (409 naming what is missing otherwise). Completing twice answers the same.
- * - `GET /sdk/status[?name=&version=]` -> 200 `{ versions: [...] }`: status, reason, history, tests, intakes.
+ * - `GET /sdk/status[?name=&version=]` -> 200 `{ versions: [...] }`: status, reason, history, tests, intakes, of
+ *   the SDKs the provider's token may push only (403 for a `name` outside them).
  */
 import { randomUUID } from 'node:crypto';
 import semver from 'semver';
@@ -168,9 +169,24 @@ export interface VersionStatus {
   readonly intakes: readonly IntakeRecord[];
 }
 
-/** Status of every version (optionally one SDK, or one version), newest change first. */
-export async function sdkStatus(deps: SdkServiceDependencies, filter: { name?: string; version?: string }): Promise<VersionStatus[]> {
-  const versions = (await deps.store.listVersions()).filter((v) => (filter.name === undefined || v.name === filter.name) && (filter.version === undefined || v.version === filter.version));
+/** May this caller read the status (reasons, tests, intakes) of `sdk`? Only of the SDKs its token may push. */
+export function mayReadStatus(caller: Credential, sdk: string): boolean {
+  return caller.sdks.includes('*') || caller.sdks.includes(sdk);
+}
+
+/**
+ * Status of every version the caller may see (optionally one SDK, or one version), newest change first. A
+ * provider sees the SDKs its token may push and nothing else: other SDKs' names, tiers, rejection reasons and
+ * test logs are theirs.
+ * @throws HttpError 403 when the filter names an SDK the caller may not see (whether or not it exists)
+ */
+export async function sdkStatus(deps: SdkServiceDependencies, caller: Credential, filter: { name?: string; version?: string }): Promise<VersionStatus[]> {
+  if (filter.name !== undefined && !mayReadStatus(caller, filter.name)) {
+    throw new HttpError(403, `Provider ${caller.id} may not see the status of ${filter.name} (its token covers: ${caller.sdks.join(', ') || 'no SDK'})`);
+  }
+  const versions = (await deps.store.listVersions()).filter(
+    (v) => mayReadStatus(caller, v.name) && (filter.name === undefined || v.name === filter.name) && (filter.version === undefined || v.version === filter.version),
+  );
   const out: VersionStatus[] = [];
   for (const v of versions) {
     out.push({
@@ -199,7 +215,7 @@ export async function sdkStatus(deps: SdkServiceDependencies, filter: { name?: s
     const known = new Set(versions.map(refLabel));
     const refused = new Map<string, IntakeRecord[]>();
     for (const intake of await deps.store.listRejectedIntakes()) {
-      if ((filter.name !== undefined && intake.name !== filter.name) || known.has(refLabel(intake))) continue;
+      if (!mayReadStatus(caller, intake.name) || (filter.name !== undefined && intake.name !== filter.name) || known.has(refLabel(intake))) continue;
       refused.set(refLabel(intake), [...(refused.get(refLabel(intake)) ?? []), intake]);
     }
     for (const intakes of refused.values()) {

@@ -4,8 +4,16 @@
  * - WAITING: some dependency range is satisfied by no published or staged version (directly, or deeper in the
  *   tree). The package moves on by itself when a satisfying version arrives (`recheckWaiting`).
  * - CONFLICT: everything exists, but no joint solution of the package, the other staged packages already on their
- *   way to publication (TESTING, READY) and the published ones exists; or the resolved set embeds one library twice.
- *   The explanation names each requirement in the chain; `involved` lists the SDKs whose owners are notified.
+ *   way to publication (TESTING, READY) and the published ones exists; or the package embeds a library that another
+ *   SDK a consumer could combine with it embeds too (see `duplicatesWith`). The explanation names each requirement
+ *   in the chain; `involved` lists the SDKs whose owners are notified.
+ *
+ *   A staged version of an SDK that the package uses is one more version to choose from, never a requirement: a
+ *   staged analytics 6.4.0 does not conflict with maps needing analytics >=7 (issue 14, item 16). Only committed
+ *   packages of SDKs outside the package's dependency tree must fit with it, so that what is on its way to
+ *   publication together stays combinable.
+ * - CONFLICT is not final: `recheckWaiting` decides CONFLICT packages again whenever the staged or published set
+ *   changes, so one clears by itself when what caused it goes away.
  * - READY: the resolved set (one version per SDK) the tester builds the sample app with.
  *
  * Batches (several SDKs released as one) are decided together: one waiting or conflicting member holds the whole
@@ -87,7 +95,7 @@ export interface BatchDecision {
 export interface Transition {
   readonly refs: readonly SdkVersionRef[];
   readonly batchId?: string;
-  readonly from: 'WAITING';
+  readonly from: 'WAITING' | 'CONFLICT';
   readonly decision: StagingDecision;
 }
 
@@ -148,10 +156,12 @@ export function decideBatch(area: StagingArea, batchId: string): BatchDecision {
 }
 
 /**
- * After packages arrived (staged or published), finds the waiting packages that now move on: READY to be tested,
- * or CONFLICT now that their dependencies exist. Repeats until nothing changes, so a chain (A waits for B, B waits
- * for C) releases together when C arrives. Every waiting package is re-checked, since an arrival deep in the tree
- * can unblock it. Returns only packages whose status changes, in the order they moved.
+ * After the staged or published set changed (packages arrived, were published, withdrawn or failed), finds the
+ * WAITING and CONFLICT packages whose decision changes: WAITING -> READY or CONFLICT, CONFLICT -> READY or WAITING
+ * (a conflict clears by itself when its cause is gone). Repeats until nothing changes, so a chain (A waits for B,
+ * B waits for C) releases together when C arrives. Every waiting and conflicting package is re-checked, since a
+ * change deep in the tree can unblock it. Returns one transition per package (or batch) whose status changes, its
+ * final decision, in the order they first moved.
  *
  * @example
  * const moved = recheckWaiting(areaWithAnalytics7, [{ name: 'analytics', version: '7.0.0' }]);
@@ -159,29 +169,33 @@ export function decideBatch(area: StagingArea, batchId: string): BatchDecision {
  */
 export function recheckWaiting(area: StagingArea, arrived: readonly SdkVersionRef[]): Transition[] {
   let current: StagingArea = area;
-  const transitions: Transition[] = [];
+  const moved = new Map<string, Transition>();
   const trigger = arrived.map((r) => `${r.name} ${r.version}`).join(', ');
-  for (let progress = true; progress; ) {
+  // A package can move at most twice per pass (e.g. CONFLICT -> WAITING -> READY), so this bound is never reached
+  // by a consistent area; it only guards against oscillation.
+  for (let progress = true, round = 0; progress && round <= 2 * area.staged.length + 1; round++) {
     progress = false;
-    const waiting = current.staged
-      .filter((p) => p.status === 'WAITING')
+    const open = current.staged
+      .filter((p) => p.status === 'WAITING' || p.status === 'CONFLICT')
       .sort((a, b) => (contentsKey(refOf(a.metadata)) < contentsKey(refOf(b.metadata)) ? -1 : 1));
     const seenBatches = new Set<string>();
-    for (const pkg of waiting) {
+    for (const pkg of open) {
       if (pkg.batchId !== undefined && seenBatches.has(pkg.batchId)) continue;
       const refs = pkg.batchId === undefined ? [refOf(pkg.metadata)] : current.staged.filter((p) => p.batchId === pkg.batchId).map((p) => refOf(p.metadata));
       if (pkg.batchId !== undefined) seenBatches.add(pkg.batchId);
       const decision = pkg.batchId === undefined ? decideMembers(current, [pkg.metadata]) : decideBatch(current, pkg.batchId).decision;
-      if (decision.status === 'WAITING') continue;
+      if (decision.status === pkg.status) continue;
       const reason = trigger.length > 0 ? `${decision.reason} (after ${trigger} arrived)` : decision.reason;
-      const moved = { ...decision, reason } as StagingDecision;
-      transitions.push({ refs, batchId: pkg.batchId, from: 'WAITING', decision: moved });
-      const status = decision.status === 'READY' ? 'READY' : 'CONFLICT';
-      current = { ...current, staged: current.staged.map((p) => (refs.some((r) => sameRef(r, refOf(p.metadata))) ? { ...p, status } : p)) };
+      const key = pkg.batchId ?? contentsKey(refOf(pkg.metadata));
+      const from = moved.get(key)?.from ?? (pkg.status as 'WAITING' | 'CONFLICT');
+      // Re-inserting keeps the first move's position: a Map keeps insertion order of the first set.
+      moved.set(key, { refs, batchId: pkg.batchId, from, decision: { ...decision, reason } as StagingDecision });
+      current = { ...current, staged: current.staged.map((p) => (refs.some((r) => sameRef(r, refOf(p.metadata))) ? { ...p, status: decision.status } : p)) };
       progress = true;
     }
   }
-  return transitions;
+  // A package that moved away and back (CONFLICT -> WAITING -> CONFLICT) has not changed.
+  return [...moved.values()].filter((t) => t.decision.status !== t.from);
 }
 
 function findStaged(area: StagingArea, ref: SdkVersionRef): StagedPackage {
@@ -202,13 +216,17 @@ function decideMembers(area: StagingArea, members: readonly SdkMetadata[]): Stag
   const missing = directlyMissing(members, available);
   if (missing.length > 0) return waiting(missing);
 
-  // Committed packages must stay in any solution; one version per SDK, and the members replace their own SDK's.
-  const committed = new Map<string, SdkMetadata>();
+  // Committed packages of SDKs the members do not use must stay in any solution (one version per SDK, the members
+  // replace their own SDK's). A committed version of an SDK the members use is only one more version to choose:
+  // forcing it would turn "a staged version does not satisfy the range" into a false conflict.
+  const used = dependencyClosure(members, available);
+  const committedVersions = new Map<string, SdkMetadata[]>();
   for (const p of area.staged) {
-    if (!COMMITTED.has(p.status) || memberNames.has(p.metadata.name)) continue;
-    if (members.some((m) => sameRef(refOf(m), refOf(p.metadata)))) continue;
-    committed.set(p.metadata.name, p.metadata);
+    if (!COMMITTED.has(p.status) || memberNames.has(p.metadata.name) || used.has(p.metadata.name)) continue;
+    committedVersions.set(p.metadata.name, [...(committedVersions.get(p.metadata.name) ?? []), p.metadata]);
   }
+  // Two committed versions of one SDK cannot both be in a solution; neither is then forced.
+  const committed = new Map([...committedVersions].filter(([, list]) => list.length === 1).map(([name, list]) => [name, list[0]!]));
   const stagedSet = [...members, ...committed.values()];
   const resolution = resolveSdks({ available: available.map(release), staged: stagedSet.map(release) });
   if (!resolution.ok) {
@@ -240,6 +258,20 @@ function decideMembers(area: StagingArea, members: readonly SdkMetadata[]): Stag
   return { status: 'READY', resolved: resolution.selected, reason: `${list} resolved with ${resolution.selected.length} SDKs; ready for testing` };
 }
 
+/** Names of every SDK the members may pull in: their dependencies, and those of every available version of those, transitively. */
+function dependencyClosure(members: readonly SdkMetadata[], available: readonly SdkMetadata[]): Set<string> {
+  const byName = new Map<string, SdkMetadata[]>();
+  for (const m of available) byName.set(m.name, [...(byName.get(m.name) ?? []), m]);
+  const seen = new Set<string>();
+  const queue = members.flatMap((m) => Object.keys(m.dependencies));
+  for (let name = queue.pop(); name !== undefined; name = queue.pop()) {
+    if (seen.has(name)) continue;
+    seen.add(name);
+    for (const version of byName.get(name) ?? []) queue.push(...Object.keys(version.dependencies));
+  }
+  return seen;
+}
+
 /** Direct dependencies of the members that no published or staged version satisfies, all listed at once. */
 function directlyMissing(members: readonly SdkMetadata[], available: readonly SdkMetadata[]): MissingDependency[] {
   const versions = new Map<string, string[]>();
@@ -266,9 +298,29 @@ function waiting(missing: readonly MissingDependency[]): StagingDecision {
   return { status: 'WAITING', missing, reason: `waiting for ${parts.join('; ')}` };
 }
 
+/**
+ * Duplicate embedded libraries between the members and every package a consumer could combine with them: the
+ * resolved set (what the sample app links), the committed staged packages (TESTING, READY: on their way to
+ * publication) and the newest supported published version of every other SDK, of the members' platforms. Scope
+ * chosen (issue 14, item 13): every published SDK, not only a consumer group or a tier, because the access policy
+ * grants tiers and SDKs to groups independently and a consumer holding several groups links any mix of them; only
+ * the newest version of each, because a consumer can always move to it, so an older version that embeds a library
+ * is not the newcomer's to fix; one platform, because an iOS app never links a Linux SDK.
+ */
 function duplicatesWith(area: StagingArea, members: readonly SdkMetadata[], selected: readonly SdkVersionRef[]): DuplicateLibrary[] {
   if (area.contents === undefined) return [];
-  const packages = selected.flatMap((ref) => {
+  const platforms = new Set(members.map((m) => m.platform.name));
+  const memberNames = new Set(members.map((m) => m.name));
+  const newest = new Map<string, SdkMetadata>();
+  for (const p of area.published) {
+    if (memberNames.has(p.name) || !platforms.has(p.platform.name) || semver.valid(p.version) === null) continue;
+    const known = newest.get(p.name);
+    if (known === undefined || semver.gt(p.version, known.version)) newest.set(p.name, p);
+  }
+  const committed = area.staged.filter((p) => COMMITTED.has(p.status) && !memberNames.has(p.metadata.name) && platforms.has(p.metadata.platform.name)).map((p) => p.metadata);
+  const candidates = new Map<string, SdkVersionRef>();
+  for (const ref of [...selected, ...members.map(refOf), ...committed.map(refOf), ...[...newest.values()].map(refOf)]) candidates.set(contentsKey(ref), ref);
+  const packages = [...candidates.values()].flatMap((ref) => {
     const contents = area.contents!.get(contentsKey(ref));
     return contents === undefined ? [] : [{ ref, contents }];
   });

@@ -3,8 +3,8 @@
  * CodeBuild project (`lockstep-sdk-tester`), and local mode registers the same object with its buildspec runner.
  *
  * The project's source is a zip holding `tester.mjs`, the esbuild bundle of `cli.ts` (the AWS SDK included: the
- * build image has no node_modules). Each build gets `LOCKSTEP_SDK_TEST_PLAN` (an `s3://` URI of the plan the
- * stage step wrote) from the state machine; the tester writes the results next to it and exits non-zero when a
+ * build image has no node_modules). Each build gets `LOCKSTEP_SDK_TEST_PLAN` (a presigned URL of the plan the
+ * stage step wrote) from the state machine; the tester PUTs the results to the plan's presigned results URL and exits non-zero when a
  * package fails, which fails the build and so the state machine's tester Task.
  */
 

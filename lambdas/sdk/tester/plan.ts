@@ -1,10 +1,15 @@
 /**
  * What the tester is asked to do (`tests/<plan id>/plan.json` in the staging bucket, written by the stage step;
- * its `s3://` URI reaches the build as `LOCKSTEP_SDK_TEST_PLAN`) and where it reports.
+ * its presigned URL reaches the build as `LOCKSTEP_SDK_TEST_PLAN`) and where it reports.
  */
 import { z } from 'zod';
 
-const location = z.object({ bucket: z.string().min(1), key: z.string().min(1) });
+/**
+ * Where an object is, and the presigned URL the tester uses for it (GET for packages, PUT for the results): the
+ * tester's role may touch no object itself, so it reaches exactly the plan's objects and one results key, which
+ * it cannot choose.
+ */
+const location = z.object({ bucket: z.string().min(1), key: z.string().min(1), url: z.string().min(1).optional() });
 
 export const testPlanSchema = z.object({
   planId: z.string().min(1),

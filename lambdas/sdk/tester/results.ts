@@ -1,7 +1,7 @@
 /**
  * What the tester writes to `tests/<plan id>/results.json`, as one schema shared by the writer (`cli.ts`) and the
- * reader (the `record-test` step). The tester role may write anything under staging `tests/*`, so the reader
- * trusts nothing in the file: it validates it, checks that it answers the plan, and works out `passed` from the
+ * reader (the `record-test` step). The tester writes it through a presigned PUT that provider code in the same
+ * build must not reach, but the reader trusts nothing in the file anyway: it validates it, checks that it answers the plan, and works out `passed` from the
  * per-package checks itself (`readTestResults`); the top-level `passed` is for the build log only.
  */
 import { z } from 'zod';

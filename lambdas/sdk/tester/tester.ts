@@ -21,22 +21,22 @@
  *   `LOCKSTEP_LIBRARY_PATH` (colon lists over the set) and `CC`. The metadata format has no `checks` field (its
  *   rules refuse unknown fields), so the script is the way an SDK declares its checks.
  *
- * Provider code is untrusted. The checks script and the sample app (linked against provider libraries, whose
- * constructors run) never see this process's environment: in CodeBuild it carries the build's credentials
- * (`AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`, `AWS_*`, `CODEBUILD_*`), and the tester role may write staging
- * `tests/*` (the results the record-test step reads) and read the whole package host, other providers' private
- * packages included. They run with `providerEnvironment()` only (PATH, HOME and TMPDIR in a scratch folder, LANG,
- * the variables above), in a scratch working folder, and are killed (their whole process group) after
- * `timeLimitMs`. The compiler gets the same environment. This keeps the credentials out of the environment; it
- * does not stop code that reaches the container credentials endpoint or the network by itself. The next step on
- * AWS is to run provider code as an unprivileged user in a sandbox without network (or in a second build with a
- * role that can do nothing), with only the results handed back.
+ * Provider code is untrusted. The checks script, the compiler and linker over provider files, and the sample app
+ * (linked against provider libraries, whose constructors run) never see this process's environment: in CodeBuild
+ * it carries the build's credentials (`AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`, `AWS_*`, `CODEBUILD_*`), locally
+ * the S3 endpoint and keys. They run with `providerEnvironment()` only (PATH, HOME and TMPDIR in a scratch folder,
+ * LANG, the variables above), in a scratch working folder, killed (their whole process group) after
+ * `timeLimitMs`, and isolated (`sandboxIsolation`): as `nobody`, so they cannot read this process's
+ * `/proc/<pid>/environ` or files, in a network namespace with no network, so nothing reaches S3, the package host
+ * or a credentials endpoint. What they may see (the plan's packages, the sample app, scratch) is in a folder of
+ * its own under the system temp folder, removed at the end. A machine that cannot isolate them gets a refusal as
+ * the check's result, never an unisolated run.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { arch as hostArch, platform as hostPlatform } from 'node:os';
+import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { arch as hostArch, platform as hostPlatform, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { checkArchitectures, normalizeArchitecture } from '../binary/architectures';
@@ -70,10 +70,60 @@ export interface TesterOptions {
 
 const DEFAULT_TIME_LIMIT_MS = 5 * 60_000;
 
-/** How provider code is run: in which scratch folder, for how long. */
+/** How provider code is run: in which scratch folder, for how long, and wrapped how (or refused, and why). */
 interface Sandbox {
   readonly scratch: string;
   readonly timeLimitMs: number;
+  readonly isolation: Isolation;
+}
+
+/** The user provider code runs as: `nobody`, which owns nothing of the tester's and cannot read its processes. */
+export const SANDBOX_UID = 65534;
+export const SANDBOX_GID = 65534;
+
+/**
+ * How provider code is isolated (issue 14 item 17, issue 9 item 20): as `nobody` (`setpriv`: it cannot read the
+ * tester's `/proc/<pid>/environ`, its plan, or local mode's data folder, which is 0700), in a network namespace of
+ * its own with no interface up (`unshare --net`: no route to S3, the package host's write path or a credentials
+ * endpoint), with no new privileges. `LOCKSTEP_SDK_SANDBOX_NETWORK=shared` keeps the network (for a builder that
+ * cannot make namespaces and whose credentials can do nothing); anything the tester cannot set up is a refusal:
+ * provider code is never run with the tester's own privileges.
+ */
+export type Isolation = { readonly ok: true; readonly prefix: readonly string[]; readonly network: 'none' | 'shared' } | { readonly ok: false; readonly refusal: string };
+
+let probed: Promise<Isolation> | undefined;
+
+/** Works out (once per process) whether provider code can be isolated here. */
+export function sandboxIsolation(): Promise<Isolation> {
+  return (probed ??= probeIsolation());
+}
+
+async function probeIsolation(): Promise<Isolation> {
+  const network = process.env.LOCKSTEP_SDK_SANDBOX_NETWORK === 'shared' ? 'shared' : 'none';
+  const drop = ['setpriv', `--reuid=${SANDBOX_UID}`, `--regid=${SANDBOX_GID}`, '--clear-groups', '--no-new-privs', '--'];
+  const prefix = network === 'none' ? ['unshare', '--net', '--fork', '--kill-child', '--', ...drop] : drop;
+  const probe = await run(prefix[0]!, [...prefix.slice(1), 'sh', '-c', 'id -u'], { cwd: '/' });
+  if (probe.code === 0 && probe.output.at(-1)?.trim() === String(SANDBOX_UID)) return { ok: true, prefix, network };
+  return {
+    ok: false,
+    refusal: `provider code not run: the tester cannot isolate it here (${lastLines(probe.output)}); it runs as root with util-linux's unshare and setpriv, so that provider code runs as nobody${
+      network === 'none' ? ' without network (a builder that cannot create network namespaces and whose credentials can do nothing may set LOCKSTEP_SDK_SANDBOX_NETWORK=shared)' : ''
+    }. It is never run with the tester's own privileges`,
+  };
+}
+
+/** Runs provider code (or a tool over it) isolated; a refusal when isolation is not available. */
+async function runProvider(sandbox: Sandbox, command: string, args: readonly string[], options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<{ code: number; output: string[] }> {
+  if (!sandbox.isolation.ok) return { code: 126, output: [sandbox.isolation.refusal] };
+  const [first, ...rest] = sandbox.isolation.prefix;
+  return run(first!, [...rest, command, ...args], { ...options, timeLimitMs: sandbox.timeLimitMs });
+}
+
+/** A folder provider code may write in. */
+async function sandboxFolder(path: string): Promise<string> {
+  await mkdir(path, { recursive: true });
+  await chown(path, SANDBOX_UID, SANDBOX_GID);
+  return path;
 }
 
 /**
@@ -109,15 +159,27 @@ const SHARED_LIBRARY = /\.so(\.\d+)*$/i;
  * large as the archive limits allow, and local mode runs every build on the same disk.
  */
 export async function runTester(plan: TestPlan, storage: TesterStorage, options: TesterOptions): Promise<TestResults> {
+  // What provider code may see (the plan's packages, the sample app, scratch folders) lives in a folder of its own
+  // that `nobody` can reach, outside the work folder (whose parents, such as local mode's data folder, it cannot).
+  const shared = await mkdtemp(join(tmpdir(), 'lockstep-sandbox-'));
+  try {
+    await chmod(shared, 0o755);
+    return await testIn(shared, plan, storage, options);
+  } finally {
+    await rm(shared, { recursive: true, force: true });
+  }
+}
+
+async function testIn(shared: string, plan: TestPlan, storage: TesterStorage, options: TesterOptions): Promise<TestResults> {
   const work = resolve(options.workDir);
   try {
-    return await testPlanIn(work, plan, storage, options);
+    return await testPlanIn(work, shared, plan, storage, options);
   } finally {
     await rm(work, { recursive: true, force: true });
   }
 }
 
-async function testPlanIn(work: string, plan: TestPlan, storage: TesterStorage, options: TesterOptions): Promise<TestResults> {
+async function testPlanIn(work: string, shared: string, plan: TestPlan, storage: TesterStorage, options: TesterOptions): Promise<TestResults> {
   const log = options.log ?? ((line: string) => console.log(line));
   await rm(work, { recursive: true, force: true });
   await mkdir(work, { recursive: true });
@@ -131,7 +193,7 @@ async function testPlanIn(work: string, plan: TestPlan, storage: TesterStorage, 
   for (const pkg of plan.packages) {
     const member = memberKeys.has(`${pkg.name}@${pkg.version}`);
     const zip = join(work, `${pkg.name}-${pkg.version}.zip`);
-    const folder = join(work, 'packages', `${pkg.name}-${pkg.version}`);
+    const folder = join(shared, 'packages', `${pkg.name}-${pkg.version}`);
     try {
       log(`[tester] downloading ${pkg.name} ${pkg.version} from s3://${pkg.bucket}/${pkg.key}`);
       await storage.download(pkg.bucket, pkg.key, zip);
@@ -161,11 +223,13 @@ async function testPlanIn(work: string, plan: TestPlan, storage: TesterStorage, 
     if (metadata.metadata !== undefined) checksOf(pkg).push(...(await checkBinaries(pkg.root, metadata.metadata)));
   }
 
-  const sandbox: Sandbox = { scratch: join(work, 'scratch'), timeLimitMs: options.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS };
-  await mkdir(join(sandbox.scratch, 'home'), { recursive: true });
-  await mkdir(join(sandbox.scratch, 'tmp'), { recursive: true });
+  const sandbox: Sandbox = { scratch: await sandboxFolder(join(shared, 'scratch')), timeLimitMs: options.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS, isolation: await sandboxIsolation() };
+  await sandboxFolder(join(sandbox.scratch, 'home'));
+  await sandboxFolder(join(sandbox.scratch, 'tmp'));
+  await sandboxFolder(join(sandbox.scratch, 'work'));
+  if (!sandbox.isolation.ok) log(`[tester] ${sandbox.isolation.refusal}`);
   const cc = options.cc === undefined ? await findCompiler() : options.cc;
-  const sample = await buildSampleApp(unpacked, work, cc, sandbox, log);
+  const sample = await buildSampleApp(unpacked, shared, cc, sandbox, log);
   log_.push(...sample.log);
   for (const pkg of unpacked.filter((p) => p.member)) {
     checksOf(pkg).push(sample.check);
@@ -326,8 +390,7 @@ async function buildSampleApp(packages: readonly Unpacked[], work: string, cc: s
     staticLibs.push(...libs.filter((f) => STATIC_LIBRARY.test(f)));
     sharedLibs.push(...libs.filter((f) => SHARED_LIBRARY.test(f)));
   }
-  const dir = join(work, 'sample-app');
-  await mkdir(dir, { recursive: true });
+  const dir = await sandboxFolder(join(work, 'sample-app'));
   const source = [
     '/* Generated by the Lockstep tester: every public header of the staged set, every library linked. */',
     ...headers.map((h) => `#include "${h}"`),
@@ -337,11 +400,13 @@ async function buildSampleApp(packages: readonly Unpacked[], work: string, cc: s
   ].join('\n');
   await writeFile(join(dir, 'main.c'), source);
   const app = join(dir, 'sample-app');
-  const limited = { env: providerEnvironment(sandbox.scratch), timeLimitMs: sandbox.timeLimitMs };
-  const compile = await run(cc, ['-std=c11', '-Wall', '-c', 'main.c', '-o', 'main.o', ...includeDirs.map((d) => `-I${d}`)], { cwd: dir, ...limited });
+  // The compiler and the linker read provider headers and libraries: they run isolated too.
+  const limited = { env: providerEnvironment(sandbox.scratch) };
+  const compile = await runProvider(sandbox, cc, ['-std=c11', '-Wall', '-c', 'main.c', '-o', 'main.o', ...includeDirs.map((d) => `-I${d}`)], { cwd: dir, ...limited });
   const link =
     compile.code === 0
-      ? await run(
+      ? await runProvider(
+          sandbox,
           cc,
           [
             'main.o',
@@ -354,7 +419,7 @@ async function buildSampleApp(packages: readonly Unpacked[], work: string, cc: s
           { cwd: dir, ...limited },
         )
       : undefined;
-  const ran = link?.code === 0 ? await run(app, [], { cwd: await scratchFolder(sandbox, 'sample-app'), ...limited }) : undefined;
+  const ran = link?.code === 0 ? await runProvider(sandbox, app, [], { cwd: await scratchFolder(sandbox, 'sample-app'), ...limited }) : undefined;
   const output = [...compile.output, ...(link?.output ?? []), ...(ran?.output ?? [])];
   for (const line of output) log(`[sample-app] ${line}`);
   const summary = `${headers.length} headers, ${staticLibs.length} static and ${sharedLibs.length} shared libraries`;
@@ -377,7 +442,7 @@ async function runChecksScript(
   sandbox: Sandbox,
   log: (line: string) => void,
 ): Promise<TestCheck> {
-  const result = await run('bash', [script], {
+  const result = await runProvider(sandbox, 'bash', [script], {
     cwd: await scratchFolder(sandbox, `checks-${pkg.name}-${pkg.version}`),
     env: providerEnvironment(sandbox.scratch, {
       LOCKSTEP_SDK_DIR: pkg.root,
@@ -386,7 +451,6 @@ async function runChecksScript(
       LOCKSTEP_LIBRARY_PATH: set.map((p) => join(p.root, 'lib')).join(':'),
       CC: cc ?? '',
     }),
-    timeLimitMs: sandbox.timeLimitMs,
   });
   for (const line of result.output) log(`[${pkg.name} checks] ${line}`);
   return result.code === 0
@@ -402,8 +466,7 @@ function lastLines(lines: readonly string[]): string {
 async function scratchFolder(sandbox: Sandbox, name: string): Promise<string> {
   const dir = join(sandbox.scratch, 'work', name.replace(/[^A-Za-z0-9._-]/g, '_'));
   await rm(dir, { recursive: true, force: true });
-  await mkdir(dir, { recursive: true });
-  return dir;
+  return sandboxFolder(dir);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
@@ -65,6 +65,11 @@ afterAll(() => env.close());
 beforeEach(() => {
   mocks.s3.reset();
   mocks.sfn.reset();
+  // Intake moves what it takes in to received/: the copies are not read back in these tests.
+  mocks.s3.on(CopyObjectCommand).resolves({});
+  mocks.s3.on(HeadObjectCommand).rejects(Object.assign(new Error('Not Found'), { name: 'NotFound' }));
+  // Contents objects of staged versions (the poll's re-check reads them): none in these tests.
+  mocks.s3.on(GetObjectCommand, { Bucket: SDK_ENV.stagingBucket }).rejects(Object.assign(new Error('The specified key does not exist.'), { name: 'NoSuchKey' }));
   mocks.s3.on(GetObjectCommand, { Bucket: SDK_ENV.packageHostBucket, Key: 'index.json' }).callsFake(() => ({ Body: Readable.from([Buffer.from(JSON.stringify(index))]) }));
 });
 
@@ -134,6 +139,68 @@ describe('upload API', () => {
     const grant = body<{ uploadId: string }>(await uploadApi(httpEvent('POST', '/sdk/uploads', { token: tokens.provider, body: { name: 'maps', version: '2.0.1', metadataFile: 'lockstep-sdk.yaml' } }), lambdaContext));
     const response = await uploadApi(httpEvent('POST', `/sdk/uploads/${grant.uploadId}/complete`, { token: other }), lambdaContext);
     expect(response.statusCode).toBe(404);
+  });
+});
+
+describe('status API: every read scoped to what the token may see (issue 14, item 19)', () => {
+  const statusOf = async (token: string | undefined, query?: Record<string, string>) =>
+    uploadApi(httpEvent('GET', '/sdk/status', { ...(token !== undefined ? { token } : {}), ...(query !== undefined ? { query } : {}) }), lambdaContext);
+  const names = (response: APIGatewayProxyStructuredResultV2) => [...new Set(body<{ versions: { name: string }[] }>(response).versions.map((v) => v.name))].sort();
+
+  beforeAll(async () => {
+    const at = new Date().toISOString();
+    for (const [name, version, tier, status, reason] of [
+      ['maps', '9.0.0', 'private', 'WAITING', 'waiting for geo ^9'],
+      ['social', '9.0.0', 'private', 'CONFLICT', 'conflict: social embeds the secret-sauce library'],
+      ['payments', '9.0.0', 'public', 'TEST_FAILED', 'tests failed: card vault leaked in the log'],
+    ] as const) {
+      await env.store.saveVersion(
+        {
+          name,
+          version,
+          status,
+          reason,
+          metadata: metadata(name, version, tier),
+          upload: { artifactsKey: `incoming/${name}/${version}/artifacts.zip`, metadataKey: `incoming/${name}/${version}/lockstep-sdk.yaml`, etag: 'e1' },
+          package: { key: `packages/${name}/${version}/${name}-${version}.zip`, fileName: `${name}-${version}.zip`, sha256: 'a'.repeat(64), size: 10 },
+          contentsKey: `contents/${name}/${version}.json`,
+          updatedAt: at,
+          history: [{ at, status, reason }],
+        },
+        undefined,
+      );
+      await env.store.recordIntake({ name, version, etag: 'e1', execution: `${name}-intake`, state: 'STARTED', reason: 'intake started', at });
+    }
+    await env.store.recordIntake({ name: 'social', version: '9.1.0', etag: 'e2', execution: 'social-intake-2', state: 'REJECTED', reason: 'license: secret reason', at });
+    tokens.everything = (await issueToken(env.store, { id: 'release-team', roles: ['provider'], sdks: ['*'], now: new Date() })).token;
+  });
+
+  it('answers an anonymous caller 401 and a consumer 403', async () => {
+    expect((await statusOf(undefined)).statusCode).toBe(401);
+    expect((await statusOf(tokens.employee)).statusCode).toBe(403);
+  });
+
+  it('shows a provider only the SDKs its token may push, without a filter', async () => {
+    const response = await statusOf(tokens.provider);
+    expect(response.statusCode).toBe(200);
+    expect(names(response)).toEqual(['maps']);
+    expect(String(response.body)).not.toContain('secret-sauce');
+    expect(String(response.body)).not.toContain('card vault');
+  });
+
+  it('refuses a provider the status of another SDK, existing or not, and its refused intakes', async () => {
+    for (const query of [{ name: 'social' }, { name: 'social', version: '9.1.0' }, { name: 'nothing-here' }] as Record<string, string>[]) {
+      const response = await statusOf(tokens.provider, query);
+      expect(response.statusCode).toBe(403);
+      expect(String(response.body)).not.toContain('secret');
+    }
+    expect(names(await statusOf(tokens.provider, { name: 'maps' }))).toEqual(['maps']);
+  });
+
+  it('shows a provider whose token may push any SDK everything, refused intakes included', async () => {
+    expect(names(await statusOf(tokens.everything))).toEqual(expect.arrayContaining(['maps', 'payments', 'social']));
+    const refused = body<{ versions: { status: string; reason: string }[] }>(await statusOf(tokens.everything, { name: 'social', version: '9.1.0' }));
+    expect(refused.versions).toMatchObject([{ status: 'REJECTED', reason: 'license: secret reason' }]);
   });
 });
 

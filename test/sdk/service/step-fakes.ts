@@ -49,6 +49,8 @@ export class MemorySdkStore implements SdkStore {
   deleteBatchMembership = unused('deleteBatchMembership');
   getCredential = unused('getCredential');
   putCredential = unused('putCredential');
+  getIntakeCursor = unused('getIntakeCursor');
+  setIntakeCursor = unused('setIntakeCursor');
   recordIntake = unused('recordIntake');
   listIntakes = unused('listIntakes');
   listRejectedIntakes = unused('listRejectedIntakes');
@@ -88,7 +90,9 @@ export class TempFolderObjectStore implements ObjectStore {
     for (const k of keys) await rm(this.path(bucket, k), { force: true });
   }
   list = unused('list');
+  listPage = unused('listPage');
   presignPut = unused('presignPut');
+  presignGet = unused('presignGet');
   async download(bucket: string, k: string, path: string): Promise<void> {
     await pipeline(createReadStream(this.path(bucket, k)), createWriteStream(path));
   }

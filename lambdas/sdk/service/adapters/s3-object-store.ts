@@ -92,8 +92,20 @@ export class S3ObjectStore implements ObjectStore {
     return out;
   }
 
+  async listPage(bucket: string, prefix: string, options: { readonly startAfter?: string; readonly maxKeys: number }): Promise<{ objects: ObjectInfo[]; truncated: boolean }> {
+    const page = await this.client.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, MaxKeys: options.maxKeys, ...(options.startAfter !== undefined ? { StartAfter: options.startAfter } : {}) }),
+    );
+    const objects = (page.Contents ?? []).flatMap((o) => (o.Key === undefined ? [] : [{ key: o.Key, etag: (o.ETag ?? '').replace(/"/g, ''), size: o.Size ?? 0 }]));
+    return { objects, truncated: page.IsTruncated === true };
+  }
+
   presignPut(bucket: string, key: string, expiresInSeconds: number): Promise<string> {
     return getSignedUrl(this.client, new PutObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: expiresInSeconds });
+  }
+
+  presignGet(bucket: string, key: string, expiresInSeconds: number): Promise<string> {
+    return getSignedUrl(this.client, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: expiresInSeconds });
   }
 
   async download(bucket: string, key: string, path: string): Promise<void> {
