@@ -4,7 +4,7 @@
  * renamed here must be renamed there (the ASL scenario tests run the machine on inputs built by this module).
  */
 import { z } from 'zod';
-import { durationMs, type EnvironmentDefinition, type Pipeline } from '../core/config/schema';
+import { durationMs, lockLeaseMs, type EnvironmentDefinition, type Pipeline } from '../core/config/schema';
 import type { Revision } from '../core/model';
 import { deployProjectName, testProjectName } from '../core/names';
 import { parseS3Uri } from '../ports/artifacts';
@@ -80,8 +80,8 @@ export function executionInput(
     environment: env.name,
     revision: { number: target.revision.number, artifact: target.revision.artifact, sourceLocation: `${bucket}/${key}` },
     projects: { deploy: deployProjectName(pipeline.pipeline.name, env.name) },
-    // The lease covers the approval wait: a holder waiting for an approver must not lose the lock meanwhile.
-    lockLeaseMs: durationMs(env.lockLease) + manualMs + bakeMs,
+    // `lockLease` is the whole hold, approval wait included (validation refuses one shorter than that wait).
+    lockLeaseMs: lockLeaseMs(env),
     approval: {
       tests: env.approval.tests.map((step) => ({ name: step.name, project: testProjectName(pipeline.pipeline.name, env.name, step.name) })),
       compliancePolicy: env.approval.compliance?.policy ?? null,

@@ -116,6 +116,14 @@ export const approvalWorkflowSchema = z.strictObject({
 });
 export type ApprovalWorkflow = z.infer<typeof approvalWorkflowSchema>;
 
+/** The one meaning of `lockLease`, shown wherever the schema is described. */
+export const LOCK_LEASE_DESCRIPTION =
+  'The whole time one promotion may hold the lock: deploy, tests, compliance, the manual approval wait and the bake time together. ' +
+  'Default: 2h plus the manual approval timeout plus the bake time.';
+
+/** The default for `lockLease`: time for the deploy and tests, plus the approval workflow's waits. */
+export const DEFAULT_LOCK_WORK_MS = 2 * 3_600_000;
+
 export const environmentSchema = z.strictObject({
   name: nameSchema,
   deploy: z.strictObject({
@@ -129,8 +137,12 @@ export const environmentSchema = z.strictObject({
   /** When automated deploys may start. @default always open */
   windows: z.array(timeWindowSchema).default([]),
   approval: approvalWorkflowSchema.default({ tests: [] }),
-  /** How long a deploy plus its approval workflow may hold the lock before it counts as abandoned. @default "2h" */
-  lockLease: durationSchema.default('2h'),
+  /**
+   * The whole time one promotion may hold the environment's lock: deploy, tests, compliance sign-off, the manual
+   * approval's wait and the bake time, all included (nothing is added to it). A holder that is still at work when
+   * it ends counts as abandoned. @default 2h plus the manual approval's timeout plus the bake time
+   */
+  lockLease: durationSchema.optional().describe(LOCK_LEASE_DESCRIPTION),
 });
 export type EnvironmentDefinition = z.infer<typeof environmentSchema>;
 
@@ -220,4 +232,22 @@ export function promotionId(promotion: Pick<PromotionDefinition, 'from' | 'to'>)
       ? promotion.from.environment
       : ([] as string[]).concat(promotion.from.application).join('+');
   return `${source}-to-${promotion.to}`;
+}
+
+/** What the approval workflow of an environment waits for at most: the manual approval's timeout plus the bake time. */
+export function approvalWaitMs(environment: Pick<EnvironmentDefinition, 'approval'>): number {
+  const manual = environment.approval.manual ? durationMs(environment.approval.manual.timeout) : 0;
+  const bake = environment.approval.bakeTime ? durationMs(environment.approval.bakeTime) : 0;
+  return manual + bake;
+}
+
+/**
+ * How long one promotion may hold an environment's lock (`lockLease` is the whole hold; see
+ * `LOCK_LEASE_DESCRIPTION`). Unset: 2h for the deploy and tests plus the approval workflow's waits.
+ *
+ * @example
+ * lockLeaseMs({ lockLease: '25h', approval: { tests: [], manual: { approvers: [], timeout: '24h' } } }); // 25 h, not 49 h
+ */
+export function lockLeaseMs(environment: Pick<EnvironmentDefinition, 'approval' | 'lockLease'>): number {
+  return environment.lockLease !== undefined ? durationMs(environment.lockLease) : DEFAULT_LOCK_WORK_MS + approvalWaitMs(environment);
 }
