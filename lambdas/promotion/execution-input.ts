@@ -46,6 +46,21 @@ export const executionInputSchema = z.strictObject({
     /** Bake time after the other steps passed; 0 for none. */
     bakeSeconds: z.number().int().nonnegative(),
   }),
+  /**
+   * Set on a recovery execution, which redeploys `revision` (already approved at the environment) over a revision
+   * that a promotion execution left there unapproved when it ended outside its own Catch (stopped, timed out,
+   * States.Runtime). It runs the gates and the lock like any promotion, then records the rollback instead of running
+   * the approval workflow again. Null on a promotion.
+   */
+  recovery: z
+    .strictObject({
+      /** The unapproved revision being replaced. */
+      failedRevision: z.number().int().positive(),
+      /** Why: e.g. "execution alpha-to-beta-app-r7 ended ABORTED while it held the lock". */
+      reason: z.string().min(1),
+    })
+    .nullable()
+    .default(null),
 });
 
 export type ExecutionInput = z.infer<typeof executionInputSchema>;
@@ -64,7 +79,7 @@ export function environmentDefinition(pipeline: Pipeline, name: string): Environ
  */
 export function executionInput(
   pipeline: Pipeline,
-  target: { promotion: string; execution: string; environment: string; revision: Revision },
+  target: { promotion: string; execution: string; environment: string; revision: Revision; recovery?: ExecutionInput['recovery'] },
 ): ExecutionInput {
   const env = environmentDefinition(pipeline, target.environment);
   if (!env) throw new RangeError(`Environment ${target.environment} is not in pipeline ${pipeline.pipeline.name}`);
@@ -88,6 +103,7 @@ export function executionInput(
       manual: manual ? { approvers: manual.approvers, timeoutSeconds: Math.max(1, Math.round(manualMs / 1000)) } : null,
       bakeSeconds: Math.round(bakeMs / 1000),
     },
+    recovery: target.recovery ?? null,
   });
 }
 

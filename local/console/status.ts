@@ -146,6 +146,9 @@ export function formatStatus(status: SystemStatus, pipeline: Pipeline): string[]
   const lines: string[] = [];
   const switches = `pipeline ${status.switches.enabled ? 'enabled' : 'DISABLED'}, automation ${status.switches.automation ? 'on' : 'OFF'}`;
   lines.push(`Pipeline ${status.pipeline} at ${new Date(status.at).toISOString().replace('T', ' ').slice(0, 19)} UTC (${switches})`);
+  if (!status.switches.enabled || !status.switches.automation) {
+    lines.push('  Pushes are recorded, but nothing builds or deploys until the pipeline is enabled with automation on; in-flight work finishes.');
+  }
   const applications = pipeline.applications.map((a) => a.name);
   const rows = status.environments.map((env) => {
     const revisions = applications

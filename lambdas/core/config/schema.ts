@@ -187,6 +187,8 @@ export const NOTIFICATION_EVENTS = [
   'rollback-done',
   'build-failed',
   'revision-approved',
+  /** An operator unlocked an environment or allowed deploys over an unapproved revision (`lockstep unlock`). */
+  'operator-override',
 ] as const;
 export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];
 
