@@ -39,7 +39,17 @@ export const durationSchema = z
   .string()
   .regex(/^\d+(s|m|h|d)$/, 'use a number followed by s, m, h or d, e.g. "30m"');
 
-const commandsSchema = z.array(z.string().min(1)).min(1, 'list at least one shell command');
+/**
+ * U+FFFD is what a byte that is not UTF-8 becomes when the file is read (a Latin-1 "é", a stray binary byte): the
+ * command would run with a replacement character where the author wrote something else.
+ */
+const commandSchema = z
+  .string()
+  .min(1)
+  .refine((command) => !command.includes('\uFFFD'), {
+    message: 'the command holds a byte that is not UTF-8 (shown as \uFFFD); save the file as UTF-8 and check the character at that position',
+  });
+const commandsSchema = z.array(commandSchema).min(1, 'list at least one shell command');
 
 const githubSourceSchema = z.strictObject({
   github: z.strictObject({
