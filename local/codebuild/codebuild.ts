@@ -562,11 +562,17 @@ export class LocalCodeBuild {
         await git(['clone', '--quiet', '--no-hardlinks', repository, dir]);
         if (version) {
           const ref = version.replace(/^refs\/heads\//, '');
-          try {
-            await git(['-C', dir, 'checkout', '--quiet', '--detach', ref]);
-          } catch {
-            await git(['-C', dir, 'checkout', '--quiet', '--detach', `origin/${ref}`]);
+          // Resolved first: checking out a name git does not know fails with a misleading message (for a commit id,
+          // "--detach does not take a path argument").
+          const commit = (await resolveCommit(dir, ref)) ?? (await resolveCommit(dir, `origin/${ref}`));
+          if (!commit) {
+            throw new Error(
+              /^[0-9a-f]{7,40}$/i.test(ref)
+                ? `commit ${ref} is not in ${repository}: was the push force-overwritten or the repository replaced?`
+                : `${ref} is neither a branch nor a commit of ${repository}`,
+            );
           }
+          await git(['-C', dir, 'checkout', '--quiet', '--detach', commit]);
         }
         return (await git(['-C', dir, 'rev-parse', 'HEAD'])).trim();
       }
@@ -710,6 +716,15 @@ function localRepositoryPath(location: string): string {
   if (location.startsWith('file://')) return new URL(location).pathname;
   if (location.startsWith('/') || location.startsWith('.')) return resolve(location);
   throw new Error(`source location ${location || '(empty)'} is not a repository on this machine; local mode clones local paths or file:// URLs only`);
+}
+
+/** The commit `ref` names in the clone at `dir`, or undefined when git does not know it. */
+async function resolveCommit(dir: string, ref: string): Promise<string | undefined> {
+  try {
+    return (await git(['-C', dir, 'rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`])).trim() || undefined;
+  } catch {
+    return undefined; // rev-parse --verify exits 1 for an unknown name: that is the answer, not a failure
+  }
 }
 
 async function git(args: string[]): Promise<string> {
