@@ -313,6 +313,21 @@ export class LocalCodeBuild {
     return { ids: page, ...(offset + 100 < ids.length ? { nextToken: String(offset + 100) } : {}) };
   }
 
+  /** ListProjects: names sorted by name (ASCENDING by default, as `--sort-by NAME`), 100 per page. */
+  listProjects(input: Record<string, unknown>) {
+    const descending = input.sortOrder === 'DESCENDING';
+    const names = [...this.projects.keys()].sort();
+    if (descending) names.reverse();
+    return page(names, input.nextToken, 'projects');
+  }
+
+  /** ListBuilds: every build id, newest first unless `sortOrder` is ASCENDING, 100 per page. */
+  listBuilds(input: Record<string, unknown>) {
+    const ascending = input.sortOrder === 'ASCENDING';
+    const ids = [...this.builds.values()].sort((a, b) => (ascending ? a.startTime - b.startTime || a.buildNumber - b.buildNumber : b.startTime - a.startTime || b.buildNumber - a.buildNumber)).map((b) => b.id);
+    return page(ids, input.nextToken, 'ids');
+  }
+
   batchGetProjects(input: Record<string, unknown>) {
     const names = Array.isArray(input.names) ? input.names.map(String) : [];
     const found = names.map((n) => this.projects.get(n)).filter((p): p is ProjectRegistration => p !== undefined);
@@ -341,6 +356,8 @@ export class LocalCodeBuild {
         StopBuild: (input: Record<string, unknown>) => this.stopBuild(input),
         ListBuildsForProject: (input: Record<string, unknown>) => this.listBuildsForProject(input),
         BatchGetProjects: (input: Record<string, unknown>) => this.batchGetProjects(input),
+        ListProjects: (input: Record<string, unknown>) => this.listProjects(input),
+        ListBuilds: (input: Record<string, unknown>) => this.listBuilds(input),
       },
     };
   }
@@ -716,6 +733,13 @@ function localRepositoryPath(location: string): string {
   if (location.startsWith('file://')) return new URL(location).pathname;
   if (location.startsWith('/') || location.startsWith('.')) return resolve(location);
   throw new Error(`source location ${location || '(empty)'} is not a repository on this machine; local mode clones local paths or file:// URLs only`);
+}
+
+/** One page of 100 of `items` from `nextToken` (an offset), under `key`, with the next token while more remain. */
+function page(items: readonly string[], nextToken: unknown, key: string): Record<string, unknown> {
+  const offset = typeof nextToken === 'string' ? Number(nextToken) : 0;
+  if (!Number.isInteger(offset) || offset < 0) throw new AwsApiError('InvalidInputException', 'Invalid nextToken');
+  return { [key]: items.slice(offset, offset + 100), ...(offset + 100 < items.length ? { nextToken: String(offset + 100) } : {}) };
 }
 
 /** The commit `ref` names in the clone at `dir`, or undefined when git does not know it. */
