@@ -46,6 +46,8 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   });
   // After the logger and the XML encoder (so the listing is still an object here), before the routes.
   server.middleware.splice(2, 0, continuationTokens);
+  // First of all: any access key id is s3rver's own, so the AWS CLI works with whatever credentials the user has.
+  server.middleware.unshift(anyCredentials);
   const { port } = await server.run();
   return { endpoint: `http://${LOCAL_HOST}:${port}`, stop: () => server.close() };
 }
@@ -85,6 +87,29 @@ function decodeToken(token: string): [string, string] | undefined {
   }
   return undefined;
 }
+
+/**
+ * s3rver knows one account (`S3RVER`) and answers InvalidAccessKeyId for any other key id, so `aws s3 ls` with a
+ * user's own profile failed. Signatures are not checked locally (`allowMismatchedSignatures`), so the key id is all
+ * that has to match: it is rewritten to s3rver's in every place a request can carry one (SigV4 and SigV2, header
+ * and presigned query).
+ */
+const anyCredentials: Middleware = async (ctx: KoaContext, next) => {
+  const own = LOCAL_CREDENTIALS.accessKeyId;
+  const authorization = ctx.get('authorization');
+  if (authorization) {
+    ctx.request.headers.authorization = authorization
+      .replace(/(Credential=)[^/,\s]+\//, `$1${own}/`)
+      .replace(/^AWS [^:\s]+:/, `AWS ${own}:`);
+  }
+  const query = ctx.querystring;
+  if (query && /X-Amz-Credential=|AWSAccessKeyId=/i.test(query)) {
+    ctx.querystring = query
+      .replace(/(X-Amz-Credential=)[^%/&]+(%2F|\/)/i, `$1${own}$2`)
+      .replace(/(AWSAccessKeyId=)[^&]+/i, `$1${own}`);
+  }
+  return next();
+};
 
 interface ListBucketResultBody {
   ListBucketResult: Record<string, unknown>;

@@ -28,6 +28,12 @@ declare module 's3rver' {
     method: string;
     path: string;
     query: Record<string, string | undefined>;
+    /** The raw query string, without "?" (Koa's setter re-parses `query`). */
+    querystring: string;
+    /** The request's headers, lower-case names. */
+    request: { headers: Record<string, string | string[] | undefined> };
+    /** A request header's value, or "". */
+    get(field: string): string;
     params?: Record<string, string>;
     body: unknown;
     store: S3rverStore;

@@ -7,6 +7,7 @@ import { register as local } from './local';
 import { register as pipeline } from './pipeline';
 import { register as push } from './push';
 import { register as status } from './status';
+import { register as unlock } from './unlock';
 import { register as validate } from './validate';
 
 /** Every CLI command. Add one line per command module. */
@@ -20,4 +21,5 @@ export const commands: Array<(program: Command) => void> = [
   status,
   approve,
   pipeline,
+  unlock,
 ];

@@ -3,7 +3,7 @@
  *
  * | pk | sk | holds |
  * |---|---|---|
- * | `ENV#<environment>` | `APP#<application>` | `current`, `previous` (deployed revisions), `approved` (numbers) |
+ * | `ENV#<environment>` | `APP#<application>` | `current`, `previous` (deployed revisions), `approved` (numbers), `cleared` (an unapproved current an operator allowed deploys over) |
  * | `PIPELINE` | `SWITCHES` | `enabled`, `automation` as operators last set them |
  * | `PIPELINE` | `PROMOTION#<id>` | `enabled` as operators last set it |
  * | `PROMOTION#<id>` | `APPROVAL#<application>#<number>` | a manual promotion's go-ahead |
@@ -20,10 +20,16 @@ interface SlotItem {
   current?: DeployedRevision;
   previous?: DeployedRevision;
   approved?: number[];
+  cleared?: number;
 }
 
 function toSlot(item: SlotItem): ApplicationAtEnvironment {
-  return { ...(item.current ? { current: item.current } : {}), ...(item.previous ? { previous: item.previous } : {}), approved: item.approved ?? [] };
+  return {
+    ...(item.current ? { current: item.current } : {}),
+    ...(item.previous ? { previous: item.previous } : {}),
+    approved: item.approved ?? [],
+    ...(typeof item.cleared === 'number' ? { cleared: item.cleared } : {}),
+  };
 }
 
 export class DynamoEnvironmentStore implements EnvironmentStore {
@@ -94,6 +100,17 @@ export class DynamoEnvironmentStore implements EnvironmentStore {
     } catch (error) {
       if (!isConditionFailed(error)) throw error; // already approved
     }
+  }
+
+  async clearUnsafe(environment: string, application: string, revision: number): Promise<void> {
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: `ENV#${environment}`, sk: `APP#${application}` },
+        UpdateExpression: 'SET cleared = :n',
+        ExpressionAttributeValues: { ':n': revision },
+      }),
+    );
   }
 
   async switches(defaults: PipelineSwitches): Promise<PipelineSwitches> {

@@ -46,6 +46,12 @@ export interface ApplicationAtEnvironment {
   readonly previous?: DeployedRevision;
   /** Revision numbers whose approval workflow passed at this environment. */
   readonly approved: readonly number[];
+  /**
+   * A `current` revision that was never approved here, which an operator allowed automated deploys over
+   * (`lockstep unlock <environment> --allow-deploy`). Without it, an environment whose current revision is
+   * unapproved and that has no approved revision to roll back to takes no automated deploy.
+   */
+  readonly cleared?: number;
 }
 
 export interface LockState {

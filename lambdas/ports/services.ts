@@ -55,11 +55,27 @@ export interface StartExecutionResult {
   readonly started: boolean;
 }
 
+/** How an execution stands, as Step Functions' DescribeExecution reports it. */
+export interface ExecutionOutcome {
+  readonly status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE';
+  readonly error?: string;
+  readonly cause?: string;
+  readonly stoppedAt?: number;
+  /** The execution's input (JSON), as it was started. */
+  readonly input?: unknown;
+}
+
 export interface Orchestrator {
   /** Idempotent by name: an existing execution of that name is not an error. */
   start(name: string, input: unknown): Promise<StartExecutionResult>;
   succeed(taskToken: string, output: unknown): Promise<void>;
   fail(taskToken: string, error: string, cause: string): Promise<void>;
+}
+
+/** The promotion orchestrator also tells how an execution ended (the reconcile pass recovers stranded locks). */
+export interface PromotionOrchestrator extends Orchestrator {
+  /** How the execution of that name stands; undefined when no execution has that name. */
+  describe(name: string): Promise<ExecutionOutcome | undefined>;
 }
 
 export interface SecretReader {

@@ -54,6 +54,8 @@ export interface EnvironmentStore {
   recordRolledBack(environment: string, application: string, restored: DeployedRevision): Promise<void>;
   /** Adds a revision number to the environment's approved list (idempotent). */
   markApproved(environment: string, application: string, revision: number): Promise<void>;
+  /** Records an operator's permission to deploy over `revision`, which was never approved there (`cleared`). */
+  clearUnsafe(environment: string, application: string, revision: number): Promise<void>;
   /** Pipeline-wide switches, falling back to the pipeline definition's values when never switched. */
   switches(defaults: PipelineSwitches): Promise<PipelineSwitches>;
   setSwitches(switches: Partial<PipelineSwitches>, by: string): Promise<PipelineSwitches>;

@@ -4,19 +4,22 @@
  * idempotent: two passes at once never start one build request twice (a conditional claim per request and one
  * active build per application) nor one promotion twice (execution names are Step Functions' idempotency key).
  */
+import { z } from 'zod';
 import { promotionId, type Pipeline } from '../core/config/schema';
 import { planBuilds, type Push } from '../core/decide/autobuild';
 import { reconcile, type PromotionDecision, type World } from '../core/decide/snapshots';
 import type { EnvironmentState } from '../core/model';
 import { buildProjectName, executionName } from '../core/names';
+import type { ExecutionOutcome } from '../ports/services';
 import type { ArtifactStore } from '../ports/artifacts';
-import type { BuildRunner, Notifier, Orchestrator } from '../ports/services';
+import type { BuildRunner, Notifier, PromotionOrchestrator } from '../ports/services';
 import type { BuildStore, EnvironmentStore, EventStore, ExecutionStore, LockStore, RevisionStore, StoredBuild } from '../ports/stores';
 import type { ApprovalDependencies } from './approvals';
 import { deliverUndelivered, sendApprovalRequest } from './approvals';
 import { ConcurrentUpdateError } from './errors';
 import { buildArtifactUri, environmentDefinition, executionInput, revisionArtifactUri } from './execution-input';
-import { buildFailed } from './notifications';
+import { buildFailed, promotionFailed, rollbackDone } from './notifications';
+import { lastApproved } from './steps';
 
 export interface AgentDependencies {
   readonly pipeline: Pipeline;
@@ -30,7 +33,7 @@ export interface AgentDependencies {
   readonly artifacts: ArtifactStore;
   readonly runner: BuildRunner;
   readonly notifier: Notifier;
-  readonly orchestrator: Orchestrator;
+  readonly orchestrator: PromotionOrchestrator;
   /**
    * For manual promotions' go-ahead requests and for delivering approval decisions whose first delivery failed;
    * omitted: neither happens in the pass (e.g. no approval topic).
@@ -69,9 +72,15 @@ export async function intakePushes(deps: AgentDependencies, pushes: readonly Pus
   return { recorded, duplicates: pushes.length - recorded, buildsStarted };
 }
 
-/** Plans builds from every known push and the build history, and starts those that are due. */
+/**
+ * Plans builds from every known push and the build history, and starts those that are due. A disabled pipeline
+ * (or one with automation off) starts no build: its pushes are recorded and wait, and the first pass after it is
+ * switched on builds them (README: "a disabled pipeline starts nothing").
+ */
 export async function autoBuild(deps: AgentDependencies): Promise<string[]> {
   const now = deps.clock();
+  const switches = await deps.environments.switches({ enabled: deps.pipeline.pipeline.enabled, automation: deps.pipeline.pipeline.automation });
+  if (!switches.enabled || !switches.automation) return [];
   const applications = deps.pipeline.applications.map((a) => a.name);
   const [pushes, history] = await Promise.all([deps.builds.pushes(), deps.builds.history(applications)]);
   const plan = planBuilds(deps.pipeline, pushes, history, now);
@@ -231,6 +240,10 @@ export interface PassOutcome {
   readonly decisions: readonly PromotionDecision[];
   /** Approval requests whose decision this pass delivered (the approver's own delivery had failed). */
   readonly decisionsDelivered: readonly string[];
+  /** Environments whose lock this pass released because the execution holding it had ended. */
+  readonly locksReleased: readonly string[];
+  /** Recovery executions this pass started (see `recoverEnvironments`). */
+  readonly recoveriesStarted: readonly string[];
 }
 
 /**
@@ -239,6 +252,7 @@ export interface PassOutcome {
  */
 export async function reconcilePass(deps: AgentDependencies): Promise<PassOutcome> {
   const decisionsDelivered = deps.approvals ? await deliverUndelivered(deps.approvals) : [];
+  const recovery = await recoverEnvironments(deps);
   const revisionsCreated = await completeBuilds(deps);
   const buildsStarted = await autoBuild(deps);
   const world = await loadWorld(deps);
@@ -297,7 +311,7 @@ export async function reconcilePass(deps: AgentDependencies): Promise<PassOutcom
       });
     }
   }
-  return { revisionsCreated, buildsStarted, executionsStarted, decisions, decisionsDelivered };
+  return { revisionsCreated, buildsStarted, executionsStarted, decisions, decisionsDelivered, ...recovery };
 }
 
 async function requestPromotionApproval(
@@ -321,4 +335,138 @@ async function requestPromotionApproval(
     approvers,
     timeoutSeconds: PROMOTION_APPROVAL_SECONDS,
   });
+}
+
+/** Lock owners that are executions; an operator's hold is `manual:<user>`, never ended by the pass. */
+function heldByExecution(owner: string): boolean {
+  return !owner.includes(':');
+}
+
+/** What a promotion execution's input says it deployed (read from DescribeExecution, for the notification). */
+function subjectOf(outcome: ExecutionOutcome): { application?: string; revision?: number } {
+  const parsed = executionSubjectSchema.safeParse(outcome.input);
+  return parsed.success ? { application: parsed.data.application, revision: parsed.data.revision.number } : {};
+}
+
+/** Only what names the deploy; the rest of a dead execution's input may be anything (it may be why it died). */
+const executionSubjectSchema = z.object({ application: z.string().min(1), revision: z.object({ number: z.number().int().positive() }) });
+
+/**
+ * Recovery name: one per (environment, application, unapproved deploy), so concurrent passes start it once and a
+ * later incident on the same revision number (a redeploy has a new `deployedAt`) gets its own.
+ */
+export function recoveryExecutionName(environment: string, application: string, unapproved: { number: number; deployedAt: number }): string {
+  return executionName(`recover-${environment}-${unapproved.deployedAt.toString(36)}`, application, unapproved.number);
+}
+
+/**
+ * Executions that end outside their own Catch (stopped, timed out, States.Runtime) never reach their rollback and
+ * release steps. For every environment the pass:
+ *
+ * 1. releases a lock whose holder execution has ended, fenced by that execution's token (a newer grant is never
+ *    touched), and records and announces it;
+ * 2. for every application whose current revision there was never approved, with the lock free: starts a recovery
+ *    execution that redeploys the last approved revision (through the same gates, windows and lock as any
+ *    promotion), or, with no approved revision, reports once that the environment has no safe revision.
+ *
+ * `decide()` holds every promotion into such an environment meanwhile (`recovering`, `no-safe-revision`).
+ */
+export async function recoverEnvironments(deps: AgentDependencies): Promise<{ locksReleased: string[]; recoveriesStarted: string[] }> {
+  const now = deps.clock();
+  const { pipeline } = deps;
+  const locksReleased: string[] = [];
+  const recoveriesStarted: string[] = [];
+  for (const environment of pipeline.stages.flatMap((s) => s.environments)) {
+    const env = environment.name;
+    let lock = await deps.locks.get(env, now);
+    let why: string | undefined;
+    if (lock && heldByExecution(lock.owner)) {
+      const outcome = await deps.orchestrator.describe(lock.owner);
+      if (outcome && outcome.status !== 'RUNNING') {
+        why = `execution ${lock.owner} ended ${outcome.status}${outcome.error ? ` (${outcome.error})` : ''} while it held the lock`;
+        if (await deps.locks.release(env, lock.owner, lock.fencingToken)) {
+          locksReleased.push(env);
+          const subject = subjectOf(outcome);
+          await deps.events.append({
+            at: now,
+            type: 'lock-released-stranded',
+            actor: 'agent:reconcile',
+            message: `Released the lock of ${env} (token ${lock.fencingToken}): ${why}`,
+            environment: env,
+            execution: lock.owner,
+            ...subject,
+            details: { holder: lock.owner, fencingToken: lock.fencingToken, status: outcome.status, error: outcome.error, cause: outcome.cause?.slice(0, 2000) },
+          });
+          await deps.notifier.publish(
+            promotionFailed({
+              pipeline: pipeline.pipeline.name,
+              environment: env,
+              ...subject,
+              stage: 'ended-holding-lock',
+              error: outcome.error ?? outcome.status,
+              ...(outcome.cause ? { cause: outcome.cause } : {}),
+              execution: lock.owner,
+            }),
+          );
+        }
+        lock = null;
+      }
+    }
+    if (lock) continue; // held by a live execution or an operator: whatever it deploys is its own business
+    const incoming = pipeline.promotions.find((p) => p.to === env);
+    for (const [application, slot] of Object.entries(await deps.environments.get(env))) {
+      const current = slot.current;
+      if (!current || slot.approved.includes(current.number) || slot.cleared === current.number) continue;
+      const target = lastApproved(slot.approved, current.number);
+      const reason = why ?? `r${current.number} was left deployed without approval and nothing holds the lock`;
+      if (target === undefined || !incoming) {
+        const summary = `no-safe-revision: r${current.number}`;
+        if (await deps.environments.noteDecision(`recovery:${env}`, application, summary, now)) {
+          await deps.events.append({
+            at: now,
+            type: 'no-safe-revision',
+            actor: 'agent:reconcile',
+            message: `${env} has no safe revision of ${application}: it runs r${current.number}, never approved there, and no revision was approved there to roll back to (${reason}). Nothing deploys over it until an operator runs \`lockstep unlock ${env} --allow-deploy\`.`,
+            environment: env,
+            application,
+            revision: current.number,
+          });
+          // A promotion that ended in its own rollback step announced this already; a stranded one did not.
+          if (why) {
+            await deps.notifier.publish(
+              rollbackDone({ pipeline: pipeline.pipeline.name, environment: env, application, revision: current.number, outcome: 'no-previous', execution: 'agent:reconcile' }),
+            );
+          }
+        }
+        continue;
+      }
+      const revision = await deps.revisions.get(application, target);
+      if (!revision) continue; // an approved revision is never deleted; a missing one is reported by the execution's own steps
+      const name = recoveryExecutionName(env, application, current);
+      const input = executionInput(pipeline, {
+        promotion: promotionId(incoming),
+        execution: name,
+        environment: env,
+        revision,
+        recovery: { failedRevision: current.number, reason },
+      });
+      const result = await deps.orchestrator.start(name, input);
+      if (result.started) {
+        recoveriesStarted.push(name);
+        await deps.events.append({
+          at: now,
+          type: 'recovery-started',
+          actor: 'agent:reconcile',
+          message: `Rolling ${env} back from ${application} r${current.number} (never approved there) to r${target}, its last approved revision: ${reason} (execution ${name})`,
+          environment: env,
+          application,
+          revision: current.number,
+          promotion: promotionId(incoming),
+          execution: name,
+          details: { rollbackTo: target },
+        });
+      }
+    }
+  }
+  return { locksReleased, recoveriesStarted };
 }

@@ -4,7 +4,7 @@
  * renamed here must be renamed there (the ASL scenario tests run the machine on inputs built by this module).
  */
 import { z } from 'zod';
-import { durationMs, type EnvironmentDefinition, type Pipeline } from '../core/config/schema';
+import { durationMs, lockLeaseMs, type EnvironmentDefinition, type Pipeline } from '../core/config/schema';
 import type { Revision } from '../core/model';
 import { deployProjectName, testProjectName } from '../core/names';
 import { parseS3Uri } from '../ports/artifacts';
@@ -46,6 +46,21 @@ export const executionInputSchema = z.strictObject({
     /** Bake time after the other steps passed; 0 for none. */
     bakeSeconds: z.number().int().nonnegative(),
   }),
+  /**
+   * Set on a recovery execution, which redeploys `revision` (already approved at the environment) over a revision
+   * that a promotion execution left there unapproved when it ended outside its own Catch (stopped, timed out,
+   * States.Runtime). It runs the gates and the lock like any promotion, then records the rollback instead of running
+   * the approval workflow again. Null on a promotion.
+   */
+  recovery: z
+    .strictObject({
+      /** The unapproved revision being replaced. */
+      failedRevision: z.number().int().positive(),
+      /** Why: e.g. "execution alpha-to-beta-app-r7 ended ABORTED while it held the lock". */
+      reason: z.string().min(1),
+    })
+    .nullable()
+    .default(null),
 });
 
 export type ExecutionInput = z.infer<typeof executionInputSchema>;
@@ -64,7 +79,7 @@ export function environmentDefinition(pipeline: Pipeline, name: string): Environ
  */
 export function executionInput(
   pipeline: Pipeline,
-  target: { promotion: string; execution: string; environment: string; revision: Revision },
+  target: { promotion: string; execution: string; environment: string; revision: Revision; recovery?: ExecutionInput['recovery'] },
 ): ExecutionInput {
   const env = environmentDefinition(pipeline, target.environment);
   if (!env) throw new RangeError(`Environment ${target.environment} is not in pipeline ${pipeline.pipeline.name}`);
@@ -80,14 +95,15 @@ export function executionInput(
     environment: env.name,
     revision: { number: target.revision.number, artifact: target.revision.artifact, sourceLocation: `${bucket}/${key}` },
     projects: { deploy: deployProjectName(pipeline.pipeline.name, env.name) },
-    // The lease covers the approval wait: a holder waiting for an approver must not lose the lock meanwhile.
-    lockLeaseMs: durationMs(env.lockLease) + manualMs + bakeMs,
+    // `lockLease` is the whole hold, approval wait included (validation refuses one shorter than that wait).
+    lockLeaseMs: lockLeaseMs(env),
     approval: {
       tests: env.approval.tests.map((step) => ({ name: step.name, project: testProjectName(pipeline.pipeline.name, env.name, step.name) })),
       compliancePolicy: env.approval.compliance?.policy ?? null,
       manual: manual ? { approvers: manual.approvers, timeoutSeconds: Math.max(1, Math.round(manualMs / 1000)) } : null,
       bakeSeconds: Math.round(bakeMs / 1000),
     },
+    recovery: target.recovery ?? null,
   });
 }
 

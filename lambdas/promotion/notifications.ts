@@ -79,7 +79,7 @@ export function automationSwitched(s: Subject & { automation: boolean; by: strin
 
 /** A promotion execution failed. `stage` says where: the deploy itself or the approval workflow after it. */
 export function promotionFailed(
-  s: Subject & { stage: 'deploy' | 'approval-workflow' | 'prepare' | 'gates' | 'lock-lost'; error: string; cause?: string; execution: string },
+  s: Subject & { stage: 'deploy' | 'approval-workflow' | 'prepare' | 'gates' | 'lock-lost' | 'ended-holding-lock'; error: string; cause?: string; execution: string },
 ): Notification {
   const event: NotificationEvent = s.stage === 'approval-workflow' ? 'approval-workflow-failed' : 'deployment-failed';
   const headline =
@@ -87,7 +87,9 @@ export function promotionFailed(
       ? `The approval workflow of ${revisionName(s)} in ${s.environment} failed.`
       : s.stage === 'lock-lost'
         ? `${revisionName(s)} lost the lock of ${s.environment} (its lease expired); it was not approved there.`
-        : `Deploying ${revisionName(s)} to ${s.environment} failed.`;
+        : s.stage === 'ended-holding-lock'
+          ? `Execution ${s.execution} ended (${s.error}) while it held the lock of ${s.environment}, outside its own error handling: Lockstep released the lock and rolls ${s.environment} back to its last approved revision.`
+          : `Deploying ${revisionName(s)} to ${s.environment} failed.`;
   return notification(event, s, `${event === 'approval-workflow-failed' ? 'Approval workflow failed' : 'Deployment failed'}: ${revisionName(s)} in ${s.environment}`, [
     headline,
     `Error: ${s.error}`,
@@ -101,9 +103,9 @@ export function rollbackDone(
 ): Notification {
   const line =
     s.outcome === 'rolled-back'
-      ? `${s.environment} was rolled back from ${revisionName(s)} to revision ${s.restored}.`
+      ? `${s.environment} was rolled back from ${revisionName(s)} to revision ${s.restored}, the last revision approved there.`
       : s.outcome === 'no-previous'
-        ? `${s.environment} had nothing deployed before ${revisionName(s)}, so there was nothing to roll back to; it stays deployed but not approved.`
+        ? `${s.environment} has no safe revision: no revision was ever approved there, so there is nothing to roll back to. ${revisionName(s)} stays deployed but not approved, and nothing is deployed over it until an operator runs \`lockstep unlock ${s.environment} --allow-deploy --reason "..."\`.`
         : `Rolling back ${s.environment} to revision ${s.restored} failed: the environment may run a partial deploy. Check the deploy logs.`;
   return notification('rollback-done', s, `Rollback ${s.outcome === 'rollback-failed' ? 'failed' : 'done'}: ${s.environment}`, [
     line,
@@ -125,4 +127,9 @@ export function revisionApproved(s: Subject & { execution: string }): Notificati
     `${revisionName(s)} passed the approval workflow of ${s.environment}.`,
     `Execution: ${s.execution}`,
   ]);
+}
+
+/** An operator's override (`lockstep unlock`), announced with who did it and why. */
+export function operatorAction(s: Subject & { subject: string; text: string }): Notification {
+  return notification('operator-override', s, s.subject, [s.text]);
 }

@@ -59,6 +59,11 @@ export const stepInputSchema = z.discriminatedUnion('action', [
   }),
   z.object({ action: z.literal('mark-approved'), ...fenced }),
   z.object({
+    action: z.literal('record-recovery'),
+    ...fenced,
+    recovery: z.object({ failedRevision: z.number().int().positive(), reason: z.string() }).passthrough(),
+  }),
+  z.object({
     action: z.literal('record-rollback'),
     ...target,
     outcome: z.enum(['rolled-back', 'no-previous', 'rollback-failed']),
@@ -111,6 +116,8 @@ export async function runStep(deps: StepDependencies, raw: unknown): Promise<unk
       return complianceSignOff(deps, input);
     case 'mark-approved':
       return markApproved(deps, input);
+    case 'record-recovery':
+      return recordRecovery(deps, input);
     case 'record-rollback':
       return recordRollback(deps, input);
     case 'release-lock':
@@ -184,14 +191,17 @@ async function acquireLock(deps: StepDependencies, input: Of<'acquire-lock'>): P
   };
 }
 
+/**
+ * The rollback target: the last revision *approved* in this environment (other than the one being deployed), not
+ * whatever ran before. A revision that failed its approval here, or was never through it, is never a target; with
+ * no approved revision the environment has no safe revision (`exists: false`), and the failed revision stays.
+ */
 async function recordPrevious(deps: StepDependencies, input: Of<'record-previous'>): Promise<PreviousResult> {
-  const slot = (await deps.environments.get(input.environment))[input.application];
-  const current = slot?.current;
-  // Re-run after the deploy was recorded (a retried execution step): what was current before is now `previous`.
-  const before = current?.number === input.revision ? slot?.previous : current;
-  if (!before) return { exists: false };
-  const revision = await deps.revisions.get(input.application, before.number);
-  if (!revision) throw new NotFoundError(`Revision ${before.number} of ${input.application} is missing`, { details: { ...before } });
+  const slot = await deps.environments.slot(input.environment, input.application);
+  const target = lastApproved(slot?.approved ?? [], input.revision);
+  if (target === undefined) return { exists: false };
+  const revision = await deps.revisions.get(input.application, target);
+  if (!revision) throw new NotFoundError(`Revision ${target} of ${input.application} is missing`, { details: { revision: target } });
   const match = /^s3:\/\/(.+)$/.exec(revision.artifact);
   return {
     exists: true,
@@ -200,6 +210,12 @@ async function recordPrevious(deps: StepDependencies, input: Of<'record-previous
     sourceLocation: match ? match[1]! : revision.artifact,
     versionSet: { ...revision.versionSet },
   };
+}
+
+/** The most recently approved revision in an approved list (kept in approval order), other than `except`. */
+export function lastApproved(approved: readonly number[], except?: number): number | undefined {
+  for (let i = approved.length - 1; i >= 0; i--) if (approved[i] !== except) return approved[i];
+  return undefined;
 }
 
 /**
@@ -320,6 +336,42 @@ async function markApproved(deps: StepDependencies, input: Of<'mark-approved'>):
   return { approved: input.revision };
 }
 
+/**
+ * The end of a recovery execution: the approved revision it redeployed is current again (`record-deployed` wrote
+ * it), so the timeline and the notification say the environment was rolled back, and why.
+ */
+async function recordRecovery(deps: StepDependencies, input: Of<'record-recovery'>): Promise<{ outcome: 'rolled-back' }> {
+  await requireFence(deps, input);
+  const now = deps.clock();
+  const failed = input.recovery.failedRevision;
+  await Promise.all([
+    deps.events.append({
+      at: now,
+      type: 'rollback-rolled-back',
+      actor: actor(input.execution),
+      message: `Rolled ${input.environment} back from ${input.application} revision ${failed} (never approved there) to revision ${input.revision}, its last approved revision: ${input.recovery.reason}`,
+      environment: input.environment,
+      application: input.application,
+      revision: failed,
+      promotion: input.promotion,
+      execution: input.execution,
+      details: { restored: input.revision, reason: input.recovery.reason },
+    }),
+    deps.notifier.publish(
+      rollbackDone({
+        pipeline: deps.pipeline.pipeline.name,
+        environment: input.environment,
+        application: input.application,
+        revision: failed,
+        outcome: 'rolled-back',
+        restored: input.revision,
+        execution: input.execution,
+      }),
+    ),
+  ]);
+  return { outcome: 'rolled-back' };
+}
+
 async function recordRollback(deps: StepDependencies, input: Of<'record-rollback'>): Promise<{ outcome: string }> {
   const now = deps.clock();
   const restored = input.previous.exists ? input.previous.number : undefined;
@@ -334,7 +386,7 @@ async function recordRollback(deps: StepDependencies, input: Of<'record-rollback
   }
   const message = {
     'rolled-back': `Rolled ${input.environment} back from ${input.application} revision ${input.revision} to revision ${restored}`,
-    'no-previous': `Nothing to roll ${input.environment} back to: ${input.application} revision ${input.revision} was the first deployed there`,
+    'no-previous': `${input.environment} has no safe revision of ${input.application}: none was ever approved there, so revision ${input.revision} stays deployed, not approved, and nothing deploys over it until an operator allows it`,
     'rollback-failed': `Rolling ${input.environment} back to revision ${restored} failed`,
   }[input.outcome];
   // The timeline entry and the notification follow the state write and not each other.

@@ -168,6 +168,8 @@ export class LocalCodeBuild {
   private readonly projects = new Map<string, ProjectRegistration>();
   private readonly builds = new Map<string, BuildRecord>();
   private readonly running = new Map<string, RunningBuild>();
+  /** Set by `close()`: a build started after it would outlive the service and write into a folder being removed. */
+  private closed = false;
   private readonly listeners = new Set<BuildListener>();
   private readonly now: () => number;
 
@@ -217,6 +219,7 @@ export class LocalCodeBuild {
   // ---- API operations (camelCase shapes, as the SDK sends them) ----
 
   async startBuild(input: Record<string, unknown>): Promise<{ build: ReturnType<typeof toApiBuild> }> {
+    if (this.closed) throw new AwsApiError('ServiceUnavailableException', 'The local CodeBuild service is shutting down; start the build again once local mode runs');
     const projectName = requireString(input, 'projectName');
     const project = this.projects.get(projectName);
     if (!project) throw new AwsApiError('ResourceNotFoundException', `Project cannot be found: arn:aws:codebuild:${LOCAL_REGION}:${LOCAL_ACCOUNT}:project/${projectName}`);
@@ -313,6 +316,21 @@ export class LocalCodeBuild {
     return { ids: page, ...(offset + 100 < ids.length ? { nextToken: String(offset + 100) } : {}) };
   }
 
+  /** ListProjects: names sorted by name (ASCENDING by default, as `--sort-by NAME`), 100 per page. */
+  listProjects(input: Record<string, unknown>) {
+    const descending = input.sortOrder === 'DESCENDING';
+    const names = [...this.projects.keys()].sort();
+    if (descending) names.reverse();
+    return page(names, input.nextToken, 'projects');
+  }
+
+  /** ListBuilds: every build id, newest first unless `sortOrder` is ASCENDING, 100 per page. */
+  listBuilds(input: Record<string, unknown>) {
+    const ascending = input.sortOrder === 'ASCENDING';
+    const ids = [...this.builds.values()].sort((a, b) => (ascending ? a.startTime - b.startTime || a.buildNumber - b.buildNumber : b.startTime - a.startTime || b.buildNumber - a.buildNumber)).map((b) => b.id);
+    return page(ids, input.nextToken, 'ids');
+  }
+
   batchGetProjects(input: Record<string, unknown>) {
     const names = Array.isArray(input.names) ? input.names.map(String) : [];
     const found = names.map((n) => this.projects.get(n)).filter((p): p is ProjectRegistration => p !== undefined);
@@ -341,12 +359,15 @@ export class LocalCodeBuild {
         StopBuild: (input: Record<string, unknown>) => this.stopBuild(input),
         ListBuildsForProject: (input: Record<string, unknown>) => this.listBuildsForProject(input),
         BatchGetProjects: (input: Record<string, unknown>) => this.batchGetProjects(input),
+        ListProjects: (input: Record<string, unknown>) => this.listProjects(input),
+        ListBuilds: (input: Record<string, unknown>) => this.listBuilds(input),
       },
     };
   }
 
   /** Stops every running build (reported FAILED: the service went away under it) and waits for them. */
   async close(): Promise<void> {
+    this.closed = true;
     await Promise.all(
       [...this.running.values()].map((running) => {
         running.controller.abort();
@@ -562,11 +583,17 @@ export class LocalCodeBuild {
         await git(['clone', '--quiet', '--no-hardlinks', repository, dir]);
         if (version) {
           const ref = version.replace(/^refs\/heads\//, '');
-          try {
-            await git(['-C', dir, 'checkout', '--quiet', '--detach', ref]);
-          } catch {
-            await git(['-C', dir, 'checkout', '--quiet', '--detach', `origin/${ref}`]);
+          // Resolved first: checking out a name git does not know fails with a misleading message (for a commit id,
+          // "--detach does not take a path argument").
+          const commit = (await resolveCommit(dir, ref)) ?? (await resolveCommit(dir, `origin/${ref}`));
+          if (!commit) {
+            throw new Error(
+              /^[0-9a-f]{7,40}$/i.test(ref)
+                ? `commit ${ref} is not in ${repository}: was the push force-overwritten or the repository replaced?`
+                : `${ref} is neither a branch nor a commit of ${repository}`,
+            );
           }
+          await git(['-C', dir, 'checkout', '--quiet', '--detach', commit]);
         }
         return (await git(['-C', dir, 'rev-parse', 'HEAD'])).trim();
       }
@@ -710,6 +737,22 @@ function localRepositoryPath(location: string): string {
   if (location.startsWith('file://')) return new URL(location).pathname;
   if (location.startsWith('/') || location.startsWith('.')) return resolve(location);
   throw new Error(`source location ${location || '(empty)'} is not a repository on this machine; local mode clones local paths or file:// URLs only`);
+}
+
+/** One page of 100 of `items` from `nextToken` (an offset), under `key`, with the next token while more remain. */
+function page(items: readonly string[], nextToken: unknown, key: string): Record<string, unknown> {
+  const offset = typeof nextToken === 'string' ? Number(nextToken) : 0;
+  if (!Number.isInteger(offset) || offset < 0) throw new AwsApiError('InvalidInputException', 'Invalid nextToken');
+  return { [key]: items.slice(offset, offset + 100), ...(offset + 100 < items.length ? { nextToken: String(offset + 100) } : {}) };
+}
+
+/** The commit `ref` names in the clone at `dir`, or undefined when git does not know it. */
+async function resolveCommit(dir: string, ref: string): Promise<string | undefined> {
+  try {
+    return (await git(['-C', dir, 'rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`])).trim() || undefined;
+  } catch {
+    return undefined; // rev-parse --verify exits 1 for an unknown name: that is the answer, not a failure
+  }
 }
 
 async function git(args: string[]): Promise<string> {

@@ -146,6 +146,9 @@ export function formatStatus(status: SystemStatus, pipeline: Pipeline): string[]
   const lines: string[] = [];
   const switches = `pipeline ${status.switches.enabled ? 'enabled' : 'DISABLED'}, automation ${status.switches.automation ? 'on' : 'OFF'}`;
   lines.push(`Pipeline ${status.pipeline} at ${new Date(status.at).toISOString().replace('T', ' ').slice(0, 19)} UTC (${switches})`);
+  if (!status.switches.enabled || !status.switches.automation) {
+    lines.push('  Pushes are recorded, but nothing builds or deploys until the pipeline is enabled with automation on; in-flight work finishes.');
+  }
   const applications = pipeline.applications.map((a) => a.name);
   const rows = status.environments.map((env) => {
     const revisions = applications
@@ -157,7 +160,7 @@ export function formatStatus(status: SystemStatus, pipeline: Pipeline): string[]
       })
       .filter(Boolean)
       .join('; ');
-    const lock = env.lock ? `locked by ${env.lock.owner} until ${clock(env.lock.leaseExpiresAt)}` : 'free';
+    const lock = env.lock ? `locked by ${env.lock.owner} until ${leaseEnd(env.lock.leaseExpiresAt, status.at)}` : 'free';
     const window = !env.window ? 'always open' : env.window.open ? `window open (${env.window.windows.join(', ')})` : `window closed, opens ${env.window.nextOpening}`;
     return [env.stage, env.name, revisions || 'nothing deployed', lock, window];
   });
@@ -183,4 +186,20 @@ export function formatStatus(status: SystemStatus, pipeline: Pipeline): string[]
 
 function clock(epochMs: number): string {
   return new Date(epochMs).toISOString().slice(11, 19);
+}
+
+/**
+ * A lock's lease end with its date and the time left (`2026-12-05 13:19:51 UTC, in 1d 23h 12m`): a lease can run
+ * for days, so a bare time of day does not say which day.
+ */
+export function leaseEnd(epochMs: number, now: number): string {
+  const date = `${new Date(epochMs).toISOString().replace('T', ' ').slice(0, 19)} UTC`;
+  const left = epochMs - now;
+  if (left <= 0) return `${date}, expired`;
+  const minutes = Math.ceil(left / 60_000);
+  const days = Math.floor(minutes / 1440);
+  const hours = Math.floor((minutes % 1440) / 60);
+  const mins = minutes % 60;
+  const parts = [days ? `${days}d` : '', hours ? `${hours}h` : '', mins || (!days && !hours) ? `${mins}m` : ''].filter(Boolean);
+  return `${date}, in ${parts.join(' ')}`;
 }

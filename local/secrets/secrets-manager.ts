@@ -109,13 +109,38 @@ export class LocalSecretsManager {
     };
   }
 
+  /** ListSecrets: names and ARNs (never values), sorted by name, `MaxResults` (1-100, default 100) per page. */
+  listSecrets(input: Record<string, unknown>) {
+    const max = typeof input.MaxResults === 'number' ? input.MaxResults : 100;
+    if (!Number.isInteger(max) || max < 1 || max > 100) throw new AwsApiError('InvalidParameterException', 'MaxResults must be between 1 and 100');
+    const names = Object.keys(this.secrets).sort();
+    const offset = typeof input.NextToken === 'string' ? Number(input.NextToken) : 0;
+    if (!Number.isInteger(offset) || offset < 0) throw new AwsApiError('InvalidNextTokenException', 'The NextToken value is not valid');
+    const page = names.slice(offset, offset + max);
+    return {
+      SecretList: page.map((name) => ({
+        ARN: this.arnOf(name),
+        Name: name,
+        SecretVersionsToStages: {
+          [createHash('sha256').update(this.secrets[name]!.value).digest('hex').slice(0, 32)]: ['AWSCURRENT'],
+          ...(this.secrets[name]!.previous !== undefined ? { [createHash('sha256').update(this.secrets[name]!.previous!).digest('hex').slice(0, 32)]: ['AWSPREVIOUS'] } : {}),
+        },
+        CreatedDate: new Date(0),
+      })),
+      ...(offset + max < names.length ? { NextToken: String(offset + max) } : {}),
+    };
+  }
+
   /** Wire definition for `startAwsServer`. */
   definition(): AwsServiceDefinition {
     return {
       serviceName: 'Secrets Manager',
       protocol: 'awsJson1_1',
       targetPrefix: SECRETS_TARGET_PREFIX,
-      operations: { GetSecretValue: (input: Record<string, unknown>) => this.getSecretValue(input) },
+      operations: {
+        GetSecretValue: (input: Record<string, unknown>) => this.getSecretValue(input),
+        ListSecrets: (input: Record<string, unknown>) => this.listSecrets(input),
+      },
     };
   }
 }

@@ -160,6 +160,14 @@ export class LocalSns {
         },
         CreateTopic: async (input: QueryObject) => ({ TopicArn: await this.createTopic(queryString(input.Name) ?? '') }),
         ListTopics: () => ({ Topics: this.listTopics().map((TopicArn) => ({ TopicArn })) }),
+        // Local mode has no SNS subscriptions: every message goes to the outbox file and the in-process subscribers
+        // (the terminal), which are not SNS resources. The lists are truthfully empty, as for a topic nobody joined.
+        ListSubscriptions: () => ({ Subscriptions: [] }),
+        ListSubscriptionsByTopic: (input: QueryObject) => {
+          const topic = queryString(input.TopicArn);
+          if (!topic || !this.topics.has(topic)) throw new AwsApiError('NotFound', 'Topic does not exist', { statusCode: 404 });
+          return { Subscriptions: [] };
+        },
       },
     };
   }

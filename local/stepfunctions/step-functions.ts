@@ -67,6 +67,17 @@ export interface ExecutionRecord {
   taskInvocations: number;
   /** How many times `resume` re-ran this execution after a restart. */
   resumeCount: number;
+  /** GetExecutionHistory's events, oldest first (a resumed run appends to them). Absent in records from before. */
+  history?: HistoryEvent[];
+}
+
+/** One event of an execution's history, in the shape GetExecutionHistory returns (details under `<kind>EventDetails`). */
+export interface HistoryEvent {
+  readonly id: number;
+  readonly previousEventId: number;
+  readonly timestamp: number;
+  readonly type: string;
+  readonly [details: string]: unknown;
 }
 
 export interface StateMachineRegistration {
@@ -379,6 +390,27 @@ export class LocalStepFunctions {
     };
   }
 
+  /**
+   * GetExecutionHistory: the events the engine reported, as Step Functions names them (`ExecutionStarted`,
+   * `TaskStateEntered`, `TaskScheduled`, `TaskSucceeded`, `ChoiceStateExited`, `ExecutionFailed`, ...), ids from 1,
+   * `previousEventId` the event before it (0 for the first), `maxResults` (1-1000, default 100) per page with a
+   * `nextToken`, `reverseOrder`, and `includeExecutionData: false` leaving inputs and outputs out.
+   */
+  getExecutionHistory(input: Record<string, unknown>) {
+    const arn = requireString(input, 'executionArn');
+    const record = this.executions.get(arn);
+    if (!record) throw new AwsApiError('ExecutionDoesNotExist', `Execution Does Not Exist: '${arn}'`);
+    const max = input.maxResults === undefined || input.maxResults === 0 ? 100 : Number(input.maxResults);
+    if (!Number.isInteger(max) || max < 1 || max > 1000) throw new AwsApiError('ValidationException', 'maxResults must be between 1 and 1000');
+    const offset = typeof input.nextToken === 'string' ? Number(input.nextToken) : 0;
+    if (!Number.isInteger(offset) || offset < 0) throw new AwsApiError('InvalidToken', 'Invalid Token: the nextToken is not one this execution gave');
+    const all = [...(record.history ?? [])];
+    if (input.reverseOrder === true) all.reverse();
+    const withData = input.includeExecutionData !== false;
+    const events = all.slice(offset, offset + max).map((event) => ({ ...(withData ? event : withoutData(event)), timestamp: new Date(event.timestamp) }));
+    return { events, ...(offset + max < all.length ? { nextToken: String(offset + max) } : {}) };
+  }
+
   listStateMachines() {
     return {
       stateMachines: [...this.machines.values()].map((m) => ({ stateMachineArn: m.arn, name: m.name, type: 'STANDARD', creationDate: new Date(m.createdAt) })),
@@ -396,6 +428,7 @@ export class LocalStepFunctions {
       SendTaskFailure: (i) => this.sendTaskFailure(i),
       SendTaskHeartbeat: (i) => this.sendTaskHeartbeat(i),
       DescribeStateMachine: (i) => this.describeStateMachine(i),
+      GetExecutionHistory: (i) => this.getExecutionHistory(i),
       ListStateMachines: () => this.listStateMachines(),
     };
     return { serviceName: 'Step Functions', protocol: 'awsJson1_0', targetPrefix: 'AWSStepFunctions', operations: ops };
@@ -413,6 +446,10 @@ export class LocalStepFunctions {
     }
     const retryIntervalOverrides = this.options.instantRetries ? Object.fromEntries(machine.prepared.retryableStates.map((s) => [s, 0])) : undefined;
 
+    // Before the engine starts: it may call the first Task's handler before `run` returns.
+    const history = new ExecutionHistory(record, machine, this.clock);
+    if (record.resumeCount === 0 && (record.history ?? []).length === 0) history.started();
+    historyOf.set(record, history);
     const execution = machine.engine.run(JSON.parse(record.input), {
       overrides: { taskResourceLocalHandlers: handlers as never, ...(retryIntervalOverrides ? { retryIntervalOverrides } : {}) },
       context: {
@@ -425,6 +462,7 @@ export class LocalStepFunctions {
 
     const counting = (async () => {
       for await (const event of execution.eventLogs) {
+        history.add(event);
         if (event.type === 'StateEntered') {
           record.stateTransitions++;
           activeStates.add(event.state.name);
@@ -455,6 +493,7 @@ export class LocalStepFunctions {
       .then(async () => {
         controller.abort();
         await counting.catch(() => undefined);
+        if (record.status !== 'RUNNING') history.ended();
         for (const [token, task] of this.tasks) if (task.executionArn === record.executionArn) this.tasks.delete(token);
         this.active.delete(record.executionArn);
         if (record.status !== 'RUNNING') await this.save(record);
@@ -471,6 +510,32 @@ export class LocalStepFunctions {
   ): Promise<unknown> {
     if (binding.kind === 'wait') return this.runWait(input, executionSignal);
     record.taskInvocations++;
+    const history = historyOf.get(record);
+    history?.task(binding, 'TaskScheduled', { resourceType: resourceTypeOf(binding.resource), resource: resourceNameOf(binding.resource), region: LOCAL_REGION, parameters: JSON.stringify(input.p ?? {}) });
+    history?.task(binding, 'TaskStarted', { resourceType: resourceTypeOf(binding.resource), resource: resourceNameOf(binding.resource) });
+    try {
+      const output = await this.runTaskBody(binding, input, record, executionSignal, visits);
+      history?.task(binding, 'TaskSucceeded', { resourceType: resourceTypeOf(binding.resource), resource: resourceNameOf(binding.resource), output: JSON.stringify(output ?? null) });
+      return output;
+    } catch (error) {
+      const name = (error as Error)?.name;
+      history?.task(binding, name === 'States.Timeout' ? 'TaskTimedOut' : 'TaskFailed', {
+        resourceType: resourceTypeOf(binding.resource),
+        resource: resourceNameOf(binding.resource),
+        error: name,
+        cause: (error as Error)?.message ?? '',
+      });
+      throw error;
+    }
+  }
+
+  private async runTaskBody(
+    binding: TaskBinding,
+    input: WrappedTaskInput & WaitInput,
+    record: ExecutionRecord,
+    executionSignal: AbortSignal,
+    visits: Map<string, number>,
+  ): Promise<unknown> {
     const timeoutSeconds = typeof input.t === 'number' ? input.t : binding.timeoutSeconds;
     const taskController = new AbortController();
     const signal = AbortSignal.any([executionSignal, taskController.signal]);
@@ -715,4 +780,122 @@ export async function loadStatesTimeoutErrorClass(): Promise<void> {
     release();
   }
   if (!timeoutErrorClass) throw new Error('could not obtain the engine States.Timeout error class');
+}
+
+const historyOf = new WeakMap<ExecutionRecord, ExecutionHistory>();
+
+/** The engine's event type, which its package does not export by name. */
+type EventLog = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
+
+/** `arn:aws:states:::codebuild:startBuild.sync` -> `codebuild`; a Lambda ARN -> `lambda`. */
+function resourceTypeOf(resource: string): string {
+  return /^arn:aws:states:::([a-z0-9-]+):/.exec(resource)?.[1] ?? (/:lambda:/.test(resource) ? 'lambda' : 'states');
+}
+
+/** `arn:aws:states:::codebuild:startBuild.sync` -> `startBuild.sync`; a Lambda ARN -> `invoke`. */
+function resourceNameOf(resource: string): string {
+  return /^arn:aws:states:::[a-z0-9-]+:(.+)$/.exec(resource)?.[1] ?? 'invoke';
+}
+
+/** The event without execution data (GetExecutionHistory with `includeExecutionData: false`). */
+function withoutData(event: HistoryEvent): HistoryEvent {
+  const out: Record<string, unknown> = { ...event };
+  for (const [key, value] of Object.entries(event)) {
+    if (!key.endsWith('EventDetails') || value === null || typeof value !== 'object') continue;
+    const { input: _input, output: _output, parameters: _parameters, ...rest } = value as Record<string, unknown>;
+    out[key] = rest;
+  }
+  return out as HistoryEvent;
+}
+
+/** `TaskStateEntered` -> `stateEnteredEventDetails`; `ExecutionFailed` -> `executionFailedEventDetails`; ... */
+function detailsKey(type: string): string {
+  const base = /StateEntered$/.test(type) ? 'StateEntered' : /StateExited$/.test(type) ? 'StateExited' : type;
+  return `${base.charAt(0).toLowerCase()}${base.slice(1)}EventDetails`;
+}
+
+/**
+ * Turns the engine's event log into Step Functions history events and keeps them on the execution record. The
+ * engine reports states by their own type, but local mode runs a Wait as a Task: the original type is restored.
+ */
+class ExecutionHistory {
+  private readonly stateTypes = new Map<string, string>();
+  /** States entered and not yet exited, by name, as the engine's (lagging) event log has reported them. */
+  private readonly open = new Map<string, number>();
+  /** Task events that happened before the engine's log reported their state entered: written after that entry. */
+  private readonly early = new Map<string, Array<[string, Record<string, unknown>]>>();
+
+  constructor(
+    private readonly record: ExecutionRecord,
+    machine: RegisteredMachine,
+    private readonly clock: Clock,
+  ) {
+    record.history ??= [];
+    for (const binding of machine.prepared.bindings.values()) if (binding.kind === 'wait') this.stateTypes.set(binding.stateName, 'Wait');
+  }
+
+  private push(type: string, details?: Record<string, unknown>): void {
+    const history = this.record.history!;
+    const id = history.length + 1;
+    history.push({ id, previousEventId: id - 1, timestamp: this.clock.now(), type, ...(details ? { [detailsKey(type)]: details } : {}) });
+  }
+
+  started(): void {
+    this.push('ExecutionStarted', { input: this.record.input, inputDetails: { truncated: false }, roleArn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/lockstep-local` });
+  }
+
+  task(binding: TaskBinding, type: string, details: Record<string, unknown>): void {
+    if ((this.open.get(binding.stateName) ?? 0) > 0) return this.push(type, details);
+    this.early.set(binding.stateName, [...(this.early.get(binding.stateName) ?? []), [type, details]]);
+  }
+
+  private flush(name: string): void {
+    for (const [type, details] of this.early.get(name) ?? []) this.push(type, details);
+    this.early.delete(name);
+  }
+
+  add(event: EventLog): void {
+    switch (event.type) {
+      case 'StateEntered':
+        this.push(`${this.typeOf(event.state)}StateEntered`, { name: event.state.name, input: JSON.stringify(event.state.input ?? null), inputDetails: { truncated: false } });
+        this.open.set(event.state.name, (this.open.get(event.state.name) ?? 0) + 1);
+        this.flush(event.state.name);
+        return;
+      case 'StateFailed':
+        this.open.set(event.state.name, Math.max(0, (this.open.get(event.state.name) ?? 0) - 1));
+        return;
+      case 'StateExited':
+        this.open.set(event.state.name, Math.max(0, (this.open.get(event.state.name) ?? 0) - 1));
+        this.push(`${this.typeOf(event.state)}StateExited`, { name: event.state.name, output: JSON.stringify(event.state.output ?? null), outputDetails: { truncated: false } });
+        return;
+      case 'MapIterationStarted':
+      case 'MapIterationSucceeded':
+      case 'MapIterationFailed':
+        this.push(event.type, { name: event.parentState.name, index: event.index });
+        return;
+      case 'ParallelBranchStarted':
+        this.push('ParallelStateStarted');
+        return;
+      case 'ParallelBranchFailed':
+        this.push('ParallelStateFailed', { error: event.Error, cause: typeof event.Cause === 'string' ? event.Cause : JSON.stringify(event.Cause ?? '') });
+        return;
+      default:
+        // StateFailed, StateRetried, StateCaught: the Task events say it (TaskFailed, then a new TaskScheduled or the
+        // exit); the execution's own start and end are recorded from the execution record.
+        return;
+    }
+  }
+
+  ended(): void {
+    for (const name of [...this.early.keys()]) this.flush(name);
+    const r = this.record;
+    if (r.status === 'SUCCEEDED') this.push('ExecutionSucceeded', { output: r.output ?? 'null', outputDetails: { truncated: false } });
+    else if (r.status === 'FAILED') this.push('ExecutionFailed', { error: r.error ?? 'States.Runtime', cause: r.cause ?? '' });
+    else if (r.status === 'TIMED_OUT') this.push('ExecutionTimedOut', { error: r.error ?? 'States.Timeout', cause: r.cause ?? '' });
+    else if (r.status === 'ABORTED') this.push('ExecutionAborted', { error: r.error, cause: r.cause });
+  }
+
+  private typeOf(state: { name: string; type: string }): string {
+    return this.stateTypes.get(state.name) ?? state.type;
+  }
 }

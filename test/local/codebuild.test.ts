@@ -219,6 +219,18 @@ describe('local CodeBuild', () => {
     expect(await s3Text('git-out/from-git/both.txt')).toBe(`primary v1\nlib v2\n${primary.first}\n`);
   });
 
+  it('fails a build of a commit missing from the repository with a message that says so, recorded on the build', async () => {
+    const missing = 'deadbeef'.repeat(5);
+    const { build: started } = await client.send(new StartBuildCommand({ projectName: 'from-git', sourceVersion: missing }));
+    const build = await finished(started!.id!);
+    expect(build.buildStatus).toBe('FAILED');
+    const download = build.phases?.find((p) => p.phaseType === 'DOWNLOAD_SOURCE');
+    expect(download?.phaseStatus).toBe('FAILED');
+    expect(download?.contexts?.[0]?.message).toBe(
+      `commit ${missing} is not in ${join(data.dir, 'repos', 'primary')}: was the push force-overwritten or the repository replaced?`,
+    );
+  });
+
   it('stops a running build', async () => {
     service.registerProject({ name: 'sleeps', buildspec: { version: 0.2, phases: { build: { commands: ['echo started', 'sleep 30'] } } } });
     const { build: started } = await client.send(new StartBuildCommand({ projectName: 'sleeps' }));

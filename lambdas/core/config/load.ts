@@ -3,10 +3,10 @@
  * `ConfigError` that lists every problem at once: YAML syntax, schema (unknown keys, wrong types, bad formats) and
  * cross-references (`validate.ts`), each with its path, a fix, and for text its line and column.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { LineCounter, parseDocument, type Document } from 'yaml';
+import { isAlias, isMap, isPair, isSeq, LineCounter, parseDocument, type Alias, type Document } from 'yaml';
 import { locate } from './positions';
 import { checkPipelineObject, validatePipelineObject, type PipelineCheck } from './check';
 import { ConfigError, formatProblems, parsePath, type ConfigProblem } from './problems';
@@ -16,10 +16,18 @@ export { ConfigError, formatProblems, type ConfigProblem };
 export { checkPipelineObject, validatePipelineObject, type PipelineCheck };
 
 /**
- * How many alias expansions a YAML file may cause. Anchors and aliases are handy for repeated windows or approver
- * lists; thousands of expansions only come from a "billion laughs" file built to exhaust memory.
+ * How many nodes YAML aliases may add when they are expanded. Anchors and aliases are handy for repeated windows,
+ * approver lists or whole environments (120 environments sharing one anchor add a few thousand nodes); tens of
+ * thousands only come from a "billion laughs" file built to exhaust memory. The expanded size is what is limited,
+ * not how often an alias is used.
  */
-export const MAX_ALIAS_COUNT = 100;
+export const MAX_ALIAS_EXPANSION_NODES = 50_000;
+
+/**
+ * The largest pipeline definition read, in bytes (1 MiB). A definition of 500 environments is about 150 KB; bigger
+ * files are refused before they are parsed, since parsing and validating megabytes takes seconds.
+ */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
 
 /** The default file name `lockstep validate`, `graph` and the CDK app read. */
 export const DEFAULT_PIPELINE_FILE = 'lockstep.config.yaml';
@@ -94,6 +102,8 @@ export async function checkPipelineFile(path: string): Promise<PipelineCheck> {
 
 /** Like `parsePipeline`, but returns the problems instead of throwing (for the CLI's `--json` output). */
 export function checkPipelineText(text: string, options: ParseOptions = {}): PipelineCheck {
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > MAX_CONFIG_BYTES) return { problems: [tooLarge(bytes)] };
   const format = options.format ?? formatOf(options.source ?? '');
   const lineCounter = new LineCounter();
   // JSON is YAML too, so one parser gives node ranges for both; JSON.parse first gives JSON's own syntax errors.
@@ -120,27 +130,96 @@ export function checkPipelineText(text: string, options: ParseOptions = {}): Pip
       }),
     };
   }
-  let input: unknown;
-  try {
-    input = document.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
-  } catch (err) {
-    if (err instanceof ReferenceError && /alias/i.test(err.message)) {
-      return {
-        problems: [
-          {
-            rule: 'yaml',
-            path: '',
-            message: `the YAML aliases (*name) expand to more than ${MAX_ALIAS_COUNT} copies, which looks like an attempt to exhaust memory ("billion laughs"), so the file was not read`,
-            fix: 'write the repeated parts out, or use fewer aliases of large anchors',
-          },
-        ],
-      };
-    }
-    throw err;
+  const expansion = aliasExpansion(document);
+  if (expansion.refused) {
+    const at = expansion.refused.alias.range ? lineCounter.linePos(expansion.refused.alias.range[0]) : undefined;
+    return {
+      problems: [
+        {
+          rule: 'yaml',
+          path: '',
+          message: expansion.refused.unresolved
+            ? `the alias *${expansion.refused.alias.source} refers to no anchor`
+            : expansion.refused.circular
+            ? `the alias *${expansion.refused.alias.source} refers to the anchor it is inside of, so it never ends`
+            : `the YAML aliases (*name) would add more than ${MAX_ALIAS_EXPANSION_NODES.toLocaleString('en')} nodes when expanded ` +
+              `(this alias *${expansion.refused.alias.source} alone adds ${expansion.refused.nodes.toLocaleString('en')}), which looks like an attempt to exhaust memory ("billion laughs"), so the file was not read`,
+          fix: expansion.refused.unresolved
+            ? `define the anchor &${expansion.refused.alias.source} before this alias, or correct the alias name`
+            : expansion.refused.circular
+              ? 'point the alias at an anchor outside the node that holds it'
+              : 'write the repeated parts out, or use fewer aliases of large anchors',
+          ...(at ? { line: at.line, column: at.col } : {}),
+        },
+      ],
+    };
   }
+  // The expansion was measured above, so yaml's own count of alias uses (which refuses 100 uses of a tiny anchor) is off.
+  const input: unknown = document.toJS({ maxAliasCount: -1 });
   const result = checkPipelineObject(input);
   if (result.pipeline) return result;
   return { problems: positioned(result.problems, document, lineCounter) };
+}
+
+interface AliasRefusal {
+  readonly alias: Alias;
+  readonly nodes: number;
+  readonly circular?: boolean;
+  readonly unresolved?: boolean;
+}
+
+/**
+ * Counts the nodes aliases add when the document is expanded, without expanding it: each anchored node's size is
+ * computed once, and an alias adds the size of what it refers to. Stops at the first alias that takes the total
+ * past `MAX_ALIAS_EXPANSION_NODES`, or that refers to a node it is inside of.
+ */
+function aliasExpansion(document: Document): { added: number; refused?: AliasRefusal } {
+  const sizes = new Map<unknown, number>();
+  const inProgress = new Set<unknown>();
+  let added = 0;
+  class Refused extends Error {
+    constructor(readonly refusal: AliasRefusal) {
+      super('refused');
+    }
+  }
+  const size = (node: unknown): number => {
+    if (node === null || node === undefined) return 0;
+    if (isAlias(node)) {
+      const target = node.resolve(document);
+      if (target === undefined) throw new Refused({ alias: node, nodes: 0, unresolved: true });
+      if (inProgress.has(target)) throw new Refused({ alias: node, nodes: Infinity, circular: true });
+      const nodes = size(target);
+      added += nodes;
+      if (added > MAX_ALIAS_EXPANSION_NODES) throw new Refused({ alias: node, nodes });
+      return nodes;
+    }
+    const known = sizes.get(node);
+    if (known !== undefined) return known;
+    inProgress.add(node);
+    let total = 1;
+    if (isMap(node) || isSeq(node)) {
+      for (const item of node.items) total += isPair(item) ? size(item.key) + size(item.value) : size(item);
+    }
+    inProgress.delete(node);
+    sizes.set(node, total);
+    return total;
+  };
+  try {
+    size(document.contents);
+  } catch (error) {
+    if (error instanceof Refused) return { added, refused: error.refusal };
+    throw error;
+  }
+  return { added };
+}
+
+function tooLarge(bytes: number): ConfigProblem {
+  return {
+    rule: 'file',
+    path: '',
+    message: `the definition is ${bytes.toLocaleString('en')} bytes, over the ${MAX_CONFIG_BYTES.toLocaleString('en')}-byte (1 MiB) limit for a pipeline definition, so it was not read`,
+    fix: 'a pipeline of hundreds of environments fits in a few hundred KB: remove generated or pasted content, or share repeated parts with YAML anchors',
+  };
 }
 
 /** Adds line and column to each problem and orders them as they appear in the file. */
@@ -166,6 +245,23 @@ function formatOf(path: string): 'yaml' | 'json' {
 function readDefinition(path: string): string {
   const absolute = resolve(path);
   if (!existsSync(absolute)) throw missingFile(path, absolute);
+  const stat = statSync(absolute);
+  if (stat.isDirectory()) {
+    const inside = join(path, DEFAULT_PIPELINE_FILE);
+    throw new ConfigError(
+      [
+        {
+          rule: 'file',
+          path: '',
+          message: `${absolute} is a directory, not a pipeline definition file`,
+          fix: existsSync(resolve(inside)) ? `pass the file inside it: lockstep validate ${inside}` : `pass the path of a .yaml, .json or .ts definition file, e.g. lockstep validate ${inside}`,
+        },
+      ],
+      { source: path },
+    );
+  }
+  // Refused before reading: a huge file costs seconds to parse, and its size says enough.
+  if (stat.size > MAX_CONFIG_BYTES) throw new ConfigError([tooLarge(stat.size)], { source: path });
   return readFileSync(absolute, 'utf8');
 }
 

@@ -39,7 +39,17 @@ export const durationSchema = z
   .string()
   .regex(/^\d+(s|m|h|d)$/, 'use a number followed by s, m, h or d, e.g. "30m"');
 
-const commandsSchema = z.array(z.string().min(1)).min(1, 'list at least one shell command');
+/**
+ * U+FFFD is what a byte that is not UTF-8 becomes when the file is read (a Latin-1 "é", a stray binary byte): the
+ * command would run with a replacement character where the author wrote something else.
+ */
+const commandSchema = z
+  .string()
+  .min(1)
+  .refine((command) => !command.includes('\uFFFD'), {
+    message: 'the command holds a byte that is not UTF-8 (shown as \uFFFD); save the file as UTF-8 and check the character at that position',
+  });
+const commandsSchema = z.array(commandSchema).min(1, 'list at least one shell command');
 
 const githubSourceSchema = z.strictObject({
   github: z.strictObject({
@@ -116,6 +126,14 @@ export const approvalWorkflowSchema = z.strictObject({
 });
 export type ApprovalWorkflow = z.infer<typeof approvalWorkflowSchema>;
 
+/** The one meaning of `lockLease`, shown wherever the schema is described. */
+export const LOCK_LEASE_DESCRIPTION =
+  'The whole time one promotion may hold the lock: deploy, tests, compliance, the manual approval wait and the bake time together. ' +
+  'Default: 2h plus the manual approval timeout plus the bake time.';
+
+/** The default for `lockLease`: time for the deploy and tests, plus the approval workflow's waits. */
+export const DEFAULT_LOCK_WORK_MS = 2 * 3_600_000;
+
 export const environmentSchema = z.strictObject({
   name: nameSchema,
   deploy: z.strictObject({
@@ -129,8 +147,12 @@ export const environmentSchema = z.strictObject({
   /** When automated deploys may start. @default always open */
   windows: z.array(timeWindowSchema).default([]),
   approval: approvalWorkflowSchema.default({ tests: [] }),
-  /** How long a deploy plus its approval workflow may hold the lock before it counts as abandoned. @default "2h" */
-  lockLease: durationSchema.default('2h'),
+  /**
+   * The whole time one promotion may hold the environment's lock: deploy, tests, compliance sign-off, the manual
+   * approval's wait and the bake time, all included (nothing is added to it). A holder that is still at work when
+   * it ends counts as abandoned. @default 2h plus the manual approval's timeout plus the bake time
+   */
+  lockLease: durationSchema.optional().describe(LOCK_LEASE_DESCRIPTION),
 });
 export type EnvironmentDefinition = z.infer<typeof environmentSchema>;
 
@@ -175,6 +197,8 @@ export const NOTIFICATION_EVENTS = [
   'rollback-done',
   'build-failed',
   'revision-approved',
+  /** An operator unlocked an environment or allowed deploys over an unapproved revision (`lockstep unlock`). */
+  'operator-override',
 ] as const;
 export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];
 
@@ -220,4 +244,22 @@ export function promotionId(promotion: Pick<PromotionDefinition, 'from' | 'to'>)
       ? promotion.from.environment
       : ([] as string[]).concat(promotion.from.application).join('+');
   return `${source}-to-${promotion.to}`;
+}
+
+/** What the approval workflow of an environment waits for at most: the manual approval's timeout plus the bake time. */
+export function approvalWaitMs(environment: Pick<EnvironmentDefinition, 'approval'>): number {
+  const manual = environment.approval.manual ? durationMs(environment.approval.manual.timeout) : 0;
+  const bake = environment.approval.bakeTime ? durationMs(environment.approval.bakeTime) : 0;
+  return manual + bake;
+}
+
+/**
+ * How long one promotion may hold an environment's lock (`lockLease` is the whole hold; see
+ * `LOCK_LEASE_DESCRIPTION`). Unset: 2h for the deploy and tests plus the approval workflow's waits.
+ *
+ * @example
+ * lockLeaseMs({ lockLease: '25h', approval: { tests: [], manual: { approvers: [], timeout: '24h' } } }); // 25 h, not 49 h
+ */
+export function lockLeaseMs(environment: Pick<EnvironmentDefinition, 'approval' | 'lockLease'>): number {
+  return environment.lockLease !== undefined ? durationMs(environment.lockLease) : DEFAULT_LOCK_WORK_MS + approvalWaitMs(environment);
 }

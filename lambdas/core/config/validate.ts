@@ -10,6 +10,8 @@
 import { IANAZone } from 'luxon';
 import { formatPath, type ConfigProblem } from './problems';
 import {
+  approvalWaitMs,
+  durationMs,
   promotionId,
   type EnvironmentDefinition,
   type Pipeline,
@@ -476,6 +478,40 @@ export const unusedDefinitions: PipelineRule = ({ pipeline, allEnvironments, tol
   return problems;
 };
 
+function formatDuration(ms: number): string {
+  const minutes = Math.round(ms / 60_000);
+  const hours = Math.floor(minutes / 60);
+  const rest = minutes % 60;
+  return hours === 0 ? `${rest}m` : rest === 0 ? `${hours}h` : `${hours}h${rest}m`;
+}
+
+/**
+ * `lockLease` is the whole hold, approval wait included: a lease shorter than the manual approval's timeout plus
+ * the bake time would lapse while the approver decides, and another promotion would deploy over the revision
+ * under review.
+ */
+export const lockLeaseCoversApproval: PipelineRule = ({ allEnvironments }) =>
+  allEnvironments.flatMap(({ definition, path }) => {
+    if (definition.lockLease === undefined) return [];
+    const wait = approvalWaitMs(definition);
+    const lease = durationMs(definition.lockLease);
+    if (wait === 0 || lease > wait) return [];
+    const parts = [
+      ...(definition.approval.manual ? [`the manual approval's timeout (${definition.approval.manual.timeout})`] : []),
+      ...(definition.approval.bakeTime ? [`the bake time (${definition.approval.bakeTime})`] : []),
+    ].join(' plus ');
+    return [
+      {
+        rule: 'lock-lease',
+        path: `${path}.lockLease`,
+        message:
+          `lockLease ${definition.lockLease} is the whole time a promotion holds the lock of "${definition.name}", approval wait included, ` +
+          `but ${parts} alone take ${formatDuration(wait)}: the lock would lapse while the revision is still under review`,
+        fix: `set lockLease to at least ${formatDuration(wait + 3_600_000)} (the wait plus time for the deploy and tests), or remove it for the default (2h plus the wait: ${formatDuration(wait + 7_200_000)})`,
+      },
+    ];
+  });
+
 /** The role a deploy assumes must live in the account the environment names. */
 export const roleAccount: PipelineRule = ({ allEnvironments }) =>
   allEnvironments.flatMap(({ definition, path }) => {
@@ -499,6 +535,7 @@ export const PIPELINE_RULES: readonly PipelineRule[] = [
   emptyStages,
   timeWindows,
   roleAccount,
+  lockLeaseCoversApproval,
   promotionReferences,
   selfPromotion,
   singleIncomingPromotion,

@@ -203,7 +203,16 @@ export function planBuilds(
       const v = last?.versionSet[pkg];
       if (v !== undefined) versionSet[pkg] = v;
     }
-    for (const p of pending) versionSet[p.package] = p.commit; // later pushes overwrite earlier ones
+    // The branch head is the tip of the push chain (each push's `before` -> `commit`), whatever order GitHub
+    // delivered the pushes in; not the last delivery's `after`.
+    const chains = new Map<string, Push[]>();
+    for (const p of pending) chains.set(p.package, [...(chains.get(p.package) ?? []), p]);
+    const onPath = new Set<Push>();
+    for (const [pkg, pushesOfPackage] of chains) {
+      const tip = chainTip(pushesOfPackage);
+      versionSet[pkg] = tip.commit;
+      for (const p of pathTo(tip, triggering.filter((t) => t.package === pkg), last?.versionSet[pkg])) onPath.add(p);
+    }
 
     // Failed builds since the last success never produced a revision: their commits land in this one.
     const lastSuccess = builds.findLastIndex((b) => b.status === 'succeeded');
@@ -217,7 +226,15 @@ export function planBuilds(
       }
     };
     for (const b of builds.slice(lastSuccess + 1)) if (b.status === 'failed') b.commits.forEach(add);
-    for (const p of pending) {
+    // The commits between the previous build's head and the built head, oldest first: pushes on the chain to the
+    // built head in chain order (however they were delivered), in the places receipt order gave them; a pending push
+    // off that chain (an overwritten branch, a delivery without `before`) still counts where it was received.
+    const chained = new Map<string, Push[]>();
+    for (const [pkg, pushesOfPackage] of chains) {
+      chained.set(pkg, pushesOfPackage.filter((p) => onPath.has(p)).sort((a, b) => chainDepth(a, pending) - chainDepth(b, pending)));
+    }
+    const ordered = pending.map((p) => (onPath.has(p) ? chained.get(p.package)!.shift()! : p));
+    for (const p of ordered) {
       for (const c of commitsOf(p)) add({ package: p.package, ...c });
     }
 
@@ -234,4 +251,39 @@ export function planBuilds(
     states.push({ application, state: 'requested', requestId });
   }
   return { requests, lookAgainAt, applications: states };
+}
+
+/**
+ * The push whose head no other push builds on (no push has it as `before`): the branch head after all of them.
+ * Several such pushes (a force push, or a delivery missing in between): the one received last.
+ */
+export function chainTip(pushes: readonly Push[]): Push {
+  const builtOn = new Set(pushes.map((p) => p.before).filter((b): b is string => b !== undefined));
+  const tips = pushes.filter((p) => !builtOn.has(p.commit));
+  const candidates = tips.length > 0 ? tips : pushes;
+  return candidates.reduce((latest, p) => (p.receivedAt >= latest.receivedAt ? p : latest));
+}
+
+/** The pushes from `tip` back along `before` links until `previousHead` (exclusive) or a missing link. */
+function pathTo(tip: Push, pushes: readonly Push[], previousHead: string | undefined): Push[] {
+  const byHead = new Map(pushes.map((p) => [p.commit, p]));
+  const path: Push[] = [];
+  const seen = new Set<string>();
+  for (let p: Push | undefined = tip; p && p.commit !== previousHead && !seen.has(p.commit); p = p.before ? byHead.get(p.before) : undefined) {
+    seen.add(p.commit);
+    path.push(p);
+  }
+  return path;
+}
+
+/** How many pushes of `pushes` lie below `push` on its `before` chain (0 for the oldest). */
+function chainDepth(push: Push, pushes: readonly Push[]): number {
+  const byHead = new Map(pushes.filter((p) => p.package === push.package).map((p) => [p.commit, p]));
+  let depth = 0;
+  const seen = new Set<string>([push.commit]);
+  for (let p = push.before ? byHead.get(push.before) : undefined; p && !seen.has(p.commit); p = p.before ? byHead.get(p.before) : undefined) {
+    seen.add(p.commit);
+    depth++;
+  }
+  return depth;
 }

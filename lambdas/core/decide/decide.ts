@@ -40,6 +40,9 @@ function sourceOf(snapshot: PromotionSnapshot): string {
  * 3. the destination already runs the selected revision -> `in-sync`;
  * 4. the execution for (promotion, application, revision) already started -> `already-started`;
  * 5. manual promotion whose revision was rejected -> `rejected`;
+ * 5b. the destination, unlocked, runs a revision never approved there: `recovering` while the reconcile pass rolls
+ *     it back to its last approved revision, `no-safe-revision` when there is none and no operator allowed deploys
+ *     over it (`cleared`);
  * 6. automation off -> `automation-off`, whose reason says what would happen with it on (steps 7-9);
  * 7. manual promotion not yet approved -> `awaiting-approval`;
  * 8. every window closed -> `wait-window` until the next opening;
@@ -131,6 +134,9 @@ export function decide(snapshot: PromotionSnapshot, now: number): Decision {
     }
   }
 
+  const unsafe = unsafeDestination(snapshot, revision.number, now);
+  if (unsafe) return unsafe;
+
   const next = actionable(snapshot, revision, name, approval?.decision === 'approved', now);
   if (!snapshot.pipeline.automation) {
     return {
@@ -140,6 +146,38 @@ export function decide(snapshot: PromotionSnapshot, now: number): Decision {
     };
   }
   return next;
+}
+
+/**
+ * A destination that runs a revision never approved there while nobody holds its lock was left by an execution
+ * that ended outside its own Catch, or by a first revision that failed its approval. Nothing new deploys over it:
+ * the reconcile pass rolls it back to its last approved revision first, and with none an operator decides.
+ */
+function unsafeDestination(snapshot: PromotionSnapshot, selected: number, now: number): Decision | undefined {
+  const { application, destination } = snapshot;
+  const slot = destination.applications[application];
+  const current = slot?.current;
+  if (!slot || !current || slot.approved.includes(current.number) || slot.cleared === current.number) return undefined;
+  if (destination.lock && now < destination.lock.leaseExpiresAt) return undefined; // its execution is still at work
+  const dest = destination.name;
+  const rollbackTo = [...slot.approved].reverse().find((n) => n !== current.number);
+  if (rollbackTo !== undefined) {
+    return {
+      kind: 'recovering',
+      revision: selected,
+      unapproved: current.number,
+      rollbackTo,
+      reason: `${dest} runs ${application} r${current.number}, which was never approved there; it is rolled back to r${rollbackTo}, its last approved revision, before r${selected} is promoted.`,
+    };
+  }
+  return {
+    kind: 'no-safe-revision',
+    revision: selected,
+    unapproved: current.number,
+    reason:
+      `${dest} has no safe revision of ${application}: it runs r${current.number}, which was never approved there, and no revision was. ` +
+      `Nothing is deployed over it until an operator runs \`lockstep unlock ${dest} --allow-deploy --reason "..."\`.`,
+  };
 }
 
 function lowerFirst(s: string): string {

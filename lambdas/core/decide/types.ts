@@ -49,6 +49,10 @@ export type Decision =
       /** For each candidate, a package version that disagrees with an application on the destination. */
       readonly conflicts?: readonly VersionConflict[];
     })
-  | (DecisionBase & { readonly kind: 'already-started'; readonly revision: number; readonly executionName: string });
+  | (DecisionBase & { readonly kind: 'already-started'; readonly revision: number; readonly executionName: string })
+  /** The destination runs a revision never approved there and no execution holds its lock: it is rolled back first. */
+  | (DecisionBase & { readonly kind: 'recovering'; readonly revision: number; readonly unapproved: number; readonly rollbackTo: number })
+  /** The destination runs a revision never approved there and has no approved revision: an operator must allow deploys. */
+  | (DecisionBase & { readonly kind: 'no-safe-revision'; readonly revision: number; readonly unapproved: number });
 
 export type DecisionKind = Decision['kind'];
