@@ -1,7 +1,7 @@
 /** middy middlewares shared by the HTTP handlers. */
 import type { MiddlewareObj } from '@middy/core';
 import httpErrorHandler from '@middy/http-error-handler';
-import { SECURITY_HEADERS } from '../promotion/http';
+import { SECURITY_HEADERS } from '../core/http';
 import { logger } from './observability';
 
 /** Adds the security headers to every response, error responses included (its `onError` runs after the error handler's). */

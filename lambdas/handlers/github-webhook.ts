@@ -19,7 +19,7 @@ import { agentDependencies, deliveryStore, secretReader } from '../adapters/runt
 import { intakePushes } from '../promotion/agents';
 import { parseSecrets } from '../promotion/approval-link';
 import { HttpError } from '../promotion/errors';
-import { header, json, rawBody } from '../promotion/http';
+import { header, json, rawBody } from '../core/http';
 import { githubPushIntake } from '../promotion/push-events';
 
 /**

@@ -10,12 +10,12 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { errorHandler, securityHeaders } from '../adapters/middleware';
 import { logger, metrics, observability } from '../adapters/observability';
 import { decideDownload } from '../sdk/host/download';
-import { header, json } from '../promotion/http';
+import { header, json } from '../core/http';
 import { consumerFor } from '../sdk/service/credentials';
 import { indexFor } from '../sdk/service/downloads';
 import { HttpError } from '../core/errors';
 import { readIndex } from '../sdk/service/publish';
-import { downloadDependencies } from '../sdk/service/runtime';
+import { downloadDependencies } from '../adapters/sdk-runtime';
 
 const deps = downloadDependencies();
 

@@ -7,7 +7,7 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { logger, metrics, observability } from '../adapters/observability';
 import { intakeVersion, pollSdkHost, refsOfKeys, type IntakeOutcome } from '../sdk/service/intake';
-import { serviceDependencies } from '../sdk/service/runtime';
+import { serviceDependencies } from '../adapters/sdk-runtime';
 
 const deps = serviceDependencies();
 

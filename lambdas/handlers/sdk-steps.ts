@@ -5,7 +5,7 @@
  */
 import middy from '@middy/core';
 import { logger, observability } from '../adapters/observability';
-import { serviceDependencies } from '../sdk/service/runtime';
+import { serviceDependencies } from '../adapters/sdk-runtime';
 import { runSdkStep } from '../sdk/service/steps';
 
 const deps = serviceDependencies();

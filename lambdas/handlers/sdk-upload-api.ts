@@ -8,10 +8,10 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { errorHandler, securityHeaders } from '../adapters/middleware';
 import { logger, metrics, observability } from '../adapters/observability';
-import { header, json, rawBody } from '../promotion/http';
+import { header, json, rawBody } from '../core/http';
 import { providerFor } from '../sdk/service/credentials';
 import { HttpError } from '../core/errors';
-import { serviceDependencies } from '../sdk/service/runtime';
+import { serviceDependencies } from '../adapters/sdk-runtime';
 import { completeUpload, createUpload, sdkStatus } from '../sdk/service/uploads';
 
 /** Largest request body: an upload request is a few hundred bytes. */

@@ -31,7 +31,7 @@ import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import yazl from 'yazl';
 import { CloudFrontUrlVerifier } from '../../lambdas/sdk/host/verify';
 import { TESTER_SOURCE_KEY } from '../../lambdas/sdk/service/keys';
-import type { SdkStore } from '../../lambdas/sdk/service/ports';
+import type { SdkStore } from '../../lambdas/ports/sdk';
 import { TESTER_BUILDSPEC, TESTER_BUNDLE_FILE } from '../../lambdas/sdk/tester/buildspec';
 import { lambdaArn, LOCAL_REGION, stateMachineArn } from '../constants';
 import { readJsonIfExists, writeJsonAtomic } from '../files';
@@ -139,7 +139,7 @@ export async function startSdkPublishing(services: LocalServices, options: SdkPu
     const intake = await import('../../lambdas/handlers/sdk-intake');
     const steps = await import('../../lambdas/handlers/sdk-steps');
     const downloadApi = await import('../../lambdas/handlers/sdk-download-api');
-    const runtime = await import('../../lambdas/sdk/service/runtime');
+    const runtime = await import('../../lambdas/adapters/sdk-runtime');
     const credentials = await import('../../lambdas/sdk/service/credentials');
     services.stepFunctions.registerFunction(LOCAL_SDK_NAMES.stepsFunction, steps.handler as LocalFunctionHandler);
     services.stepFunctions.registerStateMachine({

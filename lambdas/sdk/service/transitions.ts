@@ -1,5 +1,5 @@
 import type { StagingStatus } from '../model';
-import type { VersionRecord } from './records';
+import type { VersionRecord } from '../records/records';
 
 const HISTORY_LIMIT = 20;
 

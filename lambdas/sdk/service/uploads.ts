@@ -23,7 +23,7 @@ import type { SdkServiceDependencies } from './dependencies';
 import { HttpError } from '../../core/errors';
 import { intakeVersion } from './intake';
 import { artifactsKey, isSafeSegment, metadataKey, parseRefLabel, refLabel } from './keys';
-import type { Credential, IntakeRecord, UploadRecord, VersionRecord } from './records';
+import type { Credential, IntakeRecord, UploadRecord, VersionRecord } from '../records/records';
 
 /** How long presigned upload URLs (and the upload itself) stay valid. */
 export const UPLOAD_URL_TTL_SECONDS = 15 * 60;

@@ -6,10 +6,10 @@
  */
 import { s3 } from '../../adapters/aws-clients';
 import { requireEnv } from '../../core/errors';
-import { S3ObjectStore } from '../service/adapters/s3-object-store';
+import { S3ObjectStore } from '../../adapters/s3-object-store';
 import { archiveLimitsFromEnv } from '../service/archive-limits';
-import { parseS3Uri, testPlanSchema } from './plan';
-import { testResultsSchema } from './results';
+import { parseS3Uri, testPlanSchema } from '../records/test-plan';
+import { testResultsSchema } from '../records/test-results';
 import { runTester } from './tester';
 
 async function main(): Promise<number> {

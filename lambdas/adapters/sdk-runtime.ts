@@ -3,20 +3,20 @@
  * (ARCHITECTURE.md "SDK publishing"), each getter on first use so a handler needs only the variables it uses.
  */
 import { readFileSync } from 'node:fs';
-import { s3, secretsManager, sfn, sns, dynamodb } from '../../adapters/aws-clients';
-import { now } from '../../adapters/clock';
-import { SecretsManagerReader } from '../../adapters/secrets-manager-reader';
-import { StepFunctionsOrchestrator } from '../../adapters/sfn-orchestrator';
-import { requireEnv } from '../../core/errors';
-import { AccessControl } from '../host/acl';
-import { DEFAULT_URL_TTL_SECONDS } from '../host/download';
-import { CloudFrontUrlSigner } from '../host/signer';
-import { DynamoSdkStore } from './adapters/dynamo-sdk-store';
-import { archiveLimitsFromEnv } from './archive-limits';
-import { S3ObjectStore } from './adapters/s3-object-store';
-import { SnsSdkNotifier } from './adapters/sns-sdk-notifier';
-import type { SdkServiceConfig, SdkServiceDependencies } from './dependencies';
-import { SdkServiceError } from './errors';
+import { s3, secretsManager, sfn, sns, dynamodb } from './aws-clients';
+import { now } from './clock';
+import { SecretsManagerReader } from './secrets-manager-reader';
+import { StepFunctionsOrchestrator } from './sfn-orchestrator';
+import { requireEnv } from '../core/errors';
+import { AccessControl } from '../sdk/host/acl';
+import { DEFAULT_URL_TTL_SECONDS } from '../sdk/host/download';
+import { CloudFrontUrlSigner } from '../sdk/host/signer';
+import { DynamoSdkStore } from './dynamo-sdk-store';
+import { archiveLimitsFromEnv } from '../sdk/service/archive-limits';
+import { S3ObjectStore } from './s3-object-store';
+import { SnsSdkNotifier } from './sns-sdk-notifier';
+import type { SdkServiceConfig, SdkServiceDependencies } from '../sdk/service/dependencies';
+import { SdkServiceError } from '../sdk/service/errors';
 
 function once<T>(build: () => T): () => T {
   let value: { v: T } | undefined;

@@ -14,12 +14,12 @@
  * Every record write is conditional (`rev` read = `rev` stored, or no item yet); no transactions (ARCHITECTURE.md).
  */
 import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailed, queryAll, withoutKeys } from '../../../adapters/dynamo-util';
-import type { SdkVersionRef } from '../../model';
-import { SdkConcurrentUpdateError } from '../errors';
-import { refLabel } from '../keys';
-import type { SdkStore } from '../ports';
-import type { BatchRecord, Credential, IntakeRecord, UploadRecord, VersionRecord } from '../records';
+import { isConditionFailed, queryAll, withoutKeys } from './dynamo-util';
+import type { SdkVersionRef } from '../sdk/model';
+import { SdkConcurrentUpdateError } from '../sdk/service/errors';
+import { refLabel } from '../sdk/service/keys';
+import type { SdkStore } from '../ports/sdk';
+import type { BatchRecord, Credential, IntakeRecord, UploadRecord, VersionRecord } from '../sdk/records/records';
 
 export class DynamoSdkStore implements SdkStore {
   constructor(
