@@ -3,7 +3,7 @@
  * (empty when the value complies); `validate.ts` runs them all so a provider sees every problem at once.
  */
 import semver from 'semver';
-import { toCocoaPodsRequirements } from '../converter/cocoapods-requirements';
+import { toCocoaPodsRequirements } from './cocoapods-requirements';
 import type { MetadataProblem } from './errors';
 
 /**
