@@ -152,9 +152,11 @@ class HashTap extends Transform {
   }
 }
 
-/** yazl 3 API that @types/yazl (2.x) does not declare yet. */
-interface LazyZipFile {
-  addReadStreamLazy(path: string, options: object, getStream: (callback: (error: Error | null, stream: Readable) => void) => void): void;
+declare module 'yazl' {
+  /** yazl 3 API that @types/yazl (2.x) does not declare yet. */
+  interface ZipFile {
+    addReadStreamLazy(path: string, options: object, getStream: (callback: (error: Error | null, stream: Readable) => void) => void): void;
+  }
 }
 
 /**
@@ -164,7 +166,7 @@ interface LazyZipFile {
  */
 function addStream(zip: yazl.ZipFile, path: string, options: object, stream: Readable): void {
   let handOver: Readable | undefined = stream;
-  (zip as unknown as LazyZipFile).addReadStreamLazy(path, options, (callback) => {
+  zip.addReadStreamLazy(path, options, (callback) => {
     const taken = handOver!;
     handOver = undefined;
     callback(null, taken);
