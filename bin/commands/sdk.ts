@@ -166,6 +166,7 @@ export class HttpDownloader implements Downloader {
     const { url } = await call<{ url: string }>(this.api, 'GET', path);
     const response = await fetch(url);
     if (!response.ok || response.body === null) {
+      // The status code is the error; a body that cannot be read only leaves the message shorter.
       const text = await response.text().catch(() => '');
       let message = text;
       try {

@@ -52,7 +52,12 @@ async function signatureMatches(payload: string, signature: string): Promise<boo
   const check = async () => {
     const { current, previous } = parseSecrets(await secrets.get(secretArn));
     // Constant-time comparison inside; the previous secret is accepted while a rotation is under way.
-    return Boolean(await verifyWithFallback(current, payload, signature, previous ? [previous] : undefined).catch(() => false));
+    // verify throws a TypeError only for an empty payload or signature (the secret is never empty): a mismatch.
+    const verified = verifyWithFallback(current, payload, signature, previous ? [previous] : undefined).catch((error: unknown) => {
+      if (error instanceof TypeError) return false;
+      throw error;
+    });
+    return Boolean(await verified);
   };
   if (await check()) return true;
   // The secret may have rotated since it was cached: read it again, but at most once a minute, so forged
@@ -117,7 +122,12 @@ const dedupeDelivery: MiddlewareObj = {
   },
   onError: async (request) => {
     const r = request as Request;
-    if (r.internal.remembered) await deliveries.forget(`github:${r.internal.deliveryId!}`).catch(() => undefined);
+    if (!r.internal.remembered) return;
+    // The handler's error is what GitHub must see (it redelivers on 5xx); a failed forget is logged, because the
+    // redelivery is then answered as a duplicate until the record expires.
+    await deliveries.forget(`github:${r.internal.deliveryId!}`).catch((error: unknown) => {
+      logger.error('Could not forget a failed delivery: its redelivery will be answered as a duplicate', { deliveryId: r.internal.deliveryId, error });
+    });
   },
 };
 

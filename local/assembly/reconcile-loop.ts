@@ -55,6 +55,7 @@ export class ReconcileLoop<T> {
   /** Stops the schedule and waits for the pass under way. */
   async stop(): Promise<void> {
     this.controller.abort();
+    // Only waits for the pass under way to end; a failed pass was reported when it failed.
     await this.chain.catch(() => undefined);
   }
 }

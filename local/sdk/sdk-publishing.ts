@@ -171,6 +171,7 @@ export async function startSdkPublishing(services: LocalServices, options: SdkPu
       stops.push(async () => clearInterval(timer));
     }
     stops.push(async () => {
+      // Only waits for the poll under way to end; a failed poll was logged by the timer above.
       await polling?.catch(() => undefined);
     });
 

@@ -7,7 +7,7 @@ import type { Context as LambdaContext } from 'aws-lambda';
 import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
 import { LOCAL_ACCOUNT, LOCAL_REGION, stateMachineArn } from '../constants';
 import { LocalConfigurationError } from '../errors';
-import { readJsonIfExists, writeJsonAtomic } from '../files';
+import { readJsonIfExists, whenMissing, writeJsonAtomic } from '../files';
 import { systemClock, type Clock } from '../clock';
 import { AwsApiError, requireString } from '../aws-protocol/errors';
 import type { AwsServiceDefinition } from '../aws-protocol/server';
@@ -141,7 +141,7 @@ export class LocalStepFunctions {
     const dir = join(options.dataDir, 'executions');
     await mkdir(dir, { recursive: true });
     const keyFile = join(dir, '.task-token-key');
-    let key = await readFile(keyFile).catch(() => undefined);
+    let key = await readFile(keyFile).catch(whenMissing(undefined));
     if (!key || key.length < 32) {
       key = randomBytes(32);
       await writeFile(keyFile, key, { mode: 0o600 });
@@ -229,6 +229,7 @@ export class LocalStepFunctions {
       execution.controller.abort();
       execution.abort?.();
     }
+    // Only waits for them to settle: each execution's outcome is in its record (close() leaves them RUNNING).
     await Promise.all(running.map((e) => e.done.catch(() => undefined)));
   }
 
@@ -454,6 +455,7 @@ export class LocalStepFunctions {
       )
       .then(async () => {
         controller.abort();
+        // Waits for the visit counter to stop; its failure was the execution's and is recorded above.
         await counting.catch(() => undefined);
         for (const [token, task] of this.tasks) if (task.executionArn === record.executionArn) this.tasks.delete(token);
         this.active.delete(record.executionArn);
@@ -576,6 +578,7 @@ export class LocalStepFunctions {
     }
     if (binding.kind === 'codebuild-start') return { Build: pascalKeys(started.build) };
     const id = started.build.id;
+    // Best effort on abort: a build that already ended cannot be stopped, and waitForBuild reports how it ended.
     const onAbort = () => void codeBuild.stopBuild({ id }).catch(() => undefined);
     signal.addEventListener('abort', onAbort, { once: true });
     try {

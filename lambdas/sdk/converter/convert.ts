@@ -236,6 +236,7 @@ export async function convertSdkPackage(input: ConvertSdkInput): Promise<Convert
       failed(wrapped);
       throw wrapped;
     });
+    // Marked handled so a failure before step(written) awaits it is not an unhandled rejection; failed() saw it.
     written.catch(() => undefined);
 
     const root = layout.root;
@@ -316,6 +317,7 @@ export async function convertSdkPackage(input: ConvertSdkInput): Promise<Convert
     archive.zipfile.close();
     outer.outputStream.unpipe();
     tap.destroy();
+    // The conversion's error is the one to report; a failed clean-up must not replace it.
     await sink.abort().catch(() => undefined);
     throw error;
   }
