@@ -180,6 +180,7 @@ export const buildItem = z.object({
   versionSet,
   commits: z.array(buildCommit),
   buildId: z.string().optional(),
+  revision: revisionNumber.optional(),
 });
 
 export const executionItem = z.object({
