@@ -158,7 +158,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     }
 
     // 4. The reconcile pass: on a schedule and after every event.
-    const progress = options.progress === false ? undefined : new ProgressConsole(pipeline, write, () => clock.now());
+    const progress = options.progress === false ? undefined : new ProgressConsole(pipeline, write, () => clock.now(), () => services.secrets.allValues());
     const context = lambdaContext('reconcile');
     const watched = new Set<string>();
     const watchExecution = (name: string) => {
