@@ -19,7 +19,7 @@ import { StateMachine } from 'aws-local-stepfunctions';
 import dynalite from 'dynalite';
 import yazl from 'yazl';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { walkStates, type AslMachine } from '../../lambdas/core/asl-rules';
+import { walkStates, type AslMachine } from '../support/asl-rules';
 import { SDK_TABLES } from '../../lambdas/core/tables';
 import { LocalFileSink } from '../../lambdas/sdk/converter';
 import type { PackageIndex } from '../../lambdas/sdk/host/package-index';
