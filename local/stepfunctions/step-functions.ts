@@ -519,10 +519,23 @@ export class LocalStepFunctions {
         const visit = (visits.get(binding.stateName) ?? 0) + 1;
         visits.set(binding.stateName, visit);
         const token = createHmac('sha256', this.tokenKey).update(`${record.executionArn}\n${binding.stateName}\n${visit}`).digest('base64url');
-        const outcome = new Promise<unknown>((resolve, reject) => {
+        let reject!: (error: unknown) => void;
+        const outcome = new Promise<unknown>((resolve, rejectOutcome) => {
+          reject = rejectOutcome;
           this.tasks.set(token, { executionArn: record.executionArn, stateName: binding.stateName, resolve, reject });
         });
-        signal.addEventListener('abort', () => this.tasks.delete(token), { once: true });
+        // Settled on abort (close, StopExecution): a Task left pending would keep the engine's TimeoutSeconds timer,
+        // and with it the process, alive for up to the timeout (an hour for an approval). Marked handled because an
+        // abort before the call below returns rejects it before anything awaits it.
+        signal.addEventListener(
+          'abort',
+          () => {
+            this.tasks.delete(token);
+            reject(new ExecutionAbortedError());
+          },
+          { once: true },
+        );
+        outcome.catch(() => undefined);
         // Registered before the call: the function may hand the token on and have it completed at once.
         await this.callFunction(functionName(String(params.FunctionName ?? '')), insertTaskToken(params.Payload ?? {}, token));
         return outcome;
