@@ -5,6 +5,7 @@ import { createHook } from 'node:async_hooks';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ManualClock } from '../../local/clock';
 import { LocalCodeBuild } from '../../local/codebuild/codebuild';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { localS3Client, startLocalS3, type LocalS3 } from '../../local/s3';
 import { LocalStepFunctions } from '../../local/stepfunctions/step-functions';
 import { lambdaArn } from '../../local/constants';
@@ -44,16 +45,19 @@ async function engineTimersLeft(): Promise<number> {
 describe('local Step Functions, closed while a task token is out', () => {
   let data: Awaited<ReturnType<typeof tempDataDir>>;
   let s3: LocalS3;
+  let s3Client: S3Client;
   let codeBuild: LocalCodeBuild;
 
   beforeAll(async () => {
     data = await tempDataDir();
     s3 = await startLocalS3({ dataDir: data.dir, buckets: ['artifacts'] });
-    codeBuild = await LocalCodeBuild.open({ dataDir: data.dir, s3: localS3Client(s3.endpoint) });
+    s3Client = localS3Client(s3.endpoint);
+    codeBuild = await LocalCodeBuild.open({ dataDir: data.dir, s3: s3Client });
   });
 
   afterAll(async () => {
     await codeBuild.close();
+    s3Client.destroy(); // its keep-alive sockets would outlive the test file
     await s3.stop();
     await data.cleanup();
   });
