@@ -13,6 +13,21 @@ export async function writeJsonAtomic(path: string, value: unknown, mode = 0o644
   await rename(tmp, path);
 }
 
+/**
+ * For `.catch` on a file operation whose path may not exist yet: `fallback` when it does not (ENOENT, or ENOTDIR
+ * for a parent that is a file); any other error (permissions, a full disk) is rethrown, not mistaken for "absent".
+ *
+ * @example
+ * const text = await readFile(marker, 'utf8').catch(whenMissing(''));
+ */
+export function whenMissing<T>(fallback: T): (error: unknown) => T {
+  return (error) => {
+    const code = (error as NodeJS.ErrnoException | undefined)?.code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return fallback;
+    throw error;
+  };
+}
+
 /** Reads a JSON file, or returns `undefined` when it does not exist. */
 export async function readJsonIfExists<T>(path: string): Promise<T | undefined> {
   try {

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { sign } from '@octokit/webhooks-methods';
 import { LocalModeError } from './errors';
 import { exists } from './codebuild/files';
+import { whenMissing } from './files';
 
 const execFileAsync = promisify(execFile);
 
@@ -167,7 +168,7 @@ export interface PushResult {
  */
 export async function pushToWebhook(options: PushPayloadOptions & { url: string; secret: string }): Promise<PushResult> {
   const marker = join(options.dir, '.git', 'lockstep-last-push');
-  const before = options.before ?? ((await readFile(marker, 'utf8').catch(() => '')).trim() || undefined);
+  const before = options.before ?? ((await readFile(marker, 'utf8').catch(whenMissing(''))).trim() || undefined);
   const payload = await pushPayload({ ...options, ...(before ? { before } : {}) });
   const body = JSON.stringify(payload);
   const deliveryId = randomUUID();

@@ -3,9 +3,8 @@
  * Import this module before the engine loads.
  */
 type WithResolvers = <T>() => { promise: Promise<T>; resolve: (v: T | PromiseLike<T>) => void; reject: (e: unknown) => void };
-const P = Promise as unknown as { withResolvers?: WithResolvers };
-if (typeof P.withResolvers !== 'function') {
-  P.withResolvers = <T>() => {
+if (!('withResolvers' in Promise)) {
+  const withResolvers: WithResolvers = <T>() => {
     let resolve!: (v: T | PromiseLike<T>) => void;
     let reject!: (e: unknown) => void;
     const promise = new Promise<T>((res, rej) => {
@@ -14,5 +13,7 @@ if (typeof P.withResolvers !== 'function') {
     });
     return { promise, resolve, reject };
   };
+  // Defined the way the built-in is (writable, not enumerable), so the engine cannot tell the two apart.
+  Object.defineProperty(Promise, 'withResolvers', { value: withResolvers, writable: true, configurable: true });
 }
 export {};

@@ -20,7 +20,7 @@ import { METADATA_FILE_NAMES, parseMetadataDocument } from '../../lambdas/sdk/me
 import type { VersionStatus } from '../../lambdas/sdk/service/uploads';
 import { DEFAULT_LOCAL_DATA_DIR, readLocalSdkEndpoints } from '../../local/sdk/connection';
 import { durationMs } from '../../lambdas/core/config/schema';
-import type { CredentialRole } from '../../lambdas/sdk/service/records';
+import type { CredentialRole } from '../../lambdas/sdk/records/records';
 import { connectToLocalSystem } from '../../local/assembly/connection';
 
 /** A push, status or install could not be done; the message says what to fix. */
@@ -186,6 +186,7 @@ export class HttpDownloader implements Downloader {
     const { url } = await call<{ url: string }>(this.api, 'GET', path);
     const response = await fetch(url);
     if (!response.ok || response.body === null) {
+      // The status code is the error; a body that cannot be read only leaves the message shorter.
       const text = await response.text().catch(() => '');
       let message = text;
       try {
@@ -277,7 +278,7 @@ export async function issueSdkToken(request: TokenRequest, target: { table?: str
     if (!process.env.LOCKSTEP_SDK_TABLE) throw new SdkCommandError('the local system runs without SDK publishing (started with --no-sdk); restart it without that flag');
   }
   process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
-  const { sdkStore } = await import('../../lambdas/sdk/service/runtime');
+  const { sdkStore } = await import('../../lambdas/adapters/sdk-runtime');
   const { issueToken } = await import('../../lambdas/sdk/service/credentials');
   const { token, credential } = await issueToken(sdkStore(), {
     id: request.id,

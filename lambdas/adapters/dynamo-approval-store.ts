@@ -14,6 +14,7 @@
  */
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { APPROVAL_DELIVERY_LEASE_MS, type ApprovalRequestRecord, type ApprovalStore, type ClaimedDelivery } from '../ports/stores';
+import { approvalRequestItem, decodeItem, taskTokenItem, type ItemLocation } from './dynamo-items';
 import { isConditionFailed, queryAll } from './dynamo-util';
 
 const DELIVERIES_PK = 'APPROVAL-DELIVERIES';
@@ -30,6 +31,10 @@ export class DynamoApprovalStore implements ApprovalStore {
     return { pk: `APPROVAL#${requestId}`, sk: 'REQUEST' };
   }
 
+  private where(requestId: string): ItemLocation {
+    return { table: this.table, key: this.key(requestId) };
+  }
+
   async create(request: ApprovalRequestRecord, taskToken: string | undefined): Promise<void> {
     await this.client.send(
       new PutCommand({
@@ -43,7 +48,7 @@ export class DynamoApprovalStore implements ApprovalStore {
   async get(requestId: string): Promise<ApprovalRequestRecord | undefined> {
     const result = await this.client.send(new GetCommand({ TableName: this.table, Key: this.key(requestId), ConsistentRead: true }));
     if (!result.Item) return undefined;
-    return toRecord(result.Item);
+    return toRecord(result.Item, this.where(requestId));
   }
 
   async markNotified(requestId: string, at: number): Promise<void> {
@@ -85,8 +90,7 @@ export class DynamoApprovalStore implements ApprovalStore {
           ReturnValues: 'ALL_NEW',
         }),
       );
-      const token = result.Attributes?.taskToken;
-      return { taskToken: typeof token === 'string' ? token : undefined };
+      return { taskToken: decodeItem(taskTokenItem, 'approval request', result.Attributes, this.where(requestId)).taskToken };
     } catch (error) {
       if (isConditionFailed(error)) return undefined;
       throw error;
@@ -105,8 +109,8 @@ export class DynamoApprovalStore implements ApprovalStore {
           ReturnValues: 'ALL_NEW',
         }),
       );
-      const token = result.Attributes?.taskToken;
-      return { request: toRecord(result.Attributes!), taskToken: typeof token === 'string' ? token : undefined };
+      const where = this.where(requestId);
+      return { request: toRecord(result.Attributes, where), taskToken: decodeItem(taskTokenItem, 'approval request', result.Attributes, where).taskToken };
     } catch (error) {
       if (isConditionFailed(error)) return undefined;
       throw error;
@@ -138,14 +142,14 @@ export class DynamoApprovalStore implements ApprovalStore {
   }
 
   async undelivered(now: number): Promise<string[]> {
-    const items = await queryAll<{ sk: string }>(this.client, {
+    const items = await queryAll(this.client, {
       TableName: this.table,
       KeyConditionExpression: 'pk = :pk',
       ExpressionAttributeValues: { ':pk': DELIVERIES_PK },
       ConsistentRead: true,
     });
     const waiting: ApprovalRequestRecord[] = [];
-    for (const { sk: requestId } of items) {
+    for (const requestId of items.map((item) => String(item.sk))) {
       const request = await this.get(requestId);
       if (request && request.status !== 'pending' && request.delivery === 'pending') waiting.push(request);
       // Still pending and unexpired: a decide is under way, keep its item.
@@ -157,7 +161,7 @@ export class DynamoApprovalStore implements ApprovalStore {
   }
 }
 
-function toRecord(item: Record<string, unknown>): ApprovalRequestRecord {
-  const { pk: _pk, sk: _sk, taskToken: _token, deliveringUntil: _lease, ...request } = item;
-  return request as unknown as ApprovalRequestRecord;
+/** The request without its task token and delivery lease (the schema strips them with the key). */
+function toRecord(item: unknown, where: ItemLocation): ApprovalRequestRecord {
+  return decodeItem(approvalRequestItem, 'approval request', item, where);
 }

@@ -14,6 +14,7 @@
 import { PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { BuildRequest, Push } from '../core/decide/autobuild';
 import type { BuildStore, StoredBuild } from '../ports/stores';
+import { buildItem, decodeItem, itemKey, pushItem } from './dynamo-items';
 import { isConditionFailed, queryAll } from './dynamo-util';
 
 const STALE_CLAIM_MS = 5 * 60_000;
@@ -41,25 +42,25 @@ export class DynamoBuildStore implements BuildStore {
   }
 
   async pushes(): Promise<Push[]> {
-    const items = await queryAll<Record<string, unknown>>(this.client, {
+    const items = await queryAll(this.client, {
       TableName: this.table,
       KeyConditionExpression: 'pk = :pk',
       ExpressionAttributeValues: { ':pk': 'PUSHES' },
       ConsistentRead: true,
     });
-    return items.map(({ pk: _pk, sk: _sk, ...push }) => push as unknown as Push);
+    return items.map((item) => decodeItem(pushItem, 'push', item, { table: this.table, key: itemKey(item) }));
   }
 
   async history(applications: readonly string[]): Promise<Record<string, StoredBuild[]>> {
     const result: Record<string, StoredBuild[]> = {};
     for (const application of applications) {
-      const items = await queryAll<Record<string, unknown>>(this.client, {
+      const items = await queryAll(this.client, {
         TableName: this.table,
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :b)',
         ExpressionAttributeValues: { ':pk': `BUILDS#${application}`, ':b': 'BUILD#' },
         ConsistentRead: true,
       });
-      result[application] = items.map(({ pk: _pk, sk: _sk, ...build }) => build as unknown as StoredBuild);
+      result[application] = items.map((item) => decodeItem(buildItem, 'build', item, { table: this.table, key: itemKey(item) }));
     }
     return result;
   }

@@ -13,22 +13,16 @@
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ApplicationAtEnvironment, DeployedRevision, PipelineSwitches, PromotionApproval } from '../core/model';
 import type { EnvironmentStore } from '../ports/stores';
+import { decodeItem, itemKey, promotionApprovalItem, promotionSwitchItem, slotItem, switchesItem, type ItemLocation } from './dynamo-items';
 import { isConditionFailed, queryAll } from './dynamo-util';
 
-interface SlotItem {
-  sk: string;
-  current?: DeployedRevision;
-  previous?: DeployedRevision;
-  approved?: number[];
-  cleared?: number;
-}
-
-function toSlot(item: SlotItem): ApplicationAtEnvironment {
+function toSlot(item: Record<string, unknown>, where: ItemLocation): ApplicationAtEnvironment {
+  const slot = decodeItem(slotItem, 'environment slot', item, where);
   return {
-    ...(item.current ? { current: item.current } : {}),
-    ...(item.previous ? { previous: item.previous } : {}),
-    approved: item.approved ?? [],
-    ...(typeof item.cleared === 'number' ? { cleared: item.cleared } : {}),
+    ...(slot.current ? { current: slot.current } : {}),
+    ...(slot.previous ? { previous: slot.previous } : {}),
+    approved: slot.approved,
+    ...(slot.cleared !== undefined ? { cleared: slot.cleared } : {}),
   };
 }
 
@@ -39,20 +33,19 @@ export class DynamoEnvironmentStore implements EnvironmentStore {
   ) {}
 
   async get(environment: string): Promise<Record<string, ApplicationAtEnvironment>> {
-    const items = await queryAll<SlotItem>(this.client, {
+    const items = await queryAll(this.client, {
       TableName: this.table,
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :app)',
       ExpressionAttributeValues: { ':pk': `ENV#${environment}`, ':app': 'APP#' },
       ConsistentRead: true,
     });
-    return Object.fromEntries(items.map((item) => [item.sk.slice('APP#'.length), toSlot(item)]));
+    return Object.fromEntries(items.map((item) => [String(item.sk).slice('APP#'.length), toSlot(item, { table: this.table, key: itemKey(item) })]));
   }
 
   async slot(environment: string, application: string): Promise<ApplicationAtEnvironment | undefined> {
-    const item = (
-      await this.client.send(new GetCommand({ TableName: this.table, Key: { pk: `ENV#${environment}`, sk: `APP#${application}` }, ConsistentRead: true }))
-    ).Item as SlotItem | undefined;
-    return item && toSlot(item);
+    const key = { pk: `ENV#${environment}`, sk: `APP#${application}` };
+    const item = (await this.client.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }))).Item;
+    return item && toSlot(item, { table: this.table, key });
   }
 
   async recordDeployed(environment: string, revision: DeployedRevision, before: ApplicationAtEnvironment | undefined): Promise<ApplicationAtEnvironment> {
@@ -70,8 +63,8 @@ export class DynamoEnvironmentStore implements EnvironmentStore {
         ReturnValues: 'ALL_NEW',
       }),
     );
-    const item = result.Attributes as SlotItem;
-    return { current: revision, ...(item.previous ? { previous: item.previous } : {}), approved: item.approved ?? [] };
+    const slot = toSlot(result.Attributes ?? {}, { table: this.table, key: { pk: `ENV#${environment}`, sk: `APP#${revision.application}` } });
+    return { ...slot, current: revision };
   }
 
   async recordRolledBack(environment: string, application: string, restored: DeployedRevision): Promise<void> {
@@ -114,13 +107,10 @@ export class DynamoEnvironmentStore implements EnvironmentStore {
   }
 
   async switches(defaults: PipelineSwitches): Promise<PipelineSwitches> {
-    const item = (
-      await this.client.send(new GetCommand({ TableName: this.table, Key: { pk: 'PIPELINE', sk: 'SWITCHES' }, ConsistentRead: true }))
-    ).Item;
-    return {
-      enabled: typeof item?.enabled === 'boolean' ? item.enabled : defaults.enabled,
-      automation: typeof item?.automation === 'boolean' ? item.automation : defaults.automation,
-    };
+    const key = { pk: 'PIPELINE', sk: 'SWITCHES' };
+    const item = (await this.client.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }))).Item;
+    const stored = item ? decodeItem(switchesItem, 'pipeline switches', item, { table: this.table, key }) : {};
+    return { enabled: stored.enabled ?? defaults.enabled, automation: stored.automation ?? defaults.automation };
   }
 
   async setSwitches(switches: Partial<PipelineSwitches>, by: string): Promise<PipelineSwitches> {
@@ -143,17 +133,23 @@ export class DynamoEnvironmentStore implements EnvironmentStore {
         ReturnValues: 'ALL_NEW',
       }),
     );
-    return { enabled: result.Attributes?.enabled !== false, automation: result.Attributes?.automation !== false };
+    const stored = decodeItem(switchesItem, 'pipeline switches', result.Attributes, { table: this.table, key: { pk: 'PIPELINE', sk: 'SWITCHES' } });
+    return { enabled: stored.enabled !== false, automation: stored.automation !== false };
   }
 
   async promotionSwitches(): Promise<Record<string, boolean>> {
-    const items = await queryAll<{ sk: string; enabled: boolean }>(this.client, {
+    const items = await queryAll(this.client, {
       TableName: this.table,
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
       ExpressionAttributeValues: { ':pk': 'PIPELINE', ':p': 'PROMOTION#' },
       ConsistentRead: true,
     });
-    return Object.fromEntries(items.map((item) => [item.sk.slice('PROMOTION#'.length), item.enabled]));
+    return Object.fromEntries(
+      items.map((item) => {
+        const { sk, enabled } = decodeItem(promotionSwitchItem, 'promotion switch', item, { table: this.table, key: itemKey(item) });
+        return [sk.slice('PROMOTION#'.length), enabled];
+      }),
+    );
   }
 
   async setPromotionEnabled(promotionId: string, enabled: boolean, by: string): Promise<void> {
@@ -163,13 +159,13 @@ export class DynamoEnvironmentStore implements EnvironmentStore {
   }
 
   async promotionApprovals(promotionId: string): Promise<PromotionApproval[]> {
-    const items = await queryAll<PromotionApproval & { pk: string; sk: string }>(this.client, {
+    const items = await queryAll(this.client, {
       TableName: this.table,
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :a)',
       ExpressionAttributeValues: { ':pk': `PROMOTION#${promotionId}`, ':a': 'APPROVAL#' },
       ConsistentRead: true,
     });
-    return items.map(({ pk: _pk, sk: _sk, ...approval }) => approval);
+    return items.map((item) => decodeItem(promotionApprovalItem, 'promotion approval', item, { table: this.table, key: itemKey(item) }));
   }
 
   async decidePromotion(approval: PromotionApproval): Promise<boolean> {

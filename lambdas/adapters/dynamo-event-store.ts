@@ -15,6 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import { BatchWriteCommand, QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { EventStore, PipelineEvent } from '../ports/stores';
+import { decodeItem, eventItem, itemKey } from './dynamo-items';
 
 const MAX_BATCH_ATTEMPTS = 5;
 
@@ -61,7 +62,7 @@ export class DynamoEventStore implements EventStore {
     let startKey: Record<string, unknown> | undefined;
     do {
       const page = await this.client.send(new QueryCommand({ ...query, ExclusiveStartKey: startKey }));
-      for (const { pk: _pk, sk: _sk, ...event } of (page.Items ?? []) as Array<PipelineEvent & { pk: string; sk: string }>) events.push(event);
+      for (const item of page.Items ?? []) events.push(decodeItem(eventItem, 'timeline event', item, { table: this.table, key: itemKey(item) }));
       startKey = page.LastEvaluatedKey;
     } while (startKey && events.length < limit);
     return events.slice(0, limit);

@@ -4,6 +4,7 @@
  */
 import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ExecutionRecord, ExecutionStore } from '../ports/stores';
+import { decodeItem, executionItem, itemKey } from './dynamo-items';
 import { isConditionFailed, queryAll } from './dynamo-util';
 
 export class DynamoExecutionStore implements ExecutionStore {
@@ -27,12 +28,12 @@ export class DynamoExecutionStore implements ExecutionStore {
   }
 
   async names(promotionId: string): Promise<string[]> {
-    const items = await queryAll<ExecutionRecord>(this.client, {
+    const items = await queryAll(this.client, {
       TableName: this.table,
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :e)',
       ExpressionAttributeValues: { ':pk': `PROMOTION#${promotionId}`, ':e': 'EXECUTION#' },
       ConsistentRead: true,
     });
-    return items.map((item) => item.executionName);
+    return items.map((item) => decodeItem(executionItem, 'execution', item, { table: this.table, key: itemKey(item) }).executionName);
   }
 }

@@ -23,6 +23,7 @@ import {
 } from '../core/decide/locks';
 import type { LockState } from '../core/model';
 import type { AcquireResult, LockStore } from '../ports/stores';
+import { decodeItem, lockItem } from './dynamo-items';
 import { isConditionFailed } from './dynamo-util';
 
 /** Attempts of read-compute-write before giving up on a lock that keeps changing under us. */
@@ -40,16 +41,11 @@ export class DynamoLockStore implements LockStore {
 
   /** The stored record, or the never-granted record when no item exists. */
   async record(environment: string): Promise<LockRecord> {
-    const item = (await this.client.send(new GetCommand({ TableName: this.table, Key: this.key(environment), ConsistentRead: true })))
-      .Item;
+    const key = this.key(environment);
+    const item = (await this.client.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }))).Item;
     if (!item) return freeLock(environment);
-    return {
-      environment,
-      owner: typeof item.owner === 'string' ? item.owner : null,
-      acquiredAt: Number(item.acquiredAt ?? 0),
-      leaseExpiresAt: Number(item.leaseExpiresAt ?? 0),
-      fencingToken: Number(item.fencingToken ?? 0),
-    };
+    const { owner, ...times } = decodeItem(lockItem, 'lock', item, { table: this.table, key });
+    return { environment, owner: owner ?? null, ...times };
   }
 
   /** Writes `next` if the item still holds `before`; false when someone else moved first. */

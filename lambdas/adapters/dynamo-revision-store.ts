@@ -11,7 +11,8 @@ import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } fr
 import type { Revision } from '../core/model';
 import { ConcurrentUpdateError } from '../promotion/errors';
 import type { RevisionDraft, RevisionStore } from '../ports/stores';
-import { isConditionFailed, pad, queryAll, withoutKeys } from './dynamo-util';
+import { decodeItem, itemKey, revisionCounterItem, revisionItem, revisionMarkerItem } from './dynamo-items';
+import { isConditionFailed, pad, queryAll } from './dynamo-util';
 
 /** A build claimed for completion but not finished within this time is taken over by the next caller. */
 const STALE_CLAIM_MS = 5 * 60_000;
@@ -41,7 +42,7 @@ export class DynamoRevisionStore implements RevisionStore {
         }),
       );
       // Taking over a crashed claim: reuse the number it reserved.
-      if (typeof claim.Attributes?.number === 'number') reserved = claim.Attributes.number;
+      if (claim.Attributes) reserved = decodeItem(revisionMarkerItem, 'build marker', claim.Attributes, { table: this.table, key: marker }).number;
     } catch (error) {
       if (!isConditionFailed(error)) throw error;
       const existing = await this.findByBuildId(application, buildId);
@@ -63,7 +64,7 @@ export class DynamoRevisionStore implements RevisionStore {
           ReturnValues: 'UPDATED_NEW',
         }),
       );
-      number = Number(counter.Attributes?.last);
+      number = decodeItem(revisionCounterItem, 'revision counter', counter.Attributes, { table: this.table, key: { pk, sk: '#COUNTER' } }).last;
       await this.client.send(
         new UpdateCommand({
           TableName: this.table,
@@ -100,20 +101,19 @@ export class DynamoRevisionStore implements RevisionStore {
   }
 
   async get(application: string, number: number): Promise<Revision | undefined> {
-    const result = await this.client.send(
-      new GetCommand({ TableName: this.table, Key: { pk: `APP#${application}`, sk: `REV#${pad(number)}` }, ConsistentRead: true }),
-    );
-    return result.Item ? (withoutKeys(result.Item) as Revision) : undefined;
+    const key = { pk: `APP#${application}`, sk: `REV#${pad(number)}` };
+    const result = await this.client.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }));
+    return result.Item ? decodeItem(revisionItem, 'revision', result.Item, { table: this.table, key }) : undefined;
   }
 
   async list(application: string): Promise<Revision[]> {
-    const items = await queryAll<Record<string, unknown>>(this.client, {
+    const items = await queryAll(this.client, {
       TableName: this.table,
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :rev)',
       ExpressionAttributeValues: { ':pk': `APP#${application}`, ':rev': 'REV#' },
       ConsistentRead: true,
     });
-    return items.map((item) => withoutKeys(item) as unknown as Revision);
+    return items.map((item) => decodeItem(revisionItem, 'revision', item, { table: this.table, key: itemKey(item) }));
   }
 
   async recordTestResults(
@@ -135,10 +135,10 @@ export class DynamoRevisionStore implements RevisionStore {
   }
 
   async findByBuildId(application: string, buildId: string): Promise<Revision | undefined> {
-    const marker = await this.client.send(
-      new GetCommand({ TableName: this.table, Key: { pk: `APP#${application}`, sk: `BUILD#${buildId}` }, ConsistentRead: true }),
-    );
-    const number = marker.Item?.number;
-    return marker.Item?.state === 'done' && typeof number === 'number' ? this.get(application, number) : undefined;
+    const key = { pk: `APP#${application}`, sk: `BUILD#${buildId}` };
+    const item = (await this.client.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }))).Item;
+    if (!item) return undefined;
+    const marker = decodeItem(revisionMarkerItem, 'build marker', item, { table: this.table, key });
+    return marker.state === 'done' && marker.number !== undefined ? this.get(application, marker.number) : undefined;
   }
 }

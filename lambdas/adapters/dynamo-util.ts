@@ -7,13 +7,13 @@ export function isConditionFailed(error: unknown): boolean {
   return error instanceof Error && error.name === 'ConditionalCheckFailedException';
 }
 
-/** Runs a query through every page. */
-export async function queryAll<T>(client: DynamoDBDocumentClient, input: QueryCommandInput): Promise<T[]> {
-  const items: T[] = [];
+/** Runs a query through every page. The items are untyped: decode each with `decodeItem` (`dynamo-items.ts`). */
+export async function queryAll(client: DynamoDBDocumentClient, input: QueryCommandInput): Promise<Array<Record<string, unknown>>> {
+  const items: Array<Record<string, unknown>> = [];
   let startKey: Record<string, unknown> | undefined;
   do {
     const page = await client.send(new QueryCommand({ ...input, ExclusiveStartKey: startKey }));
-    items.push(...((page.Items ?? []) as T[]));
+    items.push(...(page.Items ?? []));
     startKey = page.LastEvaluatedKey;
   } while (startKey);
   return items;
@@ -22,10 +22,4 @@ export async function queryAll<T>(client: DynamoDBDocumentClient, input: QueryCo
 /** Fixed-width number so string sort keys sort numerically. */
 export function pad(n: number, width = 12): string {
   return String(n).padStart(width, '0');
-}
-
-/** Removes the table's key attributes from an item. */
-export function withoutKeys<T extends Record<string, unknown>>(item: T): Omit<T, 'pk' | 'sk'> {
-  const { pk: _pk, sk: _sk, ...rest } = item;
-  return rest;
 }

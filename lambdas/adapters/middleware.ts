@@ -7,7 +7,7 @@ import httpRouterHandler from '@middy/http-router';
 import httpSecurityHeaders from '@middy/http-security-headers';
 import type { Context } from 'aws-lambda';
 import { HttpError } from '../core/errors';
-import { rawBody } from '../promotion/http';
+import { rawBody } from '../core/http';
 
 /**
  * The Lambda entry point of a handler module: `create()` builds the handler with its default dependencies at the

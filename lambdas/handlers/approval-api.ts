@@ -17,7 +17,7 @@ import { defaultRuntime } from '../adapters/runtime';
 import { approvalPage, decisionPage, messagePage } from '../promotion/approval-page';
 import { decideRequest, verifyLink, type ApprovalDependencies, type Decision, type PresentedLink } from '../promotion/approvals';
 import { HttpError } from '../promotion/errors';
-import { html, rawBody } from '../promotion/http';
+import { html, rawBody } from '../core/http';
 
 /** Largest form accepted (a comment of 1,000 characters and the link fields fit many times over). */
 export const MAX_FORM_BYTES = 16 * 1024;

@@ -22,7 +22,7 @@ import type { DeliveryStore } from '../ports/stores';
 import { intakePushes, type AgentDependencies } from '../promotion/agents';
 import { parseSecrets } from '../promotion/approval-link';
 import { HttpError } from '../promotion/errors';
-import { header, json, rawBody } from '../promotion/http';
+import { header, json, rawBody } from '../core/http';
 import { githubPushIntake } from '../promotion/push-events';
 
 /**

@@ -10,11 +10,11 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { errorHandler, httpRouter, lazyHandler, securityHeaders } from '../adapters/middleware';
 import { createObservability, observability, type Observability } from '../adapters/observability';
 import { decideDownload } from '../sdk/host/download';
-import { header, json } from '../promotion/http';
+import { header, json } from '../core/http';
 import { consumerFor } from '../sdk/service/credentials';
 import { indexFor } from '../sdk/service/downloads';
 import { readIndex } from '../sdk/service/publish';
-import { defaultSdkRuntime, type DownloadDependencies } from '../sdk/service/runtime';
+import { defaultSdkRuntime, type DownloadDependencies } from '../adapters/sdk-runtime';
 
 type Event = APIGatewayProxyEventV2;
 type Result = APIGatewayProxyStructuredResultV2;

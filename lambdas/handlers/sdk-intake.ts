@@ -9,7 +9,7 @@ import { lazyHandler } from '../adapters/middleware';
 import { createObservability, observability, type Observability } from '../adapters/observability';
 import type { SdkServiceDependencies } from '../sdk/service/dependencies';
 import { intakeVersion, pollSdkHost, refsOfKeys, type IntakeOutcome } from '../sdk/service/intake';
-import { defaultSdkRuntime } from '../sdk/service/runtime';
+import { defaultSdkRuntime } from '../adapters/sdk-runtime';
 
 interface S3ObjectCreated {
   readonly source?: string;

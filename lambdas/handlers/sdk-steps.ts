@@ -7,7 +7,7 @@ import middy from '@middy/core';
 import { lazyHandler } from '../adapters/middleware';
 import { createObservability, observability, type Observability } from '../adapters/observability';
 import type { SdkServiceDependencies } from '../sdk/service/dependencies';
-import { defaultSdkRuntime } from '../sdk/service/runtime';
+import { defaultSdkRuntime } from '../adapters/sdk-runtime';
 import { runSdkStep } from '../sdk/service/steps';
 
 export function createHandler(deps: SdkServiceDependencies, o: Observability = createObservability('sdk-steps')) {

@@ -9,11 +9,11 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { bodyLimit, errorHandler, httpRouter, jsonBodyParser, lazyHandler, securityHeaders, type Route } from '../adapters/middleware';
 import { createObservability, observability, type Observability } from '../adapters/observability';
 import { HttpError } from '../core/errors';
-import { header, json } from '../promotion/http';
+import { header, json } from '../core/http';
 import { providerFor } from '../sdk/service/credentials';
-import type { Credential } from '../sdk/service/records';
+import type { Credential } from '../sdk/records/records';
 import type { SdkServiceDependencies } from '../sdk/service/dependencies';
-import { defaultSdkRuntime } from '../sdk/service/runtime';
+import { defaultSdkRuntime } from '../adapters/sdk-runtime';
 import { completeUpload, createUpload, sdkStatus } from '../sdk/service/uploads';
 import { pathParameter } from './sdk-download-api';
 

@@ -197,8 +197,8 @@ export interface ApprovalStore {
   undelivered(now: number): Promise<string[]>;
 }
 
-/** A build of the AutoBuild history, plus the CodeBuild id once started. */
-export type StoredBuild = BuildRecord & { readonly application: string; readonly buildId?: string };
+/** A build of the AutoBuild history, plus the CodeBuild id once started and the revision it became once recorded. */
+export type StoredBuild = BuildRecord & { readonly application: string; readonly buildId?: string; readonly revision?: number };
 
 /**
  * AutoBuild's pushes and build history, in the shapes of the decision core (`planBuilds` decides; this persists).

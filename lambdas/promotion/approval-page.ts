@@ -2,7 +2,7 @@
 import type { Revision } from '../core/model';
 import type { ApprovalRequestRecord } from '../ports/stores';
 import type { PresentedLink } from './approvals';
-import { escapeHtml as e } from './http';
+import { escapeHtml as e } from '../core/http';
 
 const STYLE = `body{font-family:system-ui,sans-serif;max-width:48rem;margin:2rem auto;padding:0 1rem;color:#1b1f24}
 table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #ddd;vertical-align:top}

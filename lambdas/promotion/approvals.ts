@@ -301,6 +301,7 @@ async function deliverDecision(deps: ApprovalDependencies, request: ApprovalRequ
       throw new HttpError(410, 'The deployment no longer waits for this decision (it timed out or was stopped).', { cause: error });
     }
     // Let go so that a retry (the approver's, or the reconcile pass's) need not wait for the lease to end.
+    // The delivery's error is the one to report; if the release fails too, the lease simply runs out.
     await deps.approvals.releaseDelivery(requestId).catch(() => undefined);
     throw error;
   }

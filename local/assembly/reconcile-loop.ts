@@ -87,6 +87,7 @@ export class ReconcileLoop<T> {
     this.controller.abort();
     this.wake?.controller.abort();
     this.deadlines = [];
+    // Only waits for the pass under way to end; a failed pass was reported when it failed.
     await this.chain.catch(() => undefined);
   }
 }

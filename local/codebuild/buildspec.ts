@@ -59,23 +59,24 @@ export function parseBuildspec(source: string | object): BuildspecSpec {
   for (const name of Object.keys(phasesRaw)) {
     if (!(PHASES as readonly string[]).includes(name)) throw new BuildspecError(`phases.${name}: unknown phase; use ${PHASES.join(', ')}`);
   }
-  const phases = Object.fromEntries(
-    PHASES.map((name) => {
-      const phase = phasesRaw[name];
-      if (phase === undefined || phase === null) return [name, { commands: [], finally: [], onFailure: 'ABORT' }];
-      if (!isRecord(phase)) throw new BuildspecError(`phases.${name} must be a mapping with commands`);
-      const onFailure = phase['on-failure'] ?? 'ABORT';
-      if (onFailure !== 'ABORT' && onFailure !== 'CONTINUE') throw new BuildspecError(`phases.${name}.on-failure must be ABORT or CONTINUE`);
-      return [
-        name,
-        {
-          commands: stringList(phase.commands, `phases.${name}.commands`),
-          finally: stringList(phase.finally, `phases.${name}.finally`),
-          onFailure,
-        },
-      ];
-    }),
-  ) as unknown as Record<PhaseName, PhaseSpec>;
+  const phaseSpec = (name: PhaseName): PhaseSpec => {
+    const phase = phasesRaw[name];
+    if (phase === undefined || phase === null) return { commands: [], finally: [], onFailure: 'ABORT' };
+    if (!isRecord(phase)) throw new BuildspecError(`phases.${name} must be a mapping with commands`);
+    const onFailure = phase['on-failure'] ?? 'ABORT';
+    if (onFailure !== 'ABORT' && onFailure !== 'CONTINUE') throw new BuildspecError(`phases.${name}.on-failure must be ABORT or CONTINUE`);
+    return {
+      commands: stringList(phase.commands, `phases.${name}.commands`),
+      finally: stringList(phase.finally, `phases.${name}.finally`),
+      onFailure,
+    };
+  };
+  const phases: Record<PhaseName, PhaseSpec> = {
+    install: phaseSpec('install'),
+    pre_build: phaseSpec('pre_build'),
+    build: phaseSpec('build'),
+    post_build: phaseSpec('post_build'),
+  };
 
   let artifacts: BuildspecSpec['artifacts'];
   if (raw.artifacts !== undefined && raw.artifacts !== null) {

@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from '../constants';
-import { readJsonIfExists, writeJsonAtomic } from '../files';
+import { readJsonIfExists, whenMissing, writeJsonAtomic } from '../files';
 import { AwsApiError, requireString } from '../aws-protocol/errors';
 import type { AwsServiceDefinition } from '../aws-protocol/server';
 import { BuildspecError, parseBuildspec, PHASES, type BuildspecSpec, type PhaseName } from './buildspec';
@@ -708,13 +708,15 @@ async function readBuildspecFile(srcDir: string): Promise<string> {
       // try the next name
     }
   }
+  // Only for the message: the missing buildspec is the error to report, not a source folder we cannot list.
   const files = await listFiles(srcDir).catch(() => [] as string[]);
   throw new BuildspecError(`no buildspec given and no buildspec.yml in the source (${files.length} files)`);
 }
 
 /** `export -p` output -> the values of `names`. */
 async function readExported(envFile: string, names: readonly string[]): Promise<Record<string, string>> {
-  const text = await readFile(envFile, 'utf8').catch(() => '');
+  // No env file: the phase ended before exporting anything.
+  const text = await readFile(envFile, 'utf8').catch(whenMissing(''));
   const values: Record<string, string> = {};
   for (const name of names) {
     const match = new RegExp(`^declare -x ${name}="((?:[^"\\\\]|\\\\.)*)"`, 'm').exec(text);

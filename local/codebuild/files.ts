@@ -5,6 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import yauzl from 'yauzl';
 import yazl from 'yazl';
+import { whenMissing } from '../files';
 
 /**
  * File helpers of the local CodeBuild: artifact globs as CodeBuild reads them, and zip in and out (S3 sources and
@@ -41,6 +42,7 @@ export async function listFiles(root: string): Promise<string[]> {
     for (const entry of await readdir(dir, { withFileTypes: true })) {
       const full = join(dir, entry.name);
       if (entry.isDirectory()) await walk(full);
+      // A dangling or looping link is not a file: skipped, as CodeBuild's artifact upload skips it.
       else if (entry.isFile() || (entry.isSymbolicLink() && (await stat(full).catch(() => undefined))?.isFile())) {
         found.push(relative(root, full).split(sep).join('/'));
       }
@@ -109,5 +111,5 @@ export async function unzipTo(zipBytes: Buffer, target: string): Promise<number>
 }
 
 export async function exists(path: string): Promise<boolean> {
-  return (await lstat(path).catch(() => undefined)) !== undefined;
+  return (await lstat(path).catch(whenMissing(undefined))) !== undefined;
 }

@@ -15,11 +15,22 @@ export interface PassSummary {
 /** Decisions worth a line when they change; the others show up as builds and notifications. */
 const TOLD = new Set<PromotionDecision['decision']['kind']>(['wait-window', 'blocked-by-lock', 'awaiting-approval', 'rejected', 'disabled', 'automation-off', 'no-compatible-revision']);
 
+/** Secrets shorter than this are not masked: they would mask ordinary words and no local secret is that short. */
+const MIN_MASKED_LENGTH = 8;
+
+/** `text` with every value of `secrets` (of at least 8 characters) replaced by `********`. */
+export function maskSecrets(text: string, secrets: readonly string[]): string {
+  let masked = text;
+  for (const secret of secrets) if (secret.length >= MIN_MASKED_LENGTH) masked = masked.split(secret).join('********');
+  return masked;
+}
+
 /**
  * The console's running commentary, one line per thing a user would want to know: builds and deploys starting and
  * ending (a failure with the command that failed and its last output lines), revisions created, promotions started,
  * why a promotion waits (window, lock, approval: the decision core's reasons), approval requests with the link to
- * open, and every notification's headline.
+ * open, and every notification's headline. Every value `redact` returns (the local secrets) is masked wherever it
+ * appears, so a handler or build that leaks a secret into a message or its output does not put it on screen.
  */
 export class ProgressConsole {
   private readonly describer: BuildDescriber;
@@ -30,14 +41,16 @@ export class ProgressConsole {
     pipeline: Pipeline,
     private readonly write: (line: string) => void,
     private readonly now: () => number,
+    private readonly redact: () => readonly string[] = () => [],
   ) {
     this.describer = new BuildDescriber(pipeline);
   }
 
   private say(text: string, more: readonly string[] = []): void {
     const time = new Date(this.now()).toISOString().slice(11, 19);
-    this.write(`${time}  ${text}`);
-    for (const line of more) this.write(line);
+    const secrets = this.redact();
+    this.write(maskSecrets(`${time}  ${text}`, secrets));
+    for (const line of more) this.write(maskSecrets(line, secrets));
   }
 
   /** A CodeBuild record changed (subscribe with `codeBuild.subscribe`). */

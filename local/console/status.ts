@@ -7,7 +7,7 @@ import type { ApplicationAtEnvironment, LockState } from '../../lambdas/core/mod
 import { loadWorld, type AgentDependencies } from '../../lambdas/promotion/agents';
 import type { ApprovalStore } from '../../lambdas/ports/stores';
 import type { BuildRecord } from '../codebuild/codebuild';
-import { readJsonIfExists } from '../files';
+import { readJsonIfExists, whenMissing } from '../files';
 import type { OutboxMessage } from '../sns/sns';
 import { BuildDescriber, failureLines } from './builds';
 
@@ -117,7 +117,7 @@ export function approvalLinkOf(message: Pick<OutboxMessage, 'message'>): string 
 }
 
 export async function readOutbox(outboxFile: string): Promise<OutboxMessage[]> {
-  const text = await readFile(outboxFile, 'utf8').catch(() => '');
+  const text = await readFile(outboxFile, 'utf8').catch(whenMissing(''));
   return text
     .split('\n')
     .filter((line) => line.trim() !== '')
@@ -131,7 +131,8 @@ export async function readOutbox(outboxFile: string): Promise<OutboxMessage[]> {
 }
 
 async function recentFailures(buildsDir: string, describer: BuildDescriber, limit = 3): Promise<SystemStatus['failures']> {
-  const entries = await readdir(buildsDir, { withFileTypes: true }).catch(() => []);
+  const entries = await readdir(buildsDir, { withFileTypes: true }).catch(whenMissing([]));
+  // One unreadable build record must not take the whole status view down: it is left out of the failures list.
   const records = (await Promise.all(entries.filter((e) => e.isDirectory()).map((e) => readJsonIfExists<BuildRecord>(join(buildsDir, e.name, 'build.json')).catch(() => undefined))))
     .filter((r): r is BuildRecord => r !== undefined && r.buildComplete && r.buildStatus !== 'SUCCEEDED')
     .sort((a, b) => (b.endTime ?? b.startTime) - (a.endTime ?? a.startTime))

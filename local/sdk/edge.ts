@@ -28,6 +28,7 @@ export class LocalEdge {
   /** Starts listening on loopback; returns the base URL (`http://127.0.0.1:<port>`), the CDN base URL locally. */
   async start(): Promise<string> {
     this.server = createServer((req, res) => {
+      // Like a CDN: the client gets a plain 500 without internals (handle() answers every expected failure itself).
       this.handle(req, res).catch(() => {
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ message: 'Internal error' }));

@@ -37,8 +37,8 @@ import { createHandler as createUploadApi } from '../../lambdas/handlers/sdk-upl
 import { CloudFrontUrlVerifier } from '../../lambdas/sdk/host/verify';
 import * as credentials from '../../lambdas/sdk/service/credentials';
 import { TESTER_SOURCE_KEY } from '../../lambdas/sdk/service/keys';
-import { createSdkRuntime } from '../../lambdas/sdk/service/runtime';
-import type { SdkStore } from '../../lambdas/sdk/service/ports';
+import { createSdkRuntime } from '../../lambdas/adapters/sdk-runtime';
+import type { SdkStore } from '../../lambdas/ports/sdk';
 import { TESTER_BUILDSPEC, TESTER_BUNDLE_FILE } from '../../lambdas/sdk/tester/buildspec';
 import { lambdaArn, LOCAL_REGION, stateMachineArn } from '../constants';
 import { readJsonIfExists, writeJsonAtomic } from '../files';
@@ -193,6 +193,7 @@ export async function startSdkPublishing(services: LocalServices, options: SdkPu
       stops.push(async () => clearInterval(timer));
     }
     stops.push(async () => {
+      // Only waits for the poll under way to end; a failed poll was logged by the timer above.
       await polling?.catch(() => undefined);
     });
 
@@ -260,7 +261,7 @@ async function registerTester(services: LocalServices, s3: ReturnType<typeof loc
   await s3.send(new PutObjectCommand({ Bucket: LOCAL_SDK_NAMES.stagingBucket, Key: TESTER_SOURCE_KEY, Body: body, ContentLength: body.length, ContentType: 'application/zip' }));
   services.codeBuild.registerProject({
     name: LOCAL_SDK_NAMES.testerProject,
-    buildspec: TESTER_BUILDSPEC as unknown as object,
+    buildspec: TESTER_BUILDSPEC,
     source: { type: 'S3', location: `${LOCAL_SDK_NAMES.stagingBucket}/${TESTER_SOURCE_KEY}` },
     environmentVariables: {
       LOCKSTEP_SDK_STAGING_BUCKET: LOCAL_SDK_NAMES.stagingBucket,

@@ -103,6 +103,7 @@ export class LocalSns {
     };
     const line = JSON.stringify(message) + '\n';
     const appended = this.appendChain.then(() => appendFile(this.outboxFile, line, { mode: 0o600 }));
+    // The caller gets this append's error below; the chain only orders appends, so the next one still runs.
     this.appendChain = appended.catch(() => undefined);
     await appended;
     for (const subscriber of this.subscribers) {

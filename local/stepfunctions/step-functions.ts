@@ -7,7 +7,7 @@ import type { Context as LambdaContext } from 'aws-lambda';
 import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
 import { LOCAL_ACCOUNT, LOCAL_REGION, stateMachineArn } from '../constants';
 import { LocalConfigurationError } from '../errors';
-import { readJsonIfExists, writeJsonAtomic } from '../files';
+import { readJsonIfExists, whenMissing, writeJsonAtomic } from '../files';
 import { systemClock, type Clock } from '../clock';
 import { AwsApiError, requireString } from '../aws-protocol/errors';
 import type { AwsServiceDefinition } from '../aws-protocol/server';
@@ -152,7 +152,7 @@ export class LocalStepFunctions {
     const dir = join(options.dataDir, 'executions');
     await mkdir(dir, { recursive: true });
     const keyFile = join(dir, '.task-token-key');
-    let key = await readFile(keyFile).catch(() => undefined);
+    let key = await readFile(keyFile).catch(whenMissing(undefined));
     if (!key || key.length < 32) {
       key = randomBytes(32);
       await writeFile(keyFile, key, { mode: 0o600 });
@@ -240,6 +240,7 @@ export class LocalStepFunctions {
       execution.controller.abort();
       execution.abort?.();
     }
+    // Only waits for them to settle: each execution's outcome is in its record (close() leaves them RUNNING).
     await Promise.all(running.map((e) => e.done.catch(() => undefined)));
   }
 
@@ -492,6 +493,7 @@ export class LocalStepFunctions {
       )
       .then(async () => {
         controller.abort();
+        // Waits for the visit counter to stop; its failure was the execution's and is recorded above.
         await counting.catch(() => undefined);
         if (record.status !== 'RUNNING') history.ended();
         for (const [token, task] of this.tasks) if (task.executionArn === record.executionArn) this.tasks.delete(token);
@@ -582,10 +584,23 @@ export class LocalStepFunctions {
         const visit = (visits.get(binding.stateName) ?? 0) + 1;
         visits.set(binding.stateName, visit);
         const token = createHmac('sha256', this.tokenKey).update(`${record.executionArn}\n${binding.stateName}\n${visit}`).digest('base64url');
-        const outcome = new Promise<unknown>((resolve, reject) => {
+        let reject!: (error: unknown) => void;
+        const outcome = new Promise<unknown>((resolve, rejectOutcome) => {
+          reject = rejectOutcome;
           this.tasks.set(token, { executionArn: record.executionArn, stateName: binding.stateName, resolve, reject });
         });
-        signal.addEventListener('abort', () => this.tasks.delete(token), { once: true });
+        // Settled on abort (close, StopExecution): a Task left pending would keep the engine's TimeoutSeconds timer,
+        // and with it the process, alive for up to the timeout (an hour for an approval). Marked handled because an
+        // abort before the call below returns rejects it before anything awaits it.
+        signal.addEventListener(
+          'abort',
+          () => {
+            this.tasks.delete(token);
+            reject(new ExecutionAbortedError());
+          },
+          { once: true },
+        );
+        outcome.catch(() => undefined);
         // Registered before the call: the function may hand the token on and have it completed at once.
         await this.callFunction(functionName(String(params.FunctionName ?? '')), insertTaskToken(params.Payload ?? {}, token));
         return outcome;
@@ -641,6 +656,7 @@ export class LocalStepFunctions {
     }
     if (binding.kind === 'codebuild-start') return { Build: pascalKeys(started.build) };
     const id = started.build.id;
+    // Best effort on abort: a build that already ended cannot be stopped, and waitForBuild reports how it ended.
     const onAbort = () => void codeBuild.stopBuild({ id }).catch(() => undefined);
     signal.addEventListener('abort', onAbort, { once: true });
     try {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from '@jest/globals';
-import { SELECTION_STRATEGIES } from '../../lambdas/core/config/schema';
+import { SELECTION_STRATEGIES, type SelectionStrategy } from '../../lambdas/core/config/schema';
 import type { Revision } from '../../lambdas/core/model';
 import { firstConflict, selectRevision, type DeployedVersionSet } from '../../lambdas/core/decide/selection';
 import { revision } from './fixtures';
@@ -81,22 +81,23 @@ describe('selectRevision', () => {
   });
 });
 
-// Revisions with small version sets drawn from a few packages and versions, so conflicts are common.
+// Revisions with small version sets drawn from a few packages and versions, so conflicts are common; test results
+// over up to three environments with small counts, so most-tests-passed meets ties.
+const testResultsArb = fc.dictionary(
+  fc.constantFrom('Alpha', 'Beta', 'Gamma'),
+  fc.record({ passed: fc.integer({ min: 0, max: 5 }), failed: fc.integer({ min: 0, max: 5 }) }),
+);
 const revisionsArb = fc
   .uniqueArray(
     fc.record({
       number: fc.integer({ min: 1, max: 60 }),
       priority: fc.boolean(),
-      passed: fc.integer({ min: 0, max: 5 }),
+      testResults: testResultsArb,
       versionSet: fc.dictionary(fc.constantFrom('p1', 'p2', 'p3'), fc.constantFrom('v1', 'v2', 'v3')),
     }),
     { selector: (r) => r.number, maxLength: 12 },
   )
-  .map((rs) =>
-    rs.map((r) =>
-      revision('A', r.number, { priority: r.priority, versionSet: r.versionSet, testResults: { Alpha: { passed: r.passed, failed: 0 } } }),
-    ),
-  );
+  .map((rs) => rs.map((r) => revision('A', r.number, { priority: r.priority, versionSet: r.versionSet, testResults: r.testResults })));
 const deployedArb = fc.array(
   fc.record({
     application: fc.constantFrom('B', 'C'),
@@ -106,46 +107,108 @@ const deployedArb = fc.array(
   { maxLength: 2 },
 );
 
-describe('selection properties', () => {
-  it('never selects a revision that is not a candidate, nor an incompatible one under compatible', () => {
+/**
+ * The brute-force model the properties check `selectRevision` against. It shares no code with selection.ts and
+ * works the other way round: it lists every conflict instead of finding the first, and ranks by sorting a copy
+ * instead of scanning once. Whatever a mutation changes in selection.ts, the model does not change with it.
+ */
+const model = {
+  /** Every (package, deployed application) on which the candidate and a deployed set hold different versions. */
+  conflicts(candidate: Revision, deployedSets: readonly DeployedVersionSet[]) {
+    const all: Array<{ package: string; candidateVersion: string; deployed: DeployedVersionSet; deployedVersion: string }> = [];
+    for (const deployedSet of deployedSets) {
+      for (const [pkg, deployedVersion] of Object.entries(deployedSet.versionSet)) {
+        const candidateVersion = Object.entries(candidate.versionSet).find(([name]) => name === pkg)?.[1];
+        if (candidateVersion !== undefined && candidateVersion !== deployedVersion) all.push({ package: pkg, candidateVersion, deployed: deployedSet, deployedVersion });
+      }
+    }
+    return all;
+  },
+  testsPassed(candidate: Revision): number {
+    return Object.values(candidate.testResults).reduce((sum, results) => sum + results.passed, 0);
+  },
+  /** What the strategy ranks by, highest first; the number breaks every tie. */
+  rank(strategy: SelectionStrategy, candidate: Revision): number[] {
+    switch (strategy) {
+      case 'priority':
+        return [candidate.priority ? 1 : 0, candidate.number];
+      case 'most-tests-passed':
+        return [model.testsPassed(candidate), candidate.number];
+      default:
+        return [candidate.number];
+    }
+  },
+  /** The number the strategy must select, or undefined when it must select none. */
+  pick(strategy: SelectionStrategy, candidates: readonly Revision[], deployedSets: readonly DeployedVersionSet[]): number | undefined {
+    const eligible = strategy === 'compatible' ? candidates.filter((c) => model.conflicts(c, deployedSets).length === 0) : [...candidates];
+    const byRank = (a: Revision, b: Revision) => {
+      const [ra, rb] = [model.rank(strategy, a), model.rank(strategy, b)];
+      for (let i = 0; i < ra.length; i++) if (ra[i] !== rb[i]) return rb[i]! - ra[i]!;
+      return 0;
+    };
+    return [...eligible].sort(byRank)[0]?.number;
+  },
+};
+
+describe('selection properties (against a brute-force model)', () => {
+  it('selects exactly what the model selects, for every strategy', () => {
     fc.assert(
       fc.property(revisionsArb, deployedArb, fc.constantFrom(...SELECTION_STRATEGIES), (candidates, deployedSets, strategy) => {
         const result = selectRevision(strategy, candidates, deployedSets);
-        if (candidates.length === 0) return result.kind === 'no-candidate';
-        if (result.kind === 'selected') {
-          expect(candidates).toContain(result.revision);
-          if (strategy === 'compatible') expect(firstConflict(result.revision, deployedSets)).toBeUndefined();
-        } else {
-          // Only compatible may decline, and only when every candidate conflicts.
-          expect(strategy).toBe('compatible');
-          expect(candidates.every((c) => firstConflict(c, deployedSets) !== undefined)).toBe(true);
-        }
-        return true;
+        const expected = model.pick(strategy, candidates, deployedSets);
+        if (candidates.length === 0) expect(result).toEqual({ kind: 'no-candidate' });
+        else if (expected === undefined) expect(result.kind).toBe('no-compatible');
+        else expect(result).toEqual({ kind: 'selected', revision: candidates.find((c) => c.number === expected) });
       }),
+      { numRuns: 500 },
     );
   });
 
-  it('compatible picks the highest compatible candidate', () => {
+  it('declines under compatible only with a true conflict for every candidate, highest first', () => {
     fc.assert(
       fc.property(revisionsArb, deployedArb, (candidates, deployedSets) => {
-        const compatible = candidates.filter((c) => !firstConflict(c, deployedSets)).map((c) => c.number);
         const result = selectRevision('compatible', candidates, deployedSets);
-        expect(result.kind === 'selected' ? result.revision.number : undefined).toBe(
-          compatible.length ? Math.max(...compatible) : undefined,
-        );
+        if (result.kind !== 'no-compatible') return;
+        expect(result.candidates).toEqual(candidates.map((c) => c.number).sort((a, b) => b - a));
+        expect(result.conflicts.map((c) => c.candidate)).toEqual(result.candidates);
+        for (const conflict of result.conflicts) {
+          const candidate = candidates.find((c) => c.number === conflict.candidate)!;
+          const truth = model.conflicts(candidate, deployedSets).map((c) => ({
+            candidate: candidate.number,
+            package: c.package,
+            candidateVersion: c.candidateVersion,
+            deployedApplication: c.deployed.application,
+            deployedRevision: c.deployed.number,
+            deployedVersion: c.deployedVersion,
+          }));
+          expect(truth).toContainEqual(conflict);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('reports a conflict exactly when the model finds one, and only a real one', () => {
+    fc.assert(
+      fc.property(revisionsArb, deployedArb, (candidates, deployedSets) => {
+        for (const candidate of candidates) {
+          const found = firstConflict(candidate, deployedSets);
+          const truth = model.conflicts(candidate, deployedSets);
+          expect(found === undefined).toBe(truth.length === 0);
+          if (found) expect(truth.some((t) => t.package === found.package && t.deployed.application === found.deployedApplication && t.deployed.number === found.deployedRevision)).toBe(true);
+        }
       }),
     );
   });
 
-  it('latest is monotonic: adding a higher candidate never lowers the pick', () => {
+  it('latest is monotonic: adding a candidate never lowers the pick, and picks the model\'s', () => {
     fc.assert(
       fc.property(revisionsArb, fc.integer({ min: 1, max: 100 }), (candidates: Revision[], extra) => {
-        const before = selectRevision('latest', candidates);
+        const before = model.pick('latest', candidates, []);
         const after = selectRevision('latest', [...candidates, revision('A', extra)]);
-        if (after.kind !== 'selected') return false;
-        if (before.kind === 'selected') expect(after.revision.number).toBeGreaterThanOrEqual(before.revision.number);
-        expect(after.revision.number).toBe(Math.max(extra, ...candidates.map((c) => c.number)));
-        return true;
+        if (after.kind !== 'selected') throw new Error(`latest selected nothing: ${after.kind}`);
+        expect(after.revision.number).toBe(model.pick('latest', [...candidates, revision('A', extra)], []));
+        expect(after.revision.number).toBeGreaterThanOrEqual(before ?? 0);
       }),
     );
   });

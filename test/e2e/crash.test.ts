@@ -1,7 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { tempDataDir } from '../local/helpers';
 import { builds, deployed, deploysOf, eventually, notifications } from './support';
 
@@ -78,24 +78,31 @@ describe('crash and restart of lockstep local', () => {
   const executionRecord = async (name: string) =>
     JSON.parse(await readFile(join(data.dir, 'executions', 'lockstep-crashtest-promotion', `${name}.json`), 'utf8')) as { status: string; resumeCount: number };
 
-  beforeAll(async () => {
+  // Each test gets its own data folder and its own system, so it passes alone and in any order.
+  beforeEach(async () => {
     data = await tempDataDir('lockstep-e2e-crash-');
     configFile = join(data.dir, 'crashtest.yaml');
     await writeFile(configFile, CONFIG);
   });
 
-  afterAll(async () => {
+  afterEach(async () => {
     if (current && current.child.exitCode === null) await crash(current);
+    current = undefined;
     await data?.cleanup();
   });
+
+  /** Lets the alpha deploys run (the config holds them until this file exists). */
+  const releaseDeploys = async () => {
+    await mkdir(join(data.dir, 'deployments'), { recursive: true });
+    await writeFile(join(data.dir, 'release-deploys'), 'go\n');
+  };
 
   it('resumes a promotion killed mid-deploy: the deploy is not run again, the promotion rolls back and frees the lock', async () => {
     const first = start();
     const cutOff = await eventually(async () => (await builds(data.dir)).find((b) => b.projectName.endsWith('-deploy-alpha') && b.currentPhase === 'BUILD'), 'the alpha deploy running', 60_000);
     await crash(first);
 
-    await mkdir(join(data.dir, 'deployments'), { recursive: true });
-    await writeFile(join(data.dir, 'release-deploys'), 'go\n');
+    await releaseDeploys();
     const second = start();
     await eventually(() => second.output.includes('Lockstep is ready'), 'the restarted system to be ready', 60_000);
     expect(second.output).toMatch(/resumed 1 promotion execution/);
@@ -114,25 +121,26 @@ describe('crash and restart of lockstep local', () => {
   });
 
   it('resumes a promotion killed while it waits for approval: the same request and link, one email, approved once', async () => {
-    expect(cli('push', '--message', 'After the crash').status).toBe(0);
+    await releaseDeploys();
+    const first = start();
     const approvalEmails = async () => (await notifications(data.dir)).filter((m) => m.attributes.event === 'approval-requested' && m.attributes.environment === 'beta');
-    await eventually(async () => (await approvalEmails()).length === 1, 'the approval email for r2 in beta', 60_000);
-    await crash(current!);
+    await eventually(async () => (await approvalEmails()).length === 1, 'the approval email for r1 in beta', 60_000);
+    await crash(first);
 
-    const third = start();
-    await eventually(() => third.output.includes('Lockstep is ready'), 'the restarted system to be ready', 60_000);
-    expect(third.output).toMatch(/resumed 1 promotion execution/);
+    const second = start();
+    await eventually(() => second.output.includes('Lockstep is ready'), 'the restarted system to be ready', 60_000);
+    expect(second.output).toMatch(/resumed 1 promotion execution/);
     const [email] = await approvalEmails();
     const requestId = new URL(/Review and decide: (\S+)/.exec(email!.message)![1]!).pathname.split('/').pop()!;
     // Decided through the page's route with the link from before the crash (its port is kept across restarts).
     cli('approve', requestId.slice(0, 8));
-    await eventually(() => status().environments.find((e) => e.name === 'beta')?.applications['sample-app']?.approved.includes(2), 'r2 approved in beta');
+    await eventually(() => status().environments.find((e) => e.name === 'beta')?.applications['sample-app']?.approved.includes(1), 'r1 approved in beta');
 
     expect(await approvalEmails()).toHaveLength(1);
-    expect(await deploysOf(data.dir, 'beta', 2)).toHaveLength(1);
-    expect(await deployed(data.dir, 'beta')).toMatchObject({ revision: 2, rollback: false });
+    expect(await deploysOf(data.dir, 'beta', 1)).toHaveLength(1);
+    expect(await deployed(data.dir, 'beta')).toMatchObject({ revision: 1, rollback: false });
     const record = await eventually(async () => {
-      const r = await executionRecord('alpha-to-beta-sample-app-r2');
+      const r = await executionRecord('alpha-to-beta-sample-app-r1');
       return r.status !== 'RUNNING' ? r : undefined;
     }, 'the resumed execution to end');
     expect(record).toMatchObject({ status: 'SUCCEEDED', resumeCount: 1 });

@@ -1,3 +1,4 @@
+import { afterEach, beforeEach, jest } from '@jest/globals';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BuildRecord } from '../../local/codebuild/codebuild';
@@ -5,11 +6,30 @@ import { variables } from '../../local/console/builds';
 import { readOutbox } from '../../local/console/status';
 
 /**
+ * Every end-to-end test's timeout: generous, because a loaded 2-core machine runs these several times slower than
+ * a quiet one. Each test file that imports these helpers gets it.
+ */
+export const E2E_TEST_TIMEOUT_MS = 240_000;
+/** Left of a test's timeout for its assertions after the last wait, and for the teardown of what it started. */
+const AFTER_LAST_WAIT_MS = 20_000;
+jest.setTimeout(E2E_TEST_TIMEOUT_MS);
+
+// The deadline of the test under way: no wait outlasts it, so a slow step fails as "Timed out waiting for <what>"
+// rather than as Jest's bare timeout, whatever the steps' own timeouts add up to.
+let testDeadline = Number.POSITIVE_INFINITY;
+beforeEach(() => {
+  testDeadline = Date.now() + E2E_TEST_TIMEOUT_MS - AFTER_LAST_WAIT_MS;
+});
+afterEach(() => {
+  testDeadline = Number.POSITIVE_INFINITY;
+});
+
+/**
  * Helpers for the end-to-end tests: they look where a user would look (the deploy folders, the outbox, the build
  * records, the status view) and wait for the system to get there. Waiting polls; nothing asserts on time.
  */
 export async function eventually<T>(check: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 45_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Math.min(Date.now() + timeoutMs, testDeadline);
   let lastError: unknown;
   for (;;) {
     try {

@@ -4,7 +4,7 @@ import { createAwsClients } from '../../lambdas/adapters/aws-clients';
 import { createHandler as createDownloadApi } from '../../lambdas/handlers/sdk-download-api';
 import { createHandler as createUploadApi, MAX_REQUEST_BYTES } from '../../lambdas/handlers/sdk-upload-api';
 import { issueToken } from '../../lambdas/sdk/service/credentials';
-import { createSdkRuntime } from '../../lambdas/sdk/service/runtime';
+import { createSdkRuntime } from '../../lambdas/adapters/sdk-runtime';
 import { httpEvent, lambdaContext, startSdkEnv, type SdkEnv } from '../sdk/service/sdk-env';
 
 type Http = (event: APIGatewayProxyEventV2, context: unknown) => Promise<APIGatewayProxyStructuredResultV2>;

@@ -242,8 +242,14 @@ describe('local CodeBuild', () => {
   });
 
   it('lists builds of a project, newest first, and rejects an unknown project', async () => {
-    const { ids } = await client.send(new ListBuildsForProjectCommand({ projectName: 'writes-artifact' }));
-    expect(ids).toHaveLength(1);
+    // Its own project and builds: the test passes alone and in any order.
+    service.registerProject({ name: 'listed', buildspec: { version: 0.2, phases: { build: { commands: ['true'] } } } });
+    const { build: first } = await client.send(new StartBuildCommand({ projectName: 'listed' }));
+    await finished(first!.id!);
+    const { build: second } = await client.send(new StartBuildCommand({ projectName: 'listed' }));
+    await finished(second!.id!);
+    const { ids } = await client.send(new ListBuildsForProjectCommand({ projectName: 'listed' }));
+    expect(ids).toEqual([second!.id, first!.id]);
     await expect(client.send(new StartBuildCommand({ projectName: 'nope' }))).rejects.toBeInstanceOf(ResourceNotFoundException);
   });
 

@@ -6,7 +6,8 @@ import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient 
 import { startAwsServer, type RunningAwsServer } from '../../local/aws-protocol/server';
 import { LocalSecretsManager } from '../../local/secrets/secrets-manager';
 import { LocalSns, type OutboxMessage } from '../../local/sns/sns';
-import { formatNotification } from '../../local/sns/terminal-printer';
+import { ProgressConsole } from '../../local/console/progress';
+import { threeStagePipeline } from '../decide/fixtures';
 import { clientConfig, tempDataDir } from './helpers';
 
 describe('local SNS and Secrets Manager', () => {
@@ -71,11 +72,13 @@ describe('local SNS and Secrets Manager', () => {
     await expect(snsClient.send(new PublishCommand({ TopicArn: topicArn.replace('approvals', 'missing'), Message: 'x' }))).rejects.toBeInstanceOf(NotFoundException);
   });
 
-  it('prints a notification with every secret value masked', () => {
+  it('prints a notification on the console with every secret value masked', () => {
     const secret = secrets.valueOf('lockstep/webhook');
-    const text = formatNotification({ ...delivered[0]!, message: `leaked ${secret}` }, secrets.allValues());
-    expect(text).not.toContain(secret);
-    expect(text).toContain('********');
+    const lines: string[] = [];
+    const progress = new ProgressConsole(threeStagePipeline(), (line) => lines.push(line), () => 0, () => secrets.allValues());
+    progress.notification({ ...delivered[0]!, subject: `[Lockstep shop] deploy failed with ${secret}`, message: `Error: leaked ${secret}`, attributes: { event: 'deployment-failed' } });
+    expect(lines.join('\n')).not.toContain(secret);
+    expect(lines).toEqual(['00:00:00  notification: deploy failed with ********', '    Error: leaked ********']);
   });
 
   it('serves a generated secret by name and by ARN, from a file only its owner can read, and keeps it across a reopen', async () => {

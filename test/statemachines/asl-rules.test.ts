@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
-import { checkAslRules, type AslMachine } from '../../lambdas/core/asl-rules';
+import { checkAslRules, type AslMachine } from '../support/asl-rules';
 import { checkAsl } from '../support/asl-check';
 
 const dir = join(import.meta.dirname, '../../statemachines');

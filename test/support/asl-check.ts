@@ -1,9 +1,9 @@
 /**
- * Checks an ASL definition with asl-validator and our rules (`lambdas/core/asl-rules.ts`). Used by the tests of
+ * Checks an ASL definition with asl-validator and our rules (`asl-rules.ts` beside it). Used by the tests of
  * every state machine in `statemachines/`.
  */
 import { createRequire } from 'node:module';
-import { checkAslRules, type AslMachine } from '../../lambdas/core/asl-rules';
+import { checkAslRules, type AslMachine } from './asl-rules';
 
 const require = createRequire(import.meta.url);
 const aslValidator = require('asl-validator') as (

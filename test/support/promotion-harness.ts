@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
-import { walkStates, type AslMachine } from '../../lambdas/core/asl-rules';
+import { walkStates, type AslMachine } from './asl-rules';
 import { pipelineSchema, type PipelineInput } from '../../lambdas/core/config/schema';
 import type { Revision } from '../../lambdas/core/model';
 import { executionInput, type ExecutionInput } from '../../lambdas/promotion/execution-input';

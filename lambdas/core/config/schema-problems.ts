@@ -25,7 +25,7 @@ interface Def {
 }
 
 function def(schema: Schema): Def {
-  return (schema as unknown as { _zod: { def: Def } })._zod.def;
+  return schema._zod.def as Def;
 }
 
 const WRAPPERS = new Set(['optional', 'default', 'prefault', 'nullable', 'readonly', 'nonoptional', 'catch']);

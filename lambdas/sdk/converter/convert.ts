@@ -180,9 +180,11 @@ class HashTap extends Transform {
   }
 }
 
-/** yazl 3 API that @types/yazl (2.x) does not declare yet. */
-interface LazyZipFile {
-  addReadStreamLazy(path: string, options: object, getStream: (callback: (error: Error | null, stream: Readable) => void) => void): void;
+declare module 'yazl' {
+  /** yazl 3 API that @types/yazl (2.x) does not declare yet. */
+  interface ZipFile {
+    addReadStreamLazy(path: string, options: object, getStream: (callback: (error: Error | null, stream: Readable) => void) => void): void;
+  }
 }
 
 /**
@@ -192,7 +194,7 @@ interface LazyZipFile {
  */
 function addStream(zip: yazl.ZipFile, path: string, options: object, stream: Readable): void {
   let handOver: Readable | undefined = stream;
-  (zip as unknown as LazyZipFile).addReadStreamLazy(path, options, (callback) => {
+  zip.addReadStreamLazy(path, options, (callback) => {
     const taken = handOver!;
     handOver = undefined;
     callback(null, taken);
@@ -265,6 +267,7 @@ export async function convertSdkPackage(input: ConvertSdkInput): Promise<Convert
       failed(wrapped);
       throw wrapped;
     });
+    // Marked handled so a failure before step(written) awaits it is not an unhandled rejection; failed() saw it.
     written.catch(() => undefined);
 
     const root = layout.root;
@@ -363,7 +366,7 @@ export async function convertSdkPackage(input: ConvertSdkInput): Promise<Convert
     archive.zipfile.close();
     outer.outputStream.unpipe();
     tap.destroy();
-    // Cleanup after a failure: the original error is what the caller needs, not a second one from discarding.
+    // The conversion's error is the one to report; a failed clean-up must not replace it.
     await sink.abort().catch(() => undefined);
     for (const own of ownSinks) await own.abort().catch(() => undefined);
     throw error;

@@ -4,7 +4,7 @@
  */
 import type { SdkMetadata } from '../model';
 import { MetadataError, type MetadataProblem } from '../metadata/errors';
-import { toCocoaPodsRequirements } from './cocoapods-requirements';
+import { toCocoaPodsRequirements } from '../metadata/cocoapods-requirements';
 import type { PackageLayout } from './layout';
 
 /**

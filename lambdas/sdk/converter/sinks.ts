@@ -62,6 +62,7 @@ export class LocalFileSink implements PackageSink {
     if (this.stream === undefined) return;
     if (!this.stream.closed) {
       this.stream.destroy();
+      // destroy() makes finished() reject (premature close): we only wait for the file to be closed.
       await finished(this.stream).catch(() => undefined);
     }
     await unlink(this.tempPath).catch((error: NodeJS.ErrnoException) => {
@@ -207,6 +208,7 @@ export class S3MultipartSink implements PackageSink {
     // Parts still uploading would otherwise survive the abort as storage that is billed.
     await Promise.allSettled(this.inFlight);
     if (this.uploadId === undefined) return;
+    // CreateMultipartUpload failed (and the write that awaited it reported why): there is no upload to abort.
     const UploadId = await this.uploadId.catch(() => undefined);
     if (UploadId === undefined) return;
     await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId }));

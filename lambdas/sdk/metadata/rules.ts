@@ -8,7 +8,7 @@ import spdxCorrect from 'spdx-correct';
 import parseSpdx from 'spdx-expression-parse';
 import spdxIds from 'spdx-license-ids/index.json' with { type: 'json' };
 import { normalizeRange } from './ranges';
-import { toCocoaPodsRequirements } from '../converter/cocoapods-requirements';
+import { toCocoaPodsRequirements } from './cocoapods-requirements';
 import type { MetadataProblem } from './errors';
 
 /**

@@ -10,8 +10,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Consumer } from '../host/acl';
 import { HttpError } from '../../core/errors';
-import type { SdkStore } from './ports';
-import type { Credential, CredentialRole } from './records';
+import type { SdkStore } from '../../ports/sdk';
+import type { Credential, CredentialRole } from '../records/records';
 
 export const TOKEN_PREFIX = 'lst_';
 

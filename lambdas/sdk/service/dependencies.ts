@@ -1,6 +1,6 @@
 import type { Orchestrator } from '../../ports/services';
 import type { ArchiveLimits } from '../converter';
-import type { CdnInvalidator, ObjectStore, SdkNotifier, SdkStore } from './ports';
+import type { CdnInvalidator, ObjectStore, SdkNotifier, SdkStore } from '../../ports/sdk';
 
 /** Buckets and names of one SDK publishing installation (from the environment, ARCHITECTURE.md). */
 export interface SdkServiceConfig {

@@ -23,6 +23,3 @@ export class VersionExistsError extends SdkServiceError {}
 /** Another publication is writing the index right now; retry shortly. */
 export class IndexBusyError extends SdkServiceError {}
 
-/** The tester reported a failure (or did not report at all); `details.results` holds what it found. */
-export class SdkTestFailedError extends SdkServiceError {}
-

@@ -17,8 +17,8 @@ import type { SdkVersionRef } from '../model';
 import type { SdkServiceDependencies } from './dependencies';
 import type { SdkExecutionInput } from './execution-input';
 import { ARTIFACTS_FILE, artifactsKey, executionNameFor, INCOMING_PREFIX, incomingPrefix, parseIncomingKey, RECEIVED_PREFIX, receivedKey, refLabel } from './keys';
-import type { ObjectInfo } from './ports';
-import type { UploadSource } from './records';
+import type { ObjectInfo } from '../../ports/sdk';
+import type { UploadSource } from '../records/records';
 import { finishPublications } from './publish';
 import { isRestageable, recheck, startFor } from './steps';
 

@@ -1,6 +1,6 @@
 /** The words of SDK notifications: what happened, why, and what the owner can do. */
-import type { SdkNotification } from './ports';
-import type { VersionRecord } from './records';
+import type { SdkNotification } from '../../ports/sdk';
+import type { VersionRecord } from '../records/records';
 
 const label = (r: Pick<VersionRecord, 'name' | 'version'>) => `${r.name} ${r.version}`;
 

@@ -19,12 +19,12 @@ import semver from 'semver';
 import { packageKey, INDEX_KEY } from '../host/keys';
 import { buildIndex, type PackageIndex, type PublishedPackage } from '../host/package-index';
 import type { SdkVersionRef } from '../model';
-import { sampleAppNotBuilt } from '../tester/results';
+import { sampleAppNotBuilt } from '../records/test-results';
 import type { SdkServiceDependencies } from './dependencies';
-import type { ObjectStore } from './ports';
+import type { ObjectStore } from '../../ports/sdk';
 import { IndexBusyError, SdkNotFoundError } from './errors';
 import { refLabel } from './keys';
-import type { BatchRecord, VersionRecord } from './records';
+import type { BatchRecord, VersionRecord } from '../records/records';
 import { batchesOf, findVersion, isPublished } from './staging-area';
 import { withStatus } from './transitions';
 

@@ -6,7 +6,7 @@ import type { SdkMetadata, SdkVersionRef } from '../model';
 import { contentsKey, type StagedPackage, type StagingArea } from '../staging/decide';
 import type { PackageContents } from '../staging/duplicates';
 import type { SdkServiceDependencies } from './dependencies';
-import type { BatchRecord, VersionRecord } from './records';
+import type { BatchRecord, VersionRecord } from '../records/records';
 
 /** Largest contents object read (a package with 50,000 files and their symbols stays well below). */
 const MAX_CONTENTS_BYTES = 64 * 1024 * 1024;

@@ -1,5 +1,5 @@
 import type { StagingStatus } from '../model';
-import type { VersionRecord } from './records';
+import type { VersionRecord } from '../records/records';
 
 const HISTORY_LIMIT = 20;
 
@@ -17,7 +17,7 @@ export function withStatus(
   const { rev: _rev, ...rest } = record as VersionRecord;
   const at = new Date(now).toISOString();
   const history = record.status === status && record.reason === reason ? record.history : [...record.history, { at, status, reason }].slice(-HISTORY_LIMIT);
-  const next: Record<string, unknown> = { ...rest, ...extra, status, reason, updatedAt: at, history };
-  for (const [key, value] of Object.entries(extra)) if (value === undefined) delete next[key];
-  return next as unknown as Omit<VersionRecord, 'rev'>;
+  const next: Omit<VersionRecord, 'rev'> = { ...rest, ...extra, status, reason, updatedAt: at, history };
+  for (const [key, value] of Object.entries(extra)) if (value === undefined) delete (next as Record<string, unknown>)[key];
+  return next;
 }

@@ -21,10 +21,11 @@ import { isStrictSemver, METADATA_FILE_NAMES } from '../metadata';
 import type { SdkVersionRef } from '../model';
 import { checkMayPush } from './credentials';
 import type { SdkServiceDependencies } from './dependencies';
+import { SdkConcurrentUpdateError } from './errors';
 import { HttpError } from '../../core/errors';
 import { intakeVersion } from './intake';
 import { artifactsKey, isSafeSegment, metadataKey, parseRefLabel, refLabel } from './keys';
-import type { Credential, IntakeRecord, UploadRecord, VersionRecord } from './records';
+import type { Credential, IntakeRecord, UploadRecord, VersionRecord } from '../records/records';
 
 /** How long presigned upload URLs (and the upload itself) stay valid. */
 export const UPLOAD_URL_TTL_SECONDS = 15 * 60;
@@ -152,7 +153,10 @@ export async function completeUpload(deps: SdkServiceDependencies, provider: Cre
   if (!outcome.started && outcome.execution === undefined) throw new HttpError(409, `Upload ${uploadId} is ${outcome.reason}`);
   const { rev, ...rest } = upload;
   const completed: Omit<UploadRecord, 'rev'> = { ...rest, completedAt: new Date(deps.clock()).toISOString(), ...(outcome.execution !== undefined ? { execution: outcome.execution } : {}) };
-  await deps.store.saveUpload(completed, rev).catch(() => undefined); // a concurrent completion recorded the same
+  await deps.store.saveUpload(completed, rev).catch((error: unknown) => {
+    // A concurrent completion recorded the same upload (it started the same execution); anything else must surface.
+    if (!(error instanceof SdkConcurrentUpdateError)) throw error;
+  });
   return { ...base, started: outcome.started, ...(outcome.execution !== undefined ? { execution: outcome.execution } : {}), ...(outcome.started ? {} : { reason: outcome.reason }) };
 }
 

@@ -10,8 +10,8 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { requireEnv } from '../../core/errors';
 import { archiveLimitsFromEnv } from '../service/archive-limits';
-import { testPlanSchema } from './plan';
-import { testResultsSchema } from './results';
+import { testPlanSchema } from '../records/test-plan';
+import { testResultsSchema } from '../records/test-results';
 import { runTester } from './tester';
 
 /** A plan (with its JSON) is small; anything larger is not one the stage step wrote. */

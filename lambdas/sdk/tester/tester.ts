@@ -46,9 +46,9 @@ import { openEntryStream } from '../converter/inspect-archive';
 import { verifyDownload } from '../install/fetch';
 import { validateSdkMetadata } from '../metadata';
 import type { SdkMetadata } from '../model';
-import type { PackageTestResult, TestCheck, TestResults } from '../service/records';
-import type { TestPlan } from './plan';
-import { packagePassed, SAMPLE_APP_CHECK, SAMPLE_APP_NOT_BUILT } from './results';
+import type { PackageTestResult, TestCheck, TestResults } from '../records/records';
+import type { TestPlan } from '../records/test-plan';
+import { packagePassed, SAMPLE_APP_CHECK, SAMPLE_APP_NOT_BUILT } from '../records/test-results';
 
 /** How the tester reaches S3 (the CLI passes the S3 object store). */
 export interface TesterStorage {

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import type { PackageIndex } from '../../../lambdas/sdk/host/package-index';
-import type { VersionRecord } from '../../../lambdas/sdk/service/records';
+import type { VersionRecord } from '../../../lambdas/sdk/records/records';
 import { runSdkStep } from '../../../lambdas/sdk/service/steps';
 import { withStatus } from '../../../lambdas/sdk/service/transitions';
 import { sampleSdkEntries, sdkMetadata } from '../converter/fixtures';

@@ -1,6 +1,6 @@
 /** `1.2.3+build.5` is valid semver: the upload API takes it, and refuses a second build of the same precedence. */
 import { describe, expect, it } from '@jest/globals';
-import type { Credential, VersionRecord } from '../../../lambdas/sdk/service/records';
+import type { Credential, VersionRecord } from '../../../lambdas/sdk/records/records';
 import { createUpload } from '../../../lambdas/sdk/service/uploads';
 import { sdkMetadata } from '../converter/fixtures';
 import { stepHarness } from './step-fakes';

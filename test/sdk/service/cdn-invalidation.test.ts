@@ -6,9 +6,9 @@ import { CloudFrontClient, CreateInvalidationCommand } from '@aws-sdk/client-clo
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import type { SdkMetadata } from '../../../lambdas/sdk/model';
-import { CloudFrontInvalidator } from '../../../lambdas/sdk/service/adapters/cloudfront-invalidator';
+import { CloudFrontInvalidator } from '../../../lambdas/adapters/cloudfront-invalidator';
 import { publishPackage } from '../../../lambdas/sdk/service/publish';
-import type { VersionRecord } from '../../../lambdas/sdk/service/records';
+import type { VersionRecord } from '../../../lambdas/sdk/records/records';
 import { sdk } from '../staging/fixtures';
 import { stepHarness, type StepHarness } from './step-fakes';
 

@@ -8,7 +8,7 @@ import { createHandler as createDownloadApi } from '../../../lambdas/handlers/sd
 import { createHandler as createIntake } from '../../../lambdas/handlers/sdk-intake';
 import { createHandler as createUploadApi } from '../../../lambdas/handlers/sdk-upload-api';
 import { buildIndex, type PublishedPackage } from '../../../lambdas/sdk/host/package-index';
-import { createSdkRuntime } from '../../../lambdas/sdk/service/runtime';
+import { createSdkRuntime } from '../../../lambdas/adapters/sdk-runtime';
 import { CloudFrontUrlVerifier } from '../../../lambdas/sdk/host/verify';
 import type { SdkMetadata } from '../../../lambdas/sdk/model';
 import { issueToken } from '../../../lambdas/sdk/service/credentials';

@@ -4,9 +4,9 @@
  */
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import { testPlanKey, testResultsKey } from '../../../lambdas/sdk/service/keys';
-import type { TestResults, VersionRecord } from '../../../lambdas/sdk/service/records';
+import type { TestResults, VersionRecord } from '../../../lambdas/sdk/records/records';
 import { runSdkStep } from '../../../lambdas/sdk/service/steps';
-import type { TestPlan } from '../../../lambdas/sdk/tester/plan';
+import type { TestPlan } from '../../../lambdas/sdk/records/test-plan';
 import { sdkMetadata } from '../converter/fixtures';
 import { stepHarness, type StepHarness } from './step-fakes';
 

@@ -14,7 +14,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import dynalite from 'dynalite';
 import { SDK_TABLES } from '../../../lambdas/core/tables';
-import { DynamoSdkStore } from '../../../lambdas/sdk/service/adapters/dynamo-sdk-store';
+import { DynamoSdkStore } from '../../../lambdas/adapters/dynamo-sdk-store';
 import { ensureTables } from '../../../local/dynamodb';
 import { mocks } from '../../support/runtime-env';
 

@@ -12,8 +12,8 @@ import { pipeline } from 'node:stream/promises';
 import { LocalFileSink } from '../../../lambdas/sdk/converter';
 import type { SdkVersionRef } from '../../../lambdas/sdk/model';
 import type { SdkServiceDependencies } from '../../../lambdas/sdk/service/dependencies';
-import type { ObjectInfo, ObjectStore, SdkNotification, SdkStore } from '../../../lambdas/sdk/service/ports';
-import type { BatchRecord, VersionRecord } from '../../../lambdas/sdk/service/records';
+import type { ObjectInfo, ObjectStore, SdkNotification, SdkStore } from '../../../lambdas/ports/sdk';
+import type { BatchRecord, VersionRecord } from '../../../lambdas/sdk/records/records';
 
 const key = (ref: SdkVersionRef) => `${ref.name}@${ref.version}`;
 const unused = (what: string) => () => Promise.reject(new Error(`${what} is not used by these tests`));

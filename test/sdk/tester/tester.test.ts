@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { convertSdkPackage, LocalFileSink } from '../../../lambdas/sdk/converter';
 import type { SdkMetadata } from '../../../lambdas/sdk/model';
-import type { TestPlan } from '../../../lambdas/sdk/tester/plan';
+import type { TestPlan } from '../../../lambdas/sdk/records/test-plan';
 import { runTester, type TesterStorage } from '../../../lambdas/sdk/tester/tester';
 import { sdkMetadata } from '../converter/fixtures';
 import { buildZip, readZip } from '../converter/zip-helpers';

@@ -4,7 +4,7 @@
  * `{"recipient": ["<email>"]}` so a conflict explanation reaches exactly the owners involved.
  */
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
-import type { SdkNotification, SdkNotifier } from '../ports';
+import type { SdkNotification, SdkNotifier } from '../ports/sdk';
 
 export class SnsSdkNotifier implements SdkNotifier {
   constructor(

@@ -3,9 +3,9 @@
  * each in `adapters/`; local mode points the same adapters at its emulators. Step Functions is the shared
  * `Orchestrator` port (`lambdas/ports/services.ts`).
  */
-import type { ArchiveSource, PackageSink } from '../converter';
-import type { SdkVersionRef } from '../model';
-import type { BatchRecord, Credential, IntakeRecord, UploadRecord, VersionRecord } from './records';
+import type { ArchiveSource, PackageSink } from '../sdk/converter';
+import type { SdkVersionRef } from '../sdk/model';
+import type { BatchRecord, Credential, IntakeRecord, UploadRecord, VersionRecord } from '../sdk/records/records';
 
 export interface SdkStore {
   getVersion(ref: SdkVersionRef): Promise<VersionRecord | undefined>;

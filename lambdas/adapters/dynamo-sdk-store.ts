@@ -16,12 +16,24 @@
  * Every record write is conditional (`rev` read = `rev` stored, or no item yet); no transactions (ARCHITECTURE.md).
  */
 import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailed, queryAll, withoutKeys } from '../../../adapters/dynamo-util';
-import type { SdkVersionRef } from '../../model';
-import { SdkConcurrentUpdateError } from '../errors';
-import { refLabel } from '../keys';
-import type { SdkStore } from '../ports';
-import type { BatchRecord, Credential, IntakeRecord, UploadRecord, VersionRecord } from '../records';
+import { isConditionFailed, queryAll } from './dynamo-util';
+import type { SdkVersionRef } from '../sdk/model';
+import { SdkConcurrentUpdateError } from '../sdk/service/errors';
+import { refLabel } from '../sdk/service/keys';
+import type { SdkStore } from '../ports/sdk';
+import type { BatchRecord, Credential, IntakeRecord, UploadRecord, VersionRecord } from '../sdk/records/records';
+import {
+  batchItem,
+  credentialItem,
+  decodeItem,
+  intakeItem,
+  intakeCursorItem,
+  itemKey,
+  membershipItem,
+  uploadItem,
+  versionItem,
+} from './dynamo-items';
+import type { z } from 'zod';
 
 const REJECTED_INTAKES_PK = 'INTAKES#REJECTED';
 
@@ -31,9 +43,9 @@ export class DynamoSdkStore implements SdkStore {
     private readonly table: string,
   ) {}
 
-  private async get<T>(pk: string, sk: string): Promise<T | undefined> {
+  private async get<S extends z.ZodType>(schema: S, kind: string, pk: string, sk: string): Promise<z.output<S> | undefined> {
     const result = await this.client.send(new GetCommand({ TableName: this.table, Key: { pk, sk }, ConsistentRead: true }));
-    return result.Item === undefined ? undefined : (withoutKeys(result.Item) as T);
+    return result.Item === undefined ? undefined : decodeItem(schema, kind, result.Item, { table: this.table, key: { pk, sk } });
   }
 
   private async save<T extends { rev: number }>(pk: string, sk: string, record: Omit<T, 'rev'>, expectedRev: number | undefined, what: string): Promise<T> {
@@ -58,17 +70,17 @@ export class DynamoSdkStore implements SdkStore {
   }
 
   getVersion(ref: SdkVersionRef): Promise<VersionRecord | undefined> {
-    return this.get('VERSION', refLabel(ref));
+    return this.get(versionItem, 'SDK version', 'VERSION', refLabel(ref));
   }
 
   async listVersions(): Promise<VersionRecord[]> {
-    const items = await queryAll<Record<string, unknown>>(this.client, {
+    const items = await queryAll(this.client, {
       TableName: this.table,
       KeyConditionExpression: 'pk = :pk',
       ExpressionAttributeValues: { ':pk': 'VERSION' },
       ConsistentRead: true,
     });
-    return items.map((item) => withoutKeys(item) as unknown as VersionRecord);
+    return items.map((item) => decodeItem(versionItem, 'SDK version', item, { table: this.table, key: itemKey(item) }));
   }
 
   saveVersion(record: Omit<VersionRecord, 'rev'>, expectedRev: number | undefined): Promise<VersionRecord> {
@@ -76,7 +88,7 @@ export class DynamoSdkStore implements SdkStore {
   }
 
   getUpload(id: string): Promise<UploadRecord | undefined> {
-    return this.get(`UPLOAD#${id}`, 'UPLOAD');
+    return this.get(uploadItem, 'upload', `UPLOAD#${id}`, 'UPLOAD');
   }
 
   saveUpload(record: Omit<UploadRecord, 'rev'>, expectedRev: number | undefined): Promise<UploadRecord> {
@@ -84,7 +96,7 @@ export class DynamoSdkStore implements SdkStore {
   }
 
   getBatch(id: string): Promise<BatchRecord | undefined> {
-    return this.get(`BATCH#${id}`, 'BATCH');
+    return this.get(batchItem, 'batch', `BATCH#${id}`, 'BATCH');
   }
 
   saveBatch(record: Omit<BatchRecord, 'rev'>, expectedRev: number | undefined): Promise<BatchRecord> {
@@ -96,7 +108,7 @@ export class DynamoSdkStore implements SdkStore {
   }
 
   async getBatchMembership(ref: SdkVersionRef): Promise<string | undefined> {
-    const item = await this.get<{ batchId?: string }>(`MEMBER#${refLabel(ref)}`, 'MEMBER');
+    const item = await this.get(membershipItem, 'batch membership', `MEMBER#${refLabel(ref)}`, 'MEMBER');
     return item?.batchId;
   }
 
@@ -105,7 +117,7 @@ export class DynamoSdkStore implements SdkStore {
   }
 
   getCredential(tokenHash: string): Promise<Credential | undefined> {
-    return this.get(`TOKEN#${tokenHash}`, 'TOKEN');
+    return this.get(credentialItem, 'credential', `TOKEN#${tokenHash}`, 'TOKEN');
   }
 
   async putCredential(tokenHash: string, credential: Credential): Promise<void> {
@@ -121,27 +133,31 @@ export class DynamoSdkStore implements SdkStore {
   }
 
   async listRejectedIntakes(): Promise<IntakeRecord[]> {
-    const items = await queryAll<Record<string, unknown>>(this.client, {
+    const items = await queryAll(this.client, {
       TableName: this.table,
       KeyConditionExpression: 'pk = :pk',
       ExpressionAttributeValues: { ':pk': REJECTED_INTAKES_PK },
       ConsistentRead: true,
     });
-    return items.map((item) => withoutKeys(item) as unknown as IntakeRecord).sort((a, b) => (a.at < b.at ? -1 : 1));
+    return items
+      .map((item) => decodeItem(intakeItem, 'rejected intake', item, { table: this.table, key: itemKey(item) }))
+      .sort((a, b) => (a.at < b.at ? -1 : 1));
   }
 
   async listIntakes(ref: SdkVersionRef): Promise<IntakeRecord[]> {
-    const items = await queryAll<Record<string, unknown>>(this.client, {
+    const items = await queryAll(this.client, {
       TableName: this.table,
       KeyConditionExpression: 'pk = :pk',
       ExpressionAttributeValues: { ':pk': `INTAKE#${refLabel(ref)}` },
       ConsistentRead: true,
     });
-    return items.map((item) => withoutKeys(item) as unknown as IntakeRecord).sort((a, b) => (a.at < b.at ? -1 : 1));
+    return items
+      .map((item) => decodeItem(intakeItem, 'intake', item, { table: this.table, key: itemKey(item) }))
+      .sort((a, b) => (a.at < b.at ? -1 : 1));
   }
 
   async getIntakeCursor(): Promise<string | undefined> {
-    return (await this.get<{ startAfter?: string }>('INTAKE-CURSOR', 'CURSOR'))?.startAfter;
+    return (await this.get(intakeCursorItem, 'intake cursor', 'INTAKE-CURSOR', 'CURSOR'))?.startAfter;
   }
 
   async setIntakeCursor(startAfter: string | undefined): Promise<void> {

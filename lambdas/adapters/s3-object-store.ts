@@ -12,9 +12,9 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { S3MultipartSink, S3RandomAccessReader, type ArchiveSource, type PackageSink } from '../../converter';
-import { SdkInputError } from '../errors';
-import type { ObjectInfo, ObjectStore } from '../ports';
+import { S3MultipartSink, S3RandomAccessReader, type ArchiveSource, type PackageSink } from '../sdk/converter';
+import { SdkInputError } from '../sdk/service/errors';
+import type { ObjectInfo, ObjectStore } from '../ports/sdk';
 
 function isMissing(error: unknown): boolean {
   const name = (error as { name?: string })?.name;

@@ -6,8 +6,8 @@
  */
 import { z } from 'zod';
 import type { SdkVersionRef } from '../model';
-import type { PackageTestResult, TestCheck, TestResults } from '../service/records';
-import { testPlanSchema, type TestPlan } from './plan';
+import type { PackageTestResult, TestCheck, TestResults } from './records';
+import { testPlanSchema, type TestPlan } from './test-plan';
 
 /** Name of the check that builds and runs the sample app. */
 export const SAMPLE_APP_CHECK = 'sample-app';

@@ -1,6 +1,7 @@
 /**
  * Our rules for every ASL file in `statemachines/`, beyond what asl-validator checks, and a walker over nested
- * states (Parallel branches, Map processors) that tests and local mode use to bind Tasks by state name.
+ * states (Parallel branches, Map processors) that the state machine tests use to bind Tasks by state name. It lives
+ * with the tests because only they use it: CI runs it over every ASL file (test/statemachines/asl-rules.test.ts).
  *
  * Rules (each a pure function over the definition; a finding names the state and the fix):
  * - `jsonpath-only`: no `QueryLanguage`, `Assign`, `Arguments` or `Output` (JSONata and variables; the local engine

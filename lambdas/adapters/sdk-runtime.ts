@@ -5,23 +5,23 @@
  * local mode and tests call `createSdkRuntime` with their own context.
  */
 import { readFileSync } from 'node:fs';
-import { defaultAwsClients } from '../../adapters/aws-clients';
-import { traceAwsClients } from '../../adapters/observability';
-import { once, type RuntimeContext } from '../../adapters/runtime';
-import { SecretsManagerReader } from '../../adapters/secrets-manager-reader';
-import { StepFunctionsOrchestrator } from '../../adapters/sfn-orchestrator';
-import { requireEnv } from '../../core/errors';
-import { AccessControl } from '../host/acl';
-import { DEFAULT_URL_TTL_SECONDS } from '../host/download';
-import { CloudFrontUrlSigner } from '../host/signer';
+import { defaultAwsClients } from './aws-clients';
+import { traceAwsClients } from './observability';
+import { once, type RuntimeContext } from './runtime';
+import { SecretsManagerReader } from './secrets-manager-reader';
+import { StepFunctionsOrchestrator } from './sfn-orchestrator';
+import { requireEnv } from '../core/errors';
+import { AccessControl } from '../sdk/host/acl';
+import { DEFAULT_URL_TTL_SECONDS } from '../sdk/host/download';
+import { CloudFrontUrlSigner } from '../sdk/host/signer';
 import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
-import { CloudFrontInvalidator } from './adapters/cloudfront-invalidator';
-import { DynamoSdkStore } from './adapters/dynamo-sdk-store';
-import { archiveLimitsFromEnv } from './archive-limits';
-import { S3ObjectStore } from './adapters/s3-object-store';
-import { SnsSdkNotifier } from './adapters/sns-sdk-notifier';
-import type { SdkServiceConfig, SdkServiceDependencies } from './dependencies';
-import { SdkServiceError } from './errors';
+import { CloudFrontInvalidator } from './cloudfront-invalidator';
+import { DynamoSdkStore } from './dynamo-sdk-store';
+import { archiveLimitsFromEnv } from '../sdk/service/archive-limits';
+import { S3ObjectStore } from './s3-object-store';
+import { SnsSdkNotifier } from './sns-sdk-notifier';
+import type { SdkServiceConfig, SdkServiceDependencies } from '../sdk/service/dependencies';
+import { SdkServiceError } from '../sdk/service/errors';
 
 /** What the download API needs: the table (tokens), the index, the access policy and the URL signer. */
 export interface DownloadDependencies {

@@ -4,7 +4,7 @@
  * them from the edge for up to 24 hours otherwise.
  */
 import { CreateInvalidationCommand, type CloudFrontClient } from '@aws-sdk/client-cloudfront';
-import type { CdnInvalidator } from '../ports';
+import type { CdnInvalidator } from '../ports/sdk';
 
 export class CloudFrontInvalidator implements CdnInvalidator {
   constructor(
