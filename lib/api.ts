@@ -2,6 +2,35 @@
  * HTTP API pieces shared by `DeploymentSystem` and `SdkPublisher`.
  */
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import type { Construct } from 'constructs';
+import { buildLogGroup, type LogGroupDefaults } from './log-groups';
+
+export interface LockstepHttpApiOptions {
+  readonly apiName: string;
+  readonly description: string;
+  readonly throttle: apigwv2.ThrottleSettings;
+  readonly logDefaults: LogGroupDefaults;
+}
+
+/**
+ * The HTTP API `Api` in `scope` with its `$default` stage `ApiStage`: auto-deployed, throttled, JSON access logs
+ * to `ApiAccessLogs`.
+ */
+export function buildHttpApi(scope: Construct, options: LockstepHttpApiOptions): apigwv2.HttpApi {
+  const api = new apigwv2.HttpApi(scope, 'Api', { apiName: options.apiName, description: options.description, createDefaultStage: false });
+  new apigwv2.HttpStage(scope, 'ApiStage', {
+    httpApi: api,
+    stageName: '$default',
+    autoDeploy: true,
+    throttle: options.throttle,
+    accessLogSettings: {
+      destination: new apigwv2.LogGroupLogDestination(buildLogGroup(scope, 'ApiAccessLogs', options.logDefaults)),
+      format: apigwv2AccessLogFormat(),
+    },
+  });
+  return api;
+}
 
 /**
  * JSON access log lines. Route keys and paths only, never query strings (an approval link carries its signature

@@ -82,6 +82,32 @@ export function lockstepFunction(scope: Construct, id: string, options: Lockstep
   return fn;
 }
 
+export interface LockstepFunctionsOptions<Name extends string> {
+  readonly names: readonly Name[];
+  readonly entry: (name: Name) => string;
+  readonly settings: (name: Name) => { readonly description: string; readonly timeout: Duration; readonly memorySize: number };
+  readonly environment: Readonly<Record<string, string>>;
+  readonly bundledJson: Readonly<Record<string, unknown>>;
+  readonly logRetention: logs.RetentionDays;
+  readonly removalPolicy: RemovalPolicy;
+}
+
+/** One `lockstepFunction` per handler name, construct id `pascal(name)`, all with the same environment and files. */
+export function buildFunctions<Name extends string>(scope: Construct, options: LockstepFunctionsOptions<Name>): Record<Name, nodejs.NodejsFunction> {
+  const entries = options.names.map((name) => {
+    const fn = lockstepFunction(scope, pascal(name), {
+      entry: options.entry(name),
+      ...options.settings(name),
+      environment: options.environment,
+      bundledJson: options.bundledJson,
+      logRetention: options.logRetention,
+      removalPolicy: options.removalPolicy,
+    });
+    return [name, fn] as const;
+  });
+  return Object.fromEntries(entries) as Record<Name, nodejs.NodejsFunction>;
+}
+
 /** Construct id for a handler name: `promotion-steps` -> `PromotionSteps` (ids are a public contract: keep it stable). */
 export function pascal(name: string): string {
   return name.replace(/(^|-)([a-z])/g, (_m, _dash, letter: string) => letter.toUpperCase());

@@ -9,47 +9,43 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ArnFormat, AssetHashType, CfnOutput, DockerImage, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
-import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
-import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
-import * as codebuild from 'aws-cdk-lib/aws-codebuild';
+import type * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import type * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
-import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import * as sns from 'aws-cdk-lib/aws-sns';
-import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
-import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { buildSync } from 'esbuild';
 import { parse as parseYaml } from 'yaml';
 import { LockstepError } from '../lambdas/core/errors';
 import { SDK_TABLES } from '../lambdas/core/tables';
 import { AccessControl, type AccessPolicy } from '../lambdas/sdk/host/acl';
 import { AccessPolicyError } from '../lambdas/sdk/host/errors';
 import { DEFAULT_ARCHIVE_LIMITS, type ArchiveLimits } from '../lambdas/sdk/converter';
-import { INDEX_KEY } from '../lambdas/sdk/host/keys';
 import { ARCHIVE_LIMITS_ENV, archiveLimitsProblems } from '../lambdas/sdk/service/archive-limits';
-import { TESTER_BUILDSPEC } from '../lambdas/sdk/tester/buildspec';
-import { apigwv2AccessLogFormat } from './api';
+import { buildHttpApi } from './api';
 import { createAccessLogsBucket, createDataBucket, useBucketPolicyForAccessLogs } from './buckets';
-import { S3ObjectSource } from './codebuild-sources';
-import { grantBucketList, grantObjectsDelete, grantObjectsRead, grantObjectsWrite, grantTableData, grantTopicPublish } from './grants';
-import { lockstepFunction, pascal } from './lockstep-function';
-import { acknowledge, resourceFinding } from './nag';
-import { lockstepStateMachine } from './state-machine';
+import { buildKey } from './keys';
+import { buildFunctions } from './lockstep-function';
+import { buildLogGroup, type LogGroupDefaults } from './log-groups';
+import { acknowledge } from './nag';
+import { lockstepStateMachine, stateMachineArnFromName } from './state-machine';
 import { ACCESS_POLICY_FILE, ACCESS_POLICY_FILE_IN_BUNDLE, SDK_HANDLER_NAMES, SDK_HANDLERS, sdkHandlerEntry, type SdkHandlerName } from './sdk-handlers';
-import { TESTER_DIR, testerBundleOptions } from './sdk-tester-bundle';
+import { buildPackageHostDistribution, buildSigningKeyGroup } from './sdk-distribution';
+import { grantSdkHandlerPermissions } from './sdk-grants';
+import { buildTesterProject } from './sdk-tester-project';
 import { createLockstepTable } from './tables';
+import { buildTopic, subscribeEmails } from './topics';
 
 export interface SdkPublisherProps {
   /**
@@ -213,77 +209,88 @@ export class SdkPublisher extends Construct {
   /** `https://<distribution domain>`: base of every package URL. */
   readonly cdnBaseUrl: string;
 
-  private readonly removalPolicy: RemovalPolicy;
-  private readonly logRetention: logs.RetentionDays;
-
   constructor(scope: Construct, id: string, props: SdkPublisherProps) {
     super(scope, id);
-    const { publicKeyPem, accessPolicy } = validateProps(props);
-    this.removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
-    this.logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
+    const { publicKeyPem, accessPolicy } = checkProps(props);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const logDefaults: LogGroupDefaults = { removalPolicy, logRetention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS };
     useBucketPolicyForAccessLogs(this);
+    const stateMachineArn = stateMachineArnFromName(this, SDK_STATE_MACHINE_NAME);
 
-    const stack = Stack.of(this);
-    // Built from the name rather than referenced: the functions the state machine invokes also need its ARN.
-    const stateMachineArn = stack.formatArn({
-      service: 'states',
-      resource: 'stateMachine',
-      resourceName: SDK_STATE_MACHINE_NAME,
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-    });
-
-    this.encryptionKey =
-      props.encryptionKey ??
-      new kms.Key(this, 'Key', {
-        description: 'Lockstep SDK publishing: SDK table, SDK host and staging buckets, notifications, tester output',
-        enableKeyRotation: true,
-        removalPolicy: this.removalPolicy,
-      });
-    this.table = createLockstepTable(this, SDK_TABLES[0]!, { encryptionKey: this.encryptionKey, removalPolicy: this.removalPolicy });
-
+    const key = (this.encryptionKey =
+      props.encryptionKey ?? buildKey(this, 'Lockstep SDK publishing: SDK table, SDK host and staging buckets, notifications, tester output', removalPolicy));
+    this.table = createLockstepTable(this, SDK_TABLES[0]!, { encryptionKey: key, removalPolicy });
     this.accessLogsBucket = createAccessLogsBucket(this, 'AccessLogsBucket', {
-      removalPolicy: this.removalPolicy,
+      removalPolicy,
       logsOf: 'SDK host, staging and package host buckets and the package host distribution',
       acceptsCloudFrontLogs: true,
     });
-    this.sdkHostBucket = createDataBucket(this, 'SdkHostBucket', {
-      encryptionKey: this.encryptionKey,
-      accessLogs: this.accessLogsBucket,
-      accessLogsPrefix: 'sdk-host/',
-      removalPolicy: this.removalPolicy,
-      eventBridgeEnabled: true,
-    });
-    this.stagingBucket = createDataBucket(this, 'StagingBucket', {
-      encryptionKey: this.encryptionKey,
-      accessLogs: this.accessLogsBucket,
-      accessLogsPrefix: 'staging/',
-      removalPolicy: this.removalPolicy,
-    });
-    this.packageHostBucket = createDataBucket(this, 'PackageHostBucket', {
-      accessLogs: this.accessLogsBucket,
-      accessLogsPrefix: 'package-host/',
-      removalPolicy: this.removalPolicy,
-    });
+    const dataBucket = (bucketId: string, prefix: string, options: { encryptionKey?: kms.IKey; eventBridgeEnabled?: boolean }): s3.Bucket =>
+      createDataBucket(this, bucketId, { accessLogs: this.accessLogsBucket, accessLogsPrefix: prefix, removalPolicy, ...options });
+    this.sdkHostBucket = dataBucket('SdkHostBucket', 'sdk-host/', { encryptionKey: key, eventBridgeEnabled: true });
+    this.stagingBucket = dataBucket('StagingBucket', 'staging/', { encryptionKey: key });
+    this.packageHostBucket = dataBucket('PackageHostBucket', 'package-host/', {});
 
-    this.publicKey =
-      typeof props.cloudFrontPublicKey === 'string'
-        ? new cloudfront.PublicKey(this, 'SigningPublicKey', {
-            encodedKey: publicKeyPem ?? props.cloudFrontPublicKey,
-            comment: 'Lockstep SDK publishing: checks signed URLs of private and early-access packages',
-          })
-        : props.cloudFrontPublicKey;
-    this.keyGroup = new cloudfront.KeyGroup(this, 'SigningKeyGroup', {
-      items: [this.publicKey],
-      comment: 'Lockstep SDK publishing: keys that may sign package URLs',
-    });
-    this.distribution = this.createDistribution(props);
+    ({ publicKey: this.publicKey, keyGroup: this.keyGroup } = buildSigningKeyGroup(this, props.cloudFrontPublicKey, publicKeyPem));
+    this.distribution = buildPackageHostDistribution(this, { ...props, bucket: this.packageHostBucket, keyGroup: this.keyGroup, logBucket: this.accessLogsBucket });
     this.cdnBaseUrl = `https://${props.domainName ?? this.distribution.distributionDomainName}`;
 
-    this.notificationTopic = this.createTopic(props.notificationEmails ?? []);
+    this.notificationTopic = buildTopic(this, 'NotificationTopic', 'Lockstep SDK publishing', key);
+    // The notifier publishes one message per owner with the attribute `recipient` (lower case).
+    const owners = [...new Set((props.notificationEmails ?? []).map((e) => e.trim().toLowerCase()))].sort();
+    subscribeEmails(this.notificationTopic, 'recipient', owners.map((email) => [email, [email]]));
     const archiveLimits = JSON.stringify({ ...DEFAULT_ARCHIVE_LIMITS, ...props.archiveLimits });
-    this.testerProject = this.createTesterProject(props.testerEnvironment, archiveLimits);
+    this.testerProject = buildTesterProject(this, {
+      projectName: SDK_TESTER_PROJECT_NAME,
+      ...(props.testerEnvironment ? { environment: props.testerEnvironment } : {}),
+      archiveLimits,
+      stagingBucket: this.stagingBucket,
+      packageHostBucket: this.packageHostBucket,
+      encryptionKey: key,
+      logDefaults,
+    });
 
-    this.functions = this.createFunctions(accessPolicy, {
+    this.functions = buildFunctions(this, {
+      names: SDK_HANDLER_NAMES,
+      entry: sdkHandlerEntry,
+      settings: (name) => SDK_HANDLERS[name],
+      environment: this.functionEnvironment(props, stateMachineArn, archiveLimits),
+      bundledJson: { [ACCESS_POLICY_FILE]: accessPolicy },
+      ...logDefaults,
+    });
+    this.stateMachine = lockstepStateMachine(this, 'StateMachine', {
+      stateMachineName: SDK_STATE_MACHINE_NAME,
+      aslFile: SDK_PUBLISHING_ASL,
+      definitionSubstitutions: { SdkStepsFunctionArn: this.functions['sdk-steps'].functionArn },
+      logGroup: buildLogGroup(this, 'StateMachineLogs', logDefaults, `/aws/vendedlogs/states/${SDK_STATE_MACHINE_NAME}`),
+      invokes: [this.functions['sdk-steps']],
+      codeBuildProjects: [this.testerProject],
+    });
+    grantSdkHandlerPermissions(this, { ...this.dataStores(), functions: this.functions, stateMachineArn, signingKeySecret: props.signingKeySecret });
+
+    this.httpApi =
+      props.httpApi ??
+      buildHttpApi(this, {
+        apiName: 'lockstep-sdk',
+        description: 'Lockstep SDK publishing: uploads and downloads',
+        throttle: props.apiThrottle ?? { rateLimit: 20, burstLimit: 40 },
+        logDefaults,
+      });
+    this.addRoutes();
+    this.uploadApiUrl = `${this.httpApi.apiEndpoint}/sdk/uploads`;
+    this.downloadApiUrl = `${this.httpApi.apiEndpoint}/sdk`;
+    this.addTriggers(props.pollInterval ?? Duration.minutes(15));
+    this.addOutputs();
+  }
+
+  private dataStores(): Pick<SdkPublisher, 'table' | 'sdkHostBucket' | 'stagingBucket' | 'packageHostBucket' | 'notificationTopic' | 'encryptionKey'> {
+    const { table, sdkHostBucket, stagingBucket, packageHostBucket, notificationTopic, encryptionKey } = this;
+    return { table, sdkHostBucket, stagingBucket, packageHostBucket, notificationTopic, encryptionKey };
+  }
+
+  /** The environment variables of ARCHITECTURE.md ("SDK publishing"), the same for every SDK function. */
+  private functionEnvironment(props: SdkPublisherProps, stateMachineArn: string, archiveLimits: string): Record<string, string> {
+    return {
       LOCKSTEP_SDK_TABLE: this.table.tableName,
       LOCKSTEP_SDK_HOST_BUCKET: this.sdkHostBucket.bucketName,
       LOCKSTEP_SDK_STAGING_BUCKET: this.stagingBucket.bucketName,
@@ -299,299 +306,7 @@ export class SdkPublisher extends Construct {
       [ARCHIVE_LIMITS_ENV]: archiveLimits,
       POWERTOOLS_SERVICE_NAME: 'lockstep-sdk',
       POWERTOOLS_METRICS_NAMESPACE: 'Lockstep',
-    });
-    this.stateMachine = this.createStateMachine();
-    this.grantFunctionPermissions(stateMachineArn, props.signingKeySecret);
-
-    this.httpApi = props.httpApi ?? this.createApi(props.apiThrottle);
-    this.addRoutes();
-    this.uploadApiUrl = `${this.httpApi.apiEndpoint}/sdk/uploads`;
-    this.downloadApiUrl = `${this.httpApi.apiEndpoint}/sdk`;
-    this.addTriggers(props.pollInterval ?? Duration.minutes(15));
-    this.addOutputs();
-  }
-
-  private createDistribution(props: SdkPublisherProps): cloudfront.Distribution {
-    const origin = origins.S3BucketOrigin.withOriginAccessControl(this.packageHostBucket, {
-      originAccessLevels: [cloudfront.AccessLevel.READ],
-    });
-    const publicBehavior: cloudfront.BehaviorOptions = {
-      origin,
-      viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
-      allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD,
-      cachedMethods: cloudfront.CachedMethods.CACHE_GET_HEAD,
-      cachePolicy: cloudfront.CachePolicy.CACHING_OPTIMIZED,
-      responseHeadersPolicy: cloudfront.ResponseHeadersPolicy.SECURITY_HEADERS,
-      // Package archives are already compressed.
-      compress: false,
     };
-    const signedBehavior: cloudfront.BehaviorOptions = { ...publicBehavior, trustedKeyGroups: [this.keyGroup] };
-    const distribution = new cloudfront.Distribution(this, 'Distribution', {
-      comment: 'Lockstep SDK package host',
-      // Anything outside the tier prefixes (index.json among them) needs a signed URL too: the download API serves
-      // the index, and nothing is public unless it sits under public/.
-      defaultBehavior: signedBehavior,
-      additionalBehaviors: {
-        'public/*': publicBehavior,
-        'early-access/*': signedBehavior,
-        'private/*': signedBehavior,
-      },
-      priceClass: props.priceClass ?? cloudfront.PriceClass.PRICE_CLASS_100,
-      httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
-      // Signed URLs limited to a consumer's IP range carry an IPv4 condition; a viewer connecting over IPv6 could
-      // never match it, so viewers connect over IPv4.
-      enableIpv6: false,
-      enableLogging: true,
-      logBucket: this.accessLogsBucket,
-      logFilePrefix: 'cloudfront/',
-      ...(props.domainName && props.certificate
-        ? {
-            domainNames: [props.domainName],
-            certificate: props.certificate,
-            minimumProtocolVersion: cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
-            sslSupportMethod: cloudfront.SSLMethod.SNI,
-          }
-        : {}),
-      ...(props.geoRestriction ? { geoRestriction: props.geoRestriction } : {}),
-      ...(props.webAclId ? { webAclId: props.webAclId } : {}),
-    });
-    if (!props.certificate) {
-      acknowledge(distribution, {
-        id: 'AwsSolutions-CFR4',
-        reason:
-          'Without a custom domain the distribution serves the default *.cloudfront.net certificate, whose security policy CloudFront fixes at TLSv1; give domainName and certificate to require TLS 1.2',
-      });
-    }
-    if (!props.geoRestriction) {
-      acknowledge(distribution, {
-        id: 'AwsSolutions-CFR1',
-        reason:
-          'Who may download is decided per consumer by the download API (groups, IP ranges) and enforced with signed URLs; a country restriction is an operator choice, available through the geoRestriction prop',
-      });
-    }
-    if (!props.webAclId) {
-      acknowledge(distribution, {
-        id: 'AwsSolutions-CFR2',
-        reason:
-          'Private and early-access objects need a signed URL and public ones are static package files cached at the edge, with no application behind the origin to protect; attach a web ACL through the webAclId prop for rate limiting',
-      });
-    }
-    return distribution;
-  }
-
-  private createTopic(emails: readonly string[]): sns.Topic {
-    const topic = new sns.Topic(this, 'NotificationTopic', {
-      displayName: 'Lockstep SDK publishing',
-      masterKey: this.encryptionKey,
-      enforceSSL: true,
-    });
-    // The notifier publishes one message per owner with the attribute `recipient` (lower case).
-    for (const email of [...new Set(emails.map((e) => e.trim().toLowerCase()))].sort()) {
-      topic.addSubscription(
-        new subscriptions.EmailSubscription(email, {
-          filterPolicy: { recipient: sns.SubscriptionFilter.stringFilter({ allowlist: [email] }) },
-        }),
-      );
-    }
-    return topic;
-  }
-
-  /**
-   * The tester: a CodeBuild project running `TESTER_BUILDSPEC` over the tester CLI bundled by esbuild at synth
-   * (an S3 asset), reading staged and published packages and writing `tests/<plan>/results.json` to staging.
-   */
-  private createTesterProject(environment: codebuild.BuildEnvironment | undefined, archiveLimits: string): codebuild.Project {
-    const source = new s3assets.Asset(this, 'TesterSource', {
-      path: TESTER_DIR,
-      assetHashType: AssetHashType.OUTPUT,
-      bundling: {
-        // Never pulled: local bundling with esbuild always succeeds or throws.
-        image: DockerImage.fromRegistry('public.ecr.aws/docker/library/node:20-slim'),
-        local: {
-          tryBundle(outputDir: string): boolean {
-            buildSync(testerBundleOptions(outputDir));
-            return true;
-          },
-        },
-      },
-    });
-    const logGroup = this.logGroup('TesterLogs');
-    const project = new codebuild.Project(this, 'TesterProject', {
-      projectName: SDK_TESTER_PROJECT_NAME,
-      description: 'Lockstep SDK tester: builds a sample app against the staged set and checks every package',
-      buildSpec: codebuild.BuildSpec.fromObjectToYaml(TESTER_BUILDSPEC as unknown as Record<string, unknown>),
-      source: new S3ObjectSource(source.bucket, source.s3ObjectKey),
-      environment: environment ?? {
-        buildImage: codebuild.LinuxArmBuildImage.AMAZON_LINUX_2_STANDARD_3_0,
-        computeType: codebuild.ComputeType.MEDIUM,
-        privileged: false,
-      },
-      environmentVariables: {
-        LOCKSTEP_SDK_STAGING_BUCKET: { value: this.stagingBucket.bucketName },
-        LOCKSTEP_PACKAGE_HOST_BUCKET: { value: this.packageHostBucket.bucketName },
-        [ARCHIVE_LIMITS_ENV]: { value: archiveLimits },
-      },
-      encryptionKey: this.encryptionKey,
-      logging: { cloudWatch: { logGroup } },
-      // Results travel as results.json in staging, so no report-group permissions are needed.
-      grantReportGroupPermissions: false,
-      timeout: Duration.hours(1),
-    });
-    // CodeBuild checks the source bucket's location and ACL before it downloads the source.
-    project.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['s3:GetBucketAcl', 's3:GetBucketLocation'], resources: [source.bucket.bucketArn] }),
-    );
-    project.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:GetObjectVersion'], resources: [source.bucket.arnForObjects(source.s3ObjectKey)] }));
-    grantObjectsRead(this.stagingBucket, 'tests/*', project);
-    grantObjectsRead(this.stagingBucket, 'packages/*', project);
-    grantObjectsRead(this.packageHostBucket, '*', project);
-    grantObjectsWrite(this.stagingBucket, 'tests/*', project);
-    acknowledge(
-      project,
-      {
-        id: `AwsSolutions-IAM5[${resourceFinding(this, this.stagingBucket.arnForObjects('packages/*'))}]`,
-        reason: 'The tester reads whichever staged packages its plan names; the plan is made per execution by the stage step',
-      },
-      {
-        id: `AwsSolutions-IAM5[${resourceFinding(this, this.packageHostBucket.arnForObjects('*'))}]`,
-        reason: 'The sample app is built against published packages of any tier that the staged set depends on; they are chosen at run time by resolution',
-      },
-      {
-        id: `AwsSolutions-IAM5[${resourceFinding(this, this.stagingBucket.arnForObjects('tests/*'))}]`,
-        reason: 'The tester reads tests/<plan id>/plan.json and writes results.json beside it; plan ids are made per execution',
-      },
-      {
-        id: 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]',
-        reason: 'CodeBuild encrypts build output with the SDK key through the CDK grant, which adds ReEncrypt* on that one key',
-      },
-      {
-        id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
-        reason: 'CodeBuild encrypts build output with the SDK key through the CDK grant, which adds GenerateDataKey* on that one key',
-      },
-      {
-        // The statement CodeBuild adds for its default log group, whatever the logging settings.
-        id: `AwsSolutions-IAM5[${resourceFinding(this, `${Stack.of(this).formatArn({ service: 'logs', resource: 'log-group', arnFormat: ArnFormat.COLON_RESOURCE_NAME, resourceName: `/aws/codebuild/${project.projectName}` })}:*`)}]`,
-        reason: `CodeBuild always grants its default log group /aws/codebuild/${SDK_TESTER_PROJECT_NAME}; ":*" covers the log streams of that one group`,
-      },
-    );
-    return project;
-  }
-
-  private createFunctions(accessPolicy: AccessPolicy, environment: Record<string, string>): Record<SdkHandlerName, nodejs.NodejsFunction> {
-    const entries = SDK_HANDLER_NAMES.map((name) => {
-      const fn = lockstepFunction(this, pascal(name), {
-        entry: sdkHandlerEntry(name),
-        ...SDK_HANDLERS[name],
-        environment,
-        bundledJson: { [ACCESS_POLICY_FILE]: accessPolicy },
-        logRetention: this.logRetention,
-        removalPolicy: this.removalPolicy,
-      });
-      return [name, fn] as const;
-    });
-    return Object.fromEntries(entries) as Record<SdkHandlerName, nodejs.NodejsFunction>;
-  }
-
-  private createStateMachine(): sfn.StateMachine {
-    const steps = this.functions['sdk-steps'];
-    return lockstepStateMachine(this, 'StateMachine', {
-      stateMachineName: SDK_STATE_MACHINE_NAME,
-      aslFile: SDK_PUBLISHING_ASL,
-      definitionSubstitutions: { SdkStepsFunctionArn: steps.functionArn },
-      logGroup: this.logGroup('StateMachineLogs', `/aws/vendedlogs/states/${SDK_STATE_MACHINE_NAME}`),
-      invokes: [steps],
-      codeBuildProjects: [this.testerProject],
-    });
-  }
-
-  /**
-   * What each SDK handler calls (see `lambdas/sdk/service/`), and nothing more. `s3:ListBucket` is granted where a
-   * handler reads an object that may not exist yet: without it S3 answers 403 instead of 404.
-   */
-  private grantFunctionPermissions(stateMachineArn: string, signingKeySecret: secretsmanager.ISecret): void {
-    const fns = this.functions;
-    const startExecution = new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [stateMachineArn] });
-    const incoming = 'incoming/*';
-    const everything = '*';
-    const finding = (bucket: s3.IBucket, pattern: string): string => `AwsSolutions-IAM5[${resourceFinding(this, bucket.arnForObjects(pattern))}]`;
-    const incomingReason = 'names and versions under incoming/<name>/<version>/ are chosen by providers at run time';
-
-    // Upload API: checks the provider's token, hands out presigned PUTs under incoming/<name>/<version>/ (signed
-    // with this role, so the role must be allowed to put there), and on completion lists what arrived and starts
-    // the execution.
-    const upload = fns['sdk-upload-api'];
-    grantTableData(this.table, upload, 'read-write');
-    grantObjectsWrite(this.sdkHostBucket, incoming, upload);
-    grantBucketList(this.sdkHostBucket, upload, 'incoming/');
-    upload.addToRolePolicy(startExecution);
-    acknowledge(upload.role!, { id: finding(this.sdkHostBucket, incoming), reason: `Presigned uploads of SDK versions: ${incomingReason}` });
-
-    // Intake: lists incoming/ (events and the poll) and starts one execution per new (SDK, version); the poll also
-    // finishes publications cut short after their commit point (index.json, deleting withdrawn versions).
-    const intake = fns['sdk-intake'];
-    grantTableData(this.table, intake, 'read-write');
-    grantBucketList(this.sdkHostBucket, intake, 'incoming/');
-    intake.addToRolePolicy(startExecution);
-    grantObjectsWrite(this.packageHostBucket, INDEX_KEY, intake);
-    grantObjectsDelete(this.packageHostBucket, everything, intake);
-    acknowledge(intake.role!, {
-      id: finding(this.packageHostBucket, everything),
-      reason: 'The poll finishes interrupted publications, which deletes the objects of withdrawn versions at <tier>/<name>/<version>/ keys known only from the index',
-    });
-
-    // Steps: validate and convert the upload, stage (packages/, contents/, tests/ plans), read test results,
-    // publish to the package host (copies, index.json, deleting withdrawn versions), notify owners, and start
-    // executions for waiting packages that an arrival releases.
-    const steps = fns['sdk-steps'];
-    grantTableData(this.table, steps, 'read-write');
-    grantObjectsRead(this.sdkHostBucket, incoming, steps);
-    grantBucketList(this.sdkHostBucket, steps);
-    grantObjectsRead(this.stagingBucket, everything, steps);
-    grantObjectsWrite(this.stagingBucket, everything, steps);
-    grantBucketList(this.stagingBucket, steps);
-    grantObjectsWrite(this.packageHostBucket, everything, steps);
-    grantObjectsDelete(this.packageHostBucket, everything, steps);
-    grantTopicPublish(this.notificationTopic, this.encryptionKey, steps);
-    steps.addToRolePolicy(startExecution);
-    acknowledge(
-      steps.role!,
-      { id: finding(this.sdkHostBucket, incoming), reason: `Validation and conversion read the upload the execution names: ${incomingReason}` },
-      {
-        id: finding(this.stagingBucket, everything),
-        reason: 'Staging holds packages/, contents/ and tests/ objects of SDK versions and test plans that exist only at run time',
-      },
-      {
-        id: finding(this.packageHostBucket, everything),
-        reason: 'Publication writes <tier>/<name>/<version>/ and index.json and deletes withdrawn versions, for SDKs known only at run time',
-      },
-    );
-
-    // Download API: checks the consumer's token, reads the index, signs URLs with the operator's key. Listing
-    // tells "nothing published yet" (404) apart from a denial.
-    const download = fns['sdk-download-api'];
-    grantTableData(this.table, download, 'read');
-    grantObjectsRead(this.packageHostBucket, INDEX_KEY, download);
-    grantBucketList(this.packageHostBucket, download);
-    signingKeySecret.grantRead(download);
-  }
-
-  private createApi(throttle: apigwv2.ThrottleSettings | undefined): apigwv2.HttpApi {
-    const api = new apigwv2.HttpApi(this, 'Api', {
-      apiName: 'lockstep-sdk',
-      description: 'Lockstep SDK publishing: uploads and downloads',
-      createDefaultStage: false,
-    });
-    new apigwv2.HttpStage(this, 'ApiStage', {
-      httpApi: api,
-      stageName: '$default',
-      autoDeploy: true,
-      throttle: throttle ?? { rateLimit: 20, burstLimit: 40 },
-      accessLogSettings: {
-        destination: new apigwv2.LogGroupLogDestination(this.logGroup('ApiAccessLogs')),
-        format: apigwv2AccessLogFormat(),
-      },
-    });
-    return api;
   }
 
   private addRoutes(): void {
@@ -645,13 +360,6 @@ export class SdkPublisher extends Construct {
     new CfnOutput(this, 'SdkStateMachineArn', { value: this.stateMachine.stateMachineArn });
   }
 
-  private logGroup(id: string, logGroupName?: string): logs.LogGroup {
-    return new logs.LogGroup(this, id, {
-      ...(logGroupName ? { logGroupName } : {}),
-      retention: this.logRetention,
-      removalPolicy: this.removalPolicy,
-    });
-  }
 }
 
 interface ValidatedProps {
@@ -661,7 +369,7 @@ interface ValidatedProps {
 }
 
 /** Checks every prop, or throws once with every problem. */
-function validateProps(props: SdkPublisherProps): ValidatedProps {
+function checkProps(props: SdkPublisherProps): ValidatedProps {
   const problems: string[] = [];
   let publicKeyPem: string | undefined;
   if (typeof props.cloudFrontPublicKey === 'string' && !Token.isUnresolved(props.cloudFrontPublicKey)) {

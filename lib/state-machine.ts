@@ -3,7 +3,7 @@
  * tokens and payloads stay out of the logs), traced, allowed to invoke exactly the functions its Tasks name and to
  * run exactly the CodeBuild projects its `startBuild.sync` Tasks start.
  */
-import { Stack } from 'aws-cdk-lib';
+import { ArnFormat, Stack } from 'aws-cdk-lib';
 import type * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -25,6 +25,14 @@ export interface LockstepStateMachineProps {
   readonly invokes: readonly lambda.IFunction[];
   /** CodeBuild projects the `startBuild.sync` Tasks start. @default none */
   readonly codeBuildProjects?: readonly codebuild.IProject[];
+}
+
+/**
+ * The ARN of the state machine `name` in `scope`'s stack, built from the name rather than referenced: the
+ * functions a state machine invokes often need its ARN too, and a reference would make a dependency cycle.
+ */
+export function stateMachineArnFromName(scope: Construct, name: string): string {
+  return Stack.of(scope).formatArn({ service: 'states', resource: 'stateMachine', resourceName: name, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
 }
 
 export function lockstepStateMachine(scope: Construct, id: string, props: LockstepStateMachineProps): sfn.StateMachine {

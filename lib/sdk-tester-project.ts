@@ -1,0 +1,89 @@
+/**
+ * The SDK tester: a CodeBuild project running `TESTER_BUILDSPEC` over the tester CLI bundled by esbuild at synth
+ * (an S3 asset), reading staged and published packages and writing `tests/<plan>/results.json` to staging.
+ */
+import { AssetHashType, DockerImage } from 'aws-cdk-lib';
+import * as codebuild from 'aws-cdk-lib/aws-codebuild';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
+import type { Construct } from 'constructs';
+import { buildSync } from 'esbuild';
+import { ARCHIVE_LIMITS_ENV } from '../lambdas/sdk/service/archive-limits';
+import { TESTER_BUILDSPEC } from '../lambdas/sdk/tester/buildspec';
+import { buildProject } from './codebuild-projects';
+import { S3ObjectSource } from './codebuild-sources';
+import { grantObjectsRead, grantObjectsWrite } from './grants';
+import { buildLogGroup, type LogGroupDefaults } from './log-groups';
+import { acknowledge, resourceFinding } from './nag';
+import { TESTER_DIR, testerBundleOptions } from './sdk-tester-bundle';
+
+export interface TesterProjectOptions {
+  readonly projectName: string;
+  /** @default - `DEFAULT_BUILD_IMAGE`, medium compute */
+  readonly environment?: codebuild.BuildEnvironment;
+  /** `LOCKSTEP_SDK_ARCHIVE_LIMITS` as JSON. */
+  readonly archiveLimits: string;
+  readonly stagingBucket: s3.IBucket;
+  readonly packageHostBucket: s3.IBucket;
+  readonly encryptionKey: kms.IKey;
+  readonly logDefaults: LogGroupDefaults;
+}
+
+/** The asset `TesterSource`, the log group `TesterLogs` and the project `TesterProject` in `scope`. */
+export function buildTesterProject(scope: Construct, options: TesterProjectOptions): codebuild.Project {
+  const { stagingBucket, packageHostBucket } = options;
+  const source = new s3assets.Asset(scope, 'TesterSource', {
+    path: TESTER_DIR,
+    assetHashType: AssetHashType.OUTPUT,
+    bundling: {
+      // Never pulled: local bundling with esbuild always succeeds or throws.
+      image: DockerImage.fromRegistry('public.ecr.aws/docker/library/node:20-slim'),
+      local: {
+        tryBundle(outputDir: string): boolean {
+          buildSync(testerBundleOptions(outputDir));
+          return true;
+        },
+      },
+    },
+  });
+  const project = buildProject(scope, 'TesterProject', {
+    projectName: options.projectName,
+    description: 'Lockstep SDK tester: builds a sample app against the staged set and checks every package',
+    buildspec: TESTER_BUILDSPEC as unknown as Record<string, unknown>,
+    source: new S3ObjectSource(source.bucket, source.s3ObjectKey),
+    ...(options.environment ? { environment: options.environment } : {}),
+    defaultComputeType: codebuild.ComputeType.MEDIUM,
+    environmentVariables: {
+      LOCKSTEP_SDK_STAGING_BUCKET: { value: stagingBucket.bucketName },
+      LOCKSTEP_PACKAGE_HOST_BUCKET: { value: packageHostBucket.bucketName },
+      [ARCHIVE_LIMITS_ENV]: { value: options.archiveLimits },
+    },
+    encryptionKey: options.encryptionKey,
+    keyDescription: 'the SDK key',
+    logGroup: buildLogGroup(scope, 'TesterLogs', options.logDefaults),
+    sourceBucket: source.bucket,
+  });
+  project.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:GetObjectVersion'], resources: [source.bucket.arnForObjects(source.s3ObjectKey)] }));
+  grantObjectsRead(stagingBucket, 'tests/*', project);
+  grantObjectsRead(stagingBucket, 'packages/*', project);
+  grantObjectsRead(packageHostBucket, '*', project);
+  grantObjectsWrite(stagingBucket, 'tests/*', project);
+  acknowledge(
+    project,
+    {
+      id: `AwsSolutions-IAM5[${resourceFinding(scope, stagingBucket.arnForObjects('packages/*'))}]`,
+      reason: 'The tester reads whichever staged packages its plan names; the plan is made per execution by the stage step',
+    },
+    {
+      id: `AwsSolutions-IAM5[${resourceFinding(scope, packageHostBucket.arnForObjects('*'))}]`,
+      reason: 'The sample app is built against published packages of any tier that the staged set depends on; they are chosen at run time by resolution',
+    },
+    {
+      id: `AwsSolutions-IAM5[${resourceFinding(scope, stagingBucket.arnForObjects('tests/*'))}]`,
+      reason: 'The tester reads tests/<plan id>/plan.json and writes results.json beside it; plan ids are made per execution',
+    },
+  );
+  return project;
+}
