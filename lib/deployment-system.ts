@@ -38,6 +38,7 @@ import { buildKey } from './keys';
 import { buildFunctions } from './lockstep-function';
 import { buildLogGroup, type LogGroupDefaults } from './log-groups';
 import { acknowledge } from './nag';
+import { perCreationName } from './physical-names';
 import { lockstepStateMachine, stateMachineArnFromName } from './state-machine';
 import { createLockstepTable } from './tables';
 import { buildTopic, subscribeEmails } from './topics';
@@ -204,7 +205,7 @@ export class DeploymentSystem extends Construct {
         PromotionStepsFunctionArn: this.functions['promotion-steps'].functionArn,
         ApprovalRequestFunctionArn: this.functions['approval-request'].functionArn,
       },
-      logGroup: buildLogGroup(this, 'PromotionLogs', this.logDefaults, `/aws/vendedlogs/states/${stateMachineName}`),
+      logGroup: buildLogGroup(this, 'PromotionLogs', this.logDefaults, perCreationName(`/aws/vendedlogs/states/${stateMachineName}`)),
       invokes: [this.functions['promotion-steps'], this.functions['approval-request']],
       codeBuildProjects: definitions.filter((d) => d.kind === 'deploy' || d.kind === 'test').map((d) => this.projects.get(d.name)!),
     });
@@ -403,7 +404,7 @@ function buildSigningSecret(scope: Construct, name: string, key: kms.IKey, remov
 }
 
 /** Checks every prop and returns the parsed pipeline (defaults applied), or throws once with every problem. */
-function checkProps(props: DeploymentSystemProps): Pipeline {
+export function checkProps(props: DeploymentSystemProps): Pipeline {
   const problems: string[] = [];
   // The same checks `loadPipeline` runs (schema and cross-references), for pipelines built as objects in code.
   const check = checkPipelineObject(props.pipeline);

@@ -5,7 +5,7 @@
 import { Stack, type StackProps } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import { DeploymentSystem, type DeploymentSystemProps } from './deployment-system';
+import { checkProps as checkDeploymentSystemProps, DeploymentSystem, type DeploymentSystemProps } from './deployment-system';
 import { SdkPublisher, type SdkPublisherProps } from './sdk-publisher';
 
 /**
@@ -32,7 +32,9 @@ export class LockstepStack extends Stack {
   readonly sdkPublisher?: SdkPublisher;
 
   constructor(scope: Construct, id: string, props: LockstepStackProps) {
-    const name = props.deploymentSystem.pipeline.pipeline.name;
+    // Before super: the pipeline name becomes the stack name, and a name CloudFormation refuses should get
+    // Lockstep's own message (pipeline.name), not the CDK's ValidationError on the stack.
+    const name = checkDeploymentSystemProps(props.deploymentSystem).pipeline.name;
     super(scope, id, {
       description: `Lockstep continuous deployment for pipeline ${name}${props.sdkPublisher ? ', with SDK publishing' : ''}`,
       ...props,

@@ -39,6 +39,7 @@ import { buildKey } from './keys';
 import { buildFunctions } from './lockstep-function';
 import { buildLogGroup, type LogGroupDefaults } from './log-groups';
 import { acknowledge } from './nag';
+import { perCreationName, stackScopedName } from './physical-names';
 import { lockstepStateMachine, stateMachineArnFromName } from './state-machine';
 import { ACCESS_POLICY_FILE, ACCESS_POLICY_FILE_IN_BUNDLE, SDK_HANDLER_NAMES, SDK_HANDLERS, sdkHandlerEntry, type SdkHandlerName } from './sdk-handlers';
 import { buildPackageHostDistribution, buildSigningKeyGroup } from './sdk-distribution';
@@ -163,10 +164,17 @@ export class SdkPublisherPropsError extends LockstepError {
   }
 }
 
-/** Name of the SDK publishing state machine; the functions build its ARN from it (no dependency cycle). */
-export const SDK_STATE_MACHINE_NAME = 'lockstep-sdk-publishing';
-/** Name of the tester CodeBuild project (ARCHITECTURE.md); it travels in the execution input. */
-export const SDK_TESTER_PROJECT_NAME = 'lockstep-sdk-tester';
+/**
+ * Name of the SDK publishing state machine in `scope`'s stack (`<stack>-sdk-publishing`); the functions build its
+ * ARN from it (no dependency cycle). Stack-scoped, so two pipelines' stacks in one account and region never collide.
+ */
+export function sdkStateMachineName(scope: Construct): string {
+  return stackScopedName(scope, 'sdk-publishing', 80);
+}
+/** Name of the tester CodeBuild project (`<stack>-sdk-tester`); it travels in the execution input. */
+export function sdkTesterProjectName(scope: Construct): string {
+  return stackScopedName(scope, 'sdk-tester', 255);
+}
 
 const SDK_PUBLISHING_ASL = fileURLToPath(new URL('../statemachines/sdk-publishing.asl.json', import.meta.url));
 
@@ -215,7 +223,8 @@ export class SdkPublisher extends Construct {
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const logDefaults: LogGroupDefaults = { removalPolicy, logRetention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS };
     useBucketPolicyForAccessLogs(this);
-    const stateMachineArn = stateMachineArnFromName(this, SDK_STATE_MACHINE_NAME);
+    const stateMachineName = sdkStateMachineName(this);
+    const stateMachineArn = stateMachineArnFromName(this, stateMachineName);
 
     const key = (this.encryptionKey =
       props.encryptionKey ?? buildKey(this, 'Lockstep SDK publishing: SDK table, SDK host and staging buckets, notifications, tester output', removalPolicy));
@@ -241,7 +250,7 @@ export class SdkPublisher extends Construct {
     subscribeEmails(this.notificationTopic, 'recipient', owners.map((email) => [email, [email]]));
     const archiveLimits = JSON.stringify({ ...DEFAULT_ARCHIVE_LIMITS, ...props.archiveLimits });
     this.testerProject = buildTesterProject(this, {
-      projectName: SDK_TESTER_PROJECT_NAME,
+      projectName: sdkTesterProjectName(this),
       ...(props.testerEnvironment ? { environment: props.testerEnvironment } : {}),
       archiveLimits,
       stagingBucket: this.stagingBucket,
@@ -259,10 +268,10 @@ export class SdkPublisher extends Construct {
       ...logDefaults,
     });
     this.stateMachine = lockstepStateMachine(this, 'StateMachine', {
-      stateMachineName: SDK_STATE_MACHINE_NAME,
+      stateMachineName,
       aslFile: SDK_PUBLISHING_ASL,
       definitionSubstitutions: { SdkStepsFunctionArn: this.functions['sdk-steps'].functionArn },
-      logGroup: buildLogGroup(this, 'StateMachineLogs', logDefaults, `/aws/vendedlogs/states/${SDK_STATE_MACHINE_NAME}`),
+      logGroup: buildLogGroup(this, 'StateMachineLogs', logDefaults, perCreationName(`/aws/vendedlogs/states/${stateMachineName}`)),
       invokes: [this.functions['sdk-steps']],
       codeBuildProjects: [this.testerProject],
     });
@@ -271,7 +280,7 @@ export class SdkPublisher extends Construct {
     this.httpApi =
       props.httpApi ??
       buildHttpApi(this, {
-        apiName: 'lockstep-sdk',
+        apiName: stackScopedName(this, 'sdk', 128),
         description: 'Lockstep SDK publishing: uploads and downloads',
         throttle: props.apiThrottle ?? { rateLimit: 20, burstLimit: 40 },
         logDefaults,
@@ -297,7 +306,7 @@ export class SdkPublisher extends Construct {
       LOCKSTEP_PACKAGE_HOST_BUCKET: this.packageHostBucket.bucketName,
       LOCKSTEP_SDK_STATE_MACHINE_ARN: stateMachineArn,
       LOCKSTEP_SDK_NOTIFICATION_TOPIC_ARN: this.notificationTopic.topicArn,
-      LOCKSTEP_SDK_TESTER_PROJECT: SDK_TESTER_PROJECT_NAME,
+      LOCKSTEP_SDK_TESTER_PROJECT: sdkTesterProjectName(this),
       LOCKSTEP_CDN_BASE_URL: this.cdnBaseUrl,
       LOCKSTEP_CLOUDFRONT_KEY_PAIR_ID: this.publicKey.publicKeyId,
       LOCKSTEP_CLOUDFRONT_PRIVATE_KEY_SECRET_ARN: props.signingKeySecret.secretArn,

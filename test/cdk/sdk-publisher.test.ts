@@ -255,8 +255,8 @@ describe('tester project', () => {
     project = resources[logicalId('AWS::CodeBuild::Project', 'TesterProject')]!.Properties!;
   });
 
-  it('is lockstep-sdk-tester, encrypted with the SDK key, logging to CloudWatch, not privileged', () => {
-    expect(project.Name).toBe('lockstep-sdk-tester');
+  it('is named after its stack (<stack>-sdk-tester), encrypted with the SDK key, logging to CloudWatch, not privileged', () => {
+    expect(project.Name).toBe('Sdk-sdk-tester');
     expect(project.EncryptionKey).toEqual({ 'Fn::GetAtt': [logicalId('AWS::KMS::Key', 'Key'), 'Arn'] });
     expect(project.LogsConfig.CloudWatchLogs.Status).toBe('ENABLED');
     expect(project.Environment.PrivilegedMode).toBe(false);
@@ -312,10 +312,10 @@ describe('Lambda functions', () => {
     for (const [, fn] of ofType('AWS::Lambda::Function')) {
       const variables = fn.Properties!.Environment.Variables;
       expect(Object.keys(variables)).toEqual(expect.arrayContaining(ENV));
-      expect(variables.LOCKSTEP_SDK_TESTER_PROJECT).toBe('lockstep-sdk-tester');
+      expect(variables.LOCKSTEP_SDK_TESTER_PROJECT).toBe('Sdk-sdk-tester');
       expect(variables.LOCKSTEP_SDK_ACCESS_POLICY_FILE).toBe('/var/task/access-policy.json');
       expect(variables.LOCKSTEP_SDK_SIGNED_URL_TTL_SECONDS).toBe('300');
-      expect(JSON.stringify(variables.LOCKSTEP_SDK_STATE_MACHINE_ARN)).toContain(':stateMachine:lockstep-sdk-publishing');
+      expect(JSON.stringify(variables.LOCKSTEP_SDK_STATE_MACHINE_ARN)).toContain(':stateMachine:Sdk-sdk-publishing');
       expect(variables.LOCKSTEP_CDN_BASE_URL).toEqual({
         'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [logicalId('AWS::CloudFront::Distribution', 'Distribution'), 'DomainName'] }]],
       });
@@ -377,8 +377,8 @@ describe('SDK publishing state machine', () => {
     machine = resources[logicalId('AWS::StepFunctions::StateMachine', 'StateMachine')]!;
   });
 
-  it('is a STANDARD machine named lockstep-sdk-publishing that logs without execution data and traces', () => {
-    expect(machine.Properties!.StateMachineName).toBe('lockstep-sdk-publishing');
+  it('is a STANDARD machine named after its stack (<stack>-sdk-publishing) that logs without execution data and traces', () => {
+    expect(machine.Properties!.StateMachineName).toBe('Sdk-sdk-publishing');
     expect(machine.Properties!.StateMachineType).toBe('STANDARD');
     expect(machine.Properties!.LoggingConfiguration).toMatchObject({ IncludeExecutionData: false, Level: 'ALL' });
     expect(machine.Properties!.TracingConfiguration).toEqual({ Enabled: true });

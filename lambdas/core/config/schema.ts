@@ -12,6 +12,17 @@ export const nameSchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/, 'use 1-40 letters, digits, "-" or "_", starting with a letter or digit');
 
+/**
+ * A pipeline's name also names its CloudFormation stack (`Lockstep-<name>`), and stack names allow letters, digits
+ * and "-" only. `lockstep validate`, `loadPipeline` and the CDK constructs all check this one rule.
+ */
+export const pipelineNameSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9-]{0,39}$/,
+    'use 1-40 letters, digits or "-", starting with a letter or digit: the name is part of the CloudFormation stack name (Lockstep-<name>), which allows no "_"',
+  );
+
 export const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 export type Day = (typeof DAYS)[number];
 
@@ -185,7 +196,7 @@ export const notificationSchema = z.strictObject({
 
 export const pipelineSchema = z.strictObject({
   pipeline: z.strictObject({
-    name: nameSchema,
+    name: pipelineNameSchema,
     /** A disabled pipeline starts nothing; in-flight executions finish. @default true */
     enabled: z.boolean().default(true),
     /** With automation off, agents report what they would do but start nothing. @default true */
