@@ -13,9 +13,32 @@ import type { Construct } from 'constructs';
 import { BUILDS_PREFIX, REVISIONS_PREFIX, type CodeBuildProjectDefinition } from '../lambdas/core/buildspecs';
 import type { Pipeline } from '../lambdas/core/config/schema';
 import type { TableDefinition } from '../lambdas/core/tables';
-import { grantObjectsRead, grantObjectsWrite, grantTableData, grantTopicPublish } from './grants';
+import { grantObjectsRead, grantObjectsWrite, grantTableData, grantTopicPublish, type TableAccess, type TableGrantOptions } from './grants';
 import type { HandlerName } from './handlers';
 import { acknowledge, resourceFinding } from './nag';
+
+type TableName = TableDefinition['logicalName'];
+
+/**
+ * The partitions of the Revisions table that hold AutoBuild's pushes and builds (`dynamo-build-store.ts`), apart
+ * from the revisions themselves (`APP#<application>`).
+ */
+const PUSH_AND_BUILD_PARTITIONS = ['PUSHES', 'BUILDS#*'];
+
+/**
+ * Which tables each handler uses and how (the stores it builds in `lambdas/adapters/runtime.ts` and the calls it
+ * makes on them). The timeline (Events) is only ever appended to. Push intake (webhook, CodeCommit) records pushes
+ * and claims builds in the Revisions table but never touches a revision; the approval functions read the revision
+ * they ask about; only promotion steps take and release locks.
+ */
+export const TABLE_ACCESS: Readonly<Record<HandlerName, Partial<Record<TableName, TableAccess | [TableAccess, TableGrantOptions]>>>> = {
+  'github-webhook': { Revisions: ['read-write', { partitionKeys: PUSH_AND_BUILD_PARTITIONS }], Events: 'append', Idempotency: 'read-write' },
+  'codecommit-push': { Revisions: ['read-write', { partitionKeys: PUSH_AND_BUILD_PARTITIONS }], Events: 'append' },
+  'approval-api': { Revisions: 'read', Environments: 'read-write', Events: 'append' },
+  'approval-request': { Revisions: 'read', Environments: 'read-write', Events: 'append' },
+  'promotion-steps': { Revisions: 'read-write', Environments: 'read-write', Locks: 'read-write', Events: 'append' },
+  reconcile: { Revisions: 'read-write', Environments: 'read-write', Locks: 'read', Events: 'append' },
+};
 
 export interface DeploymentGrantsOptions {
   readonly pipeline: Pipeline;
@@ -33,7 +56,7 @@ export interface DeploymentGrantsOptions {
 }
 
 /**
- * Every function uses the stores (tables); the agents (webhook, CodeCommit, reconcile) start builds and publish
+ * Each function uses the tables of `TABLE_ACCESS`; the agents (webhook, CodeCommit, reconcile) start builds and publish
  * build failures; reconcile also completes builds (BatchGetBuilds, artifact copy to its revision) and starts
  * promotion executions; the approval functions sign links; the approval API answers task tokens.
  */
@@ -41,8 +64,11 @@ export function grantHandlerPermissions(scope: Construct, options: DeploymentGra
   const { functions: fns, encryptionKey: key, stateMachineArn, artifactsBucket } = options;
   const buildProjectArns = options.definitions.filter((d) => d.kind === 'build').map((d) => options.projects.get(d.name)!.projectArn);
 
-  for (const fn of Object.values(fns)) {
-    for (const table of Object.values(options.tables)) grantTableData(table, fn, 'read-write');
+  for (const [handler, tables] of Object.entries(TABLE_ACCESS) as [HandlerName, (typeof TABLE_ACCESS)[HandlerName]][]) {
+    for (const [table, access] of Object.entries(tables) as [TableName, TableAccess | [TableAccess, TableGrantOptions]][]) {
+      const [level, grantOptions] = typeof access === 'string' ? [access, {}] : access;
+      grantTableData(options.tables[table], fns[handler], level, grantOptions);
+    }
   }
 
   for (const name of ['github-webhook', 'codecommit-push', 'reconcile'] as const) {
@@ -95,6 +121,9 @@ export function grantHandlerPermissions(scope: Construct, options: DeploymentGra
   );
 
   grantTopicPublish(options.notificationTopic, key, fns['promotion-steps']);
+
+  // Grants that later runtime adapters need go beside their handler above: the CodeCommit push adapter's
+  // codecommit:GetDifferences / GetCommit on the pipeline's repositories belongs with codecommit-push.
 }
 
 /** True when some environment's approval workflow has a manual approval step (a Step Functions task token). */

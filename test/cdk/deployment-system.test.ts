@@ -293,6 +293,73 @@ describe('Lambda functions', () => {
     }
   });
 
+  describe('table access per function (least privilege)', () => {
+    const WRITES = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+    /** For each table the role reaches: its actions (sorted) and any leading-key condition. */
+    function tableAccess(rolePrefix: string): Record<string, { actions: string[]; partitionKeys?: string[] }> {
+      const tables = new Map(ofType('AWS::DynamoDB::Table').map(([id]) => [id, id.replace(/^DeploymentSystem/, '').replace(/[0-9A-F]{8}$/, '')]));
+      const access: Record<string, { actions: string[]; partitionKeys?: string[] }> = {};
+      for (const statement of statementsOf(rolePrefix)) {
+        const actions = asArray(statement.Action as string | string[]).filter((a) => a.startsWith('dynamodb:'));
+        if (actions.length === 0) continue;
+        for (const resource of asArray(statement.Resource)) {
+          const table = tables.get(resource?.['Fn::GetAtt']?.[0]);
+          if (!table) continue;
+          const keys = statement.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'] as string[] | undefined;
+          const entry = (access[table] ??= { actions: [] });
+          entry.actions = [...new Set([...entry.actions, ...actions])].sort();
+          if (keys) entry.partitionKeys = keys;
+        }
+      }
+      return access;
+    }
+    const writes = (entry?: { actions: string[] }) => (entry?.actions ?? []).filter((a) => WRITES.includes(a));
+
+    it('lets no function write the Locks table but the promotion steps, and lets only the reconcile pass read it besides', () => {
+      const reach = Object.fromEntries(
+        ['GithubWebhook', 'CodecommitPush', 'ApprovalApi', 'ApprovalRequest', 'PromotionSteps', 'Reconcile'].map((fn) => [fn, tableAccess(`${fn}Role`).Locks]),
+      );
+      expect(Object.entries(reach).filter(([, entry]) => entry !== undefined).map(([fn, entry]) => [fn, writes(entry).length > 0])).toEqual([
+        ['PromotionSteps', true],
+        ['Reconcile', false],
+      ]);
+    });
+
+    it('keeps the internet-facing webhook away from revisions: it writes only the push and build partitions of that table', () => {
+      const access = tableAccess('GithubWebhookRole');
+      expect(Object.keys(access).sort()).toEqual(['Events', 'Idempotency', 'Revisions']);
+      expect(access.Revisions!.partitionKeys).toEqual(['PUSHES', 'BUILDS#*']);
+      expect(access.Revisions!.actions).not.toContain('dynamodb:Scan');
+      expect(access.Events!.actions).toEqual(['dynamodb:BatchWriteItem', 'dynamodb:DescribeTable', 'dynamodb:PutItem']);
+      expect(tableAccess('CodecommitPushRole').Revisions!.partitionKeys).toEqual(['PUSHES', 'BUILDS#*']);
+      expect(tableAccess('CodecommitPushRole').Idempotency).toBeUndefined();
+    });
+
+    it('lets the internet-facing approval API only read revisions, and keeps it out of Locks and Idempotency', () => {
+      const access = tableAccess('ApprovalApiRole');
+      expect(Object.keys(access).sort()).toEqual(['Environments', 'Events', 'Revisions']);
+      expect(writes(access.Revisions)).toEqual([]);
+      expect(access.Revisions!.partitionKeys).toBeUndefined();
+      expect(writes(access.Environments)).toEqual(WRITES.slice().sort());
+    });
+
+    it('gives each function exactly the tables it uses, and appends to the timeline without reading it', () => {
+      const reached = (fn: string) => Object.keys(tableAccess(`${fn}Role`)).sort();
+      expect({
+        approvalRequest: reached('ApprovalRequest'),
+        promotionSteps: reached('PromotionSteps'),
+        reconcile: reached('Reconcile'),
+      }).toEqual({
+        approvalRequest: ['Environments', 'Events', 'Revisions'],
+        promotionSteps: ['Environments', 'Events', 'Locks', 'Revisions'],
+        reconcile: ['Environments', 'Events', 'Locks', 'Revisions'],
+      });
+      for (const fn of ['GithubWebhook', 'CodecommitPush', 'ApprovalApi', 'ApprovalRequest', 'PromotionSteps', 'Reconcile']) {
+        expect({ [fn]: tableAccess(`${fn}Role`).Events!.actions }).toEqual({ [fn]: ['dynamodb:BatchWriteItem', 'dynamodb:DescribeTable', 'dynamodb:PutItem'] });
+      }
+    });
+  });
+
   it('lets only the webhook function read the webhook secret', () => {
     const secret = logicalId('AWS::SecretsManager::Secret', 'WebhookSecret');
     const readers = ofType('AWS::IAM::Policy')
