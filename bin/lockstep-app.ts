@@ -9,7 +9,10 @@
  * - `lockstep:sdk:signingKeySecret`: name or ARN of the Secrets Manager secret holding the matching private key PEM
  *   (default `lockstep/sdk/cloudfront-private-key`);
  * - `lockstep:sdk:accessPolicy`: JSON or YAML access policy file (default examples/sdk-access-policy.json);
- * - `lockstep:sdk:notificationEmails`: comma-separated SDK owner addresses to subscribe (default none).
+ * - `lockstep:sdk:notificationEmails`: comma-separated SDK owner addresses to subscribe (default none);
+ * - `lockstep:sdk:domainName`, `lockstep:sdk:certificateArn` and optionally `lockstep:sdk:domainAliases`
+ *   (comma-separated): serve the package host on your own domain with TLS 1.2 or later (default: the distribution's
+ *   `*.cloudfront.net` name, which CloudFront serves with TLS 1.0 allowed).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -70,13 +73,20 @@ function sdkPublisherProps(scope: App): { props: LockstepSdkPublisherProps; exam
   if (!existsSync(keyPath)) {
     throw new SdkPublisherPropsError([`cloudFrontPublicKey: the file ${keyPath} (context lockstep:sdk:publicKey) does not exist; give the PEM file made by openssl rsa -in private.pem -pubout`]);
   }
-  const emails = (context(':notificationEmails') ?? '').split(',').map((e) => e.trim()).filter((e) => e !== '');
+  const list = (key: string): string[] => (context(key) ?? '').split(',').map((e) => e.trim()).filter((e) => e !== '');
+  const emails = list(':notificationEmails');
+  const domainName = context(':domainName');
+  const certificateArn = context(':certificateArn');
+  const aliases = list(':domainAliases');
   return {
     props: {
       cloudFrontPublicKey: readFileSync(keyPath, 'utf8'),
       signingKeySecret: context(':signingKeySecret') ?? 'lockstep/sdk/cloudfront-private-key',
       accessPolicy: resolve(context(':accessPolicy') ?? EXAMPLE_ACCESS_POLICY),
       ...(emails.length > 0 ? { notificationEmails: emails } : {}),
+      ...(domainName !== undefined ? { domainName } : {}),
+      ...(certificateArn !== undefined ? { certificate: certificateArn } : {}),
+      ...(aliases.length > 0 ? { domainAliases: aliases } : {}),
     },
     exampleKey: publicKeyFile === undefined,
   };

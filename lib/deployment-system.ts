@@ -21,6 +21,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { buildspecProblems, codeBuildProjects } from '../lambdas/core/buildspecs';
 import { checkPipelineObject } from '../lambdas/core/config/load';
@@ -31,7 +32,7 @@ import { TABLES, type TableDefinition } from '../lambdas/core/tables';
 import { HANDLER_NAMES, HANDLERS, handlerEntry, PIPELINE_FILE_IN_BUNDLE, type HandlerName } from './handlers';
 import { buildHttpApi } from './api';
 import { createAccessLogsBucket, createDataBucket, useBucketPolicyForAccessLogs } from './buckets';
-import { buildDeletionNotice } from './deletion-notice';
+import { buildDeletionNotice, dependOnAllOf } from './deletion-notice';
 import { grantHandlerPermissions } from './deployment-grants';
 import { buildPipelineProjects } from './deployment-projects';
 import { buildKey } from './keys';
@@ -92,7 +93,8 @@ export interface DeploymentSystemProps {
   readonly apiThrottle?: apigwv2.ThrottleSettings;
   /**
    * Compute and image of every CodeBuild project.
-   * @default - Amazon Linux standard 5.0 image (ARM), small compute, not privileged
+   * @default - `DEFAULT_BUILD_IMAGE`: Amazon Linux 2 standard 3.0 for ARM
+   * (`aws/codebuild/amazonlinux2-aarch64-standard:3.0`), small compute, not privileged
    */
   readonly buildEnvironment?: codebuild.BuildEnvironment;
 }
@@ -145,6 +147,11 @@ export class DeploymentSystem extends Construct {
   readonly webhookUrl: string;
   /** `https://.../approvals`: approval links are `<approvalBaseUrl>/<requestId>?...`. */
   readonly approvalBaseUrl: string;
+  /**
+   * Publishes `pipeline-deleted` when the stack is deleted. It depends on everything in this construct; a stack
+   * that adds resources beside it should make it depend on those too (`dependOnAllOf`), as `LockstepStack` does.
+   */
+  readonly deletionNotice: cr.AwsCustomResource;
 
   private readonly logDefaults: LogGroupDefaults;
   private readonly repositories: ReadonlyMap<string, codecommit.IRepository>;
@@ -225,8 +232,9 @@ export class DeploymentSystem extends Construct {
     });
     this.addRoutes();
     this.addTriggers(props.reconcileInterval ?? Duration.minutes(1));
-    buildDeletionNotice(this, { pipelineName: name, notificationTopic: this.notificationTopic, encryptionKey: key, logDefaults: this.logDefaults });
     this.addOutputs();
+    this.deletionNotice = buildDeletionNotice(this, { pipelineName: name, notificationTopic: this.notificationTopic, encryptionKey: key, logDefaults: this.logDefaults });
+    dependOnAllOf(this.deletionNotice, this);
   }
 
   /** The environment variables of ARCHITECTURE.md, the same for every function. */

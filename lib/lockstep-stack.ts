@@ -3,18 +3,25 @@
  * the SDK publisher beside it. Constructs that extend the system read what they need from `stack.deploymentSystem`.
  */
 import { Stack, type StackProps } from 'aws-cdk-lib';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { checkProps as checkDeploymentSystemProps, DeploymentSystem, type DeploymentSystemProps } from './deployment-system';
+import { dependOnAllOf } from './deletion-notice';
 import { SdkPublisher, type SdkPublisherProps } from './sdk-publisher';
 
 /**
  * `SdkPublisherProps` as the stack takes them: the signing key secret may be named by name or ARN (the stack
  * imports it), and the routes join the deployment system's HTTP API unless `httpApi` says otherwise.
  */
-export interface LockstepSdkPublisherProps extends Omit<SdkPublisherProps, 'signingKeySecret'> {
+export interface LockstepSdkPublisherProps extends Omit<SdkPublisherProps, 'signingKeySecret' | 'certificate'> {
   /** The secret holding the CloudFront private key PEM: a secret, or the name or full ARN of an existing one. */
   readonly signingKeySecret: secretsmanager.ISecret | string;
+  /**
+   * The custom domain's certificate: a certificate, or the ARN of one in us-east-1 (the stack imports it).
+   * @default - CloudFront's default certificate (see `SdkPublisherProps.certificate`)
+   */
+  readonly certificate?: acm.ICertificate | string;
 }
 
 export interface LockstepStackProps extends StackProps {
@@ -41,12 +48,17 @@ export class LockstepStack extends Stack {
     });
     this.deploymentSystem = new DeploymentSystem(this, 'DeploymentSystem', props.deploymentSystem);
     if (props.sdkPublisher) {
-      const { signingKeySecret, ...rest } = props.sdkPublisher;
+      const { signingKeySecret, certificate, ...rest } = props.sdkPublisher;
       this.sdkPublisher = new SdkPublisher(this, 'SdkPublisher', {
         httpApi: this.deploymentSystem.httpApi,
         ...rest,
         signingKeySecret: typeof signingKeySecret === 'string' ? importSecret(this, signingKeySecret) : signingKeySecret,
+        ...(certificate === undefined
+          ? {}
+          : { certificate: typeof certificate === 'string' ? acm.Certificate.fromCertificateArn(this, 'SdkCertificate', certificate) : certificate }),
       });
+      // The deletion notice is created last, so a create that rolls back never sends it.
+      dependOnAllOf(this.deploymentSystem.deletionNotice, this.sdkPublisher);
     }
   }
 }

@@ -3,6 +3,7 @@
  * distribution in front of the package host bucket (origin access control; signed URLs for every path outside
  * `public/*`).
  */
+import { createHash } from 'node:crypto';
 import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
@@ -10,7 +11,12 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { acknowledge } from './nag';
 
-/** The public key `SigningPublicKey` (when given as PEM) and the key group `SigningKeyGroup` in `scope`. */
+/**
+ * The public key (when given as PEM) and the key group `SigningKeyGroup` in `scope`. CloudFront cannot change a
+ * public key in place, so the key's construct id carries a hash of the key, `SigningPublicKey<hash>`: a new key
+ * is a new resource, the key group swaps to it, and the old one is deleted after. (A key given as an unresolved
+ * token keeps the id `SigningPublicKey`.)
+ */
 export function buildSigningKeyGroup(
   scope: Construct,
   publicKey: string | cloudfront.IPublicKey,
@@ -18,7 +24,7 @@ export function buildSigningKeyGroup(
 ): { publicKey: cloudfront.IPublicKey; keyGroup: cloudfront.KeyGroup } {
   const key =
     typeof publicKey === 'string'
-      ? new cloudfront.PublicKey(scope, 'SigningPublicKey', {
+      ? new cloudfront.PublicKey(scope, `SigningPublicKey${publicKeyPem === undefined ? '' : keyHash(publicKeyPem)}`, {
           encodedKey: publicKeyPem ?? publicKey,
           comment: 'Lockstep SDK publishing: checks signed URLs of private and early-access packages',
         })
@@ -30,12 +36,18 @@ export function buildSigningKeyGroup(
   return { publicKey: key, keyGroup };
 }
 
+/** First 8 hex digits of the SHA-256 of the key's PEM: stable for one key, different for the next. */
+function keyHash(pem: string): string {
+  return createHash('sha256').update(pem.trim()).digest('hex').slice(0, 8).toUpperCase();
+}
+
 export interface PackageHostDistributionOptions {
   readonly bucket: s3.IBucket;
   readonly keyGroup: cloudfront.IKeyGroup;
   readonly logBucket: s3.IBucket;
   readonly priceClass?: cloudfront.PriceClass;
   readonly domainName?: string;
+  readonly domainAliases?: readonly string[];
   readonly certificate?: acm.ICertificate;
   readonly geoRestriction?: cloudfront.GeoRestriction;
   readonly webAclId?: string;
@@ -77,7 +89,7 @@ export function buildPackageHostDistribution(scope: Construct, props: PackageHos
     logFilePrefix: 'cloudfront/',
     ...(props.domainName && props.certificate
       ? {
-          domainNames: [props.domainName],
+          domainNames: [props.domainName, ...(props.domainAliases ?? [])],
           certificate: props.certificate,
           minimumProtocolVersion: cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
           sslSupportMethod: cloudfront.SSLMethod.SNI,

@@ -85,8 +85,15 @@ export interface SdkPublisherProps {
    */
   readonly domainName?: string;
   /**
-   * ACM certificate for `domainName`, in us-east-1. With it, viewers need TLS 1.2 or later (TLSv1.2_2021).
-   * @default - CloudFront's default certificate (which CloudFront serves with TLS 1.0 allowed)
+   * More names (aliases) the distribution answers to besides `domainName`; `certificate` must cover them too.
+   * @default - none
+   */
+  readonly domainAliases?: readonly string[];
+  /**
+   * ACM certificate for `domainName` (and `domainAliases`), in us-east-1. With it, viewers need TLS 1.2 or later
+   * (security policy TLSv1.2_2021).
+   * @default - CloudFront's default `*.cloudfront.net` certificate, which CloudFront serves with the TLSv1 security
+   * policy: viewers may connect with TLS 1.0 and 1.1
    */
   readonly certificate?: acm.ICertificate;
   /**
@@ -136,7 +143,8 @@ export interface SdkPublisherProps {
   readonly apiThrottle?: apigwv2.ThrottleSettings;
   /**
    * Compute and image of the tester project.
-   * @default - Amazon Linux standard 5.0 image (ARM), medium compute, not privileged
+   * @default - `DEFAULT_BUILD_IMAGE`: Amazon Linux 2 standard 3.0 for ARM
+   * (`aws/codebuild/amazonlinux2-aarch64-standard:3.0`), medium compute, not privileged
    */
   readonly testerEnvironment?: codebuild.BuildEnvironment;
   /**
@@ -396,9 +404,16 @@ function checkProps(props: SdkPublisherProps): ValidatedProps {
   if (props.certificate !== undefined && props.domainName === undefined) {
     problems.push('certificate: give domainName too (the name the certificate covers), or leave both out');
   }
-  if (props.domainName !== undefined && !Token.isUnresolved(props.domainName) && !/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i.test(props.domainName)) {
+  const hostName = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
+  if (props.domainName !== undefined && !Token.isUnresolved(props.domainName) && !hostName.test(props.domainName)) {
     problems.push(`domainName: "${props.domainName}" is not a host name; write e.g. "sdk.example.com"`);
   }
+  if (props.domainAliases !== undefined && props.domainName === undefined) {
+    problems.push('domainAliases: give domainName and certificate too; aliases are served with the same certificate');
+  }
+  (props.domainAliases ?? []).forEach((alias, i) => {
+    if (!Token.isUnresolved(alias) && !hostName.test(alias)) problems.push(`domainAliases[${i}]: "${alias}" is not a host name; write e.g. "downloads.example.com"`);
+  });
   const certificateArn = props.certificate?.certificateArn;
   if (certificateArn !== undefined && !Token.isUnresolved(certificateArn)) {
     const region = certificateArn.split(':')[3];
@@ -448,7 +463,7 @@ function checkProps(props: SdkPublisherProps): ValidatedProps {
   return { ...(publicKeyPem !== undefined ? { publicKeyPem } : {}), accessPolicy: policy.value };
 }
 
-/** The key as SPKI PEM (what CloudFront stores), or why it cannot be used. */
+/** The key as SPKI PEM with its trailing newline (what CloudFront stores), or why it cannot be used. */
 function checkPublicKey(text: string): string | { problem: string } {
   if (/PRIVATE KEY-----/.test(text)) {
     return { problem: 'this is a private key; give only the public half (openssl rsa -in private.pem -pubout) and keep the private key in signingKeySecret' };
@@ -466,7 +481,8 @@ function checkPublicKey(text: string): string | { problem: string } {
   if (bits !== 2048) {
     return { problem: `is an RSA ${bits ?? '?'}-bit key; CloudFront accepts RSA keys of 2048 bits (openssl genrsa -out private.pem 2048)` };
   }
-  return (key.export({ type: 'spki', format: 'pem' }) as string).trim();
+  // Exported PEM ends in a newline; CloudFront's EncodedKey keeps it (the key as `openssl rsa -pubout` writes it).
+  return key.export({ type: 'spki', format: 'pem' }) as string;
 }
 
 /** Reads (if a path) and validates the access policy; every problem is returned, none thrown. */

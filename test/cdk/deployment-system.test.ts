@@ -185,6 +185,16 @@ describe('CodeBuild projects', () => {
     }
   });
 
+  it('runs the image its props and the README document as the default', () => {
+    const images = new Set(ofType('AWS::CodeBuild::Project').map(([, p]) => p.Properties!.Environment.Image as string));
+    expect([...images]).toEqual(['aws/codebuild/amazonlinux2-aarch64-standard:3.0']);
+    const documented = (file: string) => readFileSync(fileURLToPath(new URL(file, import.meta.url)), 'utf8');
+    for (const file of ['../../lib/deployment-system.ts', '../../lib/sdk-publisher.ts', '../../README.md']) {
+      expect({ [file]: documented(file).includes('amazonlinux2-aarch64-standard:3.0') }).toEqual({ [file]: true });
+      expect({ [file]: /standard 5\.0/.test(documented(file)) }).toEqual({ [file]: false });
+    }
+  });
+
   it('checks out every package of a multi-package application as a source of its build project', () => {
     const project = resources[logicalId('AWS::CodeBuild::Project', 'BuildProjectstorefront')]!.Properties!;
     expect(project.Source).toMatchObject({ Type: 'GITHUB', Location: 'https://github.com/example-org/api.git', SourceIdentifier: 'api' });
@@ -459,6 +469,25 @@ describe('HTTP API and triggers', () => {
     expect(onDelete).toContain('"action\\":\\"publish\\"');
     expect(onDelete).toContain('pipeline-deleted');
     expect(onDelete).toContain(logicalId('AWS::SNS::Topic', 'Notification'));
+  });
+
+  it('keeps the deletion notice\'s custom resource answers small and out of its logs (CloudFormation takes at most 4 KB)', () => {
+    const [, notice] = Object.entries(template.findResources('Custom::AWS')).find(([id]) => id.includes('DeletionNotice'))!;
+    for (const call of [notice.Properties.Create, notice.Properties.Delete]) {
+      const text = JSON.stringify(call);
+      expect(text).toMatch(/\\"outputPaths\\":\[\\"(Attributes\.TopicArn|MessageId)\\"\]/);
+      expect(text).toContain('\\"logApiResponseData\\":false');
+    }
+    expect(JSON.stringify(notice.Properties.Create)).not.toContain('listSubscriptionsByTopic');
+  });
+
+  it('creates the deletion notice last, so a first create that rolls back never announces a deletion', () => {
+    const [noticeId, notice] = Object.entries(resources).find(([id, r]) => r.Type === 'Custom::AWS' && id.includes('DeletionNotice'))!;
+    const dependsOn = new Set((notice as any).DependsOn as string[]);
+    const others = Object.keys(resources).filter((id) => id.startsWith('DeploymentSystem') && !id.startsWith('DeploymentSystemDeletionNotice'));
+    expect(others.length).toBeGreaterThan(50);
+    expect(others.filter((id) => !dependsOn.has(id))).toEqual([]);
+    expect(noticeId).toMatch(/^DeploymentSystemDeletionNotice/);
   });
 
   it('sends pushes to the pipeline\'s CodeCommit branches to the codecommit-push function', () => {

@@ -48,6 +48,13 @@ describe('SdkPublisher in LockstepStack', () => {
     ]);
   });
 
+  it('creates the deletion notice after every SDK publisher resource too, so a rolled-back create never sends it', () => {
+    const [, notice] = Object.entries(resources).find(([id, r]) => r.Type === 'Custom::AWS' && id.includes('DeletionNotice'))! as [string, any];
+    const sdk = Object.keys(resources).filter((id) => id.startsWith('SdkPublisher'));
+    expect(sdk.length).toBeGreaterThan(30);
+    expect(sdk.filter((id) => !(notice.DependsOn as string[]).includes(id))).toEqual([]);
+  });
+
   it('reports no unacknowledged cdk-nag finding for both halves together', () => {
     const result = new AwsSolutionsChecks(app).validateScope(app);
     expect(result.violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} at ${r.constructPath}`))).toEqual([]);

@@ -4,6 +4,7 @@
  * certificate.
  */
 /* eslint-disable @typescript-eslint/no-explicit-any -- the synthesized template is untyped CloudFormation JSON */
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +16,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { SDK_TABLES } from '../../lambdas/core/tables';
 import { DEFAULT_ARCHIVE_LIMITS } from '../../lambdas/sdk/converter';
+import { buildSigningKeyGroup } from '../../lib/sdk-distribution';
 import { SdkPublisher } from '../../lib/sdk-publisher';
 import { expectSpecificAcknowledgements } from '../support/nag';
 
@@ -77,6 +79,7 @@ beforeAll(() => {
     signingKeySecret: secretsmanager.Secret.fromSecretNameV2(domainStack, 'SigningKey', 'lockstep/sdk/cloudfront-private-key'),
     accessPolicy: POLICY_FILE,
     domainName: 'sdk.example.com',
+    domainAliases: ['downloads.example.com'],
     certificate: acm.Certificate.fromCertificateArn(domainStack, 'Certificate', 'arn:aws:acm:us-east-1:111122223333:certificate/0a1b2c3d'),
     archiveLimits: { maxTotalBytes: 1024 ** 3, maxEntries: 10_000 },
   });
@@ -199,7 +202,8 @@ describe('package host distribution', () => {
 
   it('puts the given public key in the key group', () => {
     const key = resources[logicalId('AWS::CloudFront::PublicKey', 'SigningPublicKey')]!.Properties!.PublicKeyConfig;
-    expect(key.EncodedKey).toMatch(/^-----BEGIN PUBLIC KEY-----\n[\s\S]+\n-----END PUBLIC KEY-----$/);
+    // With its trailing newline, as `openssl rsa -pubout` writes it.
+    expect(key.EncodedKey).toMatch(/^-----BEGIN PUBLIC KEY-----\n[\s\S]+\n-----END PUBLIC KEY-----\n$/);
     expect(key.EncodedKey).not.toContain('EXAMPLE ONLY');
     expect(resources[keyGroup]!.Properties!.KeyGroupConfig.Items).toEqual([{ Ref: logicalId('AWS::CloudFront::PublicKey', 'SigningPublicKey') }]);
   });
@@ -219,9 +223,30 @@ describe('package host distribution', () => {
     expect(config.PriceClass).toBe('PriceClass_100');
   });
 
-  it('requires TLS 1.2 from viewers when a custom domain and certificate are given', () => {
+  it('names the public key resource after a hash of the key, so a rotated key is a new resource the key group swaps to', () => {
+    const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' }) as string;
+    const keysOf = (pem: string) => {
+      const stack = new Stack(new App(), 'Keys');
+      buildSigningKeyGroup(stack, pem, pem);
+      const template = Template.fromStack(stack).toJSON().Resources as Resources;
+      const [[id]] = ofType('AWS::CloudFront::PublicKey', template) as [[string, Resource]];
+      const [[, group]] = ofType('AWS::CloudFront::KeyGroup', template) as [[string, Resource]];
+      return { id, items: group.Properties!.KeyGroupConfig.Items };
+    };
+    const examplePem = createPublicKey(PUBLIC_KEY).export({ type: 'spki', format: 'pem' }) as string;
+    const example = keysOf(examplePem);
+    const rotated = keysOf(other);
+    expect(example.id).toMatch(/^SigningPublicKey[0-9A-F]{8}/);
+    // Same key, same construct id in the full construct (the logical id's last 8 digits hash the construct path).
+    expect(logicalId('AWS::CloudFront::PublicKey', 'SigningPublicKey').slice(0, -8)).toBe(`SdkPublisher${example.id.slice(0, -8)}`);
+    expect(rotated.id).not.toBe(example.id);
+    expect(rotated.items).toEqual([{ Ref: rotated.id }]);
+    expect(keysOf(examplePem).id).toBe(example.id);
+  });
+
+  it('requires TLS 1.2 from viewers when a custom domain and certificate are given, for the domain and its aliases', () => {
     const custom = ofType('AWS::CloudFront::Distribution', customDomain)[0]![1].Properties!.DistributionConfig;
-    expect(custom.Aliases).toEqual(['sdk.example.com']);
+    expect(custom.Aliases).toEqual(['sdk.example.com', 'downloads.example.com']);
     expect(custom.ViewerCertificate).toEqual({
       AcmCertificateArn: 'arn:aws:acm:us-east-1:111122223333:certificate/0a1b2c3d',
       MinimumProtocolVersion: 'TLSv1.2_2021',
