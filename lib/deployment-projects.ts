@@ -16,13 +16,15 @@ import {
   type CodeBuildProjectDefinition,
   type PackageCheckout,
 } from '../lambdas/core/buildspecs';
+import type { EnvironmentDefinition, Pipeline } from '../lambdas/core/config/schema';
 import { buildProject } from './codebuild-projects';
-import { S3ObjectSource } from './codebuild-sources';
+import { ConnectionSource, S3ObjectSource } from './codebuild-sources';
 import { grantObjectsRead, grantObjectsWrite } from './grants';
 import { buildLogGroup, type LogGroupDefaults } from './log-groups';
 import { acknowledge, resourceFinding } from './nag';
 
 export interface PipelineProjectsOptions {
+  readonly pipeline: Pipeline;
   readonly definitions: readonly CodeBuildProjectDefinition[];
   readonly artifactsBucket: s3.IBucket;
   readonly encryptionKey: kms.IKey;
@@ -64,13 +66,23 @@ export function buildPipelineProjects(scope: Construct, options: PipelineProject
         : {}),
       ...(options.environment ? { environment: options.environment } : {}),
       defaultComputeType: codebuild.ComputeType.SMALL,
-      environmentVariables: Object.fromEntries(Object.entries(definition.environmentVariables).map(([name, value]) => [name, { value }])),
+      environmentVariables: {
+        ...Object.fromEntries(Object.entries(definition.environmentVariables).map(([name, value]) => [name, { value }])),
+        ...secretVariables(secretsOf(options.pipeline, definition)),
+      },
       encryptionKey: options.encryptionKey,
       keyDescription: 'the system key',
       logGroup: buildLogGroup(scope, `${id}Logs`, options.logDefaults),
       sourceBucket: options.artifactsBucket,
     });
     grantProjectAccess(scope, project, definition, options.artifactsBucket);
+    grantSecretReads(project, secretsOf(options.pipeline, definition));
+    if (definition.kind === 'deploy') grantDeployPermissions(scope, id, project, environmentOf(options.pipeline, definition.environment!).deploy.permissions);
+    if (definition.source.type !== 'revision-artifact') {
+      for (const checkout of definition.source.packages) {
+        if ('github' in checkout.location && checkout.location.github.connectionArn) grantConnectionUse(project, checkout.location.github.connectionArn);
+      }
+    }
     projects.set(definition.name, project);
   }
   return { projects, repositories };
@@ -103,7 +115,7 @@ function projectSources(
 function packageSource(id: string, checkout: PackageCheckout, repository: (name: string) => codecommit.IRepository): codebuild.ISource {
   const location = checkout.location;
   if ('github' in location) {
-    return codebuild.Source.gitHub({
+    const source = codebuild.Source.gitHub({
       owner: location.github.owner,
       repo: location.github.repo,
       branchOrRef: location.github.branch,
@@ -111,6 +123,7 @@ function packageSource(id: string, checkout: PackageCheckout, repository: (name:
       // Builds start from Lockstep's own webhook handler, which groups pushes; no CodeBuild webhook.
       webhook: false,
     });
+    return location.github.connectionArn ? new ConnectionSource(source, location.github.connectionArn) : source;
   }
   if ('codecommit' in location) {
     return codebuild.Source.codeCommit({
@@ -145,6 +158,102 @@ function grantProjectAccess(scope: Construct, project: codebuild.Project, defini
   }
   if (definition.roleArn) {
     project.addToRolePolicy(new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: [definition.roleArn] }));
+  }
+}
+
+function environmentOf(pipeline: Pipeline, name: string): EnvironmentDefinition {
+  return pipeline.stages.flatMap((stage) => stage.environments).find((environment) => environment.name === name)!;
+}
+
+/** The `secrets:` of the deploy or test step a project runs (builds have none). */
+function secretsOf(pipeline: Pipeline, definition: CodeBuildProjectDefinition): Readonly<Record<string, string>> {
+  if (definition.kind === 'build') return {};
+  const environment = environmentOf(pipeline, definition.environment!);
+  if (definition.kind === 'deploy') return environment.deploy.secrets ?? {};
+  return environment.approval.tests.find((step) => step.name === definition.step)?.secrets ?? {};
+}
+
+/** A reference as CodeBuild resolves it: Secrets Manager by ARN (with any json-key suffix), Parameter Store by name. */
+function secretVariables(secrets: Readonly<Record<string, string>>): Record<string, codebuild.BuildEnvironmentVariable> {
+  return Object.fromEntries(
+    Object.entries(secrets).map(([name, arn]) => {
+      const parameter = /^arn:[^:]+:ssm:[^:]+:\d{12}:parameter\/(.+)$/.exec(arn)?.[1];
+      return [
+        name,
+        parameter === undefined
+          ? { type: codebuild.BuildEnvironmentVariableType.SECRETS_MANAGER, value: arn }
+          : // A parameter ARN drops the leading "/" of a hierarchical name.
+            { type: codebuild.BuildEnvironmentVariableType.PARAMETER_STORE, value: parameter.includes('/') ? `/${parameter}` : parameter },
+      ];
+    }),
+  );
+}
+
+/**
+ * Lets the project read exactly the referenced secrets and parameters. For SECRETS_MANAGER variables the CDK's
+ * Project grants `secretsmanager:GetSecretValue` on each secret's ARN followed by `*` by itself (a partial ARN
+ * lacks the six-character suffix; CodeBuild's `:json-key:stage:id` suffix is not part of the ARN), and each of those
+ * is acknowledged here. Parameters are granted by their own ARN (the CDK's grant assumes this stack's account and
+ * region). Secrets under a customer-managed key also need `kms:Decrypt`, which that key's policy grants.
+ */
+function grantSecretReads(project: codebuild.Project, secrets: Readonly<Record<string, string>>): void {
+  const parameterArns = new Set<string>();
+  for (const [name, arn] of Object.entries(secrets)) {
+    if (arn.includes(':ssm:')) {
+      parameterArns.add(arn);
+      continue;
+    }
+    const secretArn = arn.split(':').slice(0, 7).join(':');
+    acknowledge(project, {
+      id: `AwsSolutions-IAM5[Resource::${secretArn}*]`,
+      reason: `The step reads the secret ${secretArn} as ${name}; the "*" covers the six-character suffix of the secret's full ARN`,
+    });
+  }
+  if (parameterArns.size > 0) {
+    project.addToRolePolicy(new iam.PolicyStatement({ actions: ['ssm:GetParameters'], resources: [...parameterArns].sort() }));
+  }
+}
+
+/** Lets the project check out through the connection (CodeBuild fetches a token for each build). */
+function grantConnectionUse(project: codebuild.Project, connectionArn: string): void {
+  const service = connectionArn.split(':')[2]!;
+  project.addToRolePolicy(
+    new iam.PolicyStatement({ actions: [`${service}:UseConnection`, `${service}:GetConnectionToken`, `${service}:GetConnection`], resources: [connectionArn] }),
+  );
+}
+
+/**
+ * The permissions the pipeline definition gives a deploy step without a role of its own: managed policies and an
+ * inline policy document on the deploy project's role. They are the operator's explicit choice, acknowledged one
+ * by one for cdk-nag.
+ */
+function grantDeployPermissions(
+  scope: Construct,
+  id: string,
+  project: codebuild.Project,
+  permissions: EnvironmentDefinition['deploy']['permissions'],
+): void {
+  if (!permissions) return;
+  for (const arn of permissions.managedPolicyArns ?? []) {
+    project.role!.addManagedPolicy(iam.ManagedPolicy.fromManagedPolicyArn(scope, `${id}Policy-${arn.split('/').pop()}`, arn));
+    acknowledge(project, {
+      id: `AwsSolutions-IAM4[Policy::${arn}]`,
+      reason: `The pipeline definition gives this deploy step the managed policy ${arn} (deploy.permissions.managedPolicyArns)`,
+    });
+  }
+  if (permissions.policyDocument) {
+    const policy = new iam.Policy(scope, `${id}Permissions`, { document: iam.PolicyDocument.fromJson(permissions.policyDocument), roles: [project.role!] });
+    const wildcards = new Set<string>();
+    for (const statement of permissions.policyDocument.Statement as Array<{ Action?: string | string[]; Resource?: string | string[] }>) {
+      for (const action of [statement.Action ?? []].flat()) if (action.includes('*')) wildcards.add(`Action::${action}`);
+      for (const resource of [statement.Resource ?? []].flat()) if (resource.includes('*')) wildcards.add(`Resource::${resource}`);
+    }
+    for (const finding of wildcards) {
+      acknowledge(policy, {
+        id: `AwsSolutions-IAM5[${finding}]`,
+        reason: `The pipeline definition gives this deploy step ${finding.replace('::', ' ')} in deploy.permissions.policyDocument, its operator's explicit choice`,
+      });
+    }
   }
 }
 

@@ -179,6 +179,7 @@ export class DeploymentSystem extends Construct {
     this.webhookSecret = props.webhookSecret ?? buildWebhookSecret(this, name, key, removalPolicy);
     this.approvalSigningSecret = buildSigningSecret(this, name, key, removalPolicy);
     const built = buildPipelineProjects(this, {
+      pipeline,
       definitions,
       artifactsBucket: this.artifactsBucket,
       encryptionKey: key,

@@ -57,6 +57,14 @@ const githubSourceSchema = z.strictObject({
     owner: z.string().min(1),
     repo: z.string().min(1),
     branch: z.string().min(1).default('main'),
+    /**
+     * CodeConnections connection CodeBuild checks the repository out through; it must exist, and be Available,
+     * before `cdk deploy`. @default - the account's CodeBuild GitHub credentials (OAuth or token)
+     */
+    connectionArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection\/.+$/, 'use a CodeConnections connection ARN (arn:aws:codeconnections:<region>:<account>:connection/<id>)')
+      .optional(),
   }),
 });
 const codecommitSourceSchema = z.strictObject({
@@ -95,10 +103,26 @@ export const applicationSchema = z.strictObject({
 });
 export type ApplicationDefinition = z.infer<typeof applicationSchema>;
 
+/**
+ * Secrets a step reads as environment variables, by variable name: a Secrets Manager secret ARN (optionally with
+ * CodeBuild's `:json-key:version-stage:version-id` suffix) or a Parameter Store parameter ARN. CodeBuild resolves
+ * them when the build starts; the project may read exactly these.
+ */
+export const secretsSchema = z.record(
+  z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'use a variable name: letters, digits and "_"'),
+  z
+    .string()
+    .regex(
+      /^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:\d{12}:secret:.+|ssm:[a-z0-9-]+:\d{12}:parameter\/.+)$/,
+      'use a Secrets Manager secret ARN or a Parameter Store parameter ARN',
+    ),
+);
+
 export const testStepSchema = z.strictObject({
   name: nameSchema,
   commands: commandsSchema,
   variables: z.record(z.string(), z.string()).optional(),
+  secrets: secretsSchema.optional(),
 });
 
 /**
@@ -132,6 +156,17 @@ export const environmentSchema = z.strictObject({
   deploy: z.strictObject({
     commands: commandsSchema,
     variables: z.record(z.string(), z.string()).optional(),
+    secrets: secretsSchema.optional(),
+    /**
+     * What the deploy step may do in this account when it assumes no `roleArn`: managed policies by ARN and/or
+     * an IAM policy document, attached to the deploy project's role. @default - nothing beyond its own artifacts
+     */
+    permissions: z
+      .strictObject({
+        managedPolicyArns: z.array(z.string().regex(/^arn:aws[a-z-]*:iam::(aws|\d{12}):policy\/.+$/, 'use an IAM managed policy ARN')).optional(),
+        policyDocument: z.looseObject({ Statement: z.array(z.looseObject({})).min(1, 'list at least one statement') }).optional(),
+      })
+      .optional(),
   }),
   account: z.string().regex(/^\d{12}$/, 'use the 12-digit AWS account id').optional(),
   region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'use an AWS region such as "eu-west-1"').optional(),
