@@ -53,3 +53,14 @@ export function apigwv2AccessLogFormat(): apigateway.AccessLogFormat {
     }),
   );
 }
+
+/**
+ * Route-level throttles on `stage` by route key (`POST /webhooks/github`), each overriding the stage's default
+ * for that route only, so one noisy route cannot use up the others' share.
+ */
+export function throttleRoutes(stage: apigwv2.IHttpStage, throttles: Readonly<Record<string, apigwv2.ThrottleSettings>>): void {
+  const cfn = stage.node.defaultChild as apigwv2.CfnStage;
+  for (const [routeKey, throttle] of Object.entries(throttles)) {
+    cfn.addPropertyOverride(`RouteSettings.${routeKey}`, { ThrottlingRateLimit: throttle.rateLimit, ThrottlingBurstLimit: throttle.burstLimit });
+  }
+}

@@ -30,7 +30,7 @@ import { LockstepError } from '../lambdas/core/errors';
 import { buildProjectName } from '../lambdas/core/names';
 import { TABLES, type TableDefinition } from '../lambdas/core/tables';
 import { HANDLER_NAMES, HANDLERS, handlerEntry, PIPELINE_FILE_IN_BUNDLE, type HandlerName } from './handlers';
-import { buildHttpApi } from './api';
+import { buildHttpApi, throttleRoutes } from './api';
 import { createAccessLogsBucket, createDataBucket, useBucketPolicyForAccessLogs } from './buckets';
 import { buildDeletionNotice, dependOnAllOf } from './deletion-notice';
 import { grantHandlerPermissions } from './deployment-grants';
@@ -92,6 +92,12 @@ export interface DeploymentSystemProps {
    */
   readonly apiThrottle?: apigwv2.ThrottleSettings;
   /**
+   * Route-level rate limits, each overriding `apiThrottle` for its routes: GitHub deliveries
+   * (`POST /webhooks/github`) and approval links (`GET`/`POST /approvals/{requestId}`).
+   * @default - webhook: 20 requests per second, bursts of 50; approvals: 5 per second, bursts of 10
+   */
+  readonly routeThrottles?: { readonly webhook?: apigwv2.ThrottleSettings; readonly approvals?: apigwv2.ThrottleSettings };
+  /**
    * Compute and image of every CodeBuild project.
    * @default - `DEFAULT_BUILD_IMAGE`: Amazon Linux 2 standard 3.0 for ARM
    * (`aws/codebuild/amazonlinux2-aarch64-standard:3.0`), small compute, not privileged
@@ -143,6 +149,8 @@ export class DeploymentSystem extends Construct {
   readonly functions: Readonly<Record<HandlerName, nodejs.NodejsFunction>>;
   readonly stateMachine: sfn.StateMachine;
   readonly httpApi: apigwv2.HttpApi;
+  /** The API's `$default` stage, where the stage and route throttles live. */
+  readonly httpStage: apigwv2.HttpStage;
   /** `https://.../webhooks/github`: the payload URL to configure on GitHub. */
   readonly webhookUrl: string;
   /** `https://.../approvals`: approval links are `<approvalBaseUrl>/<requestId>?...`. */
@@ -195,6 +203,13 @@ export class DeploymentSystem extends Construct {
       throttle: props.apiThrottle ?? { rateLimit: 10, burstLimit: 20 },
       logDefaults: this.logDefaults,
     });
+    this.httpStage = this.node.findChild('ApiStage') as apigwv2.HttpStage;
+    const approvals = props.routeThrottles?.approvals ?? { rateLimit: 5, burstLimit: 10 };
+    throttleRoutes(this.httpStage, {
+      'POST /webhooks/github': props.routeThrottles?.webhook ?? { rateLimit: 20, burstLimit: 50 },
+      'GET /approvals/{requestId}': approvals,
+      'POST /approvals/{requestId}': approvals,
+    });
     this.webhookUrl = `${this.httpApi.apiEndpoint}/webhooks/github`;
     this.approvalBaseUrl = `${this.httpApi.apiEndpoint}/approvals`;
 
@@ -209,12 +224,9 @@ export class DeploymentSystem extends Construct {
     this.stateMachine = lockstepStateMachine(this, 'PromotionStateMachine', {
       stateMachineName,
       aslFile: PROMOTION_ASL,
-      definitionSubstitutions: {
-        PromotionStepsFunctionArn: this.functions['promotion-steps'].functionArn,
-        ApprovalRequestFunctionArn: this.functions['approval-request'].functionArn,
-      },
+      definitionSubstitutions: {},
       logGroup: buildLogGroup(this, 'PromotionLogs', this.logDefaults, perCreationName(`/aws/vendedlogs/states/${stateMachineName}`)),
-      invokes: [this.functions['promotion-steps'], this.functions['approval-request']],
+      invokes: { PromotionStepsFunctionArn: this.functions['promotion-steps'], ApprovalRequestFunctionArn: this.functions['approval-request'] },
       codeBuildProjects: definitions.filter((d) => d.kind === 'deploy' || d.kind === 'test').map((d) => this.projects.get(d.name)!),
     });
     grantHandlerPermissions(this, {

@@ -7,7 +7,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { type Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -60,6 +60,9 @@ export function lockstepFunction(scope: Construct, id: string, options: Lockstep
     tracing: lambda.Tracing.ACTIVE,
     role,
     logGroup,
+    // A published version stays when a newer one replaces it: state machine executions in flight still invoke it
+    // (state-machine.ts). Only a create that rolls back removes it.
+    currentVersionOptions: { removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE },
     environment: { ...options.environment },
     bundling: {
       format: nodejs.OutputFormat.ESM,

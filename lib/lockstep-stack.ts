@@ -51,6 +51,7 @@ export class LockstepStack extends Stack {
       const { signingKeySecret, certificate, ...rest } = props.sdkPublisher;
       this.sdkPublisher = new SdkPublisher(this, 'SdkPublisher', {
         httpApi: this.deploymentSystem.httpApi,
+        httpApiStage: this.deploymentSystem.httpStage,
         ...rest,
         signingKeySecret: typeof signingKeySecret === 'string' ? importSecret(this, signingKeySecret) : signingKeySecret,
         ...(certificate === undefined

@@ -33,7 +33,7 @@ import { AccessControl, type AccessPolicy } from '../lambdas/sdk/host/acl';
 import { AccessPolicyError } from '../lambdas/sdk/host/errors';
 import { DEFAULT_ARCHIVE_LIMITS, type ArchiveLimits } from '../lambdas/sdk/converter';
 import { ARCHIVE_LIMITS_ENV, archiveLimitsProblems } from '../lambdas/sdk/service/archive-limits';
-import { buildHttpApi } from './api';
+import { buildHttpApi, throttleRoutes } from './api';
 import { createAccessLogsBucket, createDataBucket, useBucketPolicyForAccessLogs } from './buckets';
 import { buildKey } from './keys';
 import { buildFunctions } from './lockstep-function';
@@ -136,6 +136,19 @@ export interface SdkPublisherProps {
    * @default - a new HTTP API with a `$default` stage: JSON access logs, throttled to `apiThrottle`
    */
   readonly httpApi?: apigwv2.IHttpApi;
+  /**
+   * The stage of `httpApi`, on which the SDK routes get their own throttles (`routeThrottles`).
+   * @default - the stage this construct creates; with `httpApi` and no stage, the SDK routes share that API's
+   * stage throttle
+   */
+  readonly httpApiStage?: apigwv2.IHttpStage;
+  /**
+   * Route-level rate limits of the SDK routes, each overriding the stage's default for its routes: uploads
+   * (`POST /sdk/uploads`, `POST /sdk/uploads/{uploadId}/complete`, `GET /sdk/status`) and downloads
+   * (`GET /sdk/index`, `GET /sdk/download/{name}/{version}`).
+   * @default - uploads: 5 requests per second, bursts of 10; downloads: 50 per second, bursts of 100
+   */
+  readonly routeThrottles?: { readonly uploads?: apigwv2.ThrottleSettings; readonly downloads?: apigwv2.ThrottleSettings };
   /**
    * Request rate limits of the HTTP API this construct creates (ignored with `httpApi`).
    * @default - 20 requests per second, bursts of 40
@@ -278,9 +291,9 @@ export class SdkPublisher extends Construct {
     this.stateMachine = lockstepStateMachine(this, 'StateMachine', {
       stateMachineName,
       aslFile: SDK_PUBLISHING_ASL,
-      definitionSubstitutions: { SdkStepsFunctionArn: this.functions['sdk-steps'].functionArn },
+      definitionSubstitutions: {},
       logGroup: buildLogGroup(this, 'StateMachineLogs', logDefaults, perCreationName(`/aws/vendedlogs/states/${stateMachineName}`)),
-      invokes: [this.functions['sdk-steps']],
+      invokes: { SdkStepsFunctionArn: this.functions['sdk-steps'] },
       codeBuildProjects: [this.testerProject],
     });
     grantSdkHandlerPermissions(this, { ...this.dataStores(), functions: this.functions, stateMachineArn, signingKeySecret: props.signingKeySecret });
@@ -294,6 +307,18 @@ export class SdkPublisher extends Construct {
         logDefaults,
       });
     this.addRoutes();
+    const stage = props.httpApi ? props.httpApiStage : (this.node.findChild('ApiStage') as apigwv2.HttpStage);
+    if (stage) {
+      const uploads = props.routeThrottles?.uploads ?? { rateLimit: 5, burstLimit: 10 };
+      const downloads = props.routeThrottles?.downloads ?? { rateLimit: 50, burstLimit: 100 };
+      throttleRoutes(stage, {
+        'POST /sdk/uploads': uploads,
+        'POST /sdk/uploads/{uploadId}/complete': uploads,
+        'GET /sdk/status': uploads,
+        'GET /sdk/index': downloads,
+        'GET /sdk/download/{name}/{version}': downloads,
+      });
+    }
     this.uploadApiUrl = `${this.httpApi.apiEndpoint}/sdk/uploads`;
     this.downloadApiUrl = `${this.httpApi.apiEndpoint}/sdk`;
     this.addTriggers(props.pollInterval ?? Duration.minutes(15));

@@ -391,7 +391,7 @@ describe('promotion state machine', () => {
     expect(machine.Properties!.TracingConfiguration).toEqual({ Enabled: true });
   });
 
-  it('fills the ASL placeholders with the two step functions', () => {
+  it('fills the ASL placeholders with published versions of the two step functions, so a redeploy leaves executions in flight on theirs', () => {
     // fromFile uploads the ASL as an asset; the placeholders are substituted by CloudFormation.
     const location = machine.Properties!.DefinitionS3Location as { Bucket: unknown; Key: string };
     const assembly = app.synth();
@@ -404,9 +404,15 @@ describe('promotion state machine', () => {
       readFileSync(fileURLToPath(new URL('../../statemachines/promotion.asl.json', import.meta.url)), 'utf8'),
     );
     expect(machine.Properties!.DefinitionSubstitutions).toEqual({
-      PromotionStepsFunctionArn: { 'Fn::GetAtt': [logicalId('AWS::Lambda::Function', 'PromotionSteps'), 'Arn'] },
-      ApprovalRequestFunctionArn: { 'Fn::GetAtt': [logicalId('AWS::Lambda::Function', 'ApprovalRequest'), 'Arn'] },
+      PromotionStepsFunctionArn: { Ref: logicalId('AWS::Lambda::Version', 'PromotionStepsCurrentVersion') },
+      ApprovalRequestFunctionArn: { Ref: logicalId('AWS::Lambda::Version', 'ApprovalRequestCurrentVersion') },
     });
+    for (const name of ['PromotionSteps', 'ApprovalRequest']) {
+      const version = resources[logicalId('AWS::Lambda::Version', `${name}CurrentVersion`)]!;
+      expect(version.Properties!.FunctionName).toEqual({ Ref: logicalId('AWS::Lambda::Function', name) });
+      // Replaced versions stay, for the executions that still invoke them; a rolled-back create removes them.
+      expect(version.DeletionPolicy).toBe('RetainExceptOnCreate');
+    }
   });
 
   it('may start deploy and test projects of this pipeline only, and manage the CodeBuild sync rule', () => {
@@ -419,7 +425,9 @@ describe('promotion state machine', () => {
     const rule = statements.find((s) => asArray(s.Action).includes('events:PutRule'));
     expect(JSON.stringify(rule.Resource)).toContain('rule/StepFunctionsGetEventsForCodeBuildStartBuildRule');
     const invoke = statements.find((s) => asArray(s.Action).includes('lambda:InvokeFunction'));
-    expect(asArray(invoke.Resource)).toHaveLength(2);
+    expect(asArray(invoke.Resource)).toEqual(
+      ['PromotionSteps', 'ApprovalRequest'].map((name) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId('AWS::Lambda::Function', name), 'Arn'] }, ':*']] })),
+    );
   });
 });
 
@@ -427,6 +435,15 @@ describe('HTTP API and triggers', () => {
   it('routes the webhook and approval links', () => {
     const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties!.RouteKey).sort();
     expect(routes).toEqual(['GET /approvals/{requestId}', 'POST /approvals/{requestId}', 'POST /webhooks/github']);
+  });
+
+  it('throttles webhook deliveries and approval links on their own routes, apart from the stage default', () => {
+    const [[, stage]] = ofType('AWS::ApiGatewayV2::Stage') as [[string, Resources[string]]];
+    expect(stage.Properties!.RouteSettings).toEqual({
+      'POST /webhooks/github': { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 50 },
+      'GET /approvals/{requestId}': { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
+      'POST /approvals/{requestId}': { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
+    });
   });
 
   it('logs access and throttles requests on its stage', () => {

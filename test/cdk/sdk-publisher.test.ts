@@ -409,21 +409,23 @@ describe('SDK publishing state machine', () => {
     expect(machine.Properties!.TracingConfiguration).toEqual({ Enabled: true });
   });
 
-  it('fills ${SdkStepsFunctionArn} with the steps function', () => {
+  it('fills ${SdkStepsFunctionArn} with a published version of the steps function, pinned per state machine version', () => {
     // fromFile uploads the ASL as an asset named by its hash: it must be the SDK publishing ASL, byte for byte.
     const key = String((machine.Properties!.DefinitionS3Location as { Key: string }).Key);
     expect(readFileSync(join(app.outdir, `asset.${key}`), 'utf8')).toBe(
       readFileSync(fileURLToPath(new URL('../../statemachines/sdk-publishing.asl.json', import.meta.url)), 'utf8'),
     );
     expect(machine.Properties!.DefinitionSubstitutions).toEqual({
-      SdkStepsFunctionArn: { 'Fn::GetAtt': [logicalId('AWS::Lambda::Function', 'SdkSteps'), 'Arn'] },
+      SdkStepsFunctionArn: { Ref: logicalId('AWS::Lambda::Version', 'SdkStepsCurrentVersion') },
     });
   });
 
   it('may invoke only the steps function, run only the tester project, and manage the CodeBuild sync rule', () => {
     const statements = statementsOf('StateMachineRole');
     const invoke = statements.filter((s) => asArray(s.Action).includes('lambda:InvokeFunction'));
-    expect(invoke.flatMap((s) => asArray(s.Resource))).toEqual([{ 'Fn::GetAtt': [logicalId('AWS::Lambda::Function', 'SdkSteps'), 'Arn'] }]);
+    expect(invoke.flatMap((s) => asArray(s.Resource))).toEqual([
+      { 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId('AWS::Lambda::Function', 'SdkSteps'), 'Arn'] }, ':*']] },
+    ]);
     const builds = statements.filter((s) => asArray(s.Action).includes('codebuild:StartBuild'));
     expect(builds).toHaveLength(1);
     expect(asArray(builds[0].Action).sort()).toEqual(['codebuild:BatchGetBuilds', 'codebuild:StartBuild', 'codebuild:StopBuild']);
