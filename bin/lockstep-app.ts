@@ -3,6 +3,8 @@
  * environment variable or, without it, the context value `lockstep:config` (cdk.json), validates it (every problem
  * reported at once) and creates one stack for the pipeline, with cdk-nag's AwsSolutions checks running in synth.
  *
+ * `lockstep:alarmEmails` (comma-separated) subscribes operators to Lockstep's own alarms.
+ *
  * The stack includes the SDK publisher unless `-c lockstep:sdk=false`. Its settings, as context values:
  * - `lockstep:sdk:publicKey`: PEM file of the CloudFront public key (default: the example key in examples/, whose
  *   private half nobody has: a synth warning says so, and private packages cannot be downloaded until you replace it);
@@ -39,8 +41,9 @@ try {
   }
   const pipeline = loadPipeline(resolve(configPath));
   const sdkPublisher = sdkPublisherProps(app);
+  const alarmEmails = String(app.node.tryGetContext('lockstep:alarmEmails') ?? '').split(',').map((e) => e.trim()).filter((e) => e !== '');
   const stack = new LockstepStack(app, `Lockstep-${pipeline.pipeline.name}`, {
-    deploymentSystem: { pipeline },
+    deploymentSystem: { pipeline, ...(alarmEmails.length > 0 ? { alarmEmails } : {}) },
     ...(sdkPublisher ? { sdkPublisher: sdkPublisher.props } : {}),
     env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
   });

@@ -36,6 +36,7 @@ import { buildDeletionNotice, dependOnAllOf } from './deletion-notice';
 import { grantHandlerPermissions } from './deployment-grants';
 import { buildPipelineProjects } from './deployment-projects';
 import { buildKey } from './keys';
+import { buildMonitoring, subscribeAlarmEmails, type Monitoring } from './monitoring';
 import { buildFunctions } from './lockstep-function';
 import { buildLogGroup, type LogGroupDefaults } from './log-groups';
 import { acknowledge } from './nag';
@@ -91,6 +92,12 @@ export interface DeploymentSystemProps {
    * @default - 10 requests per second, bursts of 20
    */
   readonly apiThrottle?: apigwv2.ThrottleSettings;
+  /**
+   * Addresses that receive Lockstep's own alarms (function errors and throttles, failed and timed-out executions,
+   * failed asynchronous invocations), through the notification topic.
+   * @default - none: subscribe to the topic's messages without an `event` attribute yourself
+   */
+  readonly alarmEmails?: readonly string[];
   /**
    * Route-level rate limits, each overriding `apiThrottle` for its routes: GitHub deliveries
    * (`POST /webhooks/github`) and approval links (`GET`/`POST /approvals/{requestId}`).
@@ -160,6 +167,8 @@ export class DeploymentSystem extends Construct {
    * that adds resources beside it should make it depend on those too (`dependOnAllOf`), as `LockstepStack` does.
    */
   readonly deletionNotice: cr.AwsCustomResource;
+  /** Alarms to the notification topic, the on-failure queue of asynchronous invocations, and the dashboard. */
+  readonly monitoring: Monitoring;
 
   private readonly logDefaults: LogGroupDefaults;
   private readonly repositories: ReadonlyMap<string, codecommit.IRepository>;
@@ -245,6 +254,15 @@ export class DeploymentSystem extends Construct {
     });
     this.addRoutes();
     this.addTriggers(props.reconcileInterval ?? Duration.minutes(1));
+    this.monitoring = buildMonitoring(this, {
+      title: `Lockstep ${name}`,
+      functions: this.functions,
+      asyncFunctions: ['reconcile', 'codecommit-push'],
+      stateMachines: { Promotion: this.stateMachine },
+      topic: this.notificationTopic,
+      encryptionKey: key,
+    });
+    subscribeAlarmEmails(this.notificationTopic, props.alarmEmails ?? []);
     this.addOutputs();
     this.deletionNotice = buildDeletionNotice(this, { pipelineName: name, notificationTopic: this.notificationTopic, encryptionKey: key, logDefaults: this.logDefaults });
     dependOnAllOf(this.deletionNotice, this);

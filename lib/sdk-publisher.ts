@@ -36,6 +36,7 @@ import { ARCHIVE_LIMITS_ENV, archiveLimitsProblems } from '../lambdas/sdk/servic
 import { buildHttpApi, throttleRoutes } from './api';
 import { createAccessLogsBucket, createDataBucket, useBucketPolicyForAccessLogs } from './buckets';
 import { buildKey } from './keys';
+import { buildMonitoring, type Monitoring } from './monitoring';
 import { buildFunctions } from './lockstep-function';
 import { buildLogGroup, type LogGroupDefaults } from './log-groups';
 import { acknowledge } from './nag';
@@ -237,6 +238,8 @@ export class SdkPublisher extends Construct {
   readonly downloadApiUrl: string;
   /** `https://<distribution domain>`: base of every package URL. */
   readonly cdnBaseUrl: string;
+  /** Alarms to the notification topic, the on-failure queue of asynchronous invocations, and the dashboard. */
+  readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: SdkPublisherProps) {
     super(scope, id);
@@ -322,6 +325,14 @@ export class SdkPublisher extends Construct {
     this.uploadApiUrl = `${this.httpApi.apiEndpoint}/sdk/uploads`;
     this.downloadApiUrl = `${this.httpApi.apiEndpoint}/sdk`;
     this.addTriggers(props.pollInterval ?? Duration.minutes(15));
+    this.monitoring = buildMonitoring(this, {
+      title: 'Lockstep SDK publishing',
+      functions: this.functions,
+      asyncFunctions: ['sdk-intake'],
+      stateMachines: { SdkPublishing: this.stateMachine },
+      topic: this.notificationTopic,
+      encryptionKey: key,
+    });
     this.addOutputs();
   }
 

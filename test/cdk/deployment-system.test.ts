@@ -526,6 +526,45 @@ describe('HTTP API and triggers', () => {
   });
 });
 
+describe('monitoring', () => {
+  const topic = () => ({ Ref: logicalId('AWS::SNS::Topic', 'NotificationTopic') });
+  const alarms = () => ofType('AWS::CloudWatch::Alarm').filter(([id]) => id.startsWith('DeploymentSystem'));
+  const alarmOn = (metric: string, dimension: string) =>
+    alarms().filter(([, a]) => a.Properties!.MetricName === metric && JSON.stringify(a.Properties!.Dimensions).includes(dimension));
+
+  it('alarms on each function\'s errors and throttles, to the notification topic', () => {
+    for (const [id] of handlerFunctions()) {
+      for (const metric of ['Errors', 'Throttles']) {
+        const found = alarmOn(metric, `"Ref":"${id}"`);
+        expect({ [`${metric} ${id}`]: found.map(([, a]) => a.Properties!.AlarmActions) }).toEqual({ [`${metric} ${id}`]: [[topic()]] });
+      }
+    }
+  });
+
+  it('alarms on failed and timed-out promotion executions, to the notification topic', () => {
+    const machine = logicalId('AWS::StepFunctions::StateMachine', 'PromotionStateMachine');
+    for (const metric of ['ExecutionsFailed', 'ExecutionsTimedOut']) {
+      expect(alarmOn(metric, `"Ref":"${machine}"`).map(([, a]) => a.Properties!.AlarmActions)).toEqual([[topic()]]);
+    }
+  });
+
+  it('keeps the events of failed asynchronous invocations (reconcile, CodeCommit pushes) in an encrypted queue, and alarms on it', () => {
+    const queue = logicalId('AWS::SQS::Queue', 'FailedInvocations');
+    expect(resources[queue]!.Properties!.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [logicalId('AWS::KMS::Key', 'Key'), 'Arn'] });
+    const configs = ofType('AWS::Lambda::EventInvokeConfig').map(([, c]) => [c.Properties!.FunctionName.Ref, c.Properties!.DestinationConfig.OnFailure.Destination]);
+    expect(configs.sort()).toEqual(
+      [logicalId('AWS::Lambda::Function', 'CodecommitPush'), logicalId('AWS::Lambda::Function', 'Reconcile')]
+        .sort()
+        .map((fn) => [fn, { 'Fn::GetAtt': [queue, 'Arn'] }]),
+    );
+    expect(alarmOn('ApproximateNumberOfMessagesVisible', queue)).toHaveLength(1);
+  });
+
+  it('draws a dashboard of errors, throttles, executions and alarms', () => {
+    expect(ofType('AWS::CloudWatch::Dashboard')).toHaveLength(1);
+  });
+});
+
 describe('cdk-nag AwsSolutions', () => {
   it('reports no unacknowledged error or warning', () => {
     const result = new AwsSolutionsChecks(app).validateScope(app);
