@@ -3,7 +3,9 @@
  * environment variable or, without it, the context value `lockstep:config` (cdk.json), validates it (every problem
  * reported at once) and creates one stack for the pipeline, with cdk-nag's AwsSolutions checks running in synth.
  *
- * `lockstep:alarmEmails` (comma-separated) subscribes operators to Lockstep's own alarms.
+ * `lockstep:alarmEmails` (comma-separated) subscribes operators to Lockstep's own alarms. `lockstep:adopt` names a
+ * JSON file `{ "encryptionKeyArn", "tables": { "Revisions": "<name>", ... }, "artifactsBucketName" }` of data
+ * stores kept by `cdk destroy` that a new deploy uses instead of creating empty ones.
  *
  * The stack includes the SDK publisher unless `-c lockstep:sdk=false`. Its settings, as context values:
  * - `lockstep:sdk:publicKey`: PEM file of the CloudFront public key (default: the example key in examples/, whose
@@ -22,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { Annotations, App } from 'aws-cdk-lib';
 import { ConfigError, loadPipeline } from '../lambdas/core/config/load';
 import { DeploymentSystemPropsError } from '../lib/deployment-system';
-import { LockstepStack, type LockstepSdkPublisherProps } from '../lib/lockstep-stack';
+import { LockstepStack, type AdoptedResources, type LockstepSdkPublisherProps } from '../lib/lockstep-stack';
 import { applyNagChecks } from '../lib/nag';
 import { SdkPublisherPropsError } from '../lib/sdk-publisher';
 
@@ -41,9 +43,11 @@ try {
   }
   const pipeline = loadPipeline(resolve(configPath));
   const sdkPublisher = sdkPublisherProps(app);
+  const adoptFile = app.node.tryGetContext('lockstep:adopt') as string | undefined;
   const alarmEmails = String(app.node.tryGetContext('lockstep:alarmEmails') ?? '').split(',').map((e) => e.trim()).filter((e) => e !== '');
   const stack = new LockstepStack(app, `Lockstep-${pipeline.pipeline.name}`, {
     deploymentSystem: { pipeline, ...(alarmEmails.length > 0 ? { alarmEmails } : {}) },
+    ...(adoptFile ? { adopt: JSON.parse(readFileSync(resolve(adoptFile), 'utf8')) as AdoptedResources } : {}),
     ...(sdkPublisher ? { sdkPublisher: sdkPublisher.props } : {}),
     env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
   });

@@ -54,6 +54,13 @@ export interface DeploymentSystemProps {
    */
   readonly encryptionKey?: kms.IKey;
   /**
+   * Tables kept from an earlier deploy (`cdk destroy` retains them) to use instead of creating empty ones, by
+   * logical name; import them with their key (`Table.fromTableAttributes({ tableName, encryptionKey })`) and pass
+   * that key as `encryptionKey` too. `LockstepStack`'s `adopt` does this from names.
+   * @default - new tables
+   */
+  readonly existingTables?: Partial<Readonly<Record<TableDefinition['logicalName'], dynamodb.ITable>>>;
+  /**
    * Bucket for revision artifacts (`revisions/<application>/<number>/artifact.zip`).
    * @default - a new bucket: versioned, encrypted with `encryptionKey`, TLS only, public access blocked, server
    * access logs to a separate logs bucket, noncurrent versions expired after 90 days
@@ -146,7 +153,7 @@ export class DeploymentSystem extends Construct {
   readonly encryptionKey: kms.IKey;
   readonly artifactsBucket: s3.IBucket;
   /** Tables by logical name (`Revisions`, `Environments`, `Locks`, `Events`, `Idempotency`). */
-  readonly tables: Readonly<Record<TableDefinition['logicalName'], dynamodb.Table>>;
+  readonly tables: Readonly<Record<TableDefinition['logicalName'], dynamodb.ITable>>;
   readonly approvalTopic: sns.Topic;
   readonly notificationTopic: sns.Topic;
   readonly webhookSecret: secretsmanager.ISecret;
@@ -187,7 +194,7 @@ export class DeploymentSystem extends Construct {
     const stateMachineArn = stateMachineArnFromName(this, stateMachineName);
 
     const key = (this.encryptionKey = props.encryptionKey ?? buildKey(this, `Lockstep ${name}: tables, artifacts, topics, secrets and build output`, removalPolicy));
-    this.tables = buildTables(this, key, removalPolicy);
+    this.tables = buildTables(this, key, removalPolicy, props.existingTables ?? {});
     this.artifactsBucket = props.artifactsBucket ?? buildArtifactsBucket(this, key, removalPolicy);
     this.approvalTopic = buildTopic(this, 'ApprovalTopic', `Lockstep ${name} approval requests`, key);
     this.notificationTopic = buildTopic(this, 'NotificationTopic', `Lockstep ${name} notifications`, key);
@@ -371,9 +378,16 @@ export class DeploymentSystem extends Construct {
 
 }
 
-function buildTables(scope: Construct, encryptionKey: kms.IKey, removalPolicy: RemovalPolicy): Record<TableDefinition['logicalName'], dynamodb.Table> {
-  const entries = TABLES.map((definition) => [definition.logicalName, createLockstepTable(scope, definition, { encryptionKey, removalPolicy })] as const);
-  return Object.fromEntries(entries) as Record<TableDefinition['logicalName'], dynamodb.Table>;
+function buildTables(
+  scope: Construct,
+  encryptionKey: kms.IKey,
+  removalPolicy: RemovalPolicy,
+  existing: Partial<Readonly<Record<TableDefinition['logicalName'], dynamodb.ITable>>>,
+): Record<TableDefinition['logicalName'], dynamodb.ITable> {
+  const entries = TABLES.map(
+    (definition) => [definition.logicalName, existing[definition.logicalName] ?? createLockstepTable(scope, definition, { encryptionKey, removalPolicy })] as const,
+  );
+  return Object.fromEntries(entries) as Record<TableDefinition['logicalName'], dynamodb.ITable>;
 }
 
 function buildArtifactsBucket(scope: Construct, encryptionKey: kms.IKey, removalPolicy: RemovalPolicy): s3.Bucket {
