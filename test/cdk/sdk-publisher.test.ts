@@ -255,6 +255,21 @@ describe('package host distribution', () => {
   });
 });
 
+describe('monitoring', () => {
+  it('alarms on every SDK function, the SDK publishing state machine and failed intake events, to the SDK topic', () => {
+    const topic = { Ref: logicalId('AWS::SNS::Topic', 'NotificationTopic') };
+    const alarms = ofType('AWS::CloudWatch::Alarm');
+    const metrics = alarms.map(([, a]) => a.Properties!.MetricName as string);
+    expect(metrics.filter((m) => m === 'Errors')).toHaveLength(4);
+    expect(metrics.filter((m) => m === 'Throttles')).toHaveLength(4);
+    expect(metrics).toEqual(expect.arrayContaining(['ExecutionsFailed', 'ExecutionsTimedOut', 'ApproximateNumberOfMessagesVisible']));
+    for (const [, alarm] of alarms) expect(alarm.Properties!.AlarmActions).toEqual([topic]);
+    const [[, config]] = ofType('AWS::Lambda::EventInvokeConfig') as [[string, Resource]];
+    expect(config.Properties!.FunctionName).toEqual({ Ref: logicalId('AWS::Lambda::Function', 'SdkIntake') });
+    expect(config.Properties!.DestinationConfig.OnFailure.Destination).toEqual({ 'Fn::GetAtt': [logicalId('AWS::SQS::Queue', 'FailedInvocations'), 'Arn'] });
+  });
+});
+
 describe('notifications', () => {
   it('encrypts the topic with the SDK key and refuses publishing without TLS', () => {
     const topic = logicalId('AWS::SNS::Topic', 'NotificationTopic');
