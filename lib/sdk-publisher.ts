@@ -19,6 +19,7 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
@@ -32,7 +33,7 @@ import { SDK_TABLES } from '../lambdas/core/tables';
 import { AccessControl, type AccessPolicy } from '../lambdas/sdk/host/acl';
 import { AccessPolicyError } from '../lambdas/sdk/host/errors';
 import { DEFAULT_ARCHIVE_LIMITS, type ArchiveLimits } from '../lambdas/sdk/converter';
-import { ARCHIVE_LIMITS_ENV, archiveLimitsProblems } from '../lambdas/sdk/service/archive-limits';
+import { ARCHIVE_LIMITS_ENV, archiveLimitsProblems, ephemeralStorageProblem, stepsEphemeralStorageMiB } from '../lambdas/sdk/service/archive-limits';
 import { buildHttpApi, throttleRoutes } from './api';
 import { createAccessLogsBucket, createDataBucket, useBucketPolicyForAccessLogs } from './buckets';
 import { buildKey } from './keys';
@@ -291,6 +292,9 @@ export class SdkPublisher extends Construct {
       bundledJson: { [ACCESS_POLICY_FILE]: accessPolicy },
       ...logDefaults,
     });
+    // The convert step copies entries to /tmp one at a time (issue 9 item 10): size /tmp from the limits.
+    const stepsFunction = this.functions['sdk-steps'].node.defaultChild as lambda.CfnFunction;
+    stepsFunction.ephemeralStorage = { size: stepsEphemeralStorageMiB({ ...DEFAULT_ARCHIVE_LIMITS, ...props.archiveLimits }) };
     this.stateMachine = lockstepStateMachine(this, 'StateMachine', {
       stateMachineName,
       aslFile: SDK_PUBLISHING_ASL,
@@ -492,7 +496,10 @@ function checkProps(props: SdkPublisherProps): ValidatedProps {
   }
 
   if (props.archiveLimits !== undefined) {
-    problems.push(...archiveLimitsProblems(props.archiveLimits, 'archiveLimits'));
+    const limitProblems = archiveLimitsProblems(props.archiveLimits, 'archiveLimits');
+    problems.push(...limitProblems);
+    const tooLarge = limitProblems.length === 0 ? ephemeralStorageProblem({ ...DEFAULT_ARCHIVE_LIMITS, ...props.archiveLimits }, 'archiveLimits') : undefined;
+    if (tooLarge !== undefined) problems.push(tooLarge);
   }
 
   if (problems.length > 0 || policy.value === undefined) throw new SdkPublisherPropsError(problems);

@@ -1,6 +1,8 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { startAwsServer, type AwsServiceDefinition } from './aws-protocol/server';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { createAwsClients, type AwsClients } from '../lambdas/adapters/aws-clients';
+import { startAwsServer, type AwsServiceDefinition, type RunningAwsServer } from './aws-protocol/server';
 import { systemClock, type Clock } from './clock';
 import { LocalCodeBuild } from './codebuild/codebuild';
 import {
@@ -26,16 +28,17 @@ import { LocalStepFunctions } from './stepfunctions/step-functions';
  * DynamoDB (DynamoDB Local or dynalite) with the tables created, S3 (s3rver) with the artifacts bucket, and the
  * Step Functions, CodeBuild, SNS and Secrets Manager APIs, plus the HTTP front door (routes registered later).
  *
- * The returned `env` is what handler modules need before they are imported: the SDK's per-service endpoint
- * variables, path-style S3, local credentials and region, and every `LOCKSTEP_*` resource name of
- * docs/ARCHITECTURE.md except `LOCKSTEP_PIPELINE_FILE` (the wiring step's). Stopping and starting again on the
- * same `dataDir` resumes: data, builds, executions (see `stepFunctions.listInFlight()`), outbox and secrets stay.
+ * The returned `clients` are AWS SDK clients bound to these services (the handlers' runtime is built on them), and
+ * `env` is the runtime's variables: the SDK's per-service endpoint variables, path-style S3, S3 checksums only when
+ * required, local credentials and region, and every `LOCKSTEP_*` resource name of docs/ARCHITECTURE.md except
+ * `LOCKSTEP_PIPELINE_FILE` (the wiring step's). Nothing here writes `process.env`, so one process can run several.
+ * Stopping and starting again on the same `dataDir` resumes: data, builds, executions (see
+ * `stepFunctions.listInFlight()`), outbox and secrets stay.
  *
  * @example
  * const services = await startLocalServices({ dataDir: '.lockstep' });
- * services.applyEnvironment();
- * const { handler } = await import('../lambdas/handlers/promotion-steps');
- * services.stepFunctions.registerFunction('lockstep-promotion-steps', handler);
+ * const runtime = createRuntime({ env: { ...services.env, LOCKSTEP_PIPELINE_FILE: file }, clients: services.clients, clock: () => services.clock.now() });
+ * services.stepFunctions.registerFunction('lockstep-promotion-steps', createHandler(runtime.stepDependencies()));
  */
 export interface LocalServicesOptions {
   readonly dataDir: string;
@@ -98,9 +101,11 @@ export interface LocalServices {
   readonly sns: LocalSns;
   readonly secrets: LocalSecretsManager;
   readonly http: HttpFrontDoor;
+  /** AWS SDK clients bound to these services, destroyed by `stop()`. */
+  readonly clients: AwsClients;
   /** Milliseconds from the call to everything listening. */
   readonly startupMs: number;
-  /** Copies `env` into `target` (process.env by default). Do it before importing handler modules. */
+  /** Copies `env` into `target` (process.env by default), for code that reads its settings from the environment. */
   applyEnvironment(target?: NodeJS.ProcessEnv): void;
   stop(): Promise<void>;
 }
@@ -111,145 +116,32 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
   const clock = options.clock ?? systemClock;
   const log = options.log ?? ((line: string) => console.log(line));
   await mkdir(dataDir, { recursive: true });
-  const deployRoot = join(dataDir, 'deployments');
-
-  const stops: Array<() => Promise<void>> = [];
-  const stopAll = async () => {
-    // splice: a second stop() finds nothing left to stop.
-    for (const stop of stops.splice(0).reverse()) {
-      try {
-        await stop();
-      } catch (error) {
-        console.error('[local] a service did not stop cleanly:', error);
-      }
-    }
-  };
+  const stops = new StopList();
 
   // DynamoDB Local's JVM is the slow one: everything that does not need it starts meanwhile.
   const dynamodbStarting = startLocalDynamoDb({ dataDir, javaPreference: options.javaPreference ?? 'auto' });
   // Registered at once, so a failure elsewhere during startup still stops the JVM once it is up.
   stops.push(() => dynamodbStarting.then((db) => db.stop(), () => undefined));
   try {
-    const s3 = await startLocalS3({ dataDir, buckets: [LOCAL_ARTIFACTS_BUCKET] });
-    stops.push(() => s3.stop());
-    const s3Client = localS3Client(s3.endpoint);
-    stops.push(async () => s3Client.destroy());
-
-    const [secrets, sns] = await Promise.all([
-      LocalSecretsManager.open({ dataDir, generate: [LOCAL_SECRETS.webhook, LOCAL_SECRETS.approvalSigning] }),
-      LocalSns.open({ dataDir, now: () => clock.now() }),
-    ]);
-    const approvalTopicArn = await sns.createTopic(LOCAL_TOPICS.approvals);
-    const notificationTopicArn = await sns.createTopic(LOCAL_TOPICS.notifications);
-
+    const storage = await startStorage(dataDir, stops);
+    const messaging = await startMessaging(dataDir, clock);
     const http = new HttpFrontDoor({ port: options.httpPort ?? 0 });
     const httpUrl = await http.start();
     stops.push(() => http.stop());
-
-    const names: LocalResourceNames = {
-      tables: Object.fromEntries(LOCAL_TABLES.map((t) => [t.logicalName, localTableName(t)])),
-      artifactsBucket: LOCAL_ARTIFACTS_BUCKET,
-      approvalTopicArn,
-      notificationTopicArn,
-      webhookSecretArn: secrets.arnOf(LOCAL_SECRETS.webhook),
-      approvalSigningSecretArn: secrets.arnOf(LOCAL_SECRETS.approvalSigning),
-      promotionStateMachineName: promotionStateMachineName(options.pipelineName ?? 'local'),
-      promotionStateMachineArn: stateMachineArn(promotionStateMachineName(options.pipelineName ?? 'local')),
-      approvalBaseUrl: `${httpUrl}/approvals`,
-      webhookUrl: `${httpUrl}/webhooks/github`,
-      deployRoot,
-    };
-
-    // Builds get the same endpoints and credentials, so build commands that use an AWS SDK reach local services.
-    const awsEnvFor = (endpoints: Omit<LocalServiceEndpoints, 'http'>): Record<string, string> => ({
-      AWS_REGION: LOCAL_REGION,
-      AWS_DEFAULT_REGION: LOCAL_REGION,
-      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-      AWS_EC2_METADATA_DISABLED: 'true',
-      AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
-      AWS_ENDPOINT_URL_S3: endpoints.s3,
-      AWS_ENDPOINT_URL_SFN: endpoints.stepFunctions,
-      AWS_ENDPOINT_URL_CODEBUILD: endpoints.codeBuild,
-      AWS_ENDPOINT_URL_SNS: endpoints.sns,
-      AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoints.secretsManager,
-      LOCKSTEP_S3_FORCE_PATH_STYLE: 'true',
-    });
-
-    // The AWS API servers start on port 0 first; the services behind them are bound once created.
-    const codeBuildHolder: { service?: LocalCodeBuild } = {};
-    const sfnHolder: { service?: LocalStepFunctions } = {};
-    const serve = async (definition: AwsServiceDefinition) => {
-      const server = await startAwsServer(definition);
-      stops.push(() => server.close());
-      return server;
-    };
-    // Builds need every endpoint in their environment, the CodeBuild one included, so the API servers listen first
-    // and find their service at request time.
-    const lateDefinition = (
-      serviceName: string,
-      protocol: 'awsJson1_0' | 'awsJson1_1',
-      targetPrefix: string,
-      get: () => { definition(): AwsServiceDefinition } | undefined,
-    ): AwsServiceDefinition => ({
-      serviceName,
-      protocol,
-      targetPrefix,
-      get operations() {
-        return get()?.definition().operations ?? {};
-      },
-    });
-    const [sfnServer, codeBuildServer, snsServer, secretsServer] = await Promise.all([
-      serve(lateDefinition('Step Functions', 'awsJson1_0', 'AWSStepFunctions', () => sfnHolder.service)),
-      serve(lateDefinition('CodeBuild', 'awsJson1_1', 'CodeBuild_20161006', () => codeBuildHolder.service)),
-      serve(sns.definition()),
-      serve(secrets.definition()),
-    ]);
-
+    const names = resourceNames({ httpUrl, dataDir, pipelineName: options.pipelineName ?? 'local', ...messaging });
+    const api = await startApiServers(messaging, stops);
     const dynamodb = await dynamodbStarting;
-    const endpoints: LocalServiceEndpoints = {
-      dynamodb: dynamodb.endpoint,
-      s3: s3.endpoint,
-      stepFunctions: sfnServer.endpoint,
-      codeBuild: codeBuildServer.endpoint,
-      sns: snsServer.endpoint,
-      secretsManager: secretsServer.endpoint,
-      http: httpUrl,
-    };
-    const awsEnv = awsEnvFor(endpoints);
-
-    const codeBuild = await LocalCodeBuild.open({
-      dataDir,
-      s3: s3Client,
-      now: () => clock.now(),
-      resolveSecret: (id) => secrets.valueOf(id),
-      baseEnvironment: {
-        ...pickEnv(['PATH', 'HOME', 'LANG', 'TMPDIR', 'USER', 'TERM']),
-        ...awsEnv,
-        LOCKSTEP_DEPLOY_ROOT: deployRoot,
-      },
-    });
-    codeBuildHolder.service = codeBuild;
+    const endpoints: LocalServiceEndpoints = { dynamodb: dynamodb.endpoint, s3: storage.s3.endpoint, ...api.endpoints, http: httpUrl };
+    const awsEnv = localAwsEnvironment(endpoints);
+    const codeBuild = await openCodeBuild({ dataDir, clock, s3: storage.s3Client, secrets: messaging.secrets, awsEnv, deployRoot: names.deployRoot });
+    api.bind.codeBuild(codeBuild);
     stops.push(() => codeBuild.close());
-
     const stepFunctions = await LocalStepFunctions.open({ dataDir, clock, codeBuild, instantRetries: options.instantRetries ?? false });
-    sfnHolder.service = stepFunctions;
+    api.bind.stepFunctions(stepFunctions);
     stops.push(() => stepFunctions.close());
-
-    const env: Record<string, string> = {
-      ...awsEnv,
-      ...Object.fromEntries(LOCAL_TABLES.map((t) => [t.envVar, names.tables[t.logicalName]!])),
-      LOCKSTEP_ARTIFACTS_BUCKET: names.artifactsBucket,
-      LOCKSTEP_APPROVAL_TOPIC_ARN: names.approvalTopicArn,
-      LOCKSTEP_NOTIFICATION_TOPIC_ARN: names.notificationTopicArn,
-      LOCKSTEP_PROMOTION_STATE_MACHINE_ARN: names.promotionStateMachineArn,
-      LOCKSTEP_WEBHOOK_SECRET_ARN: names.webhookSecretArn,
-      LOCKSTEP_APPROVAL_SIGNING_SECRET_ARN: names.approvalSigningSecretArn,
-      LOCKSTEP_APPROVAL_BASE_URL: names.approvalBaseUrl,
-      LOCKSTEP_DEPLOY_ROOT: deployRoot,
-      POWERTOOLS_SERVICE_NAME: 'lockstep-local',
-      POWERTOOLS_METRICS_NAMESPACE: 'LockstepLocal',
-    };
+    const clients = localAwsClients(endpoints);
+    stops.push(async () => Object.values(clients).forEach((client) => client.destroy()));
+    const env = handlerEnvironment(names, awsEnv);
 
     const startupMs = Date.now() - started;
     log(`[local] services ready in ${startupMs} ms (DynamoDB: ${dynamodb.backend}, data in ${dataDir})`);
@@ -260,20 +152,192 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
       names,
       env,
       dynamodb,
-      s3,
+      s3: storage.s3,
       stepFunctions,
       codeBuild,
-      sns,
-      secrets,
+      sns: messaging.sns,
+      secrets: messaging.secrets,
       http,
+      clients,
       startupMs,
       applyEnvironment: (target = process.env) => void Object.assign(target, env),
-      stop: stopAll,
+      stop: () => stops.stopAll(),
     };
   } catch (error) {
-    await stopAll();
+    await stops.stopAll();
     throw error;
   }
+}
+
+/** What to stop, stopped in reverse order of starting; a second `stopAll()` finds nothing left. */
+class StopList {
+  private readonly stops: Array<() => Promise<void>> = [];
+
+  push(stop: () => Promise<void>): void {
+    this.stops.push(stop);
+  }
+
+  async stopAll(): Promise<void> {
+    for (const stop of this.stops.splice(0).reverse()) {
+      try {
+        await stop();
+      } catch (error) {
+        console.error('[local] a service did not stop cleanly:', error);
+      }
+    }
+  }
+}
+
+/** S3 (s3rver) with the artifacts bucket, and the client the in-process services use. */
+async function startStorage(dataDir: string, stops: StopList): Promise<{ s3: LocalS3; s3Client: S3Client }> {
+  const s3 = await startLocalS3({ dataDir, buckets: [LOCAL_ARTIFACTS_BUCKET] });
+  stops.push(() => s3.stop());
+  const s3Client = localS3Client(s3.endpoint);
+  stops.push(async () => s3Client.destroy());
+  return { s3, s3Client };
+}
+
+/** Secrets Manager (with the webhook and approval-signing secrets) and SNS (with its two topics). */
+async function startMessaging(dataDir: string, clock: Clock) {
+  const [secrets, sns] = await Promise.all([
+    LocalSecretsManager.open({ dataDir, generate: [LOCAL_SECRETS.webhook, LOCAL_SECRETS.approvalSigning] }),
+    LocalSns.open({ dataDir, now: () => clock.now() }),
+  ]);
+  const approvalTopicArn = await sns.createTopic(LOCAL_TOPICS.approvals);
+  const notificationTopicArn = await sns.createTopic(LOCAL_TOPICS.notifications);
+  return { secrets, sns, approvalTopicArn, notificationTopicArn };
+}
+
+function resourceNames(input: {
+  httpUrl: string;
+  dataDir: string;
+  pipelineName: string;
+  secrets: LocalSecretsManager;
+  approvalTopicArn: string;
+  notificationTopicArn: string;
+}): LocalResourceNames {
+  return {
+    tables: Object.fromEntries(LOCAL_TABLES.map((t) => [t.logicalName, localTableName(t)])),
+    artifactsBucket: LOCAL_ARTIFACTS_BUCKET,
+    approvalTopicArn: input.approvalTopicArn,
+    notificationTopicArn: input.notificationTopicArn,
+    webhookSecretArn: input.secrets.arnOf(LOCAL_SECRETS.webhook),
+    approvalSigningSecretArn: input.secrets.arnOf(LOCAL_SECRETS.approvalSigning),
+    promotionStateMachineName: promotionStateMachineName(input.pipelineName),
+    promotionStateMachineArn: stateMachineArn(promotionStateMachineName(input.pipelineName)),
+    approvalBaseUrl: `${input.httpUrl}/approvals`,
+    webhookUrl: `${input.httpUrl}/webhooks/github`,
+    deployRoot: join(input.dataDir, 'deployments'),
+  };
+}
+
+/**
+ * The Step Functions, CodeBuild, SNS and Secrets Manager API servers. Builds need every endpoint in their
+ * environment, the CodeBuild one included, so the Step Functions and CodeBuild servers listen first and find their
+ * service at request time, once `bind` hands it over.
+ */
+async function startApiServers(messaging: { sns: LocalSns; secrets: LocalSecretsManager }, stops: StopList) {
+  const bound: { codeBuild?: LocalCodeBuild; stepFunctions?: LocalStepFunctions } = {};
+  const serve = async (definition: AwsServiceDefinition): Promise<RunningAwsServer> => {
+    const server = await startAwsServer(definition);
+    stops.push(() => server.close());
+    return server;
+  };
+  const lateDefinition = (
+    serviceName: string,
+    protocol: 'awsJson1_0' | 'awsJson1_1',
+    targetPrefix: string,
+    get: () => { definition(): AwsServiceDefinition } | undefined,
+  ): AwsServiceDefinition => ({
+    serviceName,
+    protocol,
+    targetPrefix,
+    get operations() {
+      return get()?.definition().operations ?? {};
+    },
+  });
+  const [sfnServer, codeBuildServer, snsServer, secretsServer] = await Promise.all([
+    serve(lateDefinition('Step Functions', 'awsJson1_0', 'AWSStepFunctions', () => bound.stepFunctions)),
+    serve(lateDefinition('CodeBuild', 'awsJson1_1', 'CodeBuild_20161006', () => bound.codeBuild)),
+    serve(messaging.sns.definition()),
+    serve(messaging.secrets.definition()),
+  ]);
+  return {
+    endpoints: { stepFunctions: sfnServer.endpoint, codeBuild: codeBuildServer.endpoint, sns: snsServer.endpoint, secretsManager: secretsServer.endpoint },
+    bind: {
+      codeBuild: (service: LocalCodeBuild) => void (bound.codeBuild = service),
+      stepFunctions: (service: LocalStepFunctions) => void (bound.stepFunctions = service),
+    },
+  };
+}
+
+/**
+ * What AWS SDK code run by local mode (builds, the operator CLI) needs to reach the local services: endpoints,
+ * credentials, region, path-style S3, and the SDK's standard switch for S3 checksums only where an operation
+ * requires them (s3rver stores the aws-chunked framing of a checksummed streaming upload). On AWS none of this is
+ * set, so the SDK keeps its default integrity checks.
+ */
+export function localAwsEnvironment(endpoints: Omit<LocalServiceEndpoints, 'http'>): Record<string, string> {
+  return {
+    AWS_REGION: LOCAL_REGION,
+    AWS_DEFAULT_REGION: LOCAL_REGION,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+    AWS_ENDPOINT_URL_S3: endpoints.s3,
+    AWS_ENDPOINT_URL_SFN: endpoints.stepFunctions,
+    AWS_ENDPOINT_URL_CODEBUILD: endpoints.codeBuild,
+    AWS_ENDPOINT_URL_SNS: endpoints.sns,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoints.secretsManager,
+    AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
+    AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
+    LOCKSTEP_S3_FORCE_PATH_STYLE: 'true',
+  };
+}
+
+/** The handlers' AWS clients, bound to the local services: the s3rver workarounds are applied here and only here. */
+export function localAwsClients(endpoints: Omit<LocalServiceEndpoints, 'http'>): AwsClients {
+  return createAwsClients({
+    endpoints: { dynamodb: endpoints.dynamodb, s3: endpoints.s3, sfn: endpoints.stepFunctions, codebuild: endpoints.codeBuild, sns: endpoints.sns, secretsManager: endpoints.secretsManager },
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+    s3ForcePathStyle: true,
+    s3ChecksumsWhenRequired: true,
+  });
+}
+
+/** Builds get the same endpoints and credentials, so build commands that use an AWS SDK reach local services. */
+function openCodeBuild(input: { dataDir: string; clock: Clock; s3: S3Client; secrets: LocalSecretsManager; awsEnv: Record<string, string>; deployRoot: string }) {
+  return LocalCodeBuild.open({
+    dataDir: input.dataDir,
+    s3: input.s3,
+    now: () => input.clock.now(),
+    resolveSecret: (id) => input.secrets.valueOf(id),
+    baseEnvironment: {
+      ...pickEnv(['PATH', 'HOME', 'LANG', 'TMPDIR', 'USER', 'TERM']),
+      ...input.awsEnv,
+      LOCKSTEP_DEPLOY_ROOT: input.deployRoot,
+    },
+  });
+}
+
+/** The handlers' variables: the AWS ones and every `LOCKSTEP_*` name but the pipeline file. */
+function handlerEnvironment(names: LocalResourceNames, awsEnv: Record<string, string>): Record<string, string> {
+  return {
+    ...awsEnv,
+    ...Object.fromEntries(LOCAL_TABLES.map((t) => [t.envVar, names.tables[t.logicalName]!])),
+    LOCKSTEP_ARTIFACTS_BUCKET: names.artifactsBucket,
+    LOCKSTEP_APPROVAL_TOPIC_ARN: names.approvalTopicArn,
+    LOCKSTEP_NOTIFICATION_TOPIC_ARN: names.notificationTopicArn,
+    LOCKSTEP_PROMOTION_STATE_MACHINE_ARN: names.promotionStateMachineArn,
+    LOCKSTEP_WEBHOOK_SECRET_ARN: names.webhookSecretArn,
+    LOCKSTEP_APPROVAL_SIGNING_SECRET_ARN: names.approvalSigningSecretArn,
+    LOCKSTEP_APPROVAL_BASE_URL: names.approvalBaseUrl,
+    LOCKSTEP_DEPLOY_ROOT: names.deployRoot,
+    POWERTOOLS_SERVICE_NAME: 'lockstep-local',
+    POWERTOOLS_METRICS_NAMESPACE: 'LockstepLocal',
+  };
 }
 
 function pickEnv(names: readonly string[]): Record<string, string> {

@@ -118,6 +118,8 @@ async function put(url: string, body: Buffer, what: string): Promise<void> {
 export async function pushSdks(api: ApiOptions, dirs: readonly string[], options: { batch?: string } = {}): Promise<PushedSdk[]> {
   const folders = dirs.map((d) => ({ dir: resolve(d), ...readSdkFolder(resolve(d)) }));
   const members = folders.map((f) => `${f.name}@${f.version}`);
+  // The publishing execution would refuse these only after the push was reported as started: refuse them here.
+  for (const folder of folders) await refuseRepublish(api, folder);
   const pushed: PushedSdk[] = [];
   for (const folder of folders) {
     const grant = await call<{ uploadId: string; artifacts: { url: string }; metadata: { url: string } }>(api, 'POST', '/sdk/uploads', {
@@ -132,6 +134,24 @@ export async function pushSdks(api: ApiOptions, dirs: readonly string[], options
     pushed.push(done);
   }
   return pushed;
+}
+
+/**
+ * A published (or withdrawn) version never changes: pushing it again is refused, unless the metadata withdraws it
+ * (`supported: false`). @throws SdkCommandError with the reason
+ */
+async function refuseRepublish(api: ApiOptions, folder: { dir: string; metadataFile: string; name: string; version: string }): Promise<void> {
+  const versions = await fetchStatus(api, `${folder.name}@${folder.version}`);
+  const done = versions.find((v) => v.status === 'PUBLISHED' || v.status === 'WITHDRAWN');
+  if (done === undefined) return;
+  const { tree } = parseMetadataDocument(readFileSync(join(folder.dir, folder.metadataFile)), { fileName: folder.metadataFile });
+  const supported = (tree as { supported?: unknown } | undefined)?.supported;
+  if (done.status === 'PUBLISHED' && (supported === false || supported === 'false')) return;
+  throw new SdkCommandError(
+    `${folder.name}@${folder.version} is already ${done.status.toLowerCase()} (${done.reason}); a published version never changes: ` +
+      'give the folder a new version, or set supported: false in its metadata to withdraw this one',
+    { details: { name: folder.name, version: folder.version, status: done.status } },
+  );
 }
 
 // ---- status ----
@@ -184,6 +204,8 @@ export interface InstallOptions {
   readonly dir: string;
   /** @default lockstep-sdk.lock.json next to the manifest */
   readonly lockFile?: string;
+  /** Told before a locally changed file in `dir` is replaced. @default a warning on stderr */
+  readonly onLocalChange?: (notice: string) => void;
 }
 
 export interface InstallSummary {
@@ -206,7 +228,11 @@ export async function installSdks(api: ApiOptions, options: InstallOptions): Pro
   const lockFile = resolve(options.lockFile ?? join(manifestPath, '..', LOCK_FILE_NAME));
   const index = await call<PackageIndex>(api, 'GET', '/sdk/index');
   const plan = planInstall({ manifest, index, lock: await readLockFile(lockFile) });
-  const installed = await installPackages(plan, { downloader: new HttpDownloader(api), directory: resolve(options.dir) });
+  const installed = await installPackages(plan, {
+    downloader: new HttpDownloader(api),
+    directory: resolve(options.dir),
+    onLocalChange: options.onLocalChange ?? ((notice) => console.error(`warning: ${notice}`)),
+  });
   await writeLockFile(lockFile, plan.lock);
   return {
     installed: installed.map((i) => ({ name: i.item.name, version: i.item.version, path: i.path, downloaded: i.downloaded })),
@@ -283,6 +309,8 @@ export function register(program: Command): void {
       for (const p of pushed) {
         console.log(`${p.name}@${p.version}: ${p.started ? `publishing (execution ${p.execution})` : `not started: ${p.reason ?? 'unknown'}`}`);
       }
+      // A push that started nothing for a reason was refused: say so with the exit code too.
+      if (pushed.some((p) => !p.started && p.reason !== undefined)) process.exitCode = 1;
       console.log(`Follow it with: lockstep sdk status ${pushed.length === 1 ? `${pushed[0]!.name}@${pushed[0]!.version}` : ''}`.trimEnd());
     });
 

@@ -1,15 +1,16 @@
 /**
- * Composition root: the adapters each handler needs, built once per cold start from the environment (variables
- * listed in ARCHITECTURE.md, read with `requireEnv`, so a missing one fails the cold start naming it). Each getter
- * builds on first use, so a handler only needs the variables of what it uses.
+ * Composition root: the adapters the promotion handlers need, built from a runtime context (the variables listed
+ * in ARCHITECTURE.md, a set of AWS clients and a clock). Lambda uses `defaultRuntime()`, built once per cold start
+ * from `process.env`; local mode and tests call `createRuntime` with their own context, so one process can hold
+ * several runtimes that never share a table or a client. Variables are read with `requireEnv` when a getter first
+ * needs them, so a handler needs only the variables of what it uses, and a missing one names itself.
  */
 import { requireEnv } from '../core/errors';
 import { ApprovalLinkSigner, parseSecrets } from '../promotion/approval-link';
 import type { AgentDependencies } from '../promotion/agents';
 import type { ApprovalDependencies } from '../promotion/approvals';
 import type { StepDependencies } from '../promotion/steps';
-import { codebuild, dynamodb, s3, secretsManager, sfn, sns } from './aws-clients';
-import { now } from './clock';
+import { defaultAwsClients, type AwsClients } from './aws-clients';
 import { CodeBuildRunner } from './codebuild-runner';
 import { DynamoApprovalStore } from './dynamo-approval-store';
 import { DynamoBuildStore } from './dynamo-build-store';
@@ -19,41 +20,27 @@ import { DynamoEventStore } from './dynamo-event-store';
 import { DynamoExecutionStore } from './dynamo-execution-store';
 import { DynamoLockStore } from './dynamo-lock-store';
 import { DynamoRevisionStore } from './dynamo-revision-store';
+import { traceAwsClients } from './observability';
 import { pipelineFromEnv } from './pipeline-file';
 import { S3ArtifactStore } from './s3-artifact-store';
 import { SecretsManagerReader } from './secrets-manager-reader';
 import { StepFunctionsOrchestrator } from './sfn-orchestrator';
 import { SnsNotifier } from './sns-notifier';
 
-function once<T>(build: () => T): () => T {
-  let value: T | undefined;
-  let built = false;
-  return () => {
-    if (!built) {
-      value = build();
-      built = true;
-    }
-    return value as T;
-  };
+/** What a runtime is built from. */
+export interface RuntimeContext {
+  /** `LOCKSTEP_*` variables (ARCHITECTURE.md). On Lambda, `process.env`. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly clients: AwsClients;
+  /** Epoch milliseconds as every handler of this runtime sees them (local mode: its manual or system clock). */
+  readonly clock: () => number;
 }
 
-/** Through the clock port, so local mode can run every handler on one manual clock. */
-export const clock = () => now();
-
-export const revisionStore = once(() => new DynamoRevisionStore(dynamodb, requireEnv('LOCKSTEP_TABLE_REVISIONS')));
-export const buildStore = once(() => new DynamoBuildStore(dynamodb, requireEnv('LOCKSTEP_TABLE_REVISIONS')));
-export const environmentStore = once(() => new DynamoEnvironmentStore(dynamodb, requireEnv('LOCKSTEP_TABLE_ENVIRONMENTS')));
-export const approvalStore = once(() => new DynamoApprovalStore(dynamodb, requireEnv('LOCKSTEP_TABLE_ENVIRONMENTS')));
-export const executionStore = once(() => new DynamoExecutionStore(dynamodb, requireEnv('LOCKSTEP_TABLE_ENVIRONMENTS')));
-export const lockStore = once(() => new DynamoLockStore(dynamodb, requireEnv('LOCKSTEP_TABLE_LOCKS')));
-export const eventStore = once(() => new DynamoEventStore(dynamodb, requireEnv('LOCKSTEP_TABLE_EVENTS')));
-export const deliveryStore = once(() => new DynamoDeliveryStore(dynamodb, requireEnv('LOCKSTEP_TABLE_IDEMPOTENCY')));
-export const secretReader = once(() => new SecretsManagerReader(secretsManager));
-export const notifier = once(() => new SnsNotifier(sns, requireEnv('LOCKSTEP_NOTIFICATION_TOPIC_ARN')));
-export const approvalNotifier = once(() => new SnsNotifier(sns, requireEnv('LOCKSTEP_APPROVAL_TOPIC_ARN')));
-export const orchestrator = once(() => new StepFunctionsOrchestrator(sfn, requireEnv('LOCKSTEP_PROMOTION_STATE_MACHINE_ARN')));
-/** SendTaskSuccess/Failure need no state machine ARN: the approval API only decides tasks. */
-export const taskOrchestrator = once(() => new StepFunctionsOrchestrator(sfn));
+/** Builds `build` on first call and returns the same value after. */
+export function once<T>(build: () => T): () => T {
+  let value: { v: T } | undefined;
+  return () => (value ??= { v: build() }).v;
+}
 
 /** LOCKSTEP_APPROVAL_LINK_TTL_SECONDS is optional (local mode leaves it out); a value that is set must be a positive number. */
 function linkTtl(value: string | undefined): { linkTtlSeconds?: number } {
@@ -65,51 +52,124 @@ function linkTtl(value: string | undefined): { linkTtlSeconds?: number } {
   return { linkTtlSeconds: seconds };
 }
 
-export const approvalDependencies = once((): ApprovalDependencies => {
-  const secretArn = requireEnv('LOCKSTEP_APPROVAL_SIGNING_SECRET_ARN');
-  const reader = secretReader();
+export function createRuntime({ env, clients, clock }: RuntimeContext) {
+  const need = (name: string) => requireEnv(name, env as NodeJS.ProcessEnv);
+  const { dynamodb } = clients;
+  const revisionStore = once(() => new DynamoRevisionStore(dynamodb, need('LOCKSTEP_TABLE_REVISIONS')));
+  const buildStore = once(() => new DynamoBuildStore(dynamodb, need('LOCKSTEP_TABLE_REVISIONS')));
+  const environmentStore = once(() => new DynamoEnvironmentStore(dynamodb, need('LOCKSTEP_TABLE_ENVIRONMENTS')));
+  const approvalStore = once(() => new DynamoApprovalStore(dynamodb, need('LOCKSTEP_TABLE_ENVIRONMENTS')));
+  const executionStore = once(() => new DynamoExecutionStore(dynamodb, need('LOCKSTEP_TABLE_ENVIRONMENTS')));
+  const lockStore = once(() => new DynamoLockStore(dynamodb, need('LOCKSTEP_TABLE_LOCKS')));
+  const eventStore = once(() => new DynamoEventStore(dynamodb, need('LOCKSTEP_TABLE_EVENTS')));
+  const deliveryStore = once(() => new DynamoDeliveryStore(dynamodb, need('LOCKSTEP_TABLE_IDEMPOTENCY')));
+  const secretReader = once(() => new SecretsManagerReader(clients.secretsManager));
+  const notifier = once(() => new SnsNotifier(clients.sns, need('LOCKSTEP_NOTIFICATION_TOPIC_ARN')));
+  const approvalNotifier = once(() => new SnsNotifier(clients.sns, need('LOCKSTEP_APPROVAL_TOPIC_ARN')));
+  const orchestrator = once(() => new StepFunctionsOrchestrator(clients.sfn, need('LOCKSTEP_PROMOTION_STATE_MACHINE_ARN')));
+  /** SendTaskSuccess/Failure need no state machine ARN: the approval API only decides tasks. */
+  const taskOrchestrator = once(() => new StepFunctionsOrchestrator(clients.sfn));
+  const pipeline = () => pipelineFromEnv(env as NodeJS.ProcessEnv);
+
+  const approvalDependencies = once((): ApprovalDependencies => {
+    const secretArn = need('LOCKSTEP_APPROVAL_SIGNING_SECRET_ARN');
+    const reader = secretReader();
+    return {
+      pipelineName: pipeline().pipeline.name,
+      approvals: approvalStore(),
+      revisions: revisionStore(),
+      environments: environmentStore(),
+      events: eventStore(),
+      approvalNotifier: approvalNotifier(),
+      orchestrator: taskOrchestrator(),
+      signer: async () => new ApprovalLinkSigner(parseSecrets(await reader.get(secretArn))),
+      baseUrl: need('LOCKSTEP_APPROVAL_BASE_URL'),
+      clock,
+      ...linkTtl(env.LOCKSTEP_APPROVAL_LINK_TTL_SECONDS),
+    };
+  });
+
+  const stepDependencies = once(
+    (): StepDependencies => ({
+      pipeline: pipeline(),
+      revisions: revisionStore(),
+      environments: environmentStore(),
+      locks: lockStore(),
+      events: eventStore(),
+      notifier: notifier(),
+      clock,
+    }),
+  );
+
+  /** What the agents need (webhook, CodeCommit and reconcile handlers). */
+  const agentDependencies = once(
+    (): AgentDependencies => ({
+      pipeline: pipeline(),
+      artifactsBucket: need('LOCKSTEP_ARTIFACTS_BUCKET'),
+      revisions: revisionStore(),
+      environments: environmentStore(),
+      locks: lockStore(),
+      events: eventStore(),
+      builds: buildStore(),
+      executions: executionStore(),
+      artifacts: new S3ArtifactStore(clients.s3),
+      runner: new CodeBuildRunner(clients.codebuild),
+      notifier: notifier(),
+      orchestrator: orchestrator(),
+      clock,
+    }),
+  );
+
+  /**
+   * The agents with the approval settings when the pipeline has approval work (go-ahead requests of manual
+   * promotions, decisions on manual approval steps that the approval API stored but could not deliver).
+   */
+  const reconcileDependencies = once((): AgentDependencies => {
+    const base = agentDependencies();
+    const needsApprovals =
+      base.pipeline.promotions.some((p) => p.approval === 'manual') ||
+      base.pipeline.stages.some((stage) => stage.environments.some((environment) => environment.approval.manual !== undefined));
+    return needsApprovals ? { ...base, approvals: approvalDependencies() } : base;
+  });
+
+  /** The GitHub webhook: the agents, the delivery ids seen, and its signing secret. */
+  const webhookDependencies = once(() => ({
+    agents: agentDependencies(),
+    deliveries: deliveryStore(),
+    secrets: secretReader(),
+    webhookSecretId: need('LOCKSTEP_WEBHOOK_SECRET_ARN'),
+  }));
+
   return {
-    pipelineName: pipelineFromEnv().pipeline.name,
-    approvals: approvalStore(),
-    revisions: revisionStore(),
-    environments: environmentStore(),
-    events: eventStore(),
-    approvalNotifier: approvalNotifier(),
-    orchestrator: taskOrchestrator(),
-    signer: async () => new ApprovalLinkSigner(parseSecrets(await reader.get(secretArn))),
-    baseUrl: requireEnv('LOCKSTEP_APPROVAL_BASE_URL'),
     clock,
-    ...linkTtl(process.env.LOCKSTEP_APPROVAL_LINK_TTL_SECONDS),
+    revisionStore,
+    buildStore,
+    environmentStore,
+    approvalStore,
+    executionStore,
+    lockStore,
+    eventStore,
+    deliveryStore,
+    secretReader,
+    notifier,
+    approvalNotifier,
+    orchestrator,
+    taskOrchestrator,
+    approvalDependencies,
+    stepDependencies,
+    agentDependencies,
+    reconcileDependencies,
+    webhookDependencies,
   };
-});
+}
 
-export const stepDependencies = once(
-  (): StepDependencies => ({
-    pipeline: pipelineFromEnv(),
-    revisions: revisionStore(),
-    environments: environmentStore(),
-    locks: lockStore(),
-    events: eventStore(),
-    notifier: notifier(),
-    clock,
-  }),
-);
+export type Runtime = ReturnType<typeof createRuntime>;
 
-/** What the agents need (webhook, CodeCommit and reconcile handlers). */
-export const agentDependencies = once(
-  (): AgentDependencies => ({
-    pipeline: pipelineFromEnv(),
-    artifactsBucket: requireEnv('LOCKSTEP_ARTIFACTS_BUCKET'),
-    revisions: revisionStore(),
-    environments: environmentStore(),
-    locks: lockStore(),
-    events: eventStore(),
-    builds: buildStore(),
-    executions: executionStore(),
-    artifacts: new S3ArtifactStore(s3),
-    runner: new CodeBuildRunner(codebuild),
-    notifier: notifier(),
-    orchestrator: orchestrator(),
-    clock,
-  }),
-);
+/** The runtime of this Lambda cold start: `process.env`, the default clients (traced), the wall clock. */
+export const defaultRuntime = once(() => createRuntime({ env: process.env, clients: traceAwsClients(defaultAwsClients()), clock: () => Date.now() }));
+
+// The default runtime's getters, for the operator CLI (`bin/commands`), which points process.env at its target.
+export const agentDependencies = () => defaultRuntime().agentDependencies();
+export const approvalDependencies = () => defaultRuntime().approvalDependencies();
+export const approvalStore = () => defaultRuntime().approvalStore();
+export const secretReader = () => defaultRuntime().secretReader();

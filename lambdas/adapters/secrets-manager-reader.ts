@@ -1,28 +1,35 @@
-/** Secrets Manager reads, cached per cold start for `ttlMs` so rotation is picked up without a redeploy. */
-import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+/**
+ * Secrets Manager reads through Powertools' `SecretsProvider`, which caches each value for `maxAgeSeconds` per cold
+ * start, so rotation is picked up without a redeploy. `fresh: true` skips the cache (a webhook signature that fails
+ * with the cached secret may have been made with a newer one).
+ */
+import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SecretReader } from '../ports/services';
 
+/** How long a secret's value is reused before it is read again: five minutes. */
+export const SECRET_MAX_AGE_SECONDS = 300;
+
+export class SecretHasNoStringValueError extends Error {
+  override readonly name = 'SecretHasNoStringValueError';
+  constructor(readonly secretId: string) {
+    super(`Secret ${secretId} has no string value: store it as a SecretString (JSON text), not as binary`);
+  }
+}
+
 export class SecretsManagerReader implements SecretReader {
-  private readonly cache = new Map<string, { value: string; until: number }>();
+  private readonly provider: SecretsProvider;
 
   constructor(
-    private readonly client: SecretsManagerClient,
-    private readonly ttlMs = 5 * 60_000,
-    private readonly clock: () => number = Date.now,
-  ) {}
-
-  async get(secretId: string): Promise<string> {
-    const cached = this.cache.get(secretId);
-    const now = this.clock();
-    if (cached && cached.until > now) return cached.value;
-    const result = await this.client.send(new GetSecretValueCommand({ SecretId: secretId }));
-    if (result.SecretString === undefined) throw new Error(`Secret ${secretId} has no string value`);
-    this.cache.set(secretId, { value: result.SecretString, until: now + this.ttlMs });
-    return result.SecretString;
+    client: SecretsManagerClient,
+    private readonly maxAgeSeconds = SECRET_MAX_AGE_SECONDS,
+  ) {
+    this.provider = new SecretsProvider({ awsSdkV3Client: client });
   }
 
-  /** Drops the cache (after a signature check failed with cached secrets, in case they rotated). */
-  clear(): void {
-    this.cache.clear();
+  async get(secretId: string, options: { fresh?: boolean } = {}): Promise<string> {
+    const value = await this.provider.get(secretId, { maxAge: this.maxAgeSeconds, forceFetch: options.fresh ?? false });
+    if (typeof value !== 'string') throw new SecretHasNoStringValueError(secretId);
+    return value;
   }
 }

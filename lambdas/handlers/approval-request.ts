@@ -9,37 +9,40 @@
  */
 import middy from '@middy/core';
 import { z } from 'zod';
-import { logger, observability } from '../adapters/observability';
-import { approvalDependencies } from '../adapters/runtime';
-import { sendApprovalRequest } from '../promotion/approvals';
+import { lazyHandler } from '../adapters/middleware';
+import { createObservability, observability, type Observability } from '../adapters/observability';
+import { defaultRuntime } from '../adapters/runtime';
+import { sendApprovalRequest, type ApprovalDependencies } from '../promotion/approvals';
 import { InvalidInputError } from '../promotion/errors';
-
-const deps = approvalDependencies();
 
 export const approvalRequestInputSchema = z.object({
   taskToken: z.string().min(1),
   request: z.object({
-  execution: z.string().min(1),
-  promotion: z.string().min(1).optional(),
-  environment: z.string().min(1),
-  application: z.string().min(1),
-  revision: z.number().int().positive(),
-  approvers: z.array(z.string().min(1)).min(1),
-  timeoutSeconds: z.number().int().positive(),
+    execution: z.string().min(1),
+    promotion: z.string().min(1).optional(),
+    environment: z.string().min(1),
+    application: z.string().min(1),
+    revision: z.number().int().positive(),
+    approvers: z.array(z.string().min(1)).min(1),
+    timeoutSeconds: z.number().int().positive(),
   }),
 });
 export type ApprovalRequestInput = z.infer<typeof approvalRequestInputSchema>;
 
-async function handle(event: unknown): Promise<{ requestId: string; expiresAt: number }> {
-  const parsed = approvalRequestInputSchema.safeParse(event);
-  if (!parsed.success) {
-    // Paths only: the input holds the task token.
-    throw new InvalidInputError(`Invalid approval request input at ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
-  }
-  const { taskToken, request: input } = parsed.data;
-  const result = await sendApprovalRequest(deps, { kind: 'environment', taskToken, ...input });
-  logger.info('Approval requested', { requestId: result.requestId, execution: input.execution, environment: input.environment });
-  return result;
+export function createHandler(deps: ApprovalDependencies, o: Observability = createObservability('approval-request')) {
+  return middy<unknown, { requestId: string; expiresAt: number }>()
+    .use(observability(o))
+    .handler(async (event: unknown) => {
+      const parsed = approvalRequestInputSchema.safeParse(event);
+      if (!parsed.success) {
+        // Paths only: the input holds the task token.
+        throw new InvalidInputError(`Invalid approval request input at ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
+      }
+      const { taskToken, request: input } = parsed.data;
+      const result = await sendApprovalRequest(deps, { kind: 'environment', taskToken, ...input });
+      o.logger.info('Approval requested', { requestId: result.requestId, execution: input.execution, environment: input.environment });
+      return result;
+    });
 }
 
-export const handler = middy<unknown, { requestId: string; expiresAt: number }>().use(observability('approval-request')).handler(handle);
+export const handler = lazyHandler(() => createHandler(defaultRuntime().approvalDependencies()));

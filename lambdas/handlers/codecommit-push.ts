@@ -5,12 +5,11 @@
  */
 import middy from '@middy/core';
 import type { EventBridgeEvent } from 'aws-lambda';
-import { logger, metrics, observability } from '../adapters/observability';
-import { agentDependencies } from '../adapters/runtime';
-import { intakePushes } from '../promotion/agents';
+import { lazyHandler } from '../adapters/middleware';
+import { createObservability, observability, type Observability } from '../adapters/observability';
+import { defaultRuntime } from '../adapters/runtime';
+import { intakePushes, type AgentDependencies } from '../promotion/agents';
 import { codecommitIntake } from '../promotion/push-events';
-
-const deps = agentDependencies();
 
 export type CodeCommitEvent = EventBridgeEvent<'CodeCommit Repository State Change', Record<string, unknown>>;
 
@@ -21,15 +20,19 @@ export interface CodeCommitResult {
   readonly buildsStarted?: readonly string[];
 }
 
-async function handle(event: CodeCommitEvent): Promise<CodeCommitResult> {
-  const intake = codecommitIntake(deps.pipeline, event, deps.clock());
-  if (intake.kind === 'ignored') {
-    logger.info('CodeCommit event ignored', { eventId: event.id, reason: intake.reason });
-    return { status: 'ignored', reason: intake.reason };
-  }
-  const outcome = await intakePushes(deps, intake.pushes, `codecommit:${event.id}`);
-  metrics.addMetric('PushRecorded', 'Count', outcome.recorded);
-  return { status: 'accepted', recorded: outcome.recorded, buildsStarted: outcome.buildsStarted };
+export function createHandler(deps: AgentDependencies, { logger, metrics, ...o }: Observability = createObservability('codecommit-push')) {
+  return middy<CodeCommitEvent, CodeCommitResult>()
+    .use(observability({ logger, metrics, ...o }))
+    .handler(async (event) => {
+      const intake = codecommitIntake(deps.pipeline, event, deps.clock());
+      if (intake.kind === 'ignored') {
+        logger.info('CodeCommit event ignored', { eventId: event.id, reason: intake.reason });
+        return { status: 'ignored', reason: intake.reason };
+      }
+      const outcome = await intakePushes(deps, intake.pushes, `codecommit:${event.id}`);
+      metrics.addMetric('PushRecorded', 'Count', outcome.recorded);
+      return { status: 'accepted', recorded: outcome.recorded, buildsStarted: outcome.buildsStarted };
+    });
 }
 
-export const handler = middy<CodeCommitEvent, CodeCommitResult>().use(observability('codecommit-push')).handler(handle);
+export const handler = lazyHandler(() => createHandler(defaultRuntime().agentDependencies()));

@@ -4,16 +4,19 @@
  * match (`LockLostError`, `TestsFailedError`, `ComplianceFailedError`, ...).
  */
 import middy from '@middy/core';
-import { logger, observability } from '../adapters/observability';
-import { stepDependencies } from '../adapters/runtime';
-import { runStep } from '../promotion/steps';
+import { lazyHandler } from '../adapters/middleware';
+import { createObservability, observability, type Observability } from '../adapters/observability';
+import { defaultRuntime } from '../adapters/runtime';
+import { runStep, type StepDependencies } from '../promotion/steps';
 
-const deps = stepDependencies();
-
-async function handle(event: unknown): Promise<unknown> {
-  const action = (event as { action?: unknown } | null)?.action;
-  logger.appendKeys({ action: typeof action === 'string' ? action : 'unknown' });
-  return runStep(deps, event);
+export function createHandler(deps: StepDependencies, o: Observability = createObservability('promotion-steps')) {
+  return middy<unknown, unknown>()
+    .use(observability(o))
+    .handler(async (event: unknown) => {
+      const action = (event as { action?: unknown } | null)?.action;
+      o.logger.appendKeys({ action: typeof action === 'string' ? action : 'unknown' });
+      return runStep(deps, event);
+    });
 }
 
-export const handler = middy<unknown, unknown>().use(observability('promotion-steps')).handler(handle);
+export const handler = lazyHandler(() => createHandler(defaultRuntime().stepDependencies()));

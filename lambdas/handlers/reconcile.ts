@@ -7,17 +7,10 @@
  * Input: any event (the schedule's, or `{}`). Output: what the pass did.
  */
 import middy from '@middy/core';
-import { logger, metrics, observability } from '../adapters/observability';
-import { agentDependencies, approvalDependencies } from '../adapters/runtime';
+import { lazyHandler } from '../adapters/middleware';
+import { createObservability, observability, type Observability } from '../adapters/observability';
+import { defaultRuntime } from '../adapters/runtime';
 import { reconcilePass, type AgentDependencies } from '../promotion/agents';
-
-const base = agentDependencies();
-// The approval settings are needed when the pass has approval work: sending go-ahead requests for manual
-// promotions, or delivering decisions on manual approval steps that the approval API stored but could not deliver.
-const needsApprovals =
-  base.pipeline.promotions.some((p) => p.approval === 'manual') ||
-  base.pipeline.stages.some((stage) => stage.environments.some((environment) => environment.approval.manual !== undefined));
-const deps: AgentDependencies = needsApprovals ? { ...base, approvals: approvalDependencies() } : base;
 
 export interface ReconcileResult {
   readonly revisionsCreated: readonly { application: string; revision: number }[];
@@ -27,14 +20,23 @@ export interface ReconcileResult {
   readonly decisions: readonly { promotion: string; application: string; kind: string; reason: string }[];
 }
 
-async function handle(): Promise<ReconcileResult> {
-  const outcome = await reconcilePass(deps);
-  metrics.addMetric('ExecutionsStarted', 'Count', outcome.executionsStarted.length);
-  metrics.addMetric('BuildsStarted', 'Count', outcome.buildsStarted.length);
-  metrics.addMetric('RevisionsCreated', 'Count', outcome.revisionsCreated.length);
-  const decisions = outcome.decisions.map((d) => ({ promotion: d.promotion, application: d.application, kind: d.decision.kind, reason: d.decision.reason }));
-  logger.info('Reconcile pass done', { executionsStarted: outcome.executionsStarted, buildsStarted: outcome.buildsStarted, decisions });
-  return { revisionsCreated: outcome.revisionsCreated, buildsStarted: outcome.buildsStarted, executionsStarted: outcome.executionsStarted, decisions };
+/**
+ * `deps.approvals` is needed when the pass has approval work: sending go-ahead requests for manual promotions, or
+ * delivering decisions on manual approval steps that the approval API stored but could not deliver
+ * (`Runtime.reconcileDependencies()` adds it when the pipeline has any).
+ */
+export function createHandler(deps: AgentDependencies, { logger, metrics, ...o }: Observability = createObservability('reconcile')) {
+  return middy<unknown, ReconcileResult>()
+    .use(observability({ logger, metrics, ...o }))
+    .handler(async () => {
+      const outcome = await reconcilePass(deps);
+      metrics.addMetric('ExecutionsStarted', 'Count', outcome.executionsStarted.length);
+      metrics.addMetric('BuildsStarted', 'Count', outcome.buildsStarted.length);
+      metrics.addMetric('RevisionsCreated', 'Count', outcome.revisionsCreated.length);
+      const decisions = outcome.decisions.map((d) => ({ promotion: d.promotion, application: d.application, kind: d.decision.kind, reason: d.decision.reason }));
+      logger.info('Reconcile pass done', { executionsStarted: outcome.executionsStarted, buildsStarted: outcome.buildsStarted, decisions });
+      return { revisionsCreated: outcome.revisionsCreated, buildsStarted: outcome.buildsStarted, executionsStarted: outcome.executionsStarted, decisions };
+    });
 }
 
-export const handler = middy<unknown, ReconcileResult>().use(observability('reconcile')).handler(handle);
+export const handler = lazyHandler(() => createHandler(defaultRuntime().reconcileDependencies()));

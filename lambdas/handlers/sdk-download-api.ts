@@ -7,53 +7,79 @@
  */
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { errorHandler, securityHeaders } from '../adapters/middleware';
-import { logger, metrics, observability } from '../adapters/observability';
+import { errorHandler, httpRouter, lazyHandler, securityHeaders } from '../adapters/middleware';
+import { createObservability, observability, type Observability } from '../adapters/observability';
 import { decideDownload } from '../sdk/host/download';
 import { header, json } from '../promotion/http';
 import { consumerFor } from '../sdk/service/credentials';
 import { indexFor } from '../sdk/service/downloads';
-import { HttpError } from '../core/errors';
 import { readIndex } from '../sdk/service/publish';
-import { downloadDependencies } from '../sdk/service/runtime';
+import { defaultSdkRuntime, type DownloadDependencies } from '../sdk/service/runtime';
 
-const deps = downloadDependencies();
+type Event = APIGatewayProxyEventV2;
+type Result = APIGatewayProxyStructuredResultV2;
 
-async function handle(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
-  const method = (event.requestContext?.http?.method ?? '').toUpperCase();
-  if (method !== 'GET') throw new HttpError(405, 'Use GET');
-  const now = new Date(deps.clock());
-  const consumer = await consumerFor(deps.store, header(event, 'authorization'), now);
-  const index = await readIndex(deps.objects, deps.config.packageHostBucket, now.getTime());
-  const path = event.rawPath ?? '';
-
-  if (/\/sdk\/index\/?$/.test(path)) return json(200, indexFor(index, consumer, deps.access));
-
-  const match = /\/sdk\/download\/([^/]+)\/([^/]+)\/?$/.exec(path);
-  if (match === null) throw new HttpError(404, `No route GET ${path}`);
-  const name = event.pathParameters?.name ?? decodeURIComponent(match[1]!);
-  const version = event.pathParameters?.version ?? decodeURIComponent(match[2]!);
-  const query = event.queryStringParameters ?? {};
-  const sourceIp = event.requestContext?.http?.sourceIp ?? '';
-  const decision = decideDownload(
-    { consumer, sourceIp, name, version, ...(query.file ? { file: query.file } : {}) },
-    { index, access: deps.access, signer: await deps.signer(), now, ttlSeconds: deps.ttlSeconds },
-  );
-  if (!decision.ok) {
-    metrics.addMetric('SdkDownloadsRefused', 'Count', 1);
-    logger.warn('Download refused', { consumer: consumer.id, sdk: `${name}@${version}`, code: decision.refusal.code });
-    return json(decision.refusal.status, { code: decision.refusal.code, message: decision.refusal.message });
+/**
+ * A path parameter, decoded. API Gateway passes them decoded; where none came with the event, `@middy/http-router`
+ * fills them from the path as sent (still encoded). A lone `%` stays as it is.
+ */
+export function pathParameter(event: Event, name: string): string {
+  const value = event.pathParameters?.[name] ?? '';
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
   }
-  metrics.addMetric('SdkDownloadsIssued', 'Count', 1);
-  // The URL is a credential: logged without it.
-  logger.info('Download issued', { consumer: consumer.id, sdk: `${name}@${version}`, policy: decision.policy, expiresAt: decision.expiresAt });
-  const body = { url: decision.url, policy: decision.policy, ...(decision.expiresAt !== undefined ? { expiresAt: decision.expiresAt } : {}), file: decision.file };
-  if (query.redirect === 'true') return { ...json(302, body), headers: { ...json(302, body).headers, Location: decision.url } };
-  return json(200, body);
 }
 
-export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
-  .use(securityHeaders())
-  .use(errorHandler())
-  .use(observability('sdk-download-api'))
-  .handler(handle);
+export function createHandler(deps: DownloadDependencies, { logger, metrics, ...o }: Observability = createObservability('sdk-download-api')) {
+  const consumerAndIndex = async (event: Event) => {
+    const now = new Date(deps.clock());
+    const consumer = await consumerFor(deps.store, header(event, 'authorization'), now);
+    const index = await readIndex(deps.objects, deps.config.packageHostBucket, now.getTime());
+    return { now, consumer, index };
+  };
+
+  const packageIndex = async (event: Event): Promise<Result> => {
+    const { consumer, index } = await consumerAndIndex(event);
+    return json(200, indexFor(index, consumer, deps.access));
+  };
+
+  const download = async (event: Event): Promise<Result> => {
+    const { now, consumer, index } = await consumerAndIndex(event);
+    const name = pathParameter(event, 'name');
+    const version = pathParameter(event, 'version');
+    const query = event.queryStringParameters ?? {};
+    const sourceIp = event.requestContext?.http?.sourceIp ?? '';
+    const decision = decideDownload(
+      { consumer, sourceIp, name, version, ...(query.file ? { file: query.file } : {}) },
+      { index, access: deps.access, signer: await deps.signer(), now, ttlSeconds: deps.ttlSeconds },
+    );
+    if (!decision.ok) {
+      metrics.addMetric('SdkDownloadsRefused', 'Count', 1);
+      logger.warn('Download refused', { consumer: consumer.id, sdk: `${name}@${version}`, code: decision.refusal.code });
+      return json(decision.refusal.status, { code: decision.refusal.code, message: decision.refusal.message });
+    }
+    metrics.addMetric('SdkDownloadsIssued', 'Count', 1);
+    // The URL is a credential: logged without it.
+    logger.info('Download issued', { consumer: consumer.id, sdk: `${name}@${version}`, policy: decision.policy, expiresAt: decision.expiresAt });
+    const body = { url: decision.url, policy: decision.policy, ...(decision.expiresAt !== undefined ? { expiresAt: decision.expiresAt } : {}), file: decision.file };
+    const response = json(query.redirect === 'true' ? 302 : 200, body);
+    if (query.redirect === 'true') response.headers = { ...response.headers, Location: decision.url };
+    return response;
+  };
+
+  return middy<Event, Result>()
+    // Used first so that their onError run last: client errors keep their message, others a plain 500, then headers.
+    .use(securityHeaders())
+    .use(errorHandler(logger))
+    .use(observability({ logger, metrics, ...o }))
+    .handler(
+      httpRouter<Event, Result>([
+        { method: 'GET', path: '/sdk/index', handler: packageIndex },
+        { method: 'GET', path: '/sdk/download/{name}/{version}', handler: download },
+      ]),
+    );
+}
+
+export const handler = lazyHandler(() => createHandler(defaultSdkRuntime().downloadDependencies()));

@@ -5,11 +5,11 @@
  */
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { logger, metrics, observability } from '../adapters/observability';
+import { lazyHandler } from '../adapters/middleware';
+import { createObservability, observability, type Observability } from '../adapters/observability';
+import type { SdkServiceDependencies } from '../sdk/service/dependencies';
 import { intakeVersion, pollSdkHost, refsOfKeys, type IntakeOutcome } from '../sdk/service/intake';
-import { serviceDependencies } from '../sdk/service/runtime';
-
-const deps = serviceDependencies();
+import { defaultSdkRuntime } from '../sdk/service/runtime';
 
 interface S3ObjectCreated {
   readonly source?: string;
@@ -23,30 +23,32 @@ export interface IntakeResult {
   readonly released?: readonly string[];
 }
 
-function summarise(outcomes: readonly IntakeOutcome[], released?: readonly string[]): IntakeResult {
-  const started = outcomes.flatMap((o) => (o.started ? [o.execution] : []));
-  const skipped = outcomes.flatMap((o) => (o.started ? [] : [{ sdk: `${o.ref.name}@${o.ref.version}`, reason: o.reason }]));
-  metrics.addMetric('SdkExecutionsStarted', 'Count', started.length + (released?.length ?? 0));
-  logger.info('SDK intake done', { started, skipped: skipped.length, released });
-  return { started, skipped, ...(released !== undefined ? { released } : {}) };
+export function createHandler(deps: SdkServiceDependencies, { logger, metrics, ...o }: Observability = createObservability('sdk-intake')) {
+  const summarise = (outcomes: readonly IntakeOutcome[], released?: readonly string[]): IntakeResult => {
+    const started = outcomes.flatMap((out) => (out.started ? [out.execution] : []));
+    const skipped = outcomes.flatMap((out) => (out.started ? [] : [{ sdk: `${out.ref.name}@${out.ref.version}`, reason: out.reason }]));
+    metrics.addMetric('SdkExecutionsStarted', 'Count', started.length + (released?.length ?? 0));
+    logger.info('SDK intake done', { started, skipped: skipped.length, released });
+    return { started, skipped, ...(released !== undefined ? { released } : {}) };
+  };
+  return middy<S3ObjectCreated, IntakeResult>()
+    .use(observability({ logger, metrics, ...o }))
+    .handler(async (event: S3ObjectCreated, context: Context) => {
+      if (event?.source === 'aws.s3' && event['detail-type'] === 'Object Created') {
+        const raw = event.detail?.object?.key ?? '';
+        let key = raw;
+        try {
+          key = decodeURIComponent(raw.replace(/\+/g, ' '));
+        } catch {
+          key = raw;
+        }
+        const outcomes: IntakeOutcome[] = [];
+        for (const ref of refsOfKeys([key])) outcomes.push(await intakeVersion(deps, ref));
+        return summarise(outcomes);
+      }
+      const result = await pollSdkHost(deps, `intake-${context?.awsRequestId ?? 'poll'}`);
+      return summarise(result.intakes, result.released);
+    });
 }
 
-async function handle(event: S3ObjectCreated, context: Context): Promise<IntakeResult> {
-  if (event?.source === 'aws.s3' && event['detail-type'] === 'Object Created') {
-    const raw = event.detail?.object?.key ?? '';
-    let key = raw;
-    try {
-      key = decodeURIComponent(raw.replace(/\+/g, ' '));
-    } catch {
-      key = raw;
-    }
-    const refs = refsOfKeys([key]);
-    const outcomes: IntakeOutcome[] = [];
-    for (const ref of refs) outcomes.push(await intakeVersion(deps, ref));
-    return summarise(outcomes);
-  }
-  const result = await pollSdkHost(deps, `intake-${context?.awsRequestId ?? 'poll'}`);
-  return summarise(result.intakes, result.released);
-}
-
-export const handler = middy<S3ObjectCreated, IntakeResult>().use(observability('sdk-intake')).handler(handle);
+export const handler = lazyHandler(() => createHandler(defaultSdkRuntime().serviceDependencies()));

@@ -4,16 +4,20 @@
  * Retry/Catch match (`SdkConcurrentUpdateError`, `IndexBusyError`, `MetadataError`, `HostileArchiveError`, ...).
  */
 import middy from '@middy/core';
-import { logger, observability } from '../adapters/observability';
-import { serviceDependencies } from '../sdk/service/runtime';
+import { lazyHandler } from '../adapters/middleware';
+import { createObservability, observability, type Observability } from '../adapters/observability';
+import type { SdkServiceDependencies } from '../sdk/service/dependencies';
+import { defaultSdkRuntime } from '../sdk/service/runtime';
 import { runSdkStep } from '../sdk/service/steps';
 
-const deps = serviceDependencies();
-
-async function handle(event: unknown): Promise<unknown> {
-  const { action, sdk } = (event ?? {}) as { action?: unknown; sdk?: { name?: unknown; version?: unknown } };
-  logger.appendKeys({ action: typeof action === 'string' ? action : 'unknown', sdk: sdk ? `${String(sdk.name)}@${String(sdk.version)}` : undefined });
-  return runSdkStep(deps, event);
+export function createHandler(deps: SdkServiceDependencies, o: Observability = createObservability('sdk-steps')) {
+  return middy<unknown, unknown>()
+    .use(observability(o))
+    .handler(async (event: unknown) => {
+      const { action, sdk } = (event ?? {}) as { action?: unknown; sdk?: { name?: unknown; version?: unknown } };
+      o.logger.appendKeys({ action: typeof action === 'string' ? action : 'unknown', sdk: sdk ? `${String(sdk.name)}@${String(sdk.version)}` : undefined });
+      return runSdkStep(deps, event);
+    });
 }
 
-export const handler = middy<unknown, unknown>().use(observability('sdk-steps')).handler(handle);
+export const handler = lazyHandler(() => createHandler(defaultSdkRuntime().serviceDependencies()));

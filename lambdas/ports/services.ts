@@ -63,6 +63,6 @@ export interface Orchestrator {
 }
 
 export interface SecretReader {
-  /** The secret's string value, cached for a short time per cold start. */
-  get(secretId: string): Promise<string>;
+  /** The secret's string value, cached for a short time per cold start; `fresh` reads it again past the cache. */
+  get(secretId: string, options?: { readonly fresh?: boolean }): Promise<string>;
 }

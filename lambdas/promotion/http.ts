@@ -1,33 +1,15 @@
-/** HTTP responses for the API Gateway HTTP API handlers (payload format 2.0), with secure headers. */
+/** HTTP responses and request helpers for the API Gateway HTTP API handlers (payload format 2.0). */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 
-/** Headers every response carries: nothing cached, nothing framed, no referrer (links carry signatures). */
-export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
-  'Cache-Control': 'no-store',
-  'Referrer-Policy': 'no-referrer',
-  'Strict-Transport-Security': 'max-age=63072000; includeSubDomains',
-  'X-Content-Type-Options': 'nosniff',
-  'X-Frame-Options': 'DENY',
-};
-
-/** HTML pages: no scripts at all, inline styles only, forms post back to this origin only. */
-export const HTML_CSP =
-  "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+// Security headers (HSTS, nosniff, CSP, frame options, no referrer, no-store) are added to every answer, error
+// answers included, by one middleware: `securityHeaders()` in lambdas/adapters/middleware.ts.
 
 export function json(statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 {
-  return {
-    statusCode,
-    headers: { ...SECURITY_HEADERS, 'Content-Type': 'application/json', 'Content-Security-Policy': "default-src 'none'" },
-    body: JSON.stringify(body),
-  };
+  return { statusCode, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) };
 }
 
 export function html(statusCode: number, body: string): APIGatewayProxyStructuredResultV2 {
-  return {
-    statusCode,
-    headers: { ...SECURITY_HEADERS, 'Content-Type': 'text/html; charset=utf-8', 'Content-Security-Policy': HTML_CSP },
-    body,
-  };
+  return { statusCode, headers: { 'Content-Type': 'text/html; charset=utf-8' }, body };
 }
 
 /** A header by case-insensitive name (API Gateway v2 lower-cases them; local callers may not). */

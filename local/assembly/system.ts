@@ -2,16 +2,22 @@ import '../polyfills';
 import { rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { createRuntime, type Runtime } from '../../lambdas/adapters/runtime';
 import type { Pipeline } from '../../lambdas/core/config/schema';
 import { durationMs } from '../../lambdas/core/config/schema';
 import { codeBuildProjects } from '../../lambdas/core/buildspecs';
 import { buildProjectName } from '../../lambdas/core/names';
-import type { ReconcileResult } from '../../lambdas/handlers/reconcile';
+import { createHandler as createApprovalApi } from '../../lambdas/handlers/approval-api';
+import { createHandler as createApprovalRequest } from '../../lambdas/handlers/approval-request';
+import { createHandler as createWebhook } from '../../lambdas/handlers/github-webhook';
+import { createHandler as createPromotionSteps } from '../../lambdas/handlers/promotion-steps';
+import { createHandler as createReconcile, type ReconcileResult } from '../../lambdas/handlers/reconcile';
 import { systemClock, type Clock } from '../clock';
 import { localProject } from '../codebuild/projects';
 import { lambdaArn, LOCAL_SECRETS } from '../constants';
 import { LocalModeError } from '../errors';
-import { createSampleRepository, pushToWebhook, type PushResult } from '../git';
+import { commitChange, createSampleRepository, pushToWebhook, type PushResult } from '../git';
 import { startLocalServices, type LocalServices } from '../runtime';
 import type { LocalFunctionHandler } from '../stepfunctions/step-functions';
 import { ProgressConsole } from '../console/progress';
@@ -26,14 +32,16 @@ import { startSdkPublishing, type LocalSdkPublishing } from '../sdk';
  * services and the unchanged handler modules, in the order local/README.md gives:
  *
  * 1. validate the pipeline file and write it as JSON for `LOCKSTEP_PIPELINE_FILE`;
- * 2. start the local services under the data folder, apply their environment, hand the clock to the handlers;
- * 3. import the handler modules (their clients read that environment at module scope) and bind them: the promotion
- *    state machine's Task functions, the CodeBuild projects of the pipeline, the HTTP routes (webhook, approvals);
+ * 2. start the local services under the data folder;
+ * 3. build this system's runtime (its variables, AWS clients bound to its services, its clock) and create the
+ *    handlers from it with their `createHandler` factories, then bind them: the promotion state machine's Task
+ *    functions, the CodeBuild projects of the pipeline, the HTTP routes (webhook, approvals);
  * 4. resume promotion executions a crash cut short, then run the reconcile pass every minute and after every event
  *    (webhook delivery, build end, execution end);
  * 5. on a fresh data folder, create the sample repository and push it, so a revision starts walking at once.
  *
- * One local system per process: handler modules bind their AWS clients to the first system's endpoints.
+ * Several local systems can run in one process (on different data folders): nothing is shared through
+ * `process.env` or module state, each system's handlers hold its own runtime.
  *
  * Crash safety (kill -9 at any moment, then start again): every record lives on disk (DynamoDB, S3, build and
  * execution records); in-flight executions are resumed from their first state and every step is idempotent (lock
@@ -70,6 +78,8 @@ export interface LocalSystemOptions {
 
 export interface LocalSystem {
   readonly services: LocalServices;
+  /** The adapters this system's handlers run on (its tables, clients and clock). */
+  readonly runtime: Runtime;
   readonly pipeline: Pipeline;
   readonly connection: LocalSystemConnection;
   /** Milliseconds from the call to ready (services up, handlers bound, executions resumed). */
@@ -95,9 +105,9 @@ export function localFunctionNames(pipeline: string) {
   };
 }
 
-let startedInThisProcess = false;
-
 export class LocalSystemStartError extends LocalModeError {}
+
+type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
 export async function startLocalSystem(options: LocalSystemOptions = {}): Promise<LocalSystem> {
   const started = Date.now();
@@ -105,7 +115,6 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
   const configFile = resolve(options.configFile ?? QUICKSTART_CONFIG);
   const clock = options.clock ?? systemClock;
   const write = options.write ?? ((line: string) => console.log(line));
-  if (startedInThisProcess) throw new LocalSystemStartError('One local system per process: handler modules bind their AWS clients to the first one');
 
   // 1. The pipeline, validated (every problem at once) before anything starts.
   const pipeline = loadLocalPipeline(configFile, dataDir);
@@ -113,167 +122,55 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
   if (previous && previous.pid !== process.pid && processAlive(previous.pid)) {
     throw new LocalSystemStartError(`A local Lockstep already runs on ${dataDir} (pid ${previous.pid}); stop it first, or use another --data-dir`);
   }
-  startedInThisProcess = true;
-
   // 2. Services, on the previous run's HTTP port when free, so approval links sent before a restart still open.
-  const servicesOptions = { dataDir, pipelineName: pipeline.pipeline.name, clock, javaPreference: options.javaPreference ?? 'auto', instantRetries: options.instantRetries ?? false, log: () => undefined };
-  const wantedPort = options.httpPort ?? portOf(previous?.http);
-  let services: LocalServices;
+  const services = await startServices(options, { dataDir, pipeline, clock, write, previousHttp: previous?.http });
   try {
-    services = await startLocalServices({ ...servicesOptions, httpPort: wantedPort });
-  } catch (error) {
-    if (options.httpPort !== undefined || wantedPort === 0 || (error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
-    write(`[local] port ${wantedPort} of the previous run is taken; approval links sent before this restart need the new port`);
-    services = await startLocalServices({ ...servicesOptions, httpPort: 0 });
-  }
-
-  try {
+    // 3. This system's runtime and handlers.
     const pipelineFile = await writePipelineFile(pipeline, dataDir);
-    services.applyEnvironment();
-    process.env.LOCKSTEP_PIPELINE_FILE = pipelineFile;
-    // Handler logs and metrics would drown the console; the outbox, build logs and the event timeline keep the record.
-    process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
-    process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
-    const { useClock } = await import('../../lambdas/adapters/clock');
-    useClock(() => clock.now());
-
-    // 3. Handler modules, imported only now: their clients read the environment at module scope.
-    // One at a time: Jest's ES module loader can fail to link modules imported concurrently ("not in cache").
-    const webhook = await import('../../lambdas/handlers/github-webhook');
-    const approvalApi = await import('../../lambdas/handlers/approval-api');
-    const reconcileHandler = await import('../../lambdas/handlers/reconcile');
-    const promotionSteps = await import('../../lambdas/handlers/promotion-steps');
-    const approvalRequest = await import('../../lambdas/handlers/approval-request');
-    const runtime = await import('../../lambdas/adapters/runtime');
-    const functions = localFunctionNames(pipeline.pipeline.name);
-    services.stepFunctions.registerFunction(functions.promotionSteps, promotionSteps.handler as LocalFunctionHandler);
-    services.stepFunctions.registerFunction(functions.approvalRequest, approvalRequest.handler as LocalFunctionHandler);
-    services.stepFunctions.registerStateMachine({
-      name: services.names.promotionStateMachineName,
-      definition: { file: ASL_FILE },
-      substitutions: { PromotionStepsFunctionArn: lambdaArn(functions.promotionSteps), ApprovalRequestFunctionArn: lambdaArn(functions.approvalRequest) },
-    });
-    for (const definition of codeBuildProjects(pipeline)) {
-      services.codeBuild.registerProject(localProject(definition, { artifactsBucket: services.names.artifactsBucket, baseDir: dataDir }));
-    }
-
-    // 4. The reconcile pass: on a schedule and after every event.
+    const runtime = localRuntime(services, pipelineFile, clock);
+    const handlers = bindPromotionHandlers(services, runtime, pipeline, dataDir);
+    // 4. The reconcile pass, on a schedule and after every event; the HTTP routes; the SDK half.
     const progress = options.progress === false ? undefined : new ProgressConsole(pipeline, write, () => clock.now());
-    const context = lambdaContext('reconcile');
-    const watched = new Set<string>();
-    const watchExecution = (name: string) => {
-      if (watched.has(name)) return;
-      watched.add(name);
-      void services.stepFunctions.waitForExecution(name).then(() => loop.request(), () => undefined);
-    };
-    const loop: ReconcileLoop<ReconcileResult> = new ReconcileLoop(
-      async () => {
-        const result = (await reconcileHandler.handler({}, context)) as ReconcileResult;
-        progress?.pass(result);
-        for (const name of result.executionsStarted) {
-          progress?.promotionStarted(name);
-          watchExecution(name);
-        }
-        return result;
-      },
-      clock,
-      (error) => write(`[local] reconcile pass failed: ${(error as Error).stack ?? String(error)}`),
-    );
-    const buildProjects = new Set(pipeline.applications.map((a) => buildProjectName(pipeline.pipeline.name, a.name)));
-    const finishedBuilds = new Set<string>();
-    const unsubscribeBuilds = services.codeBuild.subscribe((record) => {
-      progress?.build(record);
-      // An application build ended: its revision is recorded by the next pass (EventBridge build-state rule on AWS).
-      if (record.buildComplete && buildProjects.has(record.projectName) && !finishedBuilds.has(record.id)) {
-        finishedBuilds.add(record.id);
-        void loop.request();
-      }
-    });
-    const unsubscribeNotifications = progress ? services.sns.subscribe((message) => progress.notification(message)) : () => undefined;
-
-    const debounceMs = durationMs(pipeline.pipeline.buildDebounce);
-    services.http.registerRoute('POST', '/webhooks/github', async (event, ctx) => {
-      const response = await webhook.handler(event, ctx);
-      void loop.request();
-      // AutoBuild waits for a quiet period after the last push; the pass after it starts the grouped build.
-      loop.at(clock.now() + debounceMs + 1);
-      return response;
-    });
-    services.http.registerRoute('GET', '/approvals/{requestId}', (event, ctx) => approvalApi.handler(event, ctx));
-    services.http.registerRoute('POST', '/approvals/{requestId}', (event, ctx) => approvalApi.handler(event, ctx));
-
-    // The SDK-publishing half, on the same services (its own handlers, state machine, routes and edge).
+    const reconcile = startReconcile({ services, pipeline, clock, write, progress, pass: handlers.reconcile });
+    registerPromotionRoutes(services, handlers, reconcile.loop, clock.now.bind(clock), durationMs(pipeline.pipeline.buildDebounce));
     const sdk = options.sdkPublishing === false ? undefined : await startSdkPublishing(services, { log: write });
-
     // Executions a crash cut short run again from their first state (every step is idempotent).
     const resumed = services.stepFunctions.listInFlight();
     for (const execution of resumed) {
       services.stepFunctions.resume(execution.name);
-      watchExecution(execution.name);
+      reconcile.watchExecution(execution.name);
     }
-
-    const repositories = localRepositories(pipeline, dataDir);
-    const connection: LocalSystemConnection = {
-      pid: process.pid,
-      startedAt: new Date().toISOString(),
-      dataDir,
-      configFile,
-      pipelineName: pipeline.pipeline.name,
-      pipelineFile,
-      http: services.endpoints.http,
-      webhookUrl: services.names.webhookUrl,
-      outboxFile: services.sns.outboxFile,
-      repositories,
-      // The SDK half's names too, so operator commands (e.g. `lockstep sdk token`) reach its table.
-      env: { ...services.env, LOCKSTEP_PIPELINE_FILE: pipelineFile, ...(sdk ? { LOCKSTEP_SDK_TABLE: sdk.names.table } : {}) },
-    };
-    await writeConnection(connection);
-    writeFileSync(join(dataDir, 'lockstep.pid'), `${process.pid}\n`);
+    const connection = await publishConnection({ services, pipeline, dataDir, configFile, pipelineFile, sdk });
 
     const push = async (change: { message?: string; failTests?: boolean } = {}) => {
-      const repo = repositories[0];
-      if (!repo) throw new LocalModeError(`No package of ${pipeline.pipeline.name} has a local source inside ${dataDir}: nothing to push`);
+      if (!connection.repositories[0]) throw new LocalModeError(`No package of ${pipeline.pipeline.name} has a local source inside ${dataDir}: nothing to push`);
       return pushChange(connection, services.secrets.currentKeyOf(LOCAL_SECRETS.webhook), change);
     };
     const status = () =>
-      collectStatus({
-        pipeline,
-        agent: runtime.agentDependencies(),
-        approvals: runtime.approvalStore(),
-        outboxFile: services.sns.outboxFile,
-        buildsDir: join(dataDir, 'builds'),
-      });
-
+      collectStatus({ pipeline, agent: runtime.agentDependencies(), approvals: runtime.approvalStore(), outboxFile: services.sns.outboxFile, buildsDir: join(dataDir, 'builds') });
     const system: LocalSystem = {
       services,
+      runtime,
       pipeline,
       connection,
       readyMs: 0,
-      reconcile: () => loop.request(),
+      reconcile: () => reconcile.loop.request(),
       status,
       formatStatus: (s) => formatStatus(s, pipeline),
       push,
       stop: async () => {
-        await loop.stop();
+        await reconcile.stop();
         await sdk?.stop();
-        unsubscribeBuilds();
-        unsubscribeNotifications();
         await services.stop();
         if (readConnection(dataDir)?.pid === process.pid) removeConnection(dataDir);
         rmSync(join(dataDir, 'lockstep.pid'), { force: true });
-        startedInThisProcess = false;
       },
     };
 
     // 5. A fresh data folder: the sample repository, and its first push, so a revision starts walking at once.
-    let firstPush: PushResult | undefined;
-    const sample = repositories[0];
-    if (sample) {
-      const repo = await createSampleRepository({ dataDir, name: sample.dir.split('/').pop(), branch: sample.branch });
-      if (repo.created && options.firstPush !== false) firstPush = await push({});
-    }
-    loop.every(options.reconcileIntervalMs ?? 60_000);
-    await loop.request();
+    const firstPush = await createSample(connection, dataDir, options.firstPush !== false ? push : undefined);
+    reconcile.loop.every(options.reconcileIntervalMs ?? 60_000);
+    await reconcile.loop.request();
     (system as { readyMs: number }).readyMs = Date.now() - started;
 
     write(banner(system, services, sdk, resumed.length, firstPush));
@@ -282,9 +179,181 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     return system;
   } catch (error) {
     await services.stop();
-    startedInThisProcess = false;
     throw error;
   }
+}
+
+/** The local services, on the previous run's HTTP port unless it is taken (then on a free one, saying so). */
+async function startServices(
+  options: LocalSystemOptions,
+  input: { dataDir: string; pipeline: Pipeline; clock: Clock; write: (line: string) => void; previousHttp: string | undefined },
+): Promise<LocalServices> {
+  const servicesOptions = {
+    dataDir: input.dataDir,
+    pipelineName: input.pipeline.pipeline.name,
+    clock: input.clock,
+    javaPreference: options.javaPreference ?? 'auto',
+    instantRetries: options.instantRetries ?? false,
+    log: () => undefined,
+  };
+  const wantedPort = options.httpPort ?? portOf(input.previousHttp);
+  try {
+    return await startLocalServices({ ...servicesOptions, httpPort: wantedPort });
+  } catch (error) {
+    if (options.httpPort !== undefined || wantedPort === 0 || (error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    input.write(`[local] port ${wantedPort} of the previous run is taken; approval links sent before this restart need the new port`);
+    return startLocalServices({ ...servicesOptions, httpPort: 0 });
+  }
+}
+
+/**
+ * The runtime of this system's handlers: the services' variables and the pipeline file, clients bound to the
+ * services, and the system's clock (the one that also drives Wait states and Task timeouts).
+ */
+export function localRuntime(services: LocalServices, pipelineFile: string, clock: Clock): Runtime {
+  // Handler logs and metrics would drown the console; the outbox, build logs and the event timeline keep the
+  // record. Process-wide, and the same for every local system, so setting them here shares nothing between systems.
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+  return createRuntime({ env: { ...services.env, LOCKSTEP_PIPELINE_FILE: pipelineFile }, clients: services.clients, clock: () => clock.now() });
+}
+
+/**
+ * Creates the promotion half's handlers on `runtime` and binds them: the state machine's Task functions and the
+ * state machine itself, and the CodeBuild projects of the pipeline. Returns the handlers the routes and the
+ * reconcile loop call.
+ */
+function bindPromotionHandlers(services: LocalServices, runtime: Runtime, pipeline: Pipeline, dataDir: string) {
+  const functions = localFunctionNames(pipeline.pipeline.name);
+  services.stepFunctions.registerFunction(functions.promotionSteps, createPromotionSteps(runtime.stepDependencies()) as LocalFunctionHandler);
+  services.stepFunctions.registerFunction(functions.approvalRequest, createApprovalRequest(runtime.approvalDependencies()) as LocalFunctionHandler);
+  services.stepFunctions.registerStateMachine({
+    name: services.names.promotionStateMachineName,
+    definition: { file: ASL_FILE },
+    substitutions: { PromotionStepsFunctionArn: lambdaArn(functions.promotionSteps), ApprovalRequestFunctionArn: lambdaArn(functions.approvalRequest) },
+  });
+  for (const definition of codeBuildProjects(pipeline)) {
+    services.codeBuild.registerProject(localProject(definition, { artifactsBucket: services.names.artifactsBucket, baseDir: dataDir }));
+  }
+  return {
+    webhook: createWebhook(runtime.webhookDependencies()) as HttpHandler,
+    approvalApi: createApprovalApi(runtime.approvalDependencies()) as HttpHandler,
+    reconcile: createReconcile(runtime.reconcileDependencies()),
+  };
+}
+
+/**
+ * The reconcile loop: a pass on the schedule, after every application build that ends (EventBridge's build-state
+ * rule on AWS) and after every promotion execution that ends, with the progress console told what each pass did.
+ */
+function startReconcile(input: {
+  services: LocalServices;
+  pipeline: Pipeline;
+  clock: Clock;
+  write: (line: string) => void;
+  progress: ProgressConsole | undefined;
+  pass: (event: unknown, context: Context) => Promise<ReconcileResult>;
+}) {
+  const { services, pipeline, progress } = input;
+  const context = lambdaContext('reconcile');
+  const watched = new Set<string>();
+  const watchExecution = (name: string) => {
+    if (watched.has(name)) return;
+    watched.add(name);
+    void services.stepFunctions.waitForExecution(name).then(() => loop.request(), () => undefined);
+  };
+  const loop: ReconcileLoop<ReconcileResult> = new ReconcileLoop(
+    async () => {
+      const result = await input.pass({}, context);
+      progress?.pass(result);
+      for (const name of result.executionsStarted) {
+        progress?.promotionStarted(name);
+        watchExecution(name);
+      }
+      return result;
+    },
+    input.clock,
+    (error) => input.write(`[local] reconcile pass failed: ${(error as Error).stack ?? String(error)}`),
+  );
+  const buildProjects = new Set(pipeline.applications.map((a) => buildProjectName(pipeline.pipeline.name, a.name)));
+  const finishedBuilds = new Set<string>();
+  const unsubscribeBuilds = services.codeBuild.subscribe((record) => {
+    progress?.build(record);
+    if (record.buildComplete && buildProjects.has(record.projectName) && !finishedBuilds.has(record.id)) {
+      finishedBuilds.add(record.id);
+      void loop.request();
+    }
+  });
+  const unsubscribeNotifications = progress ? services.sns.subscribe((message) => progress.notification(message)) : () => undefined;
+  return {
+    loop,
+    watchExecution,
+    stop: async () => {
+      await loop.stop();
+      unsubscribeBuilds();
+      unsubscribeNotifications();
+    },
+  };
+}
+
+/** The webhook and approval routes on the HTTP front door. */
+function registerPromotionRoutes(
+  services: LocalServices,
+  handlers: { webhook: HttpHandler; approvalApi: HttpHandler },
+  loop: ReconcileLoop<ReconcileResult>,
+  now: () => number,
+  debounceMs: number,
+): void {
+  services.http.registerRoute('POST', '/webhooks/github', async (event, ctx) => {
+    const response = await handlers.webhook(event, ctx);
+    void loop.request();
+    // AutoBuild waits for a quiet period after the last push; the pass after it starts the grouped build.
+    loop.at(now() + debounceMs + 1);
+    return response;
+  });
+  services.http.registerRoute('GET', '/approvals/{requestId}', (event, ctx) => handlers.approvalApi(event, ctx));
+  services.http.registerRoute('POST', '/approvals/{requestId}', (event, ctx) => handlers.approvalApi(event, ctx));
+}
+
+/** Writes `endpoints.json` and the pid file, so the operator CLI finds this system. */
+async function publishConnection(input: {
+  services: LocalServices;
+  pipeline: Pipeline;
+  dataDir: string;
+  configFile: string;
+  pipelineFile: string;
+  sdk: LocalSdkPublishing | undefined;
+}): Promise<LocalSystemConnection> {
+  const { services, sdk } = input;
+  const connection: LocalSystemConnection = {
+    pid: process.pid,
+    startedAt: new Date().toISOString(),
+    dataDir: input.dataDir,
+    configFile: input.configFile,
+    pipelineName: input.pipeline.pipeline.name,
+    pipelineFile: input.pipelineFile,
+    http: services.endpoints.http,
+    webhookUrl: services.names.webhookUrl,
+    outboxFile: services.sns.outboxFile,
+    repositories: localRepositories(input.pipeline, input.dataDir),
+    // The SDK half's names too, so operator commands (e.g. `lockstep sdk token`) reach its table.
+    env: { ...services.env, LOCKSTEP_PIPELINE_FILE: input.pipelineFile, ...(sdk ? { LOCKSTEP_SDK_TABLE: sdk.names.table } : {}) },
+  };
+  await writeConnection(connection);
+  writeFileSync(join(input.dataDir, 'lockstep.pid'), `${process.pid}\n`);
+  return connection;
+}
+
+/** Creates the sample repository when the data folder is new, and pushes it when `push` is given. */
+async function createSample(
+  connection: LocalSystemConnection,
+  dataDir: string,
+  push: (() => Promise<PushResult>) | undefined,
+): Promise<PushResult | undefined> {
+  const sample = connection.repositories[0];
+  if (!sample) return undefined;
+  const repo = await createSampleRepository({ dataDir, name: sample.dir.split('/').pop(), branch: sample.branch });
+  return repo.created && push ? push() : undefined;
 }
 
 /** Commits a change in the first local repository of a running system and sends the signed push. */
@@ -293,7 +362,6 @@ export async function pushChange(
   webhookSecret: string,
   change: { message?: string; failTests?: boolean },
 ): Promise<PushResult> {
-  const { commitChange } = await import('../git');
   const repo = connection.repositories[0];
   if (!repo) throw new LocalModeError('The pipeline has no local repository to push');
   const stamp = new Date().toISOString();

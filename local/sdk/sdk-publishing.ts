@@ -1,7 +1,8 @@
 /**
  * The SDK half of local mode: the same handlers, state machine and tester as on AWS, wired onto the local services
- * (`startLocalServices`). The `npm start` assembly calls `startSdkPublishing(services)` after
- * `services.applyEnvironment()`; it works before or after the promotion half's handlers were imported.
+ * (`startLocalServices`). The `npm start` assembly calls `startSdkPublishing(services)`; the SDK handlers are
+ * created on a runtime of their own (the services' clients, the variables below, the services' clock), so nothing
+ * goes through `process.env` and several local systems can run in one process.
  *
  * What it sets up, all state under `<dataDir>`:
  * - buckets `lockstep-sdk-host`, `lockstep-sdk-staging`, `lockstep-package-host` on the local S3, the topic
@@ -12,7 +13,7 @@
  * - an access policy (`sdk/access-policy.json`, created on first start, edit it freely): group `employees` limited
  *   to this machine's loopback addresses, group `partners` unrestricted; private -> employees, early-access ->
  *   employees and partners;
- * - the `LOCKSTEP_SDK_*` environment (ARCHITECTURE.md), the SDK handlers, the state machine
+ * - the `LOCKSTEP_SDK_*` variables (ARCHITECTURE.md) of the SDK runtime, the SDK handlers, the state machine
  *   `lockstep-sdk-publishing` (same ASL), the routes `POST /sdk/uploads`, `POST /sdk/uploads/{uploadId}/complete`,
  *   `GET /sdk/status`, `GET /sdk/index`, `GET /sdk/download/{name}/{version}` on the HTTP front door;
  * - the tester project `lockstep-sdk-tester`: the tester CLI bundled with esbuild into `tester.mjs`, zipped to
@@ -29,8 +30,14 @@ import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import yazl from 'yazl';
+import { createHandler as createDownloadApi } from '../../lambdas/handlers/sdk-download-api';
+import { createHandler as createIntake } from '../../lambdas/handlers/sdk-intake';
+import { createHandler as createSdkSteps } from '../../lambdas/handlers/sdk-steps';
+import { createHandler as createUploadApi } from '../../lambdas/handlers/sdk-upload-api';
 import { CloudFrontUrlVerifier } from '../../lambdas/sdk/host/verify';
+import * as credentials from '../../lambdas/sdk/service/credentials';
 import { TESTER_SOURCE_KEY } from '../../lambdas/sdk/service/keys';
+import { createSdkRuntime } from '../../lambdas/sdk/service/runtime';
 import type { SdkStore } from '../../lambdas/sdk/service/ports';
 import { TESTER_BUILDSPEC, TESTER_BUNDLE_FILE } from '../../lambdas/sdk/tester/buildspec';
 import { lambdaArn, LOCAL_REGION, stateMachineArn } from '../constants';
@@ -38,7 +45,7 @@ import { readJsonIfExists, writeJsonAtomic } from '../files';
 import type { LocalServices } from '../runtime';
 import { localS3Client } from '../s3';
 import type { LocalFunctionHandler } from '../stepfunctions/step-functions';
-import { writeLocalSdkEndpoints, type LocalSdkEndpoints } from './connection';
+import { readLocalSdkEndpoints, writeLocalSdkEndpoints, type LocalSdkEndpoints } from './connection';
 import { LocalEdge } from './edge';
 
 export const LOCAL_SDK_NAMES = {
@@ -106,50 +113,62 @@ export async function startSdkPublishing(services: LocalServices, options: SdkPu
       });
     }
 
-    const edge = new LocalEdge({
+    // The edge on the previous run's port when it is free, as the HTTP front door does: signed URLs and podspec
+    // URLs issued before a restart carry it.
+    const edgeOptions = {
       s3,
       bucket: LOCAL_SDK_NAMES.packageHostBucket,
       verifier: new CloudFrontUrlVerifier({ [keys.keyPairId]: keys.publicKeyPem }),
       now: () => services.clock.now(),
-    });
-    const edgeUrl = await edge.start();
+    };
+    const previousPort = portOf(readLocalSdkEndpoints(services.dataDir)?.edge);
+    let edge = new LocalEdge({ ...edgeOptions, port: previousPort });
+    let edgeUrl: string;
+    try {
+      edgeUrl = await edge.start();
+    } catch (error) {
+      if (previousPort === 0 || (error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+      log(`[local sdk] port ${previousPort} of the previous run's edge is taken; signed URLs issued before this restart need the new port`);
+      edge = new LocalEdge({ ...edgeOptions, port: 0 });
+      edgeUrl = await edge.start();
+    }
     stops.push(() => edge.stop());
 
     const table = services.names.tables.Sdk;
     if (table === undefined) throw new Error('The local services created no Sdk table (lambdas/core/tables.ts SDK_TABLES)');
     const machineArn = stateMachineArn(LOCAL_SDK_NAMES.stateMachine);
-    Object.assign(process.env, {
-      LOCKSTEP_SDK_TABLE: table,
-      LOCKSTEP_SDK_HOST_BUCKET: LOCAL_SDK_NAMES.hostBucket,
-      LOCKSTEP_SDK_STAGING_BUCKET: LOCAL_SDK_NAMES.stagingBucket,
-      LOCKSTEP_PACKAGE_HOST_BUCKET: LOCAL_SDK_NAMES.packageHostBucket,
-      LOCKSTEP_SDK_STATE_MACHINE_ARN: machineArn,
-      LOCKSTEP_SDK_NOTIFICATION_TOPIC_ARN: topicArn,
-      LOCKSTEP_SDK_TESTER_PROJECT: LOCAL_SDK_NAMES.testerProject,
-      LOCKSTEP_CDN_BASE_URL: edgeUrl,
-      LOCKSTEP_CLOUDFRONT_KEY_PAIR_ID: keys.keyPairId,
-      LOCKSTEP_CLOUDFRONT_PRIVATE_KEY_SECRET_ARN: services.secrets.arnOf(LOCAL_SDK_NAMES.signingKeySecret),
-      LOCKSTEP_SDK_ACCESS_POLICY_FILE: policyFile,
-      LOCKSTEP_SDK_SIGNED_URL_TTL_SECONDS: String(options.signedUrlTtlSeconds ?? 300),
+    const runtime = createSdkRuntime({
+      env: {
+        ...services.env,
+        LOCKSTEP_SDK_TABLE: table,
+        LOCKSTEP_SDK_HOST_BUCKET: LOCAL_SDK_NAMES.hostBucket,
+        LOCKSTEP_SDK_STAGING_BUCKET: LOCAL_SDK_NAMES.stagingBucket,
+        LOCKSTEP_PACKAGE_HOST_BUCKET: LOCAL_SDK_NAMES.packageHostBucket,
+        LOCKSTEP_SDK_STATE_MACHINE_ARN: machineArn,
+        LOCKSTEP_SDK_NOTIFICATION_TOPIC_ARN: topicArn,
+        LOCKSTEP_SDK_TESTER_PROJECT: LOCAL_SDK_NAMES.testerProject,
+        LOCKSTEP_CDN_BASE_URL: edgeUrl,
+        LOCKSTEP_CLOUDFRONT_KEY_PAIR_ID: keys.keyPairId,
+        LOCKSTEP_CLOUDFRONT_PRIVATE_KEY_SECRET_ARN: services.secrets.arnOf(LOCAL_SDK_NAMES.signingKeySecret),
+        LOCKSTEP_SDK_ACCESS_POLICY_FILE: policyFile,
+        LOCKSTEP_SDK_SIGNED_URL_TTL_SECONDS: String(options.signedUrlTtlSeconds ?? 300),
+      },
+      clients: services.clients,
+      clock: () => services.clock.now(),
     });
-
-    // Imported only now: the handlers read the environment when they load.
-    // One at a time: Jest's ES module loader can fail to link modules imported concurrently ("not in cache").
-    const uploadApi = await import('../../lambdas/handlers/sdk-upload-api');
-    const intake = await import('../../lambdas/handlers/sdk-intake');
-    const steps = await import('../../lambdas/handlers/sdk-steps');
-    const downloadApi = await import('../../lambdas/handlers/sdk-download-api');
-    const runtime = await import('../../lambdas/sdk/service/runtime');
-    const credentials = await import('../../lambdas/sdk/service/credentials');
-    services.stepFunctions.registerFunction(LOCAL_SDK_NAMES.stepsFunction, steps.handler as LocalFunctionHandler);
+    const uploadApi = createUploadApi(runtime.serviceDependencies());
+    const downloadApi = createDownloadApi(runtime.downloadDependencies());
+    const intake = createIntake(runtime.serviceDependencies());
+    const steps = createSdkSteps(runtime.serviceDependencies());
+    services.stepFunctions.registerFunction(LOCAL_SDK_NAMES.stepsFunction, steps as LocalFunctionHandler);
     services.stepFunctions.registerStateMachine({
       name: LOCAL_SDK_NAMES.stateMachine,
       definition: { file: ASL_FILE },
       substitutions: { SdkStepsFunctionArn: lambdaArn(LOCAL_SDK_NAMES.stepsFunction) },
     });
 
-    const upload = (event: APIGatewayProxyEventV2, context: Context) => uploadApi.handler(event, context);
-    const download = (event: APIGatewayProxyEventV2, context: Context) => downloadApi.handler(event, context);
+    const upload = (event: APIGatewayProxyEventV2, context: Context) => uploadApi(event, context);
+    const download = (event: APIGatewayProxyEventV2, context: Context) => downloadApi(event, context);
     services.http.registerRoute('POST', '/sdk/uploads', upload);
     services.http.registerRoute('POST', '/sdk/uploads/{uploadId}/complete', upload);
     services.http.registerRoute('GET', '/sdk/status', upload);
@@ -158,12 +177,12 @@ export async function startSdkPublishing(services: LocalServices, options: SdkPu
 
     await registerTester(services, s3, dir);
 
-    const endpoints = await demoCredentials(services, dir, edgeUrl, runtime.sdkStore(), credentials);
+    const endpoints = await demoCredentials(services, dir, edgeUrl, runtime.sdkStore());
     await writeLocalSdkEndpoints(services.dataDir, endpoints);
 
     const context = { awsRequestId: 'local-poll', functionName: 'lockstep-sdk-intake' } as Context;
     let polling: Promise<unknown> | undefined;
-    const poll = () => (polling ??= Promise.resolve(intake.handler({}, context)).finally(() => (polling = undefined)));
+    const poll = () => (polling ??= Promise.resolve(intake({}, context)).finally(() => (polling = undefined)));
     const interval = options.pollIntervalMs ?? 60_000;
     if (interval > 0) {
       const timer = setInterval(() => void poll().catch((error: unknown) => log(`[local sdk] intake poll failed: ${(error as Error).message}`)), interval);
@@ -255,7 +274,6 @@ async function demoCredentials(
   dir: string,
   edge: string,
   store: SdkStore,
-  credentials: typeof import('../../lambdas/sdk/service/credentials'),
 ): Promise<LocalSdkEndpoints> {
   const file = join(dir, 'tokens.json');
   let tokens = await readJsonIfExists<{ provider: string; consumer: string; partner: string }>(file);
@@ -270,4 +288,14 @@ async function demoCredentials(
     await writeJsonAtomic(file, tokens, 0o600);
   }
   return { api: services.endpoints.http, edge, providerToken: tokens.provider, consumerToken: tokens.consumer, partnerToken: tokens.partner };
+}
+
+/** The port of a loopback URL written by an earlier run, or 0 (any free port). */
+function portOf(url: string | undefined): number {
+  if (url === undefined) return 0;
+  try {
+    return Number(new URL(url).port) || 0;
+  } catch {
+    return 0;
+  }
 }

@@ -32,6 +32,13 @@ function attempt(props: Partial<SdkPublisherProps>): SdkPublisherPropsError {
 }
 
 describe('SdkPublisher props', () => {
+  it('refuses archive limits whose largest entry cannot fit the steps function\'s /tmp (10,240 MiB at most)', () => {
+    const error = attempt({ archiveLimits: { maxTotalBytes: 20 * 1024 ** 3 } });
+    expect(error.problems).toEqual([
+      `archiveLimits.maxTotalBytes: the SDK steps function copies entries of up to this size to /tmp, which Lambda caps at 10240 MiB with 512 MiB kept free; use at most ${9728 * 1024 ** 2} (got ${20 * 1024 ** 3})`,
+    ]);
+  });
+
   it('reports every bad prop in one error, each with its fix', () => {
     const error = attempt({
       signedUrlTtl: Duration.days(3),

@@ -375,6 +375,16 @@ describe('Lambda functions', () => {
     expect(limitsOf(customDomain)).toEqual({ steps: lowered, tester: lowered });
   });
 
+  it('sizes the steps function\'s /tmp from the archive limits (an entry up to maxTotalBytes is copied there), and leaves the others at 512 MiB', () => {
+    const ephemeral = (r: Resources) =>
+      Object.fromEntries(
+        ofType('AWS::Lambda::Function', r).map(([id, fn]) => [id.replace(/^SdkPublisher/, '').replace(/[0-9A-F]{8}$/, ''), fn.Properties!.EphemeralStorage?.Size ?? 512]),
+      );
+    // Defaults: 2 GiB + 512 MiB headroom; the custom-domain stack lowered maxTotalBytes to 1 GiB.
+    expect(ephemeral(resources)).toEqual({ SdkDownloadApi: 512, SdkIntake: 512, SdkSteps: 2560, SdkUploadApi: 512 });
+    expect(ephemeral(customDomain).SdkSteps).toBe(1536);
+  });
+
   it('ships the validated access policy as access-policy.json next to each bundle', () => {
     const policy: unknown = JSON.parse(readFileSync(POLICY_FILE, 'utf8'));
     for (const [, fn] of ofType('AWS::Lambda::Function')) {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ApprovalCommandError, decideApproval } from '../../bin/commands/approve';
 import { statusReport } from '../../bin/commands/status';
+import { sendApprovalRequest } from '../../lambdas/promotion/approvals';
 import { ManualClock } from '../../local/clock';
 import type { SystemStatus } from '../../local/console/status';
 import { startLocalSystem, type LocalSystem } from '../../local/assembly/system';
@@ -60,8 +61,7 @@ describe('the operator commands against the local system', () => {
   it('refuses a prefix that matches two pending requests, listing both', async () => {
     const approval = (await pendingApproval('beta', 1))!;
     // A second pending request whose id starts like the first: a manual go-ahead request sent as reconcile sends it.
-    const { sendApprovalRequest } = await import('../../lambdas/promotion/approvals');
-    const { approvalDependencies } = await import('../../lambdas/adapters/runtime');
+    const { approvalDependencies } = system.runtime;
     const prefix = approval.requestId.slice(0, 4);
     const twin = `${prefix}-go-ahead-request`;
     await sendApprovalRequest(

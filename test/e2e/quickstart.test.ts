@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { setSwitches } from '../../lambdas/promotion/switches';
 import { ManualClock } from '../../local/clock';
 import { startLocalSystem, type LocalSystem } from '../../local/assembly/system';
 import { tempDataDir } from '../local/helpers';
@@ -113,8 +114,7 @@ describe('the quickstart pipeline, one push after another', () => {
   });
 
   it('pauses everything while the pipeline is disabled and announces each switch in the outbox', async () => {
-    const { setSwitches } = await import('../../lambdas/promotion/switches');
-    const { agentDependencies } = await import('../../lambdas/adapters/runtime');
+    const { agentDependencies } = system.runtime;
     await setSwitches(agentDependencies(), { enabled: false }, 'ops@example.com');
     await system.push({ message: 'Pushed while disabled' });
     afterDebounce();

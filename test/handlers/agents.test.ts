@@ -4,13 +4,17 @@ import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { fakeDateOnly } from '../support/fake-date';
+import type { Runtime } from '../../lambdas/adapters/runtime';
+import { createHandler as createCodeCommitPush } from '../../lambdas/handlers/codecommit-push';
+import { createHandler as createPromotionSteps } from '../../lambdas/handlers/promotion-steps';
+import { createHandler as createReconcile } from '../../lambdas/handlers/reconcile';
 import { executionInputSchema } from '../../lambdas/promotion/execution-input';
 import { mocks, STATE_MACHINE_ARN, startRuntimeEnv, type RuntimeEnv } from '../support/runtime-env';
 
 let env: RuntimeEnv;
 let codecommit: (event: unknown) => Promise<{ status: string; recorded?: number }>;
 let reconcile: (event: unknown) => Promise<{ executionsStarted: string[]; buildsStarted: string[]; revisionsCreated: unknown[] }>;
-let runtime: typeof import('../../lambdas/adapters/runtime');
+let runtime: Runtime;
 let steps: (event: unknown) => Promise<Record<string, unknown>>;
 
 /** Step Functions' own rule: an execution name starts once. */
@@ -33,10 +37,10 @@ beforeAll(async () => {
     startedNames.add(input.name);
     return { executionArn: `${STATE_MACHINE_ARN}:${input.name}`, startDate: new Date() };
   });
-  runtime = await import('../../lambdas/adapters/runtime');
-  ({ handler: codecommit } = (await import('../../lambdas/handlers/codecommit-push')) as never);
-  ({ handler: reconcile } = (await import('../../lambdas/handlers/reconcile')) as never);
-  ({ handler: steps } = (await import('../../lambdas/handlers/promotion-steps')) as never);
+  runtime = env.runtime;
+  codecommit = createCodeCommitPush(runtime.agentDependencies()) as never;
+  reconcile = createReconcile(runtime.reconcileDependencies()) as never;
+  steps = createPromotionSteps(runtime.stepDependencies()) as never;
 });
 afterAll(() => {
   jest.useRealTimers();

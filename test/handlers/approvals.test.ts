@@ -2,14 +2,19 @@ import { PublishCommand } from '@aws-sdk/client-sns';
 import { SendTaskFailureCommand, SendTaskSuccessCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import type { Runtime } from '../../lambdas/adapters/runtime';
+import { createHandler as createApprovalApi } from '../../lambdas/handlers/approval-api';
+import { createHandler as createApprovalRequest } from '../../lambdas/handlers/approval-request';
+import { reconcilePass } from '../../lambdas/promotion/agents';
 import { ApprovalLinkSigner } from '../../lambdas/promotion/approval-link';
+import { deliverUndelivered, sendApprovalRequest } from '../../lambdas/promotion/approvals';
 import { mocks, startRuntimeEnv, type RuntimeEnv } from '../support/runtime-env';
 
 type Http = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 let env: RuntimeEnv;
 let requestApproval: (event: unknown) => Promise<{ requestId: string; expiresAt: number }>;
 let api: Http;
-let runtime: typeof import('../../lambdas/adapters/runtime');
+let runtime: Runtime;
 const signer = new ApprovalLinkSigner({ current: 'signing-secret' });
 
 beforeAll(async () => {
@@ -17,7 +22,7 @@ beforeAll(async () => {
   mocks.sfn.on(SendTaskSuccessCommand).resolves({});
   mocks.sfn.on(SendTaskFailureCommand).resolves({});
   mocks.sns.on(PublishCommand).resolves({ MessageId: 'm' });
-  runtime = await import('../../lambdas/adapters/runtime');
+  runtime = env.runtime;
   await runtime.revisionStore().create('web', 'build-7', async () => ({
     versionSet: { web: 'c7' },
     commits: [{ id: 'c7c7c7c7c7c7c7', message: 'Fix <script>alert(1)</script> in cart', author: 'dev@example.com', timestamp: 1 }],
@@ -27,8 +32,8 @@ beforeAll(async () => {
     createdAt: 1,
     priority: false,
   }));
-  ({ handler: requestApproval } = (await import('../../lambdas/handlers/approval-request')) as never);
-  ({ handler: api } = (await import('../../lambdas/handlers/approval-api')) as never);
+  requestApproval = createApprovalRequest(runtime.approvalDependencies()) as never;
+  api = createApprovalApi(runtime.approvalDependencies()) as never;
 });
 afterAll(() => env.close());
 beforeEach(() => {
@@ -191,7 +196,6 @@ describe('approval links', () => {
   });
 
   it('caps a link lifetime at the configured link TTL when the request timeout is longer', async () => {
-    const { sendApprovalRequest } = await import('../../lambdas/promotion/approvals');
     const deps = { ...runtime.approvalDependencies(), linkTtlSeconds: 600, clock: () => 1_000_000 };
     const request = { kind: 'environment' as const, execution: 'web-to-Beta-web-r1', environment: 'Beta', application: 'web', revision: 1, approvers: ['ann@example.com'], timeoutSeconds: 86_400, taskToken: 'token-ttl' };
     expect((await sendApprovalRequest(deps, request)).expiresAt).toBe(1_000_000 + 600_000);
@@ -238,7 +242,6 @@ describe('delivering a decision', () => {
 
     // Delivered once: posting again is refused, and the reconcile pass has nothing left to deliver.
     expect((await post(links['ann@example.com']!, 'approve')).statusCode).toBe(409);
-    const { deliverUndelivered } = await import('../../lambdas/promotion/approvals');
     expect(await deliverUndelivered(runtime.approvalDependencies())).toEqual([]);
     expect(sfn.accepted()).toBe(1);
     const audit = await runtime.eventStore().list({ application: 'web', revision: 1 });
@@ -252,7 +255,6 @@ describe('delivering a decision', () => {
     expect((await post(links['bob@example.com']!, 'approve')).statusCode).toBe(500);
     expect((await runtime.approvalStore().get(requestId))).toMatchObject({ status: 'approved', decidedBy: 'bob@example.com', delivery: 'pending' });
 
-    const { reconcilePass } = await import('../../lambdas/promotion/agents');
     const deps = { ...runtime.agentDependencies(), approvals: runtime.approvalDependencies() };
     const [first, second] = [await reconcilePass(deps), await reconcilePass(deps)];
     expect(first.decisionsDelivered).toEqual([requestId]);

@@ -1,8 +1,11 @@
+import { createHmac } from 'node:crypto';
+import fc from 'fast-check';
 import { StartBuildCommand } from '@aws-sdk/client-codebuild';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { sign } from '@octokit/webhooks-methods';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createHandler } from '../../lambdas/handlers/github-webhook';
 import { mocks, startRuntimeEnv, type RuntimeEnv } from '../support/runtime-env';
 
 let env: RuntimeEnv;
@@ -13,7 +16,7 @@ beforeAll(async () => {
   // Mid-rotation: the new secret is current, the old one is still accepted.
   env = await startRuntimeEnv({ webhook: JSON.stringify({ current: 'new-secret', previous: 'old-secret' }) });
   mocks.codebuild.on(StartBuildCommand).resolves({ build: { id: 'lockstep-shop-build-web:1' } });
-  ({ handler } = (await import('../../lambdas/handlers/github-webhook')) as never);
+  handler = createHandler(env.runtime.webhookDependencies()) as never;
 });
 afterAll(() => env.close());
 
@@ -148,5 +151,148 @@ describe('GitHub webhook', () => {
       isBase64Encoded: false,
     } as unknown as APIGatewayProxyEventV2);
     expect(response.statusCode).toBe(400);
+  });
+});
+
+describe('GitHub webhook: secret rotation and the re-read rate limit', () => {
+  const ROTATING = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:rotating';
+  let now = Date.parse('2030-01-07T10:00:00Z');
+  let secret = 'first-secret';
+  let rotating: (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
+  const reads = () => mocks.secrets.commandCalls(GetSecretValueCommand, { SecretId: ROTATING }).length;
+  const deliverTo = async (body: string, signingSecret: string) => {
+    const response = await rotating({
+      headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-github-delivery': `rotating-${++deliveries}`, 'x-hub-signature-256': await sign(signingSecret, body) },
+      body,
+      isBase64Encoded: false,
+    } as unknown as APIGatewayProxyEventV2);
+    return response.statusCode;
+  };
+
+  beforeAll(() => {
+    mocks.secrets.on(GetSecretValueCommand, { SecretId: ROTATING }).callsFake(() => ({ SecretString: JSON.stringify({ current: secret }) }));
+    const base = env.runtime.webhookDependencies();
+    // Its own handler: its own secret, its own re-read pacing, and a clock the test moves.
+    rotating = createHandler({ ...base, webhookSecretId: ROTATING, agents: { ...base.agents, clock: () => now } }) as never;
+  });
+
+  it('accepts a delivery signed with a secret rotated since it was cached, by reading the secret again', async () => {
+    expect(await deliverTo(JSON.stringify(push({ after: '4'.repeat(40) })), 'first-secret')).toBe(202);
+    // Rotated in Secrets Manager with no previous secret kept; the handler still holds the first one in its cache.
+    secret = 'second-secret';
+    expect(await deliverTo(JSON.stringify(push({ after: '5'.repeat(40) })), 'second-secret')).toBe(202);
+  });
+
+  it('reads the secret again at most once a minute on its clock, however many forged deliveries come', async () => {
+    now += 120_000;
+    const before = reads();
+    for (let i = 0; i < 5; i++) expect(await deliverTo(JSON.stringify(push()), 'forged')).toBe(401);
+    expect(reads() - before).toBe(1);
+    now += 59_000;
+    expect(await deliverTo(JSON.stringify(push()), 'forged')).toBe(401);
+    expect(reads() - before).toBe(1);
+    now += 1_000;
+    expect(await deliverTo(JSON.stringify(push()), 'forged')).toBe(401);
+    expect(reads() - before).toBe(2);
+  });
+});
+
+describe('GitHub webhook: bodies GitHub can send', () => {
+  // Signed with node:crypto: octokit's sign() refuses an empty payload, which GitHub's HMAC covers all the same.
+  const signature = (body: string) => `sha256=${createHmac('sha256', 'new-secret').update(body).digest('hex')}`;
+  const raw = async (body: string, headers: Record<string, string>) => {
+    const response = await handler({
+      headers: { 'x-github-event': 'push', 'x-github-delivery': `body-${++deliveries}`, 'x-hub-signature-256': signature(body), ...headers },
+      body,
+      isBase64Encoded: false,
+    } as unknown as APIGatewayProxyEventV2);
+    const text = response.body ?? '';
+    return { status: response.statusCode, text, json: () => JSON.parse(text) as Record<string, unknown>, headers: response.headers ?? {} };
+  };
+
+  it('accepts a form-encoded delivery (payload=<json>), verifying the signature over the form as sent', async () => {
+    const form = new URLSearchParams({ payload: JSON.stringify(push({ after: '6'.repeat(40) })) }).toString();
+    const response = await raw(form, { 'content-type': 'application/x-www-form-urlencoded' });
+    expect(response.status).toBe(202);
+    expect(response.json().recorded).toBe(1);
+  });
+
+  it('refuses a form-encoded delivery whose signature covers other content', async () => {
+    const form = new URLSearchParams({ payload: JSON.stringify(push()) }).toString();
+    const response = await handler({
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-github-event': 'push', 'x-github-delivery': 'form-tampered', 'x-hub-signature-256': await sign('new-secret', JSON.stringify(push())) },
+      body: form,
+      isBase64Encoded: false,
+    } as unknown as APIGatewayProxyEventV2);
+    expect(response.statusCode).toBe(401);
+  });
+
+  it('answers 415 with the fix to a content type that is neither JSON nor a form', async () => {
+    const response = await raw(JSON.stringify(push()), { 'content-type': 'text/plain' });
+    expect(response.status).toBe(415);
+    expect(response.text).toContain("set the webhook's content type to application/json");
+  });
+
+  it('answers 400 to a JSON array body, which is not an event', async () => {
+    const response = await raw(JSON.stringify([push()]), { 'content-type': 'application/json' });
+    expect(response.status).toBe(400);
+    expect(response.text).toContain('not a JSON object');
+  });
+
+  it('answers a correctly signed empty body with 400 saying the body is empty, not a signature mismatch', async () => {
+    const response = await raw('', { 'content-type': 'application/json' });
+    expect(response.status).toBe(400);
+    expect(response.text).toMatch(/empty/);
+    expect(response.text).not.toMatch(/Signature/);
+  });
+
+  it('verifies the signature over the bytes as sent, even when they are not valid UTF-8', async () => {
+    const bytes = Buffer.concat([Buffer.from(JSON.stringify(push({ after: '7'.repeat(40) })).slice(0, -1)), Buffer.from(',"note":"\xff"}', 'latin1')]);
+    const signature = `sha256=${createHmac('sha256', 'new-secret').update(bytes).digest('hex')}`;
+    const response = await handler({
+      headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-github-delivery': 'latin1', 'x-hub-signature-256': signature },
+      body: bytes.toString('base64'),
+      isBase64Encoded: true,
+    } as unknown as APIGatewayProxyEventV2);
+    expect(response.statusCode).not.toBe(401);
+  });
+
+  it('puts the security headers on error answers too, without internals', async () => {
+    const response = await raw('{"ref": ', { 'content-type': 'application/json' });
+    expect(response.status).toBe(400);
+    expect(response.headers['Strict-Transport-Security']).toMatch(/max-age=/);
+    expect(response.headers['X-Content-Type-Options']).toBe('nosniff');
+    expect(response.headers['Cache-Control']).toBe('no-store');
+    expect(response.text).not.toMatch(/SyntaxError|Unexpected|at .*\.(ts|js)/);
+  });
+});
+
+describe('GitHub webhook: any signed body', () => {
+  it('answers every correctly signed body with a client answer or success, never a 500 or internals', async () => {
+    const contentTypes = fc.constantFrom('application/json', 'application/json; charset=utf-8', 'application/x-www-form-urlencoded', 'text/plain', '');
+    const bodies = fc.oneof(
+      fc.json(),
+      fc.uint8Array({ maxLength: 512 }).map((bytes) => Buffer.from(bytes).toString('latin1')),
+      fc.json().map((payload) => new URLSearchParams({ payload }).toString()),
+      fc.record({ ref: fc.string(), after: fc.string(), repository: fc.anything() }).map((o) => JSON.stringify(o)),
+    );
+    await fc.assert(
+      fc.asyncProperty(bodies, contentTypes, fc.constantFrom('push', 'ping', 'issues'), async (body, contentType, event) => {
+        const bytes = Buffer.from(body, 'latin1');
+        const response = await handler({
+          headers: {
+            ...(contentType ? { 'content-type': contentType } : {}),
+            'x-github-event': event,
+            'x-github-delivery': `fuzz-${++deliveries}`,
+            'x-hub-signature-256': `sha256=${createHmac('sha256', 'new-secret').update(bytes).digest('hex')}`,
+          },
+          body: bytes.toString('base64'),
+          isBase64Encoded: true,
+        } as unknown as APIGatewayProxyEventV2);
+        expect([200, 202, 400, 415]).toContain(response.statusCode);
+        expect(response.body ?? '').not.toMatch(/\n\s+at |Error:/);
+      }),
+      { numRuns: 150 },
+    );
   });
 });

@@ -7,6 +7,10 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { fakeDateOnly } from '../support/fake-date';
 import type { Revision } from '../../lambdas/core/model';
+import type { Runtime } from '../../lambdas/adapters/runtime';
+import { createHandler as createCodeCommitPush } from '../../lambdas/handlers/codecommit-push';
+import { createHandler as createWebhook } from '../../lambdas/handlers/github-webhook';
+import { createHandler as createReconcile } from '../../lambdas/handlers/reconcile';
 import { evaluatePolicy } from '../../lambdas/promotion/compliance';
 import { mocks, STATE_MACHINE_ARN, startRuntimeEnv, type RuntimeEnv } from '../support/runtime-env';
 
@@ -14,7 +18,7 @@ let env: RuntimeEnv;
 let webhook: (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 let codecommit: (event: unknown) => Promise<{ status: string; recorded?: number }>;
 let reconcile: (event: unknown) => Promise<unknown>;
-let runtime: typeof import('../../lambdas/adapters/runtime');
+let runtime: Runtime;
 
 beforeAll(async () => {
   env = await startRuntimeEnv({ webhook: JSON.stringify({ current: 'webhook-secret' }) });
@@ -25,10 +29,10 @@ beforeAll(async () => {
   mocks.s3.on(CopyObjectCommand).resolves({});
   mocks.sns.on(PublishCommand).resolves({ MessageId: 'm' });
   mocks.sfn.on(StartExecutionCommand).callsFake((input: { name: string }) => ({ executionArn: `${STATE_MACHINE_ARN}:${input.name}`, startDate: new Date() }));
-  runtime = await import('../../lambdas/adapters/runtime');
-  ({ handler: webhook } = (await import('../../lambdas/handlers/github-webhook')) as never);
-  ({ handler: codecommit } = (await import('../../lambdas/handlers/codecommit-push')) as never);
-  ({ handler: reconcile } = (await import('../../lambdas/handlers/reconcile')) as never);
+  runtime = env.runtime;
+  webhook = createWebhook(runtime.webhookDependencies()) as never;
+  codecommit = createCodeCommitPush(runtime.agentDependencies()) as never;
+  reconcile = createReconcile(runtime.reconcileDependencies()) as never;
 });
 afterAll(() => {
   jest.useRealTimers();

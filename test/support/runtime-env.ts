@@ -1,7 +1,8 @@
 /**
  * The environment handler tests run in: DynamoDB is dynalite in-process (real conditional writes, so "exactly one
  * winner" is tested, not assumed); SNS, Step Functions, CodeBuild, S3 and Secrets Manager are aws-sdk-client-mock
- * mocks. Call `startRuntimeEnv()` before importing a handler: handlers read their environment at module load.
+ * mocks. `startRuntimeEnv()` returns a runtime on those tables; tests create handlers from it with their
+ * `createHandler` factories. Only the Powertools switches (log level, metrics) go into `process.env`.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -14,6 +15,8 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import dynalite from 'dynalite';
+import { createAwsClients } from '../../lambdas/adapters/aws-clients';
+import { createRuntime, type Runtime } from '../../lambdas/adapters/runtime';
 import { TABLES } from '../../lambdas/core/tables';
 import type { PipelineInput } from '../../lambdas/core/config/schema';
 import { ensureTables } from '../../local/dynamodb';
@@ -61,13 +64,18 @@ export const mocks = {
 
 export interface RuntimeEnv {
   readonly tables: Record<string, string>;
+  /** Every variable the handlers read, as Lambda would have them. */
+  readonly variables: Readonly<Record<string, string | undefined>>;
+  /** The adapters on these tables, with the clock given (default: `Date.now`, which fake timers move). */
+  readonly runtime: Runtime;
   close(): Promise<void>;
 }
 
-/** Starts dynalite, creates the tables, writes the pipeline file and sets every variable the handlers read. */
+/** Starts dynalite, creates the tables, writes the pipeline file and builds a runtime on them. */
 export async function startRuntimeEnv(
   secrets: { webhook?: string; signing?: string } = {},
   pipeline: PipelineInput = TEST_PIPELINE,
+  options: { clock?: () => number } = {},
 ): Promise<RuntimeEnv> {
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -76,11 +84,7 @@ export async function startRuntimeEnv(
   const dir = mkdtempSync(join(tmpdir(), 'lockstep-handlers-'));
   const pipelineFile = join(dir, 'pipeline.json');
   writeFileSync(pipelineFile, JSON.stringify(pipeline));
-  Object.assign(process.env, {
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    AWS_ENDPOINT_URL_DYNAMODB: endpoint,
+  const variables = {
     LOCKSTEP_TABLE_REVISIONS: tables.Revisions,
     LOCKSTEP_TABLE_ENVIRONMENTS: tables.Environments,
     LOCKSTEP_TABLE_LOCKS: tables.Locks,
@@ -94,15 +98,20 @@ export async function startRuntimeEnv(
     LOCKSTEP_APPROVAL_SIGNING_SECRET_ARN: SIGNING_SECRET_ARN,
     LOCKSTEP_APPROVAL_BASE_URL: 'https://lockstep.example.com/approvals',
     LOCKSTEP_PIPELINE_FILE: pipelineFile,
+  };
+  Object.assign(process.env, {
     POWERTOOLS_SERVICE_NAME: 'lockstep-test',
     POWERTOOLS_METRICS_NAMESPACE: 'LockstepTest',
     POWERTOOLS_LOG_LEVEL: 'SILENT',
     POWERTOOLS_METRICS_DISABLED: 'true',
   });
+  const clients = createAwsClients({ endpoints: { dynamodb: endpoint }, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
   mocks.secrets.on(GetSecretValueCommand, { SecretId: WEBHOOK_SECRET_ARN }).resolves({ SecretString: secrets.webhook ?? JSON.stringify({ current: 'webhook-secret' }) });
   mocks.secrets.on(GetSecretValueCommand, { SecretId: SIGNING_SECRET_ARN }).resolves({ SecretString: secrets.signing ?? JSON.stringify({ current: 'signing-secret' }) });
   return {
     tables,
+    variables,
+    runtime: createRuntime({ env: variables, clients, clock: options.clock ?? (() => Date.now()) }),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

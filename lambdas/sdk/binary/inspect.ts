@@ -62,6 +62,18 @@ export async function inspectBinary(source: Buffer | RandomAccessReader): Promis
   }
 }
 
+const BINARY_NAME = /\.(a|o|so(\.\d+)*|dylib)$/i;
+const FRAMEWORK_BINARY = /(?:^|\/)([^/]+)\.framework\/\1$/;
+
+/**
+ * Whether a file's name says it is a binary `inspectBinary` reads: a static or shared library, an object file, or
+ * the executable of a `.framework` bundle (`Maps.framework/Maps`). When such a file does not parse, the
+ * architecture check fails instead of skipping it, so a damaged library is never passed as "no binaries".
+ */
+export function isNamedAsBinary(path: string): boolean {
+  return BINARY_NAME.test(path) || FRAMEWORK_BINARY.test(path);
+}
+
 /** `inspectBinary` on a file, reading only the parts the headers point at. */
 export async function inspectFile(path: string): Promise<BinaryInfo | undefined> {
   const reader = await openFileReader(path);
@@ -95,9 +107,21 @@ async function inspectArchive(reader: RandomAccessReader, head: Buffer): Promise
     throw new BinaryFormatError('The static archive is a thin archive (it only points at object files elsewhere); rebuild it without ar --thin');
   }
   const parts: { name: string; info: BinaryInfo }[] = [];
+  let members = 0;
   for await (const member of archiveMembers(reader)) {
+    members++;
     const info = await inspectBinary(member.reader);
     if (info !== undefined) parts.push({ name: member.name, info });
+    // A member named as an object file that is neither ELF nor Mach-O is damaged (or bitcode only): its
+    // architecture cannot be checked, and skipping it would let the check pass on the other members alone.
+    else if (/\.o$/i.test(member.name)) {
+      throw new BinaryFormatError(`Member ${member.name} of the static archive is not an ELF or Mach-O object file; rebuild the library (with machine code, not bitcode only)`, {
+        details: { member: member.name },
+      });
+    }
+  }
+  if (members > 0 && parts.length === 0) {
+    throw new BinaryFormatError('The static archive holds no ELF or Mach-O object file, so its architectures cannot be checked; rebuild the library');
   }
   return combine('archive', parts);
 }

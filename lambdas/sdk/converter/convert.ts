@@ -11,13 +11,15 @@
  * a problem found while streaming (sizes in headers can lie) aborts the sink, which discards what it received.
  */
 import { createHash } from 'node:crypto';
-import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { tmpdir } from 'node:os';
+import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import yazl from 'yazl';
 import type { SdkMetadata } from '../model';
 import { SdkError } from '../model';
 import { HostileArchiveError, InvalidArchiveError, PackageSinkError } from './errors';
 import { inspectArchive, openEntryStream, type ArchiveSource, type CheckedEntry } from './inspect-archive';
+import { NestedArchiveSpool, spend, type ExpansionBudget } from './nested-archives';
 import { planLayout, type PackageLayout } from './layout';
 import { resolveLimits, type ArchiveLimits } from './limits';
 import { buildPodspec, type Podspec, type PodspecOptions } from './podspec';
@@ -33,8 +35,23 @@ export interface ConvertSdkInput {
   /** @default DEFAULT_ARCHIVE_LIMITS (50,000 entries, 2 GiB, ratio 200:1 above 1 MiB, 512-byte paths) */
   readonly limits?: Partial<ArchiveLimits>;
   readonly podspec?: PodspecOptions;
+  /**
+   * Absolute URL of the folder the package is published in on the package host, e.g.
+   * `https://d111.cloudfront.net/public/acme-maps/6.2.0`: the podspec's `source.http` (CocoaPods needs an absolute
+   * URL) and each SwiftPM binary target's `url` are this plus the file name. `podspec.packageUrl` wins for the
+   * podspec. @default none: file names only, resolved by whoever serves the package
+   */
+  readonly publishedBaseUrl?: string;
+  /**
+   * Where each SwiftPM binary target zip (`<Bundle>.xcframework.zip`) is also written as an object of its own, for
+   * `.binaryTarget(url:checksum:)`: the very bytes stored in the package, so the manifest's checksum holds for both.
+   * Committed before the package, aborted with it. @default none (the zips exist only inside the package)
+   */
+  readonly binaryTargetSink?: (fileName: string) => PackageSink;
   /** Deflate level for compressible files (0-9). Already-compressed formats are always stored. @default 6 */
   readonly compressionLevel?: number;
+  /** Where nested archives are spooled while they are inspected (one at a time, deleted after). @default os.tmpdir() */
+  readonly scratchDir?: string;
 }
 
 export interface ManifestFile {
@@ -52,6 +69,8 @@ export interface SwiftBinaryTarget {
   /** SHA-256 (hex) of that zip file: what `swift package compute-checksum` prints and `.binaryTarget(checksum:)` wants. */
   readonly checksum: string;
   readonly size: number;
+  /** Where the zip is published on its own (`publishedBaseUrl` + file name), for `.binaryTarget(url:)`. */
+  readonly url?: string;
 }
 
 /** `manifest.json`, the last file of the package. */
@@ -61,6 +80,8 @@ export interface PackageManifest {
   readonly version: string;
   /** The package root folder inside the zip, `<name>-<version>`. */
   readonly root: string;
+  /** The platform as the metadata declares it, non-Apple ones included (the podspec lists Apple platforms only). */
+  readonly platform: SdkMetadata['platform'];
   /** Every file of the package except `manifest.json` itself, sorted by path. */
   readonly files: readonly ManifestFile[];
   readonly swiftPackage?: { readonly binaryTargets: readonly SwiftBinaryTarget[] };
@@ -92,45 +113,52 @@ function alreadyIncompressible(entry: CheckedEntry): boolean {
   return entry.zipEntry.compressionMethod === 8 && entry.uncompressedSize >= 64 * 1024 && entry.compressedSize >= entry.uncompressedSize * 0.97;
 }
 
-/** Counts and hashes one entry's decompressed bytes, and enforces the limits on what is really there. */
+/**
+ * Counts and hashes one entry's decompressed bytes, and enforces the limits on what is really there: the entry's
+ * ratio, and (for entries of the input itself, which carry the budget) the total size and total ratio, with nested
+ * archives inspected under the same budget. Sizes and CRC-32 are checked upstream by `openEntryStream`.
+ */
 class EntryGuard extends Transform {
   private readonly hash = createHash('sha256');
+  private readonly spool: NestedArchiveSpool | undefined;
   bytes = 0;
   sha256 = '';
 
   constructor(
     private readonly entry: CheckedEntry,
     private readonly limits: ArchiveLimits,
-    private readonly budget: { used: number } | undefined,
+    private readonly budget: ExpansionBudget | undefined,
+    scratchDir: string,
   ) {
     super();
+    this.spool = budget === undefined ? undefined : new NestedArchiveSpool(entry.storedName, 0, scratchDir);
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.bytes += chunk.length;
     const entry = this.entry;
-    if (this.bytes > entry.uncompressedSize) {
-      return callback(new HostileArchiveError(entry.storedName, 'size-mismatch', `inflates beyond the ${entry.uncompressedSize} bytes its header declares`));
-    }
-    if (this.budget !== undefined) {
-      this.budget.used += chunk.length;
-      if (this.budget.used > this.limits.maxTotalBytes) {
-        return callback(new HostileArchiveError(entry.storedName, 'total-size', `brings the decompressed total over the limit of ${this.limits.maxTotalBytes} bytes`));
+    try {
+      if (this.budget !== undefined) spend(this.budget, chunk.length, entry.storedName, this.limits);
+      if (this.bytes > this.limits.ratioExemptBytes && this.bytes > this.limits.maxCompressionRatio * entry.compressedSize) {
+        throw new HostileArchiveError(entry.storedName, 'compression-ratio', `inflates beyond ${this.limits.maxCompressionRatio}:1`);
       }
-    }
-    if (this.bytes > this.limits.ratioExemptBytes && this.bytes > this.limits.maxCompressionRatio * entry.compressedSize) {
-      return callback(new HostileArchiveError(entry.storedName, 'compression-ratio', `inflates beyond ${this.limits.maxCompressionRatio}:1`));
+    } catch (error) {
+      return callback(error as Error);
     }
     this.hash.update(chunk);
-    callback(null, chunk);
+    if (this.spool === undefined) return callback(null, chunk);
+    this.spool.write(chunk).then(() => callback(null, chunk), callback);
   }
 
   override _flush(callback: TransformCallback): void {
-    if (this.bytes !== this.entry.uncompressedSize) {
-      return callback(new HostileArchiveError(this.entry.storedName, 'size-mismatch', `holds ${this.bytes} bytes, not the ${this.entry.uncompressedSize} its header declares`));
-    }
     this.sha256 = this.hash.digest('hex');
-    callback();
+    if (this.spool === undefined) return callback();
+    this.spool.check(this.budget!, this.limits).then(() => callback(), callback);
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (this.spool === undefined) return callback(error);
+    this.spool.discard().then(() => callback(error), () => callback(error));
   }
 }
 
@@ -200,9 +228,11 @@ export async function convertSdkPackage(input: ConvertSdkInput): Promise<Convert
   const archive = await inspectArchive(input.source, limits);
   let layout: PackageLayout;
   let podspec: Podspec;
+  const baseUrl = input.publishedBaseUrl?.replace(/\/+$/, '');
   try {
     layout = planLayout(metadata.name, metadata.version, archive.entries);
-    podspec = buildPodspec(metadata, layout, input.podspec);
+    const packageUrl = input.podspec?.packageUrl ?? (baseUrl !== undefined ? `${baseUrl}/${layout.root}.zip` : undefined);
+    podspec = buildPodspec(metadata, layout, { ...input.podspec, ...(packageUrl !== undefined ? { packageUrl } : {}) });
   } catch (error) {
     archive.zipfile.close();
     throw error;
@@ -210,6 +240,7 @@ export async function convertSdkPackage(input: ConvertSdkInput): Promise<Convert
 
   const outer = new yazl.ZipFile();
   const tap = new HashTap();
+  const ownSinks: PackageSink[] = [];
   // A failure anywhere (yazl, the sink) must also end whatever step is being awaited. Not Promise.race against one
   // long-lived promise: every race leaves a reaction on it, and each would keep its step's result (an entry stream
   // with its zlib buffers) alive until the conversion ends.
@@ -249,15 +280,16 @@ export async function convertSdkPackage(input: ConvertSdkInput): Promise<Convert
     const podspecPath = `${metadata.name}.podspec.json`;
     addGenerated(podspecPath, `${JSON.stringify(podspec, null, 2)}\n`);
 
-    const budget = { used: 0 };
-    const pump = async (zip: yazl.ZipFile, entry: CheckedEntry, path: string, guardBudget: { used: number } | undefined): Promise<EntryGuard> => {
+    const budget: ExpansionBudget = { used: 0, compressedTotal: archive.compressedTotalBytes };
+    const scratchDir = input.scratchDir ?? tmpdir();
+    const pump = async (zip: yazl.ZipFile, entry: CheckedEntry, path: string, guardBudget: ExpansionBudget | undefined): Promise<EntryGuard> => {
       let source: Readable;
       try {
         source = await step(openEntryStream(archive.zipfile, entry));
       } catch (error) {
         throw wrapReadError(entry, error);
       }
-      const guard = new EntryGuard(entry, limits, guardBudget);
+      const guard = new EntryGuard(entry, limits, guardBudget, scratchDir);
       const compress = level > 0 && !STORED.test(path) && !alreadyIncompressible(entry);
       const options: Partial<yazl.ReadStreamOptions> & { compressionLevel?: number } = { mtime: entry.mtime, mode: entry.mode, compress, size: entry.uncompressedSize };
       if (compress) options.compressionLevel = level;
@@ -284,14 +316,29 @@ export async function convertSdkPackage(input: ConvertSdkInput): Promise<Convert
       inner.on('error', (error: Error) => failed(error));
       const innerTap = new HashTap();
       const path = `${bundle.name}.xcframework.zip`;
+      let innerBytes: Readable = inner.outputStream.pipe(innerTap);
+      let ownObject: Promise<void> | undefined;
+      if (input.binaryTargetSink !== undefined) {
+        const own = input.binaryTargetSink(path);
+        ownSinks.push(own);
+        const writable = own.open();
+        writable.on('error', (error: Error) => failed(new PackageSinkError(`Writing ${path} failed: ${error.message}`, { cause: error })));
+        ownObject = finished(innerTap.pipe(writable));
+        // Its failure reaches every awaited step through failed() above, wrapped; this copy is only awaited later.
+        ownObject.catch(() => undefined);
+        // yazl starts reading the entry only when it gets to it; the PassThrough holds the bytes until then (the
+        // pipe to the own object starts the flow at once), with back-pressure on both.
+        innerBytes = innerTap.pipe(new PassThrough());
+      }
       // Stored, not deflated again: it is a zip already, and the package host can serve it by range from the package.
-      addStream(outer, `${root}/${path}`, { mtime: GENERATED_MTIME, mode: GENERATED_MODE, compress: false }, inner.outputStream.pipe(innerTap));
+      addStream(outer, `${root}/${path}`, { mtime: GENERATED_MTIME, mode: GENERATED_MODE, compress: false }, innerBytes);
       const innerFiles = [...bundle.files].sort((a, b) => (a.inner < b.inner ? -1 : a.inner > b.inner ? 1 : 0));
       for (const { entry, inner: innerPath } of innerFiles) await pump(inner, entry, innerPath, undefined);
       inner.end();
       await step(finished(innerTap));
+      if (ownObject !== undefined) await step(ownObject);
       files.push({ path, size: innerTap.bytes, sha256: innerTap.sha256 });
-      binaryTargets.push({ name: bundle.name, path, checksum: innerTap.sha256, size: innerTap.bytes });
+      binaryTargets.push({ name: bundle.name, path, checksum: innerTap.sha256, size: innerTap.bytes, ...(baseUrl !== undefined ? { url: `${baseUrl}/${path}` } : {}) });
     }
 
     files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
@@ -300,6 +347,7 @@ export async function convertSdkPackage(input: ConvertSdkInput): Promise<Convert
       name: metadata.name,
       version: metadata.version,
       root,
+      platform: metadata.platform,
       files,
       ...(binaryTargets.length > 0 ? { swiftPackage: { binaryTargets } } : {}),
     };
@@ -308,13 +356,16 @@ export async function convertSdkPackage(input: ConvertSdkInput): Promise<Convert
     outer.end();
     await step(written);
     archive.zipfile.close();
+    for (const own of ownSinks) await own.commit();
     await sink.commit();
     return { manifest, podspec, podspecPath, sha256: tap.sha256, size: tap.bytes, bytesRead: budget.used };
   } catch (error) {
     archive.zipfile.close();
     outer.outputStream.unpipe();
     tap.destroy();
+    // Cleanup after a failure: the original error is what the caller needs, not a second one from discarding.
     await sink.abort().catch(() => undefined);
+    for (const own of ownSinks) await own.abort().catch(() => undefined);
     throw error;
   }
 }

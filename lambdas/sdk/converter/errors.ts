@@ -12,7 +12,10 @@ export type HostileArchiveRule =
   | 'encrypted-entry'
   | 'total-size'
   | 'compression-ratio'
+  | 'total-compression-ratio'
   | 'size-mismatch'
+  | 'crc-mismatch'
+  | 'nested-archive'
   | 'overlapping-entries'
   | 'unsupported-compression';
 
@@ -24,7 +27,12 @@ const FIXES: Record<HostileArchiveRule, string> = {
   'encrypted-entry': 'upload the archive without a password; access is controlled by the package tier, not by zip encryption',
   'total-size': 'remove what the package does not need (debug symbols, build folders), or raise the limit for this SDK',
   'compression-ratio': 'entries must not inflate far beyond their stored size; re-create the archive with a standard zip tool',
+  'total-compression-ratio':
+    'the entries together must not inflate far beyond the archive\'s size (many small entries of zeros are a zip bomb); remove the filler or ship the data compressed',
   'size-mismatch': 're-create the archive with a standard zip tool; its headers disagree with its data',
+  'crc-mismatch': 'the archive was damaged in transit or on disk; re-create it with a standard zip tool, check it with `unzip -t`, and upload it again',
+  'nested-archive':
+    'ship the files of the inner archive unpacked, or as a zip (.zip, .jar, .aar), which is inspected under the same limits; other formats (bzip2, xz, 7z, zstd) cannot be checked',
   'overlapping-entries': 're-create the archive with a standard zip tool; entries must not share data',
   'unsupported-compression': 'use deflate or no compression (the default of `zip` and most tools)',
 };
@@ -33,13 +41,20 @@ const FIXES: Record<HostileArchiveRule, string> = {
 export class HostileArchiveError extends SdkError {
   readonly entry: string;
   readonly rule: HostileArchiveRule;
+  readonly problem: string;
   readonly fix: string;
 
   constructor(entry: string, rule: HostileArchiveRule, problem: string, options: { cause?: unknown } = {}) {
     super(`Archive refused (${rule}): entry "${entry}" ${problem}. Fix: ${FIXES[rule]}`, { ...options, details: { entry, rule } });
     this.entry = entry;
     this.rule = rule;
+    this.problem = problem;
     this.fix = FIXES[rule];
+  }
+
+  /** The same refusal, seen from the archive that holds this one: `outer.aar!classes.jar`. */
+  within(outerEntry: string): HostileArchiveError {
+    return new HostileArchiveError(`${outerEntry}!${this.entry}`, this.rule, this.problem, { cause: this });
   }
 }
 

@@ -6,7 +6,9 @@
  * `validateEntrySizes: false` because the converter counts decompressed bytes itself, with the entry's name at hand.
  */
 import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { crc32 } from 'node:zlib';
 import yauzl from 'yauzl';
 import { HostileArchiveError, InvalidArchiveError } from './errors';
 import type { ArchiveLimits } from './limits';
@@ -23,6 +25,8 @@ export interface CheckedEntry {
   readonly isDirectory: boolean;
   readonly compressedSize: number;
   readonly uncompressedSize: number;
+  /** CRC-32 of the decompressed data, as the central directory declares it; `openEntryStream` checks it. */
+  readonly crc32: number;
   readonly mtime: Date;
   /** Unix file mode for the output: 0o100755 when any execute bit was set, else 0o100644. */
   readonly mode: number;
@@ -34,6 +38,8 @@ export interface InspectedArchive {
   readonly zipfile: yauzl.ZipFile;
   readonly entries: readonly CheckedEntry[];
   readonly declaredTotalBytes: number;
+  /** Stored (compressed) bytes of every file entry together: what the total ratio rule divides by. */
+  readonly compressedTotalBytes: number;
 }
 
 /** Fields yauzl sets with `decodeStrings: false` that its type declarations do not list. */
@@ -126,6 +132,7 @@ export async function inspectArchive(source: ArchiveSource, limits: ArchiveLimit
     const explicit = new Map<string, { name: string; isDirectory: boolean }>();
     const impliedFolders = new Map<string, string>();
     let total = 0;
+    let compressedTotal = 0;
     for (let index = 1; ; index++) {
       let raw: RawEntry | null;
       try {
@@ -185,6 +192,7 @@ export async function inspectArchive(source: ArchiveSource, limits: ArchiveLimit
           refuse('compression-ratio', `declares ${ratio} compression ratio, over the limit of ${limits.maxCompressionRatio}:1`);
         }
         total += raw.uncompressedSize;
+        compressedTotal += raw.compressedSize;
         if (total > limits.maxTotalBytes) refuse('total-size', `brings the declared uncompressed total to ${total} bytes, over the limit of ${limits.maxTotalBytes}`);
       }
 
@@ -202,17 +210,34 @@ export async function inspectArchive(source: ArchiveSource, limits: ArchiveLimit
         isDirectory,
         compressedSize: raw.compressedSize,
         uncompressedSize: raw.uncompressedSize,
+        crc32: raw.crc32,
         mtime: raw.getLastModDate(),
         mode: (perms & 0o111) !== 0 ? 0o100755 : 0o100644,
         zipEntry,
       });
     }
     checkNoOverlap(entries);
-    return { zipfile, entries, declaredTotalBytes: total };
+    const totalRatio = exceedsTotalRatio(total, compressedTotal, limits);
+    if (totalRatio !== undefined) {
+      throw new HostileArchiveError(ALL_ENTRIES, 'total-compression-ratio', `declare ${total} bytes from ${compressedTotal} stored bytes together (${totalRatio}), over the limit of ${limits.maxCompressionRatio}:1`);
+    }
+    return { zipfile, entries, declaredTotalBytes: total, compressedTotalBytes: compressedTotal };
   } catch (error) {
     zipfile.close();
     throw error;
   }
+}
+
+/** How a refusal names the archive as a whole (the total rules are about every entry together). */
+export const ALL_ENTRIES = '(all entries)';
+
+/**
+ * The total ratio rule: many entries each under the per-entry exemption (1,000 entries of 1 MiB of zeros) still
+ * expand the whole archive far beyond its size. Returns the ratio as text when `expanded` is over the limit.
+ */
+export function exceedsTotalRatio(expanded: number, compressed: number, limits: ArchiveLimits): string | undefined {
+  if (expanded <= limits.ratioExemptBytes || expanded <= limits.maxCompressionRatio * compressed) return undefined;
+  return compressed === 0 ? 'an unbounded ratio' : `${Math.round(expanded / compressed)}:1`;
 }
 
 /**
@@ -230,12 +255,55 @@ function checkNoOverlap(entries: readonly CheckedEntry[]): void {
   }
 }
 
-/** Opens the decompressed data of a checked entry. */
+/**
+ * Checks an entry's decompressed bytes against its central-directory record while they stream: never more bytes
+ * than declared (so a lying header cannot inflate without bound), exactly as many at the end, and the same CRC-32,
+ * for stored and deflated entries alike. yauzl checks none of this for stored entries, and a stored entry is where
+ * a flipped byte would otherwise pass unnoticed and be re-zipped with a fresh, valid CRC.
+ */
+class EntryVerifier extends Transform {
+  private crc = 0;
+  private bytes = 0;
+
+  constructor(private readonly entry: CheckedEntry) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.bytes += chunk.length;
+    if (this.bytes > this.entry.uncompressedSize) {
+      return callback(new HostileArchiveError(this.entry.storedName, 'size-mismatch', `inflates beyond the ${this.entry.uncompressedSize} bytes its header declares`));
+    }
+    this.crc = crc32(chunk, this.crc);
+    callback(null, chunk);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    if (this.bytes !== this.entry.uncompressedSize) {
+      return callback(new HostileArchiveError(this.entry.storedName, 'size-mismatch', `holds ${this.bytes} bytes, not the ${this.entry.uncompressedSize} its header declares`));
+    }
+    if (this.crc !== this.entry.crc32) {
+      const hex = (n: number) => n.toString(16).padStart(8, '0');
+      return callback(new HostileArchiveError(this.entry.storedName, 'crc-mismatch', `has CRC-32 ${hex(this.crc)}, not the ${hex(this.entry.crc32)} its header declares (the data is damaged)`));
+    }
+    callback();
+  }
+}
+
+/**
+ * Opens the decompressed data of a checked entry. The stream fails with a `HostileArchiveError` (`size-mismatch`,
+ * `crc-mismatch`) naming the entry when its bytes disagree with its header, before it ends: a consumer that waits
+ * for the end before committing anything never commits damaged data.
+ */
 export function openEntryStream(zipfile: yauzl.ZipFile, entry: CheckedEntry): Promise<Readable> {
   return new Promise((resolve, reject) => {
     zipfile.openReadStream(entry.zipEntry, (err, stream) => {
-      if (err) reject(new InvalidArchiveError(`Cannot read entry "${entry.storedName}": ${err.message}`, { cause: err, details: { entry: entry.storedName } }));
-      else resolve(stream);
+      if (err) return reject(new InvalidArchiveError(`Cannot read entry "${entry.storedName}": ${err.message}`, { cause: err, details: { entry: entry.storedName } }));
+      const verified = new EntryVerifier(entry);
+      // pipeline destroys both ends when either fails or the consumer destroys `verified`; the error reaches the
+      // consumer through `verified`, so the promise's own rejection is not needed here.
+      pipeline(stream, verified).catch(() => undefined);
+      resolve(verified);
     });
   });
 }

@@ -7,14 +7,18 @@ import { MetadataError, type MetadataProblem } from '../metadata/errors';
 import { toCocoaPodsRequirements } from './cocoapods-requirements';
 import type { PackageLayout } from './layout';
 
-/** CocoaPods spells macOS `osx`; other platform names are kept as the metadata gives them. */
-const PODSPEC_PLATFORM: Readonly<Record<string, string>> = { macos: 'osx' };
+/**
+ * The platforms CocoaPods knows, by metadata name (CocoaPods spells macOS `osx`). Any other platform (`linux`,
+ * `android`, `windows`) is left out of the podspec, whose `platforms` then is `{}`, and kept in the package's
+ * `manifest.json` and `lockstep-sdk.json`.
+ */
+const PODSPEC_PLATFORM: Readonly<Record<string, string>> = { ios: 'ios', macos: 'osx', tvos: 'tvos', watchos: 'watchos', visionos: 'visionos' };
 
 export interface PodspecOptions {
   /**
-   * URL of the package zip, the podspec's `source.http`. The package host knows it only at publish time (it
-   * depends on the tier), so by default this is the zip's file name, resolved by the package host against its base.
-   * @default `<name>-<version>.zip`
+   * Absolute URL of the package zip, the podspec's `source.http` (CocoaPods needs an absolute URL). The convert
+   * step passes the package host's URL for the version's tier (`convertSdkPackage`'s `publishedBaseUrl`).
+   * @default `<name>-<version>.zip` (a bare file name, for callers that do not know the package host)
    */
   readonly packageUrl?: string;
 }
@@ -53,6 +57,7 @@ export function buildPodspec(metadata: SdkMetadata, layout: PackageLayout, optio
   if (problems.length > 0) throw new MetadataError(problems, { details: { name: metadata.name, version: metadata.version } });
 
   const headers = 'include/**/*.{h,hh,hpp,hxx}';
+  const podspecPlatform = PODSPEC_PLATFORM[metadata.platform.name];
   return {
     name: metadata.name,
     version: metadata.version,
@@ -62,7 +67,7 @@ export function buildPodspec(metadata: SdkMetadata, layout: PackageLayout, optio
     license: layout.hasLicense ? { type: metadata.license, file: 'LICENSE' } : { type: metadata.license },
     authors: [...metadata.authors],
     source: { http: options.packageUrl ?? `${layout.root}.zip`, type: 'zip' },
-    platforms: { [PODSPEC_PLATFORM[metadata.platform.name] ?? metadata.platform.name]: metadata.platform.minimumVersion },
+    platforms: podspecPlatform === undefined ? {} : { [podspecPlatform]: metadata.platform.minimumVersion },
     ...(Object.keys(dependencies).length > 0 ? { dependencies } : {}),
     ...(layout.frameworks.length > 0 ? { vendored_frameworks: layout.frameworks } : {}),
     ...(layout.libraries.length > 0 ? { vendored_libraries: layout.libraries } : {}),

@@ -25,4 +25,15 @@ export class InstallResolutionError extends InstallError {
 export class LockFileError extends InstallError {}
 
 /** A downloaded file is not what the index promised. Nothing is kept. */
-export class ChecksumMismatchError extends InstallError {}
+export class ChecksumMismatchError extends InstallError {
+  /** SHA-256 the index lists. */
+  readonly expected: string;
+  /** SHA-256 of the bytes received (or what was wrong with their size). */
+  readonly actual: string;
+
+  constructor(message: string, options: { cause?: unknown; details?: Record<string, unknown>; expected: string; actual: string }) {
+    super(message, options);
+    this.expected = options.expected;
+    this.actual = options.actual;
+  }
+}

@@ -9,6 +9,7 @@
 import semver from 'semver';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { normalizeRange } from '../metadata/ranges';
 import { ConsumerManifestError } from './errors';
 
 export const CONSUMER_MANIFEST_NAME = 'lockstep-sdk.yaml';
@@ -19,7 +20,11 @@ const manifestSchema = z.strictObject({
   sdks: z
     .record(
       z.string().regex(SDK_NAME, { message: 'is not an SDK name; SDK names are lower-case letters, digits and "-"' }),
-      z.string().refine((range) => semver.validRange(range) !== null, { message: 'is not a semver range; write e.g. "^2.0.0" or ">=1.3.0 <2.0.0"' }),
+      // CocoaPods' `~>` keeps CocoaPods' meaning here too (`normalizeRange`).
+      z
+        .string()
+        .transform(normalizeRange)
+        .refine((range) => semver.validRange(range) !== null, { message: 'is not a semver range; write e.g. "^2.0.0", ">=1.3.0 <2.0.0" or "~> 2.0"' }),
     )
     .refine((sdks) => Object.keys(sdks).length > 0, { message: 'lists no SDK; add at least one, e.g. maps: "^2.0.0"' }),
 });

@@ -9,20 +9,21 @@
  * |---|---|---|
  * | `name` | yes | package id: 2-50 lower-case letters/digits, words joined by single `-`, starting with a letter |
  * | `publicName` | yes | display name: 2-50 letters/digits/single spaces or `-`, starts with a letter; not only reserved words (`SDK`, `Kit`, `API`, ...) |
- * | `version` | yes | semantic version, strictly (`6.2.0`, `7.0.0-beta.1`; no `v`, no `+build`) |
+ * | `version` | yes | semantic version, strictly (`6.2.0`, `7.0.0-beta.1`, `6.2.0+build.5`; no `v`); build metadata is kept, and a version differing from an existing one only by it is refused (same precedence) |
  * | `summary` | yes | at most 140 characters and shorter than `description` |
  * | `description` | yes | longer than `summary` |
  * | `homepage` | yes | an `https` URL with a public host name and no credentials |
  * | `authors` | yes | a non-empty list of names |
  * | `contact` | yes | owners' email address; notified of conflicts and failures |
- * | `license` | yes | license name or SPDX id, e.g. `Apache-2.0` |
- * | `dependencies` | no (`{}`) | SDK name -> semver range (`semver.validRange`); not on itself; one contiguous range (no `||`, which a podspec cannot express) |
+ * | `license` | yes | an SPDX license expression (`Apache-2.0`, `MIT OR Apache-2.0`; `LicenseRef-<name>` for a license of your own); otherwise the error suggests the nearest SPDX id |
+ * | `dependencies` | no (`{}`) | SDK name -> semver range (`semver.validRange`); not on itself; one contiguous range (no `||`, which a podspec cannot express). CocoaPods' `~>` has CocoaPods' meaning (`~> 6.0` is >= 6.0.0 and < 7.0.0, not npm's 6.0.x) and is stored as npm comparators (`ranges.ts`) |
  * | `platform.name` | yes | one of `PLATFORMS` (`ios`, `macos`, `tvos`, `watchos`, `visionos`, `android`, `linux`, `windows`) |
  * | `platform.minimumVersion` | yes | lowest OS version, `15`, `15.0` or `10.15.4` |
  * | `platform.architectures` | yes | non-empty list from `ARCHITECTURES` (`arm64`, `x86_64`, `armv7`, `arm64-v8a`, ...), no repeats |
  * | `deprecated` | no (`false`, or `true` when `deprecatedInFavorOf` is set) | `true` / `false` |
  * | `deprecatedInFavorOf` | no | name of an SDK that exists (published or staged), not this one |
  * | `tier` | no (`private`) | `private`, `early-access` or `public`; an SDK never becomes public by omission |
+ * | `prereleaseTier` | no (prereleases: `early-access` where `tier` is `public`, else `tier`) | the tier of a prerelease version (`7.0.0-beta.1`); install ranges never match a prerelease unless they name one (`^7.0.0-beta.0`) |
  * | `supported` | no (`true`) | `false` withdraws this version from the package host |
  *
  * Unknown fields are reported (with the likely intended name when only the case or a `-`/`_` differs). Write
@@ -83,12 +84,13 @@ export {
   DEFAULT_MAX_YAML_ALIASES,
   METADATA_FILE_NAMES,
   METADATA_FORMATS,
+  checkMetadataSize,
   detectMetadataFormat,
   parseMetadataDocument,
   type MetadataFormat,
   type ParseDocumentOptions,
 } from './parse-document';
-export { ARCHITECTURES, PLATFORMS, RESERVED_PUBLIC_NAME_WORDS, SUMMARY_MAX_LENGTH } from './rules';
+export { ARCHITECTURES, PLATFORMS, RESERVED_PUBLIC_NAME_WORDS, SUMMARY_MAX_LENGTH, isStrictSemver } from './rules';
 export { METADATA_FIELDS, validateSdkMetadata, type ValidateOptions } from './validate';
 
 export type ParseSdkMetadataOptions = ParseDocumentOptions & ValidateOptions;

@@ -42,6 +42,21 @@ export interface ParseDocumentOptions {
   readonly maxYamlAliases?: number;
 }
 
+/**
+ * The one metadata size rule, for the CLI before an upload and the server before it reads the object (so both
+ * refuse the same files with the same message).
+ * @throws MetadataError when `bytes` is over `maxBytes`
+ */
+export function checkMetadataSize(bytes: number, maxBytes = DEFAULT_MAX_METADATA_BYTES): void {
+  if (bytes > maxBytes) {
+    refuse({
+      field: '(document)',
+      message: `the metadata file is ${bytes} bytes, over the limit of ${maxBytes} bytes`,
+      fix: 'keep the metadata to the documented fields; long texts belong in the docs folder of the archive',
+    });
+  }
+}
+
 /** Decides the format from the file name when it is one of `METADATA_FILE_NAMES`, otherwise from the content. */
 export function detectMetadataFormat(text: string, fileName?: string): MetadataFormat {
   if (fileName !== undefined) {
@@ -65,15 +80,7 @@ function refuse(problem: MetadataProblem, cause?: unknown): never {
  * @throws MetadataError when the file is too large, malformed, or uses a refused construct.
  */
 export function parseMetadataDocument(input: string | Uint8Array, options: ParseDocumentOptions = {}): { format: MetadataFormat; tree: unknown } {
-  const maxBytes = options.maxBytes ?? DEFAULT_MAX_METADATA_BYTES;
-  const bytes = typeof input === 'string' ? Buffer.byteLength(input, 'utf8') : input.byteLength;
-  if (bytes > maxBytes) {
-    refuse({
-      field: '(document)',
-      message: `the metadata file is ${bytes} bytes, over the limit of ${maxBytes} bytes`,
-      fix: 'keep the metadata to the documented fields; long texts belong in the docs folder of the archive',
-    });
-  }
+  checkMetadataSize(typeof input === 'string' ? Buffer.byteLength(input, 'utf8') : input.byteLength, options.maxBytes);
   const text = (typeof input === 'string' ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('utf8')).replace(/^\uFEFF/, '');
   const format = options.format ?? detectMetadataFormat(text, options.fileName);
   switch (format) {

@@ -2,7 +2,12 @@
  * The rules an SDK's metadata must follow, as pure functions over the fields. Each returns the problems it finds
  * (empty when the value complies); `validate.ts` runs them all so a provider sees every problem at once.
  */
+import { distance } from 'fastest-levenshtein';
 import semver from 'semver';
+import spdxCorrect from 'spdx-correct';
+import parseSpdx from 'spdx-expression-parse';
+import spdxIds from 'spdx-license-ids/index.json' with { type: 'json' };
+import { normalizeRange } from './ranges';
 import { toCocoaPodsRequirements } from '../converter/cocoapods-requirements';
 import type { MetadataProblem } from './errors';
 
@@ -64,11 +69,20 @@ export function checkPublicName(field: string, value: string): MetadataProblem[]
   return [];
 }
 
+/**
+ * A semantic version exactly as written, build metadata included (`1.2.3`, `7.0.0-beta.1`, `1.2.3+build.5`), and
+ * not one that semver would first clean (`v1.2.3`, ` 1.2.3`, `=1.2.3`). The version is kept as written everywhere
+ * (keys, index); build metadata gives no precedence, so the upload API refuses a second version that differs from
+ * an existing one only by it.
+ */
+export function isStrictSemver(value: string): boolean {
+  const parsed = semver.parse(value);
+  return parsed !== null && value === (parsed.build.length > 0 ? `${parsed.version}+${parsed.build.join('.')}` : parsed.version);
+}
+
 export function checkVersion(field: string, value: string): MetadataProblem[] {
-  // Strict: semver.valid() also cleans "v1.2.3" and " 1.2.3" and drops "+build" metadata; any of those would make
-  // two spellings of one version (1.0.0+a and 1.0.0+b have the same precedence).
-  if (semver.valid(value) !== value) {
-    return [problem(field, `"${value}" is not a semantic version`, 'use MAJOR.MINOR.PATCH with an optional pre-release, e.g. "6.2.0" or "7.0.0-beta.1", without a "v" or "+build" suffix')];
+  if (!isStrictSemver(value)) {
+    return [problem(field, `"${value}" is not a semantic version`, 'use MAJOR.MINOR.PATCH with an optional pre-release and build, e.g. "6.2.0", "7.0.0-beta.1" or "6.2.0+build.5", without a "v"')];
   }
   return [];
 }
@@ -113,10 +127,11 @@ export function checkDependency(name: string, range: string, self: string | unde
   if (self !== undefined && name === self) {
     problems.push(problem(field, 'the SDK depends on itself', `remove "${name}" from dependencies`));
   }
-  if (range.trim() === '' || semver.validRange(range) === null) {
-    problems.push(problem(field, `"${range}" is not a valid semver range`, 'use a range such as "^6.1.0", "~6.1.3", ">=6.0.0 <8.0.0" or "6.2.0"'));
+  const npmRange = normalizeRange(range);
+  if (range.trim() === '' || semver.validRange(npmRange) === null) {
+    problems.push(problem(field, `"${range}" is not a valid semver range`, 'use a range such as "^6.1.0", "~6.1.3", ">=6.0.0 <8.0.0", "6.2.0" or CocoaPods\' "~> 6.0"'));
   } else {
-    const pods = toCocoaPodsRequirements(range);
+    const pods = toCocoaPodsRequirements(npmRange);
     if (!pods.ok) problems.push(problem(field, pods.reason, 'declare one contiguous range, e.g. ">=6.0.0 <8.0.0" instead of "^6.0.0 || ^7.0.0"'));
   }
   return problems;
@@ -148,4 +163,37 @@ export function checkDeprecatedInFavorOf(value: string, self: string | undefined
   if (deprecated === false) problems.push(problem(field, 'deprecatedInFavorOf is set while deprecated is false', 'remove deprecatedInFavorOf, or set deprecated to true'));
   if (!sdkExists(value)) problems.push(problem(field, `no SDK named "${value}" exists`, 'name an SDK that is published or staged, or publish the replacement first'));
   return problems;
+}
+
+/**
+ * `license` is an SPDX license expression (`Apache-2.0`, `MIT OR Apache-2.0`, `LicenseRef-Acme-Commercial` for a
+ * license of your own), checked with `spdx-expression-parse`. Anything else is an error whose fix names the nearest
+ * SPDX id: `spdx-correct`'s correction when it has one (`Apache 2` -> `Apache-2.0`), else the id closest by edit
+ * distance.
+ */
+export function checkLicense(field: string, value: string): MetadataProblem[] {
+  try {
+    parseSpdx(value);
+    return [];
+  } catch {
+    const suggestion = spdxCorrect(value) ?? nearestSpdxId(value);
+    return [
+      problem(
+        field,
+        `"${value}" is not an SPDX license expression`,
+        `use "${suggestion}" if that is the license, or another SPDX id or expression (spdx.org/licenses); for a license of your own, "LicenseRef-<name>"`,
+      ),
+    ];
+  }
+}
+
+function nearestSpdxId(value: string): string {
+  const wanted = value.trim().toLowerCase();
+  let best = spdxIds[0]!;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const id of spdxIds) {
+    const d = distance(wanted, id.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [id, d];
+  }
+  return best;
 }

@@ -1,15 +1,18 @@
 /**
  * Types the fields of a parsed metadata tree and runs every rule, collecting all problems before deciding.
  */
+import semver from 'semver';
 import { ACCESS_TIERS, type AccessTier, type SdkMetadata } from '../model';
 import { MetadataError, type MetadataProblem } from './errors';
 import { XmlDependencyList, isRecord } from './parse-document';
+import { normalizeRange } from './ranges';
 import {
   checkArchitectures,
   checkDependency,
   checkDeprecatedInFavorOf,
   checkEmail,
   checkHomepage,
+  checkLicense,
   checkMinimumVersion,
   checkName,
   checkPlatformName,
@@ -39,6 +42,7 @@ export const METADATA_FIELDS = [
   'deprecated',
   'deprecatedInFavorOf',
   'tier',
+  'prereleaseTier',
   'supported',
 ] as const;
 export const PLATFORM_FIELDS = ['name', 'minimumVersion', 'architectures'] as const;
@@ -189,6 +193,7 @@ export function validateSdkMetadata(tree: unknown, options: ValidateOptions): Sd
   const deprecated = r.boolean(tree, 'deprecated', 'deprecated');
   const deprecatedInFavorOf = r.string(tree, 'deprecatedInFavorOf', 'deprecatedInFavorOf', false);
   const tierText = r.string(tree, 'tier', 'tier', false);
+  const prereleaseTierText = r.string(tree, 'prereleaseTier', 'prereleaseTier', false);
   const supported = r.boolean(tree, 'supported', 'supported');
 
   let platformName: string | undefined;
@@ -213,6 +218,7 @@ export function validateSdkMetadata(tree: unknown, options: ValidateOptions): Sd
   problems.push(...checkSummaryAndDescription(summary, description));
   if (homepage !== undefined) problems.push(...checkHomepage('homepage', homepage));
   if (contact !== undefined) problems.push(...checkEmail('contact', contact));
+  if (license !== undefined) problems.push(...checkLicense('license', license));
   for (const [dep, range] of dependencies ?? []) problems.push(...checkDependency(dep, range, name));
   if (platformName !== undefined) problems.push(...checkPlatformName('platform.name', platformName));
   if (minimumVersion !== undefined) problems.push(...checkMinimumVersion('platform.minimumVersion', minimumVersion));
@@ -220,6 +226,9 @@ export function validateSdkMetadata(tree: unknown, options: ValidateOptions): Sd
   if (deprecatedInFavorOf !== undefined) problems.push(...checkDeprecatedInFavorOf(deprecatedInFavorOf, name, deprecated, options.sdkExists));
   if (tierText !== undefined && !(ACCESS_TIERS as readonly string[]).includes(tierText)) {
     problems.push({ field: 'tier', message: `"${tierText}" is not an access tier`, fix: `use one of: ${ACCESS_TIERS.join(', ')}` });
+  }
+  if (prereleaseTierText !== undefined && !(ACCESS_TIERS as readonly string[]).includes(prereleaseTierText)) {
+    problems.push({ field: 'prereleaseTier', message: `"${prereleaseTierText}" is not an access tier`, fix: `use one of: ${ACCESS_TIERS.join(', ')}` });
   }
 
   if (problems.length > 0) throw new MetadataError(problems, { details: { name, version } });
@@ -234,11 +243,24 @@ export function validateSdkMetadata(tree: unknown, options: ValidateOptions): Sd
     authors: authors!,
     contact: contact!,
     license: license!,
-    dependencies: Object.fromEntries(dependencies ?? []),
+    // `~>` is stored with CocoaPods' meaning as npm comparators, so staging, the resolver and install read it right.
+    dependencies: Object.fromEntries([...(dependencies ?? [])].map(([dep, range]) => [dep, normalizeRange(range)])),
     platform: { name: platformName!, minimumVersion: minimumVersion!, architectures: architectures! },
     deprecated: deprecated ?? deprecatedInFavorOf !== undefined,
     ...(deprecatedInFavorOf !== undefined ? { deprecatedInFavorOf } : {}),
-    tier: (tierText ?? 'private') as AccessTier,
+    tier: effectiveTier(version!, tierText as AccessTier | undefined, prereleaseTierText as AccessTier | undefined),
     supported: supported ?? true,
   };
+}
+
+/**
+ * The tier a version is published to. A prerelease (`7.0.0-beta.1`) goes no further than early access unless the
+ * provider says otherwise with `prereleaseTier`: a `tier: public` written for the SDK's releases does not put its
+ * betas in front of every consumer. `private` stays private.
+ */
+function effectiveTier(version: string, tier: AccessTier | undefined, prereleaseTier: AccessTier | undefined): AccessTier {
+  const declared = tier ?? 'private';
+  if (semver.prerelease(version) === null) return declared;
+  if (prereleaseTier !== undefined) return prereleaseTier;
+  return declared === 'public' ? 'early-access' : declared;
 }

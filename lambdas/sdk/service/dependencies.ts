@@ -12,6 +12,12 @@ export interface SdkServiceConfig {
   readonly packageHostBucket: string;
   /** `LOCKSTEP_SDK_TESTER_PROJECT`: the tester CodeBuild project, put in every execution input. */
   readonly testerProject: string;
+  /**
+   * `LOCKSTEP_CDN_BASE_URL`: the package host's base URL (`https://<distribution domain>`). The convert step writes
+   * absolute URLs under it into the podspec (`source.http`) and the SwiftPM binary targets.
+   * @default none: bare file names (tests that do not look at the podspec)
+   */
+  readonly cdnBaseUrl?: string;
 }
 
 /** What the service logic is given; the handlers build it from the adapters, tests from theirs. */

@@ -35,6 +35,8 @@ export interface SdkStore {
 
   recordIntake(record: IntakeRecord): Promise<void>;
   listIntakes(ref: SdkVersionRef): Promise<IntakeRecord[]>;
+  /** Every REJECTED intake of every version (what `sdk status` without a target lists for versions never converted). */
+  listRejectedIntakes(): Promise<IntakeRecord[]>;
 
   /** Takes the index lease when free or expired. @returns false when someone else holds it. */
   acquireIndexLease(owner: string, now: number, leaseMs: number): Promise<boolean>;

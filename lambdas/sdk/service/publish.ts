@@ -105,7 +105,9 @@ export async function publishPackage(deps: SdkServiceDependencies, ref: SdkVersi
     }
 
     for (const m of memberRecords) {
-      await deps.objects.copy(deps.config.stagingBucket, m.package.key, deps.config.packageHostBucket, packageKey(m.metadata.tier, m.name, m.version, m.package.fileName));
+      for (const file of [m.package, ...(m.package.binaryTargets ?? [])]) {
+        await deps.objects.copy(deps.config.stagingBucket, file.key, deps.config.packageHostBucket, packageKey(m.metadata.tier, m.name, m.version, file.fileName));
+      }
     }
     const at = new Date(deps.clock()).toISOString();
     if (batch !== undefined) {
@@ -164,7 +166,7 @@ export async function rebuildIndex(deps: SdkServiceDependencies, owner: string):
       .filter((v) => isPublished(v, batches) || v.status === 'WITHDRAWN')
       .map((v) => ({
         metadata: v.status === 'WITHDRAWN' ? { ...v.metadata, supported: false } : v.metadata,
-        files: [{ name: v.package.fileName, sha256: v.package.sha256, size: v.package.size }],
+        files: [v.package, ...(v.package.binaryTargets ?? [])].map((f) => ({ name: f.fileName, sha256: f.sha256, size: f.size })),
       }))
       .sort((a, b) => (a.metadata.name === b.metadata.name ? semver.compare(a.metadata.version, b.metadata.version) : a.metadata.name < b.metadata.name ? -1 : 1));
     const index = buildIndex(published, { generatedAt: new Date(deps.clock()).toISOString() });

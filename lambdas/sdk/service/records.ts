@@ -19,6 +19,11 @@ export interface StagedPackageFile {
   readonly fileName: string;
   readonly sha256: string;
   readonly size: number;
+  /**
+   * SwiftPM binary target zips (`<Bundle>.xcframework.zip`) staged next to the package as objects of their own;
+   * published and listed in the index with it. @default none
+   */
+  readonly binaryTargets?: readonly Omit<StagedPackageFile, 'binaryTargets'>[];
 }
 
 /** One check the tester ran on one package. */

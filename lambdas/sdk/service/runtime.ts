@@ -1,10 +1,13 @@
 /**
- * Composition root of the SDK handlers: the adapters built once per cold start from the environment
- * (ARCHITECTURE.md "SDK publishing"), each getter on first use so a handler needs only the variables it uses.
+ * Composition root of the SDK handlers: the adapters built from a runtime context (the variables of
+ * ARCHITECTURE.md "SDK publishing", a set of AWS clients and a clock), each getter on first use so a handler needs
+ * only the variables it uses. Lambda uses `defaultSdkRuntime()`, built once per cold start from `process.env`;
+ * local mode and tests call `createSdkRuntime` with their own context.
  */
 import { readFileSync } from 'node:fs';
-import { s3, secretsManager, sfn, sns, dynamodb } from '../../adapters/aws-clients';
-import { now } from '../../adapters/clock';
+import { defaultAwsClients } from '../../adapters/aws-clients';
+import { traceAwsClients } from '../../adapters/observability';
+import { once, type RuntimeContext } from '../../adapters/runtime';
 import { SecretsManagerReader } from '../../adapters/secrets-manager-reader';
 import { StepFunctionsOrchestrator } from '../../adapters/sfn-orchestrator';
 import { requireEnv } from '../../core/errors';
@@ -18,34 +21,6 @@ import { SnsSdkNotifier } from './adapters/sns-sdk-notifier';
 import type { SdkServiceConfig, SdkServiceDependencies } from './dependencies';
 import { SdkServiceError } from './errors';
 
-function once<T>(build: () => T): () => T {
-  let value: { v: T } | undefined;
-  return () => (value ??= { v: build() }).v;
-}
-
-export const sdkStore = once(() => new DynamoSdkStore(dynamodb, requireEnv('LOCKSTEP_SDK_TABLE')));
-export const objectStore = once(() => new S3ObjectStore(s3));
-
-const config = (): SdkServiceConfig => ({
-  hostBucket: requireEnv('LOCKSTEP_SDK_HOST_BUCKET'),
-  stagingBucket: requireEnv('LOCKSTEP_SDK_STAGING_BUCKET'),
-  packageHostBucket: requireEnv('LOCKSTEP_PACKAGE_HOST_BUCKET'),
-  testerProject: requireEnv('LOCKSTEP_SDK_TESTER_PROJECT'),
-});
-
-/** What the upload API, intake and steps handlers need. */
-export const serviceDependencies = once(
-  (): SdkServiceDependencies => ({
-    config: config(),
-    store: sdkStore(),
-    objects: objectStore(),
-    notifier: new SnsSdkNotifier(sns, requireEnv('LOCKSTEP_SDK_NOTIFICATION_TOPIC_ARN')),
-    orchestrator: new StepFunctionsOrchestrator(sfn, requireEnv('LOCKSTEP_SDK_STATE_MACHINE_ARN')),
-    clock: now,
-    archiveLimits: archiveLimitsFromEnv(),
-  }),
-);
-
 /** What the download API needs: the table (tokens), the index, the access policy and the URL signer. */
 export interface DownloadDependencies {
   readonly store: DynamoSdkStore;
@@ -58,35 +33,72 @@ export interface DownloadDependencies {
   readonly clock: () => number;
 }
 
-export const downloadDependencies = once((): DownloadDependencies => {
-  const policyFile = requireEnv('LOCKSTEP_SDK_ACCESS_POLICY_FILE');
-  let policy: unknown;
-  try {
-    policy = JSON.parse(readFileSync(policyFile, 'utf8'));
-  } catch (cause) {
-    throw new SdkServiceError(`Cannot read the access policy ${policyFile}: ${(cause as Error).message}`, { cause });
-  }
-  const access = AccessControl.parse(policy);
-  const secretArn = requireEnv('LOCKSTEP_CLOUDFRONT_PRIVATE_KEY_SECRET_ARN');
-  const keyPairId = requireEnv('LOCKSTEP_CLOUDFRONT_KEY_PAIR_ID');
-  const baseUrl = requireEnv('LOCKSTEP_CDN_BASE_URL');
-  const reader = new SecretsManagerReader(secretsManager);
-  let signer: { pem: string; signer: CloudFrontUrlSigner } | undefined;
-  const ttl = process.env.LOCKSTEP_SDK_SIGNED_URL_TTL_SECONDS;
-  const ttlSeconds = ttl === undefined || ttl === '' ? DEFAULT_URL_TTL_SECONDS : Number(ttl);
-  if (!Number.isFinite(ttlSeconds) || ttlSeconds <= 0) throw new RangeError(`LOCKSTEP_SDK_SIGNED_URL_TTL_SECONDS must be a positive number of seconds, not "${ttl}"`);
-  return {
-    store: sdkStore(),
-    objects: objectStore(),
-    config: { packageHostBucket: requireEnv('LOCKSTEP_PACKAGE_HOST_BUCKET') },
-    access,
-    ttlSeconds,
-    clock: now,
-    signer: async () => {
-      // Re-parsed only when the secret's value changed (the reader caches it for five minutes).
-      const pem = await reader.get(secretArn);
-      if (signer?.pem !== pem) signer = { pem, signer: new CloudFrontUrlSigner({ keyPairId, privateKeyPem: pem, baseUrl }) };
-      return signer.signer;
-    },
-  };
-});
+export function createSdkRuntime({ env: variables, clients, clock }: RuntimeContext) {
+  const env = variables as NodeJS.ProcessEnv;
+  const need = (name: string) => requireEnv(name, env);
+  const sdkStore = once(() => new DynamoSdkStore(clients.dynamodb, need('LOCKSTEP_SDK_TABLE')));
+  const objectStore = once(() => new S3ObjectStore(clients.s3));
+  const config = (): SdkServiceConfig => ({
+    hostBucket: need('LOCKSTEP_SDK_HOST_BUCKET'),
+    stagingBucket: need('LOCKSTEP_SDK_STAGING_BUCKET'),
+    packageHostBucket: need('LOCKSTEP_PACKAGE_HOST_BUCKET'),
+    testerProject: need('LOCKSTEP_SDK_TESTER_PROJECT'),
+    cdnBaseUrl: need('LOCKSTEP_CDN_BASE_URL'),
+  });
+
+  /** What the upload API, intake and steps handlers need. */
+  const serviceDependencies = once(
+    (): SdkServiceDependencies => ({
+      config: config(),
+      store: sdkStore(),
+      objects: objectStore(),
+      notifier: new SnsSdkNotifier(clients.sns, need('LOCKSTEP_SDK_NOTIFICATION_TOPIC_ARN')),
+      orchestrator: new StepFunctionsOrchestrator(clients.sfn, need('LOCKSTEP_SDK_STATE_MACHINE_ARN')),
+      clock,
+      archiveLimits: archiveLimitsFromEnv(env),
+    }),
+  );
+
+  const downloadDependencies = once((): DownloadDependencies => {
+    const policyFile = need('LOCKSTEP_SDK_ACCESS_POLICY_FILE');
+    let policy: unknown;
+    try {
+      policy = JSON.parse(readFileSync(policyFile, 'utf8'));
+    } catch (cause) {
+      throw new SdkServiceError(`Cannot read the access policy ${policyFile}: ${(cause as Error).message}`, { cause });
+    }
+    const access = AccessControl.parse(policy);
+    const secretArn = need('LOCKSTEP_CLOUDFRONT_PRIVATE_KEY_SECRET_ARN');
+    const keyPairId = need('LOCKSTEP_CLOUDFRONT_KEY_PAIR_ID');
+    const baseUrl = need('LOCKSTEP_CDN_BASE_URL');
+    const reader = new SecretsManagerReader(clients.secretsManager);
+    let signer: { pem: string; signer: CloudFrontUrlSigner } | undefined;
+    const ttl = env.LOCKSTEP_SDK_SIGNED_URL_TTL_SECONDS;
+    const ttlSeconds = ttl === undefined || ttl === '' ? DEFAULT_URL_TTL_SECONDS : Number(ttl);
+    if (!Number.isFinite(ttlSeconds) || ttlSeconds <= 0) throw new RangeError(`LOCKSTEP_SDK_SIGNED_URL_TTL_SECONDS must be a positive number of seconds, not "${ttl}"`);
+    return {
+      store: sdkStore(),
+      objects: objectStore(),
+      config: { packageHostBucket: need('LOCKSTEP_PACKAGE_HOST_BUCKET') },
+      access,
+      ttlSeconds,
+      clock,
+      signer: async () => {
+        // Re-parsed only when the secret's value changed (the reader caches it for five minutes).
+        const pem = await reader.get(secretArn);
+        if (signer?.pem !== pem) signer = { pem, signer: new CloudFrontUrlSigner({ keyPairId, privateKeyPem: pem, baseUrl }) };
+        return signer.signer;
+      },
+    };
+  });
+
+  return { clock, sdkStore, objectStore, serviceDependencies, downloadDependencies };
+}
+
+export type SdkRuntime = ReturnType<typeof createSdkRuntime>;
+
+/** The SDK runtime of this Lambda cold start: `process.env`, the default clients (traced), the wall clock. */
+export const defaultSdkRuntime = once(() => createSdkRuntime({ env: process.env, clients: traceAwsClients(defaultAwsClients()), clock: () => Date.now() }));
+
+/** The default runtime's table, for the operator CLI (`lockstep sdk token`), which points process.env at its target. */
+export const sdkStore = () => defaultSdkRuntime().sdkStore();

@@ -15,7 +15,7 @@
  * | `reject` | records a refused upload and tells its owner | `{ reason }` |
  */
 import { z } from 'zod';
-import { MetadataError, parseMetadataDocument, parseSdkMetadata } from '../metadata';
+import { checkMetadataSize, DEFAULT_MAX_METADATA_BYTES, MetadataError, parseMetadataDocument, parseSdkMetadata } from '../metadata';
 import { packageKey } from '../host/keys';
 import { convertSdkPackage } from '../converter';
 import type { SdkMetadata, SdkVersionRef } from '../model';
@@ -54,8 +54,6 @@ export type StageResult =
   | { readonly status: 'WAITING' | 'CONFLICT' | 'HELD'; readonly reason: string }
   | { readonly status: 'TESTING'; readonly reason: string; readonly planId: string; readonly planUri: string; readonly members: readonly SdkVersionRef[] };
 
-/** Largest metadata object read (the parser refuses anything over 64 KiB itself, with the fix). */
-const MAX_METADATA_OBJECT_BYTES = 1024 * 1024;
 
 /**
  * Runs one Task.
@@ -101,7 +99,10 @@ export function causeText(error: { Error?: string; Cause?: string } | null | und
 }
 
 async function validate(deps: SdkServiceDependencies, sdk: SdkVersionRef, upload: z.infer<typeof uploadSourceSchema>): Promise<{ withdraw: boolean; metadata: SdkMetadata }> {
-  const bytes = await deps.objects.getBytes(deps.config.hostBucket, upload.metadataKey, MAX_METADATA_OBJECT_BYTES);
+  // The CLI's limit and message (DEFAULT_MAX_METADATA_BYTES), checked before the object is read.
+  const head = await deps.objects.head(deps.config.hostBucket, upload.metadataKey);
+  if (head !== undefined) checkMetadataSize(head.size);
+  const bytes = await deps.objects.getBytes(deps.config.hostBucket, upload.metadataKey, DEFAULT_MAX_METADATA_BYTES);
   if (bytes === undefined) throw new SdkNotFoundError(`The metadata file ${upload.metadataKey} is gone from the SDK host; upload it again`, { details: { key: upload.metadataKey } });
   const versions = await deps.store.listVersions();
   const fileName = upload.metadataKey.split('/').pop()!;
@@ -149,10 +150,14 @@ async function convert(
   batchId: string | undefined,
 ): Promise<{ sha256: string; size: number }> {
   const key = stagedPackageKey(sdk);
+  const stagedNextToPackage = (fileName: string) => `${key.slice(0, key.lastIndexOf('/'))}/${fileName}`;
   const converted = await convertSdkPackage({
     metadata,
     source: await deps.objects.openArchive(deps.config.hostBucket, upload.artifactsKey),
     sink: deps.objects.openSink(deps.config.stagingBucket, key),
+    // The URLs the published files will have on the package host, for the version's tier.
+    ...(deps.config.cdnBaseUrl !== undefined ? { publishedBaseUrl: `${deps.config.cdnBaseUrl.replace(/\/+$/, '')}/${packageKey(metadata.tier, sdk.name, sdk.version, '')}` } : {}),
+    binaryTargetSink: (fileName) => deps.objects.openSink(deps.config.stagingBucket, stagedNextToPackage(fileName)),
     ...(deps.archiveLimits !== undefined ? { limits: deps.archiveLimits } : {}),
   });
   const contents = await readPackageContents(await deps.objects.openArchive(deps.config.stagingBucket, key), converted.manifest.files, deps.scratchDir);
@@ -172,7 +177,15 @@ async function convert(
     metadata,
     upload,
     ...(batchId !== undefined ? { batchId } : {}),
-    package: { key, fileName: key.split('/').pop()!, sha256: converted.sha256, size: converted.size },
+    package: {
+      key,
+      fileName: key.split('/').pop()!,
+      sha256: converted.sha256,
+      size: converted.size,
+      ...(converted.manifest.swiftPackage !== undefined
+        ? { binaryTargets: converted.manifest.swiftPackage.binaryTargets.map((t) => ({ key: stagedNextToPackage(t.path), fileName: t.path, sha256: t.checksum, size: t.size })) }
+        : {}),
+    },
     contentsKey,
     updatedAt: new Date(now).toISOString(),
     history: existing?.history ?? [],

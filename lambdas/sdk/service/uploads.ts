@@ -16,7 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import semver from 'semver';
 import { z } from 'zod';
-import { METADATA_FILE_NAMES } from '../metadata';
+import { isStrictSemver, METADATA_FILE_NAMES } from '../metadata';
 import type { SdkVersionRef } from '../model';
 import { checkMayPush } from './credentials';
 import type { SdkServiceDependencies } from './dependencies';
@@ -30,7 +30,7 @@ export const UPLOAD_URL_TTL_SECONDS = 15 * 60;
 
 const requestSchema = z.strictObject({
   name: z.string().refine(isSafeSegment, { message: 'is not an SDK name (lower-case letters, digits and "-")' }),
-  version: z.string().refine((v) => semver.valid(v) === v && isSafeSegment(v), { message: 'is not a semantic version such as 6.2.0' }),
+  version: z.string().refine((v) => isStrictSemver(v) && isSafeSegment(v), { message: 'is not a semantic version such as 6.2.0 or 6.2.0+build.5' }),
   metadataFile: z.string().refine((f) => METADATA_FILE_NAMES[f] !== undefined, {
     message: `must be one of ${Object.keys(METADATA_FILE_NAMES).join(', ')}`,
   }),
@@ -65,13 +65,18 @@ export async function createUpload(deps: SdkServiceDependencies, provider: Crede
   if (existing !== undefined && ['TESTING', 'READY', 'WITHDRAWN'].includes(existing.status)) {
     throw new HttpError(409, `${request.name} ${request.version} is ${existing.status.toLowerCase()}; push a new version (a published version may only be withdrawn, by pushing its metadata with supported: false)`);
   }
+  // Build metadata gives no precedence: 1.2.3+build.6 next to 1.2.3+build.5 would be two versions no range tells apart.
+  const samePrecedence = existing === undefined ? (await deps.store.listVersions()).find((v) => v.name === ref.name && semver.valid(v.version) !== null && semver.eq(v.version, ref.version)) : undefined;
+  if (samePrecedence !== undefined) {
+    throw new HttpError(409, `${request.name} ${request.version} differs from ${samePrecedence.version} (${samePrecedence.status.toLowerCase()}) only by build metadata, which semver ignores; push a new version number`);
+  }
 
   const now = deps.clock();
   let batchId: string | undefined;
   if (request.batch !== undefined) {
     const members = request.batch.members.map((label) => {
       const member = parseRefLabel(label);
-      if (member === undefined || !isSafeSegment(member.name) || semver.valid(member.version) !== member.version) {
+      if (member === undefined || !isSafeSegment(member.name) || !isStrictSemver(member.version)) {
         throw new HttpError(400, `batch.members: "${label}" is not name@version, e.g. maps@2.0.0`);
       }
       return member;
@@ -187,6 +192,19 @@ export async function sdkStatus(deps: SdkServiceDependencies, filter: { name?: s
     const last = intakes.at(-1);
     if (last !== undefined) {
       out.push({ name: filter.name, version: filter.version, status: last.state === 'REJECTED' ? 'REJECTED' : 'RECEIVED', reason: last.reason, history: [], intakes });
+    }
+  }
+  // Without a version, the refused versions that never got a record are listed too, each with its last reason.
+  if (filter.version === undefined) {
+    const known = new Set(versions.map(refLabel));
+    const refused = new Map<string, IntakeRecord[]>();
+    for (const intake of await deps.store.listRejectedIntakes()) {
+      if ((filter.name !== undefined && intake.name !== filter.name) || known.has(refLabel(intake))) continue;
+      refused.set(refLabel(intake), [...(refused.get(refLabel(intake)) ?? []), intake]);
+    }
+    for (const intakes of refused.values()) {
+      const last = intakes.at(-1)!;
+      out.push({ name: last.name, version: last.version, status: 'REJECTED', reason: last.reason, updatedAt: last.at, history: [], intakes });
     }
   }
   return out.sort((a, b) => ((a.updatedAt ?? '') < (b.updatedAt ?? '') ? 1 : -1));

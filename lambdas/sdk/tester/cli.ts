@@ -4,7 +4,7 @@
  * runs it (`tester.ts`), writes the results where the plan says, and exits 1 when a package failed, so the build
  * and the state machine's tester Task fail with it.
  */
-import { s3 } from '../../adapters/aws-clients';
+import { defaultAwsClients } from '../../adapters/aws-clients';
 import { requireEnv } from '../../core/errors';
 import { S3ObjectStore } from '../service/adapters/s3-object-store';
 import { archiveLimitsFromEnv } from '../service/archive-limits';
@@ -17,7 +17,7 @@ async function main(): Promise<number> {
   const archiveLimits = archiveLimitsFromEnv();
   const location = parseS3Uri(uri);
   if (location === undefined) throw new Error(`LOCKSTEP_SDK_TEST_PLAN must be an s3://bucket/key URI, not "${uri}"`);
-  const objects = new S3ObjectStore(s3);
+  const objects = new S3ObjectStore(defaultAwsClients().s3);
   const bytes = await objects.getBytes(location.bucket, location.key, 16 * 1024 * 1024);
   if (bytes === undefined) throw new Error(`The test plan ${uri} does not exist`);
   const plan = testPlanSchema.parse(JSON.parse(bytes.toString('utf8')));

@@ -40,7 +40,7 @@ import { arch as hostArch, platform as hostPlatform } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { checkArchitectures, normalizeArchitecture } from '../binary/architectures';
-import { inspectFile } from '../binary/inspect';
+import { inspectFile, isNamedAsBinary } from '../binary/inspect';
 import { DEFAULT_ARCHIVE_LIMITS, inspectArchive, type ArchiveLimits, type PackageManifest } from '../converter';
 import { openEntryStream } from '../converter/inspect-archive';
 import { verifyDownload } from '../install/fetch';
@@ -56,7 +56,7 @@ export interface TesterStorage {
 }
 
 export interface TesterOptions {
-  /** Scratch folder; emptied first. */
+  /** Scratch folder; emptied first, deleted at the end. */
   readonly workDir: string;
   /** C compiler command; null: none (a set the tester can build then fails). @default $CC, else `cc` when on PATH */
   readonly cc?: string | null;
@@ -103,10 +103,22 @@ const HEADER = /\.(h|hh|hpp|hxx)$/i;
 const STATIC_LIBRARY = /\.a$/i;
 const SHARED_LIBRARY = /\.so(\.\d+)*$/i;
 
-/** Runs the plan. Never throws for what it finds: problems become failed checks. */
+/**
+ * Runs the plan. Never throws for what it finds: problems become failed checks. The work folder (downloads,
+ * unpacked packages, the sample app) is deleted when the run ends, however it ends: an unpacked set can be as
+ * large as the archive limits allow, and local mode runs every build on the same disk.
+ */
 export async function runTester(plan: TestPlan, storage: TesterStorage, options: TesterOptions): Promise<TestResults> {
-  const log = options.log ?? ((line: string) => console.log(line));
   const work = resolve(options.workDir);
+  try {
+    return await testPlanIn(work, plan, storage, options);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+async function testPlanIn(work: string, plan: TestPlan, storage: TesterStorage, options: TesterOptions): Promise<TestResults> {
+  const log = options.log ?? ((line: string) => console.log(line));
   await rm(work, { recursive: true, force: true });
   await mkdir(work, { recursive: true });
   const results = new Map<string, TestCheck[]>();
@@ -257,7 +269,10 @@ async function checkBinaries(root: string, metadata: SdkMetadata): Promise<TestC
     const path = relative(root, file).split(sep).join('/');
     try {
       const info = await inspectFile(file);
-      if (info === undefined) continue;
+      if (info === undefined) {
+        if (isNamedAsBinary(path)) checks.push({ name: `architectures:${path}`, passed: false, message: 'cannot be read: it is named as a binary but is neither ELF, Mach-O nor a static archive (damaged?); rebuild it' });
+        continue;
+      }
       const result = checkArchitectures(metadata.platform.architectures, info.architectures);
       checks.push({ name: `architectures:${path}`, passed: result.ok, message: result.message });
     } catch (error) {

@@ -194,3 +194,93 @@ describe('hostile archives are refused with nothing written', () => {
     expect(error.message).toContain('resources/broken.bin');
   });
 });
+
+describe('damaged entries are refused by CRC-32, stored and deflated alike', () => {
+  it.each([
+    ['stored', 0],
+    ['deflated', 8],
+  ])('refuses a %s static library whose CRC-32 does not match its data, naming it, with nothing written', async (_kind, method) => {
+    const library = Buffer.concat([Buffer.from('!<arch>\n'), randomBytes(4000)]);
+    const damaged: RawZipEntry = { name: 'lib/libtinyjson.a', data: library, method, crc: 0x12345678 };
+    const error = await expectRefused([good('include/tinyjson.h'), damaged, good('resources/zz-last.txt')], 'crc-mismatch', 'lib/libtinyjson.a');
+    expect(error.message).toContain('not the 12345678 its header declares');
+    expect(error.message).toContain('unzip -t');
+  });
+
+  it('refuses a damaged entry even when it is the last one and other entries were already written', async () => {
+    await expectRefused([good('docs/guide.md', randomBytes(50_000).toString('hex')), { name: 'resources/zz.bin', data: randomBytes(1000), method: 0, crc: 1 }], 'crc-mismatch', 'resources/zz.bin');
+  });
+
+  it('accepts an archive whose every CRC-32 matches (stored and deflated)', async () => {
+    const input = join(work, 'input.zip');
+    writeFileSync(input, buildZip([{ name: 'lib/libok.a', data: randomBytes(3000), method: 0 }, { name: 'include/ok.h', data: Buffer.from('int ok(void);\n') }]));
+    await expect(convertSdkPackage({ metadata, source: { path: input }, sink: new LocalFileSink(join(out, 'package.zip')) })).resolves.toBeDefined();
+  });
+});
+
+describe('bomb limits over the whole archive', () => {
+  const zerosMiB = Buffer.alloc(1024 * 1024);
+
+  // The acceptance test used 1,000 entries (1 GiB); 300 show the same gap in a third of the time.
+  it('refuses 300 entries of 1 MiB of zeros (each under the per-entry exemption) by the total ratio', async () => {
+    const entries: RawZipEntry[] = Array.from({ length: 300 }, (_, i) => ({ name: `resources/zeros-${String(i).padStart(4, '0')}.bin`, data: zerosMiB }));
+    const error = await expectRefused(entries, 'total-compression-ratio', '(all entries)');
+    expect(error.message).toMatch(/declare 314572800 bytes from \d+ stored bytes together \(\d+:1\), over the limit of 200:1/);
+  });
+
+  it('refuses a nested archive whose declared size brings the total over the limit', async () => {
+    const inner = buildZip([{ name: 'data.bin', data: randomBytes(600), method: 0 }]);
+    const error = await expectRefused([{ name: 'resources/a.bin', data: randomBytes(600), method: 0 }, { name: 'resources/inner.zip', data: inner, method: 0 }], 'total-size', 'resources/inner.zip', { maxTotalBytes: 1500 });
+    expect(error.message).toMatch(/declaring 600 uncompressed bytes, which with the \d+ bytes decompressed so far is over the limit of 1500 bytes/);
+  });
+
+  describe('nested archives are inspected under the same budget', () => {
+    it('refuses a stored zip inside the archive that holds a bomb entry', async () => {
+      const inner = buildZip([{ name: 'zeros.bin', data: Buffer.alloc(16 * 1024 * 1024) }]);
+      const error = await expectRefused([good('include/maps.h'), { name: 'resources/inner.zip', data: inner, method: 0 }], 'compression-ratio', 'resources/inner.zip!zeros.bin');
+      expect(error.message).toContain('over the limit of 200:1');
+    });
+
+    it('refuses a nested zip of many small zero entries by the total ratio, whatever its name', async () => {
+      const inner = buildZip(Array.from({ length: 64 }, (_, i) => ({ name: `z${i}.bin`, data: zerosMiB })));
+      const error = await expectRefused([good('include/maps.h'), { name: 'resources/picture.png', data: inner, method: 0 }], 'total-compression-ratio', 'resources/picture.png');
+      expect(error.message).toContain('is an archive whose entries declare');
+    });
+
+    it('refuses a gzip bomb inside the archive', async () => {
+      const { gzipSync } = await import('node:zlib');
+      const bomb = gzipSync(Buffer.alloc(64 * 1024 * 1024));
+      await expectRefused([good('include/maps.h'), { name: 'resources/data.gz', data: bomb, method: 0 }], 'total-compression-ratio', 'resources/data.gz');
+    });
+
+    it('refuses a damaged entry inside a nested zip, naming the path through both archives', async () => {
+      const inner = buildZip([{ name: 'classes.dex', data: randomBytes(500), method: 0, crc: 7 }]);
+      await expectRefused([good('include/maps.h'), { name: 'lib/maps.aar', data: inner, method: 0 }], 'crc-mismatch', 'lib/maps.aar!classes.dex');
+    });
+
+    it('refuses formats it cannot inspect (bzip2, xz, 7z, zstd)', async () => {
+      const xz = Buffer.concat([Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]), randomBytes(100)]);
+      const error = await expectRefused([good('include/maps.h'), { name: 'resources/data.bin', data: xz, method: 0 }], 'nested-archive', 'resources/data.bin');
+      expect(error.message).toContain('is a xz archive, which cannot be inspected');
+    });
+
+    it('refuses archives nested deeper than three levels', async () => {
+      let nested = buildZip([{ name: 'core.txt', data: Buffer.from('core') }]);
+      for (let level = 0; level < 3; level++) nested = buildZip([{ name: `level${level}.zip`, data: nested, method: 0 }]);
+      await expectRefused([{ name: 'resources/deep.zip', data: nested, method: 0 }], 'nested-archive', 'resources/deep.zip!level2.zip!level1.zip!level0.zip');
+    });
+
+    it('converts an Android .aar holding classes.jar, with the nested archive passed through unchanged and no scratch file left', async () => {
+      const { readdirSync: list } = await import('node:fs');
+      const jar = buildZip([{ name: 'com/acme/Maps.class', data: randomBytes(2000) }]);
+      const aar = buildZip([{ name: 'AndroidManifest.xml', data: Buffer.from('<manifest/>') }, { name: 'classes.jar', data: jar }]);
+      const input = join(work, 'input.zip');
+      writeFileSync(input, buildZip([{ name: 'lib/maps.aar', data: aar }]));
+      const scratch = join(work, 'scratch');
+      mkdirSync(scratch);
+      const result = await convertSdkPackage({ metadata, source: { path: input }, sink: new LocalFileSink(join(out, 'package.zip')), scratchDir: scratch });
+      expect(result.manifest.files.find((f) => f.path === 'lib/maps.aar')?.size).toBe(aar.length);
+      expect(list(scratch)).toEqual([]);
+    });
+  });
+});

@@ -21,6 +21,8 @@ export interface RawZipEntry {
   readonly extra?: Buffer;
   /** Point this entry's central-directory record at an earlier entry's local header (overlap). */
   readonly sameDataAs?: number;
+  /** Write this CRC-32 in both headers instead of the data's own (a damaged entry). */
+  readonly crc?: number;
 }
 
 export function unicodePathExtraField(name: string, storedName: string): Buffer {
@@ -45,7 +47,7 @@ export function buildZip(entries: readonly RawZipEntry[]): Buffer {
     const method = entry.method ?? 8;
     const payload = method === 8 ? deflateRawSync(data) : data;
     const flags = (entry.flags ?? 0) | 0x800;
-    const crc = crc32(data);
+    const crc = entry.crc ?? crc32(data);
     const usize = entry.declaredSize ?? data.length;
     const extra = entry.extra ?? Buffer.alloc(0);
     const mode = entry.unixMode ?? (entry.name.endsWith('/') ? 0o40755 : 0o100644);

@@ -153,3 +153,30 @@ describe('SDK publishing in local mode', () => {
     expect(((await response.json()) as { message: string }).message).toContain('maps is private');
   });
 });
+
+describe('restarting the SDK half', () => {
+  it('keeps the local edge on its port, so signed URLs issued before the restart still work', async () => {
+    const before = sdk.endpoints.edge;
+    const answer = (await (await fetch(`${consumer.api}/sdk/download/maps/2.0.0`, { headers: { authorization: `Bearer ${consumer.token}` } })).json()) as { url: string };
+    await sdk.stop();
+    sdk = await startSdkPublishing(services, { pollIntervalMs: 0, log: () => undefined });
+    expect(sdk.endpoints.edge).toBe(before);
+    expect((await fetch(answer.url)).status).toBe(200);
+  });
+});
+
+describe('sdk status without a target', () => {
+  it('lists versions refused before conversion as REJECTED, with the reason', async () => {
+    const folder = join(dataDir, 'examples', 'bad-license');
+    await cp(built['analytics@6.1.0']!, folder, { recursive: true });
+    const metadataFile = join(folder, 'lockstep-sdk.json');
+    const text = await readFile(metadataFile, 'utf8');
+    await writeFile(metadataFile, text.replace('"version": "6.1.0"', '"version": "6.9.0"').replace('"license": "Apache-2.0"', '"license": "Apache 2"'));
+    await pushSdks(provider, [folder]);
+    await settle();
+    const all = await fetchStatus(provider);
+    const refused = all.find((v) => v.name === 'analytics' && v.version === '6.9.0');
+    expect(refused).toMatchObject({ status: 'REJECTED' });
+    expect(refused?.reason).toContain('"Apache 2" is not an SPDX license expression');
+  });
+});

@@ -1,4 +1,5 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -23,6 +24,7 @@ const catalogue = [
 ];
 const index = buildIndex(catalogue, { generatedAt });
 const contentOf = (name: string, version: string) => `${name}-${version} archive bytes`;
+const sha256Of = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -50,6 +52,12 @@ const downloader = (corrupt?: string): Downloader & { calls: string[] } => {
 describe('consumer manifest', () => {
   it('reads SDK ranges from YAML', () => {
     expect(parseConsumerManifest('sdks:\n  maps: "^2.0.0"\n  social: ">=1.3.0 <2.0.0"\n')).toEqual({ sdks: { maps: '^2.0.0', social: '>=1.3.0 <2.0.0' } });
+  });
+
+  it('reads "~>" with CocoaPods\' meaning, as SDK metadata does', () => {
+    expect(parseConsumerManifest('sdks:\n  analytics: "~> 6.0"\n')).toEqual({ sdks: { analytics: '>=6.0.0 <7.0.0' } });
+    const plan = planInstall({ manifest: parseConsumerManifest('sdks:\n  analytics: "~> 6.0"\n'), index });
+    expect(plan.downloads.map((d) => `${d.name}@${d.version}`)).toEqual(['analytics@6.1.0']);
   });
 
   it('reports every problem at once with its path', () => {
@@ -81,6 +89,16 @@ describe('planInstall', () => {
     ]);
     expect(plan.reusedLock).toBe(false);
     expect(plan.warnings).toEqual(['maps is deprecated in favor of atlas; plan to move to it']);
+  });
+
+  it('never installs a prerelease for a range that does not name one, and does when asked', () => {
+    const withBeta = buildIndex([...catalogue, published('analytics', '7.1.0-beta.1', { tier: 'early-access' })], { generatedAt });
+    const stable = planInstall({ manifest: { sdks: { analytics: '^7.0.0' } }, index: withBeta });
+    expect(stable.downloads.map((d) => `${d.name}@${d.version}`)).toEqual(['analytics@7.0.2']);
+    const any = planInstall({ manifest: { sdks: { analytics: '*' } }, index: withBeta });
+    expect(any.downloads.map((d) => `${d.name}@${d.version}`)).toEqual(['analytics@7.0.2']);
+    const asked = planInstall({ manifest: { sdks: { analytics: '^7.1.0-beta.0' } }, index: withBeta });
+    expect(asked.downloads.map((d) => `${d.name}@${d.version}`)).toEqual(['analytics@7.1.0-beta.1']);
   });
 
   it('explains a manifest no published versions satisfy', () => {
@@ -163,9 +181,62 @@ describe('downloads', () => {
     const dir = tempDir();
     const install = installPackages(plan, { downloader: downloader('geo-3.1.0.zip'), directory: dir });
     await expect(install).rejects.toThrow(ChecksumMismatchError);
-    await expect(installPackages(plan, { downloader: downloader('geo-3.1.0.zip'), directory: dir })).rejects.toThrow(/geo 3\.1\.0 geo-3\.1\.0\.zip does not match the index/);
+    const geo = plan.downloads.find((d) => d.name === 'geo')!;
+    const tampered = sha256Of(Buffer.from(contentOf('geo', '3.1.0').replace('archive', 'ARCHIVE')));
+    await expect(installPackages(plan, { downloader: downloader('geo-3.1.0.zip'), directory: dir })).rejects.toThrow(
+      `checksum mismatch for geo-3.1.0.zip: expected ${geo.file.sha256}, got ${tampered}; nothing was installed`,
+    );
     expect(existsSync(join(dir, 'geo', '3.1.0', 'geo-3.1.0.zip'))).toBe(false);
     expect(existsSync(join(dir, 'geo', '3.1.0', 'geo-3.1.0.zip.partial'))).toBe(false);
+  });
+
+  it('installs nothing when one file of the plan is tampered with: the install folder stays exactly as it was', async () => {
+    const plan = planInstall({ manifest: { sdks: { maps: '^2.0.0' } }, index });
+    const dir = tempDir();
+    writeFileSync(join(dir, 'keep.txt'), 'already here');
+    // analytics and maps verify; geo, the second of three, does not.
+    expect(plan.downloads.map((d) => d.name)).toEqual(['analytics', 'geo', 'maps']);
+    await expect(installPackages(plan, { downloader: downloader('geo-3.1.0.zip'), directory: dir })).rejects.toThrow(ChecksumMismatchError);
+    expect(readdirSync(dir)).toEqual(['keep.txt']);
+  });
+
+  it('ends a download cut by a tampered stream without an unhandled stream error and leaves no partial file', async () => {
+    const plan = planInstall({ manifest: { sdks: { crash: '^1.0.0' } }, index });
+    const dir = tempDir();
+    const slow: Downloader = {
+      download: async () =>
+        Readable.from(
+          (async function* () {
+            for (let i = 0; i < 50; i++) yield Buffer.alloc(64 * 1024, i);
+          })(),
+        ),
+    };
+    const unhandled: unknown[] = [];
+    const onError = (error: unknown) => unhandled.push(error);
+    process.on('uncaughtException', onError);
+    try {
+      await expect(installPackages(plan, { downloader: slow, directory: dir })).rejects.toThrow(/^checksum mismatch for crash-1\.0\.0\.zip: expected [0-9a-f]{64}, got more than \d+ bytes; nothing was installed$/);
+      await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      process.off('uncaughtException', onError);
+    }
+    expect(unhandled).toEqual([]);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('says that a file in the install folder was changed locally before replacing it', async () => {
+    const plan = planInstall({ manifest: { sdks: { crash: '^1.0.0' } }, index });
+    const dir = tempDir();
+    await installPackages(plan, { downloader: downloader(), directory: dir });
+    const path = join(dir, 'crash', '1.0.0', 'crash-1.0.0.zip');
+    writeFileSync(path, 'edited by hand');
+    const notices: string[] = [];
+    const installed = await installPackages(plan, { downloader: downloader(), directory: dir, onLocalChange: (n) => notices.push(`${n} [file now: ${readFileSync(path, 'utf8')}]`) });
+    expect(notices).toEqual([
+      `${path} was changed locally (SHA-256 ${sha256Of(Buffer.from('edited by hand'))}, the published file has ${plan.downloads[0]!.file.sha256}); replacing it with the published file [file now: edited by hand]`,
+    ]);
+    expect(installed[0]).toMatchObject({ downloaded: true, replacedLocalChange: true });
+    expect(readFileSync(path, 'utf8')).toBe(contentOf('crash', '1.0.0'));
   });
 
   it('stops reading a download that grows past the listed size', async () => {

@@ -1,4 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
+import semver from 'semver';
+import { toCocoaPodsRequirements } from '../../../lambdas/sdk/converter';
 import { MetadataError, parseSdkMetadata, type MetadataProblem } from '../../../lambdas/sdk/metadata';
 import { goodMetadata } from './fixtures';
 
@@ -96,11 +98,11 @@ describe('SDK metadata rules', () => {
   });
 
   describe('version', () => {
-    it.each(['6.2.0', '0.1.0', '7.0.0-beta.1'])('accepts %s', (version) => {
+    // Build metadata is valid semver and kept as written; the upload API refuses a second build of one precedence.
+    it.each(['6.2.0', '0.1.0', '7.0.0-beta.1', '1.2.3+build.5', '1.2.3-rc.1+exp.sha.5114f85'])('accepts %s', (version) => {
       expect(parse(goodMetadata({ version })).version).toBe(version);
     });
-    // Build metadata is refused: 1.0.0+a and 1.0.0+b would be two uploads of one version (same precedence).
-    it.each(['6.2', 'v6.2.0', ' 6.2.0', '6.2.0.1', 'latest', '06.2.0', '1.0.0+build.5'])('refuses %j', (version) => {
+    it.each(['6.2', 'v6.2.0', ' 6.2.0', '=6.2.0', '6.2.0.1', 'latest', '06.2.0', '1.0.0+', '1.0.0+build..5'])('refuses %j', (version) => {
       expect(fieldsOf(goodMetadata({ version }))).toContain('version');
     });
   });
@@ -132,6 +134,37 @@ describe('SDK metadata rules', () => {
     });
   });
 
+  describe('prerelease tier', () => {
+    it('sends a prerelease of a public SDK to early access, and keeps releases public', () => {
+      expect(parse(goodMetadata({ version: '1.2.3-beta.1', tier: 'public' })).tier).toBe('early-access');
+      expect(parse(goodMetadata({ version: '1.2.3', tier: 'public' })).tier).toBe('public');
+      expect(parse(goodMetadata({ version: '1.2.3-beta.1', tier: 'private' })).tier).toBe('private');
+    });
+    it('follows prereleaseTier when the provider says otherwise', () => {
+      expect(parse(goodMetadata({ version: '1.2.3-beta.1', tier: 'public', prereleaseTier: 'public' })).tier).toBe('public');
+      expect(fieldsOf(goodMetadata({ version: '1.2.3-beta.1', prereleaseTier: 'everyone' }))).toEqual(['prereleaseTier']);
+    });
+  });
+
+  describe('license', () => {
+    it.each(['Apache-2.0', 'MIT', 'MIT OR Apache-2.0', '(MIT OR Apache-2.0) AND BSD-3-Clause', 'GPL-2.0-only WITH Classpath-exception-2.0', 'LicenseRef-Acme-Commercial'])(
+      'accepts the SPDX expression %j',
+      (license) => {
+        expect(() => parse(goodMetadata({ license }))).not.toThrow();
+      },
+    );
+    it.each([
+      ['Apache 2', 'Apache-2.0'],
+      ['GPLv3', 'GPL-3.0-or-later'],
+      ['MTI', 'MIT'],
+      ['BSD-3-Clausee', 'BSD-3-Clause'],
+    ])('refuses %j and suggests the nearest SPDX id %j', (license, suggestion) => {
+      const problems = problemsOf(goodMetadata({ license }));
+      expect(problems).toEqual([expect.objectContaining({ field: 'license', message: `"${license}" is not an SPDX license expression` })]);
+      expect(problems[0]!.fix).toMatch(new RegExp(`^use "${suggestion.replace(/[.+]/g, '\\$&')}" if that is the license`));
+    });
+  });
+
   describe('dependencies', () => {
     it('accepts valid ranges and no dependencies at all', () => {
       expect(parse(goodMetadata({ dependencies: { analytics: '~6.1.3', 'acme-core': '>=1.0.0 <3.0.0', net: '*' } })).dependencies).toEqual({
@@ -151,6 +184,21 @@ describe('SDK metadata rules', () => {
         ['dependencies.social', expect.stringContaining('union')],
         ['dependencies.empty', '"" is not a valid semver range'],
       ]);
+    });
+    it('reads CocoaPods\' pessimistic operator with CocoaPods\' meaning, so "~> 6.0" accepts 6.4.0 and stops before 7', () => {
+      const { dependencies } = parse(goodMetadata({ dependencies: { analytics: '~> 6.0', net: '~> 2.1.3', core: '~>1', geo: '~> 0.1', social: '~> 6.0, >= 6.2' } }));
+      expect(dependencies).toEqual({ analytics: '>=6.0.0 <7.0.0', net: '>=2.1.3 <2.2.0', core: '>=1.0.0 <2.0.0', geo: '>=0.1.0 <1.0.0', social: '>=6.0.0 <7.0.0 >=6.2.0' });
+      expect(semver.satisfies('6.4.0', dependencies.analytics!)).toBe(true);
+      expect(semver.satisfies('7.0.0', dependencies.analytics!)).toBe(false);
+      expect(semver.satisfies('7.0.0-beta.1', dependencies.analytics!)).toBe(false);
+      expect(semver.satisfies('2.1.9', dependencies.net!)).toBe(true);
+      expect(semver.satisfies('2.2.0', dependencies.net!)).toBe(false);
+      // And the podspec says it the CocoaPods way again.
+      expect(toCocoaPodsRequirements(dependencies.analytics!)).toEqual({ ok: true, requirements: ['~> 6.0'] });
+      expect(toCocoaPodsRequirements(dependencies.net!)).toEqual({ ok: true, requirements: ['~> 2.1.3'] });
+    });
+    it('refuses a pessimistic operator without a version', () => {
+      expect(problemsOf(goodMetadata({ dependencies: { analytics: '~> six' } })).map((p) => [p.field, p.message])).toEqual([['dependencies.analytics', '"~> six" is not a valid semver range']]);
     });
     it('refuses a list where a map of ranges is expected', () => {
       expect(fieldsOf(goodMetadata({ dependencies: ['analytics'] }))).toEqual(['dependencies']);

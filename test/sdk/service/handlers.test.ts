@@ -3,7 +3,12 @@ import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { createAwsClients } from '../../../lambdas/adapters/aws-clients';
+import { createHandler as createDownloadApi } from '../../../lambdas/handlers/sdk-download-api';
+import { createHandler as createIntake } from '../../../lambdas/handlers/sdk-intake';
+import { createHandler as createUploadApi } from '../../../lambdas/handlers/sdk-upload-api';
 import { buildIndex, type PublishedPackage } from '../../../lambdas/sdk/host/package-index';
+import { createSdkRuntime } from '../../../lambdas/sdk/service/runtime';
 import { CloudFrontUrlVerifier } from '../../../lambdas/sdk/host/verify';
 import type { SdkMetadata } from '../../../lambdas/sdk/model';
 import { issueToken } from '../../../lambdas/sdk/service/credentials';
@@ -50,9 +55,11 @@ beforeAll(async () => {
   tokens.employee = (await issueToken(env.store, { id: 'app-1', roles: ['consumer'], groups: ['employees'], now })).token;
   tokens.partner = (await issueToken(env.store, { id: 'partner-1', roles: ['consumer'], groups: ['partners'], now })).token;
   tokens.expired = (await issueToken(env.store, { id: 'old', roles: ['consumer'], groups: ['employees'], now, expiresAt: new Date(now.getTime() - 1000) })).token;
-  ({ handler: uploadApi } = (await import('../../../lambdas/handlers/sdk-upload-api')) as never);
-  ({ handler: downloadApi } = (await import('../../../lambdas/handlers/sdk-download-api')) as never);
-  ({ handler: intake } = (await import('../../../lambdas/handlers/sdk-intake')) as never);
+  // The handlers' own runtime on the variables startSdkEnv() set, with clients bound to its dynalite.
+  const runtime = createSdkRuntime({ env: process.env, clients: createAwsClients({ endpoints: { dynamodb: process.env.AWS_ENDPOINT_URL_DYNAMODB! } }), clock: () => Date.now() });
+  uploadApi = createUploadApi(runtime.serviceDependencies()) as never;
+  downloadApi = createDownloadApi(runtime.downloadDependencies()) as never;
+  intake = createIntake(runtime.serviceDependencies()) as never;
 });
 afterAll(() => env.close());
 beforeEach(() => {

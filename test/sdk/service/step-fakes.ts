@@ -51,6 +51,7 @@ export class MemorySdkStore implements SdkStore {
   putCredential = unused('putCredential');
   recordIntake = unused('recordIntake');
   listIntakes = unused('listIntakes');
+  listRejectedIntakes = unused('listRejectedIntakes');
   private leaseOwner: string | undefined;
   async acquireIndexLease(owner: string) {
     if (this.leaseOwner !== undefined && this.leaseOwner !== owner) return false;

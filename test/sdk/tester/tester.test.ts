@@ -4,7 +4,7 @@
  * the test says which compiler there is.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { arch, platform, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,6 +53,8 @@ interface FakeSdk {
   readonly broken?: boolean;
   /** Staged, but gone from storage when the tester downloads it. */
   readonly missing?: boolean;
+  /** More files of the upload. */
+  readonly files?: readonly { readonly name: string; readonly data: Buffer }[];
 }
 
 /** Converts an SDK upload into a staged package and returns the plan entry that points at it. */
@@ -60,9 +62,10 @@ async function stage(sdk: FakeSdk): Promise<TestPlan['packages'][number]> {
   const version = sdk.version ?? '1.0.0';
   const metadata = sdkMetadata({ name: sdk.name, version, publicName: `Acme ${sdk.name}`, platform: sdk.platform ?? IOS, dependencies: sdk.dependencies ?? {} });
   const input = join(dir, `${sdk.name}-input.zip`);
-  const entries = [{ name: `include/${sdk.name}.h`, data: Buffer.from(`#pragma once\nint ${sdk.name.replace(/\W/g, '_')}_version(void);\n`) }];
+  const entries: { name: string; data: Buffer }[] = [{ name: `include/${sdk.name}.h`, data: Buffer.from(`#pragma once\nint ${sdk.name.replace(/\W/g, '_')}_version(void);\n`) }];
   if (sdk.checks !== undefined) entries.push({ name: 'lockstep-checks.sh', data: Buffer.from(sdk.checks) });
   if (sdk.broken === true) entries.push({ name: 'README.md', data: Buffer.from('readme\n') });
+  entries.push(...(sdk.files ?? []));
   await writeFile(input, buildZip(entries));
   const output = join(dir, `${sdk.name}-${version}.zip`);
   await convertSdkPackage({ metadata, source: { path: input }, sink: new LocalFileSink(output) });
@@ -89,7 +92,7 @@ async function test(members: readonly FakeSdk[], dependencies: readonly FakeSdk[
   };
   const lines: string[] = [];
   const results = await runTester(plan, storage, { workDir: join(dir, 'work'), cc, log: (line) => lines.push(line) });
-  return { results, lines, check: (sdk: string, check: string) => results.packages.find((p) => p.name === sdk)?.checks.find((c) => c.name === check) };
+  return { results, lines, workLeft: existsSync(join(dir, 'work')), check: (sdk: string, check: string) => results.packages.find((p) => p.name === sdk)?.checks.find((c) => c.name === check) };
 }
 
 describe('provider code runs without the tester\'s credentials', () => {
@@ -156,5 +159,32 @@ describe('checks and dependencies', () => {
     const { check } = await test([{ name: 'maps', dependencies: { analytics: '^1.0.0' } }], [{ name: 'analytics', missing: true }]);
     expect(check('maps', 'dependency:analytics')).toMatchObject({ passed: false });
     expect(check('maps', 'dependency:analytics')?.message).toMatch(/^analytics 1\.0\.0 could not be downloaded and unpacked: NoSuchKey/);
+  });
+});
+
+describe('the architecture check', () => {
+  it('fails a library it cannot parse instead of passing the package as "no binaries"', async () => {
+    const { results, check } = await test([{ name: 'maps', platform: LINUX_HERE, files: [{ name: 'lib/libmaps.a', data: Buffer.from('this is not an archive any more: damaged bytes') }] }]);
+    expect(check('maps', 'architectures:lib/libmaps.a')).toMatchObject({ passed: false });
+    expect(check('maps', 'architectures:lib/libmaps.a')?.message).toContain('neither ELF, Mach-O nor a static archive');
+    expect(check('maps', 'architectures')).toBeUndefined();
+    expect(results.passed).toBe(false);
+  });
+
+  it('fails a static archive whose object member is damaged', async () => {
+    const member = Buffer.from('garbage where an object file was');
+    const header = Buffer.from(`${'maps.o/'.padEnd(16)}${'0'.padEnd(12)}${'0'.padEnd(6)}${'0'.padEnd(6)}${'644'.padEnd(8)}${String(member.length).padEnd(10)}\x60\n`, 'latin1');
+    const archive = Buffer.concat([Buffer.from('!<arch>\n'), header, member]);
+    const { check } = await test([{ name: 'maps', platform: LINUX_HERE, files: [{ name: 'lib/libmaps.a', data: archive }] }]);
+    expect(check('maps', 'architectures:lib/libmaps.a')).toMatchObject({ passed: false });
+    expect(check('maps', 'architectures:lib/libmaps.a')?.message).toContain('Member maps.o of the static archive is not an ELF or Mach-O object file');
+  });
+});
+
+describe('the work folder', () => {
+  it('is deleted when the run ends, unpacked packages included', async () => {
+    const { workLeft, results } = await test([{ name: 'maps' }]);
+    expect(results.packages).toHaveLength(1);
+    expect(workLeft).toBe(false);
   });
 });

@@ -9,6 +9,7 @@
  * | `MEMBER#<name>@<version>` | `MEMBER` | `batchId` of the batch the version was declared in |
  * | `TOKEN#<sha256 of token>` | `TOKEN` | `Credential` (the token itself is never stored) |
  * | `INTAKE#<name>@<version>` | `<etag>` | `IntakeRecord` |
+ * | `INTAKES#REJECTED` | `<name>@<version>#<etag>` | a copy of each REJECTED `IntakeRecord` |
  * | `INDEX` | `LEASE` | the index writer's lease: `owner`, `until` (epoch ms) |
  *
  * Every record write is conditional (`rev` read = `rev` stored, or no item yet); no transactions (ARCHITECTURE.md).
@@ -20,6 +21,8 @@ import { SdkConcurrentUpdateError } from '../errors';
 import { refLabel } from '../keys';
 import type { SdkStore } from '../ports';
 import type { BatchRecord, Credential, IntakeRecord, UploadRecord, VersionRecord } from '../records';
+
+const REJECTED_INTAKES_PK = 'INTAKES#REJECTED';
 
 export class DynamoSdkStore implements SdkStore {
   constructor(
@@ -110,6 +113,20 @@ export class DynamoSdkStore implements SdkStore {
 
   async recordIntake(record: IntakeRecord): Promise<void> {
     await this.client.send(new PutCommand({ TableName: this.table, Item: { pk: `INTAKE#${refLabel(record)}`, sk: record.etag, ...record } }));
+    // Also under one partition, so a status of every version can list refusals without a scan.
+    if (record.state === 'REJECTED') {
+      await this.client.send(new PutCommand({ TableName: this.table, Item: { pk: REJECTED_INTAKES_PK, sk: `${refLabel(record)}#${record.etag}`, ...record } }));
+    }
+  }
+
+  async listRejectedIntakes(): Promise<IntakeRecord[]> {
+    const items = await queryAll<Record<string, unknown>>(this.client, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': REJECTED_INTAKES_PK },
+      ConsistentRead: true,
+    });
+    return items.map((item) => withoutKeys(item) as unknown as IntakeRecord).sort((a, b) => (a.at < b.at ? -1 : 1));
   }
 
   async listIntakes(ref: SdkVersionRef): Promise<IntakeRecord[]> {
