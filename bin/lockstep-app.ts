@@ -3,13 +3,20 @@
  * environment variable or, without it, the context value `lockstep:config` (cdk.json), validates it (every problem
  * reported at once) and creates one stack for the pipeline, with cdk-nag's AwsSolutions checks running in synth.
  *
+ * `lockstep:alarmEmails` (comma-separated) subscribes operators to Lockstep's own alarms. `lockstep:adopt` names a
+ * JSON file `{ "encryptionKeyArn", "tables": { "Revisions": "<name>", ... }, "artifactsBucketName" }` of data
+ * stores kept by `cdk destroy` that a new deploy uses instead of creating empty ones.
+ *
  * The stack includes the SDK publisher unless `-c lockstep:sdk=false`. Its settings, as context values:
  * - `lockstep:sdk:publicKey`: PEM file of the CloudFront public key (default: the example key in examples/, whose
  *   private half nobody has: a synth warning says so, and private packages cannot be downloaded until you replace it);
  * - `lockstep:sdk:signingKeySecret`: name or ARN of the Secrets Manager secret holding the matching private key PEM
  *   (default `lockstep/sdk/cloudfront-private-key`);
  * - `lockstep:sdk:accessPolicy`: JSON or YAML access policy file (default examples/sdk-access-policy.json);
- * - `lockstep:sdk:notificationEmails`: comma-separated SDK owner addresses to subscribe (default none).
+ * - `lockstep:sdk:notificationEmails`: comma-separated SDK owner addresses to subscribe (default none);
+ * - `lockstep:sdk:domainName`, `lockstep:sdk:certificateArn` and optionally `lockstep:sdk:domainAliases`
+ *   (comma-separated): serve the package host on your own domain with TLS 1.2 or later (default: the distribution's
+ *   `*.cloudfront.net` name, which CloudFront serves with TLS 1.0 allowed).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -17,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { Annotations, App } from 'aws-cdk-lib';
 import { ConfigError, loadPipeline } from '../lambdas/core/config/load';
 import { DeploymentSystemPropsError } from '../lib/deployment-system';
-import { LockstepStack, type LockstepSdkPublisherProps } from '../lib/lockstep-stack';
+import { LockstepStack, type AdoptedResources, type LockstepSdkPublisherProps } from '../lib/lockstep-stack';
 import { applyNagChecks } from '../lib/nag';
 import { SdkPublisherPropsError } from '../lib/sdk-publisher';
 
@@ -36,8 +43,11 @@ try {
   }
   const pipeline = loadPipeline(resolve(configPath));
   const sdkPublisher = sdkPublisherProps(app);
+  const adoptFile = app.node.tryGetContext('lockstep:adopt') as string | undefined;
+  const alarmEmails = String(app.node.tryGetContext('lockstep:alarmEmails') ?? '').split(',').map((e) => e.trim()).filter((e) => e !== '');
   const stack = new LockstepStack(app, `Lockstep-${pipeline.pipeline.name}`, {
-    deploymentSystem: { pipeline },
+    deploymentSystem: { pipeline, ...(alarmEmails.length > 0 ? { alarmEmails } : {}) },
+    ...(adoptFile ? { adopt: JSON.parse(readFileSync(resolve(adoptFile), 'utf8')) as AdoptedResources } : {}),
     ...(sdkPublisher ? { sdkPublisher: sdkPublisher.props } : {}),
     env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
   });
@@ -70,13 +80,20 @@ function sdkPublisherProps(scope: App): { props: LockstepSdkPublisherProps; exam
   if (!existsSync(keyPath)) {
     throw new SdkPublisherPropsError([`cloudFrontPublicKey: the file ${keyPath} (context lockstep:sdk:publicKey) does not exist; give the PEM file made by openssl rsa -in private.pem -pubout`]);
   }
-  const emails = (context(':notificationEmails') ?? '').split(',').map((e) => e.trim()).filter((e) => e !== '');
+  const list = (key: string): string[] => (context(key) ?? '').split(',').map((e) => e.trim()).filter((e) => e !== '');
+  const emails = list(':notificationEmails');
+  const domainName = context(':domainName');
+  const certificateArn = context(':certificateArn');
+  const aliases = list(':domainAliases');
   return {
     props: {
       cloudFrontPublicKey: readFileSync(keyPath, 'utf8'),
       signingKeySecret: context(':signingKeySecret') ?? 'lockstep/sdk/cloudfront-private-key',
       accessPolicy: resolve(context(':accessPolicy') ?? EXAMPLE_ACCESS_POLICY),
       ...(emails.length > 0 ? { notificationEmails: emails } : {}),
+      ...(domainName !== undefined ? { domainName } : {}),
+      ...(certificateArn !== undefined ? { certificate: certificateArn } : {}),
+      ...(aliases.length > 0 ? { domainAliases: aliases } : {}),
     },
     exampleKey: publicKeyFile === undefined,
   };

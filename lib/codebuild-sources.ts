@@ -26,3 +26,24 @@ export class S3ObjectSource extends codebuild.Source {
     return { sourceProperty: { ...base, location: `${this.bucket.bucketName}/${this.key}` } };
   }
 }
+
+/**
+ * A source that CodeBuild checks out through a CodeConnections connection (`auth` type CODECONNECTIONS) instead
+ * of the account's GitHub credentials. Grant the project the connection's use yourself (`grantConnectionUse`).
+ */
+export class ConnectionSource extends codebuild.Source {
+  readonly type: string;
+
+  constructor(
+    private readonly inner: codebuild.Source,
+    private readonly connectionArn: string,
+  ) {
+    super({ ...(inner.identifier !== undefined ? { identifier: inner.identifier } : {}) });
+    this.type = inner.type;
+  }
+
+  override bind(scope: Construct, project: codebuild.IProject): codebuild.SourceConfig {
+    const config = this.inner.bind(scope, project);
+    return { ...config, sourceProperty: { ...config.sourceProperty, auth: { type: 'CODECONNECTIONS', resource: this.connectionArn } } };
+  }
+}

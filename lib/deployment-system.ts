@@ -6,55 +6,44 @@
  * with CodeBuild, ask for approval by email (SNS) with links answered through an HTTP API, and promote onwards.
  */
 import { fileURLToPath } from 'node:url';
-import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import * as codebuild from 'aws-cdk-lib/aws-codebuild';
-import * as codecommit from 'aws-cdk-lib/aws-codecommit';
-import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as codebuild from 'aws-cdk-lib/aws-codebuild';
+import type * as codecommit from 'aws-cdk-lib/aws-codecommit';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import * as sns from 'aws-cdk-lib/aws-sns';
-import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
-import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import * as cr from 'aws-cdk-lib/custom-resources';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import {
-  buildspecProblems,
-  codeBuildProjects,
-  BUILDS_PREFIX,
-  REVISION_ARTIFACT_FILE,
-  REVISIONS_PREFIX,
-  type CodeBuildProjectDefinition,
-  type PackageCheckout,
-} from '../lambdas/core/buildspecs';
+import { buildspecProblems, codeBuildProjects } from '../lambdas/core/buildspecs';
 import { checkPipelineObject } from '../lambdas/core/config/load';
 import type { Pipeline } from '../lambdas/core/config/schema';
 import { LockstepError } from '../lambdas/core/errors';
 import { buildProjectName } from '../lambdas/core/names';
-import { pipelineSwitched } from '../lambdas/promotion/notifications';
 import { TABLES, type TableDefinition } from '../lambdas/core/tables';
-import {
-  HANDLER_NAMES,
-  HANDLERS,
-  handlerEntry,
-  PIPELINE_FILE_IN_BUNDLE,
-  type HandlerName,
-} from './handlers';
-import { grantObjectsRead, grantObjectsWrite, grantTableData, grantTopicPublish } from './grants';
-import { apigwv2AccessLogFormat } from './api';
+import { HANDLER_NAMES, HANDLERS, handlerEntry, PIPELINE_FILE_IN_BUNDLE, type HandlerName } from './handlers';
+import { buildHttpApi, throttleRoutes } from './api';
 import { createAccessLogsBucket, createDataBucket, useBucketPolicyForAccessLogs } from './buckets';
-import { S3ObjectSource } from './codebuild-sources';
-import { lockstepFunction, pascal } from './lockstep-function';
-import { lockstepStateMachine } from './state-machine';
-import { acknowledge, resourceFinding } from './nag';
+import { buildDeletionNotice, dependOnAllOf } from './deletion-notice';
+import { grantHandlerPermissions } from './deployment-grants';
+import { buildPipelineProjects } from './deployment-projects';
+import { buildKey } from './keys';
+import { buildMonitoring, subscribeAlarmEmails, type Monitoring } from './monitoring';
+import { buildFunctions } from './lockstep-function';
+import { buildLogGroup, type LogGroupDefaults } from './log-groups';
+import { acknowledge } from './nag';
+import { perCreationName } from './physical-names';
+import { lockstepStateMachine, stateMachineArnFromName } from './state-machine';
 import { createLockstepTable } from './tables';
+import { buildTopic, subscribeEmails } from './topics';
 
 export interface DeploymentSystemProps {
   /** The pipeline definition (as returned by `loadPipeline`). Its name prefixes CodeBuild projects and the state machine. */
@@ -64,6 +53,13 @@ export interface DeploymentSystemProps {
    * @default - a new customer-managed key with yearly rotation, kept on stack deletion
    */
   readonly encryptionKey?: kms.IKey;
+  /**
+   * Tables kept from an earlier deploy (`cdk destroy` retains them) to use instead of creating empty ones, by
+   * logical name; import them with their key (`Table.fromTableAttributes({ tableName, encryptionKey })`) and pass
+   * that key as `encryptionKey` too. `LockstepStack`'s `adopt` does this from names.
+   * @default - new tables
+   */
+  readonly existingTables?: Partial<Readonly<Record<TableDefinition['logicalName'], dynamodb.ITable>>>;
   /**
    * Bucket for revision artifacts (`revisions/<application>/<number>/artifact.zip`).
    * @default - a new bucket: versioned, encrypted with `encryptionKey`, TLS only, public access blocked, server
@@ -104,8 +100,21 @@ export interface DeploymentSystemProps {
    */
   readonly apiThrottle?: apigwv2.ThrottleSettings;
   /**
+   * Addresses that receive Lockstep's own alarms (function errors and throttles, failed and timed-out executions,
+   * failed asynchronous invocations), through the notification topic.
+   * @default - none: subscribe to the topic's messages without an `event` attribute yourself
+   */
+  readonly alarmEmails?: readonly string[];
+  /**
+   * Route-level rate limits, each overriding `apiThrottle` for its routes: GitHub deliveries
+   * (`POST /webhooks/github`) and approval links (`GET`/`POST /approvals/{requestId}`).
+   * @default - webhook: 20 requests per second, bursts of 50; approvals: 5 per second, bursts of 10
+   */
+  readonly routeThrottles?: { readonly webhook?: apigwv2.ThrottleSettings; readonly approvals?: apigwv2.ThrottleSettings };
+  /**
    * Compute and image of every CodeBuild project.
-   * @default - Amazon Linux standard 5.0 image (ARM), small compute, not privileged
+   * @default - `DEFAULT_BUILD_IMAGE`: Amazon Linux 2 standard 3.0 for ARM
+   * (`aws/codebuild/amazonlinux2-aarch64-standard:3.0`), small compute, not privileged
    */
   readonly buildEnvironment?: codebuild.BuildEnvironment;
 }
@@ -123,6 +132,7 @@ export class DeploymentSystemPropsError extends LockstepError {
 }
 
 export type { HandlerName } from './handlers';
+export { hasManualApprovalSteps } from './deployment-grants';
 
 const PROMOTION_ASL = fileURLToPath(new URL('../statemachines/promotion.asl.json', import.meta.url));
 
@@ -143,7 +153,7 @@ export class DeploymentSystem extends Construct {
   readonly encryptionKey: kms.IKey;
   readonly artifactsBucket: s3.IBucket;
   /** Tables by logical name (`Revisions`, `Environments`, `Locks`, `Events`, `Idempotency`). */
-  readonly tables: Readonly<Record<TableDefinition['logicalName'], dynamodb.Table>>;
+  readonly tables: Readonly<Record<TableDefinition['logicalName'], dynamodb.ITable>>;
   readonly approvalTopic: sns.Topic;
   readonly notificationTopic: sns.Topic;
   readonly webhookSecret: secretsmanager.ISecret;
@@ -153,52 +163,121 @@ export class DeploymentSystem extends Construct {
   readonly functions: Readonly<Record<HandlerName, nodejs.NodejsFunction>>;
   readonly stateMachine: sfn.StateMachine;
   readonly httpApi: apigwv2.HttpApi;
+  /** The API's `$default` stage, where the stage and route throttles live. */
+  readonly httpStage: apigwv2.HttpStage;
   /** `https://.../webhooks/github`: the payload URL to configure on GitHub. */
   readonly webhookUrl: string;
   /** `https://.../approvals`: approval links are `<approvalBaseUrl>/<requestId>?...`. */
   readonly approvalBaseUrl: string;
+  /**
+   * Publishes `pipeline-deleted` when the stack is deleted. It depends on everything in this construct; a stack
+   * that adds resources beside it should make it depend on those too (`dependOnAllOf`), as `LockstepStack` does.
+   */
+  readonly deletionNotice: cr.AwsCustomResource;
+  /** Alarms to the notification topic, the on-failure queue of asynchronous invocations, and the dashboard. */
+  readonly monitoring: Monitoring;
 
-  private readonly removalPolicy: RemovalPolicy;
-  private readonly logRetention: logs.RetentionDays;
+  private readonly logDefaults: LogGroupDefaults;
+  private readonly repositories: ReadonlyMap<string, codecommit.IRepository>;
 
   constructor(scope: Construct, id: string, props: DeploymentSystemProps) {
     super(scope, id);
-    const pipeline = validateProps(props);
+    const pipeline = checkProps(props);
+    const name = pipeline.pipeline.name;
     this.pipeline = pipeline;
-    this.removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
-    this.logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    this.logDefaults = { removalPolicy, logRetention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS };
     useBucketPolicyForAccessLogs(this);
 
-    const stack = Stack.of(this);
-    const projectDefinitions = codeBuildProjects(pipeline);
-    const stateMachineName = `lockstep-${pipeline.pipeline.name}-promotion`;
-    // Built from the name rather than referenced: the functions the state machine invokes also need its ARN, and
-    // a reference would make a dependency cycle.
-    const stateMachineArn = stack.formatArn({
-      service: 'states',
-      resource: 'stateMachine',
-      resourceName: stateMachineName,
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-    });
+    const definitions = codeBuildProjects(pipeline);
+    const stateMachineName = `lockstep-${name}-promotion`;
+    const stateMachineArn = stateMachineArnFromName(this, stateMachineName);
 
-    this.encryptionKey = props.encryptionKey ?? this.createKey();
-    this.tables = this.createTables();
-    this.artifactsBucket = props.artifactsBucket ?? this.createArtifactsBucket();
-    [this.approvalTopic, this.notificationTopic] = this.createTopics();
-    this.webhookSecret = props.webhookSecret ?? this.createWebhookSecret();
-    this.approvalSigningSecret = this.createSigningSecret();
-    this.projects = this.createProjects(projectDefinitions, props.buildEnvironment);
-
-    this.httpApi = new apigwv2.HttpApi(this, 'Api', {
-      apiName: `lockstep-${pipeline.pipeline.name}`,
-      description: `Lockstep ${pipeline.pipeline.name}: GitHub webhook and approval links`,
-      createDefaultStage: false,
+    const key = (this.encryptionKey = props.encryptionKey ?? buildKey(this, `Lockstep ${name}: tables, artifacts, topics, secrets and build output`, removalPolicy));
+    this.tables = buildTables(this, key, removalPolicy, props.existingTables ?? {});
+    this.artifactsBucket = props.artifactsBucket ?? buildArtifactsBucket(this, key, removalPolicy);
+    this.approvalTopic = buildTopic(this, 'ApprovalTopic', `Lockstep ${name} approval requests`, key);
+    this.notificationTopic = buildTopic(this, 'NotificationTopic', `Lockstep ${name} notifications`, key);
+    subscribeEmails(this.notificationTopic, 'event', notificationSubscriptions(pipeline));
+    subscribeEmails(this.approvalTopic, 'approver', approverSubscriptions(pipeline));
+    this.webhookSecret = props.webhookSecret ?? buildWebhookSecret(this, name, key, removalPolicy);
+    this.approvalSigningSecret = buildSigningSecret(this, name, key, removalPolicy);
+    const built = buildPipelineProjects(this, {
+      pipeline,
+      definitions,
+      artifactsBucket: this.artifactsBucket,
+      encryptionKey: key,
+      ...(props.buildEnvironment ? { environment: props.buildEnvironment } : {}),
+      logDefaults: this.logDefaults,
     });
-    this.createApiStage(props.apiThrottle);
+    this.projects = built.projects;
+    this.repositories = built.repositories;
+
+    this.httpApi = buildHttpApi(this, {
+      apiName: `lockstep-${name}`,
+      description: `Lockstep ${name}: GitHub webhook and approval links`,
+      throttle: props.apiThrottle ?? { rateLimit: 10, burstLimit: 20 },
+      logDefaults: this.logDefaults,
+    });
+    this.httpStage = this.node.findChild('ApiStage') as apigwv2.HttpStage;
+    const approvals = props.routeThrottles?.approvals ?? { rateLimit: 5, burstLimit: 10 };
+    throttleRoutes(this.httpStage, {
+      'POST /webhooks/github': props.routeThrottles?.webhook ?? { rateLimit: 20, burstLimit: 50 },
+      'GET /approvals/{requestId}': approvals,
+      'POST /approvals/{requestId}': approvals,
+    });
     this.webhookUrl = `${this.httpApi.apiEndpoint}/webhooks/github`;
     this.approvalBaseUrl = `${this.httpApi.apiEndpoint}/approvals`;
 
-    this.functions = this.createFunctions({
+    this.functions = buildFunctions(this, {
+      names: HANDLER_NAMES,
+      entry: handlerEntry,
+      settings: (handler) => HANDLERS[handler],
+      environment: this.functionEnvironment(stateMachineArn, props.approvalLinkTtl ?? Duration.hours(24)),
+      bundledJson: { 'pipeline.json': pipeline },
+      ...this.logDefaults,
+    });
+    this.stateMachine = lockstepStateMachine(this, 'PromotionStateMachine', {
+      stateMachineName,
+      aslFile: PROMOTION_ASL,
+      definitionSubstitutions: {},
+      logGroup: buildLogGroup(this, 'PromotionLogs', this.logDefaults, perCreationName(`/aws/vendedlogs/states/${stateMachineName}`)),
+      invokes: { PromotionStepsFunctionArn: this.functions['promotion-steps'], ApprovalRequestFunctionArn: this.functions['approval-request'] },
+      codeBuildProjects: definitions.filter((d) => d.kind === 'deploy' || d.kind === 'test').map((d) => this.projects.get(d.name)!),
+    });
+    grantHandlerPermissions(this, {
+      pipeline,
+      definitions,
+      stateMachineArn,
+      encryptionKey: key,
+      functions: this.functions,
+      tables: this.tables,
+      projects: this.projects,
+      artifactsBucket: this.artifactsBucket,
+      approvalTopic: this.approvalTopic,
+      notificationTopic: this.notificationTopic,
+      webhookSecret: this.webhookSecret,
+      approvalSigningSecret: this.approvalSigningSecret,
+    });
+    this.addRoutes();
+    this.addTriggers(props.reconcileInterval ?? Duration.minutes(1));
+    this.monitoring = buildMonitoring(this, {
+      title: `Lockstep ${name}`,
+      functions: this.functions,
+      asyncFunctions: ['reconcile', 'codecommit-push'],
+      stateMachines: { Promotion: this.stateMachine },
+      topic: this.notificationTopic,
+      encryptionKey: key,
+    });
+    subscribeAlarmEmails(this.notificationTopic, props.alarmEmails ?? []);
+    this.addOutputs();
+    this.deletionNotice = buildDeletionNotice(this, { pipelineName: name, notificationTopic: this.notificationTopic, encryptionKey: key, logDefaults: this.logDefaults });
+    dependOnAllOf(this.deletionNotice, this);
+  }
+
+  /** The environment variables of ARCHITECTURE.md, the same for every function. */
+  private functionEnvironment(stateMachineArn: string, approvalLinkTtl: Duration): Record<string, string> {
+    return {
       LOCKSTEP_ARTIFACTS_BUCKET: this.artifactsBucket.bucketName,
       LOCKSTEP_APPROVAL_TOPIC_ARN: this.approvalTopic.topicArn,
       LOCKSTEP_NOTIFICATION_TOPIC_ARN: this.notificationTopic.topicArn,
@@ -206,366 +285,12 @@ export class DeploymentSystem extends Construct {
       LOCKSTEP_WEBHOOK_SECRET_ARN: this.webhookSecret.secretArn,
       LOCKSTEP_APPROVAL_SIGNING_SECRET_ARN: this.approvalSigningSecret.secretArn,
       LOCKSTEP_APPROVAL_BASE_URL: this.approvalBaseUrl,
-      LOCKSTEP_APPROVAL_LINK_TTL_SECONDS: String((props.approvalLinkTtl ?? Duration.hours(24)).toSeconds()),
+      LOCKSTEP_APPROVAL_LINK_TTL_SECONDS: String(approvalLinkTtl.toSeconds()),
       LOCKSTEP_PIPELINE_FILE: PIPELINE_FILE_IN_BUNDLE,
       POWERTOOLS_SERVICE_NAME: 'lockstep',
       POWERTOOLS_METRICS_NAMESPACE: 'Lockstep',
       ...Object.fromEntries(TABLES.map((t) => [t.envVar, this.tables[t.logicalName].tableName])),
-    });
-
-    this.stateMachine = this.createStateMachine(stateMachineName, projectDefinitions);
-    this.grantFunctionPermissions(stateMachineArn, projectDefinitions);
-    this.addRoutes();
-    this.addTriggers(props.reconcileInterval ?? Duration.minutes(1));
-    this.addDeletionNotice();
-    this.addOutputs();
-  }
-
-  private createKey(): kms.Key {
-    return new kms.Key(this, 'Key', {
-      description: `Lockstep ${this.pipeline.pipeline.name}: tables, artifacts, topics, secrets and build output`,
-      enableKeyRotation: true,
-      removalPolicy: this.removalPolicy,
-    });
-  }
-
-  private createTables(): Record<TableDefinition['logicalName'], dynamodb.Table> {
-    const options = { encryptionKey: this.encryptionKey, removalPolicy: this.removalPolicy };
-    const entries = TABLES.map((definition) => [definition.logicalName, createLockstepTable(this, definition, options)] as const);
-    return Object.fromEntries(entries) as Record<TableDefinition['logicalName'], dynamodb.Table>;
-  }
-
-  private createArtifactsBucket(): s3.Bucket {
-    const accessLogs = createAccessLogsBucket(this, 'AccessLogsBucket', { removalPolicy: this.removalPolicy, logsOf: 'artifacts bucket server' });
-    return createDataBucket(this, 'ArtifactsBucket', {
-      encryptionKey: this.encryptionKey,
-      accessLogs,
-      accessLogsPrefix: 'artifacts/',
-      removalPolicy: this.removalPolicy,
-    });
-  }
-
-  private createTopics(): [sns.Topic, sns.Topic] {
-    const topic = (id: string, displayName: string): sns.Topic =>
-      new sns.Topic(this, id, { displayName, masterKey: this.encryptionKey, enforceSSL: true });
-    const approvals = topic('ApprovalTopic', `Lockstep ${this.pipeline.pipeline.name} approval requests`);
-    const notifications = topic('NotificationTopic', `Lockstep ${this.pipeline.pipeline.name} notifications`);
-
-    // One subscription per address, filtered to the union of the events it asked for in any notification entry.
-    const eventsByEmail = new Map<string, Set<string>>();
-    for (const notification of this.pipeline.notifications) {
-      for (const email of notification.emails) {
-        const set = eventsByEmail.get(email) ?? new Set<string>();
-        notification.events.forEach((event) => set.add(event));
-        eventsByEmail.set(email, set);
-      }
-    }
-    for (const [email, subscribed] of eventsByEmail) {
-      notifications.addSubscription(
-        new subscriptions.EmailSubscription(email, {
-          filterPolicy: { event: sns.SubscriptionFilter.stringFilter({ allowlist: [...subscribed].sort() }) },
-        }),
-      );
-    }
-
-    // Each approval link is signed for one approver and published once per approver with the message attribute
-    // `approver` (lower case): each address receives its own links and nobody else's.
-    const approvers = new Set<string>();
-    for (const environment of this.pipeline.stages.flatMap((s) => s.environments)) {
-      environment.approval.manual?.approvers.forEach((email) => approvers.add(email.toLowerCase()));
-    }
-    for (const promotion of this.pipeline.promotions) {
-      if (promotion.approval === 'manual') promotion.approvers?.forEach((email) => approvers.add(email.toLowerCase()));
-    }
-    for (const email of [...approvers].sort()) {
-      approvals.addSubscription(
-        new subscriptions.EmailSubscription(email, {
-          filterPolicy: { approver: sns.SubscriptionFilter.stringFilter({ allowlist: [email] }) },
-        }),
-      );
-    }
-    return [approvals, notifications];
-  }
-
-  private createWebhookSecret(): secretsmanager.Secret {
-    const secret = new secretsmanager.Secret(this, 'WebhookSecret', {
-      description: `Lockstep ${this.pipeline.pipeline.name}: GitHub webhook secret as {"current","previous"}`,
-      encryptionKey: this.encryptionKey,
-      generateSecretString: {
-        secretStringTemplate: JSON.stringify({}),
-        generateStringKey: 'current',
-        passwordLength: 48,
-        excludePunctuation: true,
-      },
-      removalPolicy: this.removalPolicy,
-    });
-    acknowledge(secret, {
-      id: 'AwsSolutions-SMG4',
-      reason:
-        'Rotating the webhook secret needs the same value entered on GitHub, which a rotation Lambda cannot do; ' +
-        'operators rotate by moving "current" to "previous" and setting a new "current" in both places',
-    });
-    return secret;
-  }
-
-  private createSigningSecret(): secretsmanager.Secret {
-    const secret = new secretsmanager.Secret(this, 'ApprovalSigningSecret', {
-      description: `Lockstep ${this.pipeline.pipeline.name}: HMAC key that signs approval links, as {"current","previous"}`,
-      encryptionKey: this.encryptionKey,
-      generateSecretString: {
-        secretStringTemplate: JSON.stringify({}),
-        generateStringKey: 'current',
-        passwordLength: 64,
-        excludePunctuation: true,
-      },
-      removalPolicy: this.removalPolicy,
-    });
-    acknowledge(secret, {
-      id: 'AwsSolutions-SMG4',
-      reason:
-        'An automatic rotation would invalidate approval links already emailed; operators rotate by moving ' +
-        '"current" to "previous" (still accepted) and setting a new "current"; links expire and work once anyway',
-    });
-    return secret;
-  }
-
-  private createProjects(
-    definitions: readonly CodeBuildProjectDefinition[],
-    environment: codebuild.BuildEnvironment | undefined,
-  ): Map<string, codebuild.Project> {
-    const projects = new Map<string, codebuild.Project>();
-    for (const definition of definitions) {
-      const id = `${definition.kind === 'build' ? 'Build' : definition.kind === 'deploy' ? 'Deploy' : 'Test'}Project-${
-        definition.kind === 'build' ? definition.application : definition.kind === 'deploy' ? definition.environment : `${definition.environment}-${definition.step}`
-      }`;
-      const logGroup = this.logGroup(`${id}Logs`);
-      const sources = this.projectSources(id, definition);
-      const project = new codebuild.Project(this, id, {
-        projectName: definition.name,
-        description: `Lockstep ${definition.kind} project (${definition.application ?? definition.environment}${definition.step ? `, ${definition.step}` : ''})`,
-        buildSpec: codebuild.BuildSpec.fromObjectToYaml(definition.buildspec as unknown as Record<string, unknown>),
-        source: sources[0],
-        secondarySources: sources.slice(1),
-        ...(definition.kind === 'build'
-          ? { artifacts: new BuildArtifacts(this.artifactsBucket, `${BUILDS_PREFIX}${definition.application}`) }
-          : {}),
-        environment: environment ?? {
-          buildImage: codebuild.LinuxArmBuildImage.AMAZON_LINUX_2_STANDARD_3_0,
-          computeType: codebuild.ComputeType.SMALL,
-          privileged: false,
-        },
-        environmentVariables: Object.fromEntries(
-          Object.entries(definition.environmentVariables).map(([name, value]) => [name, { value }]),
-        ),
-        encryptionKey: this.encryptionKey,
-        logging: { cloudWatch: { logGroup } },
-        // No test reports: results travel as build status, so no report-group permissions are needed.
-        grantReportGroupPermissions: false,
-        timeout: Duration.hours(1),
-      });
-      this.grantProjectAccess(project, definition);
-      acknowledge(
-        project,
-        {
-          id: 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]',
-          reason: 'CodeBuild encrypts build output with the system key through the CDK grant, which adds ReEncrypt* on that one key',
-        },
-        {
-          id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
-          reason: 'CodeBuild encrypts build output with the system key through the CDK grant, which adds GenerateDataKey* on that one key',
-        },
-        {
-          // The statement CodeBuild adds for its default log group, whatever the logging settings.
-          id: `AwsSolutions-IAM5[${resourceFinding(this, `${Stack.of(this).formatArn({ service: 'logs', resource: 'log-group', arnFormat: ArnFormat.COLON_RESOURCE_NAME, resourceName: `/aws/codebuild/${project.projectName}` })}:*`)}]`,
-          reason: `CodeBuild always grants its default log group /aws/codebuild/${definition.name}; ":*" covers the log streams of that one group`,
-        },
-      );
-      projects.set(definition.name, project);
-    }
-    return projects;
-  }
-
-  private projectSources(id: string, definition: CodeBuildProjectDefinition): codebuild.ISource[] {
-    if (definition.source.type === 'revision-artifact') {
-      // The revision zip is chosen per build (sourceLocationOverride); this default points at the prefix.
-      return [new S3ObjectSource(this.artifactsBucket, `${REVISIONS_PREFIX}none/0/artifact.zip`)];
-    }
-    return definition.source.packages.map((checkout) => this.packageSource(id, checkout));
-  }
-
-  private packageSource(id: string, checkout: PackageCheckout): codebuild.ISource {
-    const location = checkout.location;
-    if ('github' in location) {
-      return codebuild.Source.gitHub({
-        owner: location.github.owner,
-        repo: location.github.repo,
-        branchOrRef: location.github.branch,
-        identifier: checkout.identifier,
-        // Builds start from Lockstep's own webhook handler, which groups pushes; no CodeBuild webhook.
-        webhook: false,
-      });
-    }
-    if ('codecommit' in location) {
-      return codebuild.Source.codeCommit({
-        repository: this.repository(location.codecommit.repository),
-        branchOrRef: location.codecommit.branch,
-        identifier: checkout.identifier,
-      });
-    }
-    // validateProps refuses local sources before any project is made.
-    throw new Error(`${id}: local sources cannot be deployed`);
-  }
-
-  private readonly repositories = new Map<string, codecommit.IRepository>();
-
-  private repository(name: string): codecommit.IRepository {
-    let repository = this.repositories.get(name);
-    if (!repository) {
-      repository = codecommit.Repository.fromRepositoryName(this, `Repository-${name}`, name);
-      this.repositories.set(name, repository);
-    }
-    return repository;
-  }
-
-  private grantProjectAccess(project: codebuild.Project, definition: CodeBuildProjectDefinition): void {
-    // CodeBuild checks the bucket's location and ACL before it downloads a source or uploads an artifact.
-    project.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['s3:GetBucketAcl', 's3:GetBucketLocation'], resources: [this.artifactsBucket.bucketArn] }),
-    );
-    if (definition.kind === 'build') {
-      // Each build uploads under its own build request id, known only when the build starts.
-      const pattern = `${BUILDS_PREFIX}${definition.application}/*`;
-      grantObjectsWrite(this.artifactsBucket, pattern, project);
-      acknowledge(project, {
-        id: `AwsSolutions-IAM5[${resourceFinding(this, this.artifactsBucket.arnForObjects(pattern))}]`,
-        reason: `Build request ids of ${definition.application} are made per build, so the build may write under ${pattern} and nowhere else`,
-      });
-      return;
-    }
-    if (definition.source.type !== 'revision-artifact') return;
-    for (const application of definition.source.applications) {
-      const pattern = `${REVISIONS_PREFIX}${application}/*`;
-      grantObjectsRead(this.artifactsBucket, pattern, project);
-      acknowledge(project, {
-        id: `AwsSolutions-IAM5[${resourceFinding(this, this.artifactsBucket.arnForObjects(pattern))}]`,
-        reason: `${definition.kind === 'deploy' ? 'Deploys' : 'Tests'} receive whichever revision of ${application} is promoted to ${definition.environment}; revision numbers are not known at deploy time`,
-      });
-    }
-    if (definition.roleArn) {
-      project.addToRolePolicy(new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: [definition.roleArn] }));
-    }
-  }
-
-  private createApiStage(throttle: apigwv2.ThrottleSettings | undefined): apigwv2.HttpStage {
-    const accessLogs = this.logGroup('ApiAccessLogs');
-    return new apigwv2.HttpStage(this, 'ApiStage', {
-      httpApi: this.httpApi,
-      stageName: '$default',
-      autoDeploy: true,
-      throttle: throttle ?? { rateLimit: 10, burstLimit: 20 },
-      accessLogSettings: {
-        destination: new apigwv2.LogGroupLogDestination(accessLogs),
-        // JSON, without query strings: approval links carry their signature in the query.
-        format: apigwv2AccessLogFormat(),
-      },
-    });
-  }
-
-  private createFunctions(environment: Record<string, string>): Record<HandlerName, nodejs.NodejsFunction> {
-    const entries = HANDLER_NAMES.map((name) => {
-      const settings = HANDLERS[name];
-      const fn = lockstepFunction(this, pascal(name), {
-        entry: handlerEntry(name),
-        ...settings,
-        environment,
-        bundledJson: { 'pipeline.json': this.pipeline },
-        logRetention: this.logRetention,
-        removalPolicy: this.removalPolicy,
-      });
-      return [name, fn] as const;
-    });
-    return Object.fromEntries(entries) as Record<HandlerName, nodejs.NodejsFunction>;
-  }
-
-  private createStateMachine(name: string, definitions: readonly CodeBuildProjectDefinition[]): sfn.StateMachine {
-    return lockstepStateMachine(this, 'PromotionStateMachine', {
-      stateMachineName: name,
-      aslFile: PROMOTION_ASL,
-      definitionSubstitutions: {
-        PromotionStepsFunctionArn: this.functions['promotion-steps'].functionArn,
-        ApprovalRequestFunctionArn: this.functions['approval-request'].functionArn,
-      },
-      logGroup: this.logGroup('PromotionLogs', `/aws/vendedlogs/states/${name}`),
-      invokes: [this.functions['promotion-steps'], this.functions['approval-request']],
-      codeBuildProjects: definitions.filter((d) => d.kind === 'deploy' || d.kind === 'test').map((d) => this.projects.get(d.name)!),
-    });
-  }
-
-  /**
-   * What each handler calls (see `lambdas/adapters/runtime.ts`): every function uses the stores (tables); the
-   * agents (webhook, CodeCommit, reconcile) start builds and publish build failures; reconcile also completes
-   * builds (BatchGetBuilds, artifact copy to its revision) and starts promotion executions; the approval functions
-   * sign links; the approval API answers task tokens.
-   */
-  private grantFunctionPermissions(stateMachineArn: string, definitions: readonly CodeBuildProjectDefinition[]): void {
-    const fns = this.functions;
-    const key = this.encryptionKey;
-    const buildProjectArns = definitions.filter((d) => d.kind === 'build').map((d) => this.projects.get(d.name)!.projectArn);
-
-    for (const fn of Object.values(fns)) {
-      for (const table of Object.values(this.tables)) grantTableData(table, fn, 'read-write');
-    }
-
-    for (const name of ['github-webhook', 'codecommit-push', 'reconcile'] as const) {
-      if (buildProjectArns.length > 0) {
-        fns[name].addToRolePolicy(new iam.PolicyStatement({ actions: ['codebuild:StartBuild'], resources: buildProjectArns }));
-      }
-      grantTopicPublish(this.notificationTopic, key, fns[name]);
-    }
-    this.webhookSecret.grantRead(fns['github-webhook']);
-
-    const reconcile = fns.reconcile;
-    if (buildProjectArns.length > 0) {
-      reconcile.addToRolePolicy(new iam.PolicyStatement({ actions: ['codebuild:BatchGetBuilds'], resources: buildProjectArns }));
-    }
-    reconcile.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [stateMachineArn] }));
-    // A finished build's artifact is copied (server side) from builds/ to its revision key.
-    const builds = `${BUILDS_PREFIX}*`;
-    const revisions = `${REVISIONS_PREFIX}*`;
-    grantObjectsRead(this.artifactsBucket, builds, reconcile);
-    grantObjectsWrite(this.artifactsBucket, revisions, reconcile);
-    acknowledge(
-      reconcile.role!,
-      {
-        id: `AwsSolutions-IAM5[${resourceFinding(this, this.artifactsBucket.arnForObjects(builds))}]`,
-        reason: 'Build completion copies the artifact of whichever build just finished; build request ids are made at run time',
-      },
-      {
-        id: `AwsSolutions-IAM5[${resourceFinding(this, this.artifactsBucket.arnForObjects(revisions))}]`,
-        reason: 'Build completion writes the artifact of the revision it numbers; revision numbers are not known at deploy time',
-      },
-    );
-    // Manual promotions: the reconcile pass sends the go-ahead requests itself.
-    if (this.pipeline.promotions.some((p) => p.approval === 'manual')) {
-      this.approvalSigningSecret.grantRead(reconcile);
-      grantTopicPublish(this.approvalTopic, key, reconcile);
-    }
-    // Manual approval steps: a decision the approval API stored but could not deliver (throttling, a network error)
-    // is delivered by the next reconcile pass, so no decision waits for the approver to post again.
-    if (hasManualApprovalSteps(this.pipeline)) {
-      reconcile.addToRolePolicy(
-        new iam.PolicyStatement({ actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'], resources: [stateMachineArn] }),
-      );
-    }
-
-    this.approvalSigningSecret.grantRead(fns['approval-request']);
-    grantTopicPublish(this.approvalTopic, key, fns['approval-request']);
-    this.approvalSigningSecret.grantRead(fns['approval-api']);
-    fns['approval-api'].addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'], resources: [stateMachineArn] }),
-    );
-
-    grantTopicPublish(this.notificationTopic, key, fns['promotion-steps']);
+    };
   }
 
   private addRoutes(): void {
@@ -640,44 +365,6 @@ export class DeploymentSystem extends Construct {
     });
   }
 
-  /**
-   * Tells the pipeline's subscribers when the pipeline is deleted: CloudFormation deletes this resource before the
-   * topic it depends on, and its delete call publishes the same `pipeline-deleted` notification the runtime would.
-   */
-  private addDeletionNotice(): void {
-    const notice = pipelineSwitched({ pipeline: this.pipeline.pipeline.name, change: 'pipeline-deleted', by: 'CloudFormation (stack deletion)' });
-    const publish: cr.AwsSdkCall = {
-      service: 'SNS',
-      action: 'publish',
-      parameters: {
-        TopicArn: this.notificationTopic.topicArn,
-        Subject: notice.subject.slice(0, 99),
-        Message: notice.text,
-        MessageAttributes: Object.fromEntries(
-          Object.entries({ ...notice.attributes, event: notice.event }).map(([name, value]) => [name, { DataType: 'String', StringValue: value }]),
-        ),
-      },
-      physicalResourceId: cr.PhysicalResourceId.of(`lockstep-${this.pipeline.pipeline.name}-deletion-notice`),
-    };
-    const logGroup = this.logGroup('DeletionNoticeLogs');
-    // Our own role rather than the CDK default, which carries the account-wide AWSLambdaBasicExecutionRole policy.
-    const role = new iam.Role(this, 'DeletionNoticeRole', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `Lockstep ${this.pipeline.pipeline.name}: publishes the pipeline-deleted notice`,
-    });
-    role.addToPolicy(new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }));
-    grantTopicPublish(this.notificationTopic, this.encryptionKey, role);
-    role.addToPolicy(new iam.PolicyStatement({ actions: ['sns:ListSubscriptionsByTopic'], resources: [this.notificationTopic.topicArn] }));
-    new cr.AwsCustomResource(this, 'DeletionNotice', {
-      // Create reads the topic (a harmless call) so the resource exists; only Delete publishes.
-      onCreate: { ...publish, action: 'listSubscriptionsByTopic', parameters: { TopicArn: this.notificationTopic.topicArn } },
-      onDelete: publish,
-      role,
-      installLatestAwsSdk: false,
-      logGroup,
-    });
-  }
-
   private addOutputs(): void {
     new CfnOutput(this, 'WebhookUrl', { value: this.webhookUrl, description: 'GitHub webhook payload URL (content type application/json)' });
     new CfnOutput(this, 'WebhookSecretArn', { value: this.webhookSecret.secretArn, description: 'Secret whose "current" value GitHub signs deliveries with' });
@@ -689,40 +376,88 @@ export class DeploymentSystem extends Construct {
     }
   }
 
-  private logGroup(id: string, logGroupName?: string): logs.LogGroup {
-    return new logs.LogGroup(this, id, {
-      ...(logGroupName ? { logGroupName } : {}),
-      retention: this.logRetention,
-      removalPolicy: this.removalPolicy,
-    });
+}
+
+function buildTables(
+  scope: Construct,
+  encryptionKey: kms.IKey,
+  removalPolicy: RemovalPolicy,
+  existing: Partial<Readonly<Record<TableDefinition['logicalName'], dynamodb.ITable>>>,
+): Record<TableDefinition['logicalName'], dynamodb.ITable> {
+  const entries = TABLES.map(
+    (definition) => [definition.logicalName, existing[definition.logicalName] ?? createLockstepTable(scope, definition, { encryptionKey, removalPolicy })] as const,
+  );
+  return Object.fromEntries(entries) as Record<TableDefinition['logicalName'], dynamodb.ITable>;
+}
+
+function buildArtifactsBucket(scope: Construct, encryptionKey: kms.IKey, removalPolicy: RemovalPolicy): s3.Bucket {
+  const accessLogs = createAccessLogsBucket(scope, 'AccessLogsBucket', { removalPolicy, logsOf: 'artifacts bucket server' });
+  return createDataBucket(scope, 'ArtifactsBucket', { encryptionKey, accessLogs, accessLogsPrefix: 'artifacts/', removalPolicy });
+}
+
+/** One subscription per address, filtered to the union of the events it asked for in any notification entry. */
+function notificationSubscriptions(pipeline: Pipeline): [string, string[]][] {
+  const eventsByEmail = new Map<string, Set<string>>();
+  for (const notification of pipeline.notifications) {
+    for (const email of notification.emails) {
+      const set = eventsByEmail.get(email) ?? new Set<string>();
+      notification.events.forEach((event) => set.add(event));
+      eventsByEmail.set(email, set);
+    }
   }
+  return [...eventsByEmail].map(([email, subscribed]) => [email, [...subscribed].sort()]);
 }
 
 /**
- * The S3 artifact of a build project: `<bucket>/<path>/artifact.zip`, the buildspec's base-directory zipped by
- * CodeBuild, with the path replaced per build (`builds/<application>/<build request>`). Unlike `Artifacts.s3`, it
- * grants nothing: the project may write only its application's prefix (see `grantProjectAccess`).
+ * Each approval link is signed for one approver and published once per approver with the message attribute
+ * `approver` (lower case): each address receives its own links and nobody else's.
  */
-class BuildArtifacts extends codebuild.Artifacts {
-  readonly type = 'S3';
-
-  constructor(
-    private readonly bucket: s3.IBucket,
-    private readonly path: string,
-  ) {
-    super({});
+function approverSubscriptions(pipeline: Pipeline): [string, string[]][] {
+  const approvers = new Set<string>();
+  for (const environment of pipeline.stages.flatMap((s) => s.environments)) {
+    environment.approval.manual?.approvers.forEach((email) => approvers.add(email.toLowerCase()));
   }
-
-  override bind(scope: Construct, project: codebuild.IProject): codebuild.ArtifactsConfig {
-    const base = super.bind(scope, project).artifactsProperty;
-    return {
-      artifactsProperty: { ...base, location: this.bucket.bucketName, path: this.path, name: REVISION_ARTIFACT_FILE, namespaceType: 'NONE', packaging: 'ZIP' },
-    };
+  for (const promotion of pipeline.promotions) {
+    if (promotion.approval === 'manual') promotion.approvers?.forEach((email) => approvers.add(email.toLowerCase()));
   }
+  return [...approvers].sort().map((email) => [email, [email]]);
+}
+
+/** A secret `{"current": <generated>}` (and room for "previous" during a rotation). */
+function buildRotatableSecret(scope: Construct, id: string, description: string, passwordLength: number, encryptionKey: kms.IKey, removalPolicy: RemovalPolicy): secretsmanager.Secret {
+  return new secretsmanager.Secret(scope, id, {
+    description,
+    encryptionKey,
+    generateSecretString: { secretStringTemplate: JSON.stringify({}), generateStringKey: 'current', passwordLength, excludePunctuation: true },
+    removalPolicy,
+  });
+}
+
+function buildWebhookSecret(scope: Construct, name: string, key: kms.IKey, removalPolicy: RemovalPolicy): secretsmanager.Secret {
+  const secret = buildRotatableSecret(scope, 'WebhookSecret', `Lockstep ${name}: GitHub webhook secret as {"current","previous"}`, 48, key, removalPolicy);
+  acknowledge(secret, {
+    id: 'AwsSolutions-SMG4',
+    reason:
+      'Rotating the webhook secret needs the same value entered on GitHub, which a rotation Lambda cannot do; ' +
+      'operators rotate by moving "current" to "previous" and setting a new "current" in both places',
+  });
+  return secret;
+}
+
+function buildSigningSecret(scope: Construct, name: string, key: kms.IKey, removalPolicy: RemovalPolicy): secretsmanager.Secret {
+  const description = `Lockstep ${name}: HMAC key that signs approval links, as {"current","previous"}`;
+  const secret = buildRotatableSecret(scope, 'ApprovalSigningSecret', description, 64, key, removalPolicy);
+  acknowledge(secret, {
+    id: 'AwsSolutions-SMG4',
+    reason:
+      'An automatic rotation would invalidate approval links already emailed; operators rotate by moving ' +
+      '"current" to "previous" (still accepted) and setting a new "current"; links expire and work once anyway',
+  });
+  return secret;
 }
 
 /** Checks every prop and returns the parsed pipeline (defaults applied), or throws once with every problem. */
-function validateProps(props: DeploymentSystemProps): Pipeline {
+export function checkProps(props: DeploymentSystemProps): Pipeline {
   const problems: string[] = [];
   // The same checks `loadPipeline` runs (schema and cross-references), for pipelines built as objects in code.
   const check = checkPipelineObject(props.pipeline);
@@ -763,9 +498,4 @@ function validateProps(props: DeploymentSystemProps): Pipeline {
   }
   if (problems.length > 0 || !pipeline) throw new DeploymentSystemPropsError(problems);
   return pipeline;
-}
-
-/** True when some environment's approval workflow has a manual approval step (a Step Functions task token). */
-export function hasManualApprovalSteps(pipeline: Pipeline): boolean {
-  return pipeline.stages.some((stage) => stage.environments.some((environment) => environment.approval.manual !== undefined));
 }

@@ -15,14 +15,46 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 const TABLE_READ = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:ConditionCheckItem', 'dynamodb:DescribeTable'];
 const TABLE_WRITE = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
 
-/** Reads and writes items (no table management) and uses the table's key for exactly that. */
-export function grantTableData(table: dynamodb.ITable, grantee: iam.IGrantable, access: 'read' | 'read-write'): void {
-  table.grant(grantee, ...TABLE_READ, ...(access === 'read-write' ? TABLE_WRITE : []));
+/**
+ * How a function may use a table: `read` (items and queries), `append` (put items only, as the timeline does),
+ * `read-write` (items, no table management).
+ */
+export type TableAccess = 'read' | 'append' | 'read-write';
+
+const TABLE_ACTIONS: Readonly<Record<TableAccess, readonly string[]>> = {
+  read: TABLE_READ,
+  append: ['dynamodb:PutItem', 'dynamodb:BatchWriteItem', 'dynamodb:DescribeTable'],
+  'read-write': [...TABLE_READ, ...TABLE_WRITE],
+};
+
+export interface TableGrantOptions {
+  /**
+   * Only items whose partition key matches one of these patterns (`*` is a wildcard), through the
+   * `dynamodb:LeadingKeys` condition. Scan and DescribeTable name no key, so they are left out.
+   * @default - every item
+   */
+  readonly partitionKeys?: readonly string[];
+}
+
+/** Uses the table's items (no table management) as `access` says, and its key for exactly that. */
+export function grantTableData(table: dynamodb.ITable, grantee: iam.IGrantable, access: TableAccess, options: TableGrantOptions = {}): void {
+  const actions = TABLE_ACTIONS[access];
+  if (options.partitionKeys) {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: actions.filter((action) => action !== 'dynamodb:Scan' && action !== 'dynamodb:DescribeTable'),
+        resources: [table.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...options.partitionKeys] } },
+      }),
+    );
+  } else {
+    table.grant(grantee, ...actions);
+  }
   table.encryptionKey?.grant(
     grantee,
     'kms:Decrypt',
     'kms:DescribeKey',
-    ...(access === 'read-write' ? ['kms:Encrypt', 'kms:GenerateDataKey'] : []),
+    ...(access === 'read' ? [] : ['kms:Encrypt', 'kms:GenerateDataKey']),
   );
 }
 

@@ -7,7 +7,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { type Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -60,6 +60,9 @@ export function lockstepFunction(scope: Construct, id: string, options: Lockstep
     tracing: lambda.Tracing.ACTIVE,
     role,
     logGroup,
+    // A published version stays when a newer one replaces it: state machine executions in flight still invoke it
+    // (state-machine.ts). Only a create that rolls back removes it.
+    currentVersionOptions: { removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE },
     environment: { ...options.environment },
     bundling: {
       format: nodejs.OutputFormat.ESM,
@@ -80,6 +83,32 @@ export function lockstepFunction(scope: Construct, id: string, options: Lockstep
     reason: 'Active tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, which support no resource-level permissions',
   });
   return fn;
+}
+
+export interface LockstepFunctionsOptions<Name extends string> {
+  readonly names: readonly Name[];
+  readonly entry: (name: Name) => string;
+  readonly settings: (name: Name) => { readonly description: string; readonly timeout: Duration; readonly memorySize: number };
+  readonly environment: Readonly<Record<string, string>>;
+  readonly bundledJson: Readonly<Record<string, unknown>>;
+  readonly logRetention: logs.RetentionDays;
+  readonly removalPolicy: RemovalPolicy;
+}
+
+/** One `lockstepFunction` per handler name, construct id `pascal(name)`, all with the same environment and files. */
+export function buildFunctions<Name extends string>(scope: Construct, options: LockstepFunctionsOptions<Name>): Record<Name, nodejs.NodejsFunction> {
+  const entries = options.names.map((name) => {
+    const fn = lockstepFunction(scope, pascal(name), {
+      entry: options.entry(name),
+      ...options.settings(name),
+      environment: options.environment,
+      bundledJson: options.bundledJson,
+      logRetention: options.logRetention,
+      removalPolicy: options.removalPolicy,
+    });
+    return [name, fn] as const;
+  });
+  return Object.fromEntries(entries) as Record<Name, nodejs.NodejsFunction>;
 }
 
 /** Construct id for a handler name: `promotion-steps` -> `PromotionSteps` (ids are a public contract: keep it stable). */

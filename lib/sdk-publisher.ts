@@ -9,48 +9,46 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ArnFormat, AssetHashType, CfnOutput, DockerImage, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
-import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
-import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
-import * as codebuild from 'aws-cdk-lib/aws-codebuild';
+import type * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import type * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
-import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import * as sns from 'aws-cdk-lib/aws-sns';
-import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
-import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { buildSync } from 'esbuild';
 import { parse as parseYaml } from 'yaml';
 import { LockstepError } from '../lambdas/core/errors';
 import { SDK_TABLES } from '../lambdas/core/tables';
 import { AccessControl, type AccessPolicy } from '../lambdas/sdk/host/acl';
 import { AccessPolicyError } from '../lambdas/sdk/host/errors';
 import { DEFAULT_ARCHIVE_LIMITS, type ArchiveLimits } from '../lambdas/sdk/converter';
-import { INDEX_KEY } from '../lambdas/sdk/host/keys';
 import { ARCHIVE_LIMITS_ENV, archiveLimitsProblems, ephemeralStorageProblem, stepsEphemeralStorageMiB } from '../lambdas/sdk/service/archive-limits';
-import { TESTER_BUILDSPEC } from '../lambdas/sdk/tester/buildspec';
-import { apigwv2AccessLogFormat } from './api';
+import { buildHttpApi, throttleRoutes } from './api';
 import { createAccessLogsBucket, createDataBucket, useBucketPolicyForAccessLogs } from './buckets';
-import { S3ObjectSource } from './codebuild-sources';
-import { grantBucketList, grantObjectsDelete, grantObjectsRead, grantObjectsWrite, grantTableData, grantTopicPublish } from './grants';
-import { lockstepFunction, pascal } from './lockstep-function';
-import { acknowledge, resourceFinding } from './nag';
-import { lockstepStateMachine } from './state-machine';
+import { buildKey } from './keys';
+import { buildMonitoring, type Monitoring } from './monitoring';
+import { buildFunctions } from './lockstep-function';
+import { buildLogGroup, type LogGroupDefaults } from './log-groups';
+import { acknowledge } from './nag';
+import { perCreationName, stackScopedName } from './physical-names';
+import { lockstepStateMachine, stateMachineArnFromName } from './state-machine';
 import { ACCESS_POLICY_FILE, ACCESS_POLICY_FILE_IN_BUNDLE, SDK_HANDLER_NAMES, SDK_HANDLERS, sdkHandlerEntry, type SdkHandlerName } from './sdk-handlers';
-import { TESTER_DIR, testerBundleOptions } from './sdk-tester-bundle';
+import { buildPackageHostDistribution, buildSigningKeyGroup } from './sdk-distribution';
+import { grantSdkHandlerPermissions } from './sdk-grants';
+import { buildTesterProject } from './sdk-tester-project';
 import { createLockstepTable } from './tables';
+import { buildTopic, subscribeEmails } from './topics';
 
 export interface SdkPublisherProps {
   /**
@@ -89,8 +87,15 @@ export interface SdkPublisherProps {
    */
   readonly domainName?: string;
   /**
-   * ACM certificate for `domainName`, in us-east-1. With it, viewers need TLS 1.2 or later (TLSv1.2_2021).
-   * @default - CloudFront's default certificate (which CloudFront serves with TLS 1.0 allowed)
+   * More names (aliases) the distribution answers to besides `domainName`; `certificate` must cover them too.
+   * @default - none
+   */
+  readonly domainAliases?: readonly string[];
+  /**
+   * ACM certificate for `domainName` (and `domainAliases`), in us-east-1. With it, viewers need TLS 1.2 or later
+   * (security policy TLSv1.2_2021).
+   * @default - CloudFront's default `*.cloudfront.net` certificate, which CloudFront serves with the TLSv1 security
+   * policy: viewers may connect with TLS 1.0 and 1.1
    */
   readonly certificate?: acm.ICertificate;
   /**
@@ -134,13 +139,27 @@ export interface SdkPublisherProps {
    */
   readonly httpApi?: apigwv2.IHttpApi;
   /**
+   * The stage of `httpApi`, on which the SDK routes get their own throttles (`routeThrottles`).
+   * @default - the stage this construct creates; with `httpApi` and no stage, the SDK routes share that API's
+   * stage throttle
+   */
+  readonly httpApiStage?: apigwv2.IHttpStage;
+  /**
+   * Route-level rate limits of the SDK routes, each overriding the stage's default for its routes: uploads
+   * (`POST /sdk/uploads`, `POST /sdk/uploads/{uploadId}/complete`, `GET /sdk/status`) and downloads
+   * (`GET /sdk/index`, `GET /sdk/download/{name}/{version}`).
+   * @default - uploads: 5 requests per second, bursts of 10; downloads: 50 per second, bursts of 100
+   */
+  readonly routeThrottles?: { readonly uploads?: apigwv2.ThrottleSettings; readonly downloads?: apigwv2.ThrottleSettings };
+  /**
    * Request rate limits of the HTTP API this construct creates (ignored with `httpApi`).
    * @default - 20 requests per second, bursts of 40
    */
   readonly apiThrottle?: apigwv2.ThrottleSettings;
   /**
    * Compute and image of the tester project.
-   * @default - Amazon Linux standard 5.0 image (ARM), medium compute, not privileged
+   * @default - `DEFAULT_BUILD_IMAGE`: Amazon Linux 2 standard 3.0 for ARM
+   * (`aws/codebuild/amazonlinux2-aarch64-standard:3.0`), medium compute, not privileged
    */
   readonly testerEnvironment?: codebuild.BuildEnvironment;
   /**
@@ -168,10 +187,17 @@ export class SdkPublisherPropsError extends LockstepError {
   }
 }
 
-/** Name of the SDK publishing state machine; the functions build its ARN from it (no dependency cycle). */
-export const SDK_STATE_MACHINE_NAME = 'lockstep-sdk-publishing';
-/** Name of the tester CodeBuild project (ARCHITECTURE.md); it travels in the execution input. */
-export const SDK_TESTER_PROJECT_NAME = 'lockstep-sdk-tester';
+/**
+ * Name of the SDK publishing state machine in `scope`'s stack (`<stack>-sdk-publishing`); the functions build its
+ * ARN from it (no dependency cycle). Stack-scoped, so two pipelines' stacks in one account and region never collide.
+ */
+export function sdkStateMachineName(scope: Construct): string {
+  return stackScopedName(scope, 'sdk-publishing', 80);
+}
+/** Name of the tester CodeBuild project (`<stack>-sdk-tester`); it travels in the execution input. */
+export function sdkTesterProjectName(scope: Construct): string {
+  return stackScopedName(scope, 'sdk-tester', 255);
+}
 
 const SDK_PUBLISHING_ASL = fileURLToPath(new URL('../statemachines/sdk-publishing.asl.json', import.meta.url));
 
@@ -213,85 +239,122 @@ export class SdkPublisher extends Construct {
   readonly downloadApiUrl: string;
   /** `https://<distribution domain>`: base of every package URL. */
   readonly cdnBaseUrl: string;
-
-  private readonly removalPolicy: RemovalPolicy;
-  private readonly logRetention: logs.RetentionDays;
+  /** Alarms to the notification topic, the on-failure queue of asynchronous invocations, and the dashboard. */
+  readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: SdkPublisherProps) {
     super(scope, id);
-    const { publicKeyPem, accessPolicy } = validateProps(props);
-    this.removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
-    this.logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
+    const { publicKeyPem, accessPolicy } = checkProps(props);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const logDefaults: LogGroupDefaults = { removalPolicy, logRetention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS };
     useBucketPolicyForAccessLogs(this);
+    const stateMachineName = sdkStateMachineName(this);
+    const stateMachineArn = stateMachineArnFromName(this, stateMachineName);
 
-    const stack = Stack.of(this);
-    // Built from the name rather than referenced: the functions the state machine invokes also need its ARN.
-    const stateMachineArn = stack.formatArn({
-      service: 'states',
-      resource: 'stateMachine',
-      resourceName: SDK_STATE_MACHINE_NAME,
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-    });
-
-    this.encryptionKey =
-      props.encryptionKey ??
-      new kms.Key(this, 'Key', {
-        description: 'Lockstep SDK publishing: SDK table, SDK host and staging buckets, notifications, tester output',
-        enableKeyRotation: true,
-        removalPolicy: this.removalPolicy,
-      });
-    this.table = createLockstepTable(this, SDK_TABLES[0]!, { encryptionKey: this.encryptionKey, removalPolicy: this.removalPolicy });
-
+    const key = (this.encryptionKey =
+      props.encryptionKey ?? buildKey(this, 'Lockstep SDK publishing: SDK table, SDK host and staging buckets, notifications, tester output', removalPolicy));
+    this.table = createLockstepTable(this, SDK_TABLES[0]!, { encryptionKey: key, removalPolicy });
     this.accessLogsBucket = createAccessLogsBucket(this, 'AccessLogsBucket', {
-      removalPolicy: this.removalPolicy,
+      removalPolicy,
       logsOf: 'SDK host, staging and package host buckets and the package host distribution',
       acceptsCloudFrontLogs: true,
     });
-    this.sdkHostBucket = createDataBucket(this, 'SdkHostBucket', {
-      encryptionKey: this.encryptionKey,
-      accessLogs: this.accessLogsBucket,
-      accessLogsPrefix: 'sdk-host/',
-      removalPolicy: this.removalPolicy,
-      eventBridgeEnabled: true,
-    });
-    this.stagingBucket = createDataBucket(this, 'StagingBucket', {
-      encryptionKey: this.encryptionKey,
-      accessLogs: this.accessLogsBucket,
-      accessLogsPrefix: 'staging/',
-      removalPolicy: this.removalPolicy,
-    });
-    this.packageHostBucket = createDataBucket(this, 'PackageHostBucket', {
-      accessLogs: this.accessLogsBucket,
-      accessLogsPrefix: 'package-host/',
-      removalPolicy: this.removalPolicy,
-    });
+    const dataBucket = (bucketId: string, prefix: string, options: { encryptionKey?: kms.IKey; eventBridgeEnabled?: boolean }): s3.Bucket =>
+      createDataBucket(this, bucketId, { accessLogs: this.accessLogsBucket, accessLogsPrefix: prefix, removalPolicy, ...options });
+    this.sdkHostBucket = dataBucket('SdkHostBucket', 'sdk-host/', { encryptionKey: key, eventBridgeEnabled: true });
+    this.stagingBucket = dataBucket('StagingBucket', 'staging/', { encryptionKey: key });
+    this.packageHostBucket = dataBucket('PackageHostBucket', 'package-host/', {});
 
-    this.publicKey =
-      typeof props.cloudFrontPublicKey === 'string'
-        ? new cloudfront.PublicKey(this, 'SigningPublicKey', {
-            encodedKey: publicKeyPem ?? props.cloudFrontPublicKey,
-            comment: 'Lockstep SDK publishing: checks signed URLs of private and early-access packages',
-          })
-        : props.cloudFrontPublicKey;
-    this.keyGroup = new cloudfront.KeyGroup(this, 'SigningKeyGroup', {
-      items: [this.publicKey],
-      comment: 'Lockstep SDK publishing: keys that may sign package URLs',
-    });
-    this.distribution = this.createDistribution(props);
+    ({ publicKey: this.publicKey, keyGroup: this.keyGroup } = buildSigningKeyGroup(this, props.cloudFrontPublicKey, publicKeyPem));
+    this.distribution = buildPackageHostDistribution(this, { ...props, bucket: this.packageHostBucket, keyGroup: this.keyGroup, logBucket: this.accessLogsBucket });
     this.cdnBaseUrl = `https://${props.domainName ?? this.distribution.distributionDomainName}`;
 
-    this.notificationTopic = this.createTopic(props.notificationEmails ?? []);
+    this.notificationTopic = buildTopic(this, 'NotificationTopic', 'Lockstep SDK publishing', key);
+    // The notifier publishes one message per owner with the attribute `recipient` (lower case).
+    const owners = [...new Set((props.notificationEmails ?? []).map((e) => e.trim().toLowerCase()))].sort();
+    subscribeEmails(this.notificationTopic, 'recipient', owners.map((email) => [email, [email]]));
     const archiveLimits = JSON.stringify({ ...DEFAULT_ARCHIVE_LIMITS, ...props.archiveLimits });
-    this.testerProject = this.createTesterProject(props.testerEnvironment, archiveLimits);
+    this.testerProject = buildTesterProject(this, {
+      projectName: sdkTesterProjectName(this),
+      ...(props.testerEnvironment ? { environment: props.testerEnvironment } : {}),
+      archiveLimits,
+      stagingBucket: this.stagingBucket,
+      packageHostBucket: this.packageHostBucket,
+      encryptionKey: key,
+      logDefaults,
+    });
 
-    this.functions = this.createFunctions(accessPolicy, {
+    this.functions = buildFunctions(this, {
+      names: SDK_HANDLER_NAMES,
+      entry: sdkHandlerEntry,
+      settings: (name) => SDK_HANDLERS[name],
+      environment: this.functionEnvironment(props, stateMachineArn, archiveLimits),
+      bundledJson: { [ACCESS_POLICY_FILE]: accessPolicy },
+      ...logDefaults,
+    });
+    // The convert step copies entries to /tmp one at a time (issue 9 item 10): size /tmp from the limits.
+    const stepsFunction = this.functions['sdk-steps'].node.defaultChild as lambda.CfnFunction;
+    stepsFunction.ephemeralStorage = { size: stepsEphemeralStorageMiB({ ...DEFAULT_ARCHIVE_LIMITS, ...props.archiveLimits }) };
+    this.stateMachine = lockstepStateMachine(this, 'StateMachine', {
+      stateMachineName,
+      aslFile: SDK_PUBLISHING_ASL,
+      definitionSubstitutions: {},
+      logGroup: buildLogGroup(this, 'StateMachineLogs', logDefaults, perCreationName(`/aws/vendedlogs/states/${stateMachineName}`)),
+      invokes: { SdkStepsFunctionArn: this.functions['sdk-steps'] },
+      codeBuildProjects: [this.testerProject],
+    });
+    grantSdkHandlerPermissions(this, { ...this.dataStores(), functions: this.functions, stateMachineArn, signingKeySecret: props.signingKeySecret, distribution: this.distribution });
+
+    this.httpApi =
+      props.httpApi ??
+      buildHttpApi(this, {
+        apiName: stackScopedName(this, 'sdk', 128),
+        description: 'Lockstep SDK publishing: uploads and downloads',
+        throttle: props.apiThrottle ?? { rateLimit: 20, burstLimit: 40 },
+        logDefaults,
+      });
+    this.addRoutes();
+    const stage = props.httpApi ? props.httpApiStage : (this.node.findChild('ApiStage') as apigwv2.HttpStage);
+    if (stage) {
+      const uploads = props.routeThrottles?.uploads ?? { rateLimit: 5, burstLimit: 10 };
+      const downloads = props.routeThrottles?.downloads ?? { rateLimit: 50, burstLimit: 100 };
+      throttleRoutes(stage, {
+        'POST /sdk/uploads': uploads,
+        'POST /sdk/uploads/{uploadId}/complete': uploads,
+        'GET /sdk/status': uploads,
+        'GET /sdk/index': downloads,
+        'GET /sdk/download/{name}/{version}': downloads,
+      });
+    }
+    this.uploadApiUrl = `${this.httpApi.apiEndpoint}/sdk/uploads`;
+    this.downloadApiUrl = `${this.httpApi.apiEndpoint}/sdk`;
+    this.addTriggers(props.pollInterval ?? Duration.minutes(15));
+    this.monitoring = buildMonitoring(this, {
+      title: 'Lockstep SDK publishing',
+      functions: this.functions,
+      asyncFunctions: ['sdk-intake'],
+      stateMachines: { SdkPublishing: this.stateMachine },
+      topic: this.notificationTopic,
+      encryptionKey: key,
+    });
+    this.addOutputs();
+  }
+
+  private dataStores(): Pick<SdkPublisher, 'table' | 'sdkHostBucket' | 'stagingBucket' | 'packageHostBucket' | 'notificationTopic' | 'encryptionKey'> {
+    const { table, sdkHostBucket, stagingBucket, packageHostBucket, notificationTopic, encryptionKey } = this;
+    return { table, sdkHostBucket, stagingBucket, packageHostBucket, notificationTopic, encryptionKey };
+  }
+
+  /** The environment variables of ARCHITECTURE.md ("SDK publishing"), the same for every SDK function. */
+  private functionEnvironment(props: SdkPublisherProps, stateMachineArn: string, archiveLimits: string): Record<string, string> {
+    return {
       LOCKSTEP_SDK_TABLE: this.table.tableName,
       LOCKSTEP_SDK_HOST_BUCKET: this.sdkHostBucket.bucketName,
       LOCKSTEP_SDK_STAGING_BUCKET: this.stagingBucket.bucketName,
       LOCKSTEP_PACKAGE_HOST_BUCKET: this.packageHostBucket.bucketName,
       LOCKSTEP_SDK_STATE_MACHINE_ARN: stateMachineArn,
       LOCKSTEP_SDK_NOTIFICATION_TOPIC_ARN: this.notificationTopic.topicArn,
-      LOCKSTEP_SDK_TESTER_PROJECT: SDK_TESTER_PROJECT_NAME,
+      LOCKSTEP_SDK_TESTER_PROJECT: sdkTesterProjectName(this),
       LOCKSTEP_CDN_BASE_URL: this.cdnBaseUrl,
       LOCKSTEP_CDN_DISTRIBUTION_ID: this.distribution.distributionId,
       LOCKSTEP_CLOUDFRONT_KEY_PAIR_ID: this.publicKey.publicKeyId,
@@ -301,319 +364,7 @@ export class SdkPublisher extends Construct {
       [ARCHIVE_LIMITS_ENV]: archiveLimits,
       POWERTOOLS_SERVICE_NAME: 'lockstep-sdk',
       POWERTOOLS_METRICS_NAMESPACE: 'Lockstep',
-    });
-    // The convert step copies entries to /tmp one at a time (issue 9 item 10): size /tmp from the limits.
-    const stepsFunction = this.functions['sdk-steps'].node.defaultChild as lambda.CfnFunction;
-    stepsFunction.ephemeralStorage = { size: stepsEphemeralStorageMiB({ ...DEFAULT_ARCHIVE_LIMITS, ...props.archiveLimits }) };
-    this.stateMachine = this.createStateMachine();
-    this.grantFunctionPermissions(stateMachineArn, props.signingKeySecret);
-
-    this.httpApi = props.httpApi ?? this.createApi(props.apiThrottle);
-    this.addRoutes();
-    this.uploadApiUrl = `${this.httpApi.apiEndpoint}/sdk/uploads`;
-    this.downloadApiUrl = `${this.httpApi.apiEndpoint}/sdk`;
-    this.addTriggers(props.pollInterval ?? Duration.minutes(15));
-    this.addOutputs();
-  }
-
-  private createDistribution(props: SdkPublisherProps): cloudfront.Distribution {
-    const origin = origins.S3BucketOrigin.withOriginAccessControl(this.packageHostBucket, {
-      originAccessLevels: [cloudfront.AccessLevel.READ],
-    });
-    const publicBehavior: cloudfront.BehaviorOptions = {
-      origin,
-      viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
-      allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD,
-      cachedMethods: cloudfront.CachedMethods.CACHE_GET_HEAD,
-      cachePolicy: cloudfront.CachePolicy.CACHING_OPTIMIZED,
-      responseHeadersPolicy: cloudfront.ResponseHeadersPolicy.SECURITY_HEADERS,
-      // Package archives are already compressed.
-      compress: false,
     };
-    const signedBehavior: cloudfront.BehaviorOptions = { ...publicBehavior, trustedKeyGroups: [this.keyGroup] };
-    const distribution = new cloudfront.Distribution(this, 'Distribution', {
-      comment: 'Lockstep SDK package host',
-      // Anything outside the tier prefixes (index.json among them) needs a signed URL too: the download API serves
-      // the index, and nothing is public unless it sits under public/.
-      defaultBehavior: signedBehavior,
-      additionalBehaviors: {
-        'public/*': publicBehavior,
-        'early-access/*': signedBehavior,
-        'private/*': signedBehavior,
-      },
-      priceClass: props.priceClass ?? cloudfront.PriceClass.PRICE_CLASS_100,
-      httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
-      // Signed URLs limited to a consumer's IP range carry an IPv4 condition; a viewer connecting over IPv6 could
-      // never match it, so viewers connect over IPv4.
-      enableIpv6: false,
-      enableLogging: true,
-      logBucket: this.accessLogsBucket,
-      logFilePrefix: 'cloudfront/',
-      ...(props.domainName && props.certificate
-        ? {
-            domainNames: [props.domainName],
-            certificate: props.certificate,
-            minimumProtocolVersion: cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
-            sslSupportMethod: cloudfront.SSLMethod.SNI,
-          }
-        : {}),
-      ...(props.geoRestriction ? { geoRestriction: props.geoRestriction } : {}),
-      ...(props.webAclId ? { webAclId: props.webAclId } : {}),
-    });
-    if (!props.certificate) {
-      acknowledge(distribution, {
-        id: 'AwsSolutions-CFR4',
-        reason:
-          'Without a custom domain the distribution serves the default *.cloudfront.net certificate, whose security policy CloudFront fixes at TLSv1; give domainName and certificate to require TLS 1.2',
-      });
-    }
-    if (!props.geoRestriction) {
-      acknowledge(distribution, {
-        id: 'AwsSolutions-CFR1',
-        reason:
-          'Who may download is decided per consumer by the download API (groups, IP ranges) and enforced with signed URLs; a country restriction is an operator choice, available through the geoRestriction prop',
-      });
-    }
-    if (!props.webAclId) {
-      acknowledge(distribution, {
-        id: 'AwsSolutions-CFR2',
-        reason:
-          'Private and early-access objects need a signed URL and public ones are static package files cached at the edge, with no application behind the origin to protect; attach a web ACL through the webAclId prop for rate limiting',
-      });
-    }
-    return distribution;
-  }
-
-  private createTopic(emails: readonly string[]): sns.Topic {
-    const topic = new sns.Topic(this, 'NotificationTopic', {
-      displayName: 'Lockstep SDK publishing',
-      masterKey: this.encryptionKey,
-      enforceSSL: true,
-    });
-    // The notifier publishes one message per owner with the attribute `recipient` (lower case).
-    for (const email of [...new Set(emails.map((e) => e.trim().toLowerCase()))].sort()) {
-      topic.addSubscription(
-        new subscriptions.EmailSubscription(email, {
-          filterPolicy: { recipient: sns.SubscriptionFilter.stringFilter({ allowlist: [email] }) },
-        }),
-      );
-    }
-    return topic;
-  }
-
-  /**
-   * The tester: a CodeBuild project running `TESTER_BUILDSPEC` over the tester CLI bundled by esbuild at synth
-   * (an S3 asset), reading staged and published packages and writing `tests/<plan>/results.json` to staging.
-   */
-  private createTesterProject(environment: codebuild.BuildEnvironment | undefined, archiveLimits: string): codebuild.Project {
-    const source = new s3assets.Asset(this, 'TesterSource', {
-      path: TESTER_DIR,
-      assetHashType: AssetHashType.OUTPUT,
-      bundling: {
-        // Never pulled: local bundling with esbuild always succeeds or throws.
-        image: DockerImage.fromRegistry('public.ecr.aws/docker/library/node:20-slim'),
-        local: {
-          tryBundle(outputDir: string): boolean {
-            buildSync(testerBundleOptions(outputDir));
-            return true;
-          },
-        },
-      },
-    });
-    const logGroup = this.logGroup('TesterLogs');
-    const project = new codebuild.Project(this, 'TesterProject', {
-      projectName: SDK_TESTER_PROJECT_NAME,
-      description: 'Lockstep SDK tester: builds a sample app against the staged set and checks every package',
-      buildSpec: codebuild.BuildSpec.fromObjectToYaml(TESTER_BUILDSPEC as unknown as Record<string, unknown>),
-      source: new S3ObjectSource(source.bucket, source.s3ObjectKey),
-      environment: environment ?? {
-        buildImage: codebuild.LinuxArmBuildImage.AMAZON_LINUX_2_STANDARD_3_0,
-        computeType: codebuild.ComputeType.MEDIUM,
-        privileged: false,
-      },
-      environmentVariables: {
-        LOCKSTEP_SDK_STAGING_BUCKET: { value: this.stagingBucket.bucketName },
-        LOCKSTEP_PACKAGE_HOST_BUCKET: { value: this.packageHostBucket.bucketName },
-        [ARCHIVE_LIMITS_ENV]: { value: archiveLimits },
-        // An unprivileged CodeBuild container cannot create network namespaces. Provider code still runs as nobody
-        // (it cannot read the build's environment, hence no credentials URI nor the presigned URLs), and this
-        // project's role can touch no SDK bucket, so the network it keeps leads to nothing of Lockstep's.
-        LOCKSTEP_SDK_SANDBOX_NETWORK: { value: 'shared' },
-      },
-      encryptionKey: this.encryptionKey,
-      logging: { cloudWatch: { logGroup } },
-      // Results travel as results.json in staging, so no report-group permissions are needed.
-      grantReportGroupPermissions: false,
-      timeout: Duration.hours(1),
-    });
-    // CodeBuild checks the source bucket's location and ACL before it downloads the source.
-    project.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['s3:GetBucketAcl', 's3:GetBucketLocation'], resources: [source.bucket.bucketArn] }),
-    );
-    project.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:GetObjectVersion'], resources: [source.bucket.arnForObjects(source.s3ObjectKey)] }));
-    // No object access at all: the tester reads its plan and packages, and writes its one results key, through
-    // presigned URLs the stage step puts in the plan. Provider code in the build (run as nobody, see tester.ts)
-    // could at most reach this role, which can touch no package and choose no results path.
-    acknowledge(
-      project,
-      {
-        id: 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]',
-        reason: 'CodeBuild encrypts build output with the SDK key through the CDK grant, which adds ReEncrypt* on that one key',
-      },
-      {
-        id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
-        reason: 'CodeBuild encrypts build output with the SDK key through the CDK grant, which adds GenerateDataKey* on that one key',
-      },
-      {
-        // The statement CodeBuild adds for its default log group, whatever the logging settings.
-        id: `AwsSolutions-IAM5[${resourceFinding(this, `${Stack.of(this).formatArn({ service: 'logs', resource: 'log-group', arnFormat: ArnFormat.COLON_RESOURCE_NAME, resourceName: `/aws/codebuild/${project.projectName}` })}:*`)}]`,
-        reason: `CodeBuild always grants its default log group /aws/codebuild/${SDK_TESTER_PROJECT_NAME}; ":*" covers the log streams of that one group`,
-      },
-    );
-    return project;
-  }
-
-  private createFunctions(accessPolicy: AccessPolicy, environment: Record<string, string>): Record<SdkHandlerName, nodejs.NodejsFunction> {
-    const entries = SDK_HANDLER_NAMES.map((name) => {
-      const fn = lockstepFunction(this, pascal(name), {
-        entry: sdkHandlerEntry(name),
-        ...SDK_HANDLERS[name],
-        environment,
-        bundledJson: { [ACCESS_POLICY_FILE]: accessPolicy },
-        logRetention: this.logRetention,
-        removalPolicy: this.removalPolicy,
-      });
-      return [name, fn] as const;
-    });
-    return Object.fromEntries(entries) as Record<SdkHandlerName, nodejs.NodejsFunction>;
-  }
-
-  private createStateMachine(): sfn.StateMachine {
-    const steps = this.functions['sdk-steps'];
-    return lockstepStateMachine(this, 'StateMachine', {
-      stateMachineName: SDK_STATE_MACHINE_NAME,
-      aslFile: SDK_PUBLISHING_ASL,
-      definitionSubstitutions: { SdkStepsFunctionArn: steps.functionArn },
-      logGroup: this.logGroup('StateMachineLogs', `/aws/vendedlogs/states/${SDK_STATE_MACHINE_NAME}`),
-      invokes: [steps],
-      codeBuildProjects: [this.testerProject],
-    });
-  }
-
-  /**
-   * What each SDK handler calls (see `lambdas/sdk/service/`), and nothing more. `s3:ListBucket` is granted where a
-   * handler reads an object that may not exist yet: without it S3 answers 403 instead of 404.
-   */
-  private grantFunctionPermissions(stateMachineArn: string, signingKeySecret: secretsmanager.ISecret): void {
-    const fns = this.functions;
-    const startExecution = new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [stateMachineArn] });
-    const incoming = 'incoming/*';
-    // Intake moves what it took in out of incoming/ to received/<name>/<version>/<etag>/, which executions read.
-    const received = 'received/*';
-    const everything = '*';
-    const finding = (bucket: s3.IBucket, pattern: string): string => `AwsSolutions-IAM5[${resourceFinding(this, bucket.arnForObjects(pattern))}]`;
-    const incomingReason = 'names and versions under incoming/<name>/<version>/ are chosen by providers at run time';
-
-    // Upload API: checks the provider's token, hands out presigned PUTs under incoming/<name>/<version>/ (signed
-    // with this role, so the role must be allowed to put there), and on completion lists what arrived and starts
-    // the execution.
-    const upload = fns['sdk-upload-api'];
-    grantTableData(this.table, upload, 'read-write');
-    grantObjectsWrite(this.sdkHostBucket, incoming, upload);
-    this.grantIntakeMove(upload);
-    upload.addToRolePolicy(startExecution);
-    acknowledge(
-      upload.role!,
-      { id: finding(this.sdkHostBucket, incoming), reason: `Presigned uploads of SDK versions, moved out once taken in: ${incomingReason}` },
-      { id: finding(this.sdkHostBucket, received), reason: `Completing an upload moves it to received/<name>/<version>/<etag>/: ${incomingReason}` },
-    );
-
-    // Intake: lists incoming/ (events and the poll) and starts one execution per new (SDK, version); the poll also
-    // finishes publications cut short after their commit point (index.json, deleting withdrawn versions).
-    const intake = fns['sdk-intake'];
-    grantTableData(this.table, intake, 'read-write');
-    this.grantIntakeMove(intake);
-    intake.addToRolePolicy(startExecution);
-    grantObjectsWrite(this.packageHostBucket, INDEX_KEY, intake);
-    grantObjectsDelete(this.packageHostBucket, everything, intake);
-    acknowledge(
-      intake.role!,
-      {
-        id: finding(this.packageHostBucket, everything),
-        reason: 'The poll finishes interrupted publications, which deletes the objects of withdrawn versions at <tier>/<name>/<version>/ keys known only from the index',
-      },
-      { id: finding(this.sdkHostBucket, incoming), reason: `Intake reads an upload and deletes it from incoming/ once moved: ${incomingReason}` },
-      { id: finding(this.sdkHostBucket, received), reason: `Intake moves an upload to received/<name>/<version>/<etag>/: ${incomingReason}` },
-    );
-
-    // Steps: validate and convert the upload, stage (packages/, contents/, tests/ plans), read test results,
-    // publish to the package host (copies, index.json, deleting withdrawn versions), notify owners, and start
-    // executions for waiting packages that an arrival releases.
-    const steps = fns['sdk-steps'];
-    grantTableData(this.table, steps, 'read-write');
-    grantObjectsRead(this.sdkHostBucket, incoming, steps);
-    grantObjectsRead(this.sdkHostBucket, received, steps);
-    grantBucketList(this.sdkHostBucket, steps);
-    grantObjectsRead(this.stagingBucket, everything, steps);
-    grantObjectsWrite(this.stagingBucket, everything, steps);
-    grantBucketList(this.stagingBucket, steps);
-    grantObjectsWrite(this.packageHostBucket, everything, steps);
-    grantObjectsDelete(this.packageHostBucket, everything, steps);
-    grantTopicPublish(this.notificationTopic, this.encryptionKey, steps);
-    steps.addToRolePolicy(startExecution);
-    // Withdrawals and tier changes invalidate the package's old path (CachingOptimized keeps objects for 24 h).
-    this.distribution.grantCreateInvalidation(steps);
-    acknowledge(
-      steps.role!,
-      { id: finding(this.sdkHostBucket, incoming), reason: `Validation and conversion read the upload the execution names: ${incomingReason}` },
-      { id: finding(this.sdkHostBucket, received), reason: `Validation and conversion read the upload the execution names, moved by intake: ${incomingReason}` },
-      {
-        id: finding(this.stagingBucket, everything),
-        reason: 'Staging holds packages/, contents/ and tests/ objects of SDK versions and test plans that exist only at run time',
-      },
-      {
-        id: finding(this.packageHostBucket, everything),
-        reason: 'Publication writes <tier>/<name>/<version>/ and index.json and deletes withdrawn versions, for SDKs known only at run time',
-      },
-    );
-
-    // Download API: checks the consumer's token, reads the index, signs URLs with the operator's key. Listing
-    // tells "nothing published yet" (404) apart from a denial.
-    const download = fns['sdk-download-api'];
-    grantTableData(this.table, download, 'read');
-    grantObjectsRead(this.packageHostBucket, INDEX_KEY, download);
-    grantBucketList(this.packageHostBucket, download);
-    signingKeySecret.grantRead(download);
-  }
-
-  /**
-   * Intake's move of an upload out of incoming/: read it, copy it to received/, delete it from incoming/. Listing
-   * the SDK host without a prefix condition, so a missing object answers 404 (a prefix condition does not count).
-   */
-  private grantIntakeMove(fn: nodejs.NodejsFunction): void {
-    grantObjectsRead(this.sdkHostBucket, 'incoming/*', fn);
-    grantObjectsWrite(this.sdkHostBucket, 'received/*', fn);
-    grantObjectsDelete(this.sdkHostBucket, 'incoming/*', fn);
-    grantBucketList(this.sdkHostBucket, fn);
-  }
-
-  private createApi(throttle: apigwv2.ThrottleSettings | undefined): apigwv2.HttpApi {
-    const api = new apigwv2.HttpApi(this, 'Api', {
-      apiName: 'lockstep-sdk',
-      description: 'Lockstep SDK publishing: uploads and downloads',
-      createDefaultStage: false,
-    });
-    new apigwv2.HttpStage(this, 'ApiStage', {
-      httpApi: api,
-      stageName: '$default',
-      autoDeploy: true,
-      throttle: throttle ?? { rateLimit: 20, burstLimit: 40 },
-      accessLogSettings: {
-        destination: new apigwv2.LogGroupLogDestination(this.logGroup('ApiAccessLogs')),
-        format: apigwv2AccessLogFormat(),
-      },
-    });
-    return api;
   }
 
   private addRoutes(): void {
@@ -667,13 +418,6 @@ export class SdkPublisher extends Construct {
     new CfnOutput(this, 'SdkStateMachineArn', { value: this.stateMachine.stateMachineArn });
   }
 
-  private logGroup(id: string, logGroupName?: string): logs.LogGroup {
-    return new logs.LogGroup(this, id, {
-      ...(logGroupName ? { logGroupName } : {}),
-      retention: this.logRetention,
-      removalPolicy: this.removalPolicy,
-    });
-  }
 }
 
 interface ValidatedProps {
@@ -683,7 +427,7 @@ interface ValidatedProps {
 }
 
 /** Checks every prop, or throws once with every problem. */
-function validateProps(props: SdkPublisherProps): ValidatedProps {
+function checkProps(props: SdkPublisherProps): ValidatedProps {
   const problems: string[] = [];
   let publicKeyPem: string | undefined;
   if (typeof props.cloudFrontPublicKey === 'string' && !Token.isUnresolved(props.cloudFrontPublicKey)) {
@@ -701,9 +445,16 @@ function validateProps(props: SdkPublisherProps): ValidatedProps {
   if (props.certificate !== undefined && props.domainName === undefined) {
     problems.push('certificate: give domainName too (the name the certificate covers), or leave both out');
   }
-  if (props.domainName !== undefined && !Token.isUnresolved(props.domainName) && !/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i.test(props.domainName)) {
+  const hostName = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
+  if (props.domainName !== undefined && !Token.isUnresolved(props.domainName) && !hostName.test(props.domainName)) {
     problems.push(`domainName: "${props.domainName}" is not a host name; write e.g. "sdk.example.com"`);
   }
+  if (props.domainAliases !== undefined && props.domainName === undefined) {
+    problems.push('domainAliases: give domainName and certificate too; aliases are served with the same certificate');
+  }
+  (props.domainAliases ?? []).forEach((alias, i) => {
+    if (!Token.isUnresolved(alias) && !hostName.test(alias)) problems.push(`domainAliases[${i}]: "${alias}" is not a host name; write e.g. "downloads.example.com"`);
+  });
   const certificateArn = props.certificate?.certificateArn;
   if (certificateArn !== undefined && !Token.isUnresolved(certificateArn)) {
     const region = certificateArn.split(':')[3];
@@ -756,7 +507,7 @@ function validateProps(props: SdkPublisherProps): ValidatedProps {
   return { ...(publicKeyPem !== undefined ? { publicKeyPem } : {}), accessPolicy: policy.value };
 }
 
-/** The key as SPKI PEM (what CloudFront stores), or why it cannot be used. */
+/** The key as SPKI PEM with its trailing newline (what CloudFront stores), or why it cannot be used. */
 function checkPublicKey(text: string): string | { problem: string } {
   if (/PRIVATE KEY-----/.test(text)) {
     return { problem: 'this is a private key; give only the public half (openssl rsa -in private.pem -pubout) and keep the private key in signingKeySecret' };
@@ -774,7 +525,8 @@ function checkPublicKey(text: string): string | { problem: string } {
   if (bits !== 2048) {
     return { problem: `is an RSA ${bits ?? '?'}-bit key; CloudFront accepts RSA keys of 2048 bits (openssl genrsa -out private.pem 2048)` };
   }
-  return (key.export({ type: 'spki', format: 'pem' }) as string).trim();
+  // Exported PEM ends in a newline; CloudFront's EncodedKey keeps it (the key as `openssl rsa -pubout` writes it).
+  return key.export({ type: 'spki', format: 'pem' }) as string;
 }
 
 /** Reads (if a path) and validates the access policy; every problem is returned, none thrown. */

@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { checkPipelineFile, DEFAULT_PIPELINE_FILE, formatProblems } from '../../lambdas/core/config/load';
 import type { Pipeline } from '../../lambdas/core/config/schema';
 import { promotionsOf } from '../../lambdas/core/config/validate';
+import { configWarnings } from '../../lambdas/core/config/warnings';
 
 /** Counts of what a pipeline defines, as printed by `validate` and its `--json` output. */
 export function summarize(pipeline: Pipeline) {
@@ -55,11 +56,12 @@ export function register(program: Command): void {
       const result = await checkPipelineFile(file);
       if (options.json) {
         const body = result.pipeline
-          ? { valid: true, file, summary: summarize(result.pipeline), problems: [] }
+          ? { valid: true, file, summary: summarize(result.pipeline), problems: [], warnings: configWarnings(result.pipeline) }
           : { valid: false, file, problems: result.problems };
         console.log(JSON.stringify(body, null, 2));
       } else if (result.pipeline) {
         console.log(summaryText(file, result.pipeline));
+        for (const warning of configWarnings(result.pipeline)) console.log(`warning: ${warning.path}: ${warning.message}. Fix: ${warning.fix}`);
       } else {
         console.error(formatProblems(result.problems, file));
         console.error(`\n${count(result.problems.length, 'problem')} in ${file}.`);

@@ -185,6 +185,16 @@ describe('CodeBuild projects', () => {
     }
   });
 
+  it('runs the image its props and the README document as the default', () => {
+    const images = new Set(ofType('AWS::CodeBuild::Project').map(([, p]) => p.Properties!.Environment.Image as string));
+    expect([...images]).toEqual(['aws/codebuild/amazonlinux2-aarch64-standard:3.0']);
+    const documented = (file: string) => readFileSync(fileURLToPath(new URL(file, import.meta.url)), 'utf8');
+    for (const file of ['../../lib/deployment-system.ts', '../../lib/sdk-publisher.ts', '../../README.md']) {
+      expect({ [file]: documented(file).includes('amazonlinux2-aarch64-standard:3.0') }).toEqual({ [file]: true });
+      expect({ [file]: /standard 5\.0/.test(documented(file)) }).toEqual({ [file]: false });
+    }
+  });
+
   it('checks out every package of a multi-package application as a source of its build project', () => {
     const project = resources[logicalId('AWS::CodeBuild::Project', 'BuildProjectstorefront')]!.Properties!;
     expect(project.Source).toMatchObject({ Type: 'GITHUB', Location: 'https://github.com/example-org/api.git', SourceIdentifier: 'api' });
@@ -293,6 +303,73 @@ describe('Lambda functions', () => {
     }
   });
 
+  describe('table access per function (least privilege)', () => {
+    const WRITES = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+    /** For each table the role reaches: its actions (sorted) and any leading-key condition. */
+    function tableAccess(rolePrefix: string): Record<string, { actions: string[]; partitionKeys?: string[] }> {
+      const tables = new Map(ofType('AWS::DynamoDB::Table').map(([id]) => [id, id.replace(/^DeploymentSystem/, '').replace(/[0-9A-F]{8}$/, '')]));
+      const access: Record<string, { actions: string[]; partitionKeys?: string[] }> = {};
+      for (const statement of statementsOf(rolePrefix)) {
+        const actions = asArray(statement.Action as string | string[]).filter((a) => a.startsWith('dynamodb:'));
+        if (actions.length === 0) continue;
+        for (const resource of asArray(statement.Resource)) {
+          const table = tables.get(resource?.['Fn::GetAtt']?.[0]);
+          if (!table) continue;
+          const keys = statement.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'] as string[] | undefined;
+          const entry = (access[table] ??= { actions: [] });
+          entry.actions = [...new Set([...entry.actions, ...actions])].sort();
+          if (keys) entry.partitionKeys = keys;
+        }
+      }
+      return access;
+    }
+    const writes = (entry?: { actions: string[] }) => (entry?.actions ?? []).filter((a) => WRITES.includes(a));
+
+    it('lets no function write the Locks table but the promotion steps, and lets only the reconcile pass read it besides', () => {
+      const reach = Object.fromEntries(
+        ['GithubWebhook', 'CodecommitPush', 'ApprovalApi', 'ApprovalRequest', 'PromotionSteps', 'Reconcile'].map((fn) => [fn, tableAccess(`${fn}Role`).Locks]),
+      );
+      expect(Object.entries(reach).filter(([, entry]) => entry !== undefined).map(([fn, entry]) => [fn, writes(entry).length > 0])).toEqual([
+        ['PromotionSteps', true],
+        ['Reconcile', false],
+      ]);
+    });
+
+    it('keeps the internet-facing webhook away from revisions: it writes only the push and build partitions of that table', () => {
+      const access = tableAccess('GithubWebhookRole');
+      expect(Object.keys(access).sort()).toEqual(['Events', 'Idempotency', 'Revisions']);
+      expect(access.Revisions!.partitionKeys).toEqual(['PUSHES', 'BUILDS#*']);
+      expect(access.Revisions!.actions).not.toContain('dynamodb:Scan');
+      expect(access.Events!.actions).toEqual(['dynamodb:BatchWriteItem', 'dynamodb:DescribeTable', 'dynamodb:PutItem']);
+      expect(tableAccess('CodecommitPushRole').Revisions!.partitionKeys).toEqual(['PUSHES', 'BUILDS#*']);
+      expect(tableAccess('CodecommitPushRole').Idempotency).toBeUndefined();
+    });
+
+    it('lets the internet-facing approval API only read revisions, and keeps it out of Locks and Idempotency', () => {
+      const access = tableAccess('ApprovalApiRole');
+      expect(Object.keys(access).sort()).toEqual(['Environments', 'Events', 'Revisions']);
+      expect(writes(access.Revisions)).toEqual([]);
+      expect(access.Revisions!.partitionKeys).toBeUndefined();
+      expect(writes(access.Environments)).toEqual(WRITES.slice().sort());
+    });
+
+    it('gives each function exactly the tables it uses, and appends to the timeline without reading it', () => {
+      const reached = (fn: string) => Object.keys(tableAccess(`${fn}Role`)).sort();
+      expect({
+        approvalRequest: reached('ApprovalRequest'),
+        promotionSteps: reached('PromotionSteps'),
+        reconcile: reached('Reconcile'),
+      }).toEqual({
+        approvalRequest: ['Environments', 'Events', 'Revisions'],
+        promotionSteps: ['Environments', 'Events', 'Locks', 'Revisions'],
+        reconcile: ['Environments', 'Events', 'Locks', 'Revisions'],
+      });
+      for (const fn of ['GithubWebhook', 'CodecommitPush', 'ApprovalApi', 'ApprovalRequest', 'PromotionSteps', 'Reconcile']) {
+        expect({ [fn]: tableAccess(`${fn}Role`).Events!.actions }).toEqual({ [fn]: ['dynamodb:BatchWriteItem', 'dynamodb:DescribeTable', 'dynamodb:PutItem'] });
+      }
+    });
+  });
+
   it('lets only the webhook function read the webhook secret', () => {
     const secret = logicalId('AWS::SecretsManager::Secret', 'WebhookSecret');
     const readers = ofType('AWS::IAM::Policy')
@@ -314,7 +391,7 @@ describe('promotion state machine', () => {
     expect(machine.Properties!.TracingConfiguration).toEqual({ Enabled: true });
   });
 
-  it('fills the ASL placeholders with the two step functions', () => {
+  it('fills the ASL placeholders with published versions of the two step functions, so a redeploy leaves executions in flight on theirs', () => {
     // fromFile uploads the ASL as an asset; the placeholders are substituted by CloudFormation.
     const location = machine.Properties!.DefinitionS3Location as { Bucket: unknown; Key: string };
     const assembly = app.synth();
@@ -327,9 +404,15 @@ describe('promotion state machine', () => {
       readFileSync(fileURLToPath(new URL('../../statemachines/promotion.asl.json', import.meta.url)), 'utf8'),
     );
     expect(machine.Properties!.DefinitionSubstitutions).toEqual({
-      PromotionStepsFunctionArn: { 'Fn::GetAtt': [logicalId('AWS::Lambda::Function', 'PromotionSteps'), 'Arn'] },
-      ApprovalRequestFunctionArn: { 'Fn::GetAtt': [logicalId('AWS::Lambda::Function', 'ApprovalRequest'), 'Arn'] },
+      PromotionStepsFunctionArn: { Ref: logicalId('AWS::Lambda::Version', 'PromotionStepsCurrentVersion') },
+      ApprovalRequestFunctionArn: { Ref: logicalId('AWS::Lambda::Version', 'ApprovalRequestCurrentVersion') },
     });
+    for (const name of ['PromotionSteps', 'ApprovalRequest']) {
+      const version = resources[logicalId('AWS::Lambda::Version', `${name}CurrentVersion`)]!;
+      expect(version.Properties!.FunctionName).toEqual({ Ref: logicalId('AWS::Lambda::Function', name) });
+      // Replaced versions stay, for the executions that still invoke them; a rolled-back create removes them.
+      expect(version.DeletionPolicy).toBe('RetainExceptOnCreate');
+    }
   });
 
   it('may start deploy and test projects of this pipeline only, and manage the CodeBuild sync rule', () => {
@@ -342,7 +425,9 @@ describe('promotion state machine', () => {
     const rule = statements.find((s) => asArray(s.Action).includes('events:PutRule'));
     expect(JSON.stringify(rule.Resource)).toContain('rule/StepFunctionsGetEventsForCodeBuildStartBuildRule');
     const invoke = statements.find((s) => asArray(s.Action).includes('lambda:InvokeFunction'));
-    expect(asArray(invoke.Resource)).toHaveLength(2);
+    expect(asArray(invoke.Resource)).toEqual(
+      ['PromotionSteps', 'ApprovalRequest'].map((name) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId('AWS::Lambda::Function', name), 'Arn'] }, ':*']] })),
+    );
   });
 });
 
@@ -350,6 +435,15 @@ describe('HTTP API and triggers', () => {
   it('routes the webhook and approval links', () => {
     const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties!.RouteKey).sort();
     expect(routes).toEqual(['GET /approvals/{requestId}', 'POST /approvals/{requestId}', 'POST /webhooks/github']);
+  });
+
+  it('throttles webhook deliveries and approval links on their own routes, apart from the stage default', () => {
+    const [[, stage]] = ofType('AWS::ApiGatewayV2::Stage') as [[string, Resources[string]]];
+    expect(stage.Properties!.RouteSettings).toEqual({
+      'POST /webhooks/github': { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 50 },
+      'GET /approvals/{requestId}': { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
+      'POST /approvals/{requestId}': { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
+    });
   });
 
   it('logs access and throttles requests on its stage', () => {
@@ -394,6 +488,25 @@ describe('HTTP API and triggers', () => {
     expect(onDelete).toContain(logicalId('AWS::SNS::Topic', 'Notification'));
   });
 
+  it('keeps the deletion notice\'s custom resource answers small and out of its logs (CloudFormation takes at most 4 KB)', () => {
+    const [, notice] = Object.entries(template.findResources('Custom::AWS')).find(([id]) => id.includes('DeletionNotice'))!;
+    for (const call of [notice.Properties.Create, notice.Properties.Delete]) {
+      const text = JSON.stringify(call);
+      expect(text).toMatch(/\\"outputPaths\\":\[\\"(Attributes\.TopicArn|MessageId)\\"\]/);
+      expect(text).toContain('\\"logApiResponseData\\":false');
+    }
+    expect(JSON.stringify(notice.Properties.Create)).not.toContain('listSubscriptionsByTopic');
+  });
+
+  it('creates the deletion notice last, so a first create that rolls back never announces a deletion', () => {
+    const [noticeId, notice] = Object.entries(resources).find(([id, r]) => r.Type === 'Custom::AWS' && id.includes('DeletionNotice'))!;
+    const dependsOn = new Set((notice as any).DependsOn as string[]);
+    const others = Object.keys(resources).filter((id) => id.startsWith('DeploymentSystem') && !id.startsWith('DeploymentSystemDeletionNotice'));
+    expect(others.length).toBeGreaterThan(50);
+    expect(others.filter((id) => !dependsOn.has(id))).toEqual([]);
+    expect(noticeId).toMatch(/^DeploymentSystemDeletionNotice/);
+  });
+
   it('sends pushes to the pipeline\'s CodeCommit branches to the codecommit-push function', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
@@ -410,6 +523,45 @@ describe('HTTP API and triggers', () => {
     for (const name of ['WebhookUrl', 'ApprovalBaseUrl', ...TABLES.map((t) => `${t.logicalName}TableName`)]) {
       expect(outputs).toContain(name);
     }
+  });
+});
+
+describe('monitoring', () => {
+  const topic = () => ({ Ref: logicalId('AWS::SNS::Topic', 'NotificationTopic') });
+  const alarms = () => ofType('AWS::CloudWatch::Alarm').filter(([id]) => id.startsWith('DeploymentSystem'));
+  const alarmOn = (metric: string, dimension: string) =>
+    alarms().filter(([, a]) => a.Properties!.MetricName === metric && JSON.stringify(a.Properties!.Dimensions).includes(dimension));
+
+  it('alarms on each function\'s errors and throttles, to the notification topic', () => {
+    for (const [id] of handlerFunctions()) {
+      for (const metric of ['Errors', 'Throttles']) {
+        const found = alarmOn(metric, `"Ref":"${id}"`);
+        expect({ [`${metric} ${id}`]: found.map(([, a]) => a.Properties!.AlarmActions) }).toEqual({ [`${metric} ${id}`]: [[topic()]] });
+      }
+    }
+  });
+
+  it('alarms on failed and timed-out promotion executions, to the notification topic', () => {
+    const machine = logicalId('AWS::StepFunctions::StateMachine', 'PromotionStateMachine');
+    for (const metric of ['ExecutionsFailed', 'ExecutionsTimedOut']) {
+      expect(alarmOn(metric, `"Ref":"${machine}"`).map(([, a]) => a.Properties!.AlarmActions)).toEqual([[topic()]]);
+    }
+  });
+
+  it('keeps the events of failed asynchronous invocations (reconcile, CodeCommit pushes) in an encrypted queue, and alarms on it', () => {
+    const queue = logicalId('AWS::SQS::Queue', 'FailedInvocations');
+    expect(resources[queue]!.Properties!.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [logicalId('AWS::KMS::Key', 'Key'), 'Arn'] });
+    const configs = ofType('AWS::Lambda::EventInvokeConfig').map(([, c]) => [c.Properties!.FunctionName.Ref, c.Properties!.DestinationConfig.OnFailure.Destination]);
+    expect(configs.sort()).toEqual(
+      [logicalId('AWS::Lambda::Function', 'CodecommitPush'), logicalId('AWS::Lambda::Function', 'Reconcile')]
+        .sort()
+        .map((fn) => [fn, { 'Fn::GetAtt': [queue, 'Arn'] }]),
+    );
+    expect(alarmOn('ApproximateNumberOfMessagesVisible', queue)).toHaveLength(1);
+  });
+
+  it('draws a dashboard of errors, throttles, executions and alarms', () => {
+    expect(ofType('AWS::CloudWatch::Dashboard')).toHaveLength(1);
   });
 });
 
@@ -430,6 +582,8 @@ describe('snapshot', () => {
     const normalised = JSON.parse(
       JSON.stringify(template.toJSON())
         .replace(/[0-9a-f]{64}/g, '<hash>')
+        // A published version's logical id ends in a hash of the function's code, which changes with every handler edit.
+        .replace(/(CurrentVersion[0-9A-F]{8})[0-9a-f]{32}/g, '$1<code hash>')
         .replace(/"S3Bucket":\{"Fn::Sub":"cdk-[^"]+"\}/g, '"S3Bucket":"<assets>"'),
     );
     delete normalised.Resources?.CDKMetadata;

@@ -39,6 +39,20 @@ describe('SdkPublisher in LockstepStack', () => {
     for (const [, route] of routes) expect(route.Properties!.ApiId).toEqual({ Ref: apiId });
   });
 
+  it('gives SDK uploads and downloads their own route throttles on the shared stage, apart from webhooks and approvals', () => {
+    const [[, stage]] = ofType('AWS::ApiGatewayV2::Stage') as [[string, any]];
+    expect(stage.Properties!.RouteSettings).toMatchObject({
+      'POST /webhooks/github': { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 50 },
+      'POST /sdk/uploads': { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
+      'POST /sdk/uploads/{uploadId}/complete': { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
+      'GET /sdk/status': { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
+      'GET /sdk/index': { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+      'GET /sdk/download/{name}/{version}': { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+    });
+    const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties!.RouteKey as string).sort();
+    expect(Object.keys(stage.Properties!.RouteSettings).sort()).toEqual(routes);
+  });
+
   it('lets the download API read the signing key secret named in the stack props', () => {
     const readers = ofType('AWS::IAM::Policy').filter(([, p]) =>
       JSON.stringify(p.Properties!.PolicyDocument).includes(':secret:lockstep/sdk/cloudfront-private-key-??????'),
@@ -46,6 +60,13 @@ describe('SdkPublisher in LockstepStack', () => {
     expect(readers.flatMap(([, p]) => (p.Properties!.Roles as any[]).map((r) => r.Ref as string))).toEqual([
       expect.stringMatching(/^SdkPublisherSdkDownloadApiRole/),
     ]);
+  });
+
+  it('creates the deletion notice after every SDK publisher resource too, so a rolled-back create never sends it', () => {
+    const [, notice] = Object.entries(resources).find(([id, r]) => r.Type === 'Custom::AWS' && id.includes('DeletionNotice'))! as [string, any];
+    const sdk = Object.keys(resources).filter((id) => id.startsWith('SdkPublisher'));
+    expect(sdk.length).toBeGreaterThan(30);
+    expect(sdk.filter((id) => !(notice.DependsOn as string[]).includes(id))).toEqual([]);
   });
 
   it('reports no unacknowledged cdk-nag finding for both halves together', () => {

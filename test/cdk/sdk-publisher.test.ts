@@ -4,6 +4,7 @@
  * certificate.
  */
 /* eslint-disable @typescript-eslint/no-explicit-any -- the synthesized template is untyped CloudFormation JSON */
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +16,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { SDK_TABLES } from '../../lambdas/core/tables';
 import { DEFAULT_ARCHIVE_LIMITS } from '../../lambdas/sdk/converter';
+import { buildSigningKeyGroup } from '../../lib/sdk-distribution';
 import { SdkPublisher } from '../../lib/sdk-publisher';
 import { expectSpecificAcknowledgements } from '../support/nag';
 
@@ -77,6 +79,7 @@ beforeAll(() => {
     signingKeySecret: secretsmanager.Secret.fromSecretNameV2(domainStack, 'SigningKey', 'lockstep/sdk/cloudfront-private-key'),
     accessPolicy: POLICY_FILE,
     domainName: 'sdk.example.com',
+    domainAliases: ['downloads.example.com'],
     certificate: acm.Certificate.fromCertificateArn(domainStack, 'Certificate', 'arn:aws:acm:us-east-1:111122223333:certificate/0a1b2c3d'),
     archiveLimits: { maxTotalBytes: 1024 ** 3, maxEntries: 10_000 },
   });
@@ -199,7 +202,8 @@ describe('package host distribution', () => {
 
   it('puts the given public key in the key group', () => {
     const key = resources[logicalId('AWS::CloudFront::PublicKey', 'SigningPublicKey')]!.Properties!.PublicKeyConfig;
-    expect(key.EncodedKey).toMatch(/^-----BEGIN PUBLIC KEY-----\n[\s\S]+\n-----END PUBLIC KEY-----$/);
+    // With its trailing newline, as `openssl rsa -pubout` writes it.
+    expect(key.EncodedKey).toMatch(/^-----BEGIN PUBLIC KEY-----\n[\s\S]+\n-----END PUBLIC KEY-----\n$/);
     expect(key.EncodedKey).not.toContain('EXAMPLE ONLY');
     expect(resources[keyGroup]!.Properties!.KeyGroupConfig.Items).toEqual([{ Ref: logicalId('AWS::CloudFront::PublicKey', 'SigningPublicKey') }]);
   });
@@ -219,14 +223,50 @@ describe('package host distribution', () => {
     expect(config.PriceClass).toBe('PriceClass_100');
   });
 
-  it('requires TLS 1.2 from viewers when a custom domain and certificate are given', () => {
+  it('names the public key resource after a hash of the key, so a rotated key is a new resource the key group swaps to', () => {
+    const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' }) as string;
+    const keysOf = (pem: string) => {
+      const stack = new Stack(new App(), 'Keys');
+      buildSigningKeyGroup(stack, pem, pem);
+      const template = Template.fromStack(stack).toJSON().Resources as Resources;
+      const [[id]] = ofType('AWS::CloudFront::PublicKey', template) as [[string, Resource]];
+      const [[, group]] = ofType('AWS::CloudFront::KeyGroup', template) as [[string, Resource]];
+      return { id, items: group.Properties!.KeyGroupConfig.Items };
+    };
+    const examplePem = createPublicKey(PUBLIC_KEY).export({ type: 'spki', format: 'pem' }) as string;
+    const example = keysOf(examplePem);
+    const rotated = keysOf(other);
+    expect(example.id).toMatch(/^SigningPublicKey[0-9A-F]{8}/);
+    // Same key, same construct id in the full construct (the logical id's last 8 digits hash the construct path).
+    expect(logicalId('AWS::CloudFront::PublicKey', 'SigningPublicKey').slice(0, -8)).toBe(`SdkPublisher${example.id.slice(0, -8)}`);
+    expect(rotated.id).not.toBe(example.id);
+    expect(rotated.items).toEqual([{ Ref: rotated.id }]);
+    expect(keysOf(examplePem).id).toBe(example.id);
+  });
+
+  it('requires TLS 1.2 from viewers when a custom domain and certificate are given, for the domain and its aliases', () => {
     const custom = ofType('AWS::CloudFront::Distribution', customDomain)[0]![1].Properties!.DistributionConfig;
-    expect(custom.Aliases).toEqual(['sdk.example.com']);
+    expect(custom.Aliases).toEqual(['sdk.example.com', 'downloads.example.com']);
     expect(custom.ViewerCertificate).toEqual({
       AcmCertificateArn: 'arn:aws:acm:us-east-1:111122223333:certificate/0a1b2c3d',
       MinimumProtocolVersion: 'TLSv1.2_2021',
       SslSupportMethod: 'sni-only',
     });
+  });
+});
+
+describe('monitoring', () => {
+  it('alarms on every SDK function, the SDK publishing state machine and failed intake events, to the SDK topic', () => {
+    const topic = { Ref: logicalId('AWS::SNS::Topic', 'NotificationTopic') };
+    const alarms = ofType('AWS::CloudWatch::Alarm');
+    const metrics = alarms.map(([, a]) => a.Properties!.MetricName as string);
+    expect(metrics.filter((m) => m === 'Errors')).toHaveLength(4);
+    expect(metrics.filter((m) => m === 'Throttles')).toHaveLength(4);
+    expect(metrics).toEqual(expect.arrayContaining(['ExecutionsFailed', 'ExecutionsTimedOut', 'ApproximateNumberOfMessagesVisible']));
+    for (const [, alarm] of alarms) expect(alarm.Properties!.AlarmActions).toEqual([topic]);
+    const [[, config]] = ofType('AWS::Lambda::EventInvokeConfig') as [[string, Resource]];
+    expect(config.Properties!.FunctionName).toEqual({ Ref: logicalId('AWS::Lambda::Function', 'SdkIntake') });
+    expect(config.Properties!.DestinationConfig.OnFailure.Destination).toEqual({ 'Fn::GetAtt': [logicalId('AWS::SQS::Queue', 'FailedInvocations'), 'Arn'] });
   });
 });
 
@@ -255,8 +295,8 @@ describe('tester project', () => {
     project = resources[logicalId('AWS::CodeBuild::Project', 'TesterProject')]!.Properties!;
   });
 
-  it('is lockstep-sdk-tester, encrypted with the SDK key, logging to CloudWatch, not privileged', () => {
-    expect(project.Name).toBe('lockstep-sdk-tester');
+  it('is named after its stack (<stack>-sdk-tester), encrypted with the SDK key, logging to CloudWatch, not privileged', () => {
+    expect(project.Name).toBe('Sdk-sdk-tester');
     expect(project.EncryptionKey).toEqual({ 'Fn::GetAtt': [logicalId('AWS::KMS::Key', 'Key'), 'Arn'] });
     expect(project.LogsConfig.CloudWatchLogs.Status).toBe('ENABLED');
     expect(project.Environment.PrivilegedMode).toBe(false);
@@ -313,10 +353,10 @@ describe('Lambda functions', () => {
     for (const [, fn] of ofType('AWS::Lambda::Function')) {
       const variables = fn.Properties!.Environment.Variables;
       expect(Object.keys(variables)).toEqual(expect.arrayContaining(ENV));
-      expect(variables.LOCKSTEP_SDK_TESTER_PROJECT).toBe('lockstep-sdk-tester');
+      expect(variables.LOCKSTEP_SDK_TESTER_PROJECT).toBe('Sdk-sdk-tester');
       expect(variables.LOCKSTEP_SDK_ACCESS_POLICY_FILE).toBe('/var/task/access-policy.json');
       expect(variables.LOCKSTEP_SDK_SIGNED_URL_TTL_SECONDS).toBe('300');
-      expect(JSON.stringify(variables.LOCKSTEP_SDK_STATE_MACHINE_ARN)).toContain(':stateMachine:lockstep-sdk-publishing');
+      expect(JSON.stringify(variables.LOCKSTEP_SDK_STATE_MACHINE_ARN)).toContain(':stateMachine:Sdk-sdk-publishing');
       expect(variables.LOCKSTEP_CDN_BASE_URL).toEqual({
         'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [logicalId('AWS::CloudFront::Distribution', 'Distribution'), 'DomainName'] }]],
       });
@@ -412,28 +452,30 @@ describe('SDK publishing state machine', () => {
     machine = resources[logicalId('AWS::StepFunctions::StateMachine', 'StateMachine')]!;
   });
 
-  it('is a STANDARD machine named lockstep-sdk-publishing that logs without execution data and traces', () => {
-    expect(machine.Properties!.StateMachineName).toBe('lockstep-sdk-publishing');
+  it('is a STANDARD machine named after its stack (<stack>-sdk-publishing) that logs without execution data and traces', () => {
+    expect(machine.Properties!.StateMachineName).toBe('Sdk-sdk-publishing');
     expect(machine.Properties!.StateMachineType).toBe('STANDARD');
     expect(machine.Properties!.LoggingConfiguration).toMatchObject({ IncludeExecutionData: false, Level: 'ALL' });
     expect(machine.Properties!.TracingConfiguration).toEqual({ Enabled: true });
   });
 
-  it('fills ${SdkStepsFunctionArn} with the steps function', () => {
+  it('fills ${SdkStepsFunctionArn} with a published version of the steps function, pinned per state machine version', () => {
     // fromFile uploads the ASL as an asset named by its hash: it must be the SDK publishing ASL, byte for byte.
     const key = String((machine.Properties!.DefinitionS3Location as { Key: string }).Key);
     expect(readFileSync(join(app.outdir, `asset.${key}`), 'utf8')).toBe(
       readFileSync(fileURLToPath(new URL('../../statemachines/sdk-publishing.asl.json', import.meta.url)), 'utf8'),
     );
     expect(machine.Properties!.DefinitionSubstitutions).toEqual({
-      SdkStepsFunctionArn: { 'Fn::GetAtt': [logicalId('AWS::Lambda::Function', 'SdkSteps'), 'Arn'] },
+      SdkStepsFunctionArn: { Ref: logicalId('AWS::Lambda::Version', 'SdkStepsCurrentVersion') },
     });
   });
 
   it('may invoke only the steps function, run only the tester project, and manage the CodeBuild sync rule', () => {
     const statements = statementsOf('StateMachineRole');
     const invoke = statements.filter((s) => asArray(s.Action).includes('lambda:InvokeFunction'));
-    expect(invoke.flatMap((s) => asArray(s.Resource))).toEqual([{ 'Fn::GetAtt': [logicalId('AWS::Lambda::Function', 'SdkSteps'), 'Arn'] }]);
+    expect(invoke.flatMap((s) => asArray(s.Resource))).toEqual([
+      { 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId('AWS::Lambda::Function', 'SdkSteps'), 'Arn'] }, ':*']] },
+    ]);
     const builds = statements.filter((s) => asArray(s.Action).includes('codebuild:StartBuild'));
     expect(builds).toHaveLength(1);
     expect(asArray(builds[0].Action).sort()).toEqual(['codebuild:BatchGetBuilds', 'codebuild:StartBuild', 'codebuild:StopBuild']);

@@ -109,7 +109,7 @@ describe('schema problems in plain English', () => {
   it('names the allowed keys for an unknown key and suggests the intended one', () => {
     const [problem] = problemsOf(YAML.replace('github: { owner: example, repo: web }', 'github: { owner: example, repo: web, brnch: dev }'));
     expect(problem).toMatchObject({ path: 'packages[0].source.github.brnch', message: 'unknown key "brnch"', line: 6, column: 44 });
-    expect(problem!.fix).toBe('did you mean "branch"? Otherwise remove it, or check its spelling; allowed keys: owner, repo, branch');
+    expect(problem!.fix).toBe('did you mean "branch"? Otherwise remove it, or check its spelling; allowed keys: owner, repo, branch, connectionArn');
   });
 
   it('lists allowed values and suggests the closest for an enum', () => {
@@ -140,7 +140,7 @@ describe('schema problems in plain English', () => {
     const [problem] = problemsOf(YAML.replace('github: { owner: example, repo: web }', 'gitlab: { project: web }'));
     expect(problem!.path).toBe('packages[0].source');
     expect(problem!.message).toContain('not in a recognized form');
-    expect(problem!.fix).toContain('{ github: { owner, repo, branch } }');
+    expect(problem!.fix).toContain('{ github: { owner, repo, branch, connectionArn } }');
     expect(problem!.fix).toContain('{ codecommit: { repository, branch } }');
   });
 

@@ -7,7 +7,7 @@
  */
 import type { z } from 'zod';
 import { formatPath, type ConfigProblem, type PathSegment } from './problems';
-import { clockTimeSchema, durationSchema, nameSchema } from './schema';
+import { clockTimeSchema, durationSchema, nameSchema, pipelineNameSchema } from './schema';
 import { didYouMean } from './suggest';
 
 type Schema = z.core.$ZodType;
@@ -167,6 +167,7 @@ const KEY_EXAMPLES: Record<string, string> = {
 /** Shared string schemas whose format has a name users know. */
 const NAMED_FORMATS = new Map<Schema, string>([
   [nameSchema, 'a name'],
+  [pipelineNameSchema, 'a pipeline name'],
   [clockTimeSchema, 'a time such as "22:00"'],
   [durationSchema, 'a duration such as "30m"'],
 ]);

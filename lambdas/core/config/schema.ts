@@ -12,6 +12,17 @@ export const nameSchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/, 'use 1-40 letters, digits, "-" or "_", starting with a letter or digit');
 
+/**
+ * A pipeline's name also names its CloudFormation stack (`Lockstep-<name>`), and stack names allow letters, digits
+ * and "-" only. `lockstep validate`, `loadPipeline` and the CDK constructs all check this one rule.
+ */
+export const pipelineNameSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9-]{0,39}$/,
+    'use 1-40 letters, digits or "-", starting with a letter or digit: the name is part of the CloudFormation stack name (Lockstep-<name>), which allows no "_"',
+  );
+
 export const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 export type Day = (typeof DAYS)[number];
 
@@ -56,6 +67,14 @@ const githubSourceSchema = z.strictObject({
     owner: z.string().min(1),
     repo: z.string().min(1),
     branch: z.string().min(1).default('main'),
+    /**
+     * CodeConnections connection CodeBuild checks the repository out through; it must exist, and be Available,
+     * before `cdk deploy`. @default - the account's CodeBuild GitHub credentials (OAuth or token)
+     */
+    connectionArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection\/.+$/, 'use a CodeConnections connection ARN (arn:aws:codeconnections:<region>:<account>:connection/<id>)')
+      .optional(),
   }),
 });
 const codecommitSourceSchema = z.strictObject({
@@ -94,10 +113,26 @@ export const applicationSchema = z.strictObject({
 });
 export type ApplicationDefinition = z.infer<typeof applicationSchema>;
 
+/**
+ * Secrets a step reads as environment variables, by variable name: a Secrets Manager secret ARN (optionally with
+ * CodeBuild's `:json-key:version-stage:version-id` suffix) or a Parameter Store parameter ARN. CodeBuild resolves
+ * them when the build starts; the project may read exactly these.
+ */
+export const secretsSchema = z.record(
+  z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'use a variable name: letters, digits and "_"'),
+  z
+    .string()
+    .regex(
+      /^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:\d{12}:secret:.+|ssm:[a-z0-9-]+:\d{12}:parameter\/.+)$/,
+      'use a Secrets Manager secret ARN or a Parameter Store parameter ARN',
+    ),
+);
+
 export const testStepSchema = z.strictObject({
   name: nameSchema,
   commands: commandsSchema,
   variables: z.record(z.string(), z.string()).optional(),
+  secrets: secretsSchema.optional(),
 });
 
 /**
@@ -139,6 +174,17 @@ export const environmentSchema = z.strictObject({
   deploy: z.strictObject({
     commands: commandsSchema,
     variables: z.record(z.string(), z.string()).optional(),
+    secrets: secretsSchema.optional(),
+    /**
+     * What the deploy step may do in this account when it assumes no `roleArn`: managed policies by ARN and/or
+     * an IAM policy document, attached to the deploy project's role. @default - nothing beyond its own artifacts
+     */
+    permissions: z
+      .strictObject({
+        managedPolicyArns: z.array(z.string().regex(/^arn:aws[a-z-]*:iam::(aws|\d{12}):policy\/.+$/, 'use an IAM managed policy ARN')).optional(),
+        policyDocument: z.looseObject({ Statement: z.array(z.looseObject({})).min(1, 'list at least one statement') }).optional(),
+      })
+      .optional(),
   }),
   account: z.string().regex(/^\d{12}$/, 'use the 12-digit AWS account id').optional(),
   region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'use an AWS region such as "eu-west-1"').optional(),
@@ -209,7 +255,7 @@ export const notificationSchema = z.strictObject({
 
 export const pipelineSchema = z.strictObject({
   pipeline: z.strictObject({
-    name: nameSchema,
+    name: pipelineNameSchema,
     /** A disabled pipeline starts nothing; in-flight executions finish. @default true */
     enabled: z.boolean().default(true),
     /** With automation off, agents report what they would do but start nothing. @default true */

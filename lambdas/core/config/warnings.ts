@@ -1,0 +1,63 @@
+/**
+ * Warnings about a valid pipeline definition: things that pass the schema but will fail, or leak, on AWS.
+ * `lockstep validate` prints them after its summary; they never make a definition invalid.
+ */
+import type { Pipeline } from './schema';
+
+export interface ConfigWarning {
+  readonly path: string;
+  readonly message: string;
+  readonly fix: string;
+}
+
+/** Variable names that look like they hold a secret (`GITHUB_TOKEN`, `DB_PASSWORD`, `API_KEY`, `CLIENT_SECRET`). */
+const SECRET_LOOKING = /(_TOKEN|_PASSWORD|_PASSWD|_KEY|_SECRET)$|^(TOKEN|PASSWORD|SECRET)$/i;
+
+export function configWarnings(pipeline: Pipeline): ConfigWarning[] {
+  const warnings: ConfigWarning[] = [];
+  pipeline.packages.forEach((pkg, i) => {
+    if (!('github' in pkg.source)) return;
+    const path = `packages[${i}].source.github`;
+    warnings.push(
+      pkg.source.github.connectionArn
+        ? {
+            path: `${path}.connectionArn`,
+            message: `the CodeConnections connection of "${pkg.name}" must exist and be Available before cdk deploy`,
+            fix: 'create it in the console (Developer Tools > Connections) and finish the GitHub handshake before deploying',
+          }
+        : {
+            path,
+            message: `CodeBuild refuses to create the build project of "${pkg.name}" unless the account already holds GitHub credentials`,
+            fix: 'set connectionArn to a CodeConnections connection that exists before cdk deploy (or import GitHub credentials into CodeBuild first)',
+          },
+    );
+  });
+  const plainVariables = (path: string, variables: Readonly<Record<string, string>> | undefined): void => {
+    for (const name of Object.keys(variables ?? {})) {
+      if (SECRET_LOOKING.test(name)) {
+        warnings.push({
+          path: `${path}.variables.${name}`,
+          message: `"${name}" looks like a secret but is a plain CodeBuild variable, readable by anyone who can read the project`,
+          fix: `move it to secrets: { ${name}: <Secrets Manager or Parameter Store ARN> }`,
+        });
+      }
+    }
+  };
+  pipeline.packages.forEach((pkg, i) => plainVariables(`packages[${i}].build`, pkg.build.variables));
+  pipeline.stages.forEach((stage, s) =>
+    stage.environments.forEach((environment, e) => {
+      const path = `stages[${s}].environments[${e}]`;
+      plainVariables(`${path}.deploy`, environment.deploy.variables);
+      environment.approval.tests.forEach((step, t) => plainVariables(`${path}.approval.tests[${t}]`, step.variables));
+      const permissions = environment.deploy.permissions;
+      if (!environment.roleArn && !permissions?.managedPolicyArns?.length && !permissions?.policyDocument) {
+        warnings.push({
+          path: `${path}.deploy`,
+          message: `the deploy step of "${environment.name}" has no roleArn and no permissions, so every AWS call its commands make is denied`,
+          fix: 'set roleArn (a role the deploy assumes), or deploy.permissions with managedPolicyArns or a policyDocument',
+        });
+      }
+    }),
+  );
+  return warnings;
+}

@@ -1,0 +1,281 @@
+/**
+ * The CodeBuild projects of one pipeline (`codeBuildProjects` in `lambdas/core/buildspecs.ts`): build projects
+ * that check out the application's packages and upload a zip under `builds/<application>/`, and deploy and test
+ * projects that receive a revision zip as their source. Each may touch exactly its own objects.
+ */
+import * as codebuild from 'aws-cdk-lib/aws-codebuild';
+import * as codecommit from 'aws-cdk-lib/aws-codecommit';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type { Construct } from 'constructs';
+import {
+  BUILDS_PREFIX,
+  REVISION_ARTIFACT_FILE,
+  REVISIONS_PREFIX,
+  type CodeBuildProjectDefinition,
+  type PackageCheckout,
+} from '../lambdas/core/buildspecs';
+import type { EnvironmentDefinition, Pipeline } from '../lambdas/core/config/schema';
+import { buildProject } from './codebuild-projects';
+import { ConnectionSource, S3ObjectSource } from './codebuild-sources';
+import { grantObjectsRead, grantObjectsWrite } from './grants';
+import { buildLogGroup, type LogGroupDefaults } from './log-groups';
+import { acknowledge, resourceFinding } from './nag';
+
+export interface PipelineProjectsOptions {
+  readonly pipeline: Pipeline;
+  readonly definitions: readonly CodeBuildProjectDefinition[];
+  readonly artifactsBucket: s3.IBucket;
+  readonly encryptionKey: kms.IKey;
+  /** @default - `DEFAULT_BUILD_IMAGE`, small compute */
+  readonly environment?: codebuild.BuildEnvironment;
+  readonly logDefaults: LogGroupDefaults;
+}
+
+export interface PipelineProjects {
+  /** CodeBuild projects by name (`names.ts`). */
+  readonly projects: Map<string, codebuild.Project>;
+  /** The CodeCommit repositories the projects check out, by name. */
+  readonly repositories: Map<string, codecommit.IRepository>;
+}
+
+/** Creates every project of `definitions` in `scope`, construct ids `<Kind>Project-<application or environment>`. */
+export function buildPipelineProjects(scope: Construct, options: PipelineProjectsOptions): PipelineProjects {
+  const projects = new Map<string, codebuild.Project>();
+  const repositories = new Map<string, codecommit.IRepository>();
+  const repository = (name: string): codecommit.IRepository => {
+    let found = repositories.get(name);
+    if (!found) {
+      found = codecommit.Repository.fromRepositoryName(scope, `Repository-${name}`, name);
+      repositories.set(name, found);
+    }
+    return found;
+  };
+  for (const definition of options.definitions) {
+    const id = projectId(definition);
+    const sources = projectSources(id, definition, options.artifactsBucket, repository);
+    const project = buildProject(scope, id, {
+      projectName: definition.name,
+      description: `Lockstep ${definition.kind} project (${definition.application ?? definition.environment}${definition.step ? `, ${definition.step}` : ''})`,
+      buildspec: definition.buildspec as unknown as Record<string, unknown>,
+      source: sources[0]!,
+      secondarySources: sources.slice(1),
+      ...(definition.kind === 'build'
+        ? { artifacts: new BuildArtifacts(options.artifactsBucket, `${BUILDS_PREFIX}${definition.application}`) }
+        : {}),
+      ...(options.environment ? { environment: options.environment } : {}),
+      defaultComputeType: codebuild.ComputeType.SMALL,
+      environmentVariables: {
+        ...Object.fromEntries(Object.entries(definition.environmentVariables).map(([name, value]) => [name, { value }])),
+        ...secretVariables(secretsOf(options.pipeline, definition)),
+      },
+      encryptionKey: options.encryptionKey,
+      keyDescription: 'the system key',
+      logGroup: buildLogGroup(scope, `${id}Logs`, options.logDefaults),
+      sourceBucket: options.artifactsBucket,
+    });
+    grantProjectAccess(scope, project, definition, options.artifactsBucket);
+    grantSecretReads(project, secretsOf(options.pipeline, definition));
+    if (definition.kind === 'deploy') grantDeployPermissions(scope, id, project, environmentOf(options.pipeline, definition.environment!).deploy.permissions);
+    if (definition.source.type !== 'revision-artifact') {
+      for (const checkout of definition.source.packages) {
+        if ('github' in checkout.location && checkout.location.github.connectionArn) grantConnectionUse(project, checkout.location.github.connectionArn);
+      }
+    }
+    projects.set(definition.name, project);
+  }
+  return { projects, repositories };
+}
+
+function projectId(definition: CodeBuildProjectDefinition): string {
+  switch (definition.kind) {
+    case 'build':
+      return `BuildProject-${definition.application}`;
+    case 'deploy':
+      return `DeployProject-${definition.environment}`;
+    default:
+      return `TestProject-${definition.environment}-${definition.step}`;
+  }
+}
+
+function projectSources(
+  id: string,
+  definition: CodeBuildProjectDefinition,
+  artifactsBucket: s3.IBucket,
+  repository: (name: string) => codecommit.IRepository,
+): codebuild.ISource[] {
+  if (definition.source.type === 'revision-artifact') {
+    // The revision zip is chosen per build (sourceLocationOverride); this default points at the prefix.
+    return [new S3ObjectSource(artifactsBucket, `${REVISIONS_PREFIX}none/0/artifact.zip`)];
+  }
+  return definition.source.packages.map((checkout) => packageSource(id, checkout, repository));
+}
+
+function packageSource(id: string, checkout: PackageCheckout, repository: (name: string) => codecommit.IRepository): codebuild.ISource {
+  const location = checkout.location;
+  if ('github' in location) {
+    const source = codebuild.Source.gitHub({
+      owner: location.github.owner,
+      repo: location.github.repo,
+      branchOrRef: location.github.branch,
+      identifier: checkout.identifier,
+      // Builds start from Lockstep's own webhook handler, which groups pushes; no CodeBuild webhook.
+      webhook: false,
+    });
+    return location.github.connectionArn ? new ConnectionSource(source, location.github.connectionArn) : source;
+  }
+  if ('codecommit' in location) {
+    return codebuild.Source.codeCommit({
+      repository: repository(location.codecommit.repository),
+      branchOrRef: location.codecommit.branch,
+      identifier: checkout.identifier,
+    });
+  }
+  // checkProps refuses local sources before any project is made.
+  throw new Error(`${id}: local sources cannot be deployed`);
+}
+
+function grantProjectAccess(scope: Construct, project: codebuild.Project, definition: CodeBuildProjectDefinition, artifactsBucket: s3.IBucket): void {
+  if (definition.kind === 'build') {
+    // Each build uploads under its own build request id, known only when the build starts.
+    const pattern = `${BUILDS_PREFIX}${definition.application}/*`;
+    grantObjectsWrite(artifactsBucket, pattern, project);
+    acknowledge(project, {
+      id: `AwsSolutions-IAM5[${resourceFinding(scope, artifactsBucket.arnForObjects(pattern))}]`,
+      reason: `Build request ids of ${definition.application} are made per build, so the build may write under ${pattern} and nowhere else`,
+    });
+    return;
+  }
+  if (definition.source.type !== 'revision-artifact') return;
+  for (const application of definition.source.applications) {
+    const pattern = `${REVISIONS_PREFIX}${application}/*`;
+    grantObjectsRead(artifactsBucket, pattern, project);
+    acknowledge(project, {
+      id: `AwsSolutions-IAM5[${resourceFinding(scope, artifactsBucket.arnForObjects(pattern))}]`,
+      reason: `${definition.kind === 'deploy' ? 'Deploys' : 'Tests'} receive whichever revision of ${application} is promoted to ${definition.environment}; revision numbers are not known at deploy time`,
+    });
+  }
+  if (definition.roleArn) {
+    project.addToRolePolicy(new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: [definition.roleArn] }));
+  }
+}
+
+function environmentOf(pipeline: Pipeline, name: string): EnvironmentDefinition {
+  return pipeline.stages.flatMap((stage) => stage.environments).find((environment) => environment.name === name)!;
+}
+
+/** The `secrets:` of the deploy or test step a project runs (builds have none). */
+function secretsOf(pipeline: Pipeline, definition: CodeBuildProjectDefinition): Readonly<Record<string, string>> {
+  if (definition.kind === 'build') return {};
+  const environment = environmentOf(pipeline, definition.environment!);
+  if (definition.kind === 'deploy') return environment.deploy.secrets ?? {};
+  return environment.approval.tests.find((step) => step.name === definition.step)?.secrets ?? {};
+}
+
+/** A reference as CodeBuild resolves it: Secrets Manager by ARN (with any json-key suffix), Parameter Store by name. */
+function secretVariables(secrets: Readonly<Record<string, string>>): Record<string, codebuild.BuildEnvironmentVariable> {
+  return Object.fromEntries(
+    Object.entries(secrets).map(([name, arn]) => {
+      const parameter = /^arn:[^:]+:ssm:[^:]+:\d{12}:parameter\/(.+)$/.exec(arn)?.[1];
+      return [
+        name,
+        parameter === undefined
+          ? { type: codebuild.BuildEnvironmentVariableType.SECRETS_MANAGER, value: arn }
+          : // A parameter ARN drops the leading "/" of a hierarchical name.
+            { type: codebuild.BuildEnvironmentVariableType.PARAMETER_STORE, value: parameter.includes('/') ? `/${parameter}` : parameter },
+      ];
+    }),
+  );
+}
+
+/**
+ * Lets the project read exactly the referenced secrets and parameters. For SECRETS_MANAGER variables the CDK's
+ * Project grants `secretsmanager:GetSecretValue` on each secret's ARN followed by `*` by itself (a partial ARN
+ * lacks the six-character suffix; CodeBuild's `:json-key:stage:id` suffix is not part of the ARN), and each of those
+ * is acknowledged here. Parameters are granted by their own ARN (the CDK's grant assumes this stack's account and
+ * region). Secrets under a customer-managed key also need `kms:Decrypt`, which that key's policy grants.
+ */
+function grantSecretReads(project: codebuild.Project, secrets: Readonly<Record<string, string>>): void {
+  const parameterArns = new Set<string>();
+  for (const [name, arn] of Object.entries(secrets)) {
+    if (arn.includes(':ssm:')) {
+      parameterArns.add(arn);
+      continue;
+    }
+    const secretArn = arn.split(':').slice(0, 7).join(':');
+    acknowledge(project, {
+      id: `AwsSolutions-IAM5[Resource::${secretArn}*]`,
+      reason: `The step reads the secret ${secretArn} as ${name}; the "*" covers the six-character suffix of the secret's full ARN`,
+    });
+  }
+  if (parameterArns.size > 0) {
+    project.addToRolePolicy(new iam.PolicyStatement({ actions: ['ssm:GetParameters'], resources: [...parameterArns].sort() }));
+  }
+}
+
+/** Lets the project check out through the connection (CodeBuild fetches a token for each build). */
+function grantConnectionUse(project: codebuild.Project, connectionArn: string): void {
+  const service = connectionArn.split(':')[2]!;
+  project.addToRolePolicy(
+    new iam.PolicyStatement({ actions: [`${service}:UseConnection`, `${service}:GetConnectionToken`, `${service}:GetConnection`], resources: [connectionArn] }),
+  );
+}
+
+/**
+ * The permissions the pipeline definition gives a deploy step without a role of its own: managed policies and an
+ * inline policy document on the deploy project's role. They are the operator's explicit choice, acknowledged one
+ * by one for cdk-nag.
+ */
+function grantDeployPermissions(
+  scope: Construct,
+  id: string,
+  project: codebuild.Project,
+  permissions: EnvironmentDefinition['deploy']['permissions'],
+): void {
+  if (!permissions) return;
+  for (const arn of permissions.managedPolicyArns ?? []) {
+    project.role!.addManagedPolicy(iam.ManagedPolicy.fromManagedPolicyArn(scope, `${id}Policy-${arn.split('/').pop()}`, arn));
+    acknowledge(project, {
+      id: `AwsSolutions-IAM4[Policy::${arn}]`,
+      reason: `The pipeline definition gives this deploy step the managed policy ${arn} (deploy.permissions.managedPolicyArns)`,
+    });
+  }
+  if (permissions.policyDocument) {
+    const policy = new iam.Policy(scope, `${id}Permissions`, { document: iam.PolicyDocument.fromJson(permissions.policyDocument), roles: [project.role!] });
+    const wildcards = new Set<string>();
+    for (const statement of permissions.policyDocument.Statement as Array<{ Action?: string | string[]; Resource?: string | string[] }>) {
+      for (const action of [statement.Action ?? []].flat()) if (action.includes('*')) wildcards.add(`Action::${action}`);
+      for (const resource of [statement.Resource ?? []].flat()) if (resource.includes('*')) wildcards.add(`Resource::${resource}`);
+    }
+    for (const finding of wildcards) {
+      acknowledge(policy, {
+        id: `AwsSolutions-IAM5[${finding}]`,
+        reason: `The pipeline definition gives this deploy step ${finding.replace('::', ' ')} in deploy.permissions.policyDocument, its operator's explicit choice`,
+      });
+    }
+  }
+}
+
+/**
+ * The S3 artifact of a build project: `<bucket>/<path>/artifact.zip`, the buildspec's base-directory zipped by
+ * CodeBuild, with the path replaced per build (`builds/<application>/<build request>`). Unlike `Artifacts.s3`, it
+ * grants nothing: the project may write only its application's prefix (see `grantProjectAccess`).
+ */
+class BuildArtifacts extends codebuild.Artifacts {
+  readonly type = 'S3';
+
+  constructor(
+    private readonly bucket: s3.IBucket,
+    private readonly path: string,
+  ) {
+    super({});
+  }
+
+  override bind(scope: Construct, project: codebuild.IProject): codebuild.ArtifactsConfig {
+    const base = super.bind(scope, project).artifactsProperty;
+    return {
+      artifactsProperty: { ...base, location: this.bucket.bucketName, path: this.path, name: REVISION_ARTIFACT_FILE, namespaceType: 'NONE', packaging: 'ZIP' },
+    };
+  }
+}
