@@ -343,7 +343,7 @@ export class DeploymentSystem extends Construct {
       const project = new codebuild.Project(this, id, {
         projectName: definition.name,
         description: `Lockstep ${definition.kind} project (${definition.application ?? definition.environment}${definition.step ? `, ${definition.step}` : ''})`,
-        buildSpec: codebuild.BuildSpec.fromObjectToYaml(definition.buildspec as unknown as Record<string, unknown>),
+        buildSpec: codebuild.BuildSpec.fromObjectToYaml(definition.buildspec),
         source: sources[0],
         secondarySources: sources.slice(1),
         ...(definition.kind === 'build'

@@ -419,7 +419,7 @@ export class SdkPublisher extends Construct {
     const project = new codebuild.Project(this, 'TesterProject', {
       projectName: SDK_TESTER_PROJECT_NAME,
       description: 'Lockstep SDK tester: builds a sample app against the staged set and checks every package',
-      buildSpec: codebuild.BuildSpec.fromObjectToYaml(TESTER_BUILDSPEC as unknown as Record<string, unknown>),
+      buildSpec: codebuild.BuildSpec.fromObjectToYaml(TESTER_BUILDSPEC),
       source: new S3ObjectSource(source.bucket, source.s3ObjectKey),
       environment: environment ?? {
         buildImage: codebuild.LinuxArmBuildImage.AMAZON_LINUX_2_STANDARD_3_0,
@@ -733,7 +733,7 @@ function validateProps(props: SdkPublisherProps): ValidatedProps {
 
 /** The key as SPKI PEM (what CloudFront stores), or why it cannot be used. */
 function checkPublicKey(text: string): string | { problem: string } {
-  if (/PRIVATE KEY-----/.test(text)) {
+  if (text.includes('PRIVATE KEY-----')) {
     return { problem: 'this is a private key; give only the public half (openssl rsa -in private.pem -pubout) and keep the private key in signingKeySecret' };
   }
   let key: KeyObject;

@@ -138,7 +138,7 @@ export class DynamoRevisionStore implements RevisionStore {
     const marker = await this.client.send(
       new GetCommand({ TableName: this.table, Key: { pk: `APP#${application}`, sk: `BUILD#${buildId}` }, ConsistentRead: true }),
     );
-    const number = marker.Item?.number;
+    const number: unknown = marker.Item?.number;
     return marker.Item?.state === 'done' && typeof number === 'number' ? this.get(application, number) : undefined;
   }
 }

@@ -166,9 +166,9 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       watched.add(name);
       void services.stepFunctions.waitForExecution(name).then(() => loop.request(), () => undefined);
     };
-    const loop: ReconcileLoop<ReconcileResult> = new ReconcileLoop(
+    const loop = new ReconcileLoop<ReconcileResult>(
       async () => {
-        const result = (await reconcileHandler.handler({}, context)) as ReconcileResult;
+        const result = (await reconcileHandler.handler({}, context));
         progress?.pass(result);
         for (const name of result.executionsStarted) {
           progress?.promotionStarted(name);

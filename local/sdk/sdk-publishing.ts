@@ -238,7 +238,7 @@ async function registerTester(services: LocalServices, s3: ReturnType<typeof loc
   await s3.send(new PutObjectCommand({ Bucket: LOCAL_SDK_NAMES.stagingBucket, Key: TESTER_SOURCE_KEY, Body: body, ContentLength: body.length, ContentType: 'application/zip' }));
   services.codeBuild.registerProject({
     name: LOCAL_SDK_NAMES.testerProject,
-    buildspec: TESTER_BUILDSPEC as unknown as object,
+    buildspec: TESTER_BUILDSPEC,
     source: { type: 'S3', location: `${LOCAL_SDK_NAMES.stagingBucket}/${TESTER_SOURCE_KEY}` },
     environmentVariables: {
       LOCKSTEP_SDK_STAGING_BUCKET: LOCAL_SDK_NAMES.stagingBucket,

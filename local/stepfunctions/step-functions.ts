@@ -413,7 +413,7 @@ export class LocalStepFunctions {
     }
     const retryIntervalOverrides = this.options.instantRetries ? Object.fromEntries(machine.prepared.retryableStates.map((s) => [s, 0])) : undefined;
 
-    const execution = machine.engine.run(JSON.parse(record.input), {
+    const execution = machine.engine.run(JSON.parse(record.input) as Parameters<StateMachine['run']>[0], {
       overrides: { taskResourceLocalHandlers: handlers as never, ...(retryIntervalOverrides ? { retryIntervalOverrides } : {}) },
       context: {
         Execution: { Id: record.executionArn, Name: record.name, RoleArn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/lockstep-local` },
@@ -510,7 +510,7 @@ export class LocalStepFunctions {
       case 'lambda':
         return this.callFunction(functionName(binding.resource), parameters);
       case 'lambda-invoke': {
-        const payload = await this.callFunction(functionName(String(params.FunctionName ?? '')), params.Payload ?? {});
+        const payload = await this.callFunction(functionName(typeof params.FunctionName === 'string' ? params.FunctionName : ''), params.Payload ?? {});
         return { ExecutedVersion: '$LATEST', Payload: payload ?? null, StatusCode: 200 };
       }
       case 'lambda-invoke-wait-for-token': {
@@ -522,7 +522,7 @@ export class LocalStepFunctions {
         });
         signal.addEventListener('abort', () => this.tasks.delete(token), { once: true });
         // Registered before the call: the function may hand the token on and have it completed at once.
-        await this.callFunction(functionName(String(params.FunctionName ?? '')), insertTaskToken(params.Payload ?? {}, token));
+        await this.callFunction(functionName(typeof params.FunctionName === 'string' ? params.FunctionName : ''), insertTaskToken(params.Payload ?? {}, token));
         return outcome;
       }
       case 'codebuild-start':
@@ -656,7 +656,7 @@ function sameJson(text: string, value: unknown): boolean {
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (value !== null && typeof value === 'object') {
-    return `{${Object.keys(value as object)
+    return `{${Object.keys(value)
       .sort()
       .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
       .join(',')}}`;

@@ -221,7 +221,7 @@ async function runExecution(name: string, input: SdkExecutionInput): Promise<voi
       };
     }
   }
-  const execution = machine.run(input as never, { overrides: { taskResourceLocalHandlers: handlers as never }, context: { Execution: { Name: name } } as never });
+  const execution = machine.run(input, { overrides: { taskResourceLocalHandlers: handlers as never }, context: { Execution: { Name: name } } });
   try {
     await execution.result;
     executions.push({ name, status: 'SUCCEEDED', states });

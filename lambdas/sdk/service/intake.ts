@@ -38,7 +38,7 @@ export async function intakeVersion(deps: SdkServiceDependencies, ref: SdkVersio
   const execution = executionNameFor([ref.name, ref.version, 'intake', etag]);
 
   const existing = await deps.store.getVersion(ref);
-  if (existing !== undefined && existing.upload.etag === etag) {
+  if (existing?.upload.etag === etag) {
     return { ref, started: false, execution, reason: `this upload was converted already (${existing.status})` };
   }
   const earlier = (await deps.store.listIntakes(ref)).find((i) => i.etag === etag);

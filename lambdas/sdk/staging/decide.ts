@@ -136,7 +136,7 @@ export function decideBatch(area: StagingArea, batchId: string): BatchDecision {
     const ref = refOf(m);
     const own = culprits.get(m.name);
     const reason =
-      decision.status === 'READY' ? decision.reason : own !== undefined ? own : `held with batch ${batchId}: ${decision.reason}`;
+      decision.status === 'READY' ? decision.reason : own ?? `held with batch ${batchId}: ${decision.reason}`;
     return { ref, status: decision.status, reason };
   });
   return {
