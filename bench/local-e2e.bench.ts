@@ -33,8 +33,8 @@ async function timeToReady(dataDir: string): Promise<{ wallMs: number; reportedM
       const match = /Lockstep is ready in (\d+) ms/.exec(output);
       if (match) ok({ wallMs: Date.now() - started, reportedMs: Number(match[1]) });
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
     child.once('exit', (code) => fail(new Error(`npm start exited (${code}) before ready:\n${output}`)));
   });
   process.kill(-child.pid!, 'SIGINT');

@@ -72,7 +72,8 @@ try {
 function sdkPublisherProps(scope: App): { props: LockstepSdkPublisherProps; exampleKey: boolean } | undefined {
   const context = (key: string): string | undefined => {
     const value: unknown = scope.node.tryGetContext(`lockstep:sdk${key}`);
-    return value === undefined || value === null ? undefined : String(value);
+    // A context value given with -c is a string; one from cdk.json may be a number, a boolean or an object.
+    return value === undefined || value === null ? undefined : typeof value === 'string' ? value : JSON.stringify(value);
   };
   if (['false', 'off', 'no', '0'].includes((context('') ?? 'true').toLowerCase())) return undefined;
   const publicKeyFile = context(':publicKey');

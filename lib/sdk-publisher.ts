@@ -509,7 +509,7 @@ function checkProps(props: SdkPublisherProps): ValidatedProps {
 
 /** The key as SPKI PEM with its trailing newline (what CloudFront stores), or why it cannot be used. */
 function checkPublicKey(text: string): string | { problem: string } {
-  if (/PRIVATE KEY-----/.test(text)) {
+  if (text.includes('PRIVATE KEY-----')) {
     return { problem: 'this is a private key; give only the public half (openssl rsa -in private.pem -pubout) and keep the private key in signingKeySecret' };
   }
   let key: KeyObject;

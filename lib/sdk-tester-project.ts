@@ -49,7 +49,7 @@ export function buildTesterProject(scope: Construct, options: TesterProjectOptio
   const project = buildProject(scope, 'TesterProject', {
     projectName: options.projectName,
     description: 'Lockstep SDK tester: builds a sample app against the staged set and checks every package',
-    buildspec: TESTER_BUILDSPEC as unknown as Record<string, unknown>,
+    buildspec: TESTER_BUILDSPEC,
     source: new S3ObjectSource(source.bucket, source.s3ObjectKey),
     ...(options.environment ? { environment: options.environment } : {}),
     defaultComputeType: codebuild.ComputeType.MEDIUM,

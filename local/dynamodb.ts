@@ -61,7 +61,7 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions): Promise
   const started = useJava ? await startDynamoDbLocal(dir, options.startTimeoutMs ?? 60_000) : await startDynalite(dir);
   try {
     const tableNames = await ensureTables(started.endpoint, options.tables ?? LOCAL_TABLES);
-    return { backend, endpoint: started.endpoint, tableNames, stop: started.stop };
+    return { backend, endpoint: started.endpoint, tableNames, stop: () => started.stop() };
   } catch (error) {
     await started.stop();
     throw error;

@@ -109,7 +109,7 @@ export async function pushPayload(options: PushPayloadOptions): Promise<Record<s
   const log = await git(options.dir, 'log', '--reverse', `--format=%H${SEP}%T${SEP}%an${SEP}%ae${SEP}%aI${SEP}%cn${SEP}%ce${SEP}%B${END}`, ...range);
   const commits = [];
   for (const entry of log.split(END).map((e) => e.replace(/^\n/, '')).filter(Boolean)) {
-    const [id, tree, authorName, authorEmail, timestamp, committerName, committerEmail, message] = entry.split(SEP) as string[];
+    const [id, tree, authorName, authorEmail, timestamp, committerName, committerEmail, message] = entry.split(SEP);
     const changes = await git(options.dir, 'show', '--no-renames', '--name-status', '--format=', id!);
     const files = { added: [] as string[], removed: [] as string[], modified: [] as string[] };
     for (const line of changes.split('\n').filter(Boolean)) {

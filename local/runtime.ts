@@ -140,7 +140,9 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
     api.bind.stepFunctions(stepFunctions);
     stops.push(() => stepFunctions.close());
     const clients = localAwsClients(endpoints);
-    stops.push(async () => Object.values(clients).forEach((client) => client.destroy()));
+    stops.push(async () => {
+      for (const client of Object.values(clients) as { destroy(): void }[]) client.destroy();
+    });
     const env = handlerEnvironment(names, awsEnv);
 
     const startupMs = Date.now() - started;

@@ -123,7 +123,7 @@ const continuationTokens: Middleware = async (ctx: KoaContext, next) => {
   const token = query['continuation-token'];
   if (token !== undefined) {
     const decoded = decodeToken(token);
-    if (!decoded || decoded[0] !== decodeURIComponent(bucket)) {
+    if (decoded?.[0] !== decodeURIComponent(bucket)) {
       throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect', { ArgumentName: 'continuation-token' });
     }
     delete query['continuation-token'];

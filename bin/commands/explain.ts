@@ -31,7 +31,7 @@ export function readStateFile(path: string): { world: World; at?: number } {
   }
   let at: number | undefined;
   if (json !== null && typeof json === 'object' && 'at' in json) {
-    const { at: atText, ...rest } = json as { at: unknown };
+    const { at: atText, ...rest } = json;
     at = parseInstant(atText, `"at" in ${path}`);
     json = rest;
   }

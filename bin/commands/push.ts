@@ -24,7 +24,7 @@ export function register(program: Command): void {
       const result = await pushChange(target.connection, secret, { ...(options.message ? { message: options.message } : {}), failTests: options.failTests ?? false });
       const body = safeJson(result.body);
       const head = String((result.payload.head_commit as { id?: string } | null)?.id ?? '').slice(0, 12);
-      console.log(`pushed ${head} to ${target.connection.repositories[0]?.dir}: HTTP ${result.status} ${String(body?.status ?? '')}${body?.reason ? ` (${String(body.reason)})` : ''}`);
+      console.log(`pushed ${head} to ${target.connection.repositories[0]?.dir}: HTTP ${result.status} ${typeof body?.status === 'string' ? body.status : ''}${typeof body?.reason === 'string' ? ` (${body.reason})` : ''}`);
       console.log('Follow it in the `npm start` console, or with `lockstep status`.');
       if (result.status >= 300) process.exitCode = 1;
     });

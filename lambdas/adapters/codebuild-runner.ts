@@ -11,7 +11,7 @@ import {
   type StartBuildCommandInput,
 } from '@aws-sdk/client-codebuild';
 import { parseS3Uri } from '../ports/artifacts';
-import type { BuildInfo, BuildRequest, BuildRunner, BuildStatus } from '../ports/services';
+import type { BuildInfo, BuildRequest, BuildRunner } from '../ports/services';
 
 /** CodeBuild's name for a secondary source of a package. */
 export function sourceIdentifier(packageName: string): string {
@@ -75,7 +75,7 @@ function toInfo(build: Build): BuildInfo {
   const location = build.artifacts?.location;
   return {
     id: build.id ?? '',
-    status: (build.buildStatus ?? 'IN_PROGRESS') as BuildStatus,
+    status: (build.buildStatus ?? 'IN_PROGRESS'),
     ...(build.startTime ? { startedAt: build.startTime.getTime() } : {}),
     ...(build.endTime ? { endedAt: build.endTime.getTime() } : {}),
     // CodeBuild reports `arn:aws:s3:::bucket/key`.

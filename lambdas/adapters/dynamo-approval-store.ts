@@ -153,7 +153,7 @@ export class DynamoApprovalStore implements ApprovalStore {
       const request = await this.get(requestId);
       if (request && request.status !== 'pending' && request.delivery === 'pending') waiting.push(request);
       // Still pending and unexpired: a decide is under way, keep its item.
-      else if (!request || request.status !== 'pending' || request.expiresAt + EXPIRED_GRACE_MS <= now) {
+      else if (request?.status !== 'pending' || request.expiresAt + EXPIRED_GRACE_MS <= now) {
         await this.client.send(new DeleteCommand({ TableName: this.table, Key: { pk: DELIVERIES_PK, sk: requestId } }));
       }
     }

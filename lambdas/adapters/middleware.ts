@@ -71,9 +71,9 @@ export function errorHandler(logger: Logger): MiddlewareObj {
     fallbackMessage: 'Internal error',
     logger: (error: { statusCode?: number; message?: string; name?: string }) => {
       if (typeof error.statusCode === 'number' && error.statusCode < 500) logger.warn('Request refused', { status: error.statusCode, reason: error.message });
-      else logger.error('Request failed', error as Error);
+      else logger.error('Request failed', error);
     },
-  }) as MiddlewareObj;
+  });
 }
 
 /** Refuses a body over `maxBytes` with 413, before anything reads it. */

@@ -53,7 +53,7 @@ function linkTtl(value: string | undefined): { linkTtlSeconds?: number } {
 }
 
 export function createRuntime({ env, clients, clock }: RuntimeContext) {
-  const need = (name: string) => requireEnv(name, env as NodeJS.ProcessEnv);
+  const need = (name: string) => requireEnv(name, env);
   const { dynamodb } = clients;
   const revisionStore = once(() => new DynamoRevisionStore(dynamodb, need('LOCKSTEP_TABLE_REVISIONS')));
   const buildStore = once(() => new DynamoBuildStore(dynamodb, need('LOCKSTEP_TABLE_REVISIONS')));
@@ -69,7 +69,7 @@ export function createRuntime({ env, clients, clock }: RuntimeContext) {
   const orchestrator = once(() => new StepFunctionsOrchestrator(clients.sfn, need('LOCKSTEP_PROMOTION_STATE_MACHINE_ARN')));
   /** SendTaskSuccess/Failure need no state machine ARN: the approval API only decides tasks. */
   const taskOrchestrator = once(() => new StepFunctionsOrchestrator(clients.sfn));
-  const pipeline = () => pipelineFromEnv(env as NodeJS.ProcessEnv);
+  const pipeline = () => pipelineFromEnv(env);
 
   const approvalDependencies = once((): ApprovalDependencies => {
     const secretArn = need('LOCKSTEP_APPROVAL_SIGNING_SECRET_ARN');

@@ -84,7 +84,7 @@ export function createHandler(deps: WebhookDependencies, { logger, metrics, ...o
   /** 1. Size limit and signature over the raw bytes, before any parsing. */
   const verifySignature: MiddlewareObj<Event, Result> = {
     before: async (request) => {
-      const raw = rawBody(request.event as APIGatewayProxyEventV2);
+      const raw = rawBody(request.event);
       const signature = header(request.event, 'x-hub-signature-256');
       if (!signature || !/^sha256=[0-9a-f]{64}$/i.test(signature)) throw new HttpError(401, 'Missing or malformed X-Hub-Signature-256');
       let matches = signatureMatches(raw, signature, await secretsNow(false));

@@ -6,7 +6,7 @@
  */
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { bodyLimit, errorHandler, httpRouter, jsonBodyParser, lazyHandler, securityHeaders, type Route } from '../adapters/middleware';
+import { bodyLimit, errorHandler, httpRouter, jsonBodyParser, lazyHandler, securityHeaders } from '../adapters/middleware';
 import { createObservability, observability, type Observability } from '../adapters/observability';
 import { HttpError } from '../core/errors';
 import { header, json } from '../core/http';
@@ -72,7 +72,7 @@ export function createHandler(deps: SdkServiceDependencies, { logger, metrics, .
     .use(authenticate)
     .handler(
       httpRouter<Event, Result>([
-        { method: 'POST', path: '/sdk/uploads', handler: middy<Event, Result>().use(jsonBodyParser({ emptyBody: {} })).handler(create) as Route<Event, Result>["handler"] },
+        { method: 'POST', path: '/sdk/uploads', handler: middy<Event, Result>().use(jsonBodyParser({ emptyBody: {} })).handler(create) },
         { method: 'POST', path: '/sdk/uploads/{uploadId}/complete', handler: complete },
         { method: 'GET', path: '/sdk/status', handler: status },
       ]),

@@ -262,7 +262,7 @@ function startReconcile(input: {
     watched.add(name);
     void services.stepFunctions.waitForExecution(name).then(() => loop.request(), () => undefined);
   };
-  const loop: ReconcileLoop<ReconcileResult> = new ReconcileLoop(
+  const loop = new ReconcileLoop<ReconcileResult>(
     async () => {
       const result = await input.pass({}, context);
       progress?.pass(result);

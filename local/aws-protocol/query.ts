@@ -63,7 +63,7 @@ export function queryResponseXml(action: string, xmlNamespace: string, result: u
       ResponseMetadata: { RequestId: requestId },
     },
   };
-  return builder.build(body) as string;
+  return builder.build(body);
 }
 
 export function queryErrorXml(code: string, message: string, sender: boolean, requestId: string): string {
@@ -72,5 +72,5 @@ export function queryErrorXml(code: string, message: string, sender: boolean, re
       Error: { Type: sender ? 'Sender' : 'Receiver', Code: code, Message: message },
       RequestId: requestId,
     },
-  }) as string;
+  });
 }

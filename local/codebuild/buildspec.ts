@@ -105,7 +105,7 @@ function stringMap(value: unknown, path: string): Record<string, string> {
   return Object.fromEntries(
     Object.entries(value).map(([k, v]) => {
       if (v === null || typeof v === 'object') throw new BuildspecError(`${path}.${k} must be a string`);
-      return [k, String(v)];
+      return [k, typeof v === 'string' ? v : JSON.stringify(v)];
     }),
   );
 }

@@ -258,8 +258,8 @@ export class LocalCodeBuild {
       source,
       secondarySources: secondarySourcesFor(project, input),
       secondarySourceVersions: listOf(input.secondarySourcesVersionOverride).map((v) => ({
-        sourceIdentifier: String(v.sourceIdentifier ?? ''),
-        sourceVersion: String(v.sourceVersion ?? ''),
+        sourceIdentifier: typeof v.sourceIdentifier === 'string' ? v.sourceIdentifier : '',
+        sourceVersion: typeof v.sourceVersion === 'string' ? v.sourceVersion : '',
       })),
       artifactsSettings: artifactsFor(project, input),
       ...(typeof input.buildspecOverride === 'string' ? { buildspecOverride: input.buildspecOverride } : {}),
@@ -551,7 +551,8 @@ export class LocalCodeBuild {
     const value = await this.options.resolveSecret(id);
     if (!jsonKey) return value;
     const parsed = JSON.parse(value) as Record<string, unknown>;
-    return String(parsed[jsonKey] ?? '');
+    const picked = parsed[jsonKey];
+    return typeof picked === 'string' ? picked : picked === undefined ? '' : JSON.stringify(picked);
   }
 
   private async fetchSource(source: LocalSource, dir: string, version: string | undefined, say: (line: string) => void): Promise<string | undefined> {
@@ -782,10 +783,10 @@ function mergeVariables(project: ProjectRegistration['environmentVariables'], ov
     : Object.entries((project as Record<string, string> | undefined) ?? {}).map(([name, value]) => ({ name, value, type: 'PLAINTEXT' as const }));
   for (const v of projectList) merged.set(v.name, { name: v.name, value: v.value, type: v.type ?? 'PLAINTEXT' });
   for (const v of listOf(override)) {
-    const name = String(v.name ?? '');
+    const name = typeof v.name === 'string' ? v.name : '';
     if (!name) continue;
     const type = v.type === 'SECRETS_MANAGER' || v.type === 'PARAMETER_STORE' ? v.type : 'PLAINTEXT';
-    merged.set(name, { name, value: String(v.value ?? ''), type });
+    merged.set(name, { name, value: typeof v.value === 'string' ? v.value : JSON.stringify(v.value ?? ''), type });
   }
   for (const name of merged.keys()) {
     if (name.startsWith('CODEBUILD_')) throw new AwsApiError('InvalidInputException', `Environment variable name ${name} is reserved: names starting with CODEBUILD_ belong to CodeBuild`);
@@ -804,7 +805,7 @@ function secondarySourcesFor(project: ProjectRegistration, input: Record<string,
   const overrides = listOf(input.secondarySourcesOverride);
   if (overrides.length === 0) return [...(project.secondarySources ?? [])];
   return overrides.map((o) => ({
-    type: String(o.type ?? 'NO_SOURCE') as SourceType,
+    type: (typeof o.type === 'string' ? o.type : 'NO_SOURCE') as SourceType,
     ...(typeof o.location === 'string' ? { location: o.location } : {}),
     ...(typeof o.sourceIdentifier === 'string' ? { sourceIdentifier: o.sourceIdentifier } : {}),
   }));

@@ -96,7 +96,7 @@ export async function pendingApprovals(outboxFile: string, approvals: ApprovalSt
     if (!link) continue;
     const requestId = new URL(link).pathname.split('/').pop()!;
     const request = await approvals.get(requestId);
-    if (!request || request.status !== 'pending' || request.expiresAt <= now) continue;
+    if (request?.status !== 'pending' || request.expiresAt <= now) continue;
     if (pending.some((p) => p.requestId === requestId && p.approver === message.attributes.approver)) continue;
     pending.push({
       requestId,

@@ -134,7 +134,7 @@ export class HttpFrontDoor {
     }
     const queryStringParameters: Record<string, string> = {};
     for (const [k, v] of url.searchParams) queryStringParameters[k] = queryStringParameters[k] === undefined ? v : `${queryStringParameters[k]},${v}`;
-    const pathParameters = Object.fromEntries(route.params.map((name, i) => [name, decodeURIComponent((match as RegExpExecArray)[i + 1]!)]));
+    const pathParameters = Object.fromEntries(route.params.map((name, i) => [name, decodeURIComponent((match!)[i + 1]!)]));
     const isText = TEXT_TYPES.test(headers['content-type'] ?? 'text/plain');
     const now = new Date();
     const routeKey = `${route.method} ${route.pattern}`;

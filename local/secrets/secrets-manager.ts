@@ -123,7 +123,7 @@ export class LocalSecretsManager {
         Name: name,
         SecretVersionsToStages: {
           [createHash('sha256').update(this.secrets[name]!.value).digest('hex').slice(0, 32)]: ['AWSCURRENT'],
-          ...(this.secrets[name]!.previous !== undefined ? { [createHash('sha256').update(this.secrets[name]!.previous!).digest('hex').slice(0, 32)]: ['AWSPREVIOUS'] } : {}),
+          ...(this.secrets[name]!.previous !== undefined ? { [createHash('sha256').update(this.secrets[name]!.previous).digest('hex').slice(0, 32)]: ['AWSPREVIOUS'] } : {}),
         },
         CreatedDate: new Date(0),
       })),

@@ -96,7 +96,7 @@ export function prepareDefinition(definition: Json): PreparedDefinition {
           states[name] = waitAsTask(state);
           break;
         case 'Task': {
-          const resource = String(state.Resource ?? '');
+          const resource = typeof state.Resource === 'string' ? state.Resource : '';
           const kind = classifyResource(resource);
           if (!kind) {
             problems.push(`${where}: Resource ${resource} has no local implementation (Lambda ARNs, lambda:invoke[.waitForTaskToken] and codebuild:startBuild[.sync] do)`);

@@ -451,7 +451,7 @@ export class LocalStepFunctions {
     const history = new ExecutionHistory(record, machine, this.clock);
     if (record.resumeCount === 0 && (record.history ?? []).length === 0) history.started();
     historyOf.set(record, history);
-    const execution = machine.engine.run(JSON.parse(record.input), {
+    const execution = machine.engine.run(JSON.parse(record.input) as Parameters<StateMachine['run']>[0], {
       overrides: { taskResourceLocalHandlers: handlers as never, ...(retryIntervalOverrides ? { retryIntervalOverrides } : {}) },
       context: {
         Execution: { Id: record.executionArn, Name: record.name, RoleArn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/lockstep-local` },
@@ -577,7 +577,7 @@ export class LocalStepFunctions {
       case 'lambda':
         return this.callFunction(functionName(binding.resource), parameters);
       case 'lambda-invoke': {
-        const payload = await this.callFunction(functionName(String(params.FunctionName ?? '')), params.Payload ?? {});
+        const payload = await this.callFunction(functionName(typeof params.FunctionName === 'string' ? params.FunctionName : ''), params.Payload ?? {});
         return { ExecutedVersion: '$LATEST', Payload: payload ?? null, StatusCode: 200 };
       }
       case 'lambda-invoke-wait-for-token': {
@@ -602,7 +602,7 @@ export class LocalStepFunctions {
         );
         outcome.catch(() => undefined);
         // Registered before the call: the function may hand the token on and have it completed at once.
-        await this.callFunction(functionName(String(params.FunctionName ?? '')), insertTaskToken(params.Payload ?? {}, token));
+        await this.callFunction(functionName(typeof params.FunctionName === 'string' ? params.FunctionName : ''), insertTaskToken(params.Payload ?? {}, token));
         return outcome;
       }
       case 'codebuild-start':
@@ -737,7 +737,7 @@ function sameJson(text: string, value: unknown): boolean {
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (value !== null && typeof value === 'object') {
-    return `{${Object.keys(value as object)
+    return `{${Object.keys(value)
       .sort()
       .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
       .join(',')}}`;
@@ -805,7 +805,7 @@ type EventLog = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenera
 
 /** `arn:aws:states:::codebuild:startBuild.sync` -> `codebuild`; a Lambda ARN -> `lambda`. */
 function resourceTypeOf(resource: string): string {
-  return /^arn:aws:states:::([a-z0-9-]+):/.exec(resource)?.[1] ?? (/:lambda:/.test(resource) ? 'lambda' : 'states');
+  return /^arn:aws:states:::([a-z0-9-]+):/.exec(resource)?.[1] ?? (resource.includes(':lambda:') ? 'lambda' : 'states');
 }
 
 /** `arn:aws:states:::codebuild:startBuild.sync` -> `startBuild.sync`; a Lambda ARN -> `invoke`. */
@@ -826,7 +826,7 @@ function withoutData(event: HistoryEvent): HistoryEvent {
 
 /** `TaskStateEntered` -> `stateEnteredEventDetails`; `ExecutionFailed` -> `executionFailedEventDetails`; ... */
 function detailsKey(type: string): string {
-  const base = /StateEntered$/.test(type) ? 'StateEntered' : /StateExited$/.test(type) ? 'StateExited' : type;
+  const base = type.endsWith("StateEntered") ? 'StateEntered' : type.endsWith("StateExited") ? 'StateExited' : type;
   return `${base.charAt(0).toLowerCase()}${base.slice(1)}EventDetails`;
 }
 

@@ -93,7 +93,7 @@ describe('DynamoSdkStore records', () => {
       ['a', 'b', 'c', 'd'].map((execution) => sdk.saveUpload({ ...upload('race'), completedAt: '2026-01-01T00:10:00.000Z', execution }, created.rev)),
     );
     expect(writes.filter((w) => w.status === 'fulfilled')).toHaveLength(1);
-    for (const lost of writes.filter((w) => w.status === 'rejected')) expect((lost as PromiseRejectedResult).reason).toBeInstanceOf(SdkConcurrentUpdateError);
+    for (const lost of writes.filter((w) => w.status === 'rejected')) expect((lost).reason).toBeInstanceOf(SdkConcurrentUpdateError);
   });
 
   it('keeps uploads, batches, memberships, tokens and intakes under their own keys', async () => {

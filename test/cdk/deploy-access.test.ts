@@ -49,7 +49,7 @@ const input: PipelineInput = {
   ],
 };
 
-type Resource = { Type: string; Properties?: Record<string, any> };
+interface Resource { Type: string; Properties?: Record<string, any> }
 let resources: Record<string, Resource>;
 let app: App;
 

@@ -191,7 +191,7 @@ describe('CodeBuild projects', () => {
     const documented = (file: string) => readFileSync(fileURLToPath(new URL(file, import.meta.url)), 'utf8');
     for (const file of ['../../lib/deployment-system.ts', '../../lib/sdk-publisher.ts', '../../README.md']) {
       expect({ [file]: documented(file).includes('amazonlinux2-aarch64-standard:3.0') }).toEqual({ [file]: true });
-      expect({ [file]: /standard 5\.0/.test(documented(file)) }).toEqual({ [file]: false });
+      expect({ [file]: documented(file).includes('standard 5.0') }).toEqual({ [file]: false });
     }
   });
 

@@ -14,7 +14,7 @@ import { DeploymentSystemPropsError } from '../../lib/deployment-system';
 import { LockstepStack, type LockstepSdkPublisherProps } from '../../lib/lockstep-stack';
 import { fixtureInput } from './fixtures';
 
-type Resource = { Type: string; Properties?: Record<string, any>; DeletionPolicy?: string };
+interface Resource { Type: string; Properties?: Record<string, any>; DeletionPolicy?: string }
 
 /**
  * Properties that set a resource's physical name, at the top level or inside a `*Config` block. A bare Ref or

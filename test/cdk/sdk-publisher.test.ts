@@ -23,7 +23,7 @@ import { expectSpecificAcknowledgements } from '../support/nag';
 const POLICY_FILE = new URL('../../examples/sdk-access-policy.json', import.meta.url).pathname;
 const PUBLIC_KEY = readFileSync(new URL('../../examples/sdk-cloudfront-public-key.pem', import.meta.url), 'utf8');
 
-type Resource = { Type: string; Properties?: Record<string, any>; DeletionPolicy?: string; UpdateReplacePolicy?: string };
+interface Resource { Type: string; Properties?: Record<string, any>; DeletionPolicy?: string; UpdateReplacePolicy?: string }
 type Resources = Record<string, Resource>;
 
 let app: App;

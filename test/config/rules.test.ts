@@ -49,7 +49,7 @@ describe('duplicate names', () => {
   });
 
   it('accepts the same name used for a package and an application', () => {
-    expect(byRule(problemsAfter(() => {}), 'duplicate-name')).toEqual([]);
+    expect(byRule(problemsAfter(() => undefined), 'duplicate-name')).toEqual([]);
   });
 });
 
@@ -82,7 +82,7 @@ describe('unknown references', () => {
   });
 
   it('accepts references to defined names', () => {
-    expect(byRule(problemsAfter(() => {}), 'unknown-reference')).toEqual([]);
+    expect(byRule(problemsAfter(() => undefined), 'unknown-reference')).toEqual([]);
   });
 });
 

@@ -60,8 +60,8 @@ describe('crash and restart of lockstep local', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const running: Running = { child, output: '', exited: new Promise((ok) => child.once('exit', () => ok())) };
-    child.stdout!.on('data', (chunk: Buffer) => (running.output += chunk.toString()));
-    child.stderr!.on('data', (chunk: Buffer) => (running.output += chunk.toString()));
+    child.stdout.on('data', (chunk: Buffer) => (running.output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (running.output += chunk.toString()));
     current = running;
     return running;
   };
@@ -86,7 +86,7 @@ describe('crash and restart of lockstep local', () => {
   });
 
   afterEach(async () => {
-    if (current && current.child.exitCode === null) await crash(current);
+    if (current?.child.exitCode === null) await crash(current);
     current = undefined;
     await data?.cleanup();
   });

@@ -54,8 +54,8 @@ describe('crash and restart of lockstep local while an SDK is TESTING', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const running: Running = { child, output: '', exited: new Promise((ok) => child.once('exit', () => ok())) };
-    child.stdout!.on('data', (chunk: Buffer) => (running.output += chunk.toString()));
-    child.stderr!.on('data', (chunk: Buffer) => (running.output += chunk.toString()));
+    child.stdout.on('data', (chunk: Buffer) => (running.output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (running.output += chunk.toString()));
     current = running;
     return running;
   };
@@ -74,7 +74,7 @@ describe('crash and restart of lockstep local while an SDK is TESTING', () => {
   });
 
   afterAll(async () => {
-    if (current && current.child.exitCode === null) await crash(current);
+    if (current?.child.exitCode === null) await crash(current);
     await data?.cleanup();
     await rm(gate, { recursive: true, force: true });
   });

@@ -43,7 +43,7 @@ describe.each(backends)('local DynamoDB on %s', (backend) => {
       );
     const results = await Promise.allSettled([put('a'), put('b')]);
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
-    const rejected = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    const rejected = results.find((r) => r.status === 'rejected')!;
     expect(rejected.reason).toBeInstanceOf(ConditionalCheckFailedException);
   });
 

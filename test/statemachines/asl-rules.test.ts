@@ -29,7 +29,7 @@ const task = (extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 const machine = (states: Record<string, unknown>): AslMachine =>
-  ({ StartAt: 'Work', States: { ...states, Done: { Type: 'Succeed' }, Failed: { Type: 'Fail' } } }) as unknown as AslMachine;
+  ({ StartAt: 'Work', States: { ...states, Done: { Type: 'Succeed' }, Failed: { Type: 'Fail' } } });
 
 describe('ASL rules', () => {
   it('accepts a compliant machine', () => {
@@ -37,7 +37,7 @@ describe('ASL rules', () => {
   });
 
   it('refuses JSONata and variables', () => {
-    const rules = checkAslRules({ ...machine({ Work: task({ Assign: { x: 1 }, Output: '{% $x %}' }) }), QueryLanguage: 'JSONata' } as AslMachine);
+    const rules = checkAslRules({ ...machine({ Work: task({ Assign: { x: 1 }, Output: '{% $x %}' }) }), QueryLanguage: 'JSONata' });
     expect(rules.map((f) => f.rule)).toEqual(['jsonpath-only', 'jsonpath-only', 'jsonpath-only']);
   });
 

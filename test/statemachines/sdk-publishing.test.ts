@@ -235,7 +235,7 @@ async function runExecution(name: string, input: SdkExecutionInput, abortWhenTes
       };
     }
   }
-  const execution = machine.run(input as never, { overrides: { taskResourceLocalHandlers: handlers as never }, context: { Execution: { Name: name } } as never });
+  const execution = machine.run(input, { overrides: { taskResourceLocalHandlers: handlers as never }, context: { Execution: { Name: name } } });
   if (abortWhenTesting) {
     await new Promise<void>((testerStarted) => (cutOff = { testerStarted }));
     execution.abort();

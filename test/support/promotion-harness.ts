@@ -172,7 +172,7 @@ export async function runPromotion(
     overrides: { taskResourceLocalHandlers: handlers as never, waitTimeOverrides: waits },
     // The local engine has no task tokens; the approval binding mints its own in local mode. The execution name is
     // what Step Functions puts in $$.Execution.Name (the builds' idempotency tokens are made from it).
-    context: { Task: { Token: 'local-task-token' }, Execution: { Name: executionInput.execution } } as never,
+    context: { Task: { Token: 'local-task-token' }, Execution: { Name: executionInput.execution } },
   });
   try {
     const output = await execution.result;

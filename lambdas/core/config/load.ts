@@ -226,7 +226,7 @@ function tooLarge(bytes: number): ConfigProblem {
 function positioned(problems: readonly ConfigProblem[], document: Document, lineCounter: LineCounter): ConfigProblem[] {
   return problems
     .map((problem, order) => {
-      const position = locate(document, lineCounter, parsePath(problem.path), /^unknown key/.test(problem.message));
+      const position = locate(document, lineCounter, parsePath(problem.path), problem.message.startsWith("unknown key"));
       return { problem: position ? { ...problem, line: position.line, column: position.column } : problem, order };
     })
     .sort(

@@ -25,7 +25,7 @@ interface Def {
 }
 
 function def(schema: Schema): Def {
-  return schema._zod.def as Def;
+  return schema._zod.def;
 }
 
 const WRAPPERS = new Set(['optional', 'default', 'prefault', 'nullable', 'readonly', 'nonoptional', 'catch']);
@@ -141,6 +141,8 @@ function describeValue(value: unknown): string {
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'string') return `the text ${JSON.stringify(value)}`;
   if (typeof value === 'object') return 'an object';
+  // A primitive by now (null and objects returned above); TypeScript narrows `unknown` only to `{}` here.
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string
   return `${typeof value === 'number' ? 'the number' : ''} ${String(value)}`.trim();
 }
 
@@ -215,6 +217,8 @@ function issueProblems(issue: Issue, prefix: readonly PathSegment[], input: unkn
       if (value === undefined) return [problem(`missing required key "${key}"`, `add ${key}: ${KEY_EXAMPLES[key] ?? expected}`)];
       if (value === null) return [problem('has no value', `give it ${expected}`)];
       if (issue.expected === 'array' && !Array.isArray(value) && typeof value !== 'object') {
+        // A primitive here (the condition above), which TypeScript cannot narrow `unknown` to.
+        // eslint-disable-next-line @typescript-eslint/no-base-to-string
         return [problem(`must be a list, not ${describeValue(value)}`, `write it as a list, e.g. [${String(value)}], or as lines starting with "- "`)];
       }
       return [problem(`must be ${expected}, not ${describeValue(value)}`, `write it as ${expected}`)];
@@ -226,7 +230,7 @@ function issueProblems(issue: Issue, prefix: readonly PathSegment[], input: unkn
     case 'invalid_format': {
       const named = schema ? NAMED_FORMATS.get(unwrap(schema)) : undefined;
       const noun = issue.format === 'email' ? 'an email address' : named;
-      const fix = /^use /.test(issue.message) ? issue.message : (FORMAT_FIX[issue.format] ?? 'use the documented format');
+      const fix = issue.message.startsWith("use ") ? issue.message : (FORMAT_FIX[issue.format] ?? 'use the documented format');
       return [problem(`${quote(value)} is not ${noun === undefined ? 'in the expected format' : `valid as ${noun}`}`, fix)];
     }
     case 'too_small': {

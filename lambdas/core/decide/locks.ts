@@ -251,8 +251,7 @@ export function lockWriteCondition(before: LockRecord): LockWriteCondition {
 export function conditionHolds(condition: LockWriteCondition, stored: LockRecord | undefined): boolean {
   if (condition.expected === null) return stored === undefined;
   return (
-    stored !== undefined &&
-    stored.owner === condition.expected.owner &&
+    stored?.owner === condition.expected.owner &&
     stored.fencingToken === condition.expected.fencingToken &&
     stored.leaseExpiresAt === condition.expected.leaseExpiresAt
   );

@@ -86,7 +86,7 @@ function signUrl(baseUrl: string, keyPairId: string, privateKey: KeyObject | str
   let ipAddress: string | undefined;
   if (request.ipRange !== undefined) {
     const parsed = parseCidr(request.ipRange);
-    if (parsed === undefined || parsed.family !== 'ipv4') {
+    if (parsed?.family !== 'ipv4') {
       throw new SigningError(
         `Cannot put IP range "${request.ipRange}" in a CloudFront policy: CloudFront checks IPv4 ranges only; check IPv6 ranges before signing and sign without one`,
         { details: { ipRange: request.ipRange } },

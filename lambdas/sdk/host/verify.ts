@@ -122,12 +122,14 @@ export class CloudFrontUrlVerifier {
     if (nowSeconds >= lessThan) return refuse('expired', `The URL expired at ${new Date(lessThan * 1000).toISOString()}; ask the download API for a new one`);
     const greaterThan = statement.Condition?.DateGreaterThan?.['AWS:EpochTime'];
     if (greaterThan !== undefined && (typeof greaterThan !== 'number' || nowSeconds <= greaterThan)) {
-      return refuse('not-yet-valid', `The URL is valid only after ${typeof greaterThan === 'number' ? new Date(greaterThan * 1000).toISOString() : String(greaterThan)}`);
+      return refuse('not-yet-valid', `The URL is valid only after ${typeof greaterThan === 'number' ? new Date(greaterThan * 1000).toISOString() : JSON.stringify(greaterThan)}`);
     }
     const sourceRange = statement.Condition?.IpAddress?.['AWS:SourceIp'];
     if (sourceRange !== undefined) {
       const range = typeof sourceRange === 'string' ? parseCidr(sourceRange) : undefined;
-      if (range === undefined) return refuse('malformed', `The policy's AWS:SourceIp "${String(sourceRange)}" is not a CIDR range`);
+      if (typeof sourceRange !== 'string' || range === undefined) {
+        return refuse('malformed', `The policy's AWS:SourceIp ${JSON.stringify(sourceRange)} is not a CIDR range`);
+      }
       const address = options.sourceIp === undefined ? undefined : normaliseAddress(options.sourceIp);
       const list = new BlockList();
       list.addSubnet(range.address, range.prefix, range.family);

@@ -74,7 +74,7 @@ class FieldReader {
       return undefined;
     }
     if (typeof value !== 'string') {
-      this.problems.push({ field: path, message: `must be a text value, found ${describe(value)}`, fix: `write ${path} as a string in quotes, e.g. "${String(value)}"` });
+      this.problems.push({ field: path, message: `must be a text value, found ${describe(value)}`, fix: `write ${path} as a string in quotes${exampleOf(value)}` });
       return undefined;
     }
     if (value.trim() !== value) {
@@ -123,6 +123,11 @@ class FieldReader {
       });
     }
   }
+}
+
+/** An example of the value written as a string, for a scalar only: a map or a list has no string form to suggest. */
+function exampleOf(value: unknown): string {
+  return typeof value === 'number' || typeof value === 'boolean' ? `, e.g. "${value}"` : '';
 }
 
 function describe(value: unknown): string {

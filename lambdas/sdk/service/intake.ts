@@ -49,7 +49,7 @@ export async function intakeVersion(deps: SdkServiceDependencies, ref: SdkVersio
   const targets = [received.artifactsKey, received.metadataKey];
 
   const existing = await deps.store.getVersion(ref);
-  if (existing !== undefined && existing.upload.etag === etag) {
+  if (existing?.upload.etag === etag) {
     // Converted from its copy in received/ (an upload taken in before the move existed was converted from incoming/).
     if (existing.upload.artifactsKey.startsWith(RECEIVED_PREFIX)) await clearIncoming(deps, files);
     if (isRestageable(existing) && existing.status !== 'CONVERTED') {

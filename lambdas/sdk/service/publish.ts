@@ -152,7 +152,7 @@ function withoutRev(batch: BatchRecord): Omit<BatchRecord, 'rev'> {
 async function rollForward(deps: SdkServiceDependencies, refs: readonly SdkVersionRef[]): Promise<void> {
   for (const ref of refs) {
     const current = await deps.store.getVersion(ref);
-    if (current === undefined || current.status !== 'READY') continue;
+    if (current?.status !== 'READY') continue;
     const at = new Date(deps.clock()).toISOString();
     await deps.store.saveVersion(withStatus(current, 'PUBLISHED', `${`published to the ${current.metadata.tier} tier with batch ${current.batchId ?? ''}`.trim()}${untested(current)}`, deps.clock(), { publishedAt: at }), current.rev);
   }

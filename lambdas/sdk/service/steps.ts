@@ -274,7 +274,7 @@ async function stage(deps: SdkServiceDependencies, sdk: SdkVersionRef, execution
   if (batch.state !== 'OPEN' && !ownClaim) return { status: 'HELD', reason: `batch ${batch.id} is ${batch.state} already` };
   const absent = batch.members.filter((m) => {
     const v = findVersion(versions, m);
-    return v === undefined || v.batchId !== batch.id || !['CONVERTED', 'WAITING', 'CONFLICT', ...(ownClaim ? ['TESTING'] : [])].includes(v.status);
+    return v?.batchId !== batch.id || !['CONVERTED', 'WAITING', 'CONFLICT', ...(ownClaim ? ['TESTING'] : [])].includes(v.status);
   });
   if (absent.length > 0) {
     const reason = `waiting for the rest of batch ${batch.id}: ${absent.map((m) => `${m.name} ${m.version}`).join(', ')} not converted yet`;
@@ -368,7 +368,7 @@ async function recordTest(deps: SdkServiceDependencies, sdk: SdkVersionRef, plan
   let overall = '';
   for (const m of members) {
     const record = await deps.store.getVersion(m);
-    if (record === undefined || record.status !== 'TESTING') continue;
+    if (record?.status !== 'TESTING') continue;
     const own = results?.packages.find((p) => p.name === m.name && p.version === m.version);
     const failures = (own?.checks ?? []).filter((c) => !c.passed).map((c) => `${c.name}: ${c.message}`);
     const notBuilt = sampleAppNotBuilt(own);
@@ -388,7 +388,7 @@ async function recordTest(deps: SdkServiceDependencies, sdk: SdkVersionRef, plan
   const first = await deps.store.getVersion(sdk);
   if (first?.batchId !== undefined) {
     const batch = await deps.store.getBatch(first.batchId);
-    if (batch !== undefined && batch.state === 'TESTING') {
+    if (batch?.state === 'TESTING') {
       const { rev: _rev, ...rest } = batch;
       await deps.store.saveBatch({ ...rest, state: passed ? 'READY' : 'FAILED', reason: overall, updatedAt: new Date(now).toISOString() }, batch.rev);
     }

@@ -144,7 +144,7 @@ export interface UploadCompletion {
 export async function completeUpload(deps: SdkServiceDependencies, provider: Credential, uploadId: string): Promise<UploadCompletion> {
   const upload = await deps.store.getUpload(uploadId);
   // Another provider's upload answers like an unknown one: ids are not a way to learn what others push.
-  if (upload === undefined || upload.provider !== provider.id) throw new HttpError(404, `No upload ${uploadId} of yours exists`);
+  if (upload?.provider !== provider.id) throw new HttpError(404, `No upload ${uploadId} of yours exists`);
   const base = { uploadId, name: upload.name, version: upload.version };
   if (upload.completedAt !== undefined) return { ...base, started: false, reason: 'completed before', ...(upload.execution !== undefined ? { execution: upload.execution } : {}) };
   if (Date.parse(upload.expiresAt) <= deps.clock()) throw new HttpError(410, `Upload ${uploadId} expired at ${upload.expiresAt}; ask for new upload URLs`);

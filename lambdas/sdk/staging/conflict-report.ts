@@ -220,7 +220,7 @@ export class ConflictReporter {
       visited.add(pkg);
       for (const dep of dependencies) {
         const parts = this.dependencyParts(dep);
-        if (parts === undefined || parts.from.pkg !== pkg || emitted.has(dep.id)) continue;
+        if (parts?.from.pkg !== pkg || emitted.has(dep.id)) continue;
         emitted.add(dep.id);
         sentences.push(this.sentence(dep));
         follow(parts.to.pkg);
@@ -323,7 +323,7 @@ export class ConflictReporter {
       const requiredBy: string[] = [];
       for (const other of leaves) {
         const parts = this.dependencyParts(other);
-        if (parts !== undefined && parts.to.pkg === term.pkg) {
+        if (parts?.to.pkg === term.pkg) {
           requiredBy.push(this.phrase(parts.from.pkg, versionSet(this.domains[parts.from.pkg]!, parts.from.mask), parts.from.label));
         }
         const target = this.requirementTarget(other);

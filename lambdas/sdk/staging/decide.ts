@@ -144,7 +144,7 @@ export function decideBatch(area: StagingArea, batchId: string): BatchDecision {
     const ref = refOf(m);
     const own = culprits.get(m.name);
     const reason =
-      decision.status === 'READY' ? decision.reason : own !== undefined ? own : `held with batch ${batchId}: ${decision.reason}`;
+      decision.status === 'READY' ? decision.reason : own ?? `held with batch ${batchId}: ${decision.reason}`;
     return { ref, status: decision.status, reason };
   });
   return {
@@ -189,7 +189,7 @@ export function recheckWaiting(area: StagingArea, arrived: readonly SdkVersionRe
       const key = pkg.batchId ?? contentsKey(refOf(pkg.metadata));
       const from = moved.get(key)?.from ?? (pkg.status as 'WAITING' | 'CONFLICT');
       // Re-inserting keeps the first move's position: a Map keeps insertion order of the first set.
-      moved.set(key, { refs, batchId: pkg.batchId, from, decision: { ...decision, reason } as StagingDecision });
+      moved.set(key, { refs, batchId: pkg.batchId, from, decision: { ...decision, reason } });
       current = { ...current, staged: current.staged.map((p) => (refs.some((r) => sameRef(r, refOf(p.metadata))) ? { ...p, status: decision.status } : p)) };
       progress = true;
     }

@@ -116,8 +116,13 @@ export type SolverOutcome =
   | { readonly ok: true; readonly selected: ReadonlyMap<string, string>; readonly stats: SolverStats }
   | { readonly ok: false; readonly failure: Incompatibility; readonly domains: readonly Domain[]; readonly stats: SolverStats };
 
-class SolveFailure {
-  constructor(readonly incompatibility: Incompatibility) {}
+// Unwinds the solver to solve(), which turns it into an outcome; an Error so that anything else that catches it
+// still gets a stack and a name.
+class SolveFailure extends Error {
+  constructor(readonly incompatibility: Incompatibility) {
+    super('no solution: see the incompatibility');
+    this.name = 'SolveFailure';
+  }
 }
 
 export const ROOT = 0;
@@ -198,7 +203,7 @@ export class PubGrubSolver {
     const add = (release: SdkRelease, staged: boolean): void => {
       const version = normaliseVersion(release.name, release.version);
       let versions = grouped.get(release.name);
-      if (versions === undefined) grouped.set(release.name, (versions = new Map()));
+      if (versions === undefined) grouped.set(release.name, (versions = new Map<string, { release: SdkRelease; staged: boolean }>()));
       versions.set(version, { release: { ...release, version }, staged: staged || (versions.get(version)?.staged ?? false) });
     };
     for (const release of input.releases) add(release, false);

@@ -36,7 +36,7 @@ async function main(): Promise<number> {
       const url = plan.packages.find((p) => p.bucket === bucket && p.key === key)?.url;
       if (url === undefined) throw new Error(`the plan has no presigned URL for s3://${bucket}/${key}`);
       const response = await fetchOk(url, {}, `s3://${bucket}/${key} could not be downloaded`);
-      await pipeline(Readable.fromWeb(response.body! as import('node:stream/web').ReadableStream), createWriteStream(path));
+      await pipeline(Readable.fromWeb(response.body!), createWriteStream(path));
     },
   };
   const results = await runTester(plan, storage, { workDir: process.env.LOCKSTEP_SDK_TESTER_WORK_DIR || 'lockstep-tester-work', archiveLimits });

@@ -1,3 +1,4 @@
+import { getSignedUrl } from '@aws-sdk/cloudfront-signer';
 import { describe, expect, it } from '@jest/globals';
 import { SigningError } from '../../../lambdas/sdk/host/errors';
 import { CloudFrontUrlSigner, signWithPemEachTime } from '../../../lambdas/sdk/host/signer';
@@ -81,6 +82,25 @@ describe('signed URLs, signed and verified with a real key pair', () => {
     const result = verifier.verify(signed, { now, sourceIp: '198.51.100.1' });
     expect(result).toMatchObject({ ok: false, reason: 'ip-not-allowed' });
     expect(!result.ok && result.message).toBe('The URL may be used only from 203.0.113.0/24, not from 198.51.100.1');
+  });
+
+  it('names the malformed condition in a validly signed policy as written, not as "[object Object]"', () => {
+    const url = `${baseUrl}/${key}`;
+    const signWith = (condition: Record<string, unknown>) =>
+      getSignedUrl({
+        url,
+        keyPairId: 'K2JCJMDEHXQW5F',
+        privateKey: privateKeyPem,
+        policy: JSON.stringify({ Statement: [{ Resource: url, Condition: { DateLessThan: { 'AWS:EpochTime': inFiveMinutes.getTime() / 1000 }, ...condition } }] }),
+      });
+    expect(verifier.verify(signWith({ DateGreaterThan: { 'AWS:EpochTime': { at: 1 } } }), { now })).toMatchObject({
+      reason: 'not-yet-valid',
+      message: 'The URL is valid only after {"at":1}',
+    });
+    expect(verifier.verify(signWith({ IpAddress: { 'AWS:SourceIp': ['203.0.113.0/24'] } }), { now, sourceIp: '203.0.113.9' })).toMatchObject({
+      reason: 'malformed',
+      message: `The policy's AWS:SourceIp ["203.0.113.0/24"] is not a CIDR range`,
+    });
   });
 
   it('refuses an unsigned URL as malformed', () => {

@@ -218,6 +218,14 @@ describe('SDK metadata rules', () => {
         expect.objectContaining({ field: 'platform.minimumVersion', message: expect.stringContaining('must be a text value') }),
       ]);
     });
+    it('suggests the quoted form of a number, and no "[object Object]" for a map, where text is expected', () => {
+      expect(problemsOf(goodMetadata({ platform: { name: 'ios', minimumVersion: 15, architectures: ['arm64'] } }))).toEqual([
+        expect.objectContaining({ fix: 'write platform.minimumVersion as a string in quotes, e.g. "15"' }),
+      ]);
+      expect(problemsOf(goodMetadata({ platform: { name: 'ios', minimumVersion: { major: 15 }, architectures: ['arm64'] } }))).toEqual([
+        { field: 'platform.minimumVersion', message: 'must be a text value, found a map', fix: 'write platform.minimumVersion as a string in quotes' },
+      ]);
+    });
     it.each(['15', '15.0', '10.15.4'])('accepts minimum version %s', (minimumVersion) => {
       expect(parse(goodMetadata({ platform: { name: 'ios', minimumVersion, architectures: ['arm64'] } })).platform.minimumVersion).toBe(minimumVersion);
     });

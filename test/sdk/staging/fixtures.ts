@@ -1,4 +1,4 @@
-import type { AccessTier, SdkMetadata } from '../../../lambdas/sdk/model';
+import type { SdkMetadata } from '../../../lambdas/sdk/model';
 
 /** Valid metadata for one SDK version; tests override what they are about. */
 export function sdk(name: string, version: string, dependencies: Record<string, string> = {}, extra: Partial<SdkMetadata> = {}): SdkMetadata {
@@ -15,7 +15,7 @@ export function sdk(name: string, version: string, dependencies: Record<string, 
     dependencies,
     platform: { name: 'ios', minimumVersion: '15.0', architectures: ['arm64'] },
     deprecated: false,
-    tier: 'public' as AccessTier,
+    tier: 'public',
     supported: true,
     ...extra,
   };
