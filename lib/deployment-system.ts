@@ -560,6 +560,8 @@ export class DeploymentSystem extends Construct {
 
     this.approvalSigningSecret.grantRead(fns['approval-request']);
     grantTopicPublish(this.approvalTopic, key, fns['approval-request']);
+    // The approval-requested notice for the pipeline's notification rules (no link) goes to the notification topic.
+    grantTopicPublish(this.notificationTopic, key, fns['approval-request']);
     this.approvalSigningSecret.grantRead(fns['approval-api']);
     fns['approval-api'].addToRolePolicy(
       new iam.PolicyStatement({ actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'], resources: [stateMachineArn] }),

@@ -75,6 +75,7 @@ export const approvalDependencies = once((): ApprovalDependencies => {
     environments: environmentStore(),
     events: eventStore(),
     approvalNotifier: approvalNotifier(),
+    notifier: notifier(),
     orchestrator: taskOrchestrator(),
     signer: async () => new ApprovalLinkSigner(parseSecrets(await reader.get(secretArn))),
     baseUrl: requireEnv('LOCKSTEP_APPROVAL_BASE_URL'),
