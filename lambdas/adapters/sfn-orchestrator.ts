@@ -1,8 +1,8 @@
 /** Step Functions as the orchestrator of promotion executions. */
-import { SendTaskFailureCommand, SendTaskSuccessCommand, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
-import type { Orchestrator, StartExecutionResult } from '../ports/services';
+import { DescribeExecutionCommand, SendTaskFailureCommand, SendTaskSuccessCommand, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import type { ExecutionStatus, ExecutionStatusReader, Orchestrator, StartExecutionResult } from '../ports/services';
 
-export class StepFunctionsOrchestrator implements Orchestrator {
+export class StepFunctionsOrchestrator implements Orchestrator, ExecutionStatusReader {
   constructor(
     private readonly client: SFNClient,
     /** Omitted for a caller that only decides tasks (the approval API); `start` then refuses. */
@@ -19,6 +19,17 @@ export class StepFunctionsOrchestrator implements Orchestrator {
     } catch (error) {
       // The name is the idempotency key of a (promotion, revision): it exists, so it was started before.
       if (error instanceof Error && error.name === 'ExecutionAlreadyExists') return { started: false };
+      throw error;
+    }
+  }
+
+  async status(executionArn: string): Promise<ExecutionStatus | undefined> {
+    try {
+      const result = await this.client.send(new DescribeExecutionCommand({ executionArn }));
+      return result.status;
+    } catch (error) {
+      // Step Functions forgets executions 90 days after they end; an unknown one has no status to report.
+      if (error instanceof Error && error.name === 'ExecutionDoesNotExist') return undefined;
       throw error;
     }
   }

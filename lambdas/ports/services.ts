@@ -62,6 +62,14 @@ export interface Orchestrator {
   fail(taskToken: string, error: string, cause: string): Promise<void>;
 }
 
+/** How a Step Functions execution stands (DescribeExecution's status). */
+export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE';
+
+export interface ExecutionStatusReader {
+  /** The execution's status; undefined when Step Functions does not know the execution (expired, or never ran). */
+  status(executionArn: string): Promise<ExecutionStatus | undefined>;
+}
+
 export interface SecretReader {
   /** The secret's string value, cached for a short time per cold start. */
   get(secretId: string): Promise<string>;

@@ -13,6 +13,7 @@ import type {
   LockState,
   PipelineSwitches,
   PromotionApproval,
+  RetryRequest,
   Revision,
 } from '../core/model';
 
@@ -233,6 +234,8 @@ export interface ExecutionRecord {
   readonly executionName: string;
   readonly executionArn?: string;
   readonly startedAt: number;
+  /** Which attempt of (promotion, application, revision) this is. @default 1 (records from before attempts) */
+  readonly attempt?: number;
 }
 
 export interface ExecutionStore {
@@ -240,4 +243,13 @@ export interface ExecutionStore {
   record(execution: ExecutionRecord): Promise<void>;
   /** Execution names started for a promotion. */
   names(promotionId: string): Promise<string[]>;
+  /** Executions started for a promotion, oldest first. */
+  list(promotionId: string): Promise<ExecutionRecord[]>;
+  /**
+   * Records a retry request once per (promotion, application, revision, attempt): true for the first caller, false
+   * when that attempt was requested already (two operators, or one command run twice).
+   */
+  requestRetry(request: RetryRequest): Promise<boolean>;
+  /** Retry requests of a promotion. */
+  retries(promotionId: string): Promise<RetryRequest[]>;
 }

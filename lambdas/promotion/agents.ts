@@ -8,7 +8,7 @@ import { promotionId, type Pipeline } from '../core/config/schema';
 import { planBuilds, type Push } from '../core/decide/autobuild';
 import { reconcile, type PromotionDecision, type World } from '../core/decide/snapshots';
 import type { EnvironmentState } from '../core/model';
-import { buildProjectName, executionName } from '../core/names';
+import { attemptOf, buildProjectName, executionName } from '../core/names';
 import type { ArtifactStore } from '../ports/artifacts';
 import type { BuildRunner, Notifier, Orchestrator } from '../ports/services';
 import type { BuildStore, EnvironmentStore, EventStore, ExecutionStore, LockStore, RevisionStore, StoredBuild } from '../ports/stores';
@@ -201,7 +201,7 @@ export async function loadWorld(deps: AgentDependencies): Promise<World> {
   const { pipeline } = deps;
   const environmentNames = pipeline.stages.flatMap((s) => s.environments.map((e) => e.name));
   const promotionIds = pipeline.promotions.map((p) => promotionId(p));
-  const [switches, promotionsEnabled, revisionLists, environmentStates, approvals, executions] = await Promise.all([
+  const [switches, promotionsEnabled, revisionLists, environmentStates, approvals, executions, retries] = await Promise.all([
     deps.environments.switches({ enabled: pipeline.pipeline.enabled, automation: pipeline.pipeline.automation }),
     deps.environments.promotionSwitches(),
     Promise.all(pipeline.applications.map(async (a) => [a.name, await deps.revisions.list(a.name)] as const)),
@@ -213,6 +213,7 @@ export async function loadWorld(deps: AgentDependencies): Promise<World> {
     ),
     Promise.all(promotionIds.map((id) => deps.environments.promotionApprovals(id))),
     Promise.all(promotionIds.map((id) => deps.executions.names(id))),
+    Promise.all(promotionIds.map((id) => deps.executions.retries(id))),
   ]);
   return {
     switches,
@@ -221,6 +222,7 @@ export async function loadWorld(deps: AgentDependencies): Promise<World> {
     environments: Object.fromEntries(environmentStates),
     promotionApprovals: approvals.flat(),
     startedExecutions: executions.flat(),
+    retries: retries.flat(),
   };
 }
 
@@ -255,11 +257,13 @@ export async function reconcilePass(deps: AgentDependencies): Promise<PassOutcom
         revision: decision.revision,
       });
       const result = await deps.orchestrator.start(decision.executionName, input);
+      const attempt = attemptOf(decision.executionName);
       await deps.executions.record({
         promotion: d.promotion,
         application: d.application,
         revision: decision.revision.number,
         executionName: decision.executionName,
+        attempt,
         ...(result.executionArn ? { executionArn: result.executionArn } : {}),
         startedAt: now,
       });
@@ -269,7 +273,7 @@ export async function reconcilePass(deps: AgentDependencies): Promise<PassOutcom
           at: now,
           type: 'promotion-started',
           actor: 'agent:reconcile',
-          message: `Promoting ${d.application} revision ${decision.revision.number} to ${d.destination} (${decision.reason})`,
+          message: `Promoting ${d.application} revision ${decision.revision.number} to ${d.destination}${attempt > 1 ? ` (attempt ${attempt})` : ''} (${decision.reason})`,
           environment: d.destination,
           application: d.application,
           revision: decision.revision.number,
