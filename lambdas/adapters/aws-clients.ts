@@ -4,6 +4,7 @@
  * emulators; handlers never branch on "local".
  */
 import { CodeBuildClient } from '@aws-sdk/client-codebuild';
+import { CodeCommitClient } from '@aws-sdk/client-codecommit';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -24,6 +25,7 @@ export const s3 = new S3Client({
 });
 
 export const codebuild = new CodeBuildClient({});
+export const codecommit = new CodeCommitClient({});
 export const sfn = new SFNClient({});
 export const sns = new SNSClient({});
 export const secretsManager = new SecretsManagerClient({});

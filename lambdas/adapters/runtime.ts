@@ -8,9 +8,10 @@ import { ApprovalLinkSigner, parseSecrets } from '../promotion/approval-link';
 import type { AgentDependencies } from '../promotion/agents';
 import type { ApprovalDependencies } from '../promotion/approvals';
 import type { StepDependencies } from '../promotion/steps';
-import { codebuild, dynamodb, s3, secretsManager, sfn, sns } from './aws-clients';
+import { codebuild, codecommit, dynamodb, s3, secretsManager, sfn, sns } from './aws-clients';
 import { now } from './clock';
 import { CodeBuildRunner } from './codebuild-runner';
+import { CodeCommitRepositoryReader } from './codecommit-reader';
 import { DynamoApprovalStore } from './dynamo-approval-store';
 import { DynamoBuildStore } from './dynamo-build-store';
 import { DynamoDeliveryStore } from './dynamo-delivery-store';
@@ -19,6 +20,7 @@ import { DynamoEventStore } from './dynamo-event-store';
 import { DynamoExecutionStore } from './dynamo-execution-store';
 import { DynamoLockStore } from './dynamo-lock-store';
 import { DynamoRevisionStore } from './dynamo-revision-store';
+import { GitRepositoryReader } from './git-repository-reader';
 import { pipelineFromEnv } from './pipeline-file';
 import { S3ArtifactStore } from './s3-artifact-store';
 import { SecretsManagerReader } from './secrets-manager-reader';
@@ -111,6 +113,8 @@ export const agentDependencies = once(
     runner: new CodeBuildRunner(codebuild),
     notifier: notifier(),
     orchestrator: orchestrator(),
+    // By source kind: CodeCommit through its API; `local:` sources (local mode only) through git on their folder.
+    repositories: { codecommit: new CodeCommitRepositoryReader(codecommit), local: new GitRepositoryReader() },
     clock,
   }),
 );

@@ -9,6 +9,7 @@ import { logger, metrics, observability } from '../adapters/observability';
 import { agentDependencies } from '../adapters/runtime';
 import { intakePushes } from '../promotion/agents';
 import { codecommitIntake } from '../promotion/push-events';
+import { withSourceCommits } from '../promotion/source-commits';
 
 const deps = agentDependencies();
 
@@ -27,7 +28,9 @@ async function handle(event: CodeCommitEvent): Promise<CodeCommitResult> {
     logger.info('CodeCommit event ignored', { eventId: event.id, reason: intake.reason });
     return { status: 'ignored', reason: intake.reason };
   }
-  const outcome = await intakePushes(deps, intake.pushes, `codecommit:${event.id}`);
+  // The event names the head and the pusher only: the push's commits and their authors come from GetCommit.
+  const pushes = await withSourceCommits(deps.pipeline, deps.repositories ?? {}, intake.pushes);
+  const outcome = await intakePushes(deps, pushes, `codecommit:${event.id}`);
   metrics.addMetric('PushRecorded', 'Count', outcome.recorded);
   return { status: 'accepted', recorded: outcome.recorded, buildsStarted: outcome.buildsStarted };
 }

@@ -70,6 +70,28 @@ export interface ExecutionStatusReader {
   status(executionArn: string): Promise<ExecutionStatus | undefined>;
 }
 
+/** One commit as a source repository reports it. */
+export interface SourceCommit {
+  readonly id: string;
+  readonly message: string;
+  /** The commit author's email, else name. */
+  readonly author: string;
+  /** Author date, epoch ms. */
+  readonly timestamp: number;
+  readonly parents: readonly string[];
+}
+
+/**
+ * Reads a source repository's branches and commits. One adapter per source kind: CodeCommit through its API
+ * (`GetBranch`, `GetCommit`), and the `local:` source kind through git on the local repository.
+ */
+export interface RepositoryReader {
+  /** The branch's head commit id; undefined when the branch does not exist. */
+  branchHead(repository: string, branch: string): Promise<string | undefined>;
+  /** One commit; throws when the repository or commit does not exist. */
+  commit(repository: string, commitId: string): Promise<SourceCommit>;
+}
+
 export interface SecretReader {
   /** The secret's string value, cached for a short time per cold start. */
   get(secretId: string): Promise<string>;

@@ -17,6 +17,7 @@ import { deliverUndelivered, sendApprovalRequest } from './approvals';
 import { ConcurrentUpdateError } from './errors';
 import { buildArtifactUri, environmentDefinition, executionInput, revisionArtifactUri } from './execution-input';
 import { buildFailed } from './notifications';
+import { missedPushes, type RepositoryReaders } from './source-commits';
 
 export interface AgentDependencies {
   readonly pipeline: Pipeline;
@@ -36,6 +37,13 @@ export interface AgentDependencies {
    * omitted: neither happens in the pass (e.g. no approval topic).
    */
   readonly approvals?: ApprovalDependencies;
+  /**
+   * Source repositories by kind: CodeCommit pushes are read for their commits, and the reconcile pass compares each
+   * tracked branch's head with the pushes it knows, so a push whose event was lost is still built. Omitted: neither.
+   */
+  readonly repositories?: RepositoryReaders;
+  /** Where a repository that cannot be read is reported (the pass goes on). @default console.warn */
+  readonly warn?: (message: string, error: unknown) => void;
   readonly clock: () => number;
 }
 
@@ -242,6 +250,7 @@ export interface PassOutcome {
 export async function reconcilePass(deps: AgentDependencies): Promise<PassOutcome> {
   const decisionsDelivered = deps.approvals ? await deliverUndelivered(deps.approvals) : [];
   const revisionsCreated = await completeBuilds(deps);
+  await recoverMissedPushes(deps);
   const buildsStarted = await autoBuild(deps);
   const world = await loadWorld(deps);
   const now = deps.clock();
@@ -302,6 +311,32 @@ export async function reconcilePass(deps: AgentDependencies): Promise<PassOutcom
     }
   }
   return { revisionsCreated, buildsStarted, executionsStarted, decisions, decisionsDelivered };
+}
+
+/**
+ * Records pushes whose event never reached Lockstep (a GitHub delivery lost or throttled, a CodeCommit event dropped
+ * after EventBridge's retries): each tracked branch whose head is no known push. AutoBuild then builds them.
+ */
+export async function recoverMissedPushes(deps: AgentDependencies): Promise<string[]> {
+  if (!deps.repositories) return [];
+  const now = deps.clock();
+  const warn = deps.warn ?? ((message: string, error: unknown) => console.warn(message, error));
+  const missed = await missedPushes(deps.pipeline, deps.repositories, await deps.builds.pushes(), now, (pkg, error) =>
+    warn(`Could not read the branch of package ${pkg}; missed pushes to it are found once it can be read`, error),
+  );
+  const recovered: string[] = [];
+  for (const push of missed) {
+    if (!(await deps.builds.recordPush(push))) continue;
+    recovered.push(push.commit);
+    await deps.events.append({
+      at: now,
+      type: 'push-recorded',
+      actor: 'agent:reconcile',
+      message: `Push to ${push.package} ${push.branch}: ${push.commit.slice(0, 12)} by ${push.author}, found by the reconcile pass (its event never arrived)`,
+      details: { package: push.package, commit: push.commit, deliveryId: push.deliveryId, recovered: true },
+    });
+  }
+  return recovered;
 }
 
 async function requestPromotionApproval(
