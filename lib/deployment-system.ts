@@ -523,6 +523,13 @@ export class DeploymentSystem extends Construct {
       grantTopicPublish(this.notificationTopic, key, fns[name]);
     }
     this.webhookSecret.grantRead(fns['github-webhook']);
+    // CodeCommit: a push's commits are read one GetCommit at a time; reconcile compares branch heads (GetBranch) to
+    // build pushes whose event was dropped. Exactly these actions, on the pipeline's repositories only.
+    const repositoryArns = [...this.repositories.values()].map((r) => r.repositoryArn);
+    if (repositoryArns.length > 0) {
+      fns['codecommit-push'].addToRolePolicy(new iam.PolicyStatement({ actions: ['codecommit:GetCommit'], resources: repositoryArns }));
+      fns.reconcile.addToRolePolicy(new iam.PolicyStatement({ actions: ['codecommit:GetBranch', 'codecommit:GetCommit'], resources: repositoryArns }));
+    }
 
     const reconcile = fns.reconcile;
     if (buildProjectArns.length > 0) {

@@ -18,6 +18,7 @@ import { startLocalDynamoDb, type LocalDynamoDb } from './dynamodb';
 import { HttpFrontDoor } from './http/front-door';
 import { localS3Client, startLocalS3, type LocalS3 } from './s3';
 import { LocalSecretsManager } from './secrets/secrets-manager';
+import { LocalCodeCommit } from './codecommit/codecommit';
 import { LocalSns } from './sns/sns';
 import { LocalStepFunctions } from './stepfunctions/step-functions';
 
@@ -61,6 +62,8 @@ export interface LocalServiceEndpoints {
   readonly s3: string;
   readonly stepFunctions: string;
   readonly codeBuild: string;
+  /** CodeCommit's GetBranch/GetCommit over the git repositories in `<dataDir>/repos/`. */
+  readonly codeCommit: string;
   readonly sns: string;
   readonly secretsManager: string;
   /** Base URL of the HTTP front door (webhooks, approval pages). */
@@ -171,6 +174,7 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
       AWS_ENDPOINT_URL_S3: endpoints.s3,
       AWS_ENDPOINT_URL_SFN: endpoints.stepFunctions,
       AWS_ENDPOINT_URL_CODEBUILD: endpoints.codeBuild,
+      AWS_ENDPOINT_URL_CODECOMMIT: endpoints.codeCommit,
       AWS_ENDPOINT_URL_SNS: endpoints.sns,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoints.secretsManager,
       LOCKSTEP_S3_FORCE_PATH_STYLE: 'true',
@@ -199,11 +203,12 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
         return get()?.definition().operations ?? {};
       },
     });
-    const [sfnServer, codeBuildServer, snsServer, secretsServer] = await Promise.all([
+    const [sfnServer, codeBuildServer, snsServer, secretsServer, codeCommitServer] = await Promise.all([
       serve(lateDefinition('Step Functions', 'awsJson1_0', 'AWSStepFunctions', () => sfnHolder.service)),
       serve(lateDefinition('CodeBuild', 'awsJson1_1', 'CodeBuild_20161006', () => codeBuildHolder.service)),
       serve(sns.definition()),
       serve(secrets.definition()),
+      serve(new LocalCodeCommit(join(dataDir, 'repos')).definition()),
     ]);
 
     const dynamodb = await dynamodbStarting;
@@ -212,6 +217,7 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
       s3: s3.endpoint,
       stepFunctions: sfnServer.endpoint,
       codeBuild: codeBuildServer.endpoint,
+      codeCommit: codeCommitServer.endpoint,
       sns: snsServer.endpoint,
       secretsManager: secretsServer.endpoint,
       http: httpUrl,
