@@ -131,6 +131,12 @@ export const environmentSchema = z.strictObject({
   approval: approvalWorkflowSchema.default({ tests: [] }),
   /** How long a deploy plus its approval workflow may hold the lock before it counts as abandoned. @default "2h" */
   lockLease: durationSchema.default('2h'),
+  /**
+   * The name this environment had before a rename. Its deployed and previous revisions, approvals and lock carry
+   * over to the new name, so a rename neither redeploys nor loses the rollback target (docs/ARCHITECTURE.md,
+   * "Renaming and removing environments"). Keep it until the rename has been deployed; it may stay. @default none
+   */
+  renamedFrom: nameSchema.optional(),
 });
 export type EnvironmentDefinition = z.infer<typeof environmentSchema>;
 
