@@ -535,7 +535,14 @@ export class DeploymentSystem extends Construct {
     if (buildProjectArns.length > 0) {
       reconcile.addToRolePolicy(new iam.PolicyStatement({ actions: ['codebuild:BatchGetBuilds'], resources: buildProjectArns }));
     }
-    reconcile.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [stateMachineArn] }));
+    reconcile.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:StartExecution', 'states:ListExecutions'], resources: [stateMachineArn] }));
+    // An environment removed from the definition: its running executions are read (input) and stopped.
+    const executionArns = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:*`;
+    reconcile.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:DescribeExecution', 'states:StopExecution'], resources: [executionArns] }));
+    acknowledge(reconcile.role!, {
+      id: `AwsSolutions-IAM5[${resourceFinding(this, executionArns)}]`,
+      reason: 'Executions into a removed environment are found at run time; execution names are not known at deploy time',
+    });
     // A finished build's artifact is copied (server side) from builds/ to its revision key.
     const builds = `${BUILDS_PREFIX}*`;
     const revisions = `${REVISIONS_PREFIX}*`;

@@ -115,6 +115,7 @@ export const agentDependencies = once(
     orchestrator: orchestrator(),
     // By source kind: CodeCommit through its API; `local:` sources (local mode only) through git on their folder.
     repositories: { codecommit: new CodeCommitRepositoryReader(codecommit), local: new GitRepositoryReader() },
+    executionControl: orchestrator(),
     clock,
   }),
 );

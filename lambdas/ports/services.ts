@@ -92,6 +92,20 @@ export interface RepositoryReader {
   commit(repository: string, commitId: string): Promise<SourceCommit>;
 }
 
+/** A running promotion execution, with the input it was started with. */
+export interface RunningExecution {
+  readonly name: string;
+  readonly executionArn: string;
+  readonly input: unknown;
+}
+
+export interface ExecutionController {
+  /** Every running execution of the promotion state machine. */
+  running(): Promise<RunningExecution[]>;
+  /** Stops an execution, recording `error` and `cause` as its failure (a stopped one is left as it is). */
+  stop(executionArn: string, error: string, cause: string): Promise<void>;
+}
+
 export interface SecretReader {
   /** The secret's string value, cached for a short time per cold start. */
   get(secretId: string): Promise<string>;

@@ -72,6 +72,14 @@ export interface EnvironmentStore {
    * before, so the timeline records each change once instead of every minute.
    */
   noteDecision(promotionId: string, application: string, summary: string, now: number): Promise<boolean>;
+  /**
+   * Writes a whole slot for an application at an environment unless one exists there (a renamed environment
+   * adopting its old name's slot). True when written.
+   */
+  adoptSlot(environment: string, application: string, slot: ApplicationAtEnvironment): Promise<boolean>;
+  /** The environment names the last reconcile pass saw in the definition; undefined before the first. */
+  knownEnvironments(): Promise<string[] | undefined>;
+  setKnownEnvironments(names: readonly string[]): Promise<void>;
 }
 
 export type AcquireResult =

@@ -10,13 +10,14 @@ import { reconcile, type PromotionDecision, type World } from '../core/decide/sn
 import type { EnvironmentState } from '../core/model';
 import { attemptOf, buildProjectName, executionName } from '../core/names';
 import type { ArtifactStore } from '../ports/artifacts';
-import type { BuildRunner, Notifier, Orchestrator } from '../ports/services';
+import type { BuildRunner, ExecutionController, Notifier, Orchestrator } from '../ports/services';
 import type { BuildStore, EnvironmentStore, EventStore, ExecutionStore, LockStore, RevisionStore, StoredBuild } from '../ports/stores';
 import type { ApprovalDependencies } from './approvals';
 import { deliverUndelivered, sendApprovalRequest } from './approvals';
 import { ConcurrentUpdateError } from './errors';
 import { buildArtifactUri, environmentDefinition, executionInput, revisionArtifactUri } from './execution-input';
 import { buildFailed } from './notifications';
+import { carryRenamedEnvironments, endRemovedEnvironments, type RemovedEnvironmentReport } from './environment-changes';
 import { missedPushes, type RepositoryReaders } from './source-commits';
 
 export interface AgentDependencies {
@@ -42,6 +43,11 @@ export interface AgentDependencies {
    * tracked branch's head with the pushes it knows, so a push whose event was lost is still built. Omitted: neither.
    */
   readonly repositories?: RepositoryReaders;
+  /**
+   * Lists and stops running promotion executions, for environments that left the definition. Omitted: renamed
+   * environments still carry their state over, but nothing is stopped for a removed one.
+   */
+  readonly executionControl?: ExecutionController;
   /** Where a repository that cannot be read is reported (the pass goes on). @default console.warn */
   readonly warn?: (message: string, error: unknown) => void;
   readonly clock: () => number;
@@ -241,6 +247,8 @@ export interface PassOutcome {
   readonly decisions: readonly PromotionDecision[];
   /** Approval requests whose decision this pass delivered (the approver's own delivery had failed). */
   readonly decisionsDelivered: readonly string[];
+  /** Environments that left the definition since the last pass, and what was ended for them. */
+  readonly environmentsRemoved?: readonly RemovedEnvironmentReport[];
 }
 
 /**
@@ -249,6 +257,8 @@ export interface PassOutcome {
  */
 export async function reconcilePass(deps: AgentDependencies): Promise<PassOutcome> {
   const decisionsDelivered = deps.approvals ? await deliverUndelivered(deps.approvals) : [];
+  await carryRenamedEnvironments(deps);
+  const environmentsRemoved = deps.executionControl ? await endRemovedEnvironments({ ...deps, executions: deps.executionControl }) : [];
   const revisionsCreated = await completeBuilds(deps);
   await recoverMissedPushes(deps);
   const buildsStarted = await autoBuild(deps);
@@ -310,7 +320,7 @@ export async function reconcilePass(deps: AgentDependencies): Promise<PassOutcom
       });
     }
   }
-  return { revisionsCreated, buildsStarted, executionsStarted, decisions, decisionsDelivered };
+  return { revisionsCreated, buildsStarted, executionsStarted, decisions, decisionsDelivered, environmentsRemoved };
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
- * The CodeCommit API calls the functions make (GetCommit for a push's commits, GetBranch for missed pushes) are
- * granted exactly, on the pipeline's repositories only: a real account would answer AccessDenied otherwise, and
- * nothing here can call AWS, so the template pins it.
+ * Grants the runtime needs, exactly: CodeCommit GetCommit (a push's commits) and GetBranch (missed pushes) on the
+ * pipeline's repositories only, and the Step Functions calls that end executions into a removed environment. A
+ * real account would answer AccessDenied otherwise, and nothing here can call AWS, so the template pins them.
  */
 /* eslint-disable @typescript-eslint/no-explicit-any -- the synthesized template is untyped CloudFormation JSON */
 import { App } from 'aws-cdk-lib';
@@ -38,6 +38,20 @@ describe('CodeCommit grants', () => {
     for (const s of [...push, ...reconcile]) {
       expect(s.resources).toHaveLength(1);
       expect(s.resources[0]).toContain(':shop-web');
+    }
+  });
+});
+
+describe('grants for environments removed from the definition', () => {
+  it('lets reconcile list the state machine\'s executions and read and stop only executions of that state machine', () => {
+    const role = Object.entries(resources).find(([id, r]) => r.Type === 'AWS::IAM::Role' && id.startsWith('DeploymentSystemReconcileRole') && !id.includes('DefaultPolicy'))![0];
+    const statements = Object.values(resources)
+      .filter((r) => r.Type === 'AWS::IAM::Policy' && (r.Properties.Roles as any[]).some((x) => x.Ref === role))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as any[]);
+    const forAction = (action: string) => statements.filter((s) => ([] as string[]).concat(s.Action).includes(action)).map((s) => JSON.stringify(s.Resource));
+    expect(forAction('states:ListExecutions')).toEqual([expect.stringContaining(':stateMachine:lockstep-shop-promotion')]);
+    for (const action of ['states:DescribeExecution', 'states:StopExecution']) {
+      expect(forAction(action)).toEqual([expect.stringContaining(':execution:lockstep-shop-promotion:*')]);
     }
   });
 });
