@@ -523,12 +523,26 @@ export class DeploymentSystem extends Construct {
       grantTopicPublish(this.notificationTopic, key, fns[name]);
     }
     this.webhookSecret.grantRead(fns['github-webhook']);
+    // CodeCommit: a push's commits are read one GetCommit at a time; reconcile compares branch heads (GetBranch) to
+    // build pushes whose event was dropped. Exactly these actions, on the pipeline's repositories only.
+    const repositoryArns = [...this.repositories.values()].map((r) => r.repositoryArn);
+    if (repositoryArns.length > 0) {
+      fns['codecommit-push'].addToRolePolicy(new iam.PolicyStatement({ actions: ['codecommit:GetCommit'], resources: repositoryArns }));
+      fns.reconcile.addToRolePolicy(new iam.PolicyStatement({ actions: ['codecommit:GetBranch', 'codecommit:GetCommit'], resources: repositoryArns }));
+    }
 
     const reconcile = fns.reconcile;
     if (buildProjectArns.length > 0) {
       reconcile.addToRolePolicy(new iam.PolicyStatement({ actions: ['codebuild:BatchGetBuilds'], resources: buildProjectArns }));
     }
-    reconcile.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [stateMachineArn] }));
+    reconcile.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:StartExecution', 'states:ListExecutions'], resources: [stateMachineArn] }));
+    // An environment removed from the definition: its running executions are read (input) and stopped.
+    const executionArns = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:*`;
+    reconcile.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:DescribeExecution', 'states:StopExecution'], resources: [executionArns] }));
+    acknowledge(reconcile.role!, {
+      id: `AwsSolutions-IAM5[${resourceFinding(this, executionArns)}]`,
+      reason: 'Executions into a removed environment are found at run time; execution names are not known at deploy time',
+    });
     // A finished build's artifact is copied (server side) from builds/ to its revision key.
     const builds = `${BUILDS_PREFIX}*`;
     const revisions = `${REVISIONS_PREFIX}*`;
@@ -560,6 +574,8 @@ export class DeploymentSystem extends Construct {
 
     this.approvalSigningSecret.grantRead(fns['approval-request']);
     grantTopicPublish(this.approvalTopic, key, fns['approval-request']);
+    // The approval-requested notice for the pipeline's notification rules (no link) goes to the notification topic.
+    grantTopicPublish(this.notificationTopic, key, fns['approval-request']);
     this.approvalSigningSecret.grantRead(fns['approval-api']);
     fns['approval-api'].addToRolePolicy(
       new iam.PolicyStatement({ actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'], resources: [stateMachineArn] }),

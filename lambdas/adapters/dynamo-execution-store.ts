@@ -1,10 +1,34 @@
 /**
- * Started promotion executions in DynamoDB (`LOCKSTEP_TABLE_ENVIRONMENTS`, pk `PROMOTION#<id>`,
- * sk `EXECUTION#<name>`): what the decision core reads as `startedExecutions`.
+ * Started promotion executions and operators' retry requests in DynamoDB (`LOCKSTEP_TABLE_ENVIRONMENTS`, pk
+ * `PROMOTION#<id>`; sk `EXECUTION#<name>` for an execution, what the decision core reads as `startedExecutions`;
+ * sk `RETRY#<application>#<revision>#<attempt>` for a retry request, what it reads as `retries`).
  */
 import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { attemptOf } from '../core/names';
+import type { RetryRequest } from '../core/model';
 import type { ExecutionRecord, ExecutionStore } from '../ports/stores';
 import { isConditionFailed, queryAll } from './dynamo-util';
+
+const executionItem = z.object({
+  promotion: z.string(),
+  application: z.string(),
+  revision: z.number(),
+  executionName: z.string(),
+  executionArn: z.string().optional(),
+  startedAt: z.number(),
+  attempt: z.number().int().positive().optional(),
+});
+
+const retryItem = z.object({
+  promotion: z.string(),
+  application: z.string(),
+  revision: z.number().int().positive(),
+  attempt: z.number().int().min(2),
+  requestedBy: z.string(),
+  requestedAt: z.number(),
+  reason: z.string().optional(),
+});
 
 export class DynamoExecutionStore implements ExecutionStore {
   constructor(
@@ -27,12 +51,46 @@ export class DynamoExecutionStore implements ExecutionStore {
   }
 
   async names(promotionId: string): Promise<string[]> {
-    const items = await queryAll<ExecutionRecord>(this.client, {
+    return (await this.query(promotionId, 'EXECUTION#')).map((item) => String(item.executionName));
+  }
+
+  async list(promotionId: string): Promise<ExecutionRecord[]> {
+    const records = (await this.query(promotionId, 'EXECUTION#')).map((item) => {
+      const record = executionItem.parse(item);
+      return { ...record, attempt: record.attempt ?? attemptOf(record.executionName) };
+    });
+    return records.sort((a, b) => a.startedAt - b.startedAt);
+  }
+
+  async requestRetry(request: RetryRequest): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: `PROMOTION#${request.promotion}`, sk: `RETRY#${request.application}#${request.revision}#${request.attempt}`, ...request },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  async retries(promotionId: string): Promise<RetryRequest[]> {
+    return (await this.query(promotionId, 'RETRY#')).map((item) => {
+      const { reason, ...rest } = retryItem.parse(item);
+      return { ...rest, ...(reason !== undefined ? { reason } : {}) };
+    });
+  }
+
+  private query(promotionId: string, prefix: string): Promise<Record<string, unknown>[]> {
+    return queryAll<Record<string, unknown>>(this.client, {
       TableName: this.table,
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :e)',
-      ExpressionAttributeValues: { ':pk': `PROMOTION#${promotionId}`, ':e': 'EXECUTION#' },
+      ExpressionAttributeValues: { ':pk': `PROMOTION#${promotionId}`, ':e': prefix },
       ConsistentRead: true,
     });
-    return items.map((item) => item.executionName);
   }
 }
