@@ -3,6 +3,7 @@
  */
 import type * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as codecommit from 'aws-cdk-lib/aws-codecommit';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -29,7 +30,8 @@ const PUSH_AND_BUILD_PARTITIONS = ['PUSHES', 'BUILDS#*'];
  * Which tables each handler uses and how (the stores it builds in `lambdas/adapters/runtime.ts` and the calls it
  * makes on them). The timeline (Events) is only ever appended to. Push intake (webhook, CodeCommit) records pushes
  * and claims builds in the Revisions table but never touches a revision; the approval functions read the revision
- * they ask about; only promotion steps take and release locks.
+ * they ask about; promotion steps take and release locks, and reconcile releases a lock whose holder ended outside
+ * its Catch (fenced by that holder's token) and carries a renamed environment's lock across.
  */
 export const TABLE_ACCESS: Readonly<Record<HandlerName, Partial<Record<TableName, TableAccess | [TableAccess, TableGrantOptions]>>>> = {
   'github-webhook': { Revisions: ['read-write', { partitionKeys: PUSH_AND_BUILD_PARTITIONS }], Events: 'append', Idempotency: 'read-write' },
@@ -37,7 +39,7 @@ export const TABLE_ACCESS: Readonly<Record<HandlerName, Partial<Record<TableName
   'approval-api': { Revisions: 'read', Environments: 'read-write', Events: 'append' },
   'approval-request': { Revisions: 'read', Environments: 'read-write', Events: 'append' },
   'promotion-steps': { Revisions: 'read-write', Environments: 'read-write', Locks: 'read-write', Events: 'append' },
-  reconcile: { Revisions: 'read-write', Environments: 'read-write', Locks: 'read', Events: 'append' },
+  reconcile: { Revisions: 'read-write', Environments: 'read-write', Locks: 'read-write', Events: 'append' },
 };
 
 export interface DeploymentGrantsOptions {
@@ -53,6 +55,8 @@ export interface DeploymentGrantsOptions {
   readonly notificationTopic: sns.ITopic;
   readonly webhookSecret: secretsmanager.ISecret;
   readonly approvalSigningSecret: secretsmanager.ISecret;
+  /** The pipeline's CodeCommit repositories: push intake and reconcile read their commits and branch heads. */
+  readonly repositories: readonly codecommit.IRepository[];
 }
 
 /**
@@ -83,7 +87,15 @@ export function grantHandlerPermissions(scope: Construct, options: DeploymentGra
   if (buildProjectArns.length > 0) {
     reconcile.addToRolePolicy(new iam.PolicyStatement({ actions: ['codebuild:BatchGetBuilds'], resources: buildProjectArns }));
   }
-  reconcile.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [stateMachineArn] }));
+  reconcile.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:StartExecution', 'states:ListExecutions'], resources: [stateMachineArn] }));
+  // The execution that holds a lock is described to find stranded locks; an environment removed from the
+  // definition has its running executions read (input) and stopped.
+  const executionArns = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:*`;
+  reconcile.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:DescribeExecution', 'states:StopExecution'], resources: [executionArns] }));
+  acknowledge(reconcile.role!, {
+    id: `AwsSolutions-IAM5[${resourceFinding(scope, executionArns)}]`,
+    reason: 'Executions holding a lock or running into a removed environment are found at run time; execution names are not known at deploy time',
+  });
   // A finished build's artifact is copied (server side) from builds/ to its revision key.
   const builds = `${BUILDS_PREFIX}*`;
   const revisions = `${REVISIONS_PREFIX}*`;
@@ -120,10 +132,18 @@ export function grantHandlerPermissions(scope: Construct, options: DeploymentGra
     new iam.PolicyStatement({ actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'], resources: [stateMachineArn] }),
   );
 
+  // The approval-requested notice for the pipeline's notification rules (no link) goes to the notification topic.
+  grantTopicPublish(options.notificationTopic, key, fns['approval-request']);
+
   grantTopicPublish(options.notificationTopic, key, fns['promotion-steps']);
 
-  // Grants that later runtime adapters need go beside their handler above: the CodeCommit push adapter's
-  // codecommit:GetDifferences / GetCommit on the pipeline's repositories belongs with codecommit-push.
+  // CodeCommit: a push's commits are read one GetCommit at a time; reconcile compares branch heads (GetBranch) to
+  // build pushes whose event was dropped. Exactly these actions, on the pipeline's repositories only.
+  const repositoryArns = options.repositories.map((r) => r.repositoryArn);
+  if (repositoryArns.length > 0) {
+    fns['codecommit-push'].addToRolePolicy(new iam.PolicyStatement({ actions: ['codecommit:GetCommit'], resources: repositoryArns }));
+    reconcile.addToRolePolicy(new iam.PolicyStatement({ actions: ['codecommit:GetBranch', 'codecommit:GetCommit'], resources: repositoryArns }));
+  }
 }
 
 /** True when some environment's approval workflow has a manual approval step (a Step Functions task token). */

@@ -258,6 +258,7 @@ export class DeploymentSystem extends Construct {
       notificationTopic: this.notificationTopic,
       webhookSecret: this.webhookSecret,
       approvalSigningSecret: this.approvalSigningSecret,
+      repositories: [...this.repositories.values()],
     });
     this.addRoutes();
     this.addTriggers(props.reconcileInterval ?? Duration.minutes(1));

@@ -5,6 +5,7 @@ import { createAwsClients, type AwsClients } from '../lambdas/adapters/aws-clien
 import { startAwsServer, type AwsServiceDefinition, type RunningAwsServer } from './aws-protocol/server';
 import { systemClock, type Clock } from './clock';
 import { LocalCodeBuild } from './codebuild/codebuild';
+import { LocalCodeCommit } from './codecommit/codecommit';
 import {
   LOCAL_ARTIFACTS_BUCKET,
   LOCAL_REGION,
@@ -26,7 +27,7 @@ import { LocalStepFunctions } from './stepfunctions/step-functions';
 /**
  * Starts every local service local mode stands on, on free loopback ports, with all state under `dataDir`:
  * DynamoDB (DynamoDB Local or dynalite) with the tables created, S3 (s3rver) with the artifacts bucket, and the
- * Step Functions, CodeBuild, SNS and Secrets Manager APIs, plus the HTTP front door (routes registered later).
+ * Step Functions, CodeBuild, CodeCommit, SNS and Secrets Manager APIs, plus the HTTP front door (routes registered later).
  *
  * The returned `clients` are AWS SDK clients bound to these services (the handlers' runtime is built on them), and
  * `env` is the runtime's variables: the SDK's per-service endpoint variables, path-style S3, S3 checksums only when
@@ -64,6 +65,8 @@ export interface LocalServiceEndpoints {
   readonly s3: string;
   readonly stepFunctions: string;
   readonly codeBuild: string;
+  /** CodeCommit's GetBranch/GetCommit over the git repositories in `<dataDir>/repos/`. */
+  readonly codeCommit: string;
   readonly sns: string;
   readonly secretsManager: string;
   /** Base URL of the HTTP front door (webhooks, approval pages). */
@@ -129,7 +132,7 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
     const httpUrl = await http.start();
     stops.push(() => http.stop());
     const names = resourceNames({ httpUrl, dataDir, pipelineName: options.pipelineName ?? 'local', ...messaging });
-    const api = await startApiServers(messaging, stops);
+    const api = await startApiServers(messaging, dataDir, stops);
     const dynamodb = await dynamodbStarting;
     const endpoints: LocalServiceEndpoints = { dynamodb: dynamodb.endpoint, s3: storage.s3.endpoint, ...api.endpoints, http: httpUrl };
     const awsEnv = localAwsEnvironment(endpoints);
@@ -234,11 +237,12 @@ function resourceNames(input: {
 }
 
 /**
- * The Step Functions, CodeBuild, SNS and Secrets Manager API servers. Builds need every endpoint in their
- * environment, the CodeBuild one included, so the Step Functions and CodeBuild servers listen first and find their
- * service at request time, once `bind` hands it over.
+ * The Step Functions, CodeBuild, CodeCommit, SNS and Secrets Manager API servers. Builds need every endpoint in
+ * their environment, the CodeBuild one included, so the Step Functions and CodeBuild servers listen first and find
+ * their service at request time, once `bind` hands it over. CodeCommit serves GetBranch/GetCommit over the git
+ * repositories in `<dataDir>/repos/`.
  */
-async function startApiServers(messaging: { sns: LocalSns; secrets: LocalSecretsManager }, stops: StopList) {
+async function startApiServers(messaging: { sns: LocalSns; secrets: LocalSecretsManager }, dataDir: string, stops: StopList) {
   const bound: { codeBuild?: LocalCodeBuild; stepFunctions?: LocalStepFunctions } = {};
   const serve = async (definition: AwsServiceDefinition): Promise<RunningAwsServer> => {
     const server = await startAwsServer(definition);
@@ -258,14 +262,21 @@ async function startApiServers(messaging: { sns: LocalSns; secrets: LocalSecrets
       return get()?.definition().operations ?? {};
     },
   });
-  const [sfnServer, codeBuildServer, snsServer, secretsServer] = await Promise.all([
+  const [sfnServer, codeBuildServer, snsServer, secretsServer, codeCommitServer] = await Promise.all([
     serve(lateDefinition('Step Functions', 'awsJson1_0', 'AWSStepFunctions', () => bound.stepFunctions)),
     serve(lateDefinition('CodeBuild', 'awsJson1_1', 'CodeBuild_20161006', () => bound.codeBuild)),
     serve(messaging.sns.definition()),
     serve(messaging.secrets.definition()),
+    serve(new LocalCodeCommit(join(dataDir, 'repos')).definition()),
   ]);
   return {
-    endpoints: { stepFunctions: sfnServer.endpoint, codeBuild: codeBuildServer.endpoint, sns: snsServer.endpoint, secretsManager: secretsServer.endpoint },
+    endpoints: {
+      stepFunctions: sfnServer.endpoint,
+      codeBuild: codeBuildServer.endpoint,
+      codeCommit: codeCommitServer.endpoint,
+      sns: snsServer.endpoint,
+      secretsManager: secretsServer.endpoint,
+    },
     bind: {
       codeBuild: (service: LocalCodeBuild) => void (bound.codeBuild = service),
       stepFunctions: (service: LocalStepFunctions) => void (bound.stepFunctions = service),
@@ -290,6 +301,7 @@ export function localAwsEnvironment(endpoints: Omit<LocalServiceEndpoints, 'http
     AWS_ENDPOINT_URL_S3: endpoints.s3,
     AWS_ENDPOINT_URL_SFN: endpoints.stepFunctions,
     AWS_ENDPOINT_URL_CODEBUILD: endpoints.codeBuild,
+    AWS_ENDPOINT_URL_CODECOMMIT: endpoints.codeCommit,
     AWS_ENDPOINT_URL_SNS: endpoints.sns,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoints.secretsManager,
     AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
@@ -301,7 +313,15 @@ export function localAwsEnvironment(endpoints: Omit<LocalServiceEndpoints, 'http
 /** The handlers' AWS clients, bound to the local services: the s3rver workarounds are applied here and only here. */
 export function localAwsClients(endpoints: Omit<LocalServiceEndpoints, 'http'>): AwsClients {
   return createAwsClients({
-    endpoints: { dynamodb: endpoints.dynamodb, s3: endpoints.s3, sfn: endpoints.stepFunctions, codebuild: endpoints.codeBuild, sns: endpoints.sns, secretsManager: endpoints.secretsManager },
+    endpoints: {
+      dynamodb: endpoints.dynamodb,
+      s3: endpoints.s3,
+      sfn: endpoints.stepFunctions,
+      codebuild: endpoints.codeBuild,
+      codecommit: endpoints.codeCommit,
+      sns: endpoints.sns,
+      secretsManager: endpoints.secretsManager,
+    },
     region: LOCAL_REGION,
     credentials: LOCAL_CREDENTIALS,
     s3ForcePathStyle: true,

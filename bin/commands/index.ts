@@ -6,6 +6,7 @@ import { register as sdk } from './sdk';
 import { register as local } from './local';
 import { register as pipeline } from './pipeline';
 import { register as push } from './push';
+import { register as retry } from './retry';
 import { register as status } from './status';
 import { register as unlock } from './unlock';
 import { register as validate } from './validate';
@@ -22,4 +23,5 @@ export const commands: Array<(program: Command) => void> = [
   approve,
   pipeline,
   unlock,
+  retry,
 ];

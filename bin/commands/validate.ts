@@ -7,6 +7,7 @@ import { checkPipelineFile, DEFAULT_PIPELINE_FILE, formatProblems } from '../../
 import type { Pipeline } from '../../lambdas/core/config/schema';
 import { promotionsOf } from '../../lambdas/core/config/validate';
 import { configWarnings } from '../../lambdas/core/config/warnings';
+import { describeChange } from '../../lambdas/core/config/change';
 
 /** Counts of what a pipeline defines, as printed by `validate` and its `--json` output. */
 export function summarize(pipeline: Pipeline) {
@@ -52,16 +53,29 @@ export function register(program: Command): void {
     .description('check a pipeline definition and report every problem at once')
     .argument('[file]', 'pipeline definition (.yaml, .json, or a .ts module exporting it)', DEFAULT_PIPELINE_FILE)
     .option('--json', 'print the result as JSON for tools')
-    .action(async (file: string, options: { json?: boolean }) => {
+    .option('--against <old>', 'the definition deployed now: also say what changing it to [file] will do')
+    .action(async (file: string, options: { json?: boolean; against?: string }) => {
       const result = await checkPipelineFile(file);
+      const old = options.against !== undefined ? await checkPipelineFile(options.against) : undefined;
+      if (old && !old.pipeline) {
+        console.error(formatProblems(old.problems, options.against));
+        console.error(`\n${options.against} (given with --against) is not a valid definition, so the change cannot be described.`);
+        process.exitCode = 1;
+        return;
+      }
+      const changes = old?.pipeline && result.pipeline ? describeChange(old.pipeline, result.pipeline) : undefined;
       if (options.json) {
         const body = result.pipeline
-          ? { valid: true, file, summary: summarize(result.pipeline), problems: [], warnings: configWarnings(result.pipeline) }
+          ? { valid: true, file, summary: summarize(result.pipeline), problems: [], warnings: configWarnings(result.pipeline), ...(changes ? { changes } : {}) }
           : { valid: false, file, problems: result.problems };
         console.log(JSON.stringify(body, null, 2));
       } else if (result.pipeline) {
         console.log(summaryText(file, result.pipeline));
         for (const warning of configWarnings(result.pipeline)) console.log(`warning: ${warning.path}: ${warning.message}. Fix: ${warning.fix}`);
+        if (changes) {
+          console.log(changes.length === 0 ? `\nAgainst ${options.against}: nothing changes at run time.` : `\nAgainst ${options.against}:`);
+          for (const c of changes) console.log(`  ${c.kind} ${c.subject}: ${c.message}`);
+        }
       } else {
         console.error(formatProblems(result.problems, file));
         console.error(`\n${count(result.problems.length, 'problem')} in ${file}.`);

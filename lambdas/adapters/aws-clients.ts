@@ -4,6 +4,7 @@
  * with `createAwsClients`, so importing a handler module reads no environment and two sets can live in one process.
  */
 import { CodeBuildClient } from '@aws-sdk/client-codebuild';
+import { CodeCommitClient } from '@aws-sdk/client-codecommit';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -16,6 +17,7 @@ export interface AwsClients {
   readonly dynamodb: DynamoDBDocumentClient;
   readonly s3: S3Client;
   readonly codebuild: CodeBuildClient;
+  readonly codecommit: CodeCommitClient;
   readonly sfn: SFNClient;
   readonly sns: SNSClient;
   readonly secretsManager: SecretsManagerClient;
@@ -54,6 +56,7 @@ export function createAwsClients(options: AwsClientOptions = {}): AwsClients {
       ...(options.s3ChecksumsWhenRequired ? { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' } : {}),
     }),
     codebuild: new CodeBuildClient(common('codebuild')),
+    codecommit: new CodeCommitClient(common('codecommit')),
     sfn: new SFNClient(common('sfn')),
     sns: new SNSClient(common('sns')),
     secretsManager: new SecretsManagerClient(common('secretsManager')),

@@ -5,6 +5,7 @@
  * |---|---|---|
  * | `ENV#<environment>` | `APP#<application>` | `current`, `previous` (deployed revisions), `approved` (numbers), `cleared` (an unapproved current an operator allowed deploys over) |
  * | `PIPELINE` | `SWITCHES` | `enabled`, `automation` as operators last set them |
+ * | `PIPELINE` | `ENVIRONMENTS` | `names`: the environments the last reconcile pass saw (finds removed ones) |
  * | `PIPELINE` | `PROMOTION#<id>` | `enabled` as operators last set it |
  * | `PROMOTION#<id>` | `APPROVAL#<application>#<number>` | a manual promotion's go-ahead |
  * | `PROMOTION#<id>` | `REQUEST#<application>#<number>` | an approval request was sent for that go-ahead |
@@ -77,6 +78,33 @@ export class DynamoEnvironmentStore implements EnvironmentStore {
         ExpressionAttributeValues: { ':restored': restored },
       }),
     );
+  }
+
+  async adoptSlot(environment: string, application: string, slot: ApplicationAtEnvironment): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: `ENV#${environment}`, sk: `APP#${application}`, ...slot, approved: [...slot.approved] },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailed(error)) return false; // the new name has its own state already
+      throw error;
+    }
+  }
+
+  async knownEnvironments(): Promise<string[] | undefined> {
+    const item = (
+      await this.client.send(new GetCommand({ TableName: this.table, Key: { pk: 'PIPELINE', sk: 'ENVIRONMENTS' }, ConsistentRead: true }))
+    ).Item;
+    return Array.isArray(item?.names) ? item.names.filter((n: unknown): n is string => typeof n === 'string') : undefined;
+  }
+
+  async setKnownEnvironments(names: readonly string[]): Promise<void> {
+    await this.client.send(new PutCommand({ TableName: this.table, Item: { pk: 'PIPELINE', sk: 'ENVIRONMENTS', names: [...names] } }));
   }
 
   async markApproved(environment: string, application: string, revision: number): Promise<void> {

@@ -192,6 +192,19 @@ export const executionItem = z.object({
   executionName: z.string().min(1),
   executionArn: z.string().optional(),
   startedAt: epochMs,
+  /** Absent on records from before attempts: read from the name (`-a<n>`, else 1). */
+  attempt: z.number().int().positive().optional(),
+});
+
+/** `PROMOTION#<id>` / `RETRY#<application>#<revision>#<attempt>`: an operator's `lockstep retry`. */
+export const retryItem = z.object({
+  promotion: z.string().min(1),
+  application: z.string().min(1),
+  revision: revisionNumber,
+  attempt: z.number().int().min(2),
+  requestedBy: z.string(),
+  requestedAt: epochMs,
+  reason: z.string().optional(),
 });
 
 // SDK publishing (LOCKSTEP_SDK_TABLE)

@@ -9,9 +9,11 @@ import { requireEnv } from '../core/errors';
 import { ApprovalLinkSigner, parseSecrets } from '../promotion/approval-link';
 import type { AgentDependencies } from '../promotion/agents';
 import type { ApprovalDependencies } from '../promotion/approvals';
+import type { RetryDependencies } from '../promotion/retry';
 import type { StepDependencies } from '../promotion/steps';
 import { defaultAwsClients, type AwsClients } from './aws-clients';
 import { CodeBuildRunner } from './codebuild-runner';
+import { CodeCommitRepositoryReader } from './codecommit-reader';
 import { DynamoApprovalStore } from './dynamo-approval-store';
 import { DynamoBuildStore } from './dynamo-build-store';
 import { DynamoDeliveryStore } from './dynamo-delivery-store';
@@ -20,6 +22,7 @@ import { DynamoEventStore } from './dynamo-event-store';
 import { DynamoExecutionStore } from './dynamo-execution-store';
 import { DynamoLockStore } from './dynamo-lock-store';
 import { DynamoRevisionStore } from './dynamo-revision-store';
+import { GitRepositoryReader } from './git-repository-reader';
 import { traceAwsClients } from './observability';
 import { pipelineFromEnv } from './pipeline-file';
 import { S3ArtifactStore } from './s3-artifact-store';
@@ -69,6 +72,8 @@ export function createRuntime({ env, clients, clock }: RuntimeContext) {
   const orchestrator = once(() => new StepFunctionsOrchestrator(clients.sfn, need('LOCKSTEP_PROMOTION_STATE_MACHINE_ARN')));
   /** SendTaskSuccess/Failure need no state machine ARN: the approval API only decides tasks. */
   const taskOrchestrator = once(() => new StepFunctionsOrchestrator(clients.sfn));
+  /** By source kind: CodeCommit through its API; `local:` sources (local mode only) through git on their folder. */
+  const repositoryReaders = once(() => ({ codecommit: new CodeCommitRepositoryReader(clients.codecommit), local: new GitRepositoryReader() }));
   const pipeline = () => pipelineFromEnv(env);
 
   const approvalDependencies = once((): ApprovalDependencies => {
@@ -81,6 +86,7 @@ export function createRuntime({ env, clients, clock }: RuntimeContext) {
       environments: environmentStore(),
       events: eventStore(),
       approvalNotifier: approvalNotifier(),
+      notifier: notifier(),
       orchestrator: taskOrchestrator(),
       signer: async () => new ApprovalLinkSigner(parseSecrets(await reader.get(secretArn))),
       baseUrl: need('LOCKSTEP_APPROVAL_BASE_URL'),
@@ -116,6 +122,8 @@ export function createRuntime({ env, clients, clock }: RuntimeContext) {
       runner: new CodeBuildRunner(clients.codebuild),
       notifier: notifier(),
       orchestrator: orchestrator(),
+      repositories: repositoryReaders(),
+      executionControl: orchestrator(),
       clock,
     }),
   );
@@ -131,6 +139,17 @@ export function createRuntime({ env, clients, clock }: RuntimeContext) {
       base.pipeline.stages.some((stage) => stage.environments.some((environment) => environment.approval.manual !== undefined));
     return needsApprovals ? { ...base, approvals: approvalDependencies() } : base;
   });
+
+  /** `lockstep retry`: the executions and their status in Step Functions. */
+  const retryDependencies = once(
+    (): RetryDependencies => ({
+      pipeline: pipeline(),
+      executions: executionStore(),
+      events: eventStore(),
+      statuses: orchestrator(),
+      clock,
+    }),
+  );
 
   /** The GitHub webhook: the agents, the delivery ids seen, and its signing secret. */
   const webhookDependencies = once(() => ({
@@ -155,10 +174,12 @@ export function createRuntime({ env, clients, clock }: RuntimeContext) {
     approvalNotifier,
     orchestrator,
     taskOrchestrator,
+    repositoryReaders,
     approvalDependencies,
     stepDependencies,
     agentDependencies,
     reconcileDependencies,
+    retryDependencies,
     webhookDependencies,
   };
 }
@@ -172,4 +193,5 @@ export const defaultRuntime = once(() => createRuntime({ env: process.env, clien
 export const agentDependencies = () => defaultRuntime().agentDependencies();
 export const approvalDependencies = () => defaultRuntime().approvalDependencies();
 export const approvalStore = () => defaultRuntime().approvalStore();
+export const retryDependencies = () => defaultRuntime().retryDependencies();
 export const secretReader = () => defaultRuntime().secretReader();

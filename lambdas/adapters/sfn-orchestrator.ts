@@ -1,8 +1,25 @@
 /** Step Functions as the orchestrator of promotion executions. */
-import { DescribeExecutionCommand, ExecutionDoesNotExist, SendTaskFailureCommand, SendTaskSuccessCommand, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
-import type { ExecutionOutcome, PromotionOrchestrator, StartExecutionResult } from '../ports/services';
+import {
+  DescribeExecutionCommand,
+  ExecutionDoesNotExist,
+  ListExecutionsCommand,
+  SendTaskFailureCommand,
+  SendTaskSuccessCommand,
+  StartExecutionCommand,
+  StopExecutionCommand,
+  type SFNClient,
+} from '@aws-sdk/client-sfn';
+import type {
+  ExecutionController,
+  ExecutionOutcome,
+  ExecutionStatus,
+  ExecutionStatusReader,
+  PromotionOrchestrator,
+  RunningExecution,
+  StartExecutionResult,
+} from '../ports/services';
 
-export class StepFunctionsOrchestrator implements PromotionOrchestrator {
+export class StepFunctionsOrchestrator implements PromotionOrchestrator, ExecutionStatusReader, ExecutionController {
   constructor(
     private readonly client: SFNClient,
     /** Omitted for a caller that only decides tasks (the approval API); `start` then refuses. */
@@ -40,6 +57,38 @@ export class StepFunctionsOrchestrator implements PromotionOrchestrator {
       if (error instanceof ExecutionDoesNotExist || (error as Error).name === 'ExecutionDoesNotExist') return undefined;
       throw error;
     }
+  }
+
+  async status(executionArn: string): Promise<ExecutionStatus | undefined> {
+    try {
+      const result = await this.client.send(new DescribeExecutionCommand({ executionArn }));
+      return result.status;
+    } catch (error) {
+      // Step Functions forgets executions 90 days after they end; an unknown one has no status to report.
+      if (error instanceof Error && error.name === 'ExecutionDoesNotExist') return undefined;
+      throw error;
+    }
+  }
+
+  async running(): Promise<RunningExecution[]> {
+    if (!this.stateMachineArn) throw new Error('This orchestrator has no state machine to list executions of');
+    const running: RunningExecution[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await this.client.send(new ListExecutionsCommand({ stateMachineArn: this.stateMachineArn, statusFilter: 'RUNNING', nextToken }));
+      for (const e of page.executions ?? []) {
+        if (!e.executionArn || !e.name) continue;
+        const described = await this.client.send(new DescribeExecutionCommand({ executionArn: e.executionArn }));
+        if (described.status !== 'RUNNING') continue; // ended between the two calls
+        running.push({ name: e.name, executionArn: e.executionArn, input: described.input ? (JSON.parse(described.input) as unknown) : undefined });
+      }
+      nextToken = page.nextToken;
+    } while (nextToken);
+    return running;
+  }
+
+  async stop(executionArn: string, error: string, cause: string): Promise<void> {
+    await this.client.send(new StopExecutionCommand({ executionArn, error, cause: cause.slice(0, 32_768) }));
   }
 
   async succeed(taskToken: string, output: unknown): Promise<void> {

@@ -82,6 +82,21 @@ export interface PromotionApproval {
   readonly decidedAt?: number;
 }
 
+/**
+ * An operator's request (`lockstep retry <environment>`) to promote a revision again after its execution failed:
+ * the decision core then names the execution for `attempt`, so it is new to Step Functions yet still starts once.
+ */
+export interface RetryRequest {
+  readonly promotion: string;
+  readonly application: string;
+  readonly revision: number;
+  /** 2 for the first retry; one more than the attempt that failed. */
+  readonly attempt: number;
+  readonly requestedBy: string;
+  readonly requestedAt: number;
+  readonly reason?: string;
+}
+
 /** Pipeline-wide switches as they are now (the config holds their initial values; operators flip them). */
 export interface PipelineSwitches {
   readonly enabled: boolean;

@@ -26,15 +26,32 @@ export function testProjectName(pipeline: string, environment: string, step: str
 }
 
 /**
- * Step Functions execution name for promoting `revision` of `application` along `promotionId`.
- * Deterministic, so starting the same promotion twice is refused by Step Functions itself.
- * Long names keep a hash suffix so two long ids never collapse into one name.
+ * Step Functions execution name for attempt `attempt` of promoting `revision` of `application` along `promotionId`.
+ * Deterministic, so starting the same attempt twice is refused by Step Functions itself (duplicate events, two
+ * reconcile passes at once). A failed promotion is retried as the next attempt (`lockstep retry`), which is a new
+ * name: Step Functions keeps a name for 90 days, so a fixed name per revision would block it that long.
+ *
+ * The first attempt carries no suffix (`<promotion>-<application>-r<revision>`), so names started before attempts
+ * existed still count as attempt 1; later ones end in `-a<attempt>`. Long names keep a hash suffix so two long ids
+ * never collapse into one name; every name fits Step Functions' 80 characters.
+ *
+ * @example
+ * executionName('Beta-to-Prod', 'web', 5); // 'Beta-to-Prod-web-r5'
+ * executionName('Beta-to-Prod', 'web', 5, 2); // 'Beta-to-Prod-web-r5-a2'
  */
-export function executionName(promotionId: string, application: string, revision: number): string {
-  const name = safe(`${promotionId}-${application}-r${revision}`);
+export function executionName(promotionId: string, application: string, revision: number, attempt = 1): string {
+  if (!Number.isInteger(attempt) || attempt < 1) throw new RangeError(`An attempt is a whole number from 1, not ${attempt}`);
+  const tail = `r${revision}${attempt > 1 ? `-a${attempt}` : ''}`;
+  const name = safe(`${promotionId}-${application}-${tail}`);
   if (name.length <= MAX_EXECUTION_NAME) return name;
   let hash = 0x811c9dc5;
   for (const ch of name) hash = Math.imul(hash ^ ch.charCodeAt(0), 0x01000193) >>> 0;
-  const suffix = `-${hash.toString(36)}-r${revision}`;
+  const suffix = `-${hash.toString(36)}-${tail}`;
   return name.slice(0, MAX_EXECUTION_NAME - suffix.length) + suffix;
+}
+
+/** The attempt an execution name stands for: `-a<n>` at its end, else 1 (see `executionName`). */
+export function attemptOf(name: string): number {
+  const match = /-r\d+-a(\d+)$/.exec(name);
+  return match ? Number(match[1]) : 1;
 }

@@ -10,6 +10,7 @@ import { createObservability, observability, type Observability } from '../adapt
 import { defaultRuntime } from '../adapters/runtime';
 import { intakePushes, type AgentDependencies } from '../promotion/agents';
 import { codecommitIntake } from '../promotion/push-events';
+import { withSourceCommits } from '../promotion/source-commits';
 
 export type CodeCommitEvent = EventBridgeEvent<'CodeCommit Repository State Change', Record<string, unknown>>;
 
@@ -29,7 +30,9 @@ export function createHandler(deps: AgentDependencies, { logger, metrics, ...o }
         logger.info('CodeCommit event ignored', { eventId: event.id, reason: intake.reason });
         return { status: 'ignored', reason: intake.reason };
       }
-      const outcome = await intakePushes(deps, intake.pushes, `codecommit:${event.id}`);
+      // The event names the head and the pusher only: the push's commits and their authors come from GetCommit.
+      const pushes = await withSourceCommits(deps.pipeline, deps.repositories ?? {}, intake.pushes);
+      const outcome = await intakePushes(deps, pushes, `codecommit:${event.id}`);
       metrics.addMetric('PushRecorded', 'Count', outcome.recorded);
       return { status: 'accepted', recorded: outcome.recorded, buildsStarted: outcome.buildsStarted };
     });

@@ -57,7 +57,7 @@ export interface StartExecutionResult {
 
 /** How an execution stands, as Step Functions' DescribeExecution reports it. */
 export interface ExecutionOutcome {
-  readonly status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE';
+  readonly status: ExecutionStatus;
   readonly error?: string;
   readonly cause?: string;
   readonly stoppedAt?: number;
@@ -76,6 +76,50 @@ export interface Orchestrator {
 export interface PromotionOrchestrator extends Orchestrator {
   /** How the execution of that name stands; undefined when no execution has that name. */
   describe(name: string): Promise<ExecutionOutcome | undefined>;
+}
+
+/** How a Step Functions execution stands (DescribeExecution's status). */
+export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE';
+
+export interface ExecutionStatusReader {
+  /** The execution's status; undefined when Step Functions does not know the execution (expired, or never ran). */
+  status(executionArn: string): Promise<ExecutionStatus | undefined>;
+}
+
+/** One commit as a source repository reports it. */
+export interface SourceCommit {
+  readonly id: string;
+  readonly message: string;
+  /** The commit author's email, else name. */
+  readonly author: string;
+  /** Author date, epoch ms. */
+  readonly timestamp: number;
+  readonly parents: readonly string[];
+}
+
+/**
+ * Reads a source repository's branches and commits. One adapter per source kind: CodeCommit through its API
+ * (`GetBranch`, `GetCommit`), and the `local:` source kind through git on the local repository.
+ */
+export interface RepositoryReader {
+  /** The branch's head commit id; undefined when the branch does not exist. */
+  branchHead(repository: string, branch: string): Promise<string | undefined>;
+  /** One commit; throws when the repository or commit does not exist. */
+  commit(repository: string, commitId: string): Promise<SourceCommit>;
+}
+
+/** A running promotion execution, with the input it was started with. */
+export interface RunningExecution {
+  readonly name: string;
+  readonly executionArn: string;
+  readonly input: unknown;
+}
+
+export interface ExecutionController {
+  /** Every running execution of the promotion state machine. */
+  running(): Promise<RunningExecution[]>;
+  /** Stops an execution, recording `error` and `cause` as its failure (a stopped one is left as it is). */
+  stop(executionArn: string, error: string, cause: string): Promise<void>;
 }
 
 export interface SecretReader {

@@ -13,6 +13,7 @@ import type {
   LockState,
   PipelineSwitches,
   PromotionApproval,
+  RetryRequest,
   Revision,
 } from '../core/model';
 
@@ -73,6 +74,14 @@ export interface EnvironmentStore {
    * before, so the timeline records each change once instead of every minute.
    */
   noteDecision(promotionId: string, application: string, summary: string, now: number): Promise<boolean>;
+  /**
+   * Writes a whole slot for an application at an environment unless one exists there (a renamed environment
+   * adopting its old name's slot). True when written.
+   */
+  adoptSlot(environment: string, application: string, slot: ApplicationAtEnvironment): Promise<boolean>;
+  /** The environment names the last reconcile pass saw in the definition; undefined before the first. */
+  knownEnvironments(): Promise<string[] | undefined>;
+  setKnownEnvironments(names: readonly string[]): Promise<void>;
 }
 
 export type AcquireResult =
@@ -235,6 +244,8 @@ export interface ExecutionRecord {
   readonly executionName: string;
   readonly executionArn?: string;
   readonly startedAt: number;
+  /** Which attempt of (promotion, application, revision) this is. @default 1 (records from before attempts) */
+  readonly attempt?: number;
 }
 
 export interface ExecutionStore {
@@ -242,4 +253,13 @@ export interface ExecutionStore {
   record(execution: ExecutionRecord): Promise<void>;
   /** Execution names started for a promotion. */
   names(promotionId: string): Promise<string[]>;
+  /** Executions started for a promotion, oldest first. */
+  list(promotionId: string): Promise<ExecutionRecord[]>;
+  /**
+   * Records a retry request once per (promotion, application, revision, attempt): true for the first caller, false
+   * when that attempt was requested already (two operators, or one command run twice).
+   */
+  requestRetry(request: RetryRequest): Promise<boolean>;
+  /** Retry requests of a promotion. */
+  retries(promotionId: string): Promise<RetryRequest[]>;
 }

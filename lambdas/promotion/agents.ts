@@ -9,16 +9,17 @@ import { promotionId, type Pipeline } from '../core/config/schema';
 import { planBuilds, type Push } from '../core/decide/autobuild';
 import { reconcile, type PromotionDecision, type World } from '../core/decide/snapshots';
 import type { EnvironmentState } from '../core/model';
-import { buildProjectName, executionName } from '../core/names';
-import type { ExecutionOutcome } from '../ports/services';
+import { attemptOf, buildProjectName, executionName } from '../core/names';
 import type { ArtifactStore } from '../ports/artifacts';
-import type { BuildRunner, Notifier, PromotionOrchestrator } from '../ports/services';
+import type { BuildRunner, ExecutionController, ExecutionOutcome, Notifier, PromotionOrchestrator } from '../ports/services';
 import type { BuildStore, EnvironmentStore, EventStore, ExecutionStore, LockStore, RevisionStore, StoredBuild } from '../ports/stores';
 import type { ApprovalDependencies } from './approvals';
 import { deliverUndelivered, sendApprovalRequest } from './approvals';
 import { ConcurrentUpdateError } from './errors';
 import { buildArtifactUri, environmentDefinition, executionInput, revisionArtifactUri } from './execution-input';
+import { carryRenamedEnvironments, endRemovedEnvironments, type RemovedEnvironmentReport } from './environment-changes';
 import { buildFailed, promotionFailed, rollbackDone } from './notifications';
+import { missedPushes, type RepositoryReaders } from './source-commits';
 import { lastApproved } from './steps';
 
 export interface AgentDependencies {
@@ -39,6 +40,18 @@ export interface AgentDependencies {
    * omitted: neither happens in the pass (e.g. no approval topic).
    */
   readonly approvals?: ApprovalDependencies;
+  /**
+   * Source repositories by kind: CodeCommit pushes are read for their commits, and the reconcile pass compares each
+   * tracked branch's head with the pushes it knows, so a push whose event was lost is still built. Omitted: neither.
+   */
+  readonly repositories?: RepositoryReaders;
+  /**
+   * Lists and stops running promotion executions, for environments that left the definition. Omitted: renamed
+   * environments still carry their state over, but nothing is stopped for a removed one.
+   */
+  readonly executionControl?: ExecutionController;
+  /** Where a repository that cannot be read is reported (the pass goes on). @default console.warn */
+  readonly warn?: (message: string, error: unknown) => void;
   readonly clock: () => number;
 }
 
@@ -210,7 +223,7 @@ export async function loadWorld(deps: AgentDependencies): Promise<World> {
   const { pipeline } = deps;
   const environmentNames = pipeline.stages.flatMap((s) => s.environments.map((e) => e.name));
   const promotionIds = pipeline.promotions.map((p) => promotionId(p));
-  const [switches, promotionsEnabled, revisionLists, environmentStates, approvals, executions] = await Promise.all([
+  const [switches, promotionsEnabled, revisionLists, environmentStates, approvals, executions, retries] = await Promise.all([
     deps.environments.switches({ enabled: pipeline.pipeline.enabled, automation: pipeline.pipeline.automation }),
     deps.environments.promotionSwitches(),
     Promise.all(pipeline.applications.map(async (a) => [a.name, await deps.revisions.list(a.name)] as const)),
@@ -222,6 +235,7 @@ export async function loadWorld(deps: AgentDependencies): Promise<World> {
     ),
     Promise.all(promotionIds.map((id) => deps.environments.promotionApprovals(id))),
     Promise.all(promotionIds.map((id) => deps.executions.names(id))),
+    Promise.all(promotionIds.map((id) => deps.executions.retries(id))),
   ]);
   return {
     switches,
@@ -230,6 +244,7 @@ export async function loadWorld(deps: AgentDependencies): Promise<World> {
     environments: Object.fromEntries(environmentStates),
     promotionApprovals: approvals.flat(),
     startedExecutions: executions.flat(),
+    retries: retries.flat(),
   };
 }
 
@@ -244,6 +259,8 @@ export interface PassOutcome {
   readonly locksReleased: readonly string[];
   /** Recovery executions this pass started (see `recoverEnvironments`). */
   readonly recoveriesStarted: readonly string[];
+  /** Environments that left the definition since the last pass, and what was ended for them. */
+  readonly environmentsRemoved?: readonly RemovedEnvironmentReport[];
 }
 
 /**
@@ -253,7 +270,13 @@ export interface PassOutcome {
 export async function reconcilePass(deps: AgentDependencies): Promise<PassOutcome> {
   const decisionsDelivered = deps.approvals ? await deliverUndelivered(deps.approvals) : [];
   const recovery = await recoverEnvironments(deps);
+  // After recovery, which works on the environments as the last pass left them: a renamed environment's state and
+  // lock move to its new name, and what still runs in removed (or renamed) environments is stopped. An unapproved
+  // revision that a stopped execution leaves behind is rolled back by the next pass's recovery.
+  await carryRenamedEnvironments(deps);
+  const environmentsRemoved = deps.executionControl ? await endRemovedEnvironments({ ...deps, executions: deps.executionControl }) : [];
   const revisionsCreated = await completeBuilds(deps);
+  await recoverMissedPushes(deps);
   const buildsStarted = await autoBuild(deps);
   const world = await loadWorld(deps);
   const now = deps.clock();
@@ -269,11 +292,13 @@ export async function reconcilePass(deps: AgentDependencies): Promise<PassOutcom
         revision: decision.revision,
       });
       const result = await deps.orchestrator.start(decision.executionName, input);
+      const attempt = attemptOf(decision.executionName);
       await deps.executions.record({
         promotion: d.promotion,
         application: d.application,
         revision: decision.revision.number,
         executionName: decision.executionName,
+        attempt,
         ...(result.executionArn ? { executionArn: result.executionArn } : {}),
         startedAt: now,
       });
@@ -283,7 +308,7 @@ export async function reconcilePass(deps: AgentDependencies): Promise<PassOutcom
           at: now,
           type: 'promotion-started',
           actor: 'agent:reconcile',
-          message: `Promoting ${d.application} revision ${decision.revision.number} to ${d.destination} (${decision.reason})`,
+          message: `Promoting ${d.application} revision ${decision.revision.number} to ${d.destination}${attempt > 1 ? ` (attempt ${attempt})` : ''} (${decision.reason})`,
           environment: d.destination,
           application: d.application,
           revision: decision.revision.number,
@@ -311,7 +336,33 @@ export async function reconcilePass(deps: AgentDependencies): Promise<PassOutcom
       });
     }
   }
-  return { revisionsCreated, buildsStarted, executionsStarted, decisions, decisionsDelivered, ...recovery };
+  return { revisionsCreated, buildsStarted, executionsStarted, decisions, decisionsDelivered, environmentsRemoved, ...recovery };
+}
+
+/**
+ * Records pushes whose event never reached Lockstep (a GitHub delivery lost or throttled, a CodeCommit event dropped
+ * after EventBridge's retries): each tracked branch whose head is no known push. AutoBuild then builds them.
+ */
+export async function recoverMissedPushes(deps: AgentDependencies): Promise<string[]> {
+  if (!deps.repositories) return [];
+  const now = deps.clock();
+  const warn = deps.warn ?? ((message: string, error: unknown) => console.warn(message, error));
+  const missed = await missedPushes(deps.pipeline, deps.repositories, await deps.builds.pushes(), now, (pkg, error) =>
+    warn(`Could not read the branch of package ${pkg}; missed pushes to it are found once it can be read`, error),
+  );
+  const recovered: string[] = [];
+  for (const push of missed) {
+    if (!(await deps.builds.recordPush(push))) continue;
+    recovered.push(push.commit);
+    await deps.events.append({
+      at: now,
+      type: 'push-recorded',
+      actor: 'agent:reconcile',
+      message: `Push to ${push.package} ${push.branch}: ${push.commit.slice(0, 12)} by ${push.author}, found by the reconcile pass (its event never arrived)`,
+      details: { package: push.package, commit: push.commit, deliveryId: push.deliveryId, recovered: true },
+    });
+  }
+  return recovered;
 }
 
 async function requestPromotionApproval(

@@ -15,7 +15,7 @@ import type { Notifier, Orchestrator } from '../ports/services';
 import type { ApprovalRequestRecord, ApprovalStore, EnvironmentStore, EventStore, RevisionStore } from '../ports/stores';
 import { ApprovalLinkSigner, type ApprovalLinkClaims } from './approval-link';
 import { HttpError } from './errors';
-import { approvalRequested } from './notifications';
+import { approvalRequested, approvalRequestedNotice } from './notifications';
 
 export interface ApprovalDependencies {
   readonly pipelineName: string;
@@ -23,8 +23,13 @@ export interface ApprovalDependencies {
   readonly revisions: RevisionStore;
   readonly environments: EnvironmentStore;
   readonly events: EventStore;
-  /** Publishes to the approval topic. */
+  /** Publishes to the approval topic (each approver's own link, filtered on `approver`). */
   readonly approvalNotifier: Notifier;
+  /**
+   * Publishes to the notification topic, where the pipeline's `notifications:` rules subscribe (filtered on
+   * `event`): an `approval-requested` notice without links goes there, so a rule naming that event fires.
+   */
+  readonly notifier: Notifier;
   readonly orchestrator: Orchestrator;
   readonly signer: () => Promise<ApprovalLinkSigner>;
   readonly baseUrl: string;
@@ -103,25 +108,27 @@ export function requestIdForToken(taskToken: string): string {
   return createHash('sha256').update(`lockstep-approval-request\n${taskToken}`).digest('hex').slice(0, 32);
 }
 
-/** Mails each approver their own link (the same link every time: it is signed over the stored request). */
+/**
+ * Mails each approver their own link (the same link every time: it is signed over the stored request), then tells
+ * the notification rules that approval was requested. That notice carries no link: a link decides as the approver
+ * it was signed for, so it goes to that approver's mailbox only.
+ */
 async function notifyApprovers(deps: ApprovalDependencies, record: ApprovalRequestRecord): Promise<void> {
   const revision = await deps.revisions.get(record.application, record.revision);
   const signer = await deps.signer();
+  const subject = {
+    pipeline: deps.pipelineName,
+    environment: record.environment,
+    application: record.application,
+    revision: record.revision,
+    expiresAt: record.expiresAt,
+    kind: record.kind,
+    commits: (revision?.commits ?? []).slice(0, 20).map((c) => `${c.id.slice(0, 12)} ${firstLine(c.message)} (${c.author})`),
+  };
   for (const approver of record.approvers) {
-    await deps.approvalNotifier.publish(
-      approvalRequested({
-        pipeline: deps.pipelineName,
-        environment: record.environment,
-        application: record.application,
-        revision: record.revision,
-        approver,
-        link: signer.link(deps.baseUrl, claimsOf(record, approver)),
-        expiresAt: record.expiresAt,
-        kind: record.kind,
-        commits: (revision?.commits ?? []).slice(0, 20).map((c) => `${c.id.slice(0, 12)} ${firstLine(c.message)} (${c.author})`),
-      }),
-    );
+    await deps.approvalNotifier.publish(approvalRequested({ ...subject, approver, link: signer.link(deps.baseUrl, claimsOf(record, approver)) }));
   }
+  await deps.notifier.publish(approvalRequestedNotice({ ...subject, approvers: record.approvers }));
   await deps.approvals.markNotified(record.requestId, deps.clock());
 }
 

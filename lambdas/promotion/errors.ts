@@ -32,3 +32,6 @@ export class InvalidInputError extends PromotionError {}
 export class NotFoundError extends PromotionError {}
 
 export { HttpError } from '../core/errors';
+
+/** `lockstep retry` found nothing it may retry; the message says what stands and what to do instead. */
+export class RetryRefusedError extends PromotionError {}

@@ -55,6 +55,26 @@ export function approvalRequested(
   return { ...base, attributes: { ...base.attributes, approver: s.approver.toLowerCase() } };
 }
 
+/**
+ * The same request for the notification rules that name `approval-requested` (sent on the notification topic, once
+ * per request). Who may decide and until when, but no link: links are per approver and decide as that approver.
+ */
+export function approvalRequestedNotice(
+  s: Subject & { approvers: readonly string[]; expiresAt: number; kind: 'environment' | 'promotion'; commits: readonly string[] },
+): Notification {
+  const what =
+    s.kind === 'environment'
+      ? `${revisionName(s)} is deployed to ${s.environment} and waits for a manual approval.`
+      : `${revisionName(s)} waits for a go-ahead before it is promoted to ${s.environment}.`;
+  return notification('approval-requested', s, `Approval requested: ${revisionName(s)} in ${s.environment}`, [
+    what,
+    `Approvers: ${s.approvers.join(', ')} (each has their own link by email).`,
+    `The request expires ${new Date(s.expiresAt).toISOString()}.`,
+    s.commits.length > 0 ? 'Changes:' : undefined,
+    ...s.commits.map((c) => `  - ${c}`),
+  ]);
+}
+
 export function pipelineSwitched(
   s: Subject & { change: 'pipeline-deleted' | 'pipeline-disabled' | 'pipeline-enabled'; by: string },
 ): Notification {

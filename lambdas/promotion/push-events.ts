@@ -137,8 +137,8 @@ interface CodeCommitEvent {
  * Reads an EventBridge `CodeCommit Repository State Change` event.
  *
  * The event names the new head commit and who pushed it (`callerUserArn`), but no commit list, author or message.
- * Rather than call the CodeCommit API from here (a port, an adapter and an IAM grant for one field), the pusher is
- * recorded as the author of the head commit, and the message says so. The pusher's identity is the last part of
+ * This pure step records the pusher as the head commit's author; the CodeCommit handler then replaces that with the
+ * push's commits read through the CodeCommit API (`withSourceCommits` in `source-commits.ts`). The pusher's identity is the last part of
  * the caller ARN when it is an email (an IAM Identity Center or federated session is named by email,
  * so it matches an approver), else the ARN's resource (`user/dev`, `assumed-role/Deployer/session`). Commits
  * between the previous head and the new one are not listed: `separation-of-duties` then compares the approver

@@ -27,8 +27,25 @@ export interface StepDependencies {
 
 /** How often a paused execution re-checks a switch that was turned off (windows wait for their next opening). */
 export const GATE_RECHECK_MS = 5 * 60_000;
-/** How often an execution waiting for a held lock tries again (the holder may release before its lease ends). */
-export const LOCK_RETRY_MS = 60_000;
+/**
+ * How soon an execution waiting for a held lock tries again: never later than the holder's lease end, and between
+ * these bounds in proportion to how long the holder has held it (`LOCK_RETRY_HOLD_DIVISOR`). A lock taken a
+ * minute ago is likely released soon (a short deploy), so it is checked every minute; a lock held for hours (a bake
+ * time, a manual approval) every 15 minutes. Each re-check costs about 16 history events (Wait, CheckGates,
+ * GatesOpen, AcquireLock, LockAcquired), so a fixed 60 s poll burns Step Functions' 25,000-event history in about
+ * 26 hours, while this backoff waits out a 48-hour lease in about 3,300 events (`test/statemachines/lock-wait.test.ts`).
+ */
+export const LOCK_RETRY_MIN_MS = 60_000;
+export const LOCK_RETRY_MAX_MS = 15 * 60_000;
+export const LOCK_RETRY_HOLD_DIVISOR = 4;
+
+/** When an execution refused the lock at `now` by `holder` tries again (see `LOCK_RETRY_MIN_MS`). */
+export function lockRetryAt(holder: { acquiredAt: number; leaseExpiresAt: number }, now: number): number {
+  const held = Math.max(0, now - holder.acquiredAt);
+  const interval = Math.min(LOCK_RETRY_MAX_MS, Math.max(LOCK_RETRY_MIN_MS, Math.round(held / LOCK_RETRY_HOLD_DIVISOR)));
+  // The lease end is when the lock frees itself at the latest; at least a second on, so a Wait never spins.
+  return Math.max(Math.min(holder.leaseExpiresAt, now + interval), now + 1000);
+}
 
 const target = {
   execution: z.string().min(1),
@@ -182,10 +199,9 @@ async function acquireLock(deps: StepDependencies, input: Of<'acquire-lock'>): P
     });
     return { acquired: true, fencingToken: result.lock.fencingToken, leaseExpiresAt: iso(result.lock.leaseExpiresAt) };
   }
-  const retryAt = Math.min(result.holder.leaseExpiresAt, now + LOCK_RETRY_MS);
   return {
     acquired: false,
-    retryAt: iso(Math.max(retryAt, now + 1000)),
+    retryAt: iso(lockRetryAt(result.holder, now)),
     holder: result.holder.owner,
     reason: `${input.environment} is locked by ${result.holder.owner} until ${iso(result.holder.leaseExpiresAt)}`,
   };

@@ -70,6 +70,8 @@ export class ProgressConsole {
   notification(message: OutboxMessage): void {
     const subject = (message.subject ?? '').replace(/^\[Lockstep [^\]]*\]\s*/, '');
     const event = message.attributes.event;
+    // The notification rules' copy of a request carries no link; the approvers' own messages say it all.
+    if (event === 'approval-requested' && message.attributes.approver === undefined) return;
     if (event === 'approval-requested') {
       const link = approvalLinkOf(message);
       this.say(`${subject}: waiting for ${message.attributes.approver ?? 'an approver'}. Open in a browser to approve or reject:`, [`    ${link ?? '(no link in the message)'}`]);

@@ -49,6 +49,8 @@ async function newRequest(token: string): Promise<{ requestId: string; links: Re
   const links: Record<string, URL> = {};
   for (const call of mocks.sns.commandCalls(PublishCommand)) {
     const input = call.args[0].input;
+    // Links go to the approval topic; the notification topic gets a notice without links.
+    if (input.TopicArn !== env.variables.LOCKSTEP_APPROVAL_TOPIC_ARN) continue;
     const approver = input.MessageAttributes?.approver?.StringValue ?? '';
     links[approver] = new URL(/https:\/\/\S+/.exec(input.Message ?? '')![0]);
   }

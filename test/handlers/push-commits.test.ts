@@ -1,4 +1,5 @@
 import { BatchGetBuildsCommand, StartBuildCommand } from '@aws-sdk/client-codebuild';
+import { GetCommitCommand } from '@aws-sdk/client-codecommit';
 import { CopyObjectCommand } from '@aws-sdk/client-s3';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { PublishCommand } from '@aws-sdk/client-sns';
@@ -111,9 +112,19 @@ describe('pushes with several commits', () => {
     expect(evaluatePolicy('separation-of-duties', evidence(revision, 'bob@example.com'))!.passed).toBe(true);
   });
 
-  it('records a CodeCommit pusher signed in by email as the head commit author, which an approver matches', async () => {
+  it('records the commits of a CodeCommit push with their own authors, read through GetCommit, not the pusher', async () => {
     jest.setSystemTime(new Date('2030-02-01T11:00:00Z'));
-    const head = 'c0de'.repeat(10);
+    const before = 'b0'.repeat(20);
+    const middle = 'c0de'.repeat(10);
+    const head = 'dead'.repeat(10);
+    const history: Record<string, { parents: string[]; email: string; message: string }> = {
+      [head]: { parents: [middle], email: 'ann@example.com', message: 'Tune the retry policy' },
+      [middle]: { parents: [before], email: 'carol@example.com', message: 'Add the ops dashboard' },
+    };
+    mocks.codecommit.on(GetCommitCommand).callsFake((input: { repositoryName: string; commitId: string }) => {
+      const c = history[input.commitId]!;
+      return { commit: { commitId: input.commitId, parents: c.parents, message: c.message, author: { name: c.email, email: c.email, date: '1896170400 +0000' } } };
+    });
     const result = await codecommit({
       version: '0',
       id: 'event-sso-push',
@@ -125,14 +136,24 @@ describe('pushes with several commits', () => {
         referenceType: 'branch',
         referenceName: 'main',
         commitId: head,
-        callerUserArn: 'arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Developer_0123/Ann@example.com',
+        oldCommitId: before,
+        // The pusher (a release engineer) authored neither commit.
+        callerUserArn: 'arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Developer_0123/Bob@example.com',
       },
     });
     expect(result.recorded).toBe(1);
+    const reads = mocks.codecommit.commandCalls(GetCommitCommand).map((c) => c.args[0].input);
+    expect(reads).toEqual([{ repositoryName: 'ops', commitId: head }, { repositoryName: 'ops', commitId: middle }]);
 
     const revision = await buildRevision('ops', '2030-02-01T11:00:00Z');
-    expect(revision.commits).toHaveLength(1);
-    expect(revision.commits[0]).toMatchObject({ id: head, author: 'Ann@example.com', message: expect.stringContaining('pusher is recorded as the author') });
+    expect(revision.commits.map((c) => [c.id, c.author, c.message])).toEqual([
+      [middle, 'carol@example.com', 'Add the ops dashboard'],
+      [head, 'ann@example.com', 'Tune the retry policy'],
+    ]);
+    expect(revision.authors).toEqual(expect.arrayContaining(['carol@example.com', 'ann@example.com']));
+    // Both authors are kept from approving their own change; the pusher is not an author.
+    expect(evaluatePolicy('separation-of-duties', evidence(revision, 'carol@example.com'))!.passed).toBe(false);
     expect(evaluatePolicy('separation-of-duties', evidence(revision, 'ann@example.com'))!.passed).toBe(false);
+    expect(evaluatePolicy('separation-of-duties', evidence(revision, 'bob@example.com'))!.passed).toBe(true);
   });
 });

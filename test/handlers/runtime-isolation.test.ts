@@ -65,11 +65,15 @@ describe('S3 checksums', () => {
   });
 
   it('computes checksums only when required where local mode builds its clients, and tells its builds the same', async () => {
-    const endpoints = { dynamodb: 'http://127.0.0.1:1', s3: 'http://127.0.0.1:2', stepFunctions: 'http://127.0.0.1:3', codeBuild: 'http://127.0.0.1:4', sns: 'http://127.0.0.1:5', secretsManager: 'http://127.0.0.1:6' };
+    const endpoints = { dynamodb: 'http://127.0.0.1:1', s3: 'http://127.0.0.1:2', stepFunctions: 'http://127.0.0.1:3', codeBuild: 'http://127.0.0.1:4', codeCommit: 'http://127.0.0.1:7', sns: 'http://127.0.0.1:5', secretsManager: 'http://127.0.0.1:6' };
     const { s3 } = localAwsClients(endpoints);
     expect(await s3.config.requestChecksumCalculation()).toBe('WHEN_REQUIRED');
     expect(await s3.config.responseChecksumValidation()).toBe('WHEN_REQUIRED');
     expect(s3.config.forcePathStyle).toBe(true);
-    expect(localAwsEnvironment(endpoints)).toMatchObject({ AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED', AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED' });
+    expect(localAwsEnvironment(endpoints)).toMatchObject({
+      AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
+      AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
+      AWS_ENDPOINT_URL_CODECOMMIT: 'http://127.0.0.1:7',
+    });
   });
 });

@@ -47,6 +47,10 @@ export interface Behaviour {
   previous?: { exists: boolean; number?: number; sourceLocation?: string };
   /** Project name -> error name thrown by that CodeBuild run (`States.TaskFailed` as a failed build). */
   failingProjects?: Record<string, string>;
+  /** Project name -> an error thrown by its first `times` StartBuild calls only (e.g. a quota error that clears). */
+  flakyProjects?: Record<string, { error: string; times: number }>;
+  /** How long every successful CodeBuild run takes, to observe concurrency. @default 0 */
+  buildMs?: number;
   /** How the manual approval ends. @default approved by approver@example.com */
   approval?: 'approve' | 'reject' | 'never';
   /** Step action -> error name it throws. */
@@ -108,7 +112,7 @@ const machines = new Map<string, StateMachine>();
 export async function runPromotion(
   behaviour: Behaviour = {},
   executionInput: ExecutionInput = input(),
-): Promise<{ effects: Effect[]; status: 'SUCCEEDED' | 'FAILED'; error?: string; output?: unknown }> {
+): Promise<{ effects: Effect[]; status: 'SUCCEEDED' | 'FAILED'; error?: string; output?: unknown; maxConcurrentBuilds: number }> {
   const definition = promotionDefinition();
   const key = JSON.stringify(definition);
   let machine = machines.get(key);
@@ -123,8 +127,14 @@ export async function runPromotion(
 
   const handlers: Record<string, (event: Record<string, unknown>) => Promise<unknown>> = {};
   const waits: Record<string, number> = {};
+  // Retries happen at once: the scenarios count them, they do not wait them out.
+  const retries: Record<string, number> = {};
+  let running = 0;
+  let maxRunning = 0;
+  const flaky = new Map(Object.entries(behaviour.flakyProjects ?? {}).map(([project, f]) => [project, { ...f }]));
   for (const { name, state } of walkStates(definition)) {
     if (state.Type === 'Wait') waits[name] = 0;
+    if (state.Retry) retries[name] = 0;
     if (state.Type !== 'Task') continue;
     if (state.Resource === PLACEHOLDERS.PromotionStepsFunctionArn) {
       handlers[name] = async (event) => {
@@ -154,6 +164,15 @@ export async function runPromotion(
         effects.push({ state: name, kind: 'codebuild', what: project, input: event });
         const failure = behaviour.failingProjects?.[project];
         if (failure) throw named(failure, `Build of ${project} failed`);
+        const transient = flaky.get(project);
+        if (transient && transient.times > 0) {
+          transient.times--;
+          throw named(transient.error, `CodeBuild refused to start ${project}`);
+        }
+        running++;
+        maxRunning = Math.max(maxRunning, running);
+        if (behaviour.buildMs) await new Promise((resolve) => setTimeout(resolve, behaviour.buildMs));
+        running--;
         return { Build: { Id: `${project}:1`, BuildStatus: 'SUCCEEDED' } };
       };
     } else if (state.Resource === 'arn:aws:states:::lambda:invoke.waitForTaskToken') {
@@ -169,16 +188,16 @@ export async function runPromotion(
     }
   }
   const execution = machine.run(executionInput, {
-    overrides: { taskResourceLocalHandlers: handlers as never, waitTimeOverrides: waits },
+    overrides: { taskResourceLocalHandlers: handlers as never, waitTimeOverrides: waits, retryIntervalOverrides: retries },
     // The local engine has no task tokens; the approval binding mints its own in local mode. The execution name is
     // what Step Functions puts in $$.Execution.Name (the builds' idempotency tokens are made from it).
     context: { Task: { Token: 'local-task-token' }, Execution: { Name: executionInput.execution } },
   });
   try {
     const output = await execution.result;
-    return { effects, status: 'SUCCEEDED', output };
+    return { effects, status: 'SUCCEEDED', output, maxConcurrentBuilds: maxRunning };
   } catch (error) {
-    return { effects, status: 'FAILED', error: (error as Error).name + ': ' + (error as Error).message };
+    return { effects, status: 'FAILED', error: (error as Error).name + ': ' + (error as Error).message, maxConcurrentBuilds: maxRunning };
   }
 }
 

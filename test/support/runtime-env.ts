@@ -1,6 +1,6 @@
 /**
  * The environment handler tests run in: DynamoDB is dynalite in-process (real conditional writes, so "exactly one
- * winner" is tested, not assumed); SNS, Step Functions, CodeBuild, S3 and Secrets Manager are aws-sdk-client-mock
+ * winner" is tested, not assumed); SNS, Step Functions, CodeBuild, CodeCommit, S3 and Secrets Manager are aws-sdk-client-mock
  * mocks. `startRuntimeEnv()` returns a runtime on those tables; tests create handlers from it with their
  * `createHandler` factories. Only the Powertools switches (log level, metrics) go into `process.env`.
  */
@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CodeBuildClient } from '@aws-sdk/client-codebuild';
+import { BranchDoesNotExistException, CodeCommitClient, GetBranchCommand, GetCommitCommand } from '@aws-sdk/client-codecommit';
 import { S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
@@ -58,6 +59,7 @@ export const mocks = {
   sns: mockClient(SNSClient),
   sfn: mockClient(SFNClient),
   codebuild: mockClient(CodeBuildClient),
+  codecommit: mockClient(CodeCommitClient),
   s3: mockClient(S3Client),
   secrets: mockClient(SecretsManagerClient),
 };
@@ -106,6 +108,12 @@ export async function startRuntimeEnv(
     POWERTOOLS_METRICS_DISABLED: 'true',
   });
   const clients = createAwsClients({ endpoints: { dynamodb: endpoint }, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  // CodeCommit: each commit is a root commit by dev@example.com, and no branch exists (so reconcile recovers
+  // nothing); tests about the push's commits configure their own history.
+  mocks.codecommit.on(GetCommitCommand).callsFake((input: { commitId: string }) => ({
+    commit: { commitId: input.commitId, parents: [], message: `commit ${input.commitId}`, author: { name: 'Dev', email: 'dev@example.com', date: '1893456000 +0000' } },
+  }));
+  mocks.codecommit.on(GetBranchCommand).rejects(new BranchDoesNotExistException({ message: 'no such branch', $metadata: {} }));
   mocks.secrets.on(GetSecretValueCommand, { SecretId: WEBHOOK_SECRET_ARN }).resolves({ SecretString: secrets.webhook ?? JSON.stringify({ current: 'webhook-secret' }) });
   mocks.secrets.on(GetSecretValueCommand, { SecretId: SIGNING_SECRET_ARN }).resolves({ SecretString: secrets.signing ?? JSON.stringify({ current: 'signing-secret' }) });
   return {

@@ -199,6 +199,12 @@ export const environmentSchema = z.strictObject({
    * it ends counts as abandoned. @default 2h plus the manual approval's timeout plus the bake time
    */
   lockLease: durationSchema.optional().describe(LOCK_LEASE_DESCRIPTION),
+  /**
+   * The name this environment had before a rename. Its deployed and previous revisions, approvals and lock carry
+   * over to the new name, so a rename neither redeploys nor loses the rollback target (docs/ARCHITECTURE.md,
+   * "Renaming and removing environments"). Keep it until the rename has been deployed; it may stay. @default none
+   */
+  renamedFrom: nameSchema.optional(),
 });
 export type EnvironmentDefinition = z.infer<typeof environmentSchema>;
 

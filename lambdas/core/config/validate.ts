@@ -512,6 +512,40 @@ export const lockLeaseCoversApproval: PipelineRule = ({ allEnvironments }) =>
     ];
   });
 
+/**
+ * `renamedFrom` names the environment's old name: not a name in use now (that environment still exists), not its
+ * own name, and claimed by one environment only (two environments cannot both inherit one history).
+ */
+export const renamedEnvironments: PipelineRule = ({ allEnvironments, environments }) => {
+  const problems: ConfigProblem[] = [];
+  const claimed = new Map<string, string>();
+  for (const { definition, path } of allEnvironments) {
+    const old = definition.renamedFrom;
+    if (old === undefined) continue;
+    const at = `${path}.renamedFrom`;
+    if (old === definition.name) {
+      problems.push({ rule: 'renamed-from', path: at, message: `environment "${old}" says it was renamed from itself`, fix: 'remove renamedFrom, or set it to the old name' });
+    } else if (environments.has(old)) {
+      problems.push({
+        rule: 'renamed-from',
+        path: at,
+        message: `environment "${definition.name}" is renamed from "${old}", but "${old}" is still defined`,
+        fix: `remove environment "${old}" (its history moves to "${definition.name}"), or remove renamedFrom`,
+      });
+    } else if (claimed.has(old)) {
+      problems.push({
+        rule: 'renamed-from',
+        path: at,
+        message: `environments "${claimed.get(old)}" and "${definition.name}" are both renamed from "${old}"`,
+        fix: `keep renamedFrom: ${old} on one of them only`,
+      });
+    } else {
+      claimed.set(old, definition.name);
+    }
+  }
+  return problems;
+};
+
 /** The role a deploy assumes must live in the account the environment names. */
 export const roleAccount: PipelineRule = ({ allEnvironments }) =>
   allEnvironments.flatMap(({ definition, path }) => {
@@ -543,6 +577,7 @@ export const PIPELINE_RULES: readonly PipelineRule[] = [
   promotionDirection,
   unreachableEnvironments,
   manualApprovers,
+  renamedEnvironments,
 ];
 
 /**

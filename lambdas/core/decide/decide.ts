@@ -38,7 +38,8 @@ function sourceOf(snapshot: PromotionSnapshot): string {
  * 1. pipeline disabled -> `disabled` (pipeline); promotion disabled -> `disabled` (promotion);
  * 2. selection: no candidates -> `no-candidate`; none compatible -> `no-compatible-revision`;
  * 3. the destination already runs the selected revision -> `in-sync`;
- * 4. the execution for (promotion, application, revision) already started -> `already-started`;
+ * 4. the execution for (promotion, application, revision, attempt) already started -> `already-started`; the
+ *    attempt is the highest one an operator requested for that revision (`lockstep retry`), else 1;
  * 5. manual promotion whose revision was rejected -> `rejected`;
  * 5b. the destination, unlocked, runs a revision never approved there: `recovering` while the reconcile pass rolls
  *     it back to its last approved revision, `no-safe-revision` when there is none and no operator allowed deploys
@@ -110,13 +111,16 @@ export function decide(snapshot: PromotionSnapshot, now: number): Decision {
     };
   }
 
-  const name = executionName(promotion.id, application, revision.number);
+  const attempt = requestedAttempt(snapshot, revision.number);
+  const name = executionName(promotion.id, application, revision.number, attempt);
   if (hasStarted(snapshot.startedExecutions, name)) {
     return {
       kind: 'already-started',
       revision: revision.number,
       executionName: name,
-      reason: `Execution ${name} promoting ${r} to ${dest} has already started; a promotion never starts twice.`,
+      reason:
+        `Execution ${name} promoting ${r} to ${dest} has already started; an attempt never starts twice ` +
+        `(if it failed, \`lockstep retry ${dest}\` starts attempt ${attempt + 1}).`,
     };
   }
 
@@ -178,6 +182,15 @@ function unsafeDestination(snapshot: PromotionSnapshot, selected: number, now: n
       `${dest} has no safe revision of ${application}: it runs r${current.number}, which was never approved there, and no revision was. ` +
       `Nothing is deployed over it until an operator runs \`lockstep unlock ${dest} --allow-deploy --reason "..."\`.`,
   };
+}
+
+/** The attempt to run for `revision`: the highest retry requested for it on this edge, else the first. */
+function requestedAttempt(snapshot: PromotionSnapshot, revision: number): number {
+  let attempt = 1;
+  for (const r of snapshot.retries ?? []) {
+    if (r.promotion === snapshot.promotion.id && r.application === snapshot.application && r.revision === revision) attempt = Math.max(attempt, r.attempt);
+  }
+  return attempt;
 }
 
 function lowerFirst(s: string): string {

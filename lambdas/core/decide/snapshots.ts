@@ -3,7 +3,7 @@
  * application), and a reconcile pass deciding them all. The reconcile Lambda, the CLI and local mode call this.
  */
 import { promotionId, type EnvironmentDefinition, type Pipeline, type PromotionDefinition } from '../config/schema';
-import type { EnvironmentState, PipelineSwitches, PromotionApproval, Revision } from '../model';
+import type { EnvironmentState, PipelineSwitches, PromotionApproval, RetryRequest, Revision } from '../model';
 import { decide } from './decide';
 import type { Decision, PromotionSnapshot } from './types';
 
@@ -24,6 +24,8 @@ export interface World {
   readonly promotionApprovals: readonly PromotionApproval[];
   /** Names of every promotion execution started so far. */
   readonly startedExecutions: readonly string[];
+  /** Retries operators asked for (`lockstep retry`). @default none */
+  readonly retries?: readonly RetryRequest[];
 }
 
 /** One decision of a reconcile pass, with what it is about. */
@@ -109,6 +111,8 @@ export function buildSnapshots(pipeline: Pipeline, world: World, options: Snapsh
   }
   const reaching = applicationsReaching(pipeline);
   const none: readonly PromotionApproval[] = [];
+  const retriesByPromotion = new Map<string, RetryRequest[]>();
+  for (const r of world.retries ?? []) retriesByPromotion.set(r.promotion, [...(retriesByPromotion.get(r.promotion) ?? []), r]);
 
   const snapshots: PromotionSnapshot[] = [];
   for (const p of pipeline.promotions) {
@@ -142,6 +146,7 @@ export function buildSnapshots(pipeline: Pipeline, world: World, options: Snapsh
         destination,
         promotionApprovals: approvalsByPromotion.get(id) ?? none,
         startedExecutions: world.startedExecutions,
+        retries: retriesByPromotion.get(id) ?? [],
       });
     }
   }

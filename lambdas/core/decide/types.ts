@@ -3,7 +3,7 @@
  * console share. Everything here is plain data so a snapshot can be saved as JSON and explained later.
  */
 import type { PromotionDefinition, SelectionStrategy, TimeWindow } from '../config/schema';
-import type { EnvironmentState, PipelineSwitches, PromotionApproval, Revision } from '../model';
+import type { EnvironmentState, PipelineSwitches, PromotionApproval, RetryRequest, Revision } from '../model';
 import type { VersionConflict } from './selection';
 
 /** What `decide()` needs to know about one promotion edge and one application flowing along it. */
@@ -24,8 +24,10 @@ export interface PromotionSnapshot {
   readonly destination: EnvironmentState & { readonly windows: readonly TimeWindow[] };
   /** Manual go-aheads recorded for this promotion (only read when `promotion.approval` is `manual`). */
   readonly promotionApprovals: readonly PromotionApproval[];
-  /** Execution names already started for this promotion (a started (promotion, revision) never starts again). */
+  /** Execution names already started for this promotion (a started (promotion, revision, attempt) never starts again). */
   readonly startedExecutions: readonly string[];
+  /** Retries requested for this promotion: the highest attempt for the selected revision names its execution. @default none */
+  readonly retries?: readonly RetryRequest[];
 }
 
 interface DecisionBase {

@@ -76,6 +76,19 @@ export const worldSchema = z.strictObject({
     )
     .default([]),
   startedExecutions: z.array(z.string()).default([]),
+  retries: z
+    .array(
+      z.strictObject({
+        promotion: z.string().min(1),
+        application: z.string().min(1),
+        revision: z.number().int().positive(),
+        attempt: z.number().int().min(2),
+        requestedBy: z.string().min(1),
+        requestedAt: epochMs,
+        reason: z.string().optional(),
+      }),
+    )
+    .optional(),
 });
 
 // Compile-time check that the schema's output stays assignable to World.
