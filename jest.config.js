@@ -9,7 +9,12 @@ export default {
     '^.+\\.ts$': [
       '@swc/jest',
       {
-        jsc: { parser: { syntax: 'typescript' }, target: 'es2022', keepClassNames: true, experimental: { keepImportAttributes: true } },
+        jsc: {
+          parser: { syntax: 'typescript' },
+          target: 'es2022',
+          keepClassNames: true,
+          experimental: { keepImportAttributes: true },
+        },
         module: { type: 'es6' },
         sourceMaps: 'inline',
       },

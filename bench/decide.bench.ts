@@ -7,7 +7,13 @@
  * runs the same pass but selects by sorting a copy of the candidates and looks started executions up linearly,
  * which is what a first implementation tends to do.
  */
-import { pipelineSchema, promotionId, type Pipeline, type SelectionStrategy, type TimeWindow } from '../lambdas/core/config/schema';
+import {
+  pipelineSchema,
+  promotionId,
+  type Pipeline,
+  type SelectionStrategy,
+  type TimeWindow,
+} from '../lambdas/core/config/schema';
 import { decide } from '../lambdas/core/decide/decide';
 import { firstConflict, testsPassed } from '../lambdas/core/decide/selection';
 import { buildSnapshots, reconcile, type World } from '../lambdas/core/decide/snapshots';
@@ -45,7 +51,14 @@ function generate(index: number, rand: () => number): Generated {
   const environments = Array.from({ length: ENVIRONMENTS_PER_PIPELINE }, (_, i) => {
     const windows: TimeWindow[] =
       i >= 5 && rand() < 0.6
-        ? [{ days: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '22:00', end: '04:00', timeZone: ZONES[i % ZONES.length]! }]
+        ? [
+            {
+              days: ['mon', 'tue', 'wed', 'thu', 'fri'],
+              start: '22:00',
+              end: '04:00',
+              timeZone: ZONES[i % ZONES.length]!,
+            },
+          ]
         : [];
     return { name: env(i), deploy: { commands: ['./deploy.sh'] }, windows };
   });
@@ -107,7 +120,12 @@ function generate(index: number, rand: () => number): Generated {
       for (let n = 1; n <= top; n++) if (rand() < 0.9) approved.push(n);
       const current = top - Math.floor(rand() * 3);
       applications[app] = {
-        current: { application: app, number: current, versionSet: revisions[app]![current - 1]!.versionSet, deployedAt: 0 },
+        current: {
+          application: app,
+          number: current,
+          versionSet: revisions[app]![current - 1]!.versionSet,
+          deployedAt: 0,
+        },
         approved,
       };
     }
@@ -115,11 +133,21 @@ function generate(index: number, rand: () => number): Generated {
     environmentsState[e.name] = {
       name: e.name,
       applications,
-      lock: held ? { environment: e.name, owner: `manual:ops${i}`, acquiredAt: NOW - 1, leaseExpiresAt: NOW + 3_600_000, fencingToken: 3 } : null,
+      lock: held
+        ? {
+            environment: e.name,
+            owner: `manual:ops${i}`,
+            acquiredAt: NOW - 1,
+            leaseExpiresAt: NOW + 3_600_000,
+            fencingToken: 3,
+          }
+        : null,
     };
   });
   for (const p of pipeline.promotions) {
-    for (const app of APPLICATIONS) for (let n = 1; n <= 5; n++) started.push(executionName(promotionId(p), app, REVISIONS_PER_APPLICATION - 200 + n));
+    for (const app of APPLICATIONS)
+      for (let n = 1; n <= 5; n++)
+        started.push(executionName(promotionId(p), app, REVISIONS_PER_APPLICATION - 200 + n));
   }
   return {
     pipeline,
@@ -138,7 +166,13 @@ function freshCopy(world: World): World {
 function naiveDecideKind(s: PromotionSnapshot, now: number): string {
   if (!s.pipeline.enabled || !s.promotion.enabled) return 'disabled';
   const score = (r: Revision) =>
-    s.promotion.strategy === 'priority' ? (r.priority ? 1 : 0) : s.promotion.strategy === 'most-tests-passed' ? testsPassed(r) : 0;
+    s.promotion.strategy === 'priority'
+      ? r.priority
+        ? 1
+        : 0
+      : s.promotion.strategy === 'most-tests-passed'
+        ? testsPassed(r)
+        : 0;
   const sorted = [...s.candidates].sort((a, b) => score(b) - score(a) || b.number - a.number);
   const deployed = Object.entries(s.destination.applications)
     .filter(([app, slot]) => app !== s.application && slot.current)
@@ -207,13 +241,22 @@ export default async function bench(): Promise<void> {
   for (const s of buildSnapshots(check.pipeline, check.world)) {
     const d = decide(s, NOW).kind;
     const n = naiveDecideKind(s, NOW);
-    if (['in-sync', 'already-started', 'no-candidate'].includes(n) && d !== n) throw new Error(`baseline disagrees: ${n} vs ${d}`);
+    if (['in-sync', 'already-started', 'no-candidate'].includes(n) && d !== n)
+      throw new Error(`baseline disagrees: ${n} vs ${d}`);
   }
 
-  console.log(`world: ${PIPELINES} pipelines, ${environments} environments, ${revisions} revisions, ${decisions} decisions per pass`);
+  console.log(
+    `world: ${PIPELINES} pipelines, ${environments} environments, ${revisions} revisions, ${decisions} decisions per pass`,
+  );
   console.log(`decisions: ${[...kinds].map(([k, n]) => `${k} ${n}`).join(', ')}`);
-  console.log(`reconcile pass (snapshots + decide), ${PASSES} passes: median ${fast.median.toFixed(1)} ms, p95 ${fast.p95.toFixed(1)} ms`);
-  console.log(`  ${Math.round(decisions / (fast.median / 1000)).toLocaleString('en-US')} decisions/s; target < 200 ms per pass: ${fast.median < 200 ? 'met' : 'MISSED'}`);
-  console.log(`naive baseline (sort candidates per decision, linear started lookup), 5 passes: median ${slow.median.toFixed(1)} ms, p95 ${slow.p95.toFixed(1)} ms`);
+  console.log(
+    `reconcile pass (snapshots + decide), ${PASSES} passes: median ${fast.median.toFixed(1)} ms, p95 ${fast.p95.toFixed(1)} ms`,
+  );
+  console.log(
+    `  ${Math.round(decisions / (fast.median / 1000)).toLocaleString('en-US')} decisions/s; target < 200 ms per pass: ${fast.median < 200 ? 'met' : 'MISSED'}`,
+  );
+  console.log(
+    `naive baseline (sort candidates per decision, linear started lookup), 5 passes: median ${slow.median.toFixed(1)} ms, p95 ${slow.p95.toFixed(1)} ms`,
+  );
   console.log(`  ours is ${(slow.median / fast.median).toFixed(1)}x faster`);
 }

@@ -65,7 +65,9 @@ export default async function handlerBundles(): Promise<void> {
     }
     const size = ((row.bytes ?? 0) / 1024).toFixed(1).padStart(11);
     const load = row.loadMs === undefined ? 'failed'.padStart(23) : row.loadMs.toFixed(1).padStart(23);
-    console.log(`${row.handler.padEnd(18)} ${size}  ${load}  ${(row.bytes ?? 0) < SIZE_TARGET_BYTES ? 'yes' : 'NO: over target'}`);
+    console.log(
+      `${row.handler.padEnd(18)} ${size}  ${load}  ${(row.bytes ?? 0) < SIZE_TARGET_BYTES ? 'yes' : 'NO: over target'}`,
+    );
   }
   const over = rows.filter((r) => r.bytes !== undefined && r.bytes >= SIZE_TARGET_BYTES);
   if (over.length > 0) console.log(`\nOver the 1 MB target: ${over.map((r) => r.handler).join(', ')}`);

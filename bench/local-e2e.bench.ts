@@ -24,7 +24,12 @@ const ms = (n: number) => `${n.toFixed(0).padStart(5)} ms`;
 /** Spawns `npm start` and resolves with the ms until "Lockstep is ready" (and the figure it printed itself). */
 async function timeToReady(dataDir: string): Promise<{ wallMs: number; reportedMs: number }> {
   const started = Date.now();
-  const child = spawn('npm', ['start', '--silent', '--', '--data-dir', dataDir], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } });
+  const child = spawn('npm', ['start', '--silent', '--', '--data-dir', dataDir], {
+    cwd: ROOT,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+  });
   let output = '';
   const exited = new Promise<void>((ok) => child.once('exit', () => ok()));
   const ready = await new Promise<{ wallMs: number; reportedMs: number }>((ok, fail) => {
@@ -44,7 +49,9 @@ async function timeToReady(dataDir: string): Promise<{ wallMs: number; reportedM
 
 export default async function bench(): Promise<void> {
   const { rounds, backend } = await threeStageRun();
-  console.log(`three-stage shape, no-op commands, DynamoDB: ${backend}; ${rounds.length} pushes to production (the first warms up)`);
+  console.log(
+    `three-stage shape, no-op commands, DynamoDB: ${backend}; ${rounds.length} pushes to production (the first warms up)`,
+  );
   console.log('hop           execution  commands  engine overhead  (of which Lambda handlers)');
   const measured = rounds.slice(1);
   for (const env of ['alpha', 'beta', 'prod-na', 'prod-eu', 'prod-fe']) {
@@ -52,19 +59,27 @@ export default async function bench(): Promise<void> {
     const d = median(hops.map((h) => h.durationMs));
     const c = median(hops.map((h) => h.commandMs));
     const l = median(hops.map((h) => h.lambdaMs));
-    console.log(`${env.padEnd(12)}  ${ms(d)}  ${ms(c)}  ${ms(median(hops.map((h) => h.durationMs - h.commandMs)))}        ${ms(l)} in ${hops[0]!.lambdaInvocations} calls`);
+    console.log(
+      `${env.padEnd(12)}  ${ms(d)}  ${ms(c)}  ${ms(median(hops.map((h) => h.durationMs - h.commandMs)))}        ${ms(l)} in ${hops[0]!.lambdaInvocations} calls`,
+    );
   }
   const overheads = measured.flatMap((r) => r.hops.map((h) => h.durationMs - h.commandMs));
-  console.log(`engine overhead per hop: median ${median(overheads).toFixed(0)} ms, max ${Math.max(...overheads).toFixed(0)} ms (target < 100 ms)`);
+  console.log(
+    `engine overhead per hop: median ${median(overheads).toFixed(0)} ms, max ${Math.max(...overheads).toFixed(0)} ms (target < 100 ms)`,
+  );
   const total = median(measured.map((r) => r.totalMs));
   const commands = median(measured.map((r) => r.criticalCommandMs));
-  console.log(`push -> approved in every Prod environment: median ${total.toFixed(0)} ms, of which commands on the critical path ${commands.toFixed(0)} ms; engine ${(total - commands).toFixed(0)} ms over 1 build + 3 hops`);
+  console.log(
+    `push -> approved in every Prod environment: median ${total.toFixed(0)} ms, of which commands on the critical path ${commands.toFixed(0)} ms; engine ${(total - commands).toFixed(0)} ms over 1 build + 3 hops`,
+  );
 
   const dataDir = await mkdtemp(join(tmpdir(), 'lockstep-bench-start-'));
   try {
     const fresh = await timeToReady(dataDir);
     const again = await timeToReady(dataDir);
-    console.log(`npm start -> ready (DynamoDB Local when Java exists): fresh data folder ${fresh.wallMs} ms (system reports ${fresh.reportedMs} ms), restart ${again.wallMs} ms (${again.reportedMs} ms) (target < 10 s)`);
+    console.log(
+      `npm start -> ready (DynamoDB Local when Java exists): fresh data folder ${fresh.wallMs} ms (system reports ${fresh.reportedMs} ms), restart ${again.wallMs} ms (${again.reportedMs} ms) (target < 10 s)`,
+    );
   } finally {
     await rm(dataDir, { recursive: true, force: true });
   }

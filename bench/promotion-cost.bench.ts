@@ -33,8 +33,12 @@ export default async function bench(): Promise<void> {
   const sfnCost = transitions * SFN_PER_TRANSITION;
   const lambdaCost = invocations * LAMBDA_PER_REQUEST + lambdaSeconds * memoryGb * LAMBDA_PER_GB_SECOND;
   const perHop = sfnCost + lambdaCost;
-  console.log(`per promotion hop (mean of ${hops.length} hops with a deploy, one test step and a compliance sign-off):`);
-  console.log(`  state transitions ${transitions.toFixed(1)}, task invocations ${tasks.toFixed(1)} (Lambda ${invocations.toFixed(1)}, CodeBuild ${builds.toFixed(1)})`);
+  console.log(
+    `per promotion hop (mean of ${hops.length} hops with a deploy, one test step and a compliance sign-off):`,
+  );
+  console.log(
+    `  state transitions ${transitions.toFixed(1)}, task invocations ${tasks.toFixed(1)} (Lambda ${invocations.toFixed(1)}, CodeBuild ${builds.toFixed(1)})`,
+  );
   console.log(`  Lambda time ${(lambdaSeconds * 1000).toFixed(0)} ms at ${HANDLERS['promotion-steps'].memorySize} MB`);
   console.log(`  Step Functions ${usd(sfnCost)} + Lambda ${usd(lambdaCost)} = ${usd(perHop)} per hop`);
   console.log(`orchestration per 1,000 promotions: ${usd(perHop * 1000)} (target < $1.00)`);
@@ -42,9 +46,16 @@ export default async function bench(): Promise<void> {
   // CodePipeline V2 runs the same actions (deploy and test builds) and bills each action's minutes, rounded up.
   const actionMinutes = avg(hops.map((h) => h.builds)) * 1; // every no-op action bills its first minute
   const pipelineCost = actionMinutes * CODEPIPELINE_PER_ACTION_MINUTE;
-  console.log(`CodePipeline V2 for the same hop: ${actionMinutes.toFixed(1)} action-minutes = ${usd(pipelineCost)} per hop, ${usd(pipelineCost * 1000)} per 1,000 promotions`);
-  console.log('(both exclude the CodeBuild minutes themselves, which are the same either way; Lockstep also runs the reconcile schedule:');
+  console.log(
+    `CodePipeline V2 for the same hop: ${actionMinutes.toFixed(1)} action-minutes = ${usd(pipelineCost)} per hop, ${usd(pipelineCost * 1000)} per 1,000 promotions`,
+  );
+  console.log(
+    '(both exclude the CodeBuild minutes themselves, which are the same either way; Lockstep also runs the reconcile schedule:',
+  );
   const reconcileSeconds = idleReconcileMs / 1000;
-  const monthly = 43_200 * (LAMBDA_PER_REQUEST + reconcileSeconds * (HANDLERS.reconcile.memorySize / 1024) * LAMBDA_PER_GB_SECOND);
-  console.log(` 43,200 passes a month at ${(reconcileSeconds * 1000).toFixed(0)} ms (an idle pass measured here) and ${HANDLERS.reconcile.memorySize} MB = ${usd(monthly)} a month, whatever the number of promotions)`);
+  const monthly =
+    43_200 * (LAMBDA_PER_REQUEST + reconcileSeconds * (HANDLERS.reconcile.memorySize / 1024) * LAMBDA_PER_GB_SECOND);
+  console.log(
+    ` 43,200 passes a month at ${(reconcileSeconds * 1000).toFixed(0)} ms (an idle pass measured here) and ${HANDLERS.reconcile.memorySize} MB = ${usd(monthly)} a month, whatever the number of promotions)`,
+  );
 }

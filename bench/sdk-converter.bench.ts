@@ -30,10 +30,15 @@ interface ChildReport {
 }
 
 interface LazyZipFile {
-  addReadStreamLazy(path: string, options: object, getStream: (callback: (error: Error | null, stream: Readable) => void) => void): void;
+  addReadStreamLazy(
+    path: string,
+    options: object,
+    getStream: (callback: (error: Error | null, stream: Readable) => void) => void,
+  ): void;
 }
 
-const WORDS = 'map tile route vector offline render layer style zoom camera marker region cache fetch decode draw'.split(' ');
+const WORDS =
+  'map tile route vector offline render layer style zoom camera marker region cache fetch decode draw'.split(' ');
 
 /** A stream of `size` bytes, text-like (compresses about 4:1) or random, produced chunk by chunk. */
 function generated(size: number, compressible: boolean): Readable {
@@ -46,7 +51,8 @@ function generated(size: number, compressible: boolean): Readable {
       if (!compressible) return void this.push(randomBytes(n));
       const noise = randomBytes(n);
       let text = '';
-      for (let i = 0; text.length < n; i++) text += `${WORDS[noise[i % n]! % WORDS.length]}${noise[(i * 7) % n]! % 100} `;
+      for (let i = 0; text.length < n; i++)
+        text += `${WORDS[noise[i % n]! % WORDS.length]}${noise[(i * 7) % n]! % 100} `;
       this.push(Buffer.from(text.slice(0, n)));
     },
   });
@@ -65,10 +71,13 @@ async function generateInput(path: string, contentBytes: number): Promise<void> 
     (zip as unknown as LazyZipFile).addReadStreamLazy(name, options(n), (cb) => cb(null, generated(n, compressible)));
   };
   const slices = ['ios-arm64', 'ios-arm64_x86_64-simulator', 'macos-arm64_x86_64'];
-  for (const slice of slices) add(`AcmeMaps/Maps.xcframework/${slice}/Maps.framework/Maps`, Math.floor(contentBytes * 0.05), false);
-  for (let i = 0; i < 2000; i++) add(`AcmeMaps/Maps.xcframework/ios-arm64/Maps.framework/Headers/Maps${i}.h`, 4096, true);
+  for (const slice of slices)
+    add(`AcmeMaps/Maps.xcframework/${slice}/Maps.framework/Maps`, Math.floor(contentBytes * 0.05), false);
+  for (let i = 0; i < 2000; i++)
+    add(`AcmeMaps/Maps.xcframework/ios-arm64/Maps.framework/Headers/Maps${i}.h`, 4096, true);
   add('AcmeMaps/LICENSE', 11_000, true);
-  for (let i = 0; budget > 0; i++) add(`AcmeMaps/resources/tiles-${String(i).padStart(4, '0')}.bin`, 32 * MB, i % 2 === 0);
+  for (let i = 0; budget > 0; i++)
+    add(`AcmeMaps/resources/tiles-${String(i).padStart(4, '0')}.bin`, 32 * MB, i % 2 === 0);
   zip.end();
   await written;
 }
@@ -106,7 +115,9 @@ async function child(input: string, output: string): Promise<void> {
 
 function runChild(input: string, output: string): Promise<ChildReport> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', here, '--child', input, output], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const proc = spawn(process.execPath, ['--import', 'tsx', here, '--child', input, output], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     proc.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     proc.on('error', reject);
@@ -126,7 +137,9 @@ interface Measured {
 function measure(command: string, args: readonly string[], cwd: string): Measured {
   const timed = existsSync('/usr/bin/time');
   const started = performance.now();
-  const run = timed ? spawnSync('/usr/bin/time', ['-v', command, ...args], { cwd, encoding: 'utf8' }) : spawnSync(command, args, { cwd, encoding: 'utf8' });
+  const run = timed
+    ? spawnSync('/usr/bin/time', ['-v', command, ...args], { cwd, encoding: 'utf8' })
+    : spawnSync(command, args, { cwd, encoding: 'utf8' });
   const seconds = (performance.now() - started) / 1000;
   if (run.status !== 0) throw new Error(`${command} failed (${run.status}): ${run.stderr.slice(-500)}`);
   const kb = timed ? /Maximum resident set size \(kbytes\): (\d+)/.exec(run.stderr)?.[1] : undefined;
@@ -147,7 +160,9 @@ export default async function benchSdkConverter(): Promise<void> {
     let started = performance.now();
     await generateInput(input, contentMb * MB);
     const inputBytes = statSync(input).size;
-    console.log(`input: ${contentMb} MB of content, archive ${mb(inputBytes)} MB (generated in ${((performance.now() - started) / 1000).toFixed(1)} s)`);
+    console.log(
+      `input: ${contentMb} MB of content, archive ${mb(inputBytes)} MB (generated in ${((performance.now() - started) / 1000).toFixed(1)} s)`,
+    );
 
     const converted = await runChild(input, join(work, 'converted.zip'));
     const rate = converted.bytesRead / MB / converted.seconds;
@@ -155,7 +170,9 @@ export default async function benchSdkConverter(): Promise<void> {
       `converter: ${converted.seconds.toFixed(1)} s, ${rate.toFixed(1)} MB/s of content (${(inputBytes / MB / converted.seconds).toFixed(1)} MB/s of archive), ` +
         `peak RSS ${mb(converted.maxRssBytes)} MB, ${converted.files} files, output ${mb(converted.outputBytes)} MB`,
     );
-    console.log(`target: peak memory under ${PEAK_TARGET_MB} MB -> ${converted.maxRssBytes < PEAK_TARGET_MB * MB ? 'met' : 'NOT met'}`);
+    console.log(
+      `target: peak memory under ${PEAK_TARGET_MB} MB -> ${converted.maxRssBytes < PEAK_TARGET_MB * MB ? 'met' : 'NOT met'}`,
+    );
     rmSync(join(work, 'converted.zip'), { force: true });
 
     if (!has('unzip') || !has('zip')) {
@@ -168,7 +185,10 @@ export default async function benchSdkConverter(): Promise<void> {
     const unzip = measure('unzip', ['-q', input, '-d', extracted], work);
     const zip = measure('zip', ['-q', '-r', join(work, 'baseline.zip'), '.'], extracted);
     const baselineSeconds = unzip.seconds + zip.seconds;
-    const baselineRss = unzip.maxRssBytes !== undefined && zip.maxRssBytes !== undefined ? Math.max(unzip.maxRssBytes, zip.maxRssBytes) : undefined;
+    const baselineRss =
+      unzip.maxRssBytes !== undefined && zip.maxRssBytes !== undefined
+        ? Math.max(unzip.maxRssBytes, zip.maxRssBytes)
+        : undefined;
     console.log(
       `baseline unzip + zip: ${baselineSeconds.toFixed(1)} s (unzip ${unzip.seconds.toFixed(1)} s, zip ${zip.seconds.toFixed(1)} s), ` +
         `${(converted.bytesRead / MB / baselineSeconds).toFixed(1)} MB/s of content, peak RSS ${baselineRss === undefined ? 'unknown (no /usr/bin/time)' : `${mb(baselineRss)} MB`}`,

@@ -41,7 +41,7 @@ export function generateUniverse(seed = 42): SdkRelease[] {
       }
       const dependencies: Record<string, string> = {};
       for (const d of deps) {
-        const major = 1 + Math.floor((Math.min(VERSIONS - 1, k + Math.floor(rnd() * 3))) / 5);
+        const major = 1 + Math.floor(Math.min(VERSIONS - 1, k + Math.floor(rnd() * 3)) / 5);
         dependencies[`sdk${d}`] = `^${major}.0.0`;
       }
       releases.push({ name: `sdk${i}`, version: versionOf(k), dependencies });
@@ -90,12 +90,19 @@ export default async function bench(): Promise<void> {
     { name: 'app-maps', version: '2.0.0', dependencies: { sdk499: '*', sdk3: '^1.0.0' } },
     { name: 'app-social', version: '1.3.0', dependencies: { sdk498: '*', sdk3: '^4.0.0' } },
   ];
-  const conflict = measure('unsolvable staged set (2 SDKs)', () => resolveSdks({ available: universe, staged: unsolvable }));
-  if (!conflict.ok) console.log(`explanation: ${conflict.explanation.slice(0, 400)}${conflict.explanation.length > 400 ? '…' : ''}`);
+  const conflict = measure('unsolvable staged set (2 SDKs)', () =>
+    resolveSdks({ available: universe, staged: unsolvable }),
+  );
+  if (!conflict.ok)
+    console.log(`explanation: ${conflict.explanation.slice(0, 400)}${conflict.explanation.length > 400 ? '…' : ''}`);
 
   // Deep conflict: newer sdk450 versions pull in sdk5 >=2 through several layers, so the solver backtracks through
   // versions of the intermediate SDKs before it can prove that no combination works.
-  const deep: SdkRelease[] = [{ name: 'app-maps', version: '3.0.0', dependencies: { sdk450: '>=3.0.0', sdk5: '<2.0.0' } }];
-  const deepConflict = measure('transitive conflict (backtracking)', () => resolveSdks({ available: universe, staged: deep }));
+  const deep: SdkRelease[] = [
+    { name: 'app-maps', version: '3.0.0', dependencies: { sdk450: '>=3.0.0', sdk5: '<2.0.0' } },
+  ];
+  const deepConflict = measure('transitive conflict (backtracking)', () =>
+    resolveSdks({ available: universe, staged: deep }),
+  );
   if (!deepConflict.ok) console.log(`derivation:\n  ${deepConflict.derivation.join('\n  ')}`);
 }

@@ -32,17 +32,29 @@ export default async function bench(): Promise<void> {
   const verifier = new CloudFrontUrlVerifier({ KBENCH: publicKey });
   const expiresAt = new Date(Date.now() + 300_000);
   const canned = (i: number): SignRequest => ({ key: `private/maps/2.0.${i % 50}/maps-2.0.${i % 50}.zip`, expiresAt });
-  const custom = (i: number): SignRequest => ({ ...canned(i), ipRange: '203.0.113.0/24', notBefore: new Date(Date.now() - 60_000) });
+  const custom = (i: number): SignRequest => ({
+    ...canned(i),
+    ipRange: '203.0.113.0/24',
+    notBefore: new Date(Date.now() - 60_000),
+  });
 
   const cannedKeyObject = rate('canned policy, KeyObject parsed once', (i) => signer.sign(canned(i)));
-  const cannedPem = rate('canned policy, PEM re-parsed per call (baseline)', (i) => signWithPemEachTime(config, canned(i)));
+  const cannedPem = rate('canned policy, PEM re-parsed per call (baseline)', (i) =>
+    signWithPemEachTime(config, canned(i)),
+  );
   const customKeyObject = rate('custom policy (IP range, start), KeyObject parsed once', (i) => signer.sign(custom(i)));
-  const customPem = rate('custom policy (IP range, start), PEM per call (baseline)', (i) => signWithPemEachTime(config, custom(i)));
-  console.log(`speed-up from parsing the key once: canned x${(cannedKeyObject / cannedPem).toFixed(2)}, custom x${(customKeyObject / customPem).toFixed(2)}`);
+  const customPem = rate('custom policy (IP range, start), PEM per call (baseline)', (i) =>
+    signWithPemEachTime(config, custom(i)),
+  );
+  console.log(
+    `speed-up from parsing the key once: canned x${(cannedKeyObject / cannedPem).toFixed(2)}, custom x${(customKeyObject / customPem).toFixed(2)}`,
+  );
 
   const cannedUrls = Array.from({ length: 50 }, (_, i) => signer.sign(canned(i)).url);
   const customUrls = Array.from({ length: 50 }, (_, i) => signer.sign(custom(i)).url);
   const now = new Date();
   rate('verify canned URL', (i) => verifier.verify(cannedUrls[i % 50]!, { now }));
-  rate('verify custom URL (IP range checked)', (i) => verifier.verify(customUrls[i % 50]!, { now, sourceIp: '203.0.113.9' }));
+  rate('verify custom URL (IP range checked)', (i) =>
+    verifier.verify(customUrls[i % 50]!, { now, sourceIp: '203.0.113.9' }),
+  );
 }

@@ -38,13 +38,20 @@ const configPath = process.env.LOCKSTEP_CONFIG ?? (app.node.tryGetContext('locks
 try {
   if (!configPath) {
     throw new ConfigError([
-      { path: '', message: 'no pipeline definition was named', fix: 'set LOCKSTEP_CONFIG, or the context value lockstep:config in cdk.json' },
+      {
+        path: '',
+        message: 'no pipeline definition was named',
+        fix: 'set LOCKSTEP_CONFIG, or the context value lockstep:config in cdk.json',
+      },
     ]);
   }
   const pipeline = loadPipeline(resolve(configPath));
   const sdkPublisher = sdkPublisherProps(app);
   const adoptFile = app.node.tryGetContext('lockstep:adopt') as string | undefined;
-  const alarmEmails = String(app.node.tryGetContext('lockstep:alarmEmails') ?? '').split(',').map((e) => e.trim()).filter((e) => e !== '');
+  const alarmEmails = String(app.node.tryGetContext('lockstep:alarmEmails') ?? '')
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '');
   const stack = new LockstepStack(app, `Lockstep-${pipeline.pipeline.name}`, {
     deploymentSystem: { pipeline, ...(alarmEmails.length > 0 ? { alarmEmails } : {}) },
     ...(adoptFile ? { adopt: JSON.parse(readFileSync(resolve(adoptFile), 'utf8')) as AdoptedResources } : {}),
@@ -61,7 +68,11 @@ try {
   app.synth();
 } catch (error) {
   // Definition and prop mistakes are the user's to fix: their list, without a stack trace.
-  if (error instanceof ConfigError || error instanceof DeploymentSystemPropsError || error instanceof SdkPublisherPropsError) {
+  if (
+    error instanceof ConfigError ||
+    error instanceof DeploymentSystemPropsError ||
+    error instanceof SdkPublisherPropsError
+  ) {
     console.error(error.message);
     process.exit(1);
   }
@@ -73,15 +84,25 @@ function sdkPublisherProps(scope: App): { props: LockstepSdkPublisherProps; exam
   const context = (key: string): string | undefined => {
     const value: unknown = scope.node.tryGetContext(`lockstep:sdk${key}`);
     // A context value given with -c is a string; one from cdk.json may be a number, a boolean or an object.
-    return value === undefined || value === null ? undefined : typeof value === 'string' ? value : JSON.stringify(value);
+    return value === undefined || value === null
+      ? undefined
+      : typeof value === 'string'
+        ? value
+        : JSON.stringify(value);
   };
   if (['false', 'off', 'no', '0'].includes((context('') ?? 'true').toLowerCase())) return undefined;
   const publicKeyFile = context(':publicKey');
   const keyPath = publicKeyFile ? resolve(publicKeyFile) : EXAMPLE_PUBLIC_KEY;
   if (!existsSync(keyPath)) {
-    throw new SdkPublisherPropsError([`cloudFrontPublicKey: the file ${keyPath} (context lockstep:sdk:publicKey) does not exist; give the PEM file made by openssl rsa -in private.pem -pubout`]);
+    throw new SdkPublisherPropsError([
+      `cloudFrontPublicKey: the file ${keyPath} (context lockstep:sdk:publicKey) does not exist; give the PEM file made by openssl rsa -in private.pem -pubout`,
+    ]);
   }
-  const list = (key: string): string[] => (context(key) ?? '').split(',').map((e) => e.trim()).filter((e) => e !== '');
+  const list = (key: string): string[] =>
+    (context(key) ?? '')
+      .split(',')
+      .map((e) => e.trim())
+      .filter((e) => e !== '');
   const emails = list(':notificationEmails');
   const domainName = context(':domainName');
   const certificateArn = context(':certificateArn');

@@ -18,7 +18,11 @@ export interface LockstepHttpApiOptions {
  * to `ApiAccessLogs`.
  */
 export function buildHttpApi(scope: Construct, options: LockstepHttpApiOptions): apigwv2.HttpApi {
-  const api = new apigwv2.HttpApi(scope, 'Api', { apiName: options.apiName, description: options.description, createDefaultStage: false });
+  const api = new apigwv2.HttpApi(scope, 'Api', {
+    apiName: options.apiName,
+    description: options.description,
+    createDefaultStage: false,
+  });
   new apigwv2.HttpStage(scope, 'ApiStage', {
     httpApi: api,
     stageName: '$default',
@@ -58,9 +62,15 @@ export function apigwv2AccessLogFormat(): apigateway.AccessLogFormat {
  * Route-level throttles on `stage` by route key (`POST /webhooks/github`), each overriding the stage's default
  * for that route only, so one noisy route cannot use up the others' share.
  */
-export function throttleRoutes(stage: apigwv2.IHttpStage, throttles: Readonly<Record<string, apigwv2.ThrottleSettings>>): void {
+export function throttleRoutes(
+  stage: apigwv2.IHttpStage,
+  throttles: Readonly<Record<string, apigwv2.ThrottleSettings>>,
+): void {
   const cfn = stage.node.defaultChild as apigwv2.CfnStage;
   for (const [routeKey, throttle] of Object.entries(throttles)) {
-    cfn.addPropertyOverride(`RouteSettings.${routeKey}`, { ThrottlingRateLimit: throttle.rateLimit, ThrottlingBurstLimit: throttle.burstLimit });
+    cfn.addPropertyOverride(`RouteSettings.${routeKey}`, {
+      ThrottlingRateLimit: throttle.rateLimit,
+      ThrottlingBurstLimit: throttle.burstLimit,
+    });
   }
 }

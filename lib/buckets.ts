@@ -39,7 +39,9 @@ export function createAccessLogsBucket(scope: Construct, id: string, options: Ac
     enforceSSL: true,
     minimumTLSVersion: 1.2,
     blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-    objectOwnership: options.acceptsCloudFrontLogs ? s3.ObjectOwnership.BUCKET_OWNER_PREFERRED : s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+    objectOwnership: options.acceptsCloudFrontLogs
+      ? s3.ObjectOwnership.BUCKET_OWNER_PREFERRED
+      : s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
     versioned: true,
     lifecycleRules: [{ expiration: Duration.days(365), noncurrentVersionExpiration: Duration.days(30) }],
     removalPolicy: options.removalPolicy,
@@ -103,7 +105,9 @@ export function createDataBucket(scope: Construct, id: string, options: DataBuck
   if (options.eventBridgeEnabled) {
     // Set on the CloudFormation resource itself: the L2 `eventBridgeEnabled` goes through a custom resource whose
     // Lambda function carries the account-wide basic execution policy and an older runtime.
-    (bucket.node.defaultChild as s3.CfnBucket).notificationConfiguration = { eventBridgeConfiguration: { eventBridgeEnabled: true } };
+    (bucket.node.defaultChild as s3.CfnBucket).notificationConfiguration = {
+      eventBridgeConfiguration: { eventBridgeEnabled: true },
+    };
   }
   return bucket;
 }

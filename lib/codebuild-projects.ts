@@ -48,7 +48,11 @@ export function buildProject(scope: Construct, id: string, options: LockstepProj
     source: options.source,
     ...(options.secondarySources ? { secondarySources: options.secondarySources } : {}),
     ...(options.artifacts ? { artifacts: options.artifacts } : {}),
-    environment: options.environment ?? { buildImage: DEFAULT_BUILD_IMAGE, computeType: options.defaultComputeType, privileged: false },
+    environment: options.environment ?? {
+      buildImage: DEFAULT_BUILD_IMAGE,
+      computeType: options.defaultComputeType,
+      privileged: false,
+    },
     environmentVariables: options.environmentVariables,
     encryptionKey: options.encryptionKey,
     logging: { cloudWatch: { logGroup: options.logGroup } },
@@ -58,7 +62,10 @@ export function buildProject(scope: Construct, id: string, options: LockstepProj
   });
   // CodeBuild checks the bucket's location and ACL before it downloads a source or uploads an artifact.
   project.addToRolePolicy(
-    new iam.PolicyStatement({ actions: ['s3:GetBucketAcl', 's3:GetBucketLocation'], resources: [options.sourceBucket.bucketArn] }),
+    new iam.PolicyStatement({
+      actions: ['s3:GetBucketAcl', 's3:GetBucketLocation'],
+      resources: [options.sourceBucket.bucketArn],
+    }),
   );
   acknowledge(
     project,

@@ -44,6 +44,9 @@ export class ConnectionSource extends codebuild.Source {
 
   override bind(scope: Construct, project: codebuild.IProject): codebuild.SourceConfig {
     const config = this.inner.bind(scope, project);
-    return { ...config, sourceProperty: { ...config.sourceProperty, auth: { type: 'CODECONNECTIONS', resource: this.connectionArn } } };
+    return {
+      ...config,
+      sourceProperty: { ...config.sourceProperty, auth: { type: 'CODECONNECTIONS', resource: this.connectionArn } },
+    };
   }
 }

@@ -25,7 +25,11 @@ export interface DeletionNoticeOptions {
 /** The custom resource `DeletionNotice` in `scope`, with its role `DeletionNoticeRole` and log group `DeletionNoticeLogs`. */
 export function buildDeletionNotice(scope: Construct, options: DeletionNoticeOptions): cr.AwsCustomResource {
   const { pipelineName, notificationTopic: topic } = options;
-  const notice = pipelineSwitched({ pipeline: pipelineName, change: 'pipeline-deleted', by: 'CloudFormation (stack deletion)' });
+  const notice = pipelineSwitched({
+    pipeline: pipelineName,
+    change: 'pipeline-deleted',
+    by: 'CloudFormation (stack deletion)',
+  });
   const publish: cr.AwsSdkCall = {
     service: 'SNS',
     action: 'publish',
@@ -34,7 +38,10 @@ export function buildDeletionNotice(scope: Construct, options: DeletionNoticeOpt
       Subject: notice.subject.slice(0, 99),
       Message: notice.text,
       MessageAttributes: Object.fromEntries(
-        Object.entries({ ...notice.attributes, event: notice.event }).map(([name, value]) => [name, { DataType: 'String', StringValue: value }]),
+        Object.entries({ ...notice.attributes, event: notice.event }).map(([name, value]) => [
+          name,
+          { DataType: 'String', StringValue: value },
+        ]),
       ),
     },
     physicalResourceId: cr.PhysicalResourceId.of(`lockstep-${pipelineName}-deletion-notice`),
@@ -49,7 +56,12 @@ export function buildDeletionNotice(scope: Construct, options: DeletionNoticeOpt
     assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
     description: `Lockstep ${pipelineName}: publishes the pipeline-deleted notice`,
   });
-  role.addToPolicy(new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }));
+  role.addToPolicy(
+    new iam.PolicyStatement({
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      resources: [logGroup.logGroupArn],
+    }),
+  );
   grantTopicPublish(topic, options.encryptionKey, role);
   role.addToPolicy(new iam.PolicyStatement({ actions: ['sns:GetTopicAttributes'], resources: [topic.topicArn] }));
   return new cr.AwsCustomResource(scope, 'DeletionNotice', {
@@ -73,7 +85,10 @@ export function buildDeletionNotice(scope: Construct, options: DeletionNoticeOpt
  * created last and deleted first.
  */
 export function dependOnAllOf(notice: cr.AwsCustomResource, ...constructs: IConstruct[]): void {
-  const own = new Set<IConstruct>([notice, ...notice.node.scope!.node.children.filter((c) => c.node.id.startsWith('DeletionNotice'))]);
+  const own = new Set<IConstruct>([
+    notice,
+    ...notice.node.scope!.node.children.filter((c) => c.node.id.startsWith('DeletionNotice')),
+  ]);
   for (const construct of constructs) {
     const children = construct === notice.node.scope ? construct.node.children.filter((c) => !own.has(c)) : [construct];
     for (const child of children) notice.node.addDependency(child);

@@ -14,7 +14,14 @@ import type { Construct } from 'constructs';
 import { BUILDS_PREFIX, REVISIONS_PREFIX, type CodeBuildProjectDefinition } from '../lambdas/core/buildspecs';
 import type { Pipeline } from '../lambdas/core/config/schema';
 import type { TableDefinition } from '../lambdas/core/tables';
-import { grantObjectsRead, grantObjectsWrite, grantTableData, grantTopicPublish, type TableAccess, type TableGrantOptions } from './grants';
+import {
+  grantObjectsRead,
+  grantObjectsWrite,
+  grantTableData,
+  grantTopicPublish,
+  type TableAccess,
+  type TableGrantOptions,
+} from './grants';
 import type { HandlerName } from './handlers';
 import { acknowledge, resourceFinding } from './nag';
 
@@ -33,8 +40,14 @@ const PUSH_AND_BUILD_PARTITIONS = ['PUSHES', 'BUILDS#*'];
  * they ask about; promotion steps take and release locks, and reconcile releases a lock whose holder ended outside
  * its Catch (fenced by that holder's token) and carries a renamed environment's lock across.
  */
-export const TABLE_ACCESS: Readonly<Record<HandlerName, Partial<Record<TableName, TableAccess | [TableAccess, TableGrantOptions]>>>> = {
-  'github-webhook': { Revisions: ['read-write', { partitionKeys: PUSH_AND_BUILD_PARTITIONS }], Events: 'append', Idempotency: 'read-write' },
+export const TABLE_ACCESS: Readonly<
+  Record<HandlerName, Partial<Record<TableName, TableAccess | [TableAccess, TableGrantOptions]>>>
+> = {
+  'github-webhook': {
+    Revisions: ['read-write', { partitionKeys: PUSH_AND_BUILD_PARTITIONS }],
+    Events: 'append',
+    Idempotency: 'read-write',
+  },
   'codecommit-push': { Revisions: ['read-write', { partitionKeys: PUSH_AND_BUILD_PARTITIONS }], Events: 'append' },
   'approval-api': { Revisions: 'read', Environments: 'read-write', Events: 'append' },
   'approval-request': { Revisions: 'read', Environments: 'read-write', Events: 'append' },
@@ -66,10 +79,15 @@ export interface DeploymentGrantsOptions {
  */
 export function grantHandlerPermissions(scope: Construct, options: DeploymentGrantsOptions): void {
   const { functions: fns, encryptionKey: key, stateMachineArn, artifactsBucket } = options;
-  const buildProjectArns = options.definitions.filter((d) => d.kind === 'build').map((d) => options.projects.get(d.name)!.projectArn);
+  const buildProjectArns = options.definitions
+    .filter((d) => d.kind === 'build')
+    .map((d) => options.projects.get(d.name)!.projectArn);
 
   for (const [handler, tables] of Object.entries(TABLE_ACCESS) as [HandlerName, (typeof TABLE_ACCESS)[HandlerName]][]) {
-    for (const [table, access] of Object.entries(tables) as [TableName, TableAccess | [TableAccess, TableGrantOptions]][]) {
+    for (const [table, access] of Object.entries(tables) as [
+      TableName,
+      TableAccess | [TableAccess, TableGrantOptions],
+    ][]) {
       const [level, grantOptions] = typeof access === 'string' ? [access, {}] : access;
       grantTableData(options.tables[table], fns[handler], level, grantOptions);
     }
@@ -77,7 +95,9 @@ export function grantHandlerPermissions(scope: Construct, options: DeploymentGra
 
   for (const name of ['github-webhook', 'codecommit-push', 'reconcile'] as const) {
     if (buildProjectArns.length > 0) {
-      fns[name].addToRolePolicy(new iam.PolicyStatement({ actions: ['codebuild:StartBuild'], resources: buildProjectArns }));
+      fns[name].addToRolePolicy(
+        new iam.PolicyStatement({ actions: ['codebuild:StartBuild'], resources: buildProjectArns }),
+      );
     }
     grantTopicPublish(options.notificationTopic, key, fns[name]);
   }
@@ -85,16 +105,29 @@ export function grantHandlerPermissions(scope: Construct, options: DeploymentGra
 
   const reconcile = fns.reconcile;
   if (buildProjectArns.length > 0) {
-    reconcile.addToRolePolicy(new iam.PolicyStatement({ actions: ['codebuild:BatchGetBuilds'], resources: buildProjectArns }));
+    reconcile.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['codebuild:BatchGetBuilds'], resources: buildProjectArns }),
+    );
   }
-  reconcile.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:StartExecution', 'states:ListExecutions'], resources: [stateMachineArn] }));
+  reconcile.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ['states:StartExecution', 'states:ListExecutions'],
+      resources: [stateMachineArn],
+    }),
+  );
   // The execution that holds a lock is described to find stranded locks; an environment removed from the
   // definition has its running executions read (input) and stopped.
   const executionArns = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:*`;
-  reconcile.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:DescribeExecution', 'states:StopExecution'], resources: [executionArns] }));
+  reconcile.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ['states:DescribeExecution', 'states:StopExecution'],
+      resources: [executionArns],
+    }),
+  );
   acknowledge(reconcile.role!, {
     id: `AwsSolutions-IAM5[${resourceFinding(scope, executionArns)}]`,
-    reason: 'Executions holding a lock or running into a removed environment are found at run time; execution names are not known at deploy time',
+    reason:
+      'Executions holding a lock or running into a removed environment are found at run time; execution names are not known at deploy time',
   });
   // A finished build's artifact is copied (server side) from builds/ to its revision key.
   const builds = `${BUILDS_PREFIX}*`;
@@ -105,11 +138,13 @@ export function grantHandlerPermissions(scope: Construct, options: DeploymentGra
     reconcile.role!,
     {
       id: `AwsSolutions-IAM5[${resourceFinding(scope, artifactsBucket.arnForObjects(builds))}]`,
-      reason: 'Build completion copies the artifact of whichever build just finished; build request ids are made at run time',
+      reason:
+        'Build completion copies the artifact of whichever build just finished; build request ids are made at run time',
     },
     {
       id: `AwsSolutions-IAM5[${resourceFinding(scope, artifactsBucket.arnForObjects(revisions))}]`,
-      reason: 'Build completion writes the artifact of the revision it numbers; revision numbers are not known at deploy time',
+      reason:
+        'Build completion writes the artifact of the revision it numbers; revision numbers are not known at deploy time',
     },
   );
   // Manual promotions: the reconcile pass sends the go-ahead requests itself.
@@ -121,7 +156,10 @@ export function grantHandlerPermissions(scope: Construct, options: DeploymentGra
   // is delivered by the next reconcile pass, so no decision waits for the approver to post again.
   if (hasManualApprovalSteps(options.pipeline)) {
     reconcile.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'], resources: [stateMachineArn] }),
+      new iam.PolicyStatement({
+        actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'],
+        resources: [stateMachineArn],
+      }),
     );
   }
 
@@ -129,7 +167,10 @@ export function grantHandlerPermissions(scope: Construct, options: DeploymentGra
   grantTopicPublish(options.approvalTopic, key, fns['approval-request']);
   options.approvalSigningSecret.grantRead(fns['approval-api']);
   fns['approval-api'].addToRolePolicy(
-    new iam.PolicyStatement({ actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'], resources: [stateMachineArn] }),
+    new iam.PolicyStatement({
+      actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'],
+      resources: [stateMachineArn],
+    }),
   );
 
   // The approval-requested notice for the pipeline's notification rules (no link) goes to the notification topic.
@@ -141,12 +182,18 @@ export function grantHandlerPermissions(scope: Construct, options: DeploymentGra
   // build pushes whose event was dropped. Exactly these actions, on the pipeline's repositories only.
   const repositoryArns = options.repositories.map((r) => r.repositoryArn);
   if (repositoryArns.length > 0) {
-    fns['codecommit-push'].addToRolePolicy(new iam.PolicyStatement({ actions: ['codecommit:GetCommit'], resources: repositoryArns }));
-    reconcile.addToRolePolicy(new iam.PolicyStatement({ actions: ['codecommit:GetBranch', 'codecommit:GetCommit'], resources: repositoryArns }));
+    fns['codecommit-push'].addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['codecommit:GetCommit'], resources: repositoryArns }),
+    );
+    reconcile.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['codecommit:GetBranch', 'codecommit:GetCommit'], resources: repositoryArns }),
+    );
   }
 }
 
 /** True when some environment's approval workflow has a manual approval step (a Step Functions task token). */
 export function hasManualApprovalSteps(pipeline: Pipeline): boolean {
-  return pipeline.stages.some((stage) => stage.environments.some((environment) => environment.approval.manual !== undefined));
+  return pipeline.stages.some((stage) =>
+    stage.environments.some((environment) => environment.approval.manual !== undefined),
+  );
 }

@@ -67,7 +67,9 @@ export function buildPipelineProjects(scope: Construct, options: PipelineProject
       ...(options.environment ? { environment: options.environment } : {}),
       defaultComputeType: codebuild.ComputeType.SMALL,
       environmentVariables: {
-        ...Object.fromEntries(Object.entries(definition.environmentVariables).map(([name, value]) => [name, { value }])),
+        ...Object.fromEntries(
+          Object.entries(definition.environmentVariables).map(([name, value]) => [name, { value }]),
+        ),
         ...secretVariables(secretsOf(options.pipeline, definition)),
       },
       encryptionKey: options.encryptionKey,
@@ -77,10 +79,17 @@ export function buildPipelineProjects(scope: Construct, options: PipelineProject
     });
     grantProjectAccess(scope, project, definition, options.artifactsBucket);
     grantSecretReads(project, secretsOf(options.pipeline, definition));
-    if (definition.kind === 'deploy') grantDeployPermissions(scope, id, project, environmentOf(options.pipeline, definition.environment!).deploy.permissions);
+    if (definition.kind === 'deploy')
+      grantDeployPermissions(
+        scope,
+        id,
+        project,
+        environmentOf(options.pipeline, definition.environment!).deploy.permissions,
+      );
     if (definition.source.type !== 'revision-artifact') {
       for (const checkout of definition.source.packages) {
-        if ('github' in checkout.location && checkout.location.github.connectionArn) grantConnectionUse(project, checkout.location.github.connectionArn);
+        if ('github' in checkout.location && checkout.location.github.connectionArn)
+          grantConnectionUse(project, checkout.location.github.connectionArn);
       }
     }
     projects.set(definition.name, project);
@@ -112,7 +121,11 @@ function projectSources(
   return definition.source.packages.map((checkout) => packageSource(id, checkout, repository));
 }
 
-function packageSource(id: string, checkout: PackageCheckout, repository: (name: string) => codecommit.IRepository): codebuild.ISource {
+function packageSource(
+  id: string,
+  checkout: PackageCheckout,
+  repository: (name: string) => codecommit.IRepository,
+): codebuild.ISource {
   const location = checkout.location;
   if ('github' in location) {
     const source = codebuild.Source.gitHub({
@@ -136,7 +149,12 @@ function packageSource(id: string, checkout: PackageCheckout, repository: (name:
   throw new Error(`${id}: local sources cannot be deployed`);
 }
 
-function grantProjectAccess(scope: Construct, project: codebuild.Project, definition: CodeBuildProjectDefinition, artifactsBucket: s3.IBucket): void {
+function grantProjectAccess(
+  scope: Construct,
+  project: codebuild.Project,
+  definition: CodeBuildProjectDefinition,
+  artifactsBucket: s3.IBucket,
+): void {
   if (definition.kind === 'build') {
     // Each build uploads under its own build request id, known only when the build starts.
     const pattern = `${BUILDS_PREFIX}${definition.application}/*`;
@@ -174,7 +192,9 @@ function secretsOf(pipeline: Pipeline, definition: CodeBuildProjectDefinition): 
 }
 
 /** A reference as CodeBuild resolves it: Secrets Manager by ARN (with any json-key suffix), Parameter Store by name. */
-function secretVariables(secrets: Readonly<Record<string, string>>): Record<string, codebuild.BuildEnvironmentVariable> {
+function secretVariables(
+  secrets: Readonly<Record<string, string>>,
+): Record<string, codebuild.BuildEnvironmentVariable> {
   return Object.fromEntries(
     Object.entries(secrets).map(([name, arn]) => {
       const parameter = /^arn:[^:]+:ssm:[^:]+:\d{12}:parameter\/(.+)$/.exec(arn)?.[1];
@@ -183,7 +203,10 @@ function secretVariables(secrets: Readonly<Record<string, string>>): Record<stri
         parameter === undefined
           ? { type: codebuild.BuildEnvironmentVariableType.SECRETS_MANAGER, value: arn }
           : // A parameter ARN drops the leading "/" of a hierarchical name.
-            { type: codebuild.BuildEnvironmentVariableType.PARAMETER_STORE, value: parameter.includes('/') ? `/${parameter}` : parameter },
+            {
+              type: codebuild.BuildEnvironmentVariableType.PARAMETER_STORE,
+              value: parameter.includes('/') ? `/${parameter}` : parameter,
+            },
       ];
     }),
   );
@@ -210,7 +233,9 @@ function grantSecretReads(project: codebuild.Project, secrets: Readonly<Record<s
     });
   }
   if (parameterArns.size > 0) {
-    project.addToRolePolicy(new iam.PolicyStatement({ actions: ['ssm:GetParameters'], resources: [...parameterArns].sort() }));
+    project.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['ssm:GetParameters'], resources: [...parameterArns].sort() }),
+    );
   }
 }
 
@@ -218,7 +243,10 @@ function grantSecretReads(project: codebuild.Project, secrets: Readonly<Record<s
 function grantConnectionUse(project: codebuild.Project, connectionArn: string): void {
   const service = connectionArn.split(':')[2]!;
   project.addToRolePolicy(
-    new iam.PolicyStatement({ actions: [`${service}:UseConnection`, `${service}:GetConnectionToken`, `${service}:GetConnection`], resources: [connectionArn] }),
+    new iam.PolicyStatement({
+      actions: [`${service}:UseConnection`, `${service}:GetConnectionToken`, `${service}:GetConnection`],
+      resources: [connectionArn],
+    }),
   );
 }
 
@@ -235,18 +263,28 @@ function grantDeployPermissions(
 ): void {
   if (!permissions) return;
   for (const arn of permissions.managedPolicyArns ?? []) {
-    project.role!.addManagedPolicy(iam.ManagedPolicy.fromManagedPolicyArn(scope, `${id}Policy-${arn.split('/').pop()}`, arn));
+    project.role!.addManagedPolicy(
+      iam.ManagedPolicy.fromManagedPolicyArn(scope, `${id}Policy-${arn.split('/').pop()}`, arn),
+    );
     acknowledge(project, {
       id: `AwsSolutions-IAM4[Policy::${arn}]`,
       reason: `The pipeline definition gives this deploy step the managed policy ${arn} (deploy.permissions.managedPolicyArns)`,
     });
   }
   if (permissions.policyDocument) {
-    const policy = new iam.Policy(scope, `${id}Permissions`, { document: iam.PolicyDocument.fromJson(permissions.policyDocument), roles: [project.role!] });
+    const policy = new iam.Policy(scope, `${id}Permissions`, {
+      document: iam.PolicyDocument.fromJson(permissions.policyDocument),
+      roles: [project.role!],
+    });
     const wildcards = new Set<string>();
-    for (const statement of permissions.policyDocument.Statement as Array<{ Action?: string | string[]; Resource?: string | string[] }>) {
-      for (const action of [statement.Action ?? []].flat()) if (action.includes('*')) wildcards.add(`Action::${action}`);
-      for (const resource of [statement.Resource ?? []].flat()) if (resource.includes('*')) wildcards.add(`Resource::${resource}`);
+    for (const statement of permissions.policyDocument.Statement as Array<{
+      Action?: string | string[];
+      Resource?: string | string[];
+    }>) {
+      for (const action of [statement.Action ?? []].flat())
+        if (action.includes('*')) wildcards.add(`Action::${action}`);
+      for (const resource of [statement.Resource ?? []].flat())
+        if (resource.includes('*')) wildcards.add(`Resource::${resource}`);
     }
     for (const finding of wildcards) {
       acknowledge(policy, {
@@ -275,7 +313,14 @@ class BuildArtifacts extends codebuild.Artifacts {
   override bind(scope: Construct, project: codebuild.IProject): codebuild.ArtifactsConfig {
     const base = super.bind(scope, project).artifactsProperty;
     return {
-      artifactsProperty: { ...base, location: this.bucket.bucketName, path: this.path, name: REVISION_ARTIFACT_FILE, namespaceType: 'NONE', packaging: 'ZIP' },
+      artifactsProperty: {
+        ...base,
+        location: this.bucket.bucketName,
+        path: this.path,
+        name: REVISION_ARTIFACT_FILE,
+        namespaceType: 'NONE',
+        packaging: 'ZIP',
+      },
     };
   }
 }

@@ -110,7 +110,10 @@ export interface DeploymentSystemProps {
    * (`POST /webhooks/github`) and approval links (`GET`/`POST /approvals/{requestId}`).
    * @default - webhook: 20 requests per second, bursts of 50; approvals: 5 per second, bursts of 10
    */
-  readonly routeThrottles?: { readonly webhook?: apigwv2.ThrottleSettings; readonly approvals?: apigwv2.ThrottleSettings };
+  readonly routeThrottles?: {
+    readonly webhook?: apigwv2.ThrottleSettings;
+    readonly approvals?: apigwv2.ThrottleSettings;
+  };
   /**
    * Compute and image of every CodeBuild project.
    * @default - `DEFAULT_BUILD_IMAGE`: Amazon Linux 2 standard 3.0 for ARM
@@ -193,7 +196,9 @@ export class DeploymentSystem extends Construct {
     const stateMachineName = `lockstep-${name}-promotion`;
     const stateMachineArn = stateMachineArnFromName(this, stateMachineName);
 
-    const key = (this.encryptionKey = props.encryptionKey ?? buildKey(this, `Lockstep ${name}: tables, artifacts, topics, secrets and build output`, removalPolicy));
+    const key = (this.encryptionKey =
+      props.encryptionKey ??
+      buildKey(this, `Lockstep ${name}: tables, artifacts, topics, secrets and build output`, removalPolicy));
     this.tables = buildTables(this, key, removalPolicy, props.existingTables ?? {});
     this.artifactsBucket = props.artifactsBucket ?? buildArtifactsBucket(this, key, removalPolicy);
     this.approvalTopic = buildTopic(this, 'ApprovalTopic', `Lockstep ${name} approval requests`, key);
@@ -241,9 +246,19 @@ export class DeploymentSystem extends Construct {
       stateMachineName,
       aslFile: PROMOTION_ASL,
       definitionSubstitutions: {},
-      logGroup: buildLogGroup(this, 'PromotionLogs', this.logDefaults, perCreationName(`/aws/vendedlogs/states/${stateMachineName}`)),
-      invokes: { PromotionStepsFunctionArn: this.functions['promotion-steps'], ApprovalRequestFunctionArn: this.functions['approval-request'] },
-      codeBuildProjects: definitions.filter((d) => d.kind === 'deploy' || d.kind === 'test').map((d) => this.projects.get(d.name)!),
+      logGroup: buildLogGroup(
+        this,
+        'PromotionLogs',
+        this.logDefaults,
+        perCreationName(`/aws/vendedlogs/states/${stateMachineName}`),
+      ),
+      invokes: {
+        PromotionStepsFunctionArn: this.functions['promotion-steps'],
+        ApprovalRequestFunctionArn: this.functions['approval-request'],
+      },
+      codeBuildProjects: definitions
+        .filter((d) => d.kind === 'deploy' || d.kind === 'test')
+        .map((d) => this.projects.get(d.name)!),
     });
     grantHandlerPermissions(this, {
       pipeline,
@@ -272,7 +287,12 @@ export class DeploymentSystem extends Construct {
     });
     subscribeAlarmEmails(this.notificationTopic, props.alarmEmails ?? []);
     this.addOutputs();
-    this.deletionNotice = buildDeletionNotice(this, { pipelineName: name, notificationTopic: this.notificationTopic, encryptionKey: key, logDefaults: this.logDefaults });
+    this.deletionNotice = buildDeletionNotice(this, {
+      pipelineName: name,
+      notificationTopic: this.notificationTopic,
+      encryptionKey: key,
+      logDefaults: this.logDefaults,
+    });
     dependOnAllOf(this.deletionNotice, this);
   }
 
@@ -330,7 +350,10 @@ export class DeploymentSystem extends Construct {
       eventPattern: {
         source: ['aws.states'],
         detailType: ['Step Functions Execution Status Change'],
-        detail: { stateMachineArn: [this.stateMachine.stateMachineArn], status: ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'] },
+        detail: {
+          stateMachineArn: [this.stateMachine.stateMachineArn],
+          status: ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'],
+        },
       },
       targets: [new targets.LambdaFunction(this.functions.reconcile, { retryAttempts: 2 })],
     });
@@ -362,21 +385,33 @@ export class DeploymentSystem extends Construct {
         resources: repositories.map(([, r]) => r.repositoryArn),
         detail: { event: ['referenceCreated', 'referenceUpdated'], referenceType: ['branch'], referenceName: branches },
       },
-      targets: [new targets.LambdaFunction(this.functions['codecommit-push'], { retryAttempts: 4, maxEventAge: Duration.hours(1) })],
+      targets: [
+        new targets.LambdaFunction(this.functions['codecommit-push'], {
+          retryAttempts: 4,
+          maxEventAge: Duration.hours(1),
+        }),
+      ],
     });
   }
 
   private addOutputs(): void {
-    new CfnOutput(this, 'WebhookUrl', { value: this.webhookUrl, description: 'GitHub webhook payload URL (content type application/json)' });
-    new CfnOutput(this, 'WebhookSecretArn', { value: this.webhookSecret.secretArn, description: 'Secret whose "current" value GitHub signs deliveries with' });
+    new CfnOutput(this, 'WebhookUrl', {
+      value: this.webhookUrl,
+      description: 'GitHub webhook payload URL (content type application/json)',
+    });
+    new CfnOutput(this, 'WebhookSecretArn', {
+      value: this.webhookSecret.secretArn,
+      description: 'Secret whose "current" value GitHub signs deliveries with',
+    });
     new CfnOutput(this, 'ApprovalBaseUrl', { value: this.approvalBaseUrl, description: 'Base URL of approval links' });
     new CfnOutput(this, 'ArtifactsBucketName', { value: this.artifactsBucket.bucketName });
     new CfnOutput(this, 'PromotionStateMachineArn', { value: this.stateMachine.stateMachineArn });
     for (const definition of TABLES) {
-      new CfnOutput(this, `${definition.logicalName}TableName`, { value: this.tables[definition.logicalName].tableName });
+      new CfnOutput(this, `${definition.logicalName}TableName`, {
+        value: this.tables[definition.logicalName].tableName,
+      });
     }
   }
-
 }
 
 function buildTables(
@@ -386,14 +421,26 @@ function buildTables(
   existing: Partial<Readonly<Record<TableDefinition['logicalName'], dynamodb.ITable>>>,
 ): Record<TableDefinition['logicalName'], dynamodb.ITable> {
   const entries = TABLES.map(
-    (definition) => [definition.logicalName, existing[definition.logicalName] ?? createLockstepTable(scope, definition, { encryptionKey, removalPolicy })] as const,
+    (definition) =>
+      [
+        definition.logicalName,
+        existing[definition.logicalName] ?? createLockstepTable(scope, definition, { encryptionKey, removalPolicy }),
+      ] as const,
   );
   return Object.fromEntries(entries) as Record<TableDefinition['logicalName'], dynamodb.ITable>;
 }
 
 function buildArtifactsBucket(scope: Construct, encryptionKey: kms.IKey, removalPolicy: RemovalPolicy): s3.Bucket {
-  const accessLogs = createAccessLogsBucket(scope, 'AccessLogsBucket', { removalPolicy, logsOf: 'artifacts bucket server' });
-  return createDataBucket(scope, 'ArtifactsBucket', { encryptionKey, accessLogs, accessLogsPrefix: 'artifacts/', removalPolicy });
+  const accessLogs = createAccessLogsBucket(scope, 'AccessLogsBucket', {
+    removalPolicy,
+    logsOf: 'artifacts bucket server',
+  });
+  return createDataBucket(scope, 'ArtifactsBucket', {
+    encryptionKey,
+    accessLogs,
+    accessLogsPrefix: 'artifacts/',
+    removalPolicy,
+  });
 }
 
 /** One subscription per address, filtered to the union of the events it asked for in any notification entry. */
@@ -425,17 +472,41 @@ function approverSubscriptions(pipeline: Pipeline): [string, string[]][] {
 }
 
 /** A secret `{"current": <generated>}` (and room for "previous" during a rotation). */
-function buildRotatableSecret(scope: Construct, id: string, description: string, passwordLength: number, encryptionKey: kms.IKey, removalPolicy: RemovalPolicy): secretsmanager.Secret {
+function buildRotatableSecret(
+  scope: Construct,
+  id: string,
+  description: string,
+  passwordLength: number,
+  encryptionKey: kms.IKey,
+  removalPolicy: RemovalPolicy,
+): secretsmanager.Secret {
   return new secretsmanager.Secret(scope, id, {
     description,
     encryptionKey,
-    generateSecretString: { secretStringTemplate: JSON.stringify({}), generateStringKey: 'current', passwordLength, excludePunctuation: true },
+    generateSecretString: {
+      secretStringTemplate: JSON.stringify({}),
+      generateStringKey: 'current',
+      passwordLength,
+      excludePunctuation: true,
+    },
     removalPolicy,
   });
 }
 
-function buildWebhookSecret(scope: Construct, name: string, key: kms.IKey, removalPolicy: RemovalPolicy): secretsmanager.Secret {
-  const secret = buildRotatableSecret(scope, 'WebhookSecret', `Lockstep ${name}: GitHub webhook secret as {"current","previous"}`, 48, key, removalPolicy);
+function buildWebhookSecret(
+  scope: Construct,
+  name: string,
+  key: kms.IKey,
+  removalPolicy: RemovalPolicy,
+): secretsmanager.Secret {
+  const secret = buildRotatableSecret(
+    scope,
+    'WebhookSecret',
+    `Lockstep ${name}: GitHub webhook secret as {"current","previous"}`,
+    48,
+    key,
+    removalPolicy,
+  );
   acknowledge(secret, {
     id: 'AwsSolutions-SMG4',
     reason:
@@ -445,7 +516,12 @@ function buildWebhookSecret(scope: Construct, name: string, key: kms.IKey, remov
   return secret;
 }
 
-function buildSigningSecret(scope: Construct, name: string, key: kms.IKey, removalPolicy: RemovalPolicy): secretsmanager.Secret {
+function buildSigningSecret(
+  scope: Construct,
+  name: string,
+  key: kms.IKey,
+  removalPolicy: RemovalPolicy,
+): secretsmanager.Secret {
   const description = `Lockstep ${name}: HMAC key that signs approval links, as {"current","previous"}`;
   const secret = buildRotatableSecret(scope, 'ApprovalSigningSecret', description, 64, key, removalPolicy);
   acknowledge(secret, {
@@ -470,7 +546,9 @@ export function checkProps(props: DeploymentSystemProps): Pipeline {
     problems.push(...buildspecProblems(pipeline).map((p) => `pipeline.${p}`));
     pipeline.packages.forEach((p, i) => {
       if ('local' in p.source) {
-        problems.push(`pipeline.packages[${i}].source: "${p.name}" uses a local source, which only local mode can build; use github or codecommit`);
+        problems.push(
+          `pipeline.packages[${i}].source: "${p.name}" uses a local source, which only local mode can build; use github or codecommit`,
+        );
       }
     });
   }
@@ -478,14 +556,18 @@ export function checkProps(props: DeploymentSystemProps): Pipeline {
   if (interval && !interval.isUnresolved()) {
     const seconds = interval.toSeconds();
     if (seconds < 60 || seconds % 60 !== 0) {
-      problems.push(`reconcileInterval: EventBridge schedules run in whole minutes; use Duration.minutes(n) with n >= 1 (got ${interval.toHumanString()})`);
+      problems.push(
+        `reconcileInterval: EventBridge schedules run in whole minutes; use Duration.minutes(n) with n >= 1 (got ${interval.toHumanString()})`,
+      );
     }
   }
   const ttl = props.approvalLinkTtl;
   if (ttl && !ttl.isUnresolved()) {
     const seconds = ttl.toSeconds();
     if (seconds < 60 || seconds > 30 * 86_400) {
-      problems.push(`approvalLinkTtl: use between Duration.minutes(1) and Duration.days(30) (got ${ttl.toHumanString()})`);
+      problems.push(
+        `approvalLinkTtl: use between Duration.minutes(1) and Duration.days(30) (got ${ttl.toHumanString()})`,
+      );
     }
   }
   const throttle = props.apiThrottle;

@@ -12,7 +12,14 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 
-const TABLE_READ = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:ConditionCheckItem', 'dynamodb:DescribeTable'];
+const TABLE_READ = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:Scan',
+  'dynamodb:ConditionCheckItem',
+  'dynamodb:DescribeTable',
+];
 const TABLE_WRITE = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
 
 /**
@@ -37,7 +44,12 @@ export interface TableGrantOptions {
 }
 
 /** Uses the table's items (no table management) as `access` says, and its key for exactly that. */
-export function grantTableData(table: dynamodb.ITable, grantee: iam.IGrantable, access: TableAccess, options: TableGrantOptions = {}): void {
+export function grantTableData(
+  table: dynamodb.ITable,
+  grantee: iam.IGrantable,
+  access: TableAccess,
+  options: TableGrantOptions = {},
+): void {
   const actions = TABLE_ACTIONS[access];
   if (options.partitionKeys) {
     grantee.grantPrincipal.addToPrincipalPolicy(
@@ -60,7 +72,9 @@ export function grantTableData(table: dynamodb.ITable, grantee: iam.IGrantable, 
 
 /** `sns:Publish` on the topic, plus the two key actions SNS needs to encrypt the message. */
 export function grantTopicPublish(topic: sns.ITopic, key: kms.IKey | undefined, grantee: iam.IGrantable): void {
-  grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [topic.topicArn] }));
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [topic.topicArn] }),
+  );
   key?.grant(grantee, 'kms:Decrypt', 'kms:GenerateDataKey');
 }
 
@@ -79,7 +93,10 @@ export function grantObjectsRead(bucket: s3.IBucket, keyPattern: string, grantee
 /** Writes objects under one key pattern; `kms:Decrypt` too because multipart uploads read back their parts. */
 export function grantObjectsWrite(bucket: s3.IBucket, keyPattern: string, grantee: iam.IGrantable): void {
   grantee.grantPrincipal.addToPrincipalPolicy(
-    new iam.PolicyStatement({ actions: ['s3:PutObject', 's3:AbortMultipartUpload'], resources: [bucket.arnForObjects(keyPattern)] }),
+    new iam.PolicyStatement({
+      actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
+      resources: [bucket.arnForObjects(keyPattern)],
+    }),
   );
   bucket.encryptionKey?.grant(grantee, 'kms:GenerateDataKey', 'kms:Decrypt');
 }
@@ -100,5 +117,7 @@ export function grantBucketList(bucket: s3.IBucket, grantee: iam.IGrantable, pre
 
 /** Deletes objects under one key pattern (`DeleteObjects` is authorised per key with `s3:DeleteObject`). */
 export function grantObjectsDelete(bucket: s3.IBucket, keyPattern: string, grantee: iam.IGrantable): void {
-  grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:DeleteObject'], resources: [bucket.arnForObjects(keyPattern)] }));
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new iam.PolicyStatement({ actions: ['s3:DeleteObject'], resources: [bucket.arnForObjects(keyPattern)] }),
+  );
 }

@@ -6,12 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
 
 export type HandlerName =
-  | 'github-webhook'
-  | 'codecommit-push'
-  | 'approval-api'
-  | 'reconcile'
-  | 'promotion-steps'
-  | 'approval-request';
+  'github-webhook' | 'codecommit-push' | 'approval-api' | 'reconcile' | 'promotion-steps' | 'approval-request';
 
 export interface HandlerSettings {
   readonly description: string;
@@ -20,13 +15,37 @@ export interface HandlerSettings {
 }
 
 export const HANDLERS: Readonly<Record<HandlerName, HandlerSettings>> = {
-  'github-webhook': { description: 'Verifies GitHub push deliveries and records them for AutoBuild', timeout: Duration.seconds(10), memorySize: 512 },
-  'codecommit-push': { description: 'Records CodeCommit pushes for AutoBuild', timeout: Duration.seconds(30), memorySize: 512 },
-  'approval-api': { description: 'Approval pages (GET shows) and decisions (POST decides)', timeout: Duration.seconds(10), memorySize: 512 },
+  'github-webhook': {
+    description: 'Verifies GitHub push deliveries and records them for AutoBuild',
+    timeout: Duration.seconds(10),
+    memorySize: 512,
+  },
+  'codecommit-push': {
+    description: 'Records CodeCommit pushes for AutoBuild',
+    timeout: Duration.seconds(30),
+    memorySize: 512,
+  },
+  'approval-api': {
+    description: 'Approval pages (GET shows) and decisions (POST decides)',
+    timeout: Duration.seconds(10),
+    memorySize: 512,
+  },
   // Under the one-minute schedule, so one pass ends before the next starts.
-  reconcile: { description: 'Reconcile pass: AutoBuild flush, build completion, AutoDeploy, AutoPromote', timeout: Duration.seconds(50), memorySize: 1024 },
-  'promotion-steps': { description: 'Tasks of the promotion state machine (gates, locks, records, notifications)', timeout: Duration.seconds(30), memorySize: 512 },
-  'approval-request': { description: 'Stores an approval task token and emails a signed approval link', timeout: Duration.seconds(30), memorySize: 512 },
+  reconcile: {
+    description: 'Reconcile pass: AutoBuild flush, build completion, AutoDeploy, AutoPromote',
+    timeout: Duration.seconds(50),
+    memorySize: 1024,
+  },
+  'promotion-steps': {
+    description: 'Tasks of the promotion state machine (gates, locks, records, notifications)',
+    timeout: Duration.seconds(30),
+    memorySize: 512,
+  },
+  'approval-request': {
+    description: 'Stores an approval task token and emails a signed approval link',
+    timeout: Duration.seconds(30),
+    memorySize: 512,
+  },
 };
 
 export const HANDLER_NAMES = Object.keys(HANDLERS) as HandlerName[];

@@ -35,8 +35,15 @@ export interface LockstepFunctionOptions {
  * @example
  * const fn = lockstepFunction(this, 'SdkSteps', { entry, description, timeout, memorySize, environment, logRetention, removalPolicy });
  */
-export function lockstepFunction(scope: Construct, id: string, options: LockstepFunctionOptions): nodejs.NodejsFunction {
-  const logGroup = new logs.LogGroup(scope, `${id}Logs`, { retention: options.logRetention, removalPolicy: options.removalPolicy });
+export function lockstepFunction(
+  scope: Construct,
+  id: string,
+  options: LockstepFunctionOptions,
+): nodejs.NodejsFunction {
+  const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
+    retention: options.logRetention,
+    removalPolicy: options.removalPolicy,
+  });
   const role = new iam.Role(scope, `${id}Role`, {
     assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
     description: `Lockstep ${id} function`,
@@ -80,7 +87,8 @@ export function lockstepFunction(scope: Construct, id: string, options: Lockstep
   });
   acknowledge(role, {
     id: 'AwsSolutions-IAM5[Resource::*]',
-    reason: 'Active tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, which support no resource-level permissions',
+    reason:
+      'Active tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, which support no resource-level permissions',
   });
   return fn;
 }
@@ -88,7 +96,11 @@ export function lockstepFunction(scope: Construct, id: string, options: Lockstep
 export interface LockstepFunctionsOptions<Name extends string> {
   readonly names: readonly Name[];
   readonly entry: (name: Name) => string;
-  readonly settings: (name: Name) => { readonly description: string; readonly timeout: Duration; readonly memorySize: number };
+  readonly settings: (name: Name) => {
+    readonly description: string;
+    readonly timeout: Duration;
+    readonly memorySize: number;
+  };
   readonly environment: Readonly<Record<string, string>>;
   readonly bundledJson: Readonly<Record<string, unknown>>;
   readonly logRetention: logs.RetentionDays;
@@ -96,7 +108,10 @@ export interface LockstepFunctionsOptions<Name extends string> {
 }
 
 /** One `lockstepFunction` per handler name, construct id `pascal(name)`, all with the same environment and files. */
-export function buildFunctions<Name extends string>(scope: Construct, options: LockstepFunctionsOptions<Name>): Record<Name, nodejs.NodejsFunction> {
+export function buildFunctions<Name extends string>(
+  scope: Construct,
+  options: LockstepFunctionsOptions<Name>,
+): Record<Name, nodejs.NodejsFunction> {
   const entries = options.names.map((name) => {
     const fn = lockstepFunction(scope, pascal(name), {
       entry: options.entry(name),

@@ -10,7 +10,12 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { TableDefinition } from '../lambdas/core/tables';
-import { checkProps as checkDeploymentSystemProps, DeploymentSystem, DeploymentSystemPropsError, type DeploymentSystemProps } from './deployment-system';
+import {
+  checkProps as checkDeploymentSystemProps,
+  DeploymentSystem,
+  DeploymentSystemPropsError,
+  type DeploymentSystemProps,
+} from './deployment-system';
 import { dependOnAllOf } from './deletion-notice';
 import { SdkPublisher, type SdkPublisherProps } from './sdk-publisher';
 
@@ -68,17 +73,26 @@ export class LockstepStack extends Stack {
       description: `Lockstep continuous deployment for pipeline ${name}${props.sdkPublisher ? ', with SDK publishing' : ''}`,
       ...props,
     });
-    this.deploymentSystem = new DeploymentSystem(this, 'DeploymentSystem', { ...props.deploymentSystem, ...adopted(this, props.adopt) });
+    this.deploymentSystem = new DeploymentSystem(this, 'DeploymentSystem', {
+      ...props.deploymentSystem,
+      ...adopted(this, props.adopt),
+    });
     if (props.sdkPublisher) {
       const { signingKeySecret, certificate, ...rest } = props.sdkPublisher;
       this.sdkPublisher = new SdkPublisher(this, 'SdkPublisher', {
         httpApi: this.deploymentSystem.httpApi,
         httpApiStage: this.deploymentSystem.httpStage,
         ...rest,
-        signingKeySecret: typeof signingKeySecret === 'string' ? importSecret(this, signingKeySecret) : signingKeySecret,
+        signingKeySecret:
+          typeof signingKeySecret === 'string' ? importSecret(this, signingKeySecret) : signingKeySecret,
         ...(certificate === undefined
           ? {}
-          : { certificate: typeof certificate === 'string' ? acm.Certificate.fromCertificateArn(this, 'SdkCertificate', certificate) : certificate }),
+          : {
+              certificate:
+                typeof certificate === 'string'
+                  ? acm.Certificate.fromCertificateArn(this, 'SdkCertificate', certificate)
+                  : certificate,
+            }),
       });
       // The deletion notice is created last, so a create that rolls back never sends it.
       dependOnAllOf(this.deploymentSystem.deletionNotice, this.sdkPublisher);
@@ -91,20 +105,32 @@ function adopted(scope: Construct, adopt: AdoptedResources | undefined): Partial
   if (!adopt) return {};
   const tables = Object.entries(adopt.tables ?? {});
   if (tables.length > 0 && !adopt.encryptionKeyArn) {
-    throw new DeploymentSystemPropsError(['adopt.tables: give adopt.encryptionKeyArn too, the kept key that encrypts those tables']);
+    throw new DeploymentSystemPropsError([
+      'adopt.tables: give adopt.encryptionKeyArn too, the kept key that encrypts those tables',
+    ]);
   }
-  const encryptionKey = adopt.encryptionKeyArn ? kms.Key.fromKeyArn(scope, 'AdoptedKey', adopt.encryptionKeyArn) : undefined;
+  const encryptionKey = adopt.encryptionKeyArn
+    ? kms.Key.fromKeyArn(scope, 'AdoptedKey', adopt.encryptionKeyArn)
+    : undefined;
   return {
     ...(encryptionKey ? { encryptionKey } : {}),
     ...(tables.length > 0
       ? {
           existingTables: Object.fromEntries(
-            tables.map(([logicalName, tableName]) => [logicalName, dynamodb.Table.fromTableAttributes(scope, `Adopted${logicalName}Table`, { tableName, encryptionKey })]),
+            tables.map(([logicalName, tableName]) => [
+              logicalName,
+              dynamodb.Table.fromTableAttributes(scope, `Adopted${logicalName}Table`, { tableName, encryptionKey }),
+            ]),
           ),
         }
       : {}),
     ...(adopt.artifactsBucketName
-      ? { artifactsBucket: s3.Bucket.fromBucketAttributes(scope, 'AdoptedArtifactsBucket', { bucketName: adopt.artifactsBucketName, ...(encryptionKey ? { encryptionKey } : {}) }) }
+      ? {
+          artifactsBucket: s3.Bucket.fromBucketAttributes(scope, 'AdoptedArtifactsBucket', {
+            bucketName: adopt.artifactsBucketName,
+            ...(encryptionKey ? { encryptionKey } : {}),
+          }),
+        }
       : {}),
   };
 }

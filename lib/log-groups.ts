@@ -17,7 +17,12 @@ export interface LogGroupDefaults {
  * @param logGroupName - a fixed name, only where a service requires one (`/aws/vendedlogs/...`); it must be unique
  * per account and region, so derive it from the stack.
  */
-export function buildLogGroup(scope: Construct, id: string, defaults: LogGroupDefaults, logGroupName?: string): logs.LogGroup {
+export function buildLogGroup(
+  scope: Construct,
+  id: string,
+  defaults: LogGroupDefaults,
+  logGroupName?: string,
+): logs.LogGroup {
   return new logs.LogGroup(scope, id, {
     ...(logGroupName ? { logGroupName } : {}),
     retention: defaults.logRetention,

@@ -62,7 +62,11 @@ export function buildMonitoring(scope: Construct, options: MonitoringOptions): M
   }
   for (const [name, machine] of Object.entries(options.stateMachines)) {
     alarm(`${name}FailedAlarm`, machine.metricFailed(period), `an execution of the ${name} state machine failed`);
-    alarm(`${name}TimedOutAlarm`, machine.metricTimedOut(period), `an execution of the ${name} state machine timed out`);
+    alarm(
+      `${name}TimedOutAlarm`,
+      machine.metricTimedOut(period),
+      `an execution of the ${name} state machine timed out`,
+    );
   }
 
   const failedInvocations = new sqs.Queue(scope, 'FailedInvocations', {
@@ -73,24 +77,42 @@ export function buildMonitoring(scope: Construct, options: MonitoringOptions): M
   });
   acknowledge(failedInvocations, {
     id: 'AwsSolutions-SQS3',
-    reason: 'This queue is itself the on-failure destination of asynchronous invocations; a queue behind it would only hold the same events again',
+    reason:
+      'This queue is itself the on-failure destination of asynchronous invocations; a queue behind it would only hold the same events again',
   });
   for (const name of options.asyncFunctions) {
     const fn = options.functions[name]!;
     fn.configureAsyncInvoke({ onFailure: new QueueDestination(failedInvocations, options.encryptionKey) });
   }
-  alarm('FailedInvocationsAlarm', failedInvocations.metricApproximateNumberOfMessagesVisible(period), 'an asynchronous invocation failed every retry; its event waits in the on-failure queue');
+  alarm(
+    'FailedInvocationsAlarm',
+    failedInvocations.metricApproximateNumberOfMessagesVisible(period),
+    'an asynchronous invocation failed every retry; its event waits in the on-failure queue',
+  );
 
   const dashboard = new cloudwatch.Dashboard(scope, 'Dashboard', {
     widgets: [
       [
-        new cloudwatch.GraphWidget({ title: 'Function errors', left: Object.values(options.functions).map((fn) => fn.metricErrors(period)), width: 12 }),
-        new cloudwatch.GraphWidget({ title: 'Function throttles', left: Object.values(options.functions).map((fn) => fn.metricThrottles(period)), width: 12 }),
+        new cloudwatch.GraphWidget({
+          title: 'Function errors',
+          left: Object.values(options.functions).map((fn) => fn.metricErrors(period)),
+          width: 12,
+        }),
+        new cloudwatch.GraphWidget({
+          title: 'Function throttles',
+          left: Object.values(options.functions).map((fn) => fn.metricThrottles(period)),
+          width: 12,
+        }),
       ],
       [
         new cloudwatch.GraphWidget({
           title: 'Executions',
-          left: Object.values(options.stateMachines).flatMap((m) => [m.metricStarted(period), m.metricSucceeded(period), m.metricFailed(period), m.metricTimedOut(period)]),
+          left: Object.values(options.stateMachines).flatMap((m) => [
+            m.metricStarted(period),
+            m.metricSucceeded(period),
+            m.metricFailed(period),
+            m.metricTimedOut(period),
+          ]),
           width: 12,
         }),
         new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms, width: 12 }),
@@ -103,7 +125,9 @@ export function buildMonitoring(scope: Construct, options: MonitoringOptions): M
 /** Subscribes each address to the topic's messages without an `event` attribute: CloudWatch alarms. */
 export function subscribeAlarmEmails(topic: sns.Topic, emails: readonly string[]): void {
   for (const email of emails) {
-    topic.addSubscription(new subscriptions.EmailSubscription(email, { filterPolicy: { event: sns.SubscriptionFilter.notExistsFilter() } }));
+    topic.addSubscription(
+      new subscriptions.EmailSubscription(email, { filterPolicy: { event: sns.SubscriptionFilter.notExistsFilter() } }),
+    );
   }
 }
 
@@ -118,7 +142,9 @@ class QueueDestination implements lambda.IDestination {
   ) {}
 
   bind(_scope: Construct, fn: lambda.IFunction): lambda.DestinationConfig {
-    fn.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.queue.queueArn] }));
+    fn.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.queue.queueArn] }),
+    );
     this.key.grant(fn, 'kms:GenerateDataKey', 'kms:Decrypt');
     return { destination: this.queue.queueArn };
   }

@@ -54,7 +54,10 @@ export interface PackageHostDistributionOptions {
 }
 
 /** The distribution `Distribution` in `scope`. */
-export function buildPackageHostDistribution(scope: Construct, props: PackageHostDistributionOptions): cloudfront.Distribution {
+export function buildPackageHostDistribution(
+  scope: Construct,
+  props: PackageHostDistributionOptions,
+): cloudfront.Distribution {
   const origin = origins.S3BucketOrigin.withOriginAccessControl(props.bucket, {
     originAccessLevels: [cloudfront.AccessLevel.READ],
   });

@@ -12,7 +12,14 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { INDEX_KEY } from '../lambdas/sdk/host/keys';
-import { grantBucketList, grantObjectsDelete, grantObjectsRead, grantObjectsWrite, grantTableData, grantTopicPublish } from './grants';
+import {
+  grantBucketList,
+  grantObjectsDelete,
+  grantObjectsRead,
+  grantObjectsWrite,
+  grantTableData,
+  grantTopicPublish,
+} from './grants';
 import { acknowledge, resourceFinding } from './nag';
 import type { SdkHandlerName } from './sdk-handlers';
 
@@ -32,12 +39,16 @@ export interface SdkGrantsOptions {
 
 export function grantSdkHandlerPermissions(scope: Construct, options: SdkGrantsOptions): void {
   const fns = options.functions;
-  const startExecution = new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [options.stateMachineArn] });
+  const startExecution = new iam.PolicyStatement({
+    actions: ['states:StartExecution'],
+    resources: [options.stateMachineArn],
+  });
   const incoming = 'incoming/*';
   // Intake moves what it took in out of incoming/ to received/<name>/<version>/<etag>/, which executions read.
   const received = 'received/*';
   const everything = '*';
-  const finding = (bucket: s3.IBucket, pattern: string): string => `AwsSolutions-IAM5[${resourceFinding(scope, bucket.arnForObjects(pattern))}]`;
+  const finding = (bucket: s3.IBucket, pattern: string): string =>
+    `AwsSolutions-IAM5[${resourceFinding(scope, bucket.arnForObjects(pattern))}]`;
   const incomingReason = 'names and versions under incoming/<name>/<version>/ are chosen by providers at run time';
 
   // Upload API: checks the provider's token, hands out presigned PUTs under incoming/<name>/<version>/ (signed
@@ -50,8 +61,14 @@ export function grantSdkHandlerPermissions(scope: Construct, options: SdkGrantsO
   upload.addToRolePolicy(startExecution);
   acknowledge(
     upload.role!,
-    { id: finding(options.sdkHostBucket, incoming), reason: `Presigned uploads of SDK versions, moved out once taken in: ${incomingReason}` },
-    { id: finding(options.sdkHostBucket, received), reason: `Completing an upload moves it to received/<name>/<version>/<etag>/: ${incomingReason}` },
+    {
+      id: finding(options.sdkHostBucket, incoming),
+      reason: `Presigned uploads of SDK versions, moved out once taken in: ${incomingReason}`,
+    },
+    {
+      id: finding(options.sdkHostBucket, received),
+      reason: `Completing an upload moves it to received/<name>/<version>/<etag>/: ${incomingReason}`,
+    },
   );
 
   // Intake: lists incoming/ (events and the poll) and starts one execution per new (SDK, version); the poll also
@@ -66,10 +83,17 @@ export function grantSdkHandlerPermissions(scope: Construct, options: SdkGrantsO
     intake.role!,
     {
       id: finding(options.packageHostBucket, everything),
-      reason: 'The poll finishes interrupted publications, which deletes the objects of withdrawn versions at <tier>/<name>/<version>/ keys known only from the index',
+      reason:
+        'The poll finishes interrupted publications, which deletes the objects of withdrawn versions at <tier>/<name>/<version>/ keys known only from the index',
     },
-    { id: finding(options.sdkHostBucket, incoming), reason: `Intake reads an upload and deletes it from incoming/ once moved: ${incomingReason}` },
-    { id: finding(options.sdkHostBucket, received), reason: `Intake moves an upload to received/<name>/<version>/<etag>/: ${incomingReason}` },
+    {
+      id: finding(options.sdkHostBucket, incoming),
+      reason: `Intake reads an upload and deletes it from incoming/ once moved: ${incomingReason}`,
+    },
+    {
+      id: finding(options.sdkHostBucket, received),
+      reason: `Intake moves an upload to received/<name>/<version>/<etag>/: ${incomingReason}`,
+    },
   );
 
   // Steps: validate and convert the upload, stage (packages/, contents/, tests/ plans), read test results,
@@ -91,15 +115,23 @@ export function grantSdkHandlerPermissions(scope: Construct, options: SdkGrantsO
   options.distribution.grantCreateInvalidation(steps);
   acknowledge(
     steps.role!,
-    { id: finding(options.sdkHostBucket, incoming), reason: `Validation and conversion read the upload the execution names: ${incomingReason}` },
-    { id: finding(options.sdkHostBucket, received), reason: `Validation and conversion read the upload the execution names, moved by intake: ${incomingReason}` },
+    {
+      id: finding(options.sdkHostBucket, incoming),
+      reason: `Validation and conversion read the upload the execution names: ${incomingReason}`,
+    },
+    {
+      id: finding(options.sdkHostBucket, received),
+      reason: `Validation and conversion read the upload the execution names, moved by intake: ${incomingReason}`,
+    },
     {
       id: finding(options.stagingBucket, everything),
-      reason: 'Staging holds packages/, contents/ and tests/ objects of SDK versions and test plans that exist only at run time',
+      reason:
+        'Staging holds packages/, contents/ and tests/ objects of SDK versions and test plans that exist only at run time',
     },
     {
       id: finding(options.packageHostBucket, everything),
-      reason: 'Publication writes <tier>/<name>/<version>/ and index.json and deletes withdrawn versions, for SDKs known only at run time',
+      reason:
+        'Publication writes <tier>/<name>/<version>/ and index.json and deletes withdrawn versions, for SDKs known only at run time',
     },
   );
 

@@ -33,7 +33,12 @@ import { SDK_TABLES } from '../lambdas/core/tables';
 import { AccessControl, type AccessPolicy } from '../lambdas/sdk/host/acl';
 import { AccessPolicyError } from '../lambdas/sdk/host/errors';
 import { DEFAULT_ARCHIVE_LIMITS, type ArchiveLimits } from '../lambdas/sdk/converter';
-import { ARCHIVE_LIMITS_ENV, archiveLimitsProblems, ephemeralStorageProblem, stepsEphemeralStorageMiB } from '../lambdas/sdk/service/archive-limits';
+import {
+  ARCHIVE_LIMITS_ENV,
+  archiveLimitsProblems,
+  ephemeralStorageProblem,
+  stepsEphemeralStorageMiB,
+} from '../lambdas/sdk/service/archive-limits';
 import { buildHttpApi, throttleRoutes } from './api';
 import { createAccessLogsBucket, createDataBucket, useBucketPolicyForAccessLogs } from './buckets';
 import { buildKey } from './keys';
@@ -43,7 +48,14 @@ import { buildLogGroup, type LogGroupDefaults } from './log-groups';
 import { acknowledge } from './nag';
 import { perCreationName, stackScopedName } from './physical-names';
 import { lockstepStateMachine, stateMachineArnFromName } from './state-machine';
-import { ACCESS_POLICY_FILE, ACCESS_POLICY_FILE_IN_BUNDLE, SDK_HANDLER_NAMES, SDK_HANDLERS, sdkHandlerEntry, type SdkHandlerName } from './sdk-handlers';
+import {
+  ACCESS_POLICY_FILE,
+  ACCESS_POLICY_FILE_IN_BUNDLE,
+  SDK_HANDLER_NAMES,
+  SDK_HANDLERS,
+  sdkHandlerEntry,
+  type SdkHandlerName,
+} from './sdk-handlers';
 import { buildPackageHostDistribution, buildSigningKeyGroup } from './sdk-distribution';
 import { grantSdkHandlerPermissions } from './sdk-grants';
 import { buildTesterProject } from './sdk-tester-project';
@@ -150,7 +162,10 @@ export interface SdkPublisherProps {
    * (`GET /sdk/index`, `GET /sdk/download/{name}/{version}`).
    * @default - uploads: 5 requests per second, bursts of 10; downloads: 50 per second, bursts of 100
    */
-  readonly routeThrottles?: { readonly uploads?: apigwv2.ThrottleSettings; readonly downloads?: apigwv2.ThrottleSettings };
+  readonly routeThrottles?: {
+    readonly uploads?: apigwv2.ThrottleSettings;
+    readonly downloads?: apigwv2.ThrottleSettings;
+  };
   /**
    * Request rate limits of the HTTP API this construct creates (ignored with `httpApi`).
    * @default - 20 requests per second, bursts of 40
@@ -246,33 +261,63 @@ export class SdkPublisher extends Construct {
     super(scope, id);
     const { publicKeyPem, accessPolicy } = checkProps(props);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
-    const logDefaults: LogGroupDefaults = { removalPolicy, logRetention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS };
+    const logDefaults: LogGroupDefaults = {
+      removalPolicy,
+      logRetention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+    };
     useBucketPolicyForAccessLogs(this);
     const stateMachineName = sdkStateMachineName(this);
     const stateMachineArn = stateMachineArnFromName(this, stateMachineName);
 
     const key = (this.encryptionKey =
-      props.encryptionKey ?? buildKey(this, 'Lockstep SDK publishing: SDK table, SDK host and staging buckets, notifications, tester output', removalPolicy));
+      props.encryptionKey ??
+      buildKey(
+        this,
+        'Lockstep SDK publishing: SDK table, SDK host and staging buckets, notifications, tester output',
+        removalPolicy,
+      ));
     this.table = createLockstepTable(this, SDK_TABLES[0]!, { encryptionKey: key, removalPolicy });
     this.accessLogsBucket = createAccessLogsBucket(this, 'AccessLogsBucket', {
       removalPolicy,
       logsOf: 'SDK host, staging and package host buckets and the package host distribution',
       acceptsCloudFrontLogs: true,
     });
-    const dataBucket = (bucketId: string, prefix: string, options: { encryptionKey?: kms.IKey; eventBridgeEnabled?: boolean }): s3.Bucket =>
-      createDataBucket(this, bucketId, { accessLogs: this.accessLogsBucket, accessLogsPrefix: prefix, removalPolicy, ...options });
+    const dataBucket = (
+      bucketId: string,
+      prefix: string,
+      options: { encryptionKey?: kms.IKey; eventBridgeEnabled?: boolean },
+    ): s3.Bucket =>
+      createDataBucket(this, bucketId, {
+        accessLogs: this.accessLogsBucket,
+        accessLogsPrefix: prefix,
+        removalPolicy,
+        ...options,
+      });
     this.sdkHostBucket = dataBucket('SdkHostBucket', 'sdk-host/', { encryptionKey: key, eventBridgeEnabled: true });
     this.stagingBucket = dataBucket('StagingBucket', 'staging/', { encryptionKey: key });
     this.packageHostBucket = dataBucket('PackageHostBucket', 'package-host/', {});
 
-    ({ publicKey: this.publicKey, keyGroup: this.keyGroup } = buildSigningKeyGroup(this, props.cloudFrontPublicKey, publicKeyPem));
-    this.distribution = buildPackageHostDistribution(this, { ...props, bucket: this.packageHostBucket, keyGroup: this.keyGroup, logBucket: this.accessLogsBucket });
+    ({ publicKey: this.publicKey, keyGroup: this.keyGroup } = buildSigningKeyGroup(
+      this,
+      props.cloudFrontPublicKey,
+      publicKeyPem,
+    ));
+    this.distribution = buildPackageHostDistribution(this, {
+      ...props,
+      bucket: this.packageHostBucket,
+      keyGroup: this.keyGroup,
+      logBucket: this.accessLogsBucket,
+    });
     this.cdnBaseUrl = `https://${props.domainName ?? this.distribution.distributionDomainName}`;
 
     this.notificationTopic = buildTopic(this, 'NotificationTopic', 'Lockstep SDK publishing', key);
     // The notifier publishes one message per owner with the attribute `recipient` (lower case).
     const owners = [...new Set((props.notificationEmails ?? []).map((e) => e.trim().toLowerCase()))].sort();
-    subscribeEmails(this.notificationTopic, 'recipient', owners.map((email) => [email, [email]]));
+    subscribeEmails(
+      this.notificationTopic,
+      'recipient',
+      owners.map((email) => [email, [email]]),
+    );
     const archiveLimits = JSON.stringify({ ...DEFAULT_ARCHIVE_LIMITS, ...props.archiveLimits });
     this.testerProject = buildTesterProject(this, {
       projectName: sdkTesterProjectName(this),
@@ -294,16 +339,29 @@ export class SdkPublisher extends Construct {
     });
     // The convert step copies entries to /tmp one at a time (issue 9 item 10): size /tmp from the limits.
     const stepsFunction = this.functions['sdk-steps'].node.defaultChild as lambda.CfnFunction;
-    stepsFunction.ephemeralStorage = { size: stepsEphemeralStorageMiB({ ...DEFAULT_ARCHIVE_LIMITS, ...props.archiveLimits }) };
+    stepsFunction.ephemeralStorage = {
+      size: stepsEphemeralStorageMiB({ ...DEFAULT_ARCHIVE_LIMITS, ...props.archiveLimits }),
+    };
     this.stateMachine = lockstepStateMachine(this, 'StateMachine', {
       stateMachineName,
       aslFile: SDK_PUBLISHING_ASL,
       definitionSubstitutions: {},
-      logGroup: buildLogGroup(this, 'StateMachineLogs', logDefaults, perCreationName(`/aws/vendedlogs/states/${stateMachineName}`)),
+      logGroup: buildLogGroup(
+        this,
+        'StateMachineLogs',
+        logDefaults,
+        perCreationName(`/aws/vendedlogs/states/${stateMachineName}`),
+      ),
       invokes: { SdkStepsFunctionArn: this.functions['sdk-steps'] },
       codeBuildProjects: [this.testerProject],
     });
-    grantSdkHandlerPermissions(this, { ...this.dataStores(), functions: this.functions, stateMachineArn, signingKeySecret: props.signingKeySecret, distribution: this.distribution });
+    grantSdkHandlerPermissions(this, {
+      ...this.dataStores(),
+      functions: this.functions,
+      stateMachineArn,
+      signingKeySecret: props.signingKeySecret,
+      distribution: this.distribution,
+    });
 
     this.httpApi =
       props.httpApi ??
@@ -340,13 +398,20 @@ export class SdkPublisher extends Construct {
     this.addOutputs();
   }
 
-  private dataStores(): Pick<SdkPublisher, 'table' | 'sdkHostBucket' | 'stagingBucket' | 'packageHostBucket' | 'notificationTopic' | 'encryptionKey'> {
+  private dataStores(): Pick<
+    SdkPublisher,
+    'table' | 'sdkHostBucket' | 'stagingBucket' | 'packageHostBucket' | 'notificationTopic' | 'encryptionKey'
+  > {
     const { table, sdkHostBucket, stagingBucket, packageHostBucket, notificationTopic, encryptionKey } = this;
     return { table, sdkHostBucket, stagingBucket, packageHostBucket, notificationTopic, encryptionKey };
   }
 
   /** The environment variables of ARCHITECTURE.md ("SDK publishing"), the same for every SDK function. */
-  private functionEnvironment(props: SdkPublisherProps, stateMachineArn: string, archiveLimits: string): Record<string, string> {
+  private functionEnvironment(
+    props: SdkPublisherProps,
+    stateMachineArn: string,
+    archiveLimits: string,
+  ): Record<string, string> {
     return {
       LOCKSTEP_SDK_TABLE: this.table.tableName,
       LOCKSTEP_SDK_HOST_BUCKET: this.sdkHostBucket.bucketName,
@@ -370,8 +435,18 @@ export class SdkPublisher extends Construct {
   private addRoutes(): void {
     const uploadIntegration = new HttpLambdaIntegration('SdkUploadIntegration', this.functions['sdk-upload-api']);
     const downloadIntegration = new HttpLambdaIntegration('SdkDownloadIntegration', this.functions['sdk-download-api']);
-    const route = (id: string, method: apigwv2.HttpMethod, path: string, integration: HttpLambdaIntegration, reason: string): void => {
-      const created = new apigwv2.HttpRoute(this, id, { httpApi: this.httpApi, routeKey: apigwv2.HttpRouteKey.with(path, method), integration });
+    const route = (
+      id: string,
+      method: apigwv2.HttpMethod,
+      path: string,
+      integration: HttpLambdaIntegration,
+      reason: string,
+    ): void => {
+      const created = new apigwv2.HttpRoute(this, id, {
+        httpApi: this.httpApi,
+        routeKey: apigwv2.HttpRouteKey.with(path, method),
+        integration,
+      });
       acknowledge(created, { id: 'AwsSolutions-APIG4', reason });
     };
     const providerToken =
@@ -381,10 +456,22 @@ export class SdkPublisher extends Construct {
     const consumerToken =
       'Consumers send a bearer token; the handler checks its SHA-256 against the Sdk table (groups, expiry) and the access policy before it answers';
     route('UploadsRoute', apigwv2.HttpMethod.POST, '/sdk/uploads', uploadIntegration, providerToken);
-    route('UploadCompleteRoute', apigwv2.HttpMethod.POST, '/sdk/uploads/{uploadId}/complete', uploadIntegration, providerToken);
+    route(
+      'UploadCompleteRoute',
+      apigwv2.HttpMethod.POST,
+      '/sdk/uploads/{uploadId}/complete',
+      uploadIntegration,
+      providerToken,
+    );
     route('StatusRoute', apigwv2.HttpMethod.GET, '/sdk/status', uploadIntegration, providerToken);
     route('IndexRoute', apigwv2.HttpMethod.GET, '/sdk/index', downloadIntegration, consumerToken);
-    route('DownloadRoute', apigwv2.HttpMethod.GET, '/sdk/download/{name}/{version}', downloadIntegration, consumerToken);
+    route(
+      'DownloadRoute',
+      apigwv2.HttpMethod.GET,
+      '/sdk/download/{name}/{version}',
+      downloadIntegration,
+      consumerToken,
+    );
   }
 
   private addTriggers(pollInterval: Duration): void {
@@ -407,17 +494,31 @@ export class SdkPublisher extends Construct {
   }
 
   private addOutputs(): void {
-    new CfnOutput(this, 'UploadApiUrl', { value: this.uploadApiUrl, description: 'Where lockstep sdk push asks for upload URLs' });
-    new CfnOutput(this, 'DownloadApiUrl', { value: this.downloadApiUrl, description: 'SDK index and download API (GET /index, GET /download/{name}/{version})' });
-    new CfnOutput(this, 'DistributionDomainName', { value: this.distribution.distributionDomainName, description: 'Package host distribution' });
-    new CfnOutput(this, 'CloudFrontKeyPairId', { value: this.publicKey.publicKeyId, description: 'Id of the public key that signed URLs name' });
-    new CfnOutput(this, 'SdkHostBucketName', { value: this.sdkHostBucket.bucketName, description: 'Upload bucket (incoming/<name>/<version>/)' });
+    new CfnOutput(this, 'UploadApiUrl', {
+      value: this.uploadApiUrl,
+      description: 'Where lockstep sdk push asks for upload URLs',
+    });
+    new CfnOutput(this, 'DownloadApiUrl', {
+      value: this.downloadApiUrl,
+      description: 'SDK index and download API (GET /index, GET /download/{name}/{version})',
+    });
+    new CfnOutput(this, 'DistributionDomainName', {
+      value: this.distribution.distributionDomainName,
+      description: 'Package host distribution',
+    });
+    new CfnOutput(this, 'CloudFrontKeyPairId', {
+      value: this.publicKey.publicKeyId,
+      description: 'Id of the public key that signed URLs name',
+    });
+    new CfnOutput(this, 'SdkHostBucketName', {
+      value: this.sdkHostBucket.bucketName,
+      description: 'Upload bucket (incoming/<name>/<version>/)',
+    });
     new CfnOutput(this, 'StagingBucketName', { value: this.stagingBucket.bucketName });
     new CfnOutput(this, 'PackageHostBucketName', { value: this.packageHostBucket.bucketName });
     new CfnOutput(this, 'SdkTableName', { value: this.table.tableName });
     new CfnOutput(this, 'SdkStateMachineArn', { value: this.stateMachine.stateMachineArn });
   }
-
 }
 
 interface ValidatedProps {
@@ -437,10 +538,16 @@ function checkProps(props: SdkPublisherProps): ValidatedProps {
   }
 
   const policy = loadAccessPolicy(props.accessPolicy);
-  problems.push(...policy.problems.map((p) => `accessPolicy${typeof props.accessPolicy === 'string' ? ` (${props.accessPolicy})` : ''}: ${p}`));
+  problems.push(
+    ...policy.problems.map(
+      (p) => `accessPolicy${typeof props.accessPolicy === 'string' ? ` (${props.accessPolicy})` : ''}: ${p}`,
+    ),
+  );
 
   if (props.domainName !== undefined && props.certificate === undefined) {
-    problems.push('domainName: give certificate too (an ACM certificate for that name, in us-east-1), or leave both out');
+    problems.push(
+      'domainName: give certificate too (an ACM certificate for that name, in us-east-1), or leave both out',
+    );
   }
   if (props.certificate !== undefined && props.domainName === undefined) {
     problems.push('certificate: give domainName too (the name the certificate covers), or leave both out');
@@ -453,13 +560,16 @@ function checkProps(props: SdkPublisherProps): ValidatedProps {
     problems.push('domainAliases: give domainName and certificate too; aliases are served with the same certificate');
   }
   (props.domainAliases ?? []).forEach((alias, i) => {
-    if (!Token.isUnresolved(alias) && !hostName.test(alias)) problems.push(`domainAliases[${i}]: "${alias}" is not a host name; write e.g. "downloads.example.com"`);
+    if (!Token.isUnresolved(alias) && !hostName.test(alias))
+      problems.push(`domainAliases[${i}]: "${alias}" is not a host name; write e.g. "downloads.example.com"`);
   });
   const certificateArn = props.certificate?.certificateArn;
   if (certificateArn !== undefined && !Token.isUnresolved(certificateArn)) {
     const region = certificateArn.split(':')[3];
     if (region !== 'us-east-1') {
-      problems.push(`certificate: CloudFront uses ACM certificates from us-east-1 only (this one is in ${region || 'an unknown region'}); request or import it there`);
+      problems.push(
+        `certificate: CloudFront uses ACM certificates from us-east-1 only (this one is in ${region || 'an unknown region'}); request or import it there`,
+      );
     }
   }
 
@@ -474,7 +584,9 @@ function checkProps(props: SdkPublisherProps): ValidatedProps {
   if (poll && !poll.isUnresolved()) {
     const seconds = poll.toSeconds();
     if (seconds < 60 || seconds % 60 !== 0) {
-      problems.push(`pollInterval: EventBridge schedules run in whole minutes; use Duration.minutes(n) with n >= 1 (got ${poll.toHumanString()})`);
+      problems.push(
+        `pollInterval: EventBridge schedules run in whole minutes; use Duration.minutes(n) with n >= 1 (got ${poll.toHumanString()})`,
+      );
     }
   }
   (props.notificationEmails ?? []).forEach((email, i) => {
@@ -484,7 +596,9 @@ function checkProps(props: SdkPublisherProps): ValidatedProps {
   });
   const throttle = props.apiThrottle;
   if (throttle && props.httpApi) {
-    problems.push('apiThrottle: applies only to the HTTP API this construct creates; set throttling on the stage of the httpApi you pass, or leave httpApi out');
+    problems.push(
+      'apiThrottle: applies only to the HTTP API this construct creates; set throttling on the stage of the httpApi you pass, or leave httpApi out',
+    );
   }
   if (throttle?.rateLimit !== undefined && !Token.isUnresolved(throttle.rateLimit) && throttle.rateLimit <= 0) {
     problems.push(`apiThrottle.rateLimit: use a positive number of requests per second (got ${throttle.rateLimit})`);
@@ -492,14 +606,23 @@ function checkProps(props: SdkPublisherProps): ValidatedProps {
   if (throttle?.burstLimit !== undefined && !Token.isUnresolved(throttle.burstLimit) && throttle.burstLimit < 1) {
     problems.push(`apiThrottle.burstLimit: use at least 1 (got ${throttle.burstLimit})`);
   }
-  if (props.webAclId !== undefined && !Token.isUnresolved(props.webAclId) && !/^arn:aws[a-z-]*:wafv2:us-east-1:\d{12}:global\/webacl\//.test(props.webAclId)) {
-    problems.push(`webAclId: use the ARN of a WAFv2 web ACL with scope CLOUDFRONT (arn:aws:wafv2:us-east-1:<account>:global/webacl/...), got "${props.webAclId}"`);
+  if (
+    props.webAclId !== undefined &&
+    !Token.isUnresolved(props.webAclId) &&
+    !/^arn:aws[a-z-]*:wafv2:us-east-1:\d{12}:global\/webacl\//.test(props.webAclId)
+  ) {
+    problems.push(
+      `webAclId: use the ARN of a WAFv2 web ACL with scope CLOUDFRONT (arn:aws:wafv2:us-east-1:<account>:global/webacl/...), got "${props.webAclId}"`,
+    );
   }
 
   if (props.archiveLimits !== undefined) {
     const limitProblems = archiveLimitsProblems(props.archiveLimits, 'archiveLimits');
     problems.push(...limitProblems);
-    const tooLarge = limitProblems.length === 0 ? ephemeralStorageProblem({ ...DEFAULT_ARCHIVE_LIMITS, ...props.archiveLimits }, 'archiveLimits') : undefined;
+    const tooLarge =
+      limitProblems.length === 0
+        ? ephemeralStorageProblem({ ...DEFAULT_ARCHIVE_LIMITS, ...props.archiveLimits }, 'archiveLimits')
+        : undefined;
     if (tooLarge !== undefined) problems.push(tooLarge);
   }
 
@@ -510,20 +633,30 @@ function checkProps(props: SdkPublisherProps): ValidatedProps {
 /** The key as SPKI PEM with its trailing newline (what CloudFront stores), or why it cannot be used. */
 function checkPublicKey(text: string): string | { problem: string } {
   if (text.includes('PRIVATE KEY-----')) {
-    return { problem: 'this is a private key; give only the public half (openssl rsa -in private.pem -pubout) and keep the private key in signingKeySecret' };
+    return {
+      problem:
+        'this is a private key; give only the public half (openssl rsa -in private.pem -pubout) and keep the private key in signingKeySecret',
+    };
   }
   let key: KeyObject;
   try {
     key = createPublicKey(text);
   } catch {
-    return { problem: 'is not a PEM public key; give the "-----BEGIN PUBLIC KEY-----" block made by openssl rsa -in private.pem -pubout' };
+    return {
+      problem:
+        'is not a PEM public key; give the "-----BEGIN PUBLIC KEY-----" block made by openssl rsa -in private.pem -pubout',
+    };
   }
   if (key.asymmetricKeyType !== 'rsa') {
-    return { problem: `is a ${key.asymmetricKeyType ?? 'non-RSA'} key; CloudFront signed URLs here use an RSA 2048 key pair (openssl genrsa -out private.pem 2048)` };
+    return {
+      problem: `is a ${key.asymmetricKeyType ?? 'non-RSA'} key; CloudFront signed URLs here use an RSA 2048 key pair (openssl genrsa -out private.pem 2048)`,
+    };
   }
   const bits = key.asymmetricKeyDetails?.modulusLength;
   if (bits !== 2048) {
-    return { problem: `is an RSA ${bits ?? '?'}-bit key; CloudFront accepts RSA keys of 2048 bits (openssl genrsa -out private.pem 2048)` };
+    return {
+      problem: `is an RSA ${bits ?? '?'}-bit key; CloudFront accepts RSA keys of 2048 bits (openssl genrsa -out private.pem 2048)`,
+    };
   }
   // Exported PEM ends in a newline; CloudFront's EncodedKey keeps it (the key as `openssl rsa -pubout` writes it).
   return key.export({ type: 'spki', format: 'pem' }) as string;
@@ -533,7 +666,10 @@ function checkPublicKey(text: string): string | { problem: string } {
 function loadAccessPolicy(input: AccessPolicy | string): { value?: AccessPolicy; problems: string[] } {
   let value: unknown = input;
   if (typeof input === 'string') {
-    if (!existsSync(input)) return { problems: [`the file does not exist; give the path of a JSON or YAML access policy, or the policy object`] };
+    if (!existsSync(input))
+      return {
+        problems: [`the file does not exist; give the path of a JSON or YAML access policy, or the policy object`],
+      };
     try {
       // YAML is a superset of JSON: one parser reads both.
       value = parseYaml(readFileSync(input, 'utf8'), { maxAliasCount: 100 }) as unknown;

@@ -67,7 +67,12 @@ export function buildTesterProject(scope: Construct, options: TesterProjectOptio
     logGroup: buildLogGroup(scope, 'TesterLogs', options.logDefaults),
     sourceBucket: source.bucket,
   });
-  project.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:GetObjectVersion'], resources: [source.bucket.arnForObjects(source.s3ObjectKey)] }));
+  project.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ['s3:GetObject', 's3:GetObjectVersion'],
+      resources: [source.bucket.arnForObjects(source.s3ObjectKey)],
+    }),
+  );
   // No object access at all: the tester reads its plan and packages, and writes its one results key, through
   // presigned URLs the stage step puts in the plan. Provider code in the build (run as nobody, see tester.ts)
   // could at most reach this role, which can touch no package and choose no results path.

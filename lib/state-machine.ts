@@ -36,7 +36,12 @@ export interface LockstepStateMachineProps {
  * functions a state machine invokes often need its ARN too, and a reference would make a dependency cycle.
  */
 export function stateMachineArnFromName(scope: Construct, name: string): string {
-  return Stack.of(scope).formatArn({ service: 'states', resource: 'stateMachine', resourceName: name, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+  return Stack.of(scope).formatArn({
+    service: 'states',
+    resource: 'stateMachine',
+    resourceName: name,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
 }
 
 export function lockstepStateMachine(scope: Construct, id: string, props: LockstepStateMachineProps): sfn.StateMachine {
@@ -46,7 +51,9 @@ export function lockstepStateMachine(scope: Construct, id: string, props: Lockst
     definitionBody: sfn.DefinitionBody.fromFile(props.aslFile),
     definitionSubstitutions: {
       ...props.definitionSubstitutions,
-      ...Object.fromEntries(Object.entries(props.invokes).map(([placeholder, fn]) => [placeholder, fn.currentVersion.functionArn])),
+      ...Object.fromEntries(
+        Object.entries(props.invokes).map(([placeholder, fn]) => [placeholder, fn.currentVersion.functionArn]),
+      ),
     },
     logs: { destination: props.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
     tracingEnabled: true,
@@ -57,7 +64,8 @@ export function lockstepStateMachine(scope: Construct, id: string, props: Lockst
   for (const resource of versions) {
     acknowledge(stateMachine, {
       id: `AwsSolutions-IAM5[${resourceFinding(scope, resource)}]`,
-      reason: 'Executions invoke the function version their definition pinned when they started; ":*" keeps those in flight across a redeploy working',
+      reason:
+        'Executions invoke the function version their definition pinned when they started; ":*" keeps those in flight across a redeploy working',
     });
   }
   const projects = props.codeBuildProjects ?? [];
@@ -71,13 +79,16 @@ export function lockstepStateMachine(scope: Construct, id: string, props: Lockst
     stateMachine.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
-        resources: [Stack.of(scope).formatArn({ service: 'events', resource: 'rule', resourceName: CODEBUILD_SYNC_RULE })],
+        resources: [
+          Stack.of(scope).formatArn({ service: 'events', resource: 'rule', resourceName: CODEBUILD_SYNC_RULE }),
+        ],
       }),
     );
   }
   acknowledge(stateMachine, {
     id: 'AwsSolutions-IAM5[Resource::*]',
-    reason: 'Step Functions log delivery (logs:CreateLogDelivery and related) and X-Ray tracing support no resource-level permissions',
+    reason:
+      'Step Functions log delivery (logs:CreateLogDelivery and related) and X-Ray tracing support no resource-level permissions',
   });
   return stateMachine;
 }

@@ -17,7 +17,11 @@ export function buildTopic(scope: Construct, id: string, displayName: string, ma
  * @example
  * subscribeEmails(topic, 'recipient', [['owner@example.com', ['owner@example.com']]]);
  */
-export function subscribeEmails(topic: sns.Topic, attribute: string, allowlists: Iterable<readonly [string, readonly string[]]>): void {
+export function subscribeEmails(
+  topic: sns.Topic,
+  attribute: string,
+  allowlists: Iterable<readonly [string, readonly string[]]>,
+): void {
   for (const [email, allowlist] of allowlists) {
     topic.addSubscription(
       new subscriptions.EmailSubscription(email, {

@@ -52,7 +52,9 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions): Promise
   const preference = options.javaPreference ?? 'auto';
   const useJava = preference === 'java' || (preference === 'auto' && javaAvailable());
   if (preference === 'java' && !javaAvailable()) {
-    throw new LocalServiceStartError('DynamoDB Local needs Java, and `java -version` failed: install a Java 17 runtime or choose dynalite');
+    throw new LocalServiceStartError(
+      'DynamoDB Local needs Java, and `java -version` failed: install a Java 17 runtime or choose dynalite',
+    );
   }
   const backend: DynamoDbBackend = useJava ? 'dynamodb-local' : 'dynalite';
   const dir = join(options.dataDir, 'dynamodb', backend);
@@ -98,7 +100,9 @@ async function startDynamoDbLocal(dir: string, timeoutMs: number): Promise<Start
       await stopChild(child);
     }
   }
-  throw new LocalServiceStartError(`DynamoDB Local did not start: ${(lastError as Error).message}`, { cause: lastError });
+  throw new LocalServiceStartError(`DynamoDB Local did not start: ${(lastError as Error).message}`, {
+    cause: lastError,
+  });
 }
 
 async function waitForDynamoDb(endpoint: string, child: ChildProcess, timeoutMs: number): Promise<void> {
@@ -157,7 +161,12 @@ export async function ensureTables(endpoint: string, tables: readonly LocalTable
       }
       try {
         await client.send(
-          new CreateTableCommand({ TableName: name, KeySchema: keySchema, AttributeDefinitions: attributes, BillingMode: 'PAY_PER_REQUEST' }),
+          new CreateTableCommand({
+            TableName: name,
+            KeySchema: keySchema,
+            AttributeDefinitions: attributes,
+            BillingMode: 'PAY_PER_REQUEST',
+          }),
         );
       } catch (error) {
         if (!(error instanceof ResourceInUseException)) throw error;

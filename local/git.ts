@@ -29,7 +29,10 @@ export async function git(dir: string, ...args: string[]): Promise<string> {
     return stdout;
   } catch (error) {
     const stderr = (error as { stderr?: string }).stderr?.trim();
-    throw new GitError(`git ${args.join(' ')} failed${stderr ? `: ${stderr}` : ''}`, { cause: error, details: { dir } });
+    throw new GitError(`git ${args.join(' ')} failed${stderr ? `: ${stderr}` : ''}`, {
+      cause: error,
+      details: { dir },
+    });
   }
 }
 
@@ -44,7 +47,12 @@ export interface LocalRepository {
  * Creates `<dataDir>/repos/<name>` from the sample application with one commit, or returns it when it exists
  * (its history is what earlier pushes referred to, so it is never recreated).
  */
-export async function createSampleRepository(options: { dataDir: string; name?: string; source?: string; branch?: string }): Promise<LocalRepository> {
+export async function createSampleRepository(options: {
+  dataDir: string;
+  name?: string;
+  source?: string;
+  branch?: string;
+}): Promise<LocalRepository> {
   const name = options.name ?? 'sample-app';
   const branch = options.branch ?? 'main';
   const dir = join(options.dataDir, 'repos', name);
@@ -69,7 +77,10 @@ export async function createSampleRepository(options: { dataDir: string; name?: 
  * @example
  * await commitChange(repo.dir, { message: 'Break the tests', files: { FAIL_TESTS: 'on purpose\n' } });
  */
-export async function commitChange(dir: string, change: { message: string; files: Readonly<Record<string, string | null>>; author?: { name: string; email: string } }): Promise<string> {
+export async function commitChange(
+  dir: string,
+  change: { message: string; files: Readonly<Record<string, string | null>>; author?: { name: string; email: string } },
+): Promise<string> {
   for (const [path, content] of Object.entries(change.files)) {
     const full = resolve(dir, path);
     if (!full.startsWith(resolve(dir) + '/')) throw new GitError(`${path} is outside the repository`);
@@ -106,9 +117,18 @@ export async function pushPayload(options: PushPayloadOptions): Promise<Record<s
   const range = before === ZERO_SHA ? ['-1', after] : [`${before}..${after}`];
   const SEP = '\x1f';
   const END = '\x1e';
-  const log = await git(options.dir, 'log', '--reverse', `--format=%H${SEP}%T${SEP}%an${SEP}%ae${SEP}%aI${SEP}%cn${SEP}%ce${SEP}%B${END}`, ...range);
+  const log = await git(
+    options.dir,
+    'log',
+    '--reverse',
+    `--format=%H${SEP}%T${SEP}%an${SEP}%ae${SEP}%aI${SEP}%cn${SEP}%ce${SEP}%B${END}`,
+    ...range,
+  );
   const commits = [];
-  for (const entry of log.split(END).map((e) => e.replace(/^\n/, '')).filter(Boolean)) {
+  for (const entry of log
+    .split(END)
+    .map((e) => e.replace(/^\n/, ''))
+    .filter(Boolean)) {
     const [id, tree, authorName, authorEmail, timestamp, committerName, committerEmail, message] = entry.split(SEP);
     const changes = await git(options.dir, 'show', '--no-renames', '--name-status', '--format=', id!);
     const files = { added: [] as string[], removed: [] as string[], modified: [] as string[] };
@@ -166,7 +186,9 @@ export interface PushResult {
  * POSTs the push of `before..HEAD` to the webhook URL, signed with `secret` as GitHub signs it. `before` defaults to
  * what the last successful push from this repository sent (kept in `.git/lockstep-last-push`).
  */
-export async function pushToWebhook(options: PushPayloadOptions & { url: string; secret: string }): Promise<PushResult> {
+export async function pushToWebhook(
+  options: PushPayloadOptions & { url: string; secret: string },
+): Promise<PushResult> {
   const marker = join(options.dir, '.git', 'lockstep-last-push');
   const before = options.before ?? ((await readFile(marker, 'utf8').catch(whenMissing(''))).trim() || undefined);
   const payload = await pushPayload({ ...options, ...(before ? { before } : {}) });

@@ -2,7 +2,11 @@
  * Node 20 lacks `Promise.withResolvers` (Node 22+), which aws-local-stepfunctions 3 calls in every Task.
  * Import this module before the engine loads.
  */
-type WithResolvers = <T>() => { promise: Promise<T>; resolve: (v: T | PromiseLike<T>) => void; reject: (e: unknown) => void };
+type WithResolvers = <T>() => {
+  promise: Promise<T>;
+  resolve: (v: T | PromiseLike<T>) => void;
+  reject: (e: unknown) => void;
+};
 if (!('withResolvers' in Promise)) {
   const withResolvers: WithResolvers = <T>() => {
     let resolve!: (v: T | PromiseLike<T>) => void;

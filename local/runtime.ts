@@ -124,7 +124,12 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
   // DynamoDB Local's JVM is the slow one: everything that does not need it starts meanwhile.
   const dynamodbStarting = startLocalDynamoDb({ dataDir, javaPreference: options.javaPreference ?? 'auto' });
   // Registered at once, so a failure elsewhere during startup still stops the JVM once it is up.
-  stops.push(() => dynamodbStarting.then((db) => db.stop(), () => undefined));
+  stops.push(() =>
+    dynamodbStarting.then(
+      (db) => db.stop(),
+      () => undefined,
+    ),
+  );
   try {
     const storage = await startStorage(dataDir, stops);
     const messaging = await startMessaging(dataDir, clock);
@@ -134,12 +139,29 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
     const names = resourceNames({ httpUrl, dataDir, pipelineName: options.pipelineName ?? 'local', ...messaging });
     const api = await startApiServers(messaging, dataDir, stops);
     const dynamodb = await dynamodbStarting;
-    const endpoints: LocalServiceEndpoints = { dynamodb: dynamodb.endpoint, s3: storage.s3.endpoint, ...api.endpoints, http: httpUrl };
+    const endpoints: LocalServiceEndpoints = {
+      dynamodb: dynamodb.endpoint,
+      s3: storage.s3.endpoint,
+      ...api.endpoints,
+      http: httpUrl,
+    };
     const awsEnv = localAwsEnvironment(endpoints);
-    const codeBuild = await openCodeBuild({ dataDir, clock, s3: storage.s3Client, secrets: messaging.secrets, awsEnv, deployRoot: names.deployRoot });
+    const codeBuild = await openCodeBuild({
+      dataDir,
+      clock,
+      s3: storage.s3Client,
+      secrets: messaging.secrets,
+      awsEnv,
+      deployRoot: names.deployRoot,
+    });
     api.bind.codeBuild(codeBuild);
     stops.push(() => codeBuild.close());
-    const stepFunctions = await LocalStepFunctions.open({ dataDir, clock, codeBuild, instantRetries: options.instantRetries ?? false });
+    const stepFunctions = await LocalStepFunctions.open({
+      dataDir,
+      clock,
+      codeBuild,
+      instantRetries: options.instantRetries ?? false,
+    });
     api.bind.stepFunctions(stepFunctions);
     stops.push(() => stepFunctions.close());
     const clients = localAwsClients(endpoints);
@@ -242,7 +264,11 @@ function resourceNames(input: {
  * their service at request time, once `bind` hands it over. CodeCommit serves GetBranch/GetCommit over the git
  * repositories in `<dataDir>/repos/`.
  */
-async function startApiServers(messaging: { sns: LocalSns; secrets: LocalSecretsManager }, dataDir: string, stops: StopList) {
+async function startApiServers(
+  messaging: { sns: LocalSns; secrets: LocalSecretsManager },
+  dataDir: string,
+  stops: StopList,
+) {
   const bound: { codeBuild?: LocalCodeBuild; stepFunctions?: LocalStepFunctions } = {};
   const serve = async (definition: AwsServiceDefinition): Promise<RunningAwsServer> => {
     const server = await startAwsServer(definition);
@@ -330,7 +356,14 @@ export function localAwsClients(endpoints: Omit<LocalServiceEndpoints, 'http'>):
 }
 
 /** Builds get the same endpoints and credentials, so build commands that use an AWS SDK reach local services. */
-function openCodeBuild(input: { dataDir: string; clock: Clock; s3: S3Client; secrets: LocalSecretsManager; awsEnv: Record<string, string>; deployRoot: string }) {
+function openCodeBuild(input: {
+  dataDir: string;
+  clock: Clock;
+  s3: S3Client;
+  secrets: LocalSecretsManager;
+  awsEnv: Record<string, string>;
+  deployRoot: string;
+}) {
   return LocalCodeBuild.open({
     dataDir: input.dataDir,
     s3: input.s3,

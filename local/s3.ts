@@ -81,7 +81,8 @@ function decodeToken(token: string): [string, string] | undefined {
   if (!token.startsWith(TOKEN_PREFIX)) return undefined;
   try {
     const parsed: unknown = JSON.parse(Buffer.from(token.slice(TOKEN_PREFIX.length), 'base64url').toString('utf8'));
-    if (Array.isArray(parsed) && parsed.length === 2 && parsed.every((p) => typeof p === 'string')) return parsed as [string, string];
+    if (Array.isArray(parsed) && parsed.length === 2 && parsed.every((p) => typeof p === 'string'))
+      return parsed as [string, string];
   } catch {
     // fall through: an unreadable token is answered like S3 answers one
   }
@@ -124,7 +125,9 @@ const continuationTokens: Middleware = async (ctx: KoaContext, next) => {
   if (token !== undefined) {
     const decoded = decodeToken(token);
     if (decoded?.[0] !== decodeURIComponent(bucket)) {
-      throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect', { ArgumentName: 'continuation-token' });
+      throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect', {
+        ArgumentName: 'continuation-token',
+      });
     }
     delete query['continuation-token'];
     query['start-after'] = decoded[1];

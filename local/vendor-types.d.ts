@@ -39,7 +39,10 @@ declare module 's3rver' {
     store: S3rverStore;
   }
   export interface S3rverStore {
-    listObjects(bucket: string, options: Record<string, unknown>): Promise<{ objects: Array<{ key: string }>; commonPrefixes: string[]; isTruncated: boolean }>;
+    listObjects(
+      bucket: string,
+      options: Record<string, unknown>,
+    ): Promise<{ objects: Array<{ key: string }>; commonPrefixes: string[]; isTruncated: boolean }>;
   }
   export type Middleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>;
   class S3rver {

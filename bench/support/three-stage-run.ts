@@ -85,12 +85,25 @@ async function measure(roundCount: number): Promise<RunResult> {
   const dataDir = await mkdtemp(join(tmpdir(), 'lockstep-bench-'));
   const configFile = join(dataDir, 'bench.yaml');
   await writeFile(configFile, CONFIG);
-  const system = await startLocalSystem({ dataDir, configFile, firstPush: false, progress: false, sdkPublishing: false, write: () => undefined, ...(process.env.LOCKSTEP_BENCH_DYNAMODB ? { javaPreference: process.env.LOCKSTEP_BENCH_DYNAMODB as 'java' | 'dynalite' } : {}) });
+  const system = await startLocalSystem({
+    dataDir,
+    configFile,
+    firstPush: false,
+    progress: false,
+    sdkPublishing: false,
+    write: () => undefined,
+    ...(process.env.LOCKSTEP_BENCH_DYNAMODB
+      ? { javaPreference: process.env.LOCKSTEP_BENCH_DYNAMODB as 'java' | 'dynalite' }
+      : {}),
+  });
   const sfn = system.services.stepFunctions;
   try {
     // Time every Lambda invocation: the same handlers, re-registered behind a stopwatch.
     const lambda = { invocations: new Map<string, number>(), ms: new Map<string, number>() };
-    const [steps, approval] = await Promise.all([import('../../lambdas/handlers/promotion-steps'), import('../../lambdas/handlers/approval-request')]);
+    const [steps, approval] = await Promise.all([
+      import('../../lambdas/handlers/promotion-steps'),
+      import('../../lambdas/handlers/approval-request'),
+    ]);
     for (const [name, handler] of [
       ['lockstep-bench-promotion-steps', steps.handler],
       ['lockstep-bench-approval-request', approval.handler],
@@ -115,7 +128,10 @@ async function measure(roundCount: number): Promise<RunResult> {
     for (let revision = 1; revision <= roundCount; revision++) {
       const pushed = Date.now();
       await system.push({ message: `bench round ${revision}` });
-      const names = system.pipeline.promotions.map((p) => ({ environment: p.to, name: executionName(promotionId(p), 'sample-app', revision) }));
+      const names = system.pipeline.promotions.map((p) => ({
+        environment: p.to,
+        name: executionName(promotionId(p), 'sample-app', revision),
+      }));
       const executions: ExecutionRecord[] = [];
       for (const { name } of names) {
         // Polled until its run is attached (StartExecution records the execution just before running it).
@@ -132,7 +148,11 @@ async function measure(roundCount: number): Promise<RunResult> {
       const totalMs = Math.max(...executions.map((e) => e.stopDate!)) - pushed;
       const hops = names.map(({ environment }, i) => {
         const execution = executions[i]!;
-        const mine = builds.filter((b) => b.environmentVariables.some((v) => v.name === 'LOCKSTEP_ENVIRONMENT' && v.value === environment) && b.environmentVariables.some((v) => v.name === 'LOCKSTEP_REVISION' && v.value === String(revision)));
+        const mine = builds.filter(
+          (b) =>
+            b.environmentVariables.some((v) => v.name === 'LOCKSTEP_ENVIRONMENT' && v.value === environment) &&
+            b.environmentVariables.some((v) => v.name === 'LOCKSTEP_REVISION' && v.value === String(revision)),
+        );
         return {
           environment,
           revision,
@@ -146,7 +166,11 @@ async function measure(roundCount: number): Promise<RunResult> {
       });
       const appBuild = builds.find((b) => b.projectName.endsWith('-build-sample-app') && b.startTime >= pushed);
       const hopOf = (env: string) => hops.find((h) => h.environment === env)!.commandMs;
-      const criticalCommandMs = (appBuild ? appBuild.endTime! - appBuild.startTime : 0) + hopOf('alpha') + hopOf('beta') + Math.max(hopOf('prod-na'), hopOf('prod-eu'), hopOf('prod-fe'));
+      const criticalCommandMs =
+        (appBuild ? appBuild.endTime! - appBuild.startTime : 0) +
+        hopOf('alpha') +
+        hopOf('beta') +
+        Math.max(hopOf('prod-na'), hopOf('prod-eu'), hopOf('prod-fe'));
       rounds.push({ revision, totalMs, criticalCommandMs, hops });
     }
     const passes = 10;

@@ -22,17 +22,30 @@ export interface DecideOptions {
 }
 
 /** The pending request a user means: an id or its first characters, for one approver. */
-export function pickRequest(pending: readonly PendingApproval[], request: string, as: string | undefined): PendingApproval {
+export function pickRequest(
+  pending: readonly PendingApproval[],
+  request: string,
+  as: string | undefined,
+): PendingApproval {
   const matching = pending.filter((p) => p.requestId.startsWith(request) && (!as || p.approver === as.toLowerCase()));
   const requests = [...new Set(matching.map((p) => p.requestId))];
   const list = (approvals: readonly PendingApproval[]) =>
-    approvals.map((p) => `${p.requestId} (${p.application} r${p.revision} in ${p.environment}, ${p.approver})`).join(', ') || 'none';
+    approvals
+      .map((p) => `${p.requestId} (${p.application} r${p.revision} in ${p.environment}, ${p.approver})`)
+      .join(', ') || 'none';
   if (requests.length === 0) {
-    throw new ApprovalCommandError(`No pending approval request ${request}${as ? ` for ${as}` : ''}. Pending: ${list(pending)}`);
+    throw new ApprovalCommandError(
+      `No pending approval request ${request}${as ? ` for ${as}` : ''}. Pending: ${list(pending)}`,
+    );
   }
-  if (requests.length > 1) throw new ApprovalCommandError(`${request} matches ${requests.length} requests; give more of the id. Matching: ${list(matching)}`);
+  if (requests.length > 1)
+    throw new ApprovalCommandError(
+      `${request} matches ${requests.length} requests; give more of the id. Matching: ${list(matching)}`,
+    );
   if (matching.length > 1) {
-    throw new ApprovalCommandError(`Request ${request} has several approvers; choose one with --as (${matching.map((p) => p.approver).join(', ')})`);
+    throw new ApprovalCommandError(
+      `Request ${request} has several approvers; choose one with --as (${matching.map((p) => p.approver).join(', ')})`,
+    );
   }
   return matching[0]!;
 }
@@ -49,10 +62,22 @@ export async function decideApproval(request: string, decision: Decision, option
   const runtime = await adapters();
   const deps = runtime.approvalDependencies();
   if (target.kind === 'local') {
-    const pending = pickRequest(await pendingApprovals(target.connection.outboxFile, deps.approvals, deps.clock()), request, options.as);
+    const pending = pickRequest(
+      await pendingApprovals(target.connection.outboxFile, deps.approvals, deps.clock()),
+      request,
+      options.as,
+    );
     const link = new URL(pending.link);
-    const form = new URLSearchParams({ ...Object.fromEntries(link.searchParams), decision, ...(options.comment ? { comment: options.comment } : {}) });
-    const response = await fetch(link.origin + link.pathname, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() });
+    const form = new URLSearchParams({
+      ...Object.fromEntries(link.searchParams),
+      decision,
+      ...(options.comment ? { comment: options.comment } : {}),
+    });
+    const response = await fetch(link.origin + link.pathname, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: form.toString(),
+    });
     const page = await response.text();
     const text = pageText(page);
     if (!response.ok) throw new ApprovalCommandError(`The approval page refused (HTTP ${response.status}): ${text}`);
@@ -64,14 +89,32 @@ export async function decideApproval(request: string, decision: Decision, option
   const signer = await deps.signer();
   const approver = options.as.toLowerCase();
   const expiresAt = Math.floor(stored.expiresAt / 1000);
-  const sig = signer.sign({ requestId: stored.requestId, approver, execution: stored.execution, environment: stored.environment, application: stored.application, revision: stored.revision, expiresAt });
-  const decided = await decideRequest(deps, stored.requestId, { approver, exp: String(expiresAt), sig }, decision, options.comment);
+  const sig = signer.sign({
+    requestId: stored.requestId,
+    approver,
+    execution: stored.execution,
+    environment: stored.environment,
+    application: stored.application,
+    revision: stored.revision,
+    expiresAt,
+  });
+  const decided = await decideRequest(
+    deps,
+    stored.requestId,
+    { approver, exp: String(expiresAt), sig },
+    decision,
+    options.comment,
+  );
   return `${decided.status === 'approved' ? 'Approved' : 'Rejected'} ${decided.application} r${decided.revision} in ${decided.environment} as ${approver}.`;
 }
 
 function pageText(html: string): string {
   const main = /<main[^>]*>([\s\S]*?)<\/main>/i.exec(html)?.[1] ?? html;
-  return main.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 300);
+  return main
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, 300);
 }
 
 export function register(program: Command): void {
@@ -83,6 +126,8 @@ export function register(program: Command): void {
       .option('--as <email>', 'the approver deciding (needed when the request has several)')
       .option('--comment <text>', 'a comment for the audit record')
       .option(...DATA_DIR_OPTION)
-      .action(async (request: string, options: DecideOptions) => console.log(await decideApproval(request, decision, options)));
+      .action(async (request: string, options: DecideOptions) =>
+        console.log(await decideApproval(request, decision, options)),
+      );
   }
 }

@@ -27,7 +27,10 @@ export function readStateFile(path: string): { world: World; at?: number } {
   try {
     json = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw new ExplainInputError(`Cannot read the state file ${path}: ${(err as Error).message}`, { cause: err, details: { path } });
+    throw new ExplainInputError(`Cannot read the state file ${path}: ${(err as Error).message}`, {
+      cause: err,
+      details: { path },
+    });
   }
   let at: number | undefined;
   if (json !== null && typeof json === 'object' && 'at' in json) {
@@ -41,7 +44,9 @@ export function readStateFile(path: string): { world: World; at?: number } {
 function parseInstant(text: unknown, what: string): number {
   const instant = typeof text === 'string' ? Date.parse(text) : NaN;
   if (Number.isNaN(instant)) {
-    throw new ExplainInputError(`${what} must be an ISO time such as 2024-06-05T15:00:00Z, not ${JSON.stringify(text)}`);
+    throw new ExplainInputError(
+      `${what} must be an ISO time such as 2024-06-05T15:00:00Z, not ${JSON.stringify(text)}`,
+    );
   }
   return instant;
 }
@@ -61,7 +66,9 @@ export function formatDecisions(pipeline: string, at: number, decisions: readonl
   const wa = width((d) => d.application);
   const wk = width((d) => d.decision.kind);
   for (const d of decisions) {
-    lines.push(`  ${d.promotion.padEnd(wp)}  ${d.application.padEnd(wa)}  ${d.decision.kind.padEnd(wk)}  ${d.decision.reason}`);
+    lines.push(
+      `  ${d.promotion.padEnd(wp)}  ${d.application.padEnd(wa)}  ${d.decision.kind.padEnd(wk)}  ${d.decision.reason}`,
+    );
   }
   return lines;
 }
@@ -80,7 +87,8 @@ export interface ExplainOptions {
  */
 export function explain(pipeline: Pipeline, file: string, options: ExplainOptions, now: number): string {
   const statePath = options.state ?? join(dirname(file), 'state.json');
-  const state = options.state !== undefined || existsSync(statePath) ? readStateFile(statePath) : { world: EMPTY_WORLD };
+  const state =
+    options.state !== undefined || existsSync(statePath) ? readStateFile(statePath) : { world: EMPTY_WORLD };
   const at = options.at !== undefined ? parseInstant(options.at, '--at') : (state.at ?? now);
   if (options.promotion !== undefined) {
     const ids = pipeline.promotions.map(promotionId);
@@ -89,7 +97,8 @@ export function explain(pipeline: Pipeline, file: string, options: ExplainOption
     }
   }
   const decisions = reconcile(pipeline, state.world, at, { promotion: options.promotion });
-  if (options.json) return `${JSON.stringify({ pipeline: pipeline.pipeline.name, at: new Date(at).toISOString(), decisions }, null, 2)}\n`;
+  if (options.json)
+    return `${JSON.stringify({ pipeline: pipeline.pipeline.name, at: new Date(at).toISOString(), decisions }, null, 2)}\n`;
   return `${formatDecisions(pipeline.pipeline.name, at, decisions).join('\n')}\n`;
 }
 

@@ -22,7 +22,7 @@ export function register(program: Command): void {
     .description('run the whole deployment system on this machine: services, handlers, state machine, sample app')
     .option('--data-dir <dir>', 'where state lives; starting again on it resumes', '.lockstep')
     .option('--config <file>', 'pipeline definition', relative(process.cwd(), QUICKSTART_CONFIG) || QUICKSTART_CONFIG)
-    .option('--port <port>', 'port of the webhook and approval pages (default: the previous run\'s, else a free one)')
+    .option('--port <port>', "port of the webhook and approval pages (default: the previous run's, else a free one)")
     .option('--dynamodb <backend>', 'auto (DynamoDB Local when Java works), java or dynalite', 'auto')
     .option('--no-first-push', 'do not push the sample repository when the data folder is new')
     .option('--no-sdk', 'leave out the SDK-publishing half')

@@ -14,7 +14,8 @@ async function flip(change: Partial<PipelineSwitches>, options: { as?: string; d
   const runtime = await adapters();
   const deps = runtime.agentDependencies();
   const outcome = await setSwitches(deps, change, await operator(options.as));
-  const describe = (s: PipelineSwitches) => `pipeline ${s.enabled ? 'enabled' : 'disabled'}, automation ${s.automation ? 'on' : 'off'}`;
+  const describe = (s: PipelineSwitches) =>
+    `pipeline ${s.enabled ? 'enabled' : 'disabled'}, automation ${s.automation ? 'on' : 'off'}`;
   if (outcome.notified.length === 0) console.log(`Nothing to change: ${describe(outcome.after)}.`);
   else console.log(`Now ${describe(outcome.after)} (notified: ${outcome.notified.join(', ')}).`);
 }
@@ -27,12 +28,13 @@ export function register(program: Command): void {
     .option('--as <who>', 'who switches it, for the audit record (default: your login)')
     .option(...DATA_DIR_OPTION)
     .action(async (state: string, options: { as?: string; dataDir: string }) => {
-      if (state !== 'enable' && state !== 'disable') program.error(`lockstep pipeline: use enable or disable, not ${state}`);
+      if (state !== 'enable' && state !== 'disable')
+        program.error(`lockstep pipeline: use enable or disable, not ${state}`);
       await flip({ enabled: state === 'enable' }, options);
     });
   program
     .command('automation')
-    .description('switch the agents\' automation on or off')
+    .description("switch the agents' automation on or off")
     .argument('<state>', 'on | off')
     .option('--as <who>', 'who switches it, for the audit record (default: your login)')
     .option(...DATA_DIR_OPTION)

@@ -18,13 +18,21 @@ export function register(program: Command): void {
     .option(...DATA_DIR_OPTION)
     .action(async (options: { message?: string; failTests?: boolean; dataDir: string }) => {
       const target = connect(options.dataDir);
-      if (target.kind !== 'local') throw new LocalSystemNotRunningError('push works with a local system only: on AWS, push to the repository itself');
+      if (target.kind !== 'local')
+        throw new LocalSystemNotRunningError(
+          'push works with a local system only: on AWS, push to the repository itself',
+        );
       const { secretReader } = await adapters();
       const secret = parseSecrets(await secretReader().get(target.connection.env.LOCKSTEP_WEBHOOK_SECRET_ARN!)).current;
-      const result = await pushChange(target.connection, secret, { ...(options.message ? { message: options.message } : {}), failTests: options.failTests ?? false });
+      const result = await pushChange(target.connection, secret, {
+        ...(options.message ? { message: options.message } : {}),
+        failTests: options.failTests ?? false,
+      });
       const body = safeJson(result.body);
       const head = String((result.payload.head_commit as { id?: string } | null)?.id ?? '').slice(0, 12);
-      console.log(`pushed ${head} to ${target.connection.repositories[0]?.dir}: HTTP ${result.status} ${typeof body?.status === 'string' ? body.status : ''}${typeof body?.reason === 'string' ? ` (${body.reason})` : ''}`);
+      console.log(
+        `pushed ${head} to ${target.connection.repositories[0]?.dir}: HTTP ${result.status} ${typeof body?.status === 'string' ? body.status : ''}${typeof body?.reason === 'string' ? ` (${body.reason})` : ''}`,
+      );
       console.log('Follow it in the `npm start` console, or with `lockstep status`.');
       if (result.status >= 300) process.exitCode = 1;
     });

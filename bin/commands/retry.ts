@@ -26,15 +26,12 @@ export function register(program: Command): void {
     .action(async (environment: string, options: RetryOptions) => {
       connect(options.dataDir);
       const runtime = await adapters();
-      const { request, failed } = await requestRetry(
-        runtime.retryDependencies(),
-        {
-          environment,
-          by: await operator(options.as),
-          ...(options.application ? { application: options.application } : {}),
-          ...(options.reason ? { reason: options.reason } : {}),
-        },
-      );
+      const { request, failed } = await requestRetry(runtime.retryDependencies(), {
+        environment,
+        by: await operator(options.as),
+        ...(options.application ? { application: options.application } : {}),
+        ...(options.reason ? { reason: options.reason } : {}),
+      });
       console.log(
         `Retrying ${request.application} r${request.revision} in ${environment} as attempt ${request.attempt} ` +
           `(${failed.executionName} ended ${failed.status}); the next reconcile pass starts it when the window and lock allow.`,

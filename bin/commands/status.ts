@@ -30,7 +30,9 @@ export async function statusReport(options: StatusOptions): Promise<string> {
     pipeline,
     agent: runtime.agentDependencies(),
     approvals: runtime.approvalStore(),
-    ...(target.kind === 'local' ? { outboxFile: target.connection.outboxFile, buildsDir: join(target.connection.dataDir, 'builds') } : {}),
+    ...(target.kind === 'local'
+      ? { outboxFile: target.connection.outboxFile, buildsDir: join(target.connection.dataDir, 'builds') }
+      : {}),
   });
   return options.json ? JSON.stringify(status, null, 2) : formatStatus(status, pipeline).join('\n');
 }

@@ -22,7 +22,10 @@ export function describeUnlock(environment: string, outcome: UnlockOutcome): str
       ? `Released the lock of ${environment} held by ${outcome.holder} (token ${outcome.fencingToken}).`
       : `${environment} was not locked; nothing to release.`,
   ];
-  for (const c of outcome.cleared) lines.push(`Automated deploys may replace ${c.application} r${c.revision} in ${environment} again, although it was never approved there.`);
+  for (const c of outcome.cleared)
+    lines.push(
+      `Automated deploys may replace ${c.application} r${c.revision} in ${environment} again, although it was never approved there.`,
+    );
   return lines;
 }
 
@@ -42,7 +45,7 @@ export async function unlock(environment: string, options: UnlockOptions): Promi
 export function register(program: Command): void {
   program
     .command('unlock')
-    .description('release an environment\'s lock (audited, with the holder and your reason)')
+    .description("release an environment's lock (audited, with the holder and your reason)")
     .argument('<environment>', 'the environment to unlock')
     .requiredOption('--reason <text>', 'why, for the audit record and the notification')
     .option('--allow-deploy', 'also allow automated deploys over a current revision that was never approved there')

@@ -36,7 +36,9 @@ function summaryText(file: string, pipeline: Pipeline): string {
   const stageNames = pipeline.stages.map((stage) => stage.name).join(' -> ');
   const extras = [
     s.environmentsWithWindows > 0 ? `${count(s.environmentsWithWindows, 'environment')} with time windows` : '',
-    s.environmentsWithManualApproval > 0 ? `${count(s.environmentsWithManualApproval, 'environment')} with a manual approval` : '',
+    s.environmentsWithManualApproval > 0
+      ? `${count(s.environmentsWithManualApproval, 'environment')} with a manual approval`
+      : '',
     s.manualPromotions > 0 ? `${count(s.manualPromotions, 'manual promotion')}` : '',
     s.disabledPromotions > 0 ? `${count(s.disabledPromotions, 'disabled promotion')}` : '',
   ].filter((part) => part !== '');
@@ -59,21 +61,35 @@ export function register(program: Command): void {
       const old = options.against !== undefined ? await checkPipelineFile(options.against) : undefined;
       if (old && !old.pipeline) {
         console.error(formatProblems(old.problems, options.against));
-        console.error(`\n${options.against} (given with --against) is not a valid definition, so the change cannot be described.`);
+        console.error(
+          `\n${options.against} (given with --against) is not a valid definition, so the change cannot be described.`,
+        );
         process.exitCode = 1;
         return;
       }
       const changes = old?.pipeline && result.pipeline ? describeChange(old.pipeline, result.pipeline) : undefined;
       if (options.json) {
         const body = result.pipeline
-          ? { valid: true, file, summary: summarize(result.pipeline), problems: [], warnings: configWarnings(result.pipeline), ...(changes ? { changes } : {}) }
+          ? {
+              valid: true,
+              file,
+              summary: summarize(result.pipeline),
+              problems: [],
+              warnings: configWarnings(result.pipeline),
+              ...(changes ? { changes } : {}),
+            }
           : { valid: false, file, problems: result.problems };
         console.log(JSON.stringify(body, null, 2));
       } else if (result.pipeline) {
         console.log(summaryText(file, result.pipeline));
-        for (const warning of configWarnings(result.pipeline)) console.log(`warning: ${warning.path}: ${warning.message}. Fix: ${warning.fix}`);
+        for (const warning of configWarnings(result.pipeline))
+          console.log(`warning: ${warning.path}: ${warning.message}. Fix: ${warning.fix}`);
         if (changes) {
-          console.log(changes.length === 0 ? `\nAgainst ${options.against}: nothing changes at run time.` : `\nAgainst ${options.against}:`);
+          console.log(
+            changes.length === 0
+              ? `\nAgainst ${options.against}: nothing changes at run time.`
+              : `\nAgainst ${options.against}:`,
+          );
           for (const c of changes) console.log(`  ${c.kind} ${c.subject}: ${c.message}`);
         }
       } else {

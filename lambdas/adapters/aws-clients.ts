@@ -53,7 +53,9 @@ export function createAwsClients(options: AwsClientOptions = {}): AwsClients {
     s3: new S3Client({
       ...common('s3'),
       forcePathStyle: options.s3ForcePathStyle ?? false,
-      ...(options.s3ChecksumsWhenRequired ? { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' } : {}),
+      ...(options.s3ChecksumsWhenRequired
+        ? { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' }
+        : {}),
     }),
     codebuild: new CodeBuildClient(common('codebuild')),
     codecommit: new CodeCommitClient(common('codecommit')),

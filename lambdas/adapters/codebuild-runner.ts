@@ -24,7 +24,11 @@ export class CodeBuildRunner implements BuildRunner {
   async start(request: BuildRequest): Promise<{ buildId: string }> {
     const input: StartBuildCommandInput = {
       projectName: request.projectName,
-      environmentVariablesOverride: Object.entries(request.environment).map(([name, value]) => ({ name, value, type: 'PLAINTEXT' })),
+      environmentVariablesOverride: Object.entries(request.environment).map(([name, value]) => ({
+        name,
+        value,
+        type: 'PLAINTEXT',
+      })),
       ...(request.idempotencyToken ? { idempotencyToken: request.idempotencyToken } : {}),
     };
     if (request.sourceLocation) {
@@ -71,17 +75,26 @@ export class CodeBuildRunner implements BuildRunner {
 }
 
 function toInfo(build: Build): BuildInfo {
-  const failed = build.phases?.find((phase) => phase.phaseStatus && phase.phaseStatus !== 'SUCCEEDED' && phase.phaseStatus !== 'IN_PROGRESS');
+  const failed = build.phases?.find(
+    (phase) => phase.phaseStatus && phase.phaseStatus !== 'SUCCEEDED' && phase.phaseStatus !== 'IN_PROGRESS',
+  );
   const location = build.artifacts?.location;
   return {
     id: build.id ?? '',
-    status: (build.buildStatus ?? 'IN_PROGRESS'),
+    status: build.buildStatus ?? 'IN_PROGRESS',
     ...(build.startTime ? { startedAt: build.startTime.getTime() } : {}),
     ...(build.endTime ? { endedAt: build.endTime.getTime() } : {}),
     // CodeBuild reports `arn:aws:s3:::bucket/key`.
     ...(location ? { artifactLocation: location.replace(/^arn:aws[a-z-]*:s3:::/, 's3://') } : {}),
     ...(failed
-      ? { failure: `${failed.phaseType ?? 'build'} ${failed.phaseStatus}: ${failed.contexts?.map((c) => c.message).filter(Boolean).join('; ') ?? ''}`.trim() }
+      ? {
+          failure: `${failed.phaseType ?? 'build'} ${failed.phaseStatus}: ${
+            failed.contexts
+              ?.map((c) => c.message)
+              .filter(Boolean)
+              .join('; ') ?? ''
+          }`.trim(),
+        }
       : {}),
     ...(build.logs?.deepLink ? { logUrl: build.logs.deepLink } : {}),
   };

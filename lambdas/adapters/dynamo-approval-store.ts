@@ -12,8 +12,19 @@
  * transactions), so no decision exists that `undelivered` cannot find; `undelivered` drops items that stand for
  * no undelivered decision (a losing decide's, a delivered one's).
  */
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { APPROVAL_DELIVERY_LEASE_MS, type ApprovalRequestRecord, type ApprovalStore, type ClaimedDelivery } from '../ports/stores';
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import {
+  APPROVAL_DELIVERY_LEASE_MS,
+  type ApprovalRequestRecord,
+  type ApprovalStore,
+  type ClaimedDelivery,
+} from '../ports/stores';
 import { approvalRequestItem, decodeItem, taskTokenItem, type ItemLocation } from './dynamo-items';
 import { isConditionFailed, queryAll } from './dynamo-util';
 
@@ -46,7 +57,9 @@ export class DynamoApprovalStore implements ApprovalStore {
   }
 
   async get(requestId: string): Promise<ApprovalRequestRecord | undefined> {
-    const result = await this.client.send(new GetCommand({ TableName: this.table, Key: this.key(requestId), ConsistentRead: true }));
+    const result = await this.client.send(
+      new GetCommand({ TableName: this.table, Key: this.key(requestId), ConsistentRead: true }),
+    );
     if (!result.Item) return undefined;
     return toRecord(result.Item, this.where(requestId));
   }
@@ -90,7 +103,9 @@ export class DynamoApprovalStore implements ApprovalStore {
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return { taskToken: decodeItem(taskTokenItem, 'approval request', result.Attributes, this.where(requestId)).taskToken };
+      return {
+        taskToken: decodeItem(taskTokenItem, 'approval request', result.Attributes, this.where(requestId)).taskToken,
+      };
     } catch (error) {
       if (isConditionFailed(error)) return undefined;
       throw error;
@@ -104,13 +119,21 @@ export class DynamoApprovalStore implements ApprovalStore {
           TableName: this.table,
           Key: this.key(requestId),
           UpdateExpression: 'SET deliveringUntil = :lease',
-          ConditionExpression: 'attribute_exists(pk) AND delivery = :undelivered AND (attribute_not_exists(deliveringUntil) OR deliveringUntil < :now)',
-          ExpressionAttributeValues: { ':lease': now + APPROVAL_DELIVERY_LEASE_MS, ':undelivered': 'pending', ':now': now },
+          ConditionExpression:
+            'attribute_exists(pk) AND delivery = :undelivered AND (attribute_not_exists(deliveringUntil) OR deliveringUntil < :now)',
+          ExpressionAttributeValues: {
+            ':lease': now + APPROVAL_DELIVERY_LEASE_MS,
+            ':undelivered': 'pending',
+            ':now': now,
+          },
           ReturnValues: 'ALL_NEW',
         }),
       );
       const where = this.where(requestId);
-      return { request: toRecord(result.Attributes, where), taskToken: decodeItem(taskTokenItem, 'approval request', result.Attributes, where).taskToken };
+      return {
+        request: toRecord(result.Attributes, where),
+        taskToken: decodeItem(taskTokenItem, 'approval request', result.Attributes, where).taskToken,
+      };
     } catch (error) {
       if (isConditionFailed(error)) return undefined;
       throw error;

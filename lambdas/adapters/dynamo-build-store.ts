@@ -60,7 +60,9 @@ export class DynamoBuildStore implements BuildStore {
         ExpressionAttributeValues: { ':pk': `BUILDS#${application}`, ':b': 'BUILD#' },
         ConsistentRead: true,
       });
-      result[application] = items.map((item) => decodeItem(buildItem, 'build', item, { table: this.table, key: itemKey(item) }));
+      result[application] = items.map((item) =>
+        decodeItem(buildItem, 'build', item, { table: this.table, key: itemKey(item) }),
+      );
     }
     return result;
   }
@@ -134,7 +136,9 @@ export class DynamoBuildStore implements BuildStore {
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: `BUILDS#${application}`, sk: `BUILD#${requestId}` },
-          UpdateExpression: 'SET #status = :status, finishedAt = :at' + (outcome.revision === undefined ? '' : ', revision = :revision'),
+          UpdateExpression:
+            'SET #status = :status, finishedAt = :at' +
+            (outcome.revision === undefined ? '' : ', revision = :revision'),
           ConditionExpression: '#status = :running',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: {

@@ -14,7 +14,15 @@
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ApplicationAtEnvironment, DeployedRevision, PipelineSwitches, PromotionApproval } from '../core/model';
 import type { EnvironmentStore } from '../ports/stores';
-import { decodeItem, itemKey, promotionApprovalItem, promotionSwitchItem, slotItem, switchesItem, type ItemLocation } from './dynamo-items';
+import {
+  decodeItem,
+  itemKey,
+  promotionApprovalItem,
+  promotionSwitchItem,
+  slotItem,
+  switchesItem,
+  type ItemLocation,
+} from './dynamo-items';
 import { isConditionFailed, queryAll } from './dynamo-util';
 
 function toSlot(item: Record<string, unknown>, where: ItemLocation): ApplicationAtEnvironment {
@@ -40,16 +48,26 @@ export class DynamoEnvironmentStore implements EnvironmentStore {
       ExpressionAttributeValues: { ':pk': `ENV#${environment}`, ':app': 'APP#' },
       ConsistentRead: true,
     });
-    return Object.fromEntries(items.map((item) => [String(item.sk).slice('APP#'.length), toSlot(item, { table: this.table, key: itemKey(item) })]));
+    return Object.fromEntries(
+      items.map((item) => [
+        String(item.sk).slice('APP#'.length),
+        toSlot(item, { table: this.table, key: itemKey(item) }),
+      ]),
+    );
   }
 
   async slot(environment: string, application: string): Promise<ApplicationAtEnvironment | undefined> {
     const key = { pk: `ENV#${environment}`, sk: `APP#${application}` };
-    const item = (await this.client.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }))).Item;
+    const item = (await this.client.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true })))
+      .Item;
     return item && toSlot(item, { table: this.table, key });
   }
 
-  async recordDeployed(environment: string, revision: DeployedRevision, before: ApplicationAtEnvironment | undefined): Promise<ApplicationAtEnvironment> {
+  async recordDeployed(
+    environment: string,
+    revision: DeployedRevision,
+    before: ApplicationAtEnvironment | undefined,
+  ): Promise<ApplicationAtEnvironment> {
     const current = before?.current;
     if (before && current?.number === revision.number) return before;
     // Conditional on what the caller read: a concurrent writer (impossible while the lock is held) makes us fail loudly.
@@ -60,11 +78,16 @@ export class DynamoEnvironmentStore implements EnvironmentStore {
         UpdateExpression: current ? 'SET #current = :new, previous = :old' : 'SET #current = :new',
         ConditionExpression: current ? '#current.#number = :oldNumber' : 'attribute_not_exists(#current)',
         ExpressionAttributeNames: current ? { '#current': 'current', '#number': 'number' } : { '#current': 'current' },
-        ExpressionAttributeValues: current ? { ':new': revision, ':old': current, ':oldNumber': current.number } : { ':new': revision },
+        ExpressionAttributeValues: current
+          ? { ':new': revision, ':old': current, ':oldNumber': current.number }
+          : { ':new': revision },
         ReturnValues: 'ALL_NEW',
       }),
     );
-    const slot = toSlot(result.Attributes ?? {}, { table: this.table, key: { pk: `ENV#${environment}`, sk: `APP#${revision.application}` } });
+    const slot = toSlot(result.Attributes ?? {}, {
+      table: this.table,
+      key: { pk: `ENV#${environment}`, sk: `APP#${revision.application}` },
+    });
     return { ...slot, current: revision };
   }
 
@@ -98,13 +121,19 @@ export class DynamoEnvironmentStore implements EnvironmentStore {
 
   async knownEnvironments(): Promise<string[] | undefined> {
     const item = (
-      await this.client.send(new GetCommand({ TableName: this.table, Key: { pk: 'PIPELINE', sk: 'ENVIRONMENTS' }, ConsistentRead: true }))
+      await this.client.send(
+        new GetCommand({ TableName: this.table, Key: { pk: 'PIPELINE', sk: 'ENVIRONMENTS' }, ConsistentRead: true }),
+      )
     ).Item;
-    return Array.isArray(item?.names) ? item.names.filter((n: unknown): n is string => typeof n === 'string') : undefined;
+    return Array.isArray(item?.names)
+      ? item.names.filter((n: unknown): n is string => typeof n === 'string')
+      : undefined;
   }
 
   async setKnownEnvironments(names: readonly string[]): Promise<void> {
-    await this.client.send(new PutCommand({ TableName: this.table, Item: { pk: 'PIPELINE', sk: 'ENVIRONMENTS', names: [...names] } }));
+    await this.client.send(
+      new PutCommand({ TableName: this.table, Item: { pk: 'PIPELINE', sk: 'ENVIRONMENTS', names: [...names] } }),
+    );
   }
 
   async markApproved(environment: string, application: string, revision: number): Promise<void> {
@@ -136,7 +165,8 @@ export class DynamoEnvironmentStore implements EnvironmentStore {
 
   async switches(defaults: PipelineSwitches): Promise<PipelineSwitches> {
     const key = { pk: 'PIPELINE', sk: 'SWITCHES' };
-    const item = (await this.client.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }))).Item;
+    const item = (await this.client.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true })))
+      .Item;
     const stored = item ? decodeItem(switchesItem, 'pipeline switches', item, { table: this.table, key }) : {};
     return { enabled: stored.enabled ?? defaults.enabled, automation: stored.automation ?? defaults.automation };
   }
@@ -161,7 +191,10 @@ export class DynamoEnvironmentStore implements EnvironmentStore {
         ReturnValues: 'ALL_NEW',
       }),
     );
-    const stored = decodeItem(switchesItem, 'pipeline switches', result.Attributes, { table: this.table, key: { pk: 'PIPELINE', sk: 'SWITCHES' } });
+    const stored = decodeItem(switchesItem, 'pipeline switches', result.Attributes, {
+      table: this.table,
+      key: { pk: 'PIPELINE', sk: 'SWITCHES' },
+    });
     return { enabled: stored.enabled !== false, automation: stored.automation !== false };
   }
 
@@ -174,7 +207,10 @@ export class DynamoEnvironmentStore implements EnvironmentStore {
     });
     return Object.fromEntries(
       items.map((item) => {
-        const { sk, enabled } = decodeItem(promotionSwitchItem, 'promotion switch', item, { table: this.table, key: itemKey(item) });
+        const { sk, enabled } = decodeItem(promotionSwitchItem, 'promotion switch', item, {
+          table: this.table,
+          key: itemKey(item),
+        });
         return [sk.slice('PROMOTION#'.length), enabled];
       }),
     );
@@ -182,7 +218,10 @@ export class DynamoEnvironmentStore implements EnvironmentStore {
 
   async setPromotionEnabled(promotionId: string, enabled: boolean, by: string): Promise<void> {
     await this.client.send(
-      new PutCommand({ TableName: this.table, Item: { pk: 'PIPELINE', sk: `PROMOTION#${promotionId}`, enabled, changedBy: by } }),
+      new PutCommand({
+        TableName: this.table,
+        Item: { pk: 'PIPELINE', sk: `PROMOTION#${promotionId}`, enabled, changedBy: by },
+      }),
     );
   }
 
@@ -193,7 +232,9 @@ export class DynamoEnvironmentStore implements EnvironmentStore {
       ExpressionAttributeValues: { ':pk': `PROMOTION#${promotionId}`, ':a': 'APPROVAL#' },
       ConsistentRead: true,
     });
-    return items.map((item) => decodeItem(promotionApprovalItem, 'promotion approval', item, { table: this.table, key: itemKey(item) }));
+    return items.map((item) =>
+      decodeItem(promotionApprovalItem, 'promotion approval', item, { table: this.table, key: itemKey(item) }),
+    );
   }
 
   async decidePromotion(approval: PromotionApproval): Promise<boolean> {
@@ -201,7 +242,11 @@ export class DynamoEnvironmentStore implements EnvironmentStore {
       await this.client.send(
         new PutCommand({
           TableName: this.table,
-          Item: { pk: `PROMOTION#${approval.promotion}`, sk: `APPROVAL#${approval.application}#${approval.revision}`, ...approval },
+          Item: {
+            pk: `PROMOTION#${approval.promotion}`,
+            sk: `APPROVAL#${approval.application}#${approval.revision}`,
+            ...approval,
+          },
           ConditionExpression: 'attribute_not_exists(pk) OR decision = :pending',
           ExpressionAttributeValues: { ':pending': 'pending' },
         }),
@@ -213,7 +258,12 @@ export class DynamoEnvironmentStore implements EnvironmentStore {
     }
   }
 
-  async claimPromotionRequest(promotionId: string, application: string, revision: number, now: number): Promise<boolean> {
+  async claimPromotionRequest(
+    promotionId: string,
+    application: string,
+    revision: number,
+    now: number,
+  ): Promise<boolean> {
     try {
       await this.client.send(
         new PutCommand({

@@ -13,7 +13,12 @@
  * path, and each copy costs every append a write (`APP#<application>` partitions written before are left unread).
  */
 import { randomUUID } from 'node:crypto';
-import { BatchWriteCommand, QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchWriteCommand,
+  QueryCommand,
+  type DynamoDBDocumentClient,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 import type { EventStore, PipelineEvent } from '../ports/stores';
 import { decodeItem, eventItem, itemKey } from './dynamo-items';
 
@@ -29,7 +34,8 @@ export class DynamoEventStore implements EventStore {
     const sk = `${new Date(event.at).toISOString()}#${randomUUID()}`;
     const partitions = ['TIMELINE'];
     if (event.environment) partitions.push(`ENV#${event.environment}`);
-    if (event.application && event.revision !== undefined) partitions.push(`REV#${event.application}#${event.revision}`);
+    if (event.application && event.revision !== undefined)
+      partitions.push(`REV#${event.application}#${event.revision}`);
     let requests = partitions.map((pk) => ({ PutRequest: { Item: { pk, sk, ...event } } }));
     for (let attempt = 1; requests.length > 0; attempt++) {
       const result = await this.client.send(new BatchWriteCommand({ RequestItems: { [this.table]: requests } }));
@@ -41,7 +47,10 @@ export class DynamoEventStore implements EventStore {
     }
   }
 
-  async list(scope: { environment?: string; application?: string; revision?: number }, limit = 100): Promise<PipelineEvent[]> {
+  async list(
+    scope: { environment?: string; application?: string; revision?: number },
+    limit = 100,
+  ): Promise<PipelineEvent[]> {
     const pk =
       scope.application && scope.revision !== undefined
         ? `REV#${scope.application}#${scope.revision}`
@@ -53,7 +62,12 @@ export class DynamoEventStore implements EventStore {
       TableName: this.table,
       KeyConditionExpression: 'pk = :pk',
       ExpressionAttributeValues: { ':pk': pk, ...(byApplication ? { ':application': scope.application } : {}) },
-      ...(byApplication ? { FilterExpression: '#application = :application', ExpressionAttributeNames: { '#application': 'application' } } : {}),
+      ...(byApplication
+        ? {
+            FilterExpression: '#application = :application',
+            ExpressionAttributeNames: { '#application': 'application' },
+          }
+        : {}),
       ScanIndexForward: false,
       Limit: limit,
     };
@@ -62,7 +76,8 @@ export class DynamoEventStore implements EventStore {
     let startKey: Record<string, unknown> | undefined;
     do {
       const page = await this.client.send(new QueryCommand({ ...query, ExclusiveStartKey: startKey }));
-      for (const item of page.Items ?? []) events.push(decodeItem(eventItem, 'timeline event', item, { table: this.table, key: itemKey(item) }));
+      for (const item of page.Items ?? [])
+        events.push(decodeItem(eventItem, 'timeline event', item, { table: this.table, key: itemKey(item) }));
       startKey = page.LastEvaluatedKey;
     } while (startKey && events.length < limit);
     return events.slice(0, limit);

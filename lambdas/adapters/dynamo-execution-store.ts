@@ -47,7 +47,11 @@ export class DynamoExecutionStore implements ExecutionStore {
       await this.client.send(
         new PutCommand({
           TableName: this.table,
-          Item: { pk: `PROMOTION#${request.promotion}`, sk: `RETRY#${request.application}#${request.revision}#${request.attempt}`, ...request },
+          Item: {
+            pk: `PROMOTION#${request.promotion}`,
+            sk: `RETRY#${request.application}#${request.revision}#${request.attempt}`,
+            ...request,
+          },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
@@ -60,7 +64,10 @@ export class DynamoExecutionStore implements ExecutionStore {
 
   async retries(promotionId: string): Promise<RetryRequest[]> {
     return (await this.query(promotionId, 'RETRY#')).map((item) => {
-      const { reason, ...rest } = decodeItem(retryItem, 'retry request', item, { table: this.table, key: itemKey(item) });
+      const { reason, ...rest } = decodeItem(retryItem, 'retry request', item, {
+        table: this.table,
+        key: itemKey(item),
+      });
       return { ...rest, ...(reason !== undefined ? { reason } : {}) };
     });
   }

@@ -37,10 +37,17 @@ export interface ItemLocation {
  * @example
  * const revision = decodeItem(revisionItem, 'revision', item, { table, key: { pk, sk } });
  */
-export function decodeItem<S extends z.ZodType>(schema: S, kind: string, item: unknown, where: ItemLocation): z.output<S> {
+export function decodeItem<S extends z.ZodType>(
+  schema: S,
+  kind: string,
+  item: unknown,
+  where: ItemLocation,
+): z.output<S> {
   const result = schema.safeParse(item);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(item)'}: ${issue.message}`);
+  const problems = result.error.issues.map(
+    (issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(item)'}: ${issue.message}`,
+  );
   const key = Object.entries(where.key)
     .map(([name, value]) => `${name}=${String(value)}`)
     .join(' ');
@@ -87,7 +94,12 @@ export const revisionMarkerItem = z.object({
 /** The `#COUNTER` item: the last revision number handed out. */
 export const revisionCounterItem = z.object({ last: revisionNumber });
 
-const deployedRevision = z.object({ application: z.string().min(1), number: revisionNumber, versionSet, deployedAt: epochMs });
+const deployedRevision = z.object({
+  application: z.string().min(1),
+  number: revisionNumber,
+  versionSet,
+  deployedAt: epochMs,
+});
 
 /** One application's slot at an environment (`approved` is absent until the first approval). */
 export const slotItem = z.object({
@@ -209,7 +221,16 @@ export const retryItem = z.object({
 
 // SDK publishing (LOCKSTEP_SDK_TABLE)
 
-const STAGING_STATUSES = ['CONVERTED', 'WAITING', 'CONFLICT', 'TESTING', 'TEST_FAILED', 'READY', 'PUBLISHED', 'WITHDRAWN'] as const;
+const STAGING_STATUSES = [
+  'CONVERTED',
+  'WAITING',
+  'CONFLICT',
+  'TESTING',
+  'TEST_FAILED',
+  'READY',
+  'PUBLISHED',
+  'WITHDRAWN',
+] as const;
 const stagingStatus = z.enum(STAGING_STATUSES);
 const isoTime = z.string();
 const rev = z.number().int().positive();
@@ -246,12 +267,16 @@ export const versionItem = z.object({
     fileName: z.string().min(1),
     sha256: z.string(),
     size: count,
-    binaryTargets: z.array(z.object({ key: z.string().min(1), fileName: z.string().min(1), sha256: z.string(), size: count })).optional(),
+    binaryTargets: z
+      .array(z.object({ key: z.string().min(1), fileName: z.string().min(1), sha256: z.string(), size: count }))
+      .optional(),
   }),
   contentsKey: z.string(),
   resolved: z.array(ref).optional(),
   involved: z.array(z.object({ name: z.string().min(1), contacts: z.array(z.string()) })).optional(),
-  tests: z.object({ planId: z.string().min(1), passed: z.boolean(), packages: z.array(packageTestResultSchema) }).optional(),
+  tests: z
+    .object({ planId: z.string().min(1), passed: z.boolean(), packages: z.array(packageTestResultSchema) })
+    .optional(),
   publishedAt: isoTime.optional(),
   movedFrom: z.enum(ACCESS_TIERS).optional(),
   publishedBy: z.string().optional(),
@@ -305,7 +330,9 @@ export const intakeItem = z.object({
   state: z.enum(['STARTED', 'REJECTED']),
   reason: z.string(),
   at: isoTime,
-  received: z.object({ artifactsKey: z.string().min(1), metadataKey: z.string().min(1), etag: z.string().min(1) }).optional(),
+  received: z
+    .object({ artifactsKey: z.string().min(1), metadataKey: z.string().min(1), etag: z.string().min(1) })
+    .optional(),
 });
 
 /** `INTAKE-CURSOR` / `CURSOR`: where the intake poll goes on listing `incoming/` (absent: from the start). */
@@ -334,5 +361,25 @@ const checks: [
   Decodes<typeof intakeItem, IntakeRecord>,
   (status: StagingStatus) => (typeof STAGING_STATUSES)[number],
   Decodes<typeof lockItem, Omit<LockState, 'environment' | 'owner'>>,
-] = [(v) => v, (v) => v, (v) => v, (v) => v, (v) => v, (v) => v, (v) => v, (v) => v, (v) => v, (v) => v, (v) => v, (v) => v, (v) => v, (v) => v, (v) => v, (v) => v, (v) => v, (s) => s, (v) => v];
+] = [
+  (v) => v,
+  (v) => v,
+  (v) => v,
+  (v) => v,
+  (v) => v,
+  (v) => v,
+  (v) => v,
+  (v) => v,
+  (v) => v,
+  (v) => v,
+  (v) => v,
+  (v) => v,
+  (v) => v,
+  (v) => v,
+  (v) => v,
+  (v) => v,
+  (v) => v,
+  (s) => s,
+  (v) => v,
+];
 void checks;

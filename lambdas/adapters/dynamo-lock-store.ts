@@ -42,7 +42,8 @@ export class DynamoLockStore implements LockStore {
   /** The stored record, or the never-granted record when no item exists. */
   async record(environment: string): Promise<LockRecord> {
     const key = this.key(environment);
-    const item = (await this.client.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }))).Item;
+    const item = (await this.client.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true })))
+      .Item;
     if (!item) return freeLock(environment);
     const { owner, ...times } = decodeItem(lockItem, 'lock', item, { table: this.table, key });
     return { environment, owner: owner ?? null, ...times };
@@ -55,7 +56,9 @@ export class DynamoLockStore implements LockStore {
     const item = { ...this.key(next.environment), ...rest, ...(owner === null ? {} : { owner }) };
     try {
       if (condition.expected === null) {
-        await this.client.send(new PutCommand({ TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
+        await this.client.send(
+          new PutCommand({ TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }),
+        );
       } else {
         const ownerClause = condition.expected.owner === null ? 'attribute_not_exists(#owner)' : '#owner = :owner';
         await this.client.send(
@@ -107,7 +110,13 @@ export class DynamoLockStore implements LockStore {
     }
   }
 
-  async renew(environment: string, owner: string, fencingToken: number, leaseMs: number, now: number): Promise<boolean> {
+  async renew(
+    environment: string,
+    owner: string,
+    fencingToken: number,
+    leaseMs: number,
+    now: number,
+  ): Promise<boolean> {
     try {
       await this.transition(environment, (before) => renew(before, owner, fencingToken, now, leaseMs));
       return true;
@@ -117,7 +126,13 @@ export class DynamoLockStore implements LockStore {
     }
   }
 
-  async heartbeat(environment: string, owner: string, fencingToken: number, leaseMs: number, now: number): Promise<boolean> {
+  async heartbeat(
+    environment: string,
+    owner: string,
+    fencingToken: number,
+    leaseMs: number,
+    now: number,
+  ): Promise<boolean> {
     try {
       // `transition` writes nothing when the core returns the record it read: the consistent read was the check.
       await this.transition(environment, (before) => heartbeat(before, owner, fencingToken, now, leaseMs));

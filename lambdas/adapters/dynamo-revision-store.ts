@@ -24,7 +24,11 @@ export class DynamoRevisionStore implements RevisionStore {
     private readonly clock: () => number = Date.now,
   ) {}
 
-  async create(application: string, buildId: string, prepare: (number: number) => Promise<RevisionDraft>): Promise<Revision> {
+  async create(
+    application: string,
+    buildId: string,
+    prepare: (number: number) => Promise<RevisionDraft>,
+  ): Promise<Revision> {
     const pk = `APP#${application}`;
     const marker = { pk, sk: `BUILD#${buildId}` };
     const now = this.clock();
@@ -42,7 +46,11 @@ export class DynamoRevisionStore implements RevisionStore {
         }),
       );
       // Taking over a crashed claim: reuse the number it reserved.
-      if (claim.Attributes) reserved = decodeItem(revisionMarkerItem, 'build marker', claim.Attributes, { table: this.table, key: marker }).number;
+      if (claim.Attributes)
+        reserved = decodeItem(revisionMarkerItem, 'build marker', claim.Attributes, {
+          table: this.table,
+          key: marker,
+        }).number;
     } catch (error) {
       if (!isConditionFailed(error)) throw error;
       const existing = await this.findByBuildId(application, buildId);
@@ -64,7 +72,10 @@ export class DynamoRevisionStore implements RevisionStore {
           ReturnValues: 'UPDATED_NEW',
         }),
       );
-      number = decodeItem(revisionCounterItem, 'revision counter', counter.Attributes, { table: this.table, key: { pk, sk: '#COUNTER' } }).last;
+      number = decodeItem(revisionCounterItem, 'revision counter', counter.Attributes, {
+        table: this.table,
+        key: { pk, sk: '#COUNTER' },
+      }).last;
       await this.client.send(
         new UpdateCommand({
           TableName: this.table,
@@ -136,7 +147,8 @@ export class DynamoRevisionStore implements RevisionStore {
 
   async findByBuildId(application: string, buildId: string): Promise<Revision | undefined> {
     const key = { pk: `APP#${application}`, sk: `BUILD#${buildId}` };
-    const item = (await this.client.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }))).Item;
+    const item = (await this.client.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true })))
+      .Item;
     if (!item) return undefined;
     const marker = decodeItem(revisionMarkerItem, 'build marker', item, { table: this.table, key });
     return marker.state === 'done' && marker.number !== undefined ? this.get(application, marker.number) : undefined;

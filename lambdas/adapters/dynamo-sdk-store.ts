@@ -43,12 +43,27 @@ export class DynamoSdkStore implements SdkStore {
     private readonly table: string,
   ) {}
 
-  private async get<S extends z.ZodType>(schema: S, kind: string, pk: string, sk: string): Promise<z.output<S> | undefined> {
-    const result = await this.client.send(new GetCommand({ TableName: this.table, Key: { pk, sk }, ConsistentRead: true }));
-    return result.Item === undefined ? undefined : decodeItem(schema, kind, result.Item, { table: this.table, key: { pk, sk } });
+  private async get<S extends z.ZodType>(
+    schema: S,
+    kind: string,
+    pk: string,
+    sk: string,
+  ): Promise<z.output<S> | undefined> {
+    const result = await this.client.send(
+      new GetCommand({ TableName: this.table, Key: { pk, sk }, ConsistentRead: true }),
+    );
+    return result.Item === undefined
+      ? undefined
+      : decodeItem(schema, kind, result.Item, { table: this.table, key: { pk, sk } });
   }
 
-  private async save<T extends { rev: number }>(pk: string, sk: string, record: Omit<T, 'rev'>, expectedRev: number | undefined, what: string): Promise<T> {
+  private async save<T extends { rev: number }>(
+    pk: string,
+    sk: string,
+    record: Omit<T, 'rev'>,
+    expectedRev: number | undefined,
+    what: string,
+  ): Promise<T> {
     const stored = { ...record, rev: (expectedRev ?? 0) + 1 } as T;
     try {
       await this.client.send(
@@ -57,12 +72,19 @@ export class DynamoSdkStore implements SdkStore {
           Item: { pk, sk, ...stored },
           ...(expectedRev === undefined
             ? { ConditionExpression: 'attribute_not_exists(pk)' }
-            : { ConditionExpression: '#rev = :rev', ExpressionAttributeNames: { '#rev': 'rev' }, ExpressionAttributeValues: { ':rev': expectedRev } }),
+            : {
+                ConditionExpression: '#rev = :rev',
+                ExpressionAttributeNames: { '#rev': 'rev' },
+                ExpressionAttributeValues: { ':rev': expectedRev },
+              }),
         }),
       );
     } catch (error) {
       if (isConditionFailed(error)) {
-        throw new SdkConcurrentUpdateError(`${what} changed while it was being updated; read it again and retry`, { cause: error, details: { pk, sk, expectedRev } });
+        throw new SdkConcurrentUpdateError(`${what} changed while it was being updated; read it again and retry`, {
+          cause: error,
+          details: { pk, sk, expectedRev },
+        });
       }
       throw error;
     }
@@ -84,7 +106,13 @@ export class DynamoSdkStore implements SdkStore {
   }
 
   saveVersion(record: Omit<VersionRecord, 'rev'>, expectedRev: number | undefined): Promise<VersionRecord> {
-    return this.save<VersionRecord>('VERSION', refLabel(record), record, expectedRev, `${record.name} ${record.version}`);
+    return this.save<VersionRecord>(
+      'VERSION',
+      refLabel(record),
+      record,
+      expectedRev,
+      `${record.name} ${record.version}`,
+    );
   }
 
   getUpload(id: string): Promise<UploadRecord | undefined> {
@@ -104,7 +132,9 @@ export class DynamoSdkStore implements SdkStore {
   }
 
   async putBatchMembership(ref: SdkVersionRef, batchId: string): Promise<void> {
-    await this.client.send(new PutCommand({ TableName: this.table, Item: { pk: `MEMBER#${refLabel(ref)}`, sk: 'MEMBER', batchId } }));
+    await this.client.send(
+      new PutCommand({ TableName: this.table, Item: { pk: `MEMBER#${refLabel(ref)}`, sk: 'MEMBER', batchId } }),
+    );
   }
 
   async getBatchMembership(ref: SdkVersionRef): Promise<string | undefined> {
@@ -113,7 +143,9 @@ export class DynamoSdkStore implements SdkStore {
   }
 
   async deleteBatchMembership(ref: SdkVersionRef): Promise<void> {
-    await this.client.send(new DeleteCommand({ TableName: this.table, Key: { pk: `MEMBER#${refLabel(ref)}`, sk: 'MEMBER' } }));
+    await this.client.send(
+      new DeleteCommand({ TableName: this.table, Key: { pk: `MEMBER#${refLabel(ref)}`, sk: 'MEMBER' } }),
+    );
   }
 
   getCredential(tokenHash: string): Promise<Credential | undefined> {
@@ -121,14 +153,23 @@ export class DynamoSdkStore implements SdkStore {
   }
 
   async putCredential(tokenHash: string, credential: Credential): Promise<void> {
-    await this.client.send(new PutCommand({ TableName: this.table, Item: { pk: `TOKEN#${tokenHash}`, sk: 'TOKEN', ...credential } }));
+    await this.client.send(
+      new PutCommand({ TableName: this.table, Item: { pk: `TOKEN#${tokenHash}`, sk: 'TOKEN', ...credential } }),
+    );
   }
 
   async recordIntake(record: IntakeRecord): Promise<void> {
-    await this.client.send(new PutCommand({ TableName: this.table, Item: { pk: `INTAKE#${refLabel(record)}`, sk: record.etag, ...record } }));
+    await this.client.send(
+      new PutCommand({ TableName: this.table, Item: { pk: `INTAKE#${refLabel(record)}`, sk: record.etag, ...record } }),
+    );
     // Also under one partition, so a status of every version can list refusals without a scan.
     if (record.state === 'REJECTED') {
-      await this.client.send(new PutCommand({ TableName: this.table, Item: { pk: REJECTED_INTAKES_PK, sk: `${refLabel(record)}#${record.etag}`, ...record } }));
+      await this.client.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: REJECTED_INTAKES_PK, sk: `${refLabel(record)}#${record.etag}`, ...record },
+        }),
+      );
     }
   }
 
@@ -162,7 +203,12 @@ export class DynamoSdkStore implements SdkStore {
 
   async setIntakeCursor(startAfter: string | undefined): Promise<void> {
     // Last writer wins: two polls at once list the same page, and intake is idempotent per upload.
-    await this.client.send(new PutCommand({ TableName: this.table, Item: { pk: 'INTAKE-CURSOR', sk: 'CURSOR', ...(startAfter !== undefined ? { startAfter } : {}) } }));
+    await this.client.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { pk: 'INTAKE-CURSOR', sk: 'CURSOR', ...(startAfter !== undefined ? { startAfter } : {}) },
+      }),
+    );
   }
 
   async acquireIndexLease(owner: string, now: number, leaseMs: number): Promise<boolean> {

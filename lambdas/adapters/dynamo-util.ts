@@ -8,7 +8,10 @@ export function isConditionFailed(error: unknown): boolean {
 }
 
 /** Runs a query through every page. The items are untyped: decode each with `decodeItem` (`dynamo-items.ts`). */
-export async function queryAll(client: DynamoDBDocumentClient, input: QueryCommandInput): Promise<Array<Record<string, unknown>>> {
+export async function queryAll(
+  client: DynamoDBDocumentClient,
+  input: QueryCommandInput,
+): Promise<Array<Record<string, unknown>>> {
   const items: Array<Record<string, unknown>> = [];
   let startKey: Record<string, unknown> | undefined;
   do {

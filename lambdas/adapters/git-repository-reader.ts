@@ -26,7 +26,10 @@ export class GitRepositoryReader implements RepositoryReader {
 
   async branchHead(repository: string, branch: string): Promise<string | undefined> {
     try {
-      return (await this.git(repository, 'rev-parse', '--verify', '--quiet', `refs/heads/${branch}^{commit}`)).trim() || undefined;
+      return (
+        (await this.git(repository, 'rev-parse', '--verify', '--quiet', `refs/heads/${branch}^{commit}`)).trim() ||
+        undefined
+      );
     } catch (error) {
       // `rev-parse --verify --quiet` exits 1 without output for a missing branch; anything else is a real failure.
       if ((error as { cause?: { code?: unknown } }).cause?.code === 1) return undefined;

@@ -13,7 +13,9 @@ import { rawBody } from '../core/http';
  * The Lambda entry point of a handler module: `create()` builds the handler with its default dependencies at the
  * first invocation of a cold start and keeps it, so importing the module (tests, local mode) reads no environment.
  */
-export function lazyHandler<E, R>(create: () => (event: E, context: Context) => Promise<R>): (event: E, context: Context) => Promise<R> {
+export function lazyHandler<E, R>(
+  create: () => (event: E, context: Context) => Promise<R>,
+): (event: E, context: Context) => Promise<R> {
   let built: ((event: E, context: Context) => Promise<R>) | undefined;
   // async: a missing variable rejects the invocation (Lambda reports it) instead of throwing out of the call.
   return async (event, context) => (built ??= create())(event, context);
@@ -48,7 +50,8 @@ export function securityHeaders(): MiddlewareObj {
   } as unknown as Parameters<typeof httpSecurityHeaders>[0]);
   const noStore = async (request: { response?: unknown }) => {
     const response = request.response as { headers?: Record<string, unknown> } | undefined;
-    if (response?.headers && response.headers['Cache-Control'] === undefined) response.headers['Cache-Control'] = 'no-store';
+    if (response?.headers && response.headers['Cache-Control'] === undefined)
+      response.headers['Cache-Control'] = 'no-store';
   };
   return {
     after: async (request) => {
@@ -70,7 +73,8 @@ export function errorHandler(logger: Logger): MiddlewareObj {
   return httpErrorHandler({
     fallbackMessage: 'Internal error',
     logger: (error: { statusCode?: number; message?: string; name?: string }) => {
-      if (typeof error.statusCode === 'number' && error.statusCode < 500) logger.warn('Request refused', { status: error.statusCode, reason: error.message });
+      if (typeof error.statusCode === 'number' && error.statusCode < 500)
+        logger.warn('Request refused', { status: error.statusCode, reason: error.message });
       else logger.error('Request failed', error);
     },
   });
@@ -94,7 +98,9 @@ export function bodyLimit(maxBytes: number): MiddlewareObj {
 export function jsonBodyParser(options: { emptyBody?: unknown } = {}): MiddlewareObj {
   // Content types are each handler's policy (the webhook also takes GitHub's form encoding); middy 6 has the
   // option, its type declarations do not.
-  const parser = httpJsonBodyParser({ disableContentTypeCheck: true } as Parameters<typeof httpJsonBodyParser>[0]) as MiddlewareObj;
+  const parser = httpJsonBodyParser({ disableContentTypeCheck: true } as Parameters<
+    typeof httpJsonBodyParser
+  >[0]) as MiddlewareObj;
   return {
     before: async (request) => {
       const event = request.event as { body?: unknown };
@@ -123,5 +129,8 @@ export interface Route<E, R> {
  * `event.pathParameters`), 404 for anything else. Its own declarations type handlers for every event format.
  */
 export function httpRouter<E, R>(routes: readonly Route<E, R>[]): (event: E, context: Context) => Promise<R> {
-  return httpRouterHandler(routes as unknown as Parameters<typeof httpRouterHandler>[0]) as unknown as (event: E, context: Context) => Promise<R>;
+  return httpRouterHandler(routes as unknown as Parameters<typeof httpRouterHandler>[0]) as unknown as (
+    event: E,
+    context: Context,
+  ) => Promise<R>;
 }

@@ -25,7 +25,12 @@ export function createObservability(handlerName: string, env: NodeJS.ProcessEnv 
   const logger = new Logger({ serviceName });
   // Metrics' own warnings (an invocation with no metrics, a dimension set twice) go through the logger, so they are
   // structured on AWS and follow POWERTOOLS_LOG_LEVEL instead of writing to stderr directly.
-  const metrics = new Metrics({ namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? 'Lockstep', serviceName, logger, defaultDimensions: { handler: handlerName } });
+  const metrics = new Metrics({
+    namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? 'Lockstep',
+    serviceName,
+    logger,
+    defaultDimensions: { handler: handlerName },
+  });
   return { logger, metrics, tracer: new Tracer({ serviceName }) };
 }
 

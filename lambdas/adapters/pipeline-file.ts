@@ -16,10 +16,20 @@ export function readPipelineFile(path: string): Pipeline {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new ConfigError([{ path: '', message: `not valid JSON: ${(error as Error).message}`, fix: 'write the pipeline as JSON', rule: 'json' }], {
-      source: path,
-      cause: error,
-    });
+    throw new ConfigError(
+      [
+        {
+          path: '',
+          message: `not valid JSON: ${(error as Error).message}`,
+          fix: 'write the pipeline as JSON',
+          rule: 'json',
+        },
+      ],
+      {
+        source: path,
+        cause: error,
+      },
+    );
   }
   return validatePipelineObject(json, { source: path });
 }

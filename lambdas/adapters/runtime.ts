@@ -69,11 +69,16 @@ export function createRuntime({ env, clients, clock }: RuntimeContext) {
   const secretReader = once(() => new SecretsManagerReader(clients.secretsManager));
   const notifier = once(() => new SnsNotifier(clients.sns, need('LOCKSTEP_NOTIFICATION_TOPIC_ARN')));
   const approvalNotifier = once(() => new SnsNotifier(clients.sns, need('LOCKSTEP_APPROVAL_TOPIC_ARN')));
-  const orchestrator = once(() => new StepFunctionsOrchestrator(clients.sfn, need('LOCKSTEP_PROMOTION_STATE_MACHINE_ARN')));
+  const orchestrator = once(
+    () => new StepFunctionsOrchestrator(clients.sfn, need('LOCKSTEP_PROMOTION_STATE_MACHINE_ARN')),
+  );
   /** SendTaskSuccess/Failure need no state machine ARN: the approval API only decides tasks. */
   const taskOrchestrator = once(() => new StepFunctionsOrchestrator(clients.sfn));
   /** By source kind: CodeCommit through its API; `local:` sources (local mode only) through git on their folder. */
-  const repositoryReaders = once(() => ({ codecommit: new CodeCommitRepositoryReader(clients.codecommit), local: new GitRepositoryReader() }));
+  const repositoryReaders = once(() => ({
+    codecommit: new CodeCommitRepositoryReader(clients.codecommit),
+    local: new GitRepositoryReader(),
+  }));
   const pipeline = () => pipelineFromEnv(env);
 
   const approvalDependencies = once((): ApprovalDependencies => {
@@ -95,38 +100,34 @@ export function createRuntime({ env, clients, clock }: RuntimeContext) {
     };
   });
 
-  const stepDependencies = once(
-    (): StepDependencies => ({
-      pipeline: pipeline(),
-      revisions: revisionStore(),
-      environments: environmentStore(),
-      locks: lockStore(),
-      events: eventStore(),
-      notifier: notifier(),
-      clock,
-    }),
-  );
+  const stepDependencies = once((): StepDependencies => ({
+    pipeline: pipeline(),
+    revisions: revisionStore(),
+    environments: environmentStore(),
+    locks: lockStore(),
+    events: eventStore(),
+    notifier: notifier(),
+    clock,
+  }));
 
   /** What the agents need (webhook, CodeCommit and reconcile handlers). */
-  const agentDependencies = once(
-    (): AgentDependencies => ({
-      pipeline: pipeline(),
-      artifactsBucket: need('LOCKSTEP_ARTIFACTS_BUCKET'),
-      revisions: revisionStore(),
-      environments: environmentStore(),
-      locks: lockStore(),
-      events: eventStore(),
-      builds: buildStore(),
-      executions: executionStore(),
-      artifacts: new S3ArtifactStore(clients.s3),
-      runner: new CodeBuildRunner(clients.codebuild),
-      notifier: notifier(),
-      orchestrator: orchestrator(),
-      repositories: repositoryReaders(),
-      executionControl: orchestrator(),
-      clock,
-    }),
-  );
+  const agentDependencies = once((): AgentDependencies => ({
+    pipeline: pipeline(),
+    artifactsBucket: need('LOCKSTEP_ARTIFACTS_BUCKET'),
+    revisions: revisionStore(),
+    environments: environmentStore(),
+    locks: lockStore(),
+    events: eventStore(),
+    builds: buildStore(),
+    executions: executionStore(),
+    artifacts: new S3ArtifactStore(clients.s3),
+    runner: new CodeBuildRunner(clients.codebuild),
+    notifier: notifier(),
+    orchestrator: orchestrator(),
+    repositories: repositoryReaders(),
+    executionControl: orchestrator(),
+    clock,
+  }));
 
   /**
    * The agents with the approval settings when the pipeline has approval work (go-ahead requests of manual
@@ -136,20 +137,20 @@ export function createRuntime({ env, clients, clock }: RuntimeContext) {
     const base = agentDependencies();
     const needsApprovals =
       base.pipeline.promotions.some((p) => p.approval === 'manual') ||
-      base.pipeline.stages.some((stage) => stage.environments.some((environment) => environment.approval.manual !== undefined));
+      base.pipeline.stages.some((stage) =>
+        stage.environments.some((environment) => environment.approval.manual !== undefined),
+      );
     return needsApprovals ? { ...base, approvals: approvalDependencies() } : base;
   });
 
   /** `lockstep retry`: the executions and their status in Step Functions. */
-  const retryDependencies = once(
-    (): RetryDependencies => ({
-      pipeline: pipeline(),
-      executions: executionStore(),
-      events: eventStore(),
-      statuses: orchestrator(),
-      clock,
-    }),
-  );
+  const retryDependencies = once((): RetryDependencies => ({
+    pipeline: pipeline(),
+    executions: executionStore(),
+    events: eventStore(),
+    statuses: orchestrator(),
+    clock,
+  }));
 
   /** The GitHub webhook: the agents, the delivery ids seen, and its signing secret. */
   const webhookDependencies = once(() => ({
@@ -187,7 +188,9 @@ export function createRuntime({ env, clients, clock }: RuntimeContext) {
 export type Runtime = ReturnType<typeof createRuntime>;
 
 /** The runtime of this Lambda cold start: `process.env`, the default clients (traced), the wall clock. */
-export const defaultRuntime = once(() => createRuntime({ env: process.env, clients: traceAwsClients(defaultAwsClients()), clock: () => Date.now() }));
+export const defaultRuntime = once(() =>
+  createRuntime({ env: process.env, clients: traceAwsClients(defaultAwsClients()), clock: () => Date.now() }),
+);
 
 // The default runtime's getters, for the operator CLI (`bin/commands`), which points process.env at its target.
 export const agentDependencies = () => defaultRuntime().agentDependencies();

@@ -41,7 +41,10 @@ export class S3ObjectStore implements ObjectStore {
       const result = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
       if (maxBytes !== undefined && (result.ContentLength ?? 0) > maxBytes) {
         (result.Body as Readable | undefined)?.destroy();
-        throw new SdkInputError(`s3://${bucket}/${key} is ${result.ContentLength} bytes, over the limit of ${maxBytes}`, { details: { bucket, key } });
+        throw new SdkInputError(
+          `s3://${bucket}/${key} is ${result.ContentLength} bytes, over the limit of ${maxBytes}`,
+          { details: { bucket, key } },
+        );
       }
       body = result.Body as Readable;
     } catch (error) {
@@ -54,28 +57,49 @@ export class S3ObjectStore implements ObjectStore {
       size += (chunk as Buffer).length;
       if (maxBytes !== undefined && size > maxBytes) {
         body.destroy();
-        throw new SdkInputError(`s3://${bucket}/${key} is over the limit of ${maxBytes} bytes`, { details: { bucket, key } });
+        throw new SdkInputError(`s3://${bucket}/${key} is over the limit of ${maxBytes} bytes`, {
+          details: { bucket, key },
+        });
       }
       chunks.push(chunk as Buffer);
     }
     return Buffer.concat(chunks);
   }
 
-  async put(bucket: string, key: string, body: string | Buffer, contentType = 'application/octet-stream'): Promise<void> {
+  async put(
+    bucket: string,
+    key: string,
+    body: string | Buffer,
+    contentType = 'application/octet-stream',
+  ): Promise<void> {
     const data = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
-    await this.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: data, ContentLength: data.length, ContentType: contentType }));
+    await this.client.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: data,
+        ContentLength: data.length,
+        ContentType: contentType,
+      }),
+    );
   }
 
   async copy(fromBucket: string, fromKey: string, toBucket: string, toKey: string): Promise<void> {
     await this.client.send(
-      new CopyObjectCommand({ Bucket: toBucket, Key: toKey, CopySource: `${fromBucket}/${fromKey.split('/').map(encodeURIComponent).join('/')}` }),
+      new CopyObjectCommand({
+        Bucket: toBucket,
+        Key: toKey,
+        CopySource: `${fromBucket}/${fromKey.split('/').map(encodeURIComponent).join('/')}`,
+      }),
     );
   }
 
   async delete(bucket: string, keys: readonly string[]): Promise<void> {
     for (let i = 0; i < keys.length; i += 1000) {
       const batch = keys.slice(i, i + 1000);
-      await this.client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }));
+      await this.client.send(
+        new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }),
+      );
     }
   }
 
@@ -83,29 +107,47 @@ export class S3ObjectStore implements ObjectStore {
     const out: ObjectInfo[] = [];
     let token: string | undefined;
     do {
-      const page = await this.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+      const page = await this.client.send(
+        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+      );
       for (const object of page.Contents ?? []) {
-        if (object.Key !== undefined) out.push({ key: object.Key, etag: (object.ETag ?? '').replace(/"/g, ''), size: object.Size ?? 0 });
+        if (object.Key !== undefined)
+          out.push({ key: object.Key, etag: (object.ETag ?? '').replace(/"/g, ''), size: object.Size ?? 0 });
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token !== undefined);
     return out;
   }
 
-  async listPage(bucket: string, prefix: string, options: { readonly startAfter?: string; readonly maxKeys: number }): Promise<{ objects: ObjectInfo[]; truncated: boolean }> {
+  async listPage(
+    bucket: string,
+    prefix: string,
+    options: { readonly startAfter?: string; readonly maxKeys: number },
+  ): Promise<{ objects: ObjectInfo[]; truncated: boolean }> {
     const page = await this.client.send(
-      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, MaxKeys: options.maxKeys, ...(options.startAfter !== undefined ? { StartAfter: options.startAfter } : {}) }),
+      new ListObjectsV2Command({
+        Bucket: bucket,
+        Prefix: prefix,
+        MaxKeys: options.maxKeys,
+        ...(options.startAfter !== undefined ? { StartAfter: options.startAfter } : {}),
+      }),
     );
-    const objects = (page.Contents ?? []).flatMap((o) => (o.Key === undefined ? [] : [{ key: o.Key, etag: (o.ETag ?? '').replace(/"/g, ''), size: o.Size ?? 0 }]));
+    const objects = (page.Contents ?? []).flatMap((o) =>
+      o.Key === undefined ? [] : [{ key: o.Key, etag: (o.ETag ?? '').replace(/"/g, ''), size: o.Size ?? 0 }],
+    );
     return { objects, truncated: page.IsTruncated === true };
   }
 
   presignPut(bucket: string, key: string, expiresInSeconds: number): Promise<string> {
-    return getSignedUrl(this.client, new PutObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: expiresInSeconds });
+    return getSignedUrl(this.client, new PutObjectCommand({ Bucket: bucket, Key: key }), {
+      expiresIn: expiresInSeconds,
+    });
   }
 
   presignGet(bucket: string, key: string, expiresInSeconds: number): Promise<string> {
-    return getSignedUrl(this.client, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: expiresInSeconds });
+    return getSignedUrl(this.client, new GetObjectCommand({ Bucket: bucket, Key: key }), {
+      expiresIn: expiresInSeconds,
+    });
   }
 
   async download(bucket: string, key: string, path: string): Promise<void> {

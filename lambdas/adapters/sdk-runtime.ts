@@ -49,18 +49,18 @@ export function createSdkRuntime({ env: variables, clients, clock }: RuntimeCont
   });
 
   /** What the upload API, intake and steps handlers need. */
-  const serviceDependencies = once(
-    (): SdkServiceDependencies => ({
-      config: config(),
-      store: sdkStore(),
-      objects: objectStore(),
-      notifier: new SnsSdkNotifier(clients.sns, need('LOCKSTEP_SDK_NOTIFICATION_TOPIC_ARN')),
-      orchestrator: new StepFunctionsOrchestrator(clients.sfn, need('LOCKSTEP_SDK_STATE_MACHINE_ARN')),
-      clock,
-      archiveLimits: archiveLimitsFromEnv(env),
-      ...(env.LOCKSTEP_CDN_DISTRIBUTION_ID ? { cdn: new CloudFrontInvalidator(new CloudFrontClient({}), env.LOCKSTEP_CDN_DISTRIBUTION_ID) } : {}),
-    }),
-  );
+  const serviceDependencies = once((): SdkServiceDependencies => ({
+    config: config(),
+    store: sdkStore(),
+    objects: objectStore(),
+    notifier: new SnsSdkNotifier(clients.sns, need('LOCKSTEP_SDK_NOTIFICATION_TOPIC_ARN')),
+    orchestrator: new StepFunctionsOrchestrator(clients.sfn, need('LOCKSTEP_SDK_STATE_MACHINE_ARN')),
+    clock,
+    archiveLimits: archiveLimitsFromEnv(env),
+    ...(env.LOCKSTEP_CDN_DISTRIBUTION_ID
+      ? { cdn: new CloudFrontInvalidator(new CloudFrontClient({}), env.LOCKSTEP_CDN_DISTRIBUTION_ID) }
+      : {}),
+  }));
 
   const downloadDependencies = once((): DownloadDependencies => {
     const policyFile = need('LOCKSTEP_SDK_ACCESS_POLICY_FILE');
@@ -78,7 +78,8 @@ export function createSdkRuntime({ env: variables, clients, clock }: RuntimeCont
     let signer: { pem: string; signer: CloudFrontUrlSigner } | undefined;
     const ttl = env.LOCKSTEP_SDK_SIGNED_URL_TTL_SECONDS;
     const ttlSeconds = ttl === undefined || ttl === '' ? DEFAULT_URL_TTL_SECONDS : Number(ttl);
-    if (!Number.isFinite(ttlSeconds) || ttlSeconds <= 0) throw new RangeError(`LOCKSTEP_SDK_SIGNED_URL_TTL_SECONDS must be a positive number of seconds, not "${ttl}"`);
+    if (!Number.isFinite(ttlSeconds) || ttlSeconds <= 0)
+      throw new RangeError(`LOCKSTEP_SDK_SIGNED_URL_TTL_SECONDS must be a positive number of seconds, not "${ttl}"`);
     return {
       store: sdkStore(),
       objects: objectStore(),
@@ -89,7 +90,8 @@ export function createSdkRuntime({ env: variables, clients, clock }: RuntimeCont
       signer: async () => {
         // Re-parsed only when the secret's value changed (the reader caches it for five minutes).
         const pem = await reader.get(secretArn);
-        if (signer?.pem !== pem) signer = { pem, signer: new CloudFrontUrlSigner({ keyPairId, privateKeyPem: pem, baseUrl }) };
+        if (signer?.pem !== pem)
+          signer = { pem, signer: new CloudFrontUrlSigner({ keyPairId, privateKeyPem: pem, baseUrl }) };
         return signer.signer;
       },
     };
@@ -101,7 +103,9 @@ export function createSdkRuntime({ env: variables, clients, clock }: RuntimeCont
 export type SdkRuntime = ReturnType<typeof createSdkRuntime>;
 
 /** The SDK runtime of this Lambda cold start: `process.env`, the default clients (traced), the wall clock. */
-export const defaultSdkRuntime = once(() => createSdkRuntime({ env: process.env, clients: traceAwsClients(defaultAwsClients()), clock: () => Date.now() }));
+export const defaultSdkRuntime = once(() =>
+  createSdkRuntime({ env: process.env, clients: traceAwsClients(defaultAwsClients()), clock: () => Date.now() }),
+);
 
 /** The default runtime's table, for the operator CLI (`lockstep sdk token`), which points process.env at its target. */
 export const sdkStore = () => defaultSdkRuntime().sdkStore();

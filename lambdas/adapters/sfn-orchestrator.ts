@@ -41,7 +41,8 @@ export class StepFunctionsOrchestrator implements PromotionOrchestrator, Executi
   }
 
   async describe(name: string): Promise<ExecutionOutcome | undefined> {
-    if (!this.stateMachineArn) throw new Error('This orchestrator has no state machine whose executions it could describe');
+    if (!this.stateMachineArn)
+      throw new Error('This orchestrator has no state machine whose executions it could describe');
     // arn:aws:states:<region>:<account>:stateMachine:<machine> -> arn:aws:states:<region>:<account>:execution:<machine>:<name>
     const executionArn = `${this.stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
     try {
@@ -75,12 +76,18 @@ export class StepFunctionsOrchestrator implements PromotionOrchestrator, Executi
     const running: RunningExecution[] = [];
     let nextToken: string | undefined;
     do {
-      const page = await this.client.send(new ListExecutionsCommand({ stateMachineArn: this.stateMachineArn, statusFilter: 'RUNNING', nextToken }));
+      const page = await this.client.send(
+        new ListExecutionsCommand({ stateMachineArn: this.stateMachineArn, statusFilter: 'RUNNING', nextToken }),
+      );
       for (const e of page.executions ?? []) {
         if (!e.executionArn || !e.name) continue;
         const described = await this.client.send(new DescribeExecutionCommand({ executionArn: e.executionArn }));
         if (described.status !== 'RUNNING') continue; // ended between the two calls
-        running.push({ name: e.name, executionArn: e.executionArn, input: described.input ? (JSON.parse(described.input) as unknown) : undefined });
+        running.push({
+          name: e.name,
+          executionArn: e.executionArn,
+          input: described.input ? (JSON.parse(described.input) as unknown) : undefined,
+        });
       }
       nextToken = page.nextToken;
     } while (nextToken);

@@ -13,16 +13,25 @@ export class SnsSdkNotifier implements SdkNotifier {
   ) {}
 
   async publish(notification: SdkNotification): Promise<void> {
-    const recipients = [...new Set(notification.recipients.map((r) => r.trim().toLowerCase()).filter((r) => r !== ''))].sort();
+    const recipients = [
+      ...new Set(notification.recipients.map((r) => r.trim().toLowerCase()).filter((r) => r !== '')),
+    ].sort();
     for (const recipient of recipients) {
-      const attributes: Record<string, string> = { event: notification.event, recipient, sdk: notification.sdk, version: notification.version };
+      const attributes: Record<string, string> = {
+        event: notification.event,
+        recipient,
+        sdk: notification.sdk,
+        version: notification.version,
+      };
       await this.client.send(
         new PublishCommand({
           TopicArn: this.topicArn,
           // SNS subjects: ASCII, no line breaks, at most 100 characters.
           Subject: notification.subject.replace(/[^\x20-\x7e]/g, '?').slice(0, 100),
           Message: notification.text,
-          MessageAttributes: Object.fromEntries(Object.entries(attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }])),
+          MessageAttributes: Object.fromEntries(
+            Object.entries(attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }]),
+          ),
         }),
       );
     }

@@ -51,7 +51,9 @@ export interface RevisionArtifactSource {
 export interface Buildspec {
   readonly version: 0.2;
   readonly env: { readonly variables: Readonly<Record<string, string>> };
-  readonly phases: Readonly<Partial<Record<'install' | 'pre_build' | 'build' | 'post_build', { readonly commands: readonly string[] }>>>;
+  readonly phases: Readonly<
+    Partial<Record<'install' | 'pre_build' | 'build' | 'post_build', { readonly commands: readonly string[] }>>
+  >;
   readonly artifacts?: { readonly files: readonly string[]; readonly 'base-directory'?: string };
 }
 
@@ -169,7 +171,9 @@ export function buildspecProblems(pipeline: Pipeline): string[] {
     for (const name of application.packages) {
       const other = seen.get(sourceIdentifier(name));
       if (other !== undefined && other !== name) {
-        problems.push(`applications[${i}].packages: "${other}" and "${name}" both become CodeBuild source "${sourceIdentifier(name)}"; rename one`);
+        problems.push(
+          `applications[${i}].packages: "${other}" and "${name}" both become CodeBuild source "${sourceIdentifier(name)}"; rename one`,
+        );
       }
       seen.set(sourceIdentifier(name), name);
     }
@@ -219,7 +223,8 @@ export function buildProject(pipeline: Pipeline, applicationName: string): CodeB
     const exclude = `-x ${shellQuote(`${prefix}.git/*`)}${checkout.primary ? ` ${shellQuote(`${prefix}${ARTIFACT_DIRECTORY}/*`)}` : ''}`;
     // zip exits 12 when nothing matched: say which package's globs are wrong instead of a bare exit code.
     const onNothing = `|| { echo ${shellQuote(`Package ${checkout.package}: no file matched its build.artifacts`)} >&2; exit 1; }`;
-    if (flat) return `(cd "$${checkout.directoryVariable}" && zip -qr "$LOCKSTEP_ZIP" . ${exclude}${include}) ${onNothing}`;
+    if (flat)
+      return `(cd "$${checkout.directoryVariable}" && zip -qr "$LOCKSTEP_ZIP" . ${exclude}${include}) ${onNothing}`;
     const folder = shellQuote(checkout.package);
     // zip stores paths relative to the working folder, so each checkout is linked into the staging folder under
     // its package name; zip follows the link and the archive gets `<package>/...` paths.
@@ -434,10 +439,16 @@ function packageCheckouts(pipeline: Pipeline, packageNames: readonly string[]): 
  * JSON.stringify; the values only known at build time (build request, commits, build id) are checked ids, hex or
  * CodeBuild ids, so plain printf is safe for them.
  */
-function revisionManifestCommand(pipeline: Pipeline, application: string, checkouts: readonly PackageCheckout[]): string {
+function revisionManifestCommand(
+  pipeline: Pipeline,
+  application: string,
+  checkouts: readonly PackageCheckout[],
+): string {
   const lines: string[] = [];
   checkouts.forEach((checkout, index) => {
-    const fallback = checkout.primary ? 'CODEBUILD_RESOLVED_SOURCE_VERSION' : `CODEBUILD_SOURCE_VERSION_${checkout.identifier}`;
+    const fallback = checkout.primary
+      ? 'CODEBUILD_RESOLVED_SOURCE_VERSION'
+      : `CODEBUILD_SOURCE_VERSION_${checkout.identifier}`;
     lines.push(
       `commit_${index}="$(git -C "$${checkout.directoryVariable}" rev-parse HEAD 2>/dev/null || printf %s "\${${fallback}:-unknown}")"`,
     );

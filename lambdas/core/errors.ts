@@ -21,7 +21,11 @@ export class HttpError extends LockstepError {
   readonly statusCode: number;
   readonly expose: boolean;
 
-  constructor(statusCode: number, message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
+  constructor(
+    statusCode: number,
+    message: string,
+    options: { cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
     super(message, options);
     this.statusCode = statusCode;
     this.expose = statusCode < 500;

@@ -40,7 +40,8 @@ export function testProjectName(pipeline: string, environment: string, step: str
  * executionName('Beta-to-Prod', 'web', 5, 2); // 'Beta-to-Prod-web-r5-a2'
  */
 export function executionName(promotionId: string, application: string, revision: number, attempt = 1): string {
-  if (!Number.isInteger(attempt) || attempt < 1) throw new RangeError(`An attempt is a whole number from 1, not ${attempt}`);
+  if (!Number.isInteger(attempt) || attempt < 1)
+    throw new RangeError(`An attempt is a whole number from 1, not ${attempt}`);
   const tail = `r${revision}${attempt > 1 ? `-a${attempt}` : ''}`;
   const name = safe(`${promotionId}-${application}-${tail}`);
   if (name.length <= MAX_EXECUTION_NAME) return name;

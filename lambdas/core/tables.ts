@@ -18,7 +18,12 @@ export const TABLES: readonly TableDefinition[] = [
   { logicalName: 'Environments', envVar: 'LOCKSTEP_TABLE_ENVIRONMENTS', partitionKey: 'pk', sortKey: 'sk' },
   { logicalName: 'Locks', envVar: 'LOCKSTEP_TABLE_LOCKS', partitionKey: 'pk', sortKey: 'sk' },
   { logicalName: 'Events', envVar: 'LOCKSTEP_TABLE_EVENTS', partitionKey: 'pk', sortKey: 'sk' },
-  { logicalName: 'Idempotency', envVar: 'LOCKSTEP_TABLE_IDEMPOTENCY', partitionKey: 'id', timeToLiveAttribute: 'expiration' },
+  {
+    logicalName: 'Idempotency',
+    envVar: 'LOCKSTEP_TABLE_IDEMPOTENCY',
+    partitionKey: 'id',
+    timeToLiveAttribute: 'expiration',
+  },
 ];
 
 /** Tables of the SDK publishing half (`SdkPublisher` construct); local mode creates these as well as `TABLES`. */

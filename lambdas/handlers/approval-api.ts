@@ -15,7 +15,13 @@ import { bodyLimit, errorHandler, lazyHandler, securityHeaders } from '../adapte
 import { createObservability, observability, type Observability } from '../adapters/observability';
 import { defaultRuntime } from '../adapters/runtime';
 import { approvalPage, decisionPage, messagePage } from '../promotion/approval-page';
-import { decideRequest, verifyLink, type ApprovalDependencies, type Decision, type PresentedLink } from '../promotion/approvals';
+import {
+  decideRequest,
+  verifyLink,
+  type ApprovalDependencies,
+  type Decision,
+  type PresentedLink,
+} from '../promotion/approvals';
 import { HttpError } from '../promotion/errors';
 import { html, rawBody } from '../core/http';
 
@@ -63,7 +69,10 @@ const parseAndValidate: MiddlewareObj<Event, Result> = {
   },
 };
 
-export function createHandler(deps: ApprovalDependencies, { logger, metrics, ...o }: Observability = createObservability('approval-api')) {
+export function createHandler(
+  deps: ApprovalDependencies,
+  { logger, metrics, ...o }: Observability = createObservability('approval-api'),
+) {
   /** Client errors become an HTML page; anything else goes on to the error handler (a plain 500). */
   const htmlClientErrors: MiddlewareObj<Event, Result> = {
     onError: async (request) => {
@@ -71,7 +80,10 @@ export function createHandler(deps: ApprovalDependencies, { logger, metrics, ...
       if (error instanceof HttpError && error.statusCode < 500) {
         logger.warn('Approval request refused', { status: error.statusCode, reason: error.message });
         metrics.addMetric('ApprovalRefused', 'Count', 1);
-        const title = { 403: 'Link not valid', 404: 'Not found', 409: 'Already decided', 410: 'Expired', 413: 'Too large' }[error.statusCode] ?? 'Cannot do that';
+        const title =
+          { 403: 'Link not valid', 404: 'Not found', 409: 'Already decided', 410: 'Expired', 413: 'Too large' }[
+            error.statusCode
+          ] ?? 'Cannot do that';
         request.response = html(error.statusCode, messagePage(title, error.message));
       }
     },
@@ -81,7 +93,10 @@ export function createHandler(deps: ApprovalDependencies, { logger, metrics, ...
     const call = event.approval!;
     if (call.method === 'GET') {
       const verified = await verifyLink(deps, call.requestId, call.link);
-      return html(200, approvalPage(verified.request, verified.revision, verified.approver, call.link as PresentedLink));
+      return html(
+        200,
+        approvalPage(verified.request, verified.revision, verified.approver, call.link as PresentedLink),
+      );
     }
     const decided = await decideRequest(deps, call.requestId, call.link, call.decision!, call.comment);
     metrics.addMetric(decided.status === 'approved' ? 'Approved' : 'Rejected', 'Count', 1);
@@ -89,15 +104,17 @@ export function createHandler(deps: ApprovalDependencies, { logger, metrics, ...
     return html(200, decisionPage(decided));
   };
 
-  return middy<Event, Result>()
-    // Used first so that their onError run last: client errors become pages, others a plain 500, then headers.
-    .use(securityHeaders())
-    .use(errorHandler(logger))
-    .use(htmlClientErrors)
-    .use(observability({ logger, metrics, ...o }))
-    .use(bodyLimit(MAX_FORM_BYTES))
-    .use(parseAndValidate)
-    .handler(handle);
+  return (
+    middy<Event, Result>()
+      // Used first so that their onError run last: client errors become pages, others a plain 500, then headers.
+      .use(securityHeaders())
+      .use(errorHandler(logger))
+      .use(htmlClientErrors)
+      .use(observability({ logger, metrics, ...o }))
+      .use(bodyLimit(MAX_FORM_BYTES))
+      .use(parseAndValidate)
+      .handler(handle)
+  );
 }
 
 export const handler = lazyHandler(() => createHandler(defaultRuntime().approvalDependencies()));

@@ -36,11 +36,17 @@ export function createHandler(deps: ApprovalDependencies, o: Observability = cre
       const parsed = approvalRequestInputSchema.safeParse(event);
       if (!parsed.success) {
         // Paths only: the input holds the task token.
-        throw new InvalidInputError(`Invalid approval request input at ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
+        throw new InvalidInputError(
+          `Invalid approval request input at ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`,
+        );
       }
       const { taskToken, request: input } = parsed.data;
       const result = await sendApprovalRequest(deps, { kind: 'environment', taskToken, ...input });
-      o.logger.info('Approval requested', { requestId: result.requestId, execution: input.execution, environment: input.environment });
+      o.logger.info('Approval requested', {
+        requestId: result.requestId,
+        execution: input.execution,
+        environment: input.environment,
+      });
       return result;
     });
 }

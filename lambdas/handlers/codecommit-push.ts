@@ -21,7 +21,10 @@ export interface CodeCommitResult {
   readonly buildsStarted?: readonly string[];
 }
 
-export function createHandler(deps: AgentDependencies, { logger, metrics, ...o }: Observability = createObservability('codecommit-push')) {
+export function createHandler(
+  deps: AgentDependencies,
+  { logger, metrics, ...o }: Observability = createObservability('codecommit-push'),
+) {
   return middy<CodeCommitEvent, CodeCommitResult>()
     .use(observability({ logger, metrics, ...o }))
     .handler(async (event) => {

@@ -53,7 +53,8 @@ interface WebhookState {
   /** The delivery id was stored, and must be forgotten if processing fails, so a redelivery is processed. */
   remembered?: string;
 }
-const stateOf = (request: middy.Request): WebhookState => ((request.internal as { webhook?: WebhookState }).webhook ??= {});
+const stateOf = (request: middy.Request): WebhookState =>
+  ((request.internal as { webhook?: WebhookState }).webhook ??= {});
 
 /**
  * Whether `signature` (`sha256=<hex>`) is GitHub's HMAC of these exact bytes with one of the secrets. Computed
@@ -71,7 +72,10 @@ export function signatureMatches(raw: Buffer, signature: string, secrets: readon
 const FORM = /^application\/x-www-form-urlencoded\s*(;|$)/i;
 const JSON_TYPE = /^application\/(.+\+)?json\s*(;|$)/i;
 
-export function createHandler(deps: WebhookDependencies, { logger, metrics, ...o }: Observability = createObservability('github-webhook')) {
+export function createHandler(
+  deps: WebhookDependencies,
+  { logger, metrics, ...o }: Observability = createObservability('github-webhook'),
+) {
   const { agents, deliveries, secrets, webhookSecretId } = deps;
   let lastSecretRefresh = Number.NEGATIVE_INFINITY;
 
@@ -86,7 +90,8 @@ export function createHandler(deps: WebhookDependencies, { logger, metrics, ...o
     before: async (request) => {
       const raw = rawBody(request.event);
       const signature = header(request.event, 'x-hub-signature-256');
-      if (!signature || !/^sha256=[0-9a-f]{64}$/i.test(signature)) throw new HttpError(401, 'Missing or malformed X-Hub-Signature-256');
+      if (!signature || !/^sha256=[0-9a-f]{64}$/i.test(signature))
+        throw new HttpError(401, 'Missing or malformed X-Hub-Signature-256');
       let matches = signatureMatches(raw, signature, await secretsNow(false));
       // The secret may have rotated since it was cached: read it again, but at most once a minute (on the
       // injected clock), so forged deliveries cannot turn into one Secrets Manager call each.
@@ -109,16 +114,27 @@ export function createHandler(deps: WebhookDependencies, { logger, metrics, ...o
     before: async (request) => {
       const raw = stateOf(request).raw!;
       const event = request.event;
-      if (raw.length === 0) throw new HttpError(400, 'The body is empty: GitHub sends each event as a JSON object; redeliver it from the webhook settings');
+      if (raw.length === 0)
+        throw new HttpError(
+          400,
+          'The body is empty: GitHub sends each event as a JSON object; redeliver it from the webhook settings',
+        );
       const contentType = header(event, 'content-type') ?? '';
       if (FORM.test(contentType)) {
         const payload = new URLSearchParams(raw.toString('utf8')).get('payload');
-        if (payload === null) throw new HttpError(400, 'The form body has no "payload" field; set the webhook\'s content type to application/json');
+        if (payload === null)
+          throw new HttpError(
+            400,
+            'The form body has no "payload" field; set the webhook\'s content type to application/json',
+          );
         event.body = payload;
       } else if (contentType === '' || JSON_TYPE.test(contentType)) {
         event.body = raw.toString('utf8');
       } else {
-        throw new HttpError(415, `Content type ${contentType} is not supported: set the webhook's content type to application/json`);
+        throw new HttpError(
+          415,
+          `Content type ${contentType} is not supported: set the webhook's content type to application/json`,
+        );
       }
       event.isBase64Encoded = false;
     },
@@ -130,9 +146,12 @@ export function createHandler(deps: WebhookDependencies, { logger, metrics, ...o
       const event = request.event;
       const eventName = header(event, 'x-github-event');
       const deliveryId = header(event, 'x-github-delivery');
-      if (!eventName || !/^[a-z_]{1,64}$/.test(eventName)) throw new HttpError(400, 'Missing or malformed X-GitHub-Event');
-      if (!deliveryId || !/^[A-Za-z0-9-]{1,100}$/.test(deliveryId)) throw new HttpError(400, 'Missing or malformed X-GitHub-Delivery');
-      if (typeof event.body !== 'object' || event.body === null || Array.isArray(event.body)) throw new HttpError(400, 'The body is not a JSON object');
+      if (!eventName || !/^[a-z_]{1,64}$/.test(eventName))
+        throw new HttpError(400, 'Missing or malformed X-GitHub-Event');
+      if (!deliveryId || !/^[A-Za-z0-9-]{1,100}$/.test(deliveryId))
+        throw new HttpError(400, 'Missing or malformed X-GitHub-Delivery');
+      if (typeof event.body !== 'object' || event.body === null || Array.isArray(event.body))
+        throw new HttpError(400, 'The body is not a JSON object');
     },
   };
 
@@ -142,7 +161,10 @@ export function createHandler(deps: WebhookDependencies, { logger, metrics, ...o
       const id = `github:${header(request.event, 'x-github-delivery')!}`;
       if (!(await deliveries.remember(id, agents.clock(), DELIVERY_TTL_MS))) {
         metrics.addMetric('DuplicateDelivery', 'Count', 1);
-        return json(200, { status: 'duplicate', message: `Delivery ${id.slice('github:'.length)} was processed before; ignored` });
+        return json(200, {
+          status: 'duplicate',
+          message: `Delivery ${id.slice('github:'.length)} was processed before; ignored`,
+        });
       }
       stateOf(request).remembered = id;
       return undefined;
@@ -151,7 +173,10 @@ export function createHandler(deps: WebhookDependencies, { logger, metrics, ...o
       const id = stateOf(request).remembered;
       // Best effort: when even the forget fails, the error being answered is the one worth reporting, and the
       // delivery id expires after DELIVERY_TTL_MS.
-      if (id !== undefined) await deliveries.forget(id).catch((error: unknown) => logger.warn('Could not forget a failed delivery', { id, error: String(error) }));
+      if (id !== undefined)
+        await deliveries
+          .forget(id)
+          .catch((error: unknown) => logger.warn('Could not forget a failed delivery', { id, error: String(error) }));
     },
   };
 
@@ -159,7 +184,8 @@ export function createHandler(deps: WebhookDependencies, { logger, metrics, ...o
     const eventName = header(event, 'x-github-event')!;
     const deliveryId = header(event, 'x-github-delivery')!;
     if (eventName === 'ping') return json(200, { status: 'pong', message: 'Webhook is set up' });
-    if (eventName !== 'push') return json(200, { status: 'ignored', reason: `${eventName} events are not used; subscribe to push only` });
+    if (eventName !== 'push')
+      return json(200, { status: 'ignored', reason: `${eventName} events are not used; subscribe to push only` });
     const intake = githubPushIntake(agents.pipeline, event.body, deliveryId, agents.clock());
     if (intake.kind === 'ignored') {
       logger.info('Push ignored', { deliveryId, reason: intake.reason });
@@ -170,18 +196,20 @@ export function createHandler(deps: WebhookDependencies, { logger, metrics, ...o
     return json(202, { status: 'accepted', recorded: outcome.recorded, buildsStarted: outcome.buildsStarted });
   };
 
-  return middy<Event, Result>()
-    // Used first so that their onError run last: the error handler answers, then the headers are added.
-    .use(securityHeaders())
-    .use(errorHandler(logger))
-    .use(observability({ logger, metrics, ...o }))
-    .use(bodyLimit(MAX_WEBHOOK_BODY_BYTES))
-    .use(verifySignature)
-    .use(unwrapGithubBody)
-    .use(jsonBodyParser())
-    .use(validateDelivery)
-    .use(dedupeDelivery)
-    .handler(handle);
+  return (
+    middy<Event, Result>()
+      // Used first so that their onError run last: the error handler answers, then the headers are added.
+      .use(securityHeaders())
+      .use(errorHandler(logger))
+      .use(observability({ logger, metrics, ...o }))
+      .use(bodyLimit(MAX_WEBHOOK_BODY_BYTES))
+      .use(verifySignature)
+      .use(unwrapGithubBody)
+      .use(jsonBodyParser())
+      .use(validateDelivery)
+      .use(dedupeDelivery)
+      .handler(handle)
+  );
 }
 
 export const handler = lazyHandler(() => createHandler(defaultRuntime().webhookDependencies()));

@@ -25,7 +25,10 @@ export interface ReconcileResult {
  * delivering decisions on manual approval steps that the approval API stored but could not deliver
  * (`Runtime.reconcileDependencies()` adds it when the pipeline has any).
  */
-export function createHandler(deps: AgentDependencies, { logger, metrics, ...o }: Observability = createObservability('reconcile')) {
+export function createHandler(
+  deps: AgentDependencies,
+  { logger, metrics, ...o }: Observability = createObservability('reconcile'),
+) {
   return middy<unknown, ReconcileResult>()
     .use(observability({ logger, metrics, ...o }))
     .handler(async () => {
@@ -33,9 +36,23 @@ export function createHandler(deps: AgentDependencies, { logger, metrics, ...o }
       metrics.addMetric('ExecutionsStarted', 'Count', outcome.executionsStarted.length);
       metrics.addMetric('BuildsStarted', 'Count', outcome.buildsStarted.length);
       metrics.addMetric('RevisionsCreated', 'Count', outcome.revisionsCreated.length);
-      const decisions = outcome.decisions.map((d) => ({ promotion: d.promotion, application: d.application, kind: d.decision.kind, reason: d.decision.reason }));
-      logger.info('Reconcile pass done', { executionsStarted: outcome.executionsStarted, buildsStarted: outcome.buildsStarted, decisions });
-      return { revisionsCreated: outcome.revisionsCreated, buildsStarted: outcome.buildsStarted, executionsStarted: outcome.executionsStarted, decisions };
+      const decisions = outcome.decisions.map((d) => ({
+        promotion: d.promotion,
+        application: d.application,
+        kind: d.decision.kind,
+        reason: d.decision.reason,
+      }));
+      logger.info('Reconcile pass done', {
+        executionsStarted: outcome.executionsStarted,
+        buildsStarted: outcome.buildsStarted,
+        decisions,
+      });
+      return {
+        revisionsCreated: outcome.revisionsCreated,
+        buildsStarted: outcome.buildsStarted,
+        executionsStarted: outcome.executionsStarted,
+        decisions,
+      };
     });
 }
 

@@ -32,7 +32,10 @@ export function pathParameter(event: Event, name: string): string {
   }
 }
 
-export function createHandler(deps: DownloadDependencies, { logger, metrics, ...o }: Observability = createObservability('sdk-download-api')) {
+export function createHandler(
+  deps: DownloadDependencies,
+  { logger, metrics, ...o }: Observability = createObservability('sdk-download-api'),
+) {
   const consumerAndIndex = async (event: Event) => {
     const now = new Date(deps.clock());
     const consumer = await consumerFor(deps.store, header(event, 'authorization'), now);
@@ -57,29 +60,45 @@ export function createHandler(deps: DownloadDependencies, { logger, metrics, ...
     );
     if (!decision.ok) {
       metrics.addMetric('SdkDownloadsRefused', 'Count', 1);
-      logger.warn('Download refused', { consumer: consumer.id, sdk: `${name}@${version}`, code: decision.refusal.code });
+      logger.warn('Download refused', {
+        consumer: consumer.id,
+        sdk: `${name}@${version}`,
+        code: decision.refusal.code,
+      });
       return json(decision.refusal.status, { code: decision.refusal.code, message: decision.refusal.message });
     }
     metrics.addMetric('SdkDownloadsIssued', 'Count', 1);
     // The URL is a credential: logged without it.
-    logger.info('Download issued', { consumer: consumer.id, sdk: `${name}@${version}`, policy: decision.policy, expiresAt: decision.expiresAt });
-    const body = { url: decision.url, policy: decision.policy, ...(decision.expiresAt !== undefined ? { expiresAt: decision.expiresAt } : {}), file: decision.file };
+    logger.info('Download issued', {
+      consumer: consumer.id,
+      sdk: `${name}@${version}`,
+      policy: decision.policy,
+      expiresAt: decision.expiresAt,
+    });
+    const body = {
+      url: decision.url,
+      policy: decision.policy,
+      ...(decision.expiresAt !== undefined ? { expiresAt: decision.expiresAt } : {}),
+      file: decision.file,
+    };
     const response = json(query.redirect === 'true' ? 302 : 200, body);
     if (query.redirect === 'true') response.headers = { ...response.headers, Location: decision.url };
     return response;
   };
 
-  return middy<Event, Result>()
-    // Used first so that their onError run last: client errors keep their message, others a plain 500, then headers.
-    .use(securityHeaders())
-    .use(errorHandler(logger))
-    .use(observability({ logger, metrics, ...o }))
-    .handler(
-      httpRouter<Event, Result>([
-        { method: 'GET', path: '/sdk/index', handler: packageIndex },
-        { method: 'GET', path: '/sdk/download/{name}/{version}', handler: download },
-      ]),
-    );
+  return (
+    middy<Event, Result>()
+      // Used first so that their onError run last: client errors keep their message, others a plain 500, then headers.
+      .use(securityHeaders())
+      .use(errorHandler(logger))
+      .use(observability({ logger, metrics, ...o }))
+      .handler(
+        httpRouter<Event, Result>([
+          { method: 'GET', path: '/sdk/index', handler: packageIndex },
+          { method: 'GET', path: '/sdk/download/{name}/{version}', handler: download },
+        ]),
+      )
+  );
 }
 
 export const handler = lazyHandler(() => createHandler(defaultSdkRuntime().downloadDependencies()));

@@ -23,10 +23,15 @@ export interface IntakeResult {
   readonly released?: readonly string[];
 }
 
-export function createHandler(deps: SdkServiceDependencies, { logger, metrics, ...o }: Observability = createObservability('sdk-intake')) {
+export function createHandler(
+  deps: SdkServiceDependencies,
+  { logger, metrics, ...o }: Observability = createObservability('sdk-intake'),
+) {
   const summarise = (outcomes: readonly IntakeOutcome[], released?: readonly string[]): IntakeResult => {
     const started = outcomes.flatMap((out) => (out.started ? [out.execution] : []));
-    const skipped = outcomes.flatMap((out) => (out.started ? [] : [{ sdk: `${out.ref.name}@${out.ref.version}`, reason: out.reason }]));
+    const skipped = outcomes.flatMap((out) =>
+      out.started ? [] : [{ sdk: `${out.ref.name}@${out.ref.version}`, reason: out.reason }],
+    );
     metrics.addMetric('SdkExecutionsStarted', 'Count', started.length + (released?.length ?? 0));
     logger.info('SDK intake done', { started, skipped: skipped.length, released });
     return { started, skipped, ...(released !== undefined ? { released } : {}) };

@@ -15,7 +15,10 @@ export function createHandler(deps: SdkServiceDependencies, o: Observability = c
     .use(observability(o))
     .handler(async (event: unknown) => {
       const { action, sdk } = (event ?? {}) as { action?: unknown; sdk?: { name?: unknown; version?: unknown } };
-      o.logger.appendKeys({ action: typeof action === 'string' ? action : 'unknown', sdk: sdk ? `${String(sdk.name)}@${String(sdk.version)}` : undefined });
+      o.logger.appendKeys({
+        action: typeof action === 'string' ? action : 'unknown',
+        sdk: sdk ? `${String(sdk.name)}@${String(sdk.version)}` : undefined,
+      });
       return runSdkStep(deps, event);
     });
 }

@@ -6,7 +6,14 @@
  */
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { bodyLimit, errorHandler, httpRouter, jsonBodyParser, lazyHandler, securityHeaders } from '../adapters/middleware';
+import {
+  bodyLimit,
+  errorHandler,
+  httpRouter,
+  jsonBodyParser,
+  lazyHandler,
+  securityHeaders,
+} from '../adapters/middleware';
 import { createObservability, observability, type Observability } from '../adapters/observability';
 import { HttpError } from '../core/errors';
 import { header, json } from '../core/http';
@@ -30,7 +37,10 @@ function providerOf(event: Event): Credential {
   return provider;
 }
 
-export function createHandler(deps: SdkServiceDependencies, { logger, metrics, ...o }: Observability = createObservability('sdk-upload-api')) {
+export function createHandler(
+  deps: SdkServiceDependencies,
+  { logger, metrics, ...o }: Observability = createObservability('sdk-upload-api'),
+) {
   /** Every route needs a provider token: checked before any body is parsed or any route chosen. */
   const authenticate: MiddlewareObj<Event, Result> = {
     before: async (request) => {
@@ -59,24 +69,35 @@ export function createHandler(deps: SdkServiceDependencies, { logger, metrics, .
 
   const status = async (event: Event): Promise<Result> => {
     const query = event.queryStringParameters ?? {};
-    const versions = await sdkStatus(deps, providerOf(event), { ...(query.name ? { name: query.name } : {}), ...(query.version ? { version: query.version } : {}) });
+    const versions = await sdkStatus(deps, providerOf(event), {
+      ...(query.name ? { name: query.name } : {}),
+      ...(query.version ? { version: query.version } : {}),
+    });
     return json(200, { versions });
   };
 
-  return middy<Event, Result>()
-    // Used first so that their onError run last: client errors keep their message, others a plain 500, then headers.
-    .use(securityHeaders())
-    .use(errorHandler(logger))
-    .use(observability({ logger, metrics, ...o }))
-    .use(bodyLimit(MAX_REQUEST_BYTES))
-    .use(authenticate)
-    .handler(
-      httpRouter<Event, Result>([
-        { method: 'POST', path: '/sdk/uploads', handler: middy<Event, Result>().use(jsonBodyParser({ emptyBody: {} })).handler(create) },
-        { method: 'POST', path: '/sdk/uploads/{uploadId}/complete', handler: complete },
-        { method: 'GET', path: '/sdk/status', handler: status },
-      ]),
-    );
+  return (
+    middy<Event, Result>()
+      // Used first so that their onError run last: client errors keep their message, others a plain 500, then headers.
+      .use(securityHeaders())
+      .use(errorHandler(logger))
+      .use(observability({ logger, metrics, ...o }))
+      .use(bodyLimit(MAX_REQUEST_BYTES))
+      .use(authenticate)
+      .handler(
+        httpRouter<Event, Result>([
+          {
+            method: 'POST',
+            path: '/sdk/uploads',
+            handler: middy<Event, Result>()
+              .use(jsonBodyParser({ emptyBody: {} }))
+              .handler(create),
+          },
+          { method: 'POST', path: '/sdk/uploads/{uploadId}/complete', handler: complete },
+          { method: 'GET', path: '/sdk/status', handler: status },
+        ]),
+      )
+  );
 }
 
 export const handler = lazyHandler(() => createHandler(defaultSdkRuntime().serviceDependencies()));

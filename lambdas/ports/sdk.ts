@@ -63,7 +63,11 @@ export interface ObjectStore {
   /** Every object under `prefix` (all pages). */
   list(bucket: string, prefix: string): Promise<ObjectInfo[]>;
   /** One page of objects under `prefix`, in key order, after `startAfter`; `truncated` when more follow. */
-  listPage(bucket: string, prefix: string, options: { readonly startAfter?: string; readonly maxKeys: number }): Promise<{ objects: ObjectInfo[]; truncated: boolean }>;
+  listPage(
+    bucket: string,
+    prefix: string,
+    options: { readonly startAfter?: string; readonly maxKeys: number },
+  ): Promise<{ objects: ObjectInfo[]; truncated: boolean }>;
   /** A presigned PUT URL for `key`. */
   presignPut(bucket: string, key: string, expiresInSeconds: number): Promise<string>;
   /** A presigned GET URL for `key`. */
@@ -77,7 +81,14 @@ export interface ObjectStore {
 }
 
 /** SDK notification kinds; the SNS message attribute `event`. */
-export const SDK_NOTIFICATION_EVENTS = ['sdk-rejected', 'sdk-waiting', 'sdk-conflict', 'sdk-test-failed', 'sdk-published', 'sdk-withdrawn'] as const;
+export const SDK_NOTIFICATION_EVENTS = [
+  'sdk-rejected',
+  'sdk-waiting',
+  'sdk-conflict',
+  'sdk-test-failed',
+  'sdk-published',
+  'sdk-withdrawn',
+] as const;
 export type SdkNotificationEvent = (typeof SDK_NOTIFICATION_EVENTS)[number];
 
 export interface SdkNotification {

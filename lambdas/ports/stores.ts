@@ -35,7 +35,12 @@ export interface RevisionStore {
   /** All revisions of an application, oldest first. */
   list(application: string): Promise<Revision[]>;
   /** Sets the test results of one environment's approval workflow on a revision (the only mutable part). */
-  recordTestResults(application: string, number: number, environment: string, results: { passed: number; failed: number }): Promise<void>;
+  recordTestResults(
+    application: string,
+    number: number,
+    environment: string,
+    results: { passed: number; failed: number },
+  ): Promise<void>;
   /** Finds the revision a build produced (makes build completion idempotent). */
   findByBuildId(application: string, buildId: string): Promise<Revision | undefined>;
 }
@@ -50,7 +55,11 @@ export interface EnvironmentStore {
    * `before` is what the caller read with `slot`: the write is conditional on the slot still holding that
    * `current`, so a change in between fails the call (ConditionalCheckFailedException) instead of being lost.
    */
-  recordDeployed(environment: string, revision: DeployedRevision, before: ApplicationAtEnvironment | undefined): Promise<ApplicationAtEnvironment>;
+  recordDeployed(
+    environment: string,
+    revision: DeployedRevision,
+    before: ApplicationAtEnvironment | undefined,
+  ): Promise<ApplicationAtEnvironment>;
   /** After a rollback: `current` becomes `restored`, the revision that was current before the failed deploy. */
   recordRolledBack(environment: string, application: string, restored: DeployedRevision): Promise<void>;
   /** Adds a revision number to the environment's approved list (idempotent). */
@@ -85,8 +94,7 @@ export interface EnvironmentStore {
 }
 
 export type AcquireResult =
-  | { readonly acquired: true; readonly lock: LockState }
-  | { readonly acquired: false; readonly holder: LockState };
+  { readonly acquired: true; readonly lock: LockState } | { readonly acquired: false; readonly holder: LockState };
 
 export interface LockStore {
   /** The lock as stored; an expired lease is returned as null (free). */
@@ -130,7 +138,10 @@ export interface EventStore {
   /** Appends to the pipeline timeline and, when given, to the environment's and the revision's timelines. */
   append(event: PipelineEvent): Promise<void>;
   /** Newest first. */
-  list(scope: { environment?: string; application?: string; revision?: number }, limit?: number): Promise<PipelineEvent[]>;
+  list(
+    scope: { environment?: string; application?: string; revision?: number },
+    limit?: number,
+  ): Promise<PipelineEvent[]>;
 }
 
 export interface ApprovalBinding {
@@ -207,7 +218,11 @@ export interface ApprovalStore {
 }
 
 /** A build of the AutoBuild history, plus the CodeBuild id once started and the revision it became once recorded. */
-export type StoredBuild = BuildRecord & { readonly application: string; readonly buildId?: string; readonly revision?: number };
+export type StoredBuild = BuildRecord & {
+  readonly application: string;
+  readonly buildId?: string;
+  readonly revision?: number;
+};
 
 /**
  * AutoBuild's pushes and build history, in the shapes of the decision core (`planBuilds` decides; this persists).
@@ -226,7 +241,11 @@ export interface BuildStore {
   claim(request: BuildRequest, now: number): Promise<boolean>;
   started(application: string, requestId: string, buildId: string): Promise<void>;
   /** Completes a running build once: true for the first caller. */
-  complete(application: string, requestId: string, outcome: { status: 'succeeded' | 'failed'; finishedAt: number; revision?: number }): Promise<boolean>;
+  complete(
+    application: string,
+    requestId: string,
+    outcome: { status: 'succeeded' | 'failed'; finishedAt: number; revision?: number },
+  ): Promise<boolean>;
 }
 
 export interface DeliveryStore {

@@ -11,8 +11,22 @@ import { reconcile, type PromotionDecision, type World } from '../core/decide/sn
 import type { EnvironmentState } from '../core/model';
 import { attemptOf, buildProjectName, executionName } from '../core/names';
 import type { ArtifactStore } from '../ports/artifacts';
-import type { BuildRunner, ExecutionController, ExecutionOutcome, Notifier, PromotionOrchestrator } from '../ports/services';
-import type { BuildStore, EnvironmentStore, EventStore, ExecutionStore, LockStore, RevisionStore, StoredBuild } from '../ports/stores';
+import type {
+  BuildRunner,
+  ExecutionController,
+  ExecutionOutcome,
+  Notifier,
+  PromotionOrchestrator,
+} from '../ports/services';
+import type {
+  BuildStore,
+  EnvironmentStore,
+  EventStore,
+  ExecutionStore,
+  LockStore,
+  RevisionStore,
+  StoredBuild,
+} from '../ports/stores';
 import type { ApprovalDependencies } from './approvals';
 import { deliverUndelivered, sendApprovalRequest } from './approvals';
 import { ConcurrentUpdateError } from './errors';
@@ -67,7 +81,11 @@ export interface PushOutcome {
 }
 
 /** Records pushes for AutoBuild, then runs the AutoBuild step (a build starts now if the grouping says so). */
-export async function intakePushes(deps: AgentDependencies, pushes: readonly Push[], actor: string): Promise<PushOutcome> {
+export async function intakePushes(
+  deps: AgentDependencies,
+  pushes: readonly Push[],
+  actor: string,
+): Promise<PushOutcome> {
   let recorded = 0;
   for (const push of pushes) {
     if (await deps.builds.recordPush(push)) {
@@ -92,7 +110,10 @@ export async function intakePushes(deps: AgentDependencies, pushes: readonly Pus
  */
 export async function autoBuild(deps: AgentDependencies): Promise<string[]> {
   const now = deps.clock();
-  const switches = await deps.environments.switches({ enabled: deps.pipeline.pipeline.enabled, automation: deps.pipeline.pipeline.automation });
+  const switches = await deps.environments.switches({
+    enabled: deps.pipeline.pipeline.enabled,
+    automation: deps.pipeline.pipeline.automation,
+  });
   if (!switches.enabled || !switches.automation) return [];
   const applications = deps.pipeline.applications.map((a) => a.name);
   const [pushes, history] = await Promise.all([deps.builds.pushes(), deps.builds.history(applications)]);
@@ -124,8 +145,17 @@ export async function autoBuild(deps: AgentDependencies): Promise<string[]> {
         details: { buildId, requestId: request.requestId, versionSet: request.versionSet, retryOf: request.retryOf },
       });
     } catch (error) {
-      await deps.builds.complete(request.application, request.requestId, { status: 'failed', finishedAt: deps.clock() });
-      await reportBuildFailure(deps, request.application, request.requestId, `could not start ${projectName}: ${(error as Error).message}`, request.commits);
+      await deps.builds.complete(request.application, request.requestId, {
+        status: 'failed',
+        finishedAt: deps.clock(),
+      });
+      await reportBuildFailure(
+        deps,
+        request.application,
+        request.requestId,
+        `could not start ${projectName}: ${(error as Error).message}`,
+        request.commits,
+      );
     }
   }
   return started;
@@ -165,7 +195,13 @@ export async function completeBuilds(deps: AgentDependencies): Promise<{ applica
   const running = Object.values(history).flatMap((builds) => builds.filter((b) => b.status === 'running'));
   for (const build of running.filter((b) => !b.buildId && b.startedAt < now - UNSTARTED_BUILD_MS)) {
     if (await deps.builds.complete(build.application, build.id, { status: 'failed', finishedAt: now })) {
-      await reportBuildFailure(deps, build.application, build.id, 'the build was claimed but never started', build.commits);
+      await reportBuildFailure(
+        deps,
+        build.application,
+        build.id,
+        'the build was claimed but never started',
+        build.commits,
+      );
     }
   }
   const started = running.filter((b): b is StoredBuild & { buildId: string } => typeof b.buildId === 'string');
@@ -176,7 +212,9 @@ export async function completeBuilds(deps: AgentDependencies): Promise<{ applica
     const info = infos.get(build.buildId);
     if (!info || info.status === 'IN_PROGRESS') continue;
     if (info.status !== 'SUCCEEDED') {
-      if (await deps.builds.complete(build.application, build.id, { status: 'failed', finishedAt: info.endedAt ?? now })) {
+      if (
+        await deps.builds.complete(build.application, build.id, { status: 'failed', finishedAt: info.endedAt ?? now })
+      ) {
         await reportBuildFailure(deps, build.application, build.buildId, info.failure ?? info.status, build.commits);
       }
       continue;
@@ -201,7 +239,13 @@ export async function completeBuilds(deps: AgentDependencies): Promise<{ applica
       if (error instanceof ConcurrentUpdateError) continue; // another pass is recording it
       throw error;
     }
-    if (await deps.builds.complete(build.application, build.id, { status: 'succeeded', finishedAt: info.endedAt ?? now, revision: revision.number })) {
+    if (
+      await deps.builds.complete(build.application, build.id, {
+        status: 'succeeded',
+        finishedAt: info.endedAt ?? now,
+        revision: revision.number,
+      })
+    ) {
       created.push({ application: build.application, revision: revision.number });
       await deps.events.append({
         at: now,
@@ -223,20 +267,21 @@ export async function loadWorld(deps: AgentDependencies): Promise<World> {
   const { pipeline } = deps;
   const environmentNames = pipeline.stages.flatMap((s) => s.environments.map((e) => e.name));
   const promotionIds = pipeline.promotions.map((p) => promotionId(p));
-  const [switches, promotionsEnabled, revisionLists, environmentStates, approvals, executions, retries] = await Promise.all([
-    deps.environments.switches({ enabled: pipeline.pipeline.enabled, automation: pipeline.pipeline.automation }),
-    deps.environments.promotionSwitches(),
-    Promise.all(pipeline.applications.map(async (a) => [a.name, await deps.revisions.list(a.name)] as const)),
-    Promise.all(
-      environmentNames.map(async (name): Promise<[string, EnvironmentState]> => {
-        const [applications, lock] = await Promise.all([deps.environments.get(name), deps.locks.get(name, now)]);
-        return [name, { name, applications, lock }];
-      }),
-    ),
-    Promise.all(promotionIds.map((id) => deps.environments.promotionApprovals(id))),
-    Promise.all(promotionIds.map((id) => deps.executions.names(id))),
-    Promise.all(promotionIds.map((id) => deps.executions.retries(id))),
-  ]);
+  const [switches, promotionsEnabled, revisionLists, environmentStates, approvals, executions, retries] =
+    await Promise.all([
+      deps.environments.switches({ enabled: pipeline.pipeline.enabled, automation: pipeline.pipeline.automation }),
+      deps.environments.promotionSwitches(),
+      Promise.all(pipeline.applications.map(async (a) => [a.name, await deps.revisions.list(a.name)] as const)),
+      Promise.all(
+        environmentNames.map(async (name): Promise<[string, EnvironmentState]> => {
+          const [applications, lock] = await Promise.all([deps.environments.get(name), deps.locks.get(name, now)]);
+          return [name, { name, applications, lock }];
+        }),
+      ),
+      Promise.all(promotionIds.map((id) => deps.environments.promotionApprovals(id))),
+      Promise.all(promotionIds.map((id) => deps.executions.names(id))),
+      Promise.all(promotionIds.map((id) => deps.executions.retries(id))),
+    ]);
   return {
     switches,
     promotionsEnabled,
@@ -274,7 +319,9 @@ export async function reconcilePass(deps: AgentDependencies): Promise<PassOutcom
   // lock move to its new name, and what still runs in removed (or renamed) environments is stopped. An unapproved
   // revision that a stopped execution leaves behind is rolled back by the next pass's recovery.
   await carryRenamedEnvironments(deps);
-  const environmentsRemoved = deps.executionControl ? await endRemovedEnvironments({ ...deps, executions: deps.executionControl }) : [];
+  const environmentsRemoved = deps.executionControl
+    ? await endRemovedEnvironments({ ...deps, executions: deps.executionControl })
+    : [];
   const revisionsCreated = await completeBuilds(deps);
   await recoverMissedPushes(deps);
   const buildsStarted = await autoBuild(deps);
@@ -336,7 +383,15 @@ export async function reconcilePass(deps: AgentDependencies): Promise<PassOutcom
       });
     }
   }
-  return { revisionsCreated, buildsStarted, executionsStarted, decisions, decisionsDelivered, environmentsRemoved, ...recovery };
+  return {
+    revisionsCreated,
+    buildsStarted,
+    executionsStarted,
+    decisions,
+    decisionsDelivered,
+    environmentsRemoved,
+    ...recovery,
+  };
 }
 
 /**
@@ -374,7 +429,8 @@ async function requestPromotionApproval(
 ): Promise<void> {
   if (!(await deps.environments.claimPromotionRequest(d.promotion, d.application, revision, now))) return;
   const promotion = deps.pipeline.promotions.find((p) => promotionId(p) === d.promotion);
-  const approvers = promotion?.approvers ?? environmentDefinition(deps.pipeline, d.destination)?.approval.manual?.approvers ?? [];
+  const approvers =
+    promotion?.approvers ?? environmentDefinition(deps.pipeline, d.destination)?.approval.manual?.approvers ?? [];
   if (approvers.length === 0) return; // validation requires approvers for manual promotions
   await sendApprovalRequest(approvals, {
     kind: 'promotion',
@@ -400,13 +456,20 @@ function subjectOf(outcome: ExecutionOutcome): { application?: string; revision?
 }
 
 /** Only what names the deploy; the rest of a dead execution's input may be anything (it may be why it died). */
-const executionSubjectSchema = z.object({ application: z.string().min(1), revision: z.object({ number: z.number().int().positive() }) });
+const executionSubjectSchema = z.object({
+  application: z.string().min(1),
+  revision: z.object({ number: z.number().int().positive() }),
+});
 
 /**
  * Recovery name: one per (environment, application, unapproved deploy), so concurrent passes start it once and a
  * later incident on the same revision number (a redeploy has a new `deployedAt`) gets its own.
  */
-export function recoveryExecutionName(environment: string, application: string, unapproved: { number: number; deployedAt: number }): string {
+export function recoveryExecutionName(
+  environment: string,
+  application: string,
+  unapproved: { number: number; deployedAt: number },
+): string {
   return executionName(`recover-${environment}-${unapproved.deployedAt.toString(36)}`, application, unapproved.number);
 }
 
@@ -422,7 +485,9 @@ export function recoveryExecutionName(environment: string, application: string, 
  *
  * `decide()` holds every promotion into such an environment meanwhile (`recovering`, `no-safe-revision`).
  */
-export async function recoverEnvironments(deps: AgentDependencies): Promise<{ locksReleased: string[]; recoveriesStarted: string[] }> {
+export async function recoverEnvironments(
+  deps: AgentDependencies,
+): Promise<{ locksReleased: string[]; recoveriesStarted: string[] }> {
   const now = deps.clock();
   const { pipeline } = deps;
   const locksReleased: string[] = [];
@@ -446,7 +511,13 @@ export async function recoverEnvironments(deps: AgentDependencies): Promise<{ lo
             environment: env,
             execution: lock.owner,
             ...subject,
-            details: { holder: lock.owner, fencingToken: lock.fencingToken, status: outcome.status, error: outcome.error, cause: outcome.cause?.slice(0, 2000) },
+            details: {
+              holder: lock.owner,
+              fencingToken: lock.fencingToken,
+              status: outcome.status,
+              error: outcome.error,
+              cause: outcome.cause?.slice(0, 2000),
+            },
           });
           await deps.notifier.publish(
             promotionFailed({
@@ -485,7 +556,14 @@ export async function recoverEnvironments(deps: AgentDependencies): Promise<{ lo
           // A promotion that ended in its own rollback step announced this already; a stranded one did not.
           if (why) {
             await deps.notifier.publish(
-              rollbackDone({ pipeline: pipeline.pipeline.name, environment: env, application, revision: current.number, outcome: 'no-previous', execution: 'agent:reconcile' }),
+              rollbackDone({
+                pipeline: pipeline.pipeline.name,
+                environment: env,
+                application,
+                revision: current.number,
+                outcome: 'no-previous',
+                execution: 'agent:reconcile',
+              }),
             );
           }
         }

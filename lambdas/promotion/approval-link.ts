@@ -17,7 +17,8 @@ export function parseSecrets(value: string): SigningSecrets {
   const trimmed = value.trim();
   if (trimmed.startsWith('{')) {
     const parsed = JSON.parse(trimmed) as { current?: unknown; previous?: unknown };
-    if (typeof parsed.current !== 'string' || parsed.current === '') throw new RangeError('Secret JSON needs a non-empty "current"');
+    if (typeof parsed.current !== 'string' || parsed.current === '')
+      throw new RangeError('Secret JSON needs a non-empty "current"');
     return typeof parsed.previous === 'string' && parsed.previous !== ''
       ? { current: parsed.current, previous: parsed.previous }
       : { current: parsed.current };
@@ -45,7 +46,11 @@ export class ApprovalLinkSigner {
 
   /** The link an approver receives: `${baseUrl}/<id>?approver=...&exp=...&sig=...`, where `baseUrl` is LOCKSTEP_APPROVAL_BASE_URL (`https://<api>/approvals`). */
   link(baseUrl: string, claims: ApprovalLinkClaims): string {
-    const query = new URLSearchParams({ approver: claims.approver, exp: String(claims.expiresAt), sig: this.sign(claims) });
+    const query = new URLSearchParams({
+      approver: claims.approver,
+      exp: String(claims.expiresAt),
+      sig: this.sign(claims),
+    });
     return `${baseUrl.replace(/\/+$/, '')}/${encodeURIComponent(claims.requestId)}?${query.toString()}`;
   }
 

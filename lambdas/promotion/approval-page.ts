@@ -13,10 +13,18 @@ function page(title: string, body: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><meta name="robots" content="noindex"><title>${e(title)}</title><style>${STYLE}</style></head><body>${body}</body></html>`;
 }
 
-export function approvalPage(request: ApprovalRequestRecord, revision: Revision | undefined, approver: string, link: PresentedLink): string {
+export function approvalPage(
+  request: ApprovalRequestRecord,
+  revision: Revision | undefined,
+  approver: string,
+  link: PresentedLink,
+): string {
   const title = `${request.application} revision ${request.revision} in ${request.environment}`;
   const commits = (revision?.commits ?? [])
-    .map((c) => `<tr><td><code>${e(c.id.slice(0, 12))}</code></td><td>${e(c.message.split('\n')[0] ?? '')}</td><td>${e(c.author)}</td></tr>`)
+    .map(
+      (c) =>
+        `<tr><td><code>${e(c.id.slice(0, 12))}</code></td><td>${e(c.message.split('\n')[0] ?? '')}</td><td>${e(c.author)}</td></tr>`,
+    )
     .join('');
   const versions = Object.entries(revision?.versionSet ?? {})
     .map(([pkg, version]) => `<tr><td>${e(pkg)}</td><td><code>${e(version)}</code></td></tr>`)

@@ -12,7 +12,13 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Revision } from '../core/model';
 import type { Notifier, Orchestrator } from '../ports/services';
-import type { ApprovalRequestRecord, ApprovalStore, EnvironmentStore, EventStore, RevisionStore } from '../ports/stores';
+import type {
+  ApprovalRequestRecord,
+  ApprovalStore,
+  EnvironmentStore,
+  EventStore,
+  RevisionStore,
+} from '../ports/stores';
 import { ApprovalLinkSigner, type ApprovalLinkClaims } from './approval-link';
 import { HttpError } from './errors';
 import { approvalRequested, approvalRequestedNotice } from './notifications';
@@ -63,7 +69,10 @@ export interface NewApprovalRequest {
  * making a second one. A pending request is reused, its links mailed again only if they never went out; a request
  * decided meanwhile completes the task with that decision; an expired one fails it.
  */
-export async function sendApprovalRequest(deps: ApprovalDependencies, request: NewApprovalRequest): Promise<{ requestId: string; expiresAt: number }> {
+export async function sendApprovalRequest(
+  deps: ApprovalDependencies,
+  request: NewApprovalRequest,
+): Promise<{ requestId: string; expiresAt: number }> {
   const now = deps.clock();
   const requestId = request.taskToken ? requestIdForToken(request.taskToken) : (deps.newId ?? randomUUID)();
   if (request.taskToken) {
@@ -123,28 +132,49 @@ async function notifyApprovers(deps: ApprovalDependencies, record: ApprovalReque
     revision: record.revision,
     expiresAt: record.expiresAt,
     kind: record.kind,
-    commits: (revision?.commits ?? []).slice(0, 20).map((c) => `${c.id.slice(0, 12)} ${firstLine(c.message)} (${c.author})`),
+    commits: (revision?.commits ?? [])
+      .slice(0, 20)
+      .map((c) => `${c.id.slice(0, 12)} ${firstLine(c.message)} (${c.author})`),
   };
   for (const approver of record.approvers) {
-    await deps.approvalNotifier.publish(approvalRequested({ ...subject, approver, link: signer.link(deps.baseUrl, claimsOf(record, approver)) }));
+    await deps.approvalNotifier.publish(
+      approvalRequested({ ...subject, approver, link: signer.link(deps.baseUrl, claimsOf(record, approver)) }),
+    );
   }
   await deps.notifier.publish(approvalRequestedNotice({ ...subject, approvers: record.approvers }));
   await deps.approvals.markNotified(record.requestId, deps.clock());
 }
 
 /** The request step ran again with a token whose request exists: carry on from where that request is. */
-async function resumeRequest(deps: ApprovalDependencies, existing: ApprovalRequestRecord, taskToken: string): Promise<{ requestId: string; expiresAt: number }> {
+async function resumeRequest(
+  deps: ApprovalDependencies,
+  existing: ApprovalRequestRecord,
+  taskToken: string,
+): Promise<{ requestId: string; expiresAt: number }> {
   if (existing.status !== 'pending' && existing.delivery === 'pending') {
     // Decided but not delivered yet: deliver it now, unless another delivery holds it.
     const claimed = await deps.approvals.claimDelivery(existing.requestId, deps.clock());
     if (claimed) await deliverDecision(deps, claimed.request, taskToken);
   } else if (existing.status === 'approved') {
-    await deps.orchestrator.succeed(taskToken, { decision: 'approved', approver: existing.decidedBy, decidedAt: existing.decidedAt, requestId: existing.requestId });
+    await deps.orchestrator.succeed(taskToken, {
+      decision: 'approved',
+      approver: existing.decidedBy,
+      decidedAt: existing.decidedAt,
+      requestId: existing.requestId,
+    });
   } else if (existing.status === 'rejected') {
     const comment = existing.comment ? `: ${existing.comment.slice(0, 200)}` : '';
-    await deps.orchestrator.fail(taskToken, 'ApprovalRejectedError', `Rejected by ${existing.decidedBy ?? 'an approver'}${comment}`);
+    await deps.orchestrator.fail(
+      taskToken,
+      'ApprovalRejectedError',
+      `Rejected by ${existing.decidedBy ?? 'an approver'}${comment}`,
+    );
   } else if (existing.expiresAt <= deps.clock()) {
-    await deps.orchestrator.fail(taskToken, 'ApprovalExpiredError', `Approval request ${existing.requestId} expired at ${new Date(existing.expiresAt).toISOString()}`);
+    await deps.orchestrator.fail(
+      taskToken,
+      'ApprovalExpiredError',
+      `Approval request ${existing.requestId} expired at ${new Date(existing.expiresAt).toISOString()}`,
+    );
   } else if (existing.notifiedAt === undefined) {
     await notifyApprovers(deps, existing);
   }
@@ -185,7 +215,11 @@ export interface VerifiedRequest {
  * request, revision or environment fails), the approver is one of the request's approvers, not expired.
  * Errors are client errors with messages safe to show.
  */
-export async function verifyLink(deps: ApprovalDependencies, requestId: string, link: Partial<PresentedLink>): Promise<VerifiedRequest> {
+export async function verifyLink(
+  deps: ApprovalDependencies,
+  requestId: string,
+  link: Partial<PresentedLink>,
+): Promise<VerifiedRequest> {
   if (!link.sig || !link.exp || !link.approver || !/^\d{1,12}$/.test(link.exp)) {
     throw new HttpError(403, 'This approval link is incomplete. Open the link from the approval email.');
   }
@@ -227,13 +261,25 @@ export async function decideRequest(
   const status = decision === 'approve' ? 'approved' : 'rejected';
   if (request.status !== 'pending') return retryDelivery(deps, request, approver, status);
   const decidedAt = deps.clock();
-  const won = await deps.approvals.decide(requestId, { status, decidedBy: approver, decidedAt, ...(comment ? { comment } : {}) });
+  const won = await deps.approvals.decide(requestId, {
+    status,
+    decidedBy: approver,
+    decidedAt,
+    ...(comment ? { comment } : {}),
+  });
   if (!won) {
     const now = await deps.approvals.get(requestId);
     if (now && now.status !== 'pending') return retryDelivery(deps, now, approver, status);
     throw new HttpError(410, 'This approval request has expired.');
   }
-  const decided: ApprovalRequestRecord = { ...request, status, decidedBy: approver, decidedAt, ...(comment ? { comment } : {}), delivery: 'pending' };
+  const decided: ApprovalRequestRecord = {
+    ...request,
+    status,
+    decidedBy: approver,
+    decidedAt,
+    ...(comment ? { comment } : {}),
+    delivery: 'pending',
+  };
   return deliverDecision(deps, decided, won.taskToken);
 }
 
@@ -275,7 +321,11 @@ export async function deliverUndelivered(deps: ApprovalDependencies): Promise<st
 }
 
 /** Sends a decided request's decision, with the delivery held by the caller; records the outcome and the audit. */
-async function deliverDecision(deps: ApprovalDependencies, request: ApprovalRequestRecord, taskToken: string | undefined): Promise<ApprovalRequestRecord> {
+async function deliverDecision(
+  deps: ApprovalDependencies,
+  request: ApprovalRequestRecord,
+  taskToken: string | undefined,
+): Promise<ApprovalRequestRecord> {
   const { requestId, comment } = request;
   const status = request.status === 'approved' ? 'approved' : 'rejected';
   const approver = request.decidedBy ?? 'an approver';
@@ -289,7 +339,11 @@ async function deliverDecision(deps: ApprovalDependencies, request: ApprovalRequ
       if (status === 'approved') {
         await deps.orchestrator.succeed(taskToken, { decision: 'approved', approver, decidedAt, requestId });
       } else {
-        await deps.orchestrator.fail(taskToken, 'ApprovalRejectedError', `Rejected by ${approver}${comment ? `: ${comment.slice(0, 200)}` : ''}`);
+        await deps.orchestrator.fail(
+          taskToken,
+          'ApprovalRejectedError',
+          `Rejected by ${approver}${comment ? `: ${comment.slice(0, 200)}` : ''}`,
+        );
       }
     } else if (request.promotion) {
       await deps.environments.decidePromotion({
@@ -305,7 +359,9 @@ async function deliverDecision(deps: ApprovalDependencies, request: ApprovalRequ
     // The workflow stopped waiting (timed out or was stopped) between the page load and the decision.
     if (error instanceof Error && (error.name === 'TaskTimedOut' || error.name === 'TaskDoesNotExist')) {
       await deps.approvals.finishDelivery(requestId, 'undeliverable', deps.clock());
-      throw new HttpError(410, 'The deployment no longer waits for this decision (it timed out or was stopped).', { cause: error });
+      throw new HttpError(410, 'The deployment no longer waits for this decision (it timed out or was stopped).', {
+        cause: error,
+      });
     }
     // Let go so that a retry (the approver's, or the reconcile pass's) need not wait for the lease to end.
     // The delivery's error is the one to report; if the release fails too, the lease simply runs out.

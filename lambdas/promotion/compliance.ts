@@ -34,22 +34,47 @@ const normalise = (identity: string) => identity.trim().toLowerCase();
 
 const testsPassed: Rule = ({ revision, environment, configuredTests, testResults }) => {
   if (configuredTests === 0) {
-    return { rule: 'tests-passed', passed: false, message: `${environment} has no test steps, so there is no test evidence` };
+    return {
+      rule: 'tests-passed',
+      passed: false,
+      message: `${environment} has no test steps, so there is no test evidence`,
+    };
   }
-  if (!testResults) return { rule: 'tests-passed', passed: false, message: `no test results recorded for revision ${revision.number} in ${environment}` };
+  if (!testResults)
+    return {
+      rule: 'tests-passed',
+      passed: false,
+      message: `no test results recorded for revision ${revision.number} in ${environment}`,
+    };
   return testResults.failed === 0 && testResults.passed >= configuredTests
     ? { rule: 'tests-passed', passed: true, message: `${testResults.passed} of ${configuredTests} test steps passed` }
-    : { rule: 'tests-passed', passed: false, message: `${testResults.failed} test steps failed, ${testResults.passed} passed` };
+    : {
+        rule: 'tests-passed',
+        passed: false,
+        message: `${testResults.failed} test steps failed, ${testResults.passed} passed`,
+      };
 };
 
 const separationOfDuties: Rule = ({ revision, approver }) => {
   if (!approver) {
-    return { rule: 'separation-of-duties', passed: false, message: 'no manual approval in this workflow: add approval.manual to the environment' };
+    return {
+      rule: 'separation-of-duties',
+      passed: false,
+      message: 'no manual approval in this workflow: add approval.manual to the environment',
+    };
   }
   const authors = new Set([...revision.authors, ...revision.commits.map((c) => c.author)].map(normalise));
   return authors.has(normalise(approver))
-    ? { rule: 'separation-of-duties', passed: false, message: `${approver} approved a revision they authored commits in` }
-    : { rule: 'separation-of-duties', passed: true, message: `approved by ${approver}, who authored none of the ${revision.commits.length} commits` };
+    ? {
+        rule: 'separation-of-duties',
+        passed: false,
+        message: `${approver} approved a revision they authored commits in`,
+      }
+    : {
+        rule: 'separation-of-duties',
+        passed: true,
+        message: `approved by ${approver}, who authored none of the ${revision.commits.length} commits`,
+      };
 };
 
 const changeRecorded: Rule = ({ revision }) => {
@@ -59,7 +84,11 @@ const changeRecorded: Rule = ({ revision }) => {
     revision.artifact ? undefined : 'artifact',
   ].filter((m): m is string => m !== undefined);
   return missing.length === 0
-    ? { rule: 'change-recorded', passed: true, message: `${revision.commits.length} commits, build ${revision.buildId}, artifact ${revision.artifact}` }
+    ? {
+        rule: 'change-recorded',
+        passed: true,
+        message: `${revision.commits.length} commits, build ${revision.buildId}, artifact ${revision.artifact}`,
+      }
     : { rule: 'change-recorded', passed: false, message: `revision ${revision.number} has no ${missing.join(', ')}` };
 };
 
@@ -74,7 +103,10 @@ const POLICY_RULES: Readonly<Record<CompliancePolicy, readonly Rule[]>> = {
 };
 
 /** Runs a policy; undefined when the name is not a policy (a definition that skipped validation). */
-export function evaluatePolicy(policy: string, evidence: ComplianceEvidence): { passed: boolean; findings: ComplianceFinding[] } | undefined {
+export function evaluatePolicy(
+  policy: string,
+  evidence: ComplianceEvidence,
+): { passed: boolean; findings: ComplianceFinding[] } | undefined {
   const rules = Object.hasOwn(POLICY_RULES, policy) ? POLICY_RULES[policy as CompliancePolicy] : undefined;
   if (!rules) return undefined;
   const findings = rules.map((rule) => rule(evidence));

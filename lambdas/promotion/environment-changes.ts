@@ -52,7 +52,10 @@ export async function carryRenamedEnvironments(deps: CarryDependencies): Promise
       if (await deps.environments.adoptSlot(env.name, application, slot)) adopted.push(application);
     }
     // Re-entry by the same owner keeps its token and sets the lease to the same end, so a repeat is harmless.
-    const lockCarried = lock !== null && lock.leaseExpiresAt > now && (await deps.locks.acquire(env.name, lock.owner, lock.leaseExpiresAt - now, now)).acquired;
+    const lockCarried =
+      lock !== null &&
+      lock.leaseExpiresAt > now &&
+      (await deps.locks.acquire(env.name, lock.owner, lock.leaseExpiresAt - now, now)).acquired;
     if (adopted.length === 0) continue;
     carried.push(`${old}->${env.name}`);
     await deps.events.append({
@@ -79,7 +82,8 @@ export async function endRemovedEnvironments(deps: EnvironmentChangeDependencies
   const known = await deps.environments.knownEnvironments();
   const gone = (known ?? []).filter((name) => !current.includes(name));
   if (gone.length === 0) {
-    if (known?.length !== current.length || known.some((n, i) => n !== current[i])) await deps.environments.setKnownEnvironments(current);
+    if (known?.length !== current.length || known.some((n, i) => n !== current[i]))
+      await deps.environments.setKnownEnvironments(current);
     return [];
   }
   const running = await deps.executions.running();
@@ -100,7 +104,8 @@ export async function endRemovedEnvironments(deps: EnvironmentChangeDependencies
     const now = deps.clock();
     for (const name of renamedTo ? [environment, renamedTo] : [environment]) {
       const lock = await deps.locks.get(name, now);
-      if (lock && stopped.includes(lock.owner) && (await deps.locks.release(name, lock.owner, lock.fencingToken))) locksReleased++;
+      if (lock && stopped.includes(lock.owner) && (await deps.locks.release(name, lock.owner, lock.fencingToken)))
+        locksReleased++;
     }
     reports.push({ environment, ...(renamedTo ? { renamedTo } : {}), stopped, locksReleased });
     await deps.events.append({

@@ -79,7 +79,13 @@ export function environmentDefinition(pipeline: Pipeline, name: string): Environ
  */
 export function executionInput(
   pipeline: Pipeline,
-  target: { promotion: string; execution: string; environment: string; revision: Revision; recovery?: ExecutionInput['recovery'] },
+  target: {
+    promotion: string;
+    execution: string;
+    environment: string;
+    revision: Revision;
+    recovery?: ExecutionInput['recovery'];
+  },
 ): ExecutionInput {
   const env = environmentDefinition(pipeline, target.environment);
   if (!env) throw new RangeError(`Environment ${target.environment} is not in pipeline ${pipeline.pipeline.name}`);
@@ -93,12 +99,19 @@ export function executionInput(
     execution: target.execution,
     application: target.revision.application,
     environment: env.name,
-    revision: { number: target.revision.number, artifact: target.revision.artifact, sourceLocation: `${bucket}/${key}` },
+    revision: {
+      number: target.revision.number,
+      artifact: target.revision.artifact,
+      sourceLocation: `${bucket}/${key}`,
+    },
     projects: { deploy: deployProjectName(pipeline.pipeline.name, env.name) },
     // `lockLease` is the whole hold, approval wait included (validation refuses one shorter than that wait).
     lockLeaseMs: lockLeaseMs(env),
     approval: {
-      tests: env.approval.tests.map((step) => ({ name: step.name, project: testProjectName(pipeline.pipeline.name, env.name, step.name) })),
+      tests: env.approval.tests.map((step) => ({
+        name: step.name,
+        project: testProjectName(pipeline.pipeline.name, env.name, step.name),
+      })),
       compliancePolicy: env.approval.compliance?.policy ?? null,
       manual: manual ? { approvers: manual.approvers, timeoutSeconds: Math.max(1, Math.round(manualMs / 1000)) } : null,
       bakeSeconds: Math.round(bakeMs / 1000),

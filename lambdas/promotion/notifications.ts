@@ -26,7 +26,12 @@ function revisionName(s: Subject): string {
   return s.application && s.revision !== undefined ? `${s.application} revision ${s.revision}` : 'a revision';
 }
 
-function notification(event: NotificationEvent, s: Subject, subject: string, lines: readonly (string | undefined)[]): Notification {
+function notification(
+  event: NotificationEvent,
+  s: Subject,
+  subject: string,
+  lines: readonly (string | undefined)[],
+): Notification {
   return {
     event,
     subject: `[Lockstep ${s.pipeline}] ${subject}`,
@@ -37,7 +42,13 @@ function notification(event: NotificationEvent, s: Subject, subject: string, lin
 
 /** An approver is asked to decide (sent on the approval topic, one message per approver). */
 export function approvalRequested(
-  s: Subject & { approver: string; link: string; expiresAt: number; kind: 'environment' | 'promotion'; commits: readonly string[] },
+  s: Subject & {
+    approver: string;
+    link: string;
+    expiresAt: number;
+    kind: 'environment' | 'promotion';
+    commits: readonly string[];
+  },
 ): Notification {
   const what =
     s.kind === 'environment'
@@ -60,7 +71,12 @@ export function approvalRequested(
  * per request). Who may decide and until when, but no link: links are per approver and decide as that approver.
  */
 export function approvalRequestedNotice(
-  s: Subject & { approvers: readonly string[]; expiresAt: number; kind: 'environment' | 'promotion'; commits: readonly string[] },
+  s: Subject & {
+    approvers: readonly string[];
+    expiresAt: number;
+    kind: 'environment' | 'promotion';
+    commits: readonly string[];
+  },
 ): Notification {
   const what =
     s.kind === 'environment'
@@ -83,9 +99,11 @@ export function pipelineSwitched(
     'pipeline-disabled': `Pipeline ${s.pipeline} was disabled by ${s.by}. It starts nothing new; executions in flight finish.`,
     'pipeline-enabled': `Pipeline ${s.pipeline} was re-enabled by ${s.by}. Agents resume with the next reconcile pass.`,
   }[s.change];
-  const subject = { 'pipeline-deleted': 'Pipeline deleted', 'pipeline-disabled': 'Pipeline disabled', 'pipeline-enabled': 'Pipeline re-enabled' }[
-    s.change
-  ];
+  const subject = {
+    'pipeline-deleted': 'Pipeline deleted',
+    'pipeline-disabled': 'Pipeline disabled',
+    'pipeline-enabled': 'Pipeline re-enabled',
+  }[s.change];
   return notification(s.change, s, subject, [text]);
 }
 
@@ -99,7 +117,12 @@ export function automationSwitched(s: Subject & { automation: boolean; by: strin
 
 /** A promotion execution failed. `stage` says where: the deploy itself or the approval workflow after it. */
 export function promotionFailed(
-  s: Subject & { stage: 'deploy' | 'approval-workflow' | 'prepare' | 'gates' | 'lock-lost' | 'ended-holding-lock'; error: string; cause?: string; execution: string },
+  s: Subject & {
+    stage: 'deploy' | 'approval-workflow' | 'prepare' | 'gates' | 'lock-lost' | 'ended-holding-lock';
+    error: string;
+    cause?: string;
+    execution: string;
+  },
 ): Notification {
   const event: NotificationEvent = s.stage === 'approval-workflow' ? 'approval-workflow-failed' : 'deployment-failed';
   const headline =
@@ -110,12 +133,17 @@ export function promotionFailed(
         : s.stage === 'ended-holding-lock'
           ? `Execution ${s.execution} ended (${s.error}) while it held the lock of ${s.environment}, outside its own error handling: Lockstep released the lock and rolls ${s.environment} back to its last approved revision.`
           : `Deploying ${revisionName(s)} to ${s.environment} failed.`;
-  return notification(event, s, `${event === 'approval-workflow-failed' ? 'Approval workflow failed' : 'Deployment failed'}: ${revisionName(s)} in ${s.environment}`, [
-    headline,
-    `Error: ${s.error}`,
-    s.cause ? `Details: ${s.cause.slice(0, 2000)}` : undefined,
-    `Execution: ${s.execution}`,
-  ]);
+  return notification(
+    event,
+    s,
+    `${event === 'approval-workflow-failed' ? 'Approval workflow failed' : 'Deployment failed'}: ${revisionName(s)} in ${s.environment}`,
+    [
+      headline,
+      `Error: ${s.error}`,
+      s.cause ? `Details: ${s.cause.slice(0, 2000)}` : undefined,
+      `Execution: ${s.execution}`,
+    ],
+  );
 }
 
 export function rollbackDone(
@@ -127,13 +155,17 @@ export function rollbackDone(
       : s.outcome === 'no-previous'
         ? `${s.environment} has no safe revision: no revision was ever approved there, so there is nothing to roll back to. ${revisionName(s)} stays deployed but not approved, and nothing is deployed over it until an operator runs \`lockstep unlock ${s.environment} --allow-deploy --reason "..."\`.`
         : `Rolling back ${s.environment} to revision ${s.restored} failed: the environment may run a partial deploy. Check the deploy logs.`;
-  return notification('rollback-done', s, `Rollback ${s.outcome === 'rollback-failed' ? 'failed' : 'done'}: ${s.environment}`, [
-    line,
-    `Execution: ${s.execution}`,
-  ]);
+  return notification(
+    'rollback-done',
+    s,
+    `Rollback ${s.outcome === 'rollback-failed' ? 'failed' : 'done'}: ${s.environment}`,
+    [line, `Execution: ${s.execution}`],
+  );
 }
 
-export function buildFailed(s: Subject & { buildId: string; failure?: string; commits: readonly string[] }): Notification {
+export function buildFailed(
+  s: Subject & { buildId: string; failure?: string; commits: readonly string[] },
+): Notification {
   return notification('build-failed', s, `Build failed: ${s.application}`, [
     `The build of ${s.application} failed (${s.buildId}).`,
     s.failure ? `Failure: ${s.failure}` : undefined,

@@ -6,7 +6,8 @@ import type { PackageDefinition, Pipeline } from '../core/config/schema';
 import type { Push } from '../core/decide/autobuild';
 import type { Commit } from '../core/model';
 
-export type PushIntake = { readonly kind: 'pushes'; readonly pushes: readonly Push[] } | { readonly kind: 'ignored'; readonly reason: string };
+export type PushIntake =
+  { readonly kind: 'pushes'; readonly pushes: readonly Push[] } | { readonly kind: 'ignored'; readonly reason: string };
 
 interface GitHubPushPayload {
   ref?: unknown;
@@ -75,15 +76,22 @@ function matchesGitHub(pkg: PackageDefinition, fullName: string | undefined, url
  * Reads a GitHub `push` payload. Every entry of `commits[]` is recorded (id, message, author email or else name,
  * timestamp), so a revision lists each commit and each author of a multi-commit push, not only `head_commit`.
  */
-export function githubPushIntake(pipeline: Pipeline, payload: unknown, deliveryId: string, receivedAt: number): PushIntake {
+export function githubPushIntake(
+  pipeline: Pipeline,
+  payload: unknown,
+  deliveryId: string,
+  receivedAt: number,
+): PushIntake {
   const p = (payload ?? {}) as GitHubPushPayload;
   const ref = str(p.ref);
   if (!ref) return { kind: 'ignored', reason: 'the push names no ref' };
-  if (ref.startsWith('refs/tags/')) return { kind: 'ignored', reason: `tag push (${ref}): only branch pushes are built` };
+  if (ref.startsWith('refs/tags/'))
+    return { kind: 'ignored', reason: `tag push (${ref}): only branch pushes are built` };
   if (!ref.startsWith('refs/heads/')) return { kind: 'ignored', reason: `${ref} is not a branch` };
   const branch = ref.slice('refs/heads/'.length);
   const after = str(p.after);
-  if (p.deleted === true || !after || ZERO_SHA.test(after)) return { kind: 'ignored', reason: `branch ${branch} was deleted` };
+  if (p.deleted === true || !after || ZERO_SHA.test(after))
+    return { kind: 'ignored', reason: `branch ${branch} was deleted` };
   const fullName =
     str(p.repository?.full_name) ??
     (str(p.repository?.owner?.login ?? p.repository?.owner?.name) && str(p.repository?.name)
@@ -91,13 +99,21 @@ export function githubPushIntake(pipeline: Pipeline, payload: unknown, deliveryI
       : undefined);
   const url = str(p.repository?.url);
   const repoPackages = pipeline.packages.filter((pkg) => matchesGitHub(pkg, fullName, url));
-  if (repoPackages.length === 0) return { kind: 'ignored', reason: `repository ${fullName ?? url ?? '(unnamed)'} is not tracked by pipeline ${pipeline.pipeline.name}` };
+  if (repoPackages.length === 0)
+    return {
+      kind: 'ignored',
+      reason: `repository ${fullName ?? url ?? '(unnamed)'} is not tracked by pipeline ${pipeline.pipeline.name}`,
+    };
   const packages = repoPackages.filter((pkg) => branchOf(pkg) === branch);
   if (packages.length === 0) {
-    return { kind: 'ignored', reason: `branch ${branch} of ${fullName ?? url} is not tracked (tracked: ${[...new Set(repoPackages.map(branchOf))].join(', ')})` };
+    return {
+      kind: 'ignored',
+      reason: `branch ${branch} of ${fullName ?? url} is not tracked (tracked: ${[...new Set(repoPackages.map(branchOf))].join(', ')})`,
+    };
   }
   const building = packages.filter((pkg) => pkg.autoBuild);
-  if (building.length === 0) return { kind: 'ignored', reason: `autoBuild is off for ${packages.map((pkg) => pkg.name).join(', ')}` };
+  if (building.length === 0)
+    return { kind: 'ignored', reason: `autoBuild is off for ${packages.map((pkg) => pkg.name).join(', ')}` };
   const commits = githubCommits(p, receivedAt);
   const head = commits.find((c) => c.id === after);
   const author = head?.author ?? authorOf(p.head_commit) ?? str(p.pusher?.email) ?? str(p.pusher?.name) ?? 'unknown';
@@ -148,14 +164,20 @@ export function codecommitIntake(pipeline: Pipeline, event: unknown, receivedAt:
   const e = (event ?? {}) as CodeCommitEvent;
   const d = e.detail ?? {};
   const kind = str(d.event);
-  if (kind !== 'referenceUpdated' && kind !== 'referenceCreated') return { kind: 'ignored', reason: `CodeCommit event ${kind ?? '(none)'} is not a push` };
-  if (str(d.referenceType) !== 'branch') return { kind: 'ignored', reason: `${String(d.referenceType)} ${String(d.referenceName)} is not a branch` };
+  if (kind !== 'referenceUpdated' && kind !== 'referenceCreated')
+    return { kind: 'ignored', reason: `CodeCommit event ${kind ?? '(none)'} is not a push` };
+  if (str(d.referenceType) !== 'branch')
+    return { kind: 'ignored', reason: `${String(d.referenceType)} ${String(d.referenceName)} is not a branch` };
   const repository = str(d.repositoryName);
   const branch = str(d.referenceName);
   const commit = str(d.commitId);
-  if (!repository || !branch || !commit) return { kind: 'ignored', reason: 'the event names no repository, branch or commit' };
-  const repoPackages = pipeline.packages.filter((pkg) => 'codecommit' in pkg.source && pkg.source.codecommit.repository === repository);
-  if (repoPackages.length === 0) return { kind: 'ignored', reason: `repository ${repository} is not tracked by pipeline ${pipeline.pipeline.name}` };
+  if (!repository || !branch || !commit)
+    return { kind: 'ignored', reason: 'the event names no repository, branch or commit' };
+  const repoPackages = pipeline.packages.filter(
+    (pkg) => 'codecommit' in pkg.source && pkg.source.codecommit.repository === repository,
+  );
+  if (repoPackages.length === 0)
+    return { kind: 'ignored', reason: `repository ${repository} is not tracked by pipeline ${pipeline.pipeline.name}` };
   const packages = repoPackages.filter((pkg) => branchOf(pkg) === branch && pkg.autoBuild);
   if (packages.length === 0) return { kind: 'ignored', reason: `branch ${branch} of ${repository} is not tracked` };
   const caller = str(d.callerUserArn);
@@ -165,7 +187,16 @@ export function codecommitIntake(pipeline: Pipeline, event: unknown, receivedAt:
   const before = str(d.oldCommitId);
   return {
     kind: 'pushes',
-    pushes: packages.map((pkg) => ({ package: pkg.name, branch, commit, author, message, receivedAt, deliveryId, ...(before ? { before } : {}) })),
+    pushes: packages.map((pkg) => ({
+      package: pkg.name,
+      branch,
+      commit,
+      author,
+      message,
+      receivedAt,
+      deliveryId,
+      ...(before ? { before } : {}),
+    })),
   };
 }
 

@@ -36,7 +36,12 @@ export interface RetryOutcome {
 }
 
 /** Statuses an attempt may be retried from; an execution Step Functions no longer knows has ended long ago. */
-const ENDED_UNSUCCESSFULLY: ReadonlySet<ExecutionStatus | 'UNKNOWN'> = new Set(['FAILED', 'TIMED_OUT', 'ABORTED', 'UNKNOWN']);
+const ENDED_UNSUCCESSFULLY: ReadonlySet<ExecutionStatus | 'UNKNOWN'> = new Set([
+  'FAILED',
+  'TIMED_OUT',
+  'ABORTED',
+  'UNKNOWN',
+]);
 
 /**
  * Records that the newest execution into `command.environment` failed and should run again as the next attempt.
@@ -51,7 +56,9 @@ export async function requestRetry(deps: RetryDependencies, command: RetryComman
   const { environment } = command;
   if (!environmentDefinition(deps.pipeline, environment)) {
     const known = deps.pipeline.stages.flatMap((s) => s.environments.map((e) => e.name));
-    throw new RetryRefusedError(`There is no environment ${environment} in pipeline ${deps.pipeline.pipeline.name}; environments: ${known.join(', ')}`);
+    throw new RetryRefusedError(
+      `There is no environment ${environment} in pipeline ${deps.pipeline.pipeline.name}; environments: ${known.join(', ')}`,
+    );
   }
   const promotion = deps.pipeline.promotions.find((p) => p.to === environment);
   if (!promotion) throw new RetryRefusedError(`Nothing promotes to ${environment}, so there is no promotion to retry`);
@@ -71,11 +78,14 @@ export async function requestRetry(deps: RetryDependencies, command: RetryComman
   const latest = await Promise.all(
     [...newest.values()].map(async (record) => ({
       record,
-      status: record.executionArn ? ((await deps.statuses.status(record.executionArn)) ?? 'UNKNOWN') : ('UNKNOWN' as const),
+      status: record.executionArn
+        ? ((await deps.statuses.status(record.executionArn)) ?? 'UNKNOWN')
+        : ('UNKNOWN' as const),
     })),
   );
   const retryable = latest.filter((l) => ENDED_UNSUCCESSFULLY.has(l.status));
-  const describe = (l: (typeof latest)[number]) => `${l.record.executionName} (${l.record.application} r${l.record.revision}) is ${l.status}`;
+  const describe = (l: (typeof latest)[number]) =>
+    `${l.record.executionName} (${l.record.application} r${l.record.revision}) is ${l.status}`;
   if (retryable.length === 0) {
     throw new RetryRefusedError(`Nothing failed in ${environment} to retry: ${latest.map(describe).join('; ')}`);
   }

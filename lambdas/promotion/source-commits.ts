@@ -20,10 +20,15 @@ export interface RepositoryReaders {
 }
 
 /** The reader and repository name for a package, when its source kind has a reader. */
-export function repositoryOf(pkg: PackageDefinition, readers: RepositoryReaders): { reader: RepositoryReader; repository: string; branch: string } | undefined {
+export function repositoryOf(
+  pkg: PackageDefinition,
+  readers: RepositoryReaders,
+): { reader: RepositoryReader; repository: string; branch: string } | undefined {
   const source = pkg.source;
-  if ('codecommit' in source && readers.codecommit) return { reader: readers.codecommit, repository: source.codecommit.repository, branch: source.codecommit.branch };
-  if ('local' in source && readers.local) return { reader: readers.local, repository: source.local.path, branch: source.local.branch };
+  if ('codecommit' in source && readers.codecommit)
+    return { reader: readers.codecommit, repository: source.codecommit.repository, branch: source.codecommit.branch };
+  if ('local' in source && readers.local)
+    return { reader: readers.local, repository: source.local.path, branch: source.local.branch };
   return undefined;
 }
 
@@ -60,7 +65,11 @@ function toCommit(c: SourceCommit): Commit {
  * Fills pushes with the commits they brought and the head commit's author and message, read from the repository.
  * Pushes of a package whose source kind has no reader are returned as they are.
  */
-export async function withSourceCommits(pipeline: Pipeline, readers: RepositoryReaders, pushes: readonly Push[]): Promise<Push[]> {
+export async function withSourceCommits(
+  pipeline: Pipeline,
+  readers: RepositoryReaders,
+  pushes: readonly Push[],
+): Promise<Push[]> {
   return Promise.all(
     pushes.map(async (push) => {
       const pkg = pipeline.packages.find((p) => p.name === push.package);
@@ -68,7 +77,12 @@ export async function withSourceCommits(pipeline: Pipeline, readers: RepositoryR
       if (!source) return push;
       const commits = await commitsBetween(source.reader, source.repository, push.commit, push.before);
       const head = commits.at(-1)!;
-      return { ...push, author: head.author, message: head.message.slice(0, MESSAGE_LIMIT), commits: commits.map(toCommit) };
+      return {
+        ...push,
+        author: head.author,
+        message: head.message.slice(0, MESSAGE_LIMIT),
+        commits: commits.map(toCommit),
+      };
     }),
   );
 }
@@ -96,7 +110,10 @@ export async function missedPushes(
       if (!head) continue;
       const ofBranch = known.filter((p) => p.package === pkg.name && p.branch === source.branch);
       if (ofBranch.some((p) => p.commit === head || p.commits?.some((c) => c.id === head))) continue;
-      const before = ofBranch.reduce<Push | undefined>((newest, p) => (!newest || p.receivedAt > newest.receivedAt ? p : newest), undefined)?.commit;
+      const before = ofBranch.reduce<Push | undefined>(
+        (newest, p) => (!newest || p.receivedAt > newest.receivedAt ? p : newest),
+        undefined,
+      )?.commit;
       const commits = await commitsBetween(source.reader, source.repository, head, before);
       const last = commits.at(-1)!;
       missed.push({

@@ -11,7 +11,14 @@ import type { DeployedRevision } from '../core/model';
 import type { Notifier } from '../ports/services';
 import type { EnvironmentStore, EventStore, LockStore, PipelineEvent, RevisionStore } from '../ports/stores';
 import { evaluatePolicy } from './compliance';
-import { ComplianceFailedError, InvalidInputError, LockLostError, NotFoundError, TestsFailedError, UnknownCompliancePolicyError } from './errors';
+import {
+  ComplianceFailedError,
+  InvalidInputError,
+  LockLostError,
+  NotFoundError,
+  TestsFailedError,
+  UnknownCompliancePolicyError,
+} from './errors';
 import { environmentDefinition } from './execution-input';
 import { promotionFailed, revisionApproved, rollbackDone } from './notifications';
 
@@ -93,7 +100,9 @@ export const stepInputSchema = z.discriminatedUnion('action', [
     execution: z.string().min(1),
     fencingToken: z.number().int().positive(),
     /** On the success path: announce the promotion (`promotion-succeeded`) in the same step, after the release. */
-    announce: z.object({ promotion: target.promotion, application: target.application, revision: target.revision }).optional(),
+    announce: z
+      .object({ promotion: target.promotion, application: target.application, revision: target.revision })
+      .optional(),
   }),
   z.object({ action: z.literal('notify'), ...target, stage: failureStage, error: errorInfo }),
   z.object({ action: z.literal('emit-event'), ...target, type: z.string().min(1), message: z.string().optional() }),
@@ -115,7 +124,9 @@ const iso = (ms: number) => new Date(ms).toISOString();
 export async function runStep(deps: StepDependencies, raw: unknown): Promise<unknown> {
   const parsed = stepInputSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new InvalidInputError(`Invalid promotion step input: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new InvalidInputError(
+      `Invalid promotion step input: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   }
   const input = parsed.data;
   switch (input.action) {
@@ -170,13 +181,24 @@ async function checkGates(deps: StepDependencies, input: Of<'check-gates'>): Pro
         ? `promotion ${input.promotion} is disabled`
         : undefined;
   if (closed) {
-    return { proceed: false, waitUntil: iso(now + GATE_RECHECK_MS), reason: `Paused: ${closed}; checking again in ${GATE_RECHECK_MS / 60_000} minutes` };
+    return {
+      proceed: false,
+      waitUntil: iso(now + GATE_RECHECK_MS),
+      reason: `Paused: ${closed}; checking again in ${GATE_RECHECK_MS / 60_000} minutes`,
+    };
   }
   const env = environmentDefinition(pipeline, input.environment);
-  if (!env) throw new NotFoundError(`Environment ${input.environment} is not in the pipeline`, { details: { environment: input.environment } });
+  if (!env)
+    throw new NotFoundError(`Environment ${input.environment} is not in the pipeline`, {
+      details: { environment: input.environment },
+    });
   if (env.windows.length > 0 && !isAnyOpen(env.windows, now)) {
     const opening = nextOpening(env.windows, now);
-    return { proceed: false, waitUntil: iso(opening), reason: `Waiting for the next time window of ${env.name}, opening at ${iso(opening)}` };
+    return {
+      proceed: false,
+      waitUntil: iso(opening),
+      reason: `Waiting for the next time window of ${env.name}, opening at ${iso(opening)}`,
+    };
   }
   return { proceed: true, reason: 'Pipeline, promotion and automation are on and the window is open' };
 }
@@ -217,7 +239,8 @@ async function recordPrevious(deps: StepDependencies, input: Of<'record-previous
   const target = lastApproved(slot?.approved ?? [], input.revision);
   if (target === undefined) return { exists: false };
   const revision = await deps.revisions.get(input.application, target);
-  if (!revision) throw new NotFoundError(`Revision ${target} of ${input.application} is missing`, { details: { revision: target } });
+  if (!revision)
+    throw new NotFoundError(`Revision ${target} of ${input.application} is missing`, { details: { revision: target } });
   const match = /^s3:\/\/(.+)$/.exec(revision.artifact);
   return {
     exists: true,
@@ -239,15 +262,27 @@ export function lastApproved(approved: readonly number[], except?: number): numb
  * live lease when its renewal is due (a heartbeat; see `renewalInterval`).
  */
 async function requireFence(deps: StepDependencies, input: z.infer<z.ZodObject<typeof fenced>>): Promise<void> {
-  const held = await deps.locks.heartbeat(input.environment, input.execution, input.fencingToken, input.lockLeaseMs, deps.clock());
+  const held = await deps.locks.heartbeat(
+    input.environment,
+    input.execution,
+    input.fencingToken,
+    input.lockLeaseMs,
+    deps.clock(),
+  );
   if (!held) {
-    throw new LockLostError(`Execution ${input.execution} no longer holds the lock of ${input.environment} (token ${input.fencingToken})`, {
-      details: { environment: input.environment, execution: input.execution, fencingToken: input.fencingToken },
-    });
+    throw new LockLostError(
+      `Execution ${input.execution} no longer holds the lock of ${input.environment} (token ${input.fencingToken})`,
+      {
+        details: { environment: input.environment, execution: input.execution, fencingToken: input.fencingToken },
+      },
+    );
   }
 }
 
-async function recordDeployed(deps: StepDependencies, input: Of<'record-deployed'>): Promise<{ deployed: number; previous: number | null }> {
+async function recordDeployed(
+  deps: StepDependencies,
+  input: Of<'record-deployed'>,
+): Promise<{ deployed: number; previous: number | null }> {
   // The revision and slot reads change nothing, so they share the fence check's round trip; nothing is written
   // before all three, and the slot write is conditional on the slot read.
   const [, revision, before] = await Promise.all([
@@ -257,7 +292,12 @@ async function recordDeployed(deps: StepDependencies, input: Of<'record-deployed
   ]);
   if (!revision) throw new NotFoundError(`Revision ${input.revision} of ${input.application} is missing`);
   const now = deps.clock();
-  const deployed: DeployedRevision = { application: input.application, number: input.revision, versionSet: revision.versionSet, deployedAt: now };
+  const deployed: DeployedRevision = {
+    application: input.application,
+    number: input.revision,
+    versionSet: revision.versionSet,
+    deployedAt: now,
+  };
   const slot = await deps.environments.recordDeployed(input.environment, deployed, before);
   await deps.events.append({
     at: now,
@@ -273,7 +313,10 @@ async function recordDeployed(deps: StepDependencies, input: Of<'record-deployed
   return { deployed: input.revision, previous: slot.previous?.number ?? null };
 }
 
-async function recordTestResults(deps: StepDependencies, input: Of<'record-test-results'>): Promise<{ passed: number; failed: number }> {
+async function recordTestResults(
+  deps: StepDependencies,
+  input: Of<'record-test-results'>,
+): Promise<{ passed: number; failed: number }> {
   await requireFence(deps, input);
   const passed = input.tests.filter((t) => t.passed).length;
   const failed = input.tests.length - passed;
@@ -292,7 +335,9 @@ async function recordTestResults(deps: StepDependencies, input: Of<'record-test-
     revision: input.revision,
     promotion: input.promotion,
     execution: input.execution,
-    details: { tests: input.tests.map((t) => ({ name: t.name, passed: t.passed, ...(t.buildId ? { buildId: t.buildId } : {}) })) },
+    details: {
+      tests: input.tests.map((t) => ({ name: t.name, passed: t.passed, ...(t.buildId ? { buildId: t.buildId } : {}) })),
+    },
   });
   if (failed > 0) {
     throw new TestsFailedError(`Test steps failed in ${input.environment}: ${failedNames.join(', ')}`, {
@@ -302,8 +347,14 @@ async function recordTestResults(deps: StepDependencies, input: Of<'record-test-
   return { passed, failed };
 }
 
-async function complianceSignOff(deps: StepDependencies, input: Of<'compliance-sign-off'>): Promise<{ policy: string; passed: true }> {
-  const [, revision] = await Promise.all([requireFence(deps, input), deps.revisions.get(input.application, input.revision)]);
+async function complianceSignOff(
+  deps: StepDependencies,
+  input: Of<'compliance-sign-off'>,
+): Promise<{ policy: string; passed: true }> {
+  const [, revision] = await Promise.all([
+    requireFence(deps, input),
+    deps.revisions.get(input.application, input.revision),
+  ]);
   if (!revision) throw new NotFoundError(`Revision ${input.revision} of ${input.application} is missing`);
   const env = environmentDefinition(deps.pipeline, input.environment);
   const result = evaluatePolicy(input.policy, {
@@ -313,7 +364,10 @@ async function complianceSignOff(deps: StepDependencies, input: Of<'compliance-s
     ...(revision.testResults[input.environment] ? { testResults: revision.testResults[input.environment] } : {}),
     ...(input.approver ? { approver: input.approver } : {}),
   });
-  if (!result) throw new UnknownCompliancePolicyError(`Unknown compliance policy ${input.policy}`, { details: { policy: input.policy } });
+  if (!result)
+    throw new UnknownCompliancePolicyError(`Unknown compliance policy ${input.policy}`, {
+      details: { policy: input.policy },
+    });
   await deps.events.append({
     at: deps.clock(),
     type: result.passed ? 'compliance-signed-off' : 'compliance-refused',
@@ -356,7 +410,10 @@ async function markApproved(deps: StepDependencies, input: Of<'mark-approved'>):
  * The end of a recovery execution: the approved revision it redeployed is current again (`record-deployed` wrote
  * it), so the timeline and the notification say the environment was rolled back, and why.
  */
-async function recordRecovery(deps: StepDependencies, input: Of<'record-recovery'>): Promise<{ outcome: 'rolled-back' }> {
+async function recordRecovery(
+  deps: StepDependencies,
+  input: Of<'record-recovery'>,
+): Promise<{ outcome: 'rolled-back' }> {
   await requireFence(deps, input);
   const now = deps.clock();
   const failed = input.recovery.failedRevision;
@@ -440,10 +497,19 @@ async function recordRollback(deps: StepDependencies, input: Of<'record-rollback
  * notification follow the release and depend on nothing else, so they go out together; a retry releases again (a
  * no-op for the same token) and announces again, as a retried `emit-event` would.
  */
-async function releaseLock(deps: StepDependencies, input: Of<'release-lock'>): Promise<{ released: boolean; emitted?: string }> {
+async function releaseLock(
+  deps: StepDependencies,
+  input: Of<'release-lock'>,
+): Promise<{ released: boolean; emitted?: string }> {
   const released = await deps.locks.release(input.environment, input.execution, input.fencingToken);
   const at = deps.clock();
-  const announced = input.announce && { ...input.announce, action: 'emit-event' as const, environment: input.environment, execution: input.execution, type: 'promotion-succeeded' };
+  const announced = input.announce && {
+    ...input.announce,
+    action: 'emit-event' as const,
+    environment: input.environment,
+    execution: input.execution,
+    type: 'promotion-succeeded',
+  };
   await Promise.all([
     deps.events.append({
       at,

@@ -27,15 +27,30 @@ export interface SwitchOutcome {
 }
 
 /** Sets the pipeline's switches as `by` (a person's email or a CLI user) and announces what changed. */
-export async function setSwitches(deps: SwitchDependencies, change: Partial<PipelineSwitches>, by: string): Promise<SwitchOutcome> {
+export async function setSwitches(
+  deps: SwitchDependencies,
+  change: Partial<PipelineSwitches>,
+  by: string,
+): Promise<SwitchOutcome> {
   const name = deps.pipeline.pipeline.name;
-  const before = await deps.environments.switches({ enabled: deps.pipeline.pipeline.enabled, automation: deps.pipeline.pipeline.automation });
-  const wanted = Object.fromEntries(Object.entries(change).filter(([key, value]) => value !== undefined && before[key as keyof PipelineSwitches] !== value));
+  const before = await deps.environments.switches({
+    enabled: deps.pipeline.pipeline.enabled,
+    automation: deps.pipeline.pipeline.automation,
+  });
+  const wanted = Object.fromEntries(
+    Object.entries(change).filter(
+      ([key, value]) => value !== undefined && before[key as keyof PipelineSwitches] !== value,
+    ),
+  );
   if (Object.keys(wanted).length === 0) return { before, after: before, notified: [] };
   const after = await deps.environments.setSwitches(wanted, by);
   const notifications = [
-    ...(wanted.enabled !== undefined ? [pipelineSwitched({ pipeline: name, change: after.enabled ? 'pipeline-enabled' : 'pipeline-disabled', by })] : []),
-    ...(wanted.automation !== undefined ? [automationSwitched({ pipeline: name, automation: after.automation, by })] : []),
+    ...(wanted.enabled !== undefined
+      ? [pipelineSwitched({ pipeline: name, change: after.enabled ? 'pipeline-enabled' : 'pipeline-disabled', by })]
+      : []),
+    ...(wanted.automation !== undefined
+      ? [automationSwitched({ pipeline: name, automation: after.automation, by })]
+      : []),
   ];
   for (const notification of notifications) {
     await deps.events.append({ at: deps.clock(), type: notification.event, actor: by, message: notification.text });
@@ -72,9 +87,12 @@ export async function unlockEnvironment(
   const { environment, reason, by } = request;
   const known = deps.pipeline.stages.flatMap((s) => s.environments.map((e) => e.name));
   if (!known.includes(environment)) {
-    throw new UnlockRefusedError(`Environment ${environment} is not in pipeline ${deps.pipeline.pipeline.name}; use one of: ${known.join(', ')}`);
+    throw new UnlockRefusedError(
+      `Environment ${environment} is not in pipeline ${deps.pipeline.pipeline.name}; use one of: ${known.join(', ')}`,
+    );
   }
-  if (reason.trim() === '') throw new UnlockRefusedError('Say why you unlock it with --reason "...": the reason goes into the audit record');
+  if (reason.trim() === '')
+    throw new UnlockRefusedError('Say why you unlock it with --reason "...": the reason goes into the audit record');
   const now = deps.clock();
   const lock = await deps.locks.get(environment, now);
   let released: { holder: string; fencingToken: number } | undefined;
@@ -89,7 +107,14 @@ export async function unlockEnvironment(
       environment,
       details: { holder: lock.owner, fencingToken: lock.fencingToken, reason },
     });
-    await deps.notifier.publish(operatorAction({ pipeline: deps.pipeline.pipeline.name, environment, subject: `Unlocked: ${environment}`, text: message }));
+    await deps.notifier.publish(
+      operatorAction({
+        pipeline: deps.pipeline.pipeline.name,
+        environment,
+        subject: `Unlocked: ${environment}`,
+        text: message,
+      }),
+    );
   }
   const cleared: { application: string; revision: number }[] = [];
   if (request.allowDeploy) {
@@ -99,8 +124,24 @@ export async function unlockEnvironment(
       await deps.environments.clearUnsafe(environment, application, current.number);
       cleared.push({ application, revision: current.number });
       const message = `${by} allowed deploys over ${application} r${current.number} in ${environment}, which was never approved there: ${reason}`;
-      await deps.events.append({ at: now, type: 'unsafe-revision-cleared', actor: by, message, environment, application, revision: current.number, details: { reason } });
-      await deps.notifier.publish(operatorAction({ pipeline: deps.pipeline.pipeline.name, environment, subject: `Deploys allowed: ${environment}`, text: message }));
+      await deps.events.append({
+        at: now,
+        type: 'unsafe-revision-cleared',
+        actor: by,
+        message,
+        environment,
+        application,
+        revision: current.number,
+        details: { reason },
+      });
+      await deps.notifier.publish(
+        operatorAction({
+          pipeline: deps.pipeline.pipeline.name,
+          environment,
+          subject: `Deploys allowed: ${environment}`,
+          text: message,
+        }),
+      );
     }
   }
   return { ...(released ?? {}), cleared };

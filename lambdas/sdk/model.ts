@@ -45,7 +45,8 @@ export interface SdkVersionRef {
   readonly version: string;
 }
 
-export type StagingStatus = 'CONVERTED' | 'WAITING' | 'CONFLICT' | 'TESTING' | 'TEST_FAILED' | 'READY' | 'PUBLISHED' | 'WITHDRAWN';
+export type StagingStatus =
+  'CONVERTED' | 'WAITING' | 'CONFLICT' | 'TESTING' | 'TEST_FAILED' | 'READY' | 'PUBLISHED' | 'WITHDRAWN';
 
 /**
  * Base of every SDK-publishing error (`MetadataError`, `HostileArchiveError`, ...), so a Step Functions Catch or a

@@ -63,7 +63,9 @@ export function processAlive(pid: number): boolean {
 export function connectToLocalSystem(dataDir: string, target: NodeJS.ProcessEnv = process.env): LocalSystemConnection {
   const connection = readConnection(dataDir);
   if (!connection || !processAlive(connection.pid)) {
-    throw new LocalSystemNotRunningError(`No local Lockstep runs on ${resolve(dataDir)}: start it with \`npm start\` (or \`lockstep local --data-dir ${dataDir}\`)`);
+    throw new LocalSystemNotRunningError(
+      `No local Lockstep runs on ${resolve(dataDir)}: start it with \`npm start\` (or \`lockstep local --data-dir ${dataDir}\`)`,
+    );
   }
   Object.assign(target, connection.env);
   return connection;

@@ -28,9 +28,14 @@ export async function writePipelineFile(pipeline: Pipeline, dataDir: string): Pr
 }
 
 /** The packages local mode can serve from a repository it creates: local sources inside the data folder. */
-export function localRepositories(pipeline: Pipeline, dataDir: string): Array<{ package: string; dir: string; branch: string }> {
+export function localRepositories(
+  pipeline: Pipeline,
+  dataDir: string,
+): Array<{ package: string; dir: string; branch: string }> {
   const root = resolve(dataDir) + '/';
   return pipeline.packages.flatMap((pkg) =>
-    'local' in pkg.source && pkg.source.local.path.startsWith(root) ? [{ package: pkg.name, dir: pkg.source.local.path, branch: pkg.source.local.branch }] : [],
+    'local' in pkg.source && pkg.source.local.path.startsWith(root)
+      ? [{ package: pkg.name, dir: pkg.source.local.path, branch: pkg.source.local.branch }]
+      : [],
   );
 }

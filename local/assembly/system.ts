@@ -22,7 +22,13 @@ import { startLocalServices, type LocalServices } from '../runtime';
 import type { LocalFunctionHandler } from '../stepfunctions/step-functions';
 import { ProgressConsole } from '../console/progress';
 import { collectStatus, formatStatus, type SystemStatus } from '../console/status';
-import { processAlive, readConnection, removeConnection, writeConnection, type LocalSystemConnection } from './connection';
+import {
+  processAlive,
+  readConnection,
+  removeConnection,
+  writeConnection,
+  type LocalSystemConnection,
+} from './connection';
 import { loadLocalPipeline, localRepositories, writePipelineFile } from './pipeline';
 import { ReconcileLoop } from './reconcile-loop';
 import { startSdkPublishing, type LocalSdkPublishing } from '../sdk';
@@ -120,7 +126,9 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
   const pipeline = loadLocalPipeline(configFile, dataDir);
   const previous = readConnection(dataDir);
   if (previous && previous.pid !== process.pid && processAlive(previous.pid)) {
-    throw new LocalSystemStartError(`A local Lockstep already runs on ${dataDir} (pid ${previous.pid}); stop it first, or use another --data-dir`);
+    throw new LocalSystemStartError(
+      `A local Lockstep already runs on ${dataDir} (pid ${previous.pid}); stop it first, or use another --data-dir`,
+    );
   }
   // 2. Services, on the previous run's HTTP port when free, so approval links sent before a restart still open.
   const services = await startServices(options, { dataDir, pipeline, clock, write, previousHttp: previous?.http });
@@ -132,7 +140,13 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     // 4. The reconcile pass, on a schedule and after every event; the HTTP routes; the SDK half.
     const progress = options.progress === false ? undefined : new ProgressConsole(pipeline, write, () => clock.now());
     const reconcile = startReconcile({ services, pipeline, clock, write, progress, pass: handlers.reconcile });
-    registerPromotionRoutes(services, handlers, reconcile.loop, clock.now.bind(clock), durationMs(pipeline.pipeline.buildDebounce));
+    registerPromotionRoutes(
+      services,
+      handlers,
+      reconcile.loop,
+      clock.now.bind(clock),
+      durationMs(pipeline.pipeline.buildDebounce),
+    );
     const sdk = options.sdkPublishing === false ? undefined : await startSdkPublishing(services, { log: write });
     // Executions a crash cut short run again from their first state (every step is idempotent).
     const resumed = services.stepFunctions.listInFlight();
@@ -143,11 +157,20 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     const connection = await publishConnection({ services, pipeline, dataDir, configFile, pipelineFile, sdk });
 
     const push = async (change: { message?: string; failTests?: boolean } = {}) => {
-      if (!connection.repositories[0]) throw new LocalModeError(`No package of ${pipeline.pipeline.name} has a local source inside ${dataDir}: nothing to push`);
+      if (!connection.repositories[0])
+        throw new LocalModeError(
+          `No package of ${pipeline.pipeline.name} has a local source inside ${dataDir}: nothing to push`,
+        );
       return pushChange(connection, services.secrets.currentKeyOf(LOCAL_SECRETS.webhook), change);
     };
     const status = () =>
-      collectStatus({ pipeline, agent: runtime.agentDependencies(), approvals: runtime.approvalStore(), outboxFile: services.sns.outboxFile, buildsDir: join(dataDir, 'builds') });
+      collectStatus({
+        pipeline,
+        agent: runtime.agentDependencies(),
+        approvals: runtime.approvalStore(),
+        outboxFile: services.sns.outboxFile,
+        buildsDir: join(dataDir, 'builds'),
+      });
     const system: LocalSystem = {
       services,
       runtime,
@@ -186,7 +209,13 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
 /** The local services, on the previous run's HTTP port unless it is taken (then on a free one, saying so). */
 async function startServices(
   options: LocalSystemOptions,
-  input: { dataDir: string; pipeline: Pipeline; clock: Clock; write: (line: string) => void; previousHttp: string | undefined },
+  input: {
+    dataDir: string;
+    pipeline: Pipeline;
+    clock: Clock;
+    write: (line: string) => void;
+    previousHttp: string | undefined;
+  },
 ): Promise<LocalServices> {
   const servicesOptions = {
     dataDir: input.dataDir,
@@ -200,8 +229,11 @@ async function startServices(
   try {
     return await startLocalServices({ ...servicesOptions, httpPort: wantedPort });
   } catch (error) {
-    if (options.httpPort !== undefined || wantedPort === 0 || (error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
-    input.write(`[local] port ${wantedPort} of the previous run is taken; approval links sent before this restart need the new port`);
+    if (options.httpPort !== undefined || wantedPort === 0 || (error as NodeJS.ErrnoException).code !== 'EADDRINUSE')
+      throw error;
+    input.write(
+      `[local] port ${wantedPort} of the previous run is taken; approval links sent before this restart need the new port`,
+    );
     return startLocalServices({ ...servicesOptions, httpPort: 0 });
   }
 }
@@ -215,7 +247,11 @@ export function localRuntime(services: LocalServices, pipelineFile: string, cloc
   // record. Process-wide, and the same for every local system, so setting them here shares nothing between systems.
   process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
-  return createRuntime({ env: { ...services.env, LOCKSTEP_PIPELINE_FILE: pipelineFile }, clients: services.clients, clock: () => clock.now() });
+  return createRuntime({
+    env: { ...services.env, LOCKSTEP_PIPELINE_FILE: pipelineFile },
+    clients: services.clients,
+    clock: () => clock.now(),
+  });
 }
 
 /**
@@ -225,15 +261,26 @@ export function localRuntime(services: LocalServices, pipelineFile: string, cloc
  */
 function bindPromotionHandlers(services: LocalServices, runtime: Runtime, pipeline: Pipeline, dataDir: string) {
   const functions = localFunctionNames(pipeline.pipeline.name);
-  services.stepFunctions.registerFunction(functions.promotionSteps, createPromotionSteps(runtime.stepDependencies()) as LocalFunctionHandler);
-  services.stepFunctions.registerFunction(functions.approvalRequest, createApprovalRequest(runtime.approvalDependencies()) as LocalFunctionHandler);
+  services.stepFunctions.registerFunction(
+    functions.promotionSteps,
+    createPromotionSteps(runtime.stepDependencies()) as LocalFunctionHandler,
+  );
+  services.stepFunctions.registerFunction(
+    functions.approvalRequest,
+    createApprovalRequest(runtime.approvalDependencies()) as LocalFunctionHandler,
+  );
   services.stepFunctions.registerStateMachine({
     name: services.names.promotionStateMachineName,
     definition: { file: ASL_FILE },
-    substitutions: { PromotionStepsFunctionArn: lambdaArn(functions.promotionSteps), ApprovalRequestFunctionArn: lambdaArn(functions.approvalRequest) },
+    substitutions: {
+      PromotionStepsFunctionArn: lambdaArn(functions.promotionSteps),
+      ApprovalRequestFunctionArn: lambdaArn(functions.approvalRequest),
+    },
   });
   for (const definition of codeBuildProjects(pipeline)) {
-    services.codeBuild.registerProject(localProject(definition, { artifactsBucket: services.names.artifactsBucket, baseDir: dataDir }));
+    services.codeBuild.registerProject(
+      localProject(definition, { artifactsBucket: services.names.artifactsBucket, baseDir: dataDir }),
+    );
   }
   return {
     webhook: createWebhook(runtime.webhookDependencies()) as HttpHandler,
@@ -260,7 +307,10 @@ function startReconcile(input: {
   const watchExecution = (name: string) => {
     if (watched.has(name)) return;
     watched.add(name);
-    void services.stepFunctions.waitForExecution(name).then(() => loop.request(), () => undefined);
+    void services.stepFunctions.waitForExecution(name).then(
+      () => loop.request(),
+      () => undefined,
+    );
   };
   const loop = new ReconcileLoop<ReconcileResult>(
     async () => {
@@ -284,7 +334,9 @@ function startReconcile(input: {
       void loop.request();
     }
   });
-  const unsubscribeNotifications = progress ? services.sns.subscribe((message) => progress.notification(message)) : () => undefined;
+  const unsubscribeNotifications = progress
+    ? services.sns.subscribe((message) => progress.notification(message))
+    : () => undefined;
   return {
     loop,
     watchExecution,
@@ -337,7 +389,11 @@ async function publishConnection(input: {
     outboxFile: services.sns.outboxFile,
     repositories: localRepositories(input.pipeline, input.dataDir),
     // The SDK half's names too, so operator commands (e.g. `lockstep sdk token`) reach its table.
-    env: { ...services.env, LOCKSTEP_PIPELINE_FILE: input.pipelineFile, ...(sdk ? { LOCKSTEP_SDK_TABLE: sdk.names.table } : {}) },
+    env: {
+      ...services.env,
+      LOCKSTEP_PIPELINE_FILE: input.pipelineFile,
+      ...(sdk ? { LOCKSTEP_SDK_TABLE: sdk.names.table } : {}),
+    },
   };
   await writeConnection(connection);
   writeFileSync(join(input.dataDir, 'lockstep.pid'), `${process.pid}\n`);
@@ -365,15 +421,31 @@ export async function pushChange(
   const repo = connection.repositories[0];
   if (!repo) throw new LocalModeError('The pipeline has no local repository to push');
   const stamp = new Date().toISOString();
-  const message = change.message ?? (change.failTests ? 'Break the smoke test on purpose' : `Change made by lockstep push at ${stamp}`);
+  const message =
+    change.message ??
+    (change.failTests ? 'Break the smoke test on purpose' : `Change made by lockstep push at ${stamp}`);
   await commitChange(repo.dir, {
     message,
-    files: change.failTests ? { FAIL_TESTS: `${message}\n` } : { FAIL_TESTS: null, 'CHANGES.md': `${stamp} ${message}\n` },
+    files: change.failTests
+      ? { FAIL_TESTS: `${message}\n` }
+      : { FAIL_TESTS: null, 'CHANGES.md': `${stamp} ${message}\n` },
   });
-  return pushToWebhook({ dir: repo.dir, branch: repo.branch, url: connection.webhookUrl, secret: webhookSecret, repositoryFullName: `local/${repo.package}` });
+  return pushToWebhook({
+    dir: repo.dir,
+    branch: repo.branch,
+    url: connection.webhookUrl,
+    secret: webhookSecret,
+    repositoryFullName: `local/${repo.package}`,
+  });
 }
 
-function banner(system: LocalSystem, services: LocalServices, sdk: LocalSdkPublishing | undefined, resumed: number, firstPush: PushResult | undefined): string {
+function banner(
+  system: LocalSystem,
+  services: LocalServices,
+  sdk: LocalSdkPublishing | undefined,
+  resumed: number,
+  firstPush: PushResult | undefined,
+): string {
   const e = services.endpoints;
   return [
     '',
@@ -383,7 +455,9 @@ function banner(system: LocalSystem, services: LocalServices, sdk: LocalSdkPubli
     `  repository     ${system.connection.repositories.map((r) => r.dir).join(', ') || '(none)'}`,
     `  deployments    ${services.names.deployRoot}/<environment>/`,
     `  outbox         ${services.sns.outboxFile}`,
-    sdk ? `  SDK publishing ${sdk.endpoints.api}/sdk/uploads, downloads through ${sdk.endpoints.edge} (lockstep sdk push|status|install)` : undefined,
+    sdk
+      ? `  SDK publishing ${sdk.endpoints.api}/sdk/uploads, downloads through ${sdk.endpoints.edge} (lockstep sdk push|status|install)`
+      : undefined,
     `  AWS APIs       dynamodb ${e.dynamodb}  s3 ${e.s3}  sfn ${e.stepFunctions}  codebuild ${e.codeBuild}  sns ${e.sns}`,
     resumed > 0 ? `  resumed ${resumed} promotion execution(s) that a stop or crash cut short` : undefined,
     firstPush ? `  first push of the sample repository: HTTP ${firstPush.status}` : undefined,

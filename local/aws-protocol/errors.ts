@@ -23,6 +23,9 @@ export function validationError(message: string): AwsApiError {
 /** Reads a required string member of a request, or answers with the error AWS gives for it. */
 export function requireString(input: Record<string, unknown>, member: string): string {
   const value = input[member];
-  if (typeof value !== 'string' || value === '') throw validationError(`1 validation error detected: Value at '${member}' failed to satisfy constraint: Member must not be null`);
+  if (typeof value !== 'string' || value === '')
+    throw validationError(
+      `1 validation error detected: Value at '${member}' failed to satisfy constraint: Member must not be null`,
+    );
   return value;
 }

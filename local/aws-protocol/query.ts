@@ -28,7 +28,8 @@ export function parseQueryForm(body: string): QueryObject {
 /** `{ member: { 1: x, 2: y } }` (or `{ entry: ... }`, or `{ 1: x }`) -> `[x, y]` in index order. */
 export function queryList(value: QueryValue | undefined): QueryValue[] {
   if (value === undefined || typeof value === 'string') return [];
-  const numbered = typeof value.member === 'object' ? value.member : typeof value.entry === 'object' ? value.entry : value;
+  const numbered =
+    typeof value.member === 'object' ? value.member : typeof value.entry === 'object' ? value.entry : value;
   return Object.keys(numbered)
     .filter((k) => /^\d+$/.test(k))
     .sort((a, b) => Number(a) - Number(b))

@@ -79,7 +79,12 @@ async function handle(definition: AwsServiceDefinition, req: IncomingMessage, re
   const isQuery = definition.protocol === 'awsQuery';
   const body = await readBody(req, definition.maxBodyBytes ?? DEFAULT_MAX_BODY);
   if (body === undefined) {
-    return sendError(definition, res, requestId, new AwsApiError('RequestEntityTooLarge', 'Request body too large', { statusCode: 413 }));
+    return sendError(
+      definition,
+      res,
+      requestId,
+      new AwsApiError('RequestEntityTooLarge', 'Request body too large', { statusCode: 413 }),
+    );
   }
 
   let operationName: string;
@@ -97,11 +102,18 @@ async function handle(definition: AwsServiceDefinition, req: IncomingMessage, re
     try {
       input = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
     } catch {
-      return sendError(definition, res, requestId, new AwsApiError('SerializationException', 'Request body is not valid JSON'));
+      return sendError(
+        definition,
+        res,
+        requestId,
+        new AwsApiError('SerializationException', 'Request body is not valid JSON'),
+      );
     }
   }
 
-  const operation = Object.hasOwn(definition.operations, operationName) ? definition.operations[operationName] : undefined;
+  const operation = Object.hasOwn(definition.operations, operationName)
+    ? definition.operations[operationName]
+    : undefined;
   if (!operation) {
     const error = new AwsApiError(
       isQuery ? 'InvalidAction' : 'UnknownOperationException',
@@ -116,7 +128,14 @@ async function handle(definition: AwsServiceDefinition, req: IncomingMessage, re
   } catch (error) {
     if (error instanceof AwsApiError) return sendError(definition, res, requestId, error);
     (definition.onInternalError ?? defaultInternalError)(error, `${definition.serviceName} ${operationName}`);
-    return sendError(definition, res, requestId, new AwsApiError(isQuery ? 'InternalError' : 'InternalServerError', 'Internal error in the local service', { statusCode: 500 }));
+    return sendError(
+      definition,
+      res,
+      requestId,
+      new AwsApiError(isQuery ? 'InternalError' : 'InternalServerError', 'Internal error in the local service', {
+        statusCode: 500,
+      }),
+    );
   }
 
   if (isQuery) {

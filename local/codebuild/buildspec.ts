@@ -45,11 +45,14 @@ export function parseBuildspec(source: string | object): BuildspecSpec {
     raw = source;
   }
   if (!isRecord(raw)) throw new BuildspecError('buildspec must be a mapping with version and phases');
-  if (String(raw.version) !== '0.2') throw new BuildspecError(`buildspec version ${String(raw.version)} is not supported locally; use version: 0.2`);
+  if (String(raw.version) !== '0.2')
+    throw new BuildspecError(`buildspec version ${String(raw.version)} is not supported locally; use version: 0.2`);
 
   const env = isRecord(raw.env) ? raw.env : {};
   if (env['parameter-store'] !== undefined) {
-    throw new BuildspecError('env.parameter-store is not available in local mode; use env.variables or env.secrets-manager');
+    throw new BuildspecError(
+      'env.parameter-store is not available in local mode; use env.variables or env.secrets-manager',
+    );
   }
   const variables = stringMap(env.variables, 'env.variables');
   const secretsManager = stringMap(env['secrets-manager'], 'env.secrets-manager');
@@ -57,14 +60,16 @@ export function parseBuildspec(source: string | object): BuildspecSpec {
 
   const phasesRaw = isRecord(raw.phases) ? raw.phases : {};
   for (const name of Object.keys(phasesRaw)) {
-    if (!(PHASES as readonly string[]).includes(name)) throw new BuildspecError(`phases.${name}: unknown phase; use ${PHASES.join(', ')}`);
+    if (!(PHASES as readonly string[]).includes(name))
+      throw new BuildspecError(`phases.${name}: unknown phase; use ${PHASES.join(', ')}`);
   }
   const phaseSpec = (name: PhaseName): PhaseSpec => {
     const phase = phasesRaw[name];
     if (phase === undefined || phase === null) return { commands: [], finally: [], onFailure: 'ABORT' };
     if (!isRecord(phase)) throw new BuildspecError(`phases.${name} must be a mapping with commands`);
     const onFailure = phase['on-failure'] ?? 'ABORT';
-    if (onFailure !== 'ABORT' && onFailure !== 'CONTINUE') throw new BuildspecError(`phases.${name}.on-failure must be ABORT or CONTINUE`);
+    if (onFailure !== 'ABORT' && onFailure !== 'CONTINUE')
+      throw new BuildspecError(`phases.${name}.on-failure must be ABORT or CONTINUE`);
     return {
       commands: stringList(phase.commands, `phases.${name}.commands`),
       finally: stringList(phase.finally, `phases.${name}.finally`),

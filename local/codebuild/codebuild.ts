@@ -190,7 +190,9 @@ export class LocalCodeBuild {
 
   registerProject(project: ProjectRegistration): void {
     if (!/^[A-Za-z0-9][A-Za-z0-9_-]{1,254}$/.test(project.name)) {
-      throw new BuildspecError(`CodeBuild project name ${project.name} is invalid: letters, digits, - and _, 2 to 255 characters`);
+      throw new BuildspecError(
+        `CodeBuild project name ${project.name} is invalid: letters, digits, - and _, 2 to 255 characters`,
+      );
     }
     // Fail at registration, not at the first build, when the buildspec itself is unusable.
     if (project.buildspec !== undefined) parseBuildspec(project.buildspec);
@@ -219,10 +221,18 @@ export class LocalCodeBuild {
   // ---- API operations (camelCase shapes, as the SDK sends them) ----
 
   async startBuild(input: Record<string, unknown>): Promise<{ build: ReturnType<typeof toApiBuild> }> {
-    if (this.closed) throw new AwsApiError('ServiceUnavailableException', 'The local CodeBuild service is shutting down; start the build again once local mode runs');
+    if (this.closed)
+      throw new AwsApiError(
+        'ServiceUnavailableException',
+        'The local CodeBuild service is shutting down; start the build again once local mode runs',
+      );
     const projectName = requireString(input, 'projectName');
     const project = this.projects.get(projectName);
-    if (!project) throw new AwsApiError('ResourceNotFoundException', `Project cannot be found: arn:aws:codebuild:${LOCAL_REGION}:${LOCAL_ACCOUNT}:project/${projectName}`);
+    if (!project)
+      throw new AwsApiError(
+        'ResourceNotFoundException',
+        `Project cannot be found: arn:aws:codebuild:${LOCAL_REGION}:${LOCAL_ACCOUNT}:project/${projectName}`,
+      );
 
     const token = typeof input.idempotencyToken === 'string' ? input.idempotencyToken : undefined;
     const fingerprint = createHash('sha256').update(JSON.stringify(input)).digest('hex');
@@ -230,10 +240,15 @@ export class LocalCodeBuild {
       // CodeBuild forgets a token after 5 minutes; here it is kept with the build record on disk, for good: a
       // promotion resumed after a crash (hours later, or on a manual clock) must re-attach to the build it started,
       // finished or cut off, and never run that deploy again.
-      const earlier = [...this.builds.values()].find((b) => b.idempotencyToken === token && b.projectName === projectName);
+      const earlier = [...this.builds.values()].find(
+        (b) => b.idempotencyToken === token && b.projectName === projectName,
+      );
       if (earlier) {
         if (earlier.requestFingerprint !== fingerprint) {
-          throw new AwsApiError('IdempotentParameterMismatchException', 'The request parameters differ from the request that used this idempotency token');
+          throw new AwsApiError(
+            'IdempotentParameterMismatchException',
+            'The request parameters differ from the request that used this idempotency token',
+          );
         }
         return { build: toApiBuild(earlier) };
       }
@@ -254,7 +269,11 @@ export class LocalCodeBuild {
       buildStatus: 'IN_PROGRESS',
       buildComplete: false,
       initiator: 'lockstep-local',
-      ...(typeof input.sourceVersion === 'string' ? { sourceVersion: input.sourceVersion } : source.sourceVersion ? { sourceVersion: source.sourceVersion } : {}),
+      ...(typeof input.sourceVersion === 'string'
+        ? { sourceVersion: input.sourceVersion }
+        : source.sourceVersion
+          ? { sourceVersion: source.sourceVersion }
+          : {}),
       source,
       secondarySources: secondarySourcesFor(project, input),
       secondarySourceVersions: listOf(input.secondarySourcesVersionOverride).map((v) => ({
@@ -265,7 +284,10 @@ export class LocalCodeBuild {
       ...(typeof input.buildspecOverride === 'string' ? { buildspecOverride: input.buildspecOverride } : {}),
       environmentVariables: variables,
       phases: [{ phaseType: 'SUBMITTED', startTime: this.now() }],
-      timeoutInMinutes: typeof input.timeoutInMinutesOverride === 'number' ? input.timeoutInMinutesOverride : project.timeoutInMinutes ?? 60,
+      timeoutInMinutes:
+        typeof input.timeoutInMinutesOverride === 'number'
+          ? input.timeoutInMinutesOverride
+          : (project.timeoutInMinutes ?? 60),
       workDir,
       logFile: join(workDir, 'build.log'),
       ...(token ? { idempotencyToken: token, requestFingerprint: fingerprint } : {}),
@@ -275,7 +297,11 @@ export class LocalCodeBuild {
     await this.save(record);
 
     const controller = new AbortController();
-    const entry: { -readonly [K in keyof RunningBuild]: RunningBuild[K] } = { record, controller, done: Promise.resolve(record) };
+    const entry: { -readonly [K in keyof RunningBuild]: RunningBuild[K] } = {
+      record,
+      controller,
+      done: Promise.resolve(record),
+    };
     entry.done = this.run(entry, project).finally(() => this.running.delete(id));
     this.running.set(id, entry);
     return { build: toApiBuild(record) };
@@ -283,7 +309,8 @@ export class LocalCodeBuild {
 
   batchGetBuilds(input: Record<string, unknown>) {
     const ids = Array.isArray(input.ids) ? input.ids.map(String) : [];
-    if (ids.length === 0 || ids.length > 100) throw new AwsApiError('InvalidInputException', 'ids must hold 1 to 100 build ids');
+    if (ids.length === 0 || ids.length > 100)
+      throw new AwsApiError('InvalidInputException', 'ids must hold 1 to 100 build ids');
     const builds = ids.map((id) => this.builds.get(id)).filter((b): b is BuildRecord => b !== undefined);
     return { builds: builds.map(toApiBuild), buildsNotFound: ids.filter((id) => !this.builds.has(id)) };
   }
@@ -327,7 +354,13 @@ export class LocalCodeBuild {
   /** ListBuilds: every build id, newest first unless `sortOrder` is ASCENDING, 100 per page. */
   listBuilds(input: Record<string, unknown>) {
     const ascending = input.sortOrder === 'ASCENDING';
-    const ids = [...this.builds.values()].sort((a, b) => (ascending ? a.startTime - b.startTime || a.buildNumber - b.buildNumber : b.startTime - a.startTime || b.buildNumber - a.buildNumber)).map((b) => b.id);
+    const ids = [...this.builds.values()]
+      .sort((a, b) =>
+        ascending
+          ? a.startTime - b.startTime || a.buildNumber - b.buildNumber
+          : b.startTime - a.startTime || b.buildNumber - a.buildNumber,
+      )
+      .map((b) => b.id);
     return page(ids, input.nextToken, 'ids');
   }
 
@@ -339,9 +372,18 @@ export class LocalCodeBuild {
         name: p.name,
         arn: `arn:aws:codebuild:${LOCAL_REGION}:${LOCAL_ACCOUNT}:project/${p.name}`,
         source: { type: p.source?.type ?? 'NO_SOURCE', location: p.source?.location },
-        secondarySources: (p.secondarySources ?? []).map((s) => ({ type: s.type, location: s.location, sourceIdentifier: s.sourceIdentifier })),
+        secondarySources: (p.secondarySources ?? []).map((s) => ({
+          type: s.type,
+          location: s.location,
+          sourceIdentifier: s.sourceIdentifier,
+        })),
         artifacts: { type: p.artifacts?.type ?? 'NO_ARTIFACTS', location: p.artifacts?.location },
-        environment: { type: 'LINUX_CONTAINER', image: 'lockstep-local', computeType: 'BUILD_GENERAL1_SMALL', environmentVariables: mergeVariables(p.environmentVariables, undefined) },
+        environment: {
+          type: 'LINUX_CONTAINER',
+          image: 'lockstep-local',
+          computeType: 'BUILD_GENERAL1_SMALL',
+          environmentVariables: mergeVariables(p.environmentVariables, undefined),
+        },
         timeoutInMinutes: p.timeoutInMinutes ?? 60,
       })),
       projectsNotFound: names.filter((n) => !this.projects.has(n)),
@@ -391,7 +433,12 @@ export class LocalCodeBuild {
       await this.runPhases(entry, project, say);
     } catch (error) {
       // A fault of the runner itself (not of the build's commands): CodeBuild calls this FAULT.
-      await this.endCurrentPhase(record, 'FAULT', [{ statusCode: 'CLIENT_ERROR', message: (error as Error).message }], say);
+      await this.endCurrentPhase(
+        record,
+        'FAULT',
+        [{ statusCode: 'CLIENT_ERROR', message: (error as Error).message }],
+        say,
+      );
       await this.finish(record, 'FAULT', say);
     } finally {
       clearTimeout(timeout);
@@ -400,7 +447,11 @@ export class LocalCodeBuild {
     return record;
   }
 
-  private async runPhases(entry: RunningBuild, project: ProjectRegistration, say: (line: string) => void): Promise<void> {
+  private async runPhases(
+    entry: RunningBuild,
+    project: ProjectRegistration,
+    say: (line: string) => void,
+  ): Promise<void> {
     const { record, controller } = entry;
     const signal = controller.signal;
     const srcDir = join(record.workDir, 'src');
@@ -422,19 +473,31 @@ export class LocalCodeBuild {
       for (const secondary of record.secondarySources) {
         const identifier = secondary.sourceIdentifier ?? '';
         const dir = join(record.workDir, 'src2', identifier);
-        const version = record.secondarySourceVersions.find((v) => v.sourceIdentifier === identifier)?.sourceVersion ?? secondary.sourceVersion;
+        const version =
+          record.secondarySourceVersions.find((v) => v.sourceIdentifier === identifier)?.sourceVersion ??
+          secondary.sourceVersion;
         const resolved = await this.fetchSource(secondary, dir, version, say);
         secondaryDirs[identifier] = dir;
         if (resolved) secondaryDirs[`__version_${identifier}`] = resolved;
       }
     } catch (error) {
-      await this.endCurrentPhase(record, 'FAILED', [{ statusCode: 'CLIENT_ERROR', message: (error as Error).message }], say);
+      await this.endCurrentPhase(
+        record,
+        'FAILED',
+        [{ statusCode: 'CLIENT_ERROR', message: (error as Error).message }],
+        say,
+      );
       return this.finish(record, 'FAILED', say);
     }
     try {
       spec = parseBuildspec(record.buildspecOverride ?? project.buildspec ?? (await readBuildspecFile(srcDir)));
     } catch (error) {
-      await this.endCurrentPhase(record, 'FAILED', [{ statusCode: 'YAML_FILE_ERROR', message: (error as Error).message }], say);
+      await this.endCurrentPhase(
+        record,
+        'FAILED',
+        [{ statusCode: 'YAML_FILE_ERROR', message: (error as Error).message }],
+        say,
+      );
       return this.finish(record, 'FAILED', say);
     }
     await this.completePhase(record, 'DOWNLOAD_SOURCE', say);
@@ -444,7 +507,12 @@ export class LocalCodeBuild {
       env = await this.buildEnvironment(record, spec, srcDir, secondaryDirs);
     } catch (error) {
       await this.startPhase(record, 'INSTALL', say);
-      await this.endCurrentPhase(record, 'FAILED', [{ statusCode: 'CLIENT_ERROR', message: (error as Error).message }], say);
+      await this.endCurrentPhase(
+        record,
+        'FAILED',
+        [{ statusCode: 'CLIENT_ERROR', message: (error as Error).message }],
+        say,
+      );
       return this.finish(record, 'FAILED', say);
     }
 
@@ -466,19 +534,44 @@ export class LocalCodeBuild {
         },
         signal,
       };
-      const main = await runPhaseShell({ ...common, commands: definition.commands, forcedEnv: { CODEBUILD_BUILD_SUCCEEDING: succeeding ? '1' : '0' } });
+      const main = await runPhaseShell({
+        ...common,
+        commands: definition.commands,
+        forcedEnv: { CODEBUILD_BUILD_SUCCEEDING: succeeding ? '1' : '0' },
+      });
       // `finally` runs whether the commands passed or failed, but not after a stop.
-      const fin = signal.aborted ? { ok: true } : await runPhaseShell({ ...common, commands: definition.finally, forcedEnv: { CODEBUILD_BUILD_SUCCEEDING: main.ok && succeeding ? '1' : '0' } });
+      const fin = signal.aborted
+        ? { ok: true }
+        : await runPhaseShell({
+            ...common,
+            commands: definition.finally,
+            forcedEnv: { CODEBUILD_BUILD_SUCCEEDING: main.ok && succeeding ? '1' : '0' },
+          });
       delete record.pid;
       if (signal.aborted) {
         await this.endCurrentPhase(record, entry.stopReason ?? 'STOPPED', [], say);
-        return this.finish(record, entry.stopReason ?? 'FAILED', say, entry.stopReason === undefined ? 'The local CodeBuild service shut down while this build ran' : undefined);
+        return this.finish(
+          record,
+          entry.stopReason ?? 'FAILED',
+          say,
+          entry.stopReason === undefined ? 'The local CodeBuild service shut down while this build ran' : undefined,
+        );
       }
       const failure: PhaseCommandFailure | undefined = main.failure ?? fin.failure;
       if (failure) {
         succeeding = false;
-        record.failure ??= { phase: phaseType, command: failure.command, exitCode: failure.exitCode, output: failure.output };
-        await this.endCurrentPhase(record, 'FAILED', [{ statusCode: 'COMMAND_EXECUTION_ERROR', message: commandFailureMessage(failure) }], say);
+        record.failure ??= {
+          phase: phaseType,
+          command: failure.command,
+          exitCode: failure.exitCode,
+          output: failure.output,
+        };
+        await this.endCurrentPhase(
+          record,
+          'FAILED',
+          [{ statusCode: 'COMMAND_EXECUTION_ERROR', message: commandFailureMessage(failure) }],
+          say,
+        );
         // CodeBuild: a failed INSTALL or PRE_BUILD skips to FINALIZING; BUILD and POST_BUILD failures carry on.
         if (definition.onFailure === 'ABORT' && (phase === 'install' || phase === 'pre_build')) skipToFinalizing = true;
       } else {
@@ -493,12 +586,20 @@ export class LocalCodeBuild {
         await this.completePhase(record, 'UPLOAD_ARTIFACTS', say);
       } catch (error) {
         succeeding = false;
-        await this.endCurrentPhase(record, 'FAILED', [{ statusCode: 'CLIENT_ERROR', message: (error as Error).message }], say);
+        await this.endCurrentPhase(
+          record,
+          'FAILED',
+          [{ statusCode: 'CLIENT_ERROR', message: (error as Error).message }],
+          say,
+        );
       }
     }
     if (spec.exportedVariables.length > 0) {
       const exported = await readExported(join(stateDir, 'env.sh'), spec.exportedVariables);
-      record.exportedEnvironmentVariables = spec.exportedVariables.map((name) => ({ name, value: exported[name] ?? '' }));
+      record.exportedEnvironmentVariables = spec.exportedVariables.map((name) => ({
+        name,
+        value: exported[name] ?? '',
+      }));
     }
     await this.finish(record, succeeding ? 'SUCCEEDED' : 'FAILED', say);
   }
@@ -510,12 +611,17 @@ export class LocalCodeBuild {
     secondaryDirs: Record<string, string>,
   ): Promise<Record<string, string>> {
     const base = this.options.baseEnvironment ?? pick(process.env, ['PATH', 'HOME', 'LANG', 'TMPDIR', 'USER']);
-    const env: Record<string, string> = { ...base, AWS_REGION: base.AWS_REGION ?? LOCAL_REGION, AWS_DEFAULT_REGION: base.AWS_DEFAULT_REGION ?? LOCAL_REGION };
+    const env: Record<string, string> = {
+      ...base,
+      AWS_REGION: base.AWS_REGION ?? LOCAL_REGION,
+      AWS_DEFAULT_REGION: base.AWS_DEFAULT_REGION ?? LOCAL_REGION,
+    };
     // CodeBuild precedence, lowest first: buildspec env.variables, project variables, StartBuild overrides.
     Object.assign(env, spec.variables);
     for (const [name, reference] of Object.entries(spec.secretsManager)) env[name] = await this.secret(reference);
     for (const variable of record.environmentVariables) {
-      if (variable.type === 'PARAMETER_STORE') throw new Error(`Variable ${variable.name}: PARAMETER_STORE is not available in local mode`);
+      if (variable.type === 'PARAMETER_STORE')
+        throw new Error(`Variable ${variable.name}: PARAMETER_STORE is not available in local mode`);
       env[variable.name] = variable.type === 'SECRETS_MANAGER' ? await this.secret(variable.value) : variable.value;
     }
     Object.assign(env, {
@@ -535,14 +641,16 @@ export class LocalCodeBuild {
       CODEBUILD_LOCAL: 'true',
     });
     for (const [identifier, dir] of Object.entries(secondaryDirs)) {
-      if (identifier.startsWith('__version_')) env[`CODEBUILD_SOURCE_VERSION_${identifier.slice('__version_'.length)}`] = dir;
+      if (identifier.startsWith('__version_'))
+        env[`CODEBUILD_SOURCE_VERSION_${identifier.slice('__version_'.length)}`] = dir;
       else env[`CODEBUILD_SRC_DIR_${identifier}`] = dir;
     }
     return env;
   }
 
   private async secret(reference: string): Promise<string> {
-    if (!this.options.resolveSecret) throw new Error(`Secret ${reference.split(':')[0]} requested, but no secret resolver is configured`);
+    if (!this.options.resolveSecret)
+      throw new Error(`Secret ${reference.split(':')[0]} requested, but no secret resolver is configured`);
     // `secret-id:json-key:...`; an ARN contains colons itself, so the JSON key is what follows the ARN's 7 parts.
     const parts = reference.split(':');
     const idParts = reference.startsWith('arn:') ? 7 : 1;
@@ -555,7 +663,12 @@ export class LocalCodeBuild {
     return typeof picked === 'string' ? picked : picked === undefined ? '' : JSON.stringify(picked);
   }
 
-  private async fetchSource(source: LocalSource, dir: string, version: string | undefined, say: (line: string) => void): Promise<string | undefined> {
+  private async fetchSource(
+    source: LocalSource,
+    dir: string,
+    version: string | undefined,
+    say: (line: string) => void,
+  ): Promise<string | undefined> {
     await mkdir(dir, { recursive: true });
     switch (source.type) {
       case 'NO_SOURCE':
@@ -601,7 +714,12 @@ export class LocalCodeBuild {
     }
   }
 
-  private async uploadArtifacts(record: BuildRecord, spec: BuildspecSpec, srcDir: string, say: (line: string) => void): Promise<void> {
+  private async uploadArtifacts(
+    record: BuildRecord,
+    spec: BuildspecSpec,
+    srcDir: string,
+    say: (line: string) => void,
+  ): Promise<void> {
     const settings = record.artifactsSettings;
     if (settings.type === 'NO_ARTIFACTS' || !spec.artifacts) return;
     if (!settings.location) throw new Error('artifacts location (bucket) is not set');
@@ -609,18 +727,32 @@ export class LocalCodeBuild {
     const files = (await exists(base)) ? await matchFiles(base, spec.artifacts.files) : [];
     if (files.length === 0) throw new Error(`no matching artifact paths found for ${spec.artifacts.files.join(', ')}`);
     const name = settings.name ?? spec.artifacts.name ?? record.projectName;
-    const key = posix.join(...[settings.path, settings.namespaceType === 'BUILD_ID' ? record.id.split(':')[1] : undefined, name].filter((p): p is string => !!p));
+    const key = posix.join(
+      ...[settings.path, settings.namespaceType === 'BUILD_ID' ? record.id.split(':')[1] : undefined, name].filter(
+        (p): p is string => !!p,
+      ),
+    );
     const inArchive = (file: string) => (spec.artifacts!.discardPaths ? posix.basename(file) : file);
     if (settings.packaging === 'ZIP') {
       const zip = await zipFiles(base, files, inArchive);
-      await this.options.s3.send(new PutObjectCommand({ Bucket: settings.location, Key: key, Body: zip, ContentType: 'application/zip' }));
+      await this.options.s3.send(
+        new PutObjectCommand({ Bucket: settings.location, Key: key, Body: zip, ContentType: 'application/zip' }),
+      );
     } else {
       for (const file of files) {
-        await this.options.s3.send(new PutObjectCommand({ Bucket: settings.location, Key: posix.join(key, inArchive(file)), Body: await readFile(join(base, file)) }));
+        await this.options.s3.send(
+          new PutObjectCommand({
+            Bucket: settings.location,
+            Key: posix.join(key, inArchive(file)),
+            Body: await readFile(join(base, file)),
+          }),
+        );
       }
     }
     record.artifactsLocation = `arn:aws:s3:::${settings.location}/${key}`;
-    say(`[Container] ${new Date().toISOString()} Uploaded ${files.length} artifact file(s) to s3://${settings.location}/${key}`);
+    say(
+      `[Container] ${new Date().toISOString()} Uploaded ${files.length} artifact file(s) to s3://${settings.location}/${key}`,
+    );
   }
 
   // ---- phase bookkeeping ----
@@ -638,7 +770,12 @@ export class LocalCodeBuild {
     return this.endCurrentPhase(record, 'SUCCEEDED', [], say);
   }
 
-  private async endCurrentPhase(record: BuildRecord, status: BuildStatus, contexts: PhaseRecord['contexts'], say: (line: string) => void): Promise<void> {
+  private async endCurrentPhase(
+    record: BuildRecord,
+    status: BuildStatus,
+    contexts: PhaseRecord['contexts'],
+    say: (line: string) => void,
+  ): Promise<void> {
     const phase = record.phases[record.phases.length - 1];
     if (!phase || phase.phaseStatus) return;
     phase.phaseStatus = status;
@@ -646,12 +783,20 @@ export class LocalCodeBuild {
     if (contexts && contexts.length > 0) phase.contexts = contexts;
     if (phase.phaseType !== 'SUBMITTED' && phase.phaseType !== 'QUEUED' && phase.phaseType !== 'PROVISIONING') {
       say(`[Container] ${new Date().toISOString()} Phase complete: ${phase.phaseType} State: ${status}`);
-      for (const context of contexts ?? []) say(`[Container] ${new Date().toISOString()} Phase context status code: ${context.statusCode} Message: ${context.message}`);
+      for (const context of contexts ?? [])
+        say(
+          `[Container] ${new Date().toISOString()} Phase context status code: ${context.statusCode} Message: ${context.message}`,
+        );
     }
     await this.save(record);
   }
 
-  private async finish(record: BuildRecord, status: BuildStatus, say: (line: string) => void, reason?: string): Promise<void> {
+  private async finish(
+    record: BuildRecord,
+    status: BuildStatus,
+    say: (line: string) => void,
+    reason?: string,
+  ): Promise<void> {
     await this.startPhase(record, 'FINALIZING', say);
     if (reason) say(`[Container] ${new Date().toISOString()} ${reason}`);
     await this.endCurrentPhase(record, 'SUCCEEDED', [], say);
@@ -739,20 +884,28 @@ async function isOrphanOf(pid: number, workDir: string): Promise<boolean> {
 function localRepositoryPath(location: string): string {
   if (location.startsWith('file://')) return new URL(location).pathname;
   if (location.startsWith('/') || location.startsWith('.')) return resolve(location);
-  throw new Error(`source location ${location || '(empty)'} is not a repository on this machine; local mode clones local paths or file:// URLs only`);
+  throw new Error(
+    `source location ${location || '(empty)'} is not a repository on this machine; local mode clones local paths or file:// URLs only`,
+  );
 }
 
 /** One page of 100 of `items` from `nextToken` (an offset), under `key`, with the next token while more remain. */
 function page(items: readonly string[], nextToken: unknown, key: string): Record<string, unknown> {
   const offset = typeof nextToken === 'string' ? Number(nextToken) : 0;
   if (!Number.isInteger(offset) || offset < 0) throw new AwsApiError('InvalidInputException', 'Invalid nextToken');
-  return { [key]: items.slice(offset, offset + 100), ...(offset + 100 < items.length ? { nextToken: String(offset + 100) } : {}) };
+  return {
+    [key]: items.slice(offset, offset + 100),
+    ...(offset + 100 < items.length ? { nextToken: String(offset + 100) } : {}),
+  };
 }
 
 /** The commit `ref` names in the clone at `dir`, or undefined when git does not know it. */
 async function resolveCommit(dir: string, ref: string): Promise<string | undefined> {
   try {
-    return (await git(['-C', dir, 'rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`])).trim() || undefined;
+    return (
+      (await git(['-C', dir, 'rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`])).trim() ||
+      undefined
+    );
   } catch {
     return undefined; // rev-parse --verify exits 1 for an unknown name: that is the answer, not a failure
   }
@@ -764,7 +917,9 @@ async function git(args: string[]): Promise<string> {
     return stdout;
   } catch (error) {
     const stderr = (error as { stderr?: string }).stderr?.trim();
-    throw new Error(`git ${args.filter((a) => a !== '--quiet').join(' ')} failed${stderr ? `: ${stderr}` : ''}`, { cause: error });
+    throw new Error(`git ${args.filter((a) => a !== '--quiet').join(' ')} failed${stderr ? `: ${stderr}` : ''}`, {
+      cause: error,
+    });
   }
 }
 
@@ -773,14 +928,23 @@ function pick(env: NodeJS.ProcessEnv, names: readonly string[]): Record<string, 
 }
 
 function listOf(value: unknown): Array<Record<string, unknown>> {
-  return Array.isArray(value) ? (value.filter((v) => typeof v === 'object' && v !== null) as Array<Record<string, unknown>>) : [];
+  return Array.isArray(value)
+    ? (value.filter((v) => typeof v === 'object' && v !== null) as Array<Record<string, unknown>>)
+    : [];
 }
 
-function mergeVariables(project: ProjectRegistration['environmentVariables'], override: unknown): EnvironmentVariable[] {
+function mergeVariables(
+  project: ProjectRegistration['environmentVariables'],
+  override: unknown,
+): EnvironmentVariable[] {
   const merged = new Map<string, EnvironmentVariable>();
   const projectList: readonly EnvironmentVariable[] = Array.isArray(project)
     ? (project as readonly EnvironmentVariable[])
-    : Object.entries((project as Record<string, string> | undefined) ?? {}).map(([name, value]) => ({ name, value, type: 'PLAINTEXT' as const }));
+    : Object.entries((project as Record<string, string> | undefined) ?? {}).map(([name, value]) => ({
+        name,
+        value,
+        type: 'PLAINTEXT' as const,
+      }));
   for (const v of projectList) merged.set(v.name, { name: v.name, value: v.value, type: v.type ?? 'PLAINTEXT' });
   for (const v of listOf(override)) {
     const name = typeof v.name === 'string' ? v.name : '';
@@ -789,7 +953,11 @@ function mergeVariables(project: ProjectRegistration['environmentVariables'], ov
     merged.set(name, { name, value: typeof v.value === 'string' ? v.value : JSON.stringify(v.value ?? ''), type });
   }
   for (const name of merged.keys()) {
-    if (name.startsWith('CODEBUILD_')) throw new AwsApiError('InvalidInputException', `Environment variable name ${name} is reserved: names starting with CODEBUILD_ belong to CodeBuild`);
+    if (name.startsWith('CODEBUILD_'))
+      throw new AwsApiError(
+        'InvalidInputException',
+        `Environment variable name ${name} is reserved: names starting with CODEBUILD_ belong to CodeBuild`,
+      );
   }
   return [...merged.values()];
 }
@@ -850,16 +1018,28 @@ export function toApiBuild(record: BuildRecord) {
       contexts: p.contexts,
     })),
     source: { type: record.source.type, location: record.source.location },
-    secondarySources: record.secondarySources.map((s) => ({ type: s.type, location: s.location, sourceIdentifier: s.sourceIdentifier })),
+    secondarySources: record.secondarySources.map((s) => ({
+      type: s.type,
+      location: s.location,
+      sourceIdentifier: s.sourceIdentifier,
+    })),
     secondarySourceVersions: record.secondarySourceVersions,
     artifacts: record.artifactsLocation ? { location: record.artifactsLocation } : undefined,
     environment: {
       type: 'LINUX_CONTAINER',
       image: 'lockstep-local',
       computeType: 'BUILD_GENERAL1_SMALL',
-      environmentVariables: record.environmentVariables.map((v) => ({ name: v.name, value: v.value, type: v.type ?? 'PLAINTEXT' })),
+      environmentVariables: record.environmentVariables.map((v) => ({
+        name: v.name,
+        value: v.value,
+        type: v.type ?? 'PLAINTEXT',
+      })),
     },
-    logs: { groupName: '/lockstep/local/codebuild', streamName: record.id, deepLink: pathToFileURL(record.logFile).href },
+    logs: {
+      groupName: '/lockstep/local/codebuild',
+      streamName: record.id,
+      deepLink: pathToFileURL(record.logFile).href,
+    },
     timeoutInMinutes: record.timeoutInMinutes,
     buildComplete: record.buildComplete,
     initiator: record.initiator,

@@ -59,7 +59,11 @@ export async function matchFiles(root: string, globs: readonly string[]): Promis
 }
 
 /** Zips `files` (relative to `root`) into a buffer; `names` maps each to its path inside the archive. */
-export async function zipFiles(root: string, files: readonly string[], names: (file: string) => string = (f) => f): Promise<Buffer> {
+export async function zipFiles(
+  root: string,
+  files: readonly string[],
+  names: (file: string) => string = (f) => f,
+): Promise<Buffer> {
   const zip = new yazl.ZipFile();
   for (const file of files) {
     const full = join(root, file);

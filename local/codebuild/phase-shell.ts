@@ -108,7 +108,9 @@ export async function runPhaseShell(options: PhaseShellOptions): Promise<PhaseSh
   options.signal?.addEventListener('abort', abort, { once: true });
   if (options.signal?.aborted) abort();
 
-  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((ok) => child.on('close', (c, s) => ok([c, s])));
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((ok) =>
+    child.on('close', (c, s) => ok([c, s])),
+  );
   options.signal?.removeEventListener('abort', abort);
   if (pending) consume('\n', true);
   if (code === 0) return { ok: true };

@@ -20,12 +20,17 @@ export interface LocalProjectOptions {
   readonly repositories?: Readonly<Record<string, string>>;
 }
 
-export function localProject(definition: CodeBuildProjectDefinition, options: LocalProjectOptions): ProjectRegistration {
+export function localProject(
+  definition: CodeBuildProjectDefinition,
+  options: LocalProjectOptions,
+): ProjectRegistration {
   const base: Omit<ProjectRegistration, 'source' | 'secondarySources'> = {
     name: definition.name,
     buildspec: definition.buildspec,
     environmentVariables: definition.environmentVariables,
-    artifacts: definition.artifact ? { type: 'S3', location: options.artifactsBucket, packaging: 'NONE' } : { type: 'NO_ARTIFACTS' },
+    artifacts: definition.artifact
+      ? { type: 'S3', location: options.artifactsBucket, packaging: 'NONE' }
+      : { type: 'NO_ARTIFACTS' },
   };
   if (definition.source.type === 'revision-artifact') {
     // The artifact's location arrives with every StartBuild (sourceTypeOverride S3).
@@ -36,12 +41,19 @@ export function localProject(definition: CodeBuildProjectDefinition, options: Lo
   return {
     ...base,
     source: checkoutSource(primary, options),
-    secondarySources: secondary.map((checkout) => ({ ...checkoutSource(checkout, options), sourceIdentifier: checkout.identifier })),
+    secondarySources: secondary.map((checkout) => ({
+      ...checkoutSource(checkout, options),
+      sourceIdentifier: checkout.identifier,
+    })),
   };
 }
 
 function checkoutSource(checkout: PackageCheckout, options: LocalProjectOptions): LocalSource {
-  return { type: 'GIT', location: repositoryPath(checkout.location, checkout.package, options), sourceVersion: branchOf(checkout.location) };
+  return {
+    type: 'GIT',
+    location: repositoryPath(checkout.location, checkout.package, options),
+    sourceVersion: branchOf(checkout.location),
+  };
 }
 
 function branchOf(source: Source): string {
@@ -51,13 +63,19 @@ function branchOf(source: Source): string {
 }
 
 function repositoryPath(source: Source, packageName: string, options: LocalProjectOptions): string {
-  if ('local' in source) return isAbsolute(source.local.path) ? source.local.path : resolve(options.baseDir ?? process.cwd(), source.local.path);
+  if ('local' in source)
+    return isAbsolute(source.local.path)
+      ? source.local.path
+      : resolve(options.baseDir ?? process.cwd(), source.local.path);
   const key = 'github' in source ? `${source.github.owner}/${source.github.repo}` : source.codecommit.repository;
   const path = options.repositories?.[key];
   if (!path) {
-    throw new LocalConfigurationError(`Package ${packageName} comes from ${key}, which local mode cannot fetch: map it to a repository on this machine in repositories['${key}'], or use a local source`, {
-      details: { package: packageName, repository: key },
-    });
+    throw new LocalConfigurationError(
+      `Package ${packageName} comes from ${key}, which local mode cannot fetch: map it to a repository on this machine in repositories['${key}'], or use a local source`,
+      {
+        details: { package: packageName, repository: key },
+      },
+    );
   }
   return path;
 }

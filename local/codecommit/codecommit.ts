@@ -31,24 +31,36 @@ export class LocalCodeCommit {
     const repositoryName = requireString(input, 'repositoryName');
     const branchName = requireString(input, 'branchName');
     const head = await this.git.branchHead(await this.folder(repositoryName), branchName);
-    if (!head) throw new AwsApiError('BranchDoesNotExistException', `Branch ${branchName} does not exist in ${repositoryName}`);
+    if (!head)
+      throw new AwsApiError('BranchDoesNotExistException', `Branch ${branchName} does not exist in ${repositoryName}`);
     return { branch: { branchName, commitId: head } };
   }
 
   async getCommit(input: Record<string, unknown>): Promise<unknown> {
     const repositoryName = requireString(input, 'repositoryName');
     const commitId = requireString(input, 'commitId');
-    if (!/^[0-9a-f]{40}$/.test(commitId)) throw new AwsApiError('InvalidCommitIdException', `${commitId} is not a full commit id`);
+    if (!/^[0-9a-f]{40}$/.test(commitId))
+      throw new AwsApiError('InvalidCommitIdException', `${commitId} is not a full commit id`);
     const dir = await this.folder(repositoryName);
     let commit;
     try {
       commit = await this.git.commit(dir, commitId);
     } catch (error) {
-      throw new AwsApiError('CommitIdDoesNotExistException', `Commit ${commitId} does not exist in ${repositoryName}`, { cause: error });
+      throw new AwsApiError('CommitIdDoesNotExistException', `Commit ${commitId} does not exist in ${repositoryName}`, {
+        cause: error,
+      });
     }
     const date = `${Math.floor(commit.timestamp / 1000)} +0000`;
     const person = { name: commit.author, email: commit.author.includes('@') ? commit.author : '', date };
-    return { commit: { commitId: commit.id, parents: commit.parents, message: commit.message, author: person, committer: person } };
+    return {
+      commit: {
+        commitId: commit.id,
+        parents: commit.parents,
+        message: commit.message,
+        author: person,
+        committer: person,
+      },
+    };
   }
 
   definition(): AwsServiceDefinition {
@@ -56,7 +68,10 @@ export class LocalCodeCommit {
       serviceName: 'CodeCommit',
       protocol: 'awsJson1_1',
       targetPrefix: 'CodeCommit_20150413',
-      operations: { GetBranch: (input: Record<string, unknown>) => this.getBranch(input), GetCommit: (input: Record<string, unknown>) => this.getCommit(input) },
+      operations: {
+        GetBranch: (input: Record<string, unknown>) => this.getBranch(input),
+        GetCommit: (input: Record<string, unknown>) => this.getCommit(input),
+      },
     };
   }
 }

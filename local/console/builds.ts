@@ -18,12 +18,15 @@ export class BuildDescriber {
   doing(record: BuildRecord): string {
     const project = this.projects.get(record.projectName);
     const vars = variables(record);
-    const revision = `${vars.LOCKSTEP_APPLICATION ?? project?.application ?? ''} r${vars.LOCKSTEP_REVISION ?? '?'}`.trim();
+    const revision =
+      `${vars.LOCKSTEP_APPLICATION ?? project?.application ?? ''} r${vars.LOCKSTEP_REVISION ?? '?'}`.trim();
     switch (project?.kind) {
       case 'build':
         return `building ${project.application}${record.sourceVersion || record.secondarySourceVersions[0] ? ` from ${shortCommit(record)}` : ''}`;
       case 'deploy':
-        return vars.LOCKSTEP_ROLLBACK === 'true' ? `rolling ${project.environment} back to ${revision}` : `deploying ${revision} to ${project.environment}`;
+        return vars.LOCKSTEP_ROLLBACK === 'true'
+          ? `rolling ${project.environment} back to ${revision}`
+          : `deploying ${revision} to ${project.environment}`;
       case 'test':
         return `testing ${revision} in ${project.environment} (${project.step})`;
       default:
@@ -35,7 +38,13 @@ export class BuildDescriber {
   done(record: BuildRecord): string {
     const doing = this.doing(record);
     const [verb, ...rest] = doing.split(' ');
-    const past: Record<string, string> = { building: 'built', rolling: 'rolled', deploying: 'deployed', testing: 'tested', running: 'ran' };
+    const past: Record<string, string> = {
+      building: 'built',
+      rolling: 'rolled',
+      deploying: 'deployed',
+      testing: 'tested',
+      running: 'ran',
+    };
     return [past[verb!] ?? verb, ...rest].join(' ');
   }
 }
@@ -58,7 +67,10 @@ export function failureLines(record: BuildRecord, maxOutput = 6): string[] {
   const { command, exitCode, phase, output } = record.failure;
   return [
     `    ${phase}: \`${command}\` ${exitCode === null ? 'was killed' : `exited with ${exitCode}`}`,
-    ...output.filter((line) => line.trim() !== '').slice(-maxOutput).map((line) => `    | ${line}`),
+    ...output
+      .filter((line) => line.trim() !== '')
+      .slice(-maxOutput)
+      .map((line) => `    | ${line}`),
     `    log: ${record.logFile}`,
   ];
 }

@@ -13,7 +13,15 @@ export interface PassSummary {
 }
 
 /** Decisions worth a line when they change; the others show up as builds and notifications. */
-const TOLD = new Set<PromotionDecision['decision']['kind']>(['wait-window', 'blocked-by-lock', 'awaiting-approval', 'rejected', 'disabled', 'automation-off', 'no-compatible-revision']);
+const TOLD = new Set<PromotionDecision['decision']['kind']>([
+  'wait-window',
+  'blocked-by-lock',
+  'awaiting-approval',
+  'rejected',
+  'disabled',
+  'automation-off',
+  'no-compatible-revision',
+]);
 
 /** Secrets shorter than this are not masked: they would mask ordinary words and no local secret is that short. */
 const MIN_MASKED_LENGTH = 8;
@@ -61,9 +69,14 @@ export class ProgressConsole {
     }
     if (!record.buildComplete || this.seenBuilds.has(`${record.id}#done`)) return;
     this.seenBuilds.add(`${record.id}#done`);
-    const seconds = record.endTime !== undefined ? ` in ${((record.endTime - record.startTime) / 1000).toFixed(1)} s` : '';
+    const seconds =
+      record.endTime !== undefined ? ` in ${((record.endTime - record.startTime) / 1000).toFixed(1)} s` : '';
     if (record.buildStatus === 'SUCCEEDED') this.say(`${this.describer.done(record)}${seconds}`);
-    else this.say(`FAILED: ${this.describer.doing(record)}${record.buildStatus === 'FAILED' ? '' : ` (${record.buildStatus})`}`, failureLines(record));
+    else
+      this.say(
+        `FAILED: ${this.describer.doing(record)}${record.buildStatus === 'FAILED' ? '' : ` (${record.buildStatus})`}`,
+        failureLines(record),
+      );
   }
 
   /** A notification was published (subscribe with `sns.subscribe`). */
@@ -74,16 +87,23 @@ export class ProgressConsole {
     if (event === 'approval-requested' && message.attributes.approver === undefined) return;
     if (event === 'approval-requested') {
       const link = approvalLinkOf(message);
-      this.say(`${subject}: waiting for ${message.attributes.approver ?? 'an approver'}. Open in a browser to approve or reject:`, [`    ${link ?? '(no link in the message)'}`]);
+      this.say(
+        `${subject}: waiting for ${message.attributes.approver ?? 'an approver'}. Open in a browser to approve or reject:`,
+        [`    ${link ?? '(no link in the message)'}`],
+      );
       return;
     }
     const detail = message.message.split('\n').find((line) => /^(Error|Failure|Details):/.test(line));
-    this.say(`${event === 'revision-approved' ? '' : 'notification: '}${subject}`, detail ? [`    ${detail.slice(0, 300)}`] : []);
+    this.say(
+      `${event === 'revision-approved' ? '' : 'notification: '}${subject}`,
+      detail ? [`    ${detail.slice(0, 300)}`] : [],
+    );
   }
 
   /** A reconcile pass ended. */
   pass(summary: PassSummary): void {
-    for (const created of summary.revisionsCreated) this.say(`revision ${created.application} r${created.revision} created`);
+    for (const created of summary.revisionsCreated)
+      this.say(`revision ${created.application} r${created.revision} created`);
     for (const d of summary.decisions) {
       const key = `${d.promotion}|${d.application}`;
       if (d.kind === 'deploy' && summary.executionsStarted.length > 0) {

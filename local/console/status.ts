@@ -74,13 +74,22 @@ export async function collectStatus(sources: StatusSources): Promise<SystemStatu
           windows: env.windows.map(describeWindow),
         };
       }
-      return { name: env.name, stage: stage.name, applications: state?.applications ?? {}, lock: state?.lock ?? null, ...(window ? { window } : {}) };
+      return {
+        name: env.name,
+        stage: stage.name,
+        applications: state?.applications ?? {},
+        lock: state?.lock ?? null,
+        ...(window ? { window } : {}),
+      };
     }),
   );
   return {
     at,
     pipeline: pipeline.pipeline.name,
-    switches: { enabled: world.switches?.enabled ?? pipeline.pipeline.enabled, automation: world.switches?.automation ?? pipeline.pipeline.automation },
+    switches: {
+      enabled: world.switches?.enabled ?? pipeline.pipeline.enabled,
+      automation: world.switches?.automation ?? pipeline.pipeline.automation,
+    },
     environments,
     decisions: reconcile(pipeline, world, at),
     approvals: sources.outboxFile ? await pendingApprovals(sources.outboxFile, sources.approvals, at) : [],
@@ -89,7 +98,11 @@ export async function collectStatus(sources: StatusSources): Promise<SystemStatu
 }
 
 /** Approval emails in the outbox whose request is still pending and unexpired. */
-export async function pendingApprovals(outboxFile: string, approvals: ApprovalStore, now: number): Promise<PendingApproval[]> {
+export async function pendingApprovals(
+  outboxFile: string,
+  approvals: ApprovalStore,
+  now: number,
+): Promise<PendingApproval[]> {
   const pending: PendingApproval[] = [];
   for (const message of (await readOutbox(outboxFile)).filter((m) => m.attributes.event === 'approval-requested')) {
     const link = approvalLinkOf(message);
@@ -130,14 +143,28 @@ export async function readOutbox(outboxFile: string): Promise<OutboxMessage[]> {
     });
 }
 
-async function recentFailures(buildsDir: string, describer: BuildDescriber, limit = 3): Promise<SystemStatus['failures']> {
+async function recentFailures(
+  buildsDir: string,
+  describer: BuildDescriber,
+  limit = 3,
+): Promise<SystemStatus['failures']> {
   const entries = await readdir(buildsDir, { withFileTypes: true }).catch(whenMissing([]));
   // One unreadable build record must not take the whole status view down: it is left out of the failures list.
-  const records = (await Promise.all(entries.filter((e) => e.isDirectory()).map((e) => readJsonIfExists<BuildRecord>(join(buildsDir, e.name, 'build.json')).catch(() => undefined))))
+  const records = (
+    await Promise.all(
+      entries
+        .filter((e) => e.isDirectory())
+        .map((e) => readJsonIfExists<BuildRecord>(join(buildsDir, e.name, 'build.json')).catch(() => undefined)),
+    )
+  )
     .filter((r): r is BuildRecord => r !== undefined && r.buildComplete && r.buildStatus !== 'SUCCEEDED')
     .sort((a, b) => (b.endTime ?? b.startTime) - (a.endTime ?? a.startTime))
     .slice(0, limit);
-  return records.map((r) => ({ at: r.endTime ?? r.startTime, what: `${describer.doing(r)} ${r.buildStatus}`, lines: failureLines(r) }));
+  return records.map((r) => ({
+    at: r.endTime ?? r.startTime,
+    what: `${describer.doing(r)} ${r.buildStatus}`,
+    lines: failureLines(r),
+  }));
 }
 
 const QUIET_DECISIONS = new Set(['in-sync', 'no-candidate']);
@@ -146,9 +173,13 @@ const QUIET_DECISIONS = new Set(['in-sync', 'no-candidate']);
 export function formatStatus(status: SystemStatus, pipeline: Pipeline): string[] {
   const lines: string[] = [];
   const switches = `pipeline ${status.switches.enabled ? 'enabled' : 'DISABLED'}, automation ${status.switches.automation ? 'on' : 'OFF'}`;
-  lines.push(`Pipeline ${status.pipeline} at ${new Date(status.at).toISOString().replace('T', ' ').slice(0, 19)} UTC (${switches})`);
+  lines.push(
+    `Pipeline ${status.pipeline} at ${new Date(status.at).toISOString().replace('T', ' ').slice(0, 19)} UTC (${switches})`,
+  );
   if (!status.switches.enabled || !status.switches.automation) {
-    lines.push('  Pushes are recorded, but nothing builds or deploys until the pipeline is enabled with automation on; in-flight work finishes.');
+    lines.push(
+      '  Pushes are recorded, but nothing builds or deploys until the pipeline is enabled with automation on; in-flight work finishes.',
+    );
   }
   const applications = pipeline.applications.map((a) => a.name);
   const rows = status.environments.map((env) => {
@@ -161,8 +192,14 @@ export function formatStatus(status: SystemStatus, pipeline: Pipeline): string[]
       })
       .filter(Boolean)
       .join('; ');
-    const lock = env.lock ? `locked by ${env.lock.owner} until ${leaseEnd(env.lock.leaseExpiresAt, status.at)}` : 'free';
-    const window = !env.window ? 'always open' : env.window.open ? `window open (${env.window.windows.join(', ')})` : `window closed, opens ${env.window.nextOpening}`;
+    const lock = env.lock
+      ? `locked by ${env.lock.owner} until ${leaseEnd(env.lock.leaseExpiresAt, status.at)}`
+      : 'free';
+    const window = !env.window
+      ? 'always open'
+      : env.window.open
+        ? `window open (${env.window.windows.join(', ')})`
+        : `window closed, opens ${env.window.nextOpening}`;
     return [env.stage, env.name, revisions || 'nothing deployed', lock, window];
   });
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
@@ -170,7 +207,10 @@ export function formatStatus(status: SystemStatus, pipeline: Pipeline): string[]
   if (status.approvals.length > 0) {
     lines.push('Waiting for approval (open the link in a browser, or `lockstep approve <request>`):');
     for (const a of status.approvals) {
-      lines.push(`  ${a.application} r${a.revision} in ${a.environment}, request ${a.requestId.slice(0, 8)}, for ${a.approver}:`, `    ${a.link}`);
+      lines.push(
+        `  ${a.application} r${a.revision} in ${a.environment}, request ${a.requestId.slice(0, 8)}, for ${a.approver}:`,
+        `    ${a.link}`,
+      );
     }
   }
   const notes = status.decisions.filter((d) => !QUIET_DECISIONS.has(d.decision.kind));
@@ -201,6 +241,8 @@ export function leaseEnd(epochMs: number, now: number): string {
   const days = Math.floor(minutes / 1440);
   const hours = Math.floor((minutes % 1440) / 60);
   const mins = minutes % 60;
-  const parts = [days ? `${days}d` : '', hours ? `${hours}h` : '', mins || (!days && !hours) ? `${mins}m` : ''].filter(Boolean);
+  const parts = [days ? `${days}d` : '', hours ? `${hours}h` : '', mins || (!days && !hours) ? `${mins}m` : ''].filter(
+    Boolean,
+  );
   return `${date}, in ${parts.join(' ')}`;
 }

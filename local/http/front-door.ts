@@ -66,7 +66,8 @@ export class HttpFrontDoor {
               params.push(param[1]!);
               return '([^/]+)';
             }
-            if (segment.includes('{')) throw new LocalConfigurationError(`Route ${path}: a parameter must be a whole path segment`);
+            if (segment.includes('{'))
+              throw new LocalConfigurationError(`Route ${path}: a parameter must be a whole path segment`);
             return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
           })
           .join('/') +
@@ -127,14 +128,23 @@ export class HttpFrontDoor {
       const name = req.rawHeaders[i]!.toLowerCase();
       const value = req.rawHeaders[i + 1]!;
       if (name === 'cookie') {
-        cookies = [...(cookies ?? []), ...value.split(';').map((c) => c.trim()).filter(Boolean)];
+        cookies = [
+          ...(cookies ?? []),
+          ...value
+            .split(';')
+            .map((c) => c.trim())
+            .filter(Boolean),
+        ];
         continue;
       }
       headers[name] = headers[name] === undefined ? value : `${headers[name]},${value}`;
     }
     const queryStringParameters: Record<string, string> = {};
-    for (const [k, v] of url.searchParams) queryStringParameters[k] = queryStringParameters[k] === undefined ? v : `${queryStringParameters[k]},${v}`;
-    const pathParameters = Object.fromEntries(route.params.map((name, i) => [name, decodeURIComponent((match!)[i + 1]!)]));
+    for (const [k, v] of url.searchParams)
+      queryStringParameters[k] = queryStringParameters[k] === undefined ? v : `${queryStringParameters[k]},${v}`;
+    const pathParameters = Object.fromEntries(
+      route.params.map((name, i) => [name, decodeURIComponent(match![i + 1]!)]),
+    );
     const isText = TEXT_TYPES.test(headers['content-type'] ?? 'text/plain');
     const now = new Date();
     const routeKey = `${route.method} ${route.pattern}`;
@@ -183,7 +193,10 @@ export class HttpFrontDoor {
 }
 
 function writeResult(res: ServerResponse, result: unknown): void {
-  const structured = result !== null && typeof result === 'object' && 'statusCode' in result ? (result as APIGatewayProxyStructuredResultV2) : undefined;
+  const structured =
+    result !== null && typeof result === 'object' && 'statusCode' in result
+      ? (result as APIGatewayProxyStructuredResultV2)
+      : undefined;
   if (!structured) {
     // Payload 2.0 without a statusCode: API Gateway answers 200 with the value as a JSON body.
     res.writeHead(200, { 'content-type': 'application/json' });
@@ -193,7 +206,12 @@ function writeResult(res: ServerResponse, result: unknown): void {
   const headers: Record<string, string | string[]> = {};
   for (const [k, v] of Object.entries(structured.headers ?? {})) headers[k.toLowerCase()] = String(v);
   if (structured.cookies?.length) headers['set-cookie'] = structured.cookies;
-  const body = structured.body === undefined ? '' : structured.isBase64Encoded ? Buffer.from(structured.body, 'base64') : structured.body;
+  const body =
+    structured.body === undefined
+      ? ''
+      : structured.isBase64Encoded
+        ? Buffer.from(structured.body, 'base64')
+        : structured.body;
   res.writeHead(structured.statusCode ?? 200, headers);
   res.end(body);
 }
@@ -209,7 +227,10 @@ function logError(error: unknown, routeKey: string): void {
 
 function lambdaContext(routeKey: string, requestId: string): LambdaContext {
   const started = Date.now();
-  const name = `lockstep-http-${routeKey.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '').toLowerCase()}`;
+  const name = `lockstep-http-${routeKey
+    .replace(/[^A-Za-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '')
+    .toLowerCase()}`;
   return {
     callbackWaitsForEmptyEventLoop: false,
     functionName: name,

@@ -29,7 +29,9 @@ export async function writeLocalSdkEndpoints(dataDir: string, endpoints: LocalSd
 }
 
 /** The endpoints of the local mode running on `dataDir`, or undefined when it has not started there. */
-export function readLocalSdkEndpoints(dataDir = process.env.LOCKSTEP_DATA_DIR ?? DEFAULT_LOCAL_DATA_DIR): LocalSdkEndpoints | undefined {
+export function readLocalSdkEndpoints(
+  dataDir = process.env.LOCKSTEP_DATA_DIR ?? DEFAULT_LOCAL_DATA_DIR,
+): LocalSdkEndpoints | undefined {
   try {
     return JSON.parse(readFileSync(join(resolve(dataDir), SDK_ENDPOINTS_FILE), 'utf8')) as LocalSdkEndpoints;
   } catch {

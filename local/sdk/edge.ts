@@ -61,7 +61,10 @@ export class LocalEdge {
     }
     if (key === '' || key.split('/').some((s) => s === '..' || s === '.')) return refuse(res, 400, 'Malformed path');
     if (!key.startsWith('public/')) {
-      const result = this.options.verifier.verify(`${this.url}${raw}`, { now: new Date(this.options.now()), sourceIp: req.socket.remoteAddress ?? '' });
+      const result = this.options.verifier.verify(`${this.url}${raw}`, {
+        now: new Date(this.options.now()),
+        sourceIp: req.socket.remoteAddress ?? '',
+      });
       if (!result.ok) return refuse(res, 403, result.message, result.reason);
     }
     let object;

@@ -74,7 +74,11 @@ export interface SdkPublishingOptions {
 
 export interface LocalSdkPublishing {
   readonly endpoints: LocalSdkEndpoints;
-  readonly names: typeof LOCAL_SDK_NAMES & { readonly table: string; readonly stateMachineArn: string; readonly topicArn: string };
+  readonly names: typeof LOCAL_SDK_NAMES & {
+    readonly table: string;
+    readonly stateMachineArn: string;
+    readonly topicArn: string;
+  };
   /** Runs the intake poll now (uploads in the SDK host, waiting packages, unfinished publications). */
   poll(): Promise<unknown>;
   stop(): Promise<void>;
@@ -84,7 +88,10 @@ interface KeyPairFile {
   readonly keyPairId: string;
 }
 
-export async function startSdkPublishing(services: LocalServices, options: SdkPublishingOptions = {}): Promise<LocalSdkPublishing> {
+export async function startSdkPublishing(
+  services: LocalServices,
+  options: SdkPublishingOptions = {},
+): Promise<LocalSdkPublishing> {
   const log = options.log ?? ((line: string) => console.log(line));
   const dir = join(services.dataDir, 'sdk');
   await mkdir(dir, { recursive: true });
@@ -93,13 +100,18 @@ export async function startSdkPublishing(services: LocalServices, options: SdkPu
   await chmod(services.dataDir, 0o700);
   const stops: Array<() => Promise<void>> = [];
   const stop = async () => {
-    for (const s of stops.splice(0).reverse()) await s().catch((error: unknown) => console.error('[local sdk] did not stop cleanly:', error));
+    for (const s of stops.splice(0).reverse())
+      await s().catch((error: unknown) => console.error('[local sdk] did not stop cleanly:', error));
   };
 
   try {
     const s3 = localS3Client(services.endpoints.s3);
     stops.push(async () => s3.destroy());
-    for (const bucket of [LOCAL_SDK_NAMES.hostBucket, LOCAL_SDK_NAMES.stagingBucket, LOCAL_SDK_NAMES.packageHostBucket]) {
+    for (const bucket of [
+      LOCAL_SDK_NAMES.hostBucket,
+      LOCAL_SDK_NAMES.stagingBucket,
+      LOCAL_SDK_NAMES.packageHostBucket,
+    ]) {
       await s3.send(new CreateBucketCommand({ Bucket: bucket })).catch((error: Error) => {
         if (error.name !== 'BucketAlreadyOwnedByYou' && error.name !== 'BucketAlreadyExists') throw error;
       });
@@ -131,14 +143,17 @@ export async function startSdkPublishing(services: LocalServices, options: SdkPu
       edgeUrl = await edge.start();
     } catch (error) {
       if (previousPort === 0 || (error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
-      log(`[local sdk] port ${previousPort} of the previous run's edge is taken; signed URLs issued before this restart need the new port`);
+      log(
+        `[local sdk] port ${previousPort} of the previous run's edge is taken; signed URLs issued before this restart need the new port`,
+      );
       edge = new LocalEdge({ ...edgeOptions, port: 0 });
       edgeUrl = await edge.start();
     }
     stops.push(() => edge.stop());
 
     const table = services.names.tables.Sdk;
-    if (table === undefined) throw new Error('The local services created no Sdk table (lambdas/core/tables.ts SDK_TABLES)');
+    if (table === undefined)
+      throw new Error('The local services created no Sdk table (lambdas/core/tables.ts SDK_TABLES)');
     const machineArn = stateMachineArn(LOCAL_SDK_NAMES.stateMachine);
     const runtime = createSdkRuntime({
       env: {
@@ -188,7 +203,10 @@ export async function startSdkPublishing(services: LocalServices, options: SdkPu
     const poll = () => (polling ??= Promise.resolve(intake({}, context)).finally(() => (polling = undefined)));
     const interval = options.pollIntervalMs ?? 60_000;
     if (interval > 0) {
-      const timer = setInterval(() => void poll().catch((error: unknown) => log(`[local sdk] intake poll failed: ${(error as Error).message}`)), interval);
+      const timer = setInterval(
+        () => void poll().catch((error: unknown) => log(`[local sdk] intake poll failed: ${(error as Error).message}`)),
+        interval,
+      );
       timer.unref();
       stops.push(async () => clearInterval(timer));
     }
@@ -239,7 +257,11 @@ async function signingKeys(services: LocalServices, dir: string): Promise<{ keyP
 }
 
 /** Bundles the tester as the construct does, uploads it as the project's source and registers the project. */
-async function registerTester(services: LocalServices, s3: ReturnType<typeof localS3Client>, dir: string): Promise<void> {
+async function registerTester(
+  services: LocalServices,
+  s3: ReturnType<typeof localS3Client>,
+  dir: string,
+): Promise<void> {
   const { build } = await import('esbuild');
   const outfile = join(dir, 'tester', TESTER_BUNDLE_FILE);
   await build({
@@ -249,7 +271,9 @@ async function registerTester(services: LocalServices, s3: ReturnType<typeof loc
     platform: 'node',
     target: 'node20',
     format: 'esm',
-    banner: { js: "import { createRequire as __lockstepCreateRequire } from 'node:module';const require = __lockstepCreateRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __lockstepCreateRequire } from 'node:module';const require = __lockstepCreateRequire(import.meta.url);",
+    },
     logLevel: 'error',
   });
   const zip = new yazl.ZipFile();
@@ -258,7 +282,15 @@ async function registerTester(services: LocalServices, s3: ReturnType<typeof loc
   const chunks: Buffer[] = [];
   for await (const chunk of zip.outputStream) chunks.push(chunk as Buffer);
   const body = Buffer.concat(chunks);
-  await s3.send(new PutObjectCommand({ Bucket: LOCAL_SDK_NAMES.stagingBucket, Key: TESTER_SOURCE_KEY, Body: body, ContentLength: body.length, ContentType: 'application/zip' }));
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: LOCAL_SDK_NAMES.stagingBucket,
+      Key: TESTER_SOURCE_KEY,
+      Body: body,
+      ContentLength: body.length,
+      ContentType: 'application/zip',
+    }),
+  );
   services.codeBuild.registerProject({
     name: LOCAL_SDK_NAMES.testerProject,
     buildspec: TESTER_BUILDSPEC,
@@ -285,13 +317,31 @@ async function demoCredentials(
   if (tokens === undefined || (await store.getCredential(credentials.hashToken(tokens.provider))) === undefined) {
     const now = new Date(services.clock.now());
     tokens = {
-      provider: (await credentials.issueToken(store, { id: 'local-provider', roles: ['provider', 'consumer'], sdks: ['*'], groups: ['employees'], now })).token,
-      consumer: (await credentials.issueToken(store, { id: 'local-employee', roles: ['consumer'], groups: ['employees'], now })).token,
-      partner: (await credentials.issueToken(store, { id: 'local-partner', roles: ['consumer'], groups: ['partners'], now })).token,
+      provider: (
+        await credentials.issueToken(store, {
+          id: 'local-provider',
+          roles: ['provider', 'consumer'],
+          sdks: ['*'],
+          groups: ['employees'],
+          now,
+        })
+      ).token,
+      consumer: (
+        await credentials.issueToken(store, { id: 'local-employee', roles: ['consumer'], groups: ['employees'], now })
+      ).token,
+      partner: (
+        await credentials.issueToken(store, { id: 'local-partner', roles: ['consumer'], groups: ['partners'], now })
+      ).token,
     };
     await writeJsonAtomic(file, tokens, 0o600);
   }
-  return { api: services.endpoints.http, edge, providerToken: tokens.provider, consumerToken: tokens.consumer, partnerToken: tokens.partner };
+  return {
+    api: services.endpoints.http,
+    edge,
+    providerToken: tokens.provider,
+    consumerToken: tokens.consumer,
+    partnerToken: tokens.partner,
+  };
 }
 
 /** The port of a loopback URL written by an earlier run, or 0 (any free port). */

@@ -50,7 +50,11 @@ export class LocalSecretsManager {
 
   /** The ARN a secret has locally; like AWS, the name plus a six-character suffix. */
   arnOf(name: string): string {
-    const suffix = createHash('sha256').update(name).digest('base64url').replace(/[^A-Za-z0-9]/g, 'x').slice(0, 6);
+    const suffix = createHash('sha256')
+      .update(name)
+      .digest('base64url')
+      .replace(/[^A-Za-z0-9]/g, 'x')
+      .slice(0, 6);
     return `arn:aws:secretsmanager:${LOCAL_REGION}:${LOCAL_ACCOUNT}:secret:${name}-${suffix}`;
   }
 
@@ -97,7 +101,10 @@ export class LocalSecretsManager {
     const stage = typeof input.VersionStage === 'string' ? input.VersionStage : 'AWSCURRENT';
     const value = stage === 'AWSPREVIOUS' ? secret.previous : stage === 'AWSCURRENT' ? secret.value : undefined;
     if (value === undefined) {
-      throw new AwsApiError('ResourceNotFoundException', `Secrets Manager can't find the specified secret value for staging label: ${stage}`);
+      throw new AwsApiError(
+        'ResourceNotFoundException',
+        `Secrets Manager can't find the specified secret value for staging label: ${stage}`,
+      );
     }
     return {
       ARN: this.arnOf(name),
@@ -112,10 +119,12 @@ export class LocalSecretsManager {
   /** ListSecrets: names and ARNs (never values), sorted by name, `MaxResults` (1-100, default 100) per page. */
   listSecrets(input: Record<string, unknown>) {
     const max = typeof input.MaxResults === 'number' ? input.MaxResults : 100;
-    if (!Number.isInteger(max) || max < 1 || max > 100) throw new AwsApiError('InvalidParameterException', 'MaxResults must be between 1 and 100');
+    if (!Number.isInteger(max) || max < 1 || max > 100)
+      throw new AwsApiError('InvalidParameterException', 'MaxResults must be between 1 and 100');
     const names = Object.keys(this.secrets).sort();
     const offset = typeof input.NextToken === 'string' ? Number(input.NextToken) : 0;
-    if (!Number.isInteger(offset) || offset < 0) throw new AwsApiError('InvalidNextTokenException', 'The NextToken value is not valid');
+    if (!Number.isInteger(offset) || offset < 0)
+      throw new AwsApiError('InvalidNextTokenException', 'The NextToken value is not valid');
     const page = names.slice(offset, offset + max);
     return {
       SecretList: page.map((name) => ({
@@ -123,7 +132,11 @@ export class LocalSecretsManager {
         Name: name,
         SecretVersionsToStages: {
           [createHash('sha256').update(this.secrets[name]!.value).digest('hex').slice(0, 32)]: ['AWSCURRENT'],
-          ...(this.secrets[name]!.previous !== undefined ? { [createHash('sha256').update(this.secrets[name]!.previous).digest('hex').slice(0, 32)]: ['AWSPREVIOUS'] } : {}),
+          ...(this.secrets[name]!.previous !== undefined
+            ? {
+                [createHash('sha256').update(this.secrets[name]!.previous).digest('hex').slice(0, 32)]: ['AWSPREVIOUS'],
+              }
+            : {}),
         },
         CreatedDate: new Date(0),
       })),

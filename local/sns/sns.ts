@@ -56,7 +56,9 @@ export class LocalSns {
   static async open(options: LocalSnsOptions): Promise<LocalSns> {
     await mkdir(options.dataDir, { recursive: true });
     const stored = (await readJsonIfExists<string[]>(join(options.dataDir, 'sns-topics.json'))) ?? [];
-    const report = options.onSubscriberError ?? ((error, message) => console.error(`[local sns] subscriber failed for message ${message.messageId}:`, error));
+    const report =
+      options.onSubscriberError ??
+      ((error, message) => console.error(`[local sns] subscriber failed for message ${message.messageId}:`, error));
     return new LocalSns(options.dataDir, new Set(stored), options.now ?? Date.now, report);
   }
 
@@ -67,7 +69,8 @@ export class LocalSns {
   }
 
   async createTopic(name: string): Promise<string> {
-    if (!/^[A-Za-z0-9_-]{1,256}(\.fifo)?$/.test(name)) throw new AwsApiError('InvalidParameter', 'Invalid parameter: Topic Name');
+    if (!/^[A-Za-z0-9_-]{1,256}(\.fifo)?$/.test(name))
+      throw new AwsApiError('InvalidParameter', 'Invalid parameter: Topic Name');
     const arn = topicArn(name);
     if (!this.topics.has(arn)) {
       this.topics.add(arn);
@@ -87,7 +90,8 @@ export class LocalSns {
     subject?: string;
     attributes?: Record<string, string>;
   }): Promise<OutboxMessage> {
-    if (!this.topics.has(input.topicArn)) throw new AwsApiError('NotFound', 'Topic does not exist', { statusCode: 404 });
+    if (!this.topics.has(input.topicArn))
+      throw new AwsApiError('NotFound', 'Topic does not exist', { statusCode: 404 });
     if (input.message === '') throw new AwsApiError('InvalidParameter', 'Invalid parameter: Empty message');
     if (Buffer.byteLength(input.message) > MAX_MESSAGE_BYTES) {
       throw new AwsApiError('InvalidParameter', 'Invalid parameter: Message too long');
@@ -124,7 +128,11 @@ export class LocalSns {
       operations: {
         Publish: async (input: QueryObject) => {
           const target = queryString(input.TopicArn) ?? queryString(input.TargetArn);
-          if (!target) throw new AwsApiError('InvalidParameter', 'Invalid parameter: TopicArn or TargetArn Reason: no value for required parameter');
+          if (!target)
+            throw new AwsApiError(
+              'InvalidParameter',
+              'Invalid parameter: TopicArn or TargetArn Reason: no value for required parameter',
+            );
           const published = await this.publish({
             topicArn: target,
             message: queryString(input.Message) ?? '',
@@ -137,8 +145,13 @@ export class LocalSns {
           const target = queryString(input.TopicArn);
           if (!target) throw new AwsApiError('InvalidParameter', 'Invalid parameter: TopicArn');
           const entries = queryList(input.PublishBatchRequestEntries);
-          if (entries.length === 0) throw new AwsApiError('EmptyBatchRequest', 'The batch request doesn\'t contain any entries');
-          if (entries.length > 10) throw new AwsApiError('TooManyEntriesInBatchRequest', 'The batch request contains more entries than permissible');
+          if (entries.length === 0)
+            throw new AwsApiError('EmptyBatchRequest', "The batch request doesn't contain any entries");
+          if (entries.length > 10)
+            throw new AwsApiError(
+              'TooManyEntriesInBatchRequest',
+              'The batch request contains more entries than permissible',
+            );
           const Successful: Array<{ Id: string; MessageId: string }> = [];
           const Failed: Array<{ Id: string; Code: string; Message: string; SenderFault: boolean }> = [];
           for (const entry of entries) {
@@ -159,14 +172,17 @@ export class LocalSns {
           }
           return { Successful, Failed };
         },
-        CreateTopic: async (input: QueryObject) => ({ TopicArn: await this.createTopic(queryString(input.Name) ?? '') }),
+        CreateTopic: async (input: QueryObject) => ({
+          TopicArn: await this.createTopic(queryString(input.Name) ?? ''),
+        }),
         ListTopics: () => ({ Topics: this.listTopics().map((TopicArn) => ({ TopicArn })) }),
         // Local mode has no SNS subscriptions: every message goes to the outbox file and the in-process subscribers
         // (the terminal), which are not SNS resources. The lists are truthfully empty, as for a topic nobody joined.
         ListSubscriptions: () => ({ Subscriptions: [] }),
         ListSubscriptionsByTopic: (input: QueryObject) => {
           const topic = queryString(input.TopicArn);
-          if (!topic || !this.topics.has(topic)) throw new AwsApiError('NotFound', 'Topic does not exist', { statusCode: 404 });
+          if (!topic || !this.topics.has(topic))
+            throw new AwsApiError('NotFound', 'Topic does not exist', { statusCode: 404 });
           return { Subscriptions: [] };
         },
       },

@@ -23,7 +23,8 @@ export const LOCAL_WAIT_RESOURCE = 'arn:aws:states:::lockstep-local:wait';
 /** Largest timeout the engine's setTimeout can hold (2^31-1 ms), in whole seconds. */
 const ENGINE_MAX_TIMEOUT_SECONDS = 2_147_483;
 
-export type TaskKind = 'lambda' | 'lambda-invoke' | 'lambda-invoke-wait-for-token' | 'codebuild-start' | 'codebuild-start-sync' | 'wait';
+export type TaskKind =
+  'lambda' | 'lambda-invoke' | 'lambda-invoke-wait-for-token' | 'codebuild-start' | 'codebuild-start-sync' | 'wait';
 
 export interface TaskBinding {
   readonly stateName: string;
@@ -82,7 +83,8 @@ export function prepareDefinition(definition: Json): PreparedDefinition {
     if (!states || typeof states !== 'object') return;
     for (const [name, state] of Object.entries(states)) {
       const where = `${path}.States.${name}`;
-      if (bindings.has(name)) problems.push(`${where}: state name ${name} is used twice; Step Functions requires unique state names`);
+      if (bindings.has(name))
+        problems.push(`${where}: state name ${name} is used twice; Step Functions requires unique state names`);
       if (Array.isArray(state.Retry)) retryableStates.push(name);
       switch (state.Type) {
         case 'Parallel':
@@ -99,12 +101,22 @@ export function prepareDefinition(definition: Json): PreparedDefinition {
           const resource = typeof state.Resource === 'string' ? state.Resource : '';
           const kind = classifyResource(resource);
           if (!kind) {
-            problems.push(`${where}: Resource ${resource} has no local implementation (Lambda ARNs, lambda:invoke[.waitForTaskToken] and codebuild:startBuild[.sync] do)`);
+            problems.push(
+              `${where}: Resource ${resource} has no local implementation (Lambda ARNs, lambda:invoke[.waitForTaskToken] and codebuild:startBuild[.sync] do)`,
+            );
             break;
           }
           const timeoutSeconds = typeof state.TimeoutSeconds === 'number' ? state.TimeoutSeconds : undefined;
-          bindings.set(name, { stateName: name, kind, resource, ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}) });
-          const parameters = state.Parameters === undefined ? undefined : replaceTokenReferences(state.Parameters, `${where}.Parameters`, problems);
+          bindings.set(name, {
+            stateName: name,
+            kind,
+            resource,
+            ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),
+          });
+          const parameters =
+            state.Parameters === undefined
+              ? undefined
+              : replaceTokenReferences(state.Parameters, `${where}.Parameters`, problems);
           const wrapped: Json = parameters === undefined ? { 'p.$': '$' } : { p: parameters };
           if (typeof state.TimeoutSecondsPath === 'string') wrapped['t.$'] = state.TimeoutSecondsPath;
           state.Parameters = wrapped;
@@ -120,7 +132,8 @@ export function prepareDefinition(definition: Json): PreparedDefinition {
     }
   };
   walk(engineDefinition, '$');
-  if (problems.length > 0) throw new LocalConfigurationError(`The state machine cannot run locally:\n- ${problems.join('\n- ')}`);
+  if (problems.length > 0)
+    throw new LocalConfigurationError(`The state machine cannot run locally:\n- ${problems.join('\n- ')}`);
   return { engineDefinition, bindings, retryableStates };
 }
 
@@ -132,7 +145,9 @@ function replaceTokenReferences(template: unknown, path: string, problems: strin
     if (key.endsWith('.$') && value === '$$.Task.Token') {
       out[key.slice(0, -2)] = TASK_TOKEN_SENTINEL;
     } else if (key.endsWith('.$') && typeof value === 'string' && value.includes('$$.Task.Token')) {
-      problems.push(`${path}.${key}: pass $$.Task.Token as a value of its own ("Key.$": "$$.Task.Token"); local mode cannot run it inside ${value}`);
+      problems.push(
+        `${path}.${key}: pass $$.Task.Token as a value of its own ("Key.$": "$$.Task.Token"); local mode cannot run it inside ${value}`,
+      );
       out[key] = value;
     } else {
       out[key] = replaceTokenReferences(value, `${path}.${key}`, problems);
@@ -158,14 +173,20 @@ function waitAsTask(wait: Json): Json {
   if (wait.InputPath !== undefined) task.InputPath = wait.InputPath;
   // A Wait's output is its effective input (after InputPath) through OutputPath; ResultPath null yields the raw
   // input, so InputPath is applied again in front of OutputPath.
-  const outputPath = composePaths(wait.InputPath as string | null | undefined, wait.OutputPath as string | null | undefined);
+  const outputPath = composePaths(
+    wait.InputPath as string | null | undefined,
+    wait.OutputPath as string | null | undefined,
+  );
   if (outputPath !== undefined) task.OutputPath = outputPath;
   if (wait.Next !== undefined) task.Next = wait.Next;
   if (wait.End !== undefined) task.End = wait.End;
   return task;
 }
 
-function composePaths(inputPath: string | null | undefined, outputPath: string | null | undefined): string | null | undefined {
+function composePaths(
+  inputPath: string | null | undefined,
+  outputPath: string | null | undefined,
+): string | null | undefined {
   if (inputPath === null || outputPath === null) return null;
   if (inputPath === undefined || inputPath === '$') return outputPath;
   if (outputPath === undefined || outputPath === '$') return inputPath;
@@ -186,6 +207,7 @@ export function insertTaskToken(payload: unknown, token: string): unknown {
 export function substitutePlaceholders(text: string, substitutions: Readonly<Record<string, string>>): string {
   const result = text.replace(/\$\{([A-Za-z0-9_]+)\}/g, (whole, name: string) => substitutions[name] ?? whole);
   const missing = [...new Set([...result.matchAll(/\$\{([A-Za-z0-9_]+)\}/g)].map((m) => m[1]))];
-  if (missing.length > 0) throw new LocalConfigurationError(`No substitution given for ${missing.map((m) => `\${${m}}`).join(', ')}`);
+  if (missing.length > 0)
+    throw new LocalConfigurationError(`No substitution given for ${missing.map((m) => `\${${m}}`).join(', ')}`);
   return result;
 }

@@ -185,20 +185,30 @@ export class LocalStepFunctions {
       engineCache.set(text, cached);
     }
     const arn = stateMachineArn(registration.name);
-    this.machines.set(arn, { arn, name: registration.name, definitionText: text, ...cached, createdAt: this.clock.now() });
+    this.machines.set(arn, {
+      arn,
+      name: registration.name,
+      definitionText: text,
+      ...cached,
+      createdAt: this.clock.now(),
+    });
     return arn;
   }
 
   // ---- in-process views ----
 
-  getExecution(nameOrArn: string): (ExecutionRecord & { activeStates: string[]; waitingForTaskToken: string[] }) | undefined {
+  getExecution(
+    nameOrArn: string,
+  ): (ExecutionRecord & { activeStates: string[]; waitingForTaskToken: string[] }) | undefined {
     const record = this.findRecord(nameOrArn);
     if (!record) return undefined;
     const active = this.active.get(record.executionArn);
     return {
       ...record,
       activeStates: active ? [...active.activeStates] : [],
-      waitingForTaskToken: [...this.tasks.values()].filter((t) => t.executionArn === record.executionArn).map((t) => t.stateName),
+      waitingForTaskToken: [...this.tasks.values()]
+        .filter((t) => t.executionArn === record.executionArn)
+        .map((t) => t.stateName),
     };
   }
 
@@ -216,10 +226,15 @@ export class LocalStepFunctions {
     const record = this.findRecord(nameOrArn);
     if (!record) throw new AwsApiError('ExecutionDoesNotExist', `Execution does not exist: ${nameOrArn}`);
     if (record.status !== 'RUNNING' || this.active.has(record.executionArn)) {
-      throw new LocalConfigurationError(`Execution ${record.name} is not in flight (status ${record.status}${this.active.has(record.executionArn) ? ', running now' : ''})`);
+      throw new LocalConfigurationError(
+        `Execution ${record.name} is not in flight (status ${record.status}${this.active.has(record.executionArn) ? ', running now' : ''})`,
+      );
     }
     const machine = this.machines.get(record.stateMachineArn);
-    if (!machine) throw new LocalConfigurationError(`Register state machine ${record.stateMachineArn} before resuming ${record.name}`);
+    if (!machine)
+      throw new LocalConfigurationError(
+        `Register state machine ${record.stateMachineArn} before resuming ${record.name}`,
+      );
     record.resumeCount++;
     this.run(machine, record);
     return record;
@@ -309,9 +324,12 @@ export class LocalStepFunctions {
 
   listExecutions(input: Record<string, unknown>) {
     const arn = requireString(input, 'stateMachineArn');
-    if (!this.machines.has(arn)) throw new AwsApiError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${arn}'`);
+    if (!this.machines.has(arn))
+      throw new AwsApiError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${arn}'`);
     const filter = typeof input.statusFilter === 'string' ? input.statusFilter : undefined;
-    const all = this.listExecutionRecords().filter((r) => r.stateMachineArn === arn && (!filter || r.status === filter));
+    const all = this.listExecutionRecords().filter(
+      (r) => r.stateMachineArn === arn && (!filter || r.status === filter),
+    );
     const max = typeof input.maxResults === 'number' && input.maxResults > 0 ? Math.min(input.maxResults, 1000) : 100;
     const offset = typeof input.nextToken === 'string' ? Number(input.nextToken) || 0 : 0;
     return {
@@ -402,19 +420,28 @@ export class LocalStepFunctions {
     const record = this.executions.get(arn);
     if (!record) throw new AwsApiError('ExecutionDoesNotExist', `Execution Does Not Exist: '${arn}'`);
     const max = input.maxResults === undefined || input.maxResults === 0 ? 100 : Number(input.maxResults);
-    if (!Number.isInteger(max) || max < 1 || max > 1000) throw new AwsApiError('ValidationException', 'maxResults must be between 1 and 1000');
+    if (!Number.isInteger(max) || max < 1 || max > 1000)
+      throw new AwsApiError('ValidationException', 'maxResults must be between 1 and 1000');
     const offset = typeof input.nextToken === 'string' ? Number(input.nextToken) : 0;
-    if (!Number.isInteger(offset) || offset < 0) throw new AwsApiError('InvalidToken', 'Invalid Token: the nextToken is not one this execution gave');
+    if (!Number.isInteger(offset) || offset < 0)
+      throw new AwsApiError('InvalidToken', 'Invalid Token: the nextToken is not one this execution gave');
     const all = [...(record.history ?? [])];
     if (input.reverseOrder === true) all.reverse();
     const withData = input.includeExecutionData !== false;
-    const events = all.slice(offset, offset + max).map((event) => ({ ...(withData ? event : withoutData(event)), timestamp: new Date(event.timestamp) }));
+    const events = all
+      .slice(offset, offset + max)
+      .map((event) => ({ ...(withData ? event : withoutData(event)), timestamp: new Date(event.timestamp) }));
     return { events, ...(offset + max < all.length ? { nextToken: String(offset + max) } : {}) };
   }
 
   listStateMachines() {
     return {
-      stateMachines: [...this.machines.values()].map((m) => ({ stateMachineArn: m.arn, name: m.name, type: 'STANDARD', creationDate: new Date(m.createdAt) })),
+      stateMachines: [...this.machines.values()].map((m) => ({
+        stateMachineArn: m.arn,
+        name: m.name,
+        type: 'STANDARD',
+        creationDate: new Date(m.createdAt),
+      })),
     };
   }
 
@@ -445,20 +472,35 @@ export class LocalStepFunctions {
     for (const binding of machine.prepared.bindings.values()) {
       handlers[binding.stateName] = (input: never) => this.runTask(binding, input, record, controller.signal, visits);
     }
-    const retryIntervalOverrides = this.options.instantRetries ? Object.fromEntries(machine.prepared.retryableStates.map((s) => [s, 0])) : undefined;
+    const retryIntervalOverrides = this.options.instantRetries
+      ? Object.fromEntries(machine.prepared.retryableStates.map((s) => [s, 0]))
+      : undefined;
 
     // Before the engine starts: it may call the first Task's handler before `run` returns.
     const history = new ExecutionHistory(record, machine, this.clock);
     if (record.resumeCount === 0 && (record.history ?? []).length === 0) history.started();
     historyOf.set(record, history);
     const execution = machine.engine.run(JSON.parse(record.input) as Parameters<StateMachine['run']>[0], {
-      overrides: { taskResourceLocalHandlers: handlers as never, ...(retryIntervalOverrides ? { retryIntervalOverrides } : {}) },
+      overrides: {
+        taskResourceLocalHandlers: handlers as never,
+        ...(retryIntervalOverrides ? { retryIntervalOverrides } : {}),
+      },
       context: {
-        Execution: { Id: record.executionArn, Name: record.name, RoleArn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/lockstep-local` },
+        Execution: {
+          Id: record.executionArn,
+          Name: record.name,
+          RoleArn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/lockstep-local`,
+        },
         StateMachine: { Id: machine.arn, Name: machine.name },
       },
     });
-    const entry: ActiveExecution = { record, controller, activeStates, abort: execution.abort, done: Promise.resolve(record) };
+    const entry: ActiveExecution = {
+      record,
+      controller,
+      activeStates,
+      abort: execution.abort,
+      done: Promise.resolve(record),
+    };
     this.active.set(record.executionArn, entry);
 
     const counting = (async () => {
@@ -482,10 +524,19 @@ export class LocalStepFunctions {
             if (entry.stopRequest === undefined) return undefined;
             return this.close_(record, { status: 'ABORTED', ...entry.stopRequest });
           }
-          if (error instanceof ExecutionTimeoutError) return this.close_(record, { status: 'TIMED_OUT', error: 'States.Timeout', cause: 'The execution timed out' });
+          if (error instanceof ExecutionTimeoutError)
+            return this.close_(record, {
+              status: 'TIMED_OUT',
+              error: 'States.Timeout',
+              cause: 'The execution timed out',
+            });
           if (error instanceof ExecutionError) {
             const cause = (error as Error & { cause?: Error }).cause;
-            return this.close_(record, { status: 'FAILED', error: cause?.name ?? 'States.Runtime', cause: cause?.message ?? error.message });
+            return this.close_(record, {
+              status: 'FAILED',
+              error: cause?.name ?? 'States.Runtime',
+              cause: cause?.message ?? error.message,
+            });
           }
           (this.options.onInternalError ?? console.error)(error);
           return this.close_(record, { status: 'FAILED', error: 'States.Runtime', cause: (error as Error).message });
@@ -513,11 +564,23 @@ export class LocalStepFunctions {
     if (binding.kind === 'wait') return this.runWait(input, executionSignal);
     record.taskInvocations++;
     const history = historyOf.get(record);
-    history?.task(binding, 'TaskScheduled', { resourceType: resourceTypeOf(binding.resource), resource: resourceNameOf(binding.resource), region: LOCAL_REGION, parameters: JSON.stringify(input.p ?? {}) });
-    history?.task(binding, 'TaskStarted', { resourceType: resourceTypeOf(binding.resource), resource: resourceNameOf(binding.resource) });
+    history?.task(binding, 'TaskScheduled', {
+      resourceType: resourceTypeOf(binding.resource),
+      resource: resourceNameOf(binding.resource),
+      region: LOCAL_REGION,
+      parameters: JSON.stringify(input.p ?? {}),
+    });
+    history?.task(binding, 'TaskStarted', {
+      resourceType: resourceTypeOf(binding.resource),
+      resource: resourceNameOf(binding.resource),
+    });
     try {
       const output = await this.runTaskBody(binding, input, record, executionSignal, visits);
-      history?.task(binding, 'TaskSucceeded', { resourceType: resourceTypeOf(binding.resource), resource: resourceNameOf(binding.resource), output: JSON.stringify(output ?? null) });
+      history?.task(binding, 'TaskSucceeded', {
+        resourceType: resourceTypeOf(binding.resource),
+        resource: resourceNameOf(binding.resource),
+        output: JSON.stringify(output ?? null),
+      });
       return output;
     } catch (error) {
       const name = (error as Error)?.name;
@@ -561,29 +624,42 @@ export class LocalStepFunctions {
     let until: number;
     if (input.timestamp !== undefined) {
       until = Date.parse(String(input.timestamp));
-      if (Number.isNaN(until)) throw namedError('States.Runtime', `Wait timestamp ${String(input.timestamp)} is not an RFC 3339 timestamp`);
+      if (Number.isNaN(until))
+        throw namedError('States.Runtime', `Wait timestamp ${String(input.timestamp)} is not an RFC 3339 timestamp`);
     } else {
       const seconds = Number(input.seconds);
-      if (!Number.isInteger(seconds) || seconds < 0) throw namedError('States.Runtime', `Wait seconds ${String(input.seconds)} is not a non-negative integer`);
+      if (!Number.isInteger(seconds) || seconds < 0)
+        throw namedError('States.Runtime', `Wait seconds ${String(input.seconds)} is not a non-negative integer`);
       until = this.clock.now() + seconds * 1000;
     }
     await this.clock.sleepUntil(until, signal);
     return {};
   }
 
-  private async invoke(binding: TaskBinding, parameters: unknown, record: ExecutionRecord, signal: AbortSignal, visits: Map<string, number>): Promise<unknown> {
+  private async invoke(
+    binding: TaskBinding,
+    parameters: unknown,
+    record: ExecutionRecord,
+    signal: AbortSignal,
+    visits: Map<string, number>,
+  ): Promise<unknown> {
     const params = (parameters ?? {}) as Record<string, unknown>;
     switch (binding.kind) {
       case 'lambda':
         return this.callFunction(functionName(binding.resource), parameters);
       case 'lambda-invoke': {
-        const payload = await this.callFunction(functionName(typeof params.FunctionName === 'string' ? params.FunctionName : ''), params.Payload ?? {});
+        const payload = await this.callFunction(
+          functionName(typeof params.FunctionName === 'string' ? params.FunctionName : ''),
+          params.Payload ?? {},
+        );
         return { ExecutedVersion: '$LATEST', Payload: payload ?? null, StatusCode: 200 };
       }
       case 'lambda-invoke-wait-for-token': {
         const visit = (visits.get(binding.stateName) ?? 0) + 1;
         visits.set(binding.stateName, visit);
-        const token = createHmac('sha256', this.tokenKey).update(`${record.executionArn}\n${binding.stateName}\n${visit}`).digest('base64url');
+        const token = createHmac('sha256', this.tokenKey)
+          .update(`${record.executionArn}\n${binding.stateName}\n${visit}`)
+          .digest('base64url');
         let reject!: (error: unknown) => void;
         const outcome = new Promise<unknown>((resolve, rejectOutcome) => {
           reject = rejectOutcome;
@@ -602,7 +678,10 @@ export class LocalStepFunctions {
         );
         outcome.catch(() => undefined);
         // Registered before the call: the function may hand the token on and have it completed at once.
-        await this.callFunction(functionName(typeof params.FunctionName === 'string' ? params.FunctionName : ''), insertTaskToken(params.Payload ?? {}, token));
+        await this.callFunction(
+          functionName(typeof params.FunctionName === 'string' ? params.FunctionName : ''),
+          insertTaskToken(params.Payload ?? {}, token),
+        );
         return outcome;
       }
       case 'codebuild-start':
@@ -616,7 +695,10 @@ export class LocalStepFunctions {
   private async callFunction(name: string, payload: unknown): Promise<unknown> {
     const handler = this.functions.get(name);
     if (!handler) {
-      throw namedError('Lambda.ResourceNotFoundException', `Function not found: ${name} (local mode: registerFunction('${name}', handler) first)`);
+      throw namedError(
+        'Lambda.ResourceNotFoundException',
+        `Function not found: ${name} (local mode: registerFunction('${name}', handler) first)`,
+      );
     }
     const started = Date.now();
     const context: LambdaContext = {
@@ -646,7 +728,8 @@ export class LocalStepFunctions {
 
   private async runBuild(binding: TaskBinding, params: Record<string, unknown>, signal: AbortSignal): Promise<unknown> {
     const codeBuild = this.options.codeBuild;
-    if (!codeBuild) throw namedError('States.Runtime', 'No local CodeBuild service is configured for codebuild:startBuild Tasks');
+    if (!codeBuild)
+      throw namedError('States.Runtime', 'No local CodeBuild service is configured for codebuild:startBuild Tasks');
     let started;
     try {
       started = await codeBuild.startBuild(camelKeys(params) as Record<string, unknown>);
@@ -675,7 +758,11 @@ export class LocalStepFunctions {
     const token = requireString(input, 'taskToken');
     if (!TOKEN_PATTERN.test(token)) throw new AwsApiError('InvalidToken', 'Invalid Token: the task token is malformed');
     const task = this.tasks.get(token);
-    if (!task) throw new AwsApiError('TaskDoesNotExist', 'Task Does Not Exist: the task is not waiting for this token (completed, timed out, or its execution ended)');
+    if (!task)
+      throw new AwsApiError(
+        'TaskDoesNotExist',
+        'Task Does Not Exist: the task is not waiting for this token (completed, timed out, or its execution ended)',
+      );
     return task;
   }
 
@@ -683,7 +770,10 @@ export class LocalStepFunctions {
     return this.executions.get(nameOrArn) ?? [...this.executions.values()].find((r) => r.name === nameOrArn);
   }
 
-  private async close_(record: ExecutionRecord, end: { status: ExecutionStatus; output?: string; error?: string; cause?: string }): Promise<ExecutionRecord> {
+  private async close_(
+    record: ExecutionRecord,
+    end: { status: ExecutionStatus; output?: string; error?: string; cause?: string },
+  ): Promise<ExecutionRecord> {
     record.status = end.status;
     record.stopDate = this.clock.now();
     if (end.output !== undefined) record.output = end.output;
@@ -749,7 +839,12 @@ function canonical(value: unknown): string {
 function camelKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(camelKeys);
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k.charAt(0).toLowerCase() + k.slice(1), camelKeys(v)]));
+    return Object.fromEntries(
+      Object.entries(value as Record<string, unknown>).map(([k, v]) => [
+        k.charAt(0).toLowerCase() + k.slice(1),
+        camelKeys(v),
+      ]),
+    );
   }
   return value;
 }
@@ -782,7 +877,17 @@ function statesTimeoutErrorClass(): new () => Error {
 export async function loadStatesTimeoutErrorClass(): Promise<void> {
   if (timeoutErrorClass) return;
   const probe = new StateMachine(
-    { StartAt: 'T', States: { T: { Type: 'Task', Resource: 'arn:aws:lambda:us-east-1:000000000000:function:probe', TimeoutSeconds: 0.001, End: true } } } as never,
+    {
+      StartAt: 'T',
+      States: {
+        T: {
+          Type: 'Task',
+          Resource: 'arn:aws:lambda:us-east-1:000000000000:function:probe',
+          TimeoutSeconds: 0.001,
+          End: true,
+        },
+      },
+    } as never,
     { validationOptions: { noValidate: true } },
   );
   let release: () => void = () => undefined;
@@ -826,7 +931,7 @@ function withoutData(event: HistoryEvent): HistoryEvent {
 
 /** `TaskStateEntered` -> `stateEnteredEventDetails`; `ExecutionFailed` -> `executionFailedEventDetails`; ... */
 function detailsKey(type: string): string {
-  const base = type.endsWith("StateEntered") ? 'StateEntered' : type.endsWith("StateExited") ? 'StateExited' : type;
+  const base = type.endsWith('StateEntered') ? 'StateEntered' : type.endsWith('StateExited') ? 'StateExited' : type;
   return `${base.charAt(0).toLowerCase()}${base.slice(1)}EventDetails`;
 }
 
@@ -847,17 +952,28 @@ class ExecutionHistory {
     private readonly clock: Clock,
   ) {
     record.history ??= [];
-    for (const binding of machine.prepared.bindings.values()) if (binding.kind === 'wait') this.stateTypes.set(binding.stateName, 'Wait');
+    for (const binding of machine.prepared.bindings.values())
+      if (binding.kind === 'wait') this.stateTypes.set(binding.stateName, 'Wait');
   }
 
   private push(type: string, details?: Record<string, unknown>): void {
     const history = this.record.history!;
     const id = history.length + 1;
-    history.push({ id, previousEventId: id - 1, timestamp: this.clock.now(), type, ...(details ? { [detailsKey(type)]: details } : {}) });
+    history.push({
+      id,
+      previousEventId: id - 1,
+      timestamp: this.clock.now(),
+      type,
+      ...(details ? { [detailsKey(type)]: details } : {}),
+    });
   }
 
   started(): void {
-    this.push('ExecutionStarted', { input: this.record.input, inputDetails: { truncated: false }, roleArn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/lockstep-local` });
+    this.push('ExecutionStarted', {
+      input: this.record.input,
+      inputDetails: { truncated: false },
+      roleArn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/lockstep-local`,
+    });
   }
 
   task(binding: TaskBinding, type: string, details: Record<string, unknown>): void {
@@ -873,7 +989,11 @@ class ExecutionHistory {
   add(event: EventLog): void {
     switch (event.type) {
       case 'StateEntered':
-        this.push(`${this.typeOf(event.state)}StateEntered`, { name: event.state.name, input: JSON.stringify(event.state.input ?? null), inputDetails: { truncated: false } });
+        this.push(`${this.typeOf(event.state)}StateEntered`, {
+          name: event.state.name,
+          input: JSON.stringify(event.state.input ?? null),
+          inputDetails: { truncated: false },
+        });
         this.open.set(event.state.name, (this.open.get(event.state.name) ?? 0) + 1);
         this.flush(event.state.name);
         return;
@@ -882,7 +1002,11 @@ class ExecutionHistory {
         return;
       case 'StateExited':
         this.open.set(event.state.name, Math.max(0, (this.open.get(event.state.name) ?? 0) - 1));
-        this.push(`${this.typeOf(event.state)}StateExited`, { name: event.state.name, output: JSON.stringify(event.state.output ?? null), outputDetails: { truncated: false } });
+        this.push(`${this.typeOf(event.state)}StateExited`, {
+          name: event.state.name,
+          output: JSON.stringify(event.state.output ?? null),
+          outputDetails: { truncated: false },
+        });
         return;
       case 'MapIterationStarted':
       case 'MapIterationSucceeded':
@@ -893,7 +1017,10 @@ class ExecutionHistory {
         this.push('ParallelStateStarted');
         return;
       case 'ParallelBranchFailed':
-        this.push('ParallelStateFailed', { error: event.Error, cause: typeof event.Cause === 'string' ? event.Cause : JSON.stringify(event.Cause ?? '') });
+        this.push('ParallelStateFailed', {
+          error: event.Error,
+          cause: typeof event.Cause === 'string' ? event.Cause : JSON.stringify(event.Cause ?? ''),
+        });
         return;
       default:
         // StateFailed, StateRetried, StateCaught: the Task events say it (TaskFailed, then a new TaskScheduled or the
@@ -905,9 +1032,12 @@ class ExecutionHistory {
   ended(): void {
     for (const name of [...this.early.keys()]) this.flush(name);
     const r = this.record;
-    if (r.status === 'SUCCEEDED') this.push('ExecutionSucceeded', { output: r.output ?? 'null', outputDetails: { truncated: false } });
-    else if (r.status === 'FAILED') this.push('ExecutionFailed', { error: r.error ?? 'States.Runtime', cause: r.cause ?? '' });
-    else if (r.status === 'TIMED_OUT') this.push('ExecutionTimedOut', { error: r.error ?? 'States.Timeout', cause: r.cause ?? '' });
+    if (r.status === 'SUCCEEDED')
+      this.push('ExecutionSucceeded', { output: r.output ?? 'null', outputDetails: { truncated: false } });
+    else if (r.status === 'FAILED')
+      this.push('ExecutionFailed', { error: r.error ?? 'States.Runtime', cause: r.cause ?? '' });
+    else if (r.status === 'TIMED_OUT')
+      this.push('ExecutionTimedOut', { error: r.error ?? 'States.Timeout', cause: r.cause ?? '' });
     else if (r.status === 'ABORTED') this.push('ExecutionAborted', { error: r.error, cause: r.cause });
   }
 

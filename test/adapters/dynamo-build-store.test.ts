@@ -40,7 +40,11 @@ describe('DynamoBuildStore', () => {
     const builds = store();
     expect(await builds.recordPush(push('web', 'c1'))).toBe(true);
     expect(await builds.recordPush({ ...push('web', 'c1'), deliveryId: 'redelivered' })).toBe(false);
-    expect(await db.getRaw('Revisions', { pk: 'PUSHES', sk: 'PUSH#web#c1' })).toMatchObject({ package: 'web', commit: 'c1', deliveryId: 'delivery-c1' });
+    expect(await db.getRaw('Revisions', { pk: 'PUSHES', sk: 'PUSH#web#c1' })).toMatchObject({
+      package: 'web',
+      commit: 'c1',
+      deliveryId: 'delivery-c1',
+    });
     expect(await builds.pushes()).toContainEqual(push('web', 'c1'));
   });
 
@@ -51,15 +55,24 @@ describe('DynamoBuildStore', () => {
       { id: 'p2', message: 'second', author: 'bob', timestamp: 2 },
     ];
     await builds.recordPush({ ...push('api', 'p2'), commits, before: 'p0' });
-    expect((await builds.pushes()).find((p) => p.commit === 'p2')).toEqual({ ...push('api', 'p2'), commits, before: 'p0' });
+    expect((await builds.pushes()).find((p) => p.commit === 'p2')).toEqual({
+      ...push('api', 'p2'),
+      commits,
+      before: 'p0',
+    });
   });
 
   it('lets exactly one of several concurrent claims of one application win, whatever request each planned', async () => {
     const builds = store();
-    const claims = await Promise.all(['r1', 'r2', 'r3', 'r4'].map((id) => builds.claim(request('shop', id), 10 * MINUTE)));
+    const claims = await Promise.all(
+      ['r1', 'r2', 'r3', 'r4'].map((id) => builds.claim(request('shop', id), 10 * MINUTE)),
+    );
     expect(claims.filter(Boolean)).toHaveLength(1);
     const winner = `r${claims.indexOf(true) + 1}`;
-    expect(await db.getRaw('Revisions', { pk: 'BUILDS#shop', sk: 'ACTIVE' })).toMatchObject({ active: winner, claimedAt: 10 * MINUTE });
+    expect(await db.getRaw('Revisions', { pk: 'BUILDS#shop', sk: 'ACTIVE' })).toMatchObject({
+      active: winner,
+      claimedAt: 10 * MINUTE,
+    });
     const history = (await builds.history(['shop'])).shop!;
     expect(history.map((b) => [b.id, b.status])).toEqual([[winner, 'running']]);
   });
@@ -83,12 +96,19 @@ describe('DynamoBuildStore', () => {
     await builds.claim(request('slow', 'r1'), 0);
     await builds.started('slow', 'r1', 'codebuild:1');
     expect(await builds.claim(request('slow', 'r2'), 60 * MINUTE)).toBe(false);
-    expect(await db.getRaw('Revisions', { pk: 'BUILDS#slow', sk: 'ACTIVE' })).toMatchObject({ active: 'r1', buildId: 'codebuild:1' });
-    expect((await builds.history(['slow'])).slow).toEqual([expect.objectContaining({ id: 'r1', buildId: 'codebuild:1', status: 'running' })]);
+    expect(await db.getRaw('Revisions', { pk: 'BUILDS#slow', sk: 'ACTIVE' })).toMatchObject({
+      active: 'r1',
+      buildId: 'codebuild:1',
+    });
+    expect((await builds.history(['slow'])).slow).toEqual([
+      expect.objectContaining({ id: 'r1', buildId: 'codebuild:1', status: 'running' }),
+    ]);
   });
 
   it('refuses to mark a build started that was never claimed', async () => {
-    await expect(store().started('ghost', 'r1', 'codebuild:9')).rejects.toMatchObject({ name: 'ConditionalCheckFailedException' });
+    await expect(store().started('ghost', 'r1', 'codebuild:9')).rejects.toMatchObject({
+      name: 'ConditionalCheckFailedException',
+    });
   });
 
   it('completes a build once, frees the application for the next claim, and keeps the outcome', async () => {
@@ -100,7 +120,9 @@ describe('DynamoBuildStore', () => {
       builds.complete('done', 'r1', { status: 'failed', finishedAt: 6 }),
     ]);
     expect(outcomes.filter(Boolean)).toHaveLength(1);
-    const winner = outcomes[0] ? { status: 'succeeded', finishedAt: 5, revision: 3 } : { status: 'failed', finishedAt: 6 };
+    const winner = outcomes[0]
+      ? { status: 'succeeded', finishedAt: 5, revision: 3 }
+      : { status: 'failed', finishedAt: 6 };
     expect((await builds.history(['done'])).done).toEqual([expect.objectContaining(winner)]);
     expect((await db.getRaw('Revisions', { pk: 'BUILDS#done', sk: 'ACTIVE' }))?.active).toBeUndefined();
     expect(await builds.claim(request('done', 'r2'), 7)).toBe(true);

@@ -22,7 +22,9 @@ const execution = (promotion: string, executionName: string, startedAt = 1): Exe
 
 describe('DynamoExecutionStore', () => {
   it('records an execution under PROMOTION#<id> / EXECUTION#<name>', async () => {
-    await new DynamoExecutionStore(db.client, db.table('Environments')).record(execution('web-to-beta', 'web-to-beta-3'));
+    await new DynamoExecutionStore(db.client, db.table('Environments')).record(
+      execution('web-to-beta', 'web-to-beta-3'),
+    );
     expect(await db.getRaw('Environments', { pk: 'PROMOTION#web-to-beta', sk: 'EXECUTION#web-to-beta-3' })).toEqual({
       pk: 'PROMOTION#web-to-beta',
       sk: 'EXECUTION#web-to-beta-3',
@@ -43,7 +45,13 @@ describe('DynamoExecutionStore', () => {
     const executions = new DynamoExecutionStore(db.client, db.table('Environments'));
     const environments = new DynamoEnvironmentStore(db.client, db.table('Environments'));
     await executions.record(execution('beta-to-prod', 'beta-to-prod-1'));
-    await environments.decidePromotion({ promotion: 'beta-to-prod', application: 'web', revision: 1, decision: 'approved', decidedBy: 'ann' });
+    await environments.decidePromotion({
+      promotion: 'beta-to-prod',
+      application: 'web',
+      revision: 1,
+      decision: 'approved',
+      decidedBy: 'ann',
+    });
     await environments.claimPromotionRequest('beta-to-prod', 'web', 2, 5);
     await environments.noteDecision('beta-to-prod', 'web', 'waiting for approval', 5);
     await executions.record(execution('beta-to-prod-eu', 'beta-to-prod-eu-1'));

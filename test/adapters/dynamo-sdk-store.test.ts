@@ -3,7 +3,13 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { DynamoSdkStore } from '../../lambdas/adapters/dynamo-sdk-store';
 import type { SdkMetadata } from '../../lambdas/sdk/model';
-import type { BatchRecord, Credential, IntakeRecord, UploadRecord, VersionRecord } from '../../lambdas/sdk/records/records';
+import type {
+  BatchRecord,
+  Credential,
+  IntakeRecord,
+  UploadRecord,
+  VersionRecord,
+} from '../../lambdas/sdk/records/records';
 import { SdkConcurrentUpdateError } from '../../lambdas/sdk/service/errors';
 import { startDynamoTables, type DynamoTables } from '../support/dynamo-tables';
 
@@ -38,7 +44,11 @@ const version = (name: string, v: string): Omit<VersionRecord, 'rev'> => ({
   status: 'CONVERTED',
   reason: 'converted',
   metadata: metadata(name, v),
-  upload: { artifactsKey: `incoming/${name}/${v}/artifacts.zip`, metadataKey: `incoming/${name}/${v}/lockstep-sdk.yaml`, etag: 'e1' },
+  upload: {
+    artifactsKey: `incoming/${name}/${v}/artifacts.zip`,
+    metadataKey: `incoming/${name}/${v}/lockstep-sdk.yaml`,
+    etag: 'e1',
+  },
   package: { key: `packages/${name}/${v}/${name}-${v}.zip`, fileName: `${name}-${v}.zip`, sha256: 'ab', size: 10 },
   contentsKey: `contents/${name}/${v}.json`,
   updatedAt: '2026-01-01T00:00:00.000Z',
@@ -69,8 +79,15 @@ describe('DynamoSdkStore records', () => {
     const sdk = store();
     const first = await sdk.saveVersion(version('maps', '1.0.0'), undefined);
     expect(first.rev).toBe(1);
-    expect(await db.getRaw('Sdk', { pk: 'VERSION', sk: 'maps@1.0.0' })).toMatchObject({ name: 'maps', version: '1.0.0', rev: 1 });
-    const second = await sdk.saveVersion({ ...version('maps', '1.0.0'), status: 'WAITING', reason: 'needs geo' }, first.rev);
+    expect(await db.getRaw('Sdk', { pk: 'VERSION', sk: 'maps@1.0.0' })).toMatchObject({
+      name: 'maps',
+      version: '1.0.0',
+      rev: 1,
+    });
+    const second = await sdk.saveVersion(
+      { ...version('maps', '1.0.0'), status: 'WAITING', reason: 'needs geo' },
+      first.rev,
+    );
     expect(second.rev).toBe(2);
     expect(await sdk.getVersion({ name: 'maps', version: '1.0.0' })).toEqual(second);
   });
@@ -90,10 +107,13 @@ describe('DynamoSdkStore records', () => {
     const sdk = store();
     const created = await sdk.saveUpload(upload('race'), undefined);
     const writes = await Promise.allSettled(
-      ['a', 'b', 'c', 'd'].map((execution) => sdk.saveUpload({ ...upload('race'), completedAt: '2026-01-01T00:10:00.000Z', execution }, created.rev)),
+      ['a', 'b', 'c', 'd'].map((execution) =>
+        sdk.saveUpload({ ...upload('race'), completedAt: '2026-01-01T00:10:00.000Z', execution }, created.rev),
+      ),
     );
     expect(writes.filter((w) => w.status === 'fulfilled')).toHaveLength(1);
-    for (const lost of writes.filter((w) => w.status === 'rejected')) expect((lost).reason).toBeInstanceOf(SdkConcurrentUpdateError);
+    for (const lost of writes.filter((w) => w.status === 'rejected'))
+      expect(lost.reason).toBeInstanceOf(SdkConcurrentUpdateError);
   });
 
   it('keeps uploads, batches, memberships, tokens and intakes under their own keys', async () => {
@@ -101,9 +121,23 @@ describe('DynamoSdkStore records', () => {
     await sdk.saveUpload(upload('u1'), undefined);
     await sdk.saveBatch(batch('b1'), undefined);
     await sdk.putBatchMembership({ name: 'maps', version: '1.0.0' }, 'b1');
-    const credential: Credential = { id: 'acme', groups: ['partners'], roles: ['provider'], sdks: ['maps'], createdAt: '2026-01-01T00:00:00.000Z' };
+    const credential: Credential = {
+      id: 'acme',
+      groups: ['partners'],
+      roles: ['provider'],
+      sdks: ['maps'],
+      createdAt: '2026-01-01T00:00:00.000Z',
+    };
     await sdk.putCredential('sha-of-token', credential);
-    const intake: IntakeRecord = { name: 'maps', version: '1.0.0', etag: 'e1', execution: 'x', state: 'STARTED', reason: 'r', at: '2026-01-01T00:00:00.000Z' };
+    const intake: IntakeRecord = {
+      name: 'maps',
+      version: '1.0.0',
+      etag: 'e1',
+      execution: 'x',
+      state: 'STARTED',
+      reason: 'r',
+      at: '2026-01-01T00:00:00.000Z',
+    };
     await sdk.recordIntake(intake);
 
     expect(await db.getRaw('Sdk', { pk: 'UPLOAD#u1', sk: 'UPLOAD' })).toMatchObject({ id: 'u1', rev: 1 });
@@ -130,9 +164,23 @@ describe('DynamoSdkStore records', () => {
     const before = (await paged.listVersions()).length;
     for (let i = 0; i < 5; i++) await paged.saveVersion(version('paged', `1.0.${i}`), undefined);
     expect((await paged.listVersions()).length).toBe(before + 5);
-    const times = ['2026-01-01T00:00:05.000Z', '2026-01-01T00:00:01.000Z', '2026-01-01T00:00:04.000Z', '2026-01-01T00:00:02.000Z', '2026-01-01T00:00:03.000Z'];
+    const times = [
+      '2026-01-01T00:00:05.000Z',
+      '2026-01-01T00:00:01.000Z',
+      '2026-01-01T00:00:04.000Z',
+      '2026-01-01T00:00:02.000Z',
+      '2026-01-01T00:00:03.000Z',
+    ];
     for (const [i, at] of times.entries()) {
-      await paged.recordIntake({ name: 'paged', version: '1.0.0', etag: `etag-${i}`, execution: `x${i}`, state: 'STARTED', reason: 'r', at });
+      await paged.recordIntake({
+        name: 'paged',
+        version: '1.0.0',
+        etag: `etag-${i}`,
+        execution: `x${i}`,
+        state: 'STARTED',
+        reason: 'r',
+        at,
+      });
     }
     expect((await paged.listIntakes({ name: 'paged', version: '1.0.0' })).map((i) => i.at)).toEqual([...times].sort());
   });
@@ -158,7 +206,9 @@ describe('DynamoSdkStore index lease', () => {
 
   it('grants exactly one of several concurrent acquirers', async () => {
     const sdk = store();
-    const granted = await Promise.all(['p', 'q', 'r', 's'].map((owner) => sdk.acquireIndexLease(owner, 200_000, 60_000)));
+    const granted = await Promise.all(
+      ['p', 'q', 'r', 's'].map((owner) => sdk.acquireIndexLease(owner, 200_000, 60_000)),
+    );
     expect(granted.filter(Boolean)).toHaveLength(1);
   });
 });

@@ -44,8 +44,13 @@ describe('DynamoRevisionStore layout', () => {
     await revisions.create('tested', 'b1', draft('b1'));
     await revisions.recordTestResults('tested', 1, 'Beta', { passed: 10, failed: 1 });
     await revisions.recordTestResults('tested', 1, 'Gamma', { passed: 3, failed: 0 });
-    expect((await revisions.get('tested', 1))!.testResults).toEqual({ Beta: { passed: 10, failed: 1 }, Gamma: { passed: 3, failed: 0 } });
-    await expect(revisions.recordTestResults('tested', 2, 'Beta', { passed: 1, failed: 0 })).rejects.toMatchObject({ name: 'ConditionalCheckFailedException' });
+    expect((await revisions.get('tested', 1))!.testResults).toEqual({
+      Beta: { passed: 10, failed: 1 },
+      Gamma: { passed: 3, failed: 0 },
+    });
+    await expect(revisions.recordTestResults('tested', 2, 'Beta', { passed: 1, failed: 0 })).rejects.toMatchObject({
+      name: 'ConditionalCheckFailedException',
+    });
   });
 
   it('finds a revision by build only once the build was recorded', async () => {
@@ -58,19 +63,28 @@ describe('DynamoRevisionStore layout', () => {
   it('lists every revision past the first page, oldest first', async () => {
     const paged = new DynamoRevisionStore(db.pagedClient(2), db.table('Revisions'));
     for (let i = 1; i <= 5; i++) await paged.create('paged', `b${i}`, draft(`b${i}`));
-    expect((await paged.list('paged')).map((r) => [r.number, r.buildId])).toEqual([1, 2, 3, 4, 5].map((n) => [n, `b${n}`]));
+    expect((await paged.list('paged')).map((r) => [r.number, r.buildId])).toEqual(
+      [1, 2, 3, 4, 5].map((n) => [n, `b${n}`]),
+    );
   });
 });
 
 describe('DynamoEnvironmentStore layout', () => {
-  const deployed = (application: string, number: number) => ({ application, number, versionSet: { [application]: `c${number}` }, deployedAt: number });
+  const deployed = (application: string, number: number) => ({
+    application,
+    number,
+    versionSet: { [application]: `c${number}` },
+    deployedAt: number,
+  });
 
   it('keeps one slot per application under ENV#<environment> / APP#<application>', async () => {
     const environments = new DynamoEnvironmentStore(db.client, db.table('Environments'));
     await environments.recordDeployed('Layout', deployed('web', 1), undefined);
     await environments.markApproved('Layout', 'web', 1);
     await environments.markApproved('Layout', 'web', 1);
-    expect(await db.partition('Environments', 'ENV#Layout')).toEqual([{ pk: 'ENV#Layout', sk: 'APP#web', current: deployed('web', 1), approved: [1] }]);
+    expect(await db.partition('Environments', 'ENV#Layout')).toEqual([
+      { pk: 'ENV#Layout', sk: 'APP#web', current: deployed('web', 1), approved: [1] },
+    ]);
   });
 
   it('rolls back to the restored revision and forgets previous', async () => {
@@ -91,29 +105,57 @@ describe('DynamoEnvironmentStore layout', () => {
   it('keeps switches under PIPELINE / SWITCHES, falling back to the defaults for a switch never set', async () => {
     const environments = new DynamoEnvironmentStore(db.client, db.table('Environments'));
     await db.deleteRaw('Environments', { pk: 'PIPELINE', sk: 'SWITCHES' });
-    expect(await environments.switches({ enabled: true, automation: false })).toEqual({ enabled: true, automation: false });
+    expect(await environments.switches({ enabled: true, automation: false })).toEqual({
+      enabled: true,
+      automation: false,
+    });
     expect(await environments.setSwitches({ automation: true }, 'ann')).toEqual({ enabled: true, automation: true });
-    expect(await db.getRaw('Environments', { pk: 'PIPELINE', sk: 'SWITCHES' })).toEqual({ pk: 'PIPELINE', sk: 'SWITCHES', automation: true, changedBy: 'ann' });
-    expect(await environments.switches({ enabled: false, automation: false })).toEqual({ enabled: false, automation: true });
+    expect(await db.getRaw('Environments', { pk: 'PIPELINE', sk: 'SWITCHES' })).toEqual({
+      pk: 'PIPELINE',
+      sk: 'SWITCHES',
+      automation: true,
+      changedBy: 'ann',
+    });
+    expect(await environments.switches({ enabled: false, automation: false })).toEqual({
+      enabled: false,
+      automation: true,
+    });
     await environments.setSwitches({ enabled: false }, 'bob');
-    expect(await environments.switches({ enabled: true, automation: false })).toEqual({ enabled: false, automation: true });
+    expect(await environments.switches({ enabled: true, automation: false })).toEqual({
+      enabled: false,
+      automation: true,
+    });
   });
 
   it('keeps promotion switches under PIPELINE / PROMOTION#<id> and reads them all past the first page', async () => {
     const paged = new DynamoEnvironmentStore(db.pagedClient(2), db.table('Environments'));
     for (let i = 0; i < 5; i++) await paged.setPromotionEnabled(`p${i}`, i % 2 === 0, 'ann');
-    expect(await db.getRaw('Environments', { pk: 'PIPELINE', sk: 'PROMOTION#p1' })).toEqual({ pk: 'PIPELINE', sk: 'PROMOTION#p1', enabled: false, changedBy: 'ann' });
+    expect(await db.getRaw('Environments', { pk: 'PIPELINE', sk: 'PROMOTION#p1' })).toEqual({
+      pk: 'PIPELINE',
+      sk: 'PROMOTION#p1',
+      enabled: false,
+      changedBy: 'ann',
+    });
     expect(await paged.promotionSwitches()).toMatchObject({ p0: true, p1: false, p2: true, p3: false, p4: true });
   });
 
   it('records a go-ahead once unless it was pending, and reads them all past the first page', async () => {
     const paged = new DynamoEnvironmentStore(db.pagedClient(2), db.table('Environments'));
-    const approval = (revision: number, decision: 'approved' | 'rejected' | 'pending') => ({ promotion: 'go', application: 'web', revision, decision, decidedBy: 'ann', decidedAt: revision });
+    const approval = (revision: number, decision: 'approved' | 'rejected' | 'pending') => ({
+      promotion: 'go',
+      application: 'web',
+      revision,
+      decision,
+      decidedBy: 'ann',
+      decidedAt: revision,
+    });
     expect(await paged.decidePromotion(approval(1, 'pending'))).toBe(true);
     expect(await paged.decidePromotion(approval(1, 'approved'))).toBe(true);
     expect(await paged.decidePromotion(approval(1, 'rejected'))).toBe(false);
     for (let n = 2; n <= 5; n++) await paged.decidePromotion(approval(n, 'approved'));
-    expect(await db.getRaw('Environments', { pk: 'PROMOTION#go', sk: 'APPROVAL#web#1' })).toMatchObject({ decision: 'approved' });
+    expect(await db.getRaw('Environments', { pk: 'PROMOTION#go', sk: 'APPROVAL#web#1' })).toMatchObject({
+      decision: 'approved',
+    });
     expect((await paged.promotionApprovals('go')).map((a) => [a.revision, a.decision])).toEqual([
       [1, 'approved'],
       [2, 'approved'],
@@ -125,12 +167,21 @@ describe('DynamoEnvironmentStore layout', () => {
 
   it('claims an approval request once and notes a decision only when it changed', async () => {
     const environments = new DynamoEnvironmentStore(db.client, db.table('Environments'));
-    expect((await Promise.all([1, 2, 3].map(() => environments.claimPromotionRequest('ask', 'web', 4, 10)))).filter(Boolean)).toHaveLength(1);
-    expect(await db.getRaw('Environments', { pk: 'PROMOTION#ask', sk: 'REQUEST#web#4' })).toEqual({ pk: 'PROMOTION#ask', sk: 'REQUEST#web#4', requestedAt: 10 });
+    expect(
+      (await Promise.all([1, 2, 3].map(() => environments.claimPromotionRequest('ask', 'web', 4, 10)))).filter(Boolean),
+    ).toHaveLength(1);
+    expect(await db.getRaw('Environments', { pk: 'PROMOTION#ask', sk: 'REQUEST#web#4' })).toEqual({
+      pk: 'PROMOTION#ask',
+      sk: 'REQUEST#web#4',
+      requestedAt: 10,
+    });
     expect(await environments.noteDecision('ask', 'web', 'waiting for the window', 1)).toBe(true);
     expect(await environments.noteDecision('ask', 'web', 'waiting for the window', 2)).toBe(false);
     expect(await environments.noteDecision('ask', 'web', 'deploying 4', 3)).toBe(true);
-    expect(await db.getRaw('Environments', { pk: 'PROMOTION#ask', sk: 'LAST#web' })).toMatchObject({ summary: 'deploying 4', at: 3 });
+    expect(await db.getRaw('Environments', { pk: 'PROMOTION#ask', sk: 'LAST#web' })).toMatchObject({
+      summary: 'deploying 4',
+      at: 3,
+    });
   });
 });
 
@@ -138,7 +189,12 @@ describe('DynamoLockStore layout', () => {
   it('keeps one item per environment under LOCK#<environment> / LOCK, without an owner once released', async () => {
     const locks = new DynamoLockStore(db.client, db.table('Locks'));
     const granted = await locks.acquire('Layout', 'exec-1', 60_000, 1_000);
-    expect(await db.getRaw('Locks', { pk: 'LOCK#Layout', sk: 'LOCK' })).toMatchObject({ owner: 'exec-1', acquiredAt: 1_000, leaseExpiresAt: 61_000, fencingToken: 1 });
+    expect(await db.getRaw('Locks', { pk: 'LOCK#Layout', sk: 'LOCK' })).toMatchObject({
+      owner: 'exec-1',
+      acquiredAt: 1_000,
+      leaseExpiresAt: 61_000,
+      fencingToken: 1,
+    });
     if (!granted.acquired) throw new Error('not granted');
     await locks.release('Layout', 'exec-1', 1);
     const released = await db.getRaw('Locks', { pk: 'LOCK#Layout', sk: 'LOCK' });
@@ -162,7 +218,15 @@ describe('DynamoLockStore layout', () => {
 describe('DynamoEventStore layout', () => {
   it('writes an event once per timeline it belongs to, with one sort key', async () => {
     const events = new DynamoEventStore(db.client, db.table('Events'));
-    await events.append({ at: Date.parse('2026-02-03T04:05:06.007Z'), type: 'deployed', actor: 'execution:e', message: 'm', environment: 'Layout', application: 'layoutapp', revision: 9 });
+    await events.append({
+      at: Date.parse('2026-02-03T04:05:06.007Z'),
+      type: 'deployed',
+      actor: 'execution:e',
+      message: 'm',
+      environment: 'Layout',
+      application: 'layoutapp',
+      revision: 9,
+    });
     const [env] = await db.partition('Events', 'ENV#Layout');
     const [rev] = await db.partition('Events', 'REV#layoutapp#9');
     expect(String(env?.sk)).toMatch(/^2026-02-03T04:05:06\.007Z#/);
@@ -172,7 +236,8 @@ describe('DynamoEventStore layout', () => {
 
   it('pages through the timeline until the limit is met', async () => {
     const paged = new DynamoEventStore(db.pagedClient(2), db.table('Events'));
-    for (let at = 1; at <= 7; at++) await paged.append({ at, type: 't', actor: 'a', message: `m${at}`, environment: 'PagedEnv' });
+    for (let at = 1; at <= 7; at++)
+      await paged.append({ at, type: 't', actor: 'a', message: `m${at}`, environment: 'PagedEnv' });
     expect((await paged.list({ environment: 'PagedEnv' }, 5)).map((e) => e.at)).toEqual([7, 6, 5, 4, 3]);
   });
 });
@@ -194,30 +259,48 @@ describe('DynamoApprovalStore layout', () => {
   it('keeps the request with its token under APPROVAL#<id> / REQUEST and refuses a second create', async () => {
     const approvals = new DynamoApprovalStore(db.client, db.table('Environments'));
     await approvals.create(request('layout-1'), 'token-1');
-    expect(await db.getRaw('Environments', { pk: 'APPROVAL#layout-1', sk: 'REQUEST' })).toEqual({ pk: 'APPROVAL#layout-1', sk: 'REQUEST', ...request('layout-1'), taskToken: 'token-1' });
+    expect(await db.getRaw('Environments', { pk: 'APPROVAL#layout-1', sk: 'REQUEST' })).toEqual({
+      pk: 'APPROVAL#layout-1',
+      sk: 'REQUEST',
+      ...request('layout-1'),
+      taskToken: 'token-1',
+    });
     expect(await approvals.get('layout-1')).toEqual(request('layout-1'));
-    await expect(approvals.create(request('layout-1'), 'token-2')).rejects.toMatchObject({ name: 'ConditionalCheckFailedException' });
+    await expect(approvals.create(request('layout-1'), 'token-2')).rejects.toMatchObject({
+      name: 'ConditionalCheckFailedException',
+    });
   });
 
   it('lists a decision under APPROVAL-DELIVERIES until its delivery finished', async () => {
     const approvals = new DynamoApprovalStore(db.client, db.table('Environments'));
     await approvals.create(request('deliver-1'), 'token-d');
-    expect(await approvals.decide('deliver-1', { status: 'approved', decidedBy: 'ann@example.com', decidedAt: 10 })).toEqual({ taskToken: 'token-d' });
+    expect(
+      await approvals.decide('deliver-1', { status: 'approved', decidedBy: 'ann@example.com', decidedAt: 10 }),
+    ).toEqual({ taskToken: 'token-d' });
     expect(await db.getRaw('Environments', { pk: 'APPROVAL-DELIVERIES', sk: 'deliver-1' })).toBeDefined();
     expect(await approvals.undelivered(20)).toContain('deliver-1');
     // The decider holds the delivery; nobody else can take it over until the lease ends.
     expect(await approvals.claimDelivery('deliver-1', 20)).toBeUndefined();
     await approvals.releaseDelivery('deliver-1');
-    expect(await approvals.claimDelivery('deliver-1', 20)).toEqual({ request: expect.objectContaining({ requestId: 'deliver-1', delivery: 'pending' }), taskToken: 'token-d' });
+    expect(await approvals.claimDelivery('deliver-1', 20)).toEqual({
+      request: expect.objectContaining({ requestId: 'deliver-1', delivery: 'pending' }),
+      taskToken: 'token-d',
+    });
     await approvals.finishDelivery('deliver-1', 'delivered', 30);
     expect(await db.getRaw('Environments', { pk: 'APPROVAL-DELIVERIES', sk: 'deliver-1' })).toBeUndefined();
-    expect(await approvals.get('deliver-1')).toMatchObject({ status: 'approved', delivery: 'delivered', deliveredAt: 30 });
+    expect(await approvals.get('deliver-1')).toMatchObject({
+      status: 'approved',
+      delivery: 'delivered',
+      deliveredAt: 30,
+    });
   });
 
   it('refuses a decision on an expired request', async () => {
     const approvals = new DynamoApprovalStore(db.client, db.table('Environments'));
     await approvals.create(request('expired-1', 100), 'token-x');
-    expect(await approvals.decide('expired-1', { status: 'approved', decidedBy: 'ann@example.com', decidedAt: 200 })).toBeUndefined();
+    expect(
+      await approvals.decide('expired-1', { status: 'approved', decidedBy: 'ann@example.com', decidedAt: 200 }),
+    ).toBeUndefined();
     expect(await approvals.get('expired-1')).toMatchObject({ status: 'pending' });
   });
 
@@ -226,7 +309,11 @@ describe('DynamoApprovalStore layout', () => {
     const ids = ['u5', 'u3', 'u1', 'u4', 'u2'];
     for (const id of ids) {
       await paged.create(request(`paged-${id}`), `token-${id}`);
-      await paged.decide(`paged-${id}`, { status: 'rejected', decidedBy: 'bob@example.com', decidedAt: Number(id.slice(1)) });
+      await paged.decide(`paged-${id}`, {
+        status: 'rejected',
+        decidedBy: 'bob@example.com',
+        decidedAt: Number(id.slice(1)),
+      });
     }
     const waiting = (await paged.undelivered(50)).filter((id) => id.startsWith('paged-'));
     expect(waiting).toEqual(['paged-u1', 'paged-u2', 'paged-u3', 'paged-u4', 'paged-u5']);
@@ -237,7 +324,11 @@ describe('DynamoDeliveryStore layout', () => {
   it('keeps delivery#<id> with its expiry in epoch seconds, and forgets it on request', async () => {
     const deliveries = new DynamoDeliveryStore(db.client, db.table('Idempotency'));
     expect(await deliveries.remember('layout-1', 1_500, 10_000)).toBe(true);
-    expect(await db.getRaw('Idempotency', { id: 'delivery#layout-1' })).toEqual({ id: 'delivery#layout-1', expiration: 12, seenAt: 1_500 });
+    expect(await db.getRaw('Idempotency', { id: 'delivery#layout-1' })).toEqual({
+      id: 'delivery#layout-1',
+      expiration: 12,
+      seenAt: 1_500,
+    });
     await deliveries.forget('layout-1');
     expect(await db.getRaw('Idempotency', { id: 'delivery#layout-1' })).toBeUndefined();
     expect(await deliveries.remember('layout-1', 2_000, 10_000)).toBe(true);

@@ -21,7 +21,9 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   tables = await ensureTables(endpoint, TABLES);
-  client = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }));
+  client = DynamoDBDocumentClient.from(
+    new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
+  );
 });
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
@@ -39,9 +41,14 @@ describe('DynamoRevisionStore', () => {
   it('numbers revisions 1, 2, 3 and records one build once, even when completed concurrently', async () => {
     const store = new DynamoRevisionStore(client, tables.Revisions!);
     const first = await store.create('web', 'b1', draft('b1'));
-    const concurrent = await Promise.allSettled([store.create('web', 'b2', draft('b2')), store.create('web', 'b2', draft('b2'))]);
+    const concurrent = await Promise.allSettled([
+      store.create('web', 'b2', draft('b2')),
+      store.create('web', 'b2', draft('b2')),
+    ]);
     const third = await store.create('web', 'b3', draft('b3'));
-    const numbers = concurrent.filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<{ number: number }>).value.number);
+    const numbers = concurrent
+      .filter((r) => r.status === 'fulfilled')
+      .map((r) => (r as PromiseFulfilledResult<{ number: number }>).value.number);
     expect(first.number).toBe(1);
     expect(new Set(numbers)).toEqual(new Set([2]));
     expect(third.number).toBe(3);
@@ -53,7 +60,9 @@ describe('DynamoRevisionStore', () => {
 describe('DynamoLockStore', () => {
   it('grants one of many concurrent acquirers and keeps growing the fencing token across releases', async () => {
     const locks = new DynamoLockStore(client, tables.Locks!);
-    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => locks.acquire('Prod', `exec-${i}`, 60_000, 1_000)));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => locks.acquire('Prod', `exec-${i}`, 60_000, 1_000)),
+    );
     const winners = results.filter((r) => r.acquired);
     expect(winners).toHaveLength(1);
     const winner = winners[0]!;
@@ -84,17 +93,27 @@ describe('DynamoLockStore heartbeat', () => {
 });
 
 describe('DynamoEnvironmentStore', () => {
-  const deployed = (number: number) => ({ application: 'web', number, versionSet: { web: `c${number}` }, deployedAt: number * 1_000 });
+  const deployed = (number: number) => ({
+    application: 'web',
+    number,
+    versionSet: { web: `c${number}` },
+    deployedAt: number * 1_000,
+  });
 
   it('records a deploy against the slot the caller read: what was current becomes previous, a repeat changes nothing', async () => {
     const environments = new DynamoEnvironmentStore(client, tables.Environments!);
     expect(await environments.slot('Delta', 'web')).toBeUndefined();
-    expect(await environments.recordDeployed('Delta', deployed(1), undefined)).toEqual({ current: deployed(1), approved: [] });
+    expect(await environments.recordDeployed('Delta', deployed(1), undefined)).toEqual({
+      current: deployed(1),
+      approved: [],
+    });
     await environments.markApproved('Delta', 'web', 1);
     const second = await environments.recordDeployed('Delta', deployed(2), await environments.slot('Delta', 'web'));
     expect(second).toEqual({ current: deployed(2), previous: deployed(1), approved: [1] });
     // A resumed step reads the slot again and finds its revision current: nothing is written, previous is kept.
-    expect(await environments.recordDeployed('Delta', deployed(2), await environments.slot('Delta', 'web'))).toEqual(second);
+    expect(await environments.recordDeployed('Delta', deployed(2), await environments.slot('Delta', 'web'))).toEqual(
+      second,
+    );
     expect((await environments.get('Delta')).web).toEqual(second);
   });
 
@@ -103,18 +122,35 @@ describe('DynamoEnvironmentStore', () => {
     await environments.recordDeployed('Epsilon', deployed(1), undefined);
     const stale = await environments.slot('Epsilon', 'web');
     await environments.recordDeployed('Epsilon', deployed(2), stale);
-    await expect(environments.recordDeployed('Epsilon', deployed(3), stale)).rejects.toMatchObject({ name: 'ConditionalCheckFailedException' });
-    await expect(environments.recordDeployed('Epsilon', deployed(3), undefined)).rejects.toMatchObject({ name: 'ConditionalCheckFailedException' });
-    expect((await environments.get('Epsilon')).web).toEqual({ current: deployed(2), previous: deployed(1), approved: [] });
+    await expect(environments.recordDeployed('Epsilon', deployed(3), stale)).rejects.toMatchObject({
+      name: 'ConditionalCheckFailedException',
+    });
+    await expect(environments.recordDeployed('Epsilon', deployed(3), undefined)).rejects.toMatchObject({
+      name: 'ConditionalCheckFailedException',
+    });
+    expect((await environments.get('Epsilon')).web).toEqual({
+      current: deployed(2),
+      previous: deployed(1),
+      approved: [],
+    });
   });
 });
 
 describe('DynamoEventStore', () => {
   it('lists the pipeline, an environment, a revision and an application timeline, newest first and up to the limit', async () => {
     const events = new DynamoEventStore(client, tables.Events!);
-    const entry = (at: number, application: string, revision?: number) => ({ at, type: 'deployed', actor: 'execution:e', message: `${application} ${at}`, environment: 'Zeta', application, ...(revision ? { revision } : {}) });
+    const entry = (at: number, application: string, revision?: number) => ({
+      at,
+      type: 'deployed',
+      actor: 'execution:e',
+      message: `${application} ${at}`,
+      environment: 'Zeta',
+      application,
+      ...(revision ? { revision } : {}),
+    });
     // Other applications' entries in between, more than a page of the limit, so the application filter must page on.
-    for (let at = 1; at <= 12; at++) await events.append(entry(at, at % 4 === 0 ? 'web' : 'api', at % 4 === 0 ? 2 : undefined));
+    for (let at = 1; at <= 12; at++)
+      await events.append(entry(at, at % 4 === 0 ? 'web' : 'api', at % 4 === 0 ? 2 : undefined));
     await events.append({ at: 13, type: 'switched', actor: 'ann@example.com', message: 'automation off' });
     expect((await events.list({}, 3)).map((e) => e.at)).toEqual([13, 12, 11]);
     expect((await events.list({ environment: 'Zeta' }, 3)).map((e) => e.at)).toEqual([12, 11, 10]);
@@ -127,11 +163,28 @@ describe('DynamoEventStore', () => {
 describe('DynamoApprovalStore', () => {
   it('hands the task token to exactly one decision and never returns it from get', async () => {
     const approvals = new DynamoApprovalStore(client, tables.Environments!);
-    const request = { requestId: 'req-1', kind: 'environment' as const, execution: 'e', environment: 'Beta', application: 'web', revision: 1, approvers: ['a@x.io'], createdAt: 0, expiresAt: Date.now() + 60_000, status: 'pending' as const };
+    const request = {
+      requestId: 'req-1',
+      kind: 'environment' as const,
+      execution: 'e',
+      environment: 'Beta',
+      application: 'web',
+      revision: 1,
+      approvers: ['a@x.io'],
+      createdAt: 0,
+      expiresAt: Date.now() + 60_000,
+      status: 'pending' as const,
+    };
     await approvals.create(request, 'the-token');
     expect(JSON.stringify(await approvals.get('req-1'))).not.toContain('the-token');
     const outcomes = await Promise.all(
-      Array.from({ length: 5 }, (_, i) => approvals.decide('req-1', { status: i % 2 ? 'approved' : 'rejected', decidedBy: `u${i}`, decidedAt: Date.now() })),
+      Array.from({ length: 5 }, (_, i) =>
+        approvals.decide('req-1', {
+          status: i % 2 ? 'approved' : 'rejected',
+          decidedBy: `u${i}`,
+          decidedAt: Date.now(),
+        }),
+      ),
     );
     expect(outcomes.filter((o) => o?.taskToken === 'the-token')).toHaveLength(1);
   });

@@ -41,13 +41,18 @@ function pagedClient(pageSize: number): S3Client {
   return paged;
 }
 
-const text = async (bucket: string, key: string) => (await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body?.transformToString();
+const text = async (bucket: string, key: string) =>
+  (await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body?.transformToString();
 
 describe('S3ObjectStore', () => {
   it('puts, heads and reads an object, and reads a missing one as undefined', async () => {
     const objects = new S3ObjectStore(client);
     await objects.put('host', 'incoming/maps/1.0.0/lockstep-sdk.yaml', 'name: maps\n', 'text/yaml');
-    expect(await objects.head('host', 'incoming/maps/1.0.0/lockstep-sdk.yaml')).toEqual({ key: 'incoming/maps/1.0.0/lockstep-sdk.yaml', etag: expect.stringMatching(/^[0-9a-f]{32}$/), size: 11 });
+    expect(await objects.head('host', 'incoming/maps/1.0.0/lockstep-sdk.yaml')).toEqual({
+      key: 'incoming/maps/1.0.0/lockstep-sdk.yaml',
+      etag: expect.stringMatching(/^[0-9a-f]{32}$/),
+      size: 11,
+    });
     expect((await objects.getBytes('host', 'incoming/maps/1.0.0/lockstep-sdk.yaml'))?.toString()).toBe('name: maps\n');
     expect(await objects.head('host', 'incoming/none')).toBeUndefined();
     expect(await objects.getBytes('host', 'incoming/none')).toBeUndefined();
@@ -105,7 +110,9 @@ describe('S3ObjectStore', () => {
     const objects = new S3ObjectStore(client);
     const sink = objects.openSink('staging', 'packages/maps/1.0.0/maps-1.0.0.zip');
     const stream = sink.open();
-    await new Promise<void>((resolve, reject) => stream.end(Buffer.from('package bytes'), (error?: Error | null) => (error ? reject(error) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      stream.end(Buffer.from('package bytes'), (error?: Error | null) => (error ? reject(error) : resolve())),
+    );
     await sink.commit();
     expect(await text('staging', 'packages/maps/1.0.0/maps-1.0.0.zip')).toBe('package bytes');
   });
@@ -115,11 +122,16 @@ describe('S3ArtifactStore', () => {
   it('copies an artifact between s3:// URIs, keys with spaces included', async () => {
     const objects = new S3ObjectStore(client);
     await objects.put('artifacts', 'builds/web/build 1/artifact.zip', 'built');
-    await new S3ArtifactStore(client).copy('s3://artifacts/builds/web/build 1/artifact.zip', 's3://artifacts/revisions/web/1.zip');
+    await new S3ArtifactStore(client).copy(
+      's3://artifacts/builds/web/build 1/artifact.zip',
+      's3://artifacts/revisions/web/1.zip',
+    );
     expect(await text('artifacts', 'revisions/web/1.zip')).toBe('built');
   });
 
   it('refuses a URI without a key', async () => {
-    await expect(new S3ArtifactStore(client).copy('s3://artifacts', 's3://artifacts/x')).rejects.toThrow('Not an s3:// URI with a key: s3://artifacts');
+    await expect(new S3ArtifactStore(client).copy('s3://artifacts', 's3://artifacts/x')).rejects.toThrow(
+      'Not an s3:// URI with a key: s3://artifacts',
+    );
   });
 });

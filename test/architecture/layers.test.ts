@@ -38,7 +38,8 @@ const layerName = (file: string) => LAYERS[layerOf(file)]?.name ?? 'none';
 
 function layerOf(file: string): number {
   const index = LAYERS.findIndex((layer) => layer.prefixes.some((prefix) => file.startsWith(prefix)));
-  if (index < 0) throw new Error(`lambdas/${file}.ts is in no layer: add its folder to LAYERS in ${import.meta.filename}`);
+  if (index < 0)
+    throw new Error(`lambdas/${file}.ts is in no layer: add its folder to LAYERS in ${import.meta.filename}`);
   return index;
 }
 

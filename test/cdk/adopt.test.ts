@@ -33,7 +33,11 @@ describe('adopting what cdk destroy kept', () => {
   it('creates no table, key or artifacts bucket, and points every function at the kept ones', () => {
     expect(ofType('AWS::DynamoDB::Table')).toEqual([]);
     expect(ofType('AWS::KMS::Key')).toEqual([]);
-    expect(ofType('AWS::S3::Bucket').map(([id]) => id).filter((id) => id.includes('ArtifactsBucket'))).toEqual([]);
+    expect(
+      ofType('AWS::S3::Bucket')
+        .map(([id]) => id)
+        .filter((id) => id.includes('ArtifactsBucket')),
+    ).toEqual([]);
     for (const [, fn] of ofType('AWS::Lambda::Function').filter(([id]) => id.startsWith('DeploymentSystem'))) {
       const variables = fn.Properties!.Environment.Variables;
       expect(variables.LOCKSTEP_TABLE_LOCKS).toBe('kept-locks');
@@ -42,14 +46,19 @@ describe('adopting what cdk destroy kept', () => {
   });
 
   it('grants the promotion steps the kept Locks table and key', () => {
-    const policies = JSON.stringify(ofType('AWS::IAM::Policy').filter(([id]) => id.startsWith('DeploymentSystemPromotionStepsRole')));
+    const policies = JSON.stringify(
+      ofType('AWS::IAM::Policy').filter(([id]) => id.startsWith('DeploymentSystemPromotionStepsRole')),
+    );
     expect(policies).toContain(':table/kept-locks');
     expect(policies).toContain(KEY);
   });
 
   it('refuses kept tables without the key that encrypts them', () => {
     const create = () =>
-      new LockstepStack(new App(), 'Lockstep-shop', { deploymentSystem: { pipeline: fixturePipeline }, adopt: { tables: { Locks: 'kept-locks' } } });
+      new LockstepStack(new App(), 'Lockstep-shop', {
+        deploymentSystem: { pipeline: fixturePipeline },
+        adopt: { tables: { Locks: 'kept-locks' } },
+      });
     expect(create).toThrow(DeploymentSystemPropsError);
     expect(create).toThrow(/adopt\.tables: give adopt\.encryptionKeyArn too/);
   });

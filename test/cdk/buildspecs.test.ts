@@ -27,7 +27,9 @@ function gitRepo(name: string, files: Record<string, string>): { path: string; c
     writeFileSync(join(path, file), content);
   }
   const git = (...args: string[]) =>
-    execFileSync('git', ['-c', 'user.email=t@example.com', '-c', 'user.name=t', ...args], { cwd: path }).toString().trim();
+    execFileSync('git', ['-c', 'user.email=t@example.com', '-c', 'user.name=t', ...args], { cwd: path })
+      .toString()
+      .trim();
   git('init', '-q', '-b', 'main');
   git('add', '.');
   git('commit', '-qm', 'init');
@@ -42,7 +44,13 @@ function run(project: CodeBuildProjectDefinition, env: Record<string, string>): 
   const script = phases.map((command) => `${command}\nrc=$?; [ $rc -eq 0 ] || exit $rc`).join('\n');
   const result = spawnSync('bash', ['-c', script], {
     cwd: env.CODEBUILD_SRC_DIR,
-    env: { PATH: process.env.PATH, HOME: work, ...project.buildspec.env.variables, ...project.environmentVariables, ...env },
+    env: {
+      PATH: process.env.PATH,
+      HOME: work,
+      ...project.buildspec.env.variables,
+      ...project.environmentVariables,
+      ...env,
+    },
     encoding: 'utf8',
   });
   return { status: result.status ?? -1, output: `${result.stdout}${result.stderr}` };
@@ -57,7 +65,11 @@ const input: PipelineInput = {
     {
       name: 'api',
       source: { local: { path: api.path } },
-      build: { commands: ['mkdir -p dist', 'cp src/main.txt dist/main.txt', 'echo "$GREETING" > dist/greeting.txt'], artifacts: ['dist/*'], variables: { GREETING: "it's built" } },
+      build: {
+        commands: ['mkdir -p dist', 'cp src/main.txt dist/main.txt', 'echo "$GREETING" > dist/greeting.txt'],
+        artifacts: ['dist/*'],
+        variables: { GREETING: "it's built" },
+      },
     },
     { name: 'web-ui', source: { local: { path: web.path } }, build: { commands: ['test -f index.html'] } },
   ],
@@ -68,8 +80,17 @@ const input: PipelineInput = {
       environments: [
         {
           name: 'Beta',
-          deploy: { commands: ['echo "deploying $LOCKSTEP_APPLICATION r$LOCKSTEP_REVISION rollback=$LOCKSTEP_ROLLBACK token=$LOCKSTEP_FENCING_TOKEN"', 'cat api/dist/main.txt', 'echo "color=$COLOR"'], variables: { COLOR: 'blue' } },
-          approval: { tests: [{ name: 'smoke', commands: ['test -f lockstep-revision.json', 'echo "step=$LOCKSTEP_TEST_STEP"'] }] },
+          deploy: {
+            commands: [
+              'echo "deploying $LOCKSTEP_APPLICATION r$LOCKSTEP_REVISION rollback=$LOCKSTEP_ROLLBACK token=$LOCKSTEP_FENCING_TOKEN"',
+              'cat api/dist/main.txt',
+              'echo "color=$COLOR"',
+            ],
+            variables: { COLOR: 'blue' },
+          },
+          approval: {
+            tests: [{ name: 'smoke', commands: ['test -f lockstep-revision.json', 'echo "step=$LOCKSTEP_TEST_STEP"'] }],
+          },
         },
       ],
     },
@@ -110,7 +131,10 @@ describe('codeBuildProjects', () => {
 
   it('gives deploy projects the applications promoted into their environment, through other environments too', () => {
     expect(applicationsReaching(pipeline, 'Prod')).toEqual(['shop']);
-    expect(byName('lockstep-demo-deploy-Prod').source).toMatchObject({ type: 'revision-artifact', applications: ['shop'] });
+    expect(byName('lockstep-demo-deploy-Prod').source).toMatchObject({
+      type: 'revision-artifact',
+      applications: ['shop'],
+    });
   });
 
   it('builds every package and packages one zip whose manifest records the version set', () => {
@@ -134,13 +158,20 @@ describe('codeBuildProjects', () => {
   });
 
   it('fails a build started without a build request instead of producing an unnamed artifact', () => {
-    const result = run(byName('lockstep-demo-build-shop'), { CODEBUILD_SRC_DIR: api.path, CODEBUILD_SRC_DIR_web_ui: web.path });
+    const result = run(byName('lockstep-demo-build-shop'), {
+      CODEBUILD_SRC_DIR: api.path,
+      CODEBUILD_SRC_DIR_web_ui: web.path,
+    });
     expect(result.status).not.toBe(0);
     expect(result.output).toContain('LOCKSTEP_BUILD_REQUEST must be set');
   });
 
   it('refuses a build request id that could break the manifest or the S3 key', () => {
-    const result = run(byName('lockstep-demo-build-shop'), { CODEBUILD_SRC_DIR: api.path, CODEBUILD_SRC_DIR_web_ui: web.path, LOCKSTEP_BUILD_REQUEST: 'a"b/c' });
+    const result = run(byName('lockstep-demo-build-shop'), {
+      CODEBUILD_SRC_DIR: api.path,
+      CODEBUILD_SRC_DIR_web_ui: web.path,
+      LOCKSTEP_BUILD_REQUEST: 'a"b/c',
+    });
     expect(result.status).not.toBe(0);
     expect(result.output).toContain('LOCKSTEP_BUILD_REQUEST has characters outside');
   });
@@ -174,14 +205,31 @@ describe('codeBuildProjects', () => {
   it('assumes the environment role in pre_build only when one is configured', () => {
     const withRole = pipelineSchema.parse({
       ...input,
-      stages: [{ name: 'x', environments: [{ name: 'X', roleArn: 'arn:aws:iam::123456789012:role/deployer', region: 'eu-west-1', deploy: { commands: ['true'] } }] }],
+      stages: [
+        {
+          name: 'x',
+          environments: [
+            {
+              name: 'X',
+              roleArn: 'arn:aws:iam::123456789012:role/deployer',
+              region: 'eu-west-1',
+              deploy: { commands: ['true'] },
+            },
+          ],
+        },
+      ],
       promotions: [],
     });
     const deploy = codeBuildProjects(withRole).find((p) => p.kind === 'deploy')!;
     expect(deploy.roleArn).toBe('arn:aws:iam::123456789012:role/deployer');
-    expect(deploy.environmentVariables).toMatchObject({ LOCKSTEP_TARGET_ROLE_ARN: 'arn:aws:iam::123456789012:role/deployer', LOCKSTEP_TARGET_REGION: 'eu-west-1' });
+    expect(deploy.environmentVariables).toMatchObject({
+      LOCKSTEP_TARGET_ROLE_ARN: 'arn:aws:iam::123456789012:role/deployer',
+      LOCKSTEP_TARGET_REGION: 'eu-west-1',
+    });
     expect(deploy.buildspec.phases.pre_build?.commands.join('\n')).toContain('aws sts assume-role');
-    expect(byName('lockstep-demo-deploy-Beta').buildspec.phases.pre_build?.commands.join('\n')).not.toContain('assume-role');
+    expect(byName('lockstep-demo-deploy-Beta').buildspec.phases.pre_build?.commands.join('\n')).not.toContain(
+      'assume-role',
+    );
   });
 
   it('fails a build naming the package whose artifact globs match nothing', () => {
@@ -189,7 +237,11 @@ describe('codeBuildProjects', () => {
       ...input,
       packages: [{ ...input.packages[0], build: { commands: ['true'], artifacts: ['missing/**'] } }, input.packages[1]],
     });
-    const result = run(codeBuildProjects(broken)[0]!, { CODEBUILD_SRC_DIR: api.path, CODEBUILD_SRC_DIR_web_ui: web.path, LOCKSTEP_BUILD_REQUEST: 'req-8' });
+    const result = run(codeBuildProjects(broken)[0]!, {
+      CODEBUILD_SRC_DIR: api.path,
+      CODEBUILD_SRC_DIR_web_ui: web.path,
+      LOCKSTEP_BUILD_REQUEST: 'req-8',
+    });
     expect(result.status).not.toBe(0);
     expect(result.output).toContain('Package api: no file matched its build.artifacts');
   });
@@ -200,13 +252,22 @@ describe('codeBuildProjects', () => {
       packages: [input.packages[0], { ...input.packages[1], name: 'web_ui' }, { ...input.packages[1], name: 'web-ui' }],
       applications: [{ name: 'shop', packages: ['api', 'web_ui', 'web-ui'] }],
     });
-    expect(buildspecProblems(clash)).toEqual([expect.stringContaining('"web_ui" and "web-ui" both become CodeBuild source "web_ui"')]);
+    expect(buildspecProblems(clash)).toEqual([
+      expect.stringContaining('"web_ui" and "web-ui" both become CodeBuild source "web_ui"'),
+    ]);
   });
 
   it('reports variable names a shell cannot export and reserved names, each with its path', () => {
     const bad = pipelineSchema.parse({
       ...input,
-      stages: [{ name: 'x', environments: [{ name: 'X', deploy: { commands: ['true'], variables: { 'BAD-NAME': '1', LOCKSTEP_REVISION: '2' } } }] }],
+      stages: [
+        {
+          name: 'x',
+          environments: [
+            { name: 'X', deploy: { commands: ['true'], variables: { 'BAD-NAME': '1', LOCKSTEP_REVISION: '2' } } },
+          ],
+        },
+      ],
       promotions: [],
     });
     expect(buildspecProblems(bad)).toEqual([
@@ -222,12 +283,23 @@ describe('single-package applications', () => {
     const repo = gitRepo('solo', { 'deploy/deploy.sh': 'echo ok', 'notes.txt': 'dropped' });
     const solo = pipelineSchema.parse({
       ...input,
-      packages: [{ name: 'solo', source: { local: { path: repo.path } }, build: { commands: ['true'], artifacts: ['deploy/**'] } }],
+      packages: [
+        {
+          name: 'solo',
+          source: { local: { path: repo.path } },
+          build: { commands: ['true'], artifacts: ['deploy/**'] },
+        },
+      ],
       applications: [{ name: 'solo', packages: ['solo'] }],
     });
     const result = run(codeBuildProjects(solo)[0]!, { CODEBUILD_SRC_DIR: repo.path, LOCKSTEP_BUILD_REQUEST: 'req-1' });
     expect({ status: result.status, output: result.output }).toMatchObject({ status: 0 });
-    const listing = execFileSync('find', ['.', '-type', 'f'], { cwd: join(repo.path, ARTIFACT_DIRECTORY) }).toString().split('\n').filter(Boolean).map((f) => f.slice(2)).sort();
+    const listing = execFileSync('find', ['.', '-type', 'f'], { cwd: join(repo.path, ARTIFACT_DIRECTORY) })
+      .toString()
+      .split('\n')
+      .filter(Boolean)
+      .map((f) => f.slice(2))
+      .sort();
     expect(listing).toEqual(['deploy/deploy.sh', 'lockstep-revision.json']);
   });
 });

@@ -24,7 +24,11 @@ const MANAGED = 'arn:aws:iam::aws:policy/AWSCloudFormationFullAccess';
 const input: PipelineInput = {
   ...fixtureInput,
   packages: [
-    { name: 'api', source: { github: { owner: 'example-org', repo: 'api', branch: 'main', connectionArn: CONNECTION } }, build: { commands: ['make'] } },
+    {
+      name: 'api',
+      source: { github: { owner: 'example-org', repo: 'api', branch: 'main', connectionArn: CONNECTION } },
+      build: { commands: ['make'] },
+    },
     fixtureInput.packages[1]!,
   ],
   stages: [
@@ -38,7 +42,10 @@ const input: PipelineInput = {
             secrets: { DB_PASSWORD: `${DB_SECRET}:json-key:password::`, ENDPOINT: PARAMETER },
             permissions: {
               managedPolicyArns: [MANAGED],
-              policyDocument: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:PutObject', Resource: 'arn:aws:s3:::shop-site/*' }] },
+              policyDocument: {
+                Version: '2012-10-17',
+                Statement: [{ Effect: 'Allow', Action: 's3:PutObject', Resource: 'arn:aws:s3:::shop-site/*' }],
+              },
             },
           },
           approval: { tests: [{ name: 'smoke', commands: ['./smoke.sh'], secrets: { API_TOKEN: API_SECRET } }] },
@@ -49,7 +56,10 @@ const input: PipelineInput = {
   ],
 };
 
-interface Resource { Type: string; Properties?: Record<string, any> }
+interface Resource {
+  Type: string;
+  Properties?: Record<string, any>;
+}
 let resources: Record<string, Resource>;
 let app: App;
 
@@ -74,8 +84,13 @@ beforeAll(() => {
 describe('GitHub through a CodeConnections connection', () => {
   it('checks the package out through the connection, which the build project may use', () => {
     const [, build] = project('lockstep-shop-build-backend');
-    expect(build.Properties!.Source).toMatchObject({ Type: 'GITHUB', Auth: { Type: 'CODECONNECTIONS', Resource: CONNECTION } });
-    expect(allowing('lockstep-shop-build-backend', 'codeconnections:UseConnection').map((s) => s.Resource)).toEqual([CONNECTION]);
+    expect(build.Properties!.Source).toMatchObject({
+      Type: 'GITHUB',
+      Auth: { Type: 'CODECONNECTIONS', Resource: CONNECTION },
+    });
+    expect(allowing('lockstep-shop-build-backend', 'codeconnections:UseConnection').map((s) => s.Resource)).toEqual([
+      CONNECTION,
+    ]);
     expect(allowing('lockstep-shop-deploy-beta', 'codeconnections:UseConnection')).toEqual([]);
   });
 });
@@ -86,7 +101,9 @@ describe('deploy permissions without a role', () => {
     expect(roleOf('lockstep-shop-deploy-beta').Properties!.ManagedPolicyArns).toEqual([MANAGED]);
     expect(roleOf('lockstep-shop-deploy-prod').Properties!.ManagedPolicyArns).toBeUndefined();
     expect(roleOf('lockstep-shop-test-beta-smoke').Properties!.ManagedPolicyArns).toBeUndefined();
-    expect(allowing('lockstep-shop-deploy-beta', 's3:PutObject').map((s) => s.Resource)).toContain('arn:aws:s3:::shop-site/*');
+    expect(allowing('lockstep-shop-deploy-beta', 's3:PutObject').map((s) => s.Resource)).toContain(
+      'arn:aws:s3:::shop-site/*',
+    );
   });
 });
 
@@ -101,9 +118,15 @@ describe('secrets', () => {
 
   it('grant each project exactly the secrets and parameters its step names', () => {
     // The secret's ARN and its six-character suffix; nothing else.
-    expect(allowing('lockstep-shop-deploy-beta', 'secretsmanager:GetSecretValue').map((s) => s.Resource)).toEqual([`${DB_SECRET}*`]);
-    expect(allowing('lockstep-shop-deploy-beta', 'ssm:GetParameters').flatMap((s) => [s.Resource].flat())).toContain(PARAMETER);
-    expect(allowing('lockstep-shop-test-beta-smoke', 'secretsmanager:GetSecretValue').map((s) => s.Resource)).toEqual([`${API_SECRET}*`]);
+    expect(allowing('lockstep-shop-deploy-beta', 'secretsmanager:GetSecretValue').map((s) => s.Resource)).toEqual([
+      `${DB_SECRET}*`,
+    ]);
+    expect(allowing('lockstep-shop-deploy-beta', 'ssm:GetParameters').flatMap((s) => [s.Resource].flat())).toContain(
+      PARAMETER,
+    );
+    expect(allowing('lockstep-shop-test-beta-smoke', 'secretsmanager:GetSecretValue').map((s) => s.Resource)).toEqual([
+      `${API_SECRET}*`,
+    ]);
     expect(allowing('lockstep-shop-test-beta-smoke', 'ssm:GetParameters')).toEqual([]);
     expect(allowing('lockstep-shop-deploy-prod', 'secretsmanager:GetSecretValue')).toEqual([]);
     expect(allowing('lockstep-shop-build-backend', 'secretsmanager:GetSecretValue')).toEqual([]);
@@ -112,29 +135,58 @@ describe('secrets', () => {
 
 it('leaves no unacknowledged cdk-nag finding, the managed policy acknowledged on its own', () => {
   const result = new AwsSolutionsChecks(app).validateScope(app);
-  expect(result.violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} at ${r.constructPath}`))).toEqual([]);
+  expect(
+    result.violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} at ${r.constructPath}`)),
+  ).toEqual([]);
 });
 
 describe('lockstep validate warnings', () => {
-  const warned = (definition: PipelineInput) => configWarnings(validatePipelineObject(definition, { source: 'test' })).map((w) => `${w.path}: ${w.message}`);
+  const warned = (definition: PipelineInput) =>
+    configWarnings(validatePipelineObject(definition, { source: 'test' })).map((w) => `${w.path}: ${w.message}`);
 
   it('say that a GitHub source needs its connection (or credentials) to exist before cdk deploy', () => {
-    expect(warned(input)).toContainEqual(expect.stringMatching(/^packages\[0\]\.source\.github\.connectionArn: .*must exist and be Available before cdk deploy/));
-    expect(warned(fixtureInput)).toContainEqual(expect.stringMatching(/^packages\[0\]\.source\.github: .*GitHub credentials/));
+    expect(warned(input)).toContainEqual(
+      expect.stringMatching(
+        /^packages\[0\]\.source\.github\.connectionArn: .*must exist and be Available before cdk deploy/,
+      ),
+    );
+    expect(warned(fixtureInput)).toContainEqual(
+      expect.stringMatching(/^packages\[0\]\.source\.github: .*GitHub credentials/),
+    );
   });
 
   it('flag a deploy step with neither a role nor permissions, and no other', () => {
-    expect(warned(fixtureInput).filter((w) => w.includes('no roleArn'))).toEqual([expect.stringMatching(/^stages\[0\]\.environments\[0\]\.deploy: .*"beta"/)]);
+    expect(warned(fixtureInput).filter((w) => w.includes('no roleArn'))).toEqual([
+      expect.stringMatching(/^stages\[0\]\.environments\[0\]\.deploy: .*"beta"/),
+    ]);
     expect(warned(input).filter((w) => w.includes('no roleArn'))).toEqual([]);
   });
 
   it('flag plain variables whose names look like secrets', () => {
     const leaky: PipelineInput = {
       ...fixtureInput,
-      stages: [{ name: 'Beta', environments: [{ name: 'beta', roleArn: 'arn:aws:iam::111122223333:role/d', deploy: { commands: ['x'], variables: { GITHUB_TOKEN: 't', DB_PASSWORD: 'p', API_KEY: 'k', REGION: 'eu-west-1' } } }] }],
+      stages: [
+        {
+          name: 'Beta',
+          environments: [
+            {
+              name: 'beta',
+              roleArn: 'arn:aws:iam::111122223333:role/d',
+              deploy: {
+                commands: ['x'],
+                variables: { GITHUB_TOKEN: 't', DB_PASSWORD: 'p', API_KEY: 'k', REGION: 'eu-west-1' },
+              },
+            },
+          ],
+        },
+      ],
       promotions: [{ from: { application: ['backend', 'storefront'] }, to: 'beta' }],
     };
-    expect(warned(leaky).filter((w) => w.includes('looks like a secret')).map((w) => w.split(':')[0])).toEqual([
+    expect(
+      warned(leaky)
+        .filter((w) => w.includes('looks like a secret'))
+        .map((w) => w.split(':')[0]),
+    ).toEqual([
       'stages[0].environments[0].deploy.variables.GITHUB_TOKEN',
       'stages[0].environments[0].deploy.variables.DB_PASSWORD',
       'stages[0].environments[0].deploy.variables.API_KEY',

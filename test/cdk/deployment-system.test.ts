@@ -18,7 +18,16 @@ import { expectSpecificAcknowledgements } from '../support/nag';
 let app: App;
 let stack: LockstepStack;
 let template: Template;
-type Resources = Record<string, { Type: string; Properties?: Record<string, any>; Metadata?: Record<string, any>; DeletionPolicy?: string; UpdateReplacePolicy?: string }>;
+type Resources = Record<
+  string,
+  {
+    Type: string;
+    Properties?: Record<string, any>;
+    Metadata?: Record<string, any>;
+    DeletionPolicy?: string;
+    UpdateReplacePolicy?: string;
+  }
+>;
 let resources: Resources;
 
 function ofType(type: string): [string, Resources[string]][] {
@@ -45,7 +54,7 @@ function statementsOf(rolePrefix: string): any[] {
     .flatMap(([, p]) => p.Properties!.PolicyDocument.Statement as any[]);
 }
 
-const asArray = <T,>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
+const asArray = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
 
 beforeAll(() => {
   app = new App();
@@ -81,7 +90,11 @@ describe('DynamoDB tables', () => {
     const key = logicalId('AWS::KMS::Key', 'Key');
     expect(resources[key]!.Properties!.EnableKeyRotation).toBe(true);
     for (const [, table] of ofType('AWS::DynamoDB::Table')) {
-      expect(table.Properties!.SSESpecification).toEqual({ SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: { 'Fn::GetAtt': [key, 'Arn'] } });
+      expect(table.Properties!.SSESpecification).toEqual({
+        SSEEnabled: true,
+        SSEType: 'KMS',
+        KMSMasterKeyId: { 'Fn::GetAtt': [key, 'Arn'] },
+      });
     }
   });
 
@@ -102,8 +115,15 @@ describe('artifacts bucket', () => {
   it('is versioned, KMS-encrypted, blocks public access and is retained', () => {
     const p = bucket.Properties!;
     expect(p.VersioningConfiguration).toEqual({ Status: 'Enabled' });
-    expect(p.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm).toBe('aws:kms');
-    expect(p.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+    expect(p.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm).toBe(
+      'aws:kms',
+    );
+    expect(p.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
     expect(bucket.DeletionPolicy).toBe('Retain');
   });
 
@@ -121,9 +141,13 @@ describe('artifacts bucket', () => {
 
   it('logs access to a separate bucket and expires old noncurrent versions', () => {
     const p = bucket.Properties!;
-    expect(p.LoggingConfiguration.DestinationBucketName).toEqual({ Ref: logicalId('AWS::S3::Bucket', 'AccessLogsBucket') });
+    expect(p.LoggingConfiguration.DestinationBucketName).toEqual({
+      Ref: logicalId('AWS::S3::Bucket', 'AccessLogsBucket'),
+    });
     expect(p.LifecycleConfiguration.Rules).toEqual(
-      expect.arrayContaining([expect.objectContaining({ NoncurrentVersionExpiration: { NoncurrentDays: 90 }, Status: 'Enabled' })]),
+      expect.arrayContaining([
+        expect.objectContaining({ NoncurrentVersionExpiration: { NoncurrentDays: 90 }, Status: 'Enabled' }),
+      ]),
     );
   });
 });
@@ -137,7 +161,11 @@ describe('SNS topics', () => {
       expect(topic.Properties!.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [key, 'Arn'] });
       template.hasResourceProperties('AWS::SNS::TopicPolicy', {
         Topics: [{ Ref: id }],
-        PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
       });
     }
   });
@@ -170,7 +198,9 @@ describe('SNS topics', () => {
 describe('CodeBuild projects', () => {
   it('creates the projects named in names.ts, each encrypted with the key and logging to CloudWatch', () => {
     const key = logicalId('AWS::KMS::Key', 'Key');
-    const names = ofType('AWS::CodeBuild::Project').map(([, p]) => p.Properties!.Name).sort();
+    const names = ofType('AWS::CodeBuild::Project')
+      .map(([, p]) => p.Properties!.Name)
+      .sort();
     expect(names).toEqual([
       'lockstep-shop-build-backend',
       'lockstep-shop-build-storefront',
@@ -197,17 +227,29 @@ describe('CodeBuild projects', () => {
 
   it('checks out every package of a multi-package application as a source of its build project', () => {
     const project = resources[logicalId('AWS::CodeBuild::Project', 'BuildProjectstorefront')]!.Properties!;
-    expect(project.Source).toMatchObject({ Type: 'GITHUB', Location: 'https://github.com/example-org/api.git', SourceIdentifier: 'api' });
-    expect(project.SecondarySources).toEqual([expect.objectContaining({ Type: 'CODECOMMIT', SourceIdentifier: 'web' })]);
+    expect(project.Source).toMatchObject({
+      Type: 'GITHUB',
+      Location: 'https://github.com/example-org/api.git',
+      SourceIdentifier: 'api',
+    });
+    expect(project.SecondarySources).toEqual([
+      expect.objectContaining({ Type: 'CODECOMMIT', SourceIdentifier: 'web' }),
+    ]);
     expect(project.SecondarySourceVersions).toEqual([{ SourceIdentifier: 'web', SourceVersion: 'release' }]);
   });
 
-  it('uploads a build project\'s artifact zipped, under its application\'s builds', () => {
+  it("uploads a build project's artifact zipped, under its application's builds", () => {
     const project = resources[logicalId('AWS::CodeBuild::Project', 'BuildProjectbackend')]!.Properties!;
-    expect(project.Artifacts).toMatchObject({ Type: 'S3', Packaging: 'ZIP', Name: 'artifact.zip', Path: 'builds/backend', NamespaceType: 'NONE' });
+    expect(project.Artifacts).toMatchObject({
+      Type: 'S3',
+      Packaging: 'ZIP',
+      Name: 'artifact.zip',
+      Path: 'builds/backend',
+      NamespaceType: 'NONE',
+    });
   });
 
-  it('lets a build project write only its own application\'s build artifacts, never revisions', () => {
+  it("lets a build project write only its own application's build artifacts, never revisions", () => {
     const writes = statementsOf('BuildProjectbackendRole').filter((s) => asArray(s.Action).includes('s3:PutObject'));
     expect(writes).toHaveLength(1);
     expect(JSON.stringify(writes[0].Resource)).toContain('/builds/backend/*');
@@ -227,7 +269,9 @@ describe('CodeBuild projects', () => {
 
   it('lets only the deploy project of an environment with a role assume that role', () => {
     const assume = (prefix: string) => statementsOf(prefix).filter((s) => asArray(s.Action).includes('sts:AssumeRole'));
-    expect(assume('DeployProjectprodRole')).toEqual([expect.objectContaining({ Resource: 'arn:aws:iam::111122223333:role/lockstep-deployer' })]);
+    expect(assume('DeployProjectprodRole')).toEqual([
+      expect.objectContaining({ Resource: 'arn:aws:iam::111122223333:role/lockstep-deployer' }),
+    ]);
     expect(assume('DeployProjectbetaRole')).toEqual([]);
   });
 });
@@ -269,7 +313,9 @@ describe('Lambda functions', () => {
       const hash = String(fn.Properties!.Code.S3Key).replace(/\.zip$/, '');
       const assetDir = join(app.outdir, `asset.${hash}`);
       expect(existsSync(join(assetDir, 'index.mjs'))).toBe(true);
-      expect(JSON.parse(readFileSync(join(assetDir, 'pipeline.json'), 'utf8'))).toEqual(JSON.parse(JSON.stringify(fixturePipeline)));
+      expect(JSON.parse(readFileSync(join(assetDir, 'pipeline.json'), 'utf8'))).toEqual(
+        JSON.parse(JSON.stringify(fixturePipeline)),
+      );
     }
   });
 
@@ -293,12 +339,16 @@ describe('Lambda functions', () => {
   });
 
   it('lets only the approval API (and the reconcile pass, which re-delivers its undelivered decisions) answer task tokens, and only of this state machine', () => {
-    const answering = ofType('AWS::IAM::Policy').filter(([, p]) => JSON.stringify(p.Properties!.PolicyDocument).includes('states:SendTaskSuccess'));
+    const answering = ofType('AWS::IAM::Policy').filter(([, p]) =>
+      JSON.stringify(p.Properties!.PolicyDocument).includes('states:SendTaskSuccess'),
+    );
     expect(answering.flatMap(([, p]) => (p.Properties!.Roles as any[]).map((r) => r.Ref)).sort()).toEqual(
       [logicalId('AWS::IAM::Role', 'ApprovalApiRole'), logicalId('AWS::IAM::Role', 'ReconcileRole')].sort(),
     );
     for (const [, policy] of answering) {
-      const statement = (policy.Properties!.PolicyDocument.Statement as any[]).find((st) => asArray(st.Action).includes('states:SendTaskSuccess'));
+      const statement = (policy.Properties!.PolicyDocument.Statement as any[]).find((st) =>
+        asArray(st.Action).includes('states:SendTaskSuccess'),
+      );
       expect(JSON.stringify(statement.Resource)).toContain(':stateMachine:lockstep-shop-promotion');
     }
   });
@@ -307,7 +357,12 @@ describe('Lambda functions', () => {
     const WRITES = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
     /** For each table the role reaches: its actions (sorted) and any leading-key condition. */
     function tableAccess(rolePrefix: string): Record<string, { actions: string[]; partitionKeys?: string[] }> {
-      const tables = new Map(ofType('AWS::DynamoDB::Table').map(([id]) => [id, id.replace(/^DeploymentSystem/, '').replace(/[0-9A-F]{8}$/, '')]));
+      const tables = new Map(
+        ofType('AWS::DynamoDB::Table').map(([id]) => [
+          id,
+          id.replace(/^DeploymentSystem/, '').replace(/[0-9A-F]{8}$/, ''),
+        ]),
+      );
       const access: Record<string, { actions: string[]; partitionKeys?: string[] }> = {};
       for (const statement of statementsOf(rolePrefix)) {
         const actions = asArray(statement.Action as string | string[]).filter((a) => a.startsWith('dynamodb:'));
@@ -315,7 +370,8 @@ describe('Lambda functions', () => {
         for (const resource of asArray(statement.Resource)) {
           const table = tables.get(resource?.['Fn::GetAtt']?.[0]);
           if (!table) continue;
-          const keys = statement.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'] as string[] | undefined;
+          const keys = statement.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'] as
+            string[] | undefined;
           const entry = (access[table] ??= { actions: [] });
           entry.actions = [...new Set([...entry.actions, ...actions])].sort();
           if (keys) entry.partitionKeys = keys;
@@ -329,9 +385,15 @@ describe('Lambda functions', () => {
     // token) and carries a renamed environment's lock across; nothing internet-facing reaches the table.
     it('lets no function reach the Locks table but the promotion steps and the reconcile pass', () => {
       const reach = Object.fromEntries(
-        ['GithubWebhook', 'CodecommitPush', 'ApprovalApi', 'ApprovalRequest', 'PromotionSteps', 'Reconcile'].map((fn) => [fn, tableAccess(`${fn}Role`).Locks]),
+        ['GithubWebhook', 'CodecommitPush', 'ApprovalApi', 'ApprovalRequest', 'PromotionSteps', 'Reconcile'].map(
+          (fn) => [fn, tableAccess(`${fn}Role`).Locks],
+        ),
       );
-      expect(Object.entries(reach).filter(([, entry]) => entry !== undefined).map(([fn, entry]) => [fn, writes(entry).length > 0])).toEqual([
+      expect(
+        Object.entries(reach)
+          .filter(([, entry]) => entry !== undefined)
+          .map(([fn, entry]) => [fn, writes(entry).length > 0]),
+      ).toEqual([
         ['PromotionSteps', true],
         ['Reconcile', true],
       ]);
@@ -366,8 +428,17 @@ describe('Lambda functions', () => {
         promotionSteps: ['Environments', 'Events', 'Locks', 'Revisions'],
         reconcile: ['Environments', 'Events', 'Locks', 'Revisions'],
       });
-      for (const fn of ['GithubWebhook', 'CodecommitPush', 'ApprovalApi', 'ApprovalRequest', 'PromotionSteps', 'Reconcile']) {
-        expect({ [fn]: tableAccess(`${fn}Role`).Events!.actions }).toEqual({ [fn]: ['dynamodb:BatchWriteItem', 'dynamodb:DescribeTable', 'dynamodb:PutItem'] });
+      for (const fn of [
+        'GithubWebhook',
+        'CodecommitPush',
+        'ApprovalApi',
+        'ApprovalRequest',
+        'PromotionSteps',
+        'Reconcile',
+      ]) {
+        expect({ [fn]: tableAccess(`${fn}Role`).Events!.actions }).toEqual({
+          [fn]: ['dynamodb:BatchWriteItem', 'dynamodb:DescribeTable', 'dynamodb:PutItem'],
+        });
       }
     });
   });
@@ -399,8 +470,12 @@ describe('promotion state machine', () => {
     const assembly = app.synth();
     const files = assembly.artifacts
       .filter((a): a is cxapi.AssetManifestArtifact => a instanceof cxapi.AssetManifestArtifact)
-      .flatMap((a) => Object.values((JSON.parse(readFileSync(a.file, 'utf8')) as { files: Record<string, any> }).files));
-    const asset = files.find((f) => Object.values(f.destinations as Record<string, any>).some((d) => d.objectKey === location.Key));
+      .flatMap((a) =>
+        Object.values((JSON.parse(readFileSync(a.file, 'utf8')) as { files: Record<string, any> }).files),
+      );
+    const asset = files.find((f) =>
+      Object.values(f.destinations as Record<string, any>).some((d) => d.objectKey === location.Key),
+    );
     expect({ [`asset ${location.Key}`]: asset }).toEqual({ [`asset ${location.Key}`]: expect.anything() });
     expect(readFileSync(join(assembly.directory, asset.source.path as string), 'utf8')).toBe(
       readFileSync(fileURLToPath(new URL('../../statemachines/promotion.asl.json', import.meta.url)), 'utf8'),
@@ -420,22 +495,30 @@ describe('promotion state machine', () => {
   it('may start deploy and test projects of this pipeline only, and manage the CodeBuild sync rule', () => {
     const statements = statementsOf('PromotionStateMachineRole');
     const start = statements.find((s) => asArray(s.Action).includes('codebuild:StartBuild'));
-    const projects = asArray(start.Resource).map((r: any) => r['Fn::GetAtt'][0] as string).sort();
+    const projects = asArray(start.Resource)
+      .map((r: any) => r['Fn::GetAtt'][0] as string)
+      .sort();
     expect(projects).toEqual(
-      ['DeployProjectbeta', 'DeployProjectprod', 'TestProjectbetasmoke'].map((p) => logicalId('AWS::CodeBuild::Project', p)).sort(),
+      ['DeployProjectbeta', 'DeployProjectprod', 'TestProjectbetasmoke']
+        .map((p) => logicalId('AWS::CodeBuild::Project', p))
+        .sort(),
     );
     const rule = statements.find((s) => asArray(s.Action).includes('events:PutRule'));
     expect(JSON.stringify(rule.Resource)).toContain('rule/StepFunctionsGetEventsForCodeBuildStartBuildRule');
     const invoke = statements.find((s) => asArray(s.Action).includes('lambda:InvokeFunction'));
     expect(asArray(invoke.Resource)).toEqual(
-      ['PromotionSteps', 'ApprovalRequest'].map((name) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId('AWS::Lambda::Function', name), 'Arn'] }, ':*']] })),
+      ['PromotionSteps', 'ApprovalRequest'].map((name) => ({
+        'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId('AWS::Lambda::Function', name), 'Arn'] }, ':*']],
+      })),
     );
   });
 });
 
 describe('HTTP API and triggers', () => {
   it('routes the webhook and approval links', () => {
-    const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties!.RouteKey).sort();
+    const routes = ofType('AWS::ApiGatewayV2::Route')
+      .map(([, r]) => r.Properties!.RouteKey)
+      .sort();
     expect(routes).toEqual(['GET /approvals/{requestId}', 'POST /approvals/{requestId}', 'POST /webhooks/github']);
   });
 
@@ -483,15 +566,19 @@ describe('HTTP API and triggers', () => {
   });
 
   it('publishes a pipeline-deleted notification when the stack is deleted', () => {
-    const [, notice] = Object.entries(template.findResources('Custom::AWS')).find(([id]) => id.includes('DeletionNotice'))!;
+    const [, notice] = Object.entries(template.findResources('Custom::AWS')).find(([id]) =>
+      id.includes('DeletionNotice'),
+    )!;
     const onDelete = JSON.stringify(notice.Properties.Delete);
     expect(onDelete).toContain('"action\\":\\"publish\\"');
     expect(onDelete).toContain('pipeline-deleted');
     expect(onDelete).toContain(logicalId('AWS::SNS::Topic', 'Notification'));
   });
 
-  it('keeps the deletion notice\'s custom resource answers small and out of its logs (CloudFormation takes at most 4 KB)', () => {
-    const [, notice] = Object.entries(template.findResources('Custom::AWS')).find(([id]) => id.includes('DeletionNotice'))!;
+  it("keeps the deletion notice's custom resource answers small and out of its logs (CloudFormation takes at most 4 KB)", () => {
+    const [, notice] = Object.entries(template.findResources('Custom::AWS')).find(([id]) =>
+      id.includes('DeletionNotice'),
+    )!;
     for (const call of [notice.Properties.Create, notice.Properties.Delete]) {
       const text = JSON.stringify(call);
       expect(text).toMatch(/\\"outputPaths\\":\[\\"(Attributes\.TopicArn|MessageId)\\"\]/);
@@ -501,22 +588,28 @@ describe('HTTP API and triggers', () => {
   });
 
   it('creates the deletion notice last, so a first create that rolls back never announces a deletion', () => {
-    const [noticeId, notice] = Object.entries(resources).find(([id, r]) => r.Type === 'Custom::AWS' && id.includes('DeletionNotice'))!;
+    const [noticeId, notice] = Object.entries(resources).find(
+      ([id, r]) => r.Type === 'Custom::AWS' && id.includes('DeletionNotice'),
+    )!;
     const dependsOn = new Set((notice as any).DependsOn as string[]);
-    const others = Object.keys(resources).filter((id) => id.startsWith('DeploymentSystem') && !id.startsWith('DeploymentSystemDeletionNotice'));
+    const others = Object.keys(resources).filter(
+      (id) => id.startsWith('DeploymentSystem') && !id.startsWith('DeploymentSystemDeletionNotice'),
+    );
     expect(others.length).toBeGreaterThan(50);
     expect(others.filter((id) => !dependsOn.has(id))).toEqual([]);
     expect(noticeId).toMatch(/^DeploymentSystemDeletionNotice/);
   });
 
-  it('sends pushes to the pipeline\'s CodeCommit branches to the codecommit-push function', () => {
+  it("sends pushes to the pipeline's CodeCommit branches to the codecommit-push function", () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
         source: ['aws.codecommit'],
-        resources: [Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith([':shop-web']) ]) })],
+        resources: [Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith([':shop-web'])]) })],
         detail: { event: Match.arrayWith(['referenceUpdated']), referenceType: ['branch'], referenceName: ['release'] },
       },
-      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId('AWS::Lambda::Function', 'CodecommitPush'), 'Arn'] } })],
+      Targets: [
+        Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId('AWS::Lambda::Function', 'CodecommitPush'), 'Arn'] } }),
+      ],
     });
   });
 
@@ -532,13 +625,17 @@ describe('monitoring', () => {
   const topic = () => ({ Ref: logicalId('AWS::SNS::Topic', 'NotificationTopic') });
   const alarms = () => ofType('AWS::CloudWatch::Alarm').filter(([id]) => id.startsWith('DeploymentSystem'));
   const alarmOn = (metric: string, dimension: string) =>
-    alarms().filter(([, a]) => a.Properties!.MetricName === metric && JSON.stringify(a.Properties!.Dimensions).includes(dimension));
+    alarms().filter(
+      ([, a]) => a.Properties!.MetricName === metric && JSON.stringify(a.Properties!.Dimensions).includes(dimension),
+    );
 
-  it('alarms on each function\'s errors and throttles, to the notification topic', () => {
+  it("alarms on each function's errors and throttles, to the notification topic", () => {
     for (const [id] of handlerFunctions()) {
       for (const metric of ['Errors', 'Throttles']) {
         const found = alarmOn(metric, `"Ref":"${id}"`);
-        expect({ [`${metric} ${id}`]: found.map(([, a]) => a.Properties!.AlarmActions) }).toEqual({ [`${metric} ${id}`]: [[topic()]] });
+        expect({ [`${metric} ${id}`]: found.map(([, a]) => a.Properties!.AlarmActions) }).toEqual({
+          [`${metric} ${id}`]: [[topic()]],
+        });
       }
     }
   });
@@ -552,8 +649,13 @@ describe('monitoring', () => {
 
   it('keeps the events of failed asynchronous invocations (reconcile, CodeCommit pushes) in an encrypted queue, and alarms on it', () => {
     const queue = logicalId('AWS::SQS::Queue', 'FailedInvocations');
-    expect(resources[queue]!.Properties!.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [logicalId('AWS::KMS::Key', 'Key'), 'Arn'] });
-    const configs = ofType('AWS::Lambda::EventInvokeConfig').map(([, c]) => [c.Properties!.FunctionName.Ref, c.Properties!.DestinationConfig.OnFailure.Destination]);
+    expect(resources[queue]!.Properties!.KmsMasterKeyId).toEqual({
+      'Fn::GetAtt': [logicalId('AWS::KMS::Key', 'Key'), 'Arn'],
+    });
+    const configs = ofType('AWS::Lambda::EventInvokeConfig').map(([, c]) => [
+      c.Properties!.FunctionName.Ref,
+      c.Properties!.DestinationConfig.OnFailure.Destination,
+    ]);
     expect(configs.sort()).toEqual(
       [logicalId('AWS::Lambda::Function', 'CodecommitPush'), logicalId('AWS::Lambda::Function', 'Reconcile')]
         .sort()
@@ -570,7 +672,9 @@ describe('monitoring', () => {
 describe('cdk-nag AwsSolutions', () => {
   it('reports no unacknowledged error or warning', () => {
     const result = new AwsSolutionsChecks(app).validateScope(app);
-    const findings = result.violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} at ${r.constructPath}`));
+    const findings = result.violations.flatMap((v) =>
+      v.violatingResources.map((r) => `${v.ruleName} at ${r.constructPath}`),
+    );
     expect(findings).toEqual([]);
   });
 

@@ -9,8 +9,16 @@ import type { Pipeline, PipelineInput } from '../../lambdas/core/config/schema';
 export const fixtureInput: PipelineInput = {
   pipeline: { name: 'shop' },
   packages: [
-    { name: 'api', source: { github: { owner: 'example-org', repo: 'api', branch: 'main' } }, build: { commands: ['npm ci', 'npm run build'], artifacts: ['dist/**'] } },
-    { name: 'web', source: { codecommit: { repository: 'shop-web', branch: 'release' } }, build: { commands: ['make'] } },
+    {
+      name: 'api',
+      source: { github: { owner: 'example-org', repo: 'api', branch: 'main' } },
+      build: { commands: ['npm ci', 'npm run build'], artifacts: ['dist/**'] },
+    },
+    {
+      name: 'web',
+      source: { codecommit: { repository: 'shop-web', branch: 'release' } },
+      build: { commands: ['make'] },
+    },
   ],
   applications: [
     { name: 'backend', packages: ['api'] },

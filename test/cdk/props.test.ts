@@ -30,7 +30,14 @@ describe('DeploymentSystem props', () => {
   it('reports pipeline problems beside prop problems, with their paths', () => {
     const pipeline = {
       ...fixtureInput,
-      packages: [{ name: 'api', source: { local: { path: '.' } }, build: { commands: ['make'], variables: { 'NOT-A-NAME': 'x' } } }, fixtureInput.packages[1]],
+      packages: [
+        {
+          name: 'api',
+          source: { local: { path: '.' } },
+          build: { commands: ['make'], variables: { 'NOT-A-NAME': 'x' } },
+        },
+        fixtureInput.packages[1],
+      ],
     } as unknown as Pipeline;
     const error = attempt({ pipeline, apiThrottle: { rateLimit: 0 } });
     expect(error.problems).toEqual(
@@ -46,14 +53,27 @@ describe('DeploymentSystem props', () => {
     const [beta, prod] = fixtureInput.stages;
     const pipeline = {
       ...fixtureInput,
-      stages: [beta, { ...prod, environments: [{ ...prod!.environments[0], approval: { compliance: { policy: 'no-such-policy' } } }] }],
+      stages: [
+        beta,
+        {
+          ...prod,
+          environments: [{ ...prod!.environments[0], approval: { compliance: { policy: 'no-such-policy' } } }],
+        },
+      ],
     } as unknown as Pipeline;
     const error = attempt({ pipeline });
-    expect(error.problems).toEqual([expect.stringContaining('stages[1].environments[0].approval.compliance.policy: "no-such-policy" is not an allowed value')]);
+    expect(error.problems).toEqual([
+      expect.stringContaining(
+        'stages[1].environments[0].approval.compliance.policy: "no-such-policy" is not an allowed value',
+      ),
+    ]);
   });
 
   it('runs the cross-reference checks on pipelines written as objects', () => {
-    const pipeline = { ...fixtureInput, promotions: [{ from: { environment: 'nowhere' }, to: 'beta' }] } as unknown as Pipeline;
+    const pipeline = {
+      ...fixtureInput,
+      promotions: [{ from: { environment: 'nowhere' }, to: 'beta' }],
+    } as unknown as Pipeline;
     const error = attempt({ pipeline });
     expect(error.problems.join('\n')).toContain('nowhere');
   });

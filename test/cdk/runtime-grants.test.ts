@@ -20,17 +20,25 @@ beforeAll(() => {
 
 /** CodeCommit actions in the inline policies of the role whose logical id starts with `DeploymentSystem<prefix>`. */
 function codecommitStatements(prefix: string): { actions: string[]; resources: string[] }[] {
-  const roles = Object.entries(resources).filter(([id, r]) => r.Type === 'AWS::IAM::Role' && id.startsWith(`DeploymentSystem${prefix}`) && !id.includes('DefaultPolicy')).map(([id]) => id);
+  const roles = Object.entries(resources)
+    .filter(
+      ([id, r]) =>
+        r.Type === 'AWS::IAM::Role' && id.startsWith(`DeploymentSystem${prefix}`) && !id.includes('DefaultPolicy'),
+    )
+    .map(([id]) => id);
   expect(roles).toHaveLength(1);
   return Object.values(resources)
     .filter((r) => r.Type === 'AWS::IAM::Policy' && (r.Properties.Roles as any[]).some((role) => role.Ref === roles[0]))
     .flatMap((p) => p.Properties.PolicyDocument.Statement as any[])
-    .map((s) => ({ actions: ([] as string[]).concat(s.Action), resources: ([] as unknown[]).concat(s.Resource).map((r) => JSON.stringify(r)) }))
+    .map((s) => ({
+      actions: ([] as string[]).concat(s.Action),
+      resources: ([] as unknown[]).concat(s.Resource).map((r) => JSON.stringify(r)),
+    }))
     .filter((s) => s.actions.some((a) => a.startsWith('codecommit:')));
 }
 
 describe('CodeCommit grants', () => {
-  it('lets the CodeCommit push function read commits, and reconcile read branch heads and commits, of the pipeline\'s repository only', () => {
+  it("lets the CodeCommit push function read commits, and reconcile read branch heads and commits, of the pipeline's repository only", () => {
     const push = codecommitStatements('CodecommitPushRole');
     const reconcile = codecommitStatements('ReconcileRole');
     expect(push.map((s) => s.actions)).toEqual([['codecommit:GetCommit']]);
@@ -43,13 +51,21 @@ describe('CodeCommit grants', () => {
 });
 
 describe('grants for environments removed from the definition', () => {
-  it('lets reconcile list the state machine\'s executions and read and stop only executions of that state machine', () => {
-    const role = Object.entries(resources).find(([id, r]) => r.Type === 'AWS::IAM::Role' && id.startsWith('DeploymentSystemReconcileRole') && !id.includes('DefaultPolicy'))![0];
+  it("lets reconcile list the state machine's executions and read and stop only executions of that state machine", () => {
+    const role = Object.entries(resources).find(
+      ([id, r]) =>
+        r.Type === 'AWS::IAM::Role' && id.startsWith('DeploymentSystemReconcileRole') && !id.includes('DefaultPolicy'),
+    )![0];
     const statements = Object.values(resources)
       .filter((r) => r.Type === 'AWS::IAM::Policy' && (r.Properties.Roles as any[]).some((x) => x.Ref === role))
       .flatMap((p) => p.Properties.PolicyDocument.Statement as any[]);
-    const forAction = (action: string) => statements.filter((s) => ([] as string[]).concat(s.Action).includes(action)).map((s) => JSON.stringify(s.Resource));
-    expect(forAction('states:ListExecutions')).toEqual([expect.stringContaining(':stateMachine:lockstep-shop-promotion')]);
+    const forAction = (action: string) =>
+      statements
+        .filter((s) => ([] as string[]).concat(s.Action).includes(action))
+        .map((s) => JSON.stringify(s.Resource));
+    expect(forAction('states:ListExecutions')).toEqual([
+      expect.stringContaining(':stateMachine:lockstep-shop-promotion'),
+    ]);
     for (const action of ['states:DescribeExecution', 'states:StopExecution']) {
       expect(forAction(action)).toEqual([expect.stringContaining(':execution:lockstep-shop-promotion:*')]);
     }

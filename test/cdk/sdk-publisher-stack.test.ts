@@ -19,7 +19,10 @@ beforeAll(() => {
   const stack = new LockstepStack(app, 'Lockstep-shop', {
     deploymentSystem: { pipeline: fixturePipeline },
     sdkPublisher: {
-      cloudFrontPublicKey: readFileSync(new URL('../../examples/sdk-cloudfront-public-key.pem', import.meta.url), 'utf8'),
+      cloudFrontPublicKey: readFileSync(
+        new URL('../../examples/sdk-cloudfront-public-key.pem', import.meta.url),
+        'utf8',
+      ),
       signingKeySecret: 'lockstep/sdk/cloudfront-private-key',
       accessPolicy: new URL('../../examples/sdk-access-policy.json', import.meta.url).pathname,
     },
@@ -30,11 +33,13 @@ beforeAll(() => {
 const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
 
 describe('SdkPublisher in LockstepStack', () => {
-  it('adds the SDK routes to the deployment system\'s HTTP API, behind its logged and throttled stage', () => {
+  it("adds the SDK routes to the deployment system's HTTP API, behind its logged and throttled stage", () => {
     const [[apiId]] = ofType('AWS::ApiGatewayV2::Api') as [[string, unknown]];
     expect(ofType('AWS::ApiGatewayV2::Api')).toHaveLength(1);
     expect(ofType('AWS::ApiGatewayV2::Stage')).toHaveLength(1);
-    const routes = ofType('AWS::ApiGatewayV2::Route').filter(([, r]) => String(r.Properties!.RouteKey).includes(' /sdk/'));
+    const routes = ofType('AWS::ApiGatewayV2::Route').filter(([, r]) =>
+      String(r.Properties!.RouteKey).includes(' /sdk/'),
+    );
     expect(routes).toHaveLength(5);
     for (const [, route] of routes) expect(route.Properties!.ApiId).toEqual({ Ref: apiId });
   });
@@ -49,7 +54,9 @@ describe('SdkPublisher in LockstepStack', () => {
       'GET /sdk/index': { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
       'GET /sdk/download/{name}/{version}': { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
     });
-    const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties!.RouteKey as string).sort();
+    const routes = ofType('AWS::ApiGatewayV2::Route')
+      .map(([, r]) => r.Properties!.RouteKey as string)
+      .sort();
     expect(Object.keys(stage.Properties!.RouteSettings).sort()).toEqual(routes);
   });
 
@@ -63,7 +70,9 @@ describe('SdkPublisher in LockstepStack', () => {
   });
 
   it('creates the deletion notice after every SDK publisher resource too, so a rolled-back create never sends it', () => {
-    const [, notice] = Object.entries(resources).find(([id, r]) => r.Type === 'Custom::AWS' && id.includes('DeletionNotice'))! as [string, any];
+    const [, notice] = Object.entries(resources).find(
+      ([id, r]) => r.Type === 'Custom::AWS' && id.includes('DeletionNotice'),
+    )! as [string, any];
     const sdk = Object.keys(resources).filter((id) => id.startsWith('SdkPublisher'));
     expect(sdk.length).toBeGreaterThan(30);
     expect(sdk.filter((id) => !(notice.DependsOn as string[]).includes(id))).toEqual([]);
@@ -71,6 +80,8 @@ describe('SdkPublisher in LockstepStack', () => {
 
   it('reports no unacknowledged cdk-nag finding for both halves together', () => {
     const result = new AwsSolutionsChecks(app).validateScope(app);
-    expect(result.violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} at ${r.constructPath}`))).toEqual([]);
+    expect(
+      result.violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} at ${r.constructPath}`)),
+    ).toEqual([]);
   });
 });

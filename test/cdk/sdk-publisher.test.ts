@@ -23,7 +23,12 @@ import { expectSpecificAcknowledgements } from '../support/nag';
 const POLICY_FILE = new URL('../../examples/sdk-access-policy.json', import.meta.url).pathname;
 const PUBLIC_KEY = readFileSync(new URL('../../examples/sdk-cloudfront-public-key.pem', import.meta.url), 'utf8');
 
-interface Resource { Type: string; Properties?: Record<string, any>; DeletionPolicy?: string; UpdateReplacePolicy?: string }
+interface Resource {
+  Type: string;
+  Properties?: Record<string, any>;
+  DeletionPolicy?: string;
+  UpdateReplacePolicy?: string;
+}
 type Resources = Record<string, Resource>;
 
 let app: App;
@@ -55,32 +60,47 @@ function rolesAllowed(action: string, resourceText: string): string[] {
   return ofType('AWS::IAM::Policy')
     .filter(([, p]) =>
       (p.Properties!.PolicyDocument.Statement as any[]).some(
-        (s) => s.Effect === 'Allow' && asArray(s.Action).includes(action) && JSON.stringify(s.Resource).includes(resourceText),
+        (s) =>
+          s.Effect === 'Allow' &&
+          asArray(s.Action).includes(action) &&
+          JSON.stringify(s.Resource).includes(resourceText),
       ),
     )
     .flatMap(([, p]) => (p.Properties!.Roles as any[]).map((r) => r.Ref as string))
     .sort();
 }
 
-const asArray = <T,>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
+const asArray = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
 
 beforeAll(() => {
   app = new App();
   const stack = new Stack(app, 'Sdk');
   new SdkPublisher(stack, 'SdkPublisher', {
     cloudFrontPublicKey: PUBLIC_KEY,
-    signingKeySecret: secretsmanager.Secret.fromSecretNameV2(stack, 'SigningKey', 'lockstep/sdk/cloudfront-private-key'),
+    signingKeySecret: secretsmanager.Secret.fromSecretNameV2(
+      stack,
+      'SigningKey',
+      'lockstep/sdk/cloudfront-private-key',
+    ),
     accessPolicy: POLICY_FILE,
     notificationEmails: ['Maps-Team@example.com', 'analytics@example.com'],
   });
   const domainStack = new Stack(app, 'SdkCustomDomain');
   new SdkPublisher(domainStack, 'SdkPublisher', {
     cloudFrontPublicKey: PUBLIC_KEY,
-    signingKeySecret: secretsmanager.Secret.fromSecretNameV2(domainStack, 'SigningKey', 'lockstep/sdk/cloudfront-private-key'),
+    signingKeySecret: secretsmanager.Secret.fromSecretNameV2(
+      domainStack,
+      'SigningKey',
+      'lockstep/sdk/cloudfront-private-key',
+    ),
     accessPolicy: POLICY_FILE,
     domainName: 'sdk.example.com',
     domainAliases: ['downloads.example.com'],
-    certificate: acm.Certificate.fromCertificateArn(domainStack, 'Certificate', 'arn:aws:acm:us-east-1:111122223333:certificate/0a1b2c3d'),
+    certificate: acm.Certificate.fromCertificateArn(
+      domainStack,
+      'Certificate',
+      'arn:aws:acm:us-east-1:111122223333:certificate/0a1b2c3d',
+    ),
     archiveLimits: { maxTotalBytes: 1024 ** 3, maxEntries: 10_000 },
   });
   template = Template.fromStack(stack);
@@ -105,7 +125,11 @@ describe('SDK table', () => {
     const key = logicalId('AWS::KMS::Key', 'Key');
     expect(table.Properties!.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
     expect(table.Properties!.DeletionProtectionEnabled).toBe(true);
-    expect(table.Properties!.SSESpecification).toEqual({ SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: { 'Fn::GetAtt': [key, 'Arn'] } });
+    expect(table.Properties!.SSESpecification).toEqual({
+      SSEEnabled: true,
+      SSEType: 'KMS',
+      KMSMasterKeyId: { 'Fn::GetAtt': [key, 'Arn'] },
+    });
     expect(table.DeletionPolicy).toBe('Retain');
     expect(table.UpdateReplacePolicy).toBe('Retain');
     expect(resources[key]!.Properties!.EnableKeyRotation).toBe(true);
@@ -120,16 +144,28 @@ describe('buckets', () => {
       const bucket = resources[logicalId('AWS::S3::Bucket', prefix)]!;
       const p = bucket.Properties!;
       expect({ [prefix]: p.VersioningConfiguration }).toEqual({ [prefix]: { Status: 'Enabled' } });
-      expect({ [prefix]: p.PublicAccessBlockConfiguration }).toEqual({ [prefix]: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true } });
-      expect({ [prefix]: p.OwnershipControls }).toEqual({ [prefix]: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] } });
-      expect({ [prefix]: p.LoggingConfiguration.DestinationBucketName }).toEqual({ [prefix]: { Ref: logicalId('AWS::S3::Bucket', 'AccessLogsBucket') } });
+      expect({ [prefix]: p.PublicAccessBlockConfiguration }).toEqual({
+        [prefix]: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
+      });
+      expect({ [prefix]: p.OwnershipControls }).toEqual({
+        [prefix]: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+      });
+      expect({ [prefix]: p.LoggingConfiguration.DestinationBucketName }).toEqual({
+        [prefix]: { Ref: logicalId('AWS::S3::Bucket', 'AccessLogsBucket') },
+      });
       expect({ [prefix]: bucket.DeletionPolicy }).toEqual({ [prefix]: 'Retain' });
     }
   });
 
   it('encrypts uploads and staging with the SDK key, and the package host with S3-managed keys CloudFront can read', () => {
     const algorithm = (prefix: string) =>
-      resources[logicalId('AWS::S3::Bucket', prefix)]!.Properties!.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault;
+      resources[logicalId('AWS::S3::Bucket', prefix)]!.Properties!.BucketEncryption.ServerSideEncryptionConfiguration[0]
+        .ServerSideEncryptionByDefault;
     const key = { 'Fn::GetAtt': [logicalId('AWS::KMS::Key', 'Key'), 'Arn'] };
     expect(algorithm('SdkHostBucket')).toEqual({ SSEAlgorithm: 'aws:kms', KMSMasterKeyID: key });
     expect(algorithm('StagingBucket')).toEqual({ SSEAlgorithm: 'aws:kms', KMSMasterKeyID: key });
@@ -141,7 +177,13 @@ describe('buckets', () => {
       template.hasResourceProperties('AWS::S3::BucketPolicy', {
         Bucket: { Ref: logicalId('AWS::S3::Bucket', prefix) },
         PolicyDocument: {
-          Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Deny',
+              Action: 's3:*',
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            }),
+          ]),
         },
       });
     }
@@ -182,11 +224,19 @@ describe('package host distribution', () => {
   it('reads the package host through origin access control that signs every request', () => {
     expect(config.Origins).toHaveLength(1);
     const [origin] = config.Origins;
-    expect(origin.DomainName).toEqual({ 'Fn::GetAtt': [logicalId('AWS::S3::Bucket', 'PackageHostBucket'), 'RegionalDomainName'] });
-    expect(origin.OriginAccessControlId).toEqual({ 'Fn::GetAtt': [ofType('AWS::CloudFront::OriginAccessControl')[0]![0], 'Id'] });
+    expect(origin.DomainName).toEqual({
+      'Fn::GetAtt': [logicalId('AWS::S3::Bucket', 'PackageHostBucket'), 'RegionalDomainName'],
+    });
+    expect(origin.OriginAccessControlId).toEqual({
+      'Fn::GetAtt': [ofType('AWS::CloudFront::OriginAccessControl')[0]![0], 'Id'],
+    });
     expect(origin.S3OriginConfig).toEqual({ OriginAccessIdentity: '' });
     template.hasResourceProperties('AWS::CloudFront::OriginAccessControl', {
-      OriginAccessControlConfig: { OriginAccessControlOriginType: 's3', SigningBehavior: 'always', SigningProtocol: 'sigv4' },
+      OriginAccessControlConfig: {
+        OriginAccessControlOriginType: 's3',
+        SigningBehavior: 'always',
+        SigningProtocol: 'sigv4',
+      },
     });
   });
 
@@ -205,7 +255,9 @@ describe('package host distribution', () => {
     // With its trailing newline, as `openssl rsa -pubout` writes it.
     expect(key.EncodedKey).toMatch(/^-----BEGIN PUBLIC KEY-----\n[\s\S]+\n-----END PUBLIC KEY-----\n$/);
     expect(key.EncodedKey).not.toContain('EXAMPLE ONLY');
-    expect(resources[keyGroup]!.Properties!.KeyGroupConfig.Items).toEqual([{ Ref: logicalId('AWS::CloudFront::PublicKey', 'SigningPublicKey') }]);
+    expect(resources[keyGroup]!.Properties!.KeyGroupConfig.Items).toEqual([
+      { Ref: logicalId('AWS::CloudFront::PublicKey', 'SigningPublicKey') },
+    ]);
   });
 
   it('redirects HTTP to HTTPS, allows only GET and HEAD, and adds the security headers on every behaviour', () => {
@@ -218,13 +270,19 @@ describe('package host distribution', () => {
   });
 
   it('logs requests to the access logs bucket and keeps viewers on IPv4, where signed IP ranges hold', () => {
-    expect(config.Logging).toMatchObject({ Bucket: { 'Fn::GetAtt': [logicalId('AWS::S3::Bucket', 'AccessLogsBucket'), 'RegionalDomainName'] }, Prefix: 'cloudfront/' });
+    expect(config.Logging).toMatchObject({
+      Bucket: { 'Fn::GetAtt': [logicalId('AWS::S3::Bucket', 'AccessLogsBucket'), 'RegionalDomainName'] },
+      Prefix: 'cloudfront/',
+    });
     expect(config.IPV6Enabled).toBe(false);
     expect(config.PriceClass).toBe('PriceClass_100');
   });
 
   it('names the public key resource after a hash of the key, so a rotated key is a new resource the key group swaps to', () => {
-    const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' }) as string;
+    const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({
+      type: 'spki',
+      format: 'pem',
+    }) as string;
     const keysOf = (pem: string) => {
       const stack = new Stack(new App(), 'Keys');
       buildSigningKeyGroup(stack, pem, pem);
@@ -238,7 +296,9 @@ describe('package host distribution', () => {
     const rotated = keysOf(other);
     expect(example.id).toMatch(/^SigningPublicKey[0-9A-F]{8}/);
     // Same key, same construct id in the full construct (the logical id's last 8 digits hash the construct path).
-    expect(logicalId('AWS::CloudFront::PublicKey', 'SigningPublicKey').slice(0, -8)).toBe(`SdkPublisher${example.id.slice(0, -8)}`);
+    expect(logicalId('AWS::CloudFront::PublicKey', 'SigningPublicKey').slice(0, -8)).toBe(
+      `SdkPublisher${example.id.slice(0, -8)}`,
+    );
     expect(rotated.id).not.toBe(example.id);
     expect(rotated.items).toEqual([{ Ref: rotated.id }]);
     expect(keysOf(examplePem).id).toBe(example.id);
@@ -262,26 +322,39 @@ describe('monitoring', () => {
     const metrics = alarms.map(([, a]) => a.Properties!.MetricName as string);
     expect(metrics.filter((m) => m === 'Errors')).toHaveLength(4);
     expect(metrics.filter((m) => m === 'Throttles')).toHaveLength(4);
-    expect(metrics).toEqual(expect.arrayContaining(['ExecutionsFailed', 'ExecutionsTimedOut', 'ApproximateNumberOfMessagesVisible']));
+    expect(metrics).toEqual(
+      expect.arrayContaining(['ExecutionsFailed', 'ExecutionsTimedOut', 'ApproximateNumberOfMessagesVisible']),
+    );
     for (const [, alarm] of alarms) expect(alarm.Properties!.AlarmActions).toEqual([topic]);
     const [[, config]] = ofType('AWS::Lambda::EventInvokeConfig') as [[string, Resource]];
     expect(config.Properties!.FunctionName).toEqual({ Ref: logicalId('AWS::Lambda::Function', 'SdkIntake') });
-    expect(config.Properties!.DestinationConfig.OnFailure.Destination).toEqual({ 'Fn::GetAtt': [logicalId('AWS::SQS::Queue', 'FailedInvocations'), 'Arn'] });
+    expect(config.Properties!.DestinationConfig.OnFailure.Destination).toEqual({
+      'Fn::GetAtt': [logicalId('AWS::SQS::Queue', 'FailedInvocations'), 'Arn'],
+    });
   });
 });
 
 describe('notifications', () => {
   it('encrypts the topic with the SDK key and refuses publishing without TLS', () => {
     const topic = logicalId('AWS::SNS::Topic', 'NotificationTopic');
-    expect(resources[topic]!.Properties!.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [logicalId('AWS::KMS::Key', 'Key'), 'Arn'] });
+    expect(resources[topic]!.Properties!.KmsMasterKeyId).toEqual({
+      'Fn::GetAtt': [logicalId('AWS::KMS::Key', 'Key'), 'Arn'],
+    });
     template.hasResourceProperties('AWS::SNS::TopicPolicy', {
       Topics: [{ Ref: topic }],
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
     });
   });
 
   it('subscribes each owner to the messages addressed to them only', () => {
-    const subscriptions = ofType('AWS::SNS::Subscription').map(([, s]) => [s.Properties!.Endpoint, s.Properties!.FilterPolicy]);
+    const subscriptions = ofType('AWS::SNS::Subscription').map(([, s]) => [
+      s.Properties!.Endpoint,
+      s.Properties!.FilterPolicy,
+    ]);
     expect(subscriptions).toEqual([
       ['analytics@example.com', { recipient: ['analytics@example.com'] }],
       ['maps-team@example.com', { recipient: ['maps-team@example.com'] }],
@@ -314,13 +387,23 @@ describe('tester project', () => {
   it('may touch no SDK bucket at all: plan, packages and its one results key come as presigned URLs (issue 9, item 20)', () => {
     const statements = statementsOf('TesterProjectRole');
     const all = JSON.stringify(statements);
-    for (const bucket of ['SdkHostBucket', 'StagingBucket', 'PackageHostBucket']) expect(all).not.toContain(logicalId('AWS::S3::Bucket', bucket));
+    for (const bucket of ['SdkHostBucket', 'StagingBucket', 'PackageHostBucket'])
+      expect(all).not.toContain(logicalId('AWS::S3::Bucket', bucket));
     // What is left on S3 is the tester's own source asset (CodeBuild downloads it), read-only.
     const s3 = statements.filter((s) => asArray(s.Action).some((a: string) => a.startsWith('s3:')));
-    expect([...new Set(s3.flatMap((s) => asArray(s.Action)))].sort()).toEqual(['s3:GetBucketAcl', 's3:GetBucketLocation', 's3:GetObject', 's3:GetObjectVersion']);
+    expect([...new Set(s3.flatMap((s) => asArray(s.Action)))].sort()).toEqual([
+      's3:GetBucketAcl',
+      's3:GetBucketLocation',
+      's3:GetObject',
+      's3:GetObjectVersion',
+    ]);
     expect(all).not.toMatch(/"s3:PutObject|"s3:\*"|"s3:DeleteObject|"s3:List/);
     // Provider code runs as nobody; the network stays (CodeBuild containers cannot create namespaces).
-    expect(project.Environment.EnvironmentVariables).toContainEqual({ Name: 'LOCKSTEP_SDK_SANDBOX_NETWORK', Type: 'PLAINTEXT', Value: 'shared' });
+    expect(project.Environment.EnvironmentVariables).toContainEqual({
+      Name: 'LOCKSTEP_SDK_SANDBOX_NETWORK',
+      Type: 'PLAINTEXT',
+      Value: 'shared',
+    });
   });
 });
 
@@ -341,7 +424,12 @@ describe('Lambda functions', () => {
 
   it('runs the four SDK handlers on the newest Node.js runtime, ARM64, with active tracing', () => {
     const functions = ofType('AWS::Lambda::Function');
-    expect(functions.map(([id]) => id.replace(/^SdkPublisher/, '').replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['SdkDownloadApi', 'SdkIntake', 'SdkSteps', 'SdkUploadApi']);
+    expect(functions.map(([id]) => id.replace(/^SdkPublisher/, '').replace(/[0-9A-F]{8}$/, '')).sort()).toEqual([
+      'SdkDownloadApi',
+      'SdkIntake',
+      'SdkSteps',
+      'SdkUploadApi',
+    ]);
     for (const [, fn] of functions) {
       expect(fn.Properties!.Runtime).toBe('nodejs24.x');
       expect(fn.Properties!.Architectures).toEqual(['arm64']);
@@ -358,28 +446,44 @@ describe('Lambda functions', () => {
       expect(variables.LOCKSTEP_SDK_SIGNED_URL_TTL_SECONDS).toBe('300');
       expect(JSON.stringify(variables.LOCKSTEP_SDK_STATE_MACHINE_ARN)).toContain(':stateMachine:Sdk-sdk-publishing');
       expect(variables.LOCKSTEP_CDN_BASE_URL).toEqual({
-        'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [logicalId('AWS::CloudFront::Distribution', 'Distribution'), 'DomainName'] }]],
+        'Fn::Join': [
+          '',
+          ['https://', { 'Fn::GetAtt': [logicalId('AWS::CloudFront::Distribution', 'Distribution'), 'DomainName'] }],
+        ],
       });
-      expect(variables.LOCKSTEP_CLOUDFRONT_KEY_PAIR_ID).toEqual({ Ref: logicalId('AWS::CloudFront::PublicKey', 'SigningPublicKey') });
+      expect(variables.LOCKSTEP_CLOUDFRONT_KEY_PAIR_ID).toEqual({
+        Ref: logicalId('AWS::CloudFront::PublicKey', 'SigningPublicKey'),
+      });
     }
   });
 
-  it('gives the steps function and the tester the deployment\'s archive limits, defaults filled in', () => {
+  it("gives the steps function and the tester the deployment's archive limits, defaults filled in", () => {
     const limitsOf = (r: Resources) => {
-      const steps = Object.entries(r).find(([id, res]) => res.Type === 'AWS::Lambda::Function' && id.startsWith(logicalId('AWS::Lambda::Function', 'SdkSteps')))![1];
+      const steps = Object.entries(r).find(
+        ([id, res]) =>
+          res.Type === 'AWS::Lambda::Function' && id.startsWith(logicalId('AWS::Lambda::Function', 'SdkSteps')),
+      )![1];
       const tester = Object.entries(r).find(([id]) => id === logicalId('AWS::CodeBuild::Project', 'TesterProject'))![1];
-      const testerVariable = (tester.Properties!.Environment.EnvironmentVariables as { Name: string; Value: string }[]).find((v) => v.Name === 'LOCKSTEP_SDK_ARCHIVE_LIMITS');
-      return { steps: JSON.parse(steps.Properties!.Environment.Variables.LOCKSTEP_SDK_ARCHIVE_LIMITS as string) as unknown, tester: JSON.parse(testerVariable!.Value) as unknown };
+      const testerVariable = (
+        tester.Properties!.Environment.EnvironmentVariables as { Name: string; Value: string }[]
+      ).find((v) => v.Name === 'LOCKSTEP_SDK_ARCHIVE_LIMITS');
+      return {
+        steps: JSON.parse(steps.Properties!.Environment.Variables.LOCKSTEP_SDK_ARCHIVE_LIMITS as string) as unknown,
+        tester: JSON.parse(testerVariable!.Value) as unknown,
+      };
     };
     expect(limitsOf(resources)).toEqual({ steps: DEFAULT_ARCHIVE_LIMITS, tester: DEFAULT_ARCHIVE_LIMITS });
     const lowered = { ...DEFAULT_ARCHIVE_LIMITS, maxTotalBytes: 1024 ** 3, maxEntries: 10_000 };
     expect(limitsOf(customDomain)).toEqual({ steps: lowered, tester: lowered });
   });
 
-  it('sizes the steps function\'s /tmp from the archive limits (an entry up to maxTotalBytes is copied there), and leaves the others at 512 MiB', () => {
+  it("sizes the steps function's /tmp from the archive limits (an entry up to maxTotalBytes is copied there), and leaves the others at 512 MiB", () => {
     const ephemeral = (r: Resources) =>
       Object.fromEntries(
-        ofType('AWS::Lambda::Function', r).map(([id, fn]) => [id.replace(/^SdkPublisher/, '').replace(/[0-9A-F]{8}$/, ''), fn.Properties!.EphemeralStorage?.Size ?? 512]),
+        ofType('AWS::Lambda::Function', r).map(([id, fn]) => [
+          id.replace(/^SdkPublisher/, '').replace(/[0-9A-F]{8}$/, ''),
+          fn.Properties!.EphemeralStorage?.Size ?? 512,
+        ]),
       );
     // Defaults: 2 GiB + 512 MiB headroom; the custom-domain stack lowered maxTotalBytes to 1 GiB.
     expect(ephemeral(resources)).toEqual({ SdkDownloadApi: 512, SdkIntake: 512, SdkSteps: 2560, SdkUploadApi: 512 });
@@ -397,8 +501,12 @@ describe('Lambda functions', () => {
 
   it('lets only the publishing steps invalidate the package host distribution, which they are told (issue 9, item 16)', () => {
     const distribution = logicalId('AWS::CloudFront::Distribution', 'Distribution');
-    expect(rolesAllowed('cloudfront:CreateInvalidation', distribution)).toEqual([logicalId('AWS::IAM::Role', 'SdkStepsRole')]);
-    const statement = statementsOf('SdkStepsRole').find((s) => asArray(s.Action).includes('cloudfront:CreateInvalidation'));
+    expect(rolesAllowed('cloudfront:CreateInvalidation', distribution)).toEqual([
+      logicalId('AWS::IAM::Role', 'SdkStepsRole'),
+    ]);
+    const statement = statementsOf('SdkStepsRole').find((s) =>
+      asArray(s.Action).includes('cloudfront:CreateInvalidation'),
+    );
     expect(asArray(statement.Action)).toEqual(['cloudfront:CreateInvalidation']);
     expect(JSON.stringify(statement.Resource)).toContain(`":distribution/",{"Ref":"${distribution}"}`);
     const steps = resources[logicalId('AWS::Lambda::Function', 'SdkSteps')]!.Properties!;
@@ -406,29 +514,49 @@ describe('Lambda functions', () => {
   });
 
   it('lets only the download API read the CloudFront private key', () => {
-    expect(rolesAllowed('secretsmanager:GetSecretValue', 'lockstep/sdk/cloudfront-private-key')).toEqual([logicalId('AWS::IAM::Role', 'SdkDownloadApiRole')]);
+    expect(rolesAllowed('secretsmanager:GetSecretValue', 'lockstep/sdk/cloudfront-private-key')).toEqual([
+      logicalId('AWS::IAM::Role', 'SdkDownloadApiRole'),
+    ]);
   });
 
   it('lets only the publishing steps put packages on the package host, and the intake poll only its index', () => {
     const bucket = logicalId('AWS::S3::Bucket', 'PackageHostBucket');
-    expect(rolesAllowed('s3:PutObject', bucket)).toEqual([logicalId('AWS::IAM::Role', 'SdkIntakeRole'), logicalId('AWS::IAM::Role', 'SdkStepsRole')].sort());
+    expect(rolesAllowed('s3:PutObject', bucket)).toEqual(
+      [logicalId('AWS::IAM::Role', 'SdkIntakeRole'), logicalId('AWS::IAM::Role', 'SdkStepsRole')].sort(),
+    );
     const intakeWrites = statementsOf('SdkIntakeRole').filter((s) => asArray(s.Action).includes('s3:PutObject'));
-    expect(intakeWrites.map((s) => JSON.stringify(s.Resource)).sort()).toEqual([expect.stringMatching(/\/index\.json"\]\]\}$/), expect.stringMatching(/\/received\/\*"\]\]\}$/)].sort());
-    expect(rolesAllowed('s3:PutObject', logicalId('AWS::S3::Bucket', 'SdkHostBucket'))).toEqual([logicalId('AWS::IAM::Role', 'SdkIntakeRole'), logicalId('AWS::IAM::Role', 'SdkUploadApiRole')].sort());
+    expect(intakeWrites.map((s) => JSON.stringify(s.Resource)).sort()).toEqual(
+      [expect.stringMatching(/\/index\.json"\]\]\}$/), expect.stringMatching(/\/received\/\*"\]\]\}$/)].sort(),
+    );
+    expect(rolesAllowed('s3:PutObject', logicalId('AWS::S3::Bucket', 'SdkHostBucket'))).toEqual(
+      [logicalId('AWS::IAM::Role', 'SdkIntakeRole'), logicalId('AWS::IAM::Role', 'SdkUploadApiRole')].sort(),
+    );
   });
 
   it('lets intake and the upload API move uploads from incoming/ to received/, and the steps read them there (issue 9, item 15)', () => {
     const host = logicalId('AWS::S3::Bucket', 'SdkHostBucket');
-    const movers = [logicalId('AWS::IAM::Role', 'SdkIntakeRole'), logicalId('AWS::IAM::Role', 'SdkUploadApiRole')].sort();
-    const on = (pattern: string) => (s: any) => JSON.stringify(s.Resource).includes(host) && JSON.stringify(s.Resource).includes(pattern);
+    const movers = [
+      logicalId('AWS::IAM::Role', 'SdkIntakeRole'),
+      logicalId('AWS::IAM::Role', 'SdkUploadApiRole'),
+    ].sort();
+    const on = (pattern: string) => (s: any) =>
+      JSON.stringify(s.Resource).includes(host) && JSON.stringify(s.Resource).includes(pattern);
     for (const role of ['SdkIntakeRole', 'SdkUploadApiRole']) {
       const statements = statementsOf(role);
-      expect(statements.filter(on('/received/*')).flatMap((s) => asArray(s.Action))).toEqual(expect.arrayContaining(['s3:PutObject']));
-      expect(statements.filter(on('/incoming/*')).flatMap((s) => asArray(s.Action))).toEqual(expect.arrayContaining(['s3:GetObject', 's3:DeleteObject']));
+      expect(statements.filter(on('/received/*')).flatMap((s) => asArray(s.Action))).toEqual(
+        expect.arrayContaining(['s3:PutObject']),
+      );
+      expect(statements.filter(on('/incoming/*')).flatMap((s) => asArray(s.Action))).toEqual(
+        expect.arrayContaining(['s3:GetObject', 's3:DeleteObject']),
+      );
       expect(statements.filter(on('/received/*')).flatMap((s) => asArray(s.Action))).not.toContain('s3:DeleteObject');
     }
     expect(rolesAllowed('s3:DeleteObject', host)).toEqual(movers);
-    expect(statementsOf('SdkStepsRole').filter(on('/received/*')).flatMap((s) => asArray(s.Action))).toEqual(['s3:GetObject', 's3:GetObjectVersion']);
+    expect(
+      statementsOf('SdkStepsRole')
+        .filter(on('/received/*'))
+        .flatMap((s) => asArray(s.Action)),
+    ).toEqual(['s3:GetObject', 's3:GetObjectVersion']);
   });
 
   it('lets the download API read only the index from the package host, and write nothing', () => {
@@ -478,8 +606,14 @@ describe('SDK publishing state machine', () => {
     ]);
     const builds = statements.filter((s) => asArray(s.Action).includes('codebuild:StartBuild'));
     expect(builds).toHaveLength(1);
-    expect(asArray(builds[0].Action).sort()).toEqual(['codebuild:BatchGetBuilds', 'codebuild:StartBuild', 'codebuild:StopBuild']);
-    expect(asArray(builds[0].Resource)).toEqual([{ 'Fn::GetAtt': [logicalId('AWS::CodeBuild::Project', 'TesterProject'), 'Arn'] }]);
+    expect(asArray(builds[0].Action).sort()).toEqual([
+      'codebuild:BatchGetBuilds',
+      'codebuild:StartBuild',
+      'codebuild:StopBuild',
+    ]);
+    expect(asArray(builds[0].Resource)).toEqual([
+      { 'Fn::GetAtt': [logicalId('AWS::CodeBuild::Project', 'TesterProject'), 'Arn'] },
+    ]);
     const rule = statements.find((s) => asArray(s.Action).includes('events:PutRule'));
     expect(JSON.stringify(rule.Resource)).toContain('rule/StepFunctionsGetEventsForCodeBuildStartBuildRule');
   });
@@ -487,8 +621,16 @@ describe('SDK publishing state machine', () => {
 
 describe('HTTP API and intake triggers', () => {
   it('routes uploads, upload status and downloads', () => {
-    const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties!.RouteKey).sort();
-    expect(routes).toEqual(['GET /sdk/download/{name}/{version}', 'GET /sdk/index', 'GET /sdk/status', 'POST /sdk/uploads', 'POST /sdk/uploads/{uploadId}/complete']);
+    const routes = ofType('AWS::ApiGatewayV2::Route')
+      .map(([, r]) => r.Properties!.RouteKey)
+      .sort();
+    expect(routes).toEqual([
+      'GET /sdk/download/{name}/{version}',
+      'GET /sdk/index',
+      'GET /sdk/status',
+      'POST /sdk/uploads',
+      'POST /sdk/uploads/{uploadId}/complete',
+    ]);
   });
 
   it('logs access as JSON without query strings or headers, and throttles requests', () => {
@@ -506,7 +648,10 @@ describe('HTTP API and intake triggers', () => {
       EventPattern: {
         source: ['aws.s3'],
         'detail-type': ['Object Created'],
-        detail: { bucket: { name: [{ Ref: logicalId('AWS::S3::Bucket', 'SdkHostBucket') }] }, object: { key: [{ prefix: 'incoming/' }] } },
+        detail: {
+          bucket: { name: [{ Ref: logicalId('AWS::S3::Bucket', 'SdkHostBucket') }] },
+          object: { key: [{ prefix: 'incoming/' }] },
+        },
       },
       Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId('AWS::Lambda::Function', 'SdkIntake'), 'Arn'] } })],
     });
@@ -521,7 +666,13 @@ describe('HTTP API and intake triggers', () => {
 
   it('outputs the upload API URL, the distribution domain and the bucket names', () => {
     const outputs = Object.keys(template.toJSON().Outputs as object).join(' ');
-    for (const name of ['UploadApiUrl', 'DistributionDomainName', 'SdkHostBucketName', 'StagingBucketName', 'PackageHostBucketName']) {
+    for (const name of [
+      'UploadApiUrl',
+      'DistributionDomainName',
+      'SdkHostBucketName',
+      'StagingBucketName',
+      'PackageHostBucketName',
+    ]) {
       expect(outputs).toContain(name);
     }
   });
@@ -530,18 +681,22 @@ describe('HTTP API and intake triggers', () => {
 describe('cdk-nag AwsSolutions', () => {
   it('reports no unacknowledged error or warning, with the default certificate or a custom one', () => {
     const result = new AwsSolutionsChecks(app).validateScope(app);
-    const findings = result.violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} at ${r.constructPath}`));
+    const findings = result.violations.flatMap((v) =>
+      v.violatingResources.map((r) => `${v.ruleName} at ${r.constructPath}`),
+    );
     expect(findings).toEqual([]);
   });
 
-  it('acknowledges the default certificate\'s TLS policy only where the default certificate is used', () => {
+  it("acknowledges the default certificate's TLS policy only where the default certificate is used", () => {
     const acknowledged = (stackName: string) =>
       app.node
         .findChild(stackName)
         .node.findAll()
         .some((c) =>
           c.node.metadata.some(
-            (m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY && Object.keys(m.data as object).some((id) => id.endsWith('AwsSolutions-CFR4')),
+            (m) =>
+              m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY &&
+              Object.keys(m.data as object).some((id) => id.endsWith('AwsSolutions-CFR4')),
           ),
         );
     expect(acknowledged('Sdk')).toBe(true);

@@ -38,7 +38,10 @@ describe('renamedFrom', () => {
     const problems = validatePipeline(pipelineSchema.parse(input)).filter((p) => p.rule === 'renamed-from');
     expect(problems.map((p) => [p.path, p.message])).toEqual([
       ['stages[1].environments[0].renamedFrom', 'environments "Alpha" and "Beta" are both renamed from "Old"'],
-      ['stages[2].environments[0].renamedFrom', 'environment "Prod-NA" is renamed from "Beta", but "Beta" is still defined'],
+      [
+        'stages[2].environments[0].renamedFrom',
+        'environment "Prod-NA" is renamed from "Beta", but "Beta" is still defined',
+      ],
       ['stages[2].environments[1].renamedFrom', 'environment "Prod-EU" says it was renamed from itself'],
     ]);
     expect(problems.every((p) => p.fix.length > 0)).toBe(true);
@@ -79,12 +82,22 @@ describe('lockstep validate --against', () => {
   it('prints what the change will do', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lockstep-against-'));
     const old = readFileSync('examples/three-stage/lockstep.config.yaml', 'utf8');
-    const edited = old.replace(/- name: prod-na\n/, '- name: prod-us\n        renamedFrom: prod-na\n').replaceAll('to: prod-na', 'to: prod-us');
+    const edited = old
+      .replace(/- name: prod-na\n/, '- name: prod-us\n        renamedFrom: prod-na\n')
+      .replaceAll('to: prod-na', 'to: prod-us');
     expect(edited).not.toBe(old);
     writeFileSync(join(dir, 'old.yaml'), old);
     writeFileSync(join(dir, 'new.yaml'), edited);
     const tsx = pathToFileURL(join(process.cwd(), 'node_modules/tsx/dist/loader.mjs')).href;
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', tsx, 'bin/lockstep.ts', 'validate', join(dir, 'new.yaml'), '--against', join(dir, 'old.yaml')]);
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      '--import',
+      tsx,
+      'bin/lockstep.ts',
+      'validate',
+      join(dir, 'new.yaml'),
+      '--against',
+      join(dir, 'old.yaml'),
+    ]);
     expect(stdout).toContain('is valid');
     expect(stdout).toMatch(/Against .*old\.yaml:\n {2}renamed environment prod-na: Renamed to prod-us/);
   });

@@ -15,7 +15,11 @@ const TSX = pathToFileURL(join(process.cwd(), 'node_modules/tsx/dist/loader.mjs'
 /** Runs the real CLI (`bin/lockstep.ts`) and returns its exit code and output. */
 async function lockstep(args: string[], cwd = process.cwd()) {
   try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', TSX, join(process.cwd(), 'bin/lockstep.ts'), ...args], { cwd });
+    const { stdout, stderr } = await run(
+      process.execPath,
+      ['--import', TSX, join(process.cwd(), 'bin/lockstep.ts'), ...args],
+      { cwd },
+    );
     return { code: 0, stdout, stderr };
   } catch (err) {
     const failed = err as { code: number; stdout: string; stderr: string };
@@ -30,14 +34,21 @@ const examples = readdirSync('examples', { withFileTypes: true })
 
 describe('examples', () => {
   it('include the three-stage and two-applications pipelines', () => {
-    expect(examples).toEqual(expect.arrayContaining(['examples/three-stage/lockstep.config.yaml', 'examples/two-applications/lockstep.config.yaml']));
+    expect(examples).toEqual(
+      expect.arrayContaining([
+        'examples/three-stage/lockstep.config.yaml',
+        'examples/two-applications/lockstep.config.yaml',
+      ]),
+    );
   });
 
   it.each(examples)('%s passes lockstep validate', async (file) => {
     const result = await lockstep(['validate', file]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(new RegExp(`^${file} is valid: pipeline "[^"]+" has \\d+ packages?, \\d+ applications?, \\d+ stages?`));
+    expect(result.stdout).toMatch(
+      new RegExp(`^${file} is valid: pipeline "[^"]+" has \\d+ packages?, \\d+ applications?, \\d+ stages?`),
+    );
   });
 
   it('the two-applications example carries web and api through the shared stage into prod with a compatible promotion', () => {
@@ -66,18 +77,27 @@ describe('lockstep validate', () => {
     expect(result.code).toBe(1);
     // In file order: the unreachable prod-fe environment, its window's time zone, then the promotion.
     const lines = result.stderr.trim().split('\n');
-    expect(lines[0]).toContain('stages[2].environments[2]: environment "prod-fe" is not the destination of any promotion');
-    expect(lines[1]).toMatch(
-      new RegExp(`^${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+:\\d+ stages\\[2\\]\\.environments\\[2\\]\\.windows\\[0\\]\\.timeZone: "Asia/Tokio" is not an IANA time zone\\. Fix: use "Asia/Tokyo"\\.$`),
+    expect(lines[0]).toContain(
+      'stages[2].environments[2]: environment "prod-fe" is not the destination of any promotion',
     );
-    expect(result.stderr).toContain('promotions[4].to: promotion beta-to-prod-fr goes to environment "prod-fr", which is not defined in any stage. Fix: did you mean "prod-fe"?');
+    expect(lines[1]).toMatch(
+      new RegExp(
+        `^${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+:\\d+ stages\\[2\\]\\.environments\\[2\\]\\.windows\\[0\\]\\.timeZone: "Asia/Tokio" is not an IANA time zone\\. Fix: use "Asia/Tokyo"\\.$`,
+      ),
+    );
+    expect(result.stderr).toContain(
+      'promotions[4].to: promotion beta-to-prod-fr goes to environment "prod-fr", which is not defined in any stage. Fix: did you mean "prod-fe"?',
+    );
     expect(result.stderr).toContain('3 problems in');
   });
 
   it('prints machine-readable problems with --json', async () => {
     const result = await lockstep(['validate', bad, '--json']);
     expect(result.code).toBe(1);
-    const body = JSON.parse(result.stdout) as { valid: boolean; problems: Array<{ path: string; line: number; rule: string }> };
+    const body = JSON.parse(result.stdout) as {
+      valid: boolean;
+      problems: Array<{ path: string; line: number; rule: string }>;
+    };
     expect(body.valid).toBe(false);
     expect(body.problems.map((p) => p.rule)).toEqual(['unreachable-environment', 'time-zone', 'unknown-reference']);
     expect(body.problems.every((p) => typeof p.line === 'number')).toBe(true);

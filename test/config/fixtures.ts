@@ -7,7 +7,11 @@ export function basePipeline(): PipelineInput {
   return {
     pipeline: { name: 'shop' },
     packages: [
-      { name: 'web', source: { github: { owner: 'example', repo: 'web' } }, build: { commands: ['npm ci', 'npm run build'] } },
+      {
+        name: 'web',
+        source: { github: { owner: 'example', repo: 'web' } },
+        build: { commands: ['npm ci', 'npm run build'] },
+      },
       { name: 'lib', source: { codecommit: { repository: 'lib' } }, build: { commands: ['npm ci'] } },
     ],
     applications: [{ name: 'web', packages: ['web', 'lib'] }],
@@ -19,7 +23,9 @@ export function basePipeline(): PipelineInput {
           {
             name: 'prod',
             deploy: { commands: ['./deploy.sh prod'] },
-            windows: [{ days: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '22:00', end: '04:00', timeZone: 'Europe/London' }],
+            windows: [
+              { days: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '22:00', end: '04:00', timeZone: 'Europe/London' },
+            ],
           },
         ],
       },

@@ -39,7 +39,9 @@ describe('toMermaid on the three-stage example', () => {
   });
 
   it('marks the night windows in their own time zones and the manual approval before Prod', () => {
-    expect(lines).toContain('    env_prod_eu["prod-eu<br/>🕒 Mon-Fri 22:00-04:00 Europe/London<br/>📋 change-management"]');
+    expect(lines).toContain(
+      '    env_prod_eu["prod-eu<br/>🕒 Mon-Fri 22:00-04:00 Europe/London<br/>📋 change-management"]',
+    );
     expect(lines.find((line) => line.includes('env_prod_na['))).toContain('🕒 Mon-Fri 22:00-04:00 America/New_York');
     expect(lines.find((line) => line.includes('env_prod_fe['))).toContain('🕒 Mon-Fri 22:00-04:00 Asia/Tokyo');
     expect(lines).toContain('    env_beta["beta<br/>✋ manual approval"]');
@@ -95,7 +97,9 @@ describe('node ids', () => {
   it('escapes quotes in labels', () => {
     // Schema-checked names cannot hold quotes today; the escaping guards a label text the schema may widen later.
     const pipeline = pipelineSchema.parse(basePipeline());
-    (pipeline.stages[1]!.environments[0]!.approval as { compliance?: { policy: string } }).compliance = { policy: 'the "prod" policy <v2>' };
+    (pipeline.stages[1]!.environments[0]!.approval as { compliance?: { policy: string } }).compliance = {
+      policy: 'the "prod" policy <v2>',
+    };
     const text = toMermaid(pipeline);
     expect(text).toContain('📋 the #quot;prod#quot; policy &lt;v2&gt;');
   });

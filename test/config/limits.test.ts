@@ -16,7 +16,13 @@ applications:
 `;
 
 function manyEnvironments(count: number): string {
-  const lines = [HEAD, 'stages:', '  - name: All', '    environments:', '      - { name: env-0, deploy: &deploy { commands: [./deploy.sh, ./smoke.sh] } }'];
+  const lines = [
+    HEAD,
+    'stages:',
+    '  - name: All',
+    '    environments:',
+    '      - { name: env-0, deploy: &deploy { commands: [./deploy.sh, ./smoke.sh] } }',
+  ];
   for (let i = 1; i < count; i++) lines.push(`      - { name: env-${i}, deploy: *deploy }`);
   lines.push('promotions:', '  - { from: { application: web }, to: env-0 }');
   for (let i = 1; i < count; i++) lines.push(`  - { from: { environment: env-0 }, to: env-${i} }`);
@@ -37,7 +43,9 @@ describe('YAML aliases', () => {
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatchObject({ rule: 'yaml', line: 5 });
     expect(problems[0]!.column).toBeGreaterThan(1);
-    expect(problems[0]!.message).toMatch(/would add more than 50,000 nodes when expanded \(this alias \*d alone adds [\d,]+\)/);
+    expect(problems[0]!.message).toMatch(
+      /would add more than 50,000 nodes when expanded \(this alias \*d alone adds [\d,]+\)/,
+    );
   });
 
   it('accepts a 120-environment pipeline that shares one anchor', () => {

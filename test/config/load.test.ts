@@ -74,7 +74,12 @@ describe('parsePipeline', () => {
   it('points a problem at the line and column where the value is written', () => {
     const problems = problemsOf(YAML.replace('timeZone: Europe/London', 'timeZone: Europe/Londn'));
     expect(problems).toEqual([
-      expect.objectContaining({ path: 'stages[1].environments[0].windows[0].timeZone', line: 25, column: 23, rule: 'time-zone' }),
+      expect.objectContaining({
+        path: 'stages[1].environments[0].windows[0].timeZone',
+        line: 25,
+        column: 23,
+        rule: 'time-zone',
+      }),
     ]);
   });
 
@@ -96,7 +101,9 @@ describe('parsePipeline', () => {
 
   it('throws a ConfigError whose message lists each problem as file:line:col path: message. Fix: ...', () => {
     const error = expectConfigError(() =>
-      parsePipeline(YAML.replace('timeZone: Europe/London', 'timeZone: Mars/Olympus'), { source: 'lockstep.config.yaml' }),
+      parsePipeline(YAML.replace('timeZone: Europe/London', 'timeZone: Mars/Olympus'), {
+        source: 'lockstep.config.yaml',
+      }),
     );
     expect(error.problems).toHaveLength(1);
     expect(error.message).toContain(
@@ -107,20 +114,36 @@ describe('parsePipeline', () => {
 
 describe('schema problems in plain English', () => {
   it('names the allowed keys for an unknown key and suggests the intended one', () => {
-    const [problem] = problemsOf(YAML.replace('github: { owner: example, repo: web }', 'github: { owner: example, repo: web, brnch: dev }'));
-    expect(problem).toMatchObject({ path: 'packages[0].source.github.brnch', message: 'unknown key "brnch"', line: 6, column: 44 });
-    expect(problem!.fix).toBe('did you mean "branch"? Otherwise remove it, or check its spelling; allowed keys: owner, repo, branch, connectionArn');
+    const [problem] = problemsOf(
+      YAML.replace('github: { owner: example, repo: web }', 'github: { owner: example, repo: web, brnch: dev }'),
+    );
+    expect(problem).toMatchObject({
+      path: 'packages[0].source.github.brnch',
+      message: 'unknown key "brnch"',
+      line: 6,
+      column: 44,
+    });
+    expect(problem!.fix).toBe(
+      'did you mean "branch"? Otherwise remove it, or check its spelling; allowed keys: owner, repo, branch, connectionArn',
+    );
   });
 
   it('lists allowed values and suggests the closest for an enum', () => {
     const [problem] = problemsOf(YAML.replace('days: [mon, tue,', 'days: [mon, tuesday,'));
-    expect(problem).toMatchObject({ path: 'stages[1].environments[0].windows[0].days[1]', message: '"tuesday" is not an allowed value' });
+    expect(problem).toMatchObject({
+      path: 'stages[1].environments[0].windows[0].days[1]',
+      message: '"tuesday" is not an allowed value',
+    });
     expect(problem!.fix).toBe('did you mean "tue"? use one of: mon, tue, wed, thu, fri, sat, sun');
   });
 
   it('says which key is missing and what to add', () => {
     const [problem] = problemsOf(YAML.replace('            timeZone: Europe/London\n', ''));
-    expect(problem).toMatchObject({ path: 'stages[1].environments[0].windows[0].timeZone', message: 'missing required key "timeZone"', fix: 'add timeZone: Europe/London (an IANA time zone)' });
+    expect(problem).toMatchObject({
+      path: 'stages[1].environments[0].windows[0].timeZone',
+      message: 'missing required key "timeZone"',
+      fix: 'add timeZone: Europe/London (an IANA time zone)',
+    });
     // Points at the window that lacks it.
     expect(problem!.line).toBe(22);
   });
@@ -133,7 +156,10 @@ describe('schema problems in plain English', () => {
 
   it('uses the format directions the schema gives', () => {
     const [problem] = problemsOf(YAML.replace('start: "22:00"', 'start: "10pm"'));
-    expect(problem).toMatchObject({ message: '"10pm" is not valid as a time such as "22:00"', fix: 'use a 24-hour "HH:MM" time such as "22:00"' });
+    expect(problem).toMatchObject({
+      message: '"10pm" is not valid as a time such as "22:00"',
+      fix: 'use a 24-hour "HH:MM" time such as "22:00"',
+    });
   });
 
   it('describes the accepted forms when a source matches none of them', () => {
@@ -152,14 +178,24 @@ describe('schema problems in plain English', () => {
 
   it('reports an empty command list with the schema direction', () => {
     const [problem] = problemsOf(YAML.replace('commands: [npm ci]', 'commands: []'));
-    expect(problem).toMatchObject({ path: 'packages[0].build.commands', message: 'is empty', fix: 'list at least one shell command', line: 8 });
+    expect(problem).toMatchObject({
+      path: 'packages[0].build.commands',
+      message: 'is empty',
+      fix: 'list at least one shell command',
+      line: 8,
+    });
   });
 });
 
 describe('checks that continue past schema problems', () => {
   it('does not report references to an item the schema rejected as unknown', () => {
     // The beta environment is invalid (no deploy commands): its promotion and its name are not reported again.
-    const problems = problemsOf(YAML.replace('        deploy: { commands: [./deploy.sh] }\n  - name: Prod', '        deploy: { commands: [] }\n  - name: Prod'));
+    const problems = problemsOf(
+      YAML.replace(
+        '        deploy: { commands: [./deploy.sh] }\n  - name: Prod',
+        '        deploy: { commands: [] }\n  - name: Prod',
+      ),
+    );
     expect(problems.map((p) => p.path)).toEqual(['stages[0].environments[0].deploy.commands']);
   });
 
@@ -176,7 +212,12 @@ describe('checks that continue past schema problems', () => {
   });
 
   it('does not call a stage empty when its only environment was rejected', () => {
-    const problems = problemsOf(YAML.replace('      - name: prod\n        deploy: { commands: [./deploy.sh] }', '      - name: prod\n        deploy: { commands: [] }'));
+    const problems = problemsOf(
+      YAML.replace(
+        '      - name: prod\n        deploy: { commands: [./deploy.sh] }',
+        '      - name: prod\n        deploy: { commands: [] }',
+      ),
+    );
     expect(problems.map((p) => p.rule)).toEqual(['schema']);
   });
 });
@@ -201,9 +242,15 @@ describe('YAML handling', () => {
     const text = YAML.replace(
       '      - name: beta\n        deploy: { commands: [./deploy.sh] }',
       '      - &env\n        name: beta\n        deploy: { commands: [./deploy.sh, ./smoke.sh] }',
-    ).replace('      - name: prod\n        deploy: { commands: [./deploy.sh] }', '      - <<: *env\n        name: prod');
+    ).replace(
+      '      - name: prod\n        deploy: { commands: [./deploy.sh] }',
+      '      - <<: *env\n        name: prod',
+    );
     const pipeline = parsePipeline(text);
-    expect(pipeline.stages[1]!.environments[0]).toMatchObject({ name: 'prod', deploy: { commands: ['./deploy.sh', './smoke.sh'] } });
+    expect(pipeline.stages[1]!.environments[0]).toMatchObject({
+      name: 'prod',
+      deploy: { commands: ['./deploy.sh', './smoke.sh'] },
+    });
     expect(pipeline.stages[1]!.environments[0]!.windows[0]!.timeZone).toBe('Europe/London');
   });
 
@@ -216,7 +263,9 @@ describe('YAML handling', () => {
 
   it('reports a key written twice', () => {
     const problems = problemsOf(YAML.replace('  name: shop\n', '  name: shop\n  name: store\n'));
-    expect(problems).toEqual([expect.objectContaining({ rule: 'yaml', line: 3, message: 'key "name" appears twice in the same mapping' })]);
+    expect(problems).toEqual([
+      expect.objectContaining({ rule: 'yaml', line: 3, message: 'key "name" appears twice in the same mapping' }),
+    ]);
   });
 
   it('reports an empty file as empty', () => {

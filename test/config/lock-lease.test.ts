@@ -50,14 +50,20 @@ describe('lockLease is the whole hold, approval wait included', () => {
   it('refuses a lease that would lapse during the approval wait, naming both durations and the fix', () => {
     const problems = byRule(
       problemsAfter((p) => {
-        p.stages[0]!.environments[0]!.approval = { tests: [], manual: { approvers: ['rm@example.com'], timeout: '24h' }, bakeTime: '30m' };
+        p.stages[0]!.environments[0]!.approval = {
+          tests: [],
+          manual: { approvers: ['rm@example.com'], timeout: '24h' },
+          bakeTime: '30m',
+        };
         p.stages[0]!.environments[0]!.lockLease = '24h';
       }),
       'lock-lease',
     );
     expect(problems).toHaveLength(1);
     expect(problems[0]!.path).toBe('stages[0].environments[0].lockLease');
-    expect(problems[0]!.message).toContain("lockLease 24h is the whole time a promotion holds the lock of \"beta\", approval wait included, but the manual approval's timeout (24h) plus the bake time (30m) alone take 24h30m");
+    expect(problems[0]!.message).toContain(
+      'lockLease 24h is the whole time a promotion holds the lock of "beta", approval wait included, but the manual approval\'s timeout (24h) plus the bake time (30m) alone take 24h30m',
+    );
     expect(problems[0]!.fix).toContain('at least 25h30m');
   });
 

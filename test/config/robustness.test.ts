@@ -31,7 +31,14 @@ describe('checking damaged definitions', () => {
     fc.assert(
       fc.property(
         fc.constantFrom(...paths),
-        fc.oneof(fc.constant(undefined), fc.constant(null), fc.integer(), fc.string({ maxLength: 5 }), fc.constant([]), fc.constant({ x: 1 })),
+        fc.oneof(
+          fc.constant(undefined),
+          fc.constant(null),
+          fc.integer(),
+          fc.string({ maxLength: 5 }),
+          fc.constant([]),
+          fc.constant({ x: 1 }),
+        ),
         (path, replacement) => {
           const input = setAt(basePipeline(), path, replacement);
           const result = checkPipelineObject(input);

@@ -49,13 +49,21 @@ describe('duplicate names', () => {
   });
 
   it('accepts the same name used for a package and an application', () => {
-    expect(byRule(problemsAfter(() => undefined), 'duplicate-name')).toEqual([]);
+    expect(
+      byRule(
+        problemsAfter(() => undefined),
+        'duplicate-name',
+      ),
+    ).toEqual([]);
   });
 });
 
 describe('unknown references', () => {
   it('reports an application listing an undefined package, suggesting the likely one', () => {
-    const [problem, ...rest] = byRule(problemsAfter((p) => (p.applications[0]!.packages = ['web', 'libb'])), 'unknown-reference');
+    const [problem, ...rest] = byRule(
+      problemsAfter((p) => (p.applications[0]!.packages = ['web', 'libb'])),
+      'unknown-reference',
+    );
     expect(rest).toEqual([]);
     expect(problem).toMatchObject({ path: 'applications[0].packages[1]' });
     expect(problem!.message).toBe('application "web" lists package "libb", which is not defined');
@@ -82,13 +90,21 @@ describe('unknown references', () => {
   });
 
   it('accepts references to defined names', () => {
-    expect(byRule(problemsAfter(() => undefined), 'unknown-reference')).toEqual([]);
+    expect(
+      byRule(
+        problemsAfter(() => undefined),
+        'unknown-reference',
+      ),
+    ).toEqual([]);
   });
 });
 
 describe('promotion graph', () => {
   it('reports an environment that is the destination of two promotions', () => {
-    const problems = byRule(problemsAfter((p) => p.promotions!.push({ from: { application: 'web' }, to: 'prod' })), 'duplicate-destination');
+    const problems = byRule(
+      problemsAfter((p) => p.promotions!.push({ from: { application: 'web' }, to: 'prod' })),
+      'duplicate-destination',
+    );
     expect(problems).toHaveLength(1);
     expect(problems[0]!.path).toBe('promotions[2].to');
     expect(problems[0]!.message).toContain('already the destination of promotions[1] (beta-to-prod)');
@@ -119,7 +135,10 @@ describe('promotion graph', () => {
   });
 
   it('reports an environment no promotion reaches and suggests the promotion to add', () => {
-    const problems = byRule(problemsAfter((p) => p.stages[1]!.environments.push(environment('prod-fe'))), 'unreachable-environment');
+    const problems = byRule(
+      problemsAfter((p) => p.stages[1]!.environments.push(environment('prod-fe'))),
+      'unreachable-environment',
+    );
     expect(problems).toHaveLength(1);
     expect(problems[0]!.path).toBe('stages[1].environments[1]');
     expect(problems[0]!.message).toContain('environment "prod-fe" is not the destination of any promotion');
@@ -127,12 +146,18 @@ describe('promotion graph', () => {
   });
 
   it('suggests a promotion from an application for an unreachable environment in the first stage', () => {
-    const problems = byRule(problemsAfter((p) => (p.promotions = p.promotions!.slice(1))), 'unreachable-environment');
+    const problems = byRule(
+      problemsAfter((p) => (p.promotions = p.promotions!.slice(1))),
+      'unreachable-environment',
+    );
     expect(problems[0]!.fix).toContain('{ from: { application: web }, to: beta }');
   });
 
   it('reports a promotion from an environment to itself', () => {
-    const problems = byRule(problemsAfter((p) => (p.promotions![1] = { from: { environment: 'prod' }, to: 'prod' })), 'self-promotion');
+    const problems = byRule(
+      problemsAfter((p) => (p.promotions![1] = { from: { environment: 'prod' }, to: 'prod' })),
+      'self-promotion',
+    );
     expect(problems.map((problem) => problem.path)).toEqual(['promotions[1]']);
   });
 
@@ -151,21 +176,32 @@ describe('promotion graph', () => {
 
 describe('stages', () => {
   it('reports an empty stage', () => {
-    const problems = byRule(problemsAfter((p) => p.stages.push({ name: 'Gamma', environments: [] })), 'empty-stage');
-    expect(problems).toEqual([expect.objectContaining({ path: 'stages[2].environments', message: 'stage "Gamma" has no environments' })]);
+    const problems = byRule(
+      problemsAfter((p) => p.stages.push({ name: 'Gamma', environments: [] })),
+      'empty-stage',
+    );
+    expect(problems).toEqual([
+      expect.objectContaining({ path: 'stages[2].environments', message: 'stage "Gamma" has no environments' }),
+    ]);
   });
 });
 
 describe('time windows', () => {
   it('reports an invalid time zone and suggests the intended one', () => {
-    const problems = byRule(problemsAfter((p) => (p.stages[1]!.environments[0]!.windows![0]!.timeZone = 'Europe/Londn')), 'time-zone');
+    const problems = byRule(
+      problemsAfter((p) => (p.stages[1]!.environments[0]!.windows![0]!.timeZone = 'Europe/Londn')),
+      'time-zone',
+    );
     expect(problems).toEqual([
       expect.objectContaining({ path: 'stages[1].environments[0].windows[0].timeZone', fix: 'use "Europe/London"' }),
     ]);
   });
 
   it('suggests the zone for a city written with a space', () => {
-    const problems = byRule(problemsAfter((p) => (p.stages[1]!.environments[0]!.windows![0]!.timeZone = 'New York')), 'time-zone');
+    const problems = byRule(
+      problemsAfter((p) => (p.stages[1]!.environments[0]!.windows![0]!.timeZone = 'New York')),
+      'time-zone',
+    );
     expect(problems[0]!.fix).toBe('use "America/New_York"');
   });
 
@@ -180,13 +216,21 @@ describe('time windows', () => {
   });
 
   it('reports a window that starts at 24:00', () => {
-    const problems = byRule(problemsAfter((p) => (p.stages[1]!.environments[0]!.windows![0]!.start = '24:00')), 'time-window');
+    const problems = byRule(
+      problemsAfter((p) => (p.stages[1]!.environments[0]!.windows![0]!.start = '24:00')),
+      'time-window',
+    );
     expect(problems.map((problem) => problem.path)).toEqual(['stages[1].environments[0].windows[0].start']);
   });
 
   it('accepts a window crossing midnight and a whole-day window', () => {
     const problems = problemsAfter((p) =>
-      p.stages[1]!.environments[0]!.windows!.push({ days: ['sat', 'sun'], start: '00:00', end: '24:00', timeZone: 'Asia/Tokyo' }),
+      p.stages[1]!.environments[0]!.windows!.push({
+        days: ['sat', 'sun'],
+        start: '00:00',
+        end: '24:00',
+        timeZone: 'Asia/Tokyo',
+      }),
     );
     expect(problems).toEqual([]);
   });
@@ -194,7 +238,10 @@ describe('time windows', () => {
 
 describe('manual approvals', () => {
   it('reports a manual promotion that nobody can approve', () => {
-    const problems = byRule(problemsAfter((p) => (p.promotions![1]!.approval = 'manual')), 'manual-approvers');
+    const problems = byRule(
+      problemsAfter((p) => (p.promotions![1]!.approval = 'manual')),
+      'manual-approvers',
+    );
     expect(problems).toHaveLength(1);
     expect(problems[0]!.path).toBe('promotions[1].approval');
     expect(problems[0]!.fix).toContain('approval.manual.approvers to environment "prod"');
@@ -202,7 +249,9 @@ describe('manual approvals', () => {
 
   it('accepts a manual promotion with its own approvers, or with approvers on the destination', () => {
     expect(
-      problemsAfter((p) => Object.assign(p.promotions![1]!, { approval: 'manual', approvers: ['release@example.com'] })),
+      problemsAfter((p) =>
+        Object.assign(p.promotions![1]!, { approval: 'manual', approvers: ['release@example.com'] }),
+      ),
     ).toEqual([]);
     expect(
       problemsAfter((p) => {
@@ -213,7 +262,10 @@ describe('manual approvals', () => {
   });
 
   it('reports approvers on an automatic promotion, who would never be asked', () => {
-    const problems = byRule(problemsAfter((p) => (p.promotions![1]!.approvers = ['release@example.com'])), 'manual-approvers');
+    const problems = byRule(
+      problemsAfter((p) => (p.promotions![1]!.approvers = ['release@example.com'])),
+      'manual-approvers',
+    );
     expect(problems.map((problem) => problem.path)).toEqual(['promotions[1].approvers']);
   });
 });
@@ -222,7 +274,11 @@ describe('unused definitions', () => {
   it('reports a package no application includes and an application no promotion deploys', () => {
     const problems = byRule(
       problemsAfter((p) => {
-        p.packages.push({ name: 'docs', source: { github: { owner: 'example', repo: 'docs' } }, build: { commands: ['make'] } });
+        p.packages.push({
+          name: 'docs',
+          source: { github: { owner: 'example', repo: 'docs' } },
+          build: { commands: ['make'] },
+        });
         p.applications.push({ name: 'admin', packages: ['web'] });
       }),
       'unused-definition',
@@ -248,7 +304,10 @@ describe('accounts', () => {
 
   it('accepts a role in the same account', () => {
     const problems = problemsAfter((p) =>
-      Object.assign(p.stages[1]!.environments[0]!, { account: '111111111111', roleArn: 'arn:aws:iam::111111111111:role/deploy' }),
+      Object.assign(p.stages[1]!.environments[0]!, {
+        account: '111111111111',
+        roleArn: 'arn:aws:iam::111111111111:role/deploy',
+      }),
     );
     expect(problems).toEqual([]);
   });
@@ -256,7 +315,9 @@ describe('accounts', () => {
 
 describe('notifications', () => {
   it('accepts notifications for any listed event', () => {
-    const problems = problemsAfter((p) => (p.notifications = [{ events: ['approval-requested', 'rollback-done'], emails: ['ops@example.com'] }]));
+    const problems = problemsAfter(
+      (p) => (p.notifications = [{ events: ['approval-requested', 'rollback-done'], emails: ['ops@example.com'] }]),
+    );
     expect(problems).toEqual([]);
   });
 });
@@ -264,7 +325,11 @@ describe('notifications', () => {
 describe('applicationsAt', () => {
   it('carries applications through environment promotions, and a list of applications into a shared stage', () => {
     const input = basePipeline();
-    input.packages.push({ name: 'api', source: { github: { owner: 'example', repo: 'api' } }, build: { commands: ['npm ci'] } });
+    input.packages.push({
+      name: 'api',
+      source: { github: { owner: 'example', repo: 'api' } },
+      build: { commands: ['npm ci'] },
+    });
     input.applications.push({ name: 'api', packages: ['api', 'lib'] });
     input.promotions![0] = { from: { application: ['api', 'web'] }, to: 'beta' };
     const pipeline = pipelineSchema.parse(input);

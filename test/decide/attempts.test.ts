@@ -20,7 +20,7 @@ const retry = (attempt: number, revision = 2): RetryRequest => ({
 });
 
 describe('execution attempts', () => {
-  it('keeps the first attempt\'s name as before and gives each later attempt its own', () => {
+  it("keeps the first attempt's name as before and gives each later attempt its own", () => {
     expect(executionName('Beta-to-Prod', 'A', 2)).toBe('Beta-to-Prod-A-r2');
     expect(executionName('Beta-to-Prod', 'A', 2, 1)).toBe('Beta-to-Prod-A-r2');
     expect(executionName('Beta-to-Prod', 'A', 2, 2)).toBe('Beta-to-Prod-A-r2-a2');

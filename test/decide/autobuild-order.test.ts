@@ -49,7 +49,14 @@ function shuffled<T>(items: readonly T[], seed: number): T[] {
   return out;
 }
 
-const lastBuild: BuildRecord = { id: 'b0', status: 'succeeded', startedAt: -10_000, finishedAt: -5_000, versionSet: { web: sha('base') }, commits: [{ package: 'web', id: sha('base'), message: 'base', author: 'dev', timestamp: 0 }] };
+const lastBuild: BuildRecord = {
+  id: 'b0',
+  status: 'succeeded',
+  startedAt: -10_000,
+  finishedAt: -5_000,
+  versionSet: { web: sha('base') },
+  commits: [{ package: 'web', id: sha('base'), message: 'base', author: 'dev', timestamp: 0 }],
+};
 
 describe('AutoBuild with out-of-order and concurrent deliveries', () => {
   it('builds the head of three pushes delivered newest first, listing exactly the three commits oldest first', () => {
@@ -62,7 +69,11 @@ describe('AutoBuild with out-of-order and concurrent deliveries', () => {
   });
 
   it('builds "burst 9" from ten concurrent pushes received in one millisecond, in any order', () => {
-    const pushes = chain('burst', 10, sha('base')).map((p, i) => ({ ...p, message: `burst ${i}`, commits: [{ ...p.commits![0]!, message: `burst ${i}` }] }));
+    const pushes = chain('burst', 10, sha('base')).map((p, i) => ({
+      ...p,
+      message: `burst ${i}`,
+      commits: [{ ...p.commits![0]!, message: `burst ${i}` }],
+    }));
     for (let seed = 1; seed <= 25; seed++) {
       const [request] = planBuilds(pipeline, shuffled(pushes, seed), { web: [lastBuild] }, 60_000).requests;
       expect(request?.versionSet).toEqual({ web: pushes[9]!.commit });
@@ -72,7 +83,13 @@ describe('AutoBuild with out-of-order and concurrent deliveries', () => {
 
   it('lists only commits after the head of the previous build when older pushes were built already', () => {
     const all = chain('c', 4, sha('base'));
-    const built: BuildRecord = { id: 'b1', status: 'succeeded', startedAt: -1000, versionSet: { web: all[1]!.commit }, commits: all.slice(0, 2).map((p) => ({ package: 'web', ...p.commits![0]! })) };
+    const built: BuildRecord = {
+      id: 'b1',
+      status: 'succeeded',
+      startedAt: -1000,
+      versionSet: { web: all[1]!.commit },
+      commits: all.slice(0, 2).map((p) => ({ package: 'web', ...p.commits![0]! })),
+    };
     const [request] = planBuilds(pipeline, shuffled(all, 7), { web: [lastBuild, built] }, 60_000).requests;
     expect(request?.versionSet).toEqual({ web: all[3]!.commit });
     expect(request?.commits.map((c) => c.message)).toEqual(['c 3', 'c 4']);

@@ -10,16 +10,37 @@ const pipeline = threeStagePipeline();
 let seq = 0;
 function push(pkg: string, commit: string, at: number, extra: Partial<Push> = {}): Push {
   const branch = pkg === 'b-core' ? 'release' : 'main';
-  return { package: pkg, branch, commit, author: `${commit}-dev`, message: `change ${commit}`, receivedAt: at, deliveryId: `d-${++seq}`, ...extra };
+  return {
+    package: pkg,
+    branch,
+    commit,
+    author: `${commit}-dev`,
+    message: `change ${commit}`,
+    receivedAt: at,
+    deliveryId: `d-${++seq}`,
+    ...extra,
+  };
 }
 
-function build(id: string, status: BuildRecord['status'], startedAt: number, versionSet: Record<string, string>, commits: Array<[string, string]>): BuildRecord {
+function build(
+  id: string,
+  status: BuildRecord['status'],
+  startedAt: number,
+  versionSet: Record<string, string>,
+  commits: Array<[string, string]>,
+): BuildRecord {
   return {
     id,
     status,
     startedAt,
     versionSet,
-    commits: commits.map(([pkg, c]) => ({ package: pkg, id: c, message: '', author: `${c}-dev`, timestamp: startedAt })),
+    commits: commits.map(([pkg, c]) => ({
+      package: pkg,
+      id: c,
+      message: '',
+      author: `${c}-dev`,
+      timestamp: startedAt,
+    })),
   };
 }
 
@@ -32,14 +53,21 @@ describe('planBuilds', () => {
 
     const plan = planBuilds(pipeline, pushes, {}, T0 + 40 * S);
     expect(plan.requests).toHaveLength(1);
-    expect(plan.requests[0]).toMatchObject({ application: 'A', versionSet: { 'a-core': 'a2' }, authors: ['a1-dev', 'a2-dev'] });
+    expect(plan.requests[0]).toMatchObject({
+      application: 'A',
+      versionSet: { 'a-core': 'a2' },
+      authors: ['a1-dev', 'a2-dev'],
+    });
     expect(plan.requests[0]!.commits.map((c) => c.id)).toEqual(['a1', 'a2']);
   });
 
   it('builds the latest head when two pushes to a branch arrive in the same millisecond, whatever order they are stored in', () => {
     const first = push('a-core', 'a1', T0, { before: 'a0' });
     const second = push('a-core', 'a2', T0, { before: 'a1' });
-    for (const stored of [[first, second], [second, first]]) {
+    for (const stored of [
+      [first, second],
+      [second, first],
+    ]) {
       const plan = planBuilds(pipeline, stored, {}, T0 + DEBOUNCE);
       expect(plan.requests[0]!.versionSet).toEqual({ 'a-core': 'a2' });
       expect(plan.requests[0]!.commits.map((c) => c.id)).toEqual(['a1', 'a2']);
@@ -49,8 +77,20 @@ describe('planBuilds', () => {
   it('builds a steady stream of pushes at the latest after the debounce cap', () => {
     const pushes = Array.from({ length: 20 }, (_, i) => push('a-core', `a${i}`, T0 + i * 10 * S));
     const capAt = T0 + BUILD_DEBOUNCE_CAP * DEBOUNCE;
-    expect(planBuilds(pipeline, pushes.filter((p) => p.receivedAt <= capAt - S), {}, capAt - S).requests).toEqual([]);
-    const plan = planBuilds(pipeline, pushes.filter((p) => p.receivedAt <= capAt), {}, capAt);
+    expect(
+      planBuilds(
+        pipeline,
+        pushes.filter((p) => p.receivedAt <= capAt - S),
+        {},
+        capAt - S,
+      ).requests,
+    ).toEqual([]);
+    const plan = planBuilds(
+      pipeline,
+      pushes.filter((p) => p.receivedAt <= capAt),
+      {},
+      capAt,
+    );
     expect(plan.requests).toHaveLength(1);
   });
 
@@ -60,7 +100,11 @@ describe('planBuilds', () => {
   });
 
   it('never triggers on a package with autoBuild off or on an untracked branch', () => {
-    const pushes = [push('docs', 'd1', T0), push('a-core', 'x1', T0, { branch: 'feature/x' }), push('b-core', 'b1', T0, { branch: 'main' })];
+    const pushes = [
+      push('docs', 'd1', T0),
+      push('a-core', 'x1', T0, { branch: 'feature/x' }),
+      push('b-core', 'b1', T0, { branch: 'main' }),
+    ];
     const plan = planBuilds(pipeline, pushes, {}, T0 + DEBOUNCE);
     expect(plan.requests).toEqual([]);
     expect(plan.lookAgainAt).toBeNull();
@@ -76,8 +120,15 @@ describe('planBuilds', () => {
   });
 
   it('takes untouched packages from the last build and overlays the latest pushed commit per package', () => {
-    const history = { A: [build('b1', 'succeeded', T0 - 100 * S, { 'a-core': 'a0', shared: 's0', docs: 'd0' }, [['a-core', 'a0']])] };
-    const plan = planBuilds(pipeline, [push('shared', 's1', T0), push('shared', 's2', T0 + 5 * S)], history, T0 + 60 * S);
+    const history = {
+      A: [build('b1', 'succeeded', T0 - 100 * S, { 'a-core': 'a0', shared: 's0', docs: 'd0' }, [['a-core', 'a0']])],
+    };
+    const plan = planBuilds(
+      pipeline,
+      [push('shared', 's1', T0), push('shared', 's2', T0 + 5 * S)],
+      history,
+      T0 + 60 * S,
+    );
     const a = plan.requests.find((r) => r.application === 'A')!;
     expect(a.versionSet).toEqual({ 'a-core': 'a0', shared: 's2', docs: 'd0' });
     expect(a.retryOf).toBeUndefined();

@@ -7,14 +7,21 @@ describe('firstEnvironmentsOutOfSync', () => {
     const result = firstEnvironmentsOutOfSync(threeStagePipeline(), {
       revisions: { A: [revision('A', 1), revision('A', 3), revision('A', 2)], B: [revision('B', 1)] },
       environments: {
-        Alpha: environment('Alpha', { applications: { A: { current: deployed('A', 2), approved: [2] }, B: { current: deployed('B', 1), approved: [] } } }),
+        Alpha: environment('Alpha', {
+          applications: {
+            A: { current: deployed('A', 2), approved: [2] },
+            B: { current: deployed('B', 1), approved: [] },
+          },
+        }),
         // Beta is fed by Alpha, not by an application: never a first environment.
         Beta: environment('Beta', { applications: { A: { current: deployed('A', 1), approved: [] } } }),
       },
       promotionApprovals: [],
       startedExecutions: [],
     });
-    expect(result).toEqual([{ application: 'A', environment: 'Alpha', promotion: 'A+B-to-Alpha', latest: 3, current: 2 }]);
+    expect(result).toEqual([
+      { application: 'A', environment: 'Alpha', promotion: 'A+B-to-Alpha', latest: 3, current: 2 },
+    ]);
   });
 
   it('reports an environment that runs nothing yet, and skips applications never built', () => {
@@ -24,6 +31,8 @@ describe('firstEnvironmentsOutOfSync', () => {
       promotionApprovals: [],
       startedExecutions: [],
     });
-    expect(result).toEqual([{ application: 'A', environment: 'Alpha', promotion: 'A+B-to-Alpha', latest: 1, current: undefined }]);
+    expect(result).toEqual([
+      { application: 'A', environment: 'Alpha', promotion: 'A+B-to-Alpha', latest: 1, current: undefined },
+    ]);
   });
 });

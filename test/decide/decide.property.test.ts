@@ -19,9 +19,21 @@ const snapshotArb = fc
     current: fc.option(fc.integer({ min: 1, max: 12 }), { nil: undefined }),
     other: fc.option(fc.constantFrom('v1', 'v2'), { nil: undefined }),
     started: fc.uniqueArray(fc.integer({ min: 1, max: 12 }), { maxLength: 4 }),
-    approvals: fc.array(fc.record({ revision: fc.integer({ min: 1, max: 12 }), decision: fc.constantFrom('approved' as const, 'rejected' as const, 'pending' as const) }), { maxLength: 4 }),
+    approvals: fc.array(
+      fc.record({
+        revision: fc.integer({ min: 1, max: 12 }),
+        decision: fc.constantFrom('approved' as const, 'rejected' as const, 'pending' as const),
+      }),
+      { maxLength: 4 },
+    ),
     window: fc.boolean(),
-    lock: fc.option(fc.record({ owner: fc.constantFrom('other', 'Beta-to-Prod-A-r3'), leaseOffset: fc.integer({ min: -3_600_000, max: 3_600_000 }) }), { nil: undefined }),
+    lock: fc.option(
+      fc.record({
+        owner: fc.constantFrom('other', 'Beta-to-Prod-A-r3'),
+        leaseOffset: fc.integer({ min: -3_600_000, max: 3_600_000 }),
+      }),
+      { nil: undefined },
+    ),
     offset: fc.integer({ min: 0, max: 7 * 86_400_000 }),
   })
   .map((g) => ({
@@ -38,7 +50,15 @@ const snapshotArb = fc
           ...(g.other ? { B: { current: deployed('B', 1, { shared: g.other }), approved: [] } } : {}),
         },
         windows: g.window ? [{ days: ['sun', 'wed'], start: '02:30', end: '05:00', timeZone: 'America/New_York' }] : [],
-        lock: g.lock ? { environment: 'Prod', owner: g.lock.owner, acquiredAt: 0, leaseExpiresAt: NOW + g.offset + g.lock.leaseOffset, fencingToken: 1 } : null,
+        lock: g.lock
+          ? {
+              environment: 'Prod',
+              owner: g.lock.owner,
+              acquiredAt: 0,
+              leaseExpiresAt: NOW + g.offset + g.lock.leaseOffset,
+              fencingToken: 1,
+            }
+          : null,
       },
     }),
   }));
@@ -58,7 +78,9 @@ describe('decide properties', () => {
           const lock = s.destination.lock;
           expect(!lock || lock.leaseExpiresAt <= now || lock.owner === d.executionName).toBe(true);
           if (s.promotion.approval === 'manual') {
-            expect(s.promotionApprovals.some((a) => a.revision === d.revision.number && a.decision === 'approved')).toBe(true);
+            expect(
+              s.promotionApprovals.some((a) => a.revision === d.revision.number && a.decision === 'approved'),
+            ).toBe(true);
           }
         }
         if (d.kind === 'wait-window') {

@@ -4,12 +4,20 @@ import { executionName } from '../../lambdas/core/names';
 import { deployed, revision, snapshot } from './fixtures';
 
 const NOW = Date.parse('2024-01-03T12:00:00Z'); // a Wednesday, 12:00 in London
-const night = { days: ['mon', 'tue', 'wed', 'thu', 'fri'] as const, start: '22:00', end: '04:00', timeZone: 'Europe/London' };
+const night = {
+  days: ['mon', 'tue', 'wed', 'thu', 'fri'] as const,
+  start: '22:00',
+  end: '04:00',
+  timeZone: 'Europe/London',
+};
 const nightWindow = { ...night, days: [...night.days] };
 
 describe('decide', () => {
   it('deploys the selected revision as the execution named after (promotion, application, revision)', () => {
-    const d = decide(snapshot({ destination: { applications: { A: { current: deployed('A', 1), approved: [1] } } } }), NOW);
+    const d = decide(
+      snapshot({ destination: { applications: { A: { current: deployed('A', 1), approved: [1] } } } }),
+      NOW,
+    );
     expect(d.kind).toBe('deploy');
     if (d.kind !== 'deploy') return;
     expect(d.revision.number).toBe(2);
@@ -41,7 +49,10 @@ describe('decide', () => {
     const d = decide(
       snapshot({
         promotion: { strategy: 'compatible' },
-        candidates: [revision('A', 1, { versionSet: { shared: 'v1' } }), revision('A', 2, { versionSet: { shared: 'v2' } })],
+        candidates: [
+          revision('A', 1, { versionSet: { shared: 'v1' } }),
+          revision('A', 2, { versionSet: { shared: 'v2' } }),
+        ],
         destination: { applications: { B: { current: deployed('B', 3, { shared: 'v3' }), approved: [] } } },
       }),
       NOW,
@@ -54,7 +65,10 @@ describe('decide', () => {
     const d = decide(
       snapshot({
         promotion: { strategy: 'compatible' },
-        candidates: [revision('A', 1, { versionSet: { shared: 'v1' } }), revision('A', 2, { versionSet: { shared: 'v2' } })],
+        candidates: [
+          revision('A', 1, { versionSet: { shared: 'v1' } }),
+          revision('A', 2, { versionSet: { shared: 'v2' } }),
+        ],
         destination: { applications: { B: { current: deployed('B', 1, { shared: 'v1' }), approved: [] } } },
       }),
       NOW,
@@ -64,10 +78,16 @@ describe('decide', () => {
 
   it('is in sync when the destination already runs the selected revision, even with the window closed', () => {
     const d = decide(
-      snapshot({ destination: { applications: { A: { current: deployed('A', 2), approved: [] } }, windows: [nightWindow] } }),
+      snapshot({
+        destination: { applications: { A: { current: deployed('A', 2), approved: [] } }, windows: [nightWindow] },
+      }),
       NOW,
     );
-    expect(d).toMatchObject({ kind: 'in-sync', revision: 2, reason: 'Prod already runs A r2, the latest revision approved at Beta.' });
+    expect(d).toMatchObject({
+      kind: 'in-sync',
+      revision: 2,
+      reason: 'Prod already runs A r2, the latest revision approved at Beta.',
+    });
   });
 
   it('never starts the same (promotion, revision) twice', () => {
@@ -77,7 +97,9 @@ describe('decide', () => {
 
   it('finds a started execution among many', () => {
     const started = Array.from({ length: 100 }, (_, i) => executionName('Beta-to-Prod', 'A', i + 3));
-    expect(decide(snapshot({ startedExecutions: [...started, 'Beta-to-Prod-A-r2'] }), NOW).kind).toBe('already-started');
+    expect(decide(snapshot({ startedExecutions: [...started, 'Beta-to-Prod-A-r2'] }), NOW).kind).toBe(
+      'already-started',
+    );
     expect(decide(snapshot({ startedExecutions: started }), NOW).kind).toBe('deploy');
   });
 
@@ -106,7 +128,15 @@ describe('decide', () => {
     });
 
     it('reports a rejection with who decided', () => {
-      const approvals = [{ promotion: 'Beta-to-Prod', application: 'A', revision: 2, decision: 'rejected' as const, decidedBy: 'ops@example.com' }];
+      const approvals = [
+        {
+          promotion: 'Beta-to-Prod',
+          application: 'A',
+          revision: 2,
+          decision: 'rejected' as const,
+          decidedBy: 'ops@example.com',
+        },
+      ];
       const d = decide(snapshot({ ...manual, promotionApprovals: approvals }), NOW);
       expect(d).toMatchObject({ kind: 'rejected', revision: 2 });
       expect(d.reason).toContain('rejected for Prod by ops@example.com');
@@ -122,14 +152,29 @@ describe('decide', () => {
   });
 
   it('deploys inside the window', () => {
-    expect(decide(snapshot({ destination: { windows: [nightWindow] } }), Date.parse('2024-01-03T23:00:00Z')).kind).toBe('deploy');
+    expect(decide(snapshot({ destination: { windows: [nightWindow] } }), Date.parse('2024-01-03T23:00:00Z')).kind).toBe(
+      'deploy',
+    );
   });
 
   it('is blocked by a lock another execution holds, until its lease ends', () => {
-    const lock = { environment: 'Prod', owner: 'Beta-to-Prod-B-r7', acquiredAt: 0, leaseExpiresAt: NOW + 3_600_000, fencingToken: 4 };
+    const lock = {
+      environment: 'Prod',
+      owner: 'Beta-to-Prod-B-r7',
+      acquiredAt: 0,
+      leaseExpiresAt: NOW + 3_600_000,
+      fencingToken: 4,
+    };
     const d = decide(snapshot({ destination: { lock } }), NOW);
-    expect(d).toMatchObject({ kind: 'blocked-by-lock', revision: 2, owner: 'Beta-to-Prod-B-r7', until: NOW + 3_600_000 });
-    expect(d.reason).toBe('Prod is locked by Beta-to-Prod-B-r7 until 2024-01-03T13:00:00Z at the latest, so A r2 waits.');
+    expect(d).toMatchObject({
+      kind: 'blocked-by-lock',
+      revision: 2,
+      owner: 'Beta-to-Prod-B-r7',
+      until: NOW + 3_600_000,
+    });
+    expect(d.reason).toBe(
+      'Prod is locked by Beta-to-Prod-B-r7 until 2024-01-03T13:00:00Z at the latest, so A r2 waits.',
+    );
   });
 
   it('ignores a lock whose lease expired', () => {
@@ -148,7 +193,9 @@ describe('decide', () => {
     it('starts nothing but says what it would do', () => {
       const d = decide(snapshot(off), NOW);
       expect(d).toMatchObject({ kind: 'automation-off', revision: 2 });
-      expect(d.reason).toBe('Automation is off, so nothing starts; with it on: deploy A r2 to Prod (first deploy) as execution Beta-to-Prod-A-r2.');
+      expect(d.reason).toBe(
+        'Automation is off, so nothing starts; with it on: deploy A r2 to Prod (first deploy) as execution Beta-to-Prod-A-r2.',
+      );
     });
 
     it('includes the wait it would make', () => {
@@ -158,7 +205,12 @@ describe('decide', () => {
     });
 
     it('still reports in-sync and already-started, which automation does not change', () => {
-      expect(decide(snapshot({ ...off, destination: { applications: { A: { current: deployed('A', 2), approved: [] } } } }), NOW).kind).toBe('in-sync');
+      expect(
+        decide(
+          snapshot({ ...off, destination: { applications: { A: { current: deployed('A', 2), approved: [] } } } }),
+          NOW,
+        ).kind,
+      ).toBe('in-sync');
       expect(decide(snapshot({ ...off, startedExecutions: ['Beta-to-Prod-A-r2'] }), NOW).kind).toBe('already-started');
     });
   });

@@ -20,7 +20,12 @@ describe('lockstep explain', () => {
   });
 
   it('decides as of --at, which overrides the state time', () => {
-    const out = explain(loadPipeline(EXAMPLE), EXAMPLE, { at: '2024-06-06T03:00:00Z', promotion: 'beta-to-prod-na' }, 0);
+    const out = explain(
+      loadPipeline(EXAMPLE),
+      EXAMPLE,
+      { at: '2024-06-06T03:00:00Z', promotion: 'beta-to-prod-na' },
+      0,
+    );
     expect(out).toBe(
       'Pipeline three-stage at 2024-06-06T03:00:00.000Z:\n' +
         '  beta-to-prod-na  storefront  deploy  Deploy storefront r5 to prod-na (replacing r4) as execution beta-to-prod-na-storefront-r5.\n',
@@ -33,13 +38,22 @@ describe('lockstep explain', () => {
   });
 
   it('names the known promotions when asked for an unknown one', () => {
-    expect(() => explain(loadPipeline(EXAMPLE), EXAMPLE, { promotion: 'nope' }, 0)).toThrow(/use one of: storefront-to-alpha, alpha-to-beta/);
+    expect(() => explain(loadPipeline(EXAMPLE), EXAMPLE, { promotion: 'nope' }, 0)).toThrow(
+      /use one of: storefront-to-alpha, alpha-to-beta/,
+    );
   });
 
   it('explains an empty world when no state file exists', () => {
     const dir = mkdtempSync(join(tmpdir(), 'explain-'));
-    const out = explain(threeStagePipeline(), join(dir, 'lockstep.config.yaml'), {}, Date.parse('2024-01-01T00:00:00Z'));
-    expect(out).toMatch(/A\+B-to-Alpha +A +no-candidate +Nothing to promote to Alpha: no revision of A has been built yet./);
+    const out = explain(
+      threeStagePipeline(),
+      join(dir, 'lockstep.config.yaml'),
+      {},
+      Date.parse('2024-01-01T00:00:00Z'),
+    );
+    expect(out).toMatch(
+      /A\+B-to-Alpha +A +no-candidate +Nothing to promote to Alpha: no revision of A has been built yet./,
+    );
   });
 
   it('rejects a state file that is not JSON, a bad time, or a state of the wrong shape, saying which', () => {

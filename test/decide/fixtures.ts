@@ -78,7 +78,13 @@ export function threeStagePipeline(overrides: Partial<PipelineInput> = {}): Pipe
       {
         name: 'Prod',
         environments: [
-          { name: 'Prod-NA', deploy, windows: [{ days: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '22:00', end: '04:00', timeZone: 'America/New_York' }] },
+          {
+            name: 'Prod-NA',
+            deploy,
+            windows: [
+              { days: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '22:00', end: '04:00', timeZone: 'America/New_York' },
+            ],
+          },
           { name: 'Prod-EU', deploy },
         ],
       },

@@ -26,7 +26,13 @@ const LEASE = 60_000;
 describe('lock transitions', () => {
   it('grants a free lock with token 1 and a lease from now', () => {
     const held = acquire(freeLock('Beta'), 'exec-1', 1_000, LEASE);
-    expect(held).toEqual({ environment: 'Beta', owner: 'exec-1', acquiredAt: 1_000, leaseExpiresAt: 61_000, fencingToken: 1 });
+    expect(held).toEqual({
+      environment: 'Beta',
+      owner: 'exec-1',
+      acquiredAt: 1_000,
+      leaseExpiresAt: 61_000,
+      fencingToken: 1,
+    });
     expect(isHeld(held, 60_999)).toBe(true);
     expect(isHeld(held, 61_000)).toBe(false);
   });

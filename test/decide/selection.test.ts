@@ -5,7 +5,8 @@ import type { Revision } from '../../lambdas/core/model';
 import { firstConflict, selectRevision, type DeployedVersionSet } from '../../lambdas/core/decide/selection';
 import { revision } from './fixtures';
 
-const picked = (result: ReturnType<typeof selectRevision>) => (result.kind === 'selected' ? result.revision.number : result.kind);
+const picked = (result: ReturnType<typeof selectRevision>) =>
+  result.kind === 'selected' ? result.revision.number : result.kind;
 
 describe('selectRevision', () => {
   it('reports no candidate for every strategy when nothing is approved', () => {
@@ -36,7 +37,14 @@ describe('selectRevision', () => {
 
   it('most-tests-passed breaks ties towards the higher number', () => {
     const t = { Alpha: { passed: 4, failed: 0 } };
-    expect(picked(selectRevision('most-tests-passed', [revision('A', 5, { testResults: t }), revision('A', 3, { testResults: t })]))).toBe(5);
+    expect(
+      picked(
+        selectRevision('most-tests-passed', [
+          revision('A', 5, { testResults: t }),
+          revision('A', 3, { testResults: t }),
+        ]),
+      ),
+    ).toBe(5);
   });
 
   describe('compatible', () => {
@@ -97,7 +105,11 @@ const revisionsArb = fc
     }),
     { selector: (r) => r.number, maxLength: 12 },
   )
-  .map((rs) => rs.map((r) => revision('A', r.number, { priority: r.priority, versionSet: r.versionSet, testResults: r.testResults })));
+  .map((rs) =>
+    rs.map((r) =>
+      revision('A', r.number, { priority: r.priority, versionSet: r.versionSet, testResults: r.testResults }),
+    ),
+  );
 const deployedArb = fc.array(
   fc.record({
     application: fc.constantFrom('B', 'C'),
@@ -115,11 +127,17 @@ const deployedArb = fc.array(
 const model = {
   /** Every (package, deployed application) on which the candidate and a deployed set hold different versions. */
   conflicts(candidate: Revision, deployedSets: readonly DeployedVersionSet[]) {
-    const all: Array<{ package: string; candidateVersion: string; deployed: DeployedVersionSet; deployedVersion: string }> = [];
+    const all: Array<{
+      package: string;
+      candidateVersion: string;
+      deployed: DeployedVersionSet;
+      deployedVersion: string;
+    }> = [];
     for (const deployedSet of deployedSets) {
       for (const [pkg, deployedVersion] of Object.entries(deployedSet.versionSet)) {
         const candidateVersion = Object.entries(candidate.versionSet).find(([name]) => name === pkg)?.[1];
-        if (candidateVersion !== undefined && candidateVersion !== deployedVersion) all.push({ package: pkg, candidateVersion, deployed: deployedSet, deployedVersion });
+        if (candidateVersion !== undefined && candidateVersion !== deployedVersion)
+          all.push({ package: pkg, candidateVersion, deployed: deployedSet, deployedVersion });
       }
     }
     return all;
@@ -139,8 +157,15 @@ const model = {
     }
   },
   /** The number the strategy must select, or undefined when it must select none. */
-  pick(strategy: SelectionStrategy, candidates: readonly Revision[], deployedSets: readonly DeployedVersionSet[]): number | undefined {
-    const eligible = strategy === 'compatible' ? candidates.filter((c) => model.conflicts(c, deployedSets).length === 0) : [...candidates];
+  pick(
+    strategy: SelectionStrategy,
+    candidates: readonly Revision[],
+    deployedSets: readonly DeployedVersionSet[],
+  ): number | undefined {
+    const eligible =
+      strategy === 'compatible'
+        ? candidates.filter((c) => model.conflicts(c, deployedSets).length === 0)
+        : [...candidates];
     const byRank = (a: Revision, b: Revision) => {
       const [ra, rb] = [model.rank(strategy, a), model.rank(strategy, b)];
       for (let i = 0; i < ra.length; i++) if (ra[i] !== rb[i]) return rb[i]! - ra[i]!;
@@ -153,13 +178,18 @@ const model = {
 describe('selection properties (against a brute-force model)', () => {
   it('selects exactly what the model selects, for every strategy', () => {
     fc.assert(
-      fc.property(revisionsArb, deployedArb, fc.constantFrom(...SELECTION_STRATEGIES), (candidates, deployedSets, strategy) => {
-        const result = selectRevision(strategy, candidates, deployedSets);
-        const expected = model.pick(strategy, candidates, deployedSets);
-        if (candidates.length === 0) expect(result).toEqual({ kind: 'no-candidate' });
-        else if (expected === undefined) expect(result.kind).toBe('no-compatible');
-        else expect(result).toEqual({ kind: 'selected', revision: candidates.find((c) => c.number === expected) });
-      }),
+      fc.property(
+        revisionsArb,
+        deployedArb,
+        fc.constantFrom(...SELECTION_STRATEGIES),
+        (candidates, deployedSets, strategy) => {
+          const result = selectRevision(strategy, candidates, deployedSets);
+          const expected = model.pick(strategy, candidates, deployedSets);
+          if (candidates.length === 0) expect(result).toEqual({ kind: 'no-candidate' });
+          else if (expected === undefined) expect(result.kind).toBe('no-compatible');
+          else expect(result).toEqual({ kind: 'selected', revision: candidates.find((c) => c.number === expected) });
+        },
+      ),
       { numRuns: 500 },
     );
   });
@@ -195,13 +225,21 @@ describe('selection properties (against a brute-force model)', () => {
           const found = firstConflict(candidate, deployedSets);
           const truth = model.conflicts(candidate, deployedSets);
           expect(found === undefined).toBe(truth.length === 0);
-          if (found) expect(truth.some((t) => t.package === found.package && t.deployed.application === found.deployedApplication && t.deployed.number === found.deployedRevision)).toBe(true);
+          if (found)
+            expect(
+              truth.some(
+                (t) =>
+                  t.package === found.package &&
+                  t.deployed.application === found.deployedApplication &&
+                  t.deployed.number === found.deployedRevision,
+              ),
+            ).toBe(true);
         }
       }),
     );
   });
 
-  it('latest is monotonic: adding a candidate never lowers the pick, and picks the model\'s', () => {
+  it("latest is monotonic: adding a candidate never lowers the pick, and picks the model's", () => {
     fc.assert(
       fc.property(revisionsArb, fc.integer({ min: 1, max: 100 }), (candidates: Revision[], extra) => {
         const before = model.pick('latest', candidates, []);

@@ -8,7 +8,10 @@ const NOW = Date.parse('2024-01-03T12:00:00Z');
 function world(extra: Partial<World> = {}): World {
   return {
     revisions: {
-      A: [revision('A', 1, { versionSet: { 'a-core': 'a1', shared: 's1' } }), revision('A', 2, { versionSet: { 'a-core': 'a2', shared: 's2' } })],
+      A: [
+        revision('A', 1, { versionSet: { 'a-core': 'a1', shared: 's1' } }),
+        revision('A', 2, { versionSet: { 'a-core': 'a2', shared: 's2' } }),
+      ],
       B: [revision('B', 1, { versionSet: { 'b-core': 'b1', shared: 's1' } })],
     },
     environments: {
@@ -61,13 +64,18 @@ describe('buildSnapshots', () => {
   });
 
   it('applies operator switches over the config', () => {
-    const [first] = buildSnapshots(threeStagePipeline(), world({ switches: { automation: false }, promotionsEnabled: { 'A+B-to-Alpha': false } }));
+    const [first] = buildSnapshots(
+      threeStagePipeline(),
+      world({ switches: { automation: false }, promotionsEnabled: { 'A+B-to-Alpha': false } }),
+    );
     expect(first!.pipeline).toEqual({ enabled: true, automation: false });
     expect(first!.promotion.enabled).toBe(false);
   });
 
   it('filters to one promotion', () => {
-    expect(buildSnapshots(threeStagePipeline(), world(), { promotion: 'Alpha-to-Beta' }).map((s) => s.application)).toEqual(['A', 'B']);
+    expect(
+      buildSnapshots(threeStagePipeline(), world(), { promotion: 'Alpha-to-Beta' }).map((s) => s.application),
+    ).toEqual(['A', 'B']);
   });
 });
 
@@ -98,7 +106,10 @@ describe('parseWorld', () => {
 
   it('reports every problem with its path', () => {
     try {
-      parseWorld({ revisions: { A: [{ application: 'A', number: 0, versionSet: {} }] }, startedExecutions: 'x' }, 'state.json');
+      parseWorld(
+        { revisions: { A: [{ application: 'A', number: 0, versionSet: {} }] }, startedExecutions: 'x' },
+        'state.json',
+      );
       throw new Error('parseWorld accepted a world with two problems');
     } catch (err) {
       expect(err).toBeInstanceOf(WorldStateError);

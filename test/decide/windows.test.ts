@@ -13,7 +13,12 @@ import {
 } from '../../lambdas/core/decide/windows';
 
 const at = (iso: string) => Date.parse(iso);
-const w = (days: TimeWindow['days'], start: string, end: string, timeZone = 'UTC'): TimeWindow => ({ days, start, end, timeZone });
+const w = (days: TimeWindow['days'], start: string, end: string, timeZone = 'UTC'): TimeWindow => ({
+  days,
+  start,
+  end,
+  timeZone,
+});
 
 describe('isOpen', () => {
   const office = w(['mon', 'tue', 'wed', 'thu', 'fri'], '09:00', '17:00');
@@ -62,7 +67,8 @@ describe('isOpen', () => {
 
     it('skips a window lying wholly inside the gap that day and opens it a week later', () => {
       const win = w(['sun'], '02:00', '02:30', 'America/New_York');
-      for (const t of ['2024-03-10T06:59:00Z', '2024-03-10T07:00:00Z', '2024-03-10T07:15:00Z']) expect(isOpen(win, at(t))).toBe(false);
+      for (const t of ['2024-03-10T06:59:00Z', '2024-03-10T07:00:00Z', '2024-03-10T07:15:00Z'])
+        expect(isOpen(win, at(t))).toBe(false);
       expect(nextOpening([win], at('2024-03-09T12:00:00Z'))).toBe(at('2024-03-17T06:00:00Z')); // 02:00 EDT
     });
 
@@ -145,7 +151,13 @@ describe('describing windows', () => {
 // ---- properties -------------------------------------------------------------------------------------------------
 
 const ZONES = ['America/New_York', 'Europe/London', 'UTC', 'Australia/Lord_Howe', 'Asia/Kolkata'] as const;
-const TRANSITIONS = ['2024-03-10T07:00:00Z', '2024-11-03T06:00:00Z', '2024-03-31T01:00:00Z', '2024-10-27T01:00:00Z', '2025-03-09T07:00:00Z'].map(at);
+const TRANSITIONS = [
+  '2024-03-10T07:00:00Z',
+  '2024-11-03T06:00:00Z',
+  '2024-03-31T01:00:00Z',
+  '2024-10-27T01:00:00Z',
+  '2025-03-09T07:00:00Z',
+].map(at);
 const MIN = 60_000;
 
 const clockArb = fc.integer({ min: 0, max: 96 }).map((q) => {
@@ -199,16 +211,21 @@ describe('window properties', () => {
 
   it('nextOpening is never earlier than now, is open, is now when open, and nothing before it is open', () => {
     fc.assert(
-      fc.property(fc.array(windowArb, { minLength: 1, maxLength: 3 }), instantArb, fc.double({ min: 0, max: 1, noNaN: true }), (wins, t, f) => {
-        const next = nextOpening(wins, t);
-        expect(next).toBeGreaterThanOrEqual(t);
-        expect(isAnyOpen(wins, next)).toBe(true);
-        if (isAnyOpen(wins, t)) expect(next).toBe(t);
-        else {
-          expect(isAnyOpen(wins, next - 1)).toBe(false);
-          expect(isAnyOpen(wins, t + Math.floor((next - t) * f * 0.999))).toBe(false);
-        }
-      }),
+      fc.property(
+        fc.array(windowArb, { minLength: 1, maxLength: 3 }),
+        instantArb,
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (wins, t, f) => {
+          const next = nextOpening(wins, t);
+          expect(next).toBeGreaterThanOrEqual(t);
+          expect(isAnyOpen(wins, next)).toBe(true);
+          if (isAnyOpen(wins, t)) expect(next).toBe(t);
+          else {
+            expect(isAnyOpen(wins, next - 1)).toBe(false);
+            expect(isAnyOpen(wins, t + Math.floor((next - t) * f * 0.999))).toBe(false);
+          }
+        },
+      ),
       { numRuns: 1000 },
     );
   });

@@ -16,7 +16,8 @@ describe('the operator commands against the local system', () => {
   let system: LocalSystem;
   const clock = new ManualClock(Date.parse('2030-01-07T12:00:00Z'));
   const afterDebounce = () => clock.advance(2_500);
-  const status = async (): Promise<SystemStatus> => JSON.parse(await statusReport({ json: true, dataDir: data.dir })) as SystemStatus;
+  const status = async (): Promise<SystemStatus> =>
+    JSON.parse(await statusReport({ json: true, dataDir: data.dir })) as SystemStatus;
   const pendingApproval = async (environment: string, revision: number) =>
     (await status()).approvals.find((a) => a.environment === environment && a.revision === revision);
   const refusal = (promise: Promise<unknown>) =>
@@ -32,7 +33,14 @@ describe('the operator commands against the local system', () => {
 
   beforeAll(async () => {
     data = await tempDataDir('lockstep-cli-');
-    system = await startLocalSystem({ dataDir: data.dir, clock, javaPreference: 'dynalite', instantRetries: true, sdkPublishing: false, write: () => undefined });
+    system = await startLocalSystem({
+      dataDir: data.dir,
+      clock,
+      javaPreference: 'dynalite',
+      instantRetries: true,
+      sdkPublishing: false,
+      write: () => undefined,
+    });
   });
 
   afterAll(async () => {
@@ -44,10 +52,16 @@ describe('the operator commands against the local system', () => {
     afterDebounce();
     const approval = await eventually(() => pendingApproval('beta', 1), 'r1 waiting for approval in beta');
     expect(approval).toMatchObject({ application: 'sample-app', approver: 'release-manager@example.com' });
-    expect(approval.link).toMatch(new RegExp(`^${system.services.endpoints.http}/approvals/${approval.requestId}\\?approver=release-manager%40example.com&exp=\\d+&sig=`));
+    expect(approval.link).toMatch(
+      new RegExp(
+        `^${system.services.endpoints.http}/approvals/${approval.requestId}\\?approver=release-manager%40example.com&exp=\\d+&sig=`,
+      ),
+    );
     const beta = (await status()).environments.find((e) => e.name === 'beta')!;
     expect(beta.lock).toMatchObject({ owner: 'alpha-to-beta-sample-app-r1' });
-    expect(await statusReport({ dataDir: data.dir })).toMatch(/beta +r1 \(not approved\) +locked by alpha-to-beta-sample-app-r1/);
+    expect(await statusReport({ dataDir: data.dir })).toMatch(
+      /beta +r1 \(not approved\) +locked by alpha-to-beta-sample-app-r1/,
+    );
   });
 
   it('refuses an unknown request, listing the pending ones', async () => {
@@ -66,9 +80,21 @@ describe('the operator commands against the local system', () => {
     const twin = `${prefix}-go-ahead-request`;
     await sendApprovalRequest(
       { ...approvalDependencies(), newId: () => twin },
-      { kind: 'promotion', execution: 'beta-to-prod-na-sample-app-r1', promotion: 'beta-to-prod-na', environment: 'prod-na', application: 'sample-app', revision: 1, approvers: ['release-manager@example.com'], timeoutSeconds: 3600 },
+      {
+        kind: 'promotion',
+        execution: 'beta-to-prod-na-sample-app-r1',
+        promotion: 'beta-to-prod-na',
+        environment: 'prod-na',
+        application: 'sample-app',
+        revision: 1,
+        approvers: ['release-manager@example.com'],
+        timeoutSeconds: 3600,
+      },
     );
-    await eventually(async () => (await status()).approvals.some((a) => a.requestId === twin), 'the second request pending');
+    await eventually(
+      async () => (await status()).approvals.some((a) => a.requestId === twin),
+      'the second request pending',
+    );
 
     const message = await refusal(decideApproval(prefix, 'approve', { dataDir: data.dir }));
     expect(message).toContain(`${prefix} matches 2 requests`);
@@ -76,7 +102,9 @@ describe('the operator commands against the local system', () => {
     expect(message).toContain(`${twin} (sample-app r1 in prod-na`);
     expect(await pendingApproval('beta', 1)).toBeDefined(); // nothing was decided
 
-    expect(await decideApproval(twin, 'reject', { dataDir: data.dir })).toBe('Rejected sample-app r1 in prod-na as release-manager@example.com.');
+    expect(await decideApproval(twin, 'reject', { dataDir: data.dir })).toBe(
+      'Rejected sample-app r1 in prod-na as release-manager@example.com.',
+    );
   });
 
   it('approve <prefix> approves as the approver the link was sent to, and the revision moves on to Prod', async () => {
@@ -84,19 +112,25 @@ describe('the operator commands against the local system', () => {
     const line = await decideApproval(approval.requestId.slice(0, 6), 'approve', { dataDir: data.dir });
     expect(line).toBe('Approved sample-app r1 in beta as release-manager@example.com.');
     await eventually(async () => (await deployed(data.dir, 'prod-na'))?.revision === 1, 'r1 in prod-na');
-    await eventually(async () => (await status()).environments.find((e) => e.name === 'beta')?.applications['sample-app']?.approved.includes(1), 'r1 approved in beta');
+    await eventually(
+      async () =>
+        (await status()).environments.find((e) => e.name === 'beta')?.applications['sample-app']?.approved.includes(1),
+      'r1 approved in beta',
+    );
     expect(await pendingApproval('beta', 1)).toBeUndefined();
     // Decided once: the same request is no longer pending.
-    expect(await refusal(decideApproval(approval.requestId, 'approve', { dataDir: data.dir }))).toContain(`No pending approval request ${approval.requestId}`);
+    expect(await refusal(decideApproval(approval.requestId, 'approve', { dataDir: data.dir }))).toContain(
+      `No pending approval request ${approval.requestId}`,
+    );
   });
 
   it('reject <prefix> stops the promotion: beta rolls back and the revision never reaches Prod', async () => {
     await system.push({ message: 'A change the release manager turns down' });
     afterDebounce();
     const approval = await eventually(() => pendingApproval('beta', 2), 'r2 waiting for approval in beta');
-    expect(await decideApproval(approval.requestId.slice(0, 8), 'reject', { dataDir: data.dir, comment: 'not this week' })).toBe(
-      'Rejected sample-app r2 in beta as release-manager@example.com.',
-    );
+    expect(
+      await decideApproval(approval.requestId.slice(0, 8), 'reject', { dataDir: data.dir, comment: 'not this week' }),
+    ).toBe('Rejected sample-app r2 in beta as release-manager@example.com.');
     await eventually(async () => (await deployed(data.dir, 'beta'))?.rollback === true, 'beta rolled back');
     expect(await deployed(data.dir, 'beta')).toMatchObject({ revision: 1, rollback: true });
     const after = await eventually(async () => {

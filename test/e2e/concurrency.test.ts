@@ -21,7 +21,15 @@ describe('concurrent pushes and promotions', () => {
 
   beforeAll(async () => {
     data = await tempDataDir('lockstep-e2e-');
-    system = await startLocalSystem({ dataDir: data.dir, clock, javaPreference: 'auto', instantRetries: true, firstPush: false, sdkPublishing: false, write: (line) => consoleLines.push(line) });
+    system = await startLocalSystem({
+      dataDir: data.dir,
+      clock,
+      javaPreference: 'auto',
+      instantRetries: true,
+      firstPush: false,
+      sdkPublishing: false,
+      write: (line) => consoleLines.push(line),
+    });
     // Deploys (rollbacks included) in flight per environment, as the builds report their state.
     system.services.codeBuild.subscribe((record: BuildRecord) => {
       const environment = /-deploy-(.+)$/.exec(record.projectName)?.[1];
@@ -54,11 +62,23 @@ describe('concurrent pushes and promotions', () => {
   it('keeps a second revision out of Beta while the first one holds its lock waiting for approval, then promotes it', async () => {
     await system.push({ message: 'Third change' });
     afterDebounce();
-    await eventually(async () => (await system.status()).environments.find((e) => e.name === 'alpha')?.applications['sample-app']?.approved.includes(2), 'r2 approved in alpha');
+    await eventually(
+      async () =>
+        (await system.status()).environments
+          .find((e) => e.name === 'alpha')
+          ?.applications['sample-app']?.approved.includes(2),
+      'r2 approved in alpha',
+    );
     await system.reconcile();
     const blocked = (await system.status()).decisions.find((d) => d.promotion === 'alpha-to-beta');
-    expect(blocked?.decision).toMatchObject({ kind: 'blocked-by-lock', revision: 2, owner: 'alpha-to-beta-sample-app-r1' });
-    expect(consoleLines.join('\n')).toMatch(/beta is locked by alpha-to-beta-sample-app-r1 until .* so sample-app r2 waits/);
+    expect(blocked?.decision).toMatchObject({
+      kind: 'blocked-by-lock',
+      revision: 2,
+      owner: 'alpha-to-beta-sample-app-r1',
+    });
+    expect(consoleLines.join('\n')).toMatch(
+      /beta is locked by alpha-to-beta-sample-app-r1 until .* so sample-app r2 waits/,
+    );
     expect(await deploysOf(data.dir, 'beta', 2)).toHaveLength(0);
 
     expect((await decide((await pendingApproval('beta', 1))!.link, 'approve')).status).toBe(200);

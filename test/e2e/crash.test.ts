@@ -53,12 +53,16 @@ describe('crash and restart of lockstep local', () => {
   const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
 
   const start = (): Running => {
-    const child = spawn(CLI[0], [...CLI.slice(1), 'local', '--data-dir', data.dir, '--config', configFile, '--dynamodb', 'dynalite', '--no-sdk'], {
-      cwd: ROOT,
-      env,
-      detached: true, // its own process group, so the test can kill all of it at once
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      CLI[0],
+      [...CLI.slice(1), 'local', '--data-dir', data.dir, '--config', configFile, '--dynamodb', 'dynalite', '--no-sdk'],
+      {
+        cwd: ROOT,
+        env,
+        detached: true, // its own process group, so the test can kill all of it at once
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const running: Running = { child, output: '', exited: new Promise((ok) => child.once('exit', () => ok())) };
     child.stdout.on('data', (chunk: Buffer) => (running.output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (running.output += chunk.toString()));
@@ -69,14 +73,19 @@ describe('crash and restart of lockstep local', () => {
     process.kill(-running.child.pid!, 'SIGKILL');
     await running.exited;
   };
-  const cli = (...args: string[]) => spawnSync(CLI[0], [...CLI.slice(1), ...args, '--data-dir', data.dir], { cwd: ROOT, env, encoding: 'utf8' });
+  const cli = (...args: string[]) =>
+    spawnSync(CLI[0], [...CLI.slice(1), ...args, '--data-dir', data.dir], { cwd: ROOT, env, encoding: 'utf8' });
   const status = () => {
     const result = cli('status', '--json');
     if (result.status !== 0) throw new Error(result.stderr);
-    return JSON.parse(result.stdout) as { environments: Array<{ name: string; lock: unknown; applications: Record<string, { approved: number[] }> }> };
+    return JSON.parse(result.stdout) as {
+      environments: Array<{ name: string; lock: unknown; applications: Record<string, { approved: number[] }> }>;
+    };
   };
   const executionRecord = async (name: string) =>
-    JSON.parse(await readFile(join(data.dir, 'executions', 'lockstep-crashtest-promotion', `${name}.json`), 'utf8')) as { status: string; resumeCount: number };
+    JSON.parse(
+      await readFile(join(data.dir, 'executions', 'lockstep-crashtest-promotion', `${name}.json`), 'utf8'),
+    ) as { status: string; resumeCount: number };
 
   // Each test gets its own data folder and its own system, so it passes alone and in any order.
   beforeEach(async () => {
@@ -99,7 +108,12 @@ describe('crash and restart of lockstep local', () => {
 
   it('resumes a promotion killed mid-deploy: the deploy is not run again, the promotion rolls back and frees the lock', async () => {
     const first = start();
-    const cutOff = await eventually(async () => (await builds(data.dir)).find((b) => b.projectName.endsWith('-deploy-alpha') && b.currentPhase === 'BUILD'), 'the alpha deploy running', 60_000);
+    const cutOff = await eventually(
+      async () =>
+        (await builds(data.dir)).find((b) => b.projectName.endsWith('-deploy-alpha') && b.currentPhase === 'BUILD'),
+      'the alpha deploy running',
+      60_000,
+    );
     await crash(first);
 
     await releaseDeploys();
@@ -116,14 +130,24 @@ describe('crash and restart of lockstep local', () => {
     expect(deploys.map((d) => d.id)).toEqual([cutOff.id]);
     expect(deploys[0]).toMatchObject({ buildStatus: 'FAILED' });
     expect(await deployed(data.dir, 'alpha')).toBeUndefined(); // the cut-off deploy's commands were ended, not finished later
-    expect((await notifications(data.dir)).some((m) => m.attributes.event === 'deployment-failed' && m.attributes.environment === 'alpha')).toBe(true);
+    expect(
+      (await notifications(data.dir)).some(
+        (m) => m.attributes.event === 'deployment-failed' && m.attributes.environment === 'alpha',
+      ),
+    ).toBe(true);
     expect(status().environments.find((e) => e.name === 'alpha')?.lock).toBeNull();
   });
 
   it('resumes a promotion killed while it waits for approval: the same request and link, one email, approved once', async () => {
     await releaseDeploys();
     const first = start();
-    const approvalEmails = async () => (await notifications(data.dir)).filter((m) => m.attributes.event === 'approval-requested' && m.attributes.approver !== undefined && m.attributes.environment === 'beta');
+    const approvalEmails = async () =>
+      (await notifications(data.dir)).filter(
+        (m) =>
+          m.attributes.event === 'approval-requested' &&
+          m.attributes.approver !== undefined &&
+          m.attributes.environment === 'beta',
+      );
     await eventually(async () => (await approvalEmails()).length === 1, 'the approval email for r1 in beta', 60_000);
     await crash(first);
 
@@ -134,7 +158,13 @@ describe('crash and restart of lockstep local', () => {
     const requestId = new URL(/Review and decide: (\S+)/.exec(email!.message)![1]!).pathname.split('/').pop()!;
     // Decided through the page's route with the link from before the crash (its port is kept across restarts).
     cli('approve', requestId.slice(0, 8));
-    await eventually(() => status().environments.find((e) => e.name === 'beta')?.applications['sample-app']?.approved.includes(1), 'r1 approved in beta');
+    await eventually(
+      () =>
+        status()
+          .environments.find((e) => e.name === 'beta')
+          ?.applications['sample-app']?.approved.includes(1),
+      'r1 approved in beta',
+    );
 
     expect(await approvalEmails()).toHaveLength(1);
     expect(await deploysOf(data.dir, 'beta', 1)).toHaveLength(1);

@@ -17,7 +17,15 @@ describe('a lost push delivery in local mode', () => {
   beforeAll(async () => {
     data = await tempDataDir('lockstep-e2e-lost-');
     // No first push: the sample repository is created, and its webhook delivery never sent.
-    system = await startLocalSystem({ dataDir: data.dir, clock, javaPreference: 'dynalite', instantRetries: true, firstPush: false, sdkPublishing: false, write: () => undefined });
+    system = await startLocalSystem({
+      dataDir: data.dir,
+      clock,
+      javaPreference: 'dynalite',
+      instantRetries: true,
+      firstPush: false,
+      sdkPublishing: false,
+      write: () => undefined,
+    });
   }, 180_000);
 
   afterAll(async () => {
@@ -27,14 +35,22 @@ describe('a lost push delivery in local mode', () => {
 
   it('builds and deploys a commit whose push never reached the webhook', async () => {
     const repo = join(data.dir, 'repos', 'sample-app');
-    const head = await commitChange(repo, { message: 'Delivered to nobody', files: { 'lost.txt': 'lost\n' }, author: { name: 'Eve', email: 'eve@example.com' } });
+    const head = await commitChange(repo, {
+      message: 'Delivered to nobody',
+      files: { 'lost.txt': 'lost\n' },
+      author: { name: 'Eve', email: 'eve@example.com' },
+    });
     await system.reconcile(); // finds the head no push named
     clock.advance(2_500); // past the 2-second build debounce
     await system.reconcile();
-    const alpha = await eventually(async () => {
-      const d = await deployed(data.dir, 'alpha');
-      return d?.commit === head ? d : undefined;
-    }, 'the missed commit deployed to alpha', 120_000);
+    const alpha = await eventually(
+      async () => {
+        const d = await deployed(data.dir, 'alpha');
+        return d?.commit === head ? d : undefined;
+      },
+      'the missed commit deployed to alpha',
+      120_000,
+    );
     expect(alpha.revision).toBe(1);
     const status = await system.status();
     expect(JSON.stringify(status)).not.toContain('reconcile pass failed');

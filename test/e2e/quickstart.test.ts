@@ -24,7 +24,14 @@ describe('the quickstart pipeline, one push after another', () => {
 
   beforeAll(async () => {
     data = await tempDataDir('lockstep-e2e-');
-    system = await startLocalSystem({ dataDir: data.dir, clock, javaPreference: 'dynalite', instantRetries: true, sdkPublishing: false, write: (line) => consoleLines.push(line) });
+    system = await startLocalSystem({
+      dataDir: data.dir,
+      clock,
+      javaPreference: 'dynalite',
+      instantRetries: true,
+      sdkPublishing: false,
+      write: (line) => consoleLines.push(line),
+    });
   });
 
   afterAll(async () => {
@@ -38,7 +45,11 @@ describe('the quickstart pipeline, one push after another', () => {
     const approval = await eventually(() => pendingApproval('beta', 1), 'r1 waiting for approval in beta');
     expect(await deployed(data.dir, 'alpha')).toMatchObject({ revision: 1, rollback: false });
     expect(await deployed(data.dir, 'beta')).toMatchObject({ revision: 1, rollback: false });
-    expect(approval.link).toMatch(new RegExp(`^${system.services.endpoints.http}/approvals/${approval.requestId}\\?approver=release-manager%40example.com&exp=\\d+&sig=`));
+    expect(approval.link).toMatch(
+      new RegExp(
+        `^${system.services.endpoints.http}/approvals/${approval.requestId}\\?approver=release-manager%40example.com&exp=\\d+&sig=`,
+      ),
+    );
     expect(approval.link).not.toMatch(/token/i);
     expect(consoleLines.join('\n')).toContain(approval.link);
     const status = system.formatStatus(await system.status()).join('\n');
@@ -56,10 +67,15 @@ describe('the quickstart pipeline, one push after another', () => {
     expect(await pendingApproval('beta', 1)).toBeDefined(); // looking decided nothing
 
     expect((await decide(approval.link, 'approve')).status).toBe(200);
-    await eventually(async () => (await deployed(data.dir, 'prod-na'))?.revision === 1 && (await deployed(data.dir, 'prod-eu'))?.revision === 1, 'r1 in prod-na and prod-eu');
+    await eventually(
+      async () =>
+        (await deployed(data.dir, 'prod-na'))?.revision === 1 && (await deployed(data.dir, 'prod-eu'))?.revision === 1,
+      'r1 in prod-na and prod-eu',
+    );
     const envs = await eventually(async () => {
       const s = await system.status();
-      const approved = (name: string) => s.environments.find((e) => e.name === name)?.applications['sample-app']?.approved.includes(1);
+      const approved = (name: string) =>
+        s.environments.find((e) => e.name === name)?.applications['sample-app']?.approved.includes(1);
       const unlocked = s.environments.every((e) => e.lock === null);
       return approved('beta') && approved('prod-na') && approved('prod-eu') && unlocked ? s.environments : undefined;
     }, 'r1 approved in beta, prod-na and prod-eu, and their locks released');
@@ -70,12 +86,20 @@ describe('the quickstart pipeline, one push after another', () => {
   it('holds prod-fe while its night window is closed, and deploys there once the window opens', async () => {
     const status = await system.status();
     expect(status.decisions.find((d) => d.destination === 'prod-fe')?.decision).toMatchObject({ kind: 'wait-window' });
-    expect(consoleLines.join('\n')).toMatch(/r1 waits for a deploy window of prod-fe: the next opens Mon 2030-01-07 22:00 Asia\/Tokyo/);
+    expect(consoleLines.join('\n')).toMatch(
+      /r1 waits for a deploy window of prod-fe: the next opens Mon 2030-01-07 22:00 Asia\/Tokyo/,
+    );
     expect(await deployed(data.dir, 'prod-fe')).toBeUndefined();
 
     clock.set(TOKYO_22H); // the minute schedule runs the reconcile pass: the window is open now
     await eventually(async () => (await deployed(data.dir, 'prod-fe'))?.revision === 1, 'r1 in prod-fe');
-    await eventually(async () => (await system.status()).environments.find((e) => e.name === 'prod-fe')?.applications['sample-app']?.approved.includes(1), 'r1 approved in prod-fe');
+    await eventually(
+      async () =>
+        (await system.status()).environments
+          .find((e) => e.name === 'prod-fe')
+          ?.applications['sample-app']?.approved.includes(1),
+      'r1 approved in prod-fe',
+    );
   });
 
   it('rolls an environment back to the previous revision when the smoke test fails, and says so in the outbox', async () => {
@@ -87,11 +111,16 @@ describe('the quickstart pipeline, one push after another', () => {
     const outbox = await eventually(async () => {
       const messages = await notifications(data.dir);
       // The failure notice follows the rollback notice (NotifyFailure runs after RecordRollback): wait for both.
-      const sent = (event: string) => messages.some((m) => m.attributes.event === event && m.attributes.environment === 'alpha');
+      const sent = (event: string) =>
+        messages.some((m) => m.attributes.event === event && m.attributes.environment === 'alpha');
       return sent('rollback-done') && sent('approval-workflow-failed') ? messages : undefined;
     }, 'rollback and approval-workflow-failed notifications');
-    expect(outbox.find((m) => m.attributes.event === 'rollback-done' && m.attributes.environment === 'alpha')?.message).toContain('rolled back from sample-app revision 2 to revision 1');
-    expect(consoleLines.join('\n')).toMatch(/FAILED: testing sample-app r2 in alpha \(smoke\)\n {4}BUILD: `node scripts\/test.js` exited with 1[\s\S]*FAILED the build carries no FAIL_TESTS marker/);
+    expect(
+      outbox.find((m) => m.attributes.event === 'rollback-done' && m.attributes.environment === 'alpha')?.message,
+    ).toContain('rolled back from sample-app revision 2 to revision 1');
+    expect(consoleLines.join('\n')).toMatch(
+      /FAILED: testing sample-app r2 in alpha \(smoke\)\n {4}BUILD: `node scripts\/test.js` exited with 1[\s\S]*FAILED the build carries no FAIL_TESTS marker/,
+    );
     expect((await deployed(data.dir, 'beta'))?.revision).toBe(1); // r2 went no further
   });
 
@@ -123,7 +152,11 @@ describe('the quickstart pipeline, one push after another', () => {
     await setSwitches(agentDependencies(), { enabled: true }, 'ops@example.com');
     await setSwitches(agentDependencies(), { automation: false }, 'ops@example.com');
     const events = (await notifications(data.dir)).map((m) => m.attributes.event);
-    expect(events.filter((e) => e === 'pipeline-disabled' || e === 'pipeline-enabled' || e === 'automation-switched')).toEqual(['pipeline-disabled', 'pipeline-enabled', 'automation-switched']);
-    expect((await notifications(data.dir)).find((m) => m.attributes.event === 'pipeline-disabled')?.message).toContain('disabled by ops@example.com');
+    expect(
+      events.filter((e) => e === 'pipeline-disabled' || e === 'pipeline-enabled' || e === 'automation-switched'),
+    ).toEqual(['pipeline-disabled', 'pipeline-enabled', 'automation-switched']);
+    expect((await notifications(data.dir)).find((m) => m.attributes.event === 'pipeline-disabled')?.message).toContain(
+      'disabled by ops@example.com',
+    );
   });
 });

@@ -47,12 +47,16 @@ describe('crash and restart of lockstep local while an SDK is TESTING', () => {
   const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
 
   const start = (): Running => {
-    const child = spawn(CLI[0], [...CLI.slice(1), 'local', '--data-dir', data.dir, '--config', configFile, '--dynamodb', 'dynalite'], {
-      cwd: ROOT,
-      env,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      CLI[0],
+      [...CLI.slice(1), 'local', '--data-dir', data.dir, '--config', configFile, '--dynamodb', 'dynalite'],
+      {
+        cwd: ROOT,
+        env,
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const running: Running = { child, output: '', exited: new Promise((ok) => child.once('exit', () => ok())) };
     child.stdout.on('data', (chunk: Buffer) => (running.output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (running.output += chunk.toString()));
@@ -84,12 +88,20 @@ describe('crash and restart of lockstep local while an SDK is TESTING', () => {
     await eventually(() => first.output.includes('Lockstep is ready'), 'local mode to be ready', 90_000);
     const built = await buildExampleSdks(join(data.dir, 'examples'));
     const analytics = built['analytics@6.1.0']!;
-    await writeFile(join(analytics, 'lockstep-checks.sh'), `while [ ! -e ${gate}/release ]; do sleep 0.1; done\necho "released"\n`);
+    await writeFile(
+      join(analytics, 'lockstep-checks.sh'),
+      `while [ ! -e ${gate}/release ]; do sleep 0.1; done\necho "released"\n`,
+    );
     const provider = resolveApi({ dataDir: data.dir }, 'provider');
     const [pushed] = await pushSdks(provider, [analytics]);
     expect(pushed).toMatchObject({ started: true });
 
-    await eventually(async () => (await builds(data.dir)).find((b) => b.projectName === 'lockstep-sdk-tester' && b.currentPhase === 'BUILD'), 'the tester running', 90_000);
+    await eventually(
+      async () =>
+        (await builds(data.dir)).find((b) => b.projectName === 'lockstep-sdk-tester' && b.currentPhase === 'BUILD'),
+      'the tester running',
+      90_000,
+    );
     expect((await fetchStatus(provider, 'analytics@6.1.0'))[0]?.status).toBe('TESTING');
     await crash(first);
 
@@ -99,10 +111,14 @@ describe('crash and restart of lockstep local while an SDK is TESTING', () => {
     await eventually(() => second.output.includes('Lockstep is ready'), 'the restarted system to be ready', 90_000);
     expect(second.output).toMatch(/\[local sdk\] resuming analytics-6_1_0-intake-/);
 
-    const status = await eventually(async () => {
-      const [found] = await fetchStatus(resolveApi({ dataDir: data.dir }, 'provider'), 'analytics@6.1.0');
-      return found?.status === 'PUBLISHED' || found?.status === 'TEST_FAILED' ? found : undefined;
-    }, 'the interrupted publish to finish', 120_000);
+    const status = await eventually(
+      async () => {
+        const [found] = await fetchStatus(resolveApi({ dataDir: data.dir }, 'provider'), 'analytics@6.1.0');
+        return found?.status === 'PUBLISHED' || found?.status === 'TEST_FAILED' ? found : undefined;
+      },
+      'the interrupted publish to finish',
+      120_000,
+    );
     expect(status.status).toBe('PUBLISHED');
     expect(status.history.map((h) => h.status)).toEqual(expect.arrayContaining(['TESTING', 'READY', 'PUBLISHED']));
     expect(status.intakes.map((i) => i.state)).not.toContain('REJECTED');

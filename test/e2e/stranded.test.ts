@@ -21,18 +21,29 @@ describe('executions that end outside their own Catch', () => {
   const consoleLines: string[] = [];
   const afterDebounce = () => clock.advance(2_500);
   const beta = async () => (await system.status()).environments.find((e) => e.name === 'beta')!;
-  const pendingApproval = async (revision: number) => (await system.status()).approvals.find((a) => a.environment === 'beta' && a.revision === revision);
+  const pendingApproval = async (revision: number) =>
+    (await system.status()).approvals.find((a) => a.environment === 'beta' && a.revision === revision);
   // This system's own adapters (its tables, clients and clock): local mode leaves process.env alone.
   const timeline = () => system.runtime.agentDependencies().events.list({ environment: 'beta' }, 200);
 
   beforeAll(async () => {
     data = await tempDataDir('lockstep-e2e-stranded-');
-    system = await startLocalSystem({ dataDir: data.dir, clock, javaPreference: 'dynalite', instantRetries: true, sdkPublishing: false, write: (line) => consoleLines.push(line) });
+    system = await startLocalSystem({
+      dataDir: data.dir,
+      clock,
+      javaPreference: 'dynalite',
+      instantRetries: true,
+      sdkPublishing: false,
+      write: (line) => consoleLines.push(line),
+    });
     sfn = system.services.clients.sfn;
     afterDebounce();
     const approval = await eventually(() => pendingApproval(1), 'r1 waiting for approval in beta');
     expect((await decide(approval.link, 'approve')).status).toBe(200);
-    await eventually(async () => (await beta()).applications['sample-app']?.approved.includes(1) && (await beta()).lock === null, 'r1 approved in beta');
+    await eventually(
+      async () => (await beta()).applications['sample-app']?.approved.includes(1) && (await beta()).lock === null,
+      'r1 approved in beta',
+    );
   }, 120_000);
 
   afterAll(async () => {
@@ -61,30 +72,54 @@ describe('executions that end outside their own Catch', () => {
 
     const events = await timeline();
     const released = events.find((e) => e.type === 'lock-released-stranded');
-    expect(released?.message).toMatch(/^Released the lock of beta \(token \d+\): execution alpha-to-beta-sample-app-r2 ended ABORTED while it held the lock$/);
+    expect(released?.message).toMatch(
+      /^Released the lock of beta \(token \d+\): execution alpha-to-beta-sample-app-r2 ended ABORTED while it held the lock$/,
+    );
     expect(released?.details).toMatchObject({ holder: 'alpha-to-beta-sample-app-r2', status: 'ABORTED' });
-    expect(events.find((e) => e.type === 'recovery-started')?.message).toContain('Rolling beta back from sample-app r2 (never approved there) to r1');
-    expect(events.find((e) => e.type === 'rollback-rolled-back')?.message).toContain('back from sample-app revision 2 (never approved there) to revision 1');
+    expect(events.find((e) => e.type === 'recovery-started')?.message).toContain(
+      'Rolling beta back from sample-app r2 (never approved there) to r1',
+    );
+    expect(events.find((e) => e.type === 'rollback-rolled-back')?.message).toContain(
+      'back from sample-app revision 2 (never approved there) to revision 1',
+    );
 
     const outbox = await notifications(data.dir);
-    expect(outbox.find((m) => m.attributes.event === 'deployment-failed' && m.message.includes('alpha-to-beta-sample-app-r2'))?.message).toContain(
-      'ended (ABORTED) while it held the lock of beta',
-    );
-    expect(outbox.find((m) => m.attributes.event === 'rollback-done' && m.attributes.environment === 'beta')?.message).toContain(
-      'beta was rolled back from sample-app revision 2 to revision 1, the last revision approved there',
-    );
+    expect(
+      outbox.find(
+        (m) => m.attributes.event === 'deployment-failed' && m.message.includes('alpha-to-beta-sample-app-r2'),
+      )?.message,
+    ).toContain('ended (ABORTED) while it held the lock of beta');
+    expect(
+      outbox.find((m) => m.attributes.event === 'rollback-done' && m.attributes.environment === 'beta')?.message,
+    ).toContain('beta was rolled back from sample-app revision 2 to revision 1, the last revision approved there');
     // r2 is not offered again, and nothing else waits behind a dead holder.
-    expect((await system.status()).decisions.find((d) => d.destination === 'beta')?.decision.kind).toBe('already-started');
+    expect((await system.status()).decisions.find((d) => d.destination === 'beta')?.decision.kind).toBe(
+      'already-started',
+    );
   }, 90_000);
 
   it('does the same for an execution that fails with States.Runtime while it holds the lock', async () => {
     const revision = (await system.runtime.agentDependencies().revisions.get('sample-app', 2))!;
     clock.advance(1_000); // a deploy a second after the last one, as any real redeploy is
-    const input = executionInput(system.pipeline, { promotion: 'alpha-to-beta', execution: 'beta-runtime-failure', environment: 'beta', revision });
+    const input = executionInput(system.pipeline, {
+      promotion: 'alpha-to-beta',
+      execution: 'beta-runtime-failure',
+      environment: 'beta',
+      revision,
+    });
     // A bake time of half a second is not a whole number of seconds: the Wait state fails with States.Runtime,
     // which no Catch sees, after the deploy was recorded.
-    const broken = { ...input, approval: { ...input.approval, tests: [], manual: null, compliancePolicy: null, bakeSeconds: 0.5 } };
-    await sfn.send(new StartExecutionCommand({ stateMachineArn: stateMachineArn(system.services.names.promotionStateMachineName), name: 'beta-runtime-failure', input: JSON.stringify(broken) }));
+    const broken = {
+      ...input,
+      approval: { ...input.approval, tests: [], manual: null, compliancePolicy: null, bakeSeconds: 0.5 },
+    };
+    await sfn.send(
+      new StartExecutionCommand({
+        stateMachineArn: stateMachineArn(system.services.names.promotionStateMachineName),
+        name: 'beta-runtime-failure',
+        input: JSON.stringify(broken),
+      }),
+    );
     const record = await eventually(async () => {
       const r = system.services.stepFunctions.getExecution('beta-runtime-failure');
       return r && r.status !== 'RUNNING' ? r : undefined;
@@ -99,23 +134,40 @@ describe('executions that end outside their own Catch', () => {
       return b.lock === null && b.applications['sample-app']?.current?.number === 1;
     }, 'beta back on r1 after the States.Runtime failure');
     const released = (await timeline()).filter((e) => e.type === 'lock-released-stranded');
-    expect(released[0]?.message).toContain('execution beta-runtime-failure ended FAILED (States.Runtime) while it held the lock');
-    expect((await notifications(data.dir)).find((m) => m.attributes.event === 'deployment-failed' && m.message.includes('beta-runtime-failure'))?.subject).toContain(
-      'sample-app revision 2 in beta',
+    expect(released[0]?.message).toContain(
+      'execution beta-runtime-failure ended FAILED (States.Runtime) while it held the lock',
     );
+    expect(
+      (await notifications(data.dir)).find(
+        (m) => m.attributes.event === 'deployment-failed' && m.message.includes('beta-runtime-failure'),
+      )?.subject,
+    ).toContain('sample-app revision 2 in beta');
   }, 90_000);
 
   it('lets an operator unlock an environment, audited with the holder and the reason', async () => {
     const deps = system.runtime.agentDependencies();
     const held = await deps.locks.acquire('beta', 'manual:ops@example.com', 3_600_000, clock.now());
     expect(held.acquired).toBe(true);
-    const outcome = await unlockEnvironment(deps, { environment: 'beta', reason: 'maintenance finished', by: 'ops@example.com' });
+    const outcome = await unlockEnvironment(deps, {
+      environment: 'beta',
+      reason: 'maintenance finished',
+      by: 'ops@example.com',
+    });
     expect(outcome).toMatchObject({ holder: 'manual:ops@example.com', cleared: [] });
     expect((await beta()).lock).toBeNull();
     const audit = (await timeline()).find((e) => e.type === 'lock-released-by-operator');
-    expect(audit).toMatchObject({ actor: 'ops@example.com', details: { holder: 'manual:ops@example.com', reason: 'maintenance finished' } });
-    expect((await notifications(data.dir)).some((m) => m.attributes.event === 'operator-override' && m.message.includes('maintenance finished'))).toBe(true);
-    await expect(unlockEnvironment(deps, { environment: 'betta', reason: 'x', by: 'ops' })).rejects.toThrow('Environment betta is not in pipeline');
+    expect(audit).toMatchObject({
+      actor: 'ops@example.com',
+      details: { holder: 'manual:ops@example.com', reason: 'maintenance finished' },
+    });
+    expect(
+      (await notifications(data.dir)).some(
+        (m) => m.attributes.event === 'operator-override' && m.message.includes('maintenance finished'),
+      ),
+    ).toBe(true);
+    await expect(unlockEnvironment(deps, { environment: 'betta', reason: 'x', by: 'ops' })).rejects.toThrow(
+      'Environment betta is not in pipeline',
+    );
     await expect(unlockEnvironment(deps, { environment: 'beta', reason: ' ', by: 'ops' })).rejects.toThrow('--reason');
   });
 });

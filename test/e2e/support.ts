@@ -28,7 +28,11 @@ afterEach(() => {
  * Helpers for the end-to-end tests: they look where a user would look (the deploy folders, the outbox, the build
  * records, the status view) and wait for the system to get there. Waiting polls; nothing asserts on time.
  */
-export async function eventually<T>(check: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 45_000): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  what: string,
+  timeoutMs = 45_000,
+): Promise<T> {
   const deadline = Math.min(Date.now() + timeoutMs, testDeadline);
   let lastError: unknown;
   for (;;) {
@@ -38,13 +42,19 @@ export async function eventually<T>(check: () => Promise<T | undefined | false> 
     } catch (error) {
       lastError = error;
     }
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}${lastError ? `: ${lastError instanceof Error ? lastError.message : JSON.stringify(lastError)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `Timed out waiting for ${what}${lastError ? `: ${lastError instanceof Error ? lastError.message : JSON.stringify(lastError)}` : ''}`,
+      );
     await new Promise((resolve) => setTimeout(resolve, 40));
   }
 }
 
 /** What the sample app's deploy wrote into `<dataDir>/deployments/<environment>/revision.json`. */
-export async function deployed(dataDir: string, environment: string): Promise<{ revision: number; rollback: boolean; fencingToken: number; commit: string } | undefined> {
+export async function deployed(
+  dataDir: string,
+  environment: string,
+): Promise<{ revision: number; rollback: boolean; fencingToken: number; commit: string } | undefined> {
   try {
     return JSON.parse(await readFile(join(dataDir, 'deployments', environment, 'revision.json'), 'utf8'));
   } catch {
@@ -62,7 +72,9 @@ export async function builds(dataDir: string): Promise<Array<BuildRecord & { var
   const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
   const records: Array<BuildRecord & { vars: Record<string, string> }> = [];
   for (const entry of entries.filter((e) => e.isDirectory())) {
-    const record = JSON.parse(await readFile(join(dir, entry.name, 'build.json'), 'utf8').catch(() => 'null')) as BuildRecord | null;
+    const record = JSON.parse(
+      await readFile(join(dir, entry.name, 'build.json'), 'utf8').catch(() => 'null'),
+    ) as BuildRecord | null;
     if (record) records.push({ ...record, vars: variables(record) });
   }
   return records;
@@ -71,7 +83,10 @@ export async function builds(dataDir: string): Promise<Array<BuildRecord & { var
 /** Deploys (not rollbacks) of `revision` to `environment`. */
 export async function deploysOf(dataDir: string, environment: string, revision: number) {
   return (await builds(dataDir)).filter(
-    (b) => b.projectName.endsWith(`-deploy-${environment}`) && b.vars.LOCKSTEP_REVISION === String(revision) && b.vars.LOCKSTEP_ROLLBACK !== 'true',
+    (b) =>
+      b.projectName.endsWith(`-deploy-${environment}`) &&
+      b.vars.LOCKSTEP_REVISION === String(revision) &&
+      b.vars.LOCKSTEP_ROLLBACK !== 'true',
   );
 }
 
@@ -79,6 +94,10 @@ export async function deploysOf(dataDir: string, environment: string, revision: 
 export async function decide(link: string, decision: 'approve' | 'reject'): Promise<{ status: number; body: string }> {
   const url = new URL(link);
   const form = new URLSearchParams({ ...Object.fromEntries(url.searchParams), decision });
-  const response = await fetch(url.origin + url.pathname, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() });
+  const response = await fetch(url.origin + url.pathname, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: form.toString(),
+  });
   return { status: response.status, body: await response.text() };
 }

@@ -13,7 +13,9 @@ import { mocks, STATE_MACHINE_ARN, startRuntimeEnv, type RuntimeEnv } from '../s
 
 let env: RuntimeEnv;
 let codecommit: (event: unknown) => Promise<{ status: string; recorded?: number }>;
-let reconcile: (event: unknown) => Promise<{ executionsStarted: string[]; buildsStarted: string[]; revisionsCreated: unknown[] }>;
+let reconcile: (
+  event: unknown,
+) => Promise<{ executionsStarted: string[]; buildsStarted: string[]; revisionsCreated: unknown[] }>;
 let runtime: Runtime;
 let steps: (event: unknown) => Promise<Record<string, unknown>>;
 
@@ -22,9 +24,16 @@ const startedNames = new Set<string>();
 
 beforeAll(async () => {
   env = await startRuntimeEnv();
-  mocks.codebuild.on(StartBuildCommand).callsFake((input: { projectName: string }) => ({ build: { id: `${input.projectName}:${mocks.codebuild.commandCalls(StartBuildCommand).length}` } }));
+  mocks.codebuild.on(StartBuildCommand).callsFake((input: { projectName: string }) => ({
+    build: { id: `${input.projectName}:${mocks.codebuild.commandCalls(StartBuildCommand).length}` },
+  }));
   mocks.codebuild.on(BatchGetBuildsCommand).callsFake((input: { ids: string[] }) => ({
-    builds: input.ids.map((id) => ({ id, buildStatus: 'SUCCEEDED', endTime: new Date(), artifacts: { location: `arn:aws:s3:::artifacts/builds/ops/x/artifact.zip` } })),
+    builds: input.ids.map((id) => ({
+      id,
+      buildStatus: 'SUCCEEDED',
+      endTime: new Date(),
+      artifacts: { location: `arn:aws:s3:::artifacts/builds/ops/x/artifact.zip` },
+    })),
   }));
   mocks.s3.on(CopyObjectCommand).resolves({});
   mocks.sns.on(PublishCommand).resolves({ MessageId: 'm' });
@@ -52,7 +61,14 @@ const referenceUpdated = (commitId: string) => ({
   id: `event-${commitId}`,
   'detail-type': 'CodeCommit Repository State Change',
   source: 'aws.codecommit',
-  detail: { event: 'referenceUpdated', repositoryName: 'ops', referenceType: 'branch', referenceName: 'main', commitId, callerUserArn: 'arn:aws:iam::123456789012:user/dev' },
+  detail: {
+    event: 'referenceUpdated',
+    repositoryName: 'ops',
+    referenceType: 'branch',
+    referenceName: 'main',
+    commitId,
+    callerUserArn: 'arn:aws:iam::123456789012:user/dev',
+  },
 });
 
 describe('agents', () => {
@@ -68,19 +84,34 @@ describe('agents', () => {
     await Promise.all([reconcile({}), reconcile({})]);
     const builds = mocks.codebuild.commandCalls(StartBuildCommand);
     expect(builds).toHaveLength(1);
-    expect(builds[0]!.args[0].input).toMatchObject({ projectName: 'lockstep-shop-build-ops', sourceVersion: 'c0ffee0000000000000000000000000000000001' });
+    expect(builds[0]!.args[0].input).toMatchObject({
+      projectName: 'lockstep-shop-build-ops',
+      sourceVersion: 'c0ffee0000000000000000000000000000000001',
+    });
 
     // The build finished: two passes at once make one revision and start one execution.
     jest.setSystemTime(new Date('2030-01-07T10:05:00Z'));
     const passes = await Promise.all([reconcile({}), reconcile({})]);
     const revisions = await runtime.revisionStore().list('ops');
     expect(revisions.map((r) => r.number)).toEqual([1]);
-    expect(revisions[0]).toMatchObject({ artifact: 's3://artifacts/revisions/ops/1/artifact.zip', versionSet: { ops: 'c0ffee0000000000000000000000000000000001' } });
-    expect(mocks.s3.commandCalls(CopyObjectCommand)[0]!.args[0].input).toMatchObject({ Bucket: 'artifacts', Key: 'revisions/ops/1/artifact.zip' });
+    expect(revisions[0]).toMatchObject({
+      artifact: 's3://artifacts/revisions/ops/1/artifact.zip',
+      versionSet: { ops: 'c0ffee0000000000000000000000000000000001' },
+    });
+    expect(mocks.s3.commandCalls(CopyObjectCommand)[0]!.args[0].input).toMatchObject({
+      Bucket: 'artifacts',
+      Key: 'revisions/ops/1/artifact.zip',
+    });
     expect(passes.flatMap((p) => p.executionsStarted)).toEqual(['ops-to-Ops-ops-r1']);
-    const start = mocks.sfn.commandCalls(StartExecutionCommand).find((c) => c.args[0].input.name === 'ops-to-Ops-ops-r1')!;
+    const start = mocks.sfn
+      .commandCalls(StartExecutionCommand)
+      .find((c) => c.args[0].input.name === 'ops-to-Ops-ops-r1')!;
     const input = executionInputSchema.parse(JSON.parse(start.args[0].input.input!));
-    expect(input).toMatchObject({ environment: 'Ops', revision: { number: 1, sourceLocation: 'artifacts/revisions/ops/1/artifact.zip' }, projects: { deploy: 'lockstep-shop-deploy-Ops' } });
+    expect(input).toMatchObject({
+      environment: 'Ops',
+      revision: { number: 1, sourceLocation: 'artifacts/revisions/ops/1/artifact.zip' },
+      projects: { deploy: 'lockstep-shop-deploy-Ops' },
+    });
 
     // Later passes start nothing new.
     jest.setSystemTime(new Date('2030-01-07T10:06:00Z'));
@@ -91,7 +122,10 @@ describe('agents', () => {
   });
 
   it('ignores a CodeCommit event for an untracked branch, saying why', async () => {
-    const event = { ...referenceUpdated('c0ffee2'), detail: { ...referenceUpdated('c0ffee2').detail, referenceName: 'feature' } };
+    const event = {
+      ...referenceUpdated('c0ffee2'),
+      detail: { ...referenceUpdated('c0ffee2').detail, referenceName: 'feature' },
+    };
     expect(await codecommit(event)).toMatchObject({ status: 'ignored', reason: expect.stringContaining('feature') });
   });
 });
@@ -105,16 +139,24 @@ describe('promotion steps against the stores', () => {
     expect(a).toMatchObject({ acquired: true });
     expect(b).toMatchObject({ acquired: false, holder: 'exec-a' });
     const token = a.fencingToken as number;
-    await expect(steps({ action: 'mark-approved', ...target, fencingToken: token, lockLeaseMs: 60_000 })).resolves.toMatchObject({ approved: 1 });
+    await expect(
+      steps({ action: 'mark-approved', ...target, fencingToken: token, lockLeaseMs: 60_000 }),
+    ).resolves.toMatchObject({ approved: 1 });
 
     // Lease runs out; exec-b takes over with a larger token, exec-a is refused.
     fakeDateOnly();
     jest.setSystemTime(Date.now() + 120_000);
     const b2 = await steps({ action: 'acquire-lock', ...target, execution: 'exec-b', lockLeaseMs: 60_000 });
     expect(b2.fencingToken).toBe(token + 1);
-    await expect(steps({ action: 'mark-approved', ...target, fencingToken: token, lockLeaseMs: 60_000 })).rejects.toMatchObject({ name: 'LockLostError' });
-    await expect(steps({ action: 'release-lock', environment: 'Ops', execution: 'exec-a', fencingToken: token })).resolves.toEqual({ released: false });
-    await expect(steps({ action: 'release-lock', environment: 'Ops', execution: 'exec-b', fencingToken: token + 1 })).resolves.toEqual({ released: true });
+    await expect(
+      steps({ action: 'mark-approved', ...target, fencingToken: token, lockLeaseMs: 60_000 }),
+    ).rejects.toMatchObject({ name: 'LockLostError' });
+    await expect(
+      steps({ action: 'release-lock', environment: 'Ops', execution: 'exec-a', fencingToken: token }),
+    ).resolves.toEqual({ released: false });
+    await expect(
+      steps({ action: 'release-lock', environment: 'Ops', execution: 'exec-b', fencingToken: token + 1 }),
+    ).resolves.toEqual({ released: true });
     jest.useRealTimers();
   });
 
@@ -122,7 +164,9 @@ describe('promotion steps against the stores', () => {
     const lock = await steps({ action: 'acquire-lock', ...target, execution: 'exec-d', lockLeaseMs: 60_000 });
     const fenced = { action: 'record-deployed', ...target, execution: 'exec-d', lockLeaseMs: 60_000 };
     const before = await runtime.environmentStore().get('Ops');
-    await expect(steps({ ...fenced, fencingToken: (lock.fencingToken as number) - 1 })).rejects.toMatchObject({ name: 'LockLostError' });
+    await expect(steps({ ...fenced, fencingToken: (lock.fencingToken as number) - 1 })).rejects.toMatchObject({
+      name: 'LockLostError',
+    });
     expect(await runtime.environmentStore().get('Ops')).toEqual(before);
     const first = await steps({ ...fenced, fencingToken: lock.fencingToken });
     expect(first).toEqual({ deployed: 1, previous: before.ops?.current?.number ?? null });
@@ -134,22 +178,49 @@ describe('promotion steps against the stores', () => {
   it('fails a test-results step with TestsFailedError after recording the results on the revision', async () => {
     const lock = await steps({ action: 'acquire-lock', ...target, execution: 'exec-t', lockLeaseMs: 60_000 });
     await expect(
-      steps({ action: 'record-test-results', ...target, execution: 'exec-t', fencingToken: lock.fencingToken, lockLeaseMs: 60_000, tests: [{ name: 'smoke', passed: false }, { name: 'api', passed: true }] }),
+      steps({
+        action: 'record-test-results',
+        ...target,
+        execution: 'exec-t',
+        fencingToken: lock.fencingToken,
+        lockLeaseMs: 60_000,
+        tests: [
+          { name: 'smoke', passed: false },
+          { name: 'api', passed: true },
+        ],
+      }),
     ).rejects.toMatchObject({ name: 'TestsFailedError' });
     expect((await runtime.revisionStore().get('ops', 1))?.testResults.Ops).toEqual({ passed: 1, failed: 1 });
     await steps({ action: 'release-lock', environment: 'Ops', execution: 'exec-t', fencingToken: lock.fencingToken });
   });
 
   it('releases the lock and announces the promotion in one step: both timeline entries and the approved notification', async () => {
-    const lock = await steps({ action: 'acquire-lock', ...target, execution: 'exec-r', revision: 7, lockLeaseMs: 60_000 });
+    const lock = await steps({
+      action: 'acquire-lock',
+      ...target,
+      execution: 'exec-r',
+      revision: 7,
+      lockLeaseMs: 60_000,
+    });
     const published = mocks.sns.commandCalls(PublishCommand).length;
     await expect(
-      steps({ action: 'release-lock', environment: 'Ops', execution: 'exec-r', fencingToken: lock.fencingToken, announce: { promotion: 'ops-to-Ops', application: 'ops', revision: 7 } }),
+      steps({
+        action: 'release-lock',
+        environment: 'Ops',
+        execution: 'exec-r',
+        fencingToken: lock.fencingToken,
+        announce: { promotion: 'ops-to-Ops', application: 'ops', revision: 7 },
+      }),
     ).resolves.toEqual({ released: true, emitted: 'promotion-succeeded' });
     expect(await runtime.lockStore().get('Ops', Date.now())).toBeNull();
-    const timeline = (await runtime.eventStore().list({ environment: 'Ops' })).filter((e) => e.execution === 'exec-r').map((e) => e.type);
+    const timeline = (await runtime.eventStore().list({ environment: 'Ops' }))
+      .filter((e) => e.execution === 'exec-r')
+      .map((e) => e.type);
     expect(timeline).toEqual(expect.arrayContaining(['lock-released', 'promotion-succeeded']));
-    const notes = mocks.sns.commandCalls(PublishCommand).slice(published).map((c) => c.args[0].input.MessageAttributes?.event?.StringValue);
+    const notes = mocks.sns
+      .commandCalls(PublishCommand)
+      .slice(published)
+      .map((c) => c.args[0].input.MessageAttributes?.event?.StringValue);
     expect(notes).toEqual(['revision-approved']);
   });
 

@@ -25,7 +25,14 @@ beforeAll(async () => {
   runtime = env.runtime;
   await runtime.revisionStore().create('web', 'build-7', async () => ({
     versionSet: { web: 'c7' },
-    commits: [{ id: 'c7c7c7c7c7c7c7', message: 'Fix <script>alert(1)</script> in cart', author: 'dev@example.com', timestamp: 1 }],
+    commits: [
+      {
+        id: 'c7c7c7c7c7c7c7',
+        message: 'Fix <script>alert(1)</script> in cart',
+        author: 'dev@example.com',
+        timestamp: 1,
+      },
+    ],
     authors: ['dev@example.com'],
     artifact: 's3://artifacts/revisions/web/1/artifact.zip',
     buildId: 'build-7',
@@ -44,7 +51,15 @@ beforeEach(() => {
 async function newRequest(token: string): Promise<{ requestId: string; links: Record<string, URL> }> {
   const { requestId } = await requestApproval({
     taskToken: token,
-    request: { execution: 'web-to-Beta-web-r1', promotion: 'web-to-Beta', environment: 'Beta', application: 'web', revision: 1, approvers: ['ann@example.com', 'Bob@example.com'], timeoutSeconds: 3600 },
+    request: {
+      execution: 'web-to-Beta-web-r1',
+      promotion: 'web-to-Beta',
+      environment: 'Beta',
+      application: 'web',
+      revision: 1,
+      approvers: ['ann@example.com', 'Bob@example.com'],
+      timeoutSeconds: 3600,
+    },
   });
   const links: Record<string, URL> = {};
   for (const call of mocks.sns.commandCalls(PublishCommand)) {
@@ -67,7 +82,11 @@ function get(link: URL): Promise<APIGatewayProxyStructuredResultV2> {
   } as unknown as APIGatewayProxyEventV2);
 }
 
-function post(link: URL, decision: 'approve' | 'reject', override: Record<string, string> = {}): Promise<APIGatewayProxyStructuredResultV2> {
+function post(
+  link: URL,
+  decision: 'approve' | 'reject',
+  override: Record<string, string> = {},
+): Promise<APIGatewayProxyStructuredResultV2> {
   const form = new URLSearchParams({
     approver: link.searchParams.get('approver')!,
     exp: link.searchParams.get('exp')!,
@@ -97,7 +116,9 @@ describe('approval links', () => {
     for (const call of mocks.sns.commandCalls(PublishCommand)) {
       expect(JSON.stringify(call.args[0].input)).not.toContain('secret-task-token-1');
     }
-    expect(links['ann@example.com']!.href).toMatch(new RegExp(`^https://lockstep.example.com/approvals/${requestId}\\?`));
+    expect(links['ann@example.com']!.href).toMatch(
+      new RegExp(`^https://lockstep.example.com/approvals/${requestId}\\?`),
+    );
   });
 
   it('shows the revision on GET and decides nothing', async () => {
@@ -120,9 +141,15 @@ describe('approval links', () => {
     expect(response.statusCode).toBe(200);
     const [call] = mocks.sfn.commandCalls(SendTaskSuccessCommand);
     expect(call!.args[0].input.taskToken).toBe('token-approve');
-    expect(JSON.parse(call!.args[0].input.output!)).toMatchObject({ decision: 'approved', approver: 'bob@example.com' });
+    expect(JSON.parse(call!.args[0].input.output!)).toMatchObject({
+      decision: 'approved',
+      approver: 'bob@example.com',
+    });
     const audit = await runtime.eventStore().list({ application: 'web', revision: 1 });
-    expect(audit.find((e) => e.type === 'approval-approved')).toMatchObject({ actor: 'bob@example.com', details: expect.objectContaining({ requestId }) });
+    expect(audit.find((e) => e.type === 'approval-approved')).toMatchObject({
+      actor: 'bob@example.com',
+      details: expect.objectContaining({ requestId }),
+    });
   });
 
   it('refuses a link used a second time', async () => {
@@ -142,7 +169,10 @@ describe('approval links', () => {
 
   it('lets exactly one of two concurrent decisions win', async () => {
     const { links } = await newRequest('token-race');
-    const responses = await Promise.all([post(links['ann@example.com']!, 'approve'), post(links['bob@example.com']!, 'reject')]);
+    const responses = await Promise.all([
+      post(links['ann@example.com']!, 'approve'),
+      post(links['bob@example.com']!, 'reject'),
+    ]);
     expect(responses.map((r) => r.statusCode).sort()).toEqual([200, 409]);
     expect(decisions()).toBe(1);
   });
@@ -150,7 +180,18 @@ describe('approval links', () => {
   it('refuses a forged signature', async () => {
     const { links } = await newRequest('token-forged');
     const link = new URL(links['ann@example.com']!);
-    link.searchParams.set('sig', signer.sign({ requestId: 'x', approver: 'ann@example.com', execution: 'e', environment: 'Beta', application: 'web', revision: 1, expiresAt: 9e9 }));
+    link.searchParams.set(
+      'sig',
+      signer.sign({
+        requestId: 'x',
+        approver: 'ann@example.com',
+        execution: 'e',
+        environment: 'Beta',
+        application: 'web',
+        revision: 1,
+        expiresAt: 9e9,
+      }),
+    );
     expect((await get(link)).statusCode).toBe(403);
     expect((await post(link, 'approve')).statusCode).toBe(403);
     expect(decisions()).toBe(0);
@@ -166,8 +207,17 @@ describe('approval links', () => {
   it('refuses a validly signed link for another revision or environment', async () => {
     const { requestId, links } = await newRequest('token-binding');
     const exp = Number(links['ann@example.com']!.searchParams.get('exp'));
-    const base = { requestId, approver: 'ann@example.com', execution: 'web-to-Beta-web-r1', application: 'web', expiresAt: exp };
-    for (const claims of [{ ...base, environment: 'Beta', revision: 2 }, { ...base, environment: 'Prod', revision: 1 }]) {
+    const base = {
+      requestId,
+      approver: 'ann@example.com',
+      execution: 'web-to-Beta-web-r1',
+      application: 'web',
+      expiresAt: exp,
+    };
+    for (const claims of [
+      { ...base, environment: 'Beta', revision: 2 },
+      { ...base, environment: 'Prod', revision: 1 },
+    ]) {
       const link = new URL(links['ann@example.com']!);
       link.searchParams.set('sig', signer.sign(claims));
       expect((await post(link, 'approve')).statusCode).toBe(403);
@@ -178,7 +228,15 @@ describe('approval links', () => {
   it('refuses someone who is not an approver, even with a correctly signed link', async () => {
     const { requestId, links } = await newRequest('token-outsider');
     const exp = Number(links['ann@example.com']!.searchParams.get('exp'));
-    const claims = { requestId, approver: 'mallory@example.com', execution: 'web-to-Beta-web-r1', environment: 'Beta', application: 'web', revision: 1, expiresAt: exp };
+    const claims = {
+      requestId,
+      approver: 'mallory@example.com',
+      execution: 'web-to-Beta-web-r1',
+      environment: 'Beta',
+      application: 'web',
+      revision: 1,
+      expiresAt: exp,
+    };
     const link = new URL(links['ann@example.com']!);
     link.searchParams.set('approver', 'mallory@example.com');
     link.searchParams.set('sig', signer.sign(claims));
@@ -188,7 +246,15 @@ describe('approval links', () => {
   it('refuses an expired link', async () => {
     const { requestId, links } = await newRequest('token-expired');
     const past = Math.floor(Date.now() / 1000) - 60;
-    const claims = { requestId, approver: 'ann@example.com', execution: 'web-to-Beta-web-r1', environment: 'Beta', application: 'web', revision: 1, expiresAt: past };
+    const claims = {
+      requestId,
+      approver: 'ann@example.com',
+      execution: 'web-to-Beta-web-r1',
+      environment: 'Beta',
+      application: 'web',
+      revision: 1,
+      expiresAt: past,
+    };
     const link = new URL(links['ann@example.com']!);
     link.searchParams.set('exp', String(past));
     link.searchParams.set('sig', signer.sign(claims));
@@ -199,14 +265,27 @@ describe('approval links', () => {
 
   it('caps a link lifetime at the configured link TTL when the request timeout is longer', async () => {
     const deps = { ...runtime.approvalDependencies(), linkTtlSeconds: 600, clock: () => 1_000_000 };
-    const request = { kind: 'environment' as const, execution: 'web-to-Beta-web-r1', environment: 'Beta', application: 'web', revision: 1, approvers: ['ann@example.com'], timeoutSeconds: 86_400, taskToken: 'token-ttl' };
+    const request = {
+      kind: 'environment' as const,
+      execution: 'web-to-Beta-web-r1',
+      environment: 'Beta',
+      application: 'web',
+      revision: 1,
+      approvers: ['ann@example.com'],
+      timeoutSeconds: 86_400,
+      taskToken: 'token-ttl',
+    };
     expect((await sendApprovalRequest(deps, request)).expiresAt).toBe(1_000_000 + 600_000);
-    expect((await sendApprovalRequest(deps, { ...request, timeoutSeconds: 60, taskToken: 'token-ttl-2' })).expiresAt).toBe(1_000_000 + 60_000);
+    expect(
+      (await sendApprovalRequest(deps, { ...request, timeoutSeconds: 60, taskToken: 'token-ttl-2' })).expiresAt,
+    ).toBe(1_000_000 + 60_000);
   });
 
   it('refuses an unknown request the same way as a bad signature', async () => {
     const { links } = await newRequest('token-unknown');
-    const link = new URL(links['ann@example.com']!.href.replace(/approvals\/[^?]+/, 'approvals/00000000-0000-0000-0000-000000000000'));
+    const link = new URL(
+      links['ann@example.com']!.href.replace(/approvals\/[^?]+/, 'approvals/00000000-0000-0000-0000-000000000000'),
+    );
     const response = await get(link);
     expect(response.statusCode).toBe(403);
     expect(response.headers?.['Content-Type']).toContain('text/html');
@@ -228,7 +307,7 @@ describe('delivering a decision', () => {
     return { accepted: () => accepted };
   }
 
-  it("delivers an approval when the approver posts again after Step Functions failed the first delivery", async () => {
+  it('delivers an approval when the approver posts again after Step Functions failed the first delivery', async () => {
     const sfn = flakyStepFunctions('token-flaky-retry');
     const { requestId, links } = await newRequest('token-flaky-retry');
     expect((await post(links['ann@example.com']!, 'approve')).statusCode).toBe(500);
@@ -251,11 +330,17 @@ describe('delivering a decision', () => {
   });
 
   it('delivers an approval on the next reconcile pass when the approver never posts again', async () => {
-    mocks.sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:aws:states:us-east-1:123456789012:execution:promotion:x', startDate: new Date() });
+    mocks.sfn
+      .on(StartExecutionCommand)
+      .resolves({ executionArn: 'arn:aws:states:us-east-1:123456789012:execution:promotion:x', startDate: new Date() });
     const sfn = flakyStepFunctions('token-flaky-reconcile');
     const { requestId, links } = await newRequest('token-flaky-reconcile');
     expect((await post(links['bob@example.com']!, 'approve')).statusCode).toBe(500);
-    expect((await runtime.approvalStore().get(requestId))).toMatchObject({ status: 'approved', decidedBy: 'bob@example.com', delivery: 'pending' });
+    expect(await runtime.approvalStore().get(requestId)).toMatchObject({
+      status: 'approved',
+      decidedBy: 'bob@example.com',
+      delivery: 'pending',
+    });
 
     const deps = { ...runtime.agentDependencies(), approvals: runtime.approvalDependencies() };
     const [first, second] = [await reconcilePass(deps), await reconcilePass(deps)];
@@ -263,15 +348,24 @@ describe('delivering a decision', () => {
     expect(second.decisionsDelivered).toEqual([]);
     expect(sfn.accepted()).toBe(1);
     const [, delivered] = mocks.sfn.commandCalls(SendTaskSuccessCommand, { taskToken: 'token-flaky-reconcile' });
-    expect(JSON.parse(delivered!.args[0].input.output!)).toMatchObject({ decision: 'approved', approver: 'bob@example.com', requestId });
+    expect(JSON.parse(delivered!.args[0].input.output!)).toMatchObject({
+      decision: 'approved',
+      approver: 'bob@example.com',
+      requestId,
+    });
     expect(await runtime.approvalStore().get(requestId)).toMatchObject({ delivery: 'delivered' });
   });
 
   it('answers 410 and stops delivering when the workflow no longer waits', async () => {
-    mocks.sfn.on(SendTaskSuccessCommand, { taskToken: 'token-timed-out' }).rejects(Object.assign(new Error('Task timed out'), { name: 'TaskTimedOut' }));
+    mocks.sfn
+      .on(SendTaskSuccessCommand, { taskToken: 'token-timed-out' })
+      .rejects(Object.assign(new Error('Task timed out'), { name: 'TaskTimedOut' }));
     const { requestId, links } = await newRequest('token-timed-out');
     expect((await post(links['ann@example.com']!, 'approve')).statusCode).toBe(410);
-    expect(await runtime.approvalStore().get(requestId)).toMatchObject({ status: 'approved', delivery: 'undeliverable' });
+    expect(await runtime.approvalStore().get(requestId)).toMatchObject({
+      status: 'approved',
+      delivery: 'undeliverable',
+    });
     expect(await runtime.approvalStore().undelivered(Date.now())).not.toContain(requestId);
     expect((await post(links['ann@example.com']!, 'approve')).statusCode).toBe(409);
   });

@@ -18,7 +18,15 @@ const pipeline = pipelineSchema.parse({
   promotions: [{ from: { application: 'web' }, to: 'Beta' }],
 });
 
-const push: Push = { package: 'web', branch: 'main', commit: 'a'.repeat(40), author: 'dev', message: 'change', receivedAt: 1_000, deliveryId: 'd1' };
+const push: Push = {
+  package: 'web',
+  branch: 'main',
+  commit: 'a'.repeat(40),
+  author: 'dev',
+  message: 'change',
+  receivedAt: 1_000,
+  deliveryId: 'd1',
+};
 
 function agentsWith(switches: PipelineSwitches) {
   const started: RunnerRequest[] = [];
@@ -33,7 +41,10 @@ function agentsWith(switches: PipelineSwitches) {
       started: async () => undefined,
     } as unknown as BuildStore,
     events: { append: async () => undefined } as unknown as EventStore,
-    runner: { start: async (request: RunnerRequest) => (started.push(request), { buildId: `build-${started.length}` }), get: async () => [] },
+    runner: {
+      start: async (request: RunnerRequest) => (started.push(request), { buildId: `build-${started.length}` }),
+      get: async () => [],
+    },
     clock: () => 60_000,
   } as unknown as AgentDependencies;
   return { deps, started };
@@ -59,7 +70,17 @@ describe('a disabled pipeline', () => {
   });
 
   it('says in the status view that pushes wait while it is disabled', () => {
-    const status: SystemStatus = { at: 0, pipeline: 'shop', switches: { enabled: false, automation: true }, environments: [], decisions: [], approvals: [], failures: [] };
-    expect(formatStatus(status, pipeline).join('\n')).toContain('Pushes are recorded, but nothing builds or deploys until the pipeline is enabled');
+    const status: SystemStatus = {
+      at: 0,
+      pipeline: 'shop',
+      switches: { enabled: false, automation: true },
+      environments: [],
+      decisions: [],
+      approvals: [],
+      failures: [],
+    };
+    expect(formatStatus(status, pipeline).join('\n')).toContain(
+      'Pushes are recorded, but nothing builds or deploys until the pipeline is enabled',
+    );
   });
 });

@@ -54,7 +54,11 @@ async function deliver(
   } catch {
     parsed = { text: response.body };
   }
-  return { status: response.statusCode ?? 0, body: parsed, headers: (response.headers ?? {}) as Record<string, string> };
+  return {
+    status: response.statusCode ?? 0,
+    body: parsed,
+    headers: (response.headers ?? {}) as Record<string, string>,
+  };
 }
 
 describe('GitHub webhook', () => {
@@ -98,7 +102,9 @@ describe('GitHub webhook', () => {
   });
 
   it('answers ping', async () => {
-    const response = await deliver(JSON.stringify({ zen: 'Keep it logically awesome.', hook_id: 1 }), { event: 'ping' });
+    const response = await deliver(JSON.stringify({ zen: 'Keep it logically awesome.', hook_id: 1 }), {
+      event: 'ping',
+    });
     expect(response.status).toBe(200);
     expect(response.body.status).toBe('pong');
     expect(response.headers['X-Content-Type-Options']).toBe('nosniff');
@@ -162,7 +168,12 @@ describe('GitHub webhook: secret rotation and the re-read rate limit', () => {
   const reads = () => mocks.secrets.commandCalls(GetSecretValueCommand, { SecretId: ROTATING }).length;
   const deliverTo = async (body: string, signingSecret: string) => {
     const response = await rotating({
-      headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-github-delivery': `rotating-${++deliveries}`, 'x-hub-signature-256': await sign(signingSecret, body) },
+      headers: {
+        'content-type': 'application/json',
+        'x-github-event': 'push',
+        'x-github-delivery': `rotating-${++deliveries}`,
+        'x-hub-signature-256': await sign(signingSecret, body),
+      },
       body,
       isBase64Encoded: false,
     } as unknown as APIGatewayProxyEventV2);
@@ -170,10 +181,16 @@ describe('GitHub webhook: secret rotation and the re-read rate limit', () => {
   };
 
   beforeAll(() => {
-    mocks.secrets.on(GetSecretValueCommand, { SecretId: ROTATING }).callsFake(() => ({ SecretString: JSON.stringify({ current: secret }) }));
+    mocks.secrets
+      .on(GetSecretValueCommand, { SecretId: ROTATING })
+      .callsFake(() => ({ SecretString: JSON.stringify({ current: secret }) }));
     const base = env.runtime.webhookDependencies();
     // Its own handler: its own secret, its own re-read pacing, and a clock the test moves.
-    rotating = createHandler({ ...base, webhookSecretId: ROTATING, agents: { ...base.agents, clock: () => now } }) as never;
+    rotating = createHandler({
+      ...base,
+      webhookSecretId: ROTATING,
+      agents: { ...base.agents, clock: () => now },
+    }) as never;
   });
 
   it('accepts a delivery signed with a secret rotated since it was cached, by reading the secret again', async () => {
@@ -202,12 +219,22 @@ describe('GitHub webhook: bodies GitHub can send', () => {
   const signature = (body: string) => `sha256=${createHmac('sha256', 'new-secret').update(body).digest('hex')}`;
   const raw = async (body: string, headers: Record<string, string>) => {
     const response = await handler({
-      headers: { 'x-github-event': 'push', 'x-github-delivery': `body-${++deliveries}`, 'x-hub-signature-256': signature(body), ...headers },
+      headers: {
+        'x-github-event': 'push',
+        'x-github-delivery': `body-${++deliveries}`,
+        'x-hub-signature-256': signature(body),
+        ...headers,
+      },
       body,
       isBase64Encoded: false,
     } as unknown as APIGatewayProxyEventV2);
     const text = response.body ?? '';
-    return { status: response.statusCode, text, json: () => JSON.parse(text) as Record<string, unknown>, headers: response.headers ?? {} };
+    return {
+      status: response.statusCode,
+      text,
+      json: () => JSON.parse(text) as Record<string, unknown>,
+      headers: response.headers ?? {},
+    };
   };
 
   it('accepts a form-encoded delivery (payload=<json>), verifying the signature over the form as sent', async () => {
@@ -220,7 +247,12 @@ describe('GitHub webhook: bodies GitHub can send', () => {
   it('refuses a form-encoded delivery whose signature covers other content', async () => {
     const form = new URLSearchParams({ payload: JSON.stringify(push()) }).toString();
     const response = await handler({
-      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-github-event': 'push', 'x-github-delivery': 'form-tampered', 'x-hub-signature-256': await sign('new-secret', JSON.stringify(push())) },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-github-event': 'push',
+        'x-github-delivery': 'form-tampered',
+        'x-hub-signature-256': await sign('new-secret', JSON.stringify(push())),
+      },
       body: form,
       isBase64Encoded: false,
     } as unknown as APIGatewayProxyEventV2);
@@ -247,10 +279,18 @@ describe('GitHub webhook: bodies GitHub can send', () => {
   });
 
   it('verifies the signature over the bytes as sent, even when they are not valid UTF-8', async () => {
-    const bytes = Buffer.concat([Buffer.from(JSON.stringify(push({ after: '7'.repeat(40) })).slice(0, -1)), Buffer.from(',"note":"\xff"}', 'latin1')]);
+    const bytes = Buffer.concat([
+      Buffer.from(JSON.stringify(push({ after: '7'.repeat(40) })).slice(0, -1)),
+      Buffer.from(',"note":"\xff"}', 'latin1'),
+    ]);
     const signature = `sha256=${createHmac('sha256', 'new-secret').update(bytes).digest('hex')}`;
     const response = await handler({
-      headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-github-delivery': 'latin1', 'x-hub-signature-256': signature },
+      headers: {
+        'content-type': 'application/json',
+        'x-github-event': 'push',
+        'x-github-delivery': 'latin1',
+        'x-hub-signature-256': signature,
+      },
       body: bytes.toString('base64'),
       isBase64Encoded: true,
     } as unknown as APIGatewayProxyEventV2);
@@ -269,7 +309,13 @@ describe('GitHub webhook: bodies GitHub can send', () => {
 
 describe('GitHub webhook: any signed body', () => {
   it('answers every correctly signed body with a client answer or success, never a 500 or internals', async () => {
-    const contentTypes = fc.constantFrom('application/json', 'application/json; charset=utf-8', 'application/x-www-form-urlencoded', 'text/plain', '');
+    const contentTypes = fc.constantFrom(
+      'application/json',
+      'application/json; charset=utf-8',
+      'application/x-www-form-urlencoded',
+      'text/plain',
+      '',
+    );
     const bodies = fc.oneof(
       fc.json(),
       fc.uint8Array({ maxLength: 512 }).map((bytes) => Buffer.from(bytes).toString('latin1')),
@@ -277,21 +323,26 @@ describe('GitHub webhook: any signed body', () => {
       fc.record({ ref: fc.string(), after: fc.string(), repository: fc.anything() }).map((o) => JSON.stringify(o)),
     );
     await fc.assert(
-      fc.asyncProperty(bodies, contentTypes, fc.constantFrom('push', 'ping', 'issues'), async (body, contentType, event) => {
-        const bytes = Buffer.from(body, 'latin1');
-        const response = await handler({
-          headers: {
-            ...(contentType ? { 'content-type': contentType } : {}),
-            'x-github-event': event,
-            'x-github-delivery': `fuzz-${++deliveries}`,
-            'x-hub-signature-256': `sha256=${createHmac('sha256', 'new-secret').update(bytes).digest('hex')}`,
-          },
-          body: bytes.toString('base64'),
-          isBase64Encoded: true,
-        } as unknown as APIGatewayProxyEventV2);
-        expect([200, 202, 400, 415]).toContain(response.statusCode);
-        expect(response.body ?? '').not.toMatch(/\n\s+at |Error:/);
-      }),
+      fc.asyncProperty(
+        bodies,
+        contentTypes,
+        fc.constantFrom('push', 'ping', 'issues'),
+        async (body, contentType, event) => {
+          const bytes = Buffer.from(body, 'latin1');
+          const response = await handler({
+            headers: {
+              ...(contentType ? { 'content-type': contentType } : {}),
+              'x-github-event': event,
+              'x-github-delivery': `fuzz-${++deliveries}`,
+              'x-hub-signature-256': `sha256=${createHmac('sha256', 'new-secret').update(bytes).digest('hex')}`,
+            },
+            body: bytes.toString('base64'),
+            isBase64Encoded: true,
+          } as unknown as APIGatewayProxyEventV2);
+          expect([200, 202, 400, 415]).toContain(response.statusCode);
+          expect(response.body ?? '').not.toMatch(/\n\s+at |Error:/);
+        },
+      ),
       { numRuns: 150 },
     );
   });

@@ -42,12 +42,23 @@ beforeAll(async () => {
     promotions: [{ from: { application: ['app', 'ops'] }, to: 'Ops' }],
   };
   env = await startRuntimeEnv({}, pipeline);
-  mocks.codebuild.on(StartBuildCommand).callsFake((input: { projectName: string; sourceVersion?: string }) => ({ build: { id: `${input.projectName}:${input.sourceVersion}` } }));
-  mocks.codebuild.on(BatchGetBuildsCommand).callsFake((input: { ids: string[] }) => ({ builds: input.ids.map((id) => ({ id, buildStatus: 'IN_PROGRESS' })) }));
+  mocks.codebuild.on(StartBuildCommand).callsFake((input: { projectName: string; sourceVersion?: string }) => ({
+    build: { id: `${input.projectName}:${input.sourceVersion}` },
+  }));
+  mocks.codebuild
+    .on(BatchGetBuildsCommand)
+    .callsFake((input: { ids: string[] }) => ({ builds: input.ids.map((id) => ({ id, buildStatus: 'IN_PROGRESS' })) }));
   mocks.sns.on(PublishCommand).resolves({ MessageId: 'm' });
-  mocks.codecommit.on(GetBranchCommand, { repositoryName: 'ops', branchName: 'main' }).resolves({ branch: { branchName: 'main', commitId: OPS_HEAD } });
+  mocks.codecommit
+    .on(GetBranchCommand, { repositoryName: 'ops', branchName: 'main' })
+    .resolves({ branch: { branchName: 'main', commitId: OPS_HEAD } });
   mocks.codecommit.on(GetCommitCommand, { repositoryName: 'ops', commitId: OPS_HEAD }).resolves({
-    commit: { commitId: OPS_HEAD, parents: [], message: 'Rotate the keys', author: { name: 'Dana', email: 'dana@example.com', date: '1893456000 +0000' } },
+    commit: {
+      commitId: OPS_HEAD,
+      parents: [],
+      message: 'Rotate the keys',
+      author: { name: 'Dana', email: 'dana@example.com', date: '1893456000 +0000' },
+    },
   });
   runtime = env.runtime;
   reconcile = createReconcile(runtime.reconcileDependencies()) as never;
@@ -57,14 +68,21 @@ afterAll(() => {
   return env.close();
 });
 
-const builtVersions = () => mocks.codebuild.commandCalls(StartBuildCommand).map((c) => [c.args[0].input.projectName, c.args[0].input.sourceVersion]);
+const builtVersions = () =>
+  mocks.codebuild
+    .commandCalls(StartBuildCommand)
+    .map((c) => [c.args[0].input.projectName, c.args[0].input.sourceVersion]);
 
 describe('pushes whose event never arrived', () => {
   it('builds the head of each tracked branch that no delivered push named, once', async () => {
     fakeDateOnly();
     jest.setSystemTime(new Date('2030-01-07T10:00:00Z'));
     // A commit lands on the local repository, and its push delivery is lost.
-    const head = await commitChange(repoDir, { message: 'Fix checkout', files: { 'fix.txt': 'fixed\n' }, author: { name: 'Eve', email: 'eve@example.com' } });
+    const head = await commitChange(repoDir, {
+      message: 'Fix checkout',
+      files: { 'fix.txt': 'fixed\n' },
+      author: { name: 'Eve', email: 'eve@example.com' },
+    });
 
     await reconcile({}); // finds both missed heads; AutoBuild waits for the debounce
     jest.setSystemTime(new Date('2030-01-07T10:00:05Z'));
@@ -75,7 +93,12 @@ describe('pushes whose event never arrived', () => {
     ]);
 
     const pushes = await runtime.buildStore().pushes();
-    expect(pushes.find((p) => p.commit === head)).toMatchObject({ package: 'app', author: 'eve@example.com', message: 'Fix checkout', deliveryId: `reconcile:app:${head}` });
+    expect(pushes.find((p) => p.commit === head)).toMatchObject({
+      package: 'app',
+      author: 'eve@example.com',
+      message: 'Fix checkout',
+      deliveryId: `reconcile:app:${head}`,
+    });
     expect(pushes.find((p) => p.commit === OPS_HEAD)).toMatchObject({ package: 'ops', author: 'dana@example.com' });
     const timeline = await runtime.eventStore().list({});
     expect(timeline.filter((e) => e.type === 'push-recorded').map((e) => e.message)).toEqual(

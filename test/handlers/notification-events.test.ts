@@ -22,7 +22,9 @@ import type { ApprovalRequestRecord, EnvironmentStore, StoredBuild } from '../..
 
 type Topic = 'notification' | 'approval';
 const published: { topic: Topic; notification: Notification }[] = [];
-const on = (topic: Topic): Notifier => ({ publish: async (notification) => void published.push({ topic, notification }) });
+const on = (topic: Topic): Notifier => ({
+  publish: async (notification) => void published.push({ topic, notification }),
+});
 
 const PIPELINE: PipelineInput = {
   pipeline: { name: 'shop' },
@@ -72,7 +74,11 @@ async function runEveryCodePath(): Promise<void> {
     events,
     approvalNotifier: on('approval'),
     notifier: on('notification'),
-    orchestrator: { start: async () => ({ started: true }), succeed: async () => undefined, fail: async () => undefined },
+    orchestrator: {
+      start: async () => ({ started: true }),
+      succeed: async () => undefined,
+      fail: async () => undefined,
+    },
     signer: async () => new ApprovalLinkSigner({ current: 'secret' }),
     baseUrl: 'https://approvals.example.com',
     clock,
@@ -93,24 +99,72 @@ async function runEveryCodePath(): Promise<void> {
   await setSwitches(switchDeps, { enabled: false }, 'ops@example.com');
   await setSwitches(switchDeps, { enabled: true, automation: false }, 'ops@example.com');
   // An operator releasing a stuck lock (`lockstep unlock`).
-  const heldLock = { get: async () => ({ owner: 'web-to-Beta-web-r1', fencingToken: 2, leaseExpiresAt: clock() + 60_000 }), release: async () => true };
-  await unlockEnvironment({ ...switchDeps, locks: heldLock as never }, { environment: 'Beta', reason: 'its execution was stopped by hand', by: 'ops@example.com' });
+  const heldLock = {
+    get: async () => ({ owner: 'web-to-Beta-web-r1', fencingToken: 2, leaseExpiresAt: clock() + 60_000 }),
+    release: async () => true,
+  };
+  await unlockEnvironment(
+    { ...switchDeps, locks: heldLock as never },
+    { environment: 'Beta', reason: 'its execution was stopped by hand', by: 'ops@example.com' },
+  );
 
   // Promotion steps: failures, rollback, approval.
-  const steps: StepDependencies = { pipeline, revisions, environments, locks: { release: async () => true } as never, events, notifier: on('notification'), clock };
-  const target = { execution: 'web-to-Beta-web-r2', promotion: 'web-to-Beta', application: 'web', environment: 'Beta', revision: 2 };
+  const steps: StepDependencies = {
+    pipeline,
+    revisions,
+    environments,
+    locks: { release: async () => true } as never,
+    events,
+    notifier: on('notification'),
+    clock,
+  };
+  const target = {
+    execution: 'web-to-Beta-web-r2',
+    promotion: 'web-to-Beta',
+    application: 'web',
+    environment: 'Beta',
+    revision: 2,
+  };
   await runStep(steps, { action: 'notify', ...target, stage: 'deploy', error: { Error: 'States.TaskFailed' } });
-  await runStep(steps, { action: 'notify', ...target, stage: 'approval-workflow', error: { Error: 'TestsFailedError' } });
-  await runStep(steps, { action: 'record-rollback', ...target, outcome: 'rolled-back', previous: { exists: true, number: 1 }, error: null });
-  await runStep(steps, { action: 'release-lock', environment: 'Beta', execution: target.execution, fencingToken: 3, announce: { promotion: 'web-to-Beta', application: 'web', revision: 2 } });
+  await runStep(steps, {
+    action: 'notify',
+    ...target,
+    stage: 'approval-workflow',
+    error: { Error: 'TestsFailedError' },
+  });
+  await runStep(steps, {
+    action: 'record-rollback',
+    ...target,
+    outcome: 'rolled-back',
+    previous: { exists: true, number: 1 },
+    error: null,
+  });
+  await runStep(steps, {
+    action: 'release-lock',
+    environment: 'Beta',
+    execution: target.execution,
+    fencingToken: 3,
+    announce: { promotion: 'web-to-Beta', application: 'web', revision: 2 },
+  });
 
   // A build that failed.
-  const build: StoredBuild = { id: 'req-1', application: 'web', status: 'running', startedAt: clock(), versionSet: { web: 'c3' }, commits: [], buildId: 'cb-1' } as unknown as StoredBuild;
+  const build: StoredBuild = {
+    id: 'req-1',
+    application: 'web',
+    status: 'running',
+    startedAt: clock(),
+    versionSet: { web: 'c3' },
+    commits: [],
+    buildId: 'cb-1',
+  } as unknown as StoredBuild;
   const agents = {
     pipeline,
     artifactsBucket: 'artifacts',
     builds: { history: async () => ({ web: [build] }), complete: async () => true },
-    runner: { start: async () => ({ buildId: 'x' }), get: async () => [{ id: 'cb-1', status: 'FAILED', failure: 'BUILD: exit 2' }] },
+    runner: {
+      start: async () => ({ buildId: 'x' }),
+      get: async () => [{ id: 'cb-1', status: 'FAILED', failure: 'BUILD: exit 2' }],
+    },
     events,
     notifier: on('notification'),
     clock,
@@ -118,21 +172,32 @@ async function runEveryCodePath(): Promise<void> {
   await completeBuilds(agents);
 
   // The stack's deletion notice (CloudFormation publishes it to the notification topic; see the file comment).
-  published.push({ topic: 'notification', notification: pipelineSwitched({ pipeline: 'shop', change: 'pipeline-deleted', by: 'CloudFormation' }) });
+  published.push({
+    topic: 'notification',
+    notification: pipelineSwitched({ pipeline: 'shop', change: 'pipeline-deleted', by: 'CloudFormation' }),
+  });
 }
 
 describe('notification events', () => {
   it('publishes every event the notifications schema accepts to the notification topic, with its event attribute', async () => {
     await runEveryCodePath();
-    const onNotificationTopic = new Set(published.filter((p) => p.topic === 'notification').map((p) => p.notification.event));
+    const onNotificationTopic = new Set(
+      published.filter((p) => p.topic === 'notification').map((p) => p.notification.event),
+    );
     const missing = NOTIFICATION_EVENTS.filter((event) => !onNotificationTopic.has(event));
     expect(missing).toEqual([]);
   });
 
-  it('sends the approval-requested notice to notification rules without the approvers\' signed links', async () => {
-    const notices = published.filter((p) => p.topic === 'notification' && p.notification.event === 'approval-requested');
+  it("sends the approval-requested notice to notification rules without the approvers' signed links", async () => {
+    const notices = published.filter(
+      (p) => p.topic === 'notification' && p.notification.event === 'approval-requested',
+    );
     expect(notices).toHaveLength(1);
-    expect(notices[0]!.notification.attributes).toMatchObject({ pipeline: 'shop', environment: 'Beta', application: 'web' });
+    expect(notices[0]!.notification.attributes).toMatchObject({
+      pipeline: 'shop',
+      environment: 'Beta',
+      application: 'web',
+    });
     expect(notices[0]!.notification.text).toContain('ann@example.com');
     expect(notices[0]!.notification.text).not.toContain('https://approvals.example.com');
     const links = published.filter((p) => p.topic === 'approval');

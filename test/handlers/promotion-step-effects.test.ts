@@ -17,7 +17,8 @@ const pipeline = pipelineSchema.parse({
   promotions: [{ from: { application: 'web' }, to: 'Beta' }],
 });
 
-const storeDown = () => Promise.reject(Object.assign(new Error('DynamoDB is unavailable'), { name: 'InternalServerError' }));
+const storeDown = () =>
+  Promise.reject(Object.assign(new Error('DynamoDB is unavailable'), { name: 'InternalServerError' }));
 
 /** Steps over fakes whose state writes fail; records every timeline entry and notification that still went out. */
 function failingStateWrites() {
@@ -41,7 +42,13 @@ describe('promotion step effects when the state write fails', () => {
   it('release-lock with an announcement records nothing and announces nothing when the release fails', async () => {
     const { deps, timeline, published } = failingStateWrites();
     await expect(
-      runStep(deps, { action: 'release-lock', environment: 'Beta', execution: 'exec-1', fencingToken: 3, announce: { promotion: 'web-to-Beta', application: 'web', revision: 2 } }),
+      runStep(deps, {
+        action: 'release-lock',
+        environment: 'Beta',
+        execution: 'exec-1',
+        fencingToken: 3,
+        announce: { promotion: 'web-to-Beta', application: 'web', revision: 2 },
+      }),
     ).rejects.toMatchObject({ name: 'InternalServerError' });
     expect(timeline).toEqual([]);
     expect(published).toEqual([]);
@@ -50,7 +57,13 @@ describe('promotion step effects when the state write fails', () => {
   it('record-rollback neither records nor notifies a rollback whose environment update failed', async () => {
     const { deps, timeline, published } = failingStateWrites();
     await expect(
-      runStep(deps, { action: 'record-rollback', ...target, outcome: 'rolled-back', previous: { exists: true, number: 1 }, error: null }),
+      runStep(deps, {
+        action: 'record-rollback',
+        ...target,
+        outcome: 'rolled-back',
+        previous: { exists: true, number: 1 },
+        error: null,
+      }),
     ).rejects.toMatchObject({ name: 'InternalServerError' });
     expect(timeline).toEqual([]);
     expect(published).toEqual([]);

@@ -23,13 +23,18 @@ let runtime: Runtime;
 
 beforeAll(async () => {
   env = await startRuntimeEnv({ webhook: JSON.stringify({ current: 'webhook-secret' }) });
-  mocks.codebuild.on(StartBuildCommand).callsFake((input: { projectName: string }) => ({ build: { id: `${input.projectName}:${mocks.codebuild.commandCalls(StartBuildCommand).length}` } }));
+  mocks.codebuild.on(StartBuildCommand).callsFake((input: { projectName: string }) => ({
+    build: { id: `${input.projectName}:${mocks.codebuild.commandCalls(StartBuildCommand).length}` },
+  }));
   mocks.codebuild.on(BatchGetBuildsCommand).callsFake((input: { ids: string[] }) => ({
     builds: input.ids.map((id) => ({ id, buildStatus: 'SUCCEEDED', endTime: new Date() })),
   }));
   mocks.s3.on(CopyObjectCommand).resolves({});
   mocks.sns.on(PublishCommand).resolves({ MessageId: 'm' });
-  mocks.sfn.on(StartExecutionCommand).callsFake((input: { name: string }) => ({ executionArn: `${STATE_MACHINE_ARN}:${input.name}`, startDate: new Date() }));
+  mocks.sfn.on(StartExecutionCommand).callsFake((input: { name: string }) => ({
+    executionArn: `${STATE_MACHINE_ARN}:${input.name}`,
+    startDate: new Date(),
+  }));
   runtime = env.runtime;
   webhook = createWebhook(runtime.webhookDependencies()) as never;
   codecommit = createCodeCommitPush(runtime.agentDependencies()) as never;
@@ -51,7 +56,12 @@ const commit = (id: string, email: string, name: string, message: string, timest
 async function deliver(payload: unknown, delivery: string): Promise<number> {
   const body = JSON.stringify(payload);
   const response = await webhook({
-    headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-github-delivery': delivery, 'x-hub-signature-256': await sign('webhook-secret', body) },
+    headers: {
+      'content-type': 'application/json',
+      'x-github-event': 'push',
+      'x-github-delivery': delivery,
+      'x-hub-signature-256': await sign('webhook-secret', body),
+    },
     body,
     isBase64Encoded: false,
     requestContext: { http: { method: 'POST' } },
@@ -69,7 +79,12 @@ async function buildRevision(application: string, at: string): Promise<Revision>
   return revisions.at(-1)!;
 }
 
-const evidence = (revision: Revision, approver: string) => ({ environment: 'Beta', revision, configuredTests: 1, approver });
+const evidence = (revision: Revision, approver: string) => ({
+  environment: 'Beta',
+  revision,
+  configuredTests: 1,
+  approver,
+});
 
 describe('pushes with several commits', () => {
   it('records every commit and author of a GitHub push in the revision, so the approver cannot have authored any of them', async () => {
@@ -123,7 +138,14 @@ describe('pushes with several commits', () => {
     };
     mocks.codecommit.on(GetCommitCommand).callsFake((input: { repositoryName: string; commitId: string }) => {
       const c = history[input.commitId]!;
-      return { commit: { commitId: input.commitId, parents: c.parents, message: c.message, author: { name: c.email, email: c.email, date: '1896170400 +0000' } } };
+      return {
+        commit: {
+          commitId: input.commitId,
+          parents: c.parents,
+          message: c.message,
+          author: { name: c.email, email: c.email, date: '1896170400 +0000' },
+        },
+      };
     });
     const result = await codecommit({
       version: '0',
@@ -143,7 +165,10 @@ describe('pushes with several commits', () => {
     });
     expect(result.recorded).toBe(1);
     const reads = mocks.codecommit.commandCalls(GetCommitCommand).map((c) => c.args[0].input);
-    expect(reads).toEqual([{ repositoryName: 'ops', commitId: head }, { repositoryName: 'ops', commitId: middle }]);
+    expect(reads).toEqual([
+      { repositoryName: 'ops', commitId: head },
+      { repositoryName: 'ops', commitId: middle },
+    ]);
 
     const revision = await buildRevision('ops', '2030-02-01T11:00:00Z');
     expect(revision.commits.map((c) => [c.id, c.author, c.message])).toEqual([

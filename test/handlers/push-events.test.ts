@@ -17,7 +17,13 @@ describe('push intake', () => {
   it('records the branch head before a GitHub push, so same-millisecond pushes can be ordered', () => {
     const intake = githubPushIntake(
       pipeline,
-      { ref: 'refs/heads/main', before: 'a1', after: 'a2', repository: { full_name: 'acme/web' }, head_commit: { id: 'a2', message: 'm', author: { email: 'dev@example.com' } } },
+      {
+        ref: 'refs/heads/main',
+        before: 'a1',
+        after: 'a2',
+        repository: { full_name: 'acme/web' },
+        head_commit: { id: 'a2', message: 'm', author: { email: 'dev@example.com' } },
+      },
       'delivery-1',
       1,
     );
@@ -27,7 +33,12 @@ describe('push intake', () => {
   it('leaves out the all-zero "before" of a new branch', () => {
     const intake = githubPushIntake(
       pipeline,
-      { ref: 'refs/heads/main', before: '0000000000000000000000000000000000000000', after: 'a1', repository: { full_name: 'acme/web' } },
+      {
+        ref: 'refs/heads/main',
+        before: '0000000000000000000000000000000000000000',
+        after: 'a1',
+        repository: { full_name: 'acme/web' },
+      },
       'delivery-2',
       1,
     );
@@ -38,7 +49,17 @@ describe('push intake', () => {
   it('records the old commit of a CodeCommit reference update as the head before the push', () => {
     const intake = codecommitIntake(
       pipeline,
-      { id: 'e1', detail: { event: 'referenceUpdated', referenceType: 'branch', repositoryName: 'lib', referenceName: 'main', commitId: 'c2', oldCommitId: 'c1' } },
+      {
+        id: 'e1',
+        detail: {
+          event: 'referenceUpdated',
+          referenceType: 'branch',
+          repositoryName: 'lib',
+          referenceName: 'main',
+          commitId: 'c2',
+          oldCommitId: 'c1',
+        },
+      },
       1,
     );
     expect(intake).toMatchObject({ kind: 'pushes', pushes: [{ package: 'lib', commit: 'c2', before: 'c1' }] });

@@ -24,9 +24,16 @@ const statuses = new Map<string, string>();
 
 beforeAll(async () => {
   env = await startRuntimeEnv();
-  mocks.codebuild.on(StartBuildCommand).callsFake((input: { projectName: string }) => ({ build: { id: `${input.projectName}:1` } }));
+  mocks.codebuild
+    .on(StartBuildCommand)
+    .callsFake((input: { projectName: string }) => ({ build: { id: `${input.projectName}:1` } }));
   mocks.codebuild.on(BatchGetBuildsCommand).callsFake((input: { ids: string[] }) => ({
-    builds: input.ids.map((id) => ({ id, buildStatus: 'SUCCEEDED', endTime: new Date(), artifacts: { location: 'arn:aws:s3:::artifacts/builds/ops/x/artifact.zip' } })),
+    builds: input.ids.map((id) => ({
+      id,
+      buildStatus: 'SUCCEEDED',
+      endTime: new Date(),
+      artifacts: { location: 'arn:aws:s3:::artifacts/builds/ops/x/artifact.zip' },
+    })),
   }));
   mocks.s3.on(CopyObjectCommand).resolves({});
   mocks.sns.on(PublishCommand).resolves({ MessageId: 'm' });
@@ -40,7 +47,10 @@ beforeAll(async () => {
     statuses.set(`${STATE_MACHINE_ARN}:${input.name}`, 'RUNNING');
     return { executionArn: `${STATE_MACHINE_ARN}:${input.name}`, startDate: new Date() };
   });
-  mocks.sfn.on(DescribeExecutionCommand).callsFake((input: { executionArn: string }) => ({ executionArn: input.executionArn, status: statuses.get(input.executionArn) }));
+  mocks.sfn.on(DescribeExecutionCommand).callsFake((input: { executionArn: string }) => ({
+    executionArn: input.executionArn,
+    status: statuses.get(input.executionArn),
+  }));
   runtime = env.runtime;
   codecommit = createCodeCommitPush(runtime.agentDependencies()) as never;
   reconcile = createReconcile(runtime.reconcileDependencies()) as never;
@@ -63,7 +73,14 @@ describe('lockstep retry', () => {
       id: 'event-1',
       'detail-type': 'CodeCommit Repository State Change',
       source: 'aws.codecommit',
-      detail: { event: 'referenceUpdated', repositoryName: 'ops', referenceType: 'branch', referenceName: 'main', commitId: 'c0ffee0000000000000000000000000000000001', callerUserArn: 'arn:aws:iam::123456789012:user/dev' },
+      detail: {
+        event: 'referenceUpdated',
+        repositoryName: 'ops',
+        referenceType: 'branch',
+        referenceName: 'main',
+        commitId: 'c0ffee0000000000000000000000000000000001',
+        callerUserArn: 'arn:aws:iam::123456789012:user/dev',
+      },
     });
     jest.setSystemTime(new Date('2030-01-07T10:00:05Z'));
     await reconcile({});
@@ -88,18 +105,28 @@ describe('lockstep retry', () => {
     ]);
     const won = asks.filter((a) => a.status === 'fulfilled');
     expect(won).toHaveLength(1);
-    expect((won[0]!).value.request).toMatchObject({ application: 'ops', revision: 1, attempt: 2 });
-    expect(asks.find((a) => a.status === 'rejected')).toMatchObject({ reason: { message: expect.stringContaining('requested already') } });
+    expect(won[0]!.value.request).toMatchObject({ application: 'ops', revision: 1, attempt: 2 });
+    expect(asks.find((a) => a.status === 'rejected')).toMatchObject({
+      reason: { message: expect.stringContaining('requested already') },
+    });
 
     // Concurrent passes start attempt 2 once.
     const passes = await Promise.all([reconcile({}), reconcile({})]);
     expect(passes.flatMap((p) => p.executionsStarted)).toEqual(['ops-to-Ops-ops-r1-a2']);
-    expect(mocks.sfn.commandCalls(StartExecutionCommand).filter((c) => c.args[0].input.name === 'ops-to-Ops-ops-r1-a2').length).toBeGreaterThanOrEqual(1);
+    expect(
+      mocks.sfn.commandCalls(StartExecutionCommand).filter((c) => c.args[0].input.name === 'ops-to-Ops-ops-r1-a2')
+        .length,
+    ).toBeGreaterThanOrEqual(1);
     expect((await reconcile({})).executionsStarted).toEqual([]);
 
     const timeline = await runtime.eventStore().list({ environment: 'Ops' });
     const audit = timeline.find((e) => e.type === 'promotion-retry-requested')!;
-    expect(audit).toMatchObject({ application: 'ops', revision: 1, execution: 'ops-to-Ops-ops-r1', details: { attempt: 2, failedStatus: 'FAILED' } });
+    expect(audit).toMatchObject({
+      application: 'ops',
+      revision: 1,
+      execution: 'ops-to-Ops-ops-r1',
+      details: { attempt: 2, failedStatus: 'FAILED' },
+    });
     expect(['ann@example.com', 'bob@example.com']).toContain(audit.actor);
 
     // The second attempt fails too: the next retry is attempt 3.
@@ -111,7 +138,11 @@ describe('lockstep retry', () => {
   });
 
   it('says what is wrong for an unknown environment or one nothing was promoted to', async () => {
-    await expect(requestRetry(retryDeps(), { environment: 'Nowhere', by: 'ann@example.com' })).rejects.toThrow(/no environment Nowhere.*environments: Beta, Ops/);
-    await expect(requestRetry(retryDeps(), { environment: 'Beta', by: 'ann@example.com' })).rejects.toThrow(/No promotion to Beta has started yet/);
+    await expect(requestRetry(retryDeps(), { environment: 'Nowhere', by: 'ann@example.com' })).rejects.toThrow(
+      /no environment Nowhere.*environments: Beta, Ops/,
+    );
+    await expect(requestRetry(retryDeps(), { environment: 'Beta', by: 'ann@example.com' })).rejects.toThrow(
+      /No promotion to Beta has started yet/,
+    );
   });
 });

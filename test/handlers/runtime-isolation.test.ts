@@ -2,7 +2,10 @@ import { StartBuildCommand } from '@aws-sdk/client-codebuild';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createAwsClients } from '../../lambdas/adapters/aws-clients';
 import { MissingEnvironmentVariableError } from '../../lambdas/core/errors';
-import { createHandler as createCodeCommitPush, handler as defaultCodeCommitHandler } from '../../lambdas/handlers/codecommit-push';
+import {
+  createHandler as createCodeCommitPush,
+  handler as defaultCodeCommitHandler,
+} from '../../lambdas/handlers/codecommit-push';
 import { handler as defaultStepsHandler } from '../../lambdas/handlers/promotion-steps';
 import { localAwsClients, localAwsEnvironment } from '../../local/runtime';
 import { mocks, startRuntimeEnv, type RuntimeEnv } from '../support/runtime-env';
@@ -12,7 +15,13 @@ const pushEvent = (commitId: string) => ({
   id: `event-${commitId}`,
   'detail-type': 'CodeCommit Repository State Change',
   source: 'aws.codecommit',
-  detail: { event: 'referenceUpdated', repositoryName: 'ops', referenceType: 'branch', referenceName: 'main', commitId },
+  detail: {
+    event: 'referenceUpdated',
+    repositoryName: 'ops',
+    referenceType: 'branch',
+    referenceName: 'main',
+    commitId,
+  },
 });
 
 describe('handlers built from their own dependencies', () => {
@@ -31,8 +40,12 @@ describe('handlers built from their own dependencies', () => {
   });
 
   it('keeps two sets of handlers in one process apart: each records pushes in its own tables only', async () => {
-    const a = createCodeCommitPush(first.runtime.agentDependencies()) as unknown as (event: unknown) => Promise<{ recorded?: number }>;
-    const b = createCodeCommitPush(second.runtime.agentDependencies()) as unknown as (event: unknown) => Promise<{ recorded?: number }>;
+    const a = createCodeCommitPush(first.runtime.agentDependencies()) as unknown as (
+      event: unknown,
+    ) => Promise<{ recorded?: number }>;
+    const b = createCodeCommitPush(second.runtime.agentDependencies()) as unknown as (
+      event: unknown,
+    ) => Promise<{ recorded?: number }>;
     const event = pushEvent('c0ffee00000000000000000000000000000000aa');
     expect((await a(event)).recorded).toBe(1);
     // The same event is new to the second system: nothing of the first one's reached its tables.
@@ -46,8 +59,12 @@ describe('handlers built from their own dependencies', () => {
   it('reads no environment when a handler module is imported: the default handler fails at its first call, naming the variable', async () => {
     // Both modules were imported above, with none of the LOCKSTEP_* variables set.
     const context = { getRemainingTimeInMillis: () => 30_000 } as never;
-    await expect(defaultStepsHandler({ action: 'acquire-lock' }, context)).rejects.toThrow(MissingEnvironmentVariableError);
-    await expect(defaultCodeCommitHandler(pushEvent('c0ffee00000000000000000000000000000000bb') as never, context)).rejects.toThrow(/LOCKSTEP_/);
+    await expect(defaultStepsHandler({ action: 'acquire-lock' }, context)).rejects.toThrow(
+      MissingEnvironmentVariableError,
+    );
+    await expect(
+      defaultCodeCommitHandler(pushEvent('c0ffee00000000000000000000000000000000bb') as never, context),
+    ).rejects.toThrow(/LOCKSTEP_/);
   });
 });
 
@@ -65,7 +82,15 @@ describe('S3 checksums', () => {
   });
 
   it('computes checksums only when required where local mode builds its clients, and tells its builds the same', async () => {
-    const endpoints = { dynamodb: 'http://127.0.0.1:1', s3: 'http://127.0.0.1:2', stepFunctions: 'http://127.0.0.1:3', codeBuild: 'http://127.0.0.1:4', codeCommit: 'http://127.0.0.1:7', sns: 'http://127.0.0.1:5', secretsManager: 'http://127.0.0.1:6' };
+    const endpoints = {
+      dynamodb: 'http://127.0.0.1:1',
+      s3: 'http://127.0.0.1:2',
+      stepFunctions: 'http://127.0.0.1:3',
+      codeBuild: 'http://127.0.0.1:4',
+      codeCommit: 'http://127.0.0.1:7',
+      sns: 'http://127.0.0.1:5',
+      secretsManager: 'http://127.0.0.1:6',
+    };
     const { s3 } = localAwsClients(endpoints);
     expect(await s3.config.requestChecksumCalculation()).toBe('WHEN_REQUIRED');
     expect(await s3.config.responseChecksumValidation()).toBe('WHEN_REQUIRED');

@@ -15,10 +15,15 @@ let token: string;
 
 beforeAll(async () => {
   env = await startSdkEnv();
-  const runtime = createSdkRuntime({ env: process.env, clients: createAwsClients({ endpoints: { dynamodb: process.env.AWS_ENDPOINT_URL_DYNAMODB! } }), clock: () => Date.now() });
+  const runtime = createSdkRuntime({
+    env: process.env,
+    clients: createAwsClients({ endpoints: { dynamodb: process.env.AWS_ENDPOINT_URL_DYNAMODB! } }),
+    clock: () => Date.now(),
+  });
   upload = createUploadApi(runtime.serviceDependencies()) as never;
   download = createDownloadApi(runtime.downloadDependencies()) as never;
-  token = (await issueToken(env.store, { id: 'maps-team', roles: ['provider'], sdks: ['maps'], now: new Date() })).token;
+  token = (await issueToken(env.store, { id: 'maps-team', roles: ['provider'], sdks: ['maps'], now: new Date() }))
+    .token;
 });
 afterAll(() => env.close());
 
@@ -38,7 +43,10 @@ describe('SDK HTTP APIs: routing, bodies and headers', () => {
   });
 
   it('refuses a body over the limit with 413 before parsing it', async () => {
-    const response = await upload(raw(httpEvent('POST', '/sdk/uploads', { token }), `{"pad": "${'x'.repeat(MAX_REQUEST_BYTES)}"}`), lambdaContext);
+    const response = await upload(
+      raw(httpEvent('POST', '/sdk/uploads', { token }), `{"pad": "${'x'.repeat(MAX_REQUEST_BYTES)}"}`),
+      lambdaContext,
+    );
     expect(response.statusCode).toBe(413);
   });
 
@@ -55,7 +63,10 @@ describe('SDK HTTP APIs: routing, bodies and headers', () => {
   });
 
   it('routes the upload id of the completion path to the handler', async () => {
-    const response = await upload(httpEvent('POST', '/sdk/uploads/not-an-upload-id/complete', { token }), lambdaContext);
+    const response = await upload(
+      httpEvent('POST', '/sdk/uploads/not-an-upload-id/complete', { token }),
+      lambdaContext,
+    );
     expect(response.statusCode).toBe(404);
     expect(response.body).toContain('No upload not-an-upload-id of yours exists');
   });

@@ -30,7 +30,11 @@ describe('pipeline CodeBuild projects on the local CodeBuild', () => {
     service = await LocalCodeBuild.open({
       dataDir: data.dir,
       s3: localS3Client(s3.endpoint),
-      baseEnvironment: { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/tmp', LOCKSTEP_DEPLOY_ROOT: join(data.dir, 'deployments') },
+      baseEnvironment: {
+        PATH: process.env.PATH!,
+        HOME: process.env.HOME ?? '/tmp',
+        LOCKSTEP_DEPLOY_ROOT: join(data.dir, 'deployments'),
+      },
     });
     server = await startAwsServer(service.definition());
     client = new CodeBuildClient({ ...clientConfig, endpoint: server.endpoint });
@@ -88,7 +92,12 @@ promotions:
     const deploy = await runner.start({
       projectName: deployProject(pipeline, 'alpha').name,
       sourceLocation: artifact,
-      environment: { LOCKSTEP_APPLICATION: 'sample-app', LOCKSTEP_REVISION: '1', LOCKSTEP_FENCING_TOKEN: '1', LOCKSTEP_ROLLBACK: 'false' },
+      environment: {
+        LOCKSTEP_APPLICATION: 'sample-app',
+        LOCKSTEP_REVISION: '1',
+        LOCKSTEP_FENCING_TOKEN: '1',
+        LOCKSTEP_ROLLBACK: 'false',
+      },
     });
     const deployed = await service.waitForBuild(deploy.buildId);
     expect(deployed.failure).toBeUndefined();

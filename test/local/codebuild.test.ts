@@ -77,14 +77,22 @@ describe('local CodeBuild', () => {
       buildspec: {
         version: 0.2,
         env: { variables: { GREETING: 'hello' } },
-        phases: { build: { commands: ['mkdir -p out', 'echo "$GREETING from $CODEBUILD_BUILD_ID" > out/greeting.txt'] } },
+        phases: {
+          build: { commands: ['mkdir -p out', 'echo "$GREETING from $CODEBUILD_BUILD_ID" > out/greeting.txt'] },
+        },
         artifacts: { files: ['out/**/*'] },
       },
     });
     const started = await client.send(
       new StartBuildCommand({
         projectName: 'writes-artifact',
-        artifactsOverride: { type: 'S3', location: 'artifacts', path: 'revisions/web/1', name: 'artifact.zip', packaging: 'ZIP' },
+        artifactsOverride: {
+          type: 'S3',
+          location: 'artifacts',
+          path: 'revisions/web/1',
+          name: 'artifact.zip',
+          packaging: 'ZIP',
+        },
       }),
     );
     expect(started.build?.buildStatus).toBe('IN_PROGRESS');
@@ -93,7 +101,17 @@ describe('local CodeBuild', () => {
     expect(build.buildStatus).toBe('SUCCEEDED');
     expect(build.buildComplete).toBe(true);
     expect(build.phases?.map((p) => p.phaseType)).toEqual([
-      'SUBMITTED', 'QUEUED', 'PROVISIONING', 'DOWNLOAD_SOURCE', 'INSTALL', 'PRE_BUILD', 'BUILD', 'POST_BUILD', 'UPLOAD_ARTIFACTS', 'FINALIZING', 'COMPLETED',
+      'SUBMITTED',
+      'QUEUED',
+      'PROVISIONING',
+      'DOWNLOAD_SOURCE',
+      'INSTALL',
+      'PRE_BUILD',
+      'BUILD',
+      'POST_BUILD',
+      'UPLOAD_ARTIFACTS',
+      'FINALIZING',
+      'COMPLETED',
     ]);
     expect(build.artifacts?.location).toBe('arn:aws:s3:::artifacts/revisions/web/1/artifact.zip');
     expect(build.startTime).toBeInstanceOf(Date);
@@ -121,7 +139,9 @@ describe('local CodeBuild', () => {
     expect(build.buildStatus).toBe('FAILED');
     const buildPhase = build.phases?.find((p) => p.phaseType === 'BUILD');
     expect(buildPhase?.phaseStatus).toBe('FAILED');
-    expect(buildPhase?.contexts?.[0]?.message).toBe('Error while executing command: echo "about to fail"; ls /definitely/not/here. Reason: exit status 2');
+    expect(buildPhase?.contexts?.[0]?.message).toBe(
+      'Error while executing command: echo "about to fail"; ls /definitely/not/here. Reason: exit status 2',
+    );
     expect(build.phases?.find((p) => p.phaseType === 'POST_BUILD')?.phaseStatus).toBe('SUCCEEDED');
 
     const failure = service.getBuild(build.id!)?.failure;
@@ -136,7 +156,10 @@ describe('local CodeBuild', () => {
   it('skips to FINALIZING when pre_build fails', async () => {
     service.registerProject({
       name: 'pre-build-fails',
-      buildspec: { version: 0.2, phases: { pre_build: { commands: ['false'] }, build: { commands: ['echo building'] } } },
+      buildspec: {
+        version: 0.2,
+        phases: { pre_build: { commands: ['false'] }, build: { commands: ['echo building'] } },
+      },
     });
     const { build: started } = await client.send(new StartBuildCommand({ projectName: 'pre-build-fails' }));
     const build = await finished(started!.id!);
@@ -160,7 +183,10 @@ describe('local CodeBuild', () => {
       artifacts: { type: 'S3', location: 'artifacts', path: 'vars', packaging: 'NONE' },
     });
     const { build: started } = await client.send(
-      new StartBuildCommand({ projectName: 'variables', environmentVariablesOverride: [{ name: 'C', value: 'override', type: 'PLAINTEXT' }] }),
+      new StartBuildCommand({
+        projectName: 'variables',
+        environmentVariablesOverride: [{ name: 'C', value: 'override', type: 'PLAINTEXT' }],
+      }),
     );
     const build = await finished(started!.id!);
     expect(build.buildStatus).toBe('SUCCEEDED');
@@ -171,12 +197,28 @@ describe('local CodeBuild', () => {
     const sourceDir = join(data.dir, 'zip-source');
     await mkdir(sourceDir, { recursive: true });
     await writeFile(join(sourceDir, 'run.sh'), '#!/bin/sh\necho "ran from zip"\n', { mode: 0o755 });
-    await writeFile(join(sourceDir, 'buildspec.yml'), 'version: 0.2\nphases:\n  build:\n    commands:\n      - ./run.sh > result.txt\nartifacts:\n  files:\n    - result.txt\n');
-    await s3Client.send(new PutObjectCommand({ Bucket: 'artifacts', Key: 'sources/app.zip', Body: await zipFiles(sourceDir, ['run.sh', 'buildspec.yml']) }));
-    service.registerProject({ name: 'from-zip', artifacts: { type: 'S3', location: 'artifacts', path: 'zip-out', name: 'x', packaging: 'NONE' } });
+    await writeFile(
+      join(sourceDir, 'buildspec.yml'),
+      'version: 0.2\nphases:\n  build:\n    commands:\n      - ./run.sh > result.txt\nartifacts:\n  files:\n    - result.txt\n',
+    );
+    await s3Client.send(
+      new PutObjectCommand({
+        Bucket: 'artifacts',
+        Key: 'sources/app.zip',
+        Body: await zipFiles(sourceDir, ['run.sh', 'buildspec.yml']),
+      }),
+    );
+    service.registerProject({
+      name: 'from-zip',
+      artifacts: { type: 'S3', location: 'artifacts', path: 'zip-out', name: 'x', packaging: 'NONE' },
+    });
 
     const { build: started } = await client.send(
-      new StartBuildCommand({ projectName: 'from-zip', sourceTypeOverride: 'S3', sourceLocationOverride: 'artifacts/sources/app.zip' }),
+      new StartBuildCommand({
+        projectName: 'from-zip',
+        sourceTypeOverride: 'S3',
+        sourceLocationOverride: 'artifacts/sources/app.zip',
+      }),
     );
     const build = await finished(started!.id!);
     expect(build.buildStatus).toBe('SUCCEEDED');
@@ -205,14 +247,23 @@ describe('local CodeBuild', () => {
       name: 'from-git',
       buildspec: {
         version: 0.2,
-        phases: { build: { commands: ['cat file.txt "$CODEBUILD_SRC_DIR_lib/file.txt" > both.txt', 'echo "$CODEBUILD_RESOLVED_SOURCE_VERSION" >> both.txt'] } },
+        phases: {
+          build: {
+            commands: [
+              'cat file.txt "$CODEBUILD_SRC_DIR_lib/file.txt" > both.txt',
+              'echo "$CODEBUILD_RESOLVED_SOURCE_VERSION" >> both.txt',
+            ],
+          },
+        },
         artifacts: { files: ['both.txt'] },
       },
       source: { type: 'GIT', location: primary.dir },
       secondarySources: [{ type: 'GIT', location: `file://${secondary.dir}`, sourceIdentifier: 'lib' }],
       artifacts: { type: 'S3', location: 'artifacts', path: 'git-out', packaging: 'NONE' },
     });
-    const { build: started } = await client.send(new StartBuildCommand({ projectName: 'from-git', sourceVersion: primary.first }));
+    const { build: started } = await client.send(
+      new StartBuildCommand({ projectName: 'from-git', sourceVersion: primary.first }),
+    );
     const build = await finished(started!.id!);
     expect(build.buildStatus).toBe('SUCCEEDED');
     expect(build.resolvedSourceVersion).toBe(primary.first);
@@ -221,7 +272,9 @@ describe('local CodeBuild', () => {
 
   it('fails a build of a commit missing from the repository with a message that says so, recorded on the build', async () => {
     const missing = 'deadbeef'.repeat(5);
-    const { build: started } = await client.send(new StartBuildCommand({ projectName: 'from-git', sourceVersion: missing }));
+    const { build: started } = await client.send(
+      new StartBuildCommand({ projectName: 'from-git', sourceVersion: missing }),
+    );
     const build = await finished(started!.id!);
     expect(build.buildStatus).toBe('FAILED');
     const download = build.phases?.find((p) => p.phaseType === 'DOWNLOAD_SOURCE');
@@ -232,7 +285,10 @@ describe('local CodeBuild', () => {
   });
 
   it('stops a running build', async () => {
-    service.registerProject({ name: 'sleeps', buildspec: { version: 0.2, phases: { build: { commands: ['echo started', 'sleep 30'] } } } });
+    service.registerProject({
+      name: 'sleeps',
+      buildspec: { version: 0.2, phases: { build: { commands: ['echo started', 'sleep 30'] } } },
+    });
     const { build: started } = await client.send(new StartBuildCommand({ projectName: 'sleeps' }));
     await commandRunning(started!.id!);
     await client.send(new StopBuildCommand({ id: started!.id! }));
@@ -250,11 +306,16 @@ describe('local CodeBuild', () => {
     await finished(second!.id!);
     const { ids } = await client.send(new ListBuildsForProjectCommand({ projectName: 'listed' }));
     expect(ids).toEqual([second!.id, first!.id]);
-    await expect(client.send(new StartBuildCommand({ projectName: 'nope' }))).rejects.toBeInstanceOf(ResourceNotFoundException);
+    await expect(client.send(new StartBuildCommand({ projectName: 'nope' }))).rejects.toBeInstanceOf(
+      ResourceNotFoundException,
+    );
   });
 
   it('reports a build that was running when the service died as FAILED after a restart', async () => {
-    service.registerProject({ name: 'interrupted', buildspec: { version: 0.2, phases: { build: { commands: ['sleep 30'] } } } });
+    service.registerProject({
+      name: 'interrupted',
+      buildspec: { version: 0.2, phases: { build: { commands: ['sleep 30'] } } },
+    });
     const { build: started } = await client.send(new StartBuildCommand({ projectName: 'interrupted' }));
     await commandRunning(started!.id!);
     // A second service opening the same data folder is what a restart after a crash sees: the record says

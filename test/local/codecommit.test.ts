@@ -40,18 +40,37 @@ describe('local CodeCommit', () => {
     expect(await reader.branchHead('ops', 'no-such-branch')).toBeUndefined();
   });
 
-  it('lists a push\'s commits with their own authors, oldest first, stopping at the head before the push', async () => {
+  it("lists a push's commits with their own authors, oldest first, stopping at the head before the push", async () => {
     const dir = `${data.dir}/repos/ops`;
-    const a = await commitChange(dir, { message: 'Add the dashboard', files: { 'a.txt': 'a\n' }, author: { name: 'Carol', email: 'carol@example.com' } });
-    const b = await commitChange(dir, { message: 'Tune retries\n\nLonger backoff.', files: { 'b.txt': 'b\n' }, author: { name: 'Ann', email: 'ann@example.com' } });
+    const a = await commitChange(dir, {
+      message: 'Add the dashboard',
+      files: { 'a.txt': 'a\n' },
+      author: { name: 'Carol', email: 'carol@example.com' },
+    });
+    const b = await commitChange(dir, {
+      message: 'Tune retries\n\nLonger backoff.',
+      files: { 'b.txt': 'b\n' },
+      author: { name: 'Ann', email: 'ann@example.com' },
+    });
     const pipeline = pipelineSchema.parse({
       pipeline: { name: 'shop' },
-      packages: [{ name: 'ops', source: { codecommit: { repository: 'ops', branch: 'main' } }, build: { commands: ['make'] } }],
+      packages: [
+        { name: 'ops', source: { codecommit: { repository: 'ops', branch: 'main' } }, build: { commands: ['make'] } },
+      ],
       applications: [{ name: 'ops', packages: ['ops'] }],
       stages: [{ name: 'Ops', environments: [{ name: 'Ops', deploy: { commands: ['./deploy.sh'] } }] }],
     });
     const [push] = await withSourceCommits(pipeline, { codecommit: reader }, [
-      { package: 'ops', branch: 'main', commit: b, before: first, author: 'user/pusher', message: '(placeholder)', receivedAt: 1, deliveryId: 'e1' },
+      {
+        package: 'ops',
+        branch: 'main',
+        commit: b,
+        before: first,
+        author: 'user/pusher',
+        message: '(placeholder)',
+        receivedAt: 1,
+        deliveryId: 'e1',
+      },
     ]);
     expect(push).toMatchObject({ author: 'ann@example.com', message: 'Tune retries\n\nLonger backoff.' });
     expect(push!.commits!.map((c) => [c.id, c.author])).toEqual([
@@ -61,9 +80,15 @@ describe('local CodeCommit', () => {
     expect(push!.commits![0]!.timestamp).toBeGreaterThan(0);
   });
 
-  it('answers CodeCommit\'s own errors for a repository or commit that does not exist', async () => {
-    await expect(client.send(new GetCommitCommand({ repositoryName: 'nope', commitId: first }))).rejects.toBeInstanceOf(RepositoryDoesNotExistException);
-    await expect(client.send(new GetCommitCommand({ repositoryName: '../ops', commitId: first }))).rejects.toBeInstanceOf(RepositoryDoesNotExistException);
-    await expect(client.send(new GetCommitCommand({ repositoryName: 'ops', commitId: 'f'.repeat(40) }))).rejects.toMatchObject({ name: 'CommitIdDoesNotExistException' });
+  it("answers CodeCommit's own errors for a repository or commit that does not exist", async () => {
+    await expect(client.send(new GetCommitCommand({ repositoryName: 'nope', commitId: first }))).rejects.toBeInstanceOf(
+      RepositoryDoesNotExistException,
+    );
+    await expect(
+      client.send(new GetCommitCommand({ repositoryName: '../ops', commitId: first })),
+    ).rejects.toBeInstanceOf(RepositoryDoesNotExistException);
+    await expect(
+      client.send(new GetCommitCommand({ repositoryName: 'ops', commitId: 'f'.repeat(40) })),
+    ).rejects.toMatchObject({ name: 'CommitIdDoesNotExistException' });
   });
 });

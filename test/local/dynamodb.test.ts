@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchWriteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { javaAvailable, startLocalDynamoDb, type DynamoDbBackend, type LocalDynamoDb } from '../../local/dynamodb';
 import { clientConfig, tempDataDir } from './helpers';
 
@@ -79,7 +86,9 @@ describe.each(backends)('local DynamoDB on %s', (backend) => {
   });
 
   it('batch-writes items and queries them back in sort-key order', async () => {
-    const items = [3, 1, 2].map((n) => ({ PutRequest: { Item: { pk: 'app#web', sk: `rev#${String(n).padStart(6, '0')}`, number: n } } }));
+    const items = [3, 1, 2].map((n) => ({
+      PutRequest: { Item: { pk: 'app#web', sk: `rev#${String(n).padStart(6, '0')}`, number: n } },
+    }));
     await doc.send(new BatchWriteCommand({ RequestItems: { [revisions]: items } }));
     const queried = await doc.send(
       new QueryCommand({

@@ -19,7 +19,9 @@ describe('whenMissing', () => {
 
   it('rethrows any other error', async () => {
     mkdirSync(join(dir, 'folder'));
-    await expect(readFile(join(dir, 'folder'), 'utf8').catch(whenMissing(''))).rejects.toMatchObject({ code: 'EISDIR' });
+    await expect(readFile(join(dir, 'folder'), 'utf8').catch(whenMissing(''))).rejects.toMatchObject({
+      code: 'EISDIR',
+    });
   });
 });
 

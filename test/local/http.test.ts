@@ -10,7 +10,12 @@ describe('local HTTP front door', () => {
   beforeAll(async () => {
     door.registerRoute('GET', '/approvals/{requestId}', (event) => {
       seen.push(event);
-      return { statusCode: 200, headers: { 'Content-Type': 'text/html' }, body: `<h1>${event.pathParameters?.requestId}</h1>`, cookies: ['seen=1; Path=/'] };
+      return {
+        statusCode: 200,
+        headers: { 'Content-Type': 'text/html' },
+        body: `<h1>${event.pathParameters?.requestId}</h1>`,
+        cookies: ['seen=1; Path=/'],
+      };
     });
     door.registerRoute('POST', '/webhooks/github', (event) => {
       seen.push(event);
@@ -29,7 +34,9 @@ describe('local HTTP front door', () => {
   afterAll(() => door.stop());
 
   it('turns a request into a payload 2.0 event with path parameters, lower-cased headers, cookies and query', async () => {
-    const response = await fetch(`${base}/approvals/req-42?view=full`, { headers: { 'X-Custom': 'A', Cookie: 'a=1; b=2' } });
+    const response = await fetch(`${base}/approvals/req-42?view=full`, {
+      headers: { 'X-Custom': 'A', Cookie: 'a=1; b=2' },
+    });
     expect(response.status).toBe(200);
     expect(await response.text()).toBe('<h1>req-42</h1>');
     expect(response.headers.get('content-type')).toBe('text/html');
@@ -51,7 +58,11 @@ describe('local HTTP front door', () => {
 
   it('keeps a text body byte for byte and answers a result without statusCode as 200 JSON', async () => {
     const raw = '{"zen":"Keep it logically awesome.",  "spaces":  true}';
-    const response = await fetch(`${base}/webhooks/github`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: raw });
+    const response = await fetch(`${base}/webhooks/github`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: raw,
+    });
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ accepted: true });
     expect(seen.at(-1)?.body).toBe(raw);
@@ -59,7 +70,11 @@ describe('local HTTP front door', () => {
 
   it('base64-encodes a binary body and decodes a base64 result', async () => {
     const bytes = Buffer.from([0, 1, 2, 250, 255]);
-    const response = await fetch(`${base}/upload`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: bytes });
+    const response = await fetch(`${base}/upload`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: bytes,
+    });
     expect(seen.at(-1)?.isBase64Encoded).toBe(true);
     expect(Buffer.from(await response.arrayBuffer())).toEqual(bytes);
   });

@@ -29,7 +29,11 @@ describe('ReconcileLoop', () => {
   it('keeps one abort listener however many passes are scheduled, so a burst of pushes warns of no leak', async () => {
     // The wall clock: its sleeps hold their abort listener until they end, as in `npm start`.
     const clock = listenerCountingClock(systemClock);
-    const loop = new ReconcileLoop(async () => 'pass', clock, () => undefined);
+    const loop = new ReconcileLoop(
+      async () => 'pass',
+      clock,
+      () => undefined,
+    );
     loop.every(60_000);
     // Eleven webhook deliveries within the debounce: each asks for a pass once its quiet period is over.
     for (let i = 0; i < 11; i++) loop.at(Date.now() + 60_000 + i);
@@ -43,7 +47,11 @@ describe('ReconcileLoop', () => {
   it('runs a pass once each scheduled time is reached, earlier ones first, and none after stop', async () => {
     const clock = new ManualClock(Date.parse('2030-01-01T00:00:00Z'));
     const passes: number[] = [];
-    const loop = new ReconcileLoop(async () => passes.push(clock.now()), clock, () => undefined);
+    const loop = new ReconcileLoop(
+      async () => passes.push(clock.now()),
+      clock,
+      () => undefined,
+    );
     const start = clock.now();
     loop.at(start + 5_000);
     loop.at(start + 2_000); // earlier than the one being slept for: wakes the sleep early

@@ -22,7 +22,11 @@ describe('startLocalServices', () => {
 
   beforeAll(async () => {
     data = await tempDataDir();
-    services = await startLocalServices({ dataDir: data.dir, clock: new ManualClock(Date.parse('2030-01-01T00:00:00Z')), log: (l) => log.push(l) });
+    services = await startLocalServices({
+      dataDir: data.dir,
+      clock: new ManualClock(Date.parse('2030-01-01T00:00:00Z')),
+      log: (l) => log.push(l),
+    });
     // What the wiring step does before importing handler modules: plain SDK clients then find the local services.
     services.applyEnvironment();
   });
@@ -44,15 +48,35 @@ describe('startLocalServices', () => {
     expect(process.env.LOCKSTEP_TABLE_LOCKS).toBe(services.names.tables.Locks);
     expect(process.env.LOCKSTEP_SDK_TABLE).toBe('lockstep-sdk');
 
-    const s3 = new S3Client({ forcePathStyle: process.env.LOCKSTEP_S3_FORCE_PATH_STYLE === 'true', requestChecksumCalculation: 'WHEN_REQUIRED' });
-    await s3.send(new PutObjectCommand({ Bucket: process.env.LOCKSTEP_ARTIFACTS_BUCKET, Key: 'probe.txt', Body: 'local' }));
-    const got = await s3.send(new GetObjectCommand({ Bucket: process.env.LOCKSTEP_ARTIFACTS_BUCKET, Key: 'probe.txt' }));
+    const s3 = new S3Client({
+      forcePathStyle: process.env.LOCKSTEP_S3_FORCE_PATH_STYLE === 'true',
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+    });
+    await s3.send(
+      new PutObjectCommand({ Bucket: process.env.LOCKSTEP_ARTIFACTS_BUCKET, Key: 'probe.txt', Body: 'local' }),
+    );
+    const got = await s3.send(
+      new GetObjectCommand({ Bucket: process.env.LOCKSTEP_ARTIFACTS_BUCKET, Key: 'probe.txt' }),
+    );
     expect(await got.Body?.transformToString()).toBe('local');
 
     const sns = new SNSClient({});
-    await sns.send(new PublishCommand({ TopicArn: process.env.LOCKSTEP_NOTIFICATION_TOPIC_ARN, Subject: 'Rollback done', Message: 'beta rolled back to r1' }));
-    const outbox = (await readFile(services.sns.outboxFile, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
-    expect(outbox.at(-1)).toMatchObject({ topic: 'lockstep-notifications', subject: 'Rollback done', message: 'beta rolled back to r1' });
+    await sns.send(
+      new PublishCommand({
+        TopicArn: process.env.LOCKSTEP_NOTIFICATION_TOPIC_ARN,
+        Subject: 'Rollback done',
+        Message: 'beta rolled back to r1',
+      }),
+    );
+    const outbox = (await readFile(services.sns.outboxFile, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(outbox.at(-1)).toMatchObject({
+      topic: 'lockstep-notifications',
+      subject: 'Rollback done',
+      message: 'beta rolled back to r1',
+    });
 
     const secrets = new SecretsManagerClient({});
     const secret = await secrets.send(new GetSecretValueCommand({ SecretId: process.env.LOCKSTEP_WEBHOOK_SECRET_ARN }));
@@ -62,7 +86,9 @@ describe('startLocalServices', () => {
     expect((await sfn.send(new ListStateMachinesCommand({}))).stateMachines).toEqual([]);
 
     const codebuild = new CodeBuildClient({});
-    await expect(codebuild.send(new ListBuildsForProjectCommand({ projectName: 'nothing-here' }))).rejects.toBeInstanceOf(ResourceNotFoundException);
+    await expect(
+      codebuild.send(new ListBuildsForProjectCommand({ projectName: 'nothing-here' })),
+    ).rejects.toBeInstanceOf(ResourceNotFoundException);
 
     for (const client of [dynamodb, s3, sns, secrets, sfn, codebuild]) client.destroy();
   });
@@ -78,22 +104,44 @@ describe('startLocalServices', () => {
 
     const repo = await createSampleRepository({ dataDir: services.dataDir });
     expect(repo.created).toBe(true);
-    const first = await pushToWebhook({ dir: repo.dir, url: services.names.webhookUrl, secret, repositoryFullName: 'local/sample-app' });
+    const first = await pushToWebhook({
+      dir: repo.dir,
+      url: services.names.webhookUrl,
+      secret,
+      repositoryFullName: 'local/sample-app',
+    });
     expect(first.status).toBe(202);
     expect(received[0]?.valid).toBe(true);
     expect(received[0]?.event.headers['x-github-event']).toBe('push');
     expect(received[0]?.event.headers['x-github-delivery']).toBe(first.deliveryId);
     const firstPayload = JSON.parse(received[0]!.event.body!);
-    expect(firstPayload).toMatchObject({ ref: 'refs/heads/main', before: '0'.repeat(40), repository: { full_name: 'local/sample-app' } });
+    expect(firstPayload).toMatchObject({
+      ref: 'refs/heads/main',
+      before: '0'.repeat(40),
+      repository: { full_name: 'local/sample-app' },
+    });
     expect(firstPayload.head_commit.id).toBe(firstPayload.after);
 
-    const second = await commitChange(repo.dir, { message: 'Break the tests on purpose', files: { FAIL_TESTS: 'rollback demo\n' } });
-    await pushToWebhook({ dir: repo.dir, url: services.names.webhookUrl, secret, repositoryFullName: 'local/sample-app' });
+    const second = await commitChange(repo.dir, {
+      message: 'Break the tests on purpose',
+      files: { FAIL_TESTS: 'rollback demo\n' },
+    });
+    await pushToWebhook({
+      dir: repo.dir,
+      url: services.names.webhookUrl,
+      secret,
+      repositoryFullName: 'local/sample-app',
+    });
     const secondPayload = JSON.parse(received[1]!.event.body!);
     expect(secondPayload.before).toBe(firstPayload.after);
     expect(secondPayload.after).toBe(second);
     expect(secondPayload.commits).toHaveLength(1);
-    expect(secondPayload.commits[0]).toMatchObject({ id: second, message: 'Break the tests on purpose', added: ['FAIL_TESTS'], author: { name: 'Lockstep Local' } });
+    expect(secondPayload.commits[0]).toMatchObject({
+      id: second,
+      message: 'Break the tests on purpose',
+      added: ['FAIL_TESTS'],
+      author: { name: 'Lockstep Local' },
+    });
     expect((await createSampleRepository({ dataDir: services.dataDir })).created).toBe(false);
   });
 
@@ -102,8 +150,14 @@ describe('startLocalServices', () => {
     await services.stop();
     services = await startLocalServices({ dataDir: data.dir, log: (l) => log.push(l) });
     expect(services.secrets.valueOf(LOCAL_SECRETS.approvalSigning)).toBe(secretBefore);
-    const dynamodb = new DynamoDBClient({ endpoint: services.endpoints.dynamodb, region: 'us-east-1', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
-    expect((await dynamodb.send(new ListTablesCommand({}))).TableNames).toEqual(expect.arrayContaining(Object.values(services.names.tables)));
+    const dynamodb = new DynamoDBClient({
+      endpoint: services.endpoints.dynamodb,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    });
+    expect((await dynamodb.send(new ListTablesCommand({}))).TableNames).toEqual(
+      expect.arrayContaining(Object.values(services.names.tables)),
+    );
     dynamodb.destroy();
     expect(await readFile(join(data.dir, 'outbox.jsonl'), 'utf8')).toContain('beta rolled back to r1');
   });

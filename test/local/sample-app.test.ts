@@ -11,7 +11,9 @@ const run = promisify(execFile);
 /** Runs a sample-app script as a buildspec command would, returning exit code and output. */
 async function script(dir: string, name: string, env: Record<string, string>) {
   try {
-    const { stdout } = await run(process.execPath, [join(dir, 'scripts', `${name}.js`)], { env: { PATH: process.env.PATH!, ...env } });
+    const { stdout } = await run(process.execPath, [join(dir, 'scripts', `${name}.js`)], {
+      env: { PATH: process.env.PATH!, ...env },
+    });
     return { code: 0, output: stdout };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
@@ -59,7 +61,13 @@ describe('sample app', () => {
     expect((await script(app, 'build', { CODEBUILD_RESOLVED_SOURCE_VERSION: 'abc123' })).code).toBe(0);
     const deployed = await script(app, 'deploy', deployEnv(1, 7));
     expect(deployed.output).toContain('deployed sample-app revision 1 to beta (fencing token 7)');
-    expect(await deployedRecord()).toMatchObject({ application: 'sample-app', environment: 'beta', revision: 1, fencingToken: 7, commit: 'abc123' });
+    expect(await deployedRecord()).toMatchObject({
+      application: 'sample-app',
+      environment: 'beta',
+      revision: 1,
+      fencingToken: 7,
+      commit: 'abc123',
+    });
     const tested = await script(app, 'test', deployEnv(1, 7));
     expect(tested.code).toBe(0);
     expect(tested.output).toContain('all checks passed');

@@ -2,7 +2,11 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { NotFoundException, PublishBatchCommand, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  GetSecretValueCommand,
+  ResourceNotFoundException,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { startAwsServer, type RunningAwsServer } from '../../local/aws-protocol/server';
 import { LocalSecretsManager } from '../../local/secrets/secrets-manager';
 import { LocalSns, type OutboxMessage } from '../../local/sns/sns';
@@ -51,7 +55,10 @@ describe('local SNS and Secrets Manager', () => {
         MessageAttributes: { event: { DataType: 'String', StringValue: 'approval-requested' } },
       }),
     );
-    const lines = (await readFile(sns.outboxFile, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as OutboxMessage);
+    const lines = (await readFile(sns.outboxFile, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as OutboxMessage);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({
       messageId: MessageId,
@@ -66,17 +73,35 @@ describe('local SNS and Secrets Manager', () => {
 
   it('publishes a batch and rejects an unknown topic with NotFound', async () => {
     const result = await snsClient.send(
-      new PublishBatchCommand({ TopicArn: topicArn, PublishBatchRequestEntries: [{ Id: 'a', Message: 'one' }, { Id: 'b', Message: 'two' }] }),
+      new PublishBatchCommand({
+        TopicArn: topicArn,
+        PublishBatchRequestEntries: [
+          { Id: 'a', Message: 'one' },
+          { Id: 'b', Message: 'two' },
+        ],
+      }),
     );
     expect(result.Successful?.map((s) => s.Id)).toEqual(['a', 'b']);
-    await expect(snsClient.send(new PublishCommand({ TopicArn: topicArn.replace('approvals', 'missing'), Message: 'x' }))).rejects.toBeInstanceOf(NotFoundException);
+    await expect(
+      snsClient.send(new PublishCommand({ TopicArn: topicArn.replace('approvals', 'missing'), Message: 'x' })),
+    ).rejects.toBeInstanceOf(NotFoundException);
   });
 
   it('prints a notification on the console with every secret value masked', () => {
     const secret = secrets.valueOf('lockstep/webhook');
     const lines: string[] = [];
-    const progress = new ProgressConsole(threeStagePipeline(), (line) => lines.push(line), () => 0, () => secrets.allValues());
-    progress.notification({ ...delivered[0]!, subject: `[Lockstep shop] deploy failed with ${secret}`, message: `Error: leaked ${secret}`, attributes: { event: 'deployment-failed' } });
+    const progress = new ProgressConsole(
+      threeStagePipeline(),
+      (line) => lines.push(line),
+      () => 0,
+      () => secrets.allValues(),
+    );
+    progress.notification({
+      ...delivered[0]!,
+      subject: `[Lockstep shop] deploy failed with ${secret}`,
+      message: `Error: leaked ${secret}`,
+      attributes: { event: 'deployment-failed' },
+    });
     expect(lines.join('\n')).not.toContain(secret);
     expect(lines).toEqual(['00:00:00  notification: deploy failed with ********', '    Error: leaked ********']);
   });
@@ -90,6 +115,8 @@ describe('local SNS and Secrets Manager', () => {
     expect((await stat(join(data.dir, 'secrets.json'))).mode & 0o777).toBe(0o600);
     const reopened = await LocalSecretsManager.open({ dataDir: data.dir, generate: ['lockstep/webhook'] });
     expect(reopened.valueOf('lockstep/webhook')).toBe(byName.SecretString);
-    await expect(secretsClient.send(new GetSecretValueCommand({ SecretId: 'nope' }))).rejects.toBeInstanceOf(ResourceNotFoundException);
+    await expect(secretsClient.send(new GetSecretValueCommand({ SecretId: 'nope' }))).rejects.toBeInstanceOf(
+      ResourceNotFoundException,
+    );
   });
 });

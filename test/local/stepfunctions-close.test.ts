@@ -38,7 +38,8 @@ createHook({
 
 /** A cleared timer is destroyed a moment after the promise that clears it settles. */
 async function engineTimersLeft(): Promise<number> {
-  for (let attempt = 0; attempt < 50 && engineTimers.size > 0; attempt++) await new Promise<void>((ok) => setTimeout(ok, 10));
+  for (let attempt = 0; attempt < 50 && engineTimers.size > 0; attempt++)
+    await new Promise<void>((ok) => setTimeout(ok, 10));
   return engineTimers.size;
 }
 
@@ -70,7 +71,11 @@ describe('local Step Functions, closed while a task token is out', () => {
       requested();
       return {};
     });
-    const arn = service.registerStateMachine({ name: 'approval', definition: JSON.stringify(machine), substitutions: { ApprovalRequestFunctionArn: lambdaArn('approval-request') } });
+    const arn = service.registerStateMachine({
+      name: 'approval',
+      definition: JSON.stringify(machine),
+      substitutions: { ApprovalRequestFunctionArn: lambdaArn('approval-request') },
+    });
     await service.startExecution({ stateMachineArn: arn, name: 'waits', input: '{}' });
     await request;
     expect(engineTimers.size).toBeGreaterThan(0); // the Task's one-hour timeout

@@ -41,7 +41,14 @@ const approvalMachine = {
     RequestApproval: {
       Type: 'Task',
       Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
-      Parameters: { FunctionName: '${ApprovalRequestFunctionArn}', Payload: { 'taskToken.$': '$$.Task.Token', 'environment.$': '$.environment', 'execution.$': '$$.Execution.Name' } },
+      Parameters: {
+        FunctionName: '${ApprovalRequestFunctionArn}',
+        Payload: {
+          'taskToken.$': '$$.Task.Token',
+          'environment.$': '$.environment',
+          'execution.$': '$$.Execution.Name',
+        },
+      },
       TimeoutSeconds: 3600,
       ResultPath: '$.approval',
       Catch: [
@@ -105,7 +112,11 @@ describe('local Step Functions', () => {
   };
 
   it('starts one execution when StartExecution is called twice with the same name and input', async () => {
-    const request = { stateMachineArn: approvalArn, name: 'promote-beta-web-r1', input: JSON.stringify({ environment: 'beta' }) };
+    const request = {
+      stateMachineArn: approvalArn,
+      name: 'promote-beta-web-r1',
+      input: JSON.stringify({ environment: 'beta' }),
+    };
     const first = await client.send(new StartExecutionCommand(request));
     const second = await client.send(new StartExecutionCommand(request));
     expect(second.executionArn).toBe(first.executionArn);
@@ -123,14 +134,20 @@ describe('local Step Functions', () => {
 
   it('completes a waitForTaskToken Task through SendTaskSuccess from another client call', async () => {
     const { executionArn } = await client.send(
-      new StartExecutionCommand({ stateMachineArn: approvalArn, name: 'approve-me', input: JSON.stringify({ environment: 'gamma' }) }),
+      new StartExecutionCommand({
+        stateMachineArn: approvalArn,
+        name: 'approve-me',
+        input: JSON.stringify({ environment: 'gamma' }),
+      }),
     );
     const request = await approvals.next();
     expect(request.environment).toBe('gamma');
     expect(request.execution).toBe('approve-me');
     expect((await client.send(new DescribeExecutionCommand({ executionArn }))).status).toBe('RUNNING');
 
-    await client.send(new SendTaskSuccessCommand({ taskToken: request.taskToken, output: JSON.stringify({ decidedBy: 'alice' }) }));
+    await client.send(
+      new SendTaskSuccessCommand({ taskToken: request.taskToken, output: JSON.stringify({ decidedBy: 'alice' }) }),
+    );
     const described = await describeExecution(executionArn!);
     expect(described.status).toBe('SUCCEEDED');
     expect(JSON.parse(described.output!)).toEqual({ environment: 'gamma', approval: { decidedBy: 'alice' } });
@@ -142,7 +159,9 @@ describe('local Step Functions', () => {
   });
 
   it('routes SendTaskFailure to the Catch for States.TaskFailed', async () => {
-    const { executionArn } = await client.send(new StartExecutionCommand({ stateMachineArn: approvalArn, name: 'reject-me', input: '{"environment":"prod"}' }));
+    const { executionArn } = await client.send(
+      new StartExecutionCommand({ stateMachineArn: approvalArn, name: 'reject-me', input: '{"environment":"prod"}' }),
+    );
     const request = await approvals.next();
     await client.send(new SendTaskFailureCommand({ taskToken: request.taskToken, error: 'Rejected', cause: 'by bob' }));
     const described = await describeExecution(executionArn!);
@@ -151,7 +170,13 @@ describe('local Step Functions', () => {
   });
 
   it('times the Task out on the local clock with States.Timeout, which States.TaskFailed does not catch', async () => {
-    const { executionArn } = await client.send(new StartExecutionCommand({ stateMachineArn: approvalArn, name: 'nobody-decides', input: '{"environment":"prod"}' }));
+    const { executionArn } = await client.send(
+      new StartExecutionCommand({
+        stateMachineArn: approvalArn,
+        name: 'nobody-decides',
+        input: '{"environment":"prod"}',
+      }),
+    );
     await approvals.next();
     await clock.waitForSleepers(1);
     clock.advance(3600 * 1000);
@@ -169,7 +194,10 @@ describe('local Step Functions', () => {
           Both: {
             Type: 'Parallel',
             Branches: [
-              { StartAt: 'UntilWindowOpens', States: { UntilWindowOpens: { Type: 'Wait', TimestampPath: '$.opensAt', End: true } } },
+              {
+                StartAt: 'UntilWindowOpens',
+                States: { UntilWindowOpens: { Type: 'Wait', TimestampPath: '$.opensAt', End: true } },
+              },
               { StartAt: 'Bake', States: { Bake: { Type: 'Wait', Seconds: 60, End: true } } },
             ],
             ResultPath: null,
@@ -180,7 +208,11 @@ describe('local Step Functions', () => {
     });
     const opensAt = clock.now() + 2 * 3600 * 1000;
     const { executionArn } = await client.send(
-      new StartExecutionCommand({ stateMachineArn: arn, name: 'window', input: JSON.stringify({ opensAt: new Date(opensAt).toISOString() }) }),
+      new StartExecutionCommand({
+        stateMachineArn: arn,
+        name: 'window',
+        input: JSON.stringify({ opensAt: new Date(opensAt).toISOString() }),
+      }),
     );
     await clock.waitForSleepers(2);
     expect(clock.pendingDeadlines()).toEqual([clock.now() + 60_000, opensAt]);
@@ -212,7 +244,13 @@ describe('local Step Functions', () => {
       definition: {
         StartAt: 'Check',
         States: {
-          Check: { Type: 'Task', Resource: lambdaArn('steps'), Parameters: { action: 'check' }, ResultPath: '$.check', Next: 'Acquire' },
+          Check: {
+            Type: 'Task',
+            Resource: lambdaArn('steps'),
+            Parameters: { action: 'check' },
+            ResultPath: '$.check',
+            Next: 'Acquire',
+          },
           Acquire: {
             Type: 'Task',
             Resource: 'arn:aws:states:::lambda:invoke',
@@ -221,7 +259,14 @@ describe('local Step Functions', () => {
             Catch: [{ ErrorEquals: ['LockHeldError'], ResultPath: '$.error', Next: 'Notify' }],
             Next: 'Done',
           },
-          Notify: { Type: 'Task', Resource: 'arn:aws:states:::lambda:invoke', Parameters: { FunctionName: 'steps', Payload: { action: 'notify' } }, ResultSelector: { 'result.$': '$.Payload', 'status.$': '$.StatusCode' }, ResultPath: '$.notify', Next: 'Done' },
+          Notify: {
+            Type: 'Task',
+            Resource: 'arn:aws:states:::lambda:invoke',
+            Parameters: { FunctionName: 'steps', Payload: { action: 'notify' } },
+            ResultSelector: { 'result.$': '$.Payload', 'status.$': '$.StatusCode' },
+            ResultPath: '$.notify',
+            Next: 'Done',
+          },
           Done: { Type: 'Succeed' },
         },
       },
@@ -232,7 +277,10 @@ describe('local Step Functions', () => {
     const output = JSON.parse(described.output!);
     expect(output.check).toEqual({ done: 'check' });
     expect(output.error.Error).toBe('LockHeldError');
-    expect(JSON.parse(output.error.Cause)).toEqual({ errorType: 'LockHeldError', errorMessage: 'held by promote-beta-web-r1' });
+    expect(JSON.parse(output.error.Cause)).toEqual({
+      errorType: 'LockHeldError',
+      errorMessage: 'held by promote-beta-web-r1',
+    });
     expect(output.notify).toEqual({ result: { done: 'notify' }, status: 200 });
     expect(attempts).toBe(3);
 
@@ -280,7 +328,9 @@ describe('local Step Functions', () => {
   });
 
   it('stops an execution with StopExecution', async () => {
-    const { executionArn } = await client.send(new StartExecutionCommand({ stateMachineArn: approvalArn, name: 'stop-me', input: '{"environment":"beta"}' }));
+    const { executionArn } = await client.send(
+      new StartExecutionCommand({ stateMachineArn: approvalArn, name: 'stop-me', input: '{"environment":"beta"}' }),
+    );
     await approvals.next();
     await client.send(new StopExecutionCommand({ executionArn, error: 'Superseded', cause: 'newer revision' }));
     const described = await client.send(new DescribeExecutionCommand({ executionArn }));
@@ -289,7 +339,9 @@ describe('local Step Functions', () => {
   });
 
   it('lists an execution persisted as RUNNING as in flight after a restart, and resumes it with the same task token', async () => {
-    const { executionArn } = await client.send(new StartExecutionCommand({ stateMachineArn: approvalArn, name: 'survives', input: '{"environment":"prod-eu"}' }));
+    const { executionArn } = await client.send(
+      new StartExecutionCommand({ stateMachineArn: approvalArn, name: 'survives', input: '{"environment":"prod-eu"}' }),
+    );
     const before = await approvals.next();
 
     await service.close();

@@ -28,8 +28,10 @@ const task = (extra: Record<string, unknown> = {}) => ({
   Next: 'Done',
   ...extra,
 });
-const machine = (states: Record<string, unknown>): AslMachine =>
-  ({ StartAt: 'Work', States: { ...states, Done: { Type: 'Succeed' }, Failed: { Type: 'Fail' } } });
+const machine = (states: Record<string, unknown>): AslMachine => ({
+  StartAt: 'Work',
+  States: { ...states, Done: { Type: 'Succeed' }, Failed: { Type: 'Fail' } },
+});
 
 describe('ASL rules', () => {
   it('accepts a compliant machine', () => {
@@ -37,7 +39,10 @@ describe('ASL rules', () => {
   });
 
   it('refuses JSONata and variables', () => {
-    const rules = checkAslRules({ ...machine({ Work: task({ Assign: { x: 1 }, Output: '{% $x %}' }) }), QueryLanguage: 'JSONata' });
+    const rules = checkAslRules({
+      ...machine({ Work: task({ Assign: { x: 1 }, Output: '{% $x %}' }) }),
+      QueryLanguage: 'JSONata',
+    });
     expect(rules.map((f) => f.rule)).toEqual(['jsonpath-only', 'jsonpath-only', 'jsonpath-only']);
   });
 
@@ -48,9 +53,18 @@ describe('ASL rules', () => {
 
   it('refuses States.ALL before other catchers, or sharing its entry', () => {
     const early = checkAslRules(
-      machine({ Work: task({ Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Failed' }, { ErrorEquals: ['LockLostError'], Next: 'Failed' }] }) }),
+      machine({
+        Work: task({
+          Catch: [
+            { ErrorEquals: ['States.ALL'], Next: 'Failed' },
+            { ErrorEquals: ['LockLostError'], Next: 'Failed' },
+          ],
+        }),
+      }),
     );
-    const shared = checkAslRules(machine({ Work: task({ Catch: [{ ErrorEquals: ['LockLostError', 'States.ALL'], Next: 'Failed' }] }) }));
+    const shared = checkAslRules(
+      machine({ Work: task({ Catch: [{ ErrorEquals: ['LockLostError', 'States.ALL'], Next: 'Failed' }] }) }),
+    );
     expect(early.map((f) => f.rule)).toEqual(['states-all-last']);
     expect(shared.map((f) => f.rule)).toEqual(['states-all-last']);
   });
@@ -58,20 +72,35 @@ describe('ASL rules', () => {
   it('refuses a Task without Retry or Catch, nested ones included', () => {
     const nested = {
       Type: 'Map',
-      ItemProcessor: { StartAt: 'Inner', States: { Inner: { Type: 'Task', Resource: 'arn:aws:states:::codebuild:startBuild.sync', End: true } } },
+      ItemProcessor: {
+        StartAt: 'Inner',
+        States: { Inner: { Type: 'Task', Resource: 'arn:aws:states:::codebuild:startBuild.sync', End: true } },
+      },
       Next: 'Done',
     };
     const findings = checkAslRules(machine({ Work: nested }));
-    expect(findings.map((f) => `${f.rule}@${f.state}`)).toEqual(['task-retry-catch@Work/Inner', 'task-retry-catch@Work/Inner']);
+    expect(findings.map((f) => `${f.rule}@${f.state}`)).toEqual([
+      'task-retry-catch@Work/Inner',
+      'task-retry-catch@Work/Inner',
+    ]);
   });
 
   it('refuses a callback Task without a timeout', () => {
-    const findings = checkAslRules(machine({ Work: task({ Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken' }) }));
+    const findings = checkAslRules(
+      machine({ Work: task({ Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken' }) }),
+    );
     expect(findings.map((f) => f.rule)).toEqual(['callback-timeout']);
   });
 
   it('catches what asl-validator alone misses', () => {
-    const choiceEnds = machine({ Work: { Type: 'Choice', Choices: [{ Variable: '$.x', BooleanEquals: true, Next: 'Done' }], Default: 'Done', End: true } });
+    const choiceEnds = machine({
+      Work: {
+        Type: 'Choice',
+        Choices: [{ Variable: '$.x', BooleanEquals: true, Next: 'Done' }],
+        Default: 'Done',
+        End: true,
+      },
+    });
     expect(checkAsl(choiceEnds).some((line) => line.startsWith('choice-never-ends'))).toBe(true);
   });
 });

@@ -24,13 +24,25 @@ const HISTORY_LIMIT = 25_000;
 const HOUR = 3_600_000;
 
 /** Runs one execution against a lock that `holder` keeps until its lease ends; counts events until acquired. */
-async function waitBehind(holder: LockState, start: number): Promise<{ events: number; checks: number; acquiredAt: number }> {
+async function waitBehind(
+  holder: LockState,
+  start: number,
+): Promise<{ events: number; checks: number; acquiredAt: number }> {
   let now = start;
   let retryAt = start;
   const lock: LockStore = {
     async acquire(environment, owner, leaseMs, at): Promise<AcquireResult> {
       if (at < holder.leaseExpiresAt) return { acquired: false, holder };
-      return { acquired: true, lock: { environment, owner, acquiredAt: at, leaseExpiresAt: at + leaseMs, fencingToken: holder.fencingToken + 1 } };
+      return {
+        acquired: true,
+        lock: {
+          environment,
+          owner,
+          acquiredAt: at,
+          leaseExpiresAt: at + leaseMs,
+          fencingToken: holder.fencingToken + 1,
+        },
+      };
     },
   } as LockStore;
   const environments = {
@@ -91,18 +103,31 @@ describe('waiting for a held lock', () => {
   const start = Date.parse('2030-01-07T10:00:00Z');
 
   it('waits out a 48-hour lock in a few thousand history events, far below the 25,000 limit', async () => {
-    const holder: LockState = { environment: 'Beta', owner: 'web-to-Beta-web-r1', acquiredAt: start, leaseExpiresAt: start + 48 * HOUR, fencingToken: 3 };
+    const holder: LockState = {
+      environment: 'Beta',
+      owner: 'web-to-Beta-web-r1',
+      acquiredAt: start,
+      leaseExpiresAt: start + 48 * HOUR,
+      fencingToken: 3,
+    };
     const { events, checks, acquiredAt } = await waitBehind(holder, start);
     expect(acquiredAt).toBe(holder.leaseExpiresAt);
     // A fixed 60 s poll needs 2,880 checks and about 46,000 events for this wait.
-    if (process.env.LOCKSTEP_PRINT_FIGURES) console.log(`48-hour lock wait: ${checks} checks, ${events} history events`);
+    if (process.env.LOCKSTEP_PRINT_FIGURES)
+      console.log(`48-hour lock wait: ${checks} checks, ${events} history events`);
     expect(checks).toBeLessThan(250);
     expect(events).toBeLessThan(4_000);
     expect(events).toBeLessThan(HISTORY_LIMIT / 5);
   });
 
   it('checks a lock taken moments ago again within a minute, and never later than its lease end', async () => {
-    const holder: LockState = { environment: 'Beta', owner: 'web-to-Beta-web-r1', acquiredAt: start, leaseExpiresAt: start + 90_000, fencingToken: 3 };
+    const holder: LockState = {
+      environment: 'Beta',
+      owner: 'web-to-Beta-web-r1',
+      acquiredAt: start,
+      leaseExpiresAt: start + 90_000,
+      fencingToken: 3,
+    };
     const { checks, acquiredAt } = await waitBehind(holder, start + 1000);
     expect(acquiredAt).toBe(holder.leaseExpiresAt);
     expect(checks).toBe(3); // at +1 s, +61 s, then at the lease end (+90 s)

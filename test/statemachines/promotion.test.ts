@@ -46,7 +46,11 @@ describe('promotion state machine', () => {
   it('deploys the revision artifact with the fencing token and revision as variables', async () => {
     const run = await runPromotion();
     const [deploy] = deploys(run.effects);
-    expect(deploy!.input).toMatchObject({ ProjectName: 'lockstep-shop-deploy-Beta', SourceTypeOverride: 'S3', SourceLocationOverride: 'artifacts/revisions/web/2/artifact.zip' });
+    expect(deploy!.input).toMatchObject({
+      ProjectName: 'lockstep-shop-deploy-Beta',
+      SourceTypeOverride: 'S3',
+      SourceLocationOverride: 'artifacts/revisions/web/2/artifact.zip',
+    });
     expect(variables(deploy!)).toEqual({
       LOCKSTEP_APPLICATION: 'web',
       LOCKSTEP_REVISION: '2',
@@ -66,7 +70,12 @@ describe('promotion state machine', () => {
     // lambda:invoke Tasks hand the binding { FunctionName, Payload }; the request sits beside the token.
     const payload = request.input.Payload as { taskToken: string; request: Record<string, unknown> };
     expect(payload.taskToken).toBe('local-task-token');
-    expect(payload.request).toMatchObject({ approvers: ['approver@example.com'], timeoutSeconds: 1, revision: 2, environment: 'Beta' });
+    expect(payload.request).toMatchObject({
+      approvers: ['approver@example.com'],
+      timeoutSeconds: 1,
+      revision: 2,
+      environment: 'Beta',
+    });
   });
 
   it('rolls back to the previous revision when a test step fails, then notifies and releases the lock', async () => {
@@ -74,7 +83,10 @@ describe('promotion state machine', () => {
     expect(run.status).toBe('FAILED');
     const results = run.effects.find((e) => e.what === 'record-test-results')!;
     expect(results.input.tests).toEqual(
-      expect.arrayContaining([expect.objectContaining({ name: 'smoke', passed: false }), expect.objectContaining({ name: 'api', passed: true })]),
+      expect.arrayContaining([
+        expect.objectContaining({ name: 'smoke', passed: false }),
+        expect.objectContaining({ name: 'api', passed: true }),
+      ]),
     );
     const [, rollback] = deploys(run.effects);
     expect(variables(rollback!)).toMatchObject({ LOCKSTEP_REVISION: '1', LOCKSTEP_ROLLBACK: 'true' });
@@ -100,7 +112,10 @@ describe('promotion state machine', () => {
   });
 
   it('records that there was nothing to roll back to when nothing was deployed before', async () => {
-    const run = await runPromotion({ previous: { exists: false }, failingProjects: { 'lockstep-shop-deploy-Beta': 'States.TaskFailed' } });
+    const run = await runPromotion({
+      previous: { exists: false },
+      failingProjects: { 'lockstep-shop-deploy-Beta': 'States.TaskFailed' },
+    });
     expect(run.status).toBe('FAILED');
     expect(deploys(run.effects)).toHaveLength(1);
     expect(run.effects.find((e) => e.what === 'record-rollback')!.input).toMatchObject({ outcome: 'no-previous' });
@@ -109,10 +124,7 @@ describe('promotion state machine', () => {
 
   it('waits while the window is closed, checks again, then proceeds', async () => {
     const run = await runPromotion({
-      gates: [
-        { proceed: false, waitUntil: '2030-01-01T22:00:00Z' },
-        { proceed: true },
-      ],
+      gates: [{ proceed: false, waitUntil: '2030-01-01T22:00:00Z' }, { proceed: true }],
     });
     expect(run.status).toBe('SUCCEEDED');
     expect(summary(run.effects).slice(0, 3)).toEqual(['check-gates', 'check-gates', 'acquire-lock']);
@@ -140,7 +152,13 @@ describe('promotion state machine', () => {
     expect(run.status).toBe('FAILED');
     const steps = summary(run.effects);
     expect(steps).not.toContain('mark-approved');
-    expect(steps.slice(steps.indexOf('approval'))).toEqual(['approval', DEPLOY, 'record-rollback', 'notify', 'release-lock']);
+    expect(steps.slice(steps.indexOf('approval'))).toEqual([
+      'approval',
+      DEPLOY,
+      'record-rollback',
+      'notify',
+      'release-lock',
+    ]);
     expect(run.effects.find((e) => e.what === 'notify')!.input).toMatchObject({
       stage: 'approval-workflow',
       error: expect.objectContaining({ Error: 'ApprovalRejectedError' }),
@@ -150,7 +168,9 @@ describe('promotion state machine', () => {
   it('rolls back when nobody decides before the approval times out', async () => {
     const run = await runPromotion({ approval: 'never' });
     expect(run.status).toBe('FAILED');
-    expect(run.effects.find((e) => e.what === 'notify')!.input).toMatchObject({ error: expect.objectContaining({ Error: 'States.Timeout' }) });
+    expect(run.effects.find((e) => e.what === 'notify')!.input).toMatchObject({
+      error: expect.objectContaining({ Error: 'States.Timeout' }),
+    });
     expect(deploys(run.effects).map((d) => variables(d).LOCKSTEP_ROLLBACK)).toEqual(['false', 'true']);
     expect(releases(run.effects)).toHaveLength(1);
   });
@@ -171,12 +191,19 @@ describe('promotion state machine', () => {
       { approval: 'reject' },
       { failingSteps: { 'record-previous': 'NotFoundError' } },
       { failingSteps: { 'compliance-sign-off': 'ComplianceFailedError' } },
-      { failingProjects: { 'lockstep-shop-deploy-Beta': 'States.TaskFailed' }, failingSteps: { notify: 'Lambda.ServiceException' } },
+      {
+        failingProjects: { 'lockstep-shop-deploy-Beta': 'States.TaskFailed' },
+        failingSteps: { notify: 'Lambda.ServiceException' },
+      },
     ];
     for (const scenario of scenarios) {
       const run = await runPromotion(scenario);
       expect({ scenario, releases: releases(run.effects).length }).toEqual({ scenario, releases: 1 });
-      expect(releases(run.effects)[0]!.input).toMatchObject({ environment: 'Beta', execution: 'web-to-Beta-web-r2', fencingToken: 7 });
+      expect(releases(run.effects)[0]!.input).toMatchObject({
+        environment: 'Beta',
+        execution: 'web-to-Beta-web-r2',
+        fencingToken: 7,
+      });
     }
   });
 

@@ -10,7 +10,9 @@ const SMOKE = 'lockstep-shop-test-Beta-smoke';
 
 function withTests(count: number): PipelineInput {
   const pipeline = structuredClone(PIPELINE);
-  pipeline.stages[0]!.environments[0]!.approval = { tests: Array.from({ length: count }, (_, i) => ({ name: `t${i}`, commands: ['./t.sh'] })) };
+  pipeline.stages[0]!.environments[0]!.approval = {
+    tests: Array.from({ length: count }, (_, i) => ({ name: `t${i}`, commands: ['./t.sh'] })),
+  };
   return pipeline;
 }
 
@@ -31,17 +33,24 @@ describe('RunTests', () => {
       expect(run.status).toBe('SUCCEEDED');
       expect(run.effects.filter((e) => e.what === SMOKE)).toHaveLength(13);
       const results = run.effects.find((e) => e.what === 'record-test-results')!;
-      expect(results.input.tests).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'smoke', passed: true })]));
+      expect(results.input.tests).toEqual(
+        expect.arrayContaining([expect.objectContaining({ name: 'smoke', passed: true })]),
+      );
       expect(summary(run.effects)).toContain('mark-approved');
     },
   );
 
   it('never records a capacity refusal that outlasts the retries as a failed test', async () => {
-    const run = await runPromotion({ flakyProjects: { [SMOKE]: { error: 'CodeBuild.AccountLimitExceededException', times: 1000 } } });
+    const run = await runPromotion({
+      flakyProjects: { [SMOKE]: { error: 'CodeBuild.AccountLimitExceededException', times: 1000 } },
+    });
     expect(run.status).toBe('FAILED');
     expect(run.effects.find((e) => e.what === 'record-test-results')).toBeUndefined();
     const notify = run.effects.find((e) => e.what === 'notify')!;
-    expect(notify.input).toMatchObject({ stage: 'approval-workflow', error: { Error: 'TestCapacityUnavailableError' } });
+    expect(notify.input).toMatchObject({
+      stage: 'approval-workflow',
+      error: { Error: 'TestCapacityUnavailableError' },
+    });
     // The workflow could not verify the revision, so it is not approved and the environment goes back.
     expect(summary(run.effects)).not.toContain('mark-approved');
     expect(run.effects.some((e) => e.what === 'release-lock')).toBe(true);

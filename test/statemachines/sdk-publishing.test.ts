@@ -83,8 +83,14 @@ class FolderObjectStore implements ObjectStore {
     await walk(join(this.root, bucket), '');
     return out;
   }
-  async listPage(bucket: string, prefix: string, options: { startAfter?: string; maxKeys: number }): Promise<{ objects: ObjectInfo[]; truncated: boolean }> {
-    const after = (await this.list(bucket, prefix)).sort((a, b) => (a.key < b.key ? -1 : 1)).filter((o) => options.startAfter === undefined || o.key > options.startAfter);
+  async listPage(
+    bucket: string,
+    prefix: string,
+    options: { startAfter?: string; maxKeys: number },
+  ): Promise<{ objects: ObjectInfo[]; truncated: boolean }> {
+    const after = (await this.list(bucket, prefix))
+      .sort((a, b) => (a.key < b.key ? -1 : 1))
+      .filter((o) => options.startAfter === undefined || o.key > options.startAfter);
     return { objects: after.slice(0, options.maxKeys), truncated: after.length > options.maxKeys };
   }
   async presignPut(bucket: string, key: string): Promise<string> {
@@ -151,9 +157,16 @@ beforeEach(async () => {
   // A fresh table per scenario: scenarios do not see each other's SDKs.
   const definitionOf = { ...SDK_TABLES[0]!, logicalName: `Sdk${++tableCounter}` as 'Sdk' };
   const tables = await ensureTables(tableEndpoint, [definitionOf]);
-  const client = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: tableEndpoint, region: 'us-east-1', credentials: { accessKeyId: 't', secretAccessKey: 't' } }), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
+  const client = DynamoDBDocumentClient.from(
+    new DynamoDBClient({
+      endpoint: tableEndpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 't', secretAccessKey: 't' },
+    }),
+    {
+      marshallOptions: { removeUndefinedValues: true },
+    },
+  );
   store = new DynamoSdkStore(client, Object.values(tables)[0]!);
   notifications.length = 0;
   queued.length = 0;
@@ -161,7 +174,12 @@ beforeEach(async () => {
   startedNames.clear();
   failingTests = new Set();
   deps = {
-    config: { hostBucket: 'host', stagingBucket: 'staging', packageHostBucket: 'packages', testerProject: 'lockstep-sdk-tester' },
+    config: {
+      hostBucket: 'host',
+      stagingBucket: 'staging',
+      packageHostBucket: 'packages',
+      testerProject: 'lockstep-sdk-tester',
+    },
     store,
     objects,
     notifier: { publish: async (n) => void notifications.push(n) },
@@ -184,7 +202,10 @@ beforeEach(async () => {
 async function upload(sdk: Sdk): Promise<void> {
   const ref = { name: sdk.name, version: sdk.version };
   const zip = new yazl.ZipFile();
-  zip.addBuffer(Buffer.from(`#pragma once\nint ${sdk.name}_v${sdk.version.replace(/\W/g, '_')}(void);\n`), `include/${sdk.name}.h`);
+  zip.addBuffer(
+    Buffer.from(`#pragma once\nint ${sdk.name}_v${sdk.version.replace(/\W/g, '_')}(void);\n`),
+    `include/${sdk.name}.h`,
+  );
   zip.addBuffer(Buffer.from(`${sdk.name} ${sdk.version}\n`), 'README.md');
   zip.end();
   const chunks: Buffer[] = [];
@@ -231,11 +252,16 @@ async function runExecution(name: string, input: SdkExecutionInput, abortWhenTes
     } else if (state.Resource === 'arn:aws:states:::codebuild:startBuild.sync') {
       handlers[stateName] = async (event) => {
         states.push(stateName);
-        return tester(event as { ProjectName: string; EnvironmentVariablesOverride: { Name: string; Value: string }[] });
+        return tester(
+          event as { ProjectName: string; EnvironmentVariablesOverride: { Name: string; Value: string }[] },
+        );
       };
     }
   }
-  const execution = machine.run(input, { overrides: { taskResourceLocalHandlers: handlers as never }, context: { Execution: { Name: name } } });
+  const execution = machine.run(input, {
+    overrides: { taskResourceLocalHandlers: handlers as never },
+    context: { Execution: { Name: name } },
+  });
   if (abortWhenTesting) {
     await new Promise<void>((testerStarted) => (cutOff = { testerStarted }));
     execution.abort();
@@ -244,12 +270,20 @@ async function runExecution(name: string, input: SdkExecutionInput, abortWhenTes
     await execution.result;
     executions.push({ name, status: 'SUCCEEDED', states });
   } catch (error) {
-    executions.push({ name, status: 'FAILED', error: ((error as { cause?: Error }).cause ?? (error as Error)).name, states });
+    executions.push({
+      name,
+      status: 'FAILED',
+      error: ((error as { cause?: Error }).cause ?? (error as Error)).name,
+      states,
+    });
   }
 }
 
 /** The tester stand-in: fails the packages of `failingTests`, like a build whose checks failed. */
-async function tester(event: { ProjectName: string; EnvironmentVariablesOverride: { Name: string; Value: string }[] }): Promise<unknown> {
+async function tester(event: {
+  ProjectName: string;
+  EnvironmentVariablesOverride: { Name: string; Value: string }[];
+}): Promise<unknown> {
   expect(event.ProjectName).toBe('lockstep-sdk-tester');
   if (cutOff !== undefined) {
     cutOff.testerStarted();
@@ -264,7 +298,17 @@ async function tester(event: { ProjectName: string; EnvironmentVariablesOverride
   for (const pkg of plan.packages) expect(await objects.exists(pkg.bucket, pkg.key)).toBe(true);
   const packages = plan.members.map((m) => {
     const failing = failingTests.has(`${m.name}@${m.version}`);
-    return { ...m, passed: !failing, checks: [{ name: 'sample-app', passed: !failing, message: failing ? 'the libraries do not link together: undefined reference' : 'built and ran' }] };
+    return {
+      ...m,
+      passed: !failing,
+      checks: [
+        {
+          name: 'sample-app',
+          passed: !failing,
+          message: failing ? 'the libraries do not link together: undefined reference' : 'built and ran',
+        },
+      ],
+    };
   });
   const results: TestResults = { planId: plan.planId, passed: packages.every((p) => p.passed), packages };
   await objects.put(plan.results.bucket, plan.results.key, JSON.stringify(results));
@@ -296,7 +340,8 @@ async function index(): Promise<PackageIndex | undefined> {
   return bytes === undefined ? undefined : (JSON.parse(bytes.toString()) as PackageIndex);
 }
 
-const listed = async () => (await index())?.sdks.flatMap((s) => s.versions.map((v) => `${s.name}@${v.version}`)).sort() ?? [];
+const listed = async () =>
+  (await index())?.sdks.flatMap((s) => s.versions.map((v) => `${s.name}@${v.version}`)).sort() ?? [];
 
 describe('SDK publishing state machine', () => {
   it('passes asl-validator and the Lockstep ASL rules', () => {
@@ -307,11 +352,23 @@ describe('SDK publishing state machine', () => {
     await push({ name: 'analytics', version: '6.1.0' });
     expect(executions).toHaveLength(1);
     expect(executions[0]).toMatchObject({ status: 'SUCCEEDED' });
-    expect(executions[0]!.states).toEqual(['Validate', 'Convert', 'Stage', 'RecheckAfterStage', 'RunTester', 'RecordTest', 'Publish', 'RecheckAfterPublish', 'NotifyPublished']);
+    expect(executions[0]!.states).toEqual([
+      'Validate',
+      'Convert',
+      'Stage',
+      'RecheckAfterStage',
+      'RunTester',
+      'RecordTest',
+      'Publish',
+      'RecheckAfterPublish',
+      'NotifyPublished',
+    ]);
     expect((await status('analytics@6.1.0')).status).toBe('PUBLISHED');
     expect(await listed()).toEqual(['analytics@6.1.0']);
     expect(await objects.exists('packages', 'public/analytics/6.1.0/analytics-6.1.0.zip')).toBe(true);
-    expect(notifications.map((n) => [n.event, n.recipients])).toEqual([['sdk-published', ['analytics-owners@example.com']]]);
+    expect(notifications.map((n) => [n.event, n.recipients])).toEqual([
+      ['sdk-published', ['analytics-owners@example.com']],
+    ]);
   });
 
   it('holds an SDK in WAITING until its dependency arrives, then moves it on without another push', async () => {
@@ -328,16 +385,37 @@ describe('SDK publishing state machine', () => {
     expect(await listed()).toEqual(['analytics@6.1.0', 'geo@1.0.0']);
     // geo was tested against analytics and published only once analytics was.
     expect(executions.some((e) => e.name.startsWith('geo-1_0_0-restage'))).toBe(true);
-    expect(notifications.filter((n) => n.event === 'sdk-published').map((n) => n.sdk).sort()).toEqual(['analytics', 'geo']);
+    expect(
+      notifications
+        .filter((n) => n.event === 'sdk-published')
+        .map((n) => n.sdk)
+        .sort(),
+    ).toEqual(['analytics', 'geo']);
   });
 
   it('records a CONFLICT with the chain of requirements and notifies the owners of every SDK involved', async () => {
     await push({ name: 'analytics', version: '6.1.0' }, { name: 'analytics', version: '7.0.2' });
-    await store.saveBatch({ id: 'release-1', members: [{ name: 'maps', version: '2.0.0' }, { name: 'social', version: '1.3.0' }], state: 'OPEN', reason: '', createdAt: '', updatedAt: '' }, undefined);
+    await store.saveBatch(
+      {
+        id: 'release-1',
+        members: [
+          { name: 'maps', version: '2.0.0' },
+          { name: 'social', version: '1.3.0' },
+        ],
+        state: 'OPEN',
+        reason: '',
+        createdAt: '',
+        updatedAt: '',
+      },
+      undefined,
+    );
     await store.putBatchMembership({ name: 'maps', version: '2.0.0' }, 'release-1');
     await store.putBatchMembership({ name: 'social', version: '1.3.0' }, 'release-1');
     notifications.length = 0;
-    await push({ name: 'maps', version: '2.0.0', dependencies: { analytics: '^6.0.0' } }, { name: 'social', version: '1.3.0', dependencies: { analytics: '^7.0.0' } });
+    await push(
+      { name: 'maps', version: '2.0.0', dependencies: { analytics: '^6.0.0' } },
+      { name: 'social', version: '1.3.0', dependencies: { analytics: '^7.0.0' } },
+    );
     const maps = await status('maps@2.0.0');
     expect(maps.status).toBe('CONFLICT');
     expect((await status('social@1.3.0')).status).toBe('CONFLICT');
@@ -345,7 +423,9 @@ describe('SDK publishing state machine', () => {
     expect(maps.reason).toMatch(/social 1\.3\.0.*analytics \^7\.0\.0/);
     const conflict = notifications.find((n) => n.event === 'sdk-conflict')!;
     // analytics is involved too: the chain ends at its two majors.
-    expect(new Set(conflict.recipients)).toEqual(new Set(['maps-owners@example.com', 'social-owners@example.com', 'analytics-owners@example.com']));
+    expect(new Set(conflict.recipients)).toEqual(
+      new Set(['maps-owners@example.com', 'social-owners@example.com', 'analytics-owners@example.com']),
+    );
     expect(conflict.text).toContain('analytics');
     expect(await listed()).toEqual(['analytics@6.1.0', 'analytics@7.0.2']);
   });
@@ -364,7 +444,11 @@ describe('SDK publishing state machine', () => {
 
   it('refuses an upload whose metadata breaks the rules, recording why', async () => {
     await upload({ name: 'maps', version: '2.0.0' });
-    await objects.put('host', metadataKey({ name: 'maps', version: '2.0.0' }, 'lockstep-sdk.yaml'), 'name: maps\nversion: "2.0.0"\ncontact: maps-owners@example.com\n');
+    await objects.put(
+      'host',
+      metadataKey({ name: 'maps', version: '2.0.0' }, 'lockstep-sdk.yaml'),
+      'name: maps\nversion: "2.0.0"\ncontact: maps-owners@example.com\n',
+    );
     await intakeVersion(deps, { name: 'maps', version: '2.0.0' });
     await runExecution(queued[0]!.name, queued[0]!.input);
     expect(executions[0]).toMatchObject({ status: 'FAILED', error: 'SdkRejected' });
@@ -388,16 +472,37 @@ describe('SDK publishing state machine', () => {
       // What local mode's restart does: the same execution again from its first state, with its input.
       await runExecution(name, input);
       expect(executions.at(-1)).toMatchObject({ status: 'SUCCEEDED' });
-      expect(executions.at(-1)!.states).toEqual(['Validate', 'Stage', 'RecheckAfterStage', 'RunTester', 'RecordTest', 'Publish', 'RecheckAfterPublish', 'NotifyPublished']);
+      expect(executions.at(-1)!.states).toEqual([
+        'Validate',
+        'Stage',
+        'RecheckAfterStage',
+        'RunTester',
+        'RecordTest',
+        'Publish',
+        'RecheckAfterPublish',
+        'NotifyPublished',
+      ]);
       expect((await status('analytics@6.1.0')).status).toBe('PUBLISHED');
       expect(await listed()).toEqual(['analytics@6.1.0']);
-      expect(await store.listIntakes({ name: 'analytics', version: '6.1.0' })).not.toContainEqual(expect.objectContaining({ state: 'REJECTED' }));
+      expect(await store.listIntakes({ name: 'analytics', version: '6.1.0' })).not.toContainEqual(
+        expect.objectContaining({ state: 'REJECTED' }),
+      );
     });
 
     it('finishes a batch whose owner was cut off while testing, with one more tester run', async () => {
       const analytics: Sdk = { name: 'analytics', version: '6.1.0' };
       const geo: Sdk = { name: 'geo', version: '1.0.0', dependencies: { analytics: '^6.0.0' } };
-      await store.saveBatch({ id: 'b9', members: [analytics, geo].map((m) => ({ name: m.name, version: m.version })), state: 'OPEN', reason: '', createdAt: '', updatedAt: '' }, undefined);
+      await store.saveBatch(
+        {
+          id: 'b9',
+          members: [analytics, geo].map((m) => ({ name: m.name, version: m.version })),
+          state: 'OPEN',
+          reason: '',
+          createdAt: '',
+          updatedAt: '',
+        },
+        undefined,
+      );
       for (const m of [analytics, geo]) await store.putBatchMembership(m, 'b9');
       await upload(geo);
       await upload(analytics);
@@ -450,7 +555,14 @@ describe('SDK publishing state machine', () => {
     it('clears a CONFLICT left by an earlier decision when the published set changes, without a push', async () => {
       await push(maps);
       const record = await status('maps@1.0.0');
-      await store.saveVersion({ ...record, status: 'CONFLICT', reason: 'conflict: analytics 6.4.0 is staged; no version of analytics satisfies both >=7 and 6.4.0' }, record.rev);
+      await store.saveVersion(
+        {
+          ...record,
+          status: 'CONFLICT',
+          reason: 'conflict: analytics 6.4.0 is staged; no version of analytics satisfies both >=7 and 6.4.0',
+        },
+        record.rev,
+      );
       await push({ name: 'analytics', version: '7.0.0' });
       expect((await status('maps@1.0.0')).status).toBe('PUBLISHED');
       expect(executions.some((e) => e.name.startsWith('maps-1_0_0-restage'))).toBe(true);
@@ -463,7 +575,10 @@ describe('SDK publishing state machine', () => {
       expect(record.status).toBe('PUBLISHED');
       await push({ name: 'social', version: '1.0.0' });
       const social = await status('social@1.0.0');
-      await store.saveVersion({ ...social, status: 'CONFLICT', reason: 'conflict: recorded before the fix' }, social.rev);
+      await store.saveVersion(
+        { ...social, status: 'CONFLICT', reason: 'conflict: recorded before the fix' },
+        social.rev,
+      );
       // The same bytes pushed again.
       await objects.copy('host', social.upload.artifactsKey, 'host', artifactsKey(social));
       await objects.copy('host', social.upload.metadataKey, 'host', metadataKey(social, 'lockstep-sdk.yaml'));
@@ -487,7 +602,10 @@ describe('SDK publishing state machine', () => {
       const passes: { started: number; cursor?: string }[] = [];
       for (let pass = 0; pass < 5; pass++) {
         const result = await pollSdkHost(deps, `poll-${pass}`, limits);
-        passes.push({ started: result.intakes.filter((o) => o.started).length, ...(result.cursor !== undefined ? { cursor: result.cursor } : {}) });
+        passes.push({
+          started: result.intakes.filter((o) => o.started).length,
+          ...(result.cursor !== undefined ? { cursor: result.cursor } : {}),
+        });
       }
       // Two uploads (four keys) a pass, going on where the last pass stopped, then an empty pass.
       expect(passes.map((p) => p.started)).toEqual([2, 2, 2, 1, 0]);
@@ -522,7 +640,17 @@ describe('SDK publishing state machine', () => {
 
   describe('batches', () => {
     const openBatch = async (id: string, members: Sdk[]) => {
-      await store.saveBatch({ id, members: members.map((m) => ({ name: m.name, version: m.version })), state: 'OPEN', reason: '', createdAt: '', updatedAt: '' }, undefined);
+      await store.saveBatch(
+        {
+          id,
+          members: members.map((m) => ({ name: m.name, version: m.version })),
+          state: 'OPEN',
+          reason: '',
+          createdAt: '',
+          updatedAt: '',
+        },
+        undefined,
+      );
       for (const m of members) await store.putBatchMembership(m, id);
     };
     const analytics: Sdk = { name: 'analytics', version: '6.1.0' };

@@ -16,5 +16,13 @@ export function checkAsl(definition: AslMachine): string[] {
   const ours = checkAslRules(definition).map((f) => `${f.rule} at ${f.state}: ${f.message}`);
   // asl-validator writes QueryLanguage into the states it is given: hand it a copy.
   const result = aslValidator(structuredClone(definition), { checkPaths: true, checkArn: true });
-  return [...(result.isValid ? [] : result.errorsText('\n').split('\n').map((line) => `asl-validator: ${line}`)), ...ours];
+  return [
+    ...(result.isValid
+      ? []
+      : result
+          .errorsText('\n')
+          .split('\n')
+          .map((line) => `asl-validator: ${line}`)),
+    ...ours,
+  ];
 }

@@ -41,7 +41,10 @@ export interface AslFinding {
 }
 
 /** Every state with its path, depth first, nested machines included. */
-export function* walkStates(machine: AslMachine, prefix = ''): Generator<{ name: string; path: string; state: AslState }> {
+export function* walkStates(
+  machine: AslMachine,
+  prefix = '',
+): Generator<{ name: string; path: string; state: AslState }> {
   for (const [name, state] of Object.entries(machine.States)) {
     const path = prefix ? `${prefix}/${name}` : name;
     yield { name, path, state };
@@ -53,12 +56,20 @@ export function* walkStates(machine: AslMachine, prefix = ''): Generator<{ name:
 
 const JSONATA_FIELDS = ['QueryLanguage', 'Assign', 'Arguments', 'Output'] as const;
 
-function statesAllLast(list: readonly { ErrorEquals: readonly string[] }[] | undefined, field: string, path: string): AslFinding[] {
+function statesAllLast(
+  list: readonly { ErrorEquals: readonly string[] }[] | undefined,
+  field: string,
+  path: string,
+): AslFinding[] {
   const findings: AslFinding[] = [];
   (list ?? []).forEach((entry, i) => {
     if (!entry.ErrorEquals.includes('States.ALL')) return;
     if (i !== (list ?? []).length - 1 || entry.ErrorEquals.length !== 1) {
-      findings.push({ rule: 'states-all-last', state: path, message: `${field}[${i}]: States.ALL must be alone in the last entry` });
+      findings.push({
+        rule: 'states-all-last',
+        state: path,
+        message: `${field}[${i}]: States.ALL must be alone in the last entry`,
+      });
     }
   });
   return findings;
@@ -68,21 +79,41 @@ function statesAllLast(list: readonly { ErrorEquals: readonly string[] }[] | und
 export function checkAslRules(machine: AslMachine): AslFinding[] {
   const findings: AslFinding[] = [];
   for (const field of JSONATA_FIELDS) {
-    if (field in machine) findings.push({ rule: 'jsonpath-only', state: '(top level)', message: `remove ${field}: JSONPath only` });
+    if (field in machine)
+      findings.push({ rule: 'jsonpath-only', state: '(top level)', message: `remove ${field}: JSONPath only` });
   }
   for (const { path, state } of walkStates(machine)) {
     for (const field of JSONATA_FIELDS) {
-      if (field in state) findings.push({ rule: 'jsonpath-only', state: path, message: `remove ${field}: JSONPath only (use Parameters/ResultSelector/ResultPath)` });
+      if (field in state)
+        findings.push({
+          rule: 'jsonpath-only',
+          state: path,
+          message: `remove ${field}: JSONPath only (use Parameters/ResultSelector/ResultPath)`,
+        });
     }
     if (state.Type === 'Choice' && 'End' in state) {
-      findings.push({ rule: 'choice-never-ends', state: path, message: 'a Choice cannot end: add a Default that leads to a Succeed or Fail state' });
+      findings.push({
+        rule: 'choice-never-ends',
+        state: path,
+        message: 'a Choice cannot end: add a Default that leads to a Succeed or Fail state',
+      });
     }
     findings.push(...statesAllLast(state.Catch, 'Catch', path), ...statesAllLast(state.Retry, 'Retry', path));
     if (state.Type === 'Task') {
-      if (!state.Retry || state.Retry.length === 0) findings.push({ rule: 'task-retry-catch', state: path, message: 'add a Retry for transient errors' });
-      if (!state.Catch || state.Catch.length === 0) findings.push({ rule: 'task-retry-catch', state: path, message: 'add a Catch ending in States.ALL' });
-      if (state.Resource?.endsWith('.waitForTaskToken') && state.TimeoutSeconds === undefined && state.TimeoutSecondsPath === undefined) {
-        findings.push({ rule: 'callback-timeout', state: path, message: 'a .waitForTaskToken Task needs TimeoutSeconds (or TimeoutSecondsPath)' });
+      if (!state.Retry || state.Retry.length === 0)
+        findings.push({ rule: 'task-retry-catch', state: path, message: 'add a Retry for transient errors' });
+      if (!state.Catch || state.Catch.length === 0)
+        findings.push({ rule: 'task-retry-catch', state: path, message: 'add a Catch ending in States.ALL' });
+      if (
+        state.Resource?.endsWith('.waitForTaskToken') &&
+        state.TimeoutSeconds === undefined &&
+        state.TimeoutSecondsPath === undefined
+      ) {
+        findings.push({
+          rule: 'callback-timeout',
+          state: path,
+          message: 'a .waitForTaskToken Task needs TimeoutSeconds (or TimeoutSecondsPath)',
+        });
       }
     }
   }

@@ -37,9 +37,12 @@ export async function startDynamoTables(): Promise<DynamoTables> {
   const names = await ensureTables(endpoint, [...TABLES, ...SDK_TABLES]);
   const clients: DynamoDBDocumentClient[] = [];
   const makeClient = () => {
-    const client = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: CREDENTIALS }), {
-      marshallOptions: { removeUndefinedValues: true },
-    });
+    const client = DynamoDBDocumentClient.from(
+      new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: CREDENTIALS }),
+      {
+        marshallOptions: { removeUndefinedValues: true },
+      },
+    );
     clients.push(client);
     return client;
   };
@@ -71,11 +74,16 @@ export async function startDynamoTables(): Promise<DynamoTables> {
       await client.send(new PutCommand({ TableName: table(logicalName), Item: item }));
     },
     async getRaw(logicalName, key) {
-      return (await client.send(new GetCommand({ TableName: table(logicalName), Key: key, ConsistentRead: true }))).Item;
+      return (await client.send(new GetCommand({ TableName: table(logicalName), Key: key, ConsistentRead: true })))
+        .Item;
     },
     async partition(logicalName, pk) {
       const result = await client.send(
-        new QueryCommand({ TableName: table(logicalName), KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': pk } }),
+        new QueryCommand({
+          TableName: table(logicalName),
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': pk },
+        }),
       );
       return result.Items ?? [];
     },

@@ -33,7 +33,9 @@ export function expectSpecificAcknowledgements(scope: IConstruct): void {
   expect(acknowledgements.length).toBeGreaterThan(0);
   for (const { construct, id, reason } of acknowledgements) {
     expect({ [`${id} on a stack`]: Stack.isStack(construct) }).toEqual({ [`${id} on a stack`]: false });
-    expect({ [`${id} at ${construct.node.path}`]: reason }).toEqual({ [`${id} at ${construct.node.path}`]: expect.stringMatching(/^\S+(\s+\S+){7,}/) });
+    expect({ [`${id} at ${construct.node.path}`]: reason }).toEqual({
+      [`${id} at ${construct.node.path}`]: expect.stringMatching(/^\S+(\s+\S+){7,}/),
+    });
     expect(reason).not.toMatch(/^(ok|fine|n\/?a|todo|suppress|ignore)/i);
   }
 }

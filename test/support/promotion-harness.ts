@@ -112,7 +112,13 @@ const machines = new Map<string, StateMachine>();
 export async function runPromotion(
   behaviour: Behaviour = {},
   executionInput: ExecutionInput = input(),
-): Promise<{ effects: Effect[]; status: 'SUCCEEDED' | 'FAILED'; error?: string; output?: unknown; maxConcurrentBuilds: number }> {
+): Promise<{
+  effects: Effect[];
+  status: 'SUCCEEDED' | 'FAILED';
+  error?: string;
+  output?: unknown;
+  maxConcurrentBuilds: number;
+}> {
   const definition = promotionDefinition();
   const key = JSON.stringify(definition);
   let machine = machines.get(key);
@@ -148,7 +154,13 @@ export async function runPromotion(
           case 'acquire-lock':
             return { retryAt: '2030-01-01T00:00:00Z', ...next(locks) };
           case 'record-previous':
-            return behaviour.previous ?? { exists: true, number: 1, sourceLocation: 'artifacts/revisions/web/1/artifact.zip' };
+            return (
+              behaviour.previous ?? {
+                exists: true,
+                number: 1,
+                sourceLocation: 'artifacts/revisions/web/1/artifact.zip',
+              }
+            );
           case 'record-test-results': {
             const tests = event.tests as Array<{ passed: boolean }>;
             if (tests.some((t) => !t.passed)) throw named('TestsFailedError');
@@ -188,7 +200,11 @@ export async function runPromotion(
     }
   }
   const execution = machine.run(executionInput, {
-    overrides: { taskResourceLocalHandlers: handlers as never, waitTimeOverrides: waits, retryIntervalOverrides: retries },
+    overrides: {
+      taskResourceLocalHandlers: handlers as never,
+      waitTimeOverrides: waits,
+      retryIntervalOverrides: retries,
+    },
     // The local engine has no task tokens; the approval binding mints its own in local mode. The execution name is
     // what Step Functions puts in $$.Execution.Name (the builds' idempotency tokens are made from it).
     context: { Task: { Token: 'local-task-token' }, Execution: { Name: executionInput.execution } },
@@ -197,7 +213,12 @@ export async function runPromotion(
     const output = await execution.result;
     return { effects, status: 'SUCCEEDED', output, maxConcurrentBuilds: maxRunning };
   } catch (error) {
-    return { effects, status: 'FAILED', error: (error as Error).name + ': ' + (error as Error).message, maxConcurrentBuilds: maxRunning };
+    return {
+      effects,
+      status: 'FAILED',
+      error: (error as Error).name + ': ' + (error as Error).message,
+      maxConcurrentBuilds: maxRunning,
+    };
   }
 }
 

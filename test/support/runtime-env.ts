@@ -9,7 +9,12 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CodeBuildClient } from '@aws-sdk/client-codebuild';
-import { BranchDoesNotExistException, CodeCommitClient, GetBranchCommand, GetCommitCommand } from '@aws-sdk/client-codecommit';
+import {
+  BranchDoesNotExistException,
+  CodeCommitClient,
+  GetBranchCommand,
+  GetCommitCommand,
+} from '@aws-sdk/client-codecommit';
 import { S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
@@ -29,7 +34,11 @@ export const STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:123456789012:stateMac
 export const TEST_PIPELINE: PipelineInput = {
   pipeline: { name: 'shop', buildDebounce: '1s' },
   packages: [
-    { name: 'web', source: { github: { owner: 'acme', repo: 'web', branch: 'main' } }, build: { commands: ['npm ci'] } },
+    {
+      name: 'web',
+      source: { github: { owner: 'acme', repo: 'web', branch: 'main' } },
+      build: { commands: ['npm ci'] },
+    },
     { name: 'ops', source: { codecommit: { repository: 'ops', branch: 'main' } }, build: { commands: ['make'] } },
   ],
   applications: [
@@ -43,7 +52,10 @@ export const TEST_PIPELINE: PipelineInput = {
         {
           name: 'Beta',
           deploy: { commands: ['./deploy.sh'] },
-          approval: { tests: [{ name: 'smoke', commands: ['./smoke.sh'] }], manual: { approvers: ['ann@example.com', 'bob@example.com'], timeout: '1h' } },
+          approval: {
+            tests: [{ name: 'smoke', commands: ['./smoke.sh'] }],
+            manual: { approvers: ['ann@example.com', 'bob@example.com'], timeout: '1h' },
+          },
         },
       ],
     },
@@ -107,15 +119,30 @@ export async function startRuntimeEnv(
     POWERTOOLS_LOG_LEVEL: 'SILENT',
     POWERTOOLS_METRICS_DISABLED: 'true',
   });
-  const clients = createAwsClients({ endpoints: { dynamodb: endpoint }, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  const clients = createAwsClients({
+    endpoints: { dynamodb: endpoint },
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
   // CodeCommit: each commit is a root commit by dev@example.com, and no branch exists (so reconcile recovers
   // nothing); tests about the push's commits configure their own history.
   mocks.codecommit.on(GetCommitCommand).callsFake((input: { commitId: string }) => ({
-    commit: { commitId: input.commitId, parents: [], message: `commit ${input.commitId}`, author: { name: 'Dev', email: 'dev@example.com', date: '1893456000 +0000' } },
+    commit: {
+      commitId: input.commitId,
+      parents: [],
+      message: `commit ${input.commitId}`,
+      author: { name: 'Dev', email: 'dev@example.com', date: '1893456000 +0000' },
+    },
   }));
-  mocks.codecommit.on(GetBranchCommand).rejects(new BranchDoesNotExistException({ message: 'no such branch', $metadata: {} }));
-  mocks.secrets.on(GetSecretValueCommand, { SecretId: WEBHOOK_SECRET_ARN }).resolves({ SecretString: secrets.webhook ?? JSON.stringify({ current: 'webhook-secret' }) });
-  mocks.secrets.on(GetSecretValueCommand, { SecretId: SIGNING_SECRET_ARN }).resolves({ SecretString: secrets.signing ?? JSON.stringify({ current: 'signing-secret' }) });
+  mocks.codecommit
+    .on(GetBranchCommand)
+    .rejects(new BranchDoesNotExistException({ message: 'no such branch', $metadata: {} }));
+  mocks.secrets
+    .on(GetSecretValueCommand, { SecretId: WEBHOOK_SECRET_ARN })
+    .resolves({ SecretString: secrets.webhook ?? JSON.stringify({ current: 'webhook-secret' }) });
+  mocks.secrets
+    .on(GetSecretValueCommand, { SecretId: SIGNING_SECRET_ARN })
+    .resolves({ SecretString: secrets.signing ?? JSON.stringify({ current: 'signing-secret' }) });
   return {
     tables,
     variables,

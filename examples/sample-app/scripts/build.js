@@ -34,4 +34,6 @@ const version = {
   revision: process.env.LOCKSTEP_REVISION || null,
 };
 fs.writeFileSync(path.join(dist, 'version.json'), JSON.stringify(version, null, 2) + '\n');
-console.log(`built ${version.commit.slice(0, 12)} into dist/${failTests ? ' (FAIL_TESTS marker included: tests will fail)' : ''}`);
+console.log(
+  `built ${version.commit.slice(0, 12)} into dist/${failTests ? ' (FAIL_TESTS marker included: tests will fail)' : ''}`,
+);

@@ -27,7 +27,9 @@ const built = path.join(here, '..', 'dist');
 const target = path.join(deployRoot, environment);
 const current = readJson(path.join(target, 'revision.json'));
 if (current && Number(current.fencingToken) > fencingToken) {
-  console.error(`refusing to deploy: ${environment} was deployed with fencing token ${current.fencingToken}, this deploy holds ${fencingToken}`);
+  console.error(
+    `refusing to deploy: ${environment} was deployed with fencing token ${current.fencingToken}, this deploy holds ${fencingToken}`,
+  );
   process.exit(1);
 }
 
@@ -49,7 +51,9 @@ const old = `${target}.old-${process.pid}`;
 if (fs.existsSync(target)) fs.renameSync(target, old);
 fs.renameSync(staging, target);
 fs.rmSync(old, { recursive: true, force: true });
-console.log(`${rollback ? 'rolled back' : 'deployed'} ${application} revision ${revision} to ${environment} (fencing token ${fencingToken})`);
+console.log(
+  `${rollback ? 'rolled back' : 'deployed'} ${application} revision ${revision} to ${environment} (fencing token ${fencingToken})`,
+);
 
 function readJson(file) {
   try {

@@ -33,7 +33,10 @@ if (process.env.LOCKSTEP_APPLICATION) {
 const app = await import(pathToFileURL(path.join(target, 'app', 'app.js')).href);
 const health = app.handle('/health');
 check(health.statusCode === 200 && health.body.status === 'ok', '/health answers ok');
-check(health.body.version.commit === record.commit, `/health reports the deployed commit ${String(record.commit).slice(0, 12)}`);
+check(
+  health.body.version.commit === record.commit,
+  `/health reports the deployed commit ${String(record.commit).slice(0, 12)}`,
+);
 check(!fs.existsSync(path.join(target, 'app', 'FAIL_TESTS')), 'the build carries no FAIL_TESTS marker');
 
 if (failures.length > 0) {

@@ -13,7 +13,8 @@ export function version() {
 
 export function handle(urlPath) {
   if (urlPath === '/health') return { statusCode: 200, body: { status: 'ok', version: version() } };
-  if (urlPath === '/') return { statusCode: 200, body: { message: 'Hello from the Lockstep sample app', commit: version().commit } };
+  if (urlPath === '/')
+    return { statusCode: 200, body: { message: 'Hello from the Lockstep sample app', commit: version().commit } };
   return { statusCode: 404, body: { message: 'Not Found' } };
 }
 

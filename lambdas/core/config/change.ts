@@ -84,7 +84,11 @@ export function describeChange(before: Pipeline, after: Pipeline): ConfigChange[
   const rename = (env: string) => renamed.get(env) ?? env;
   const oldPromotions = new Map(
     before.promotions.map((p) => {
-      const moved = { ...p, to: rename(p.to), from: 'environment' in p.from ? { environment: rename(p.from.environment) } : p.from };
+      const moved = {
+        ...p,
+        to: rename(p.to),
+        from: 'environment' in p.from ? { environment: rename(p.from.environment) } : p.from,
+      };
       return [promotionId(moved), p] as const;
     }),
   );
@@ -92,7 +96,11 @@ export function describeChange(before: Pipeline, after: Pipeline): ConfigChange[
   for (const [id, p] of newPromotions) {
     const was = oldPromotions.get(id);
     if (!was) {
-      changes.push({ kind: 'added', subject: `promotion ${id}`, message: `New: ${p.enabled ? 'starts promoting on the next reconcile pass' : 'defined disabled, so nothing moves along it yet'}.` });
+      changes.push({
+        kind: 'added',
+        subject: `promotion ${id}`,
+        message: `New: ${p.enabled ? 'starts promoting on the next reconcile pass' : 'defined disabled, so nothing moves along it yet'}.`,
+      });
       continue;
     }
     const diffs = [
@@ -100,10 +108,16 @@ export function describeChange(before: Pipeline, after: Pipeline): ConfigChange[
       was.approval !== p.approval ? `approval ${was.approval} -> ${p.approval}` : '',
       was.enabled !== p.enabled ? (p.enabled ? 'enabled' : 'disabled') : '',
     ].filter(Boolean);
-    if (diffs.length > 0) changes.push({ kind: 'changed', subject: `promotion ${id}`, message: `${diffs.join('; ')}.` });
+    if (diffs.length > 0)
+      changes.push({ kind: 'changed', subject: `promotion ${id}`, message: `${diffs.join('; ')}.` });
   }
   for (const [id] of oldPromotions) {
-    if (!newPromotions.has(id)) changes.push({ kind: 'removed', subject: `promotion ${id}`, message: 'Removed: nothing more is promoted along it; executions already started run to their end.' });
+    if (!newPromotions.has(id))
+      changes.push({
+        kind: 'removed',
+        subject: `promotion ${id}`,
+        message: 'Removed: nothing more is promoted along it; executions already started run to their end.',
+      });
   }
 
   const names = (list: readonly { name: string }[]) => new Set(list.map((x) => x.name));
@@ -111,8 +125,24 @@ export function describeChange(before: Pipeline, after: Pipeline): ConfigChange[
     ['application', names(before.applications), names(after.applications)],
     ['package', names(before.packages), names(after.packages)],
   ] as const) {
-    for (const n of b) if (!a.has(n)) changes.push({ kind: 'added', subject: `${kind} ${n}`, message: kind === 'package' ? 'New: its pushes are built from now on.' : 'New: its first build becomes revision 1.' });
-    for (const n of a) if (!b.has(n)) changes.push({ kind: 'removed', subject: `${kind} ${n}`, message: kind === 'package' ? 'Removed: its pushes are no longer built.' : 'Removed: no more builds; its revisions stay recorded.' });
+    for (const n of b)
+      if (!a.has(n))
+        changes.push({
+          kind: 'added',
+          subject: `${kind} ${n}`,
+          message:
+            kind === 'package' ? 'New: its pushes are built from now on.' : 'New: its first build becomes revision 1.',
+        });
+    for (const n of a)
+      if (!b.has(n))
+        changes.push({
+          kind: 'removed',
+          subject: `${kind} ${n}`,
+          message:
+            kind === 'package'
+              ? 'Removed: its pushes are no longer built.'
+              : 'Removed: no more builds; its revisions stay recorded.',
+        });
   }
   return changes;
 }

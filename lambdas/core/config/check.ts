@@ -60,11 +60,11 @@ export function checkPipelineObject(input: unknown): PipelineCheck {
  */
 function isEcho(problem: ConfigProblem, shapeProblems: readonly ConfigProblem[]): boolean {
   if (problem.rule === 'empty-stage') return shapeProblems.some((shape) => isWithin(shape.path, problem.path));
-  if (problem.rule === 'manual-approvers') return shapeProblems.some((shape) => /(^|\.)approvers\b|\.manual\b/.test(shape.path));
+  if (problem.rule === 'manual-approvers')
+    return shapeProblems.some((shape) => /(^|\.)approvers\b|\.manual\b/.test(shape.path));
   return false;
 }
 
 function isWithin(path: string, ancestor: string): boolean {
   return path === ancestor || path.startsWith(`${ancestor}.`) || path.startsWith(`${ancestor}[`);
 }
-

@@ -92,7 +92,8 @@ function environmentLines(environment: EnvironmentDefinition): string[] {
   const lines = [environment.name];
   for (const window of environment.windows) lines.push(`${GRAPH_MARKS.window} ${describeWindow(window)}`);
   if (environment.approval.manual) lines.push(`${GRAPH_MARKS.manual} manual approval`);
-  if (environment.approval.compliance) lines.push(`${GRAPH_MARKS.compliance} ${environment.approval.compliance.policy}`);
+  if (environment.approval.compliance)
+    lines.push(`${GRAPH_MARKS.compliance} ${environment.approval.compliance.policy}`);
   return lines;
 }
 

@@ -141,9 +141,9 @@ export function checkPipelineText(text: string, options: ParseOptions = {}): Pip
           message: expansion.refused.unresolved
             ? `the alias *${expansion.refused.alias.source} refers to no anchor`
             : expansion.refused.circular
-            ? `the alias *${expansion.refused.alias.source} refers to the anchor it is inside of, so it never ends`
-            : `the YAML aliases (*name) would add more than ${MAX_ALIAS_EXPANSION_NODES.toLocaleString('en')} nodes when expanded ` +
-              `(this alias *${expansion.refused.alias.source} alone adds ${expansion.refused.nodes.toLocaleString('en')}), which looks like an attempt to exhaust memory ("billion laughs"), so the file was not read`,
+              ? `the alias *${expansion.refused.alias.source} refers to the anchor it is inside of, so it never ends`
+              : `the YAML aliases (*name) would add more than ${MAX_ALIAS_EXPANSION_NODES.toLocaleString('en')} nodes when expanded ` +
+                `(this alias *${expansion.refused.alias.source} alone adds ${expansion.refused.nodes.toLocaleString('en')}), which looks like an attempt to exhaust memory ("billion laughs"), so the file was not read`,
           fix: expansion.refused.unresolved
             ? `define the anchor &${expansion.refused.alias.source} before this alias, or correct the alias name`
             : expansion.refused.circular
@@ -226,7 +226,12 @@ function tooLarge(bytes: number): ConfigProblem {
 function positioned(problems: readonly ConfigProblem[], document: Document, lineCounter: LineCounter): ConfigProblem[] {
   return problems
     .map((problem, order) => {
-      const position = locate(document, lineCounter, parsePath(problem.path), problem.message.startsWith("unknown key"));
+      const position = locate(
+        document,
+        lineCounter,
+        parsePath(problem.path),
+        problem.message.startsWith('unknown key'),
+      );
       return { problem: position ? { ...problem, line: position.line, column: position.column } : problem, order };
     })
     .sort(
@@ -254,7 +259,9 @@ function readDefinition(path: string): string {
           rule: 'file',
           path: '',
           message: `${absolute} is a directory, not a pipeline definition file`,
-          fix: existsSync(resolve(inside)) ? `pass the file inside it: lockstep validate ${inside}` : `pass the path of a .yaml, .json or .ts definition file, e.g. lockstep validate ${inside}`,
+          fix: existsSync(resolve(inside))
+            ? `pass the file inside it: lockstep validate ${inside}`
+            : `pass the path of a .yaml, .json or .ts definition file, e.g. lockstep validate ${inside}`,
         },
       ],
       { source: path },

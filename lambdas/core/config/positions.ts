@@ -15,7 +15,12 @@ export interface Position {
  * key, so the user lands on the line that names it. A path that is not in the text (a missing key) points at the
  * nearest ancestor that is. Aliases are followed to their anchor.
  */
-export function locate(document: Document, lineCounter: LineCounter, path: readonly PathSegment[], preferKey = false): Position | undefined {
+export function locate(
+  document: Document,
+  lineCounter: LineCounter,
+  path: readonly PathSegment[],
+  preferKey = false,
+): Position | undefined {
   let node: unknown = document.contents;
   let keyNode: Node | undefined;
   let found: Node | undefined = isNode(node) ? node : undefined;

@@ -102,7 +102,10 @@ function removeRejected(
   for (const { owner, key } of deletions) delete owner[key];
   const kept = new Map<string, number[]>();
   for (const [key, { array, indices }] of removals) {
-    kept.set(key, array.map((_, index) => index).filter((index) => !indices.has(index)));
+    kept.set(
+      key,
+      array.map((_, index) => index).filter((index) => !indices.has(index)),
+    );
     for (const index of [...indices].sort((a, b) => b - a)) array.splice(index, 1);
   }
   const mapper: PathMapper = (path) => {

@@ -214,24 +214,39 @@ function issueProblems(issue: Issue, prefix: readonly PathSegment[], input: unkn
     }
     case 'invalid_type': {
       const expected = schema ? describeSchema(schema) : issue.expected;
-      if (value === undefined) return [problem(`missing required key "${key}"`, `add ${key}: ${KEY_EXAMPLES[key] ?? expected}`)];
+      if (value === undefined)
+        return [problem(`missing required key "${key}"`, `add ${key}: ${KEY_EXAMPLES[key] ?? expected}`)];
       if (value === null) return [problem('has no value', `give it ${expected}`)];
       if (issue.expected === 'array' && !Array.isArray(value) && typeof value !== 'object') {
         // A primitive here (the condition above), which TypeScript cannot narrow `unknown` to.
-        // eslint-disable-next-line @typescript-eslint/no-base-to-string
-        return [problem(`must be a list, not ${describeValue(value)}`, `write it as a list, e.g. [${String(value)}], or as lines starting with "- "`)];
+        const text = typeof value === 'string' ? value : JSON.stringify(value);
+        return [
+          problem(
+            `must be a list, not ${describeValue(value)}`,
+            `write it as a list, e.g. [${text}], or as lines starting with "- "`,
+          ),
+        ];
       }
       return [problem(`must be ${expected}, not ${describeValue(value)}`, `write it as ${expected}`)];
     }
     case 'invalid_value': {
       const allowed = issue.values.map(String);
-      return [problem(`${quote(value)} is not an allowed value`, `${didYouMean(String(value), allowed)}use one of: ${allowed.join(', ')}`)];
+      return [
+        problem(
+          `${quote(value)} is not an allowed value`,
+          `${didYouMean(String(value), allowed)}use one of: ${allowed.join(', ')}`,
+        ),
+      ];
     }
     case 'invalid_format': {
       const named = schema ? NAMED_FORMATS.get(unwrap(schema)) : undefined;
       const noun = issue.format === 'email' ? 'an email address' : named;
-      const fix = issue.message.startsWith("use ") ? issue.message : (FORMAT_FIX[issue.format] ?? 'use the documented format');
-      return [problem(`${quote(value)} is not ${noun === undefined ? 'in the expected format' : `valid as ${noun}`}`, fix)];
+      const fix = issue.message.startsWith('use ')
+        ? issue.message
+        : (FORMAT_FIX[issue.format] ?? 'use the documented format');
+      return [
+        problem(`${quote(value)} is not ${noun === undefined ? 'in the expected format' : `valid as ${noun}`}`, fix),
+      ];
     }
     case 'too_small': {
       const own = /^(use|list) /.test(issue.message) ? issue.message : undefined;
@@ -239,12 +254,19 @@ function issueProblems(issue: Issue, prefix: readonly PathSegment[], input: unkn
         const count = Array.isArray(value) ? value.length : 0;
         return [
           problem(
-            count === 0 ? 'is empty' : `has ${count} item${count === 1 ? '' : 's'}, fewer than the ${String(issue.minimum)} needed`,
+            count === 0
+              ? 'is empty'
+              : `has ${count} item${count === 1 ? '' : 's'}, fewer than the ${String(issue.minimum)} needed`,
             own ?? `list at least ${String(issue.minimum)} item${issue.minimum === 1 ? '' : 's'}`,
           ),
         ];
       }
-      return [problem(value === '' ? 'is empty' : `is too small (minimum ${String(issue.minimum)})`, own ?? 'give it a value')];
+      return [
+        problem(
+          value === '' ? 'is empty' : `is too small (minimum ${String(issue.minimum)})`,
+          own ?? 'give it a value',
+        ),
+      ];
     }
     case 'too_big':
       return [problem(`is too big (maximum ${String(issue.maximum)})`, 'shorten it')];
@@ -259,7 +281,8 @@ function issueProblems(issue: Issue, prefix: readonly PathSegment[], input: unkn
 function isMismatch(issue: Issue, value: unknown): boolean {
   const depth = issue.path.length;
   if (depth === 0 && (issue.code === 'invalid_type' || issue.code === 'unrecognized_keys')) return true;
-  if (depth === 1 && issue.code === 'invalid_type' && valueAt(value, issue.path as PathSegment[]) === undefined) return true;
+  if (depth === 1 && issue.code === 'invalid_type' && valueAt(value, issue.path as PathSegment[]) === undefined)
+    return true;
   if (depth === 0 && issue.code === 'invalid_union') {
     return issue.errors.every((branch) => branch.some((inner) => isMismatch(inner, value)));
   }
@@ -291,4 +314,3 @@ function unionProblems(
     },
   ];
 }
-

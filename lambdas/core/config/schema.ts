@@ -46,9 +46,7 @@ export const timeWindowSchema = z.strictObject({
 export type TimeWindow = z.infer<typeof timeWindowSchema>;
 
 /** A duration such as `90s`, `30m`, `2h`, `1d`. */
-export const durationSchema = z
-  .string()
-  .regex(/^\d+(s|m|h|d)$/, 'use a number followed by s, m, h or d, e.g. "30m"');
+export const durationSchema = z.string().regex(/^\d+(s|m|h|d)$/, 'use a number followed by s, m, h or d, e.g. "30m"');
 
 /**
  * U+FFFD is what a byte that is not UTF-8 becomes when the file is read (a Latin-1 "é", a stray binary byte): the
@@ -58,7 +56,8 @@ const commandSchema = z
   .string()
   .min(1)
   .refine((command) => !command.includes('\uFFFD'), {
-    message: 'the command holds a byte that is not UTF-8 (shown as \uFFFD); save the file as UTF-8 and check the character at that position',
+    message:
+      'the command holds a byte that is not UTF-8 (shown as \uFFFD); save the file as UTF-8 and check the character at that position',
   });
 const commandsSchema = z.array(commandSchema).min(1, 'list at least one shell command');
 
@@ -73,7 +72,10 @@ const githubSourceSchema = z.strictObject({
      */
     connectionArn: z
       .string()
-      .regex(/^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection\/.+$/, 'use a CodeConnections connection ARN (arn:aws:codeconnections:<region>:<account>:connection/<id>)')
+      .regex(
+        /^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection\/.+$/,
+        'use a CodeConnections connection ARN (arn:aws:codeconnections:<region>:<account>:connection/<id>)',
+      )
       .optional(),
   }),
 });
@@ -140,7 +142,13 @@ export const testStepSchema = z.strictObject({
  * `tests-passed`, `separation-of-duties`, `change-recorded`, `change-management` (tests passed and change
  * recorded) and `standard` (all three).
  */
-export const COMPLIANCE_POLICIES = ['tests-passed', 'separation-of-duties', 'change-recorded', 'change-management', 'standard'] as const;
+export const COMPLIANCE_POLICIES = [
+  'tests-passed',
+  'separation-of-duties',
+  'change-recorded',
+  'change-management',
+  'standard',
+] as const;
 export type CompliancePolicy = (typeof COMPLIANCE_POLICIES)[number];
 
 export const approvalWorkflowSchema = z.strictObject({
@@ -181,15 +189,28 @@ export const environmentSchema = z.strictObject({
      */
     permissions: z
       .strictObject({
-        managedPolicyArns: z.array(z.string().regex(/^arn:aws[a-z-]*:iam::(aws|\d{12}):policy\/.+$/, 'use an IAM managed policy ARN')).optional(),
-        policyDocument: z.looseObject({ Statement: z.array(z.looseObject({})).min(1, 'list at least one statement') }).optional(),
+        managedPolicyArns: z
+          .array(z.string().regex(/^arn:aws[a-z-]*:iam::(aws|\d{12}):policy\/.+$/, 'use an IAM managed policy ARN'))
+          .optional(),
+        policyDocument: z
+          .looseObject({ Statement: z.array(z.looseObject({})).min(1, 'list at least one statement') })
+          .optional(),
       })
       .optional(),
   }),
-  account: z.string().regex(/^\d{12}$/, 'use the 12-digit AWS account id').optional(),
-  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'use an AWS region such as "eu-west-1"').optional(),
+  account: z
+    .string()
+    .regex(/^\d{12}$/, 'use the 12-digit AWS account id')
+    .optional(),
+  region: z
+    .string()
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'use an AWS region such as "eu-west-1"')
+    .optional(),
   /** IAM role the deploy assumes in the target account. */
-  roleArn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'use an IAM role ARN').optional(),
+  roleArn: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'use an IAM role ARN')
+    .optional(),
   /** When automated deploys may start. @default always open */
   windows: z.array(timeWindowSchema).default([]),
   approval: approvalWorkflowSchema.default({ tests: [] }),
@@ -313,5 +334,7 @@ export function approvalWaitMs(environment: Pick<EnvironmentDefinition, 'approva
  * lockLeaseMs({ lockLease: '25h', approval: { tests: [], manual: { approvers: [], timeout: '24h' } } }); // 25 h, not 49 h
  */
 export function lockLeaseMs(environment: Pick<EnvironmentDefinition, 'approval' | 'lockLease'>): number {
-  return environment.lockLease !== undefined ? durationMs(environment.lockLease) : DEFAULT_LOCK_WORK_MS + approvalWaitMs(environment);
+  return environment.lockLease !== undefined
+    ? durationMs(environment.lockLease)
+    : DEFAULT_LOCK_WORK_MS + approvalWaitMs(environment);
 }

@@ -36,7 +36,11 @@ export function closest(input: string, candidates: Iterable<string>): string | u
   // A word written out in full ("tuesday" for "tue") or cut short ("app" for "application") is a prefix match.
   const prefix = list.find((candidate) => {
     const other = candidate.toLowerCase();
-    return Math.min(lower.length, other.length) >= 3 && lower !== other && (lower.startsWith(other) || other.startsWith(lower));
+    return (
+      Math.min(lower.length, other.length) >= 3 &&
+      lower !== other &&
+      (lower.startsWith(other) || other.startsWith(lower))
+    );
   });
   if (prefix !== undefined) return prefix;
   const limit = Math.max(1, Math.floor(input.length / 3));

@@ -60,7 +60,9 @@ export function applicationsAt(pipeline: Pipeline): Map<string, string[]> {
       const destination = reached.get(promotion.to);
       if (!destination) continue;
       const carried =
-        'environment' in promotion.from ? [...(reached.get(promotion.from.environment) ?? [])] : sourceApplications(promotion);
+        'environment' in promotion.from
+          ? [...(reached.get(promotion.from.environment) ?? [])]
+          : sourceApplications(promotion);
       for (const application of carried) {
         if (!order.includes(application) || destination.has(application)) continue;
         destination.add(application);
@@ -68,7 +70,9 @@ export function applicationsAt(pipeline: Pipeline): Map<string, string[]> {
       }
     }
   }
-  return new Map([...reached].map(([environment, applications]) => [environment, order.filter((a) => applications.has(a))]));
+  return new Map(
+    [...reached].map(([environment, applications]) => [environment, order.filter((a) => applications.has(a))]),
+  );
 }
 
 /** Options for `validatePipeline`. */
@@ -113,7 +117,11 @@ function context(pipeline: Pipeline, options: ValidateOptions): RuleContext {
   const allEnvironments: EnvironmentEntry[] = [];
   pipeline.stages.forEach((stage, stageIndex) =>
     stage.environments.forEach((definition, environmentIndex) =>
-      allEnvironments.push({ definition, stageIndex, path: formatPath(['stages', stageIndex, 'environments', environmentIndex]) }),
+      allEnvironments.push({
+        definition,
+        stageIndex,
+        path: formatPath(['stages', stageIndex, 'environments', environmentIndex]),
+      }),
     ),
   );
   const environments = new Map<string, EnvironmentEntry>();
@@ -134,7 +142,8 @@ function context(pipeline: Pipeline, options: ValidateOptions): RuleContext {
 function referenceFix(name: string, kind: string, section: string, defined: Iterable<string>): string {
   const names = [...defined];
   const suggestion = closest(name, names);
-  if (suggestion !== undefined) return `did you mean "${suggestion}"? Otherwise define ${kind} "${name}" under ${section}`;
+  if (suggestion !== undefined)
+    return `did you mean "${suggestion}"? Otherwise define ${kind} "${name}" under ${section}`;
   const known = names.length === 0 ? `no ${kind}s are defined yet` : `defined ${kind}s: ${names.join(', ')}`;
   return `define ${kind} "${name}" under ${section}, or refer to an existing one (${known})`;
 }
@@ -158,9 +167,21 @@ export const duplicateNames: PipelineRule = ({ pipeline, allEnvironments }) => {
       });
     }
   };
-  check('package', pipeline.packages.map((p, i) => ({ name: p.name, path: `packages[${i}]` })), 'among packages');
-  check('application', pipeline.applications.map((a, i) => ({ name: a.name, path: `applications[${i}]` })), 'among applications');
-  check('stage', pipeline.stages.map((s, i) => ({ name: s.name, path: `stages[${i}]` })), 'among stages');
+  check(
+    'package',
+    pipeline.packages.map((p, i) => ({ name: p.name, path: `packages[${i}]` })),
+    'among packages',
+  );
+  check(
+    'application',
+    pipeline.applications.map((a, i) => ({ name: a.name, path: `applications[${i}]` })),
+    'among applications',
+  );
+  check(
+    'stage',
+    pipeline.stages.map((s, i) => ({ name: s.name, path: `stages[${i}]` })),
+    'among stages',
+  );
   check(
     'environment',
     allEnvironments.map((e) => ({ name: e.definition.name, path: e.path })),
@@ -524,7 +545,12 @@ export const renamedEnvironments: PipelineRule = ({ allEnvironments, environment
     if (old === undefined) continue;
     const at = `${path}.renamedFrom`;
     if (old === definition.name) {
-      problems.push({ rule: 'renamed-from', path: at, message: `environment "${old}" says it was renamed from itself`, fix: 'remove renamedFrom, or set it to the old name' });
+      problems.push({
+        rule: 'renamed-from',
+        path: at,
+        message: `environment "${old}" says it was renamed from itself`,
+        fix: 'remove renamedFrom, or set it to the old name',
+      });
     } else if (environments.has(old)) {
       problems.push({
         rule: 'renamed-from',
@@ -550,7 +576,8 @@ export const renamedEnvironments: PipelineRule = ({ allEnvironments, environment
 export const roleAccount: PipelineRule = ({ allEnvironments }) =>
   allEnvironments.flatMap(({ definition, path }) => {
     const roleAccountId = definition.roleArn?.split(':')[4];
-    if (definition.account === undefined || roleAccountId === undefined || roleAccountId === definition.account) return [];
+    if (definition.account === undefined || roleAccountId === undefined || roleAccountId === definition.account)
+      return [];
     return [
       {
         rule: 'role-account',
@@ -592,4 +619,3 @@ export function validatePipeline(pipeline: Pipeline, options: ValidateOptions = 
   const ctx = context(pipeline, options);
   return PIPELINE_RULES.flatMap((rule) => rule(ctx));
 }
-

@@ -190,7 +190,10 @@ export function planBuilds(
       continue;
     }
     // `pending` is sorted by receivedAt.
-    const readyAt = Math.min(pending.at(-1)!.receivedAt + debounce, pending[0]!.receivedAt + BUILD_DEBOUNCE_CAP * debounce);
+    const readyAt = Math.min(
+      pending.at(-1)!.receivedAt + debounce,
+      pending[0]!.receivedAt + BUILD_DEBOUNCE_CAP * debounce,
+    );
     if (now < readyAt) {
       states.push({ application, state: 'debouncing', until: readyAt, pending: pending.length });
       lookAgainAt = lookAgainAt === null ? readyAt : Math.min(lookAgainAt, readyAt);
@@ -211,7 +214,12 @@ export function planBuilds(
     for (const [pkg, pushesOfPackage] of chains) {
       const tip = chainTip(pushesOfPackage);
       versionSet[pkg] = tip.commit;
-      for (const p of pathTo(tip, triggering.filter((t) => t.package === pkg), last?.versionSet[pkg])) onPath.add(p);
+      for (const p of pathTo(
+        tip,
+        triggering.filter((t) => t.package === pkg),
+        last?.versionSet[pkg],
+      ))
+        onPath.add(p);
     }
 
     // Failed builds since the last success never produced a revision: their commits land in this one.
@@ -231,7 +239,10 @@ export function planBuilds(
     // off that chain (an overwritten branch, a delivery without `before`) still counts where it was received.
     const chained = new Map<string, Push[]>();
     for (const [pkg, pushesOfPackage] of chains) {
-      chained.set(pkg, pushesOfPackage.filter((p) => onPath.has(p)).sort((a, b) => chainDepth(a, pending) - chainDepth(b, pending)));
+      chained.set(
+        pkg,
+        pushesOfPackage.filter((p) => onPath.has(p)).sort((a, b) => chainDepth(a, pending) - chainDepth(b, pending)),
+      );
     }
     const ordered = pending.map((p) => (onPath.has(p) ? chained.get(p.package)!.shift()! : p));
     for (const p of ordered) {
@@ -269,7 +280,11 @@ function pathTo(tip: Push, pushes: readonly Push[], previousHead: string | undef
   const byHead = new Map(pushes.map((p) => [p.commit, p]));
   const path: Push[] = [];
   const seen = new Set<string>();
-  for (let p: Push | undefined = tip; p && p.commit !== previousHead && !seen.has(p.commit); p = p.before ? byHead.get(p.before) : undefined) {
+  for (
+    let p: Push | undefined = tip;
+    p && p.commit !== previousHead && !seen.has(p.commit);
+    p = p.before ? byHead.get(p.before) : undefined
+  ) {
     seen.add(p.commit);
     path.push(p);
   }
@@ -281,7 +296,11 @@ function chainDepth(push: Push, pushes: readonly Push[]): number {
   const byHead = new Map(pushes.filter((p) => p.package === push.package).map((p) => [p.commit, p]));
   let depth = 0;
   const seen = new Set<string>([push.commit]);
-  for (let p = push.before ? byHead.get(push.before) : undefined; p && !seen.has(p.commit); p = p.before ? byHead.get(p.before) : undefined) {
+  for (
+    let p = push.before ? byHead.get(push.before) : undefined;
+    p && !seen.has(p.commit);
+    p = p.before ? byHead.get(p.before) : undefined
+  ) {
     seen.add(p.commit);
     depth++;
   }

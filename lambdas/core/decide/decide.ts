@@ -63,7 +63,11 @@ export function decide(snapshot: PromotionSnapshot, now: number): Decision {
   const dest = destination.name;
 
   if (!snapshot.pipeline.enabled) {
-    return { kind: 'disabled', scope: 'pipeline', reason: `The pipeline is disabled, so nothing is promoted to ${dest}.` };
+    return {
+      kind: 'disabled',
+      scope: 'pipeline',
+      reason: `The pipeline is disabled, so nothing is promoted to ${dest}.`,
+    };
   }
   if (!promotion.enabled) {
     return {
@@ -188,7 +192,8 @@ function unsafeDestination(snapshot: PromotionSnapshot, selected: number, now: n
 function requestedAttempt(snapshot: PromotionSnapshot, revision: number): number {
   let attempt = 1;
   for (const r of snapshot.retries ?? []) {
-    if (r.promotion === snapshot.promotion.id && r.application === snapshot.application && r.revision === revision) attempt = Math.max(attempt, r.attempt);
+    if (r.promotion === snapshot.promotion.id && r.application === snapshot.application && r.revision === revision)
+      attempt = Math.max(attempt, r.attempt);
   }
   return attempt;
 }

@@ -60,7 +60,8 @@ export function isHeld(record: LockRecord, now: number): boolean {
 }
 
 function leaseOf(leaseMs: number): number {
-  if (!Number.isFinite(leaseMs) || leaseMs <= 0) throw new RangeError(`Lease must be a positive number of ms: ${leaseMs}`);
+  if (!Number.isFinite(leaseMs) || leaseMs <= 0)
+    throw new RangeError(`Lease must be a positive number of ms: ${leaseMs}`);
   return leaseMs;
 }
 
@@ -85,7 +86,14 @@ export function acquire(record: LockRecord, owner: string, now: number, leaseMs:
     if (record.owner === owner) return { ...record, leaseExpiresAt: now + lease };
     throw new LockHeldError(
       `Environment ${record.environment} is locked by ${record.owner} until ${new Date(record.leaseExpiresAt).toISOString()}`,
-      { details: { environment: record.environment, owner: record.owner, until: record.leaseExpiresAt, requestedBy: owner } },
+      {
+        details: {
+          environment: record.environment,
+          owner: record.owner,
+          until: record.leaseExpiresAt,
+          requestedBy: owner,
+        },
+      },
     );
   }
   return {
@@ -182,7 +190,13 @@ export function heartbeat(record: LockRecord, owner: string, token: number, now:
 export function release(record: LockRecord, owner: string, token: number): LockRecord {
   if (record.owner === null && token === record.fencingToken) return record;
   requireHolder(record, owner, token, 'release the lock of');
-  return { environment: record.environment, owner: null, acquiredAt: 0, leaseExpiresAt: 0, fencingToken: record.fencingToken };
+  return {
+    environment: record.environment,
+    owner: null,
+    acquiredAt: 0,
+    leaseExpiresAt: 0,
+    fencingToken: record.fencingToken,
+  };
 }
 
 /**
@@ -223,7 +237,11 @@ export function checkFence(record: LockRecord, token: number, now: number): void
 export interface LockWriteCondition {
   readonly environment: string;
   /** null: the item must not exist yet (the lock was never granted). */
-  readonly expected: { readonly owner: string | null; readonly fencingToken: number; readonly leaseExpiresAt: number } | null;
+  readonly expected: {
+    readonly owner: string | null;
+    readonly fencingToken: number;
+    readonly leaseExpiresAt: number;
+  } | null;
 }
 
 /**

@@ -54,7 +54,10 @@ export function testsPassed(revision: Revision): number {
  * firstConflict(a2, [{ application: 'B', number: 1, versionSet: { lib: 'v1' } }]);
  * // { candidate: 2, package: 'lib', candidateVersion: 'v2', deployedApplication: 'B', deployedRevision: 1, deployedVersion: 'v1' }
  */
-export function firstConflict(candidate: Revision, deployed: readonly DeployedVersionSet[]): VersionConflict | undefined {
+export function firstConflict(
+  candidate: Revision,
+  deployed: readonly DeployedVersionSet[],
+): VersionConflict | undefined {
   for (const other of deployed) {
     for (const pkg in candidate.versionSet) {
       const theirs = other.versionSet[pkg];

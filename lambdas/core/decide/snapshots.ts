@@ -74,7 +74,11 @@ export function applicationsReaching(pipeline: Pipeline): ReadonlyMap<string, re
     if (visiting.has(env)) return [];
     visiting.add(env);
     const p = incoming.get(env);
-    const apps = !p ? [] : 'application' in p.from ? ([] as string[]).concat(p.from.application) : reach(p.from.environment);
+    const apps = !p
+      ? []
+      : 'application' in p.from
+        ? ([] as string[]).concat(p.from.application)
+        : reach(p.from.environment);
     visiting.delete(env);
     memo.set(env, apps);
     return apps;
@@ -112,7 +116,8 @@ export function buildSnapshots(pipeline: Pipeline, world: World, options: Snapsh
   const reaching = applicationsReaching(pipeline);
   const none: readonly PromotionApproval[] = [];
   const retriesByPromotion = new Map<string, RetryRequest[]>();
-  for (const r of world.retries ?? []) retriesByPromotion.set(r.promotion, [...(retriesByPromotion.get(r.promotion) ?? []), r]);
+  for (const r of world.retries ?? [])
+    retriesByPromotion.set(r.promotion, [...(retriesByPromotion.get(r.promotion) ?? []), r]);
 
   const snapshots: PromotionSnapshot[] = [];
   for (const p of pipeline.promotions) {
@@ -161,7 +166,12 @@ export function buildSnapshots(pipeline: Pipeline, world: World, options: Snapsh
  *   if (d.decision.kind === 'deploy') await startExecution(d.decision.executionName, d.decision.revision);
  * }
  */
-export function reconcile(pipeline: Pipeline, world: World, now: number, options: SnapshotOptions = {}): PromotionDecision[] {
+export function reconcile(
+  pipeline: Pipeline,
+  world: World,
+  now: number,
+  options: SnapshotOptions = {},
+): PromotionDecision[] {
   return buildSnapshots(pipeline, world, options).map((snapshot) => ({
     promotion: snapshot.promotion.id,
     application: snapshot.application,

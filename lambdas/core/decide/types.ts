@@ -39,7 +39,12 @@ export type Decision =
   | (DecisionBase & { readonly kind: 'in-sync'; readonly revision?: number })
   | (DecisionBase & { readonly kind: 'deploy'; readonly revision: Revision; readonly executionName: string })
   | (DecisionBase & { readonly kind: 'wait-window'; readonly revision: number; readonly until: number })
-  | (DecisionBase & { readonly kind: 'blocked-by-lock'; readonly revision: number; readonly owner: string; readonly until: number })
+  | (DecisionBase & {
+      readonly kind: 'blocked-by-lock';
+      readonly revision: number;
+      readonly owner: string;
+      readonly until: number;
+    })
   | (DecisionBase & { readonly kind: 'disabled'; readonly scope: 'pipeline' | 'promotion' })
   | (DecisionBase & { readonly kind: 'automation-off'; readonly revision?: number })
   | (DecisionBase & { readonly kind: 'awaiting-approval'; readonly revision: number })
@@ -53,7 +58,12 @@ export type Decision =
     })
   | (DecisionBase & { readonly kind: 'already-started'; readonly revision: number; readonly executionName: string })
   /** The destination runs a revision never approved there and no execution holds its lock: it is rolled back first. */
-  | (DecisionBase & { readonly kind: 'recovering'; readonly revision: number; readonly unapproved: number; readonly rollbackTo: number })
+  | (DecisionBase & {
+      readonly kind: 'recovering';
+      readonly revision: number;
+      readonly unapproved: number;
+      readonly rollbackTo: number;
+    })
   /** The destination runs a revision never approved there and has no approved revision: an operator must allow deploys. */
   | (DecisionBase & { readonly kind: 'no-safe-revision'; readonly revision: number; readonly unapproved: number });
 

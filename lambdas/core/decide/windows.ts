@@ -224,7 +224,13 @@ export function nextOpening(windows: readonly TimeWindow[], instant: number): nu
 }
 
 const DAY_LABEL: Record<Day, string> = {
-  mon: 'Mon', tue: 'Tue', wed: 'Wed', thu: 'Thu', fri: 'Fri', sat: 'Sat', sun: 'Sun',
+  mon: 'Mon',
+  tue: 'Tue',
+  wed: 'Wed',
+  thu: 'Thu',
+  fri: 'Fri',
+  sat: 'Sat',
+  sun: 'Sun',
 };
 
 /** Days as compact ranges in week order: `Mon-Fri`, `Mon,Wed,Sat-Sun`, `every day`. */
@@ -232,7 +238,7 @@ function describeDays(days: readonly Day[]): string {
   const idx = [...new Set(days.map((d) => DAYS.indexOf(d)))].sort((a, b) => a - b);
   if (idx.length === 7) return 'every day';
   const parts: string[] = [];
-  for (let i = 0; i < idx.length; ) {
+  for (let i = 0; i < idx.length;) {
     let j = i;
     while (j + 1 < idx.length && idx[j + 1] === idx[j]! + 1) j++;
     const first = DAY_LABEL[DAYS[idx[i]!]!];

@@ -22,7 +22,10 @@ const revisionSchema = z.strictObject({
   createdAt: epochMs.default(0),
   priority: z.boolean().default(false),
   testResults: z
-    .record(z.string(), z.strictObject({ passed: z.number().int().nonnegative(), failed: z.number().int().nonnegative() }))
+    .record(
+      z.string(),
+      z.strictObject({ passed: z.number().int().nonnegative(), failed: z.number().int().nonnegative() }),
+    )
     .default({}),
 });
 

@@ -29,7 +29,9 @@ export function normalizeArchitecture(name: string): string {
 
 /** A 32-bit ARM binary reports its variant (Mach-O `armv7`) or just `arm` (ELF); declaring `arm` accepts any. */
 function satisfies(declared: string, found: string): boolean {
-  return declared === found || (declared === 'arm' && /^armv\d/.test(found)) || (found === 'arm' && /^armv\d/.test(declared));
+  return (
+    declared === found || (declared === 'arm' && /^armv\d/.test(found)) || (found === 'arm' && /^armv\d/.test(declared))
+  );
 }
 
 export interface ArchitectureCheck {
@@ -61,8 +63,11 @@ export function checkArchitectures(declared: readonly string[], found: readonly 
     );
   }
   if (extra.length > 0) {
-    parts.push(`The binaries also hold ${extra.join(', ')}, not declared; add ${extra.length === 1 ? 'it' : 'them'} to platform.architectures if consumers may use ${extra.length === 1 ? 'it' : 'them'}`);
+    parts.push(
+      `The binaries also hold ${extra.join(', ')}, not declared; add ${extra.length === 1 ? 'it' : 'them'} to platform.architectures if consumers may use ${extra.length === 1 ? 'it' : 'them'}`,
+    );
   }
-  if (parts.length === 0) parts.push(`The binaries hold every declared architecture (${want.join(', ') || 'none declared'})`);
+  if (parts.length === 0)
+    parts.push(`The binaries hold every declared architecture (${want.join(', ') || 'none declared'})`);
   return { ok: missing.length === 0, missing, extra, message: parts.join('. ') };
 }

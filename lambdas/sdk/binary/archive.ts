@@ -21,11 +21,15 @@ export async function* archiveMembers(reader: RandomAccessReader): AsyncGenerato
   while (position + HEADER_SIZE <= reader.size) {
     const header = await reader.read(position, HEADER_SIZE);
     if (header[58] !== 0x60 || header[59] !== 0x0a) {
-      throw new BinaryFormatError(`The static archive has a malformed member header at byte ${position}; rebuild it with ar`, { details: { position } });
+      throw new BinaryFormatError(
+        `The static archive has a malformed member header at byte ${position}; rebuild it with ar`,
+        { details: { position } },
+      );
     }
     const rawName = header.toString('latin1', 0, 16).trimEnd();
     const size = Number.parseInt(header.toString('latin1', 48, 58).trim(), 10);
-    if (!Number.isSafeInteger(size) || size < 0) throw new BinaryFormatError(`The static archive member at byte ${position} has no valid size`);
+    if (!Number.isSafeInteger(size) || size < 0)
+      throw new BinaryFormatError(`The static archive member at byte ${position} has no valid size`);
     let dataStart = position + HEADER_SIZE;
     let dataSize = size;
     let name = rawName;

@@ -58,20 +58,24 @@ export async function inspectElf(reader: RandomAccessReader): Promise<ElfInfo> {
   const elfClass = ident[4];
   const data = ident[5];
   if ((elfClass !== 1 && elfClass !== 2) || (data !== 1 && data !== 2)) {
-    throw new BinaryFormatError(`The ELF file declares class ${elfClass} and data encoding ${data}; only 32/64-bit little/big-endian ELF exists`);
+    throw new BinaryFormatError(
+      `The ELF file declares class ${elfClass} and data encoding ${data}; only 32/64-bit little/big-endian ELF exists`,
+    );
   }
   const is64 = elfClass === 2;
   const header = new Fields(await reader.read(0, is64 ? 64 : 52), data === 1);
   const type = header.u16(16);
   const machine = header.u16(18);
   const mapped = MACHINES[machine];
-  const architecture = mapped === undefined ? `elf-machine-${machine}` : typeof mapped === 'string' ? mapped : mapped(is64);
+  const architecture =
+    mapped === undefined ? `elf-machine-${machine}` : typeof mapped === 'string' ? mapped : mapped(is64);
 
   const shoff = is64 ? header.u64(40) : header.u32(32);
   const shentsize = header.u16(is64 ? 58 : 46);
   let shnum = header.u16(is64 ? 60 : 48);
   if (shoff === 0) return { architecture, symbols: [] };
-  if (shentsize < (is64 ? 64 : 40)) throw new BinaryFormatError(`The ELF section header size ${shentsize} is too small; the file is corrupt`);
+  if (shentsize < (is64 ? 64 : 40))
+    throw new BinaryFormatError(`The ELF section header size ${shentsize} is too small; the file is corrupt`);
   if (shnum === 0) {
     // More than 0xff00 sections: the real count lives in section 0's sh_size.
     const first = new Fields(await reader.read(shoff, shentsize), data === 1);
@@ -83,8 +87,20 @@ export async function inspectElf(reader: RandomAccessReader): Promise<ElfInfo> {
     const base = i * shentsize;
     sections.push(
       is64
-        ? { type: table.u32(base + 4), offset: table.u64(base + 24), size: table.u64(base + 32), link: table.u32(base + 40), entsize: table.u64(base + 56) }
-        : { type: table.u32(base + 4), offset: table.u32(base + 16), size: table.u32(base + 20), link: table.u32(base + 24), entsize: table.u32(base + 36) },
+        ? {
+            type: table.u32(base + 4),
+            offset: table.u64(base + 24),
+            size: table.u64(base + 32),
+            link: table.u32(base + 40),
+            entsize: table.u64(base + 56),
+          }
+        : {
+            type: table.u32(base + 4),
+            offset: table.u32(base + 16),
+            size: table.u32(base + 20),
+            link: table.u32(base + 24),
+            entsize: table.u32(base + 36),
+          },
     );
   }
 
@@ -93,7 +109,8 @@ export async function inspectElf(reader: RandomAccessReader): Promise<ElfInfo> {
   for (const section of sections) {
     if (section.type !== SHT_SYMTAB && section.type !== SHT_DYNSYM) continue;
     const strtab = sections[section.link];
-    if (strtab === undefined) throw new BinaryFormatError(`An ELF symbol table links to section ${section.link}, which does not exist`);
+    if (strtab === undefined)
+      throw new BinaryFormatError(`An ELF symbol table links to section ${section.link}, which does not exist`);
     const names = await reader.read(strtab.offset, strtab.size);
     const step = section.entsize >= entrySize ? section.entsize : entrySize;
     const count = Math.floor(section.size / step);

@@ -5,7 +5,17 @@
 import { archiveMembers, ARCHIVE_MAGIC, THIN_ARCHIVE_MAGIC } from './archive';
 import { ELF_MAGIC, inspectElf } from './elf';
 import { BinaryFormatError } from './errors';
-import { FAT_MAGIC, FAT_MAGIC_64, inspectMachO, machOArchitecture, MH_CIGAM, MH_CIGAM_64, MH_MAGIC, MH_MAGIC_64, readFatSlices } from './macho';
+import {
+  FAT_MAGIC,
+  FAT_MAGIC_64,
+  inspectMachO,
+  machOArchitecture,
+  MH_CIGAM,
+  MH_CIGAM_64,
+  MH_MAGIC,
+  MH_MAGIC_64,
+  readFatSlices,
+} from './macho';
 import { bufferReader, openFileReader, sliceReader, type RandomAccessReader } from './reader';
 
 export type BinaryFormat = 'elf' | 'macho' | 'fat' | 'archive';
@@ -23,7 +33,8 @@ export interface BinaryInfo {
 /** Which format the first bytes announce, or undefined for anything else (headers, images, scripts). */
 export function detectFormat(head: Buffer): BinaryFormat | undefined {
   if (head.length >= 4 && head.subarray(0, 4).equals(ELF_MAGIC)) return 'elf';
-  if (head.length >= 8 && (head.subarray(0, 8).equals(ARCHIVE_MAGIC) || head.subarray(0, 8).equals(THIN_ARCHIVE_MAGIC))) return 'archive';
+  if (head.length >= 8 && (head.subarray(0, 8).equals(ARCHIVE_MAGIC) || head.subarray(0, 8).equals(THIN_ARCHIVE_MAGIC)))
+    return 'archive';
   if (head.length < 4) return undefined;
   const magic = head.readUInt32BE(0);
   if (magic === MH_MAGIC || magic === MH_MAGIC_64 || magic === MH_CIGAM || magic === MH_CIGAM_64) return 'macho';
@@ -92,9 +103,12 @@ async function inspectFat(reader: RandomAccessReader): Promise<BinaryInfo | unde
     const declared = machOArchitecture(slice.cputype, slice.cpusubtype);
     const info = await inspectBinary(sliceReader(reader, slice.offset, slice.size));
     if (info === undefined) {
-      throw new BinaryFormatError(`The ${declared} slice of the universal binary is neither Mach-O nor a static archive; rebuild it with lipo`, {
-        details: { architecture: declared },
-      });
+      throw new BinaryFormatError(
+        `The ${declared} slice of the universal binary is neither Mach-O nor a static archive; rebuild it with lipo`,
+        {
+          details: { architecture: declared },
+        },
+      );
     }
     // An empty archive slice still says which architecture it is for.
     parts.push({ name: declared, info: info.architectures.length > 0 ? info : { ...info, architectures: [declared] } });
@@ -104,7 +118,9 @@ async function inspectFat(reader: RandomAccessReader): Promise<BinaryInfo | unde
 
 async function inspectArchive(reader: RandomAccessReader, head: Buffer): Promise<BinaryInfo> {
   if (head.equals(THIN_ARCHIVE_MAGIC)) {
-    throw new BinaryFormatError('The static archive is a thin archive (it only points at object files elsewhere); rebuild it without ar --thin');
+    throw new BinaryFormatError(
+      'The static archive is a thin archive (it only points at object files elsewhere); rebuild it without ar --thin',
+    );
   }
   const parts: { name: string; info: BinaryInfo }[] = [];
   let members = 0;
@@ -115,13 +131,18 @@ async function inspectArchive(reader: RandomAccessReader, head: Buffer): Promise
     // A member named as an object file that is neither ELF nor Mach-O is damaged (or bitcode only): its
     // architecture cannot be checked, and skipping it would let the check pass on the other members alone.
     else if (/\.o$/i.test(member.name)) {
-      throw new BinaryFormatError(`Member ${member.name} of the static archive is not an ELF or Mach-O object file; rebuild the library (with machine code, not bitcode only)`, {
-        details: { member: member.name },
-      });
+      throw new BinaryFormatError(
+        `Member ${member.name} of the static archive is not an ELF or Mach-O object file; rebuild the library (with machine code, not bitcode only)`,
+        {
+          details: { member: member.name },
+        },
+      );
     }
   }
   if (members > 0 && parts.length === 0) {
-    throw new BinaryFormatError('The static archive holds no ELF or Mach-O object file, so its architectures cannot be checked; rebuild the library');
+    throw new BinaryFormatError(
+      'The static archive holds no ELF or Mach-O object file, so its architectures cannot be checked; rebuild the library',
+    );
   }
   return combine('archive', parts);
 }

@@ -27,7 +27,18 @@ const N_UNDF = 0x0;
 const N_PBUD = 0xc;
 const N_WEAK_DEF = 0x0080;
 
-const ARM_SUBTYPES: Record<number, string> = { 5: 'armv4t', 6: 'armv6', 7: 'armv5', 9: 'armv7', 11: 'armv7s', 12: 'armv7k', 13: 'armv8', 14: 'armv6m', 15: 'armv7m', 16: 'armv7em' };
+const ARM_SUBTYPES: Record<number, string> = {
+  5: 'armv4t',
+  6: 'armv6',
+  7: 'armv5',
+  9: 'armv7',
+  11: 'armv7s',
+  12: 'armv7k',
+  13: 'armv8',
+  14: 'armv6m',
+  15: 'armv7m',
+  16: 'armv7em',
+};
 
 /** `cputype`/`cpusubtype` -> the names SDK metadata uses (`x86` is what Apple calls `i386`). */
 export function machOArchitecture(cputype: number, cpusubtype: number): string {
@@ -62,7 +73,8 @@ export async function inspectMachO(reader: RandomAccessReader): Promise<MachOInf
   const magic = (await reader.read(0, 4)).readUInt32BE(0);
   const is64 = magic === MH_MAGIC_64 || magic === MH_CIGAM_64;
   const littleEndian = magic === MH_CIGAM || magic === MH_CIGAM_64;
-  if (!is64 && magic !== MH_MAGIC && magic !== MH_CIGAM) throw new BinaryFormatError(`0x${magic.toString(16)} is not a Mach-O magic number`);
+  if (!is64 && magic !== MH_MAGIC && magic !== MH_CIGAM)
+    throw new BinaryFormatError(`0x${magic.toString(16)} is not a Mach-O magic number`);
   const headerSize = is64 ? 32 : 28;
   const header = new Fields(await reader.read(0, headerSize), littleEndian);
   const architecture = machOArchitecture(header.i32(4), header.i32(8));
@@ -73,7 +85,10 @@ export async function inspectMachO(reader: RandomAccessReader): Promise<MachOInf
   const symbols = new Set<string>();
   let offset = 0;
   for (let i = 0; i < ncmds; i++) {
-    if (offset + 8 > sizeofcmds) throw new BinaryFormatError(`Mach-O load command ${i} lies past the ${sizeofcmds} bytes of commands; the file is corrupt`);
+    if (offset + 8 > sizeofcmds)
+      throw new BinaryFormatError(
+        `Mach-O load command ${i} lies past the ${sizeofcmds} bytes of commands; the file is corrupt`,
+      );
     const cmd = commands.u32(offset);
     const cmdsize = commands.u32(offset + 4);
     if (cmdsize < 8) throw new BinaryFormatError(`Mach-O load command ${i} has size ${cmdsize}; the file is corrupt`);

@@ -13,7 +13,13 @@ export interface RandomAccessReader {
 }
 
 function checkBounds(size: number, offset: number, length: number, what: string): void {
-  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > size) {
+  if (
+    !Number.isSafeInteger(offset) ||
+    !Number.isSafeInteger(length) ||
+    offset < 0 ||
+    length < 0 ||
+    offset + length > size
+  ) {
     throw new BinaryFormatError(
       `The binary is truncated or corrupt: ${what} needs bytes ${offset}..${offset + length} but the file has ${size}; re-upload or rebuild it`,
       { details: { offset, length, size } },
@@ -59,7 +65,8 @@ export async function openFileReader(path: string): Promise<RandomAccessReader &
         if (bytesRead === 0) break;
         done += bytesRead;
       }
-      if (done < length) throw new BinaryFormatError(`${path} shrank while being read; inspect it again`, { details: { path } });
+      if (done < length)
+        throw new BinaryFormatError(`${path} shrank while being read; inspect it again`, { details: { path } });
       return buffer;
     },
     close: () => handle.close(),
@@ -88,7 +95,9 @@ export class Fields {
   u64(offset: number): number {
     const value = this.littleEndian ? this.buffer.readBigUInt64LE(offset) : this.buffer.readBigUInt64BE(offset);
     if (value > BigInt(Number.MAX_SAFE_INTEGER)) {
-      throw new BinaryFormatError(`The binary holds an offset or size of ${value} bytes, beyond what can be a real file; it is corrupt`);
+      throw new BinaryFormatError(
+        `The binary holds an offset or size of ${value} bytes, beyond what can be a real file; it is corrupt`,
+      );
     }
     return Number(value);
   }

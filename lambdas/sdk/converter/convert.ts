@@ -110,7 +110,11 @@ const STORED = /\.(zip|jar|aar|gz|tgz|xz|bz2|7z|zst|png|jpe?g|gif|webp|heic|mp3|
  * the input, so output stays deterministic.
  */
 function alreadyIncompressible(entry: CheckedEntry): boolean {
-  return entry.zipEntry.compressionMethod === 8 && entry.uncompressedSize >= 64 * 1024 && entry.compressedSize >= entry.uncompressedSize * 0.97;
+  return (
+    entry.zipEntry.compressionMethod === 8 &&
+    entry.uncompressedSize >= 64 * 1024 &&
+    entry.compressedSize >= entry.uncompressedSize * 0.97
+  );
 }
 
 /**
@@ -139,8 +143,15 @@ class EntryGuard extends Transform {
     const entry = this.entry;
     try {
       if (this.budget !== undefined) spend(this.budget, chunk.length, entry.storedName, this.limits);
-      if (this.bytes > this.limits.ratioExemptBytes && this.bytes > this.limits.maxCompressionRatio * entry.compressedSize) {
-        throw new HostileArchiveError(entry.storedName, 'compression-ratio', `inflates beyond ${this.limits.maxCompressionRatio}:1`);
+      if (
+        this.bytes > this.limits.ratioExemptBytes &&
+        this.bytes > this.limits.maxCompressionRatio * entry.compressedSize
+      ) {
+        throw new HostileArchiveError(
+          entry.storedName,
+          'compression-ratio',
+          `inflates beyond ${this.limits.maxCompressionRatio}:1`,
+        );
       }
     } catch (error) {
       return callback(error as Error);
@@ -158,7 +169,10 @@ class EntryGuard extends Transform {
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     if (this.spool === undefined) return callback(error);
-    this.spool.discard().then(() => callback(error), () => callback(error));
+    this.spool.discard().then(
+      () => callback(error),
+      () => callback(error),
+    );
   }
 }
 
@@ -183,7 +197,11 @@ class HashTap extends Transform {
 declare module 'yazl' {
   /** yazl 3 API that @types/yazl (2.x) does not declare yet. */
   interface ZipFile {
-    addReadStreamLazy(path: string, options: object, getStream: (callback: (error: Error | null, stream: Readable) => void) => void): void;
+    addReadStreamLazy(
+      path: string,
+      options: object,
+      getStream: (callback: (error: Error | null, stream: Readable) => void) => void,
+    ): void;
   }
 }
 
@@ -203,10 +221,13 @@ function addStream(zip: yazl.ZipFile, path: string, options: object, stream: Rea
 
 function wrapReadError(entry: CheckedEntry, error: unknown): Error {
   if (error instanceof SdkError) return error;
-  return new InvalidArchiveError(`Cannot read entry "${entry.storedName}": ${(error as Error).message}. Fix: re-create the archive with a standard zip tool`, {
-    cause: error,
-    details: { entry: entry.storedName },
-  });
+  return new InvalidArchiveError(
+    `Cannot read entry "${entry.storedName}": ${(error as Error).message}. Fix: re-create the archive with a standard zip tool`,
+    {
+      cause: error,
+      details: { entry: entry.storedName },
+    },
+  );
 }
 
 /**
@@ -233,7 +254,8 @@ export async function convertSdkPackage(input: ConvertSdkInput): Promise<Convert
   const baseUrl = input.publishedBaseUrl?.replace(/\/+$/, '');
   try {
     layout = planLayout(metadata.name, metadata.version, archive.entries);
-    const packageUrl = input.podspec?.packageUrl ?? (baseUrl !== undefined ? `${baseUrl}/${layout.root}.zip` : undefined);
+    const packageUrl =
+      input.podspec?.packageUrl ?? (baseUrl !== undefined ? `${baseUrl}/${layout.root}.zip` : undefined);
     podspec = buildPodspec(metadata, layout, { ...input.podspec, ...(packageUrl !== undefined ? { packageUrl } : {}) });
   } catch (error) {
     archive.zipfile.close();
@@ -263,7 +285,10 @@ export async function convertSdkPackage(input: ConvertSdkInput): Promise<Convert
   try {
     const writable = sink.open();
     const written = pipeline(outer.outputStream, tap, writable).catch((error: unknown) => {
-      const wrapped = error instanceof SdkError ? error : new PackageSinkError(`Writing the package failed: ${(error as Error).message}`, { cause: error });
+      const wrapped =
+        error instanceof SdkError
+          ? error
+          : new PackageSinkError(`Writing the package failed: ${(error as Error).message}`, { cause: error });
       failed(wrapped);
       throw wrapped;
     });
@@ -285,7 +310,12 @@ export async function convertSdkPackage(input: ConvertSdkInput): Promise<Convert
 
     const budget: ExpansionBudget = { used: 0, compressedTotal: archive.compressedTotalBytes };
     const scratchDir = input.scratchDir ?? tmpdir();
-    const pump = async (zip: yazl.ZipFile, entry: CheckedEntry, path: string, guardBudget: ExpansionBudget | undefined): Promise<EntryGuard> => {
+    const pump = async (
+      zip: yazl.ZipFile,
+      entry: CheckedEntry,
+      path: string,
+      guardBudget: ExpansionBudget | undefined,
+    ): Promise<EntryGuard> => {
       let source: Readable;
       try {
         source = await step(openEntryStream(archive.zipfile, entry));
@@ -294,7 +324,12 @@ export async function convertSdkPackage(input: ConvertSdkInput): Promise<Convert
       }
       const guard = new EntryGuard(entry, limits, guardBudget, scratchDir);
       const compress = level > 0 && !STORED.test(path) && !alreadyIncompressible(entry);
-      const options: Partial<yazl.ReadStreamOptions> & { compressionLevel?: number } = { mtime: entry.mtime, mode: entry.mode, compress, size: entry.uncompressedSize };
+      const options: Partial<yazl.ReadStreamOptions> & { compressionLevel?: number } = {
+        mtime: entry.mtime,
+        mode: entry.mode,
+        compress,
+        size: entry.uncompressedSize,
+      };
       if (compress) options.compressionLevel = level;
       addStream(zip, path, options, guard);
       try {
@@ -325,7 +360,9 @@ export async function convertSdkPackage(input: ConvertSdkInput): Promise<Convert
         const own = input.binaryTargetSink(path);
         ownSinks.push(own);
         const writable = own.open();
-        writable.on('error', (error: Error) => failed(new PackageSinkError(`Writing ${path} failed: ${error.message}`, { cause: error })));
+        writable.on('error', (error: Error) =>
+          failed(new PackageSinkError(`Writing ${path} failed: ${error.message}`, { cause: error })),
+        );
         ownObject = finished(innerTap.pipe(writable));
         // Its failure reaches every awaited step through failed() above, wrapped; this copy is only awaited later.
         ownObject.catch(() => undefined);
@@ -334,14 +371,25 @@ export async function convertSdkPackage(input: ConvertSdkInput): Promise<Convert
         innerBytes = innerTap.pipe(new PassThrough());
       }
       // Stored, not deflated again: it is a zip already, and the package host can serve it by range from the package.
-      addStream(outer, `${root}/${path}`, { mtime: GENERATED_MTIME, mode: GENERATED_MODE, compress: false }, innerBytes);
+      addStream(
+        outer,
+        `${root}/${path}`,
+        { mtime: GENERATED_MTIME, mode: GENERATED_MODE, compress: false },
+        innerBytes,
+      );
       const innerFiles = [...bundle.files].sort((a, b) => (a.inner < b.inner ? -1 : a.inner > b.inner ? 1 : 0));
       for (const { entry, inner: innerPath } of innerFiles) await pump(inner, entry, innerPath, undefined);
       inner.end();
       await step(finished(innerTap));
       if (ownObject !== undefined) await step(ownObject);
       files.push({ path, size: innerTap.bytes, sha256: innerTap.sha256 });
-      binaryTargets.push({ name: bundle.name, path, checksum: innerTap.sha256, size: innerTap.bytes, ...(baseUrl !== undefined ? { url: `${baseUrl}/${path}` } : {}) });
+      binaryTargets.push({
+        name: bundle.name,
+        path,
+        checksum: innerTap.sha256,
+        size: innerTap.bytes,
+        ...(baseUrl !== undefined ? { url: `${baseUrl}/${path}` } : {}),
+      });
     }
 
     files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
@@ -355,7 +403,11 @@ export async function convertSdkPackage(input: ConvertSdkInput): Promise<Convert
       ...(binaryTargets.length > 0 ? { swiftPackage: { binaryTargets } } : {}),
     };
     const manifestText = `${JSON.stringify(manifest, null, 2)}\n`;
-    outer.addBuffer(Buffer.from(manifestText, 'utf8'), `${root}/manifest.json`, { mtime: GENERATED_MTIME, mode: GENERATED_MODE, compress: true });
+    outer.addBuffer(Buffer.from(manifestText, 'utf8'), `${root}/manifest.json`, {
+      mtime: GENERATED_MTIME,
+      mode: GENERATED_MODE,
+      compress: true,
+    });
     outer.end();
     await step(written);
     archive.zipfile.close();

@@ -20,17 +20,24 @@ export type HostileArchiveRule =
   | 'unsupported-compression';
 
 const FIXES: Record<HostileArchiveRule, string> = {
-  'too-many-entries': 'package fewer files (for example zip a folder of resources as one entry), or raise the limit for this SDK',
-  'unsafe-path': 'create the archive from inside the SDK folder with relative paths and forward slashes (e.g. `cd sdk && zip -r ../sdk.zip .`)',
-  'symbolic-link': 'replace symbolic links with the files they point to (`zip -r` without `-y`), or use an .xcframework that holds no links',
-  'duplicate-entry': 'keep one entry per path; paths that differ only in letter case or Unicode form count as the same path',
-  'encrypted-entry': 'upload the archive without a password; access is controlled by the package tier, not by zip encryption',
+  'too-many-entries':
+    'package fewer files (for example zip a folder of resources as one entry), or raise the limit for this SDK',
+  'unsafe-path':
+    'create the archive from inside the SDK folder with relative paths and forward slashes (e.g. `cd sdk && zip -r ../sdk.zip .`)',
+  'symbolic-link':
+    'replace symbolic links with the files they point to (`zip -r` without `-y`), or use an .xcframework that holds no links',
+  'duplicate-entry':
+    'keep one entry per path; paths that differ only in letter case or Unicode form count as the same path',
+  'encrypted-entry':
+    'upload the archive without a password; access is controlled by the package tier, not by zip encryption',
   'total-size': 'remove what the package does not need (debug symbols, build folders), or raise the limit for this SDK',
-  'compression-ratio': 'entries must not inflate far beyond their stored size; re-create the archive with a standard zip tool',
+  'compression-ratio':
+    'entries must not inflate far beyond their stored size; re-create the archive with a standard zip tool',
   'total-compression-ratio':
-    'the entries together must not inflate far beyond the archive\'s size (many small entries of zeros are a zip bomb); remove the filler or ship the data compressed',
+    "the entries together must not inflate far beyond the archive's size (many small entries of zeros are a zip bomb); remove the filler or ship the data compressed",
   'size-mismatch': 're-create the archive with a standard zip tool; its headers disagree with its data',
-  'crc-mismatch': 'the archive was damaged in transit or on disk; re-create it with a standard zip tool, check it with `unzip -t`, and upload it again',
+  'crc-mismatch':
+    'the archive was damaged in transit or on disk; re-create it with a standard zip tool, check it with `unzip -t`, and upload it again',
   'nested-archive':
     'ship the files of the inner archive unpacked, or as a zip (.zip, .jar, .aar), which is inspected under the same limits; other formats (bzip2, xz, 7z, zstd) cannot be checked',
   'overlapping-entries': 're-create the archive with a standard zip tool; entries must not share data',
@@ -45,7 +52,10 @@ export class HostileArchiveError extends SdkError {
   readonly fix: string;
 
   constructor(entry: string, rule: HostileArchiveRule, problem: string, options: { cause?: unknown } = {}) {
-    super(`Archive refused (${rule}): entry "${entry}" ${problem}. Fix: ${FIXES[rule]}`, { ...options, details: { entry, rule } });
+    super(`Archive refused (${rule}): entry "${entry}" ${problem}. Fix: ${FIXES[rule]}`, {
+      ...options,
+      details: { entry, rule },
+    });
     this.entry = entry;
     this.rule = rule;
     this.problem = problem;

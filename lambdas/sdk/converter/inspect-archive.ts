@@ -14,7 +14,8 @@ import { HostileArchiveError, InvalidArchiveError } from './errors';
 import type { ArchiveLimits } from './limits';
 
 /** Where an input archive comes from: a local file, or any random-access reader (e.g. `S3RandomAccessReader`). */
-export type ArchiveSource = { readonly path: string } | { readonly reader: yauzl.RandomAccessReader; readonly size: number };
+export type ArchiveSource =
+  { readonly path: string } | { readonly reader: yauzl.RandomAccessReader; readonly size: number };
 
 /** One central-directory entry that passed every check. */
 export interface CheckedEntry {
@@ -64,10 +65,21 @@ function decodeName(raw: Buffer, utf8: boolean): string {
 }
 
 function openZip(source: ArchiveSource): Promise<yauzl.ZipFile> {
-  const options: yauzl.Options = { lazyEntries: true, autoClose: false, decodeStrings: false, validateEntrySizes: false };
+  const options: yauzl.Options = {
+    lazyEntries: true,
+    autoClose: false,
+    decodeStrings: false,
+    validateEntrySizes: false,
+  };
   return new Promise((resolve, reject) => {
     const done = (err: Error | null, zipfile: yauzl.ZipFile) => {
-      if (err) reject(new InvalidArchiveError(`The input is not a readable zip archive: ${err.message}. Fix: upload a .zip file made with a standard zip tool`, { cause: err }));
+      if (err)
+        reject(
+          new InvalidArchiveError(
+            `The input is not a readable zip archive: ${err.message}. Fix: upload a .zip file made with a standard zip tool`,
+            { cause: err },
+          ),
+        );
       else resolve(zipfile);
     };
     if ('path' in source) yauzl.open(source.path, options, done);
@@ -99,18 +111,24 @@ function keyOf(folded: string): string {
 
 /** Refuses the name with a reason, or returns its normalised form. */
 function checkPath(name: string, limits: ArchiveLimits): { problem: string } | { path: string } {
-  if (Buffer.byteLength(name, 'utf8') > limits.maxPathBytes) return { problem: `has a path longer than ${limits.maxPathBytes} bytes` };
+  if (Buffer.byteLength(name, 'utf8') > limits.maxPathBytes)
+    return { problem: `has a path longer than ${limits.maxPathBytes} bytes` };
   if (name === '' || name === '/') return { problem: 'has an empty path' };
-  if (name.includes('\\')) return { problem: 'contains a backslash, which Windows tools read as a folder separator (a way around the "../" check)' };
+  if (name.includes('\\'))
+    return {
+      problem: 'contains a backslash, which Windows tools read as a folder separator (a way around the "../" check)',
+    };
   if (/[\u0000-\u001f\u007f]/.test(name)) return { problem: 'contains a control character' };
   if (name.includes('\uFFFD')) return { problem: 'is not valid UTF-8' };
   if (name.startsWith('/')) return { problem: 'is an absolute path' };
   if (/^[A-Za-z]:/.test(name)) return { problem: 'starts with a drive letter' };
-  if (name.includes(':')) return { problem: 'contains ":" (an NTFS alternate data stream or drive reference on Windows)' };
+  if (name.includes(':'))
+    return { problem: 'contains ":" (an NTFS alternate data stream or drive reference on Windows)' };
   const segments = name.normalize('NFC').split('/');
   if (segments.includes('..')) return { problem: 'escapes the archive root with ".."' };
   // Windows drops trailing dots and spaces, so "... " or ". ." can resolve to "..".
-  if (segments.some((s) => s !== '.' && s !== '' && /^[. ]+$/.test(s))) return { problem: 'has a path segment made only of dots and spaces' };
+  if (segments.some((s) => s !== '.' && s !== '' && /^[. ]+$/.test(s)))
+    return { problem: 'has a path segment made only of dots and spaces' };
   const kept = segments.filter((s) => s !== '' && s !== '.');
   if (kept.length === 0) return { problem: 'names the archive root itself' };
   return { path: kept.join('/') };
@@ -126,7 +144,11 @@ export async function inspectArchive(source: ArchiveSource, limits: ArchiveLimit
   const zipfile = await openZip(source);
   try {
     if (zipfile.entryCount > limits.maxEntries) {
-      throw new HostileArchiveError('(central directory)', 'too-many-entries', `declares ${zipfile.entryCount} entries, over the limit of ${limits.maxEntries}`);
+      throw new HostileArchiveError(
+        '(central directory)',
+        'too-many-entries',
+        `declares ${zipfile.entryCount} entries, over the limit of ${limits.maxEntries}`,
+      );
     }
     const entries: CheckedEntry[] = [];
     const explicit = new Map<string, { name: string; isDirectory: boolean }>();
@@ -139,8 +161,14 @@ export async function inspectArchive(source: ArchiveSource, limits: ArchiveLimit
         raw = await nextEntry(zipfile);
       } catch (error) {
         const message = (error as Error).message;
-        if (/strong encryption/i.test(message)) throw new HostileArchiveError(`#${index}`, 'encrypted-entry', 'is encrypted (strong encryption)', { cause: error });
-        throw new InvalidArchiveError(`The archive's central directory is corrupt at entry #${index}: ${message}. Fix: re-create the archive with a standard zip tool`, { cause: error });
+        if (/strong encryption/i.test(message))
+          throw new HostileArchiveError(`#${index}`, 'encrypted-entry', 'is encrypted (strong encryption)', {
+            cause: error,
+          });
+        throw new InvalidArchiveError(
+          `The archive's central directory is corrupt at entry #${index}: ${message}. Fix: re-create the archive with a standard zip tool`,
+          { cause: error },
+        );
       }
       if (raw === null) break;
 
@@ -156,7 +184,8 @@ export async function inspectArchive(source: ArchiveSource, limits: ArchiveLimit
       for (const field of raw.extraFields) {
         if (field.id !== UNICODE_PATH_EXTRA_FIELD || field.data.length < 5) continue;
         const alternate = field.data.subarray(5).toString('utf8');
-        if (alternate.normalize('NFC') !== storedName.normalize('NFC')) refuse('unsafe-path', `carries a second, different name "${alternate}" in its Unicode Path extra field`);
+        if (alternate.normalize('NFC') !== storedName.normalize('NFC'))
+          refuse('unsafe-path', `carries a second, different name "${alternate}" in its Unicode Path extra field`);
       }
 
       const host = raw.versionMadeBy >>> 8;
@@ -170,30 +199,52 @@ export async function inspectArchive(source: ArchiveSource, limits: ArchiveLimit
       const key = keyOf(folded);
       const earlier = explicit.get(key);
       if (earlier !== undefined) {
-        refuse('duplicate-entry', earlier.name === storedName ? 'appears twice' : `is the same path as "${earlier.name}" after normalising case and Unicode form`);
+        refuse(
+          'duplicate-entry',
+          earlier.name === storedName
+            ? 'appears twice'
+            : `is the same path as "${earlier.name}" after normalising case and Unicode form`,
+        );
       }
-      if (!isDirectory && impliedFolders.has(key)) refuse('duplicate-entry', `is a file, but "${impliedFolders.get(key)}" uses the same path as a folder`);
+      if (!isDirectory && impliedFolders.has(key))
+        refuse('duplicate-entry', `is a file, but "${impliedFolders.get(key)}" uses the same path as a folder`);
       const parts = folded.split('/');
       for (let depth = 1; depth < parts.length; depth++) {
         const folderKey = keyOf(parts.slice(0, depth).join('/'));
         const asEntry = explicit.get(folderKey);
-        if (asEntry !== undefined && !asEntry.isDirectory) refuse('duplicate-entry', `is inside "${asEntry.name}", which is a file`);
+        if (asEntry !== undefined && !asEntry.isDirectory)
+          refuse('duplicate-entry', `is inside "${asEntry.name}", which is a file`);
         if (!impliedFolders.has(folderKey)) impliedFolders.set(folderKey, storedName);
       }
       explicit.set(key, { name: storedName, isDirectory });
 
       if (!isDirectory) {
-        if (raw.compressionMethod !== 0 && raw.compressionMethod !== 8) refuse('unsupported-compression', `uses compression method ${raw.compressionMethod}`);
+        if (raw.compressionMethod !== 0 && raw.compressionMethod !== 8)
+          refuse('unsupported-compression', `uses compression method ${raw.compressionMethod}`);
         if (raw.compressionMethod === 0 && raw.compressedSize !== raw.uncompressedSize) {
-          refuse('size-mismatch', `is stored uncompressed but declares ${raw.compressedSize} stored and ${raw.uncompressedSize} uncompressed bytes`);
+          refuse(
+            'size-mismatch',
+            `is stored uncompressed but declares ${raw.compressedSize} stored and ${raw.uncompressedSize} uncompressed bytes`,
+          );
         }
-        if (raw.uncompressedSize > limits.ratioExemptBytes && raw.uncompressedSize > limits.maxCompressionRatio * raw.compressedSize) {
-          const ratio = raw.compressedSize === 0 ? 'an unbounded' : `a ${Math.round(raw.uncompressedSize / raw.compressedSize)}:1`;
-          refuse('compression-ratio', `declares ${ratio} compression ratio, over the limit of ${limits.maxCompressionRatio}:1`);
+        if (
+          raw.uncompressedSize > limits.ratioExemptBytes &&
+          raw.uncompressedSize > limits.maxCompressionRatio * raw.compressedSize
+        ) {
+          const ratio =
+            raw.compressedSize === 0 ? 'an unbounded' : `a ${Math.round(raw.uncompressedSize / raw.compressedSize)}:1`;
+          refuse(
+            'compression-ratio',
+            `declares ${ratio} compression ratio, over the limit of ${limits.maxCompressionRatio}:1`,
+          );
         }
         total += raw.uncompressedSize;
         compressedTotal += raw.compressedSize;
-        if (total > limits.maxTotalBytes) refuse('total-size', `brings the declared uncompressed total to ${total} bytes, over the limit of ${limits.maxTotalBytes}`);
+        if (total > limits.maxTotalBytes)
+          refuse(
+            'total-size',
+            `brings the declared uncompressed total to ${total} bytes, over the limit of ${limits.maxTotalBytes}`,
+          );
       }
 
       const perms = UNIX_HOSTS.has(host) ? unixMode & 0o777 : 0o644;
@@ -219,7 +270,11 @@ export async function inspectArchive(source: ArchiveSource, limits: ArchiveLimit
     checkNoOverlap(entries);
     const totalRatio = exceedsTotalRatio(total, compressedTotal, limits);
     if (totalRatio !== undefined) {
-      throw new HostileArchiveError(ALL_ENTRIES, 'total-compression-ratio', `declare ${total} bytes from ${compressedTotal} stored bytes together (${totalRatio}), over the limit of ${limits.maxCompressionRatio}:1`);
+      throw new HostileArchiveError(
+        ALL_ENTRIES,
+        'total-compression-ratio',
+        `declare ${total} bytes from ${compressedTotal} stored bytes together (${totalRatio}), over the limit of ${limits.maxCompressionRatio}:1`,
+      );
     }
     return { zipfile, entries, declaredTotalBytes: total, compressedTotalBytes: compressedTotal };
   } catch (error) {
@@ -245,12 +300,21 @@ export function exceedsTotalRatio(expanded: number, compressed: number, limits: 
  * stream so that a small file expands many times over. A local header is at least 30 bytes.
  */
 function checkNoOverlap(entries: readonly CheckedEntry[]): void {
-  const files = entries.filter((e) => !e.isDirectory).sort((a, b) => a.zipEntry.relativeOffsetOfLocalHeader - b.zipEntry.relativeOffsetOfLocalHeader);
+  const files = entries
+    .filter((e) => !e.isDirectory)
+    .sort((a, b) => a.zipEntry.relativeOffsetOfLocalHeader - b.zipEntry.relativeOffsetOfLocalHeader);
   for (let i = 1; i < files.length; i++) {
     const before = files[i - 1]!;
     const here = files[i]!;
-    if (before.zipEntry.relativeOffsetOfLocalHeader + 30 + before.compressedSize > here.zipEntry.relativeOffsetOfLocalHeader) {
-      throw new HostileArchiveError(here.storedName, 'overlapping-entries', `shares its data with "${before.storedName}"`);
+    if (
+      before.zipEntry.relativeOffsetOfLocalHeader + 30 + before.compressedSize >
+      here.zipEntry.relativeOffsetOfLocalHeader
+    ) {
+      throw new HostileArchiveError(
+        here.storedName,
+        'overlapping-entries',
+        `shares its data with "${before.storedName}"`,
+      );
     }
   }
 }
@@ -272,7 +336,13 @@ class EntryVerifier extends Transform {
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.bytes += chunk.length;
     if (this.bytes > this.entry.uncompressedSize) {
-      return callback(new HostileArchiveError(this.entry.storedName, 'size-mismatch', `inflates beyond the ${this.entry.uncompressedSize} bytes its header declares`));
+      return callback(
+        new HostileArchiveError(
+          this.entry.storedName,
+          'size-mismatch',
+          `inflates beyond the ${this.entry.uncompressedSize} bytes its header declares`,
+        ),
+      );
     }
     this.crc = crc32(chunk, this.crc);
     callback(null, chunk);
@@ -280,11 +350,23 @@ class EntryVerifier extends Transform {
 
   override _flush(callback: TransformCallback): void {
     if (this.bytes !== this.entry.uncompressedSize) {
-      return callback(new HostileArchiveError(this.entry.storedName, 'size-mismatch', `holds ${this.bytes} bytes, not the ${this.entry.uncompressedSize} its header declares`));
+      return callback(
+        new HostileArchiveError(
+          this.entry.storedName,
+          'size-mismatch',
+          `holds ${this.bytes} bytes, not the ${this.entry.uncompressedSize} its header declares`,
+        ),
+      );
     }
     if (this.crc !== this.entry.crc32) {
       const hex = (n: number) => n.toString(16).padStart(8, '0');
-      return callback(new HostileArchiveError(this.entry.storedName, 'crc-mismatch', `has CRC-32 ${hex(this.crc)}, not the ${hex(this.entry.crc32)} its header declares (the data is damaged)`));
+      return callback(
+        new HostileArchiveError(
+          this.entry.storedName,
+          'crc-mismatch',
+          `has CRC-32 ${hex(this.crc)}, not the ${hex(this.entry.crc32)} its header declares (the data is damaged)`,
+        ),
+      );
     }
     callback();
   }
@@ -298,7 +380,13 @@ class EntryVerifier extends Transform {
 export function openEntryStream(zipfile: yauzl.ZipFile, entry: CheckedEntry): Promise<Readable> {
   return new Promise((resolve, reject) => {
     zipfile.openReadStream(entry.zipEntry, (err, stream) => {
-      if (err) return reject(new InvalidArchiveError(`Cannot read entry "${entry.storedName}": ${err.message}`, { cause: err, details: { entry: entry.storedName } }));
+      if (err)
+        return reject(
+          new InvalidArchiveError(`Cannot read entry "${entry.storedName}": ${err.message}`, {
+            cause: err,
+            details: { entry: entry.storedName },
+          }),
+        );
       const verified = new EntryVerifier(entry);
       // pipeline destroys both ends when either fails or the consumer destroys `verified`; the error reaches the
       // consumer through `verified`, so the promise's own rejection is not needed here.

@@ -122,7 +122,13 @@ export function placeInputPath(path: string): string {
   if (segments.length === 1 && CHANGELOG.test(first)) return 'CHANGELOG.md';
   if (alias !== undefined) return [alias, ...segments.slice(1)].join('/');
   const base = segments[segments.length - 1]!;
-  const category: Category = LIBRARY.test(base) ? 'lib' : HEADER.test(base) ? 'include' : DOC.test(base) ? 'docs' : 'resources';
+  const category: Category = LIBRARY.test(base)
+    ? 'lib'
+    : HEADER.test(base)
+      ? 'include'
+      : DOC.test(base)
+        ? 'docs'
+        : 'resources';
   return `${category}/${path}`;
 }
 
@@ -133,7 +139,13 @@ export function planLayout(name: string, version: string, entries: readonly Chec
 
   const tops = new Set(inputs.map((e) => e.path.split('/')[0]!));
   const [onlyTop] = [...tops];
-  if (tops.size === 1 && onlyTop !== undefined && inputs.every((e) => e.path.includes('/')) && !BUNDLE.test(onlyTop) && FOLDER_ALIASES[onlyTop.toLowerCase()] === undefined) {
+  if (
+    tops.size === 1 &&
+    onlyTop !== undefined &&
+    inputs.every((e) => e.path.includes('/')) &&
+    !BUNDLE.test(onlyTop) &&
+    FOLDER_ALIASES[onlyTop.toLowerCase()] === undefined
+  ) {
     inputs = inputs.map((e) => ({ ...e, path: e.path.slice(onlyTop.length + 1) }));
   }
   inputs = inputs.filter((e) => !(METADATA_FILE.test(e.path) && !e.path.includes('/')));
@@ -141,7 +153,10 @@ export function planLayout(name: string, version: string, entries: readonly Chec
   const taken = new Map<string, string>();
   const bundleSources = new Map<string, { from: string; storedName: string }>();
   const files: PlacedFile[] = [];
-  const bundles = new Map<string, { name: string; bundlePath: string; files: { entry: CheckedEntry; inner: string }[] }>();
+  const bundles = new Map<
+    string,
+    { name: string; bundlePath: string; files: { entry: CheckedEntry; inner: string }[] }
+  >();
   for (const entry of inputs) {
     const target = placeInputPath(entry.path);
     const folded = target.toLowerCase();
@@ -158,23 +173,38 @@ export function planLayout(name: string, version: string, entries: readonly Chec
       const bundleKey = segments[1]!.toLowerCase();
       const first = bundleSources.get(bundleKey);
       if (first === undefined) bundleSources.set(bundleKey, { from, storedName: entry.storedName });
-      else if (first.from !== from) throw new PackageLayoutError(`${root}/frameworks/${segments[1]}`, [first.storedName, entry.storedName]);
+      else if (first.from !== from)
+        throw new PackageLayoutError(`${root}/frameworks/${segments[1]}`, [first.storedName, entry.storedName]);
     }
     if (segments[0] === 'frameworks' && segments.length > 2 && /\.xcframework$/i.test(segments[1]!)) {
       const bundlePath = `frameworks/${segments[1]}`;
-      const bundle = bundles.get(bundlePath) ?? { name: segments[1]!.replace(/\.xcframework$/i, ''), bundlePath, files: [] };
+      const bundle = bundles.get(bundlePath) ?? {
+        name: segments[1]!.replace(/\.xcframework$/i, ''),
+        bundlePath,
+        files: [],
+      };
       bundle.files.push({ entry, inner: segments.slice(1).join('/') });
       bundles.set(bundlePath, bundle);
     }
   }
 
-  const frameworks = [...new Set(files.map((f) => f.target.split('/')).filter((s) => s[0] === 'frameworks' && s.length > 2 && BUNDLE.test(s[1]!)).map((s) => `frameworks/${s[1]}`))].sort();
+  const frameworks = [
+    ...new Set(
+      files
+        .map((f) => f.target.split('/'))
+        .filter((s) => s[0] === 'frameworks' && s.length > 2 && BUNDLE.test(s[1]!))
+        .map((s) => `frameworks/${s[1]}`),
+    ),
+  ].sort();
   return {
     root,
     files,
     xcframeworks: [...bundles.values()].sort((a, b) => a.bundlePath.localeCompare(b.bundlePath)),
     frameworks,
-    libraries: files.map((f) => f.target).filter((t) => t.startsWith('lib/') && /\.(a|dylib)$/i.test(t)).sort(),
+    libraries: files
+      .map((f) => f.target)
+      .filter((t) => t.startsWith('lib/') && /\.(a|dylib)$/i.test(t))
+      .sort(),
     hasHeaders: files.some((f) => f.target.startsWith('include/') && HEADER.test(f.target)),
     hasLicense: taken.has('license'),
     hasChangelog: taken.has('changelog.md'),

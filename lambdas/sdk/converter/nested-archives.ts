@@ -43,7 +43,13 @@ export function detectNestedArchive(head: Buffer): NestedFormat | { readonly uns
   if (starts(0x50, 0x4b, 0x03, 0x04) || starts(0x50, 0x4b, 0x05, 0x06)) return 'zip';
   if (starts(0x1f, 0x8b)) return 'gzip';
   // "BZh" + block size digit + the first block's magic (the digits of pi), so a text file starting "BZh" is not one.
-  if (starts(0x42, 0x5a, 0x68) && head[3]! >= 0x31 && head[3]! <= 0x39 && starts(0x42, 0x5a, 0x68, head[3]!, 0x31, 0x41, 0x59, 0x26)) return { unsupported: 'bzip2' };
+  if (
+    starts(0x42, 0x5a, 0x68) &&
+    head[3]! >= 0x31 &&
+    head[3]! <= 0x39 &&
+    starts(0x42, 0x5a, 0x68, head[3]!, 0x31, 0x41, 0x59, 0x26)
+  )
+    return { unsupported: 'bzip2' };
   if (starts(0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00)) return { unsupported: 'xz' };
   if (starts(0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c)) return { unsupported: '7z' };
   if (starts(0x28, 0xb5, 0x2f, 0xfd)) return { unsupported: 'zstd' };
@@ -60,11 +66,19 @@ export const NESTED_HEAD_BYTES = 8;
 export function spend(budget: ExpansionBudget, bytes: number, entryName: string, limits: ArchiveLimits): void {
   budget.used += bytes;
   if (budget.used > limits.maxTotalBytes) {
-    throw new HostileArchiveError(entryName, 'total-size', `brings the decompressed total over the limit of ${limits.maxTotalBytes} bytes`);
+    throw new HostileArchiveError(
+      entryName,
+      'total-size',
+      `brings the decompressed total over the limit of ${limits.maxTotalBytes} bytes`,
+    );
   }
   const ratio = exceedsTotalRatio(budget.used, budget.compressedTotal, limits);
   if (ratio !== undefined) {
-    throw new HostileArchiveError(entryName, 'total-compression-ratio', `brings the archive's decompressed total to ${budget.used} bytes from ${budget.compressedTotal} stored bytes (${ratio}), over the limit of ${limits.maxCompressionRatio}:1`);
+    throw new HostileArchiveError(
+      entryName,
+      'total-compression-ratio',
+      `brings the archive's decompressed total to ${budget.used} bytes from ${budget.compressedTotal} stored bytes (${ratio}), over the limit of ${limits.maxCompressionRatio}:1`,
+    );
   }
 }
 
@@ -130,8 +144,18 @@ export class NestedArchiveSpool {
     this.decided = true;
     const found = detectNestedArchive(this.head);
     if (found === undefined) return;
-    if (typeof found === 'object') throw new HostileArchiveError(this.entryName, 'nested-archive', `is a ${found.unsupported} archive, which cannot be inspected`);
-    if (this.depth + 1 > MAX_NESTING_DEPTH) throw new HostileArchiveError(this.entryName, 'nested-archive', `nests archives more than ${MAX_NESTING_DEPTH} levels deep`);
+    if (typeof found === 'object')
+      throw new HostileArchiveError(
+        this.entryName,
+        'nested-archive',
+        `is a ${found.unsupported} archive, which cannot be inspected`,
+      );
+    if (this.depth + 1 > MAX_NESTING_DEPTH)
+      throw new HostileArchiveError(
+        this.entryName,
+        'nested-archive',
+        `nests archives more than ${MAX_NESTING_DEPTH} levels deep`,
+      );
     this.format = found;
   }
 
@@ -152,7 +176,12 @@ export class NestedArchiveSpool {
   }
 }
 
-async function expandGzip(path: string, entryName: string, budget: ExpansionBudget, limits: ArchiveLimits): Promise<void> {
+async function expandGzip(
+  path: string,
+  entryName: string,
+  budget: ExpansionBudget,
+  limits: ArchiveLimits,
+): Promise<void> {
   const counter = new Writable({
     write: (chunk: Buffer, _encoding, callback) => {
       try {
@@ -167,20 +196,39 @@ async function expandGzip(path: string, entryName: string, budget: ExpansionBudg
     await pipeline(createReadStream(path), createGunzip(), counter);
   } catch (error) {
     if (error instanceof HostileArchiveError) throw error;
-    throw new InvalidArchiveError(`Entry "${entryName}" is a gzip file that cannot be decompressed: ${(error as Error).message}. Fix: re-create it with gzip`, { cause: error, details: { entry: entryName } });
+    throw new InvalidArchiveError(
+      `Entry "${entryName}" is a gzip file that cannot be decompressed: ${(error as Error).message}. Fix: re-create it with gzip`,
+      { cause: error, details: { entry: entryName } },
+    );
   }
 }
 
-async function inspectNestedZip(path: string, entryName: string, budget: ExpansionBudget, limits: ArchiveLimits, depth: number, scratchDir: string): Promise<void> {
+async function inspectNestedZip(
+  path: string,
+  entryName: string,
+  budget: ExpansionBudget,
+  limits: ArchiveLimits,
+  depth: number,
+  scratchDir: string,
+): Promise<void> {
   let archive;
   try {
     archive = await inspectArchive({ path }, limits);
   } catch (error) {
     if (error instanceof HostileArchiveError) {
-      if (error.entry === ALL_ENTRIES || error.entry === '(central directory)') throw new HostileArchiveError(entryName, error.rule, `is an archive whose entries ${error.problem}`, { cause: error });
+      if (error.entry === ALL_ENTRIES || error.entry === '(central directory)')
+        throw new HostileArchiveError(entryName, error.rule, `is an archive whose entries ${error.problem}`, {
+          cause: error,
+        });
       throw error.within(entryName);
     }
-    if (error instanceof InvalidArchiveError) throw new HostileArchiveError(entryName, 'nested-archive', `starts like a zip archive but cannot be read as one (${error.message})`, { cause: error });
+    if (error instanceof InvalidArchiveError)
+      throw new HostileArchiveError(
+        entryName,
+        'nested-archive',
+        `starts like a zip archive but cannot be read as one (${error.message})`,
+        { cause: error },
+      );
     throw error;
   }
   try {
@@ -204,7 +252,14 @@ async function inspectNestedZip(path: string, entryName: string, budget: Expansi
 }
 
 /** Decompresses one entry of a nested zip through every check, counting it against the budget. */
-async function expandEntry(zipfile: Parameters<typeof openEntryStream>[0], entry: CheckedEntry, budget: ExpansionBudget, limits: ArchiveLimits, depth: number, scratchDir: string): Promise<void> {
+async function expandEntry(
+  zipfile: Parameters<typeof openEntryStream>[0],
+  entry: CheckedEntry,
+  budget: ExpansionBudget,
+  limits: ArchiveLimits,
+  depth: number,
+  scratchDir: string,
+): Promise<void> {
   const spool = new NestedArchiveSpool(entry.storedName, depth, scratchDir);
   let bytes = 0;
   const counter = new Writable({
@@ -213,7 +268,11 @@ async function expandEntry(zipfile: Parameters<typeof openEntryStream>[0], entry
       try {
         spend(budget, chunk.length, entry.storedName, limits);
         if (bytes > limits.ratioExemptBytes && bytes > limits.maxCompressionRatio * entry.compressedSize) {
-          throw new HostileArchiveError(entry.storedName, 'compression-ratio', `inflates beyond ${limits.maxCompressionRatio}:1`);
+          throw new HostileArchiveError(
+            entry.storedName,
+            'compression-ratio',
+            `inflates beyond ${limits.maxCompressionRatio}:1`,
+          );
         }
       } catch (error) {
         return callback(error as Error);

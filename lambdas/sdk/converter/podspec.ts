@@ -12,7 +12,13 @@ import type { PackageLayout } from './layout';
  * `android`, `windows`) is left out of the podspec, whose `platforms` then is `{}`, and kept in the package's
  * `manifest.json` and `lockstep-sdk.json`.
  */
-const PODSPEC_PLATFORM: Readonly<Record<string, string>> = { ios: 'ios', macos: 'osx', tvos: 'tvos', watchos: 'watchos', visionos: 'visionos' };
+const PODSPEC_PLATFORM: Readonly<Record<string, string>> = {
+  ios: 'ios',
+  macos: 'osx',
+  tvos: 'tvos',
+  watchos: 'watchos',
+  visionos: 'visionos',
+};
 
 export interface PodspecOptions {
   /**
@@ -52,9 +58,15 @@ export function buildPodspec(metadata: SdkMetadata, layout: PackageLayout, optio
   for (const [name, range] of Object.entries(metadata.dependencies).sort(([a], [b]) => a.localeCompare(b))) {
     const converted = toCocoaPodsRequirements(range);
     if (converted.ok) dependencies[name] = converted.requirements;
-    else problems.push({ field: `dependencies.${name}`, message: converted.reason, fix: 'declare one contiguous range, e.g. ">=6.0.0 <8.0.0"' });
+    else
+      problems.push({
+        field: `dependencies.${name}`,
+        message: converted.reason,
+        fix: 'declare one contiguous range, e.g. ">=6.0.0 <8.0.0"',
+      });
   }
-  if (problems.length > 0) throw new MetadataError(problems, { details: { name: metadata.name, version: metadata.version } });
+  if (problems.length > 0)
+    throw new MetadataError(problems, { details: { name: metadata.name, version: metadata.version } });
 
   const headers = 'include/**/*.{h,hh,hpp,hxx}';
   const podspecPlatform = PODSPEC_PLATFORM[metadata.platform.name];

@@ -41,8 +41,12 @@ export class S3RandomAccessReader extends yauzl.RandomAccessReader {
    */
   static async open(options: S3RandomAccessReaderOptions): Promise<{ reader: S3RandomAccessReader; size: number }> {
     const head = await options.client.send(new HeadObjectCommand({ Bucket: options.bucket, Key: options.key }));
-    if (head.ContentLength === undefined) throw new InvalidArchiveError(`s3://${options.bucket}/${options.key} reports no size`);
-    return { reader: new S3RandomAccessReader({ ...options, size: head.ContentLength, etag: head.ETag }), size: head.ContentLength };
+    if (head.ContentLength === undefined)
+      throw new InvalidArchiveError(`s3://${options.bucket}/${options.key} reports no size`);
+    return {
+      reader: new S3RandomAccessReader({ ...options, size: head.ContentLength, etag: head.ETag }),
+      size: head.ContentLength,
+    };
   }
 
   readonly size: number;
@@ -71,16 +75,27 @@ export class S3RandomAccessReader extends yauzl.RandomAccessReader {
     const end = Math.min(this.size, start + this.blockSize);
     this.requests++;
     const fetched = this.client
-      .send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key, Range: `bytes=${start}-${end - 1}`, ...(this.etag !== undefined ? { IfMatch: this.etag } : {}) }))
+      .send(
+        new GetObjectCommand({
+          Bucket: this.bucket,
+          Key: this.key,
+          Range: `bytes=${start}-${end - 1}`,
+          ...(this.etag !== undefined ? { IfMatch: this.etag } : {}),
+        }),
+      )
       .then(async (response) => {
         if (response.Body === undefined) throw new Error('empty response body');
         const bytes = await response.Body.transformToByteArray();
-        if (bytes.byteLength !== end - start) throw new Error(`expected ${end - start} bytes at ${start}, got ${bytes.byteLength}`);
+        if (bytes.byteLength !== end - start)
+          throw new Error(`expected ${end - start} bytes at ${start}, got ${bytes.byteLength}`);
         return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       })
       .catch((error: unknown) => {
         this.cache.delete(index);
-        throw new InvalidArchiveError(`Reading s3://${this.bucket}/${this.key} at ${start}: ${(error as Error).message}`, { cause: error });
+        throw new InvalidArchiveError(
+          `Reading s3://${this.bucket}/${this.key} at ${start}: ${(error as Error).message}`,
+          { cause: error },
+        );
       });
     this.cache.set(index, fetched);
     fetched.catch(() => undefined); // a failed read-ahead is reported when (and if) the block is wanted
@@ -111,7 +126,13 @@ export class S3RandomAccessReader extends yauzl.RandomAccessReader {
     }
   }
 
-  override read(buffer: Buffer, offset: number, length: number, position: number, callback: (err: Error | null, bytesRead?: number) => void): void {
+  override read(
+    buffer: Buffer,
+    offset: number,
+    length: number,
+    position: number,
+    callback: (err: Error | null, bytesRead?: number) => void,
+  ): void {
     const copy = async () => {
       let done = 0;
       while (done < length) {
@@ -125,7 +146,10 @@ export class S3RandomAccessReader extends yauzl.RandomAccessReader {
         done += count;
       }
     };
-    copy().then(() => callback(null, length), (error: Error) => callback(error));
+    copy().then(
+      () => callback(null, length),
+      (error: Error) => callback(error),
+    );
   }
 
   override close(callback: (err: Error | null) => void): void {

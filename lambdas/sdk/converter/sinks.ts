@@ -48,7 +48,8 @@ export class LocalFileSink implements PackageSink {
   }
 
   async commit(): Promise<void> {
-    if (this.stream === undefined) throw new PackageSinkError(`LocalFileSink for ${this.path} was committed before it was opened`);
+    if (this.stream === undefined)
+      throw new PackageSinkError(`LocalFileSink for ${this.path} was committed before it was opened`);
     try {
       if (!this.stream.closed) await finished(this.stream);
       await rename(this.tempPath, this.path);
@@ -114,11 +115,13 @@ export class S3MultipartSink implements PackageSink {
     this.partSize = options.partSize ?? 8 * 1024 * 1024;
     this.queueSize = options.queueSize ?? 2;
     this.contentType = options.contentType ?? 'application/zip';
-    if (this.partSize < MIN_PART_SIZE) throw new PackageSinkError(`partSize ${this.partSize} is below the S3 minimum of ${MIN_PART_SIZE} bytes`);
+    if (this.partSize < MIN_PART_SIZE)
+      throw new PackageSinkError(`partSize ${this.partSize} is below the S3 minimum of ${MIN_PART_SIZE} bytes`);
   }
 
   open(): Writable {
-    if (this.stream !== undefined) throw new PackageSinkError(`S3MultipartSink for s3://${this.bucket}/${this.key} was opened twice`);
+    if (this.stream !== undefined)
+      throw new PackageSinkError(`S3MultipartSink for s3://${this.bucket}/${this.key} was opened twice`);
     this.stream = new Writable({
       highWaterMark: 1024 * 1024,
       write: (chunk: Buffer, _encoding, callback) => {
@@ -160,7 +163,18 @@ export class S3MultipartSink implements PackageSink {
         return r.UploadId;
       });
     const upload = this.uploadId
-      .then((UploadId) => this.client.send(new UploadPartCommand({ Bucket: this.bucket, Key: this.key, UploadId, PartNumber: partNumber, Body: body, ContentLength: body.length })))
+      .then((UploadId) =>
+        this.client.send(
+          new UploadPartCommand({
+            Bucket: this.bucket,
+            Key: this.key,
+            UploadId,
+            PartNumber: partNumber,
+            Body: body,
+            ContentLength: body.length,
+          }),
+        ),
+      )
       .then((r) => {
         if (r.ETag === undefined) throw new PackageSinkError(`UploadPart ${partNumber} returned no ETag`);
         this.parts.push({ PartNumber: partNumber, ETag: r.ETag });
@@ -181,20 +195,41 @@ export class S3MultipartSink implements PackageSink {
   }
 
   async commit(): Promise<void> {
-    if (this.stream === undefined) throw new PackageSinkError(`S3MultipartSink for s3://${this.bucket}/${this.key} was committed before it was opened`);
+    if (this.stream === undefined)
+      throw new PackageSinkError(
+        `S3MultipartSink for s3://${this.bucket}/${this.key} was committed before it was opened`,
+      );
     try {
       if (!this.stream.writableFinished) await finished(this.stream);
       if (this.small !== undefined) {
-        await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.key, Body: this.small, ContentLength: this.small.length, ContentType: this.contentType }));
+        await this.client.send(
+          new PutObjectCommand({
+            Bucket: this.bucket,
+            Key: this.key,
+            Body: this.small,
+            ContentLength: this.small.length,
+            ContentType: this.contentType,
+          }),
+        );
       } else {
         const UploadId = await this.uploadId!;
         const Parts = [...this.parts].sort((a, b) => a.PartNumber - b.PartNumber);
-        await this.client.send(new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId, MultipartUpload: { Parts } }));
+        await this.client.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: this.bucket,
+            Key: this.key,
+            UploadId,
+            MultipartUpload: { Parts },
+          }),
+        );
       }
       this.done = true;
     } catch (error) {
       await this.abort();
-      throw new PackageSinkError(`Could not complete the upload to s3://${this.bucket}/${this.key}: ${(error as Error).message}`, { cause: error });
+      throw new PackageSinkError(
+        `Could not complete the upload to s3://${this.bucket}/${this.key}: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
   }
 

@@ -32,7 +32,9 @@ const groupList = z.array(z.string().min(1));
 const policySchema = z.strictObject({
   groups: z.record(z.string().min(1), z.strictObject({ ipRanges: z.array(cidr).optional() })),
   tiers: z.strictObject({ private: groupList.optional(), 'early-access': groupList.optional() }).default({}),
-  grants: z.record(z.string().min(1), z.strictObject({ private: groupList.optional(), 'early-access': groupList.optional() })).default({}),
+  grants: z
+    .record(z.string().min(1), z.strictObject({ private: groupList.optional(), 'early-access': groupList.optional() }))
+    .default({}),
 });
 
 export type AccessPolicy = z.input<typeof policySchema>;
@@ -86,7 +88,8 @@ export class AccessControl {
     const policy = result.data;
     const known = new Set(Object.keys(policy.groups));
     const checkGroups = (path: string, groups: readonly string[] | undefined): void => {
-      for (const g of groups ?? []) if (!known.has(g)) problems.push(`${path}: group "${g}" is not defined under groups; define it or remove it`);
+      for (const g of groups ?? [])
+        if (!known.has(g)) problems.push(`${path}: group "${g}" is not defined under groups; define it or remove it`);
     };
     checkGroups('tiers.private', policy.tiers.private);
     checkGroups('tiers.early-access', policy.tiers['early-access']);

@@ -73,17 +73,26 @@ export function decideDownload(request: DownloadRequest, context: DownloadContex
   const found = lookupVersion(context.index, name, version);
   if (found.found === 'none') {
     const sdk = context.index.sdks.find((s) => s.name === name);
-    const hint = sdk === undefined ? `no SDK named ${name} is published` : `published versions: ${sdk.versions.map((v) => v.version).join(', ') || 'none'}`;
+    const hint =
+      sdk === undefined
+        ? `no SDK named ${name} is published`
+        : `published versions: ${sdk.versions.map((v) => v.version).join(', ') || 'none'}`;
     return refuse('not-found', `${name} ${version} is not published (${hint})`);
   }
   if (found.found === 'withdrawn') {
     const latest = found.sdk.latest;
-    return refuse('withdrawn', `${name} ${version} was withdrawn: it is no longer supported${latest !== undefined ? `; use ${latest}` : ''}`);
+    return refuse(
+      'withdrawn',
+      `${name} ${version} was withdrawn: it is no longer supported${latest !== undefined ? `; use ${latest}` : ''}`,
+    );
   }
   const fileName = request.file ?? packageFileName(name, found.version.version);
   const file = found.version.files.find((f) => f.name === fileName);
   if (file === undefined) {
-    return refuse('not-found', `${name} ${version} has no file ${fileName} (files: ${found.version.files.map((f) => f.name).join(', ') || 'none'})`);
+    return refuse(
+      'not-found',
+      `${name} ${version} has no file ${fileName} (files: ${found.version.files.map((f) => f.name).join(', ') || 'none'})`,
+    );
   }
 
   const tier = found.version.tier;
@@ -92,7 +101,12 @@ export function decideDownload(request: DownloadRequest, context: DownloadContex
   if (tier === 'public') return { ok: true, url: context.signer.urlFor(file.key), policy: 'public', file };
 
   const expiresAt = new Date(context.now.getTime() + (context.ttlSeconds ?? DEFAULT_URL_TTL_SECONDS) * 1000);
-  const ipv4Range = access.ipRange !== undefined && normaliseAddress(request.sourceIp)?.family === 'ipv4' ? access.ipRange : undefined;
-  const signed = context.signer.sign({ key: file.key, expiresAt, ...(ipv4Range !== undefined ? { ipRange: ipv4Range } : {}) });
+  const ipv4Range =
+    access.ipRange !== undefined && normaliseAddress(request.sourceIp)?.family === 'ipv4' ? access.ipRange : undefined;
+  const signed = context.signer.sign({
+    key: file.key,
+    expiresAt,
+    ...(ipv4Range !== undefined ? { ipRange: ipv4Range } : {}),
+  });
   return { ok: true, url: signed.url, policy: signed.policy, expiresAt: expiresAt.toISOString(), file };
 }

@@ -85,18 +85,26 @@ export function buildIndex(published: readonly PublishedPackage[], options: { ge
     const { name, version } = pkg.metadata;
     const list = byName.get(name) ?? [];
     if (list.some((p) => p.metadata.version === version)) {
-      throw new HostError(`${name} ${version} is listed twice among published packages; publish each version once`, { details: { name, version } });
+      throw new HostError(`${name} ${version} is listed twice among published packages; publish each version once`, {
+        details: { name, version },
+      });
     }
     for (const file of pkg.files) {
       if (!SAFE_FILE_NAME.test(file.name)) {
-        throw new HostError(`${name} ${version} has a file named "${file.name}", which cannot be an object key; use letters, digits, ".", "_", "+" and "-"`, {
-          details: { name, version, file: file.name },
-        });
+        throw new HostError(
+          `${name} ${version} has a file named "${file.name}", which cannot be an object key; use letters, digits, ".", "_", "+" and "-"`,
+          {
+            details: { name, version, file: file.name },
+          },
+        );
       }
       if (!SHA256.test(file.sha256)) {
-        throw new HostError(`${name} ${version} file ${file.name} has checksum "${file.sha256}"; expected 64 lower-case hex digits of SHA-256`, {
-          details: { name, version, file: file.name },
-        });
+        throw new HostError(
+          `${name} ${version} file ${file.name} has checksum "${file.sha256}"; expected 64 lower-case hex digits of SHA-256`,
+          {
+            details: { name, version, file: file.name },
+          },
+        );
       }
     }
     list.push(pkg);
@@ -125,7 +133,12 @@ export function buildIndex(published: readonly PublishedPackage[], options: { ge
         platform: m.platform,
         files: [...files]
           .sort((a, b) => (a.name < b.name ? -1 : 1))
-          .map((f) => ({ name: f.name, key: packageKey(m.tier, m.name, m.version, f.name), sha256: f.sha256, size: f.size })),
+          .map((f) => ({
+            name: f.name,
+            key: packageKey(m.tier, m.name, m.version, f.name),
+            sha256: f.sha256,
+            size: f.size,
+          })),
       })),
       withdrawn: versions
         .filter((p) => !p.metadata.supported)
@@ -156,7 +169,9 @@ export function lookupVersion(index: PackageIndex, name: string, version: string
 
 /** Every listed version as a release the resolver can pick. */
 export function indexReleases(index: PackageIndex): SdkRelease[] {
-  return index.sdks.flatMap((sdk) => sdk.versions.map((v) => ({ name: sdk.name, version: v.version, dependencies: v.dependencies })));
+  return index.sdks.flatMap((sdk) =>
+    sdk.versions.map((v) => ({ name: sdk.name, version: v.version, dependencies: v.dependencies })),
+  );
 }
 
 function sortedRecord(record: Readonly<Record<string, string>>): Record<string, string> {

@@ -47,10 +47,13 @@ export class CloudFrontUrlSigner {
     try {
       this.key = createPrivateKey(config.privateKeyPem);
     } catch (cause) {
-      throw new SigningError(`The CloudFront signing key for key pair ${config.keyPairId} is not a readable PEM private key; store the RSA private key whose public key is in the trusted key group`, {
-        cause,
-        details: { keyPairId: config.keyPairId },
-      });
+      throw new SigningError(
+        `The CloudFront signing key for key pair ${config.keyPairId} is not a readable PEM private key; store the RSA private key whose public key is in the trusted key group`,
+        {
+          cause,
+          details: { keyPairId: config.keyPairId },
+        },
+      );
     }
     this.baseUrl = checkBaseUrl(config.baseUrl);
   }
@@ -81,7 +84,12 @@ export function signWithPemEachTime(config: SignerConfig, request: SignRequest):
   return signUrl(checkBaseUrl(config.baseUrl), config.keyPairId, config.privateKeyPem, request);
 }
 
-function signUrl(baseUrl: string, keyPairId: string, privateKey: KeyObject | string | Buffer, request: SignRequest): SignedUrl {
+function signUrl(
+  baseUrl: string,
+  keyPairId: string,
+  privateKey: KeyObject | string | Buffer,
+  request: SignRequest,
+): SignedUrl {
   const url = objectUrl(baseUrl, request.key);
   let ipAddress: string | undefined;
   if (request.ipRange !== undefined) {
@@ -113,10 +121,18 @@ function checkBaseUrl(baseUrl: string): string {
   try {
     parsed = new URL(baseUrl);
   } catch (cause) {
-    throw new SigningError(`The package host URL "${baseUrl}" is not a URL; use the distribution origin, e.g. https://d111111abcdef8.cloudfront.net`, { cause });
+    throw new SigningError(
+      `The package host URL "${baseUrl}" is not a URL; use the distribution origin, e.g. https://d111111abcdef8.cloudfront.net`,
+      { cause },
+    );
   }
-  if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(parsed.hostname))) {
-    throw new SigningError(`The package host URL "${baseUrl}" must use https (plain http only for a local edge on localhost)`);
+  if (
+    parsed.protocol !== 'https:' &&
+    !(parsed.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(parsed.hostname))
+  ) {
+    throw new SigningError(
+      `The package host URL "${baseUrl}" must use https (plain http only for a local edge on localhost)`,
+    );
   }
   return baseUrl.replace(/\/+$/, '');
 }

@@ -11,13 +11,7 @@ import { BlockList } from 'node:net';
 import { normaliseAddress, parseCidr } from './acl';
 
 export type VerifyRefusalReason =
-  | 'malformed'
-  | 'unknown-key'
-  | 'bad-signature'
-  | 'resource-mismatch'
-  | 'expired'
-  | 'not-yet-valid'
-  | 'ip-not-allowed';
+  'malformed' | 'unknown-key' | 'bad-signature' | 'resource-mismatch' | 'expired' | 'not-yet-valid' | 'ip-not-allowed';
 
 export type VerifyResult =
   | { readonly ok: true; readonly keyPairId: string; readonly policy: 'canned' | 'custom'; readonly expiresAt: Date }
@@ -51,7 +45,12 @@ export class CloudFrontUrlVerifier {
 
   /** @param publicKeys key pair id -> PEM public key (or a parsed `KeyObject`). */
   constructor(publicKeys: Readonly<Record<string, string | Buffer | KeyObject>>) {
-    this.keys = new Map(Object.entries(publicKeys).map(([id, key]) => [id, typeof key === 'string' || Buffer.isBuffer(key) ? createPublicKey(key) : key]));
+    this.keys = new Map(
+      Object.entries(publicKeys).map(([id, key]) => [
+        id,
+        typeof key === 'string' || Buffer.isBuffer(key) ? createPublicKey(key) : key,
+      ]),
+    );
   }
 
   /**
@@ -62,7 +61,11 @@ export class CloudFrontUrlVerifier {
   verify(url: string, options: VerifyOptions): VerifyResult {
     const refuse = (reason: VerifyRefusalReason, message: string): VerifyResult => ({ ok: false, reason, message });
     const queryStart = url.indexOf('?');
-    if (queryStart < 0) return refuse('malformed', 'The URL is not signed: it has no Signature, Key-Pair-Id and Expires or Policy parameters');
+    if (queryStart < 0)
+      return refuse(
+        'malformed',
+        'The URL is not signed: it has no Signature, Key-Pair-Id and Expires or Policy parameters',
+      );
     const base = url.slice(0, queryStart);
     const params = new Map<string, string>();
     const kept: string[] = [];
@@ -82,9 +85,13 @@ export class CloudFrontUrlVerifier {
     const keyPairId = params.get('Key-Pair-Id');
     const expires = params.get('Expires');
     const encodedPolicy = params.get('Policy');
-    if (signature === undefined || keyPairId === undefined) return refuse('malformed', 'The URL lacks its Signature or Key-Pair-Id parameter');
+    if (signature === undefined || keyPairId === undefined)
+      return refuse('malformed', 'The URL lacks its Signature or Key-Pair-Id parameter');
     if ((expires === undefined) === (encodedPolicy === undefined)) {
-      return refuse('malformed', 'The URL must carry exactly one of Expires (canned policy) and Policy (custom policy)');
+      return refuse(
+        'malformed',
+        'The URL must carry exactly one of Expires (canned policy) and Policy (custom policy)',
+      );
     }
     const key = this.keys.get(keyPairId);
     if (key === undefined) return refuse('unknown-key', `Key pair ${keyPairId} is not in the trusted key group`);
@@ -94,14 +101,19 @@ export class CloudFrontUrlVerifier {
     if (expires !== undefined) {
       if (!/^\d+$/.test(expires)) return refuse('malformed', `Expires "${expires}" is not a Unix time in seconds`);
       // The canned policy CloudFront reconstructs: this exact JSON, no spaces.
-      policyText = JSON.stringify({ Statement: [{ Resource: resource, Condition: { DateLessThan: { 'AWS:EpochTime': Number(expires) } } }] });
+      policyText = JSON.stringify({
+        Statement: [{ Resource: resource, Condition: { DateLessThan: { 'AWS:EpochTime': Number(expires) } } }],
+      });
     } else {
       policyText = fromCloudFrontBase64(encodedPolicy!).toString('utf8');
     }
     const verifier = createVerify(algorithm);
     verifier.update(policyText);
     if (!verifier.verify(key, fromCloudFrontBase64(signature))) {
-      return refuse('bad-signature', 'The signature does not match the policy: the URL was altered or signed with another key');
+      return refuse(
+        'bad-signature',
+        'The signature does not match the policy: the URL was altered or signed with another key',
+      );
     }
 
     let statement: PolicyStatement | undefined;
@@ -119,10 +131,17 @@ export class CloudFrontUrlVerifier {
     const lessThan = statement.Condition?.DateLessThan?.['AWS:EpochTime'];
     if (typeof lessThan !== 'number') return refuse('malformed', 'The policy has no DateLessThan AWS:EpochTime');
     const nowSeconds = Math.floor(options.now.getTime() / 1000);
-    if (nowSeconds >= lessThan) return refuse('expired', `The URL expired at ${new Date(lessThan * 1000).toISOString()}; ask the download API for a new one`);
+    if (nowSeconds >= lessThan)
+      return refuse(
+        'expired',
+        `The URL expired at ${new Date(lessThan * 1000).toISOString()}; ask the download API for a new one`,
+      );
     const greaterThan = statement.Condition?.DateGreaterThan?.['AWS:EpochTime'];
     if (greaterThan !== undefined && (typeof greaterThan !== 'number' || nowSeconds <= greaterThan)) {
-      return refuse('not-yet-valid', `The URL is valid only after ${typeof greaterThan === 'number' ? new Date(greaterThan * 1000).toISOString() : JSON.stringify(greaterThan)}`);
+      return refuse(
+        'not-yet-valid',
+        `The URL is valid only after ${typeof greaterThan === 'number' ? new Date(greaterThan * 1000).toISOString() : JSON.stringify(greaterThan)}`,
+      );
     }
     const sourceRange = statement.Condition?.IpAddress?.['AWS:SourceIp'];
     if (sourceRange !== undefined) {
@@ -134,15 +153,29 @@ export class CloudFrontUrlVerifier {
       const list = new BlockList();
       list.addSubnet(range.address, range.prefix, range.family);
       if (address === undefined || !list.check(address.address, address.family)) {
-        return refuse('ip-not-allowed', `The URL may be used only from ${sourceRange}, not from ${options.sourceIp ?? 'an unknown address'}`);
+        return refuse(
+          'ip-not-allowed',
+          `The URL may be used only from ${sourceRange}, not from ${options.sourceIp ?? 'an unknown address'}`,
+        );
       }
     }
-    return { ok: true, keyPairId, policy: expires !== undefined ? 'canned' : 'custom', expiresAt: new Date(lessThan * 1000) };
+    return {
+      ok: true,
+      keyPairId,
+      policy: expires !== undefined ? 'canned' : 'custom',
+      expiresAt: new Date(lessThan * 1000),
+    };
   }
 }
 
 /** CloudFront resource matching: `*` any run of characters, `?` exactly one. */
 export function wildcardMatch(pattern: string, value: string): boolean {
-  const regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 's');
+  const regex = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+    's',
+  );
   return regex.test(value);
 }

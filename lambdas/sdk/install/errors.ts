@@ -10,14 +10,18 @@ export class ConsumerManifestError extends InstallError {
     readonly source: string,
     readonly problems: readonly string[],
   ) {
-    super(`${source} has ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n- ${problems.join('\n- ')}`, { details: { source, problems } });
+    super(`${source} has ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n- ${problems.join('\n- ')}`, {
+      details: { source, problems },
+    });
   }
 }
 
 /** No set of published versions satisfies the manifest; the conflict explains why. */
 export class InstallResolutionError extends InstallError {
   constructor(readonly conflict: ResolutionConflict) {
-    super(`No published versions satisfy the manifest: ${conflict.explanation}`, { details: { involved: conflict.involved } });
+    super(`No published versions satisfy the manifest: ${conflict.explanation}`, {
+      details: { involved: conflict.involved },
+    });
   }
 }
 
@@ -31,7 +35,10 @@ export class ChecksumMismatchError extends InstallError {
   /** SHA-256 of the bytes received (or what was wrong with their size). */
   readonly actual: string;
 
-  constructor(message: string, options: { cause?: unknown; details?: Record<string, unknown>; expected: string; actual: string }) {
+  constructor(
+    message: string,
+    options: { cause?: unknown; details?: Record<string, unknown>; expected: string; actual: string },
+  ) {
     super(message, options);
     this.expected = options.expected;
     this.actual = options.actual;

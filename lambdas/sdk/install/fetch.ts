@@ -38,11 +38,14 @@ class DownloadVerifier extends Transform {
     if (this.size > this.expected.size) {
       const { label, size } = this.expected;
       return callback(
-        new ChecksumMismatchError(`${label} is larger than the ${size} bytes the index lists; the download was stopped and discarded`, {
-          details: { label, expectedSize: size },
-          expected: this.expected.sha256,
-          actual: `more than ${size} bytes`,
-        }),
+        new ChecksumMismatchError(
+          `${label} is larger than the ${size} bytes the index lists; the download was stopped and discarded`,
+          {
+            details: { label, expectedSize: size },
+            expected: this.expected.sha256,
+            actual: `more than ${size} bytes`,
+          },
+        ),
       );
     }
     this.hash.update(chunk);
@@ -57,7 +60,11 @@ class DownloadVerifier extends Transform {
       new ChecksumMismatchError(
         `${expected.label} does not match the index: got ${this.size} bytes with SHA-256 ${this.sha256}, expected ${expected.size} bytes with SHA-256 ${expected.sha256}; ` +
           'the file was discarded; install again, and report it to the SDK owner if it persists',
-        { details: { label: expected.label, expected: expected.sha256, actual: this.sha256 }, expected: expected.sha256, actual: this.sha256 },
+        {
+          details: { label: expected.label, expected: expected.sha256, actual: this.sha256 },
+          expected: expected.sha256,
+          actual: this.sha256,
+        },
       ),
     );
   }
@@ -70,7 +77,11 @@ class DownloadVerifier extends Transform {
  *
  * @throws ChecksumMismatchError
  */
-export async function verifyDownload(source: AsyncIterable<Uint8Array>, expected: ExpectedFile, sink?: Writable): Promise<{ sha256: string; size: number }> {
+export async function verifyDownload(
+  source: AsyncIterable<Uint8Array>,
+  expected: ExpectedFile,
+  sink?: Writable,
+): Promise<{ sha256: string; size: number }> {
   const verifier = new DownloadVerifier(expected);
   const discard = new Writable({ write: (_chunk, _encoding, callback) => callback() });
   await pipeline(source, verifier, sink ?? discard);
@@ -112,7 +123,11 @@ export async function installPackages(plan: InstallPlan, options: InstallPackage
   try {
     for (const item of plan.downloads) {
       const path = join(options.directory, item.name, item.version, item.file.name);
-      const expected = { label: `${item.name} ${item.version} ${item.file.name}`, sha256: item.file.sha256, size: item.file.size };
+      const expected = {
+        label: `${item.name} ${item.version} ${item.file.name}`,
+        sha256: item.file.sha256,
+        size: item.file.size,
+      };
       const present = await fileState(path, expected);
       if (present.state === 'same') {
         installed.push({ item, path, downloaded: false, replacedLocalChange: false });
@@ -126,15 +141,20 @@ export async function installPackages(plan: InstallPlan, options: InstallPackage
         await verifyDownload(await options.downloader.download(item), expected, createWriteStream(partial));
       } catch (error) {
         if (!(error instanceof ChecksumMismatchError)) throw error;
-        throw new ChecksumMismatchError(`checksum mismatch for ${item.file.name}: expected ${error.expected}, got ${error.actual}; nothing was installed`, {
-          cause: error,
-          details: { name: item.name, version: item.version, file: item.file.name },
-          expected: error.expected,
-          actual: error.actual,
-        });
+        throw new ChecksumMismatchError(
+          `checksum mismatch for ${item.file.name}: expected ${error.expected}, got ${error.actual}; nothing was installed`,
+          {
+            cause: error,
+            details: { name: item.name, version: item.version, file: item.file.name },
+            expected: error.expected,
+            actual: error.actual,
+          },
+        );
       }
       if (present.state === 'changed') {
-        options.onLocalChange?.(`${path} was changed locally (SHA-256 ${present.sha256}, the published file has ${expected.sha256}); replacing it with the published file`);
+        options.onLocalChange?.(
+          `${path} was changed locally (SHA-256 ${present.sha256}, the published file has ${expected.sha256}); replacing it with the published file`,
+        );
       }
       installed.push({ item, path, downloaded: true, replacedLocalChange: present.state === 'changed' });
     }

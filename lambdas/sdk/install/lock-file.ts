@@ -45,14 +45,20 @@ export function parseLockFile(text: string, source = LOCK_FILE_NAME): LockFile {
   try {
     data = JSON.parse(text);
   } catch (cause) {
-    throw new LockFileError(`${source} is not JSON (${(cause as Error).message}); delete it and install again to recreate it`, { cause });
+    throw new LockFileError(
+      `${source} is not JSON (${(cause as Error).message}); delete it and install again to recreate it`,
+      { cause },
+    );
   }
   const result = lockSchema.safeParse(data);
   if (!result.success) {
     const problems = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-    throw new LockFileError(`${source} is not a valid lock file (${problems.join('; ')}); delete it and install again to recreate it`, {
-      details: { problems },
-    });
+    throw new LockFileError(
+      `${source} is not a valid lock file (${problems.join('; ')}); delete it and install again to recreate it`,
+      {
+        details: { problems },
+      },
+    );
   }
   return result.data;
 }

@@ -24,7 +24,9 @@ const manifestSchema = z.strictObject({
       z
         .string()
         .transform(normalizeRange)
-        .refine((range) => semver.validRange(range) !== null, { message: 'is not a semver range; write e.g. "^2.0.0", ">=1.3.0 <2.0.0" or "~> 2.0"' }),
+        .refine((range) => semver.validRange(range) !== null, {
+          message: 'is not a semver range; write e.g. "^2.0.0", ">=1.3.0 <2.0.0" or "~> 2.0"',
+        }),
     )
     .refine((sdks) => Object.keys(sdks).length > 0, { message: 'lists no SDK; add at least one, e.g. maps: "^2.0.0"' }),
 });
@@ -53,7 +55,8 @@ export function parseConsumerManifest(text: string, source = CONSUMER_MANIFEST_N
       source,
       result.error.issues.map((issue) => {
         const path = issue.path.join('.') || '(root)';
-        if (issue.code === 'unrecognized_keys') return `${path}: unknown key${issue.keys.length === 1 ? '' : 's'} ${issue.keys.join(', ')}; only "sdks" is allowed`;
+        if (issue.code === 'unrecognized_keys')
+          return `${path}: unknown key${issue.keys.length === 1 ? '' : 's'} ${issue.keys.join(', ')}; only "sdks" is allowed`;
         // A bad record key reports "Invalid key in record"; the key's own rule says what is wrong with it.
         if (issue.code === 'invalid_key') return `${path}: ${issue.issues[0]?.message ?? issue.message}`;
         return `${path}: ${issue.message}`;

@@ -127,7 +127,8 @@ function warningsFor(lock: LockFile, index: PackageIndex): string[] {
     const found = lookupVersion(index, s.name, s.version);
     if (found.found !== 'listed') continue;
     const { deprecated, deprecatedInFavorOf } = found.sdk;
-    if (deprecatedInFavorOf !== undefined) warnings.push(`${s.name} is deprecated in favor of ${deprecatedInFavorOf}; plan to move to it`);
+    if (deprecatedInFavorOf !== undefined)
+      warnings.push(`${s.name} is deprecated in favor of ${deprecatedInFavorOf}; plan to move to it`);
     else if (deprecated) warnings.push(`${s.name} is deprecated and will receive no new versions`);
   }
   return warnings;

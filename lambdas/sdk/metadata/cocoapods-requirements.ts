@@ -21,8 +21,7 @@
 import semver from 'semver';
 
 export type CocoaPodsRequirementResult =
-  | { readonly ok: true; readonly requirements: readonly string[] }
-  | { readonly ok: false; readonly reason: string };
+  { readonly ok: true; readonly requirements: readonly string[] } | { readonly ok: false; readonly reason: string };
 
 function show(version: semver.SemVer): string {
   const core = `${version.major}.${version.minor}.${version.patch}`;
@@ -51,7 +50,12 @@ export function toCocoaPodsRequirements(range: string): CocoaPodsRequirementResu
   if (comparators.length === 2) {
     const lower = comparators.find((c) => c.operator === '>=');
     const upper = comparators.find((c) => c.operator === '<');
-    if (lower !== undefined && upper !== undefined && lower.semver.prerelease.length === 0 && isSentinelOrRelease(upper.semver)) {
+    if (
+      lower !== undefined &&
+      upper !== undefined &&
+      lower.semver.prerelease.length === 0 &&
+      isSentinelOrRelease(upper.semver)
+    ) {
       const lo = lower.semver;
       const hi = upper.semver;
       if (hi.major === lo.major + 1 && hi.minor === 0 && hi.patch === 0 && lo.patch === 0) {

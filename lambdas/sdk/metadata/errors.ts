@@ -15,7 +15,10 @@ export interface MetadataProblem {
 export class MetadataError extends SdkError {
   readonly problems: readonly MetadataProblem[];
 
-  constructor(problems: readonly MetadataProblem[], options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
+  constructor(
+    problems: readonly MetadataProblem[],
+    options: { cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
     super(
       `SDK metadata has ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n` +
         problems.map((p) => `  - ${p.field}: ${p.message} (fix: ${p.fix})`).join('\n'),

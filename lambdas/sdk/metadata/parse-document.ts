@@ -79,9 +79,14 @@ function refuse(problem: MetadataProblem, cause?: unknown): never {
  * (`<authors><author>…</author></authors>`) become arrays and `<dependencies>` a name -> range record.
  * @throws MetadataError when the file is too large, malformed, or uses a refused construct.
  */
-export function parseMetadataDocument(input: string | Uint8Array, options: ParseDocumentOptions = {}): { format: MetadataFormat; tree: unknown } {
+export function parseMetadataDocument(
+  input: string | Uint8Array,
+  options: ParseDocumentOptions = {},
+): { format: MetadataFormat; tree: unknown } {
   checkMetadataSize(typeof input === 'string' ? Buffer.byteLength(input, 'utf8') : input.byteLength, options.maxBytes);
-  const text = (typeof input === 'string' ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('utf8')).replace(/^\uFEFF/, '');
+  const text = (
+    typeof input === 'string' ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('utf8')
+  ).replace(/^\uFEFF/, '');
   const format = options.format ?? detectMetadataFormat(text, options.fileName);
   switch (format) {
     case 'json':
@@ -97,7 +102,14 @@ function parseJson(text: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
-    return refuse({ field: '(document)', message: `not valid JSON: ${(error as Error).message}`, fix: 'check the file with a JSON validator' }, error);
+    return refuse(
+      {
+        field: '(document)',
+        message: `not valid JSON: ${(error as Error).message}`,
+        fix: 'check the file with a JSON validator',
+      },
+      error,
+    );
   }
 }
 
@@ -107,7 +119,14 @@ function parseYaml(text: string, maxAliasCount: number): unknown {
     doc = parseDocument(text, { schema: 'failsafe', uniqueKeys: true, prettyErrors: true });
   } catch (error) {
     // Deeply nested input can exhaust the parser's stack; report it like any other malformed file.
-    return refuse({ field: '(document)', message: `not valid YAML: ${(error as Error).message}`, fix: 'check the file with a YAML linter' }, error);
+    return refuse(
+      {
+        field: '(document)',
+        message: `not valid YAML: ${(error as Error).message}`,
+        fix: 'check the file with a YAML linter',
+      },
+      error,
+    );
   }
   if (doc.errors.length > 0) {
     refuse({
@@ -141,7 +160,8 @@ function parseXml(text: string): unknown {
   if (/<!DOCTYPE|<!ENTITY/i.test(text)) {
     refuse({
       field: '(document)',
-      message: 'XML with a DOCTYPE or ENTITY declaration is refused (entities can read local files or expand without bound)',
+      message:
+        'XML with a DOCTYPE or ENTITY declaration is refused (entities can read local files or expand without bound)',
       fix: 'remove the <!DOCTYPE ...> and <!ENTITY ...> declarations and write the values out',
     });
   }
@@ -168,7 +188,14 @@ function parseXml(text: string): unknown {
     parsed = parser.parse(text) as Record<string, unknown>;
   } catch (error) {
     // fast-xml-parser guards nesting depth itself and throws; report it as a malformed file.
-    return refuse({ field: '(document)', message: `not accepted XML: ${(error as Error).message}`, fix: 'keep the documented flat shape under <sdk>' }, error);
+    return refuse(
+      {
+        field: '(document)',
+        message: `not accepted XML: ${(error as Error).message}`,
+        fix: 'keep the documented flat shape under <sdk>',
+      },
+      error,
+    );
   }
   const roots = Object.keys(parsed);
   if (roots.length !== 1 || roots[0] !== 'sdk') {
@@ -192,11 +219,14 @@ const PREDEFINED_ENTITIES: Readonly<Record<string, string>> = { lt: '<', gt: '>'
  */
 function decodeXmlText(value: unknown): unknown {
   if (typeof value === 'string') {
-    return value.replace(/&(lt|gt|amp|quot|apos);|&#(\d{1,7});|&#x([0-9a-fA-F]{1,6});/g, (match, name: string | undefined, dec: string | undefined, hex: string | undefined) => {
-      if (name !== undefined) return PREDEFINED_ENTITIES[name]!;
-      const code = dec !== undefined ? Number(dec) : parseInt(hex!, 16);
-      return code > 0 && code <= 0x10ffff && !(code >= 0xd800 && code <= 0xdfff) ? String.fromCodePoint(code) : match;
-    });
+    return value.replace(
+      /&(lt|gt|amp|quot|apos);|&#(\d{1,7});|&#x([0-9a-fA-F]{1,6});/g,
+      (match, name: string | undefined, dec: string | undefined, hex: string | undefined) => {
+        if (name !== undefined) return PREDEFINED_ENTITIES[name]!;
+        const code = dec !== undefined ? Number(dec) : parseInt(hex!, 16);
+        return code > 0 && code <= 0x10ffff && !(code >= 0xd800 && code <= 0xdfff) ? String.fromCodePoint(code) : match;
+      },
+    );
   }
   if (Array.isArray(value)) return value.map(decodeXmlText);
   if (isRecord(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, decodeXmlText(v)]));

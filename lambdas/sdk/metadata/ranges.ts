@@ -29,13 +29,16 @@ const PESSIMISTIC = /~>\s*(\d+)(?:\.(\d+))?(?:\.(\d+))?(-[0-9A-Za-z.-]+)?/g;
 export function normalizeRange(range: string): string {
   if (!range.includes('~>')) return range;
   const rewritten = range
-    .replace(PESSIMISTIC, (_match, major: string, minor: string | undefined, patch: string | undefined, pre: string | undefined) => {
-      const [a, b, c] = [Number(major), Number(minor ?? 0), Number(patch ?? 0)];
-      const lower = `>=${a}.${b}.${c}${pre ?? ''}`;
-      // `~> 6` and `~> 6.0` let the minor rise; `~> 6.1.3` lets only the patch rise.
-      const upper = patch === undefined ? `<${a + 1}.0.0` : `<${a}.${b + 1}.0`;
-      return `${lower} ${upper}`;
-    })
+    .replace(
+      PESSIMISTIC,
+      (_match, major: string, minor: string | undefined, patch: string | undefined, pre: string | undefined) => {
+        const [a, b, c] = [Number(major), Number(minor ?? 0), Number(patch ?? 0)];
+        const lower = `>=${a}.${b}.${c}${pre ?? ''}`;
+        // `~> 6` and `~> 6.0` let the minor rise; `~> 6.1.3` lets only the patch rise.
+        const upper = patch === undefined ? `<${a + 1}.0.0` : `<${a}.${b + 1}.0`;
+        return `${lower} ${upper}`;
+      },
+    )
     .replace(/\s*,\s*/g, ' ')
     .trim();
   // semver's own spelling (`>= 6.2` -> `>=6.2.0`); left as written when invalid, so the caller reports it.

@@ -55,7 +55,7 @@ const FIX_FOR: Record<string, string> = {
   description: 'add a description, longer than the summary',
   homepage: 'add the SDK website, e.g. homepage: https://maps.example.com/sdk',
   authors: 'list at least one author, e.g. authors: [Acme Inc.]',
-  contact: 'add the owners\' email, e.g. contact: maps-team@example.com',
+  contact: "add the owners' email, e.g. contact: maps-team@example.com",
   license: 'add the license, e.g. license: Apache-2.0',
   'platform.name': 'add the platform, e.g. platform.name: ios',
   'platform.minimumVersion': 'add the lowest OS version supported, e.g. platform.minimumVersion: "15.0"',
@@ -74,11 +74,19 @@ class FieldReader {
       return undefined;
     }
     if (typeof value !== 'string') {
-      this.problems.push({ field: path, message: `must be a text value, found ${describe(value)}`, fix: `write ${path} as a string in quotes${exampleOf(value)}` });
+      this.problems.push({
+        field: path,
+        message: `must be a text value, found ${describe(value)}`,
+        fix: `write ${path} as a string in quotes${exampleOf(value)}`,
+      });
       return undefined;
     }
     if (value.trim() !== value) {
-      this.problems.push({ field: path, message: 'has leading or trailing spaces', fix: 'remove the spaces around the value' });
+      this.problems.push({
+        field: path,
+        message: 'has leading or trailing spaces',
+        fix: 'remove the spaces around the value',
+      });
     }
     return value;
   }
@@ -89,7 +97,11 @@ class FieldReader {
     // YAML (failsafe) and XML deliver text; JSON delivers booleans.
     if (value === true || value === 'true') return true;
     if (value === false || value === 'false') return false;
-    this.problems.push({ field: path, message: `must be true or false, found ${describe(value)}`, fix: `write ${path}: true or ${path}: false` });
+    this.problems.push({
+      field: path,
+      message: `must be true or false, found ${describe(value)}`,
+      fix: `write ${path}: true or ${path}: false`,
+    });
     return undefined;
   }
 
@@ -100,15 +112,29 @@ class FieldReader {
       return undefined;
     }
     if (!Array.isArray(value)) {
-      this.problems.push({ field: path, message: `must be a list, found ${describe(value)}`, fix: `write a list: [a, b] in YAML, ["a", "b"] in JSON, <${key}><${xmlItem}>a</${xmlItem}></${key}> in XML` });
+      this.problems.push({
+        field: path,
+        message: `must be a list, found ${describe(value)}`,
+        fix: `write a list: [a, b] in YAML, ["a", "b"] in JSON, <${key}><${xmlItem}>a</${xmlItem}></${key}> in XML`,
+      });
       return undefined;
     }
     const out: string[] = [];
     value.forEach((item: unknown, i) => {
-      if (typeof item !== 'string' || item.trim() === '') this.problems.push({ field: `${path}[${i}]`, message: `must be non-empty text, found ${describe(item)}`, fix: 'remove the item or write it as text' });
+      if (typeof item !== 'string' || item.trim() === '')
+        this.problems.push({
+          field: `${path}[${i}]`,
+          message: `must be non-empty text, found ${describe(item)}`,
+          fix: 'remove the item or write it as text',
+        });
       else out.push(item);
     });
-    if (out.length === 0 && value.length === 0) this.problems.push({ field: path, message: 'is empty', fix: FIX_FOR[path] ?? `add at least one item to ${path}` });
+    if (out.length === 0 && value.length === 0)
+      this.problems.push({
+        field: path,
+        message: 'is empty',
+        fix: FIX_FOR[path] ?? `add at least one item to ${path}`,
+      });
     return out;
   }
 
@@ -119,7 +145,10 @@ class FieldReader {
       this.problems.push({
         field: `${prefix}${key}`,
         message: 'is not a metadata field',
-        fix: near !== undefined ? `rename it to "${near}" (field names are camelCase)` : `remove it; the fields are: ${known.join(', ')}`,
+        fix:
+          near !== undefined
+            ? `rename it to "${near}" (field names are camelCase)`
+            : `remove it; the fields are: ${known.join(', ')}`,
       });
     }
   }
@@ -147,11 +176,19 @@ function readDependencies(value: unknown, reader: FieldReader): Map<string, stri
       const name = isRecord(item) ? item.name : undefined;
       const range = isRecord(item) ? item.range : undefined;
       if (typeof name !== 'string' || name === '' || typeof range !== 'string') {
-        problems.push({ field: `dependencies[${i}]`, message: 'a <dependency> needs a <name> and a <range>', fix: 'write <dependency><name>analytics</name><range>^6.0.0</range></dependency>' });
+        problems.push({
+          field: `dependencies[${i}]`,
+          message: 'a <dependency> needs a <name> and a <range>',
+          fix: 'write <dependency><name>analytics</name><range>^6.0.0</range></dependency>',
+        });
         return;
       }
       if (entries.some(([n]) => n === name)) {
-        problems.push({ field: `dependencies.${name}`, message: 'is declared more than once', fix: 'declare each dependency once, with one range' });
+        problems.push({
+          field: `dependencies.${name}`,
+          message: 'is declared more than once',
+          fix: 'declare each dependency once, with one range',
+        });
         return;
       }
       entries.push([name, range, `dependencies.${name}`]);
@@ -159,14 +196,22 @@ function readDependencies(value: unknown, reader: FieldReader): Map<string, stri
   } else if (isRecord(value)) {
     for (const [name, range] of Object.entries(value)) entries.push([name, range, `dependencies.${name}`]);
   } else {
-    problems.push({ field: 'dependencies', message: `must be a map of SDK name to semver range, found ${describe(value)}`, fix: 'write dependencies: { analytics: "^6.0.0" } (YAML/JSON) or <dependency> elements (XML)' });
+    problems.push({
+      field: 'dependencies',
+      message: `must be a map of SDK name to semver range, found ${describe(value)}`,
+      fix: 'write dependencies: { analytics: "^6.0.0" } (YAML/JSON) or <dependency> elements (XML)',
+    });
     return undefined;
   }
   // A Map, not an object: a dependency named "__proto__" must stay a key (and then fail the name rule).
   const out = new Map<string, string>();
   for (const [name, range, field] of entries) {
     if (typeof range !== 'string') {
-      problems.push({ field, message: `the range must be text, found ${describe(range)}`, fix: 'write the range in quotes, e.g. "^6.0.0"' });
+      problems.push({
+        field,
+        message: `the range must be text, found ${describe(range)}`,
+        fix: 'write the range in quotes, e.g. "^6.0.0"',
+      });
       continue;
     }
     out.set(name, range);
@@ -180,7 +225,13 @@ function readDependencies(value: unknown, reader: FieldReader): Map<string, stri
  */
 export function validateSdkMetadata(tree: unknown, options: ValidateOptions): SdkMetadata {
   if (!isRecord(tree)) {
-    throw new MetadataError([{ field: '(document)', message: `the metadata must be a map of fields, found ${describe(tree)}`, fix: 'write the fields at the top level, e.g. name: acme-maps' }]);
+    throw new MetadataError([
+      {
+        field: '(document)',
+        message: `the metadata must be a map of fields, found ${describe(tree)}`,
+        fix: 'write the fields at the top level, e.g. name: acme-maps',
+      },
+    ]);
   }
   const r = new FieldReader();
   r.unknownKeys(tree, METADATA_FIELDS, '');
@@ -206,9 +257,17 @@ export function validateSdkMetadata(tree: unknown, options: ValidateOptions): Sd
   let architectures: string[] | undefined;
   const platform = tree.platform;
   if (platform === undefined || platform === null || platform === '') {
-    r.problems.push({ field: 'platform', message: 'is required', fix: 'add platform: { name: ios, minimumVersion: "15.0", architectures: [arm64] }' });
+    r.problems.push({
+      field: 'platform',
+      message: 'is required',
+      fix: 'add platform: { name: ios, minimumVersion: "15.0", architectures: [arm64] }',
+    });
   } else if (!isRecord(platform)) {
-    r.problems.push({ field: 'platform', message: `must be a map, found ${describe(platform)}`, fix: 'add platform: { name: ios, minimumVersion: "15.0", architectures: [arm64] }' });
+    r.problems.push({
+      field: 'platform',
+      message: `must be a map, found ${describe(platform)}`,
+      fix: 'add platform: { name: ios, minimumVersion: "15.0", architectures: [arm64] }',
+    });
   } else {
     r.unknownKeys(platform, PLATFORM_FIELDS, 'platform.');
     platformName = r.string(platform, 'name', 'platform.name', true);
@@ -227,13 +286,23 @@ export function validateSdkMetadata(tree: unknown, options: ValidateOptions): Sd
   for (const [dep, range] of dependencies ?? []) problems.push(...checkDependency(dep, range, name));
   if (platformName !== undefined) problems.push(...checkPlatformName('platform.name', platformName));
   if (minimumVersion !== undefined) problems.push(...checkMinimumVersion('platform.minimumVersion', minimumVersion));
-  if (architectures !== undefined && architectures.length > 0) problems.push(...checkArchitectures('platform.architectures', architectures));
-  if (deprecatedInFavorOf !== undefined) problems.push(...checkDeprecatedInFavorOf(deprecatedInFavorOf, name, deprecated, options.sdkExists));
+  if (architectures !== undefined && architectures.length > 0)
+    problems.push(...checkArchitectures('platform.architectures', architectures));
+  if (deprecatedInFavorOf !== undefined)
+    problems.push(...checkDeprecatedInFavorOf(deprecatedInFavorOf, name, deprecated, options.sdkExists));
   if (tierText !== undefined && !(ACCESS_TIERS as readonly string[]).includes(tierText)) {
-    problems.push({ field: 'tier', message: `"${tierText}" is not an access tier`, fix: `use one of: ${ACCESS_TIERS.join(', ')}` });
+    problems.push({
+      field: 'tier',
+      message: `"${tierText}" is not an access tier`,
+      fix: `use one of: ${ACCESS_TIERS.join(', ')}`,
+    });
   }
   if (prereleaseTierText !== undefined && !(ACCESS_TIERS as readonly string[]).includes(prereleaseTierText)) {
-    problems.push({ field: 'prereleaseTier', message: `"${prereleaseTierText}" is not an access tier`, fix: `use one of: ${ACCESS_TIERS.join(', ')}` });
+    problems.push({
+      field: 'prereleaseTier',
+      message: `"${prereleaseTierText}" is not an access tier`,
+      fix: `use one of: ${ACCESS_TIERS.join(', ')}`,
+    });
   }
 
   if (problems.length > 0) throw new MetadataError(problems, { details: { name, version } });
@@ -263,7 +332,11 @@ export function validateSdkMetadata(tree: unknown, options: ValidateOptions): Sd
  * provider says otherwise with `prereleaseTier`: a `tier: public` written for the SDK's releases does not put its
  * betas in front of every consumer. `private` stays private.
  */
-function effectiveTier(version: string, tier: AccessTier | undefined, prereleaseTier: AccessTier | undefined): AccessTier {
+function effectiveTier(
+  version: string,
+  tier: AccessTier | undefined,
+  prereleaseTier: AccessTier | undefined,
+): AccessTier {
   const declared = tier ?? 'private';
   if (semver.prerelease(version) === null) return declared;
   if (prereleaseTier !== undefined) return prereleaseTier;

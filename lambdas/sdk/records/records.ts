@@ -75,7 +75,11 @@ export interface VersionRecord {
   readonly resolved?: readonly SdkVersionRef[];
   /** SDKs (with owners) named in a conflict. */
   readonly involved?: readonly InvolvedSdk[];
-  readonly tests?: { readonly planId: string; readonly passed: boolean; readonly packages: readonly PackageTestResult[] };
+  readonly tests?: {
+    readonly planId: string;
+    readonly passed: boolean;
+    readonly packages: readonly PackageTestResult[];
+  };
   readonly publishedAt?: string;
   /**
    * The tier a PUBLISHED version is moving away from (its metadata names the new one): publication copies the

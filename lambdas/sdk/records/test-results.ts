@@ -70,7 +70,9 @@ export function readTestPlan(bytes: Buffer): { ok: true; plan: TestPlan } | { ok
     return { ok: false, problem: `plan.json is not JSON (${(error as Error).message})` };
   }
   const parsed = testPlanSchema.safeParse(tree);
-  return parsed.success ? { ok: true, plan: parsed.data } : { ok: false, problem: `plan.json does not match the plan schema (${issues(parsed.error)})` };
+  return parsed.success
+    ? { ok: true, plan: parsed.data }
+    : { ok: false, problem: `plan.json does not match the plan schema (${issues(parsed.error)})` };
 }
 
 /**
@@ -86,10 +88,18 @@ export function readTestResults(bytes: Buffer, planId: string, members: readonly
     return { ok: false, problem: `results.json is not JSON (${(error as Error).message})` };
   }
   const parsed = testResultsSchema.safeParse(tree);
-  if (!parsed.success) return { ok: false, problem: `results.json does not match the results schema (${issues(parsed.error)})` };
-  if (parsed.data.planId !== planId) return { ok: false, problem: `results.json is for plan ${parsed.data.planId}, not ${planId}` };
-  const missing = members.filter((m) => !parsed.data.packages.some((p) => p.name === m.name && p.version === m.version));
-  if (missing.length > 0) return { ok: false, problem: `results.json has no result for ${missing.map((m) => `${m.name} ${m.version}`).join(', ')}` };
+  if (!parsed.success)
+    return { ok: false, problem: `results.json does not match the results schema (${issues(parsed.error)})` };
+  if (parsed.data.planId !== planId)
+    return { ok: false, problem: `results.json is for plan ${parsed.data.planId}, not ${planId}` };
+  const missing = members.filter(
+    (m) => !parsed.data.packages.some((p) => p.name === m.name && p.version === m.version),
+  );
+  if (missing.length > 0)
+    return {
+      ok: false,
+      problem: `results.json has no result for ${missing.map((m) => `${m.name} ${m.version}`).join(', ')}`,
+    };
   const packages = parsed.data.packages.map((p) => ({ ...p, passed: packagePassed(p.checks) }));
   const passed = members.every((m) => packages.find((p) => p.name === m.name && p.version === m.version)!.passed);
   return { ok: true, results: { ...parsed.data, packages, passed }, passed };

@@ -26,7 +26,9 @@ export const archiveLimitsSchema = z
 /** Every problem of a partial limits object, each as `<prefix>.<field>: <message>` (empty when it is fine). */
 export function archiveLimitsProblems(value: unknown, prefix: string): string[] {
   const parsed = archiveLimitsSchema.safeParse(value);
-  return parsed.success ? [] : parsed.error.issues.map((i) => `${[prefix, ...i.path.map(String)].join('.')}: ${i.message}`);
+  return parsed.success
+    ? []
+    : parsed.error.issues.map((i) => `${[prefix, ...i.path.map(String)].join('.')}: ${i.message}`);
 }
 
 /**
@@ -40,10 +42,17 @@ export function archiveLimitsFromEnv(env: NodeJS.ProcessEnv = process.env): Arch
   try {
     tree = JSON.parse(text);
   } catch (cause) {
-    throw new SdkServiceError(`${ARCHIVE_LIMITS_ENV} is not JSON (${(cause as Error).message}); set it to an object such as {"maxTotalBytes": 1073741824}`, { cause });
+    throw new SdkServiceError(
+      `${ARCHIVE_LIMITS_ENV} is not JSON (${(cause as Error).message}); set it to an object such as {"maxTotalBytes": 1073741824}`,
+      { cause },
+    );
   }
   const problems = archiveLimitsProblems(tree, ARCHIVE_LIMITS_ENV);
-  if (problems.length > 0) throw new SdkServiceError(`${ARCHIVE_LIMITS_ENV} is not a valid archive limits object: ${problems.join('; ')}; fix the SdkPublisher archiveLimits prop`, { details: { problems } });
+  if (problems.length > 0)
+    throw new SdkServiceError(
+      `${ARCHIVE_LIMITS_ENV} is not a valid archive limits object: ${problems.join('; ')}; fix the SdkPublisher archiveLimits prop`,
+      { details: { problems } },
+    );
   return { ...DEFAULT_ARCHIVE_LIMITS, ...archiveLimitsSchema.parse(tree) };
 }
 
@@ -64,7 +73,10 @@ export function stepsEphemeralStorageMiB(limits: Pick<ArchiveLimits, 'maxTotalBy
 }
 
 /** Why `maxTotalBytes` cannot fit the steps function's `/tmp`, or undefined when it can. */
-export function ephemeralStorageProblem(limits: Pick<ArchiveLimits, 'maxTotalBytes'>, prefix: string): string | undefined {
+export function ephemeralStorageProblem(
+  limits: Pick<ArchiveLimits, 'maxTotalBytes'>,
+  prefix: string,
+): string | undefined {
   if (stepsEphemeralStorageMiB(limits) <= LAMBDA_MAX_EPHEMERAL_MIB) return undefined;
   const largest = (LAMBDA_MAX_EPHEMERAL_MIB - SCRATCH_HEADROOM_MIB) * 1024 ** 2;
   return (

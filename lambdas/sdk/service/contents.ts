@@ -31,7 +31,11 @@ const BINARY_FOLDERS = /^(lib|frameworks)\//;
  * Reads the package zip's binaries. `files` is the converter's manifest (already hashed while converting).
  * @example const contents = await readPackageContents(await objects.openArchive(bucket, key), converted.manifest.files);
  */
-export async function readPackageContents(source: ArchiveSource, files: readonly ManifestFile[], scratchDir = tmpdir()): Promise<StoredContents> {
+export async function readPackageContents(
+  source: ArchiveSource,
+  files: readonly ManifestFile[],
+  scratchDir = tmpdir(),
+): Promise<StoredContents> {
   const archive = await inspectArchive(source, DEFAULT_ARCHIVE_LIMITS);
   const folder = await mkdtemp(join(scratchDir, 'lockstep-contents-'));
   const symbols = new Set<string>();

@@ -33,7 +33,10 @@ export interface IssueTokenOptions {
  * Creates a token and stores its hash. The token is returned once; store it where the consumer keeps secrets.
  * @example const { token } = await issueToken(store, { id: 'acme-app', groups: ['partners'], roles: ['consumer'], now: new Date() });
  */
-export async function issueToken(store: SdkStore, options: IssueTokenOptions): Promise<{ token: string; credential: Credential }> {
+export async function issueToken(
+  store: SdkStore,
+  options: IssueTokenOptions,
+): Promise<{ token: string; credential: Credential }> {
   const token = `${TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
   const credential: Credential = {
     id: options.id,
@@ -58,7 +61,8 @@ export function bearerToken(authorization: string | undefined): string | undefin
 /** Looks a presented token up. @throws HttpError 401 when it is unknown or expired */
 export async function authenticate(store: SdkStore, token: string, now: Date): Promise<Credential> {
   const credential = await store.getCredential(hashToken(token));
-  if (credential === undefined) throw new HttpError(401, 'The token is not valid; ask the Lockstep operator for a new one');
+  if (credential === undefined)
+    throw new HttpError(401, 'The token is not valid; ask the Lockstep operator for a new one');
   if (credential.expiresAt !== undefined && Date.parse(credential.expiresAt) <= now.getTime()) {
     throw new HttpError(401, `The token expired at ${credential.expiresAt}; ask the Lockstep operator for a new one`);
   }
@@ -79,15 +83,20 @@ export async function consumerFor(store: SdkStore, authorization: string | undef
 /** The provider an upload request acts as. @throws HttpError 401 without a token, 403 without the provider role */
 export async function providerFor(store: SdkStore, authorization: string | undefined, now: Date): Promise<Credential> {
   const token = bearerToken(authorization);
-  if (token === undefined) throw new HttpError(401, 'Uploads need a provider token: send "Authorization: Bearer <token>"');
+  if (token === undefined)
+    throw new HttpError(401, 'Uploads need a provider token: send "Authorization: Bearer <token>"');
   const credential = await authenticate(store, token, now);
-  if (!credential.roles.includes('provider')) throw new HttpError(403, `Credential ${credential.id} is not a provider's and may not upload SDKs`);
+  if (!credential.roles.includes('provider'))
+    throw new HttpError(403, `Credential ${credential.id} is not a provider's and may not upload SDKs`);
   return credential;
 }
 
 /** @throws HttpError 403 when the provider may not push `sdk` */
 export function checkMayPush(credential: Credential, sdk: string): void {
   if (!credential.sdks.includes('*') && !credential.sdks.includes(sdk)) {
-    throw new HttpError(403, `Provider ${credential.id} may not push ${sdk} (allowed: ${credential.sdks.join(', ') || 'none'}); ask the Lockstep operator to add it`);
+    throw new HttpError(
+      403,
+      `Provider ${credential.id} may not push ${sdk} (allowed: ${credential.sdks.join(', ') || 'none'}); ask the Lockstep operator to add it`,
+    );
   }
 }

@@ -22,4 +22,3 @@ export class VersionExistsError extends SdkServiceError {}
 
 /** Another publication is writing the index right now; retry shortly. */
 export class IndexBusyError extends SdkServiceError {}
-

@@ -16,7 +16,17 @@ import { METADATA_FILE_NAMES } from '../metadata';
 import type { SdkVersionRef } from '../model';
 import type { SdkServiceDependencies } from './dependencies';
 import type { SdkExecutionInput } from './execution-input';
-import { ARTIFACTS_FILE, artifactsKey, executionNameFor, INCOMING_PREFIX, incomingPrefix, parseIncomingKey, RECEIVED_PREFIX, receivedKey, refLabel } from './keys';
+import {
+  ARTIFACTS_FILE,
+  artifactsKey,
+  executionNameFor,
+  INCOMING_PREFIX,
+  incomingPrefix,
+  parseIncomingKey,
+  RECEIVED_PREFIX,
+  receivedKey,
+  refLabel,
+} from './keys';
 import type { ObjectInfo } from '../../ports/sdk';
 import type { UploadSource } from '../records/records';
 import { finishPublications } from './publish';
@@ -36,16 +46,32 @@ const METADATA_PREFERENCE = Object.keys(METADATA_FILE_NAMES);
 export async function intakeVersion(deps: SdkServiceDependencies, ref: SdkVersionRef): Promise<IntakeOutcome> {
   const objects = await deps.objects.list(deps.config.hostBucket, incomingPrefix(ref));
   const archive = objects.find((o) => o.key === artifactsKey(ref));
-  const metadata = METADATA_PREFERENCE.map((name) => objects.find((o) => o.key === `${incomingPrefix(ref)}${name}`)).find((o) => o !== undefined);
+  const metadata = METADATA_PREFERENCE.map((name) =>
+    objects.find((o) => o.key === `${incomingPrefix(ref)}${name}`),
+  ).find((o) => o !== undefined);
   if (archive === undefined || metadata === undefined) {
-    const missing = [archive === undefined ? 'artifacts.zip' : undefined, metadata === undefined ? 'a metadata file (lockstep-sdk.json, .yaml or .xml)' : undefined].filter(Boolean);
-    return { ref, started: false, reason: `incomplete: ${missing.join(' and ')} not uploaded under ${incomingPrefix(ref)}` };
+    const missing = [
+      archive === undefined ? 'artifacts.zip' : undefined,
+      metadata === undefined ? 'a metadata file (lockstep-sdk.json, .yaml or .xml)' : undefined,
+    ].filter(Boolean);
+    return {
+      ref,
+      started: false,
+      reason: `incomplete: ${missing.join(' and ')} not uploaded under ${incomingPrefix(ref)}`,
+    };
   }
-  const etag = createHash('sha256').update(`${archive.etag}\n${metadata.key}\n${metadata.etag}`).digest('hex').slice(0, 16);
+  const etag = createHash('sha256')
+    .update(`${archive.etag}\n${metadata.key}\n${metadata.etag}`)
+    .digest('hex')
+    .slice(0, 16);
   const execution = executionNameFor([ref.name, ref.version, 'intake', etag]);
 
   const files = [archive, metadata];
-  const received: UploadSource = { artifactsKey: receivedKey(ref, etag, ARTIFACTS_FILE), metadataKey: receivedKey(ref, etag, metadata.key.split('/').pop()!), etag };
+  const received: UploadSource = {
+    artifactsKey: receivedKey(ref, etag, ARTIFACTS_FILE),
+    metadataKey: receivedKey(ref, etag, metadata.key.split('/').pop()!),
+    etag,
+  };
   const targets = [received.artifactsKey, received.metadataKey];
 
   const existing = await deps.store.getVersion(ref);
@@ -58,20 +84,34 @@ export async function intakeVersion(deps: SdkServiceDependencies, ref: SdkVersio
       const restage = await startFor(deps, existing, 'restage');
       return restage.started
         ? { ref, started: true, execution: restage.name }
-        : { ref, started: false, execution: restage.name, reason: `this upload was converted already and is being decided again (${existing.status}: ${existing.reason})` };
+        : {
+            ref,
+            started: false,
+            execution: restage.name,
+            reason: `this upload was converted already and is being decided again (${existing.status}: ${existing.reason})`,
+          };
     }
     return { ref, started: false, execution, reason: `this upload was converted already (${existing.status})` };
   }
   const earlier = (await deps.store.listIntakes(ref)).find((i) => i.etag === etag);
   if (earlier !== undefined) {
     if (earlier.received !== undefined) await clearIncoming(deps, files);
-    return { ref, started: false, execution: earlier.execution, reason: earlier.state === 'REJECTED' ? `this upload was refused: ${earlier.reason}` : 'this upload was taken in already' };
+    return {
+      ref,
+      started: false,
+      execution: earlier.execution,
+      reason:
+        earlier.state === 'REJECTED'
+          ? `this upload was refused: ${earlier.reason}`
+          : 'this upload was taken in already',
+    };
   }
 
   const batchId = await deps.store.getBatchMembership(ref);
   // Copied before the start, deleted after the intake record: a crash in between leaves the upload in incoming/,
   // where the next pass finds it taken in already and finishes the move.
-  for (const [i, file] of files.entries()) await deps.objects.copy(deps.config.hostBucket, file.key, deps.config.hostBucket, targets[i]!);
+  for (const [i, file] of files.entries())
+    await deps.objects.copy(deps.config.hostBucket, file.key, deps.config.hostBucket, targets[i]!);
   const input: SdkExecutionInput = {
     mode: 'intake',
     sdk: ref,
@@ -80,9 +120,19 @@ export async function intakeVersion(deps: SdkServiceDependencies, ref: SdkVersio
     testerProject: deps.config.testerProject,
   };
   const result = await deps.orchestrator.start(execution, input);
-  await deps.store.recordIntake({ ...ref, etag, execution, state: 'STARTED', reason: `intake started from ${metadata.key.split('/').pop()}`, at: new Date(deps.clock()).toISOString(), received });
+  await deps.store.recordIntake({
+    ...ref,
+    etag,
+    execution,
+    state: 'STARTED',
+    reason: `intake started from ${metadata.key.split('/').pop()}`,
+    at: new Date(deps.clock()).toISOString(),
+    received,
+  });
   await clearIncoming(deps, files);
-  return result.started ? { ref, started: true, execution } : { ref, started: false, execution, reason: 'the execution for this upload exists already' };
+  return result.started
+    ? { ref, started: true, execution }
+    : { ref, started: false, execution, reason: 'the execution for this upload exists already' };
 }
 
 /**
@@ -91,7 +141,8 @@ export async function intakeVersion(deps: SdkServiceDependencies, ref: SdkVersio
  */
 async function clearIncoming(deps: SdkServiceDependencies, files: readonly ObjectInfo[]): Promise<void> {
   const unchanged: string[] = [];
-  for (const file of files) if ((await deps.objects.head(deps.config.hostBucket, file.key))?.etag === file.etag) unchanged.push(file.key);
+  for (const file of files)
+    if ((await deps.objects.head(deps.config.hostBucket, file.key))?.etag === file.etag) unchanged.push(file.key);
   if (unchanged.length > 0) await deps.objects.delete(deps.config.hostBucket, unchanged);
 }
 
@@ -129,13 +180,20 @@ export const DEFAULT_POLL_LIMITS = { pageKeys: 200, pages: 5 } as const;
  * (wrapping to the start once it reaches the end), then the re-check of waiting packages and the roll-forward of
  * committed publications.
  */
-export async function pollSdkHost(deps: SdkServiceDependencies, owner: string, limits: PollLimits = {}): Promise<PollResult> {
+export async function pollSdkHost(
+  deps: SdkServiceDependencies,
+  owner: string,
+  limits: PollLimits = {},
+): Promise<PollResult> {
   const pageKeys = limits.pageKeys ?? DEFAULT_POLL_LIMITS.pageKeys;
   const pages = limits.pages ?? DEFAULT_POLL_LIMITS.pages;
   const intakes: IntakeOutcome[] = [];
   let cursor = await deps.store.getIntakeCursor();
   for (let page = 0; page < pages; page++) {
-    const listed = await deps.objects.listPage(deps.config.hostBucket, INCOMING_PREFIX, { ...(cursor !== undefined ? { startAfter: cursor } : {}), maxKeys: pageKeys });
+    const listed = await deps.objects.listPage(deps.config.hostBucket, INCOMING_PREFIX, {
+      ...(cursor !== undefined ? { startAfter: cursor } : {}),
+      maxKeys: pageKeys,
+    });
     for (const ref of refsOfKeys(listed.objects.map((o) => o.key))) intakes.push(await intakeVersion(deps, ref));
     cursor = listed.truncated ? listed.objects.at(-1)?.key : undefined;
     if (cursor === undefined) break;

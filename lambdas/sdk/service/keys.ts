@@ -51,7 +51,9 @@ export function metadataKey(ref: SdkVersionRef, fileName: string): string {
 }
 
 /** What an SDK host key is: the archive or a metadata file of one (SDK, version); undefined for anything else. */
-export function parseIncomingKey(key: string): { ref: SdkVersionRef; file: 'artifacts' | 'metadata'; fileName: string } | undefined {
+export function parseIncomingKey(
+  key: string,
+): { ref: SdkVersionRef; file: 'artifacts' | 'metadata'; fileName: string } | undefined {
   if (!key.startsWith(INCOMING_PREFIX)) return undefined;
   const parts = key.slice(INCOMING_PREFIX.length).split('/');
   if (parts.length !== 3) return undefined;

@@ -36,7 +36,13 @@ export function testFailedNotification(records: readonly VersionRecord[]): SdkNo
   return {
     event: 'sdk-test-failed',
     subject: `Lockstep: tests failed for ${records.map(label).join(', ')}`,
-    text: [`The tester could not verify ${records.map(label).join(', ')}; nothing was published.`, '', ...lines, '', 'Fix the package and push the version again.'].join('\n'),
+    text: [
+      `The tester could not verify ${records.map(label).join(', ')}; nothing was published.`,
+      '',
+      ...lines,
+      '',
+      'Fix the package and push the version again.',
+    ].join('\n'),
     recipients: ownersOf(records),
     sdk: first.name,
     version: first.version,
@@ -55,12 +61,22 @@ export function publishedNotification(records: readonly VersionRecord[]): SdkNot
   };
 }
 
-export function rejectedNotification(sdk: { name: string; version: string }, reason: string, contact: string | undefined): SdkNotification | undefined {
+export function rejectedNotification(
+  sdk: { name: string; version: string },
+  reason: string,
+  contact: string | undefined,
+): SdkNotification | undefined {
   if (contact === undefined) return undefined;
   return {
     event: 'sdk-rejected',
     subject: `Lockstep: ${sdk.name} ${sdk.version} was refused`,
-    text: [`The upload of ${sdk.name} ${sdk.version} was refused:`, '', reason, '', 'Fix it and push the version again.'].join('\n'),
+    text: [
+      `The upload of ${sdk.name} ${sdk.version} was refused:`,
+      '',
+      reason,
+      '',
+      'Fix it and push the version again.',
+    ].join('\n'),
     recipients: [contact],
     sdk: sdk.name,
     version: sdk.version,

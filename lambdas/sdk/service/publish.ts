@@ -33,7 +33,12 @@ export const INDEX_LEASE_MS = 60_000;
 
 export type PublishOutcome =
   | { readonly published: true; readonly refs: readonly SdkVersionRef[]; readonly withdrawn: boolean }
-  | { readonly published: false; readonly refs: readonly SdkVersionRef[]; readonly reason: string; readonly waitingFor: readonly SdkVersionRef[] };
+  | {
+      readonly published: false;
+      readonly refs: readonly SdkVersionRef[];
+      readonly reason: string;
+      readonly waitingFor: readonly SdkVersionRef[];
+    };
 
 const refOf = (r: VersionRecord): SdkVersionRef => ({ name: r.name, version: r.version });
 
@@ -48,17 +53,31 @@ function untested(r: VersionRecord): string {
  *
  * @throws SdkNotFoundError, SdkConcurrentUpdateError, IndexBusyError (all retryable by the state machine)
  */
-export async function publishPackage(deps: SdkServiceDependencies, ref: SdkVersionRef, owner: string): Promise<PublishOutcome> {
+export async function publishPackage(
+  deps: SdkServiceDependencies,
+  ref: SdkVersionRef,
+  owner: string,
+): Promise<PublishOutcome> {
   const record = await deps.store.getVersion(ref);
-  if (record === undefined) throw new SdkNotFoundError(`${refLabel(ref)} is not in the SDK table`, { details: { ...ref } });
+  if (record === undefined)
+    throw new SdkNotFoundError(`${refLabel(ref)} is not in the SDK table`, { details: { ...ref } });
 
-  const publishedKey = (tier: VersionRecord['metadata']['tier']) => packageKey(tier, record.name, record.version, record.package.fileName);
+  const publishedKey = (tier: VersionRecord['metadata']['tier']) =>
+    packageKey(tier, record.name, record.version, record.package.fileName);
   if ((record.status === 'PUBLISHED' && !record.metadata.supported) || record.status === 'WITHDRAWN') {
     // WITHDRAWN already: a retried or resumed step, which repeats the index and the invalidation (both idempotent).
     const withdrawn =
-      record.status === 'WITHDRAWN' ? record : await deps.store.saveVersion(withStatus(record, 'WITHDRAWN', 'withdrawn: its metadata says it is no longer supported', deps.clock()), record.rev);
+      record.status === 'WITHDRAWN'
+        ? record
+        : await deps.store.saveVersion(
+            withStatus(record, 'WITHDRAWN', 'withdrawn: its metadata says it is no longer supported', deps.clock()),
+            record.rev,
+          );
     await rebuildIndex(deps, owner);
-    const keys = [publishedKey(withdrawn.metadata.tier), ...(withdrawn.movedFrom !== undefined ? [publishedKey(withdrawn.movedFrom)] : [])];
+    const keys = [
+      publishedKey(withdrawn.metadata.tier),
+      ...(withdrawn.movedFrom !== undefined ? [publishedKey(withdrawn.movedFrom)] : []),
+    ];
     await deps.cdn?.invalidate(keys, invalidationReference(owner, ref, 'withdrawn'));
     return { published: true, refs: [ref], withdrawn: true };
   }
@@ -66,18 +85,29 @@ export async function publishPackage(deps: SdkServiceDependencies, ref: SdkVersi
     // A tier change: the new key first, then the index that lists it, then the old key goes and its cached copies.
     const from = record.movedFrom;
     // The index lists the record's (new) tier already; `movedFrom` is cleared last, so a retry repeats every step.
-    await deps.objects.copy(deps.config.stagingBucket, record.package.key, deps.config.packageHostBucket, publishedKey(record.metadata.tier));
+    await deps.objects.copy(
+      deps.config.stagingBucket,
+      record.package.key,
+      deps.config.packageHostBucket,
+      publishedKey(record.metadata.tier),
+    );
     await rebuildIndex(deps, owner);
     await deps.objects.delete(deps.config.packageHostBucket, [publishedKey(from)]);
     await deps.cdn?.invalidate([publishedKey(from)], invalidationReference(owner, ref, `moved-from-${from}`));
-    await deps.store.saveVersion(withStatus(record, 'PUBLISHED', `moved from the ${from} tier to the ${record.metadata.tier} tier`, deps.clock(), { movedFrom: undefined }), record.rev);
+    await deps.store.saveVersion(
+      withStatus(record, 'PUBLISHED', `moved from the ${from} tier to the ${record.metadata.tier} tier`, deps.clock(), {
+        movedFrom: undefined,
+      }),
+      record.rev,
+    );
     return { published: true, refs: [ref], withdrawn: false };
   }
 
   const versions = await deps.store.listVersions();
   const batch = record.batchId !== undefined ? await deps.store.getBatch(record.batchId) : undefined;
   const members = batch !== undefined ? batch.members.map((m) => findVersion(versions, m)) : [record];
-  if (members.some((m) => m === undefined)) throw new SdkNotFoundError(`A member of batch ${record.batchId} is missing from the SDK table`);
+  if (members.some((m) => m === undefined))
+    throw new SdkNotFoundError(`A member of batch ${record.batchId} is missing from the SDK table`);
   const memberRecords = members as VersionRecord[];
   const batches = await batchesOf(deps, versions);
 
@@ -88,7 +118,12 @@ export async function publishPackage(deps: SdkServiceDependencies, ref: SdkVersi
     // the work idempotently, and leave the announcement to the one that committed.
     await rollForward(deps, memberRecords.map(refOf));
     await rebuildIndex(deps, owner);
-    return { published: false, refs: memberRecords.map(refOf), reason: `published already by ${committedBy ?? 'another execution'}`, waitingFor: [] };
+    return {
+      published: false,
+      refs: memberRecords.map(refOf),
+      reason: `published already by ${committedBy ?? 'another execution'}`,
+      waitingFor: [],
+    };
   }
   if (!committed) {
     const notReady = memberRecords.filter((m) => m.status !== 'READY');
@@ -116,20 +151,38 @@ export async function publishPackage(deps: SdkServiceDependencies, ref: SdkVersi
     ];
     if (unpublished.length > 0) {
       const reason = `tested; waiting for ${unpublished.map((r) => `${r.name} ${r.version}`).join(', ')} to be published first`;
-      for (const m of memberRecords) if (m.reason !== reason) await deps.store.saveVersion(withStatus(m, 'READY', reason, deps.clock()), m.rev);
+      for (const m of memberRecords)
+        if (m.reason !== reason) await deps.store.saveVersion(withStatus(m, 'READY', reason, deps.clock()), m.rev);
       return { published: false, refs: memberRecords.map(refOf), reason, waitingFor: unpublished };
     }
 
     for (const m of memberRecords) {
       for (const file of [m.package, ...(m.package.binaryTargets ?? [])]) {
-        await deps.objects.copy(deps.config.stagingBucket, file.key, deps.config.packageHostBucket, packageKey(m.metadata.tier, m.name, m.version, file.fileName));
+        await deps.objects.copy(
+          deps.config.stagingBucket,
+          file.key,
+          deps.config.packageHostBucket,
+          packageKey(m.metadata.tier, m.name, m.version, file.fileName),
+        );
       }
     }
     const at = new Date(deps.clock()).toISOString();
     if (batch !== undefined) {
-      await deps.store.saveBatch({ ...withoutRev(batch), state: 'PUBLISHED', reason: `published at ${at}`, publishedBy: owner, updatedAt: at }, batch.rev);
+      await deps.store.saveBatch(
+        { ...withoutRev(batch), state: 'PUBLISHED', reason: `published at ${at}`, publishedBy: owner, updatedAt: at },
+        batch.rev,
+      );
     } else {
-      await deps.store.saveVersion(withStatus(record, 'PUBLISHED', `published to the ${record.metadata.tier} tier${untested(record)}`, deps.clock(), { publishedAt: at, publishedBy: owner }), record.rev);
+      await deps.store.saveVersion(
+        withStatus(
+          record,
+          'PUBLISHED',
+          `published to the ${record.metadata.tier} tier${untested(record)}`,
+          deps.clock(),
+          { publishedAt: at, publishedBy: owner },
+        ),
+        record.rev,
+      );
     }
   }
 
@@ -154,7 +207,16 @@ async function rollForward(deps: SdkServiceDependencies, refs: readonly SdkVersi
     const current = await deps.store.getVersion(ref);
     if (current?.status !== 'READY') continue;
     const at = new Date(deps.clock()).toISOString();
-    await deps.store.saveVersion(withStatus(current, 'PUBLISHED', `${`published to the ${current.metadata.tier} tier with batch ${current.batchId ?? ''}`.trim()}${untested(current)}`, deps.clock(), { publishedAt: at }), current.rev);
+    await deps.store.saveVersion(
+      withStatus(
+        current,
+        'PUBLISHED',
+        `${`published to the ${current.metadata.tier} tier with batch ${current.batchId ?? ''}`.trim()}${untested(current)}`,
+        deps.clock(),
+        { publishedAt: at },
+      ),
+      current.rev,
+    );
   }
 }
 
@@ -178,7 +240,9 @@ export async function finishPublications(deps: SdkServiceDependencies, owner: st
  */
 export async function rebuildIndex(deps: SdkServiceDependencies, owner: string): Promise<PackageIndex> {
   if (!(await deps.store.acquireIndexLease(owner, deps.clock(), INDEX_LEASE_MS))) {
-    throw new IndexBusyError('Another publication is writing the package index; retrying shortly', { details: { owner } });
+    throw new IndexBusyError('Another publication is writing the package index; retrying shortly', {
+      details: { owner },
+    });
   }
   try {
     const versions = await deps.store.listVersions();
@@ -187,11 +251,26 @@ export async function rebuildIndex(deps: SdkServiceDependencies, owner: string):
       .filter((v) => isPublished(v, batches) || v.status === 'WITHDRAWN')
       .map((v) => ({
         metadata: v.status === 'WITHDRAWN' ? { ...v.metadata, supported: false } : v.metadata,
-        files: [v.package, ...(v.package.binaryTargets ?? [])].map((f) => ({ name: f.fileName, sha256: f.sha256, size: f.size })),
+        files: [v.package, ...(v.package.binaryTargets ?? [])].map((f) => ({
+          name: f.fileName,
+          sha256: f.sha256,
+          size: f.size,
+        })),
       }))
-      .sort((a, b) => (a.metadata.name === b.metadata.name ? semver.compare(a.metadata.version, b.metadata.version) : a.metadata.name < b.metadata.name ? -1 : 1));
+      .sort((a, b) =>
+        a.metadata.name === b.metadata.name
+          ? semver.compare(a.metadata.version, b.metadata.version)
+          : a.metadata.name < b.metadata.name
+            ? -1
+            : 1,
+      );
     const index = buildIndex(published, { generatedAt: new Date(deps.clock()).toISOString() });
-    await deps.objects.put(deps.config.packageHostBucket, INDEX_KEY, `${JSON.stringify(index, null, 2)}\n`, 'application/json');
+    await deps.objects.put(
+      deps.config.packageHostBucket,
+      INDEX_KEY,
+      `${JSON.stringify(index, null, 2)}\n`,
+      'application/json',
+    );
     const withdrawnKeys = index.sdks.flatMap((s) => s.withdrawn.flatMap((w) => w.keys));
     if (withdrawnKeys.length > 0) await deps.objects.delete(deps.config.packageHostBucket, withdrawnKeys);
     return index;

@@ -17,11 +17,16 @@ const MAX_CONTENTS_BYTES = 64 * 1024 * 1024;
  */
 export function isPublished(record: VersionRecord, batches: ReadonlyMap<string, BatchRecord>): boolean {
   if (record.status === 'PUBLISHED') return true;
-  return record.status === 'READY' && record.batchId !== undefined && batches.get(record.batchId)?.state === 'PUBLISHED';
+  return (
+    record.status === 'READY' && record.batchId !== undefined && batches.get(record.batchId)?.state === 'PUBLISHED'
+  );
 }
 
 /** Every batch that a version names, by id. */
-export async function batchesOf(deps: SdkServiceDependencies, versions: readonly VersionRecord[]): Promise<Map<string, BatchRecord>> {
+export async function batchesOf(
+  deps: SdkServiceDependencies,
+  versions: readonly VersionRecord[],
+): Promise<Map<string, BatchRecord>> {
   const ids = [...new Set(versions.map((v) => v.batchId).filter((id): id is string => id !== undefined))];
   const batches = await Promise.all(ids.map((id) => deps.store.getBatch(id)));
   return new Map(batches.filter((b): b is BatchRecord => b !== undefined).map((b) => [b.id, b]));
@@ -37,7 +42,10 @@ export interface LoadedArea {
  * Reads the staging area. Contents (for duplicate detection) are read for every staged package that can still be
  * published and every published version, since a clash with either matters.
  */
-export async function loadStagingArea(deps: SdkServiceDependencies, options: { withContents: boolean | 'when-any-open' }): Promise<LoadedArea> {
+export async function loadStagingArea(
+  deps: SdkServiceDependencies,
+  options: { withContents: boolean | 'when-any-open' },
+): Promise<LoadedArea> {
   const versions = await deps.store.listVersions();
   const batches = await batchesOf(deps, versions);
   const published: SdkMetadata[] = [];
@@ -46,7 +54,11 @@ export async function loadStagingArea(deps: SdkServiceDependencies, options: { w
     if (isPublished(v, batches)) {
       if (v.metadata.supported) published.push(v.metadata);
     } else if (v.status !== 'PUBLISHED' && v.status !== 'WITHDRAWN') {
-      staged.push({ metadata: v.metadata, status: v.status, ...(v.batchId !== undefined ? { batchId: v.batchId } : {}) });
+      staged.push({
+        metadata: v.metadata,
+        status: v.status,
+        ...(v.batchId !== undefined ? { batchId: v.batchId } : {}),
+      });
     }
   }
   let contents: Map<string, PackageContents> | undefined;
@@ -64,7 +76,10 @@ export async function loadStagingArea(deps: SdkServiceDependencies, options: { w
     for (const [v, bytes] of loaded) {
       if (bytes === undefined) continue;
       const parsed = JSON.parse(bytes.toString('utf8')) as PackageContents;
-      contents.set(contentsKey(v), { files: parsed.files, ...(parsed.symbols !== undefined ? { symbols: parsed.symbols } : {}) });
+      contents.set(contentsKey(v), {
+        files: parsed.files,
+        ...(parsed.symbols !== undefined ? { symbols: parsed.symbols } : {}),
+      });
     }
   }
   return { area: { published, staged, ...(contents !== undefined ? { contents } : {}) }, versions, batches };

@@ -15,7 +15,13 @@
  * | `reject` | records a refused upload and tells its owner | `{ reason }` |
  */
 import { z } from 'zod';
-import { checkMetadataSize, DEFAULT_MAX_METADATA_BYTES, MetadataError, parseMetadataDocument, parseSdkMetadata } from '../metadata';
+import {
+  checkMetadataSize,
+  DEFAULT_MAX_METADATA_BYTES,
+  MetadataError,
+  parseMetadataDocument,
+  parseSdkMetadata,
+} from '../metadata';
 import { packageKey } from '../host/keys';
 import { convertSdkPackage } from '../converter';
 import type { SdkMetadata, SdkVersionRef } from '../model';
@@ -26,34 +32,79 @@ import { readPackageContents } from './contents';
 import type { SdkServiceDependencies } from './dependencies';
 import { SdkInputError, SdkNotFoundError, VersionExistsError } from './errors';
 import { uploadSourceSchema, type SdkExecutionInput } from './execution-input';
-import { contentsObjectKey, executionNameFor, RECEIVED_PREFIX, refLabel, stagedPackageKey, testPlanKey, testResultsKey } from './keys';
-import { conflictNotification, publishedNotification, rejectedNotification, testFailedNotification } from './notifications';
+import {
+  contentsObjectKey,
+  executionNameFor,
+  RECEIVED_PREFIX,
+  refLabel,
+  stagedPackageKey,
+  testPlanKey,
+  testResultsKey,
+} from './keys';
+import {
+  conflictNotification,
+  publishedNotification,
+  rejectedNotification,
+  testFailedNotification,
+} from './notifications';
 import { publishPackage } from './publish';
 import type { VersionRecord } from '../records/records';
 import { findVersion, isPublished, loadStagingArea } from './staging-area';
 import { withStatus } from './transitions';
 
 const ref = z.object({ name: z.string().min(1), version: z.string().min(1) });
-const metadataSchema = z.custom<SdkMetadata>((v) => typeof v === 'object' && v !== null && typeof (v as SdkMetadata).name === 'string');
+const metadataSchema = z.custom<SdkMetadata>(
+  (v) => typeof v === 'object' && v !== null && typeof (v as SdkMetadata).name === 'string',
+);
 const errorInfo = z.object({ Error: z.string().optional(), Cause: z.string().optional() }).passthrough().nullish();
 
 export const sdkStepInputSchema = z.discriminatedUnion('action', [
   z.object({ action: z.literal('validate'), execution: z.string().min(1), sdk: ref, upload: uploadSourceSchema }),
-  z.object({ action: z.literal('convert'), execution: z.string().min(1), sdk: ref, upload: uploadSourceSchema, metadata: metadataSchema, batchId: z.string().nullish() }),
+  z.object({
+    action: z.literal('convert'),
+    execution: z.string().min(1),
+    sdk: ref,
+    upload: uploadSourceSchema,
+    metadata: metadataSchema,
+    batchId: z.string().nullish(),
+  }),
   z.object({ action: z.literal('stage'), execution: z.string().min(1), sdk: ref }),
-  z.object({ action: z.literal('record-test'), execution: z.string().min(1), sdk: ref, planId: z.string().min(1), buildFailed: z.boolean(), error: errorInfo }),
+  z.object({
+    action: z.literal('record-test'),
+    execution: z.string().min(1),
+    sdk: ref,
+    planId: z.string().min(1),
+    buildFailed: z.boolean(),
+    error: errorInfo,
+  }),
   z.object({ action: z.literal('publish'), execution: z.string().min(1), sdk: ref }),
   z.object({ action: z.literal('recheck-waiting'), execution: z.string().min(1), arrived: z.array(ref) }),
-  z.object({ action: z.literal('notify'), execution: z.string().min(1), sdk: ref, event: z.enum(['conflict', 'test-failed', 'published']) }),
-  z.object({ action: z.literal('reject'), execution: z.string().min(1), sdk: ref, upload: uploadSourceSchema, error: errorInfo }),
+  z.object({
+    action: z.literal('notify'),
+    execution: z.string().min(1),
+    sdk: ref,
+    event: z.enum(['conflict', 'test-failed', 'published']),
+  }),
+  z.object({
+    action: z.literal('reject'),
+    execution: z.string().min(1),
+    sdk: ref,
+    upload: uploadSourceSchema,
+    error: errorInfo,
+  }),
 ]);
 
 export type SdkStepInput = z.infer<typeof sdkStepInputSchema>;
 
 export type StageResult =
   | { readonly status: 'WAITING' | 'CONFLICT' | 'HELD' | 'TESTED' | 'TEST_FAILED'; readonly reason: string }
-  | { readonly status: 'TESTING'; readonly reason: string; readonly planId: string; readonly planUri: string; readonly members: readonly SdkVersionRef[] };
-
+  | {
+      readonly status: 'TESTING';
+      readonly reason: string;
+      readonly planId: string;
+      readonly planUri: string;
+      readonly members: readonly SdkVersionRef[];
+    };
 
 /**
  * Runs one Task.
@@ -62,7 +113,9 @@ export type StageResult =
 export async function runSdkStep(deps: SdkServiceDependencies, event: unknown): Promise<unknown> {
   const parsed = sdkStepInputSchema.safeParse(event);
   if (!parsed.success) {
-    throw new SdkInputError(`Invalid SDK step input: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+    throw new SdkInputError(
+      `Invalid SDK step input: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
+    );
   }
   const input = parsed.data;
   switch (input.action) {
@@ -100,7 +153,10 @@ export function causeText(error: { Error?: string; Cause?: string } | null | und
 
 /** Statuses from which a version is decided again by `stage` (TEST_FAILED only outside a batch: a failed batch is pushed again with a new id). */
 export function isRestageable(record: Pick<VersionRecord, 'status' | 'batchId'>): boolean {
-  return ['CONVERTED', 'WAITING', 'CONFLICT'].includes(record.status) || (record.status === 'TEST_FAILED' && record.batchId === undefined);
+  return (
+    ['CONVERTED', 'WAITING', 'CONFLICT'].includes(record.status) ||
+    (record.status === 'TEST_FAILED' && record.batchId === undefined)
+  );
 }
 
 async function validate(
@@ -112,7 +168,10 @@ async function validate(
   const head = await deps.objects.head(deps.config.hostBucket, upload.metadataKey);
   if (head !== undefined) checkMetadataSize(head.size);
   const bytes = await deps.objects.getBytes(deps.config.hostBucket, upload.metadataKey, DEFAULT_MAX_METADATA_BYTES);
-  if (bytes === undefined) throw new SdkNotFoundError(`The metadata file ${upload.metadataKey} is gone from the SDK host; upload it again`, { details: { key: upload.metadataKey } });
+  if (bytes === undefined)
+    throw new SdkNotFoundError(`The metadata file ${upload.metadataKey} is gone from the SDK host; upload it again`, {
+      details: { key: upload.metadataKey },
+    });
   const versions = await deps.store.listVersions();
   const fileName = upload.metadataKey.split('/').pop()!;
   const metadata = parseSdkMetadata(bytes, {
@@ -120,8 +179,18 @@ async function validate(
     sdkExists: (name) => versions.some((v) => v.name === name && v.status !== 'WITHDRAWN'),
   });
   const problems = [];
-  if (metadata.name !== sdk.name) problems.push({ field: 'name', message: `is "${metadata.name}", but the upload is under incoming/${sdk.name}/`, fix: `upload to incoming/${metadata.name}/${metadata.version}/ or correct the name` });
-  if (metadata.version !== sdk.version) problems.push({ field: 'version', message: `is "${metadata.version}", but the upload is under incoming/${sdk.name}/${sdk.version}/`, fix: `upload to incoming/${metadata.name}/${metadata.version}/ or correct the version` });
+  if (metadata.name !== sdk.name)
+    problems.push({
+      field: 'name',
+      message: `is "${metadata.name}", but the upload is under incoming/${sdk.name}/`,
+      fix: `upload to incoming/${metadata.name}/${metadata.version}/ or correct the name`,
+    });
+  if (metadata.version !== sdk.version)
+    problems.push({
+      field: 'version',
+      message: `is "${metadata.version}", but the upload is under incoming/${sdk.name}/${sdk.version}/`,
+      fix: `upload to incoming/${metadata.name}/${metadata.version}/ or correct the version`,
+    });
   if (problems.length > 0) throw new MetadataError(problems, { details: { ...sdk } });
 
   const existing = findVersion(versions, sdk);
@@ -130,9 +199,15 @@ async function validate(
       // A withdrawal: only the supported flag changes; the published files stay what they were.
       if (existing.metadata.supported) {
         await deps.store.saveVersion(
-          withStatus(existing, 'PUBLISHED', 'withdrawal requested: the new metadata says this version is no longer supported', deps.clock(), {
-            metadata: { ...existing.metadata, supported: false },
-          }),
+          withStatus(
+            existing,
+            'PUBLISHED',
+            'withdrawal requested: the new metadata says this version is no longer supported',
+            deps.clock(),
+            {
+              metadata: { ...existing.metadata, supported: false },
+            },
+          ),
           existing.rev,
         );
       }
@@ -142,10 +217,16 @@ async function validate(
       // A tier change: the same files under the other tier's key; `Publish` moves them and invalidates the old path.
       if (existing.movedFrom === undefined) {
         await deps.store.saveVersion(
-          withStatus(existing, 'PUBLISHED', `moving from the ${existing.metadata.tier} tier to the ${metadata.tier} tier`, deps.clock(), {
-            metadata: { ...existing.metadata, tier: metadata.tier },
-            movedFrom: existing.metadata.tier,
-          }),
+          withStatus(
+            existing,
+            'PUBLISHED',
+            `moving from the ${existing.metadata.tier} tier to the ${metadata.tier} tier`,
+            deps.clock(),
+            {
+              metadata: { ...existing.metadata, tier: metadata.tier },
+              movedFrom: existing.metadata.tier,
+            },
+          ),
           existing.rev,
         );
       }
@@ -157,14 +238,23 @@ async function validate(
       return { withdraw: false, converted: true, metadata };
     }
     if (existing.status === 'PUBLISHED' || existing.status === 'WITHDRAWN') {
-      throw new VersionExistsError(`${sdk.name} ${sdk.version} is already ${existing.status.toLowerCase()}; a published version never changes: publish a new version`, { details: { ...sdk } });
+      throw new VersionExistsError(
+        `${sdk.name} ${sdk.version} is already ${existing.status.toLowerCase()}; a published version never changes: publish a new version`,
+        { details: { ...sdk } },
+      );
     }
     if (existing.status === 'TESTING' || existing.status === 'READY') {
-      throw new VersionExistsError(`${sdk.name} ${sdk.version} is ${existing.status.toLowerCase()} right now; wait for its outcome (lockstep sdk status ${sdk.name}@${sdk.version}) before pushing it again`, { details: { ...sdk } });
+      throw new VersionExistsError(
+        `${sdk.name} ${sdk.version} is ${existing.status.toLowerCase()} right now; wait for its outcome (lockstep sdk status ${sdk.name}@${sdk.version}) before pushing it again`,
+        { details: { ...sdk } },
+      );
     }
   }
   if ((await deps.objects.head(deps.config.hostBucket, upload.artifactsKey)) === undefined) {
-    throw new SdkNotFoundError(`The archive ${upload.artifactsKey} is missing from the SDK host; upload artifacts.zip next to the metadata`, { details: { key: upload.artifactsKey } });
+    throw new SdkNotFoundError(
+      `The archive ${upload.artifactsKey} is missing from the SDK host; upload artifacts.zip next to the metadata`,
+      { details: { key: upload.artifactsKey } },
+    );
   }
   return { withdraw: false, converted: false, metadata };
 }
@@ -183,17 +273,28 @@ async function convert(
     source: await deps.objects.openArchive(deps.config.hostBucket, upload.artifactsKey),
     sink: deps.objects.openSink(deps.config.stagingBucket, key),
     // The URLs the published files will have on the package host, for the version's tier.
-    ...(deps.config.cdnBaseUrl !== undefined ? { publishedBaseUrl: `${deps.config.cdnBaseUrl.replace(/\/+$/, '')}/${packageKey(metadata.tier, sdk.name, sdk.version, '')}` } : {}),
+    ...(deps.config.cdnBaseUrl !== undefined
+      ? {
+          publishedBaseUrl: `${deps.config.cdnBaseUrl.replace(/\/+$/, '')}/${packageKey(metadata.tier, sdk.name, sdk.version, '')}`,
+        }
+      : {}),
     binaryTargetSink: (fileName) => deps.objects.openSink(deps.config.stagingBucket, stagedNextToPackage(fileName)),
     ...(deps.archiveLimits !== undefined ? { limits: deps.archiveLimits } : {}),
   });
-  const contents = await readPackageContents(await deps.objects.openArchive(deps.config.stagingBucket, key), converted.manifest.files, deps.scratchDir);
+  const contents = await readPackageContents(
+    await deps.objects.openArchive(deps.config.stagingBucket, key),
+    converted.manifest.files,
+    deps.scratchDir,
+  );
   const contentsKey = contentsObjectKey(sdk);
   await deps.objects.put(deps.config.stagingBucket, contentsKey, JSON.stringify(contents), 'application/json');
 
   const existing = await deps.store.getVersion(sdk);
   if (existing !== undefined && !['CONVERTED', 'WAITING', 'CONFLICT', 'TEST_FAILED'].includes(existing.status)) {
-    throw new VersionExistsError(`${sdk.name} ${sdk.version} became ${existing.status.toLowerCase()} while this upload was converted; push a new version`, { details: { ...sdk } });
+    throw new VersionExistsError(
+      `${sdk.name} ${sdk.version} became ${existing.status.toLowerCase()} while this upload was converted; push a new version`,
+      { details: { ...sdk } },
+    );
   }
   const now = deps.clock();
   const base: Omit<VersionRecord, 'rev'> = {
@@ -210,7 +311,14 @@ async function convert(
       sha256: converted.sha256,
       size: converted.size,
       ...(converted.manifest.swiftPackage !== undefined
-        ? { binaryTargets: converted.manifest.swiftPackage.binaryTargets.map((t) => ({ key: stagedNextToPackage(t.path), fileName: t.path, sha256: t.checksum, size: t.size })) }
+        ? {
+            binaryTargets: converted.manifest.swiftPackage.binaryTargets.map((t) => ({
+              key: stagedNextToPackage(t.path),
+              fileName: t.path,
+              sha256: t.checksum,
+              size: t.size,
+            })),
+          }
         : {}),
     },
     contentsKey,
@@ -219,7 +327,12 @@ async function convert(
   };
   const binaries = contents.binaries.length;
   await deps.store.saveVersion(
-    withStatus(base, 'CONVERTED', `converted: ${converted.manifest.files.length} files, ${binaries} binar${binaries === 1 ? 'y' : 'ies'}, package ${converted.size} bytes`, now),
+    withStatus(
+      base,
+      'CONVERTED',
+      `converted: ${converted.manifest.files.length} files, ${binaries} binar${binaries === 1 ? 'y' : 'ies'}, package ${converted.size} bytes`,
+      now,
+    ),
     existing?.rev,
   );
   return { sha256: converted.sha256, size: converted.size };
@@ -228,7 +341,8 @@ async function convert(
 async function stage(deps: SdkServiceDependencies, sdk: SdkVersionRef, execution: string): Promise<StageResult> {
   const { area, versions, batches } = await loadStagingArea(deps, { withContents: true });
   const record = findVersion(versions, sdk);
-  if (record === undefined) throw new SdkNotFoundError(`${refLabel(sdk)} has not been converted; nothing to stage`, { details: { ...sdk } });
+  if (record === undefined)
+    throw new SdkNotFoundError(`${refLabel(sdk)} has not been converted; nothing to stage`, { details: { ...sdk } });
   if (record.status === 'TESTING') {
     // A retried or resumed stage of this execution: its plan exists, so the tester goes on with it.
     const planBytes = await deps.objects.getBytes(deps.config.stagingBucket, testPlanKey(execution), 16 * 1024 * 1024);
@@ -247,7 +361,10 @@ async function stage(deps: SdkServiceDependencies, sdk: SdkVersionRef, execution
         for (const member of plan.members) {
           const other = findVersion(versions, member);
           if (other !== undefined && ['CONVERTED', 'WAITING', 'CONFLICT'].includes(other.status)) {
-            await deps.store.saveVersion(withStatus(other, 'TESTING', record.reason, deps.clock(), { resolved: record.resolved ?? [] }), other.rev);
+            await deps.store.saveVersion(
+              withStatus(other, 'TESTING', record.reason, deps.clock(), { resolved: record.resolved ?? [] }),
+              other.rev,
+            );
           }
         }
         return { status: 'TESTING', reason: record.reason, planId: plan.planId, planUri, members: plan.members };
@@ -256,7 +373,8 @@ async function stage(deps: SdkServiceDependencies, sdk: SdkVersionRef, execution
   }
   // Tested already (a resumed execution, or a restage that lost a race): publication goes on, idempotently.
   if (record.status === 'READY' || record.status === 'PUBLISHED') return { status: 'TESTED', reason: record.reason };
-  if (record.status === 'TEST_FAILED' && record.tests?.planId === execution) return { status: 'TEST_FAILED', reason: record.reason };
+  if (record.status === 'TEST_FAILED' && record.tests?.planId === execution)
+    return { status: 'TEST_FAILED', reason: record.reason };
   if (!isRestageable(record)) {
     return { status: 'HELD', reason: `${refLabel(sdk)} is ${record.status} already; nothing to decide` };
   }
@@ -268,17 +386,25 @@ async function stage(deps: SdkServiceDependencies, sdk: SdkVersionRef, execution
   }
 
   const batch = batches.get(record.batchId);
-  if (batch === undefined) throw new SdkNotFoundError(`Batch ${record.batchId} of ${refLabel(sdk)} does not exist`, { details: { batchId: record.batchId } });
+  if (batch === undefined)
+    throw new SdkNotFoundError(`Batch ${record.batchId} of ${refLabel(sdk)} does not exist`, {
+      details: { batchId: record.batchId },
+    });
   // The owner resumes a batch it claimed (a retry after the claim); anyone else finds it taken.
   const ownClaim = batch.state === 'TESTING' && batch.owner === execution;
-  if (batch.state !== 'OPEN' && !ownClaim) return { status: 'HELD', reason: `batch ${batch.id} is ${batch.state} already` };
+  if (batch.state !== 'OPEN' && !ownClaim)
+    return { status: 'HELD', reason: `batch ${batch.id} is ${batch.state} already` };
   const absent = batch.members.filter((m) => {
     const v = findVersion(versions, m);
-    return v?.batchId !== batch.id || !['CONVERTED', 'WAITING', 'CONFLICT', ...(ownClaim ? ['TESTING'] : [])].includes(v.status);
+    return (
+      v?.batchId !== batch.id ||
+      !['CONVERTED', 'WAITING', 'CONFLICT', ...(ownClaim ? ['TESTING'] : [])].includes(v.status)
+    );
   });
   if (absent.length > 0) {
     const reason = `waiting for the rest of batch ${batch.id}: ${absent.map((m) => `${m.name} ${m.version}`).join(', ')} not converted yet`;
-    if (record.status !== 'WAITING' || record.reason !== reason) await deps.store.saveVersion(withStatus(record, 'WAITING', reason, now), record.rev);
+    if (record.status !== 'WAITING' || record.reason !== reason)
+      await deps.store.saveVersion(withStatus(record, 'WAITING', reason, now), record.rev);
     return { status: 'WAITING', reason };
   }
   const members = batch.members.map((m) => findVersion(versions, m)!);
@@ -287,9 +413,20 @@ async function stage(deps: SdkServiceDependencies, sdk: SdkVersionRef, execution
     // One execution wins the batch: the conditional flip OPEN -> TESTING. The others end HELD.
     const at = new Date(now).toISOString();
     const { rev: _rev, ...rest } = batch;
-    await deps.store.saveBatch({ ...rest, state: 'TESTING', owner: execution, reason: decided.decision.reason, updatedAt: at }, batch.rev);
+    await deps.store.saveBatch(
+      { ...rest, state: 'TESTING', owner: execution, reason: decided.decision.reason, updatedAt: at },
+      batch.rev,
+    );
   }
-  return applyDecision(deps, members, decided.decision, execution, versions, batches, new Map(decided.members.map((m) => [refLabel(m.ref), m.reason])));
+  return applyDecision(
+    deps,
+    members,
+    decided.decision,
+    execution,
+    versions,
+    batches,
+    new Map(decided.members.map((m) => [refLabel(m.ref), m.reason])),
+  );
 }
 
 async function applyDecision(
@@ -304,11 +441,14 @@ async function applyDecision(
   const now = deps.clock();
   const reasonOf = (r: VersionRecord) => reasons.get(refLabel(r)) ?? decision.reason;
   if (decision.status === 'WAITING') {
-    for (const r of records) if (r.status !== 'WAITING' || r.reason !== reasonOf(r)) await deps.store.saveVersion(withStatus(r, 'WAITING', reasonOf(r), now), r.rev);
+    for (const r of records)
+      if (r.status !== 'WAITING' || r.reason !== reasonOf(r))
+        await deps.store.saveVersion(withStatus(r, 'WAITING', reasonOf(r), now), r.rev);
     return { status: 'WAITING', reason: decision.reason };
   }
   if (decision.status === 'CONFLICT') {
-    for (const r of records) await deps.store.saveVersion(withStatus(r, 'CONFLICT', reasonOf(r), now, { involved: decision.involved }), r.rev);
+    for (const r of records)
+      await deps.store.saveVersion(withStatus(r, 'CONFLICT', reasonOf(r), now, { involved: decision.involved }), r.rev);
     return { status: 'CONFLICT', reason: decision.reason };
   }
 
@@ -327,11 +467,22 @@ async function applyDecision(
       size: v.package.size,
     };
   });
-  const plan: TestPlan = { planId, members, packages, results: { bucket: deps.config.stagingBucket, key: testResultsKey(planId) } };
+  const plan: TestPlan = {
+    planId,
+    members,
+    packages,
+    results: { bucket: deps.config.stagingBucket, key: testResultsKey(planId) },
+  };
   const planUri = await writePlan(deps, plan);
   for (const r of records) {
     if (r.status === 'TESTING') continue;
-    await deps.store.saveVersion(withStatus(r, 'TESTING', `${decision.reason}; the tester builds a sample app`, now, { resolved: decision.resolved, involved: undefined }), r.rev);
+    await deps.store.saveVersion(
+      withStatus(r, 'TESTING', `${decision.reason}; the tester builds a sample app`, now, {
+        resolved: decision.resolved,
+        involved: undefined,
+      }),
+      r.rev,
+    );
   }
   return { status: 'TESTING', reason: decision.reason, planId, planUri, members };
 }
@@ -348,14 +499,27 @@ async function writePlan(deps: SdkServiceDependencies, plan: TestPlan): Promise<
   const ttl = TESTER_URL_TTL_SECONDS;
   const signed: TestPlan = {
     ...plan,
-    packages: await Promise.all(plan.packages.map(async (p) => ({ ...p, url: await deps.objects.presignGet(p.bucket, p.key, ttl) }))),
+    packages: await Promise.all(
+      plan.packages.map(async (p) => ({ ...p, url: await deps.objects.presignGet(p.bucket, p.key, ttl) })),
+    ),
     results: { ...plan.results, url: await deps.objects.presignPut(plan.results.bucket, plan.results.key, ttl) },
   };
-  await deps.objects.put(deps.config.stagingBucket, testPlanKey(plan.planId), JSON.stringify(signed, null, 2), 'application/json');
+  await deps.objects.put(
+    deps.config.stagingBucket,
+    testPlanKey(plan.planId),
+    JSON.stringify(signed, null, 2),
+    'application/json',
+  );
   return deps.objects.presignGet(deps.config.stagingBucket, testPlanKey(plan.planId), ttl);
 }
 
-async function recordTest(deps: SdkServiceDependencies, sdk: SdkVersionRef, planId: string, buildFailed: boolean, buildError: string): Promise<{ passed: boolean; reason: string }> {
+async function recordTest(
+  deps: SdkServiceDependencies,
+  sdk: SdkVersionRef,
+  planId: string,
+  buildFailed: boolean,
+  buildError: string,
+): Promise<{ passed: boolean; reason: string }> {
   const planBytes = await deps.objects.getBytes(deps.config.stagingBucket, testPlanKey(planId), 16 * 1024 * 1024);
   const plan = planBytes === undefined ? undefined : readTestPlan(planBytes);
   const members = plan?.ok === true ? plan.plan.members : [sdk];
@@ -373,15 +537,20 @@ async function recordTest(deps: SdkServiceDependencies, sdk: SdkVersionRef, plan
     const failures = (own?.checks ?? []).filter((c) => !c.passed).map((c) => `${c.name}: ${c.message}`);
     const notBuilt = sampleAppNotBuilt(own);
     let reason: string;
-    if (passed) reason = `tests passed (${own?.checks.length ?? 0} checks)${notBuilt !== undefined ? `; ${notBuilt}` : ''}`;
+    if (passed)
+      reason = `tests passed (${own?.checks.length ?? 0} checks)${notBuilt !== undefined ? `; ${notBuilt}` : ''}`;
     else if (read?.ok === false) reason = `the tester wrote unreadable results: ${read.problem}`;
     else if (failures.length > 0) reason = `tests failed: ${failures.join('; ')}`;
-    else if (own !== undefined && !own.passed) reason = `tests failed: the tester recorded no checks for ${m.name} ${m.version}`;
-    else if (results !== undefined && !results.passed) reason = `tests failed: ${(results.log ?? []).slice(-5).join(' | ') || 'another member of the set failed its tests'}`;
+    else if (own !== undefined && !own.passed)
+      reason = `tests failed: the tester recorded no checks for ${m.name} ${m.version}`;
+    else if (results !== undefined && !results.passed)
+      reason = `tests failed: ${(results.log ?? []).slice(-5).join(' | ') || 'another member of the set failed its tests'}`;
     else reason = `the tester did not finish (${buildError}); see the tester build log`;
     overall ||= reason;
     await deps.store.saveVersion(
-      withStatus(record, passed ? 'READY' : 'TEST_FAILED', reason, now, { tests: { planId, passed, packages: results?.packages ?? [] } }),
+      withStatus(record, passed ? 'READY' : 'TEST_FAILED', reason, now, {
+        tests: { planId, passed, packages: results?.packages ?? [] },
+      }),
       record.rev,
     );
   }
@@ -390,7 +559,10 @@ async function recordTest(deps: SdkServiceDependencies, sdk: SdkVersionRef, plan
     const batch = await deps.store.getBatch(first.batchId);
     if (batch?.state === 'TESTING') {
       const { rev: _rev, ...rest } = batch;
-      await deps.store.saveBatch({ ...rest, state: passed ? 'READY' : 'FAILED', reason: overall, updatedAt: new Date(now).toISOString() }, batch.rev);
+      await deps.store.saveBatch(
+        { ...rest, state: passed ? 'READY' : 'FAILED', reason: overall, updatedAt: new Date(now).toISOString() },
+        batch.rev,
+      );
     }
   }
   return { passed, reason: overall };
@@ -400,9 +572,18 @@ async function recordTest(deps: SdkServiceDependencies, sdk: SdkVersionRef, plan
  * Starts the `restage` or `publish` execution of a version as it is now. The name includes the record's `rev`, so
  * every caller that sees the same state (a recheck pass twice, a re-push during a pass) starts it once.
  */
-export async function startFor(deps: SdkServiceDependencies, record: VersionRecord, mode: 'restage' | 'publish'): Promise<{ started: boolean; name: string }> {
+export async function startFor(
+  deps: SdkServiceDependencies,
+  record: VersionRecord,
+  mode: 'restage' | 'publish',
+): Promise<{ started: boolean; name: string }> {
   const name = executionNameFor([record.name, record.version, mode, String(record.rev)]);
-  const input: SdkExecutionInput = { mode, sdk: { name: record.name, version: record.version }, batchId: record.batchId ?? null, testerProject: deps.config.testerProject };
+  const input: SdkExecutionInput = {
+    mode,
+    sdk: { name: record.name, version: record.version },
+    batchId: record.batchId ?? null,
+    testerProject: deps.config.testerProject,
+  };
   return { started: (await deps.orchestrator.start(name, input)).started, name };
 }
 
@@ -411,7 +592,10 @@ export async function startFor(deps: SdkServiceDependencies, record: VersionReco
  * move on, and a `publish` execution for each tested package whose dependencies are all published now. Execution
  * names include the record's `rev`, so a pass that runs twice starts each once.
  */
-export async function recheck(deps: SdkServiceDependencies, arrived: readonly SdkVersionRef[]): Promise<{ started: string[] }> {
+export async function recheck(
+  deps: SdkServiceDependencies,
+  arrived: readonly SdkVersionRef[],
+): Promise<{ started: string[] }> {
   // With contents: a CONFLICT over a duplicate library must not look cleared for want of the evidence.
   const { area, versions, batches } = await loadStagingArea(deps, { withContents: 'when-any-open' });
   const started: string[] = [];
@@ -434,14 +618,20 @@ export async function recheck(deps: SdkServiceDependencies, arrived: readonly Sd
     const ready = (record.resolved ?? []).every((r) => {
       if (r.name === record.name && r.version === record.version) return true;
       const v = findVersion(versions, r);
-      return v !== undefined && (isPublished(v, batches) || (record.batchId !== undefined && v.batchId === record.batchId));
+      return (
+        v !== undefined && (isPublished(v, batches) || (record.batchId !== undefined && v.batchId === record.batchId))
+      );
     });
     if (ready) await start(record, 'publish');
   }
   return { started };
 }
 
-async function notify(deps: SdkServiceDependencies, sdk: SdkVersionRef, event: 'conflict' | 'test-failed' | 'published'): Promise<{ sent: boolean }> {
+async function notify(
+  deps: SdkServiceDependencies,
+  sdk: SdkVersionRef,
+  event: 'conflict' | 'test-failed' | 'published',
+): Promise<{ sent: boolean }> {
   const record = await deps.store.getVersion(sdk);
   if (record === undefined) throw new SdkNotFoundError(`${refLabel(sdk)} is not in the SDK table`);
   let records = [record];
@@ -451,7 +641,11 @@ async function notify(deps: SdkServiceDependencies, sdk: SdkVersionRef, event: '
     records = members.filter((m): m is VersionRecord => m !== undefined);
   }
   const notification =
-    event === 'conflict' ? conflictNotification(records) : event === 'test-failed' ? testFailedNotification(records) : publishedNotification(records);
+    event === 'conflict'
+      ? conflictNotification(records)
+      : event === 'test-failed'
+        ? testFailedNotification(records)
+        : publishedNotification(records);
   await deps.notifier.publish(notification);
   return { sent: true };
 }
@@ -477,7 +671,10 @@ async function reject(
   let contact: string | undefined;
   try {
     const bytes = await deps.objects.getBytes(deps.config.hostBucket, upload.metadataKey, 64 * 1024);
-    const tree = bytes === undefined ? undefined : parseMetadataDocument(bytes, { fileName: upload.metadataKey.split('/').pop()! }).tree;
+    const tree =
+      bytes === undefined
+        ? undefined
+        : parseMetadataDocument(bytes, { fileName: upload.metadataKey.split('/').pop()! }).tree;
     const value = (tree as { contact?: unknown } | undefined)?.contact;
     if (typeof value === 'string' && /^[^@\s]+@[^@\s]+$/.test(value)) contact = value;
   } catch {

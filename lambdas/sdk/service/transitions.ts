@@ -16,8 +16,12 @@ export function withStatus(
 ): Omit<VersionRecord, 'rev'> {
   const { rev: _rev, ...rest } = record as VersionRecord;
   const at = new Date(now).toISOString();
-  const history = record.status === status && record.reason === reason ? record.history : [...record.history, { at, status, reason }].slice(-HISTORY_LIMIT);
+  const history =
+    record.status === status && record.reason === reason
+      ? record.history
+      : [...record.history, { at, status, reason }].slice(-HISTORY_LIMIT);
   const next: Omit<VersionRecord, 'rev'> = { ...rest, ...extra, status, reason, updatedAt: at, history };
-  for (const [key, value] of Object.entries(extra)) if (value === undefined) delete (next as Record<string, unknown>)[key];
+  for (const [key, value] of Object.entries(extra))
+    if (value === undefined) delete (next as Record<string, unknown>)[key];
   return next;
 }

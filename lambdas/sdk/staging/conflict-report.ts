@@ -3,7 +3,16 @@
  * chain of the requirements that clash, the step-by-step proof, the SDKs involved (their owners get notified), and
  * the ranges nothing satisfies (those make a package wait rather than conflict).
  */
-import { ROOT, bitCount, isPositive, versionSet, type Domain, type Incompatibility, type Mask, type Term } from './pubgrub';
+import {
+  ROOT,
+  bitCount,
+  isPositive,
+  versionSet,
+  type Domain,
+  type Incompatibility,
+  type Mask,
+  type Term,
+} from './pubgrub';
 
 /** A range that no published or staged version satisfies. */
 export interface MissingDependency {
@@ -83,8 +92,11 @@ export class ConflictReporter {
   /** `maps 2.0.0 (staged)`, `geo ^3.0.0`, `any version of geo`. */
   phrase(pkg: number, set: Mask, label?: string, quantifier: 'any' | 'every' = 'any'): string {
     const domain = this.domains[pkg]!;
-    if (label === undefined && set === domain.all && domain.versions.length > 1) return `${quantifier} version of ${domain.name}`;
-    const staged = bitCount(set) === 1 && domain.staged[domain.versions.findIndex((_, i) => (set & (1n << BigInt(i))) !== 0n)] === true;
+    if (label === undefined && set === domain.all && domain.versions.length > 1)
+      return `${quantifier} version of ${domain.name}`;
+    const staged =
+      bitCount(set) === 1 &&
+      domain.staged[domain.versions.findIndex((_, i) => (set & (1n << BigInt(i))) !== 0n)] === true;
     return `${domain.name} ${this.renderSet(pkg, set, label)}${staged ? ' (staged)' : ''}`;
   }
 
@@ -153,15 +165,20 @@ export class ConflictReporter {
     const visit = (inc: Incompatibility, isConclusion: boolean): void => {
       if (inc.cause.kind !== 'conflict') return;
       const children = [inc.cause.conflict, inc.cause.other];
-      for (const child of children) if (child.cause.kind === 'conflict' && !lineIndex.has(child.id)) visit(child, false);
+      for (const child of children)
+        if (child.cause.kind === 'conflict' && !lineIndex.has(child.id)) visit(child, false);
       const previous = lines[lines.length - 1];
       // A derived step used only here and written just above reads as "And because ...".
-      const collapsed = children.find((c) => c.cause.kind === 'conflict' && previous?.id === c.id && refs.get(c.id) === 1);
+      const collapsed = children.find(
+        (c) => c.cause.kind === 'conflict' && previous?.id === c.id && refs.get(c.id) === 1,
+      );
       const shown = children.filter((c) => c !== collapsed);
       const cites = shown.filter((c) => c.cause.kind === 'conflict').map((c) => c.id);
       const conclusion = isConclusion ? this.conclusion : this.sentence(inc);
       const build = (numberOf: (id: number) => string): string => {
-        const parts = shown.map((c) => (c.cause.kind === 'conflict' ? `${this.sentence(c)} ${numberOf(c.id)}` : this.sentence(c)));
+        const parts = shown.map((c) =>
+          c.cause.kind === 'conflict' ? `${this.sentence(c)} ${numberOf(c.id)}` : this.sentence(c),
+        );
         return `${collapsed === undefined ? 'Because' : 'And because'} ${parts.join(' and ')}, ${conclusion}.`;
       };
       lineIndex.set(inc.id, lines.length);
@@ -273,7 +290,9 @@ export class ConflictReporter {
         }
       }
       if (pair !== undefined) {
-        out.push(`no version of ${domain.name} satisfies both ${pair[0]} and ${pair[1]} (${formatAvailable(domain.versions)})`);
+        out.push(
+          `no version of ${domain.name} satisfies both ${pair[0]} and ${pair[1]} (${formatAvailable(domain.versions)})`,
+        );
       } else if (ranges.reduce((acc, r) => acc & r.set, domain.all) === 0n) {
         const labels = ranges.map((r) => r.label);
         out.push(
@@ -304,12 +323,15 @@ export class ConflictReporter {
       const parts = this.dependencyParts(leaf);
       if (parts?.to.pkg === term.pkg && parts.to.label !== undefined) labels.add(parts.to.label);
     }
-    return labels.size > 0 ? [...labels].join(' and ') : this.renderSet(term.pkg, term.mask & this.domains[term.pkg]!.all);
+    return labels.size > 0
+      ? [...labels].join(' and ')
+      : this.renderSet(term.pkg, term.mask & this.domains[term.pkg]!.all);
   }
 
   private involved(leaves: readonly Incompatibility[]): string[] {
     const names = new Set<string>();
-    for (const leaf of leaves) for (const term of leaf.terms) if (term.pkg !== ROOT) names.add(this.domains[term.pkg]!.name);
+    for (const leaf of leaves)
+      for (const term of leaf.terms) if (term.pkg !== ROOT) names.add(this.domains[term.pkg]!.name);
     return [...names].sort();
   }
 
@@ -324,10 +346,13 @@ export class ConflictReporter {
       for (const other of leaves) {
         const parts = this.dependencyParts(other);
         if (parts?.to.pkg === term.pkg) {
-          requiredBy.push(this.phrase(parts.from.pkg, versionSet(this.domains[parts.from.pkg]!, parts.from.mask), parts.from.label));
+          requiredBy.push(
+            this.phrase(parts.from.pkg, versionSet(this.domains[parts.from.pkg]!, parts.from.mask), parts.from.label),
+          );
         }
         const target = this.requirementTarget(other);
-        if (target?.pkg === term.pkg && other.cause.kind === 'requirement') requiredBy.push(other.cause.source === 'manifest' ? 'the manifest' : 'staging');
+        if (target?.pkg === term.pkg && other.cause.kind === 'requirement')
+          requiredBy.push(other.cause.source === 'manifest' ? 'the manifest' : 'staging');
       }
       out.push({ name: domain.name, range, requiredBy, available: domain.versions });
     }

@@ -136,7 +136,9 @@ export function decideStaging(area: StagingArea, ref: SdkVersionRef): StagingDec
 export function decideBatch(area: StagingArea, batchId: string): BatchDecision {
   const members = area.staged.filter((p) => p.batchId === batchId).map((p) => p.metadata);
   if (members.length === 0) {
-    throw new StagingError(`No staged package belongs to batch ${batchId}; check the batch id given with the release`, { details: { batchId } });
+    throw new StagingError(`No staged package belongs to batch ${batchId}; check the batch id given with the release`, {
+      details: { batchId },
+    });
   }
   const decision = decideMembers(area, members);
   const culprits = culpritsOf(decision, members);
@@ -144,7 +146,7 @@ export function decideBatch(area: StagingArea, batchId: string): BatchDecision {
     const ref = refOf(m);
     const own = culprits.get(m.name);
     const reason =
-      decision.status === 'READY' ? decision.reason : own ?? `held with batch ${batchId}: ${decision.reason}`;
+      decision.status === 'READY' ? decision.reason : (own ?? `held with batch ${batchId}: ${decision.reason}`);
     return { ref, status: decision.status, reason };
   });
   return {
@@ -181,16 +183,25 @@ export function recheckWaiting(area: StagingArea, arrived: readonly SdkVersionRe
     const seenBatches = new Set<string>();
     for (const pkg of open) {
       if (pkg.batchId !== undefined && seenBatches.has(pkg.batchId)) continue;
-      const refs = pkg.batchId === undefined ? [refOf(pkg.metadata)] : current.staged.filter((p) => p.batchId === pkg.batchId).map((p) => refOf(p.metadata));
+      const refs =
+        pkg.batchId === undefined
+          ? [refOf(pkg.metadata)]
+          : current.staged.filter((p) => p.batchId === pkg.batchId).map((p) => refOf(p.metadata));
       if (pkg.batchId !== undefined) seenBatches.add(pkg.batchId);
-      const decision = pkg.batchId === undefined ? decideMembers(current, [pkg.metadata]) : decideBatch(current, pkg.batchId).decision;
+      const decision =
+        pkg.batchId === undefined ? decideMembers(current, [pkg.metadata]) : decideBatch(current, pkg.batchId).decision;
       if (decision.status === pkg.status) continue;
       const reason = trigger.length > 0 ? `${decision.reason} (after ${trigger} arrived)` : decision.reason;
       const key = pkg.batchId ?? contentsKey(refOf(pkg.metadata));
       const from = moved.get(key)?.from ?? (pkg.status as 'WAITING' | 'CONFLICT');
       // Re-inserting keeps the first move's position: a Map keeps insertion order of the first set.
       moved.set(key, { refs, batchId: pkg.batchId, from, decision: { ...decision, reason } });
-      current = { ...current, staged: current.staged.map((p) => (refs.some((r) => sameRef(r, refOf(p.metadata))) ? { ...p, status: decision.status } : p)) };
+      current = {
+        ...current,
+        staged: current.staged.map((p) =>
+          refs.some((r) => sameRef(r, refOf(p.metadata))) ? { ...p, status: decision.status } : p,
+        ),
+      };
       progress = true;
     }
   }
@@ -201,9 +212,12 @@ export function recheckWaiting(area: StagingArea, arrived: readonly SdkVersionRe
 function findStaged(area: StagingArea, ref: SdkVersionRef): StagedPackage {
   const pkg = area.staged.find((p) => sameRef(refOf(p.metadata), ref));
   if (pkg === undefined) {
-    throw new StagingError(`${ref.name} ${ref.version} is not in the staging area; convert and stage it before deciding`, {
-      details: { name: ref.name, version: ref.version },
-    });
+    throw new StagingError(
+      `${ref.name} ${ref.version} is not in the staging area; convert and stage it before deciding`,
+      {
+        details: { name: ref.name, version: ref.version },
+      },
+    );
   }
   return pkg;
 }
@@ -226,7 +240,9 @@ function decideMembers(area: StagingArea, members: readonly SdkMetadata[]): Stag
     committedVersions.set(p.metadata.name, [...(committedVersions.get(p.metadata.name) ?? []), p.metadata]);
   }
   // Two committed versions of one SDK cannot both be in a solution; neither is then forced.
-  const committed = new Map([...committedVersions].filter(([, list]) => list.length === 1).map(([name, list]) => [name, list[0]!]));
+  const committed = new Map(
+    [...committedVersions].filter(([, list]) => list.length === 1).map(([name, list]) => [name, list[0]!]),
+  );
   const stagedSet = [...members, ...committed.values()];
   const resolution = resolveSdks({ available: available.map(release), staged: stagedSet.map(release) });
   if (!resolution.ok) {
@@ -255,7 +271,11 @@ function decideMembers(area: StagingArea, members: readonly SdkMetadata[]): Stag
     };
   }
   const list = members.map((m) => `${m.name} ${m.version}`).join(', ');
-  return { status: 'READY', resolved: resolution.selected, reason: `${list} resolved with ${resolution.selected.length} SDKs; ready for testing` };
+  return {
+    status: 'READY',
+    resolved: resolution.selected,
+    reason: `${list} resolved with ${resolution.selected.length} SDKs; ready for testing`,
+  };
 }
 
 /** Names of every SDK the members may pull in: their dependencies, and those of every available version of those, transitively. */
@@ -294,7 +314,9 @@ function directlyMissing(members: readonly SdkMetadata[], available: readonly Sd
 }
 
 function waiting(missing: readonly MissingDependency[]): StagingDecision {
-  const parts = missing.map((m) => `${m.name} ${m.range} (required by ${m.requiredBy.join(', ')}; ${formatAvailable(m.available)})`);
+  const parts = missing.map(
+    (m) => `${m.name} ${m.range} (required by ${m.requiredBy.join(', ')}; ${formatAvailable(m.available)})`,
+  );
   return { status: 'WAITING', missing, reason: `waiting for ${parts.join('; ')}` };
 }
 
@@ -307,7 +329,11 @@ function waiting(missing: readonly MissingDependency[]): StagingDecision {
  * the newest version of each, because a consumer can always move to it, so an older version that embeds a library
  * is not the newcomer's to fix; one platform, because an iOS app never links a Linux SDK.
  */
-function duplicatesWith(area: StagingArea, members: readonly SdkMetadata[], selected: readonly SdkVersionRef[]): DuplicateLibrary[] {
+function duplicatesWith(
+  area: StagingArea,
+  members: readonly SdkMetadata[],
+  selected: readonly SdkVersionRef[],
+): DuplicateLibrary[] {
   if (area.contents === undefined) return [];
   const platforms = new Set(members.map((m) => m.platform.name));
   const memberNames = new Set(members.map((m) => m.name));
@@ -317,9 +343,14 @@ function duplicatesWith(area: StagingArea, members: readonly SdkMetadata[], sele
     const known = newest.get(p.name);
     if (known === undefined || semver.gt(p.version, known.version)) newest.set(p.name, p);
   }
-  const committed = area.staged.filter((p) => COMMITTED.has(p.status) && !memberNames.has(p.metadata.name) && platforms.has(p.metadata.platform.name)).map((p) => p.metadata);
+  const committed = area.staged
+    .filter(
+      (p) => COMMITTED.has(p.status) && !memberNames.has(p.metadata.name) && platforms.has(p.metadata.platform.name),
+    )
+    .map((p) => p.metadata);
   const candidates = new Map<string, SdkVersionRef>();
-  for (const ref of [...selected, ...members.map(refOf), ...committed.map(refOf), ...[...newest.values()].map(refOf)]) candidates.set(contentsKey(ref), ref);
+  for (const ref of [...selected, ...members.map(refOf), ...committed.map(refOf), ...[...newest.values()].map(refOf)])
+    candidates.set(contentsKey(ref), ref);
   const packages = [...candidates.values()].flatMap((ref) => {
     const contents = area.contents!.get(contentsKey(ref));
     return contents === undefined ? [] : [{ ref, contents }];

@@ -56,7 +56,8 @@ export interface DuplicateLibrary {
 export const MIN_EVIDENCE_FILE_SIZE = 64;
 
 /** Boilerplate that SDKs share without embedding each other's code: licences, readmes, change logs. */
-const TRIVIAL_FILE = /^(licen[cs]e|copying|notice|readme|changelog|changes|history|authors|contributors|patents|code_of_conduct)([._-].*)?$/i;
+const TRIVIAL_FILE =
+  /^(licen[cs]e|copying|notice|readme|changelog|changes|history|authors|contributors|patents|code_of_conduct)([._-].*)?$/i;
 
 /** Symbols every linker or C runtime defines in each image; sharing them says nothing about embedded code. */
 const LINKER_SYMBOLS = new Set([
@@ -163,12 +164,18 @@ export function findDuplicateLibraries(packages: readonly PackageEvidence[]): Du
       const library = guessLibraryName(files, symbols);
       const evidence: string[] = [];
       if (files.length > 0) {
-        const examples = files.slice(0, MAX_EXAMPLES).map((f) => (f.paths[0] === f.paths[1] ? f.paths[0] : `${f.paths[0]} = ${f.paths[1]}`));
-        evidence.push(`${files.length} identical file${files.length === 1 ? '' : 's'} (${examples.join(', ')}${files.length > MAX_EXAMPLES ? ', …' : ''})`);
+        const examples = files
+          .slice(0, MAX_EXAMPLES)
+          .map((f) => (f.paths[0] === f.paths[1] ? f.paths[0] : `${f.paths[0]} = ${f.paths[1]}`));
+        evidence.push(
+          `${files.length} identical file${files.length === 1 ? '' : 's'} (${examples.join(', ')}${files.length > MAX_EXAMPLES ? ', …' : ''})`,
+        );
       }
       if (symbols.length > 0) {
         const examples = symbols.slice(0, MAX_EXAMPLES).join(', ');
-        evidence.push(`${symbols.length} symbol${symbols.length === 1 ? '' : 's'} defined in both (${examples}${symbols.length > MAX_EXAMPLES ? ', …' : ''})`);
+        evidence.push(
+          `${symbols.length} symbol${symbols.length === 1 ? '' : 's'} defined in both (${examples}${symbols.length > MAX_EXAMPLES ? ', …' : ''})`,
+        );
       }
       const names = `${first.name} ${first.version} and ${second.name} ${second.version}`;
       return {
@@ -190,7 +197,9 @@ function compareRefs(a: SdkVersionRef, b: SdkVersionRef): number {
 function guessLibraryName(files: readonly DuplicateFile[], symbols: readonly string[]): string {
   const largest = files[0];
   if (largest !== undefined) {
-    const base = posix.basename(largest.paths[0]).replace(/\.(a|so(\.\d+)*|dylib|o|h|hpp|framework|xcframework|jar|aar)$/i, '');
+    const base = posix
+      .basename(largest.paths[0])
+      .replace(/\.(a|so(\.\d+)*|dylib|o|h|hpp|framework|xcframework|jar|aar)$/i, '');
     const name = base.replace(/^lib(?=[a-z0-9])/i, '');
     if (name.length > 0) return name;
   }

@@ -114,7 +114,12 @@ export interface SolverStats {
 
 export type SolverOutcome =
   | { readonly ok: true; readonly selected: ReadonlyMap<string, string>; readonly stats: SolverStats }
-  | { readonly ok: false; readonly failure: Incompatibility; readonly domains: readonly Domain[]; readonly stats: SolverStats };
+  | {
+      readonly ok: false;
+      readonly failure: Incompatibility;
+      readonly domains: readonly Domain[];
+      readonly stats: SolverStats;
+    };
 
 // Unwinds the solver to solve(), which turns it into an outcome; an Error so that anything else that catches it
 // still gets a stack and a name.
@@ -176,9 +181,12 @@ export function parseRange(range: string, owner: string): semver.Range {
 function normaliseVersion(name: string, version: string): string {
   const parsed = semver.parse(version);
   if (parsed === null) {
-    throw new ResolutionInputError(`${name} has the version "${version}", which is not semver; use a version such as "2.1.0"`, {
-      details: { name, version },
-    });
+    throw new ResolutionInputError(
+      `${name} has the version "${version}", which is not semver; use a version such as "2.1.0"`,
+      {
+        details: { name, version },
+      },
+    );
   }
   return parsed.version;
 }
@@ -203,15 +211,21 @@ export class PubGrubSolver {
     const add = (release: SdkRelease, staged: boolean): void => {
       const version = normaliseVersion(release.name, release.version);
       let versions = grouped.get(release.name);
-      if (versions === undefined) grouped.set(release.name, (versions = new Map<string, { release: SdkRelease; staged: boolean }>()));
-      versions.set(version, { release: { ...release, version }, staged: staged || (versions.get(version)?.staged ?? false) });
+      if (versions === undefined)
+        grouped.set(release.name, (versions = new Map<string, { release: SdkRelease; staged: boolean }>()));
+      versions.set(version, {
+        release: { ...release, version },
+        staged: staged || (versions.get(version)?.staged ?? false),
+      });
     };
     for (const release of input.releases) add(release, false);
     for (const release of input.staged) add(release, true);
 
     this.createDomain(ROOT_NAME, [{ release: { name: ROOT_NAME, version: '0.0.0', dependencies: {} }, staged: false }]);
     for (const name of [...grouped.keys()].sort()) {
-      const entries = [...grouped.get(name)!.values()].sort((a, b) => semver.compare(a.release.version, b.release.version));
+      const entries = [...grouped.get(name)!.values()].sort((a, b) =>
+        semver.compare(a.release.version, b.release.version),
+      );
       this.createDomain(name, entries);
     }
     this.requirements = input.requirements;
@@ -228,7 +242,8 @@ export class PubGrubSolver {
         next = this.chooseAndDecide();
       }
     } catch (error) {
-      if (error instanceof SolveFailure) return { ok: false, failure: error.incompatibility, domains: this.domains, stats: this.stats() };
+      if (error instanceof SolveFailure)
+        return { ok: false, failure: error.incompatibility, domains: this.domains, stats: this.stats() };
       throw error;
     }
     const selected = new Map<string, string>();
@@ -292,7 +307,11 @@ export class PubGrubSolver {
   private incompatibility(terms: readonly Term[], cause: Cause): Incompatibility {
     let kept = terms;
     // The root is always selected, so a positive root term adds nothing to a learned clause.
-    if (cause.kind === 'conflict' && kept.length !== 1 && kept.some((t) => t.pkg === ROOT && isPositive(this.domains[ROOT]!, t.mask))) {
+    if (
+      cause.kind === 'conflict' &&
+      kept.length !== 1 &&
+      kept.some((t) => t.pkg === ROOT && isPositive(this.domains[ROOT]!, t.mask))
+    ) {
       kept = kept.filter((t) => !(t.pkg === ROOT && isPositive(this.domains[ROOT]!, t.mask)));
     }
     const merged = new Map<number, Term>();
@@ -333,7 +352,8 @@ export class PubGrubSolver {
         if (result === 'conflict') {
           const learned = this.resolveConflict(incompatibility);
           const derived = this.propagateIncompatibility(learned);
-          if (typeof derived !== 'number') throw new Error('PubGrub invariant: a learned incompatibility must derive a term after backjumping');
+          if (typeof derived !== 'number')
+            throw new Error('PubGrub invariant: a learned incompatibility must derive a term after backjumping');
           changed = [derived];
           queued.clear();
           queued.add(derived);
@@ -409,7 +429,10 @@ export class PubGrubSolver {
 
   private isFailure(incompatibility: Incompatibility): boolean {
     const terms = incompatibility.terms;
-    return terms.length === 0 || (terms.length === 1 && terms[0]!.pkg === ROOT && isPositive(this.domains[ROOT]!, terms[0]!.mask));
+    return (
+      terms.length === 0 ||
+      (terms.length === 1 && terms[0]!.pkg === ROOT && isPositive(this.domains[ROOT]!, terms[0]!.mask))
+    );
   }
 
   private resolveConflict(start: Incompatibility): Incompatibility {
@@ -490,12 +513,15 @@ export class PubGrubSolver {
     const domain = this.domains[pkg]!;
     const allowed = state.acc & domain.all;
     if (allowed === 0n) {
-      this.addIncompatibility(this.incompatibility([{ pkg, mask: state.acc, label: state.label }], { kind: 'noVersions' }));
+      this.addIncompatibility(
+        this.incompatibility([{ pkg, mask: state.acc, label: state.label }], { kind: 'noVersions' }),
+      );
       return pkg;
     }
     const wanted = this.preferred.get(domain.name);
     const wantedIndex = wanted === undefined ? -1 : domain.versions.indexOf(semver.valid(wanted) ?? wanted);
-    const version = wantedIndex >= 0 && (allowed & (1n << BigInt(wantedIndex))) !== 0n ? wantedIndex : highestBit(allowed);
+    const version =
+      wantedIndex >= 0 && (allowed & (1n << BigInt(wantedIndex))) !== 0n ? wantedIndex : highestBit(allowed);
 
     const added = pkg === ROOT ? this.rootIncompatibilities() : this.dependencyIncompatibilities(pkg, version);
     let conflict = false;
@@ -517,7 +543,8 @@ export class PubGrubSolver {
     return this.requirements.map((requirement) => {
       const dep = this.domainOf(requirement.name);
       const exact = semver.valid(requirement.range);
-      const mask = exact !== null ? this.exactMask(dep, exact) : this.rangeMask(dep, requirement.range, 'the consumer manifest');
+      const mask =
+        exact !== null ? this.exactMask(dep, exact) : this.rangeMask(dep, requirement.range, 'the consumer manifest');
       return this.requirementOf({ pkg: ROOT, mask: root.all }, dep, mask, exact ?? requirement.range, {
         kind: 'requirement',
         source: requirement.source,

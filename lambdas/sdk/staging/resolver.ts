@@ -78,7 +78,9 @@ export function resolveSdks(request: ResolveRequest): Resolution {
   });
   const outcome = solver.solve();
   if (outcome.ok) {
-    const selected = [...outcome.selected].map(([name, version]) => ({ name, version })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const selected = [...outcome.selected]
+      .map(([name, version]) => ({ name, version }))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     return { ok: true, selected, stats: outcome.stats };
   }
   const conclusion = staged.length > 0 ? 'the staged set cannot be resolved' : 'the manifest cannot be resolved';

@@ -25,12 +25,15 @@ async function fetchOk(url: string, init: RequestInit, what: string): Promise<Re
 
 async function main(): Promise<number> {
   const uri = requireEnv('LOCKSTEP_SDK_TEST_PLAN');
-  if (!/^https?:\/\//.test(uri)) throw new Error('LOCKSTEP_SDK_TEST_PLAN must be the presigned URL of the plan that the stage step wrote');
+  if (!/^https?:\/\//.test(uri))
+    throw new Error('LOCKSTEP_SDK_TEST_PLAN must be the presigned URL of the plan that the stage step wrote');
   const archiveLimits = archiveLimitsFromEnv();
   const text = await (await fetchOk(uri, {}, 'The test plan could not be read')).text();
   if (text.length > MAX_PLAN_BYTES) throw new Error(`The test plan is over ${MAX_PLAN_BYTES} bytes`);
   const plan = testPlanSchema.parse(JSON.parse(text));
-  console.log(`[tester] plan ${plan.planId}: ${plan.members.map((m) => `${m.name} ${m.version}`).join(', ')} with ${plan.packages.length} packages`);
+  console.log(
+    `[tester] plan ${plan.planId}: ${plan.members.map((m) => `${m.name} ${m.version}`).join(', ')} with ${plan.packages.length} packages`,
+  );
   const storage = {
     download: async (bucket: string, key: string, path: string) => {
       const url = plan.packages.find((p) => p.bucket === bucket && p.key === key)?.url;
@@ -39,14 +42,24 @@ async function main(): Promise<number> {
       await pipeline(Readable.fromWeb(response.body!), createWriteStream(path));
     },
   };
-  const results = await runTester(plan, storage, { workDir: process.env.LOCKSTEP_SDK_TESTER_WORK_DIR || 'lockstep-tester-work', archiveLimits });
+  const results = await runTester(plan, storage, {
+    workDir: process.env.LOCKSTEP_SDK_TESTER_WORK_DIR || 'lockstep-tester-work',
+    archiveLimits,
+  });
   if (plan.results.url === undefined) throw new Error('the plan has no presigned URL for its results');
   // The same schema the record-test step reads with: a results file this writes is one it accepts.
   const body = JSON.stringify(testResultsSchema.parse(results), null, 2);
-  await fetchOk(plan.results.url, { method: 'PUT', body, headers: { 'content-type': 'application/json' } }, 'The results could not be written');
+  await fetchOk(
+    plan.results.url,
+    { method: 'PUT', body, headers: { 'content-type': 'application/json' } },
+    'The results could not be written',
+  );
   for (const pkg of results.packages) {
     console.log(`[tester] ${pkg.name} ${pkg.version}: ${pkg.passed ? 'passed' : 'FAILED'}`);
-    for (const check of pkg.checks) console.log(`[tester]   ${check.skipped ? 'skip' : check.passed ? 'ok  ' : 'FAIL'} ${check.name}: ${check.message}`);
+    for (const check of pkg.checks)
+      console.log(
+        `[tester]   ${check.skipped ? 'skip' : check.passed ? 'ok  ' : 'FAIL'} ${check.name}: ${check.message}`,
+      );
   }
   return results.passed ? 0 : 1;
 }

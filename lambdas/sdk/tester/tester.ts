@@ -89,7 +89,9 @@ export const SANDBOX_GID = 65534;
  * cannot make namespaces and whose credentials can do nothing); anything the tester cannot set up is a refusal:
  * provider code is never run with the tester's own privileges.
  */
-export type Isolation = { readonly ok: true; readonly prefix: readonly string[]; readonly network: 'none' | 'shared' } | { readonly ok: false; readonly refusal: string };
+export type Isolation =
+  | { readonly ok: true; readonly prefix: readonly string[]; readonly network: 'none' | 'shared' }
+  | { readonly ok: false; readonly refusal: string };
 
 let probed: Promise<Isolation> | undefined;
 
@@ -100,20 +102,34 @@ export function sandboxIsolation(): Promise<Isolation> {
 
 async function probeIsolation(): Promise<Isolation> {
   const network = process.env.LOCKSTEP_SDK_SANDBOX_NETWORK === 'shared' ? 'shared' : 'none';
-  const drop = ['setpriv', `--reuid=${SANDBOX_UID}`, `--regid=${SANDBOX_GID}`, '--clear-groups', '--no-new-privs', '--'];
+  const drop = [
+    'setpriv',
+    `--reuid=${SANDBOX_UID}`,
+    `--regid=${SANDBOX_GID}`,
+    '--clear-groups',
+    '--no-new-privs',
+    '--',
+  ];
   const prefix = network === 'none' ? ['unshare', '--net', '--fork', '--kill-child', '--', ...drop] : drop;
   const probe = await run(prefix[0]!, [...prefix.slice(1), 'sh', '-c', 'id -u'], { cwd: '/' });
   if (probe.code === 0 && probe.output.at(-1)?.trim() === String(SANDBOX_UID)) return { ok: true, prefix, network };
   return {
     ok: false,
     refusal: `provider code not run: the tester cannot isolate it here (${lastLines(probe.output)}); it runs as root with util-linux's unshare and setpriv, so that provider code runs as nobody${
-      network === 'none' ? ' without network (a builder that cannot create network namespaces and whose credentials can do nothing may set LOCKSTEP_SDK_SANDBOX_NETWORK=shared)' : ''
+      network === 'none'
+        ? ' without network (a builder that cannot create network namespaces and whose credentials can do nothing may set LOCKSTEP_SDK_SANDBOX_NETWORK=shared)'
+        : ''
     }. It is never run with the tester's own privileges`,
   };
 }
 
 /** Runs provider code (or a tool over it) isolated; a refusal when isolation is not available. */
-async function runProvider(sandbox: Sandbox, command: string, args: readonly string[], options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<{ code: number; output: string[] }> {
+async function runProvider(
+  sandbox: Sandbox,
+  command: string,
+  args: readonly string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv },
+): Promise<{ code: number; output: string[] }> {
   if (!sandbox.isolation.ok) return { code: 126, output: [sandbox.isolation.refusal] };
   const [first, ...rest] = sandbox.isolation.prefix;
   return run(first!, [...rest, command, ...args], { ...options, timeLimitMs: sandbox.timeLimitMs });
@@ -170,7 +186,12 @@ export async function runTester(plan: TestPlan, storage: TesterStorage, options:
   }
 }
 
-async function testIn(shared: string, plan: TestPlan, storage: TesterStorage, options: TesterOptions): Promise<TestResults> {
+async function testIn(
+  shared: string,
+  plan: TestPlan,
+  storage: TesterStorage,
+  options: TesterOptions,
+): Promise<TestResults> {
   const work = resolve(options.workDir);
   try {
     return await testPlanIn(work, shared, plan, storage, options);
@@ -179,7 +200,13 @@ async function testIn(shared: string, plan: TestPlan, storage: TesterStorage, op
   }
 }
 
-async function testPlanIn(work: string, shared: string, plan: TestPlan, storage: TesterStorage, options: TesterOptions): Promise<TestResults> {
+async function testPlanIn(
+  work: string,
+  shared: string,
+  plan: TestPlan,
+  storage: TesterStorage,
+  options: TesterOptions,
+): Promise<TestResults> {
   const log = options.log ?? ((line: string) => console.log(line));
   await rm(work, { recursive: true, force: true });
   await mkdir(work, { recursive: true });
@@ -197,14 +224,24 @@ async function testPlanIn(work: string, shared: string, plan: TestPlan, storage:
     try {
       log(`[tester] downloading ${pkg.name} ${pkg.version} from s3://${pkg.bucket}/${pkg.key}`);
       await storage.download(pkg.bucket, pkg.key, zip);
-      await verifyDownload(createReadStream(zip), { label: `${pkg.name} ${pkg.version}`, sha256: pkg.sha256, size: pkg.size });
+      await verifyDownload(createReadStream(zip), {
+        label: `${pkg.name} ${pkg.version}`,
+        sha256: pkg.sha256,
+        size: pkg.size,
+      });
       const root = await unpack(zip, folder, options.archiveLimits ?? DEFAULT_ARCHIVE_LIMITS);
       unpacked.push({ name: pkg.name, version: pkg.version, root, member });
     } catch (error) {
       const message = `could not be downloaded and unpacked: ${(error as Error).message}`;
       log(`[tester] ${pkg.name} ${pkg.version} ${message}`);
       if (member) checksOf(pkg).push({ name: 'package', passed: false, message });
-      else for (const m of plan.members) checksOf(m).push({ name: `dependency:${pkg.name}`, passed: false, message: `${pkg.name} ${pkg.version} ${message}` });
+      else
+        for (const m of plan.members)
+          checksOf(m).push({
+            name: `dependency:${pkg.name}`,
+            passed: false,
+            message: `${pkg.name} ${pkg.version} ${message}`,
+          });
     }
   }
 
@@ -223,7 +260,11 @@ async function testPlanIn(work: string, shared: string, plan: TestPlan, storage:
     if (metadata.metadata !== undefined) checksOf(pkg).push(...(await checkBinaries(pkg.root, metadata.metadata)));
   }
 
-  const sandbox: Sandbox = { scratch: await sandboxFolder(join(shared, 'scratch')), timeLimitMs: options.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS, isolation: await sandboxIsolation() };
+  const sandbox: Sandbox = {
+    scratch: await sandboxFolder(join(shared, 'scratch')),
+    timeLimitMs: options.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS,
+    isolation: await sandboxIsolation(),
+  };
   await sandboxFolder(join(sandbox.scratch, 'home'));
   await sandboxFolder(join(sandbox.scratch, 'tmp'));
   await sandboxFolder(join(sandbox.scratch, 'work'));
@@ -234,14 +275,20 @@ async function testPlanIn(work: string, shared: string, plan: TestPlan, storage:
   for (const pkg of unpacked.filter((p) => p.member)) {
     checksOf(pkg).push(sample.check);
     const script = await findChecksScript(pkg.root);
-    if (script !== undefined) checksOf(pkg).push(await runChecksScript(pkg, script, unpacked, sample.app, cc, sandbox, log));
+    if (script !== undefined)
+      checksOf(pkg).push(await runChecksScript(pkg, script, unpacked, sample.app, cc, sandbox, log));
   }
 
   const packages: PackageTestResult[] = plan.members.map((m) => {
     const checks = checksOf(m);
     return { name: m.name, version: m.version, passed: packagePassed(checks), checks };
   });
-  return { planId: plan.planId, passed: packages.every((p) => p.passed), packages, ...(log_.length > 0 ? { log: log_.slice(-40) } : {}) };
+  return {
+    planId: plan.planId,
+    passed: packages.every((p) => p.passed),
+    packages,
+    ...(log_.length > 0 ? { log: log_.slice(-40) } : {}),
+  };
 }
 
 /** Unpacks a package zip (the converter's checks apply: no escaping paths, links or bombs). @returns its root folder */
@@ -278,20 +325,29 @@ async function checkManifest(root: string): Promise<TestCheck> {
   try {
     manifest = JSON.parse(await readFile(join(root, 'manifest.json'), 'utf8')) as PackageManifest;
   } catch (error) {
-    return { name: 'manifest', passed: false, message: `manifest.json is missing or not JSON: ${(error as Error).message}` };
+    return {
+      name: 'manifest',
+      passed: false,
+      message: `manifest.json is missing or not JSON: ${(error as Error).message}`,
+    };
   }
   const wrong: string[] = [];
   for (const file of manifest.files) {
     const path = join(root, file.path);
     try {
-      if ((await stat(path)).size !== file.size || (await sha256Of(path)) !== file.sha256) wrong.push(`${file.path} differs`);
+      if ((await stat(path)).size !== file.size || (await sha256Of(path)) !== file.sha256)
+        wrong.push(`${file.path} differs`);
     } catch {
       wrong.push(`${file.path} is missing`);
     }
   }
   return wrong.length === 0
     ? { name: 'manifest', passed: true, message: `all ${manifest.files.length} files match manifest.json` }
-    : { name: 'manifest', passed: false, message: `${wrong.slice(0, 5).join(', ')}${wrong.length > 5 ? ` and ${wrong.length - 5} more` : ''}` };
+    : {
+        name: 'manifest',
+        passed: false,
+        message: `${wrong.slice(0, 5).join(', ')}${wrong.length > 5 ? ` and ${wrong.length - 5} more` : ''}`,
+      };
 }
 
 async function checkMetadata(pkg: Unpacked): Promise<{ check: TestCheck; metadata?: SdkMetadata }> {
@@ -300,9 +356,18 @@ async function checkMetadata(pkg: Unpacked): Promise<{ check: TestCheck; metadat
     // Whether a deprecated-in-favor-of SDK exists was checked at intake, against the whole host.
     const metadata = validateSdkMetadata(tree, { sdkExists: () => true });
     if (metadata.name !== pkg.name || metadata.version !== pkg.version) {
-      return { check: { name: 'metadata', passed: false, message: `lockstep-sdk.json names ${metadata.name} ${metadata.version}, not ${pkg.name} ${pkg.version}` } };
+      return {
+        check: {
+          name: 'metadata',
+          passed: false,
+          message: `lockstep-sdk.json names ${metadata.name} ${metadata.version}, not ${pkg.name} ${pkg.version}`,
+        },
+      };
     }
-    return { check: { name: 'metadata', passed: true, message: 'lockstep-sdk.json passes the metadata rules' }, metadata };
+    return {
+      check: { name: 'metadata', passed: true, message: 'lockstep-sdk.json passes the metadata rules' },
+      metadata,
+    };
   } catch (error) {
     return { check: { name: 'metadata', passed: false, message: (error as Error).message } };
   }
@@ -334,16 +399,32 @@ async function checkBinaries(root: string, metadata: SdkMetadata): Promise<TestC
     try {
       const info = await inspectFile(file);
       if (info === undefined) {
-        if (isNamedAsBinary(path)) checks.push({ name: `architectures:${path}`, passed: false, message: 'cannot be read: it is named as a binary but is neither ELF, Mach-O nor a static archive (damaged?); rebuild it' });
+        if (isNamedAsBinary(path))
+          checks.push({
+            name: `architectures:${path}`,
+            passed: false,
+            message:
+              'cannot be read: it is named as a binary but is neither ELF, Mach-O nor a static archive (damaged?); rebuild it',
+          });
         continue;
       }
       const result = checkArchitectures(metadata.platform.architectures, info.architectures);
       checks.push({ name: `architectures:${path}`, passed: result.ok, message: result.message });
     } catch (error) {
-      checks.push({ name: `architectures:${path}`, passed: false, message: `cannot be read: ${(error as Error).message}` });
+      checks.push({
+        name: `architectures:${path}`,
+        passed: false,
+        message: `cannot be read: ${(error as Error).message}`,
+      });
     }
   }
-  if (checks.length === 0) checks.push({ name: 'architectures', passed: true, skipped: true, message: 'the package holds no binaries under lib/ or frameworks/' });
+  if (checks.length === 0)
+    checks.push({
+      name: 'architectures',
+      passed: true,
+      skipped: true,
+      message: 'the package holds no binaries under lib/ or frameworks/',
+    });
   return checks;
 }
 
@@ -359,20 +440,40 @@ interface SampleApp {
   readonly log: readonly string[];
 }
 
-async function buildSampleApp(packages: readonly Unpacked[], work: string, cc: string | null, sandbox: Sandbox, log: (line: string) => void): Promise<SampleApp> {
-  const notBuilt = (reason: string): SampleApp => ({ check: { name: SAMPLE_APP_CHECK, passed: true, skipped: true, message: `${SAMPLE_APP_NOT_BUILT}${reason}` }, log: [] });
+async function buildSampleApp(
+  packages: readonly Unpacked[],
+  work: string,
+  cc: string | null,
+  sandbox: Sandbox,
+  log: (line: string) => void,
+): Promise<SampleApp> {
+  const notBuilt = (reason: string): SampleApp => ({
+    check: { name: SAMPLE_APP_CHECK, passed: true, skipped: true, message: `${SAMPLE_APP_NOT_BUILT}${reason}` },
+    log: [],
+  });
   const members = packages.filter((p) => p.member);
   // The metadata check has failed those members already.
   if (members.some((m) => m.metadata === undefined)) return notBuilt('a member has unreadable metadata');
-  if (hostPlatform() !== 'linux') return notBuilt(`this machine runs ${hostPlatform()}, the sample app is built on linux`);
+  if (hostPlatform() !== 'linux')
+    return notBuilt(`this machine runs ${hostPlatform()}, the sample app is built on linux`);
   const here = normalizeArchitecture(hostArch() === 'x64' ? 'x86_64' : hostArch());
-  const foreign = members.filter((m) => m.metadata!.platform.name !== 'linux' || !m.metadata!.platform.architectures.map(normalizeArchitecture).includes(here));
+  const foreign = members.filter(
+    (m) =>
+      m.metadata!.platform.name !== 'linux' ||
+      !m.metadata!.platform.architectures.map(normalizeArchitecture).includes(here),
+  );
   if (foreign.length > 0) {
-    return notBuilt(`${foreign.map((m) => `${m.name} targets ${m.metadata!.platform.name} ${m.metadata!.platform.architectures.join('/')}`).join(', ')}; the tester builds linux ${here}`);
+    return notBuilt(
+      `${foreign.map((m) => `${m.name} targets ${m.metadata!.platform.name} ${m.metadata!.platform.architectures.join('/')}`).join(', ')}; the tester builds linux ${here}`,
+    );
   }
   if (cc === null) {
     return {
-      check: { name: SAMPLE_APP_CHECK, passed: false, message: `${SAMPLE_APP_NOT_BUILT}the tester has no C compiler (set CC or install cc in the tester image); it must build linux ${here} sets` },
+      check: {
+        name: SAMPLE_APP_CHECK,
+        passed: false,
+        message: `${SAMPLE_APP_NOT_BUILT}the tester has no C compiler (set CC or install cc in the tester image); it must build linux ${here} sets`,
+      },
       log: [],
     };
   }
@@ -402,7 +503,12 @@ async function buildSampleApp(packages: readonly Unpacked[], work: string, cc: s
   const app = join(dir, 'sample-app');
   // The compiler and the linker read provider headers and libraries: they run isolated too.
   const limited = { env: providerEnvironment(sandbox.scratch) };
-  const compile = await runProvider(sandbox, cc, ['-std=c11', '-Wall', '-c', 'main.c', '-o', 'main.o', ...includeDirs.map((d) => `-I${d}`)], { cwd: dir, ...limited });
+  const compile = await runProvider(
+    sandbox,
+    cc,
+    ['-std=c11', '-Wall', '-c', 'main.c', '-o', 'main.o', ...includeDirs.map((d) => `-I${d}`)],
+    { cwd: dir, ...limited },
+  );
   const link =
     compile.code === 0
       ? await runProvider(
@@ -419,13 +525,40 @@ async function buildSampleApp(packages: readonly Unpacked[], work: string, cc: s
           { cwd: dir, ...limited },
         )
       : undefined;
-  const ran = link?.code === 0 ? await runProvider(sandbox, app, [], { cwd: await scratchFolder(sandbox, 'sample-app'), ...limited }) : undefined;
+  const ran =
+    link?.code === 0
+      ? await runProvider(sandbox, app, [], { cwd: await scratchFolder(sandbox, 'sample-app'), ...limited })
+      : undefined;
   const output = [...compile.output, ...(link?.output ?? []), ...(ran?.output ?? [])];
   for (const line of output) log(`[sample-app] ${line}`);
   const summary = `${headers.length} headers, ${staticLibs.length} static and ${sharedLibs.length} shared libraries`;
-  if (compile.code !== 0) return { check: { name: 'sample-app', passed: false, message: `the headers do not compile together (${summary}): ${lastLines(compile.output)}` }, log: output };
-  if (link!.code !== 0) return { check: { name: 'sample-app', passed: false, message: `the libraries do not link together (${summary}): ${lastLines(link!.output)}` }, log: output };
-  if (ran!.code !== 0) return { check: { name: 'sample-app', passed: false, message: `the sample app built but exited with ${ran!.code}: ${lastLines(ran!.output)}` }, log: output };
+  if (compile.code !== 0)
+    return {
+      check: {
+        name: 'sample-app',
+        passed: false,
+        message: `the headers do not compile together (${summary}): ${lastLines(compile.output)}`,
+      },
+      log: output,
+    };
+  if (link!.code !== 0)
+    return {
+      check: {
+        name: 'sample-app',
+        passed: false,
+        message: `the libraries do not link together (${summary}): ${lastLines(link!.output)}`,
+      },
+      log: output,
+    };
+  if (ran!.code !== 0)
+    return {
+      check: {
+        name: 'sample-app',
+        passed: false,
+        message: `the sample app built but exited with ${ran!.code}: ${lastLines(ran!.output)}`,
+      },
+      log: output,
+    };
   return { check: { name: 'sample-app', passed: true, message: `built and ran with ${summary}` }, app, log: [] };
 }
 
@@ -455,7 +588,11 @@ async function runChecksScript(
   for (const line of result.output) log(`[${pkg.name} checks] ${line}`);
   return result.code === 0
     ? { name: 'checks-script', passed: true, message: `${CHECKS_SCRIPT} passed` }
-    : { name: 'checks-script', passed: false, message: `${CHECKS_SCRIPT} exited with ${result.code}: ${lastLines(result.output)}` };
+    : {
+        name: 'checks-script',
+        passed: false,
+        message: `${CHECKS_SCRIPT} exited with ${result.code}: ${lastLines(result.output)}`,
+      };
 }
 
 function lastLines(lines: readonly string[]): string {
@@ -479,7 +616,12 @@ function run(
   options: { cwd: string; env?: NodeJS.ProcessEnv; timeLimitMs?: number },
 ): Promise<{ code: number; output: string[] }> {
   return new Promise((resolvePromise) => {
-    const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: options.timeLimitMs !== undefined });
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: options.timeLimitMs !== undefined,
+    });
     const output: string[] = [];
     let timedOut = false;
     const timer =
@@ -493,7 +635,13 @@ function run(
               // already gone
             }
           }, options.timeLimitMs);
-    const collect = (chunk: Buffer) => output.push(...chunk.toString('utf8').split('\n').filter((l) => l.trim() !== ''));
+    const collect = (chunk: Buffer) =>
+      output.push(
+        ...chunk
+          .toString('utf8')
+          .split('\n')
+          .filter((l) => l.trim() !== ''),
+      );
     child.stdout.on('data', collect);
     child.stderr.on('data', collect);
     child.on('error', (error) => {
@@ -502,7 +650,14 @@ function run(
     });
     child.on('close', (code) => {
       clearTimeout(timer);
-      if (timedOut) resolvePromise({ code: 124, output: [...output.slice(-199), `killed after the time limit of ${Math.round(options.timeLimitMs! / 1000)} s`] });
+      if (timedOut)
+        resolvePromise({
+          code: 124,
+          output: [
+            ...output.slice(-199),
+            `killed after the time limit of ${Math.round(options.timeLimitMs! / 1000)} s`,
+          ],
+        });
       else resolvePromise({ code: code ?? 1, output: output.slice(-200) });
     });
   });

@@ -68,7 +68,14 @@ export interface ElfSymbol {
   visibility?: number;
 }
 
-export function buildElf(options: { is64: boolean; le: boolean; machine: number; type?: number; symbols: ElfSymbol[]; dynamic?: boolean }): Buffer {
+export function buildElf(options: {
+  is64: boolean;
+  le: boolean;
+  machine: number;
+  type?: number;
+  symbols: ElfSymbol[];
+  dynamic?: boolean;
+}): Buffer {
   const { is64, le, machine } = options;
   const headerSize = is64 ? 64 : 52;
   const shentsize = is64 ? 64 : 40;
@@ -80,8 +87,22 @@ export function buildElf(options: { is64: boolean; le: boolean; machine: number;
   options.symbols.forEach((s, i) => {
     const info = (s.bind << 4) | (s.type ?? 2);
     const other = s.visibility ?? 0;
-    if (is64) symbols.u32(str.offsets[i]!).u8(info).u8(other).u16(s.shndx).u64(0x1000 + i * 16).u64(16);
-    else symbols.u32(str.offsets[i]!).u32(0x1000 + i * 16).u32(16).u8(info).u8(other).u16(s.shndx);
+    if (is64)
+      symbols
+        .u32(str.offsets[i]!)
+        .u8(info)
+        .u8(other)
+        .u16(s.shndx)
+        .u64(0x1000 + i * 16)
+        .u64(16);
+    else
+      symbols
+        .u32(str.offsets[i]!)
+        .u32(0x1000 + i * 16)
+        .u32(16)
+        .u8(info)
+        .u8(other)
+        .u16(s.shndx);
   });
   const symtab = symbols.done();
   const shstrOffset = headerSize;
@@ -91,7 +112,12 @@ export function buildElf(options: { is64: boolean; le: boolean; machine: number;
 
   const w = new Writer(le);
   w.bytes(Buffer.from([0x7f, 0x45, 0x4c, 0x46, is64 ? 2 : 1, le ? 1 : 2, 1, 0])).pad(16);
-  w.u16(options.type ?? 1).u16(machine).u32(1).word(is64, 0).word(is64, 0).word(is64, shoff);
+  w.u16(options.type ?? 1)
+    .u16(machine)
+    .u32(1)
+    .word(is64, 0)
+    .word(is64, 0)
+    .word(is64, shoff);
   w.u32(0).u16(headerSize).u16(0).u16(0).u16(shentsize).u16(5).u16(2);
   w.bytes(shstr.table).bytes(str.table).bytes(symtab);
   const section = (name: number, type: number, offset: number, size: number, link: number, entsize: number): void => {
@@ -115,7 +141,13 @@ export interface MachOSymbol {
 
 export const CPU = { x86: 7, x86_64: 0x01000007, arm: 12, arm64: 0x0100000c } as const;
 
-export function buildMachO(options: { is64: boolean; le: boolean; cputype: number; cpusubtype?: number; symbols: MachOSymbol[] }): Buffer {
+export function buildMachO(options: {
+  is64: boolean;
+  le: boolean;
+  cputype: number;
+  cpusubtype?: number;
+  symbols: MachOSymbol[];
+}): Buffer {
   const { is64, le } = options;
   const headerSize = is64 ? 32 : 28;
   const nlistSize = is64 ? 16 : 12;
@@ -123,11 +155,20 @@ export function buildMachO(options: { is64: boolean; le: boolean; cputype: numbe
   const symoff = headerSize + 24;
   const stroff = symoff + options.symbols.length * nlistSize;
   const w = new Writer(le);
-  w.u32(is64 ? 0xfeedfacf : 0xfeedface).u32(options.cputype).u32(options.cpusubtype ?? 0).u32(1).u32(1).u32(24).u32(0);
+  w.u32(is64 ? 0xfeedfacf : 0xfeedface)
+    .u32(options.cputype)
+    .u32(options.cpusubtype ?? 0)
+    .u32(1)
+    .u32(1)
+    .u32(24)
+    .u32(0);
   if (is64) w.u32(0);
   w.u32(2).u32(24).u32(symoff).u32(options.symbols.length).u32(stroff).u32(str.table.length);
   options.symbols.forEach((s, i) => {
-    w.u32(str.offsets[i]!).u8(s.type).u8((s.type & 0x0e) === 0x0e ? 1 : 0).u16(s.desc ?? 0);
+    w.u32(str.offsets[i]!)
+      .u8(s.type)
+      .u8((s.type & 0x0e) === 0x0e ? 1 : 0)
+      .u16(s.desc ?? 0);
     w.word(is64, 0x100 + i * 8);
   });
   w.bytes(str.table);
@@ -156,7 +197,16 @@ export function buildFat(slices: { cputype: number; cpusubtype?: number; data: B
 
 function arHeader(name: string, size: number): Buffer {
   const field = (v: string, n: number) => v.padEnd(n, ' ').slice(0, n);
-  return Buffer.from(field(name, 16) + field('0', 12) + field('0', 6) + field('0', 6) + field('644', 8) + field(String(size), 10) + '`\n', 'latin1');
+  return Buffer.from(
+    field(name, 16) +
+      field('0', 12) +
+      field('0', 6) +
+      field('0', 6) +
+      field('644', 8) +
+      field(String(size), 10) +
+      '`\n',
+    'latin1',
+  );
 }
 
 /** GNU ar layout: a `/` symbol index, a `//` long-name table, `name/` members. */
@@ -175,7 +225,8 @@ export function buildGnuArchive(members: { name: string; data: Buffer }[]): Buff
     longTable += `${m.name}/\n`;
   }
   if (long.length > 0) add(arHeader('//', longTable.length), Buffer.from(longTable, 'latin1'));
-  for (const m of members) add(arHeader(longOffsets.has(m.name) ? `/${longOffsets.get(m.name)}` : `${m.name}/`, m.data.length), m.data);
+  for (const m of members)
+    add(arHeader(longOffsets.has(m.name) ? `/${longOffsets.get(m.name)}` : `${m.name}/`, m.data.length), m.data);
   return Buffer.concat(parts);
 }
 

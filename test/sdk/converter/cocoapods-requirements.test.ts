@@ -23,7 +23,10 @@ describe('semver ranges as CocoaPods requirements', () => {
   });
 
   it('refuses unions, which a podspec dependency cannot express', () => {
-    expect(toCocoaPodsRequirements('^6.0.0 || ^7.0.0')).toEqual({ ok: false, reason: expect.stringContaining('union') });
+    expect(toCocoaPodsRequirements('^6.0.0 || ^7.0.0')).toEqual({
+      ok: false,
+      reason: expect.stringContaining('union'),
+    });
   });
 
   it('refuses text that is not a range', () => {

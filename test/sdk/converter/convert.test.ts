@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import yauzl from 'yauzl';
-import { LocalFileSink, PackageLayoutError, convertSdkPackage, type ConvertedPackage, type PackageManifest, type Podspec } from '../../../lambdas/sdk/converter';
+import {
+  LocalFileSink,
+  PackageLayoutError,
+  convertSdkPackage,
+  type ConvertedPackage,
+  type PackageManifest,
+  type Podspec,
+} from '../../../lambdas/sdk/converter';
 import { MetadataError } from '../../../lambdas/sdk/metadata';
 import { sampleSdkEntries, sdkMetadata } from './fixtures';
 import { buildZip, readZip, sha256, type RawZipEntry } from './zip-helpers';
@@ -22,7 +29,11 @@ describe('converting a good SDK', () => {
     input = join(work, 'upload.zip');
     output = join(work, 'acme-maps-6.2.0.zip');
     writeFileSync(input, buildZip(sampleSdkEntries()));
-    result = await convertSdkPackage({ metadata: sdkMetadata(), source: { path: input }, sink: new LocalFileSink(output) });
+    result = await convertSdkPackage({
+      metadata: sdkMetadata(),
+      source: { path: input },
+      sink: new LocalFileSink(output),
+    });
     files = await readZip(output);
   });
   afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -60,7 +71,9 @@ describe('converting a good SDK', () => {
     const inputFiles = await readZip(input);
     expect(read('LICENSE')).toEqual(inputFiles.get('AcmeMaps-6.2.0/LICENSE.txt'));
     expect(read('lib/libmaps-core.a')).toEqual(inputFiles.get('AcmeMaps-6.2.0/libs/libmaps-core.a'));
-    expect(read('frameworks/Maps.xcframework/ios-arm64/Maps.framework/Maps')).toEqual(inputFiles.get('AcmeMaps-6.2.0/Maps.xcframework/ios-arm64/Maps.framework/Maps'));
+    expect(read('frameworks/Maps.xcframework/ios-arm64/Maps.framework/Maps')).toEqual(
+      inputFiles.get('AcmeMaps-6.2.0/Maps.xcframework/ios-arm64/Maps.framework/Maps'),
+    );
   });
 
   it('generates the podspec from the metadata and the layout', () => {
@@ -93,7 +106,12 @@ describe('converting a good SDK', () => {
     const manifest = JSON.parse(read('manifest.json')!.toString()) as PackageManifest;
     expect(manifest).toEqual(result.manifest);
     const listed = manifest.files.map((f) => f.path);
-    expect(listed).toEqual([...files.keys()].map((k) => k.slice(root.length + 1)).filter((p) => p !== 'manifest.json').sort());
+    expect(listed).toEqual(
+      [...files.keys()]
+        .map((k) => k.slice(root.length + 1))
+        .filter((p) => p !== 'manifest.json')
+        .sort(),
+    );
     for (const file of manifest.files) {
       const data = read(file.path)!;
       expect({ path: file.path, sha256: sha256(data), size: data.length }).toEqual(file);
@@ -102,7 +120,9 @@ describe('converting a good SDK', () => {
 
   it('packs the xcframework as a separate zip whose SPM checksum is its SHA-256', async () => {
     const zip = read('Maps.xcframework.zip')!;
-    expect(result.manifest.swiftPackage).toEqual({ binaryTargets: [{ name: 'Maps', path: 'Maps.xcframework.zip', checksum: sha256(zip), size: zip.length }] });
+    expect(result.manifest.swiftPackage).toEqual({
+      binaryTargets: [{ name: 'Maps', path: 'Maps.xcframework.zip', checksum: sha256(zip), size: zip.length }],
+    });
     const inner = await readZip(zip);
     expect([...inner.keys()].sort()).toEqual([
       'Maps.xcframework/Info.plist',
@@ -121,9 +141,15 @@ describe('converting a good SDK', () => {
 
   it('converts the same input to byte-identical output', async () => {
     const again = join(work, 'again.zip');
-    const second = await convertSdkPackage({ metadata: sdkMetadata(), source: { path: input }, sink: new LocalFileSink(again) });
+    const second = await convertSdkPackage({
+      metadata: sdkMetadata(),
+      source: { path: input },
+      sink: new LocalFileSink(again),
+    });
     expect(second.sha256).toBe(result.sha256);
-    expect(second.manifest.swiftPackage?.binaryTargets[0]?.checksum).toBe(result.manifest.swiftPackage?.binaryTargets[0]?.checksum);
+    expect(second.manifest.swiftPackage?.binaryTargets[0]?.checksum).toBe(
+      result.manifest.swiftPackage?.binaryTargets[0]?.checksum,
+    );
     rmSync(again);
   });
 
@@ -132,7 +158,12 @@ describe('converting a good SDK', () => {
       yauzl.open(output, { lazyEntries: false }, (err, zip) => {
         if (err) return reject(err);
         const found = new Map<string, { mode: number; method: number }>();
-        zip.on('entry', (e: yauzl.Entry) => found.set(e.fileName.slice(root.length + 1), { mode: e.externalFileAttributes >>> 16, method: e.compressionMethod }));
+        zip.on('entry', (e: yauzl.Entry) =>
+          found.set(e.fileName.slice(root.length + 1), {
+            mode: e.externalFileAttributes >>> 16,
+            method: e.compressionMethod,
+          }),
+        );
         zip.on('end', () => resolve(found));
       });
     });
@@ -157,13 +188,20 @@ describe('conversion refusals that are not hostile', () => {
     const input = join(dir, 'in.zip');
     writeFileSync(input, buildZip(entries));
     mkdirSync(join(dir, 'out'));
-    const error = await convertSdkPackage({ metadata, source: { path: input }, sink: new LocalFileSink(join(dir, 'out', 'p.zip')) }).catch((e: unknown) => e);
+    const error = await convertSdkPackage({
+      metadata,
+      source: { path: input },
+      sink: new LocalFileSink(join(dir, 'out', 'p.zip')),
+    }).catch((e: unknown) => e);
     expect(readdirSync(join(dir, 'out'))).toEqual([]);
     return error;
   }
 
   it('refuses two inputs that land on the same package path, naming both', async () => {
-    const error = await attempt([{ name: 'LICENSE', data: Buffer.from('a') }, { name: 'LICENSE.txt', data: Buffer.from('b') }]);
+    const error = await attempt([
+      { name: 'LICENSE', data: Buffer.from('a') },
+      { name: 'LICENSE.txt', data: Buffer.from('b') },
+    ]);
     expect(error).toBeInstanceOf(PackageLayoutError);
     expect((error as PackageLayoutError).entries).toEqual(['LICENSE', 'LICENSE.txt']);
     expect((error as Error).message).toContain('acme-maps-6.2.0/LICENSE');
@@ -178,7 +216,10 @@ describe('conversion refusals that are not hostile', () => {
   });
 
   it('refuses a dependency range with no CocoaPods form as a metadata problem', async () => {
-    const error = await attempt([{ name: 'lib/libmaps.a', data: Buffer.from('x') }], sdkMetadata({ dependencies: { analytics: '^6.0.0 || ^7.0.0' } }));
+    const error = await attempt(
+      [{ name: 'lib/libmaps.a', data: Buffer.from('x') }],
+      sdkMetadata({ dependencies: { analytics: '^6.0.0 || ^7.0.0' } }),
+    );
     expect(error).toBeInstanceOf(MetadataError);
     expect((error as MetadataError).problems[0]?.field).toBe('dependencies.analytics');
   });

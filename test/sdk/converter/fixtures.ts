@@ -33,9 +33,19 @@ export function sampleSdkEntries(): RawZipEntry[] {
     text('AcmeMaps-6.2.0/README.md', '# Acme Maps\n'),
     text('AcmeMaps-6.2.0/lockstep-sdk.yaml', 'name: acme-maps\n'),
     text('AcmeMaps-6.2.0/Maps.xcframework/Info.plist', '<plist/>'),
-    { name: 'AcmeMaps-6.2.0/Maps.xcframework/ios-arm64/Maps.framework/Maps', data: randomBytes(20_000), unixMode: 0o100755 },
-    text('AcmeMaps-6.2.0/Maps.xcframework/ios-arm64/Maps.framework/Headers/Maps.h', '#import <Foundation/Foundation.h>\n'),
-    { name: 'AcmeMaps-6.2.0/Maps.xcframework/ios-arm64_x86_64-simulator/Maps.framework/Maps', data: randomBytes(30_000) },
+    {
+      name: 'AcmeMaps-6.2.0/Maps.xcframework/ios-arm64/Maps.framework/Maps',
+      data: randomBytes(20_000),
+      unixMode: 0o100755,
+    },
+    text(
+      'AcmeMaps-6.2.0/Maps.xcframework/ios-arm64/Maps.framework/Headers/Maps.h',
+      '#import <Foundation/Foundation.h>\n',
+    ),
+    {
+      name: 'AcmeMaps-6.2.0/Maps.xcframework/ios-arm64_x86_64-simulator/Maps.framework/Maps',
+      data: randomBytes(30_000),
+    },
     { name: 'AcmeMaps-6.2.0/libs/libmaps-core.a', data: randomBytes(10_000), method: 0 },
     text('AcmeMaps-6.2.0/headers/MapsCore.h'),
     text('AcmeMaps-6.2.0/samples/Demo/Demo.xcodeproj/project.pbxproj', '// !$*UTF8*$!\n'),
@@ -48,4 +58,3 @@ export function sampleSdkEntries(): RawZipEntry[] {
     text('__MACOSX/AcmeMaps-6.2.0/._LICENSE.txt', 'junk'),
   ];
 }
-

@@ -17,7 +17,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { z } from 'zod';
 import { Writable } from 'node:stream';
-import { LocalFileSink, convertSdkPackage, type ConvertedPackage, type PackageSink, type Podspec } from '../../../lambdas/sdk/converter';
+import {
+  LocalFileSink,
+  convertSdkPackage,
+  type ConvertedPackage,
+  type PackageSink,
+  type Podspec,
+} from '../../../lambdas/sdk/converter';
 import { sampleSdkEntries, sdkMetadata } from './fixtures';
 import { buildZip, readZip, sha256 } from './zip-helpers';
 
@@ -33,7 +39,13 @@ const podspecSchema = z.strictObject({
   homepage: z.string().url(),
   license: z.strictObject({ type: z.string().min(1), file: z.string().optional() }),
   authors: z.array(z.string().min(1)).min(1),
-  source: z.strictObject({ http: z.string().url().refine((u) => /^https?:\/\//.test(u), 'an absolute http(s) URL'), type: z.literal('zip') }),
+  source: z.strictObject({
+    http: z
+      .string()
+      .url()
+      .refine((u) => /^https?:\/\//.test(u), 'an absolute http(s) URL'),
+    type: z.literal('zip'),
+  }),
   platforms: z.partialRecord(z.enum(APPLE_PLATFORMS), z.string().regex(/^\d+(\.\d+){0,2}$/)),
   dependencies: z.record(z.string(), z.array(z.string().regex(REQUIREMENT))).optional(),
   vendored_frameworks: z.array(z.string()).optional(),
@@ -71,7 +83,7 @@ describe('published output', () => {
   });
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-  it('writes a podspec whose source.http is the package host\'s absolute URL for the tier, valid by CocoaPods\' reference', () => {
+  it("writes a podspec whose source.http is the package host's absolute URL for the tier, valid by CocoaPods' reference", () => {
     const podspec = JSON.parse(files.get('acme-maps-6.2.0/acme-maps.podspec.json')!.toString()) as Podspec;
     expect(podspec.source).toEqual({ http: `${BASE}/acme-maps-6.2.0.zip`, type: 'zip' });
     expect(podspecSchema.safeParse(podspec).error?.issues ?? []).toEqual([]);
@@ -82,7 +94,13 @@ describe('published output', () => {
     const target = result.manifest.swiftPackage!.binaryTargets[0]!;
     const own = readFileSync(ownObjects.get('Maps.xcframework.zip')!);
     expect(own).toEqual(files.get('acme-maps-6.2.0/Maps.xcframework.zip'));
-    expect(target).toEqual({ name: 'Maps', path: 'Maps.xcframework.zip', checksum: sha256(own), size: own.length, url: `${BASE}/Maps.xcframework.zip` });
+    expect(target).toEqual({
+      name: 'Maps',
+      path: 'Maps.xcframework.zip',
+      checksum: sha256(own),
+      size: own.length,
+      url: `${BASE}/Maps.xcframework.zip`,
+    });
     // SwiftPM: an https URL of a .zip, a 64-hex SHA-256, the xcframework named like the target at the zip's root.
     expect(target.url).toMatch(/^https:\/\/.+\.zip$/);
     expect(target.checksum).toMatch(/^[0-9a-f]{64}$/);
@@ -102,7 +120,12 @@ describe('published output', () => {
       abort: async () => undefined,
     };
     await expect(
-      convertSdkPackage({ metadata: sdkMetadata(), source: { path: input }, sink: new LocalFileSink(join(work, 'failed.zip')), binaryTargetSink: () => failing }),
+      convertSdkPackage({
+        metadata: sdkMetadata(),
+        source: { path: input },
+        sink: new LocalFileSink(join(work, 'failed.zip')),
+        binaryTargetSink: () => failing,
+      }),
     ).rejects.toThrow('Writing Maps.xcframework.zip failed: SlowDown: reduce your request rate');
     expect(() => readFileSync(join(work, 'failed.zip'))).toThrow(/ENOENT/);
   });
@@ -120,7 +143,11 @@ describe('platforms', () => {
       const input = join(work, 'upload.zip');
       writeFileSync(input, buildZip([{ name: 'include/core.h', data: Buffer.from('int core(void);\n') }]));
       const platform = { name, minimumVersion: '12.0', architectures: ['arm64'] };
-      const result = await convertSdkPackage({ metadata: sdkMetadata({ platform }), source: { path: input }, sink: new LocalFileSink(join(work, 'out.zip')) });
+      const result = await convertSdkPackage({
+        metadata: sdkMetadata({ platform }),
+        source: { path: input },
+        sink: new LocalFileSink(join(work, 'out.zip')),
+      });
       expect(result.podspec.platforms).toEqual(platforms);
       expect(result.manifest.platform).toEqual(platform);
     } finally {

@@ -38,7 +38,13 @@ describe('converting from S3 to S3 (s3rver)', () => {
 
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'lockstep-s3-'));
-    server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: join(work, 's3'), configureBuckets: [{ name: bucket, configs: [] }] });
+    server = new S3rver({
+      port: 0,
+      address: '127.0.0.1',
+      silent: true,
+      directory: join(work, 's3'),
+      configureBuckets: [{ name: bucket, configs: [] }],
+    });
     const { port } = (await server.run()) as { port: number };
     s3 = new S3Client({
       endpoint: `http://127.0.0.1:${port}`,
@@ -73,7 +79,12 @@ describe('converting from S3 to S3 (s3rver)', () => {
     const archive = buildZip([...sampleSdkEntries(), bigEntry]);
     await put('acme-maps/6.2.0/artifacts.zip', archive);
 
-    const source = await S3RandomAccessReader.open({ client: s3, bucket, key: 'acme-maps/6.2.0/artifacts.zip', blockSize: MiB });
+    const source = await S3RandomAccessReader.open({
+      client: s3,
+      bucket,
+      key: 'acme-maps/6.2.0/artifacts.zip',
+      blockSize: MiB,
+    });
     expect(source.size).toBe(archive.length);
     const result = await convertSdkPackage({
       metadata: sdkMetadata(),
@@ -91,7 +102,11 @@ describe('converting from S3 to S3 (s3rver)', () => {
 
     // The same archive converted from a local file gives byte-identical output.
     writeFileSync(join(work, 'artifacts.zip'), archive);
-    const local = await convertSdkPackage({ metadata: sdkMetadata(), source: { path: join(work, 'artifacts.zip') }, sink: new LocalFileSink(join(work, 'package.zip')) });
+    const local = await convertSdkPackage({
+      metadata: sdkMetadata(),
+      source: { path: join(work, 'artifacts.zip') },
+      sink: new LocalFileSink(join(work, 'package.zip')),
+    });
     expect(local.sha256).toBe(result.sha256);
     expect(sha256(readFileSync(join(work, 'package.zip')))).toBe(result.sha256);
     // The block cache turns the central directory's many small reads into a handful of GETs.
@@ -101,27 +116,47 @@ describe('converting from S3 to S3 (s3rver)', () => {
   it('writes a small package with one PutObject on commit', async () => {
     await put('small/artifacts.zip', buildZip(sampleSdkEntries()));
     const source = await S3RandomAccessReader.open({ client: s3, bucket, key: 'small/artifacts.zip' });
-    const result = await convertSdkPackage({ metadata: sdkMetadata(), source, sink: new S3MultipartSink({ client: s3, bucket, key: 'small/package.zip' }) });
+    const result = await convertSdkPackage({
+      metadata: sdkMetadata(),
+      source,
+      sink: new S3MultipartSink({ client: s3, bucket, key: 'small/package.zip' }),
+    });
     const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'small/package.zip' }));
     expect(sha256(Buffer.from(await object.Body!.transformToByteArray()))).toBe(result.sha256);
   });
 
   it('refuses a hostile archive read from S3 and creates no object', async () => {
-    await put('hostile/artifacts.zip', buildZip([{ name: 'lib/ok.h', data: Buffer.from('ok') }, { name: '../../evil.sh', data: Buffer.from('rm -rf /') }]));
+    await put(
+      'hostile/artifacts.zip',
+      buildZip([
+        { name: 'lib/ok.h', data: Buffer.from('ok') },
+        { name: '../../evil.sh', data: Buffer.from('rm -rf /') },
+      ]),
+    );
     const source = await S3RandomAccessReader.open({ client: s3, bucket, key: 'hostile/artifacts.zip' });
-    const error = await convertSdkPackage({ metadata: sdkMetadata(), source, sink: new S3MultipartSink({ client: s3, bucket, key: 'hostile/package.zip' }) }).catch((e: unknown) => e);
+    const error = await convertSdkPackage({
+      metadata: sdkMetadata(),
+      source,
+      sink: new S3MultipartSink({ client: s3, bucket, key: 'hostile/package.zip' }),
+    }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(HostileArchiveError);
     expect((error as HostileArchiveError).entry).toBe('../../evil.sh');
     expect(await exists('hostile/package.zip')).toBe(false);
   });
 
   it('aborts the multipart upload when a lie is found after parts were uploaded, leaving no object', async () => {
-    const liar: RawZipEntry = { name: 'AcmeMaps-6.2.0/resources/zz-liar.bin', data: randomBytes(64 * 1024), declaredSize: 100 };
+    const liar: RawZipEntry = {
+      name: 'AcmeMaps-6.2.0/resources/zz-liar.bin',
+      data: randomBytes(64 * 1024),
+      declaredSize: 100,
+    };
     await put('liar/artifacts.zip', buildZip([...sampleSdkEntries(), bigEntry, liar]));
     const source = await S3RandomAccessReader.open({ client: s3, bucket, key: 'liar/artifacts.zip', blockSize: MiB });
-    const error = await convertSdkPackage({ metadata: sdkMetadata(), source, sink: new S3MultipartSink({ client: s3, bucket, key: 'liar/package.zip', partSize: 5 * MiB }) }).catch(
-      (e: unknown) => e,
-    );
+    const error = await convertSdkPackage({
+      metadata: sdkMetadata(),
+      source,
+      sink: new S3MultipartSink({ client: s3, bucket, key: 'liar/package.zip', partSize: 5 * MiB }),
+    }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(HostileArchiveError);
     expect((error as HostileArchiveError).rule).toBe('size-mismatch');
     expect(await exists('liar/package.zip')).toBe(false);
@@ -143,9 +178,12 @@ describe('S3MultipartSink', () => {
   async function write(sink: S3MultipartSink, bytes: number): Promise<void> {
     const stream = sink.open();
     for (let sent = 0; sent < bytes; sent += 256 * 1024) {
-      if (!stream.write(Buffer.alloc(Math.min(256 * 1024, bytes - sent), 1))) await new Promise((r) => stream.once('drain', r));
+      if (!stream.write(Buffer.alloc(Math.min(256 * 1024, bytes - sent), 1)))
+        await new Promise((r) => stream.once('drain', r));
     }
-    await new Promise<void>((resolve, reject) => stream.end((error?: Error | null) => (error ? reject(error) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      stream.end((error?: Error | null) => (error ? reject(error) : resolve())),
+    );
   }
 
   it('completes with every part in order on commit', async () => {
@@ -154,7 +192,9 @@ describe('S3MultipartSink', () => {
     await write(sink, 12 * MiB);
     expect(mock.commandCalls(CompleteMultipartUploadCommand)).toHaveLength(0);
     await sink.commit();
-    const parts = mock.commandCalls(UploadPartCommand).map((c) => [c.args[0].input.PartNumber, (c.args[0].input.Body as Buffer).length]);
+    const parts = mock
+      .commandCalls(UploadPartCommand)
+      .map((c) => [c.args[0].input.PartNumber, (c.args[0].input.Body as Buffer).length]);
     expect(parts).toEqual([
       [1, 5 * MiB],
       [2, 5 * MiB],
@@ -174,7 +214,9 @@ describe('S3MultipartSink', () => {
     const sink = new S3MultipartSink({ client: s3, bucket: 'b', key: 'k', partSize: 5 * MiB });
     await write(sink, 11 * MiB);
     await sink.abort();
-    expect(mock.commandCalls(AbortMultipartUploadCommand).map((c) => c.args[0].input)).toEqual([{ Bucket: 'b', Key: 'k', UploadId: 'upload-1' }]);
+    expect(mock.commandCalls(AbortMultipartUploadCommand).map((c) => c.args[0].input)).toEqual([
+      { Bucket: 'b', Key: 'k', UploadId: 'upload-1' },
+    ]);
     expect(mock.commandCalls(CompleteMultipartUploadCommand)).toHaveLength(0);
   });
 
@@ -191,10 +233,15 @@ describe('S3MultipartSink', () => {
     mock.on(UploadPartCommand).rejects(new Error('SlowDown'));
     const work = mkdtempSync(join(tmpdir(), 'lockstep-sinkfail-'));
     try {
-      writeFileSync(join(work, 'in.zip'), buildZip([{ name: 'resources/big.bin', data: randomBytes(6 * MiB), method: 0 }]));
-      const error = await convertSdkPackage({ metadata: sdkMetadata(), source: { path: join(work, 'in.zip') }, sink: new S3MultipartSink({ client: s3, bucket: 'b', key: 'k', partSize: 5 * MiB }) }).catch(
-        (e: unknown) => e,
+      writeFileSync(
+        join(work, 'in.zip'),
+        buildZip([{ name: 'resources/big.bin', data: randomBytes(6 * MiB), method: 0 }]),
       );
+      const error = await convertSdkPackage({
+        metadata: sdkMetadata(),
+        source: { path: join(work, 'in.zip') },
+        sink: new S3MultipartSink({ client: s3, bucket: 'b', key: 'k', partSize: 5 * MiB }),
+      }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(PackageSinkError);
       expect((error as Error).message).toContain('SlowDown');
       expect(mock.commandCalls(AbortMultipartUploadCommand)).toHaveLength(1);

@@ -30,7 +30,12 @@ beforeAll(async () => {
   const temp = await tempDataDir('lockstep-sdk-e2e-');
   dataDir = temp.dir;
   cleanup = temp.cleanup;
-  services = await startLocalServices({ dataDir, javaPreference: 'dynalite', instantRetries: true, log: () => undefined });
+  services = await startLocalServices({
+    dataDir,
+    javaPreference: 'dynalite',
+    instantRetries: true,
+    log: () => undefined,
+  });
   services.applyEnvironment();
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
@@ -50,7 +55,9 @@ afterAll(async () => {
 /** Waits until every SDK execution has ended (executions started by others included). */
 async function settle(): Promise<void> {
   for (let round = 0; round < 50; round++) {
-    const running = services.stepFunctions.listExecutionRecords().filter((r) => r.status === 'RUNNING' && r.stateMachineArn === sdk.names.stateMachineArn);
+    const running = services.stepFunctions
+      .listExecutionRecords()
+      .filter((r) => r.status === 'RUNNING' && r.stateMachineArn === sdk.names.stateMachineArn);
     if (running.length === 0) return;
     await Promise.all(running.map((r) => services.stepFunctions.waitForExecution(r.executionArn)));
   }
@@ -77,7 +84,9 @@ describe('SDK publishing in local mode', () => {
     expect((await statusOf('analytics@6.1.0')).status).toBe('PUBLISHED');
     const published = await statusOf('geo@1.0.0');
     expect(published.status).toBe('PUBLISHED');
-    expect(published.history.map((h) => h.status)).toEqual(expect.arrayContaining(['WAITING', 'TESTING', 'READY', 'PUBLISHED']));
+    expect(published.history.map((h) => h.status)).toEqual(
+      expect.arrayContaining(['WAITING', 'TESTING', 'READY', 'PUBLISHED']),
+    );
     // The tester built the sample app against analytics with the real compiler and checked the architectures.
     const checks = published.tests?.packages.find((p) => p.name === 'geo')?.checks ?? [];
     const sampleApp = checks.find((c) => c.name === 'sample-app');
@@ -85,7 +94,12 @@ describe('SDK publishing in local mode', () => {
     expect(sampleApp?.skipped).toBeUndefined();
     expect(sampleApp?.message).toContain('built and ran');
     expect(checks.find((c) => c.name === 'architectures:lib/libgeo.a')).toMatchObject({ passed: true });
-    expect(outbox.filter((m) => m.attributes.event === 'sdk-published').map((m) => m.attributes.sdk).sort()).toEqual(['analytics', 'geo']);
+    expect(
+      outbox
+        .filter((m) => m.attributes.event === 'sdk-published')
+        .map((m) => m.attributes.sdk)
+        .sort(),
+    ).toEqual(['analytics', 'geo']);
   });
 
   it('publishes a private SDK and installs it through a signed URL that the edge verifies, writing the lock file', async () => {
@@ -102,12 +116,18 @@ describe('SDK publishing in local mode', () => {
       await fs.writeFile(manifest, 'sdks:\n  maps: "^2.0.0"\n');
     });
     const summary = await installSdks(consumer, { manifest, dir: join(dataDir, 'app', 'vendor') });
-    expect(summary.installed.map((i) => `${i.name}@${i.version}`)).toEqual(['analytics@6.1.0', 'geo@1.0.0', 'maps@2.0.0']);
+    expect(summary.installed.map((i) => `${i.name}@${i.version}`)).toEqual([
+      'analytics@6.1.0',
+      'geo@1.0.0',
+      'maps@2.0.0',
+    ]);
     const lock = parseLockFile(await readFile(join(dataDir, 'app', LOCK_FILE_NAME), 'utf8'));
     expect(lock.sdks.find((s) => s.name === 'maps')).toMatchObject({ version: '2.0.0', tier: 'private' });
 
     // The download API's URL for the private package is signed; the edge serves it, and refuses it once altered.
-    const answer = (await (await fetch(`${consumer.api}/sdk/download/maps/2.0.0`, { headers: { authorization: `Bearer ${consumer.token}` } })).json()) as { url: string; policy: string };
+    const answer = (await (
+      await fetch(`${consumer.api}/sdk/download/maps/2.0.0`, { headers: { authorization: `Bearer ${consumer.token}` } })
+    ).json()) as { url: string; policy: string };
     expect(answer.policy).toBe('custom');
     expect((await fetch(answer.url)).status).toBe(200);
     const tampered = answer.url.replace('/private/maps/2.0.0/', '/private/maps/2.0.1/');
@@ -138,17 +158,26 @@ describe('SDK publishing in local mode', () => {
     expect(maps.reason).toMatch(/\^7\.0\.0/);
     const conflicts = outbox.filter((m) => m.attributes.event === 'sdk-conflict');
     const recipients = new Set(conflicts.map((m) => m.attributes.recipient));
-    expect([...recipients]).toEqual(expect.arrayContaining(['maps-owners@example.com', 'social-owners@example.com', 'geo-owners@example.com']));
+    expect([...recipients]).toEqual(
+      expect.arrayContaining(['maps-owners@example.com', 'social-owners@example.com', 'geo-owners@example.com']),
+    );
     expect(conflicts[0]!.message).toContain('analytics');
     // All or nothing: neither member reached the package host.
-    const index = await (await fetch(`${consumer.api}/sdk/index`, { headers: { authorization: `Bearer ${consumer.token}` } })).json() as { sdks: { name: string; versions: { version: string }[] }[] };
+    const index = (await (
+      await fetch(`${consumer.api}/sdk/index`, { headers: { authorization: `Bearer ${consumer.token}` } })
+    ).json()) as { sdks: { name: string; versions: { version: string }[] }[] };
     expect(index.sdks.find((s) => s.name === 'maps')?.versions.map((v) => v.version)).toEqual(['2.0.0']);
     expect(index.sdks.map((s) => s.name)).not.toContain('social');
   });
 
   it('refuses a private SDK to a consumer outside the groups that may download it', async () => {
-    const partner = { api: consumer.api, token: (await import('../../../local/sdk')).readLocalSdkEndpoints(dataDir)!.partnerToken };
-    const response = await fetch(`${partner.api}/sdk/download/maps/2.0.0`, { headers: { authorization: `Bearer ${partner.token}` } });
+    const partner = {
+      api: consumer.api,
+      token: (await import('../../../local/sdk')).readLocalSdkEndpoints(dataDir)!.partnerToken,
+    };
+    const response = await fetch(`${partner.api}/sdk/download/maps/2.0.0`, {
+      headers: { authorization: `Bearer ${partner.token}` },
+    });
     expect(response.status).toBe(403);
     expect(((await response.json()) as { message: string }).message).toContain('maps is private');
   });
@@ -157,7 +186,9 @@ describe('SDK publishing in local mode', () => {
 describe('restarting the SDK half', () => {
   it('keeps the local edge on its port, so signed URLs issued before the restart still work', async () => {
     const before = sdk.endpoints.edge;
-    const answer = (await (await fetch(`${consumer.api}/sdk/download/maps/2.0.0`, { headers: { authorization: `Bearer ${consumer.token}` } })).json()) as { url: string };
+    const answer = (await (
+      await fetch(`${consumer.api}/sdk/download/maps/2.0.0`, { headers: { authorization: `Bearer ${consumer.token}` } })
+    ).json()) as { url: string };
     await sdk.stop();
     sdk = await startSdkPublishing(services, { pollIntervalMs: 0, log: () => undefined });
     expect(sdk.endpoints.edge).toBe(before);
@@ -171,7 +202,12 @@ describe('sdk status without a target', () => {
     await cp(built['analytics@6.1.0']!, folder, { recursive: true });
     const metadataFile = join(folder, 'lockstep-sdk.json');
     const text = await readFile(metadataFile, 'utf8');
-    await writeFile(metadataFile, text.replace('"version": "6.1.0"', '"version": "6.9.0"').replace('"license": "Apache-2.0"', '"license": "Apache 2"'));
+    await writeFile(
+      metadataFile,
+      text
+        .replace('"version": "6.1.0"', '"version": "6.9.0"')
+        .replace('"license": "Apache-2.0"', '"license": "Apache 2"'),
+    );
     await pushSdks(provider, [folder]);
     await settle();
     const all = await fetchStatus(provider);

@@ -22,7 +22,11 @@ const context: DownloadContext = {
     groups: { employees: { ipRanges: ['10.0.0.0/8', '2001:db8::/32'] }, partners: {} },
     tiers: { private: ['employees'], 'early-access': ['employees', 'partners'] },
   }),
-  signer: new CloudFrontUrlSigner({ keyPairId: 'KLOCAL', privateKeyPem: keys.privateKeyPem, baseUrl: 'https://cdn.example.com' }),
+  signer: new CloudFrontUrlSigner({
+    keyPairId: 'KLOCAL',
+    privateKeyPem: keys.privateKeyPem,
+    baseUrl: 'https://cdn.example.com',
+  }),
   now,
 };
 const verifier = new CloudFrontUrlVerifier({ KLOCAL: keys.publicKeyPem });
@@ -31,28 +35,50 @@ const employee = { id: 'e1', groups: ['employees'] };
 
 describe('decideDownload', () => {
   it('gives a plain URL for a public version', () => {
-    const decision = decideDownload({ consumer: { id: 'anon', groups: [] }, sourceIp: '198.51.100.1', name: 'maps', version: '2.0.0' }, context);
-    expect(decision).toMatchObject({ ok: true, policy: 'public', url: 'https://cdn.example.com/public/maps/2.0.0/maps-2.0.0.zip' });
+    const decision = decideDownload(
+      { consumer: { id: 'anon', groups: [] }, sourceIp: '198.51.100.1', name: 'maps', version: '2.0.0' },
+      context,
+    );
+    expect(decision).toMatchObject({
+      ok: true,
+      policy: 'public',
+      url: 'https://cdn.example.com/public/maps/2.0.0/maps-2.0.0.zip',
+    });
   });
 
   it('signs an early-access download with a canned policy that the edge accepts until it expires', () => {
-    const decision = decideDownload({ consumer: partner, sourceIp: '198.51.100.1', name: 'maps', version: '2.1.0' }, context);
+    const decision = decideDownload(
+      { consumer: partner, sourceIp: '198.51.100.1', name: 'maps', version: '2.1.0' },
+      context,
+    );
     expect(decision).toMatchObject({ ok: true, policy: 'canned', expiresAt: '2026-03-01T12:05:00.000Z' });
     if (!decision.ok) return;
     expect(verifier.verify(decision.url, { now, sourceIp: '198.51.100.1' }).ok).toBe(true);
-    expect(verifier.verify(decision.url, { now: new Date('2026-03-01T12:06:00Z') })).toMatchObject({ ok: false, reason: 'expired' });
+    expect(verifier.verify(decision.url, { now: new Date('2026-03-01T12:06:00Z') })).toMatchObject({
+      ok: false,
+      reason: 'expired',
+    });
   });
 
   it('signs an IP-limited private download with a custom policy bound to the range', () => {
-    const decision = decideDownload({ consumer: employee, sourceIp: '10.1.2.3', name: 'maps', version: '3.0.0-beta.1' }, context);
+    const decision = decideDownload(
+      { consumer: employee, sourceIp: '10.1.2.3', name: 'maps', version: '3.0.0-beta.1' },
+      context,
+    );
     expect(decision).toMatchObject({ ok: true, policy: 'custom' });
     if (!decision.ok) return;
     expect(verifier.verify(decision.url, { now, sourceIp: '10.9.9.9' }).ok).toBe(true);
-    expect(verifier.verify(decision.url, { now, sourceIp: '192.0.2.1' })).toMatchObject({ ok: false, reason: 'ip-not-allowed' });
+    expect(verifier.verify(decision.url, { now, sourceIp: '192.0.2.1' })).toMatchObject({
+      ok: false,
+      reason: 'ip-not-allowed',
+    });
   });
 
   it('checks an IPv6 range itself and signs without an IP condition', () => {
-    const decision = decideDownload({ consumer: employee, sourceIp: '2001:db8::7', name: 'maps', version: '3.0.0-beta.1' }, context);
+    const decision = decideDownload(
+      { consumer: employee, sourceIp: '2001:db8::7', name: 'maps', version: '3.0.0-beta.1' },
+      context,
+    );
     expect(decision).toMatchObject({ ok: true, policy: 'canned' });
   });
 
@@ -68,7 +94,12 @@ describe('decideDownload', () => {
   });
 
   it('tells a consumer asking for a withdrawn version what to use instead', () => {
-    const decision = decideDownload({ consumer: partner, sourceIp: '198.51.100.1', name: 'maps', version: '1.0.0' }, context);
-    expect(!decision.ok && decision.refusal.message).toBe('maps 1.0.0 was withdrawn: it is no longer supported; use 2.1.0');
+    const decision = decideDownload(
+      { consumer: partner, sourceIp: '198.51.100.1', name: 'maps', version: '1.0.0' },
+      context,
+    );
+    expect(!decision.ok && decision.refusal.message).toBe(
+      'maps 1.0.0 was withdrawn: it is no longer supported; use 2.1.0',
+    );
   });
 });

@@ -18,14 +18,22 @@ export const sha256 = (data: string | Buffer): string => createHash('sha256').up
 export function published(
   name: string,
   version: string,
-  options: { tier?: AccessTier; supported?: boolean; dependencies?: Record<string, string>; deprecatedInFavorOf?: string; content?: string } = {},
+  options: {
+    tier?: AccessTier;
+    supported?: boolean;
+    dependencies?: Record<string, string>;
+    deprecatedInFavorOf?: string;
+    content?: string;
+  } = {},
 ): PublishedPackage {
   const content = options.content ?? `${name}-${version} archive bytes`;
   return {
     metadata: sdk(name, version, options.dependencies ?? {}, {
       tier: options.tier ?? 'public',
       supported: options.supported ?? true,
-      ...(options.deprecatedInFavorOf !== undefined ? { deprecated: true, deprecatedInFavorOf: options.deprecatedInFavorOf } : {}),
+      ...(options.deprecatedInFavorOf !== undefined
+        ? { deprecated: true, deprecatedInFavorOf: options.deprecatedInFavorOf }
+        : {}),
     }),
     files: [{ name: `${name}-${version}.zip`, sha256: sha256(content), size: Buffer.byteLength(content) }],
   };

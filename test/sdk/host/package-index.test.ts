@@ -26,7 +26,12 @@ describe('buildIndex', () => {
       ['2.0.0', 'public'],
     ]);
     expect(maps.versions[1]!.files).toEqual([
-      { name: 'maps-2.1.0.zip', key: 'early-access/maps/2.1.0/maps-2.1.0.zip', sha256: sha256('maps-2.1.0 archive bytes'), size: 24 },
+      {
+        name: 'maps-2.1.0.zip',
+        key: 'early-access/maps/2.1.0/maps-2.1.0.zip',
+        sha256: sha256('maps-2.1.0 archive bytes'),
+        size: 24,
+      },
     ]);
     expect(maps.latest).toBe('2.1.0');
   });
@@ -51,8 +56,12 @@ describe('buildIndex', () => {
   });
 
   it('refuses a version published twice and a file name that cannot be a key', () => {
-    expect(() => buildIndex([published('maps', '2.0.0'), published('maps', '2.0.0')], { generatedAt })).toThrow(HostError);
+    expect(() => buildIndex([published('maps', '2.0.0'), published('maps', '2.0.0')], { generatedAt })).toThrow(
+      HostError,
+    );
     const bad = published('maps', '2.0.0');
-    expect(() => buildIndex([{ ...bad, files: [{ ...bad.files[0]!, name: '../escape.zip' }] }], { generatedAt })).toThrow(/cannot be an object key/);
+    expect(() =>
+      buildIndex([{ ...bad, files: [{ ...bad.files[0]!, name: '../escape.zip' }] }], { generatedAt }),
+    ).toThrow(/cannot be an object key/);
   });
 });

@@ -18,12 +18,23 @@ describe('signed URLs, signed and verified with a real key pair', () => {
   it('round-trips a canned policy', () => {
     const signed = signer.sign({ key, expiresAt: inFiveMinutes });
     expect(signed.policy).toBe('canned');
-    expect(signed.url).toMatch(/^https:\/\/d111111abcdef8\.cloudfront\.net\/private\/maps\/2\.0\.0\/maps-2\.0\.0\.zip\?Expires=\d+&Key-Pair-Id=K2JCJMDEHXQW5F&Signature=[A-Za-z0-9_~-]+$/);
-    expect(verifier.verify(signed.url, { now })).toMatchObject({ ok: true, policy: 'canned', keyPairId: 'K2JCJMDEHXQW5F' });
+    expect(signed.url).toMatch(
+      /^https:\/\/d111111abcdef8\.cloudfront\.net\/private\/maps\/2\.0\.0\/maps-2\.0\.0\.zip\?Expires=\d+&Key-Pair-Id=K2JCJMDEHXQW5F&Signature=[A-Za-z0-9_~-]+$/,
+    );
+    expect(verifier.verify(signed.url, { now })).toMatchObject({
+      ok: true,
+      policy: 'canned',
+      keyPairId: 'K2JCJMDEHXQW5F',
+    });
   });
 
   it('round-trips a custom policy with an IP range and a start time', () => {
-    const signed = signer.sign({ key, expiresAt: inFiveMinutes, notBefore: new Date(now.getTime() - 60_000), ipRange: '203.0.113.0/24' });
+    const signed = signer.sign({
+      key,
+      expiresAt: inFiveMinutes,
+      notBefore: new Date(now.getTime() - 60_000),
+      ipRange: '203.0.113.0/24',
+    });
     expect(signed.policy).toBe('custom');
     expect(signed.url).toContain('Policy=');
     expect(verifier.verify(signed.url, { now, sourceIp: '203.0.113.9' })).toMatchObject({ ok: true, policy: 'custom' });
@@ -31,7 +42,10 @@ describe('signed URLs, signed and verified with a real key pair', () => {
 
   it('signs the same URL whether the PEM is parsed once or on every call', () => {
     const once = signer.sign({ key, expiresAt: inFiveMinutes });
-    const each = signWithPemEachTime({ keyPairId: 'K2JCJMDEHXQW5F', privateKeyPem, baseUrl }, { key, expiresAt: inFiveMinutes });
+    const each = signWithPemEachTime(
+      { keyPairId: 'K2JCJMDEHXQW5F', privateKeyPem, baseUrl },
+      { key, expiresAt: inFiveMinutes },
+    );
     expect(each.url).toBe(once.url);
   });
 
@@ -58,14 +72,23 @@ describe('signed URLs, signed and verified with a real key pair', () => {
     const widened = signer.sign({ key, expiresAt: inFiveMinutes, ipRange: '0.0.0.0/0' }).url;
     const policyOf = (u: string) => /Policy=([^&]+)/.exec(u)![1]!;
     const forged = custom.replace(policyOf(custom), policyOf(widened));
-    expect(verifier.verify(forged, { now, sourceIp: '198.51.100.1' })).toMatchObject({ ok: false, reason: 'bad-signature' });
+    expect(verifier.verify(forged, { now, sourceIp: '198.51.100.1' })).toMatchObject({
+      ok: false,
+      reason: 'bad-signature',
+    });
   });
 
   it('refuses a URL signed with a key the edge does not trust', () => {
     const rogue = new CloudFrontUrlSigner({ keyPairId: 'K2JCJMDEHXQW5F', privateKeyPem: other.privateKeyPem, baseUrl });
-    expect(verifier.verify(rogue.sign({ key, expiresAt: inFiveMinutes }).url, { now })).toMatchObject({ ok: false, reason: 'bad-signature' });
+    expect(verifier.verify(rogue.sign({ key, expiresAt: inFiveMinutes }).url, { now })).toMatchObject({
+      ok: false,
+      reason: 'bad-signature',
+    });
     const unknown = new CloudFrontUrlSigner({ keyPairId: 'KUNKNOWN', privateKeyPem, baseUrl });
-    expect(verifier.verify(unknown.sign({ key, expiresAt: inFiveMinutes }).url, { now })).toMatchObject({ ok: false, reason: 'unknown-key' });
+    expect(verifier.verify(unknown.sign({ key, expiresAt: inFiveMinutes }).url, { now })).toMatchObject({
+      ok: false,
+      reason: 'unknown-key',
+    });
   });
 
   it('refuses a signature moved onto another path', () => {
@@ -91,13 +114,25 @@ describe('signed URLs, signed and verified with a real key pair', () => {
         url,
         keyPairId: 'K2JCJMDEHXQW5F',
         privateKey: privateKeyPem,
-        policy: JSON.stringify({ Statement: [{ Resource: url, Condition: { DateLessThan: { 'AWS:EpochTime': inFiveMinutes.getTime() / 1000 }, ...condition } }] }),
+        policy: JSON.stringify({
+          Statement: [
+            {
+              Resource: url,
+              Condition: { DateLessThan: { 'AWS:EpochTime': inFiveMinutes.getTime() / 1000 }, ...condition },
+            },
+          ],
+        }),
       });
     expect(verifier.verify(signWith({ DateGreaterThan: { 'AWS:EpochTime': { at: 1 } } }), { now })).toMatchObject({
       reason: 'not-yet-valid',
       message: 'The URL is valid only after {"at":1}',
     });
-    expect(verifier.verify(signWith({ IpAddress: { 'AWS:SourceIp': ['203.0.113.0/24'] } }), { now, sourceIp: '203.0.113.9' })).toMatchObject({
+    expect(
+      verifier.verify(signWith({ IpAddress: { 'AWS:SourceIp': ['203.0.113.0/24'] } }), {
+        now,
+        sourceIp: '203.0.113.9',
+      }),
+    ).toMatchObject({
       reason: 'malformed',
       message: `The policy's AWS:SourceIp ["203.0.113.0/24"] is not a CIDR range`,
     });
@@ -112,8 +147,23 @@ describe('signed URLs, signed and verified with a real key pair', () => {
   });
 
   it('matches policy resources with * and ? wildcards', () => {
-    expect(wildcardMatch('https://d111.cloudfront.net/private/maps/*', 'https://d111.cloudfront.net/private/maps/2.0.0/maps-2.0.0.zip')).toBe(true);
-    expect(wildcardMatch('https://d111.cloudfront.net/private/maps/?.0.0/*', 'https://d111.cloudfront.net/private/maps/2.0.0/x.zip')).toBe(true);
-    expect(wildcardMatch('https://d111.cloudfront.net/private/maps/*', 'https://d111.cloudfront.net/private/social/1.0.0/x.zip')).toBe(false);
+    expect(
+      wildcardMatch(
+        'https://d111.cloudfront.net/private/maps/*',
+        'https://d111.cloudfront.net/private/maps/2.0.0/maps-2.0.0.zip',
+      ),
+    ).toBe(true);
+    expect(
+      wildcardMatch(
+        'https://d111.cloudfront.net/private/maps/?.0.0/*',
+        'https://d111.cloudfront.net/private/maps/2.0.0/x.zip',
+      ),
+    ).toBe(true);
+    expect(
+      wildcardMatch(
+        'https://d111.cloudfront.net/private/maps/*',
+        'https://d111.cloudfront.net/private/social/1.0.0/x.zip',
+      ),
+    ).toBe(false);
   });
 });

@@ -14,9 +14,15 @@ import { LOCK_FILE_NAME, serializeLockFile } from '../../../lambdas/sdk/install/
 import { planInstall } from '../../../lambdas/sdk/install/plan';
 import { published, sha256 } from '../host/fixtures';
 
-const index = buildIndex([published('analytics', '6.1.0'), published('geo', '3.1.0', { dependencies: { analytics: '^6.0.0' } })], { generatedAt: '2026-03-01T00:00:00.000Z' });
+const index = buildIndex(
+  [published('analytics', '6.1.0'), published('geo', '3.1.0', { dependencies: { analytics: '^6.0.0' } })],
+  { generatedAt: '2026-03-01T00:00:00.000Z' },
+);
 /** What the host serves per file; geo's bytes were altered on the host. */
-const served: Record<string, string> = { 'analytics-6.1.0.zip': 'analytics-6.1.0 archive bytes', 'geo-3.1.0.zip': 'geo-3.1.0 ARCHIVE bytes' };
+const served: Record<string, string> = {
+  'analytics-6.1.0.zip': 'analytics-6.1.0 archive bytes',
+  'geo-3.1.0.zip': 'geo-3.1.0 ARCHIVE bytes',
+};
 
 let server: Server;
 let api: ApiOptions;
@@ -26,7 +32,8 @@ beforeAll(async () => {
     const url = new URL(request.url ?? '/', 'http://localhost');
     if (url.pathname === '/sdk/index') return response.end(JSON.stringify(index));
     const download = /^\/sdk\/download\/[^/]+\/[^/]+$/.exec(url.pathname);
-    if (download !== null) return response.end(JSON.stringify({ url: `${api.api}/host/${url.searchParams.get('file')}` }));
+    if (download !== null)
+      return response.end(JSON.stringify({ url: `${api.api}/host/${url.searchParams.get('file')}` }));
     const file = /^\/host\/(.+)$/.exec(url.pathname)?.[1];
     if (file !== undefined && served[file] !== undefined) return response.end(served[file]);
     response.statusCode = 404;

@@ -5,9 +5,20 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { buildIndex } from '../../../lambdas/sdk/host/package-index';
-import { ChecksumMismatchError, ConsumerManifestError, InstallResolutionError, LockFileError } from '../../../lambdas/sdk/install/errors';
+import {
+  ChecksumMismatchError,
+  ConsumerManifestError,
+  InstallResolutionError,
+  LockFileError,
+} from '../../../lambdas/sdk/install/errors';
 import { installPackages, verifyDownload, type Downloader } from '../../../lambdas/sdk/install/fetch';
-import { LOCK_FILE_NAME, parseLockFile, readLockFile, serializeLockFile, writeLockFile } from '../../../lambdas/sdk/install/lock-file';
+import {
+  LOCK_FILE_NAME,
+  parseLockFile,
+  readLockFile,
+  serializeLockFile,
+  writeLockFile,
+} from '../../../lambdas/sdk/install/lock-file';
 import { parseConsumerManifest } from '../../../lambdas/sdk/install/manifest';
 import { planInstall } from '../../../lambdas/sdk/install/plan';
 import { published } from '../host/fixtures';
@@ -51,7 +62,9 @@ const downloader = (corrupt?: string): Downloader & { calls: string[] } => {
 
 describe('consumer manifest', () => {
   it('reads SDK ranges from YAML', () => {
-    expect(parseConsumerManifest('sdks:\n  maps: "^2.0.0"\n  social: ">=1.3.0 <2.0.0"\n')).toEqual({ sdks: { maps: '^2.0.0', social: '>=1.3.0 <2.0.0' } });
+    expect(parseConsumerManifest('sdks:\n  maps: "^2.0.0"\n  social: ">=1.3.0 <2.0.0"\n')).toEqual({
+      sdks: { maps: '^2.0.0', social: '>=1.3.0 <2.0.0' },
+    });
   });
 
   it('reads "~>" with CocoaPods\' meaning, as SDK metadata does', () => {
@@ -92,7 +105,9 @@ describe('planInstall', () => {
   });
 
   it('never installs a prerelease for a range that does not name one, and does when asked', () => {
-    const withBeta = buildIndex([...catalogue, published('analytics', '7.1.0-beta.1', { tier: 'early-access' })], { generatedAt });
+    const withBeta = buildIndex([...catalogue, published('analytics', '7.1.0-beta.1', { tier: 'early-access' })], {
+      generatedAt,
+    });
     const stable = planInstall({ manifest: { sdks: { analytics: '^7.0.0' } }, index: withBeta });
     expect(stable.downloads.map((d) => `${d.name}@${d.version}`)).toEqual(['analytics@7.0.2']);
     const any = planInstall({ manifest: { sdks: { analytics: '*' } }, index: withBeta });
@@ -102,7 +117,9 @@ describe('planInstall', () => {
   });
 
   it('explains a manifest no published versions satisfy', () => {
-    expect(() => planInstall({ manifest: { sdks: { maps: '^2.0.0', social: '^1.0.0' } }, index })).toThrow(InstallResolutionError);
+    expect(() => planInstall({ manifest: { sdks: { maps: '^2.0.0', social: '^1.0.0' } }, index })).toThrow(
+      InstallResolutionError,
+    );
     expect(() => planInstall({ manifest: { sdks: { maps: '^2.0.0', social: '^1.0.0' } }, index })).toThrow(
       /the manifest requires maps \^2\.0\.0;.*geo 3\.1\.0 requires analytics \^6\.0\.0;.*social 1\.3\.0 requires analytics \^7\.0\.0; no version of analytics satisfies both \^[67]\.0\.0 and \^[67]\.0\.0 \(available: 6\.1\.0, 7\.0\.2\)/,
     );
@@ -120,14 +137,26 @@ describe('planInstall', () => {
     const lock = planInstall({ manifest: { sdks: { maps: '2.0.0' } }, index }).lock;
     const plan = planInstall({ manifest: { sdks: { maps: '^2.0.0', crash: '^1.0.0' } }, index, lock });
     expect(plan.reusedLock).toBe(false);
-    expect(plan.lock.sdks.map((s) => `${s.name} ${s.version}`)).toEqual(['analytics 6.1.0', 'crash 1.0.0', 'geo 3.1.0', 'maps 2.0.0']);
+    expect(plan.lock.sdks.map((s) => `${s.name} ${s.version}`)).toEqual([
+      'analytics 6.1.0',
+      'crash 1.0.0',
+      'geo 3.1.0',
+      'maps 2.0.0',
+    ]);
   });
 
   it('re-resolves when the lock no longer satisfies the manifest or a locked version was withdrawn', () => {
     const lock = planInstall({ manifest: { sdks: { maps: '2.0.0' } }, index }).lock;
-    expect(planInstall({ manifest: { sdks: { maps: '^2.1.0' } }, index, lock }).lock.sdks.find((s) => s.name === 'maps')!.version).toBe('2.1.0');
+    expect(
+      planInstall({ manifest: { sdks: { maps: '^2.1.0' } }, index, lock }).lock.sdks.find((s) => s.name === 'maps')!
+        .version,
+    ).toBe('2.1.0');
     const withdrawn = buildIndex(
-      catalogue.map((p) => (p.metadata.name === 'maps' && p.metadata.version === '2.0.0' ? { ...p, metadata: { ...p.metadata, supported: false } } : p)),
+      catalogue.map((p) =>
+        p.metadata.name === 'maps' && p.metadata.version === '2.0.0'
+          ? { ...p, metadata: { ...p.metadata, supported: false } }
+          : p,
+      ),
       { generatedAt },
     );
     const plan = planInstall({ manifest: { sdks: { maps: '^2.0.0' } }, index: withdrawn, lock });
@@ -138,7 +167,9 @@ describe('planInstall', () => {
   it('stops when the index lists different bytes for a locked version', () => {
     const lock = planInstall({ manifest: { sdks: { maps: '^2.0.0' } }, index }).lock;
     const changed = buildIndex(
-      catalogue.map((p) => (p.metadata.name === 'geo' ? { ...p, files: [{ ...p.files[0]!, sha256: 'f'.repeat(64) }] } : p)),
+      catalogue.map((p) =>
+        p.metadata.name === 'geo' ? { ...p, files: [{ ...p.files[0]!, sha256: 'f'.repeat(64) }] } : p,
+      ),
       { generatedAt },
     );
     expect(() => planInstall({ manifest: { sdks: { maps: '^2.0.0' } }, index: changed, lock })).toThrow(LockFileError);
@@ -196,7 +227,9 @@ describe('downloads', () => {
     writeFileSync(join(dir, 'keep.txt'), 'already here');
     // analytics and maps verify; geo, the second of three, does not.
     expect(plan.downloads.map((d) => d.name)).toEqual(['analytics', 'geo', 'maps']);
-    await expect(installPackages(plan, { downloader: downloader('geo-3.1.0.zip'), directory: dir })).rejects.toThrow(ChecksumMismatchError);
+    await expect(installPackages(plan, { downloader: downloader('geo-3.1.0.zip'), directory: dir })).rejects.toThrow(
+      ChecksumMismatchError,
+    );
     expect(readdirSync(dir)).toEqual(['keep.txt']);
   });
 
@@ -215,7 +248,9 @@ describe('downloads', () => {
     const onError = (error: unknown) => unhandled.push(error);
     process.on('uncaughtException', onError);
     try {
-      await expect(installPackages(plan, { downloader: slow, directory: dir })).rejects.toThrow(/^checksum mismatch for crash-1\.0\.0\.zip: expected [0-9a-f]{64}, got more than \d+ bytes; nothing was installed$/);
+      await expect(installPackages(plan, { downloader: slow, directory: dir })).rejects.toThrow(
+        /^checksum mismatch for crash-1\.0\.0\.zip: expected [0-9a-f]{64}, got more than \d+ bytes; nothing was installed$/,
+      );
       await new Promise((r) => setTimeout(r, 50));
     } finally {
       process.off('uncaughtException', onError);
@@ -231,7 +266,11 @@ describe('downloads', () => {
     const path = join(dir, 'crash', '1.0.0', 'crash-1.0.0.zip');
     writeFileSync(path, 'edited by hand');
     const notices: string[] = [];
-    const installed = await installPackages(plan, { downloader: downloader(), directory: dir, onLocalChange: (n) => notices.push(`${n} [file now: ${readFileSync(path, 'utf8')}]`) });
+    const installed = await installPackages(plan, {
+      downloader: downloader(),
+      directory: dir,
+      onLocalChange: (n) => notices.push(`${n} [file now: ${readFileSync(path, 'utf8')}]`),
+    });
     expect(notices).toEqual([
       `${path} was changed locally (SHA-256 ${sha256Of(Buffer.from('edited by hand'))}, the published file has ${plan.downloads[0]!.file.sha256}); replacing it with the published file [file now: edited by hand]`,
     ]);
@@ -243,6 +282,8 @@ describe('downloads', () => {
     async function* endless() {
       for (;;) yield Buffer.alloc(1024);
     }
-    await expect(verifyDownload(endless(), { label: 'maps 2.0.0 maps-2.0.0.zip', sha256: '0'.repeat(64), size: 4096 })).rejects.toThrow(/larger than the 4096 bytes/);
+    await expect(
+      verifyDownload(endless(), { label: 'maps 2.0.0 maps-2.0.0.zip', sha256: '0'.repeat(64), size: 4096 }),
+    ).rejects.toThrow(/larger than the 4096 bytes/);
   });
 });

@@ -40,15 +40,27 @@ describe('metadata formats', () => {
   });
 
   it('reads YAML booleans and XML booleans as text true/false', () => {
-    expect(parseSdkMetadata(`${GOOD_YAML}deprecated: true\nsupported: false\n`, { sdkExists })).toMatchObject({ deprecated: true, supported: false });
-    expect(parseSdkMetadata(GOOD_XML.replace('</sdk>', '<supported>false</supported></sdk>'), { sdkExists }).supported).toBe(false);
+    expect(parseSdkMetadata(`${GOOD_YAML}deprecated: true\nsupported: false\n`, { sdkExists })).toMatchObject({
+      deprecated: true,
+      supported: false,
+    });
+    expect(
+      parseSdkMetadata(GOOD_XML.replace('</sdk>', '<supported>false</supported></sdk>'), { sdkExists }).supported,
+    ).toBe(false);
   });
 
   it('reports XML shape mistakes with the XML form in the fix', () => {
-    const error = refusal(GOOD_XML.replace('<authors><author>Acme Inc.</author></authors>', '<authors><name>Acme</name></authors>'));
-    expect(error.problems).toEqual([expect.objectContaining({ field: 'authors', fix: expect.stringContaining('<authors><author>') })]);
+    const error = refusal(
+      GOOD_XML.replace('<authors><author>Acme Inc.</author></authors>', '<authors><name>Acme</name></authors>'),
+    );
+    expect(error.problems).toEqual([
+      expect.objectContaining({ field: 'authors', fix: expect.stringContaining('<authors><author>') }),
+    ]);
     const dup = refusal(
-      GOOD_XML.replace('</dependency></dependencies>', '</dependency><dependency><name>analytics</name><range>^7.0.0</range></dependency><dependency><range>1.0.0</range></dependency></dependencies>'),
+      GOOD_XML.replace(
+        '</dependency></dependencies>',
+        '</dependency><dependency><name>analytics</name><range>^7.0.0</range></dependency><dependency><range>1.0.0</range></dependency></dependencies>',
+      ),
     );
     expect(dup.problems.map((p) => p.field)).toEqual(['dependencies.analytics', 'dependencies[2]']);
   });
@@ -70,14 +82,26 @@ describe('metadata formats', () => {
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
     it('refuses XML with an external entity before parsing and reads no file', () => {
-      const xxe = GOOD_XML.replace('<sdk>', `<!DOCTYPE sdk [<!ENTITY xxe SYSTEM "file://${secretPath}">]>\n<sdk>`).replace('<license>Apache-2.0</license>', '<license>&xxe;</license>');
-      const reads = (['readFileSync', 'openSync', 'readFile', 'open', 'createReadStream'] as const).map((method) => jest.spyOn(fs, method));
+      const xxe = GOOD_XML.replace(
+        '<sdk>',
+        `<!DOCTYPE sdk [<!ENTITY xxe SYSTEM "file://${secretPath}">]>\n<sdk>`,
+      ).replace('<license>Apache-2.0</license>', '<license>&xxe;</license>');
+      const reads = (['readFileSync', 'openSync', 'readFile', 'open', 'createReadStream'] as const).map((method) =>
+        jest.spyOn(fs, method),
+      );
       const error = refusal(xxe, 'lockstep-sdk.xml');
       for (const spy of reads) expect(spy).not.toHaveBeenCalled();
       reads.forEach((spy) => spy.mockRestore());
-      expect(error.problems).toEqual([expect.objectContaining({ field: '(document)', message: expect.stringContaining('DOCTYPE or ENTITY declaration is refused') })]);
+      expect(error.problems).toEqual([
+        expect.objectContaining({
+          field: '(document)',
+          message: expect.stringContaining('DOCTYPE or ENTITY declaration is refused'),
+        }),
+      ]);
       // Nothing from the file reached the error (or anything derived from the parse).
-      expect(JSON.stringify({ message: error.message, problems: error.problems, details: error.details })).not.toContain(secret);
+      expect(
+        JSON.stringify({ message: error.message, problems: error.problems, details: error.details }),
+      ).not.toContain(secret);
     });
 
     it('refuses XML internal entity expansion (billion laughs)', () => {
@@ -88,10 +112,15 @@ describe('metadata formats', () => {
     });
 
     it('decodes the predefined entities and character references, and leaves any other reference as text', () => {
-      const metadata = parseSdkMetadata(GOOD_XML.replace('Vector maps for iOS.', 'Maps &amp; routes &lt;iOS&gt; &#8212; &#x263A;'), { sdkExists });
+      const metadata = parseSdkMetadata(
+        GOOD_XML.replace('Vector maps for iOS.', 'Maps &amp; routes &lt;iOS&gt; &#8212; &#x263A;'),
+        { sdkExists },
+      );
       expect(metadata.summary).toBe('Maps & routes <iOS> \u2014 \u263A');
       const error = refusal(GOOD_XML.replace('<name>acme-maps</name>', '<name>&xxe;</name>'));
-      expect(error.problems).toEqual([expect.objectContaining({ field: 'name', message: '"&xxe;" is not a valid SDK name' })]);
+      expect(error.problems).toEqual([
+        expect.objectContaining({ field: 'name', message: '"&xxe;" is not a valid SDK name' }),
+      ]);
     });
 
     it('refuses a YAML alias bomb', () => {
@@ -103,11 +132,16 @@ describe('metadata formats', () => {
         'e: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]',
       ].join('\n');
       const error = refusal(bomb, 'lockstep-sdk.yaml');
-      expect(error.problems).toEqual([expect.objectContaining({ field: '(document)', message: expect.stringContaining('alias bomb') })]);
+      expect(error.problems).toEqual([
+        expect.objectContaining({ field: '(document)', message: expect.stringContaining('alias bomb') }),
+      ]);
     });
 
     it('allows a few YAML aliases', () => {
-      const yaml = GOOD_YAML.replace('authors: [Acme Inc.]', 'authors: [&acme Acme Inc.]').replace('license: Apache-2.0', 'license: Apache-2.0\nx-owner: *acme');
+      const yaml = GOOD_YAML.replace('authors: [Acme Inc.]', 'authors: [&acme Acme Inc.]').replace(
+        'license: Apache-2.0',
+        'license: Apache-2.0\nx-owner: *acme',
+      );
       // The alias itself is fine; the unknown field is what gets reported.
       expect(refusal(yaml).problems.map((p) => p.field)).toEqual(['x-owner']);
     });

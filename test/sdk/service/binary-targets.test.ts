@@ -21,8 +21,20 @@ let h: StepHarness;
 let staged: VersionRecord;
 
 beforeAll(async () => {
-  h = stepHarness({ config: { hostBucket: 'host', stagingBucket: 'staging', packageHostBucket: 'packages', testerProject: 'lockstep-sdk-tester', cdnBaseUrl: `${CDN}/` } });
-  const upload = { artifactsKey: 'incoming/acme-maps/6.2.0/artifacts.zip', metadataKey: 'incoming/acme-maps/6.2.0/lockstep-sdk.json', etag: 'e1' };
+  h = stepHarness({
+    config: {
+      hostBucket: 'host',
+      stagingBucket: 'staging',
+      packageHostBucket: 'packages',
+      testerProject: 'lockstep-sdk-tester',
+      cdnBaseUrl: `${CDN}/`,
+    },
+  });
+  const upload = {
+    artifactsKey: 'incoming/acme-maps/6.2.0/artifacts.zip',
+    metadataKey: 'incoming/acme-maps/6.2.0/lockstep-sdk.json',
+    etag: 'e1',
+  };
   await h.objects.put('host', upload.artifactsKey, buildZip(sampleSdkEntries()));
   const metadata = sdkMetadata({ dependencies: {}, tier: 'early-access' });
   await runSdkStep(h.deps, { action: 'convert', execution: 'exec-1', sdk: SDK, upload, metadata, batchId: null });
@@ -34,12 +46,28 @@ describe('SwiftPM binary targets and absolute podspec URLs', () => {
     const own = (await h.objects.getBytes('staging', 'packages/acme-maps/6.2.0/Maps.xcframework.zip'))!;
     const packageFiles = await readZip((await h.objects.getBytes('staging', staged.package.key))!);
     expect(own).toEqual(packageFiles.get('acme-maps-6.2.0/Maps.xcframework.zip'));
-    expect(staged.package.binaryTargets).toEqual([{ key: 'packages/acme-maps/6.2.0/Maps.xcframework.zip', fileName: 'Maps.xcframework.zip', sha256: sha256(own), size: own.length }]);
+    expect(staged.package.binaryTargets).toEqual([
+      {
+        key: 'packages/acme-maps/6.2.0/Maps.xcframework.zip',
+        fileName: 'Maps.xcframework.zip',
+        sha256: sha256(own),
+        size: own.length,
+      },
+    ]);
 
-    const podspec = JSON.parse(packageFiles.get('acme-maps-6.2.0/acme-maps.podspec.json')!.toString()) as { source: { http: string } };
+    const podspec = JSON.parse(packageFiles.get('acme-maps-6.2.0/acme-maps.podspec.json')!.toString()) as {
+      source: { http: string };
+    };
     expect(podspec.source.http).toBe(`${CDN}/early-access/acme-maps/6.2.0/acme-maps-6.2.0.zip`);
-    const manifest = JSON.parse(packageFiles.get('acme-maps-6.2.0/manifest.json')!.toString()) as { swiftPackage: { binaryTargets: { url: string; checksum: string }[] } };
-    expect(manifest.swiftPackage.binaryTargets).toEqual([expect.objectContaining({ url: `${CDN}/early-access/acme-maps/6.2.0/Maps.xcframework.zip`, checksum: sha256(own) })]);
+    const manifest = JSON.parse(packageFiles.get('acme-maps-6.2.0/manifest.json')!.toString()) as {
+      swiftPackage: { binaryTargets: { url: string; checksum: string }[] };
+    };
+    expect(manifest.swiftPackage.binaryTargets).toEqual([
+      expect.objectContaining({
+        url: `${CDN}/early-access/acme-maps/6.2.0/Maps.xcframework.zip`,
+        checksum: sha256(own),
+      }),
+    ]);
   });
 
   it('publishes it as its own object on the package host, listed in the index with the checksum of those exact bytes', async () => {
@@ -51,7 +79,12 @@ describe('SwiftPM binary targets and absolute podspec URLs', () => {
     const index = JSON.parse((await h.objects.getBytes('packages', 'index.json'))!.toString()) as PackageIndex;
     const files = index.sdks.find((s) => s.name === 'acme-maps')!.versions[0]!.files;
     expect(files).toEqual([
-      { name: 'Maps.xcframework.zip', key: 'early-access/acme-maps/6.2.0/Maps.xcframework.zip', sha256: sha256(published), size: published.length },
+      {
+        name: 'Maps.xcframework.zip',
+        key: 'early-access/acme-maps/6.2.0/Maps.xcframework.zip',
+        sha256: sha256(published),
+        size: published.length,
+      },
       expect.objectContaining({ name: 'acme-maps-6.2.0.zip', key: 'early-access/acme-maps/6.2.0/acme-maps-6.2.0.zip' }),
     ]);
   });

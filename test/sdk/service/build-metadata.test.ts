@@ -5,14 +5,26 @@ import { createUpload } from '../../../lambdas/sdk/service/uploads';
 import { sdkMetadata } from '../converter/fixtures';
 import { stepHarness } from './step-fakes';
 
-const provider: Credential = { id: 'maps-team', groups: [], roles: ['provider'], sdks: ['*'], createdAt: '2025-01-01T00:00:00.000Z' };
+const provider: Credential = {
+  id: 'maps-team',
+  groups: [],
+  roles: ['provider'],
+  sdks: ['*'],
+  createdAt: '2025-01-01T00:00:00.000Z',
+};
 
 describe('build metadata in versions', () => {
   it('accepts 1.2.3+build.5 at the upload API and refuses 1.2.3+build.6 next to it, saying why', async () => {
     const h = stepHarness();
-    Object.assign(h.objects, { presignPut: async (_bucket: string, key: string) => `https://upload.example/${encodeURIComponent(key)}` });
+    Object.assign(h.objects, {
+      presignPut: async (_bucket: string, key: string) => `https://upload.example/${encodeURIComponent(key)}`,
+    });
     Object.assign(h.store, { deleteBatchMembership: async () => undefined, saveUpload: async () => undefined });
-    const grant = await createUpload(h.deps, provider, { name: 'acme-maps', version: '1.2.3+build.5', metadataFile: 'lockstep-sdk.json' });
+    const grant = await createUpload(h.deps, provider, {
+      name: 'acme-maps',
+      version: '1.2.3+build.5',
+      metadataFile: 'lockstep-sdk.json',
+    });
     expect(grant).toMatchObject({ uploadId: expect.any(String) });
 
     const record: Omit<VersionRecord, 'rev'> = {
@@ -28,9 +40,16 @@ describe('build metadata in versions', () => {
       history: [],
     };
     await h.store.saveVersion(record, undefined);
-    await expect(createUpload(h.deps, provider, { name: 'acme-maps', version: '1.2.3+build.6', metadataFile: 'lockstep-sdk.json' })).rejects.toMatchObject({
+    await expect(
+      createUpload(h.deps, provider, {
+        name: 'acme-maps',
+        version: '1.2.3+build.6',
+        metadataFile: 'lockstep-sdk.json',
+      }),
+    ).rejects.toMatchObject({
       statusCode: 409,
-      message: 'acme-maps 1.2.3+build.6 differs from 1.2.3+build.5 (published) only by build metadata, which semver ignores; push a new version number',
+      message:
+        'acme-maps 1.2.3+build.6 differs from 1.2.3+build.5 (published) only by build metadata, which semver ignores; push a new version number',
     });
   });
 });

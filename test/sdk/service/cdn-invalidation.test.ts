@@ -28,8 +28,17 @@ async function published(metadata: SdkMetadata, extra: Partial<VersionRecord> = 
       status: 'PUBLISHED',
       reason: 'published',
       metadata,
-      upload: { artifactsKey: 'received/maps/2.0.0/e/artifacts.zip', metadataKey: 'received/maps/2.0.0/e/lockstep-sdk.json', etag: 'e' },
-      package: { key: 'packages/maps/2.0.0/maps-2.0.0.zip', fileName: 'maps-2.0.0.zip', sha256: 'a'.repeat(64), size: 9 },
+      upload: {
+        artifactsKey: 'received/maps/2.0.0/e/artifacts.zip',
+        metadataKey: 'received/maps/2.0.0/e/lockstep-sdk.json',
+        etag: 'e',
+      },
+      package: {
+        key: 'packages/maps/2.0.0/maps-2.0.0.zip',
+        fileName: 'maps-2.0.0.zip',
+        sha256: 'a'.repeat(64),
+        size: 9,
+      },
       contentsKey: 'contents/maps/2.0.0.json',
       publishedAt: at,
       updatedAt: at,
@@ -44,12 +53,16 @@ const invalidations = () => cloudfront.commandCalls(CreateInvalidationCommand).m
 
 beforeEach(() => {
   cloudfront.reset();
-  cloudfront.on(CreateInvalidationCommand).resolves({ Invalidation: { Id: 'I1', Status: 'InProgress', CreateTime: new Date(), InvalidationBatch: undefined } });
-  harness = stepHarness({ cdn: new CloudFrontInvalidator(new CloudFrontClient({ region: 'us-east-1' }), DISTRIBUTION) });
+  cloudfront.on(CreateInvalidationCommand).resolves({
+    Invalidation: { Id: 'I1', Status: 'InProgress', CreateTime: new Date(), InvalidationBatch: undefined },
+  });
+  harness = stepHarness({
+    cdn: new CloudFrontInvalidator(new CloudFrontClient({ region: 'us-east-1' }), DISTRIBUTION),
+  });
 });
 
 describe('CloudFront invalidation', () => {
-  it('invalidates a withdrawn version\'s path once its object is deleted, and names the same invalidation on a retry', async () => {
+  it("invalidates a withdrawn version's path once its object is deleted, and names the same invalidation on a retry", async () => {
     // What the validate step leaves for a withdrawal: still PUBLISHED, its metadata no longer supported.
     await published(sdk('maps', '2.0.0', {}, { tier: 'private', supported: false }));
     const outcome = await publishPackage(harness.deps, ref, 'maps-2_0_0-intake-withdraw');
@@ -58,7 +71,10 @@ describe('CloudFront invalidation', () => {
     expect(invalidations()).toEqual([
       {
         DistributionId: DISTRIBUTION,
-        InvalidationBatch: { CallerReference: 'maps-2_0_0-intake-withdraw:maps@2.0.0:withdrawn', Paths: { Quantity: 1, Items: ['/private/maps/2.0.0/maps-2.0.0.zip'] } },
+        InvalidationBatch: {
+          CallerReference: 'maps-2_0_0-intake-withdraw:maps@2.0.0:withdrawn',
+          Paths: { Quantity: 1, Items: ['/private/maps/2.0.0/maps-2.0.0.zip'] },
+        },
       },
     ]);
 
@@ -75,9 +91,13 @@ describe('CloudFront invalidation', () => {
     expect(outcome).toMatchObject({ published: true, withdrawn: false });
     expect(await harness.objects.getBytes('packages', 'early-access/maps/2.0.0/maps-2.0.0.zip')).toBeDefined();
     expect(await harness.objects.getBytes('packages', 'public/maps/2.0.0/maps-2.0.0.zip')).toBeUndefined();
-    const index = JSON.parse((await harness.objects.getBytes('packages', 'index.json'))!.toString()) as { sdks: { versions: { tier: string }[] }[] };
+    const index = JSON.parse((await harness.objects.getBytes('packages', 'index.json'))!.toString()) as {
+      sdks: { versions: { tier: string }[] }[];
+    };
     expect(index.sdks[0]!.versions.map((v) => v.tier)).toEqual(['early-access']);
-    expect(invalidations().map((i) => i.InvalidationBatch!.Paths!.Items)).toEqual([['/public/maps/2.0.0/maps-2.0.0.zip']]);
+    expect(invalidations().map((i) => i.InvalidationBatch!.Paths!.Items)).toEqual([
+      ['/public/maps/2.0.0/maps-2.0.0.zip'],
+    ]);
     const record = (await harness.store.getVersion(ref))!;
     expect(record.movedFrom).toBeUndefined();
     expect(record.reason).toBe('moved from the public tier to the early-access tier');

@@ -16,7 +16,13 @@ beforeAll(async () => {
 afterAll(() => db.stop());
 
 const NOW = Date.parse('2026-01-01T00:00:00Z');
-const provider: Credential = { id: 'acme', groups: [], roles: ['provider'], sdks: ['*'], createdAt: '2025-01-01T00:00:00Z' };
+const provider: Credential = {
+  id: 'acme',
+  groups: [],
+  roles: ['provider'],
+  sdks: ['*'],
+  createdAt: '2025-01-01T00:00:00Z',
+};
 
 /** Both objects of maps 1.0.0 are in the SDK host bucket; completing moves them out of `incoming/` (copy, delete). */
 const objects = {
@@ -25,13 +31,25 @@ const objects = {
     { key: `${prefix}lockstep-sdk.yaml`, etag: 'm1', size: 5 },
   ],
   copy: async () => undefined,
-  head: async (_bucket: string, key: string) => ({ key, etag: key.endsWith('.zip') ? 'a1' : 'm1', size: key.endsWith('.zip') ? 10 : 5 }),
+  head: async (_bucket: string, key: string) => ({
+    key,
+    etag: key.endsWith('.zip') ? 'a1' : 'm1',
+    size: key.endsWith('.zip') ? 10 : 5,
+  }),
   delete: async () => undefined,
 } as Pick<ObjectStore, 'list' | 'copy' | 'head' | 'delete'> as ObjectStore;
 
 async function openUpload(store: DynamoSdkStore, id: string, version: string): Promise<UploadRecord> {
   return store.saveUpload(
-    { id, name: 'maps', version, metadataFileName: 'lockstep-sdk.yaml', provider: provider.id, createdAt: '2025-12-31T23:00:00Z', expiresAt: '2026-01-01T01:00:00Z' },
+    {
+      id,
+      name: 'maps',
+      version,
+      metadataFileName: 'lockstep-sdk.yaml',
+      provider: provider.id,
+      createdAt: '2025-12-31T23:00:00Z',
+      expiresAt: '2026-01-01T01:00:00Z',
+    },
     undefined,
   );
 }
@@ -42,7 +60,11 @@ function deps(store: DynamoSdkStore): SdkServiceDependencies {
     store,
     objects,
     notifier: { publish: async () => undefined },
-    orchestrator: { start: async () => ({ started: true }), succeed: async () => undefined, fail: async () => undefined },
+    orchestrator: {
+      start: async () => ({ started: true }),
+      succeed: async () => undefined,
+      fail: async () => undefined,
+    },
     clock: () => NOW,
   };
 }
@@ -51,7 +73,9 @@ describe('completeUpload', () => {
   it('answers with an error when recording the completion fails for any reason but a concurrent completion', async () => {
     const store = new DynamoSdkStore(db.client, db.table('Sdk'));
     await openUpload(store, 'u-throttled', '1.0.0');
-    const throttled = Object.assign(new Error('Rate of requests exceeds the allowed throughput'), { name: 'ProvisionedThroughputExceededException' });
+    const throttled = Object.assign(new Error('Rate of requests exceeds the allowed throughput'), {
+      name: 'ProvisionedThroughputExceededException',
+    });
     store.saveUpload = async () => {
       throw throttled;
     };

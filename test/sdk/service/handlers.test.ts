@@ -18,7 +18,10 @@ type Http = (event: APIGatewayProxyEventV2, context: unknown) => Promise<APIGate
 let env: SdkEnv;
 let uploadApi: Http;
 let downloadApi: Http;
-let intake: (event: unknown, context: unknown) => Promise<{ started: string[]; skipped: { sdk: string; reason: string }[] }>;
+let intake: (
+  event: unknown,
+  context: unknown,
+) => Promise<{ started: string[]; skipped: { sdk: string; reason: string }[] }>;
 const tokens: Record<string, string> = {};
 
 const metadata = (name: string, version: string, tier: SdkMetadata['tier'], supported = true): SdkMetadata => ({
@@ -51,12 +54,30 @@ const body = <T>(response: APIGatewayProxyStructuredResultV2): T => JSON.parse(S
 beforeAll(async () => {
   env = await startSdkEnv();
   const now = new Date();
-  tokens.provider = (await issueToken(env.store, { id: 'maps-team', roles: ['provider'], sdks: ['maps', 'geo'], now })).token;
-  tokens.employee = (await issueToken(env.store, { id: 'app-1', roles: ['consumer'], groups: ['employees'], now })).token;
-  tokens.partner = (await issueToken(env.store, { id: 'partner-1', roles: ['consumer'], groups: ['partners'], now })).token;
-  tokens.expired = (await issueToken(env.store, { id: 'old', roles: ['consumer'], groups: ['employees'], now, expiresAt: new Date(now.getTime() - 1000) })).token;
+  tokens.provider = (
+    await issueToken(env.store, { id: 'maps-team', roles: ['provider'], sdks: ['maps', 'geo'], now })
+  ).token;
+  tokens.employee = (
+    await issueToken(env.store, { id: 'app-1', roles: ['consumer'], groups: ['employees'], now })
+  ).token;
+  tokens.partner = (
+    await issueToken(env.store, { id: 'partner-1', roles: ['consumer'], groups: ['partners'], now })
+  ).token;
+  tokens.expired = (
+    await issueToken(env.store, {
+      id: 'old',
+      roles: ['consumer'],
+      groups: ['employees'],
+      now,
+      expiresAt: new Date(now.getTime() - 1000),
+    })
+  ).token;
   // The handlers' own runtime on the variables startSdkEnv() set, with clients bound to its dynalite.
-  const runtime = createSdkRuntime({ env: process.env, clients: createAwsClients({ endpoints: { dynamodb: process.env.AWS_ENDPOINT_URL_DYNAMODB! } }), clock: () => Date.now() });
+  const runtime = createSdkRuntime({
+    env: process.env,
+    clients: createAwsClients({ endpoints: { dynamodb: process.env.AWS_ENDPOINT_URL_DYNAMODB! } }),
+    clock: () => Date.now(),
+  });
   uploadApi = createUploadApi(runtime.serviceDependencies()) as never;
   downloadApi = createDownloadApi(runtime.downloadDependencies()) as never;
   intake = createIntake(runtime.serviceDependencies()) as never;
@@ -69,41 +90,82 @@ beforeEach(() => {
   mocks.s3.on(CopyObjectCommand).resolves({});
   mocks.s3.on(HeadObjectCommand).rejects(Object.assign(new Error('Not Found'), { name: 'NotFound' }));
   // Contents objects of staged versions (the poll's re-check reads them): none in these tests.
-  mocks.s3.on(GetObjectCommand, { Bucket: SDK_ENV.stagingBucket }).rejects(Object.assign(new Error('The specified key does not exist.'), { name: 'NoSuchKey' }));
-  mocks.s3.on(GetObjectCommand, { Bucket: SDK_ENV.packageHostBucket, Key: 'index.json' }).callsFake(() => ({ Body: Readable.from([Buffer.from(JSON.stringify(index))]) }));
+  mocks.s3
+    .on(GetObjectCommand, { Bucket: SDK_ENV.stagingBucket })
+    .rejects(Object.assign(new Error('The specified key does not exist.'), { name: 'NoSuchKey' }));
+  mocks.s3
+    .on(GetObjectCommand, { Bucket: SDK_ENV.packageHostBucket, Key: 'index.json' })
+    .callsFake(() => ({ Body: Readable.from([Buffer.from(JSON.stringify(index))]) }));
 });
 
 function incoming(name: string, version: string, etags: { archive?: string; metadata?: string }) {
   mocks.s3.on(ListObjectsV2Command, { Bucket: SDK_ENV.hostBucket, Prefix: `incoming/${name}/${version}/` }).resolves({
     Contents: [
-      ...(etags.archive ? [{ Key: `incoming/${name}/${version}/artifacts.zip`, ETag: `"${etags.archive}"`, Size: 100 }] : []),
-      ...(etags.metadata ? [{ Key: `incoming/${name}/${version}/lockstep-sdk.yaml`, ETag: `"${etags.metadata}"`, Size: 10 }] : []),
+      ...(etags.archive
+        ? [{ Key: `incoming/${name}/${version}/artifacts.zip`, ETag: `"${etags.archive}"`, Size: 100 }]
+        : []),
+      ...(etags.metadata
+        ? [{ Key: `incoming/${name}/${version}/lockstep-sdk.yaml`, ETag: `"${etags.metadata}"`, Size: 10 }]
+        : []),
     ],
   });
 }
 
 describe('upload API', () => {
   it('refuses requests without a provider token', async () => {
-    const anonymous = await uploadApi(httpEvent('POST', '/sdk/uploads', { body: { name: 'maps', version: '2.0.0', metadataFile: 'lockstep-sdk.yaml' } }), lambdaContext);
+    const anonymous = await uploadApi(
+      httpEvent('POST', '/sdk/uploads', {
+        body: { name: 'maps', version: '2.0.0', metadataFile: 'lockstep-sdk.yaml' },
+      }),
+      lambdaContext,
+    );
     expect(anonymous.statusCode).toBe(401);
-    const consumer = await uploadApi(httpEvent('POST', '/sdk/uploads', { token: tokens.employee, body: { name: 'maps', version: '2.0.0', metadataFile: 'lockstep-sdk.yaml' } }), lambdaContext);
+    const consumer = await uploadApi(
+      httpEvent('POST', '/sdk/uploads', {
+        token: tokens.employee,
+        body: { name: 'maps', version: '2.0.0', metadataFile: 'lockstep-sdk.yaml' },
+      }),
+      lambdaContext,
+    );
     expect(consumer.statusCode).toBe(403);
-    const other = await uploadApi(httpEvent('POST', '/sdk/uploads', { token: tokens.provider, body: { name: 'social', version: '1.0.0', metadataFile: 'lockstep-sdk.yaml' } }), lambdaContext);
+    const other = await uploadApi(
+      httpEvent('POST', '/sdk/uploads', {
+        token: tokens.provider,
+        body: { name: 'social', version: '1.0.0', metadataFile: 'lockstep-sdk.yaml' },
+      }),
+      lambdaContext,
+    );
     expect(other.statusCode).toBe(403);
     expect(String(other.body)).toContain('may not push social');
   });
 
   it('lists every problem of a bad upload request at once', async () => {
-    const response = await uploadApi(httpEvent('POST', '/sdk/uploads', { token: tokens.provider, body: { name: 'maps', version: 'v2', metadataFile: 'meta.txt' } }), lambdaContext);
+    const response = await uploadApi(
+      httpEvent('POST', '/sdk/uploads', {
+        token: tokens.provider,
+        body: { name: 'maps', version: 'v2', metadataFile: 'meta.txt' },
+      }),
+      lambdaContext,
+    );
     expect(response.statusCode).toBe(400);
     expect(String(response.body)).toContain('version');
     expect(String(response.body)).toContain('metadataFile');
   });
 
   it('hands out presigned PUT URLs for the archive and the metadata under incoming/<name>/<version>/', async () => {
-    const response = await uploadApi(httpEvent('POST', '/sdk/uploads', { token: tokens.provider, body: { name: 'maps', version: '2.0.0', metadataFile: 'lockstep-sdk.yaml' } }), lambdaContext);
+    const response = await uploadApi(
+      httpEvent('POST', '/sdk/uploads', {
+        token: tokens.provider,
+        body: { name: 'maps', version: '2.0.0', metadataFile: 'lockstep-sdk.yaml' },
+      }),
+      lambdaContext,
+    );
     expect(response.statusCode).toBe(201);
-    const grant = body<{ uploadId: string; artifacts: { key: string; url: string }; metadata: { key: string; url: string } }>(response);
+    const grant = body<{
+      uploadId: string;
+      artifacts: { key: string; url: string };
+      metadata: { key: string; url: string };
+    }>(response);
     expect(grant.artifacts.key).toBe('incoming/maps/2.0.0/artifacts.zip');
     expect(grant.metadata.key).toBe('incoming/maps/2.0.0/lockstep-sdk.yaml');
     for (const url of [new URL(grant.artifacts.url), new URL(grant.metadata.url)]) {
@@ -114,38 +176,81 @@ describe('upload API', () => {
   });
 
   it('completes an upload once both objects are there, starting one execution however often it is signalled', async () => {
-    const grant = body<{ uploadId: string }>(await uploadApi(httpEvent('POST', '/sdk/uploads', { token: tokens.provider, body: { name: 'geo', version: '1.0.0', metadataFile: 'lockstep-sdk.yaml' } }), lambdaContext));
+    const grant = body<{ uploadId: string }>(
+      await uploadApi(
+        httpEvent('POST', '/sdk/uploads', {
+          token: tokens.provider,
+          body: { name: 'geo', version: '1.0.0', metadataFile: 'lockstep-sdk.yaml' },
+        }),
+        lambdaContext,
+      ),
+    );
     incoming('geo', '1.0.0', { metadata: 'm1' });
-    const early = await uploadApi(httpEvent('POST', `/sdk/uploads/${grant.uploadId}/complete`, { token: tokens.provider }), lambdaContext);
+    const early = await uploadApi(
+      httpEvent('POST', `/sdk/uploads/${grant.uploadId}/complete`, { token: tokens.provider }),
+      lambdaContext,
+    );
     expect(early.statusCode).toBe(409);
     expect(String(early.body)).toContain('artifacts.zip');
 
     incoming('geo', '1.0.0', { archive: 'a1', metadata: 'm1' });
     mocks.sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:execution' });
-    const done = await uploadApi(httpEvent('POST', `/sdk/uploads/${grant.uploadId}/complete`, { token: tokens.provider }), lambdaContext);
+    const done = await uploadApi(
+      httpEvent('POST', `/sdk/uploads/${grant.uploadId}/complete`, { token: tokens.provider }),
+      lambdaContext,
+    );
     expect(done.statusCode).toBe(202);
     const first = body<{ execution: string; started: boolean }>(done);
     expect(first.started).toBe(true);
-    const again = body<{ execution: string; started: boolean }>(await uploadApi(httpEvent('POST', `/sdk/uploads/${grant.uploadId}/complete`, { token: tokens.provider }), lambdaContext));
+    const again = body<{ execution: string; started: boolean }>(
+      await uploadApi(
+        httpEvent('POST', `/sdk/uploads/${grant.uploadId}/complete`, { token: tokens.provider }),
+        lambdaContext,
+      ),
+    );
     expect(again).toMatchObject({ execution: first.execution, started: false });
     const starts = mocks.sfn.commandCalls(StartExecutionCommand);
     expect(starts).toHaveLength(1);
     expect(starts[0]!.args[0].input).toMatchObject({ stateMachineArn: SDK_ENV.stateMachineArn, name: first.execution });
-    expect(JSON.parse(starts[0]!.args[0].input.input!)).toMatchObject({ mode: 'intake', sdk: { name: 'geo', version: '1.0.0' }, batchId: null, testerProject: 'lockstep-sdk-tester' });
+    expect(JSON.parse(starts[0]!.args[0].input.input!)).toMatchObject({
+      mode: 'intake',
+      sdk: { name: 'geo', version: '1.0.0' },
+      batchId: null,
+      testerProject: 'lockstep-sdk-tester',
+    });
   });
 
-  it('answers another provider\'s upload id as unknown', async () => {
-    const other = (await issueToken(env.store, { id: 'other-team', roles: ['provider'], sdks: ['*'], now: new Date() })).token;
-    const grant = body<{ uploadId: string }>(await uploadApi(httpEvent('POST', '/sdk/uploads', { token: tokens.provider, body: { name: 'maps', version: '2.0.1', metadataFile: 'lockstep-sdk.yaml' } }), lambdaContext));
-    const response = await uploadApi(httpEvent('POST', `/sdk/uploads/${grant.uploadId}/complete`, { token: other }), lambdaContext);
+  it("answers another provider's upload id as unknown", async () => {
+    const other = (await issueToken(env.store, { id: 'other-team', roles: ['provider'], sdks: ['*'], now: new Date() }))
+      .token;
+    const grant = body<{ uploadId: string }>(
+      await uploadApi(
+        httpEvent('POST', '/sdk/uploads', {
+          token: tokens.provider,
+          body: { name: 'maps', version: '2.0.1', metadataFile: 'lockstep-sdk.yaml' },
+        }),
+        lambdaContext,
+      ),
+    );
+    const response = await uploadApi(
+      httpEvent('POST', `/sdk/uploads/${grant.uploadId}/complete`, { token: other }),
+      lambdaContext,
+    );
     expect(response.statusCode).toBe(404);
   });
 });
 
 describe('status API: every read scoped to what the token may see (issue 14, item 19)', () => {
   const statusOf = async (token: string | undefined, query?: Record<string, string>) =>
-    uploadApi(httpEvent('GET', '/sdk/status', { ...(token !== undefined ? { token } : {}), ...(query !== undefined ? { query } : {}) }), lambdaContext);
-  const names = (response: APIGatewayProxyStructuredResultV2) => [...new Set(body<{ versions: { name: string }[] }>(response).versions.map((v) => v.name))].sort();
+    uploadApi(
+      httpEvent('GET', '/sdk/status', {
+        ...(token !== undefined ? { token } : {}),
+        ...(query !== undefined ? { query } : {}),
+      }),
+      lambdaContext,
+    );
+  const names = (response: APIGatewayProxyStructuredResultV2) =>
+    [...new Set(body<{ versions: { name: string }[] }>(response).versions.map((v) => v.name))].sort();
 
   beforeAll(async () => {
     const at = new Date().toISOString();
@@ -161,18 +266,45 @@ describe('status API: every read scoped to what the token may see (issue 14, ite
           status,
           reason,
           metadata: metadata(name, version, tier),
-          upload: { artifactsKey: `incoming/${name}/${version}/artifacts.zip`, metadataKey: `incoming/${name}/${version}/lockstep-sdk.yaml`, etag: 'e1' },
-          package: { key: `packages/${name}/${version}/${name}-${version}.zip`, fileName: `${name}-${version}.zip`, sha256: 'a'.repeat(64), size: 10 },
+          upload: {
+            artifactsKey: `incoming/${name}/${version}/artifacts.zip`,
+            metadataKey: `incoming/${name}/${version}/lockstep-sdk.yaml`,
+            etag: 'e1',
+          },
+          package: {
+            key: `packages/${name}/${version}/${name}-${version}.zip`,
+            fileName: `${name}-${version}.zip`,
+            sha256: 'a'.repeat(64),
+            size: 10,
+          },
           contentsKey: `contents/${name}/${version}.json`,
           updatedAt: at,
           history: [{ at, status, reason }],
         },
         undefined,
       );
-      await env.store.recordIntake({ name, version, etag: 'e1', execution: `${name}-intake`, state: 'STARTED', reason: 'intake started', at });
+      await env.store.recordIntake({
+        name,
+        version,
+        etag: 'e1',
+        execution: `${name}-intake`,
+        state: 'STARTED',
+        reason: 'intake started',
+        at,
+      });
     }
-    await env.store.recordIntake({ name: 'social', version: '9.1.0', etag: 'e2', execution: 'social-intake-2', state: 'REJECTED', reason: 'license: secret reason', at });
-    tokens.everything = (await issueToken(env.store, { id: 'release-team', roles: ['provider'], sdks: ['*'], now: new Date() })).token;
+    await env.store.recordIntake({
+      name: 'social',
+      version: '9.1.0',
+      etag: 'e2',
+      execution: 'social-intake-2',
+      state: 'REJECTED',
+      reason: 'license: secret reason',
+      at,
+    });
+    tokens.everything = (
+      await issueToken(env.store, { id: 'release-team', roles: ['provider'], sdks: ['*'], now: new Date() })
+    ).token;
   });
 
   it('answers an anonymous caller 401 and a consumer 403', async () => {
@@ -189,7 +321,10 @@ describe('status API: every read scoped to what the token may see (issue 14, ite
   });
 
   it('refuses a provider the status of another SDK, existing or not, and its refused intakes', async () => {
-    for (const query of [{ name: 'social' }, { name: 'social', version: '9.1.0' }, { name: 'nothing-here' }] as Record<string, string>[]) {
+    for (const query of [{ name: 'social' }, { name: 'social', version: '9.1.0' }, { name: 'nothing-here' }] as Record<
+      string,
+      string
+    >[]) {
       const response = await statusOf(tokens.provider, query);
       expect(response.statusCode).toBe(403);
       expect(String(response.body)).not.toContain('secret');
@@ -199,7 +334,9 @@ describe('status API: every read scoped to what the token may see (issue 14, ite
 
   it('shows a provider whose token may push any SDK everything, refused intakes included', async () => {
     expect(names(await statusOf(tokens.everything))).toEqual(expect.arrayContaining(['maps', 'payments', 'social']));
-    const refused = body<{ versions: { status: string; reason: string }[] }>(await statusOf(tokens.everything, { name: 'social', version: '9.1.0' }));
+    const refused = body<{ versions: { status: string; reason: string }[] }>(
+      await statusOf(tokens.everything, { name: 'social', version: '9.1.0' }),
+    );
     expect(refused.versions).toMatchObject([{ status: 'REJECTED', reason: 'license: secret reason' }]);
   });
 });
@@ -208,7 +345,11 @@ describe('intake', () => {
   it('starts one execution for the two S3 events of one upload, and a new one when the archive changes', async () => {
     incoming('maps', '3.0.0', { archive: 'a1', metadata: 'm1' });
     mocks.sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:execution' });
-    const event = (key: string) => ({ source: 'aws.s3', 'detail-type': 'Object Created', detail: { bucket: { name: SDK_ENV.hostBucket }, object: { key } } });
+    const event = (key: string) => ({
+      source: 'aws.s3',
+      'detail-type': 'Object Created',
+      detail: { bucket: { name: SDK_ENV.hostBucket }, object: { key } },
+    });
     const first = await intake(event('incoming/maps/3.0.0/artifacts.zip'), lambdaContext);
     const second = await intake(event('incoming/maps/3.0.0/lockstep-sdk.yaml'), lambdaContext);
     expect(first.started).toHaveLength(1);
@@ -223,7 +364,10 @@ describe('intake', () => {
   });
 
   it('ignores objects outside incoming/<name>/<version>/', async () => {
-    const result = await intake({ source: 'aws.s3', 'detail-type': 'Object Created', detail: { object: { key: 'incoming/maps/notes.txt' } } }, lambdaContext);
+    const result = await intake(
+      { source: 'aws.s3', 'detail-type': 'Object Created', detail: { object: { key: 'incoming/maps/notes.txt' } } },
+      lambdaContext,
+    );
     expect(result.started).toEqual([]);
     expect(mocks.sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
   });
@@ -253,13 +397,20 @@ describe('intake', () => {
 
 describe('download API', () => {
   const download = (name: string, version: string, token?: string, sourceIp = '10.1.2.3') =>
-    downloadApi(httpEvent('GET', `/sdk/download/${name}/${version}`, { ...(token !== undefined ? { token } : {}), sourceIp, pathParameters: { name, version } }), lambdaContext);
+    downloadApi(
+      httpEvent('GET', `/sdk/download/${name}/${version}`, {
+        ...(token !== undefined ? { token } : {}),
+        sourceIp,
+        pathParameters: { name, version },
+      }),
+      lambdaContext,
+    );
 
   it('shows each consumer only the versions its groups may download, withdrawn versions without keys', async () => {
     const seen = async (token?: string) =>
-      body<{ sdks: { name: string; versions: { version: string }[]; withdrawn: { version: string; keys: string[] }[] }[] }>(
-        await downloadApi(httpEvent('GET', '/sdk/index', token !== undefined ? { token } : {}), lambdaContext),
-      );
+      body<{
+        sdks: { name: string; versions: { version: string }[]; withdrawn: { version: string; keys: string[] }[] }[];
+      }>(await downloadApi(httpEvent('GET', '/sdk/index', token !== undefined ? { token } : {}), lambdaContext));
     expect((await seen()).sdks.map((s) => s.name)).toEqual(['analytics']);
     expect((await seen(tokens.partner)).sdks.map((s) => s.name)).toEqual(['analytics', 'geo']);
     const employee = await seen(tokens.employee);
@@ -270,10 +421,13 @@ describe('download API', () => {
   it('gives public packages a plain URL, even without a token', async () => {
     const response = await download('analytics', '6.1.0');
     expect(response.statusCode).toBe(200);
-    expect(body<{ url: string; policy: string }>(response)).toMatchObject({ url: `${SDK_ENV.cdn}/public/analytics/6.1.0/analytics-6.1.0.zip`, policy: 'public' });
+    expect(body<{ url: string; policy: string }>(response)).toMatchObject({
+      url: `${SDK_ENV.cdn}/public/analytics/6.1.0/analytics-6.1.0.zip`,
+      policy: 'public',
+    });
   });
 
-  it('signs a private package for its group, bound to the group\'s range; the edge refuses it expired, tampered, for another path or from another address', async () => {
+  it("signs a private package for its group, bound to the group's range; the edge refuses it expired, tampered, for another path or from another address", async () => {
     const response = await download('maps', '2.0.0', tokens.employee);
     expect(response.statusCode).toBe(200);
     const { url, policy, expiresAt } = body<{ url: string; policy: string; expiresAt: string }>(response);
@@ -281,15 +435,30 @@ describe('download API', () => {
     const verifier = new CloudFrontUrlVerifier({ [SDK_ENV.keyPairId]: env.publicKeyPem });
     const now = new Date();
     expect(verifier.verify(url, { now, sourceIp: '10.9.9.9' })).toMatchObject({ ok: true });
-    expect(verifier.verify(url, { now: new Date(Date.parse(expiresAt) + 1000), sourceIp: '10.9.9.9' })).toMatchObject({ ok: false, reason: 'expired' });
+    expect(verifier.verify(url, { now: new Date(Date.parse(expiresAt) + 1000), sourceIp: '10.9.9.9' })).toMatchObject({
+      ok: false,
+      reason: 'expired',
+    });
     const signature = new URL(url).searchParams.get('Signature')!;
-    const tampered = url.replace(`Signature=${encodeURIComponent(signature)}`, `Signature=${encodeURIComponent(signature.slice(0, -4) + 'AAAA')}`);
-    expect(verifier.verify(tampered, { now, sourceIp: '10.9.9.9' })).toMatchObject({ ok: false, reason: 'bad-signature' });
-    expect(verifier.verify(url.replace('/maps/2.0.0/', '/maps/2.0.1/'), { now, sourceIp: '10.9.9.9' })).toMatchObject({ ok: false, reason: 'resource-mismatch' });
-    expect(verifier.verify(url, { now, sourceIp: '203.0.113.9' })).toMatchObject({ ok: false, reason: 'ip-not-allowed' });
+    const tampered = url.replace(
+      `Signature=${encodeURIComponent(signature)}`,
+      `Signature=${encodeURIComponent(signature.slice(0, -4) + 'AAAA')}`,
+    );
+    expect(verifier.verify(tampered, { now, sourceIp: '10.9.9.9' })).toMatchObject({
+      ok: false,
+      reason: 'bad-signature',
+    });
+    expect(verifier.verify(url.replace('/maps/2.0.0/', '/maps/2.0.1/'), { now, sourceIp: '10.9.9.9' })).toMatchObject({
+      ok: false,
+      reason: 'resource-mismatch',
+    });
+    expect(verifier.verify(url, { now, sourceIp: '203.0.113.9' })).toMatchObject({
+      ok: false,
+      reason: 'ip-not-allowed',
+    });
   });
 
-  it('refuses a consumer calling from outside its group\'s range, or of another group, with the reason', async () => {
+  it("refuses a consumer calling from outside its group's range, or of another group, with the reason", async () => {
     const outside = await download('maps', '2.0.0', tokens.employee, '203.0.113.9');
     expect(outside.statusCode).toBe(403);
     expect(body<{ code: string; message: string }>(outside)).toMatchObject({ code: 'ip-not-allowed' });

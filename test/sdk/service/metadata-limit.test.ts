@@ -27,11 +27,23 @@ describe('metadata size limit', () => {
     const read = h.objects.getBytes.bind(h.objects);
     h.objects.getBytes = async (bucket: string, key: string, maxBytes?: number) => {
       const bytes = await read(bucket, key);
-      if (bytes !== undefined && maxBytes !== undefined && bytes.length > maxBytes) throw new SdkInputError(`s3://${bucket}/${key} is ${bytes.length} bytes, over the limit of ${maxBytes}`);
+      if (bytes !== undefined && maxBytes !== undefined && bytes.length > maxBytes)
+        throw new SdkInputError(`s3://${bucket}/${key} is ${bytes.length} bytes, over the limit of ${maxBytes}`);
       return bytes;
     };
-    const upload = { artifactsKey: 'incoming/acme-maps/6.2.0/artifacts.zip', metadataKey: 'incoming/acme-maps/6.2.0/lockstep-sdk.json', etag: 'e' };
+    const upload = {
+      artifactsKey: 'incoming/acme-maps/6.2.0/artifacts.zip',
+      metadataKey: 'incoming/acme-maps/6.2.0/lockstep-sdk.json',
+      etag: 'e',
+    };
     await h.objects.put('host', upload.metadataKey, text);
-    await expect(runSdkStep(h.deps, { action: 'validate', execution: 'exec-1', sdk: { name: 'acme-maps', version: '6.2.0' }, upload })).rejects.toThrow(expected);
+    await expect(
+      runSdkStep(h.deps, {
+        action: 'validate',
+        execution: 'exec-1',
+        sdk: { name: 'acme-maps', version: '6.2.0' },
+        upload,
+      }),
+    ).rejects.toThrow(expected);
   });
 });

@@ -16,7 +16,20 @@ beforeAll(async () => {
   server = createServer((request, response) => {
     requests.push(`${request.method} ${request.url}`);
     if (request.url?.startsWith('/sdk/status')) {
-      return response.end(JSON.stringify({ versions: [{ name: 'geo', version: '1.0.0', status: 'PUBLISHED', reason: 'published to the public tier', history: [], intakes: [] }] }));
+      return response.end(
+        JSON.stringify({
+          versions: [
+            {
+              name: 'geo',
+              version: '1.0.0',
+              status: 'PUBLISHED',
+              reason: 'published to the public tier',
+              history: [],
+              intakes: [],
+            },
+          ],
+        }),
+      );
     }
     response.statusCode = 500;
     response.end('{"message":"not expected in this test"}');

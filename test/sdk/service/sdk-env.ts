@@ -74,9 +74,16 @@ export async function startSdkEnv(): Promise<SdkEnv> {
     POWERTOOLS_METRICS_DISABLED: 'true',
   });
   mocks.secrets.on(GetSecretValueCommand, { SecretId: SDK_ENV.keySecretArn }).resolves({ SecretString: privateKeyPem });
-  const client = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
+  const client = DynamoDBDocumentClient.from(
+    new DynamoDBClient({
+      endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    }),
+    {
+      marshallOptions: { removeUndefinedValues: true },
+    },
+  );
   return {
     store: new DynamoSdkStore(client, tables.Sdk!),
     publicKeyPem: pair.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
@@ -85,13 +92,26 @@ export async function startSdkEnv(): Promise<SdkEnv> {
 }
 
 /** An API Gateway v2 event as the HTTP API sends it. */
-export function httpEvent(method: string, path: string, options: { token?: string; body?: unknown; query?: Record<string, string>; sourceIp?: string; pathParameters?: Record<string, string> } = {}): APIGatewayProxyEventV2 {
+export function httpEvent(
+  method: string,
+  path: string,
+  options: {
+    token?: string;
+    body?: unknown;
+    query?: Record<string, string>;
+    sourceIp?: string;
+    pathParameters?: Record<string, string>;
+  } = {},
+): APIGatewayProxyEventV2 {
   return {
     version: '2.0',
     routeKey: `${method} ${path}`,
     rawPath: path,
     rawQueryString: new URLSearchParams(options.query ?? {}).toString(),
-    headers: { ...(options.token !== undefined ? { authorization: `Bearer ${options.token}` } : {}), 'content-type': 'application/json' },
+    headers: {
+      ...(options.token !== undefined ? { authorization: `Bearer ${options.token}` } : {}),
+      'content-type': 'application/json',
+    },
     ...(options.query !== undefined ? { queryStringParameters: options.query } : {}),
     ...(options.pathParameters !== undefined ? { pathParameters: options.pathParameters } : {}),
     requestContext: {
@@ -111,4 +131,8 @@ export function httpEvent(method: string, path: string, options: { token?: strin
   };
 }
 
-export const lambdaContext = { awsRequestId: 'test-request', functionName: 'test', getRemainingTimeInMillis: () => 30_000 } as unknown as Context;
+export const lambdaContext = {
+  awsRequestId: 'test-request',
+  functionName: 'test',
+  getRemainingTimeInMillis: () => 30_000,
+} as unknown as Context;

@@ -73,7 +73,9 @@ export class TempFolderObjectStore implements ObjectStore {
   }
   async head(bucket: string, k: string): Promise<ObjectInfo | undefined> {
     const bytes = await this.getBytes(bucket, k);
-    return bytes === undefined ? undefined : { key: k, etag: createHash('md5').update(bytes).digest('hex'), size: bytes.length };
+    return bytes === undefined
+      ? undefined
+      : { key: k, etag: createHash('md5').update(bytes).digest('hex'), size: bytes.length };
   }
   async getBytes(bucket: string, k: string): Promise<Buffer | undefined> {
     return readFile(this.path(bucket, k)).catch(() => undefined);
@@ -117,11 +119,20 @@ export function stepHarness(overrides: Partial<SdkServiceDependencies> = {}): St
   const objects = new TempFolderObjectStore();
   const notifications: SdkNotification[] = [];
   const deps: SdkServiceDependencies = {
-    config: { hostBucket: 'host', stagingBucket: 'staging', packageHostBucket: 'packages', testerProject: 'lockstep-sdk-tester' },
+    config: {
+      hostBucket: 'host',
+      stagingBucket: 'staging',
+      packageHostBucket: 'packages',
+      testerProject: 'lockstep-sdk-tester',
+    },
     store,
     objects,
     notifier: { publish: async (n) => void notifications.push(n) },
-    orchestrator: { start: async () => ({ started: false }), succeed: async () => undefined, fail: async () => undefined },
+    orchestrator: {
+      start: async () => ({ started: false }),
+      succeed: async () => undefined,
+      fail: async () => undefined,
+    },
     clock: () => Date.parse('2025-01-01T00:00:00Z'),
     scratchDir: objects.root,
     ...overrides,

@@ -23,9 +23,15 @@ describe('lockstep sdk token', () => {
 
   it('refuses a provider token without the SDKs it may push, an unknown role and a bad lifetime, saying what to pass', async () => {
     const target = { table: process.env.LOCKSTEP_SDK_TABLE!, dataDir: '/nonexistent' };
-    await expect(issueSdkToken({ id: 'maps-team', roles: ['provider'], groups: [], sdks: [] }, target)).rejects.toThrow(/needs --sdks/);
-    await expect(issueSdkToken({ id: 'x', roles: ['admin' as never], groups: [], sdks: [] }, target)).rejects.toThrow(/consumer or provider/);
-    await expect(issueSdkToken({ id: 'x', roles: ['consumer'], groups: [], sdks: [], expires: 'soon' }, target)).rejects.toThrow(/duration such as 90d/);
+    await expect(issueSdkToken({ id: 'maps-team', roles: ['provider'], groups: [], sdks: [] }, target)).rejects.toThrow(
+      /needs --sdks/,
+    );
+    await expect(issueSdkToken({ id: 'x', roles: ['admin' as never], groups: [], sdks: [] }, target)).rejects.toThrow(
+      /consumer or provider/,
+    );
+    await expect(
+      issueSdkToken({ id: 'x', roles: ['consumer'], groups: [], sdks: [], expires: 'soon' }, target),
+    ).rejects.toThrow(/duration such as 90d/);
   });
 
   it('says how to start local mode when no table is named and nothing runs locally', async () => {

@@ -1,5 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
-import { contentsKey, decideBatch, decideStaging, recheckWaiting, type StagedPackage, type StagingArea } from '../../../lambdas/sdk/staging/decide';
+import {
+  contentsKey,
+  decideBatch,
+  decideStaging,
+  recheckWaiting,
+  type StagedPackage,
+  type StagingArea,
+} from '../../../lambdas/sdk/staging/decide';
 import type { PackageContents } from '../../../lambdas/sdk/staging/duplicates';
 import { StagingError } from '../../../lambdas/sdk/staging/errors';
 import { sdk } from './fixtures';
@@ -8,7 +15,11 @@ const analytics6 = sdk('analytics', '6.1.0');
 const analytics7 = sdk('analytics', '7.0.2');
 const geo = sdk('geo', '3.1.0', { analytics: '^6.0.0' });
 
-const staged = (metadata: StagedPackage['metadata'], status: StagedPackage['status'] = 'CONVERTED', batchId?: string): StagedPackage => ({
+const staged = (
+  metadata: StagedPackage['metadata'],
+  status: StagedPackage['status'] = 'CONVERTED',
+  batchId?: string,
+): StagedPackage => ({
   metadata,
   status,
   batchId,
@@ -16,20 +27,32 @@ const staged = (metadata: StagedPackage['metadata'], status: StagedPackage['stat
 
 describe('decideStaging', () => {
   it('makes a package wait for a missing dependency, naming the range and what exists', () => {
-    const area: StagingArea = { published: [analytics6], staged: [staged(sdk('social', '1.3.0', { analytics: '^7.0.0' }))] };
+    const area: StagingArea = {
+      published: [analytics6],
+      staged: [staged(sdk('social', '1.3.0', { analytics: '^7.0.0' }))],
+    };
     const decision = decideStaging(area, { name: 'social', version: '1.3.0' });
     expect(decision.status).toBe('WAITING');
     expect(decision.reason).toBe('waiting for analytics ^7.0.0 (required by social 1.3.0; available: 6.1.0)');
   });
 
   it('lists every missing direct dependency at once', () => {
-    const area: StagingArea = { published: [analytics6], staged: [staged(sdk('social', '1.3.0', { analytics: '^7.0.0', crash: '^1.0.0' }))] };
+    const area: StagingArea = {
+      published: [analytics6],
+      staged: [staged(sdk('social', '1.3.0', { analytics: '^7.0.0', crash: '^1.0.0' }))],
+    };
     const decision = decideStaging(area, { name: 'social', version: '1.3.0' });
-    expect(decision.status === 'WAITING' && decision.missing.map((m) => `${m.name} ${m.range}`)).toEqual(['analytics ^7.0.0', 'crash ^1.0.0']);
+    expect(decision.status === 'WAITING' && decision.missing.map((m) => `${m.name} ${m.range}`)).toEqual([
+      'analytics ^7.0.0',
+      'crash ^1.0.0',
+    ]);
   });
 
   it('waits when a dependency deeper in the tree is missing', () => {
-    const area: StagingArea = { published: [], staged: [staged(sdk('maps', '2.0.0', { geo: '^3.0.0' })), staged(geo, 'WAITING')] };
+    const area: StagingArea = {
+      published: [],
+      staged: [staged(sdk('maps', '2.0.0', { geo: '^3.0.0' })), staged(geo, 'WAITING')],
+    };
     const decision = decideStaging(area, { name: 'maps', version: '2.0.0' });
     expect(decision.status).toBe('WAITING');
     expect(decision.reason).toContain('waiting for analytics ^6.0.0 (required by geo 3.1.0; available: none)');
@@ -57,7 +80,11 @@ describe('decideStaging', () => {
   it('releases a chain of waiting packages when the last dependency arrives', () => {
     const area: StagingArea = {
       published: [analytics6],
-      staged: [staged(sdk('maps', '2.0.0', { geo: '^3.0.0' }), 'WAITING'), staged(sdk('geo', '3.1.0', { analytics: '^6.0.0', tiles: '^1.0.0' }), 'WAITING'), staged(sdk('tiles', '1.0.0'), 'READY')],
+      staged: [
+        staged(sdk('maps', '2.0.0', { geo: '^3.0.0' }), 'WAITING'),
+        staged(sdk('geo', '3.1.0', { analytics: '^6.0.0', tiles: '^1.0.0' }), 'WAITING'),
+        staged(sdk('tiles', '1.0.0'), 'READY'),
+      ],
     };
     const moved = recheckWaiting(area, [{ name: 'tiles', version: '1.0.0' }]);
     expect(moved.map((t) => [t.refs[0]!.name, t.decision.status])).toEqual([
@@ -69,7 +96,10 @@ describe('decideStaging', () => {
   it('reports a conflict with the chain of requirements, the available versions and the owners to notify', () => {
     const area: StagingArea = {
       published: [analytics6, analytics7, geo],
-      staged: [staged(sdk('maps', '2.0.0', { geo: '^3.0.0' }), 'READY'), staged(sdk('social', '1.3.0', { analytics: '^7.0.0' }))],
+      staged: [
+        staged(sdk('maps', '2.0.0', { geo: '^3.0.0' }), 'READY'),
+        staged(sdk('social', '1.3.0', { analytics: '^7.0.0' })),
+      ],
     };
     const decision = decideStaging(area, { name: 'social', version: '1.3.0' });
     expect(decision.status).toBe('CONFLICT');
@@ -77,7 +107,9 @@ describe('decideStaging', () => {
     expect(decision.explanation).toContain('maps 2.0.0 (staged) requires geo ^3.0.0');
     expect(decision.explanation).toContain('geo 3.1.0 requires analytics ^6.0.0');
     expect(decision.explanation).toContain('social 1.3.0 (staged) requires analytics ^7.0.0');
-    expect(decision.explanation).toContain('no version of analytics satisfies both ^6.0.0 and ^7.0.0 (available: 6.1.0, 7.0.2)');
+    expect(decision.explanation).toContain(
+      'no version of analytics satisfies both ^6.0.0 and ^7.0.0 (available: 6.1.0, 7.0.2)',
+    );
     expect(decision.involved).toEqual([
       { name: 'analytics', contacts: ['analytics-team@example.com'] },
       { name: 'geo', contacts: ['geo-team@example.com'] },
@@ -89,7 +121,10 @@ describe('decideStaging', () => {
   it('does not hold a package back for staged packages that are themselves waiting or failed', () => {
     const area: StagingArea = {
       published: [analytics6, analytics7, geo],
-      staged: [staged(sdk('maps', '2.0.0', { geo: '^3.0.0' }), 'TEST_FAILED'), staged(sdk('social', '1.3.0', { analytics: '^7.0.0' }))],
+      staged: [
+        staged(sdk('maps', '2.0.0', { geo: '^3.0.0' }), 'TEST_FAILED'),
+        staged(sdk('social', '1.3.0', { analytics: '^7.0.0' })),
+      ],
     };
     expect(decideStaging(area, { name: 'social', version: '1.3.0' }).status).toBe('READY');
   });
@@ -98,7 +133,10 @@ describe('decideStaging', () => {
     const crashlog = { path: 'Frameworks/libcrashlog.a', sha256: 'ab'.repeat(32), size: 48_000 };
     const contents = new Map<string, PackageContents>([
       [contentsKey({ name: 'maps', version: '2.0.0' }), { files: [crashlog], symbols: ['_crashlog_init'] }],
-      [contentsKey({ name: 'social', version: '1.3.0' }), { files: [{ ...crashlog, path: 'lib/libcrashlog.a' }], symbols: ['_crashlog_init'] }],
+      [
+        contentsKey({ name: 'social', version: '1.3.0' }),
+        { files: [{ ...crashlog, path: 'lib/libcrashlog.a' }], symbols: ['_crashlog_init'] },
+      ],
     ]);
     const area: StagingArea = {
       published: [analytics7],
@@ -109,12 +147,16 @@ describe('decideStaging', () => {
     expect(decision.status).toBe('CONFLICT');
     if (decision.status !== 'CONFLICT') return;
     expect(decision.explanation).toContain('maps 2.0.0 and social 1.3.0 both embed crashlog');
-    expect(decision.explanation).toContain('publish crashlog as its own SDK package that maps and social both depend on');
+    expect(decision.explanation).toContain(
+      'publish crashlog as its own SDK package that maps and social both depend on',
+    );
     expect(decision.involved.map((s) => s.name)).toEqual(['maps', 'social']);
   });
 
   it('refuses to decide a package that is not staged', () => {
-    expect(() => decideStaging({ published: [], staged: [] }, { name: 'maps', version: '9.9.9' })).toThrow(StagingError);
+    expect(() => decideStaging({ published: [], staged: [] }, { name: 'maps', version: '9.9.9' })).toThrow(
+      StagingError,
+    );
   });
 });
 
@@ -146,8 +188,14 @@ describe('decideBatch', () => {
     expect(batch.decision.status).toBe('WAITING');
     expect(batch.publishPlan).toEqual([]);
     const byName = Object.fromEntries(batch.members.map((m) => [m.ref.name, m]));
-    expect(byName.social).toMatchObject({ status: 'WAITING', reason: 'waiting for crash ^2.0.0 (required by social 1.3.0; available: none)' });
-    expect(byName.maps).toMatchObject({ status: 'WAITING', reason: expect.stringContaining('held with batch release-43: waiting for crash ^2.0.0') });
+    expect(byName.social).toMatchObject({
+      status: 'WAITING',
+      reason: 'waiting for crash ^2.0.0 (required by social 1.3.0; available: none)',
+    });
+    expect(byName.maps).toMatchObject({
+      status: 'WAITING',
+      reason: expect.stringContaining('held with batch release-43: waiting for crash ^2.0.0'),
+    });
   });
 
   it('holds the whole batch when two members conflict', () => {
@@ -169,7 +217,9 @@ describe('decideBatch', () => {
       staged(sdk('maps', '2.0.0', { analytics: '^7.0.0' }), 'WAITING', 'release-45'),
       staged(sdk('social', '1.3.0', { crash: '^2.0.0' }), 'WAITING', 'release-45'),
     ];
-    const moved = recheckWaiting({ published: [analytics7, sdk('crash', '2.1.0')], staged: members }, [{ name: 'crash', version: '2.1.0' }]);
+    const moved = recheckWaiting({ published: [analytics7, sdk('crash', '2.1.0')], staged: members }, [
+      { name: 'crash', version: '2.1.0' },
+    ]);
     expect(moved).toHaveLength(1);
     expect(moved[0]).toMatchObject({ batchId: 'release-45', decision: { status: 'READY' } });
     expect(moved[0]!.refs.map((r) => r.name)).toEqual(['maps', 'social']);
@@ -195,10 +245,16 @@ describe('false conflicts and their recovery (issue 14, item 16)', () => {
     expect(decision.reason).toBe('waiting for analytics >=7 (required by maps 1.0.0; available: 6.4.0)');
 
     // analytics 7.0.0 is staged while 6.4.0 is still on its way: maps resolves with 7.0.0, no conflict with 6.4.0.
-    const with70: StagingArea = { published: [], staged: [staged(maps, 'WAITING'), staged(analytics70, 'TESTING'), staged(analytics64, 'READY')] };
+    const with70: StagingArea = {
+      published: [],
+      staged: [staged(maps, 'WAITING'), staged(analytics70, 'TESTING'), staged(analytics64, 'READY')],
+    };
     const moved = recheckWaiting(with70, [{ name: 'analytics', version: '7.0.0' }]);
     expect(moved).toHaveLength(1);
-    expect(moved[0]!.decision).toMatchObject({ status: 'READY', resolved: [{ name: 'analytics', version: '7.0.0' }, ref] });
+    expect(moved[0]!.decision).toMatchObject({
+      status: 'READY',
+      resolved: [{ name: 'analytics', version: '7.0.0' }, ref],
+    });
   });
 
   it('clears a recorded CONFLICT by itself once the published set allows it', () => {
@@ -210,14 +266,21 @@ describe('false conflicts and their recovery (issue 14, item 16)', () => {
     const after: StagingArea = { published: [analytics64, analytics70], staged: [staged(maps, 'CONFLICT')] };
     const cleared = recheckWaiting(after, [{ name: 'analytics', version: '7.0.0' }]);
     expect(cleared).toHaveLength(1);
-    expect(cleared[0]).toMatchObject({ refs: [ref], from: 'CONFLICT', decision: { status: 'READY', resolved: [{ name: 'analytics', version: '7.0.0' }, ref] } });
+    expect(cleared[0]).toMatchObject({
+      refs: [ref],
+      from: 'CONFLICT',
+      decision: { status: 'READY', resolved: [{ name: 'analytics', version: '7.0.0' }, ref] },
+    });
     expect(cleared[0]!.decision.reason).toContain('after analytics 7.0.0 arrived');
   });
 
   it('leaves a real conflict in CONFLICT when it is re-checked', () => {
     const area: StagingArea = {
       published: [analytics6, analytics7, geo],
-      staged: [staged(sdk('maps', '2.0.0', { geo: '^3.0.0' }), 'CONFLICT', 'release-9'), staged(sdk('social', '1.3.0', { analytics: '^7.0.0' }), 'CONFLICT', 'release-9')],
+      staged: [
+        staged(sdk('maps', '2.0.0', { geo: '^3.0.0' }), 'CONFLICT', 'release-9'),
+        staged(sdk('social', '1.3.0', { analytics: '^7.0.0' }), 'CONFLICT', 'release-9'),
+      ],
     };
     expect(recheckWaiting(area, [])).toEqual([]);
   });
@@ -226,8 +289,14 @@ describe('false conflicts and their recovery (issue 14, item 16)', () => {
 describe('duplicate embedded libraries against what is published (issue 14, item 13)', () => {
   const tinyjson = { path: 'lib/libtinyjson.a', sha256: 'cd'.repeat(32), size: 20_000 };
   const linux = (name: string, version: string, extra: Partial<StagedPackage['metadata']> = {}) =>
-    sdk(name, version, {}, { platform: { name: 'linux', minimumVersion: '5.10', architectures: ['x86_64'] }, ...extra });
-  const contentsOf = (entries: Array<[string, string, PackageContents]>) => new Map(entries.map(([name, version, c]) => [contentsKey({ name, version }), c]));
+    sdk(
+      name,
+      version,
+      {},
+      { platform: { name: 'linux', minimumVersion: '5.10', architectures: ['x86_64'] }, ...extra },
+    );
+  const contentsOf = (entries: Array<[string, string, PackageContents]>) =>
+    new Map(entries.map(([name, version, c]) => [contentsKey({ name, version }), c]));
 
   it('refuses a package that embeds a library a published SDK it does not depend on embeds too', () => {
     const area: StagingArea = {
@@ -253,7 +322,9 @@ describe('duplicate embedded libraries against what is published (issue 14, item
         ['config', '2.0.0', { files: [], symbols: ['tinyjson_parse', 'config_load'] }],
       ]),
     };
-    expect(decideStaging(area, { name: 'config', version: '2.0.0' }).reason).toContain('1 symbol defined in both (tinyjson_parse)');
+    expect(decideStaging(area, { name: 'config', version: '2.0.0' }).reason).toContain(
+      '1 symbol defined in both (tinyjson_parse)',
+    );
   });
 
   it('checks only the newest published version of another SDK, and only SDKs of the same platform', () => {
@@ -277,7 +348,9 @@ describe('duplicate embedded libraries against what is published (issue 14, item
     ]);
     const stagedConfig = staged(linux('config', '2.0.0'), 'CONFLICT');
     expect(recheckWaiting({ published: [linux('parser', '1.0.0')], staged: [stagedConfig], contents }, [])).toEqual([]);
-    const moved = recheckWaiting({ published: [], staged: [stagedConfig], contents }, [{ name: 'parser', version: '1.0.0' }]);
+    const moved = recheckWaiting({ published: [], staged: [stagedConfig], contents }, [
+      { name: 'parser', version: '1.0.0' },
+    ]);
     expect(moved).toMatchObject([{ from: 'CONFLICT', decision: { status: 'READY' } }]);
   });
 });

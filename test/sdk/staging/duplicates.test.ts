@@ -1,7 +1,15 @@
 import { describe, expect, it } from '@jest/globals';
-import { findDuplicateLibraries, MIN_EVIDENCE_FILE_SIZE, type FileDigest } from '../../../lambdas/sdk/staging/duplicates';
+import {
+  findDuplicateLibraries,
+  MIN_EVIDENCE_FILE_SIZE,
+  type FileDigest,
+} from '../../../lambdas/sdk/staging/duplicates';
 
-const file = (path: string, seed: string, size = 10_000): FileDigest => ({ path, sha256: seed.repeat(64).slice(0, 64), size });
+const file = (path: string, seed: string, size = 10_000): FileDigest => ({
+  path,
+  sha256: seed.repeat(64).slice(0, 64),
+  size,
+});
 const maps = { name: 'maps', version: '2.0.0' };
 const social = { name: 'social', version: '1.3.0' };
 
@@ -13,11 +21,15 @@ describe('findDuplicateLibraries', () => {
     ]);
     expect(found).toHaveLength(1);
     expect(found[0]!.library).toBe('crashlog');
-    expect(found[0]!.files).toEqual([{ sha256: 'a'.repeat(64), size: 10_000, paths: ['Frameworks/libcrashlog.a', 'lib/libcrashlog.a'] }]);
+    expect(found[0]!.files).toEqual([
+      { sha256: 'a'.repeat(64), size: 10_000, paths: ['Frameworks/libcrashlog.a', 'lib/libcrashlog.a'] },
+    ]);
     expect(found[0]!.explanation).toBe(
       'maps 2.0.0 and social 1.3.0 both embed crashlog: 1 identical file (Frameworks/libcrashlog.a = lib/libcrashlog.a); an app that uses both fails to link with duplicate symbols',
     );
-    expect(found[0]!.suggestion).toBe('publish crashlog as its own SDK package that maps and social both depend on, and remove the embedded copies');
+    expect(found[0]!.suggestion).toBe(
+      'publish crashlog as its own SDK package that maps and social both depend on, and remove the embedded copies',
+    );
   });
 
   it('finds the same defined symbol in two SDKs’ binaries', () => {

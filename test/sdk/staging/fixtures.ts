@@ -1,7 +1,12 @@
 import type { SdkMetadata } from '../../../lambdas/sdk/model';
 
 /** Valid metadata for one SDK version; tests override what they are about. */
-export function sdk(name: string, version: string, dependencies: Record<string, string> = {}, extra: Partial<SdkMetadata> = {}): SdkMetadata {
+export function sdk(
+  name: string,
+  version: string,
+  dependencies: Record<string, string> = {},
+  extra: Partial<SdkMetadata> = {},
+): SdkMetadata {
   return {
     name,
     publicName: `Acme ${name[0]!.toUpperCase()}${name.slice(1)}`,

@@ -4,7 +4,11 @@ import { describe, expect, it } from '@jest/globals';
 import { ResolutionInputError } from '../../../lambdas/sdk/staging/errors';
 import { resolveSdks, type SdkRelease } from '../../../lambdas/sdk/staging/resolver';
 
-const r = (name: string, version: string, dependencies: Record<string, string> = {}): SdkRelease => ({ name, version, dependencies });
+const r = (name: string, version: string, dependencies: Record<string, string> = {}): SdkRelease => ({
+  name,
+  version,
+  dependencies,
+});
 
 describe('resolveSdks', () => {
   const published = [
@@ -64,7 +68,12 @@ describe('resolveSdks', () => {
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.missing).toEqual([
-      { name: 'analytics', range: '^8.0.0', requiredBy: ['maps 2.0.0 (staged)'], available: ['6.0.0', '6.1.0', '7.0.2'] },
+      {
+        name: 'analytics',
+        range: '^8.0.0',
+        requiredBy: ['maps 2.0.0 (staged)'],
+        available: ['6.0.0', '6.1.0', '7.0.2'],
+      },
     ]);
     expect(result.explanation).toBe(
       'maps 2.0.0 (staged) requires analytics ^8.0.0; no version of analytics satisfies ^8.0.0 (available: 6.0.0, 6.1.0, 7.0.2)',
@@ -73,7 +82,9 @@ describe('resolveSdks', () => {
 
   it('says when a dependency is neither published nor staged', () => {
     const result = resolveSdks({ available: published, staged: [r('maps', '2.0.0', { crash: '^1.0.0' })] });
-    expect(result.ok === false && result.explanation).toBe('maps 2.0.0 (staged) requires crash ^1.0.0; crash is neither published nor staged');
+    expect(result.ok === false && result.explanation).toBe(
+      'maps 2.0.0 (staged) requires crash ^1.0.0; crash is neither published nor staged',
+    );
   });
 
   it('does not let a prerelease satisfy a plain range, but does when the range names one', () => {
@@ -85,7 +96,11 @@ describe('resolveSdks', () => {
   });
 
   it('keeps a preferred (locked) version while it still satisfies the ranges', () => {
-    const result = resolveSdks({ available: published, requirements: { geo: '^3.0.0' }, preferred: { geo: '3.0.0', analytics: '6.0.0' } });
+    const result = resolveSdks({
+      available: published,
+      requirements: { geo: '^3.0.0' },
+      preferred: { geo: '3.0.0', analytics: '6.0.0' },
+    });
     expect(result.ok && result.selected).toEqual([
       { name: 'analytics', version: '6.0.0' },
       { name: 'geo', version: '3.0.0' },
@@ -102,8 +117,12 @@ describe('resolveSdks', () => {
   });
 
   it('rejects a dependency range that is not semver, naming the SDK', () => {
-    expect(() => resolveSdks({ available: [], staged: [r('maps', '2.0.0', { geo: 'three-ish' })] })).toThrow(ResolutionInputError);
-    expect(() => resolveSdks({ available: [], staged: [r('maps', '2.0.0', { geo: 'three-ish' })] })).toThrow(/maps 2\.0\.0 declares the dependency range "three-ish"/);
+    expect(() => resolveSdks({ available: [], staged: [r('maps', '2.0.0', { geo: 'three-ish' })] })).toThrow(
+      ResolutionInputError,
+    );
+    expect(() => resolveSdks({ available: [], staged: [r('maps', '2.0.0', { geo: 'three-ish' })] })).toThrow(
+      /maps 2\.0\.0 declares the dependency range "three-ish"/,
+    );
   });
 });
 
@@ -111,9 +130,17 @@ describe('resolveSdks', () => {
 const universeArb = fc
   .record({
     counts: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 2, maxLength: 4 }),
-    deps: fc.array(fc.tuple(fc.nat(3), fc.nat(2), fc.nat(3), fc.constantFrom('^1.0.0', '^2.0.0', '>=1.1.0', '<1.1.0', '*', '^3.0.0')), {
-      maxLength: 8,
-    }),
+    deps: fc.array(
+      fc.tuple(
+        fc.nat(3),
+        fc.nat(2),
+        fc.nat(3),
+        fc.constantFrom('^1.0.0', '^2.0.0', '>=1.1.0', '<1.1.0', '*', '^3.0.0'),
+      ),
+      {
+        maxLength: 8,
+      },
+    ),
     staged: fc.array(fc.tuple(fc.nat(3), fc.nat(2)), { minLength: 1, maxLength: 2 }),
   })
   .map(({ counts, deps, staged }) => {
@@ -123,7 +150,9 @@ const universeArb = fc
       for (let v = 0; v < count; v++) releases.push({ name: `p${i}`, version: versions[v]!, dependencies: {} });
     });
     for (const [from, fromVersion, to, range] of deps) {
-      const release = releases.find((x) => x.name === `p${from % counts.length}` && x.version === versions[fromVersion]);
+      const release = releases.find(
+        (x) => x.name === `p${from % counts.length}` && x.version === versions[fromVersion],
+      );
       const target = `p${to % counts.length}`;
       if (release !== undefined && target !== release.name) release.dependencies[target] = range;
     }
@@ -135,7 +164,11 @@ const universeArb = fc
   })
   .filter((u) => u.staged.length > 0);
 
-function isSolution(releases: readonly SdkRelease[], staged: readonly SdkRelease[], selected: ReadonlyMap<string, string>): boolean {
+function isSolution(
+  releases: readonly SdkRelease[],
+  staged: readonly SdkRelease[],
+  selected: ReadonlyMap<string, string>,
+): boolean {
   for (const s of staged) if (selected.get(s.name) !== s.version) return false;
   for (const [name, version] of selected) {
     const release = releases.find((x) => x.name === name && x.version === version);

@@ -65,9 +65,20 @@ interface FakeSdk {
 /** Converts an SDK upload into a staged package and returns the plan entry that points at it. */
 async function stage(sdk: FakeSdk): Promise<TestPlan['packages'][number]> {
   const version = sdk.version ?? '1.0.0';
-  const metadata = sdkMetadata({ name: sdk.name, version, publicName: `Acme ${sdk.name}`, platform: sdk.platform ?? IOS, dependencies: sdk.dependencies ?? {} });
+  const metadata = sdkMetadata({
+    name: sdk.name,
+    version,
+    publicName: `Acme ${sdk.name}`,
+    platform: sdk.platform ?? IOS,
+    dependencies: sdk.dependencies ?? {},
+  });
   const input = join(dir, `${sdk.name}-input.zip`);
-  const entries: { name: string; data: Buffer }[] = [{ name: `include/${sdk.name}.h`, data: Buffer.from(`#pragma once\nint ${sdk.name.replace(/\W/g, '_')}_version(void);\n`) }];
+  const entries: { name: string; data: Buffer }[] = [
+    {
+      name: `include/${sdk.name}.h`,
+      data: Buffer.from(`#pragma once\nint ${sdk.name.replace(/\W/g, '_')}_version(void);\n`),
+    },
+  ];
   if (sdk.checks !== undefined) entries.push({ name: 'lockstep-checks.sh', data: Buffer.from(sdk.checks) });
   if (sdk.library !== undefined) {
     const source = join(dir, `${sdk.name}.c`);
@@ -86,12 +97,22 @@ async function stage(sdk: FakeSdk): Promise<TestPlan['packages'][number]> {
     // The same package without its README: the manifest no longer matches.
     const files = await readZip(output);
     file = join(dir, `${sdk.name}-${version}-broken.zip`);
-    await writeFile(file, buildZip([...files].filter(([path]) => !path.endsWith('README.md')).map(([name, data]) => ({ name, data }))));
+    await writeFile(
+      file,
+      buildZip([...files].filter(([path]) => !path.endsWith('README.md')).map(([name, data]) => ({ name, data }))),
+    );
   }
   const bytes = await readFile(file);
   const key = `packages/${sdk.name}/${version}/${sdk.name}-${version}.zip`;
   if (sdk.missing !== true) stored.set(key, file);
-  return { name: sdk.name, version, bucket: 'staging', key, sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length };
+  return {
+    name: sdk.name,
+    version,
+    bucket: 'staging',
+    key,
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+    size: bytes.length,
+  };
 }
 
 async function test(members: readonly FakeSdk[], dependencies: readonly FakeSdk[] = [], cc: string | null = null) {
@@ -104,10 +125,16 @@ async function test(members: readonly FakeSdk[], dependencies: readonly FakeSdk[
   };
   const lines: string[] = [];
   const results = await runTester(plan, storage, { workDir: join(dir, 'work'), cc, log: (line) => lines.push(line) });
-  return { results, lines, workLeft: existsSync(join(dir, 'work')), check: (sdk: string, check: string) => results.packages.find((p) => p.name === sdk)?.checks.find((c) => c.name === check) };
+  return {
+    results,
+    lines,
+    workLeft: existsSync(join(dir, 'work')),
+    check: (sdk: string, check: string) =>
+      results.packages.find((p) => p.name === sdk)?.checks.find((c) => c.name === check),
+  };
 }
 
-describe('provider code runs without the tester\'s credentials', () => {
+describe("provider code runs without the tester's credentials", () => {
   it('a checks script that prints its environment sees no AWS_* or CodeBuild variable, and runs outside the package folder', async () => {
     Object.assign(process.env, {
       AWS_ACCESS_KEY_ID: 'AKIAFAKEFAKEFAKE',
@@ -147,8 +174,14 @@ describe('provider code is isolated: no route to credentials or the package host
       requests.push(`${req.method} ${req.url}`);
       res.end('ok');
     });
-    port = await new Promise<number>((ok) => server.listen(0, '127.0.0.1', () => ok((server.address() as AddressInfo).port)));
-    Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'AKIAHOSTILETESTKEY', AWS_SECRET_ACCESS_KEY: 'hostile-test-secret', AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${port}` });
+    port = await new Promise<number>((ok) =>
+      server.listen(0, '127.0.0.1', () => ok((server.address() as AddressInfo).port)),
+    );
+    Object.assign(process.env, {
+      AWS_ACCESS_KEY_ID: 'AKIAHOSTILETESTKEY',
+      AWS_SECRET_ACCESS_KEY: 'hostile-test-secret',
+      AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${port}`,
+    });
   });
   afterEach(() => new Promise<void>((ok) => server.close(() => ok())));
 
@@ -161,57 +194,65 @@ cat <&3
 exit 0
 `;
 
-  (platform() === 'linux' ? it : it.skip)('a checks script that hunts for credentials in /proc and plants a file on the package host fails, and nothing is planted', async () => {
-    const { results, lines, check } = await test([{ name: 'planter', checks: hostileChecks() }]);
-    const output = lines.filter((l) => l.startsWith('[planter checks] ')).join('\n');
-    expect(output).toContain('credentials found: none');
-    expect(output).not.toMatch(/AKIAHOSTILE|hostile-test-secret/);
-    expect(check('planter', 'checks-script')).toMatchObject({ passed: false });
-    expect(check('planter', 'checks-script')?.message).toContain('no route to the package host');
-    expect(requests).toEqual([]);
-    expect(results.passed).toBe(false);
-  });
+  (platform() === 'linux' ? it : it.skip)(
+    'a checks script that hunts for credentials in /proc and plants a file on the package host fails, and nothing is planted',
+    async () => {
+      const { results, lines, check } = await test([{ name: 'planter', checks: hostileChecks() }]);
+      const output = lines.filter((l) => l.startsWith('[planter checks] ')).join('\n');
+      expect(output).toContain('credentials found: none');
+      expect(output).not.toMatch(/AKIAHOSTILE|hostile-test-secret/);
+      expect(check('planter', 'checks-script')).toMatchObject({ passed: false });
+      expect(check('planter', 'checks-script')?.message).toContain('no route to the package host');
+      expect(requests).toEqual([]);
+      expect(results.passed).toBe(false);
+    },
+  );
 
-  (platform() === 'linux' ? it : it.skip)('a hostile sample app cannot read another vendor\'s package, in the tester\'s files or over the network', async () => {
-    // Another vendor's private package where local mode keeps it: in a data folder only the tester's user reads.
-    const data = join(dir, 'data');
-    await mkdir(join(data, 's3', 'lockstep-package-host', 'private', 'rival', '1.0.0'), { recursive: true });
-    const secret = join(data, 's3', 'lockstep-package-host', 'private', 'rival', '1.0.0', 'rival-1.0.0.zip');
-    await writeFile(secret, 'the rival vendor\'s private package');
-    await chmod(data, 0o700);
-    const library = [
-      '#include <fcntl.h>',
-      '#include <stdio.h>',
-      '#include <stdlib.h>',
-      '#include <unistd.h>',
-      '#include <netinet/in.h>',
-      '#include <arpa/inet.h>',
-      '#include <sys/socket.h>',
-      '__attribute__((constructor)) static void steal(void) {',
-      `  int file = open("${secret}", O_RDONLY);`,
-      '  int s = socket(AF_INET, SOCK_STREAM, 0);',
-      `  struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(${port}) };`,
-      '  inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);',
-      '  int connected = connect(s, (struct sockaddr *)&to, sizeof to) == 0;',
-      '  if (connected) { const char *get = "GET /lockstep-package-host/private/rival/1.0.0/rival-1.0.0.zip HTTP/1.0\\r\\n\\r\\n"; write(s, get, 70); }',
-      '  printf("file %s, network %s\\n", file >= 0 ? "READ" : "refused", connected ? "REACHED" : "unreachable");',
-      '  exit(file >= 0 || connected ? 42 : 7);',
-      '}',
-      'int thief_version(void) { return 1; }',
-    ].join('\n');
-    const { check } = await test([{ name: 'thief', platform: LINUX_HERE, library }], [], 'cc');
-    const sampleApp = check('thief', 'sample-app');
-    // The constructor ran (exit 7 is its own) and found neither the file nor the network.
-    expect(sampleApp?.message).toContain('exited with 7');
-    expect(sampleApp?.message).toContain('file refused, network unreachable');
-    expect(requests).toEqual([]);
-  });
+  (platform() === 'linux' ? it : it.skip)(
+    "a hostile sample app cannot read another vendor's package, in the tester's files or over the network",
+    async () => {
+      // Another vendor's private package where local mode keeps it: in a data folder only the tester's user reads.
+      const data = join(dir, 'data');
+      await mkdir(join(data, 's3', 'lockstep-package-host', 'private', 'rival', '1.0.0'), { recursive: true });
+      const secret = join(data, 's3', 'lockstep-package-host', 'private', 'rival', '1.0.0', 'rival-1.0.0.zip');
+      await writeFile(secret, "the rival vendor's private package");
+      await chmod(data, 0o700);
+      const library = [
+        '#include <fcntl.h>',
+        '#include <stdio.h>',
+        '#include <stdlib.h>',
+        '#include <unistd.h>',
+        '#include <netinet/in.h>',
+        '#include <arpa/inet.h>',
+        '#include <sys/socket.h>',
+        '__attribute__((constructor)) static void steal(void) {',
+        `  int file = open("${secret}", O_RDONLY);`,
+        '  int s = socket(AF_INET, SOCK_STREAM, 0);',
+        `  struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(${port}) };`,
+        '  inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);',
+        '  int connected = connect(s, (struct sockaddr *)&to, sizeof to) == 0;',
+        '  if (connected) { const char *get = "GET /lockstep-package-host/private/rival/1.0.0/rival-1.0.0.zip HTTP/1.0\\r\\n\\r\\n"; write(s, get, 70); }',
+        '  printf("file %s, network %s\\n", file >= 0 ? "READ" : "refused", connected ? "REACHED" : "unreachable");',
+        '  exit(file >= 0 || connected ? 42 : 7);',
+        '}',
+        'int thief_version(void) { return 1; }',
+      ].join('\n');
+      const { check } = await test([{ name: 'thief', platform: LINUX_HERE, library }], [], 'cc');
+      const sampleApp = check('thief', 'sample-app');
+      // The constructor ran (exit 7 is its own) and found neither the file nor the network.
+      expect(sampleApp?.message).toContain('exited with 7');
+      expect(sampleApp?.message).toContain('file refused, network unreachable');
+      expect(requests).toEqual([]);
+    },
+  );
 
   it('refuses to run provider code it cannot isolate, rather than run it with its own privileges', async () => {
     const { sandboxIsolation } = await import('../../../lambdas/sdk/tester/tester');
     const isolation = await sandboxIsolation();
     if (isolation.ok) {
-      expect(isolation.prefix).toEqual(expect.arrayContaining(['unshare', '--net', 'setpriv', '--reuid=65534', '--no-new-privs']));
+      expect(isolation.prefix).toEqual(
+        expect.arrayContaining(['unshare', '--net', 'setpriv', '--reuid=65534', '--no-new-privs']),
+      );
       expect(isolation.network).toBe('none');
     } else {
       expect(isolation.refusal).toMatch(/^provider code not run: the tester cannot isolate it here/);
@@ -223,21 +264,26 @@ describe('the sample app', () => {
   it('is not built for a platform the tester cannot build, and the package still passes with "sample app not built: <reason>"', async () => {
     const { results, check } = await test([{ name: 'maps' }]);
     expect(check('maps', 'sample-app')).toMatchObject({ passed: true, skipped: true });
-    expect(check('maps', 'sample-app')?.message).toMatch(/^sample app not built: maps targets ios arm64; the tester builds linux /);
+    expect(check('maps', 'sample-app')?.message).toMatch(
+      /^sample app not built: maps targets ios arm64; the tester builds linux /,
+    );
     expect(results.packages[0]!.passed).toBe(true);
   });
 
-  (platform() === 'linux' ? it : it.skip)('fails a set the tester can build (linux on its own architecture) when it has no C compiler', async () => {
-    const { results, check } = await test([{ name: 'core', platform: LINUX_HERE }]);
-    expect(check('core', 'sample-app')).toMatchObject({ passed: false });
-    expect(check('core', 'sample-app')?.message).toMatch(/^sample app not built: the tester has no C compiler/);
-    expect(results.packages[0]!.passed).toBe(false);
-    expect(results.passed).toBe(false);
-  });
+  (platform() === 'linux' ? it : it.skip)(
+    'fails a set the tester can build (linux on its own architecture) when it has no C compiler',
+    async () => {
+      const { results, check } = await test([{ name: 'core', platform: LINUX_HERE }]);
+      expect(check('core', 'sample-app')).toMatchObject({ passed: false });
+      expect(check('core', 'sample-app')?.message).toMatch(/^sample app not built: the tester has no C compiler/);
+      expect(results.packages[0]!.passed).toBe(false);
+      expect(results.passed).toBe(false);
+    },
+  );
 });
 
 describe('checks and dependencies', () => {
-  it('fails a package whose checks script exits non-zero, with the script\'s output', async () => {
+  it("fails a package whose checks script exits non-zero, with the script's output", async () => {
     const { results, check } = await test([{ name: 'maps', checks: 'echo "tile cache missing" >&2\nexit 3\n' }]);
     expect(check('maps', 'checks-script')).toMatchObject({ passed: false });
     expect(check('maps', 'checks-script')?.message).toBe('lockstep-checks.sh exited with 3: tile cache missing');
@@ -246,22 +292,39 @@ describe('checks and dependencies', () => {
   });
 
   it('fails the packages that depend on a broken dependency, naming it', async () => {
-    const { results, check } = await test([{ name: 'maps', dependencies: { analytics: '^1.0.0' } }], [{ name: 'analytics', broken: true }]);
-    expect(check('maps', 'dependency:analytics:manifest')).toMatchObject({ passed: false, message: 'docs/README.md is missing' });
+    const { results, check } = await test(
+      [{ name: 'maps', dependencies: { analytics: '^1.0.0' } }],
+      [{ name: 'analytics', broken: true }],
+    );
+    expect(check('maps', 'dependency:analytics:manifest')).toMatchObject({
+      passed: false,
+      message: 'docs/README.md is missing',
+    });
     expect(results.packages.map((p) => p.name)).toEqual(['maps']);
     expect(results.packages[0]!.passed).toBe(false);
   });
 
   it('fails the packages whose dependency could not be downloaded, naming it', async () => {
-    const { check } = await test([{ name: 'maps', dependencies: { analytics: '^1.0.0' } }], [{ name: 'analytics', missing: true }]);
+    const { check } = await test(
+      [{ name: 'maps', dependencies: { analytics: '^1.0.0' } }],
+      [{ name: 'analytics', missing: true }],
+    );
     expect(check('maps', 'dependency:analytics')).toMatchObject({ passed: false });
-    expect(check('maps', 'dependency:analytics')?.message).toMatch(/^analytics 1\.0\.0 could not be downloaded and unpacked: NoSuchKey/);
+    expect(check('maps', 'dependency:analytics')?.message).toMatch(
+      /^analytics 1\.0\.0 could not be downloaded and unpacked: NoSuchKey/,
+    );
   });
 });
 
 describe('the architecture check', () => {
   it('fails a library it cannot parse instead of passing the package as "no binaries"', async () => {
-    const { results, check } = await test([{ name: 'maps', platform: LINUX_HERE, files: [{ name: 'lib/libmaps.a', data: Buffer.from('this is not an archive any more: damaged bytes') }] }]);
+    const { results, check } = await test([
+      {
+        name: 'maps',
+        platform: LINUX_HERE,
+        files: [{ name: 'lib/libmaps.a', data: Buffer.from('this is not an archive any more: damaged bytes') }],
+      },
+    ]);
     expect(check('maps', 'architectures:lib/libmaps.a')).toMatchObject({ passed: false });
     expect(check('maps', 'architectures:lib/libmaps.a')?.message).toContain('neither ELF, Mach-O nor a static archive');
     expect(check('maps', 'architectures')).toBeUndefined();
@@ -270,11 +333,18 @@ describe('the architecture check', () => {
 
   it('fails a static archive whose object member is damaged', async () => {
     const member = Buffer.from('garbage where an object file was');
-    const header = Buffer.from(`${'maps.o/'.padEnd(16)}${'0'.padEnd(12)}${'0'.padEnd(6)}${'0'.padEnd(6)}${'644'.padEnd(8)}${String(member.length).padEnd(10)}\x60\n`, 'latin1');
+    const header = Buffer.from(
+      `${'maps.o/'.padEnd(16)}${'0'.padEnd(12)}${'0'.padEnd(6)}${'0'.padEnd(6)}${'644'.padEnd(8)}${String(member.length).padEnd(10)}\x60\n`,
+      'latin1',
+    );
     const archive = Buffer.concat([Buffer.from('!<arch>\n'), header, member]);
-    const { check } = await test([{ name: 'maps', platform: LINUX_HERE, files: [{ name: 'lib/libmaps.a', data: archive }] }]);
+    const { check } = await test([
+      { name: 'maps', platform: LINUX_HERE, files: [{ name: 'lib/libmaps.a', data: archive }] },
+    ]);
     expect(check('maps', 'architectures:lib/libmaps.a')).toMatchObject({ passed: false });
-    expect(check('maps', 'architectures:lib/libmaps.a')?.message).toContain('Member maps.o of the static archive is not an ELF or Mach-O object file');
+    expect(check('maps', 'architectures:lib/libmaps.a')?.message).toContain(
+      'Member maps.o of the static archive is not an ELF or Mach-O object file',
+    );
   });
 });
 
