@@ -339,47 +339,29 @@ export const intakeItem = z.object({
 export const intakeCursorItem = z.object({ startAfter: z.string().min(1).optional() });
 
 // Compile-time checks: each schema's output stays assignable to the domain type it stands for, and the status
-// list above names every StagingStatus.
-type Decodes<S extends z.ZodType, T> = (value: z.output<S>) => T;
-const checks: [
-  Decodes<typeof commit, Commit>,
-  Decodes<typeof revisionItem, Revision>,
-  Decodes<typeof deployedRevision, DeployedRevision>,
-  Decodes<typeof promotionApprovalItem, PromotionApproval>,
-  Decodes<typeof eventItem, PipelineEvent>,
-  Decodes<typeof approvalRequestItem, ApprovalRequestRecord>,
-  Decodes<typeof pushItem, Push>,
-  Decodes<typeof buildCommit, BuildCommit>,
-  Decodes<typeof buildItem, StoredBuild>,
-  Decodes<typeof executionItem, ExecutionRecord>,
-  Decodes<typeof sdkMetadata, SdkMetadata>,
-  Decodes<typeof ref, SdkVersionRef>,
-  Decodes<typeof versionItem, VersionRecord>,
-  Decodes<typeof uploadItem, UploadRecord>,
-  Decodes<typeof batchItem, BatchRecord>,
-  Decodes<typeof credentialItem, Credential>,
-  Decodes<typeof intakeItem, IntakeRecord>,
-  (status: StagingStatus) => (typeof STAGING_STATUSES)[number],
-  Decodes<typeof lockItem, Omit<LockState, 'environment' | 'owner'>>,
-] = [
-  (v) => v,
-  (v) => v,
-  (v) => v,
-  (v) => v,
-  (v) => v,
-  (v) => v,
-  (v) => v,
-  (v) => v,
-  (v) => v,
-  (v) => v,
-  (v) => v,
-  (v) => v,
-  (v) => v,
-  (v) => v,
-  (v) => v,
-  (v) => v,
-  (v) => v,
-  (s) => s,
-  (v) => v,
-];
-void checks;
+// list above names every StagingStatus. A check that fails is a type error on its line.
+type Decodes<S extends z.ZodType, T> = z.output<S> extends T ? true : false;
+type AllHold<T extends readonly true[]> = T;
+export type DecodingChecks = AllHold<
+  [
+    Decodes<typeof commit, Commit>,
+    Decodes<typeof revisionItem, Revision>,
+    Decodes<typeof deployedRevision, DeployedRevision>,
+    Decodes<typeof promotionApprovalItem, PromotionApproval>,
+    Decodes<typeof eventItem, PipelineEvent>,
+    Decodes<typeof approvalRequestItem, ApprovalRequestRecord>,
+    Decodes<typeof pushItem, Push>,
+    Decodes<typeof buildCommit, BuildCommit>,
+    Decodes<typeof buildItem, StoredBuild>,
+    Decodes<typeof executionItem, ExecutionRecord>,
+    Decodes<typeof sdkMetadata, SdkMetadata>,
+    Decodes<typeof ref, SdkVersionRef>,
+    Decodes<typeof versionItem, VersionRecord>,
+    Decodes<typeof uploadItem, UploadRecord>,
+    Decodes<typeof batchItem, BatchRecord>,
+    Decodes<typeof credentialItem, Credential>,
+    Decodes<typeof intakeItem, IntakeRecord>,
+    Decodes<typeof lockItem, Omit<LockState, 'environment' | 'owner'>>,
+    StagingStatus extends (typeof STAGING_STATUSES)[number] ? true : false,
+  ]
+>;
