@@ -141,8 +141,11 @@ async function notifyApprovers(deps: ApprovalDependencies, record: ApprovalReque
       approvalRequested({ ...subject, approver, link: signer.link(deps.baseUrl, claimsOf(record, approver)) }),
     );
   }
-  await deps.notifier.publish(approvalRequestedNotice({ ...subject, approvers: record.approvers }));
+  // Marked right after the approvers' mail: a step resumed after a crash mails again only what was not marked,
+  // so nothing may sit between the two. The rules' notice comes after; a crash before it loses that one notice,
+  // never sends an approver a second link.
   await deps.approvals.markNotified(record.requestId, deps.clock());
+  await deps.notifier.publish(approvalRequestedNotice({ ...subject, approvers: record.approvers }));
 }
 
 /** The request step ran again with a token whose request exists: carry on from where that request is. */
