@@ -108,6 +108,10 @@ export const slotItem = z.object({
   approved: z.array(revisionNumber).default([]),
   /** An unapproved current revision an operator allowed deploys over (`lockstep unlock --allow-deploy`). */
   cleared: revisionNumber.optional(),
+  /** Revisions whose approval workflow failed here and were rolled back. */
+  failed: z.array(revisionNumber).optional(),
+  /** The latest approval: which revision, when. */
+  lastApproval: z.object({ revision: revisionNumber, at: epochMs }).optional(),
 });
 
 /** `PIPELINE` / `SWITCHES`: each switch is absent until an operator first sets it. */

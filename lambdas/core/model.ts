@@ -52,6 +52,10 @@ export interface ApplicationAtEnvironment {
    * unapproved and that has no approved revision to roll back to takes no automated deploy.
    */
   readonly cleared?: number;
+  /** Revision numbers whose approval workflow failed here and were rolled back (waves stop on them). @default none */
+  readonly failed?: readonly number[];
+  /** The latest approval here: which revision and when (a wave's `bakeAfter` counts from it). @default none */
+  readonly lastApproval?: { readonly revision: number; readonly at: number };
 }
 
 export interface LockState {

@@ -62,8 +62,13 @@ export interface EnvironmentStore {
   ): Promise<ApplicationAtEnvironment>;
   /** After a rollback: `current` becomes `restored`, the revision that was current before the failed deploy. */
   recordRolledBack(environment: string, application: string, restored: DeployedRevision): Promise<void>;
-  /** Adds a revision number to the environment's approved list (idempotent). */
-  markApproved(environment: string, application: string, revision: number): Promise<void>;
+  /**
+   * Adds a revision number to the environment's approved list and records it as the latest approval at `at`
+   * (idempotent: a second call for the same revision changes nothing).
+   */
+  markApproved(environment: string, application: string, revision: number, at: number): Promise<void>;
+  /** Records that `revision`'s approval workflow failed at the environment (idempotent); waves stop on it. */
+  markFailed(environment: string, application: string, revision: number): Promise<void>;
   /** Records an operator's permission to deploy over `revision`, which was never approved there (`cleared`). */
   clearUnsafe(environment: string, application: string, revision: number): Promise<void>;
   /** Pipeline-wide switches, falling back to the pipeline definition's values when never switched. */

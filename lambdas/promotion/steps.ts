@@ -391,7 +391,7 @@ async function complianceSignOff(
 
 async function markApproved(deps: StepDependencies, input: Of<'mark-approved'>): Promise<{ approved: number }> {
   await requireFence(deps, input);
-  await deps.environments.markApproved(input.environment, input.application, input.revision);
+  await deps.environments.markApproved(input.environment, input.application, input.revision, deps.clock());
   await deps.events.append({
     at: deps.clock(),
     type: 'revision-approved',
@@ -448,6 +448,8 @@ async function recordRecovery(
 async function recordRollback(deps: StepDependencies, input: Of<'record-rollback'>): Promise<{ outcome: string }> {
   const now = deps.clock();
   const restored = input.previous.exists ? input.previous.number : undefined;
+  // Whatever the rollback managed, the revision failed here: later waves must not get it.
+  await deps.environments.markFailed(input.environment, input.application, input.revision);
   if (input.outcome === 'rolled-back' && restored !== undefined) {
     const revision = await deps.revisions.get(input.application, restored);
     await deps.environments.recordRolledBack(input.environment, input.application, {

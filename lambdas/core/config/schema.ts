@@ -229,9 +229,31 @@ export const environmentSchema = z.strictObject({
 });
 export type EnvironmentDefinition = z.infer<typeof environmentSchema>;
 
+/**
+ * One wave of a stage: environments that take a revision together, after every earlier wave has approved it.
+ */
+export const waveSchema = z.strictObject({
+  /** Environments of this stage in this wave. */
+  environments: z.array(nameSchema).min(1, 'list at least one environment in the wave'),
+  /** At most this many of the wave's environments run a promotion at once. @default all of them */
+  maxConcurrent: z.number().int().min(1, 'use 1 or more').optional(),
+  /**
+   * How long the next wave waits after this wave's last environment approved a revision, on top of the
+   * environments' own bake times. @default none
+   */
+  bakeAfter: durationSchema.optional(),
+});
+export type WaveDefinition = z.infer<typeof waveSchema>;
+
 export const stageSchema = z.strictObject({
   name: nameSchema,
   environments: z.array(environmentSchema),
+  /**
+   * Ordered groups of this stage's environments. An environment in wave k+1 starts a revision only once every
+   * environment of waves 1..k has approved that revision, so a failure in one wave stops the later ones for it.
+   * When set, every environment of the stage is in exactly one wave. @default none (no ordering inside the stage)
+   */
+  waves: z.array(waveSchema).min(1, 'list at least one wave, or leave `waves` out').optional(),
 });
 export type StageDefinition = z.infer<typeof stageSchema>;
 

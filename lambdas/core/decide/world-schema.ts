@@ -45,6 +45,9 @@ const environmentStateSchema = z.strictObject({
         current: deployedSchema.optional(),
         previous: deployedSchema.optional(),
         approved: z.array(z.number().int().positive()).default([]),
+        cleared: z.number().int().positive().optional(),
+        failed: z.array(z.number().int().positive()).optional(),
+        lastApproval: z.strictObject({ revision: z.number().int().positive(), at: epochMs }).optional(),
       }),
     )
     .default({}),
