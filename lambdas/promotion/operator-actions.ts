@@ -296,7 +296,7 @@ export async function rollbackEnvironment(deps: OperatorDependencies, input: Rol
   if (override && windowsClosed) overridden.windowsClosed = windowsClosed;
 
   const why = `rollback requested by ${actor.user} via the ${actor.via}${input.reason ? `: ${input.reason}` : ''}`;
-  await deps.orchestrator.start(
+  const result = await deps.orchestrator.start(
     name,
     executionInput(pipeline, {
       promotion: promotionId(incoming),
@@ -307,6 +307,15 @@ export async function rollbackEnvironment(deps: OperatorDependencies, input: Rol
       operator: { user: actor.user, via: actor.via, overrideLockAndWindows: override },
     }),
   );
+  if (!result.started) {
+    // Only a request in the same millisecond for the same deployment names the same execution; the claim let one in.
+    throw new RollbackConflictError(
+      `Execution ${name} exists already: this rollback was started; wait for it to finish`,
+      {
+        details: { claim },
+      },
+    );
+  }
   const overrides = [
     overridden.lockHolder ? `the lock held by ${overridden.lockHolder} released` : undefined,
     overridden.windowsClosed ? `closed windows overridden (${overridden.windowsClosed})` : undefined,
