@@ -93,13 +93,34 @@ describe('rollback, pin and unpin against the local system', () => {
     expect((await prodNaDecision()).kind).toBe('already-started');
   });
 
+  it('lets one of two operators rolling back at once win, and tells the other who rolls back', async () => {
+    const results = await Promise.allSettled([
+      rollback('prod-na', { to: 2, dataDir: data.dir, as: 'ann@example.com' }),
+      rollback('prod-na', { to: 2, dataDir: data.dir, as: 'bob@example.com' }),
+    ]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const lost = results.find((r) => r.status === 'rejected');
+    expect(lost?.reason).toMatchObject({
+      name: 'RollbackConflictError',
+      message: expect.stringMatching(
+        /^(ann|bob)@example\.com is already rolling prod-na back from sample-app r1 to r2 \(asked at .*\); wait for it to finish$/,
+      ),
+    });
+    await eventually(async () => (await prodNa())?.current?.number === 2, 'prod-na runs r2 again');
+    await eventually(
+      async () => (await status()).environments.find((e) => e.name === 'prod-na')?.lock === null,
+      'prod-na unlocked',
+    );
+    expect((await timeline('rollback-requested')).length).toBe(2);
+  });
+
   it('pins prod-na so status says who pinned it, and unpins it', async () => {
-    expect(await pin('prod-na', 1, { dataDir: data.dir, as: 'oncall@example.com' })).toEqual([
-      'Pinned prod-na to sample-app r1: automation leaves it alone until `lockstep unpin prod-na`.',
+    expect(await pin('prod-na', 2, { dataDir: data.dir, as: 'oncall@example.com' })).toEqual([
+      'Pinned prod-na to sample-app r2: automation leaves it alone until `lockstep unpin prod-na`.',
     ]);
     const decision = await prodNaDecision();
     expect(decision.kind).toBe('pinned');
-    expect(decision.reason).toMatch(/^prod-na is pinned to sample-app r1 by oncall@example\.com at \d{4}-/);
+    expect(decision.reason).toMatch(/^prod-na is pinned to sample-app r2 by oncall@example\.com at \d{4}-/);
     await expect(rollback('prod-na', { dataDir: data.dir })).rejects.toMatchObject({ code: 'pinned' });
     await unpin('prod-na', { dataDir: data.dir, as: 'oncall@example.com' });
     expect((await prodNaDecision()).kind).not.toBe('pinned');
