@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { decideApproval } from '../../bin/commands/approve';
 import { pin, rollback, unpin } from '../../bin/commands/operator';
@@ -7,6 +10,9 @@ import type { SystemStatus } from '../../local/console/status';
 import { startLocalSystem, type LocalSystem } from '../../local/assembly/system';
 import { tempDataDir } from '../local/helpers';
 import { deployed, eventually } from './support';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const CLI = [process.execPath, '--import', 'tsx', join(ROOT, 'bin', 'lockstep.ts')] as const;
 
 // `lockstep rollback`, `lockstep pin` and `lockstep unpin` as an operator runs them against `npm start`: the
 // commands' own functions, on the data folder of one quickstart system running in-process. Each test continues
@@ -125,5 +131,21 @@ describe('rollback, pin and unpin against the local system', () => {
     await unpin('prod-na', { dataDir: data.dir, as: 'oncall@example.com' });
     expect((await prodNaDecision()).kind).not.toBe('pinned');
     await expect(unpin('prod-na', { dataDir: data.dir })).rejects.toMatchObject({ code: 'not-pinned' });
+  });
+
+  it('rolls back with the lockstep command itself, and refuses a --to that is not a revision number', async () => {
+    // Asynchronously: the local system answers from this process, so the command must not block it.
+    const lockstep = (...args: string[]) =>
+      promisify(execFile)(CLI[0], [...CLI.slice(1), ...args, '--data-dir', data.dir], { cwd: ROOT }).then(
+        (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+        (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+      );
+    const bad = await lockstep('rollback', 'prod-na', '--to', 'latest');
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('"latest" is not a revision number such as 3');
+    const run = await lockstep('rollback', 'prod-na', '--to', '1', '--as', 'carol@example.com');
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toMatch(/^Rolling prod-na back from sample-app r2 to r1 \(execution rollback-prod-na-/);
+    await eventually(async () => (await prodNa())?.current?.number === 1, 'prod-na runs r1 after the command');
   });
 });
