@@ -59,7 +59,8 @@ export type RefusalCode =
   | 'window-closed'
   | 'pinned'
   | 'not-current'
-  | 'not-pinned';
+  | 'not-pinned'
+  | 'bad-input';
 
 /** An operator action that cannot be done as asked; the message says why and what to do instead. */
 export class OperatorActionRefusedError extends PromotionError {
@@ -142,6 +143,22 @@ async function requireSlot(
   return { ...slot, current: slot.current };
 }
 
+/** Longest reason kept: it goes into the timeline, the notification and the execution input. */
+export const MAX_REASON_LENGTH = 1000;
+
+/** An action without a user or with an oversized reason is refused before anything is read or written. */
+function checkRequest(input: { actor: Actor; reason?: string }): void {
+  if (input.actor.user.trim() === '') {
+    refuse('bad-input', "Say who acts (the actor's user is empty): every operator action is audited with its user");
+  }
+  if (input.reason !== undefined && input.reason.length > MAX_REASON_LENGTH) {
+    refuse(
+      'bad-input',
+      `The reason is ${input.reason.length} characters long; keep it to ${MAX_REASON_LENGTH} (it goes into the audit record and the notification)`,
+    );
+  }
+}
+
 function audit(actor: Actor, details: Record<string, unknown>): Record<string, unknown> {
   return { via: actor.via, ...(actor.sourceIp ? { sourceIp: actor.sourceIp } : {}), ...details };
 }
@@ -211,6 +228,7 @@ async function rollbackTarget(
 export async function rollbackEnvironment(deps: OperatorDependencies, input: RollbackInput): Promise<RollbackOutcome> {
   const { environment, application, actor } = input;
   const { pipeline } = deps;
+  checkRequest(input);
   const definition = requireEnvironment(pipeline, environment);
   const incoming = pipeline.promotions.find((p) => p.to === environment);
   if (!incoming) {
@@ -392,6 +410,7 @@ export interface PinInput {
  */
 export async function pinEnvironment(deps: OperatorDependencies, input: PinInput): Promise<void> {
   const { environment, application, revision, actor } = input;
+  checkRequest(input);
   requireEnvironment(deps.pipeline, environment);
   const slot = await requireSlot(deps, environment, application);
   if (slot.current.number !== revision) {
@@ -441,6 +460,7 @@ export async function unpinEnvironment(
   input: { environment: string; application: string; actor: Actor },
 ): Promise<void> {
   const { environment, application, actor } = input;
+  checkRequest(input);
   requireEnvironment(deps.pipeline, environment);
   const removed = await deps.operators.removePin(environment, application);
   if (!removed) {

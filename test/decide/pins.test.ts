@@ -6,13 +6,14 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
 import { explain } from '../../bin/commands/explain';
 import { loadPipeline } from '../../lambdas/core/config/load';
 import { decide } from '../../lambdas/core/decide/decide';
 import { buildSnapshots, type World } from '../../lambdas/core/decide/snapshots';
 import { parseWorld, WorldStateError } from '../../lambdas/core/decide/world-schema';
 import type { EnvironmentPin } from '../../lambdas/core/model';
-import { deployed, snapshot, threeStagePipeline } from './fixtures';
+import { deployed, revision, snapshot, threeStagePipeline } from './fixtures';
 
 const AT = Date.parse('2030-01-07T10:00:00Z');
 const pin: EnvironmentPin = {
@@ -54,6 +55,51 @@ describe('decide with pins', () => {
   it('leaves a disabled pipeline or promotion to say so first', () => {
     expect(decide(snapshot({ pin, pipeline: { enabled: false, automation: true } }), AT).kind).toBe('disabled');
     expect(decide(snapshot({ pin, promotion: { enabled: false } }), AT).kind).toBe('disabled');
+  });
+});
+
+describe('decide with pins, for any state', () => {
+  it('never deploys into a pinned destination: it is pinned unless a switch is off', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          enabled: fc.boolean(),
+          automation: fc.boolean(),
+          promotionEnabled: fc.boolean(),
+          numbers: fc.uniqueArray(fc.integer({ min: 1, max: 9 }), { maxLength: 5 }),
+          current: fc.option(fc.integer({ min: 1, max: 9 }), { nil: undefined }),
+          approved: fc.uniqueArray(fc.integer({ min: 1, max: 9 }), { maxLength: 4 }),
+          lockOffset: fc.option(fc.integer({ min: -3_600_000, max: 3_600_000 }), { nil: undefined }),
+          window: fc.boolean(),
+          offset: fc.integer({ min: 0, max: 7 * 86_400_000 }),
+        }),
+        (g) => {
+          const now = AT + g.offset;
+          const s = snapshot({
+            pipeline: { enabled: g.enabled, automation: g.automation },
+            promotion: { enabled: g.promotionEnabled },
+            candidates: g.numbers.map((n) => revision('A', n)),
+            pin: { ...pin, revision: g.current ?? 1 },
+            destination: {
+              applications: g.current ? { A: { current: deployed('A', g.current), approved: g.approved } } : {},
+              windows: g.window ? [{ days: ['sun'], start: '02:30', end: '05:00', timeZone: 'UTC' }] : [],
+              lock:
+                g.lockOffset === undefined
+                  ? null
+                  : {
+                      environment: 'Prod',
+                      owner: 'x',
+                      acquiredAt: 0,
+                      leaseExpiresAt: now + g.lockOffset,
+                      fencingToken: 1,
+                    },
+            },
+          });
+          const kind = decide(s, now).kind;
+          expect(kind).toBe(g.enabled && g.promotionEnabled ? 'pinned' : 'disabled');
+        },
+      ),
+    );
   });
 });
 

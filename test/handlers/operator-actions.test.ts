@@ -143,7 +143,7 @@ async function release(environment: string) {
 }
 
 describe('rollbackEnvironment', () => {
-  it('refuses a revision never deployed there, with the reason and what was', async () => {
+  it('refuses a revision never deployed there, an unknown one, no user or a long reason, saying why', async () => {
     await expect(
       rollbackEnvironment(deps(), { environment: 'Prod', application: 'web', toRevision: 4, actor: ann }),
     ).rejects.toMatchObject({
@@ -164,6 +164,18 @@ describe('rollbackEnvironment', () => {
       code: 'unknown-environment',
       message: expect.stringContaining('environments: Alpha, Prod'),
     });
+    await expect(
+      rollbackEnvironment(deps(), { environment: 'Prod', application: 'web', actor: { user: ' ', via: 'console' } }),
+    ).rejects.toMatchObject({ code: 'bad-input', message: expect.stringContaining("the actor's user is empty") });
+    await expect(
+      pinEnvironment(deps(), {
+        environment: 'Prod',
+        application: 'web',
+        revision: 3,
+        reason: 'x'.repeat(1001),
+        actor: ann,
+      }),
+    ).rejects.toMatchObject({ code: 'bad-input', message: expect.stringContaining('keep it to 1000') });
     expect(started.size).toBe(0);
   });
 
