@@ -5,6 +5,7 @@
 import type { PromotionDefinition, SelectionStrategy, TimeWindow } from '../config/schema';
 import type {
   ApplicationAtEnvironment,
+  EnvironmentPin,
   EnvironmentState,
   LockState,
   PipelineSwitches,
@@ -36,6 +37,8 @@ export interface PromotionSnapshot {
   readonly startedExecutions: readonly string[];
   /** Retries requested for this promotion: the highest attempt for the selected revision names its execution. @default none */
   readonly retries?: readonly RetryRequest[];
+  /** The operator's pin on (destination, application), when there is one: nothing is promoted. @default none */
+  readonly pin?: EnvironmentPin;
   /** Where the destination sits in its stage's `waves`. @default none (the stage has no waves) */
   readonly wave?: WaveGate;
 }
@@ -78,6 +81,13 @@ export type Decision =
       readonly until: number;
     })
   | (DecisionBase & { readonly kind: 'disabled'; readonly scope: 'pipeline' | 'promotion' })
+  /** An operator pinned the destination to the revision it runs: automation leaves it alone until it is unpinned. */
+  | (DecisionBase & {
+      readonly kind: 'pinned';
+      readonly revision: number;
+      readonly pinnedBy: string;
+      readonly pinnedAt: number;
+    })
   | (DecisionBase & { readonly kind: 'automation-off'; readonly revision?: number })
   | (DecisionBase & { readonly kind: 'awaiting-approval'; readonly revision: number })
   | (DecisionBase & { readonly kind: 'rejected'; readonly revision: number })
