@@ -169,6 +169,8 @@ export const approvalRequestItem = z.object({
   kind: z.enum(['environment', 'promotion']),
   promotion: z.string().optional(),
   approvers: z.array(z.string()),
+  required: z.number().int().positive().optional(),
+  approvedBy: z.array(z.string()).optional(),
   createdAt: epochMs,
   expiresAt: epochMs,
   status: z.enum(['pending', 'approved', 'rejected']),

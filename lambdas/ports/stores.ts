@@ -164,6 +164,10 @@ export interface ApprovalRequestRecord extends ApprovalBinding {
   readonly kind: 'environment' | 'promotion';
   readonly promotion?: string;
   readonly approvers: readonly string[];
+  /** How many distinct approvers must approve. @default 1 */
+  readonly required?: number;
+  /** Approvers who approved so far, in order (only kept when `required` > 1). @default none */
+  readonly approvedBy?: readonly string[];
   readonly createdAt: number;
   readonly expiresAt: number;
   readonly status: 'pending' | 'approved' | 'rejected';
@@ -210,6 +214,11 @@ export interface ApprovalStore {
     requestId: string,
     decision: { status: 'approved' | 'rejected'; decidedBy: string; decidedAt: number; comment?: string },
   ): Promise<{ taskToken: string | undefined } | undefined>;
+  /**
+   * Adds `approver`'s approval to a pending, unexpired request that needs several (idempotent per approver).
+   * Returns the approvers who approved so far, or `undefined` when the request is no longer pending or expired.
+   */
+  addApproval(requestId: string, approver: string, at: number): Promise<readonly string[] | undefined>;
   /**
    * Takes over the delivery of a decided, undelivered request whose delivery nobody holds (never held, released,
    * or its lease ended before `now`), for `APPROVAL_DELIVERY_LEASE_MS`. Exactly one caller wins; others get

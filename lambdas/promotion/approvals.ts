@@ -56,6 +56,8 @@ export interface NewApprovalRequest {
   readonly revision: number;
   readonly promotion?: string;
   readonly approvers: readonly string[];
+  /** How many distinct approvers must approve. @default 1 */
+  readonly required?: number;
   readonly timeoutSeconds: number;
   /** Only for `environment` requests: stored, never sent. */
   readonly taskToken?: string;
@@ -91,6 +93,7 @@ export async function sendApprovalRequest(
     revision: request.revision,
     ...(request.promotion ? { promotion: request.promotion } : {}),
     approvers,
+    ...(request.required !== undefined && request.required > 1 ? { required: request.required } : {}),
     createdAt: now,
     expiresAt,
     status: 'pending',
@@ -317,6 +320,33 @@ async function decideAs(
   const { requestId } = request;
   const status = decision === 'approve' ? 'approved' : 'rejected';
   if (request.status !== 'pending') return retryDelivery(deps, request, approver, status, where);
+  if (status === 'approved') {
+    await refuseSelfApproval(deps, request, approver, where);
+    const required = request.required ?? 1;
+    if (required > 1) {
+      const approvedBy = await deps.approvals.addApproval(requestId, approver, deps.clock());
+      if (!approvedBy) {
+        const now = await deps.approvals.get(requestId);
+        if (now && now.status !== 'pending') return retryDelivery(deps, now, approver, status, where);
+        throw new HttpError(410, 'This approval request has expired.');
+      }
+      if (approvedBy.length < required) {
+        await deps.events.append({
+          at: deps.clock(),
+          type: 'approval-recorded',
+          actor: approver,
+          message: `${approver} approved ${request.application} revision ${request.revision} in ${request.environment} (${approvedBy.length} of ${required} approvals)`,
+          environment: request.environment,
+          application: request.application,
+          revision: request.revision,
+          execution: request.execution,
+          ...(request.promotion ? { promotion: request.promotion } : {}),
+          details: { requestId, approvedBy: [...approvedBy], required, ...where },
+        });
+        return { ...request, approvedBy };
+      }
+    }
+  }
   const decidedAt = deps.clock();
   const won = await deps.approvals.decide(requestId, {
     status,
@@ -338,6 +368,38 @@ async function decideAs(
     delivery: 'pending',
   };
   return deliverDecision(deps, decided, won.taskToken, where);
+}
+
+/**
+ * Nobody approves their own change: an approver who authored a commit of the revision is refused, told why, and
+ * the refusal is audited. Rejecting stays open to them.
+ */
+async function refuseSelfApproval(
+  deps: ApprovalDependencies,
+  request: ApprovalRequestRecord,
+  approver: string,
+  where: Record<string, unknown>,
+): Promise<void> {
+  const revision = await deps.revisions.get(request.application, request.revision);
+  if (!revision) return;
+  const authors = new Set(
+    [...revision.authors, ...revision.commits.map((c) => c.author)].map((a) => a.trim().toLowerCase()),
+  );
+  if (!authors.has(approver)) return;
+  const message = `${approver} authored a commit in ${request.application} revision ${request.revision}, so another approver must approve it.`;
+  await deps.events.append({
+    at: deps.clock(),
+    type: 'approval-refused',
+    actor: approver,
+    message: `Refused ${approver}'s approval of ${request.application} revision ${request.revision} in ${request.environment}: they authored a commit in it`,
+    environment: request.environment,
+    application: request.application,
+    revision: request.revision,
+    execution: request.execution,
+    ...(request.promotion ? { promotion: request.promotion } : {}),
+    details: { requestId: request.requestId, reason: 'self-approval', ...where },
+  });
+  throw new HttpError(403, message);
 }
 
 /**

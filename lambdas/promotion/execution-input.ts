@@ -39,6 +39,8 @@ export const executionInputSchema = z.strictObject({
     manual: z
       .strictObject({
         approvers: z.array(z.string().min(1)).min(1),
+        /** How many distinct approvers must approve. */
+        required: z.number().int().positive(),
         /** The Task's `TimeoutSecondsPath`: how long the request stays open. */
         timeoutSeconds: z.number().int().positive(),
       })
@@ -129,7 +131,13 @@ export function executionInput(
         project: testProjectName(pipeline.pipeline.name, env.name, step.name),
       })),
       compliancePolicy: env.approval.compliance?.policy ?? null,
-      manual: manual ? { approvers: manual.approvers, timeoutSeconds: Math.max(1, Math.round(manualMs / 1000)) } : null,
+      manual: manual
+        ? {
+            approvers: manual.approvers,
+            required: manual.required,
+            timeoutSeconds: Math.max(1, Math.round(manualMs / 1000)),
+          }
+        : null,
       bakeSeconds: Math.round(bakeMs / 1000),
     },
     recovery: target.recovery ?? null,

@@ -156,10 +156,15 @@ export const approvalWorkflowSchema = z.strictObject({
   tests: z.array(testStepSchema).default([]),
   /** Compliance sign-off by a named policy (recorded in the audit log with the revision's evidence). */
   compliance: z.strictObject({ policy: z.enum(COMPLIANCE_POLICIES) }).optional(),
-  /** Manual approval by email link. Any one approver decides. */
+  /**
+   * Manual approval by email link, each approver with their own link. `required` distinct approvers must approve;
+   * one rejection ends it. Nobody may approve a revision with a commit they authored.
+   */
   manual: z
     .strictObject({
       approvers: z.array(z.email('use an email address')).min(1, 'list at least one approver email'),
+      /** How many distinct approvers must approve (N of the M listed). @default 1 */
+      required: z.number().int().min(1, 'use 1 or more').default(1),
       /** How long the request stays open before the workflow fails. @default "24h" */
       timeout: durationSchema.default('24h'),
     })

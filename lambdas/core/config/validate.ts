@@ -446,8 +446,21 @@ export const timeWindows: PipelineRule = ({ allEnvironments }) => {
 };
 
 /** A manual promotion needs someone to ask; approvers on an automatic promotion are never asked. */
-export const manualApprovers: PipelineRule = ({ pipeline, environments }) => {
+export const manualApprovers: PipelineRule = ({ pipeline, environments, allEnvironments }) => {
   const problems: ConfigProblem[] = [];
+  for (const entry of allEnvironments) {
+    const manual = entry.definition.approval.manual;
+    if (!manual) continue;
+    const distinct = new Set(manual.approvers.map((a) => a.trim().toLowerCase())).size;
+    if (manual.required > distinct) {
+      problems.push({
+        rule: 'manual-approvers',
+        path: `${entry.path}.approval.manual.required`,
+        message: `environment "${entry.definition.name}" requires ${manual.required} approvals but lists ${distinct} distinct approver${distinct === 1 ? '' : 's'}, so no revision could ever be approved`,
+        fix: `list at least ${manual.required} approvers, or lower required to ${distinct}`,
+      });
+    }
+  }
   pipeline.promotions.forEach((promotion, i) => {
     const own = promotion.approvers ?? [];
     if (promotion.approval === 'manual') {
