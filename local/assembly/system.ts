@@ -1,5 +1,5 @@
 import '../polyfills';
-import { rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
@@ -17,7 +17,7 @@ import { systemClock, type Clock } from '../clock';
 import { localProject } from '../codebuild/projects';
 import { lambdaArn, LOCAL_SECRETS } from '../constants';
 import { LocalModeError } from '../errors';
-import { commitChange, createSampleRepository, pushToWebhook, type PushResult } from '../git';
+import { commitChange, createSampleRepository, git, pushToWebhook, type PushResult } from '../git';
 import { startLocalServices, type LocalServices } from '../runtime';
 import type { LocalFunctionHandler } from '../stepfunctions/step-functions';
 import { ProgressConsole } from '../console/progress';
@@ -192,6 +192,13 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
 
     // 5. A fresh data folder: the sample repository, and its first push, so a revision starts walking at once.
     const firstPush = await createSample(connection, dataDir, options.firstPush !== false ? push : undefined);
+    await pushOwnRepositories({
+      pipeline,
+      dataDir,
+      webhookUrl: connection.webhookUrl,
+      secret: services.secrets.currentKeyOf(LOCAL_SECRETS.webhook),
+      write,
+    });
     reconcile.loop.every(options.reconcileIntervalMs ?? 60_000);
     await reconcile.loop.request();
     (system as { readyMs: number }).readyMs = Date.now() - started;
@@ -410,6 +417,49 @@ async function createSample(
   if (!sample) return undefined;
   const repo = await createSampleRepository({ dataDir, name: sample.dir.split('/').pop(), branch: sample.branch });
   return repo.created && push ? push() : undefined;
+}
+
+/**
+ * Sends the push GitHub would for each local source outside the data folder (a team's own repository, named by
+ * `source.local.path`) whose branch head changed since this data folder last pushed it, so `lockstep local` builds
+ * what is committed there at every start. Lockstep never commits in such a repository.
+ */
+async function pushOwnRepositories(input: {
+  pipeline: Pipeline;
+  dataDir: string;
+  webhookUrl: string;
+  secret: string;
+  write: (line: string) => void;
+}): Promise<void> {
+  const inside = resolve(input.dataDir) + '/';
+  for (const pkg of input.pipeline.packages) {
+    if (!('local' in pkg.source) || pkg.source.local.path.startsWith(inside)) continue;
+    const { path, branch } = pkg.source.local;
+    if (!existsSync(join(path, '.git'))) {
+      throw new LocalSystemStartError(
+        `package ${pkg.name}: source.local.path ${path} is not a git repository; point it at your repository's folder (a relative path starts at the data folder ${input.dataDir}), or run git init there`,
+      );
+    }
+    const marker = join(input.dataDir, 'pushed', `${pkg.name}.sha`);
+    const before = existsSync(marker) ? readFileSync(marker, 'utf8').trim() : undefined;
+    const head = (await git(path, 'rev-parse', `refs/heads/${branch}`)).trim();
+    if (head === before) continue;
+    const result = await pushToWebhook({
+      dir: path,
+      branch,
+      url: input.webhookUrl,
+      secret: input.secret,
+      repositoryFullName: `local/${pkg.name}`,
+      ...(before ? { before } : {}),
+    });
+    if (result.status >= 300) {
+      input.write(`[local] push of ${path} (${branch}) was refused: HTTP ${result.status} ${result.body}`);
+      continue;
+    }
+    mkdirSync(dirname(marker), { recursive: true });
+    writeFileSync(marker, `${head}\n`);
+    input.write(`[local] pushed ${branch} ${head.slice(0, 12)} of ${path} (package ${pkg.name})`);
+  }
 }
 
 /** Commits a change in the first local repository of a running system and sends the signed push. */
