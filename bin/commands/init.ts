@@ -24,8 +24,8 @@ export function starterPipeline(repoName: string, branch: string): string {
   return `# Lockstep pipeline for ${repoName}, written by \`lockstep init\`. Check it with \`npx lockstep validate\`,
 # then run it on this machine, no AWS account needed:
 #   npx lockstep local --config ${DEFAULT_PIPELINE_FILE}
-# Each start builds the branch head if it changed since the last start. Replace the build, deploy and test
-# commands with your own; the README ("Try Lockstep on your own service") walks through it.
+# It builds the head of the branch below, and every new commit on it within a minute. Replace the build, deploy
+# and test commands with your own; the README ("Try Lockstep on your own service first") walks through it.
 pipeline:
   name: ${name}
   # Commits pushed within 2 seconds of each other are built together (the default waits 30 seconds).

@@ -1,5 +1,5 @@
 import '../polyfills';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
@@ -17,7 +17,7 @@ import { systemClock, type Clock } from '../clock';
 import { localProject } from '../codebuild/projects';
 import { lambdaArn, LOCAL_SECRETS } from '../constants';
 import { LocalModeError } from '../errors';
-import { commitChange, createSampleRepository, git, pushToWebhook, type PushResult } from '../git';
+import { commitChange, createSampleRepository, pushToWebhook, type PushResult } from '../git';
 import { startLocalServices, type LocalServices } from '../runtime';
 import type { LocalFunctionHandler } from '../stepfunctions/step-functions';
 import { ProgressConsole } from '../console/progress';
@@ -124,6 +124,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
 
   // 1. The pipeline, validated (every problem at once) before anything starts.
   const pipeline = loadLocalPipeline(configFile, dataDir);
+  checkOwnRepositories(pipeline, dataDir);
   const previous = readConnection(dataDir);
   if (previous && previous.pid !== process.pid && processAlive(previous.pid)) {
     throw new LocalSystemStartError(
@@ -192,13 +193,6 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
 
     // 5. A fresh data folder: the sample repository, and its first push, so a revision starts walking at once.
     const firstPush = await createSample(connection, dataDir, options.firstPush !== false ? push : undefined);
-    await pushOwnRepositories({
-      pipeline,
-      dataDir,
-      webhookUrl: connection.webhookUrl,
-      secret: services.secrets.currentKeyOf(LOCAL_SECRETS.webhook),
-      write,
-    });
     reconcile.loop.every(options.reconcileIntervalMs ?? 60_000);
     await reconcile.loop.request();
     (system as { readyMs: number }).readyMs = Date.now() - started;
@@ -420,45 +414,19 @@ async function createSample(
 }
 
 /**
- * Sends the push GitHub would for each local source outside the data folder (a team's own repository, named by
- * `source.local.path`) whose branch head changed since this data folder last pushed it, so `lockstep local` builds
- * what is committed there at every start. Lockstep never commits in such a repository.
+ * A local source outside the data folder is a team's own repository (`lockstep init` points at it); local mode
+ * never commits there, and the reconcile pass builds its branch head whenever it moves. It must be a git
+ * repository already: say so at start instead of failing every reconcile pass.
  */
-async function pushOwnRepositories(input: {
-  pipeline: Pipeline;
-  dataDir: string;
-  webhookUrl: string;
-  secret: string;
-  write: (line: string) => void;
-}): Promise<void> {
-  const inside = resolve(input.dataDir) + '/';
-  for (const pkg of input.pipeline.packages) {
+function checkOwnRepositories(pipeline: Pipeline, dataDir: string): void {
+  const inside = resolve(dataDir) + '/';
+  for (const pkg of pipeline.packages) {
     if (!('local' in pkg.source) || pkg.source.local.path.startsWith(inside)) continue;
-    const { path, branch } = pkg.source.local;
-    if (!existsSync(join(path, '.git'))) {
+    if (!existsSync(join(pkg.source.local.path, '.git'))) {
       throw new LocalSystemStartError(
-        `package ${pkg.name}: source.local.path ${path} is not a git repository; point it at your repository's folder (a relative path starts at the data folder ${input.dataDir}), or run git init there`,
+        `package ${pkg.name}: source.local.path ${pkg.source.local.path} is not a git repository; point it at your repository's folder (a relative path starts at the data folder ${dataDir}), or run git init there and commit`,
       );
     }
-    const marker = join(input.dataDir, 'pushed', `${pkg.name}.sha`);
-    const before = existsSync(marker) ? readFileSync(marker, 'utf8').trim() : undefined;
-    const head = (await git(path, 'rev-parse', `refs/heads/${branch}`)).trim();
-    if (head === before) continue;
-    const result = await pushToWebhook({
-      dir: path,
-      branch,
-      url: input.webhookUrl,
-      secret: input.secret,
-      repositoryFullName: `local/${pkg.name}`,
-      ...(before ? { before } : {}),
-    });
-    if (result.status >= 300) {
-      input.write(`[local] push of ${path} (${branch}) was refused: HTTP ${result.status} ${result.body}`);
-      continue;
-    }
-    mkdirSync(dirname(marker), { recursive: true });
-    writeFileSync(marker, `${head}\n`);
-    input.write(`[local] pushed ${branch} ${head.slice(0, 12)} of ${path} (package ${pkg.name})`);
   }
 }
 

@@ -42,9 +42,10 @@ function ok(result: SpawnSyncReturns<string>, what: string): string {
   return result.stdout;
 }
 
+/** The newest change under `path`, documentation aside (it is not part of dist/). */
 function newestMtime(path: string): number {
   const stat = statSync(path);
-  if (!stat.isDirectory()) return stat.mtimeMs;
+  if (!stat.isDirectory()) return path.endsWith('.md') ? 0 : stat.mtimeMs;
   return Math.max(stat.mtimeMs, ...readdirSync(path).map((entry) => newestMtime(join(path, entry))));
 }
 
