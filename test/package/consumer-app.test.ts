@@ -19,6 +19,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { HANDLERS } from '../../lib/handlers';
+import { SDK_HANDLERS } from '../../lib/sdk-handlers';
 
 const ROOT = process.cwd();
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -52,7 +54,9 @@ function newestMtime(path: string): number {
 let work: string;
 let app: string;
 let packed: { filename: string; size: number; unpackedSize: number; files: Array<{ path: string }> };
-let template: { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }> };
+let template: {
+  Resources: Record<string, { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, string> }>;
+};
 const timings: Record<string, number> = {};
 
 function timed<T>(label: string, action: () => T): T {
@@ -129,11 +133,19 @@ describe('the npm package', () => {
 
 describe('a CDK app that installed the package', () => {
   it('synthesizes the DeploymentSystem and the SdkPublisher with the prebuilt Lambda bundles', () => {
-    const lockstepFunctions = resourcesOf('AWS::Lambda::Function').filter(
-      (f) => f.Properties?.Handler === 'index.handler' && f.Properties.Runtime === 'nodejs24.x',
+    // One function per handler of both halves, each running the prebuilt bundle (`index.mjs`, handler `handler`).
+    const descriptions = [...Object.values(HANDLERS), ...Object.values(SDK_HANDLERS)].map((h) => h.description);
+    const lockstepFunctions = resourcesOf('AWS::Lambda::Function').filter((f) =>
+      descriptions.includes(f.Properties?.Description as string),
     );
-    // Six promotion handlers and four SDK publishing handlers.
-    expect(lockstepFunctions).toHaveLength(10);
+    expect(lockstepFunctions.map((f) => f.Properties?.Description).sort()).toEqual([...descriptions].sort());
+    for (const fn of lockstepFunctions) {
+      expect(fn.Properties).toMatchObject({
+        Handler: 'index.handler',
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+      });
+    }
     expect(resourcesOf('AWS::StepFunctions::StateMachine')).toHaveLength(2);
     expect(resourcesOf('AWS::CloudFront::Distribution')).toHaveLength(1);
     expect(resourcesOf('AWS::ApiGatewayV2::Api')).toHaveLength(1);
