@@ -28,7 +28,7 @@ const BUNDLES = join(DIST, 'bundles');
  * pipeline and the sample app it pushes; the example CloudFront key and access policy; the console's static files
  * (when that folder exists). Add a path here when code starts reading a new file relative to `import.meta.url`.
  */
-export const RUNTIME_ASSETS: readonly string[] = [
+const RUNTIME_ASSETS: readonly string[] = [
   'statemachines',
   'examples/quickstart',
   'examples/sample-app',

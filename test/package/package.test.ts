@@ -1,7 +1,7 @@
 // Lockstep as an npm package, without packing it (consumer-app.test.ts packs and installs it): package.json's
 // shape, the supported CDK range, asset lookup, the starter pipeline, how `lockstep local` picks its pipeline, and
 // the construct's own message for a pipeline file that does not exist.
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
@@ -12,7 +12,7 @@ import { localPipelineFile, NoLocalPipelineError } from '../../bin/commands/loca
 import { checkProps, DeploymentSystem, DeploymentSystemPropsError } from '../../lib/deployment-system';
 import { prebuiltBundleDir } from '../../lib/lockstep-function';
 import { assetPath, cdkVersionProblem, LOCKSTEP_VERSION, SUPPORTED_CDK_RANGE } from '../../lib/package-info';
-import { QUICKSTART_CONFIG } from '../../local/assembly/system';
+import { QUICKSTART_CONFIG, startLocalSystem } from '../../local/assembly/system';
 
 interface PackageJson {
   version: string;
@@ -126,6 +126,19 @@ describe('lockstep local picks its pipeline', () => {
     expect(localPipelineFile({ quickstart: true }, dir)).toBe(QUICKSTART_CONFIG);
     // `npm start` in the clone: its root has no lockstep.config.yaml and runs the quickstart, as before.
     expect(localPipelineFile({}, process.cwd())).toBe(QUICKSTART_CONFIG);
+  });
+});
+
+describe("local mode on a team's own repository", () => {
+  it('refuses a local source outside the data folder that is not a git repository, saying how to fix it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lockstep-own-repo-'));
+    const folder = join(dir, 'svc');
+    mkdirSync(folder);
+    const config = join(dir, 'lockstep.config.yaml');
+    writeFileSync(config, starterPipeline('svc', 'main').replace('path: ..', `path: ${folder}`));
+    await expect(
+      startLocalSystem({ dataDir: join(dir, '.lockstep'), configFile: config, write: () => undefined }),
+    ).rejects.toThrow(`package svc: source.local.path ${folder} is not a git repository`);
   });
 });
 
