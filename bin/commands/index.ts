@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { register as approve } from './approve';
 import { register as explain } from './explain';
 import { register as graph } from './graph';
+import { register as init } from './init';
 import { register as sdk } from './sdk';
 import { register as local } from './local';
 import { register as operatorActions } from './operator';
@@ -14,6 +15,7 @@ import { register as validate } from './validate';
 
 /** Every CLI command. Add one line per command module. */
 export const commands: Array<(program: Command) => void> = [
+  init,
   validate,
   graph,
   explain,
