@@ -16,7 +16,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import type { Runtime } from '../../lambdas/adapters/runtime';
 import type { PipelineInput } from '../../lambdas/core/config/schema';
 import { reconcile } from '../../lambdas/core/decide/snapshots';
-import { loadWorld } from '../../lambdas/promotion/agents';
+import { loadWorld, recoverEnvironments } from '../../lambdas/promotion/agents';
 import { sendApprovalRequest } from '../../lambdas/promotion/approvals';
 import type { ExecutionInput } from '../../lambdas/promotion/execution-input';
 import {
@@ -390,6 +390,23 @@ describe('pinEnvironment and unpinEnvironment', () => {
     await expect(
       unpinEnvironment(deps(), { environment: 'Prod', application: 'web', actor: bob }),
     ).rejects.toMatchObject({ code: 'not-pinned' });
+  });
+  it('keeps the reconcile pass from rolling back a pinned environment that runs an unapproved revision', async () => {
+    const environments = runtime.environmentStore();
+    const before = await environments.slot('Alpha', 'web');
+    await environments.recordDeployed(
+      'Alpha',
+      { application: 'web', number: 4, versionSet: { web: 'c4' }, deployedAt: now },
+      before,
+    ); // r4 left unapproved in Alpha
+    await pinEnvironment(deps(), { environment: 'Alpha', application: 'web', revision: 4, actor: ann });
+    expect((await recoverEnvironments(runtime.agentDependencies())).recoveriesStarted).toEqual([]);
+
+    await unpinEnvironment(deps(), { environment: 'Alpha', application: 'web', actor: ann });
+    const { recoveriesStarted } = await recoverEnvironments(runtime.agentDependencies());
+    expect(recoveriesStarted).toHaveLength(1);
+    expect(started.get(recoveriesStarted[0]!)).toMatchObject({ environment: 'Alpha', revision: { number: 3 } });
+    statuses.set(arnOf(recoveriesStarted[0]!), 'SUCCEEDED');
   });
 });
 
