@@ -167,6 +167,7 @@ export function createRuntime({ env, clients, clock }: RuntimeContext) {
     events: eventStore(),
     notifier: notifier(),
     orchestrator: orchestrator(),
+    executionControl: orchestrator(),
     clock,
   }));
 

@@ -14,7 +14,7 @@ import { promotionId, type Pipeline } from '../core/config/schema';
 import { describeWindow, formatInZone, isAnyOpen, nextOpeningDetail } from '../core/decide/windows';
 import type { ApplicationAtEnvironment, EnvironmentPin, RollbackClaim } from '../core/model';
 import { executionName } from '../core/names';
-import type { Notifier, PromotionOrchestrator } from '../ports/services';
+import type { ExecutionController, Notifier, PromotionOrchestrator } from '../ports/services';
 import type { EnvironmentStore, EventStore, LockStore, OperatorStore, RevisionStore } from '../ports/stores';
 import { PromotionError } from './errors';
 import { environmentDefinition, executionInput } from './execution-input';
@@ -42,6 +42,12 @@ export interface OperatorDependencies {
   readonly events: EventStore;
   readonly notifier: Notifier;
   readonly orchestrator: PromotionOrchestrator;
+  /**
+   * Stops the execution whose lock an override takes, so its deploy cannot land after the rollback's.
+   * Omitted: the holder's lock is released and its next fenced step fails (`LockLostError`), but a deploy it has
+   * under way runs to its end.
+   */
+  readonly executionControl?: ExecutionController;
   readonly clock: () => number;
 }
 
@@ -95,6 +101,8 @@ export interface RollbackOutcome {
   readonly overridden: {
     /** The lock holder whose lock was released. */
     readonly lockHolder?: string;
+    /** The holder's execution, stopped (it was running). */
+    readonly stoppedExecution?: string;
     /** The closed windows, described. */
     readonly windowsClosed?: string;
   };
@@ -293,7 +301,15 @@ export async function rollbackEnvironment(deps: OperatorDependencies, input: Rol
   };
   await claimRollback(deps, claim);
 
-  const overridden: { lockHolder?: string; windowsClosed?: string } = {};
+  const overridden: { lockHolder?: string; stoppedExecution?: string; windowsClosed?: string } = {};
+  if (override && liveLock) {
+    const stopped = await stopHolder(
+      deps,
+      liveLock.owner,
+      `${actor.user} overrode the lock of ${environment} to roll back ${application} to r${to}`,
+    );
+    if (stopped) overridden.stoppedExecution = stopped;
+  }
   if (override && liveLock && (await deps.locks.release(environment, liveLock.owner, liveLock.fencingToken))) {
     overridden.lockHolder = liveLock.owner;
     const message = `${actor.user} released the lock of ${environment} held by ${liveLock.owner} (token ${liveLock.fencingToken}) to roll back ${application} to r${to}`;
@@ -335,6 +351,7 @@ export async function rollbackEnvironment(deps: OperatorDependencies, input: Rol
     );
   }
   const overrides = [
+    overridden.stoppedExecution ? `execution ${overridden.stoppedExecution} stopped` : undefined,
     overridden.lockHolder ? `the lock held by ${overridden.lockHolder} released` : undefined,
     overridden.windowsClosed ? `closed windows overridden (${overridden.windowsClosed})` : undefined,
   ].filter((s): s is string => s !== undefined);
@@ -368,6 +385,18 @@ export async function rollbackEnvironment(deps: OperatorDependencies, input: Rol
     }),
   );
   return { environment, application, from: from.number, to, executionName: name, requestedAt: now, overridden };
+}
+
+/**
+ * Stops the running execution that holds the lock (its name is the owner; an operator's hold, `manual:<user>`, is
+ * no execution), so a deploy it has under way does not land after the rollback's. Returns its name when stopped.
+ */
+async function stopHolder(deps: OperatorDependencies, owner: string, cause: string): Promise<string | undefined> {
+  if (!deps.executionControl || owner.includes(':')) return undefined;
+  const holder = (await deps.executionControl.running()).find((e) => e.name === owner);
+  if (!holder) return undefined;
+  await deps.executionControl.stop(holder.executionArn, 'LockOverriddenError', cause);
+  return holder.name;
 }
 
 /** Claims the rollback of `claim`'s deployment, or throws `RollbackConflictError` naming whoever holds it. */

@@ -4,13 +4,19 @@
  * dynalite (real conditional writes, so "exactly one rollback wins" is tested, not assumed); Step Functions and SNS
  * are aws-sdk-client-mock mocks.
  */
-import { DescribeExecutionCommand, SendTaskSuccessCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  ListExecutionsCommand,
+  SendTaskSuccessCommand,
+  StartExecutionCommand,
+  StopExecutionCommand,
+} from '@aws-sdk/client-sfn';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import type { Runtime } from '../../lambdas/adapters/runtime';
 import type { PipelineInput } from '../../lambdas/core/config/schema';
 import { reconcile } from '../../lambdas/core/decide/snapshots';
-import { loadWorld } from '../../lambdas/promotion/agents';
+import { loadWorld, recoverEnvironments } from '../../lambdas/promotion/agents';
 import { sendApprovalRequest } from '../../lambdas/promotion/approvals';
 import type { ExecutionInput } from '../../lambdas/promotion/execution-input';
 import {
@@ -102,6 +108,15 @@ beforeAll(async () => {
     return { executionArn: input.executionArn, status };
   });
   mocks.sfn.on(SendTaskSuccessCommand).resolves({});
+  mocks.sfn.on(ListExecutionsCommand).callsFake(() => ({
+    executions: [...statuses]
+      .filter(([, s]) => s === 'RUNNING')
+      .map(([arn]) => ({ executionArn: arn, name: arn.split(':').pop() })),
+  }));
+  mocks.sfn.on(StopExecutionCommand).callsFake((input: { executionArn: string }) => {
+    statuses.set(input.executionArn, 'ABORTED');
+    return { stopDate: new Date() };
+  });
 
   // web r1..r4 built; Prod ran r1, r2 and r3 (each approved there) and runs r3; r4 never reached Prod.
   for (let n = 1; n <= 4; n++) {
@@ -181,6 +196,7 @@ describe('rollbackEnvironment', () => {
 
   it('refuses while another holds the lock, and with the override releases it and records that', async () => {
     await runtime.lockStore().acquire('Prod', 'alpha-to-prod-web-r4', 3_600_000, now);
+    statuses.set(arnOf('alpha-to-prod-web-r4'), 'RUNNING'); // deploying r4 when the operator steps in
     await expect(
       rollbackEnvironment(deps(), { environment: 'Prod', application: 'web', actor: ann }),
     ).rejects.toMatchObject({
@@ -196,7 +212,16 @@ describe('rollbackEnvironment', () => {
       reason: 'checkout errors',
       actor: ann,
     });
-    expect(outcome).toMatchObject({ from: 3, to: 2, overridden: { lockHolder: 'alpha-to-prod-web-r4' } });
+    expect(outcome).toMatchObject({
+      from: 3,
+      to: 2,
+      overridden: { lockHolder: 'alpha-to-prod-web-r4', stoppedExecution: 'alpha-to-prod-web-r4' },
+    });
+    // The holder is stopped, so a deploy it had under way cannot land after the rollback's.
+    expect(mocks.sfn.commandCalls(StopExecutionCommand)[0]!.args[0].input).toMatchObject({
+      executionArn: arnOf('alpha-to-prod-web-r4'),
+      error: 'LockOverriddenError',
+    });
     expect(await runtime.lockStore().get('Prod', now)).toBeNull();
     const [requested] = await timeline('rollback-requested');
     expect(requested).toMatchObject({
@@ -213,7 +238,9 @@ describe('rollbackEnvironment', () => {
         reason: 'checkout errors',
       },
     });
-    expect(requested!.message).toContain('the lock held by alpha-to-prod-web-r4 released');
+    expect(requested!.message).toContain(
+      'execution alpha-to-prod-web-r4 stopped; the lock held by alpha-to-prod-web-r4 released',
+    );
     expect((await timeline('lock-released-by-operator'))[0]).toMatchObject({ actor: 'ann@example.com' });
 
     // The same state machine, as a recovery: r2 redeployed over r3, without the approval workflow again.
@@ -363,6 +390,23 @@ describe('pinEnvironment and unpinEnvironment', () => {
     await expect(
       unpinEnvironment(deps(), { environment: 'Prod', application: 'web', actor: bob }),
     ).rejects.toMatchObject({ code: 'not-pinned' });
+  });
+  it('keeps the reconcile pass from rolling back a pinned environment that runs an unapproved revision', async () => {
+    const environments = runtime.environmentStore();
+    const before = await environments.slot('Alpha', 'web');
+    await environments.recordDeployed(
+      'Alpha',
+      { application: 'web', number: 4, versionSet: { web: 'c4' }, deployedAt: now },
+      before,
+    ); // r4 left unapproved in Alpha
+    await pinEnvironment(deps(), { environment: 'Alpha', application: 'web', revision: 4, actor: ann });
+    expect((await recoverEnvironments(runtime.agentDependencies())).recoveriesStarted).toEqual([]);
+
+    await unpinEnvironment(deps(), { environment: 'Alpha', application: 'web', actor: ann });
+    const { recoveriesStarted } = await recoverEnvironments(runtime.agentDependencies());
+    expect(recoveriesStarted).toHaveLength(1);
+    expect(started.get(recoveriesStarted[0]!)).toMatchObject({ environment: 'Alpha', revision: { number: 3 } });
+    statuses.set(arnOf(recoveriesStarted[0]!), 'SUCCEEDED');
   });
 });
 
