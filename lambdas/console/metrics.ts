@@ -96,7 +96,9 @@ export async function deliveryMetrics(deps: ConsoleReadDependencies): Promise<De
           deployments: deploys.length,
           rollbacks: rollbacks.length,
           ...(deploys.length > 0 ? { changeFailureRate: rollbacks.length / deploys.length } : {}),
-          ...(restores.length > 0 ? { meanTimeToRestoreMs: restores.reduce((a, b) => a + b, 0) / restores.length } : {}),
+          ...(restores.length > 0
+            ? { meanTimeToRestoreMs: restores.reduce((a, b) => a + b, 0) / restores.length }
+            : {}),
           ...(medianLeadTimeMs !== undefined ? { medianLeadTimeMs } : {}),
         });
       }

@@ -125,7 +125,9 @@ export async function pipelineView(deps: ConsoleReadDependencies): Promise<Pipel
         stage,
         ...(env.region ? { region: env.region } : {}),
         applications,
-        ...(lock ? { lock: { owner: lock.owner, acquiredAt: lock.acquiredAt, leaseExpiresAt: lock.leaseExpiresAt } } : {}),
+        ...(lock
+          ? { lock: { owner: lock.owner, acquiredAt: lock.acquiredAt, leaseExpiresAt: lock.leaseExpiresAt } }
+          : {}),
         ...(env.windows.length > 0 ? { window: windowView(env.windows, at) } : {}),
         pendingApprovals: await pendingApprovals(deps, timeline, at),
         next: decisions
@@ -161,7 +163,11 @@ export async function pipelineView(deps: ConsoleReadDependencies): Promise<Pipel
   };
 }
 
-function applicationCard(application: string, slot: ApplicationAtEnvironment, timeline: readonly PipelineEvent[]): ApplicationCard {
+function applicationCard(
+  application: string,
+  slot: ApplicationAtEnvironment,
+  timeline: readonly PipelineEvent[],
+): ApplicationCard {
   const current = slot.current!;
   // The newest entry about this application that says where a revision stands; entries older than the deploy of
   // the current revision describe an earlier one.

@@ -48,28 +48,39 @@ export interface RevisionDetail {
 export function requireApplication(deps: ConsoleReadDependencies, application: string): void {
   const names = deps.agents.pipeline.applications.map((a) => a.name);
   if (!names.includes(application))
-    throw new ConsoleNotFoundError(`No application "${application}" in this pipeline; its applications are ${names.join(', ')}`, {
-      application,
-    });
+    throw new ConsoleNotFoundError(
+      `No application "${application}" in this pipeline; its applications are ${names.join(', ')}`,
+      {
+        application,
+      },
+    );
 }
 
 async function requireRevision(deps: ConsoleReadDependencies, application: string, number: number): Promise<Revision> {
   requireApplication(deps, application);
-  const revision = Number.isInteger(number) && number > 0 ? await deps.agents.revisions.get(application, number) : undefined;
+  const revision =
+    Number.isInteger(number) && number > 0 ? await deps.agents.revisions.get(application, number) : undefined;
   if (!revision)
-    throw new ConsoleNotFoundError(`${application} has no revision ${number}; open the pipeline page for the revisions that exist`, {
-      application,
-      revision: number,
-    });
+    throw new ConsoleNotFoundError(
+      `${application} has no revision ${number}; open the pipeline page for the revisions that exist`,
+      {
+        application,
+        revision: number,
+      },
+    );
   return revision;
 }
 
-export async function revisionDetail(deps: ConsoleReadDependencies, application: string, number: number): Promise<RevisionDetail> {
+export async function revisionDetail(
+  deps: ConsoleReadDependencies,
+  application: string,
+  number: number,
+): Promise<RevisionDetail> {
   const revision = await requireRevision(deps, application, number);
   const reaching = applicationsReaching(deps.agents.pipeline);
-  const environments = deps.agents.pipeline.stages.flatMap((s) => s.environments.map((e) => e.name)).filter((env) =>
-    reaching.get(env)?.includes(application),
-  );
+  const environments = deps.agents.pipeline.stages
+    .flatMap((s) => s.environments.map((e) => e.name))
+    .filter((env) => reaching.get(env)?.includes(application));
   const diffs = await Promise.all(
     environments.map(async (environment): Promise<EnvironmentDiff> => {
       const slot = await deps.agents.environments.slot(environment, application);
@@ -131,7 +142,10 @@ export interface ChangeProgress {
 }
 
 /** Finds the newest revision built from `commit` (a commit id or its prefix of at least 7 characters). */
-export async function revisionOfCommit(deps: ConsoleReadDependencies, commit: string): Promise<{ application: string; number: number }> {
+export async function revisionOfCommit(
+  deps: ConsoleReadDependencies,
+  commit: string,
+): Promise<{ application: string; number: number }> {
   if (!/^[0-9a-f]{7,64}$/i.test(commit))
     throw new ConsoleNotFoundError(`"${commit}" is not a commit id: give at least 7 hexadecimal characters`);
   const wanted = commit.toLowerCase();
@@ -139,14 +153,24 @@ export async function revisionOfCommit(deps: ConsoleReadDependencies, commit: st
     const revisions = await deps.agents.revisions.list(application);
     for (let i = revisions.length - 1; i >= 0; i--) {
       const r = revisions[i]!;
-      if (r.commits.some((c) => c.id.toLowerCase().startsWith(wanted)) || Object.values(r.versionSet).some((v) => v.toLowerCase().startsWith(wanted)))
+      if (
+        r.commits.some((c) => c.id.toLowerCase().startsWith(wanted)) ||
+        Object.values(r.versionSet).some((v) => v.toLowerCase().startsWith(wanted))
+      )
         return { application, number: r.number };
     }
   }
-  throw new ConsoleNotFoundError(`No revision was built from commit ${commit} yet; a push is built after the build debounce`, { commit });
+  throw new ConsoleNotFoundError(
+    `No revision was built from commit ${commit} yet; a push is built after the build debounce`,
+    { commit },
+  );
 }
 
-export async function changeProgress(deps: ConsoleReadDependencies, application: string, number: number): Promise<ChangeProgress> {
+export async function changeProgress(
+  deps: ConsoleReadDependencies,
+  application: string,
+  number: number,
+): Promise<ChangeProgress> {
   const revision = await requireRevision(deps, application, number);
   const { pipeline } = deps.agents;
   const now = deps.agents.clock();
@@ -161,8 +185,7 @@ export async function changeProgress(deps: ConsoleReadDependencies, application:
     for (const env of stage.environments) {
       if (!reaching.get(env.name)?.includes(application)) continue;
       const slot = world.environments[env.name]?.applications[application];
-      const first = (type: string) =>
-        timeline.filter((e) => e.environment === env.name && e.type === type).at(-1)?.at;
+      const first = (type: string) => timeline.filter((e) => e.environment === env.name && e.type === type).at(-1)?.at;
       const deployedAt = first('deployed');
       const approvedAt = first('revision-approved');
       const decision = decisions.find((d) => d.destination === env.name)?.decision;
@@ -180,7 +203,9 @@ export async function changeProgress(deps: ConsoleReadDependencies, application:
         state,
         ...(deployedAt !== undefined ? { deployedAt } : {}),
         ...(approvedAt !== undefined ? { approvedAt } : {}),
-        ...(decision && (state === 'waiting' || state === 'not yet' || state === 'in') ? { reason: decision.reason } : {}),
+        ...(decision && (state === 'waiting' || state === 'not yet' || state === 'in')
+          ? { reason: decision.reason }
+          : {}),
       });
     }
   }

@@ -28,19 +28,18 @@ const IN_STAGING = new Set(['CONVERTED', 'WAITING', 'CONFLICT', 'TESTING', 'TEST
 
 export async function sdkPage(store: SdkStore | undefined): Promise<SdkPage> {
   if (!store) return { available: false, staging: [], catalogue: [] };
-  const versions = (await store.listVersions()).map(
-    (v): SdkVersionView => ({
-      name: v.name,
-      version: v.version,
-      status: v.status,
-      reason: v.reason,
-      tier: v.metadata.tier,
-      updatedAt: v.updatedAt,
-      ...(v.publishedAt ? { publishedAt: v.publishedAt } : {}),
-      ...(v.involved ? { involved: v.involved.map((i) => ({ ...i })) } : {}),
-    }),
-  );
-  const byName = (a: SdkVersionView, b: SdkVersionView) => a.name.localeCompare(b.name) || a.version.localeCompare(b.version);
+  const versions = (await store.listVersions()).map((v): SdkVersionView => ({
+    name: v.name,
+    version: v.version,
+    status: v.status,
+    reason: v.reason,
+    tier: v.metadata.tier,
+    updatedAt: v.updatedAt,
+    ...(v.publishedAt ? { publishedAt: v.publishedAt } : {}),
+    ...(v.involved ? { involved: v.involved.map((i) => ({ ...i })) } : {}),
+  }));
+  const byName = (a: SdkVersionView, b: SdkVersionView) =>
+    a.name.localeCompare(b.name) || a.version.localeCompare(b.version);
   return {
     available: true,
     staging: versions.filter((v) => IN_STAGING.has(v.status)).sort(byName),

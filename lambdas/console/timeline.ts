@@ -56,9 +56,12 @@ export async function timelinePage(
 export function requireEnvironment(pipeline: Pipeline, environment: string): void {
   const names = pipeline.stages.flatMap((s) => s.environments.map((e) => e.name));
   if (!names.includes(environment))
-    throw new ConsoleNotFoundError(`No environment "${environment}" in pipeline ${pipeline.pipeline.name}; its environments are ${names.join(', ')}`, {
-      environment,
-    });
+    throw new ConsoleNotFoundError(
+      `No environment "${environment}" in pipeline ${pipeline.pipeline.name}; its environments are ${names.join(', ')}`,
+      {
+        environment,
+      },
+    );
 }
 
 function toEntry(e: PipelineEvent): TimelineEntry {
@@ -101,7 +104,11 @@ export interface AuditEntry {
  * Every operator action and approval decision (entries whose actor is a person, including refused console
  * requests), newest first, filtered by environment, actor (exact, case-insensitive) and action (entry type).
  */
-export async function auditLog(events: EventStore, filter: AuditFilter, limit = AUDIT_SCAN_LIMIT): Promise<AuditEntry[]> {
+export async function auditLog(
+  events: EventStore,
+  filter: AuditFilter,
+  limit = AUDIT_SCAN_LIMIT,
+): Promise<AuditEntry[]> {
   const read = await events.list(filter.environment ? { environment: filter.environment } : {}, limit);
   const actor = filter.actor?.toLowerCase();
   return read
@@ -125,20 +132,40 @@ export async function auditLog(events: EventStore, filter: AuditFilter, limit = 
     });
 }
 
-const CSV_COLUMNS = ['time', 'actor', 'action', 'environment', 'application', 'revision', 'from', 'via', 'message'] as const;
+const CSV_COLUMNS = [
+  'time',
+  'actor',
+  'action',
+  'environment',
+  'application',
+  'revision',
+  'from',
+  'via',
+  'message',
+] as const;
 
 /**
  * The audit log as RFC 4180 CSV. A cell that a spreadsheet would run as a formula (starting with `=`, `+`, `-`,
  * `@`, tab or carriage return) is prefixed with `'`: actor names and messages come from users.
  */
 export function auditCsv(entries: readonly AuditEntry[]): string {
-  const cell = (value: unknown): string => {
+  const cell = (value: string | number | undefined): string => {
     let text = value === undefined ? '' : String(value);
     if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
     return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
   };
   const rows = entries.map((e) =>
-    [new Date(e.at).toISOString(), e.actor, e.action, e.environment, e.application, e.revision, e.from, e.via, e.message]
+    [
+      new Date(e.at).toISOString(),
+      e.actor,
+      e.action,
+      e.environment,
+      e.application,
+      e.revision,
+      e.from,
+      e.via,
+      e.message,
+    ]
       .map(cell)
       .join(','),
   );
