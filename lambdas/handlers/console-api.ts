@@ -163,6 +163,7 @@ export function createHandler(
   const routes: Route<Event, Result>[] = [
     { method: 'GET', path: '/console', handler: () => asset('index.html') },
     { method: 'GET', path: '/console/{asset}', handler: async (event) => asset(param(event, 'asset')) },
+    { method: 'GET', path: '/console/api/me', handler: data(async (event) => identityFromEvent(event)) },
     { method: 'GET', path: '/console/api/pipeline', handler: data(() => pipelineView(read)) },
     {
       method: 'GET',
@@ -277,13 +278,22 @@ export function createHandler(
     },
   ];
 
-  /** Outside `/console/api/`, a 404 is a page that leads back to the pipeline, not JSON or a stack trace. */
-  const notFoundPage: MiddlewareObj<Event, Result> = {
+  /**
+   * Client errors as the caller reads them: JSON `{ message }` under `/console/api/` (the pages show the message),
+   * and elsewhere a 404 page that leads back to the pipeline. Never a stack trace; 5xx go on to the error handler.
+   */
+  const clientErrors: MiddlewareObj<Event, Result> = {
     onError: async (request) => {
-      const error = request.error as { statusCode?: number; message?: string } | null;
-      if (error?.statusCode !== 404 || request.event.rawPath?.startsWith('/console/api/')) return;
-      const message = error instanceof ConsoleNotFoundError ? error.message : 'There is no such page in the console.';
-      request.response = html(404, notFoundHtml(message));
+      const error = request.error as { statusCode?: unknown; message?: string } | null;
+      const status = error?.statusCode;
+      if (typeof status !== 'number' || status >= 500) return;
+      // The router's own 404 ("Route does not exist") says nothing a person can act on.
+      const message = error instanceof HttpError ? error.message : 'There is no such page in the console.';
+      if (request.event.rawPath?.startsWith('/console/api/')) {
+        request.response = json(status, { message });
+        return;
+      }
+      if (status === 404) request.response = html(404, notFoundHtml(message));
     },
   };
 
@@ -303,7 +313,7 @@ export function createHandler(
       .use(consoleHeaders)
       .use(securityHeaders())
       .use(errorHandler(logger))
-      .use(notFoundPage)
+      .use(clientErrors)
       .use(observability({ logger, metrics, ...o }))
       .use(bodyLimit(MAX_CONSOLE_BODY_BYTES))
       .handler(httpRouter<Event, Result>(routes))

@@ -10,6 +10,8 @@ import { codeBuildProjects } from '../../lambdas/core/buildspecs';
 import { buildProjectName } from '../../lambdas/core/names';
 import { createHandler as createApprovalApi } from '../../lambdas/handlers/approval-api';
 import { createHandler as createApprovalRequest } from '../../lambdas/handlers/approval-request';
+import { createHandler as createConsoleApi } from '../../lambdas/handlers/console-api';
+import { consoleApiDependencies } from '../../lambdas/adapters/console-runtime';
 import { createHandler as createWebhook } from '../../lambdas/handlers/github-webhook';
 import { createHandler as createPromotionSteps } from '../../lambdas/handlers/promotion-steps';
 import { createHandler as createReconcile, type ReconcileResult } from '../../lambdas/handlers/reconcile';
@@ -102,6 +104,8 @@ export interface LocalSystem {
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const QUICKSTART_CONFIG = join(ROOT, 'examples', 'quickstart', 'lockstep.config.yaml');
 const ASL_FILE = join(ROOT, 'statemachines', 'promotion.asl.json');
+/** The console's static front end, served from the repository as it is (no build step). */
+const CONSOLE_ASSETS_DIR = join(ROOT, 'console');
 
 /** Function names local mode registers the handlers under (the ASL reaches them through the substitutions). */
 export function localFunctionNames(pipeline: string) {
@@ -285,6 +289,12 @@ function bindPromotionHandlers(services: LocalServices, runtime: Runtime, pipeli
   return {
     webhook: createWebhook(runtime.webhookDependencies()) as HttpHandler,
     approvalApi: createApprovalApi(runtime.approvalDependencies()) as HttpHandler,
+    consoleApi: createConsoleApi(
+      consoleApiDependencies(runtime, {
+        env: { ...services.env, LOCKSTEP_CONSOLE_ASSETS_DIR: CONSOLE_ASSETS_DIR },
+        clientConfig: { mode: 'local' },
+      }),
+    ) as HttpHandler,
     reconcile: createReconcile(runtime.reconcileDependencies()),
   };
 }
@@ -351,7 +361,7 @@ function startReconcile(input: {
 /** The webhook and approval routes on the HTTP front door. */
 function registerPromotionRoutes(
   services: LocalServices,
-  handlers: { webhook: HttpHandler; approvalApi: HttpHandler },
+  handlers: { webhook: HttpHandler; approvalApi: HttpHandler; consoleApi: HttpHandler },
   loop: ReconcileLoop<ReconcileResult>,
   now: () => number,
   debounceMs: number,
@@ -365,6 +375,11 @@ function registerPromotionRoutes(
   });
   services.http.registerRoute('GET', '/approvals/{requestId}', (event, ctx) => handlers.approvalApi(event, ctx));
   services.http.registerRoute('POST', '/approvals/{requestId}', (event, ctx) => handlers.approvalApi(event, ctx));
+  // The web console: the same routes as on AWS (static assets public, data and actions behind the authorizer).
+  services.http.registerRoute('GET', '/console', (event, ctx) => handlers.consoleApi(event, ctx));
+  services.http.registerRoute('GET', '/console/{asset}', (event, ctx) => handlers.consoleApi(event, ctx));
+  for (const method of ['GET', 'POST'])
+    services.http.registerRoute(method, '/console/api/{proxy+}', (event, ctx) => handlers.consoleApi(event, ctx));
 }
 
 /** Writes `endpoints.json` and the pid file, so the operator CLI finds this system. */
@@ -452,6 +467,7 @@ function banner(
     `Lockstep (local) — pipeline ${system.pipeline.pipeline.name}, data in ${services.dataDir} (DynamoDB: ${services.dynamodb.backend})`,
     `  webhook        POST ${services.names.webhookUrl}`,
     `  approvals      ${services.names.approvalBaseUrl}/<request>`,
+    `  console        ${services.endpoints.http}/console`,
     `  repository     ${system.connection.repositories.map((r) => r.dir).join(', ') || '(none)'}`,
     `  deployments    ${services.names.deployRoot}/<environment>/`,
     `  outbox         ${services.sns.outboxFile}`,
