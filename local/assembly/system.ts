@@ -21,6 +21,7 @@ import { commitChange, createSampleRepository, pushToWebhook, type PushResult } 
 import { startLocalServices, type LocalServices } from '../runtime';
 import type { LocalFunctionHandler } from '../stepfunctions/step-functions';
 import { ProgressConsole } from '../console/progress';
+import { LocalConsoleLogin, localConsoleUser, registerLocalConsoleLogin } from '../http/console-login';
 import { collectStatus, formatStatus, type SystemStatus } from '../console/status';
 import {
   processAlive,
@@ -80,6 +81,10 @@ export interface LocalSystemOptions {
   readonly progress?: boolean;
   /** Run the SDK-publishing half too (local/sdk: upload and download APIs, its state machine, the local edge). @default true */
   readonly sdkPublishing?: boolean;
+  /** Who the printed console URL signs in (`--console-user`). @default the first approver the pipeline names */
+  readonly consoleUser?: string;
+  /** That user's groups, a comma list (`--console-groups operators,approvers`). @default viewers,operators,approvers */
+  readonly consoleGroups?: string;
 }
 
 export interface LocalSystem {
@@ -88,6 +93,11 @@ export interface LocalSystem {
   readonly runtime: Runtime;
   readonly pipeline: Pipeline;
   readonly connection: LocalSystemConnection;
+  /**
+   * The console's local sign-in: the one-time URL printed at start (`consoleUrl(url)`), further one-time tokens
+   * for other users (`issueLoginToken`), and the authorizer console routes register with.
+   */
+  readonly consoleLogin: LocalConsoleLogin;
   /** Milliseconds from the call to ready (services up, handlers bound, executions resumed). */
   readonly readyMs: number;
   /** Runs a reconcile pass now (one at a time; a request during a pass gets the pass after it). */
@@ -124,6 +134,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
 
   // 1. The pipeline, validated (every problem at once) before anything starts.
   const pipeline = loadLocalPipeline(configFile, dataDir);
+  const consoleUser = localConsoleUser(pipeline, options.consoleUser, options.consoleGroups);
   const previous = readConnection(dataDir);
   if (previous && previous.pid !== process.pid && processAlive(previous.pid)) {
     throw new LocalSystemStartError(
@@ -147,6 +158,8 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       clock.now.bind(clock),
       durationMs(pipeline.pipeline.buildDebounce),
     );
+    const consoleLogin = new LocalConsoleLogin({ ...consoleUser, clock: () => clock.now() });
+    registerLocalConsoleLogin(services.http, consoleLogin);
     const sdk = options.sdkPublishing === false ? undefined : await startSdkPublishing(services, { log: write });
     // Executions a crash cut short run again from their first state (every step is idempotent).
     const resumed = services.stepFunctions.listInFlight();
@@ -176,6 +189,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       runtime,
       pipeline,
       connection,
+      consoleLogin,
       readyMs: 0,
       reconcile: () => reconcile.loop.request(),
       status,
@@ -452,6 +466,8 @@ function banner(
     `Lockstep (local) — pipeline ${system.pipeline.pipeline.name}, data in ${services.dataDir} (DynamoDB: ${services.dynamodb.backend})`,
     `  webhook        POST ${services.names.webhookUrl}`,
     `  approvals      ${services.names.approvalBaseUrl}/<request>`,
+    `  console        ${system.consoleLogin.consoleUrl(e.http)}`,
+    `                 (one-time login as ${system.consoleLogin.user.user}: ${system.consoleLogin.user.groups.join(', ')})`,
     `  repository     ${system.connection.repositories.map((r) => r.dir).join(', ') || '(none)'}`,
     `  deployments    ${services.names.deployRoot}/<environment>/`,
     `  outbox         ${services.sns.outboxFile}`,
