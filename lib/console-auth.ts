@@ -67,7 +67,7 @@ export interface ConsoleAuth {
   readonly authorizer: apigwv2.IHttpRouteAuthorizer;
   /** The groups created here, by name (empty when an existing pool has them). */
   readonly groups: Readonly<Partial<Record<ConsoleGroup, cognito.UserPoolGroup>>>;
-  /** The console function's environment: what `consoleAuthConfigFromEnv` turns into `/console/config.json`. */
+  /** The console function's login variables, which `clientConfigFromEnv` turns into `/console/config.json`. */
   readonly environment: Readonly<Record<string, string>>;
 }
 
@@ -125,10 +125,10 @@ export function buildConsoleAuth(scope: Construct, props: ConsoleAuthProps): Con
     authorizer,
     groups,
     environment: {
-      LOCKSTEP_CONSOLE_AUTH: 'cognito',
-      LOCKSTEP_CONSOLE_LOGIN_BASE_URL: loginBaseUrl,
+      LOCKSTEP_CONSOLE_LOGIN: 'cognito',
+      LOCKSTEP_CONSOLE_COGNITO_DOMAIN: loginBaseUrl,
       LOCKSTEP_CONSOLE_CLIENT_ID: client.userPoolClientId,
-      LOCKSTEP_CONSOLE_REDIRECT_URL: consoleUrl,
+      LOCKSTEP_CONSOLE_REDIRECT_URI: consoleUrl,
     },
   };
 }

@@ -94,7 +94,7 @@ export interface ConsoleAuditDependencies {
 }
 
 /** The timeline type of a refused console request; the audit log lists it with every other operator action. */
-export const CONSOLE_ACCESS_DENIED = 'console-access-denied';
+export const CONSOLE_REQUEST_DENIED = 'console-request-denied';
 
 /**
  * Records that `identity` was refused `action`: who, what, when and from where, in the pipeline's timeline (and the
@@ -111,7 +111,7 @@ export async function auditDenied(
   const from = identity.sourceIp ? ` from ${identity.sourceIp}` : '';
   await deps.events.append({
     at: deps.clock(),
-    type: CONSOLE_ACCESS_DENIED,
+    type: CONSOLE_REQUEST_DENIED,
     actor: identity.user,
     message: `${identity.user} (${groups}) was refused ${action}${from}: ${what}`,
     ...(target.environment !== undefined ? { environment: target.environment } : {}),

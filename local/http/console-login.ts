@@ -11,7 +11,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { CONSOLE_GROUPS, type ConsoleGroup } from '../../lambdas/console/auth';
-import { LOCAL_TOKEN_PATH } from '../../lambdas/console/auth-config';
 import type { Pipeline } from '../../lambdas/core/config/schema';
 import { LocalConfigurationError } from '../errors';
 import type { HttpFrontDoor, LocalRouteAuthorizer } from './front-door';
@@ -32,6 +31,9 @@ export interface LocalConsoleLoginOptions extends LocalConsoleUser {
 interface Session extends LocalConsoleUser {
   readonly expiresAt: number;
 }
+
+/** Where `console/auth.js` trades the one-time token from the console URL for a bearer token. */
+export const LOCAL_TOKEN_PATH = '/console/auth/local-token';
 
 /** The claims' issuer and audience: not Cognito's, so a local token cannot be mistaken for an AWS one. */
 const LOCAL_ISSUER = 'lockstep-local';

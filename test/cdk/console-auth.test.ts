@@ -158,10 +158,10 @@ describe('a new user pool', () => {
   it('hands the console function what /console/config.json needs', () => {
     const env = built.stack.resolve(built.auth.environment);
     expect(env).toMatchObject({
-      LOCKSTEP_CONSOLE_AUTH: 'cognito',
+      LOCKSTEP_CONSOLE_LOGIN: 'cognito',
       LOCKSTEP_CONSOLE_CLIENT_ID: { Ref: expect.stringMatching(/^ConsoleClient/) },
-      LOCKSTEP_CONSOLE_LOGIN_BASE_URL: expect.objectContaining({ 'Fn::Join': expect.any(Array) }),
-      LOCKSTEP_CONSOLE_REDIRECT_URL: expect.objectContaining({ 'Fn::Join': expect.any(Array) }),
+      LOCKSTEP_CONSOLE_COGNITO_DOMAIN: expect.objectContaining({ 'Fn::Join': expect.any(Array) }),
+      LOCKSTEP_CONSOLE_REDIRECT_URI: expect.objectContaining({ 'Fn::Join': expect.any(Array) }),
     });
   });
 
