@@ -1,35 +1,48 @@
 // The console's sign-in, as the pages use it: `ensureSignedIn()` once at start (resolves to the identity, or
-// navigates to the login and resolves to null), then `apiFetch()` for every /console/api/ call, which sends the
+// shows how to sign in and resolves to null), then `apiFetch()` for every /console/api/ call, which sends the
 // bearer token in the Authorization header (never a cookie, so another site cannot forge a request).
 //
-// This is the local-token form the pages need to run; the full module (Cognito managed login with PKCE, the
-// one-time local login token exchange, resuming the pending action after a 401) is console-auth's and replaces it
-// with the same two exports.
-const KEY = 'lockstep.console.token';
+// This is the local form the pages need to run (the one-time `?login=` token of the URL `npm start` prints,
+// traded once at /console/auth/local-token); console-auth's full module (Cognito managed login with PKCE,
+// resuming the pending action after a 401) replaces it with the same two exports.
+const KEY = 'lockstep.console.session';
 
-function tokenFromUrl() {
-  const params = new URLSearchParams(
-    location.hash.includes('token=') ? location.hash.replace(/^#\/?\??/, '') : location.search,
-  );
-  const token = params.get('token');
-  if (!token) return undefined;
-  history.replaceState(null, '', `${location.pathname}#/`);
-  return token;
+function session() {
+  try {
+    return JSON.parse(sessionStorage.getItem(KEY) ?? 'null');
+  } catch {
+    return null;
+  }
 }
 
 export async function ensureSignedIn() {
-  const token = tokenFromUrl() ?? sessionStorage.getItem(KEY);
-  if (!token) {
-    document.getElementById('main').textContent = 'Open the console through the link that `npm start` printed.';
+  const params = new URLSearchParams(location.search);
+  const login = params.get('login');
+  if (login) {
+    history.replaceState(null, '', `${location.pathname}${location.hash}`);
+    const response = await fetch('/console/auth/local-token', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ token: login }),
+    });
+    const answer = await response.json().catch(() => ({}));
+    if (response.ok)
+      sessionStorage.setItem(
+        KEY,
+        JSON.stringify({ token: answer.access_token, user: answer.user, groups: answer.groups }),
+      );
+    else document.getElementById('main').textContent = answer.message ?? 'The login link did not work.';
+  }
+  const current = session();
+  if (!current) {
+    if (!login)
+      document.getElementById('main').textContent = 'Open the console through the link that npm start printed.';
     return null;
   }
-  sessionStorage.setItem(KEY, token);
-  const response = await apiFetch('/console/api/me');
-  if (!response.ok) return { user: 'signed in', groups: [] };
-  return response.json();
+  return { user: current.user, groups: current.groups };
 }
 
 export async function apiFetch(path, init = {}) {
-  const token = sessionStorage.getItem(KEY);
+  const token = session()?.token;
   return fetch(path, { ...init, headers: { ...init.headers, ...(token ? { Authorization: `Bearer ${token}` } : {}) } });
 }

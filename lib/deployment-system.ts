@@ -39,6 +39,7 @@ import { buildKey } from './keys';
 import { buildMonitoring, subscribeAlarmEmails, type Monitoring } from './monitoring';
 import { buildFunctions } from './lockstep-function';
 import { buildLogGroup, type LogGroupDefaults } from './log-groups';
+import type { ExistingConsoleUserPool } from './console-auth';
 import { acknowledge } from './nag';
 import { perCreationName } from './physical-names';
 import { lockstepStateMachine, stateMachineArnFromName } from './state-machine';
@@ -120,6 +121,13 @@ export interface DeploymentSystemProps {
    * (`aws/codebuild/amazonlinux2-aarch64-standard:3.0`), small compute, not privileged
    */
   readonly buildEnvironment?: codebuild.BuildEnvironment;
+  /**
+   * A Cognito user pool you already run, for signing in to the web console instead of a new one; the console adds
+   * its own public app client (code + PKCE, no secret) to it, and the groups `viewers`, `operators` and `approvers`
+   * unless `createGroups: false` (see `lib/console-auth.ts`).
+   * @default - a new user pool with managed login, required TOTP MFA, no self sign-up, and the three groups
+   */
+  readonly consoleUserPool?: ExistingConsoleUserPool;
 }
 
 /** Every problem found in `DeploymentSystemProps`, reported at once. */

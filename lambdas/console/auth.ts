@@ -7,6 +7,7 @@
  * and decides, by group, what that identity may do.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
+import type { EventStore } from '../ports/stores';
 import { ForbiddenError, UnauthenticatedError } from './errors';
 
 export type ConsoleGroup = 'viewers' | 'operators' | 'approvers';
@@ -76,6 +77,75 @@ export function authorize(identity: ConsoleIdentity, action: ConsoleAction): voi
     `${identity.user} (${held}) may not ${action}: ask an administrator to add you to ${allowedBy.join(' or ')}`,
     { details: { user: identity.user, action, groups: identity.groups } },
   );
+}
+
+/** What a refused request aimed at, for the audit entry (whatever the route named). */
+export interface DeniedTarget {
+  /** The request, e.g. `POST /console/api/environments/prod-na/rollback`. */
+  readonly route?: string;
+  readonly environment?: string;
+  readonly application?: string;
+  readonly revision?: number;
+}
+
+export interface ConsoleAuditDependencies {
+  readonly events: EventStore;
+  readonly clock: () => number;
+}
+
+/** The timeline type of a refused console request; the audit log lists it with every other operator action. */
+export const CONSOLE_REQUEST_DENIED = 'console-request-denied';
+
+/**
+ * Records that `identity` was refused `action`: who, what, when and from where, in the pipeline's timeline (and the
+ * environment's, when the request named one), so the audit log shows attempts beyond a group's rights.
+ */
+export async function auditDenied(
+  deps: ConsoleAuditDependencies,
+  identity: ConsoleIdentity,
+  action: ConsoleAction,
+  target: DeniedTarget = {},
+): Promise<void> {
+  const groups = identity.groups.length === 0 ? 'no console group' : identity.groups.join(', ');
+  const what = target.route ?? action;
+  const from = identity.sourceIp ? ` from ${identity.sourceIp}` : '';
+  await deps.events.append({
+    at: deps.clock(),
+    type: CONSOLE_REQUEST_DENIED,
+    actor: identity.user,
+    message: `${identity.user} (${groups}) was refused ${action}${from}: ${what}`,
+    ...(target.environment !== undefined ? { environment: target.environment } : {}),
+    ...(target.application !== undefined ? { application: target.application } : {}),
+    ...(target.revision !== undefined ? { revision: target.revision } : {}),
+    details: {
+      action,
+      groups: [...identity.groups],
+      via: 'console',
+      ...(identity.sourceIp ? { sourceIp: identity.sourceIp } : {}),
+      ...(target.route ? { route: target.route } : {}),
+    },
+  });
+}
+
+/**
+ * `authorize()` for a handler: a refused request is audited (`auditDenied`) before the ForbiddenError (403)
+ * reaches the client. Call it first in every action route, with what the route names.
+ *
+ * @example
+ * await authorizeAudited(deps, identityFromEvent(event), 'rollback', { route: event.routeKey, environment });
+ */
+export async function authorizeAudited(
+  deps: ConsoleAuditDependencies,
+  identity: ConsoleIdentity,
+  action: ConsoleAction,
+  target: DeniedTarget = {},
+): Promise<void> {
+  try {
+    authorize(identity, action);
+  } catch (error) {
+    if (error instanceof ForbiddenError) await auditDenied(deps, identity, action, target);
+    throw error;
+  }
 }
 
 /** Whether any of the identity's groups grants the action. */

@@ -23,6 +23,7 @@ import { commitChange, createSampleRepository, pushToWebhook, type PushResult } 
 import { startLocalServices, type LocalServices } from '../runtime';
 import type { LocalFunctionHandler } from '../stepfunctions/step-functions';
 import { ProgressConsole } from '../console/progress';
+import { LocalConsoleLogin, localConsoleUser, registerLocalConsoleLogin } from '../http/console-login';
 import { collectStatus, formatStatus, type SystemStatus } from '../console/status';
 import {
   processAlive,
@@ -82,6 +83,10 @@ export interface LocalSystemOptions {
   readonly progress?: boolean;
   /** Run the SDK-publishing half too (local/sdk: upload and download APIs, its state machine, the local edge). @default true */
   readonly sdkPublishing?: boolean;
+  /** Who the printed console URL signs in (`--console-user`). @default the first approver the pipeline names */
+  readonly consoleUser?: string;
+  /** That user's groups, a comma list (`--console-groups operators,approvers`). @default viewers,operators,approvers */
+  readonly consoleGroups?: string;
 }
 
 export interface LocalSystem {
@@ -90,6 +95,11 @@ export interface LocalSystem {
   readonly runtime: Runtime;
   readonly pipeline: Pipeline;
   readonly connection: LocalSystemConnection;
+  /**
+   * The console's local sign-in: the one-time URL printed at start (`consoleUrl(url)`), further one-time tokens
+   * for other users (`issueLoginToken`), and the authorizer console routes register with.
+   */
+  readonly consoleLogin: LocalConsoleLogin;
   /** Milliseconds from the call to ready (services up, handlers bound, executions resumed). */
   readonly readyMs: number;
   /** Runs a reconcile pass now (one at a time; a request during a pass gets the pass after it). */
@@ -128,6 +138,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
 
   // 1. The pipeline, validated (every problem at once) before anything starts.
   const pipeline = loadLocalPipeline(configFile, dataDir);
+  const consoleUser = localConsoleUser(pipeline, options.consoleUser, options.consoleGroups);
   const previous = readConnection(dataDir);
   if (previous && previous.pid !== process.pid && processAlive(previous.pid)) {
     throw new LocalSystemStartError(
@@ -151,6 +162,9 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       clock.now.bind(clock),
       durationMs(pipeline.pipeline.buildDebounce),
     );
+    const consoleLogin = new LocalConsoleLogin({ ...consoleUser, clock: () => clock.now() });
+    registerLocalConsoleLogin(services.http, consoleLogin);
+    registerConsoleRoutes(services, handlers.consoleApi, consoleLogin);
     const sdk = options.sdkPublishing === false ? undefined : await startSdkPublishing(services, { log: write });
     // Executions a crash cut short run again from their first state (every step is idempotent).
     const resumed = services.stepFunctions.listInFlight();
@@ -180,6 +194,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       runtime,
       pipeline,
       connection,
+      consoleLogin,
       readyMs: 0,
       reconcile: () => reconcile.loop.request(),
       status,
@@ -361,7 +376,7 @@ function startReconcile(input: {
 /** The webhook and approval routes on the HTTP front door. */
 function registerPromotionRoutes(
   services: LocalServices,
-  handlers: { webhook: HttpHandler; approvalApi: HttpHandler; consoleApi: HttpHandler },
+  handlers: { webhook: HttpHandler; approvalApi: HttpHandler },
   loop: ReconcileLoop<ReconcileResult>,
   now: () => number,
   debounceMs: number,
@@ -375,11 +390,19 @@ function registerPromotionRoutes(
   });
   services.http.registerRoute('GET', '/approvals/{requestId}', (event, ctx) => handlers.approvalApi(event, ctx));
   services.http.registerRoute('POST', '/approvals/{requestId}', (event, ctx) => handlers.approvalApi(event, ctx));
-  // The web console: the same routes as on AWS (static assets public, data and actions behind the authorizer).
-  services.http.registerRoute('GET', '/console', (event, ctx) => handlers.consoleApi(event, ctx));
-  services.http.registerRoute('GET', '/console/{asset}', (event, ctx) => handlers.consoleApi(event, ctx));
+}
+
+/**
+ * The web console's routes, as on AWS: the front end public, data and actions behind the (emulated) JWT
+ * authorizer, which puts the signed-in user's claims where the handler reads them.
+ */
+function registerConsoleRoutes(services: LocalServices, consoleApi: HttpHandler, authorizer: LocalConsoleLogin): void {
+  const handle: HttpHandler = (event, ctx) => consoleApi(event, ctx);
+  services.http.registerRoute('GET', '/console', handle);
+  services.http.registerRoute('GET', '/console/', handle);
+  services.http.registerRoute('GET', '/console/{asset}', handle);
   for (const method of ['GET', 'POST'])
-    services.http.registerRoute(method, '/console/api/{proxy+}', (event, ctx) => handlers.consoleApi(event, ctx));
+    services.http.registerRoute(method, '/console/api/{proxy+}', handle, { authorizer });
 }
 
 /** Writes `endpoints.json` and the pid file, so the operator CLI finds this system. */
@@ -467,7 +490,8 @@ function banner(
     `Lockstep (local) — pipeline ${system.pipeline.pipeline.name}, data in ${services.dataDir} (DynamoDB: ${services.dynamodb.backend})`,
     `  webhook        POST ${services.names.webhookUrl}`,
     `  approvals      ${services.names.approvalBaseUrl}/<request>`,
-    `  console        ${services.endpoints.http}/console`,
+    `  console        ${system.consoleLogin.consoleUrl(e.http)}`,
+    `                 (one-time login as ${system.consoleLogin.user.user}: ${system.consoleLogin.user.groups.join(', ')})`,
     `  repository     ${system.connection.repositories.map((r) => r.dir).join(', ') || '(none)'}`,
     `  deployments    ${services.names.deployRoot}/<environment>/`,
     `  outbox         ${services.sns.outboxFile}`,
