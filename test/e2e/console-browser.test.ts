@@ -24,6 +24,8 @@ describe('the web console in chromium', () => {
   let browser: Browser;
   let page: Page;
   const clock = new ManualClock(MONDAY_NOON_UTC);
+  /** Script errors in the page: none is expected (a CSP refusal of our own script would show here). */
+  const pageErrors: string[] = [];
   const afterDebounce = () => clock.advance(2_500);
   const card = (environment: string) => page.locator(`article[data-environment="${environment}"]`);
 
@@ -40,7 +42,7 @@ describe('the web console in chromium', () => {
 
   async function approveFromPage(revision: number) {
     const approve = card('beta').getByRole('button', { name: `Approve r${revision}` });
-    await approve.waitFor({ timeout: 60_000 });
+    await approve.waitFor({ timeout: 120_000 });
     await approve.click();
     await page
       .locator('#notice')
@@ -61,6 +63,7 @@ describe('the web console in chromium', () => {
     });
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    page.on('pageerror', (error) => pageErrors.push(error.message));
   });
 
   afterAll(async () => {
@@ -74,7 +77,7 @@ describe('the web console in chromium', () => {
     await page.locator('#who').filter({ hasText: 'release-manager@example.com' }).waitFor();
     afterDebounce();
     await approveFromPage(1);
-    await card('prod-na').locator('[data-state="approved"]').waitFor({ timeout: 60_000 });
+    await card('prod-na').locator('[data-state="approved"]').waitFor({ timeout: 120_000 });
     expect(await card('prod-na').locator('[data-application]').textContent()).toContain('sample-app r1');
     // prod-fe's night window in Tokyo is closed at noon UTC: the card says when it opens, in Tokyo time.
     expect(await card('prod-fe').textContent()).toContain('Window closed, opens Mon 2030-01-07 22:00 Asia/Tokyo');
@@ -84,9 +87,9 @@ describe('the web console in chromium', () => {
   it('watches a pushed change move from Alpha to Beta on the page, its message shown as text', async () => {
     await system.push({ message: HOSTILE });
     afterDebounce();
-    await card('alpha').locator('[data-application]', { hasText: 'sample-app r2' }).waitFor({ timeout: 60_000 });
-    await card('beta').locator('[data-application]', { hasText: 'sample-app r2' }).waitFor({ timeout: 60_000 });
-    await card('beta').getByRole('button', { name: 'Approve r2' }).waitFor({ timeout: 60_000 });
+    await card('alpha').locator('[data-application]', { hasText: 'sample-app r2' }).waitFor({ timeout: 120_000 });
+    await card('beta').locator('[data-application]', { hasText: 'sample-app r2' }).waitFor({ timeout: 120_000 });
+    await card('beta').getByRole('button', { name: 'Approve r2' }).waitFor({ timeout: 120_000 });
     await page.screenshot({ path: join(DOCS, 'console-pipeline.png'), fullPage: true });
 
     await page.goto(`${system.services.endpoints.http}/console/#/revisions/sample-app/2`);
@@ -102,7 +105,7 @@ describe('the web console in chromium', () => {
     await page.goto(`${system.services.endpoints.http}/console/#/`);
     await approveFromPage(2);
     await eventually(async () => (await deployed(data.dir, 'prod-na'))?.revision === 2, 'r2 in prod-na');
-    await card('prod-na').locator('[data-state="approved"]', { hasText: 'approved' }).waitFor({ timeout: 60_000 });
+    await card('prod-na').locator('[data-state="approved"]', { hasText: 'approved' }).waitFor({ timeout: 120_000 });
     await card('prod-na').locator('[data-application]', { hasText: 'sample-app r2' }).waitFor();
 
     await card('prod-na').getByRole('button', { name: 'Roll back…' }).click();
@@ -111,7 +114,7 @@ describe('the web console in chromium', () => {
     await dialog.getByRole('button', { name: 'Roll back', exact: true }).click();
     await page.locator('#notice').filter({ hasText: 'Rolling prod-na back' }).waitFor();
     await eventually(async () => (await deployed(data.dir, 'prod-na'))?.revision === 1, 'prod-na back on r1');
-    await card('prod-na').locator('[data-state="rolled back"]').waitFor({ timeout: 60_000 });
+    await card('prod-na').locator('[data-state="rolled back"]').waitFor({ timeout: 120_000 });
 
     await page.goto(`${system.services.endpoints.http}/console/#/environments/prod-na`);
     await page.locator('tr[data-type="rollback-rolled-back"]').waitFor({ timeout: 30_000 });
@@ -149,5 +152,6 @@ describe('the web console in chromium', () => {
     await viewer.locator('#notice').filter({ hasText: 'Refused (403)' }).waitFor();
     expect((await deployed(data.dir, 'prod-na'))?.revision).toBe(1);
     await context.close();
+    expect(pageErrors).toEqual([]);
   });
 });
