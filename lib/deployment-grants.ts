@@ -211,7 +211,9 @@ export function hasManualApprovalSteps(pipeline: Pipeline): boolean {
 function grantConsolePermissions(options: DeploymentGrantsOptions): void {
   const fn = options.functions['console-api'];
   grantTableData(options.tables.Events, fn, 'read');
-  fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [options.stateMachineArn] }));
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [options.stateMachineArn] }),
+  );
   if (hasManualApprovalSteps(options.pipeline)) {
     fn.addToRolePolicy(
       new iam.PolicyStatement({
