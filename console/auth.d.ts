@@ -92,3 +92,10 @@ export class ConsoleAuth {
 }
 
 export function browserPieces(): BrowserPieces;
+
+export function ensureSignedIn(auth?: ConsoleAuth): Promise<{
+  user: string;
+  groups: readonly string[];
+  resumed?: { method: string; url: string; status: number; message?: string };
+} | null>;
+export function apiFetch(path: string, init?: RequestInitLike, auth?: ConsoleAuth): Promise<ResponseLike>;

@@ -135,11 +135,12 @@ export function isExpired(session, now) {
 /** What a refused request needs to be sent again: method, URL and a text body (actions post JSON). */
 export function pendingAction(url, init = {}, page) {
   const body = typeof init.body === 'string' ? init.body : undefined;
+  const contentType = Object.entries(init.headers ?? {}).find(([name]) => name.toLowerCase() === 'content-type')?.[1];
   return {
     method: (init.method ?? 'GET').toUpperCase(),
     url: String(url),
     ...(body !== undefined ? { body } : {}),
-    ...(init.headers?.['content-type'] ? { contentType: init.headers['content-type'] } : {}),
+    ...(contentType ? { contentType } : {}),
     page,
   };
 }
@@ -215,13 +216,19 @@ export class ConsoleAuth {
     const config = this.config ?? parseConfig(await (await this.fetchImpl(CONFIG_PATH)).json());
     this.config = config;
     const page = this.location.href;
-    if (pending) this.storage.setItem(PENDING_KEY, JSON.stringify({ ...pending, page: pending.page ?? page }));
+    // A poll (GET) that meets the same expiry must not replace the action the user was on.
+    const kept = readJson(this.storage, PENDING_KEY);
+    if (pending && !(pending.method === 'GET' && kept && kept.method !== 'GET'))
+      this.storage.setItem(PENDING_KEY, JSON.stringify({ ...pending, page: pending.page ?? page }));
     this.clearSession();
     if (config.mode === 'local') {
       throw new LoginRequiredError(
         'Your local session ended: open the console URL that npm start printed last (each link signs in once), or restart npm start for a new one.',
       );
     }
+    // Several requests may meet the expiry at once: one login is enough.
+    if (this.redirecting) throw new LoginRequiredError('Signing in…');
+    this.redirecting = true;
     const verifier = randomToken(this.crypto);
     const state = randomToken(this.crypto);
     this.storage.setItem(PKCE_KEY, JSON.stringify({ verifier, state, page }));
@@ -315,6 +322,64 @@ export class ConsoleAuth {
     const target = new URL(page, this.location.href);
     if (target.origin !== new URL(this.location.href).origin) return;
     this.history.replaceState(null, '', cleanUrl(target.href));
+  }
+}
+
+let shared;
+/** The page's one ConsoleAuth. */
+function sharedAuth() {
+  shared ??= new ConsoleAuth(browserPieces());
+  return shared;
+}
+
+function showSignIn(message) {
+  const main = document.getElementById('main');
+  if (main) main.textContent = message;
+}
+
+/**
+ * Once at start: finishes a login the URL brings back, resumes the action a 401 interrupted (a state-changing one;
+ * the page reloads its data anyway), and resolves to the caller's identity as the server sees it. Without a
+ * session it sends the user to login and resolves to null (locally: says which URL to open).
+ */
+export async function ensureSignedIn(auth = sharedAuth()) {
+  try {
+    const { signedIn, pending } = await auth.start();
+    if (!signedIn) return await auth.login();
+    let resumed;
+    if (pending && pending.method !== 'GET') {
+      const response = await auth.replay(pending);
+      const answer = await response.json().catch(() => ({}));
+      resumed = { method: pending.method, url: pending.url, status: response.status, message: answer.message };
+      const notice = globalThis.document?.getElementById('notice');
+      if (notice) {
+        notice.textContent = response.ok
+          ? `Resumed after login: ${pending.method} ${pending.url}`
+          : `Resumed after login, refused (${response.status}): ${answer.message ?? pending.url}`;
+        notice.hidden = false;
+      }
+    }
+    const me = await auth.fetch('/console/api/me');
+    const identity = me.ok ? await me.json() : auth.user;
+    return resumed ? { ...identity, resumed } : identity;
+  } catch (error) {
+    if (!(error instanceof LoginRequiredError)) throw error;
+    if (globalThis.document) showSignIn(error.message);
+    return null;
+  }
+}
+
+/**
+ * `fetch` for /console/api/ with the bearer token. When the session has ended it sends the user to login (the
+ * request is kept and resumed afterwards) and never settles, as the page is leaving or shows how to sign in.
+ */
+export async function apiFetch(path, init = {}, auth = sharedAuth()) {
+  try {
+    return await auth.fetch(path, init);
+  } catch (error) {
+    if (!(error instanceof LoginRequiredError)) throw error;
+    if (globalThis.document) showSignIn(error.message);
+    return new Promise(() => undefined);
   }
 }
 

@@ -13,7 +13,15 @@
 import { z } from 'zod';
 import type { BuildCommit, Push } from '../core/decide/autobuild';
 import { LockstepError } from '../core/errors';
-import type { Commit, DeployedRevision, LockState, PromotionApproval, Revision } from '../core/model';
+import type {
+  Commit,
+  DeployedRevision,
+  EnvironmentPin,
+  LockState,
+  PromotionApproval,
+  Revision,
+  RollbackClaim,
+} from '../core/model';
 import type { ApprovalRequestRecord, ExecutionRecord, PipelineEvent, StoredBuild } from '../ports/stores';
 import { ACCESS_TIERS, type SdkMetadata, type SdkVersionRef, type StagingStatus } from '../sdk/model';
 import type { BatchRecord, Credential, IntakeRecord, UploadRecord, VersionRecord } from '../sdk/records/records';
@@ -219,6 +227,28 @@ export const retryItem = z.object({
   reason: z.string().optional(),
 });
 
+/** `PINS` / `ENV#<environment>#APP#<application>`: an operator's pin (`lockstep pin`). */
+export const pinItem = z.object({
+  environment: z.string().min(1),
+  application: z.string().min(1),
+  revision: revisionNumber,
+  pinnedBy: z.string().min(1),
+  pinnedAt: epochMs,
+  reason: z.string().optional(),
+});
+
+/** `ENV#<environment>` / `ROLLBACK#<application>`: the operator rollback claimed for the deployment it names. */
+export const rollbackClaimItem = z.object({
+  environment: z.string().min(1),
+  application: z.string().min(1),
+  from: revisionNumber,
+  fromDeployedAt: epochMs,
+  to: revisionNumber,
+  executionName: z.string().min(1),
+  requestedBy: z.string().min(1),
+  requestedAt: epochMs,
+});
+
 // SDK publishing (LOCKSTEP_SDK_TABLE)
 
 const STAGING_STATUSES = [
@@ -354,6 +384,8 @@ export type DecodingChecks = AllHold<
     Decodes<typeof buildCommit, BuildCommit>,
     Decodes<typeof buildItem, StoredBuild>,
     Decodes<typeof executionItem, ExecutionRecord>,
+    Decodes<typeof pinItem, EnvironmentPin>,
+    Decodes<typeof rollbackClaimItem, RollbackClaim>,
     Decodes<typeof sdkMetadata, SdkMetadata>,
     Decodes<typeof ref, SdkVersionRef>,
     Decodes<typeof versionItem, VersionRecord>,

@@ -102,3 +102,34 @@ export interface PipelineSwitches {
   readonly enabled: boolean;
   readonly automation: boolean;
 }
+
+/**
+ * An operator's pin (`lockstep pin <environment> <revision>`): automation leaves the application at the environment
+ * alone (no promotion, no recovery) until someone unpins it. Operators' own actions (rollback) are not automation.
+ */
+export interface EnvironmentPin {
+  readonly environment: string;
+  readonly application: string;
+  /** The revision the environment runs and keeps. */
+  readonly revision: number;
+  readonly pinnedBy: string;
+  readonly pinnedAt: number;
+  readonly reason?: string;
+}
+
+/**
+ * The one operator rollback allowed per (environment, application, deployment): written conditionally before the
+ * rollback execution starts, so of two operators rolling back at once exactly one wins and the other is told by
+ * whom. A claim stops counting once the environment runs another deployment or its execution has ended.
+ */
+export interface RollbackClaim {
+  readonly environment: string;
+  readonly application: string;
+  /** The revision being rolled back from, and when it was deployed (identifies the deployment). */
+  readonly from: number;
+  readonly fromDeployedAt: number;
+  readonly to: number;
+  readonly executionName: string;
+  readonly requestedBy: string;
+  readonly requestedAt: number;
+}

@@ -10,11 +10,13 @@ import type { BuildRecord, BuildRequest, Push } from '../core/decide/autobuild';
 import type {
   ApplicationAtEnvironment,
   DeployedRevision,
+  EnvironmentPin,
   LockState,
   PipelineSwitches,
   PromotionApproval,
   RetryRequest,
   Revision,
+  RollbackClaim,
 } from '../core/model';
 
 /** What a build produced, before it has a number. */
@@ -281,4 +283,26 @@ export interface ExecutionStore {
   requestRetry(request: RetryRequest): Promise<boolean>;
   /** Retry requests of a promotion. */
   retries(promotionId: string): Promise<RetryRequest[]>;
+}
+
+/**
+ * What operators set on environments by hand: pins, and the claims that keep operator rollbacks one at a time.
+ * Kept apart from `EnvironmentStore` because the reconcile pass reads all pins in one query (`pins`).
+ */
+export interface OperatorStore {
+  /** Every pin of the pipeline (one query). */
+  pins(): Promise<EnvironmentPin[]>;
+  pin(environment: string, application: string): Promise<EnvironmentPin | undefined>;
+  /** Sets (or replaces) the pin of an application at an environment. */
+  setPin(pin: EnvironmentPin): Promise<void>;
+  /** Removes a pin; returns the pin removed, undefined when there was none. */
+  removePin(environment: string, application: string): Promise<EnvironmentPin | undefined>;
+  /** The last rollback claimed for an application at an environment. */
+  rollbackClaim(environment: string, application: string): Promise<RollbackClaim | undefined>;
+  /**
+   * Claims the rollback of a deployment: true for exactly one caller. Wins when no claim exists, when the stored
+   * claim is for another deployment (`fromDeployedAt` differs), or when `replacing` names the stored claim's
+   * execution (the caller found it ended).
+   */
+  claimRollback(claim: RollbackClaim, replacing?: string): Promise<boolean>;
 }

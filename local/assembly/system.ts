@@ -10,6 +10,8 @@ import { codeBuildProjects } from '../../lambdas/core/buildspecs';
 import { buildProjectName } from '../../lambdas/core/names';
 import { createHandler as createApprovalApi } from '../../lambdas/handlers/approval-api';
 import { createHandler as createApprovalRequest } from '../../lambdas/handlers/approval-request';
+import { createHandler as createConsoleApi } from '../../lambdas/handlers/console-api';
+import { consoleApiDependencies } from '../../lambdas/adapters/console-runtime';
 import { createHandler as createWebhook } from '../../lambdas/handlers/github-webhook';
 import { createHandler as createPromotionSteps } from '../../lambdas/handlers/promotion-steps';
 import { createHandler as createReconcile, type ReconcileResult } from '../../lambdas/handlers/reconcile';
@@ -112,6 +114,8 @@ export interface LocalSystem {
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const QUICKSTART_CONFIG = join(ROOT, 'examples', 'quickstart', 'lockstep.config.yaml');
 const ASL_FILE = join(ROOT, 'statemachines', 'promotion.asl.json');
+/** The console's static front end, served from the repository as it is (no build step). */
+const CONSOLE_ASSETS_DIR = join(ROOT, 'console');
 
 /** Function names local mode registers the handlers under (the ASL reaches them through the substitutions). */
 export function localFunctionNames(pipeline: string) {
@@ -151,14 +155,15 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     // 4. The reconcile pass, on a schedule and after every event; the HTTP routes; the SDK half.
     const progress = options.progress === false ? undefined : new ProgressConsole(pipeline, write, () => clock.now());
     const reconcile = startReconcile({ services, pipeline, clock, write, progress, pass: handlers.reconcile });
+    const consoleLogin = new LocalConsoleLogin({ ...consoleUser, clock: () => clock.now() });
     registerPromotionRoutes(
       services,
       handlers,
       reconcile.loop,
       clock.now.bind(clock),
       durationMs(pipeline.pipeline.buildDebounce),
+      consoleLogin,
     );
-    const consoleLogin = new LocalConsoleLogin({ ...consoleUser, clock: () => clock.now() });
     registerLocalConsoleLogin(services.http, consoleLogin);
     const sdk = options.sdkPublishing === false ? undefined : await startSdkPublishing(services, { log: write });
     // Executions a crash cut short run again from their first state (every step is idempotent).
@@ -299,6 +304,12 @@ function bindPromotionHandlers(services: LocalServices, runtime: Runtime, pipeli
   return {
     webhook: createWebhook(runtime.webhookDependencies()) as HttpHandler,
     approvalApi: createApprovalApi(runtime.approvalDependencies()) as HttpHandler,
+    consoleApi: createConsoleApi(
+      consoleApiDependencies(runtime, {
+        env: { ...services.env, LOCKSTEP_CONSOLE_ASSETS_DIR: CONSOLE_ASSETS_DIR },
+        clientConfig: { mode: 'local' },
+      }),
+    ) as HttpHandler,
     reconcile: createReconcile(runtime.reconcileDependencies()),
   };
 }
@@ -365,10 +376,11 @@ function startReconcile(input: {
 /** The webhook and approval routes on the HTTP front door. */
 function registerPromotionRoutes(
   services: LocalServices,
-  handlers: { webhook: HttpHandler; approvalApi: HttpHandler },
+  handlers: { webhook: HttpHandler; approvalApi: HttpHandler; consoleApi: HttpHandler },
   loop: ReconcileLoop<ReconcileResult>,
   now: () => number,
   debounceMs: number,
+  consoleLogin: LocalConsoleLogin,
 ): void {
   services.http.registerRoute('POST', '/webhooks/github', async (event, ctx) => {
     const response = await handlers.webhook(event, ctx);
@@ -379,6 +391,13 @@ function registerPromotionRoutes(
   });
   services.http.registerRoute('GET', '/approvals/{requestId}', (event, ctx) => handlers.approvalApi(event, ctx));
   services.http.registerRoute('POST', '/approvals/{requestId}', (event, ctx) => handlers.approvalApi(event, ctx));
+  // The web console: the same routes as on AWS (static assets public, data and actions behind the authorizer).
+  services.http.registerRoute('GET', '/console', (event, ctx) => handlers.consoleApi(event, ctx));
+  services.http.registerRoute('GET', '/console/{asset}', (event, ctx) => handlers.consoleApi(event, ctx));
+  for (const method of ['GET', 'POST'])
+    services.http.registerRoute(method, '/console/api/{proxy+}', (event, ctx) => handlers.consoleApi(event, ctx), {
+      authorizer: consoleLogin,
+    });
 }
 
 /** Writes `endpoints.json` and the pid file, so the operator CLI finds this system. */

@@ -9,6 +9,7 @@ import {
   authorizeUrl,
   codeChallenge,
   ConsoleAuth,
+  ensureSignedIn,
   LoginRequiredError,
   parseConfig,
   PENDING_KEY,
@@ -242,5 +243,54 @@ describe('locally: the one-time token npm start prints', () => {
     }));
     tab.location.href = 'http://127.0.0.1:4000/console/?login=used';
     await expect(tab.tab().start()).rejects.toThrow('This login link was used already');
+  });
+});
+
+describe('ensureSignedIn, as the pages call it', () => {
+  const token = idToken({ email: 'olga@example.com', 'cognito:groups': ['operators'], exp: NOW / 1000 + 3600 });
+
+  it('resumes the rollback an expired session interrupted, once, after the login, and a poll does not replace it', async () => {
+    const rollbacks: string[] = [];
+    const tab = browser(COGNITO, ({ url, init }) => {
+      if (url === `${DOMAIN}/oauth2/token`) return { status: 200, body: { id_token: token } };
+      if (init.headers?.authorization !== `Bearer ${token}`) return { status: 401 };
+      if (url === '/console/api/me') return { status: 200, body: { user: 'olga@example.com', groups: ['operators'] } };
+      rollbacks.push(`${init.method} ${url} ${init.body}`);
+      return { status: 200, body: { ok: true } };
+    });
+    tab.store.set(SESSION_KEY, JSON.stringify({ token: 'old', expiresAt: NOW + 3_600_000, user: 'olga', groups: [] }));
+    const page = tab.tab();
+    await page.start();
+    await expect(
+      page.fetch('/console/api/environments/prod-na/rollback', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: '{"toRevision":11}',
+      }),
+    ).rejects.toThrow(LoginRequiredError);
+    // The page's poll meets the same expiry a moment later.
+    await expect(page.fetch('/console/api/pipeline')).rejects.toThrow(LoginRequiredError);
+    expect(tab.assigned).toHaveLength(1);
+
+    const { state } = JSON.parse(tab.store.get(PKCE_KEY)!) as { state: string };
+    tab.location.href = `${CONSOLE}?code=abc&state=${state}`;
+    const identity = await ensureSignedIn(tab.tab());
+    expect(identity).toEqual({
+      user: 'olga@example.com',
+      groups: ['operators'],
+      resumed: { method: 'POST', url: '/console/api/environments/prod-na/rollback', status: 200 },
+    });
+    expect(rollbacks).toEqual(['POST /console/api/environments/prod-na/rollback {"toRevision":11}']);
+    expect(tab.calls.at(-2)!.init.headers).toMatchObject({ 'content-type': 'application/json' });
+
+    // A reload later resumes nothing again.
+    expect(await ensureSignedIn(tab.tab())).toEqual({ user: 'olga@example.com', groups: ['operators'] });
+    expect(rollbacks).toHaveLength(1);
+  });
+
+  it('resolves to null locally without a login link, after saying which URL to open', async () => {
+    const tab = browser({ mode: 'local' }, () => ({ status: 401 }));
+    expect(await ensureSignedIn(tab.tab())).toBeNull();
+    expect(tab.assigned).toEqual([]);
   });
 });
