@@ -5,7 +5,7 @@
 // On AWS: Cognito's managed login, authorization code flow with PKCE (S256) for a public client: no secret exists.
 // The ID token is the bearer, because it carries `email` (approvers are named by email) and `cognito:groups`; the
 // HTTP API's JWT authorizer accepts it for this client (audience = client id). Locally: `npm start` prints
-// `/console/?login=<one-time token>`, traded once at the front door for a bearer token.
+// `/console?login=<one-time token>`, traded once at the front door for a bearer token.
 //
 // Either way the token travels only in the `Authorization` header, never in a cookie, so another site cannot make
 // the browser send it (no CSRF). It lives in memory and in sessionStorage (this tab only, gone when it closes).

@@ -20,7 +20,7 @@ import {
   type ResponseLike,
 } from '../../console/auth.js';
 
-const CONSOLE = 'https://api.example.com/console/';
+const CONSOLE = 'https://api.example.com/console';
 const DOMAIN = 'https://shop.auth.eu-west-1.amazoncognito.com';
 const COGNITO = {
   mode: 'cognito',
@@ -217,11 +217,11 @@ describe('locally: the one-time token npm start prints', () => {
       }
       return live && init.headers?.authorization === 'Bearer bearer-1' ? { status: 200, body: {} } : { status: 401 };
     });
-    tab.location.href = 'http://127.0.0.1:4000/console/?login=one-time#/pipeline';
+    tab.location.href = 'http://127.0.0.1:4000/console?login=one-time#/pipeline';
     const page = tab.tab();
     expect((await page.start()).signedIn).toBe(true);
     expect(page.user).toEqual({ user: 'alice', groups: ['operators'] });
-    expect(tab.location.href).toBe('http://127.0.0.1:4000/console/#/pipeline');
+    expect(tab.location.href).toBe('http://127.0.0.1:4000/console#/pipeline');
     expect((await page.fetch('/console/api/pipeline')).status).toBe(200);
 
     // npm start restarted: the bearer is gone; the pin the user pressed is kept for the next login.
@@ -241,7 +241,7 @@ describe('locally: the one-time token npm start prints', () => {
       status: 401,
       body: { message: 'This login link was used already' },
     }));
-    tab.location.href = 'http://127.0.0.1:4000/console/?login=used';
+    tab.location.href = 'http://127.0.0.1:4000/console?login=used';
     await expect(tab.tab().start()).rejects.toThrow('This login link was used already');
   });
 });

@@ -45,7 +45,7 @@ describe('local console login on a running system', () => {
   it('prints a console URL with a one-time token and who it signs in', () => {
     const banner = lines.join('\n');
     const url = new URL(/console +(\S+)/.exec(banner)![1]!);
-    expect(url.pathname).toBe('/console/');
+    expect(url.pathname).toBe('/console');
     expect(url.searchParams.get('login')).toBe(system.consoleLogin.loginToken);
     expect(banner).toContain('one-time login as vic@example.com: viewers');
   });
