@@ -25,6 +25,8 @@ export interface LockstepFunctionOptions {
   readonly environment: Readonly<Record<string, string>>;
   /** Files written next to the bundle, by name, as JSON (read at cold start, e.g. `pipeline.json`). @default none */
   readonly bundledJson?: Readonly<Record<string, unknown>>;
+  /** Folders copied next to the bundle, by name -> source path (e.g. the console's front end). @default none */
+  readonly bundledFolders?: Readonly<Record<string, string>>;
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
 }
@@ -80,8 +82,12 @@ export function lockstepFunction(
       commandHooks: {
         beforeBundling: () => [],
         beforeInstall: () => [],
-        afterBundling: (_inputDir: string, outputDir: string) =>
-          files.map(([name]) => `cp ${JSON.stringify(join(folder, name))} ${JSON.stringify(join(outputDir, name))}`),
+        afterBundling: (_inputDir: string, outputDir: string) => [
+          ...files.map(([name]) => `cp ${JSON.stringify(join(folder, name))} ${JSON.stringify(join(outputDir, name))}`),
+          ...Object.entries(options.bundledFolders ?? {}).map(
+            ([name, source]) => `cp -R ${JSON.stringify(source)} ${JSON.stringify(join(outputDir, name))}`,
+          ),
+        ],
       },
     },
   });
@@ -103,6 +109,8 @@ export interface LockstepFunctionsOptions<Name extends string> {
   };
   readonly environment: Readonly<Record<string, string>>;
   readonly bundledJson: Readonly<Record<string, unknown>>;
+  /** Folders copied next to a function's bundle (name -> source path). @default none */
+  readonly bundledFolders?: (name: Name) => Readonly<Record<string, string>> | undefined;
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
 }
@@ -118,6 +126,7 @@ export function buildFunctions<Name extends string>(
       ...options.settings(name),
       environment: options.environment,
       bundledJson: options.bundledJson,
+      ...(options.bundledFolders?.(name) ? { bundledFolders: options.bundledFolders(name)! } : {}),
       logRetention: options.logRetention,
       removalPolicy: options.removalPolicy,
     });

@@ -13,7 +13,7 @@ import type { ApprovalRequestRecord, PipelineEvent } from '../ports/stores';
 import type { ConsoleReadDependencies } from './dependencies';
 
 /** How many of an environment's newest timeline entries the card reads for its state and pending approval. */
-export const CARD_TIMELINE_DEPTH = 10;
+export const CARD_TIMELINE_DEPTH = 20;
 
 /** Where a revision stands at an environment, as a card shows it. */
 export type RevisionState = 'deploying' | 'in approval' | 'approved' | 'failed' | 'rolled back';
@@ -76,24 +76,50 @@ export interface PipelineView {
   }[];
 }
 
-/** Timeline entry types and the state they leave the environment's revision in. */
-const STATE_OF_EVENT: Readonly<Record<string, RevisionState>> = {
-  'promotion-started': 'deploying',
-  'lock-acquired': 'deploying',
-  'recovery-started': 'deploying',
-  deployed: 'in approval',
-  'tests-passed': 'in approval',
-  'compliance-signed-off': 'in approval',
-  'approval-requested': 'in approval',
-  'revision-approved': 'approved',
-  'promotion-succeeded': 'approved',
-  'tests-failed': 'failed',
-  'compliance-refused': 'failed',
-  'deployment-failed': 'failed',
-  'approval-workflow-failed': 'failed',
-  'rollback-done': 'rolled back',
-  'rollback-failed': 'failed',
-};
+/**
+ * Timeline entry types in the order a deploy goes through them, with the state each leaves the environment's
+ * revision in. Entries written in the same millisecond (a fast local run, a manual clock) come back from the store
+ * in any order; among those the one further along in this list is the newer.
+ */
+const LIFECYCLE: readonly (readonly [string, RevisionState])[] = [
+  ['promotion-started', 'deploying'],
+  ['recovery-started', 'deploying'],
+  ['lock-acquired', 'deploying'],
+  ['deployed', 'in approval'],
+  ['tests-passed', 'in approval'],
+  ['compliance-signed-off', 'in approval'],
+  ['approval-requested', 'in approval'],
+  ['revision-approved', 'approved'],
+  ['promotion-succeeded', 'approved'],
+  ['tests-failed', 'failed'],
+  ['compliance-refused', 'failed'],
+  ['deployment-failed', 'failed'],
+  ['approval-workflow-failed', 'failed'],
+  // An operator's rollback (console or CLI) runs as a recovery execution, whose record step says how it ended.
+  ['rollback-requested', 'deploying'],
+  ['rollback-failed', 'failed'],
+  ['rollback-no-previous', 'failed'],
+  ['rollback-rollback-failed', 'failed'],
+  ['rollback-done', 'rolled back'],
+  ['rollback-rolled-back', 'rolled back'],
+];
+const STATE_OF_EVENT = new Map(LIFECYCLE.map(([type, state]) => [type, state]));
+const RANK_OF_EVENT = new Map(LIFECYCLE.map(([type], i) => [type, i]));
+
+/** The newest entry that says where a revision of `application` stands (ties broken by `LIFECYCLE`). */
+function latestStateEntry(timeline: readonly PipelineEvent[], application: string): PipelineEvent | undefined {
+  let latest: PipelineEvent | undefined;
+  for (const e of timeline) {
+    if ((e.application !== undefined && e.application !== application) || !STATE_OF_EVENT.has(e.type)) continue;
+    if (
+      !latest ||
+      e.at > latest.at ||
+      (e.at === latest.at && RANK_OF_EVENT.get(e.type)! > RANK_OF_EVENT.get(latest.type)!)
+    )
+      latest = e;
+  }
+  return latest;
+}
 
 /**
  * Builds the pipeline page's data.
@@ -171,16 +197,14 @@ function applicationCard(
   const current = slot.current!;
   // The newest entry about this application that says where a revision stands; entries older than the deploy of
   // the current revision describe an earlier one.
-  const latest = timeline.find(
-    (e) => (e.application === undefined || e.application === application) && STATE_OF_EVENT[e.type] !== undefined,
-  );
+  const latest = latestStateEntry(timeline, application);
   const approved = slot.approved.includes(current.number);
   let state: RevisionState = approved ? 'approved' : 'in approval';
   let since = current.deployedAt;
   if (latest && latest.at >= current.deployedAt - 1) {
-    state = STATE_OF_EVENT[latest.type]!;
+    state = STATE_OF_EVENT.get(latest.type)!;
     since = latest.at;
-  } else if (latest && STATE_OF_EVENT[latest.type] === 'deploying') {
+  } else if (latest && STATE_OF_EVENT.get(latest.type) === 'deploying') {
     state = 'deploying';
     since = latest.at;
   }

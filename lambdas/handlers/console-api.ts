@@ -306,6 +306,16 @@ export function createHandler(
     if (response) response.headers = { ...response.headers, 'Content-Security-Policy': csp };
   };
 
+  /** `/console/` is `/console`: the URL `npm start` prints ends with a slash, and routes are matched without. */
+  const trailingSlash: MiddlewareObj<Event, Result> = {
+    before: async (request) => {
+      const event = request.event;
+      if (event.rawPath?.length > 1 && event.rawPath.endsWith('/')) event.rawPath = event.rawPath.replace(/\/+$/, '');
+      const http = event.requestContext?.http;
+      if (http?.path?.length > 1 && http.path.endsWith('/')) http.path = http.path.replace(/\/+$/, '');
+    },
+  };
+
   return (
     middy<Event, Result>()
       // Used first so that their onError run last: 404 pages, then client errors keep their message, others a
@@ -316,6 +326,7 @@ export function createHandler(
       .use(clientErrors)
       .use(observability({ logger, metrics, ...o }))
       .use(bodyLimit(MAX_CONSOLE_BODY_BYTES))
+      .use(trailingSlash)
       .handler(httpRouter<Event, Result>(routes))
   );
 }

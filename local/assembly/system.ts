@@ -155,16 +155,16 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     // 4. The reconcile pass, on a schedule and after every event; the HTTP routes; the SDK half.
     const progress = options.progress === false ? undefined : new ProgressConsole(pipeline, write, () => clock.now());
     const reconcile = startReconcile({ services, pipeline, clock, write, progress, pass: handlers.reconcile });
-    const consoleLogin = new LocalConsoleLogin({ ...consoleUser, clock: () => clock.now() });
     registerPromotionRoutes(
       services,
       handlers,
       reconcile.loop,
       clock.now.bind(clock),
       durationMs(pipeline.pipeline.buildDebounce),
-      consoleLogin,
     );
+    const consoleLogin = new LocalConsoleLogin({ ...consoleUser, clock: () => clock.now() });
     registerLocalConsoleLogin(services.http, consoleLogin);
+    registerConsoleRoutes(services, handlers.consoleApi, consoleLogin);
     const sdk = options.sdkPublishing === false ? undefined : await startSdkPublishing(services, { log: write });
     // Executions a crash cut short run again from their first state (every step is idempotent).
     const resumed = services.stepFunctions.listInFlight();
@@ -376,11 +376,10 @@ function startReconcile(input: {
 /** The webhook and approval routes on the HTTP front door. */
 function registerPromotionRoutes(
   services: LocalServices,
-  handlers: { webhook: HttpHandler; approvalApi: HttpHandler; consoleApi: HttpHandler },
+  handlers: { webhook: HttpHandler; approvalApi: HttpHandler },
   loop: ReconcileLoop<ReconcileResult>,
   now: () => number,
   debounceMs: number,
-  consoleLogin: LocalConsoleLogin,
 ): void {
   services.http.registerRoute('POST', '/webhooks/github', async (event, ctx) => {
     const response = await handlers.webhook(event, ctx);
@@ -391,13 +390,19 @@ function registerPromotionRoutes(
   });
   services.http.registerRoute('GET', '/approvals/{requestId}', (event, ctx) => handlers.approvalApi(event, ctx));
   services.http.registerRoute('POST', '/approvals/{requestId}', (event, ctx) => handlers.approvalApi(event, ctx));
-  // The web console: the same routes as on AWS (static assets public, data and actions behind the authorizer).
-  services.http.registerRoute('GET', '/console', (event, ctx) => handlers.consoleApi(event, ctx));
-  services.http.registerRoute('GET', '/console/{asset}', (event, ctx) => handlers.consoleApi(event, ctx));
+}
+
+/**
+ * The web console's routes, as on AWS: the front end public, data and actions behind the (emulated) JWT
+ * authorizer, which puts the signed-in user's claims where the handler reads them.
+ */
+function registerConsoleRoutes(services: LocalServices, consoleApi: HttpHandler, authorizer: LocalConsoleLogin): void {
+  const handle: HttpHandler = (event, ctx) => consoleApi(event, ctx);
+  services.http.registerRoute('GET', '/console', handle);
+  services.http.registerRoute('GET', '/console/', handle);
+  services.http.registerRoute('GET', '/console/{asset}', handle);
   for (const method of ['GET', 'POST'])
-    services.http.registerRoute(method, '/console/api/{proxy+}', (event, ctx) => handlers.consoleApi(event, ctx), {
-      authorizer: consoleLogin,
-    });
+    services.http.registerRoute(method, '/console/api/{proxy+}', handle, { authorizer });
 }
 
 /** Writes `endpoints.json` and the pid file, so the operator CLI finds this system. */
