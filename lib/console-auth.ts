@@ -37,13 +37,13 @@ export interface ExistingConsoleUserPool {
 export interface ConsoleAuthProps {
   /** The pipeline's name: names the pool, the client and the default login domain. */
   readonly pipelineName: string;
-  /** The HTTP API that serves the console (`<apiEndpoint>/console/` is the login callback). */
+  /** The HTTP API that serves the console (`<apiEndpoint>/console` is the login callback). */
   readonly httpApi: apigwv2.IHttpApi;
   /** @default - a new user pool with managed login, MFA required, no self sign-up */
   readonly existingUserPool?: ExistingConsoleUserPool;
   /**
-   * Further URLs the console is served from (a custom domain in front of the API), each ending in `/console/`.
-   * @default - only `<apiEndpoint>/console/`
+   * Further URLs the console is served from (a custom domain in front of the API), each ending in `/console`.
+   * @default - only `<apiEndpoint>/console`
    */
   readonly extraCallbackUrls?: readonly string[];
   /**
@@ -97,7 +97,7 @@ export function buildConsoleAuth(scope: Construct, props: ConsoleAuthProps): Con
   const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
   const existing = props.existingUserPool;
   const userPool = existing?.userPool ?? buildUserPool(scope, props.pipelineName, removalPolicy);
-  const consoleUrl = `${props.httpApi.apiEndpoint}/console/`;
+  const consoleUrl = `${props.httpApi.apiEndpoint}/console`;
   const callbackUrls = [consoleUrl, ...(props.extraCallbackUrls ?? [])];
   const client = buildAppClient(scope, userPool, props.pipelineName, callbackUrls);
   const domain =
@@ -149,8 +149,8 @@ function checkProps(props: ConsoleAuthProps): void {
     problems.push(`existingUserPool.loginBaseUrl "${loginBaseUrl}": give https://<host> without a path`);
   for (const url of props.extraCallbackUrls ?? []) {
     if (Token.isUnresolved(url)) continue;
-    if (!/^https:\/\/[^/]+(\/.*)?\/console\/$/.test(url))
-      problems.push(`extraCallbackUrls "${url}": give an https URL ending in /console/`);
+    if (!/^https:\/\/[^/]+(\/.*)?\/console$/.test(url))
+      problems.push(`extraCallbackUrls "${url}": give an https URL ending in /console`);
   }
   if (problems.length > 0)
     throw new ConsoleAuthPropsError(`The console's sign-in props are invalid:\n  - ${problems.join('\n  - ')}`, {

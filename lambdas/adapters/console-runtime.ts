@@ -11,7 +11,7 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { requireEnv } from '../core/errors';
-import type { ConsoleAction, ConsoleIdentity } from '../console/auth';
+import { auditDenied as auditDeniedRequest, type ConsoleAction, type ConsoleIdentity } from '../console/auth';
 import { consoleOperations } from '../console/operations';
 import type { ConsoleApiDependencies, ConsoleClientConfig } from '../console/dependencies';
 import { ConsoleAssets } from './console-assets';
@@ -46,21 +46,8 @@ function defaultAssetsDir(): string {
 export function consoleApiDependencies(runtime: Runtime, options: ConsoleRuntimeOptions): ConsoleApiDependencies {
   const { env } = options;
   const events = runtime.eventStore();
-  const auditDenied = async (identity: ConsoleIdentity, action: ConsoleAction, route: string) => {
-    await events.append({
-      at: runtime.clock(),
-      type: 'console-request-denied',
-      actor: identity.user,
-      message: `${identity.user} (${identity.groups.join(', ') || 'no console group'}) was refused ${action}: ${route}`,
-      details: {
-        via: 'console',
-        action,
-        route,
-        groups: identity.groups,
-        ...(identity.sourceIp ? { sourceIp: identity.sourceIp } : {}),
-      },
-    });
-  };
+  const auditDenied = (identity: ConsoleIdentity, action: ConsoleAction, route: string) =>
+    auditDeniedRequest({ events, clock: runtime.clock }, identity, action, { route });
   const sdkTable = env.LOCKSTEP_SDK_TABLE;
   const approvalDependencies = runtime.approvalDependencies();
   return {

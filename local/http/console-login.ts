@@ -67,9 +67,9 @@ export class LocalConsoleLogin implements LocalRouteAuthorizer {
     return token;
   }
 
-  /** `<baseUrl>/console/?login=<token>`: the URL `npm start` prints. */
+  /** `<baseUrl>/console?login=<token>`: the URL `npm start` prints. */
   consoleUrl(baseUrl: string, token = this.loginToken): string {
-    return `${baseUrl}/console/?login=${encodeURIComponent(token)}`;
+    return `${baseUrl}/console?login=${encodeURIComponent(token)}`;
   }
 
   /** Trades a one-time login token for a bearer token; undefined when the token is unknown or was used. */

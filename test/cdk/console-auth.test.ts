@@ -114,7 +114,7 @@ describe('a new user pool', () => {
     expect(client.SupportedIdentityProviders).toEqual(['COGNITO']);
     expect(client.PreventUserExistenceErrors).toBe('ENABLED');
     const apiId = Object.entries(resources).find(([, r]) => r.Type === 'AWS::ApiGatewayV2::Api')![0];
-    const consoleUrl = { 'Fn::Join': ['', [{ 'Fn::GetAtt': [apiId, 'ApiEndpoint'] }, '/console/']] };
+    const consoleUrl = { 'Fn::Join': ['', [{ 'Fn::GetAtt': [apiId, 'ApiEndpoint'] }, '/console']] };
     expect(client.CallbackURLs).toEqual([consoleUrl]);
     expect(client.LogoutURLs).toEqual([consoleUrl]);
   });
@@ -217,7 +217,7 @@ describe('refusals at synth', () => {
       consoleStack({
         props: {
           domainPrefix: 'My_AWS_Console',
-          extraCallbackUrls: ['http://console.example.com/console/', 'https://console.example.com/app/'],
+          extraCallbackUrls: ['http://console.example.com/console', 'https://console.example.com/app/'],
         },
       });
     expect(attempt).toThrow(ConsoleAuthPropsError);

@@ -56,7 +56,7 @@ describe('local console login through the front door', () => {
     fetch(`${base}/console/api/environments/prod-na/rollback`, { method: 'POST', headers });
 
   it('prints a console URL that carries the one-time token', () => {
-    expect(login.consoleUrl(base)).toBe(`${base}/console/?login=${login.loginToken}`);
+    expect(login.consoleUrl(base)).toBe(`${base}/console?login=${login.loginToken}`);
     expect(login.loginToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
   });
 
