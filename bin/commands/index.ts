@@ -4,6 +4,7 @@ import { register as explain } from './explain';
 import { register as graph } from './graph';
 import { register as sdk } from './sdk';
 import { register as local } from './local';
+import { register as operatorActions } from './operator';
 import { register as pipeline } from './pipeline';
 import { register as push } from './push';
 import { register as retry } from './retry';
@@ -24,4 +25,5 @@ export const commands: Array<(program: Command) => void> = [
   pipeline,
   unlock,
   retry,
+  operatorActions,
 ];

@@ -110,6 +110,7 @@ export function createRuntime({ env, clients, clock }: RuntimeContext) {
     locks: lockStore(),
     events: eventStore(),
     notifier: notifier(),
+    operators: operatorStore(),
     clock,
   }));
 
@@ -129,6 +130,7 @@ export function createRuntime({ env, clients, clock }: RuntimeContext) {
     orchestrator: orchestrator(),
     repositories: repositoryReaders(),
     executionControl: orchestrator(),
+    operators: operatorStore(),
     clock,
   }));
 
@@ -165,6 +167,7 @@ export function createRuntime({ env, clients, clock }: RuntimeContext) {
     events: eventStore(),
     notifier: notifier(),
     orchestrator: orchestrator(),
+    executionControl: orchestrator(),
     clock,
   }));
 

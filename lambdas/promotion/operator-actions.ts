@@ -14,7 +14,7 @@ import { promotionId, type Pipeline } from '../core/config/schema';
 import { describeWindow, formatInZone, isAnyOpen, nextOpeningDetail } from '../core/decide/windows';
 import type { ApplicationAtEnvironment, EnvironmentPin, RollbackClaim } from '../core/model';
 import { executionName } from '../core/names';
-import type { Notifier, PromotionOrchestrator } from '../ports/services';
+import type { ExecutionController, Notifier, PromotionOrchestrator } from '../ports/services';
 import type { EnvironmentStore, EventStore, LockStore, OperatorStore, RevisionStore } from '../ports/stores';
 import { PromotionError } from './errors';
 import { environmentDefinition, executionInput } from './execution-input';
@@ -42,6 +42,12 @@ export interface OperatorDependencies {
   readonly events: EventStore;
   readonly notifier: Notifier;
   readonly orchestrator: PromotionOrchestrator;
+  /**
+   * Stops the execution whose lock an override takes, so its deploy cannot land after the rollback's.
+   * Omitted: the holder's lock is released and its next fenced step fails (`LockLostError`), but a deploy it has
+   * under way runs to its end.
+   */
+  readonly executionControl?: ExecutionController;
   readonly clock: () => number;
 }
 
@@ -59,7 +65,8 @@ export type RefusalCode =
   | 'window-closed'
   | 'pinned'
   | 'not-current'
-  | 'not-pinned';
+  | 'not-pinned'
+  | 'bad-input';
 
 /** An operator action that cannot be done as asked; the message says why and what to do instead. */
 export class OperatorActionRefusedError extends PromotionError {
@@ -94,6 +101,8 @@ export interface RollbackOutcome {
   readonly overridden: {
     /** The lock holder whose lock was released. */
     readonly lockHolder?: string;
+    /** The holder's execution, stopped (it was running). */
+    readonly stoppedExecution?: string;
     /** The closed windows, described. */
     readonly windowsClosed?: string;
   };
@@ -140,6 +149,22 @@ async function requireSlot(
     refuse('nothing-deployed', `${environment} runs no revision of ${application} yet`, { environment, application });
   }
   return { ...slot, current: slot.current };
+}
+
+/** Longest reason kept: it goes into the timeline, the notification and the execution input. */
+export const MAX_REASON_LENGTH = 1000;
+
+/** An action without a user or with an oversized reason is refused before anything is read or written. */
+function checkRequest(input: { actor: Actor; reason?: string }): void {
+  if (input.actor.user.trim() === '') {
+    refuse('bad-input', "Say who acts (the actor's user is empty): every operator action is audited with its user");
+  }
+  if (input.reason !== undefined && input.reason.length > MAX_REASON_LENGTH) {
+    refuse(
+      'bad-input',
+      `The reason is ${input.reason.length} characters long; keep it to ${MAX_REASON_LENGTH} (it goes into the audit record and the notification)`,
+    );
+  }
 }
 
 function audit(actor: Actor, details: Record<string, unknown>): Record<string, unknown> {
@@ -211,6 +236,7 @@ async function rollbackTarget(
 export async function rollbackEnvironment(deps: OperatorDependencies, input: RollbackInput): Promise<RollbackOutcome> {
   const { environment, application, actor } = input;
   const { pipeline } = deps;
+  checkRequest(input);
   const definition = requireEnvironment(pipeline, environment);
   const incoming = pipeline.promotions.find((p) => p.to === environment);
   if (!incoming) {
@@ -275,7 +301,15 @@ export async function rollbackEnvironment(deps: OperatorDependencies, input: Rol
   };
   await claimRollback(deps, claim);
 
-  const overridden: { lockHolder?: string; windowsClosed?: string } = {};
+  const overridden: { lockHolder?: string; stoppedExecution?: string; windowsClosed?: string } = {};
+  if (override && liveLock) {
+    const stopped = await stopHolder(
+      deps,
+      liveLock.owner,
+      `${actor.user} overrode the lock of ${environment} to roll back ${application} to r${to}`,
+    );
+    if (stopped) overridden.stoppedExecution = stopped;
+  }
   if (override && liveLock && (await deps.locks.release(environment, liveLock.owner, liveLock.fencingToken))) {
     overridden.lockHolder = liveLock.owner;
     const message = `${actor.user} released the lock of ${environment} held by ${liveLock.owner} (token ${liveLock.fencingToken}) to roll back ${application} to r${to}`;
@@ -296,7 +330,7 @@ export async function rollbackEnvironment(deps: OperatorDependencies, input: Rol
   if (override && windowsClosed) overridden.windowsClosed = windowsClosed;
 
   const why = `rollback requested by ${actor.user} via the ${actor.via}${input.reason ? `: ${input.reason}` : ''}`;
-  await deps.orchestrator.start(
+  const result = await deps.orchestrator.start(
     name,
     executionInput(pipeline, {
       promotion: promotionId(incoming),
@@ -307,7 +341,17 @@ export async function rollbackEnvironment(deps: OperatorDependencies, input: Rol
       operator: { user: actor.user, via: actor.via, overrideLockAndWindows: override },
     }),
   );
+  if (!result.started) {
+    // Only a request in the same millisecond for the same deployment names the same execution; the claim let one in.
+    throw new RollbackConflictError(
+      `Execution ${name} exists already: this rollback was started; wait for it to finish`,
+      {
+        details: { claim },
+      },
+    );
+  }
   const overrides = [
+    overridden.stoppedExecution ? `execution ${overridden.stoppedExecution} stopped` : undefined,
     overridden.lockHolder ? `the lock held by ${overridden.lockHolder} released` : undefined,
     overridden.windowsClosed ? `closed windows overridden (${overridden.windowsClosed})` : undefined,
   ].filter((s): s is string => s !== undefined);
@@ -341,6 +385,18 @@ export async function rollbackEnvironment(deps: OperatorDependencies, input: Rol
     }),
   );
   return { environment, application, from: from.number, to, executionName: name, requestedAt: now, overridden };
+}
+
+/**
+ * Stops the running execution that holds the lock (its name is the owner; an operator's hold, `manual:<user>`, is
+ * no execution), so a deploy it has under way does not land after the rollback's. Returns its name when stopped.
+ */
+async function stopHolder(deps: OperatorDependencies, owner: string, cause: string): Promise<string | undefined> {
+  if (!deps.executionControl || owner.includes(':')) return undefined;
+  const holder = (await deps.executionControl.running()).find((e) => e.name === owner);
+  if (!holder) return undefined;
+  await deps.executionControl.stop(holder.executionArn, 'LockOverriddenError', cause);
+  return holder.name;
 }
 
 /** Claims the rollback of `claim`'s deployment, or throws `RollbackConflictError` naming whoever holds it. */
@@ -383,6 +439,7 @@ export interface PinInput {
  */
 export async function pinEnvironment(deps: OperatorDependencies, input: PinInput): Promise<void> {
   const { environment, application, revision, actor } = input;
+  checkRequest(input);
   requireEnvironment(deps.pipeline, environment);
   const slot = await requireSlot(deps, environment, application);
   if (slot.current.number !== revision) {
@@ -432,6 +489,7 @@ export async function unpinEnvironment(
   input: { environment: string; application: string; actor: Actor },
 ): Promise<void> {
   const { environment, application, actor } = input;
+  checkRequest(input);
   requireEnvironment(deps.pipeline, environment);
   const removed = await deps.operators.removePin(environment, application);
   if (!removed) {

@@ -36,6 +36,7 @@ function sourceOf(snapshot: PromotionSnapshot): string {
  * decision. Checks, in order (the first that applies wins):
  *
  * 1. pipeline disabled -> `disabled` (pipeline); promotion disabled -> `disabled` (promotion);
+ * 1b. the destination pinned for the application by an operator (`lockstep pin`) -> `pinned`, "pinned by X at T";
  * 2. selection: no candidates -> `no-candidate`; none compatible -> `no-compatible-revision`;
  * 3. the destination already runs the selected revision -> `in-sync`;
  * 4. the execution for (promotion, application, revision, attempt) already started -> `already-started`; the
@@ -74,6 +75,19 @@ export function decide(snapshot: PromotionSnapshot, now: number): Decision {
       kind: 'disabled',
       scope: 'promotion',
       reason: `Promotion ${promotion.id} is disabled, so ${application} is not promoted to ${dest}.`,
+    };
+  }
+
+  const pin = snapshot.pin;
+  if (pin) {
+    return {
+      kind: 'pinned',
+      revision: pin.revision,
+      pinnedBy: pin.pinnedBy,
+      pinnedAt: pin.pinnedAt,
+      reason:
+        `${dest} is pinned to ${application} r${pin.revision} by ${pin.pinnedBy} at ${iso(pin.pinnedAt)}` +
+        `${pin.reason ? ` (${pin.reason})` : ''}, so nothing is promoted to it; \`lockstep unpin ${dest}\` lets automation promote again.`,
     };
   }
 

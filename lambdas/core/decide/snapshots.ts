@@ -3,7 +3,14 @@
  * application), and a reconcile pass deciding them all. The reconcile Lambda, the CLI and local mode call this.
  */
 import { promotionId, type EnvironmentDefinition, type Pipeline, type PromotionDefinition } from '../config/schema';
-import type { EnvironmentState, PipelineSwitches, PromotionApproval, RetryRequest, Revision } from '../model';
+import type {
+  EnvironmentPin,
+  EnvironmentState,
+  PipelineSwitches,
+  PromotionApproval,
+  RetryRequest,
+  Revision,
+} from '../model';
 import { decide } from './decide';
 import type { Decision, PromotionSnapshot } from './types';
 
@@ -26,6 +33,8 @@ export interface World {
   readonly startedExecutions: readonly string[];
   /** Retries operators asked for (`lockstep retry`). @default none */
   readonly retries?: readonly RetryRequest[];
+  /** Operators' pins (`lockstep pin`): nothing is promoted into a pinned (environment, application). @default none */
+  readonly pins?: readonly EnvironmentPin[];
 }
 
 /** One decision of a reconcile pass, with what it is about. */
@@ -115,6 +124,8 @@ export function buildSnapshots(pipeline: Pipeline, world: World, options: Snapsh
   }
   const reaching = applicationsReaching(pipeline);
   const none: readonly PromotionApproval[] = [];
+  const pins = new Map<string, EnvironmentPin>();
+  for (const pin of world.pins ?? []) pins.set(`${pin.environment}\u0000${pin.application}`, pin);
   const retriesByPromotion = new Map<string, RetryRequest[]>();
   for (const r of world.retries ?? [])
     retriesByPromotion.set(r.promotion, [...(retriesByPromotion.get(r.promotion) ?? []), r]);
@@ -152,10 +163,16 @@ export function buildSnapshots(pipeline: Pipeline, world: World, options: Snapsh
         promotionApprovals: approvalsByPromotion.get(id) ?? none,
         startedExecutions: world.startedExecutions,
         retries: retriesByPromotion.get(id) ?? [],
+        ...pinOf(pins, p.to, application),
       });
     }
   }
   return snapshots;
+}
+
+function pinOf(pins: ReadonlyMap<string, EnvironmentPin>, environment: string, application: string) {
+  const pin = pins.get(`${environment}\u0000${application}`);
+  return pin ? { pin } : {};
 }
 
 /**

@@ -3,7 +3,14 @@
  * console share. Everything here is plain data so a snapshot can be saved as JSON and explained later.
  */
 import type { PromotionDefinition, SelectionStrategy, TimeWindow } from '../config/schema';
-import type { EnvironmentState, PipelineSwitches, PromotionApproval, RetryRequest, Revision } from '../model';
+import type {
+  EnvironmentPin,
+  EnvironmentState,
+  PipelineSwitches,
+  PromotionApproval,
+  RetryRequest,
+  Revision,
+} from '../model';
 import type { VersionConflict } from './selection';
 
 /** What `decide()` needs to know about one promotion edge and one application flowing along it. */
@@ -28,6 +35,8 @@ export interface PromotionSnapshot {
   readonly startedExecutions: readonly string[];
   /** Retries requested for this promotion: the highest attempt for the selected revision names its execution. @default none */
   readonly retries?: readonly RetryRequest[];
+  /** The operator's pin on (destination, application), when there is one: nothing is promoted. @default none */
+  readonly pin?: EnvironmentPin;
 }
 
 interface DecisionBase {
@@ -46,6 +55,13 @@ export type Decision =
       readonly until: number;
     })
   | (DecisionBase & { readonly kind: 'disabled'; readonly scope: 'pipeline' | 'promotion' })
+  /** An operator pinned the destination to the revision it runs: automation leaves it alone until it is unpinned. */
+  | (DecisionBase & {
+      readonly kind: 'pinned';
+      readonly revision: number;
+      readonly pinnedBy: string;
+      readonly pinnedAt: number;
+    })
   | (DecisionBase & { readonly kind: 'automation-off'; readonly revision?: number })
   | (DecisionBase & { readonly kind: 'awaiting-approval'; readonly revision: number })
   | (DecisionBase & { readonly kind: 'rejected'; readonly revision: number })

@@ -92,6 +92,18 @@ export const worldSchema = z.strictObject({
       }),
     )
     .optional(),
+  pins: z
+    .array(
+      z.strictObject({
+        environment: z.string().min(1),
+        application: z.string().min(1),
+        revision: z.number().int().positive(),
+        pinnedBy: z.string().min(1),
+        pinnedAt: epochMs,
+        reason: z.string().optional(),
+      }),
+    )
+    .optional(),
 });
 
 // Compile-time check that the schema's output stays assignable to World.
