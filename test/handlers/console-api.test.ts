@@ -315,3 +315,49 @@ describe('console pages', () => {
     expect(body(await call('GET', '/console/config.json'))).toEqual({ mode: 'local' });
   });
 });
+
+describe('card state', () => {
+  it('follows the deploy lifecycle among timeline entries written in the same millisecond', async () => {
+    const { runtime } = env;
+    await runtime.revisionStore().create('ops', 'ops-b1', async () => ({
+      versionSet: { ops: 'd1'.padEnd(40, '0') },
+      commits: [],
+      authors: [],
+      artifact: 's3://artifacts/ops/1',
+      buildId: 'ops-b1',
+      createdAt: NOW - 60_000,
+      priority: false,
+    }));
+    const at = NOW - 30_000;
+    await runtime
+      .environmentStore()
+      .recordDeployed(
+        'Ops',
+        { application: 'ops', number: 1, versionSet: { ops: 'd1'.padEnd(40, '0') }, deployedAt: at },
+        undefined,
+      );
+    await runtime.environmentStore().markApproved('Ops', 'ops', 1);
+    // Written in the order a deploy goes, all in one millisecond: the store returns them in any order.
+    for (const type of [
+      'promotion-started',
+      'lock-acquired',
+      'deployed',
+      'tests-passed',
+      'revision-approved',
+      'promotion-succeeded',
+    ])
+      await runtime
+        .eventStore()
+        .append({
+          at,
+          type,
+          actor: 'execution:ops-r1',
+          message: type,
+          environment: 'Ops',
+          application: 'ops',
+          revision: 1,
+        });
+    const ops = body(await call('GET', '/console/api/pipeline', { claims: viewer })).stages[1].environments[0];
+    expect(ops.applications).toEqual([{ application: 'ops', revision: 1, state: 'approved', since: at }]);
+  });
+});
