@@ -346,17 +346,15 @@ describe('card state', () => {
       'revision-approved',
       'promotion-succeeded',
     ])
-      await runtime
-        .eventStore()
-        .append({
-          at,
-          type,
-          actor: 'execution:ops-r1',
-          message: type,
-          environment: 'Ops',
-          application: 'ops',
-          revision: 1,
-        });
+      await runtime.eventStore().append({
+        at,
+        type,
+        actor: 'execution:ops-r1',
+        message: type,
+        environment: 'Ops',
+        application: 'ops',
+        revision: 1,
+      });
     const ops = body(await call('GET', '/console/api/pipeline', { claims: viewer })).stages[1].environments[0];
     expect(ops.applications).toEqual([{ application: 'ops', revision: 1, state: 'approved', since: at }]);
   });
