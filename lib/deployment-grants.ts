@@ -53,6 +53,10 @@ export const TABLE_ACCESS: Readonly<
   'approval-request': { Revisions: 'read', Environments: 'read-write', Events: 'append' },
   'promotion-steps': { Revisions: 'read-write', Environments: 'read-write', Locks: 'read-write', Events: 'append' },
   reconcile: { Revisions: 'read-write', Environments: 'read-write', Locks: 'read-write', Events: 'append' },
+  // The console reads everything its pages show; it writes switches, pins, rollback claims and approval decisions
+  // (Environments), releases a lock only on an operator's explicit override (Locks), and appends its audit entries
+  // (Events, which it also reads: `grantConsolePermissions`).
+  'console-api': { Revisions: 'read', Environments: 'read-write', Locks: 'read-write', Events: 'append' },
 };
 
 export interface DeploymentGrantsOptions {
@@ -79,6 +83,7 @@ export interface DeploymentGrantsOptions {
  */
 export function grantHandlerPermissions(scope: Construct, options: DeploymentGrantsOptions): void {
   const { functions: fns, encryptionKey: key, stateMachineArn, artifactsBucket } = options;
+  grantConsolePermissions(options);
   const buildProjectArns = options.definitions
     .filter((d) => d.kind === 'build')
     .map((d) => options.projects.get(d.name)!.projectArn);
@@ -196,4 +201,26 @@ export function hasManualApprovalSteps(pipeline: Pipeline): boolean {
   return pipeline.stages.some((stage) =>
     stage.environments.some((environment) => environment.approval.manual !== undefined),
   );
+}
+
+/**
+ * The console function beyond its tables: it reads the timelines and the audit log, starts the recovery execution
+ * of an operator's rollback, delivers an approver's decision to the waiting workflow, and announces operator
+ * actions on the notification topic. Nothing else: no build, no secret, no artifact.
+ */
+function grantConsolePermissions(options: DeploymentGrantsOptions): void {
+  const fn = options.functions['console-api'];
+  grantTableData(options.tables.Events, fn, 'read');
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [options.stateMachineArn] }),
+  );
+  if (hasManualApprovalSteps(options.pipeline)) {
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'],
+        resources: [options.stateMachineArn],
+      }),
+    );
+  }
+  grantTopicPublish(options.notificationTopic, options.encryptionKey, fn);
 }

@@ -29,7 +29,14 @@ import type { Pipeline } from '../lambdas/core/config/schema';
 import { LockstepError } from '../lambdas/core/errors';
 import { buildProjectName } from '../lambdas/core/names';
 import { TABLES, type TableDefinition } from '../lambdas/core/tables';
-import { HANDLER_NAMES, HANDLERS, handlerEntry, PIPELINE_FILE_IN_BUNDLE, type HandlerName } from './handlers';
+import {
+  BUNDLED_FOLDERS,
+  HANDLER_NAMES,
+  HANDLERS,
+  handlerEntry,
+  PIPELINE_FILE_IN_BUNDLE,
+  type HandlerName,
+} from './handlers';
 import { buildHttpApi, throttleRoutes } from './api';
 import { createAccessLogsBucket, createDataBucket, useBucketPolicyForAccessLogs } from './buckets';
 import { buildDeletionNotice, dependOnAllOf } from './deletion-notice';
@@ -39,6 +46,7 @@ import { buildKey } from './keys';
 import { buildMonitoring, subscribeAlarmEmails, type Monitoring } from './monitoring';
 import { buildFunctions } from './lockstep-function';
 import { buildLogGroup, type LogGroupDefaults } from './log-groups';
+import { buildConsoleAuth, type ConsoleAuth, type ExistingConsoleUserPool } from './console-auth';
 import { acknowledge } from './nag';
 import { perCreationName } from './physical-names';
 import { lockstepStateMachine, stateMachineArnFromName } from './state-machine';
@@ -124,6 +132,13 @@ export interface DeploymentSystemProps {
    * (`aws/codebuild/amazonlinux2-aarch64-standard:3.0`), small compute, not privileged
    */
   readonly buildEnvironment?: codebuild.BuildEnvironment;
+  /**
+   * A Cognito user pool you already run, for signing in to the web console instead of a new one; the console adds
+   * its own public app client (code + PKCE, no secret) to it, and the groups `viewers`, `operators` and `approvers`
+   * unless `createGroups: false` (see `lib/console-auth.ts`).
+   * @default - a new user pool with managed login, required TOTP MFA, no self sign-up, and the three groups
+   */
+  readonly consoleUserPool?: ExistingConsoleUserPool;
 }
 
 /** Every problem found in `DeploymentSystemProps`, reported at once. */
@@ -172,6 +187,10 @@ export class DeploymentSystem extends Construct {
   readonly httpApi: apigwv2.HttpApi;
   /** The API's `$default` stage, where the stage and route throttles live. */
   readonly httpStage: apigwv2.HttpStage;
+  /** The web console's sign-in: user pool, public app client (code + PKCE), login domain, JWT authorizer. */
+  readonly consoleAuth: ConsoleAuth;
+  /** `https://.../console/`: the web console. */
+  readonly consoleUrl: string;
   /** `https://.../webhooks/github`: the payload URL to configure on GitHub. */
   readonly webhookUrl: string;
   /** `https://.../approvals`: approval links are `<approvalBaseUrl>/<requestId>?...`. */
@@ -244,8 +263,18 @@ export class DeploymentSystem extends Construct {
       settings: (handler) => HANDLERS[handler],
       environment: this.functionEnvironment(stateMachineArn, props.approvalLinkTtl ?? Duration.hours(24)),
       bundledJson: { 'pipeline.json': pipeline },
+      bundledFolders: (handler) => BUNDLED_FOLDERS[handler],
       ...this.logDefaults,
     });
+    this.consoleAuth = buildConsoleAuth(this, {
+      pipelineName: name,
+      httpApi: this.httpApi,
+      ...(props.consoleUserPool ? { existingUserPool: props.consoleUserPool } : {}),
+      removalPolicy,
+    });
+    this.consoleUrl = `${this.httpApi.apiEndpoint}/console/`;
+    for (const [variable, value] of Object.entries(this.consoleAuth.environment))
+      this.functions['console-api'].addEnvironment(variable, value);
     this.stateMachine = lockstepStateMachine(this, 'PromotionStateMachine', {
       stateMachineName,
       aslFile: PROMOTION_ASL,
@@ -329,12 +358,26 @@ export class DeploymentSystem extends Construct {
       methods: [apigwv2.HttpMethod.GET, apigwv2.HttpMethod.POST],
       integration: new HttpLambdaIntegration('ApprovalApiIntegration', this.functions['approval-api']),
     });
+    // The console: its static front end is public (it holds no data); every data and action route is behind the
+    // Cognito JWT authorizer (`requireAuthorizerOnConsoleRoutes` fails synth otherwise).
+    const consoleIntegration = new HttpLambdaIntegration('ConsoleApiIntegration', this.functions['console-api']);
+    for (const path of ['/console', '/console/{asset}'])
+      this.httpApi.addRoutes({ path, methods: [apigwv2.HttpMethod.GET], integration: consoleIntegration });
+    this.httpApi.addRoutes({
+      path: '/console/api/{proxy+}',
+      methods: [apigwv2.HttpMethod.GET, apigwv2.HttpMethod.POST],
+      integration: consoleIntegration,
+      authorizer: this.consoleAuth.authorizer,
+    });
     for (const route of this.httpApi.node.findAll().filter((c) => c instanceof apigwv2.HttpRoute)) {
+      if (route.node.id.includes('console/api')) continue;
       acknowledge(route, {
         id: 'AwsSolutions-APIG4',
         reason: route.node.id.includes('webhooks')
           ? 'GitHub cannot send IAM or JWT credentials; the handler verifies X-Hub-Signature-256 over the raw body before anything else'
-          : 'Approvers open emailed links in a browser; each link is HMAC-signed, expires, works once and is bound to one execution, environment and revision',
+          : route.node.id.includes('console')
+            ? "The console's static front end (HTML, CSS, scripts) holds no data; its data and action routes (/console/api/*) are behind the Cognito JWT authorizer"
+            : 'Approvers open emailed links in a browser; each link is HMAC-signed, expires, works once and is bound to one execution, environment and revision',
       });
     }
   }

@@ -1,12 +1,18 @@
 /**
- * The six Lambda handlers of ARCHITECTURE.md and how they are bundled. Shared by `DeploymentSystem` (which hands
+ * The Lambda handlers of ARCHITECTURE.md and how they are bundled. Shared by `DeploymentSystem` (which hands
  * these settings to NodejsFunction) and `bench/handler-bundles.bench.ts` (which bundles the same way to measure).
  */
 import { fileURLToPath } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
 
 export type HandlerName =
-  'github-webhook' | 'codecommit-push' | 'approval-api' | 'reconcile' | 'promotion-steps' | 'approval-request';
+  | 'github-webhook'
+  | 'codecommit-push'
+  | 'approval-api'
+  | 'reconcile'
+  | 'promotion-steps'
+  | 'approval-request'
+  | 'console-api';
 
 export interface HandlerSettings {
   readonly description: string;
@@ -46,6 +52,17 @@ export const HANDLERS: Readonly<Record<HandlerName, HandlerSettings>> = {
     timeout: Duration.seconds(30),
     memorySize: 512,
   },
+  // The pipeline page runs decide() over the whole pipeline; more memory is more CPU for it.
+  'console-api': {
+    description: 'Web console: front end, page data (ETag polling) and operator actions',
+    timeout: Duration.seconds(15),
+    memorySize: 1024,
+  },
+};
+
+/** Folders copied next to a handler's bundle, by handler: the console's static front end (no build step). */
+export const BUNDLED_FOLDERS: Readonly<Partial<Record<HandlerName, Readonly<Record<string, string>>>>> = {
+  'console-api': { console: fileURLToPath(new URL('../console', import.meta.url)) },
 };
 
 export const HANDLER_NAMES = Object.keys(HANDLERS) as HandlerName[];

@@ -63,6 +63,8 @@ export interface LockstepFunctionOptions {
   readonly environment: Readonly<Record<string, string>>;
   /** Files written next to the bundle, by name, as JSON (read at cold start, e.g. `pipeline.json`). @default none */
   readonly bundledJson?: Readonly<Record<string, unknown>>;
+  /** Folders copied next to the bundle, by name -> source path (e.g. the console's front end). @default none */
+  readonly bundledFolders?: Readonly<Record<string, string>>;
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
 }
@@ -112,7 +114,7 @@ export function lockstepFunction(
   const fn = existsSync(join(prebuilt, BUNDLE_FILE))
     ? new nodejs.NodejsFunction(scope, id, {
         ...common,
-        code: lambda.Code.fromAsset(withDataFiles(prebuilt, files, folder)),
+        code: lambda.Code.fromAsset(withDataFiles(prebuilt, files, folder, options.bundledFolders ?? {})),
         handler: 'index.handler',
       })
     : new nodejs.NodejsFunction(scope, id, {
@@ -128,10 +130,14 @@ export function lockstepFunction(
           commandHooks: {
             beforeBundling: () => [],
             beforeInstall: () => [],
-            afterBundling: (_inputDir: string, outputDir: string) =>
-              files.map(
+            afterBundling: (_inputDir: string, outputDir: string) => [
+              ...files.map(
                 ([name]) => `cp ${JSON.stringify(join(folder, name))} ${JSON.stringify(join(outputDir, name))}`,
               ),
+              ...Object.entries(options.bundledFolders ?? {}).map(
+                ([name, source]) => `cp -R ${JSON.stringify(source)} ${JSON.stringify(join(outputDir, name))}`,
+              ),
+            ],
           },
         },
       });
@@ -153,6 +159,8 @@ export interface LockstepFunctionsOptions<Name extends string> {
   };
   readonly environment: Readonly<Record<string, string>>;
   readonly bundledJson: Readonly<Record<string, unknown>>;
+  /** Folders copied next to a function's bundle (name -> source path). @default none */
+  readonly bundledFolders?: (name: Name) => Readonly<Record<string, string>> | undefined;
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
 }
@@ -168,6 +176,7 @@ export function buildFunctions<Name extends string>(
       ...options.settings(name),
       environment: options.environment,
       bundledJson: options.bundledJson,
+      ...(options.bundledFolders?.(name) ? { bundledFolders: options.bundledFolders(name)! } : {}),
       logRetention: options.logRetention,
       removalPolicy: options.removalPolicy,
     });
@@ -182,11 +191,17 @@ export function pascal(name: string): string {
 }
 
 /** A prebuilt bundle with the data files beside it, in a folder of its own: the asset of one function. */
-function withDataFiles(bundleDir: string, files: ReadonlyArray<readonly [string, unknown]>, folder: string): string {
-  if (files.length === 0) return bundleDir;
+function withDataFiles(
+  bundleDir: string,
+  files: ReadonlyArray<readonly [string, unknown]>,
+  folder: string,
+  folders: Readonly<Record<string, string>>,
+): string {
+  if (files.length === 0 && Object.keys(folders).length === 0) return bundleDir;
   const assetDir = mkdtempSync(join(tmpdir(), 'lockstep-asset-'));
   cpSync(bundleDir, assetDir, { recursive: true });
   for (const [name] of files) cpSync(join(folder, name), join(assetDir, name));
+  for (const [name, source] of Object.entries(folders)) cpSync(source, join(assetDir, name), { recursive: true });
   return assetDir;
 }
 

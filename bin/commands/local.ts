@@ -41,6 +41,8 @@ interface LocalOptions {
   dynamodb: 'auto' | 'java' | 'dynalite';
   firstPush: boolean;
   sdk: boolean;
+  consoleUser?: string;
+  consoleGroups?: string;
 }
 
 export function register(program: Command): void {
@@ -54,6 +56,8 @@ export function register(program: Command): void {
     .option('--dynamodb <backend>', 'auto (DynamoDB Local when Java works), java or dynalite', 'auto')
     .option('--no-first-push', 'do not push the sample repository when the data folder is new')
     .option('--no-sdk', 'leave out the SDK-publishing half')
+    .option('--console-user <name>', "who the console URL signs in (default: the pipeline's first approver)")
+    .option('--console-groups <groups>', 'their console groups: viewers,operators,approvers (default: all three)')
     .action(async (options: LocalOptions) => {
       let system;
       const configFile = localPipelineFile(options, process.cwd());
@@ -64,6 +68,8 @@ export function register(program: Command): void {
           javaPreference: options.dynamodb,
           firstPush: options.firstPush,
           sdkPublishing: options.sdk,
+          ...(options.consoleUser ? { consoleUser: options.consoleUser } : {}),
+          ...(options.consoleGroups ? { consoleGroups: options.consoleGroups } : {}),
           ...(options.port ? { httpPort: Number(options.port) } : {}),
         });
       } catch (error) {

@@ -181,6 +181,7 @@ export function createRuntime({ env, clients, clock }: RuntimeContext) {
 
   return {
     clock,
+    clients,
     revisionStore,
     buildStore,
     environmentStore,

@@ -10,6 +10,8 @@ import { codeBuildProjects } from '../../lambdas/core/buildspecs';
 import { buildProjectName } from '../../lambdas/core/names';
 import { createHandler as createApprovalApi } from '../../lambdas/handlers/approval-api';
 import { createHandler as createApprovalRequest } from '../../lambdas/handlers/approval-request';
+import { createHandler as createConsoleApi } from '../../lambdas/handlers/console-api';
+import { consoleApiDependencies } from '../../lambdas/adapters/console-runtime';
 import { createHandler as createWebhook } from '../../lambdas/handlers/github-webhook';
 import { createHandler as createPromotionSteps } from '../../lambdas/handlers/promotion-steps';
 import { createHandler as createReconcile, type ReconcileResult } from '../../lambdas/handlers/reconcile';
@@ -21,6 +23,7 @@ import { commitChange, createSampleRepository, pushToWebhook, type PushResult } 
 import { startLocalServices, type LocalServices } from '../runtime';
 import type { LocalFunctionHandler } from '../stepfunctions/step-functions';
 import { ProgressConsole } from '../console/progress';
+import { LocalConsoleLogin, localConsoleUser, registerLocalConsoleLogin } from '../http/console-login';
 import { collectStatus, formatStatus, type SystemStatus } from '../console/status';
 import {
   processAlive,
@@ -80,6 +83,10 @@ export interface LocalSystemOptions {
   readonly progress?: boolean;
   /** Run the SDK-publishing half too (local/sdk: upload and download APIs, its state machine, the local edge). @default true */
   readonly sdkPublishing?: boolean;
+  /** Who the printed console URL signs in (`--console-user`). @default the first approver the pipeline names */
+  readonly consoleUser?: string;
+  /** That user's groups, a comma list (`--console-groups operators,approvers`). @default viewers,operators,approvers */
+  readonly consoleGroups?: string;
 }
 
 export interface LocalSystem {
@@ -88,6 +95,11 @@ export interface LocalSystem {
   readonly runtime: Runtime;
   readonly pipeline: Pipeline;
   readonly connection: LocalSystemConnection;
+  /**
+   * The console's local sign-in: the one-time URL printed at start (`consoleUrl(url)`), further one-time tokens
+   * for other users (`issueLoginToken`), and the authorizer console routes register with.
+   */
+  readonly consoleLogin: LocalConsoleLogin;
   /** Milliseconds from the call to ready (services up, handlers bound, executions resumed). */
   readonly readyMs: number;
   /** Runs a reconcile pass now (one at a time; a request during a pass gets the pass after it). */
@@ -102,6 +114,8 @@ export interface LocalSystem {
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const QUICKSTART_CONFIG = join(ROOT, 'examples', 'quickstart', 'lockstep.config.yaml');
 const ASL_FILE = join(ROOT, 'statemachines', 'promotion.asl.json');
+/** The console's static front end, served from the repository as it is (no build step). */
+const CONSOLE_ASSETS_DIR = join(ROOT, 'console');
 
 /** Function names local mode registers the handlers under (the ASL reaches them through the substitutions). */
 export function localFunctionNames(pipeline: string) {
@@ -125,6 +139,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
   // 1. The pipeline, validated (every problem at once) before anything starts.
   const pipeline = loadLocalPipeline(configFile, dataDir);
   checkOwnRepositories(pipeline, dataDir);
+  const consoleUser = localConsoleUser(pipeline, options.consoleUser, options.consoleGroups);
   const previous = readConnection(dataDir);
   if (previous && previous.pid !== process.pid && processAlive(previous.pid)) {
     throw new LocalSystemStartError(
@@ -148,6 +163,9 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       clock.now.bind(clock),
       durationMs(pipeline.pipeline.buildDebounce),
     );
+    const consoleLogin = new LocalConsoleLogin({ ...consoleUser, clock: () => clock.now() });
+    registerLocalConsoleLogin(services.http, consoleLogin);
+    registerConsoleRoutes(services, handlers.consoleApi, consoleLogin);
     const sdk = options.sdkPublishing === false ? undefined : await startSdkPublishing(services, { log: write });
     // Executions a crash cut short run again from their first state (every step is idempotent).
     const resumed = services.stepFunctions.listInFlight();
@@ -177,6 +195,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       runtime,
       pipeline,
       connection,
+      consoleLogin,
       readyMs: 0,
       reconcile: () => reconcile.loop.request(),
       status,
@@ -286,6 +305,12 @@ function bindPromotionHandlers(services: LocalServices, runtime: Runtime, pipeli
   return {
     webhook: createWebhook(runtime.webhookDependencies()) as HttpHandler,
     approvalApi: createApprovalApi(runtime.approvalDependencies()) as HttpHandler,
+    consoleApi: createConsoleApi(
+      consoleApiDependencies(runtime, {
+        env: { ...services.env, LOCKSTEP_CONSOLE_ASSETS_DIR: CONSOLE_ASSETS_DIR },
+        clientConfig: { mode: 'local' },
+      }),
+    ) as HttpHandler,
     reconcile: createReconcile(runtime.reconcileDependencies()),
   };
 }
@@ -366,6 +391,19 @@ function registerPromotionRoutes(
   });
   services.http.registerRoute('GET', '/approvals/{requestId}', (event, ctx) => handlers.approvalApi(event, ctx));
   services.http.registerRoute('POST', '/approvals/{requestId}', (event, ctx) => handlers.approvalApi(event, ctx));
+}
+
+/**
+ * The web console's routes, as on AWS: the front end public, data and actions behind the (emulated) JWT
+ * authorizer, which puts the signed-in user's claims where the handler reads them.
+ */
+function registerConsoleRoutes(services: LocalServices, consoleApi: HttpHandler, authorizer: LocalConsoleLogin): void {
+  const handle: HttpHandler = (event, ctx) => consoleApi(event, ctx);
+  services.http.registerRoute('GET', '/console', handle);
+  services.http.registerRoute('GET', '/console/', handle);
+  services.http.registerRoute('GET', '/console/{asset}', handle);
+  for (const method of ['GET', 'POST'])
+    services.http.registerRoute(method, '/console/api/{proxy+}', handle, { authorizer });
 }
 
 /** Writes `endpoints.json` and the pid file, so the operator CLI finds this system. */
@@ -470,6 +508,8 @@ function banner(
     `Lockstep (local) — pipeline ${system.pipeline.pipeline.name}, data in ${services.dataDir} (DynamoDB: ${services.dynamodb.backend})`,
     `  webhook        POST ${services.names.webhookUrl}`,
     `  approvals      ${services.names.approvalBaseUrl}/<request>`,
+    `  console        ${system.consoleLogin.consoleUrl(e.http)}`,
+    `                 (one-time login as ${system.consoleLogin.user.user}: ${system.consoleLogin.user.groups.join(', ')})`,
     `  repository     ${system.connection.repositories.map((r) => r.dir).join(', ') || '(none)'}`,
     `  deployments    ${services.names.deployRoot}/<environment>/`,
     `  outbox         ${services.sns.outboxFile}`,

@@ -17,6 +17,23 @@ import { LOCAL_HOST, closeServer, listen } from '../net';
  */
 export type HttpHandler = (event: APIGatewayProxyEventV2, context: LambdaContext) => unknown;
 
+/**
+ * The local stand-in for an HTTP API JWT authorizer: checks the `Authorization` header and returns the verified
+ * token's claims as API Gateway hands them to the integration (string values), or undefined to refuse.
+ */
+export interface LocalRouteAuthorizer {
+  verify(authorization: string | undefined): Readonly<Record<string, string>> | undefined;
+}
+
+export interface RouteOptions {
+  /**
+   * Guard the route as a JWT authorizer does on AWS: a request whose bearer the authorizer refuses gets API
+   * Gateway's 401 and never reaches the handler; an accepted one carries the claims in
+   * `requestContext.authorizer.jwt.claims`. @default - no authorizer (the handler authenticates, as the webhook does)
+   */
+  readonly authorizer?: LocalRouteAuthorizer;
+}
+
 export interface FrontDoorOptions {
   /** Largest request body. @default 10 MiB (API Gateway's limit) */
   readonly maxBodyBytes?: number;
@@ -32,6 +49,7 @@ interface Route {
   readonly regex: RegExp;
   readonly params: readonly string[];
   readonly handler: HttpHandler;
+  readonly authorizer?: LocalRouteAuthorizer;
 }
 
 const TEXT_TYPES = /^(text\/|application\/(json|[a-z.+-]*\+json|xml|[a-z.+-]*\+xml|x-www-form-urlencoded|javascript))/i;
@@ -48,8 +66,9 @@ export class HttpFrontDoor {
    *
    * @example
    * frontDoor.registerRoute('GET', '/approvals/{requestId}', handler);
+   * frontDoor.registerRoute('GET', '/console/api/{proxy+}', consoleApi, { authorizer: consoleLogin });
    */
-  registerRoute(method: string, path: string, handler: HttpHandler): void {
+  registerRoute(method: string, path: string, handler: HttpHandler, options: RouteOptions = {}): void {
     const params: string[] = [];
     const regex = new RegExp(
       '^' +
@@ -73,7 +92,14 @@ export class HttpFrontDoor {
           .join('/') +
         '$',
     );
-    this.routes.push({ method: method.toUpperCase(), pattern: path, regex, params, handler });
+    this.routes.push({
+      method: method.toUpperCase(),
+      pattern: path,
+      regex,
+      params,
+      handler,
+      ...(options.authorizer ? { authorizer: options.authorizer } : {}),
+    });
   }
 
   /** Starts listening; returns the base URL (`http://127.0.0.1:<port>`). */
@@ -145,6 +171,13 @@ export class HttpFrontDoor {
     const pathParameters = Object.fromEntries(
       route.params.map((name, i) => [name, decodeURIComponent(match![i + 1]!)]),
     );
+    // API Gateway runs the authorizer before the integration: a refused request never reaches the handler.
+    const claims = route.authorizer?.verify(headers.authorization);
+    if (route.authorizer && claims === undefined) {
+      res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer' });
+      res.end(JSON.stringify({ message: 'Unauthorized' }));
+      return;
+    }
     const isText = TEXT_TYPES.test(headers['content-type'] ?? 'text/plain');
     const now = new Date();
     const routeKey = `${route.method} ${route.pattern}`;
@@ -173,6 +206,9 @@ export class HttpFrontDoor {
         },
         requestId,
         routeKey,
+        ...(claims
+          ? { authorizer: { principalId: '', integrationLatency: 0, jwt: { claims: { ...claims }, scopes: null } } }
+          : {}),
         stage: '$default',
         time: now.toISOString(),
         timeEpoch: now.getTime(),

@@ -28,7 +28,7 @@ const LAYERS: ReadonlyArray<{ name: string; prefixes: readonly string[] }> = [
     ],
   },
   { name: 'ports', prefixes: ['ports/'] },
-  { name: 'logic', prefixes: ['promotion/', 'sdk/service/', 'sdk/tester/tester', 'sdk/tester/buildspec'] },
+  { name: 'logic', prefixes: ['promotion/', 'console/', 'sdk/service/', 'sdk/tester/tester', 'sdk/tester/buildspec'] },
   { name: 'adapters', prefixes: ['adapters/'] },
   // Entry points: the Lambda handlers, and the tester's command line (bundled on its own for CodeBuild).
   { name: 'entry points', prefixes: ['handlers/', 'sdk/tester/cli'] },

@@ -1,6 +1,6 @@
 /**
  * Template assertions for the security defaults of `DeploymentSystem`, the cdk-nag check and a normalised
- * snapshot, all against one synthesis (synth bundles six functions: do it once).
+ * snapshot, all against one synthesis (synth bundles seven functions: do it once).
  */
 /* eslint-disable @typescript-eslint/no-explicit-any -- the synthesized template is untyped CloudFormation JSON */
 import { existsSync, readFileSync } from 'node:fs';
@@ -34,7 +34,7 @@ function ofType(type: string): [string, Resources[string]][] {
   return Object.entries(resources).filter(([, r]) => r.Type === type);
 }
 
-/** The six Lockstep handler functions (not the CDK's own custom-resource function at the stack root). */
+/** The seven Lockstep handler functions (not the CDK's own custom-resource function at the stack root). */
 function handlerFunctions(): [string, Resources[string]][] {
   return ofType('AWS::Lambda::Function').filter(([id]) => id.startsWith('DeploymentSystem'));
 }
@@ -277,9 +277,9 @@ describe('CodeBuild projects', () => {
 });
 
 describe('Lambda functions', () => {
-  it('runs the six handlers on the newest Node.js runtime, ARM64, with active tracing', () => {
+  it('runs the seven handlers on the newest Node.js runtime, ARM64, with active tracing', () => {
     const functions = handlerFunctions();
-    expect(functions).toHaveLength(6);
+    expect(functions).toHaveLength(7);
     for (const [, fn] of functions) {
       expect(fn.Properties!.Runtime).toBe('nodejs24.x');
       expect(fn.Properties!.Architectures).toEqual(['arm64']);
@@ -343,7 +343,12 @@ describe('Lambda functions', () => {
       JSON.stringify(p.Properties!.PolicyDocument).includes('states:SendTaskSuccess'),
     );
     expect(answering.flatMap(([, p]) => (p.Properties!.Roles as any[]).map((r) => r.Ref)).sort()).toEqual(
-      [logicalId('AWS::IAM::Role', 'ApprovalApiRole'), logicalId('AWS::IAM::Role', 'ReconcileRole')].sort(),
+      // The console answers them too: an approver's decision from the console page goes to the waiting workflow.
+      [
+        logicalId('AWS::IAM::Role', 'ApprovalApiRole'),
+        logicalId('AWS::IAM::Role', 'ConsoleApiRole'),
+        logicalId('AWS::IAM::Role', 'ReconcileRole'),
+      ].sort(),
     );
     for (const [, policy] of answering) {
       const statement = (policy.Properties!.PolicyDocument.Statement as any[]).find((st) =>
@@ -519,7 +524,15 @@ describe('HTTP API and triggers', () => {
     const routes = ofType('AWS::ApiGatewayV2::Route')
       .map(([, r]) => r.Properties!.RouteKey)
       .sort();
-    expect(routes).toEqual(['GET /approvals/{requestId}', 'POST /approvals/{requestId}', 'POST /webhooks/github']);
+    expect(routes).toEqual([
+      'GET /approvals/{requestId}',
+      'GET /console',
+      'GET /console/api/{proxy+}',
+      'GET /console/{asset}',
+      'POST /approvals/{requestId}',
+      'POST /console/api/{proxy+}',
+      'POST /webhooks/github',
+    ]);
   });
 
   it('throttles webhook deliveries and approval links on their own routes, apart from the stage default', () => {
