@@ -81,7 +81,7 @@ beforeAll(async () => {
     deployedAt: at,
   });
   const first = await runtime.environmentStore().recordDeployed('Beta', deployed(1, NOW - 7_200_000), undefined);
-  await runtime.environmentStore().markApproved('Beta', 'web', 1);
+  await runtime.environmentStore().markApproved('Beta', 'web', 1, 1_000);
   await runtime.environmentStore().recordDeployed('Beta', deployed(2, NOW - 600_000), first);
   await runtime.lockStore().acquire('Beta', 'Beta-web-r2', 3_600_000, NOW - 600_000);
   await runtime.approvalStore().create(
@@ -336,7 +336,7 @@ describe('card state', () => {
         { application: 'ops', number: 1, versionSet: { ops: 'd1'.padEnd(40, '0') }, deployedAt: at },
         undefined,
       );
-    await runtime.environmentStore().markApproved('Ops', 'ops', 1);
+    await runtime.environmentStore().markApproved('Ops', 'ops', 1, 1_000);
     // Written in the order a deploy goes, all in one millisecond: the store returns them in any order.
     for (const type of [
       'promotion-started',
