@@ -128,6 +128,20 @@ describe('crash and restart of lockstep local', () => {
           m.attributes.environment === 'beta',
       );
     await eventually(async () => (await approvalEmails()).length === 1, 'the approval email for r1 in beta', 60_000);
+    // The crash is to land in the wait, after the request step: its last act is the notification rules' notice,
+    // published once the approvers' mail is marked sent. (A crash between the mail and that mark resends the mail:
+    // approval mails are at least once, ARCHITECTURE.md.)
+    await eventually(
+      async () =>
+        (await notifications(data.dir)).some(
+          (m) =>
+            m.attributes.event === 'approval-requested' &&
+            m.attributes.approver === undefined &&
+            m.attributes.environment === 'beta',
+        ),
+      'the request step to finish (its notice to the notification rules)',
+      60_000,
+    );
     await crash(first);
 
     const second = start();
