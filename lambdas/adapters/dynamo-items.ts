@@ -195,6 +195,7 @@ export const buildItem = z.object({
   commits: z.array(buildCommit),
   buildId: z.string().optional(),
   revision: revisionNumber.optional(),
+  failure: z.string().optional(),
 });
 
 export const executionItem = z.object({
