@@ -137,7 +137,7 @@ export function subscribeNotificationEmails(
   const alarms = new Set(alarmEmails);
   for (const email of new Set([...events.keys(), ...alarmEmails])) {
     const conditions: unknown[] = [...(events.get(email) ?? [])];
-    if (alarms.has(email)) conditions.push(...sns.SubscriptionFilter.notExistsFilter().conditions);
+    if (alarms.has(email)) conditions.push(...(sns.SubscriptionFilter.notExistsFilter().conditions as unknown[]));
     topic.addSubscription(
       new subscriptions.EmailSubscription(email, { filterPolicy: { event: new sns.SubscriptionFilter(conditions) } }),
     );

@@ -65,7 +65,7 @@ export class GitHubRepositoryReader implements RepositoryReader {
         ref: commitId,
         headers: await this.auth(repository),
       });
-      data = response.data as GitHubCommit;
+      data = response.data;
     } catch (error) {
       // 404: no such repository; 422 "No commit found for SHA": no such commit.
       if (statusOf(error) === 404 || statusOf(error) === 422)

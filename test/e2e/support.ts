@@ -131,8 +131,8 @@ export function startLocal(args: readonly string[]): LocalProcess {
   });
   let output = '';
   const exited = new Promise<void>((ok) => child.once('exit', () => ok()));
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   return {
     child,
     get output() {

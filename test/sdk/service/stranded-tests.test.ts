@@ -41,15 +41,13 @@ function testing(name: string, version: string, extra: Partial<VersionRecord> = 
 }
 
 function described(name: string, status: string, error?: string) {
-  mocks.sfn
-    .on(DescribeExecutionCommand, { executionArn: executionArn(name) })
-    .resolves({
-      executionArn: executionArn(name),
-      status: status as never,
-      ...(error ? { error } : {}),
-      startDate: new Date(0),
-      stateMachineArn: STATE_MACHINE,
-    });
+  mocks.sfn.on(DescribeExecutionCommand, { executionArn: executionArn(name) }).resolves({
+    executionArn: executionArn(name),
+    status: status as never,
+    ...(error ? { error } : {}),
+    startDate: new Date(0),
+    stateMachineArn: STATE_MACHINE,
+  });
 }
 
 beforeEach(() => {
