@@ -230,10 +230,10 @@ describe('AutoBuild builds the branch head of the repository', () => {
     const pushes = burst.map((id, i) =>
       push('app', id, i === 0 ? previous : burst[i - 1], `burst ${i + 1}`, `d-b${i}`),
     );
-    // Eight deliveries arrive, in any order; the build starts before the last two.
-    await intakePushes(deps, shuffled(pushes.slice(0, 8), 7), 'github:dev');
+    // Eight deliveries arrive at once, in any order; the build starts, from three passes at once, before the last two.
+    await Promise.all(shuffled(pushes.slice(0, 8), 7).map((p) => intakePushes(deps, [p], 'github:dev')));
     now += 2_000;
-    await autoBuild(deps);
+    await Promise.all([autoBuild(deps), autoBuild(deps), autoBuild(deps)]);
     expect(started('lockstep-shop-build-app').map((i) => i.sourceVersion)).toEqual([burst[9]]);
     const build = await newestBuild('app');
     expect(build.commits.map((c) => c.message)).toEqual(burst.map((_, i) => `burst ${i + 1}`));
