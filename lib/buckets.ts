@@ -6,7 +6,8 @@
  * Server access logs are delivered through a bucket policy rather than the legacy log-delivery ACL: call
  * `useBucketPolicyForAccessLogs(scope)` on the construct before it creates any bucket.
  */
-import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, Stack, type RemovalPolicy } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
@@ -110,4 +111,49 @@ export function createDataBucket(scope: Construct, id: string, options: DataBuck
     };
   }
   return bucket;
+}
+
+/** A bucket kept by an earlier deploy, adopted by name, and the bucket policy made for it in this deploy. */
+export interface AdoptedBucket {
+  readonly bucket: s3.IBucket;
+  readonly policy: s3.BucketPolicy;
+}
+
+/**
+ * Adopts a bucket that `cdk destroy` kept (data stores are retained). Its encryption, versioning, lifecycle, logging
+ * and event settings are properties of the bucket and were kept with it; its bucket policy was a resource of its own
+ * and went with the old stack, so a new one is made here: TLS only, as `createDataBucket` has it, plus `statements`.
+ */
+export function adoptBucket(
+  scope: Construct,
+  id: string,
+  bucketName: string,
+  options: { readonly encryptionKey?: kms.IKey; readonly statements?: readonly iam.PolicyStatement[] } = {},
+): AdoptedBucket {
+  const bucket = s3.Bucket.fromBucketAttributes(scope, id, {
+    bucketName,
+    ...(options.encryptionKey ? { encryptionKey: options.encryptionKey } : {}),
+  });
+  const policy = new s3.BucketPolicy(scope, `${id}Policy`, { bucket });
+  policy.document.addStatements(
+    new iam.PolicyStatement({
+      effect: iam.Effect.DENY,
+      principals: [new iam.AnyPrincipal()],
+      actions: ['s3:*'],
+      resources: [bucket.bucketArn, bucket.arnForObjects('*')],
+      conditions: { Bool: { 'aws:SecureTransport': 'false' } },
+    }),
+    ...(options.statements ?? []),
+  );
+  return { bucket, policy };
+}
+
+/** What an adopted access logs bucket's policy needs: S3 server access log delivery from this account's buckets. */
+export function accessLogDeliveryStatement(scope: Construct, bucket: s3.IBucket): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    principals: [new iam.ServicePrincipal('logging.s3.amazonaws.com')],
+    actions: ['s3:PutObject'],
+    resources: [bucket.arnForObjects('*')],
+    conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(scope).account } },
+  });
 }

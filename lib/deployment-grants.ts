@@ -183,16 +183,46 @@ export function grantHandlerPermissions(scope: Construct, options: DeploymentGra
 
   grantTopicPublish(options.notificationTopic, key, fns['promotion-steps']);
 
-  // CodeCommit: a push's commits are read one GetCommit at a time; reconcile compares branch heads (GetBranch) to
-  // build pushes whose event was dropped. Exactly these actions, on the pipeline's repositories only.
+  // Source repositories: every agent that starts builds reads the branch head when a build starts and the commits
+  // since the previous revision (GetBranch, GetCommit); reconcile also compares branch heads to build pushes whose
+  // event was dropped. Exactly these actions, on the pipeline's repositories only.
   const repositoryArns = options.repositories.map((r) => r.repositoryArn);
+  const agents = [fns['github-webhook'], fns['codecommit-push'], reconcile];
   if (repositoryArns.length > 0) {
-    fns['codecommit-push'].addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['codecommit:GetCommit'], resources: repositoryArns }),
-    );
-    reconcile.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['codecommit:GetBranch', 'codecommit:GetCommit'], resources: repositoryArns }),
-    );
+    for (const agent of agents) {
+      agent.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['codecommit:GetBranch', 'codecommit:GetCommit'],
+          resources: repositoryArns,
+        }),
+      );
+    }
+  }
+  // GitHub: the same reads through GitHub's API, with the token in each package's `tokenSecret`. The secret is named
+  // by an ARN that may be complete or partial (without Secrets Manager's six-character suffix): the grant matches
+  // exactly that secret in either form.
+  const tokenSecrets = [
+    ...new Set(
+      options.pipeline.packages.flatMap((p) =>
+        'github' in p.source && p.source.github.tokenSecret ? [p.source.github.tokenSecret] : [],
+      ),
+    ),
+  ].sort();
+  if (tokenSecrets.length > 0) {
+    for (const agent of agents) {
+      agent.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: tokenSecrets.flatMap((arn) => [arn, `${arn}-??????`]),
+        }),
+      );
+      for (const arn of tokenSecrets) {
+        acknowledge(agent.role!, {
+          id: `AwsSolutions-IAM5[Resource::${arn}-??????]`,
+          reason: `Reads the GitHub token secret ${arn}; "??????" is the six-character suffix of its full ARN when the pipeline names it by its partial ARN`,
+        });
+      }
+    }
   }
 }
 

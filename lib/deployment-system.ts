@@ -43,7 +43,7 @@ import { buildDeletionNotice, dependOnAllOf } from './deletion-notice';
 import { grantHandlerPermissions } from './deployment-grants';
 import { buildPipelineProjects } from './deployment-projects';
 import { buildKey } from './keys';
-import { buildMonitoring, subscribeAlarmEmails, type Monitoring } from './monitoring';
+import { buildMonitoring, subscribeNotificationEmails, type Monitoring } from './monitoring';
 import { buildFunctions } from './lockstep-function';
 import { buildLogGroup, type LogGroupDefaults } from './log-groups';
 import { buildConsoleAuth, type ConsoleAuth, type ExistingConsoleUserPool } from './console-auth';
@@ -226,7 +226,7 @@ export class DeploymentSystem extends Construct {
     this.artifactsBucket = props.artifactsBucket ?? buildArtifactsBucket(this, key, removalPolicy);
     this.approvalTopic = buildTopic(this, 'ApprovalTopic', `Lockstep ${name} approval requests`, key);
     this.notificationTopic = buildTopic(this, 'NotificationTopic', `Lockstep ${name} notifications`, key);
-    subscribeEmails(this.notificationTopic, 'event', notificationSubscriptions(pipeline));
+    subscribeNotificationEmails(this.notificationTopic, notificationSubscriptions(pipeline), props.alarmEmails ?? []);
     subscribeEmails(this.approvalTopic, 'approver', approverSubscriptions(pipeline));
     this.webhookSecret = props.webhookSecret ?? buildWebhookSecret(this, name, key, removalPolicy);
     this.approvalSigningSecret = buildSigningSecret(this, name, key, removalPolicy);
@@ -318,7 +318,6 @@ export class DeploymentSystem extends Construct {
       topic: this.notificationTopic,
       encryptionKey: key,
     });
-    subscribeAlarmEmails(this.notificationTopic, props.alarmEmails ?? []);
     this.addOutputs();
     this.deletionNotice = buildDeletionNotice(this, {
       pipelineName: name,

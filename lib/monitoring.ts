@@ -4,7 +4,7 @@
  * SQS queue that keeps the events of asynchronous invocations that failed every retry; and a dashboard.
  *
  * CloudWatch publishes alarm messages without message attributes, so the subscriptions that filter on `event`
- * never see them; `subscribeAlarmEmails` subscribes addresses to exactly those messages.
+ * never see them; `subscribeNotificationEmails` subscribes `alarmEmails` to exactly those messages.
  */
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -122,11 +122,24 @@ export function buildMonitoring(scope: Construct, options: MonitoringOptions): M
   return { alarms, failedInvocations, dashboard };
 }
 
-/** Subscribes each address to the topic's messages without an `event` attribute: CloudWatch alarms. */
-export function subscribeAlarmEmails(topic: sns.Topic, emails: readonly string[]): void {
-  for (const email of emails) {
+/**
+ * Subscribes the notification rules' addresses (to the events each names) and `alarmEmails` (to the messages
+ * without an `event` attribute: CloudWatch alarms) to the notification topic. An address in both gets one
+ * subscription whose filter accepts either: SNS refuses a second subscription of the same address to one topic with
+ * other attributes, and the CDK refuses a second construct of the same id.
+ */
+export function subscribeNotificationEmails(
+  topic: sns.Topic,
+  rules: Iterable<readonly [string, readonly string[]]>,
+  alarmEmails: readonly string[],
+): void {
+  const events = new Map<string, readonly string[]>(rules);
+  const alarms = new Set(alarmEmails);
+  for (const email of new Set([...events.keys(), ...alarmEmails])) {
+    const conditions: unknown[] = [...(events.get(email) ?? [])];
+    if (alarms.has(email)) conditions.push(...(sns.SubscriptionFilter.notExistsFilter().conditions as unknown[]));
     topic.addSubscription(
-      new subscriptions.EmailSubscription(email, { filterPolicy: { event: sns.SubscriptionFilter.notExistsFilter() } }),
+      new subscriptions.EmailSubscription(email, { filterPolicy: { event: new sns.SubscriptionFilter(conditions) } }),
     );
   }
 }

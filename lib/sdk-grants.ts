@@ -77,6 +77,14 @@ export function grantSdkHandlerPermissions(scope: Construct, options: SdkGrantsO
   grantTableData(options.table, intake, 'read-write');
   grantIntakeMove(options.sdkHostBucket, intake);
   intake.addToRolePolicy(startExecution);
+  // The poll describes the execution of each version left TESTING, to fail the test of one that ended outside its
+  // Catch (stopped, timed out); execution names are made at run time.
+  const executions = `${options.stateMachineArn.replace(':stateMachine:', ':execution:')}:*`;
+  intake.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:DescribeExecution'], resources: [executions] }));
+  acknowledge(intake.role!, {
+    id: `AwsSolutions-IAM5[${resourceFinding(scope, executions)}]`,
+    reason: 'The poll describes the executions that tested versions; their names are made at run time',
+  });
   grantObjectsWrite(options.packageHostBucket, INDEX_KEY, intake);
   grantObjectsDelete(options.packageHostBucket, everything, intake);
   acknowledge(

@@ -15,9 +15,10 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import type * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import type * as codebuild from 'aws-cdk-lib/aws-codebuild';
-import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -40,7 +41,14 @@ import {
   stepsEphemeralStorageMiB,
 } from '../lambdas/sdk/service/archive-limits';
 import { buildHttpApi, throttleRoutes } from './api';
-import { createAccessLogsBucket, createDataBucket, useBucketPolicyForAccessLogs } from './buckets';
+import {
+  accessLogDeliveryStatement,
+  adoptBucket,
+  createAccessLogsBucket,
+  createDataBucket,
+  useBucketPolicyForAccessLogs,
+  type AdoptedBucket,
+} from './buckets';
 import { buildKey } from './keys';
 import { buildMonitoring, type Monitoring } from './monitoring';
 import { buildFunctions } from './lockstep-function';
@@ -188,6 +196,28 @@ export interface SdkPublisherProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Data stores that `cdk destroy` kept (the default removal policy retains them), adopted by name instead of
+   * creating empty ones. The table and the SDK host and staging buckets are encrypted with the SDK key: give the
+   * kept key as `encryptionKey` too (e.g. `kms.Key.fromKeyArn`). Each adopted bucket gets its bucket policy again
+   * (TLS only; the package host's origin access for this distribution; the access logs bucket's log delivery).
+   * @default - new ones
+   */
+  readonly adopt?: SdkAdoptedStores;
+}
+
+/** Names of the SDK publisher's kept data stores (see the stack's outputs of the earlier deploy). */
+export interface SdkAdoptedStores {
+  /** The SDK table (`SDK_TABLES`). */
+  readonly tableName?: string;
+  /** Where providers upload. */
+  readonly sdkHostBucketName?: string;
+  /** Converted packages, tester plans and results. */
+  readonly stagingBucketName?: string;
+  /** Published packages and `index.json`. */
+  readonly packageHostBucketName?: string;
+  /** Access logs of the buckets and the distribution (the kept buckets still log there). */
+  readonly accessLogsBucketName?: string;
 }
 
 /** Every problem found in `SdkPublisherProps`, reported at once. */
@@ -232,14 +262,14 @@ const SDK_PUBLISHING_ASL = fileURLToPath(new URL('../statemachines/sdk-publishin
 export class SdkPublisher extends Construct {
   readonly encryptionKey: kms.IKey;
   /** The `Sdk` table of `SDK_TABLES`. */
-  readonly table: dynamodb.Table;
-  readonly accessLogsBucket: s3.Bucket;
+  readonly table: dynamodb.ITable;
+  readonly accessLogsBucket: s3.IBucket;
   /** Where providers upload (`incoming/<name>/<version>/...`). */
-  readonly sdkHostBucket: s3.Bucket;
+  readonly sdkHostBucket: s3.IBucket;
   /** Converted packages waiting for dependencies, tests and publication; tester plans and results. */
-  readonly stagingBucket: s3.Bucket;
+  readonly stagingBucket: s3.IBucket;
   /** Published packages by tier (`public/`, `early-access/`, `private/`) and `index.json`; read only by CloudFront. */
-  readonly packageHostBucket: s3.Bucket;
+  readonly packageHostBucket: s3.IBucket;
   readonly publicKey: cloudfront.IPublicKey;
   readonly keyGroup: cloudfront.KeyGroup;
   readonly distribution: cloudfront.Distribution;
@@ -276,26 +306,45 @@ export class SdkPublisher extends Construct {
         'Lockstep SDK publishing: SDK table, SDK host and staging buckets, notifications, tester output',
         removalPolicy,
       ));
-    this.table = createLockstepTable(this, SDK_TABLES[0]!, { encryptionKey: key, removalPolicy });
-    this.accessLogsBucket = createAccessLogsBucket(this, 'AccessLogsBucket', {
-      removalPolicy,
-      logsOf: 'SDK host, staging and package host buckets and the package host distribution',
-      acceptsCloudFrontLogs: true,
-    });
+    const adopt = props.adopt ?? {};
+    this.table = adopt.tableName
+      ? dynamodb.Table.fromTableAttributes(this, 'AdoptedTable', { tableName: adopt.tableName, encryptionKey: key })
+      : createLockstepTable(this, SDK_TABLES[0]!, { encryptionKey: key, removalPolicy });
+    this.accessLogsBucket = adopt.accessLogsBucketName
+      ? this.adoptAccessLogsBucket(adopt.accessLogsBucketName)
+      : createAccessLogsBucket(this, 'AccessLogsBucket', {
+          removalPolicy,
+          logsOf: 'SDK host, staging and package host buckets and the package host distribution',
+          acceptsCloudFrontLogs: true,
+        });
     const dataBucket = (
       bucketId: string,
       prefix: string,
       options: { encryptionKey?: kms.IKey; eventBridgeEnabled?: boolean },
-    ): s3.Bucket =>
-      createDataBucket(this, bucketId, {
-        accessLogs: this.accessLogsBucket,
-        accessLogsPrefix: prefix,
-        removalPolicy,
-        ...options,
-      });
-    this.sdkHostBucket = dataBucket('SdkHostBucket', 'sdk-host/', { encryptionKey: key, eventBridgeEnabled: true });
-    this.stagingBucket = dataBucket('StagingBucket', 'staging/', { encryptionKey: key });
-    this.packageHostBucket = dataBucket('PackageHostBucket', 'package-host/', {});
+      adoptedName: string | undefined,
+    ): AdoptedBucket | s3.Bucket =>
+      adoptedName
+        ? adoptBucket(this, `Adopted${bucketId}`, adoptedName, options)
+        : createDataBucket(this, bucketId, {
+            accessLogs: this.accessLogsBucket,
+            accessLogsPrefix: prefix,
+            removalPolicy,
+            ...options,
+          });
+    const bucketOf = (b: AdoptedBucket | s3.Bucket): s3.IBucket => ('policy' in b && 'bucket' in b ? b.bucket : b);
+    this.sdkHostBucket = bucketOf(
+      dataBucket(
+        'SdkHostBucket',
+        'sdk-host/',
+        { encryptionKey: key, eventBridgeEnabled: true },
+        adopt.sdkHostBucketName,
+      ),
+    );
+    this.stagingBucket = bucketOf(
+      dataBucket('StagingBucket', 'staging/', { encryptionKey: key }, adopt.stagingBucketName),
+    );
+    const packageHost = dataBucket('PackageHostBucket', 'package-host/', {}, adopt.packageHostBucketName);
+    this.packageHostBucket = bucketOf(packageHost);
 
     ({ publicKey: this.publicKey, keyGroup: this.keyGroup } = buildSigningKeyGroup(
       this,
@@ -309,6 +358,8 @@ export class SdkPublisher extends Construct {
       logBucket: this.accessLogsBucket,
     });
     this.cdnBaseUrl = `https://${props.domainName ?? this.distribution.distributionDomainName}`;
+    // The CDK cannot add origin access to an imported bucket's policy: an adopted package host gets it here.
+    if ('policy' in packageHost && 'bucket' in packageHost) allowDistributionReads(packageHost, this.distribution);
 
     this.notificationTopic = buildTopic(this, 'NotificationTopic', 'Lockstep SDK publishing', key);
     // The notifier publishes one message per owner with the attribute `recipient` (lower case).
@@ -396,6 +447,13 @@ export class SdkPublisher extends Construct {
       encryptionKey: key,
     });
     this.addOutputs();
+  }
+
+  /** The kept access logs bucket, with the log delivery its bucket policy allowed before. */
+  private adoptAccessLogsBucket(bucketName: string): s3.IBucket {
+    const adopted = adoptBucket(this, 'AdoptedAccessLogsBucket', bucketName);
+    adopted.policy.document.addStatements(accessLogDeliveryStatement(this, adopted.bucket));
+    return adopted.bucket;
   }
 
   private dataStores(): Pick<
@@ -521,6 +579,18 @@ export class SdkPublisher extends Construct {
   }
 }
 
+/** Origin access control reads of `distribution` on an adopted package host, as the CDK grants a bucket it made. */
+function allowDistributionReads(adopted: AdoptedBucket, distribution: cloudfront.IDistribution): void {
+  adopted.policy.document.addStatements(
+    new iam.PolicyStatement({
+      principals: [new iam.ServicePrincipal('cloudfront.amazonaws.com')],
+      actions: ['s3:GetObject'],
+      resources: [adopted.bucket.arnForObjects('*')],
+      conditions: { StringEquals: { 'AWS:SourceArn': distribution.distributionArn } },
+    }),
+  );
+}
+
 interface ValidatedProps {
   /** The public key as SPKI PEM, when given as a string that could be read. */
   readonly publicKeyPem?: string;
@@ -544,6 +614,12 @@ function checkProps(props: SdkPublisherProps): ValidatedProps {
     ),
   );
 
+  const adopt = props.adopt ?? {};
+  if ((adopt.tableName || adopt.sdkHostBucketName || adopt.stagingBucketName) && props.encryptionKey === undefined) {
+    problems.push(
+      'adopt: give encryptionKey too, the kept key that encrypts the SDK table and the SDK host and staging buckets (kms.Key.fromKeyArn)',
+    );
+  }
   if (props.domainName !== undefined && props.certificate === undefined) {
     problems.push(
       'domainName: give certificate too (an ACM certificate for that name, in us-east-1), or leave both out',

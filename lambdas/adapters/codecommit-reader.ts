@@ -3,7 +3,14 @@
  * the functions are granted). `GetDifferences` is not used: it lists changed files, not the commits of a push.
  */
 import { GetBranchCommand, GetCommitCommand, type CodeCommitClient } from '@aws-sdk/client-codecommit';
-import type { RepositoryReader, SourceCommit } from '../ports/services';
+import { CommitNotFoundError, type RepositoryReader, type SourceCommit } from '../ports/services';
+
+/** GetCommit's answers for a commit (or repository) that is not there; others (access, throttling) are not that. */
+const NOT_THERE = new Set([
+  'CommitIdDoesNotExistException',
+  'CommitDoesNotExistException',
+  'RepositoryDoesNotExistException',
+]);
 
 export class CodeCommitRepositoryReader implements RepositoryReader {
   constructor(private readonly client: CodeCommitClient) {}
@@ -20,7 +27,15 @@ export class CodeCommitRepositoryReader implements RepositoryReader {
   }
 
   async commit(repository: string, commitId: string): Promise<SourceCommit> {
-    const commit = (await this.client.send(new GetCommitCommand({ repositoryName: repository, commitId })))?.commit;
+    let result;
+    try {
+      result = await this.client.send(new GetCommitCommand({ repositoryName: repository, commitId }));
+    } catch (error) {
+      if (error instanceof Error && NOT_THERE.has(error.name))
+        throw new CommitNotFoundError(repository, commitId, { cause: error });
+      throw error;
+    }
+    const commit = result?.commit;
     if (!commit) throw new Error(`CodeCommit returned no commit ${commitId} of ${repository}`);
     const author = commit.author ?? {};
     return {

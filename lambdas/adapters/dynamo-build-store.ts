@@ -129,7 +129,7 @@ export class DynamoBuildStore implements BuildStore {
   async complete(
     application: string,
     requestId: string,
-    outcome: { status: 'succeeded' | 'failed'; finishedAt: number; revision?: number },
+    outcome: { status: 'succeeded' | 'failed'; finishedAt: number; revision?: number; failure?: string },
   ): Promise<boolean> {
     try {
       await this.client.send(
@@ -138,7 +138,8 @@ export class DynamoBuildStore implements BuildStore {
           Key: { pk: `BUILDS#${application}`, sk: `BUILD#${requestId}` },
           UpdateExpression:
             'SET #status = :status, finishedAt = :at' +
-            (outcome.revision === undefined ? '' : ', revision = :revision'),
+            (outcome.revision === undefined ? '' : ', revision = :revision') +
+            (outcome.failure === undefined ? '' : ', failure = :failure'),
           ConditionExpression: '#status = :running',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: {
@@ -146,6 +147,8 @@ export class DynamoBuildStore implements BuildStore {
             ':at': outcome.finishedAt,
             ':running': 'running',
             ...(outcome.revision === undefined ? {} : { ':revision': outcome.revision }),
+            // Bounded: a source tool's message can be long, and the item also holds the build's commits.
+            ...(outcome.failure === undefined ? {} : { ':failure': outcome.failure.slice(0, 2000) }),
           },
         }),
       );

@@ -209,6 +209,7 @@ export const buildItem = z.object({
   commits: z.array(buildCommit),
   buildId: z.string().optional(),
   revision: revisionNumber.optional(),
+  failure: z.string().optional(),
 });
 
 export const executionItem = z.object({
@@ -309,6 +310,7 @@ export const versionItem = z.object({
   }),
   contentsKey: z.string(),
   resolved: z.array(ref).optional(),
+  testedBy: z.string().min(1).optional(),
   involved: z.array(z.object({ name: z.string().min(1), contacts: z.array(z.string()) })).optional(),
   tests: z
     .object({ planId: z.string().min(1), passed: z.boolean(), packages: z.array(packageTestResultSchema) })

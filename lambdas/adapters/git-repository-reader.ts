@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import { isAbsolute, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import type { RepositoryReader, SourceCommit } from '../ports/services';
+import { CommitNotFoundError, type RepositoryReader, type SourceCommit } from '../ports/services';
 
 const execFileAsync = promisify(execFile);
 
@@ -38,7 +38,19 @@ export class GitRepositoryReader implements RepositoryReader {
   }
 
   async commit(repository: string, commitId: string): Promise<SourceCommit> {
-    const out = await this.git(repository, 'show', '-s', `--format=${FORMAT}`, `${commitId}^{commit}`);
+    let out: string;
+    try {
+      out = await this.git(repository, 'show', '-s', `--format=${FORMAT}`, `${commitId}^{commit}`);
+    } catch (error) {
+      // git's words for an object (or a whole repository) that is not there, as opposed to a git that cannot run.
+      if (
+        /bad object|unknown revision|not a valid object|not a git repository|cannot change to/i.test(
+          (error as Error).message,
+        )
+      )
+        throw new CommitNotFoundError(repository, commitId, { cause: error });
+      throw error;
+    }
     const [id = '', parents = '', email = '', name = '', time = '0', ...message] = out.split(SEPARATOR);
     return {
       id,

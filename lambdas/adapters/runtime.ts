@@ -8,6 +8,7 @@
 import { requireEnv } from '../core/errors';
 import { ApprovalLinkSigner, parseSecrets } from '../promotion/approval-link';
 import type { AgentDependencies } from '../promotion/agents';
+import { githubTokenSecret } from '../promotion/source-commits';
 import type { ApprovalDependencies } from '../promotion/approvals';
 import type { OperatorDependencies } from '../promotion/operator-actions';
 import type { RetryDependencies } from '../promotion/retry';
@@ -25,6 +26,7 @@ import { DynamoLockStore } from './dynamo-lock-store';
 import { DynamoOperatorStore } from './dynamo-operator-store';
 import { DynamoRevisionStore } from './dynamo-revision-store';
 import { GitRepositoryReader } from './git-repository-reader';
+import { GitHubRepositoryReader } from './github-repository-reader';
 import { traceAwsClients } from './observability';
 import { pipelineFromEnv } from './pipeline-file';
 import { S3ArtifactStore } from './s3-artifact-store';
@@ -77,12 +79,23 @@ export function createRuntime({ env, clients, clock }: RuntimeContext) {
   );
   /** SendTaskSuccess/Failure need no state machine ARN: the approval API only decides tasks. */
   const taskOrchestrator = once(() => new StepFunctionsOrchestrator(clients.sfn));
-  /** By source kind: CodeCommit through its API; `local:` sources (local mode only) through git on their folder. */
+  const pipeline = () => pipelineFromEnv(env);
+  /**
+   * By source kind: CodeCommit through its API; GitHub through its REST API with each package's `tokenSecret`
+   * (LOCKSTEP_GITHUB_API_URL for GitHub Enterprise Server); `local:` sources (local mode only) through git.
+   */
   const repositoryReaders = once(() => ({
     codecommit: new CodeCommitRepositoryReader(clients.codecommit),
+    github: new GitHubRepositoryReader({
+      token: async (repository) => {
+        const secret = githubTokenSecret(pipeline(), repository);
+        if (!secret) throw new RangeError(`No package from GitHub repository ${repository} names a tokenSecret`);
+        return secretReader().get(secret);
+      },
+      ...(env.LOCKSTEP_GITHUB_API_URL ? { baseUrl: env.LOCKSTEP_GITHUB_API_URL } : {}),
+    }),
     local: new GitRepositoryReader(),
   }));
-  const pipeline = () => pipelineFromEnv(env);
 
   const approvalDependencies = once((): ApprovalDependencies => {
     const secretArn = need('LOCKSTEP_APPROVAL_SIGNING_SECRET_ARN');

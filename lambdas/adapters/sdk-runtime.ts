@@ -49,18 +49,22 @@ export function createSdkRuntime({ env: variables, clients, clock }: RuntimeCont
   });
 
   /** What the upload API, intake and steps handlers need. */
-  const serviceDependencies = once((): SdkServiceDependencies => ({
-    config: config(),
-    store: sdkStore(),
-    objects: objectStore(),
-    notifier: new SnsSdkNotifier(clients.sns, need('LOCKSTEP_SDK_NOTIFICATION_TOPIC_ARN')),
-    orchestrator: new StepFunctionsOrchestrator(clients.sfn, need('LOCKSTEP_SDK_STATE_MACHINE_ARN')),
-    clock,
-    archiveLimits: archiveLimitsFromEnv(env),
-    ...(env.LOCKSTEP_CDN_DISTRIBUTION_ID
-      ? { cdn: new CloudFrontInvalidator(new CloudFrontClient({}), env.LOCKSTEP_CDN_DISTRIBUTION_ID) }
-      : {}),
-  }));
+  const serviceDependencies = once((): SdkServiceDependencies => {
+    const orchestrator = new StepFunctionsOrchestrator(clients.sfn, need('LOCKSTEP_SDK_STATE_MACHINE_ARN'));
+    return {
+      config: config(),
+      store: sdkStore(),
+      objects: objectStore(),
+      notifier: new SnsSdkNotifier(clients.sns, need('LOCKSTEP_SDK_NOTIFICATION_TOPIC_ARN')),
+      orchestrator,
+      executions: orchestrator,
+      clock,
+      archiveLimits: archiveLimitsFromEnv(env),
+      ...(env.LOCKSTEP_CDN_DISTRIBUTION_ID
+        ? { cdn: new CloudFrontInvalidator(new CloudFrontClient({}), env.LOCKSTEP_CDN_DISTRIBUTION_ID) }
+        : {}),
+    };
+  });
 
   const downloadDependencies = once((): DownloadDependencies => {
     const policyFile = need('LOCKSTEP_SDK_ACCESS_POLICY_FILE');

@@ -78,6 +78,12 @@ export interface CodeBuildProjectDefinition {
   readonly artifact?: { readonly packaging: 'ZIP'; readonly keyPattern: string };
   /** Deploy and test projects: IAM role assumed in pre_build before the commands run. */
   readonly roleArn?: string;
+  /**
+   * Deploy and test projects: the step's `secrets:` (variable -> Secrets Manager or Parameter Store ARN), which
+   * CodeBuild resolves when a build starts (on AWS as `SECRETS_MANAGER`/`PARAMETER_STORE` project variables, locally
+   * through the local Secrets Manager).
+   */
+  readonly secrets?: Readonly<Record<string, string>>;
 }
 
 /** S3 prefix under which every revision artifact lives. */
@@ -307,6 +313,7 @@ export function deployProject(pipeline: Pipeline, environmentName: string): Code
     perBuildVariables: DEPLOY_PER_BUILD,
     source: revisionArtifactSource(pipeline, environment.name),
     ...(environment.roleArn ? { roleArn: environment.roleArn } : {}),
+    ...(environment.deploy.secrets ? { secrets: environment.deploy.secrets } : {}),
   };
 }
 
@@ -337,6 +344,7 @@ export function testProject(pipeline: Pipeline, environmentName: string, stepNam
     perBuildVariables: DEPLOY_PER_BUILD,
     source: revisionArtifactSource(pipeline, environment.name),
     ...(environment.roleArn ? { roleArn: environment.roleArn } : {}),
+    ...(step.secrets ? { secrets: step.secrets } : {}),
   };
 }
 

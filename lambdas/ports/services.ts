@@ -3,6 +3,7 @@
  * the same adapters at its emulators through the SDK's standard endpoint variables.
  */
 import type { NotificationEvent } from '../core/config/schema';
+import { LockstepError } from '../core/errors';
 
 export interface BuildRequest {
   readonly projectName: string;
@@ -99,13 +100,34 @@ export interface SourceCommit {
 
 /**
  * Reads a source repository's branches and commits. One adapter per source kind: CodeCommit through its API
- * (`GetBranch`, `GetCommit`), and the `local:` source kind through git on the local repository.
+ * (`GetBranch`, `GetCommit`), GitHub through its REST API (`source.github.tokenSecret`), and the `local:` source
+ * kind through git on the local repository.
  */
 export interface RepositoryReader {
   /** The branch's head commit id; undefined when the branch does not exist. */
   branchHead(repository: string, branch: string): Promise<string | undefined>;
-  /** One commit; throws when the repository or commit does not exist. */
+  /**
+   * One commit. Throws `CommitNotFoundError` when the repository answers that it has no such commit (or no such
+   * repository); any other failure (no access, throttled, unreachable) as it is.
+   */
   commit(repository: string, commitId: string): Promise<SourceCommit>;
+}
+
+/**
+ * The repository has no such commit: the push that named it was force-overwritten, or the repository was replaced
+ * or deleted. A build of it cannot succeed, so it is failed with this message instead of the source tool's own.
+ */
+export class CommitNotFoundError extends LockstepError {
+  constructor(
+    readonly repository: string,
+    readonly commitId: string,
+    options: { cause?: unknown } = {},
+  ) {
+    super(`commit ${commitId} is not in ${repository}: was the push force-overwritten or the repository replaced?`, {
+      ...options,
+      details: { repository, commitId },
+    });
+  }
 }
 
 /** A running promotion execution, with the input it was started with. */

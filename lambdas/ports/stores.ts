@@ -238,6 +238,8 @@ export type StoredBuild = BuildRecord & {
   readonly application: string;
   readonly buildId?: string;
   readonly revision?: number;
+  /** Why a failed build failed, as reported (e.g. "commit … is not in …: was the push force-overwritten …?"). */
+  readonly failure?: string;
 };
 
 /**
@@ -260,7 +262,7 @@ export interface BuildStore {
   complete(
     application: string,
     requestId: string,
-    outcome: { status: 'succeeded' | 'failed'; finishedAt: number; revision?: number },
+    outcome: { status: 'succeeded' | 'failed'; finishedAt: number; revision?: number; failure?: string },
   ): Promise<boolean>;
 }
 

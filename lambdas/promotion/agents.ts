@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { promotionId, type Pipeline } from '../core/config/schema';
-import { planBuilds, type Push } from '../core/decide/autobuild';
+import { planBuilds, type BuildRequest, type Push } from '../core/decide/autobuild';
 import { reconcile, type PromotionDecision, type World } from '../core/decide/snapshots';
 import type { EnvironmentPin, EnvironmentState } from '../core/model';
 import { attemptOf, buildProjectName, executionName } from '../core/names';
@@ -30,6 +30,7 @@ import type {
 } from '../ports/stores';
 import type { ApprovalDependencies } from './approvals';
 import { deliverUndelivered, sendApprovalRequest } from './approvals';
+import { missingCommit, resolveBuildRequest } from './build-heads';
 import { ConcurrentUpdateError } from './errors';
 import { buildArtifactUri, environmentDefinition, executionInput, revisionArtifactUri } from './execution-input';
 import { carryRenamedEnvironments, endRemovedEnvironments, type RemovedEnvironmentReport } from './environment-changes';
@@ -125,9 +126,33 @@ export async function autoBuild(deps: AgentDependencies): Promise<string[]> {
   const [pushes, history] = await Promise.all([deps.builds.pushes(), deps.builds.history(applications)]);
   const plan = planBuilds(deps.pipeline, pushes, history, now);
   const started: string[] = [];
-  for (const request of plan.requests) {
+  for (const planned of plan.requests) {
+    const resolved = deps.repositories
+      ? await resolveBuildRequest(
+          deps.pipeline,
+          deps.repositories,
+          planned,
+          history[planned.application] ?? [],
+          warnOf(deps),
+        )
+      : ({ kind: 'build', request: planned } as const);
+    const request = resolved.request;
+    if (resolved.kind === 'unchanged') {
+      await noteNothingToBuild(deps, request, now);
+      continue;
+    }
     if (!(await deps.builds.claim(request, now))) continue; // another pass has it, or another build runs
     const projectName = buildProjectName(deps.pipeline.pipeline.name, request.application);
+    if (resolved.kind === 'missing') {
+      // Recorded as a failed build, so its pushes count as built and are not retried until the next push.
+      await deps.builds.complete(request.application, request.requestId, {
+        status: 'failed',
+        finishedAt: deps.clock(),
+        failure: resolved.error.message,
+      });
+      await reportBuildFailure(deps, request.application, request.requestId, resolved.error.message, request.commits);
+      continue;
+    }
     try {
       const { buildId } = await deps.runner.start({
         projectName,
@@ -165,6 +190,27 @@ export async function autoBuild(deps: AgentDependencies): Promise<string[]> {
     }
   }
   return started;
+}
+
+function warnOf(deps: AgentDependencies): (message: string, error: unknown) => void {
+  return deps.warn ?? ((message: string, error: unknown) => console.warn(message, error));
+}
+
+/** Says once per request that its pushes name nothing new on their branches (they were force-pushed away). */
+async function noteNothingToBuild(deps: AgentDependencies, request: BuildRequest, now: number): Promise<void> {
+  const heads = Object.entries(request.versionSet)
+    .map(([pkg, commit]) => `${pkg} ${commit.slice(0, 12)}`)
+    .join(', ');
+  const summary = `nothing-to-build: ${request.requestId}`;
+  if (!(await deps.environments.noteDecision('autobuild', request.application, summary, now))) return;
+  await deps.events.append({
+    at: now,
+    type: 'build-skipped',
+    actor: 'agent:autobuild',
+    message: `Nothing new to build for ${request.application}: its branch heads (${heads}) are those of its last revision, and the pending pushes name commits no longer on their branch (force-pushed away?)`,
+    application: request.application,
+    details: { requestId: request.requestId, versionSet: request.versionSet, deliveryIds: request.deliveryIds },
+  });
 }
 
 async function reportBuildFailure(
@@ -218,10 +264,20 @@ export async function completeBuilds(deps: AgentDependencies): Promise<{ applica
     const info = infos.get(build.buildId);
     if (!info || info.status === 'IN_PROGRESS') continue;
     if (info.status !== 'SUCCEEDED') {
+      // A commit that left its repository while the build waited or ran is the real reason, whatever the source
+      // tool said about it (its wording differs between git, CodeBuild and GitHub).
+      const missing = deps.repositories
+        ? await missingCommit(deps.pipeline, deps.repositories, build.versionSet)
+        : undefined;
+      const failure = missing?.message ?? info.failure ?? info.status;
       if (
-        await deps.builds.complete(build.application, build.id, { status: 'failed', finishedAt: info.endedAt ?? now })
+        await deps.builds.complete(build.application, build.id, {
+          status: 'failed',
+          finishedAt: info.endedAt ?? now,
+          failure,
+        })
       ) {
-        await reportBuildFailure(deps, build.application, build.buildId, info.failure ?? info.status, build.commits);
+        await reportBuildFailure(deps, build.application, build.buildId, failure, build.commits);
       }
       continue;
     }
@@ -413,7 +469,7 @@ export async function reconcilePass(deps: AgentDependencies): Promise<PassOutcom
 export async function recoverMissedPushes(deps: AgentDependencies): Promise<string[]> {
   if (!deps.repositories) return [];
   const now = deps.clock();
-  const warn = deps.warn ?? ((message: string, error: unknown) => console.warn(message, error));
+  const warn = warnOf(deps);
   const missed = await missedPushes(deps.pipeline, deps.repositories, await deps.builds.pushes(), now, (pkg, error) =>
     warn(`Could not read the branch of package ${pkg}; missed pushes to it are found once it can be read`, error),
   );

@@ -13,9 +13,13 @@ import type { RepositoryReader, SourceCommit } from '../ports/services';
 export const MAX_PUSH_COMMITS = 20;
 const MESSAGE_LIMIT = 500;
 
-/** The readers by source kind; a kind without one is not read (GitHub deliveries carry their commits). */
+/**
+ * The readers by source kind; a kind without one is not read. GitHub is read only for packages that name a
+ * `tokenSecret` (its deliveries carry their commits; the API is for branch heads and lost deliveries).
+ */
 export interface RepositoryReaders {
   readonly codecommit?: RepositoryReader;
+  readonly github?: RepositoryReader;
   readonly local?: RepositoryReader;
 }
 
@@ -27,8 +31,25 @@ export function repositoryOf(
   const source = pkg.source;
   if ('codecommit' in source && readers.codecommit)
     return { reader: readers.codecommit, repository: source.codecommit.repository, branch: source.codecommit.branch };
+  if ('github' in source && source.github.tokenSecret && readers.github)
+    return { reader: readers.github, repository: githubRepository(source.github), branch: source.github.branch };
   if ('local' in source && readers.local)
     return { reader: readers.local, repository: source.local.path, branch: source.local.branch };
+  return undefined;
+}
+
+/** How a GitHub source names its repository to the reader: `owner/repo`. */
+export function githubRepository(source: { readonly owner: string; readonly repo: string }): string {
+  return `${source.owner}/${source.repo}`;
+}
+
+/** The `tokenSecret` of the package(s) whose GitHub repository is `owner/repo`; undefined when none names one. */
+export function githubTokenSecret(pipeline: Pipeline, repository: string): string | undefined {
+  for (const pkg of pipeline.packages) {
+    const source = pkg.source;
+    if ('github' in source && source.github.tokenSecret && githubRepository(source.github) === repository)
+      return source.github.tokenSecret;
+  }
   return undefined;
 }
 
@@ -54,10 +75,44 @@ export async function commitsBetween(
     found.push(commit);
     queue.push(...commit.parents.filter((p) => !seen.has(p)));
   }
-  return found.sort((a, b) => (a.id === head ? 1 : b.id === head ? -1 : a.timestamp - b.timestamp));
+  return parentsFirst(found, head);
 }
 
-function toCommit(c: SourceCommit): Commit {
+/**
+ * `commits` ordered so that every commit comes after those of its parents that are among them, `head` last: the
+ * order they were made in, which author dates (whole seconds, and rewritable) cannot tell.
+ */
+function parentsFirst(commits: readonly SourceCommit[], head: string): SourceCommit[] {
+  const byId = new Map(commits.map((c) => [c.id, c]));
+  const ordered: SourceCommit[] = [];
+  const placed = new Set<string>();
+  // Iterative depth-first walk (a long history must not overflow the stack): a commit is placed once its parents are.
+  const stack: { commit: SourceCommit; expanded: boolean }[] = [];
+  const push = (id: string) => {
+    const commit = byId.get(id);
+    if (commit && !placed.has(id)) stack.push({ commit, expanded: false });
+  };
+  // Every commit found was reached from `head` through found commits, so one walk from `head` places them all.
+  push(head);
+  while (stack.length > 0) {
+    const top = stack.at(-1)!;
+    if (placed.has(top.commit.id)) {
+      stack.pop();
+      continue;
+    }
+    if (!top.expanded) {
+      top.expanded = true;
+      for (const parent of [...top.commit.parents].reverse()) push(parent);
+      continue;
+    }
+    stack.pop();
+    placed.add(top.commit.id);
+    ordered.push(top.commit);
+  }
+  return ordered;
+}
+
+export function toCommit(c: SourceCommit): Commit {
   return { id: c.id, message: c.message.slice(0, MESSAGE_LIMIT), author: c.author, timestamp: c.timestamp };
 }
 

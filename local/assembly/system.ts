@@ -340,13 +340,18 @@ function startReconcile(input: {
   };
   const loop = new ReconcileLoop<ReconcileResult>(
     async () => {
-      const result = await input.pass({}, context);
-      progress?.pass(result);
-      for (const name of result.executionsStarted) {
-        progress?.promotionStarted(name);
-        watchExecution(name);
+      progress?.passStarted();
+      try {
+        const result = await input.pass({}, context);
+        progress?.pass(result);
+        for (const name of result.executionsStarted) {
+          progress?.promotionStarted(name);
+          watchExecution(name);
+        }
+        return result;
+      } finally {
+        progress?.passEnded();
       }
-      return result;
     },
     input.clock,
     (error) => input.write(`[local] reconcile pass failed: ${(error as Error).stack ?? String(error)}`),
@@ -516,7 +521,7 @@ function banner(
     sdk
       ? `  SDK publishing ${sdk.endpoints.api}/sdk/uploads, downloads through ${sdk.endpoints.edge} (lockstep sdk push|status|install)`
       : undefined,
-    `  AWS APIs       dynamodb ${e.dynamodb}  s3 ${e.s3}  sfn ${e.stepFunctions}  codebuild ${e.codeBuild}  sns ${e.sns}`,
+    awsApisLine(e),
     resumed > 0 ? `  resumed ${resumed} promotion execution(s) that a stop or crash cut short` : undefined,
     firstPush ? `  first push of the sample repository: HTTP ${firstPush.status}` : undefined,
     'Try: npm run lockstep -- push | push --fail-tests | status | approve <request> | pipeline disable',
@@ -524,6 +529,11 @@ function banner(
   ]
     .filter((line) => line !== undefined)
     .join('\n');
+}
+
+/** Every AWS API stand-in that local mode serves, as the AWS CLI's `--endpoint-url` values (README). */
+export function awsApisLine(e: Omit<LocalServices['endpoints'], 'http'>): string {
+  return `  AWS APIs       dynamodb ${e.dynamodb}  s3 ${e.s3}  sfn ${e.stepFunctions}  codebuild ${e.codeBuild}  codecommit ${e.codeCommit}  sns ${e.sns}  secretsmanager ${e.secretsManager}`;
 }
 
 function portOf(url: string | undefined): number {

@@ -2,7 +2,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { CodeBuildProjectDefinition, PackageCheckout } from '../../lambdas/core/buildspecs';
 import type { Source } from '../../lambdas/core/config/schema';
 import { LocalConfigurationError } from '../errors';
-import type { LocalSource, ProjectRegistration } from './codebuild';
+import type { EnvironmentVariable, LocalSource, ProjectRegistration } from './codebuild';
 
 /**
  * Turns the CodeBuild projects of lambdas/core/buildspecs.ts into local registrations, as the CDK construct turns
@@ -27,7 +27,7 @@ export function localProject(
   const base: Omit<ProjectRegistration, 'source' | 'secondarySources'> = {
     name: definition.name,
     buildspec: definition.buildspec,
-    environmentVariables: definition.environmentVariables,
+    environmentVariables: projectVariables(definition),
     artifacts: definition.artifact
       ? { type: 'S3', location: options.artifactsBucket, packaging: 'NONE' }
       : { type: 'NO_ARTIFACTS' },
@@ -46,6 +46,22 @@ export function localProject(
       sourceIdentifier: checkout.identifier,
     })),
   };
+}
+
+/**
+ * The project's variables with its step's `secrets:` as CodeBuild gets them on AWS: `SECRETS_MANAGER` variables by
+ * ARN (resolved when a build starts, through the local Secrets Manager), `PARAMETER_STORE` by parameter name (which
+ * local mode refuses when the build starts: it has no Parameter Store).
+ */
+function projectVariables(definition: CodeBuildProjectDefinition): EnvironmentVariable[] {
+  const plain = Object.entries(definition.environmentVariables).map(([name, value]) => ({ name, value }));
+  const secrets = Object.entries(definition.secrets ?? {}).map(([name, arn]): EnvironmentVariable => {
+    const parameter = /^arn:[^:]+:ssm:[^:]+:\d{12}:parameter\/(.+)$/.exec(arn)?.[1];
+    return parameter === undefined
+      ? { name, value: arn, type: 'SECRETS_MANAGER' }
+      : { name, value: parameter.includes('/') ? `/${parameter}` : parameter, type: 'PARAMETER_STORE' };
+  });
+  return [...plain, ...secrets];
 }
 
 function checkoutSource(checkout: PackageCheckout, options: LocalProjectOptions): LocalSource {

@@ -46,6 +46,11 @@ export class ProgressConsole {
   private readonly describer: BuildDescriber;
   private readonly seenBuilds = new Set<string>();
   private readonly told = new Map<string, string>();
+  /**
+   * Build lines held while a reconcile pass runs: a pass creates a revision and starts its promotion, whose deploy
+   * build starts before the pass returns its summary. Held, they follow the "revision created" line they depend on.
+   */
+  private held: (() => void)[] | undefined;
 
   constructor(
     pipeline: Pipeline,
@@ -56,33 +61,66 @@ export class ProgressConsole {
     this.describer = new BuildDescriber(pipeline);
   }
 
-  private say(text: string, more: readonly string[] = []): void {
-    const time = new Date(this.now()).toISOString().slice(11, 19);
+  private say(text: string, more: readonly string[] = [], at = this.now()): void {
+    const time = new Date(at).toISOString().slice(11, 19);
     const secrets = this.redact();
     this.write(maskSecrets(`${time}  ${text}`, secrets));
     for (const line of more) this.write(maskSecrets(line, secrets));
   }
 
+  /**
+   * A reconcile pass starts: build and notification lines wait until `passEnded`, after the pass's own lines (`pass`,
+   * `promotionStarted`).
+   */
+  passStarted(): void {
+    this.held ??= [];
+  }
+
+  /** The reconcile pass ended (or failed): the lines held for it are written, each with the time it happened. */
+  passEnded(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const line of held) line();
+  }
+
   /** A CodeBuild record changed (subscribe with `codeBuild.subscribe`). */
   build(record: BuildRecord): void {
+    // A copy: the service updates its record in place, and a held line must tell the change it was called for.
+    const copy = structuredClone(record);
+    this.hold((at) => this.describeBuild(copy, at));
+  }
+
+  /** Runs `write` now, or once the running pass has told its own lines (with the time it was called at). */
+  private hold(write: (at: number) => void): void {
+    const at = this.now();
+    if (this.held) this.held.push(() => write(at));
+    else write(at);
+  }
+
+  private describeBuild(record: BuildRecord, at: number): void {
     if (!this.seenBuilds.has(record.id)) {
       this.seenBuilds.add(record.id);
-      if (!record.buildComplete) this.say(`${this.describer.doing(record)} ...`);
+      if (!record.buildComplete) this.say(`${this.describer.doing(record)} ...`, [], at);
     }
     if (!record.buildComplete || this.seenBuilds.has(`${record.id}#done`)) return;
     this.seenBuilds.add(`${record.id}#done`);
     const seconds =
       record.endTime !== undefined ? ` in ${((record.endTime - record.startTime) / 1000).toFixed(1)} s` : '';
-    if (record.buildStatus === 'SUCCEEDED') this.say(`${this.describer.done(record)}${seconds}`);
+    if (record.buildStatus === 'SUCCEEDED') this.say(`${this.describer.done(record)}${seconds}`, [], at);
     else
       this.say(
         `FAILED: ${this.describer.doing(record)}${record.buildStatus === 'FAILED' ? '' : ` (${record.buildStatus})`}`,
         failureLines(record),
+        at,
       );
   }
 
   /** A notification was published (subscribe with `sns.subscribe`). */
   notification(message: OutboxMessage): void {
+    this.hold((at) => this.describeNotification(message, at));
+  }
+
+  private describeNotification(message: OutboxMessage, at: number): void {
     const subject = (message.subject ?? '').replace(/^\[Lockstep [^\]]*\]\s*/, '');
     const event = message.attributes.event;
     // The notification rules' copy of a request carries no link; the approvers' own messages say it all.
@@ -92,6 +130,7 @@ export class ProgressConsole {
       this.say(
         `${subject}: waiting for ${message.attributes.approver ?? 'an approver'}. Open in a browser to approve or reject:`,
         [`    ${link ?? '(no link in the message)'}`],
+        at,
       );
       return;
     }
@@ -99,10 +138,11 @@ export class ProgressConsole {
     this.say(
       `${event === 'revision-approved' ? '' : 'notification: '}${subject}`,
       detail ? [`    ${detail.slice(0, 300)}`] : [],
+      at,
     );
   }
 
-  /** A reconcile pass ended. */
+  /** A reconcile pass ended: what it did. */
   pass(summary: PassSummary): void {
     for (const created of summary.revisionsCreated)
       this.say(`revision ${created.application} r${created.revision} created`);

@@ -58,11 +58,25 @@ export class LocalSecretsManager {
     return `arn:aws:secretsmanager:${LOCAL_REGION}:${LOCAL_ACCOUNT}:secret:${name}-${suffix}`;
   }
 
+  /**
+   * The stored secret's name for a `SecretId`: its name, its local ARN, or any Secrets Manager ARN of that name, full
+   * (with the six-character suffix) or partial, whatever its region and account. A pipeline's `secrets:` name real
+   * ARNs of the AWS account; local mode serves the secret of the same name from `secrets.json`.
+   */
+  private nameOf(id: string): string | undefined {
+    const names = Object.keys(this.secrets);
+    const exact = names.find((n) => n === id || this.arnOf(n) === id);
+    if (exact !== undefined) return exact;
+    const named = /^arn:aws[a-z-]*:secretsmanager:[^:]*:[^:]*:secret:([^:]+)$/.exec(id)?.[1];
+    if (named === undefined) return undefined;
+    return names.find((n) => n === named || named === `${n}-${named.slice(-6)}`);
+  }
+
   /** The current value by name or ARN, for in-process callers (the local git push signs with the webhook secret). */
   valueOf(nameOrArn: string): string {
-    const name = Object.keys(this.secrets).find((n) => n === nameOrArn || this.arnOf(n) === nameOrArn);
+    const name = this.nameOf(nameOrArn);
     const secret = name === undefined ? undefined : this.secrets[name];
-    if (!secret) throw new AwsApiError('ResourceNotFoundException', `Secrets Manager can't find the specified secret.`);
+    if (!secret) throw notFound(nameOrArn, this.file);
     return secret.value;
   }
 
@@ -93,11 +107,9 @@ export class LocalSecretsManager {
 
   getSecretValue(input: Record<string, unknown>) {
     const id = requireString(input, 'SecretId');
-    const name = Object.keys(this.secrets).find((n) => n === id || this.arnOf(n) === id);
+    const name = this.nameOf(id);
     const secret = name === undefined ? undefined : this.secrets[name];
-    if (name === undefined || !secret) {
-      throw new AwsApiError('ResourceNotFoundException', `Secrets Manager can't find the specified secret.`);
-    }
+    if (name === undefined || !secret) throw notFound(id, this.file);
     const stage = typeof input.VersionStage === 'string' ? input.VersionStage : 'AWSCURRENT';
     const value = stage === 'AWSPREVIOUS' ? secret.previous : stage === 'AWSCURRENT' ? secret.value : undefined;
     if (value === undefined) {
@@ -156,4 +168,13 @@ export class LocalSecretsManager {
       },
     };
   }
+}
+
+/** Secrets Manager's own error, with where local mode keeps its secrets and how to add the missing one. */
+function notFound(id: string, file: string): AwsApiError {
+  const name = /:secret:([^:]+)$/.exec(id)?.[1] ?? id;
+  return new AwsApiError(
+    'ResourceNotFoundException',
+    `Secrets Manager can't find the specified secret. Local mode serves secrets from ${file}: add "${name}": { "value": "..." } to it (a pipeline's secret ARN is matched by its name).`,
+  );
 }

@@ -657,6 +657,13 @@ describe('HTTP API and intake triggers', () => {
     });
   });
 
+  it('lets only the intake poll describe SDK publishing executions, to fail tests whose execution ended (issue 14, item 12)', () => {
+    const describing = rolesAllowed('states:DescribeExecution', ':execution:');
+    expect(describing).toEqual([logicalId('AWS::IAM::Role', 'SdkIntakeRole')]);
+    const statement = statementsOf('SdkIntakeRole').find((s) => asArray(s.Action).includes('states:DescribeExecution'));
+    expect(JSON.stringify(statement.Resource)).toMatch(/:execution:.*-sdk-publishing:\*/);
+  });
+
   it('polls the SDK host every 15 minutes', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(15 minutes)',

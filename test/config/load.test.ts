@@ -124,7 +124,7 @@ describe('schema problems in plain English', () => {
       column: 44,
     });
     expect(problem!.fix).toBe(
-      'did you mean "branch"? Otherwise remove it, or check its spelling; allowed keys: owner, repo, branch, connectionArn',
+      'did you mean "branch"? Otherwise remove it, or check its spelling; allowed keys: owner, repo, branch, connectionArn, tokenSecret',
     );
   });
 
@@ -166,7 +166,7 @@ describe('schema problems in plain English', () => {
     const [problem] = problemsOf(YAML.replace('github: { owner: example, repo: web }', 'gitlab: { project: web }'));
     expect(problem!.path).toBe('packages[0].source');
     expect(problem!.message).toContain('not in a recognized form');
-    expect(problem!.fix).toContain('{ github: { owner, repo, branch, connectionArn } }');
+    expect(problem!.fix).toContain('{ github: { owner, repo, branch, connectionArn, tokenSecret } }');
     expect(problem!.fix).toContain('{ codecommit: { repository, branch } }');
   });
 

@@ -1,15 +1,20 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { tempDataDir } from '../local/helpers';
-import { builds, deployed, deploysOf, eventually, notifications } from './support';
+import {
+  builds,
+  deployed,
+  deploysOf,
+  eventually,
+  notifications,
+  runCli,
+  startLocal,
+  type LocalProcess,
+} from './support';
 
 // `lockstep local` as a child process, killed with SIGKILL (its whole process group, as a crash or a closed terminal
 // would) in the middle of a deploy and in the middle of an approval wait, then started again on the same data folder.
-const ROOT = resolve(import.meta.dirname, '..', '..');
-const CLI = [process.execPath, '--import', 'tsx', join(ROOT, 'bin', 'lockstep.ts')] as const;
-
 const CONFIG = `
 pipeline: { name: crashtest, buildDebounce: 1s }
 packages:
@@ -40,41 +45,15 @@ promotions:
   - { from: { environment: alpha }, to: beta }
 `;
 
-interface Running {
-  readonly child: ChildProcess;
-  output: string;
-  readonly exited: Promise<void>;
-}
-
 describe('crash and restart of lockstep local', () => {
   let data: Awaited<ReturnType<typeof tempDataDir>>;
   let configFile: string;
-  let current: Running | undefined;
-  const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+  let current: LocalProcess | undefined;
 
-  const start = (): Running => {
-    const child = spawn(
-      CLI[0],
-      [...CLI.slice(1), 'local', '--data-dir', data.dir, '--config', configFile, '--dynamodb', 'dynalite', '--no-sdk'],
-      {
-        cwd: ROOT,
-        env,
-        detached: true, // its own process group, so the test can kill all of it at once
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    const running: Running = { child, output: '', exited: new Promise((ok) => child.once('exit', () => ok())) };
-    child.stdout.on('data', (chunk: Buffer) => (running.output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (running.output += chunk.toString()));
-    current = running;
-    return running;
-  };
-  const crash = async (running: Running) => {
-    process.kill(-running.child.pid!, 'SIGKILL');
-    await running.exited;
-  };
-  const cli = (...args: string[]) =>
-    spawnSync(CLI[0], [...CLI.slice(1), ...args, '--data-dir', data.dir], { cwd: ROOT, env, encoding: 'utf8' });
+  const start = (): LocalProcess =>
+    (current = startLocal(['--data-dir', data.dir, '--config', configFile, '--dynamodb', 'dynalite', '--no-sdk']));
+  const crash = (running: LocalProcess) => running.crash();
+  const cli = (...args: string[]) => runCli([...args, '--data-dir', data.dir]);
   const status = () => {
     const result = cli('status', '--json');
     if (result.status !== 0) throw new Error(result.stderr);
@@ -95,7 +74,7 @@ describe('crash and restart of lockstep local', () => {
   });
 
   afterEach(async () => {
-    if (current?.child.exitCode === null) await crash(current);
+    await current?.crash();
     current = undefined;
     await data?.cleanup();
   });
@@ -149,6 +128,20 @@ describe('crash and restart of lockstep local', () => {
           m.attributes.environment === 'beta',
       );
     await eventually(async () => (await approvalEmails()).length === 1, 'the approval email for r1 in beta', 60_000);
+    // The crash is to land in the wait, after the request step: its last act is the notification rules' notice,
+    // published once the approvers' mail is marked sent. (A crash between the mail and that mark resends the mail:
+    // approval mails are at least once, ARCHITECTURE.md.)
+    await eventually(
+      async () =>
+        (await notifications(data.dir)).some(
+          (m) =>
+            m.attributes.event === 'approval-requested' &&
+            m.attributes.approver === undefined &&
+            m.attributes.environment === 'beta',
+        ),
+      'the request step to finish (its notice to the notification rules)',
+      60_000,
+    );
     await crash(first);
 
     const second = start();

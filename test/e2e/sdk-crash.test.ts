@@ -1,19 +1,15 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { fetchStatus, pushSdks, resolveApi } from '../../bin/commands/sdk';
 import { buildExampleSdks } from '../../examples/sdks/build';
 import { tempDataDir } from '../local/helpers';
-import { builds, eventually } from './support';
+import { builds, eventually, startLocal, type LocalProcess } from './support';
 
 // `lockstep local` with its SDK half as a child process, killed with SIGKILL (its whole process group) while an SDK
 // is TESTING, then started again on the same data folder: the interrupted publish finishes by itself (issue 14,
 // item 12), as crash.test.ts shows for promotions.
-const ROOT = resolve(import.meta.dirname, '..', '..');
-const CLI = [process.execPath, '--import', 'tsx', join(ROOT, 'bin', 'lockstep.ts')] as const;
-
 const CONFIG = `
 pipeline: { name: sdkcrash }
 packages:
@@ -33,40 +29,15 @@ promotions:
   - { from: { application: sample-app }, to: alpha }
 `;
 
-interface Running {
-  readonly child: ChildProcess;
-  output: string;
-  readonly exited: Promise<void>;
-}
-
 describe('crash and restart of lockstep local while an SDK is TESTING', () => {
   let data: Awaited<ReturnType<typeof tempDataDir>>;
   let configFile: string;
   let gate: string;
-  let current: Running | undefined;
-  const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+  let current: LocalProcess | undefined;
 
-  const start = (): Running => {
-    const child = spawn(
-      CLI[0],
-      [...CLI.slice(1), 'local', '--data-dir', data.dir, '--config', configFile, '--dynamodb', 'dynalite'],
-      {
-        cwd: ROOT,
-        env,
-        detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    const running: Running = { child, output: '', exited: new Promise((ok) => child.once('exit', () => ok())) };
-    child.stdout.on('data', (chunk: Buffer) => (running.output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (running.output += chunk.toString()));
-    current = running;
-    return running;
-  };
-  const crash = async (running: Running) => {
-    process.kill(-running.child.pid!, 'SIGKILL');
-    await running.exited;
-  };
+  const start = (): LocalProcess =>
+    (current = startLocal(['--data-dir', data.dir, '--config', configFile, '--dynamodb', 'dynalite']));
+  const crash = (running: LocalProcess) => running.crash();
 
   beforeAll(async () => {
     data = await tempDataDir('lockstep-e2e-sdk-crash-');
@@ -78,7 +49,7 @@ describe('crash and restart of lockstep local while an SDK is TESTING', () => {
   });
 
   afterAll(async () => {
-    if (current?.child.exitCode === null) await crash(current);
+    await current?.crash();
     await data?.cleanup();
     await rm(gate, { recursive: true, force: true });
   });

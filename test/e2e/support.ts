@@ -1,6 +1,7 @@
-import { afterEach, beforeEach, jest } from '@jest/globals';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { afterEach, beforeEach, jest } from '@jest/globals';
 import type { BuildRecord } from '../../local/codebuild/codebuild';
 import { variables } from '../../local/console/builds';
 import { readOutbox } from '../../local/console/status';
@@ -100,4 +101,54 @@ export async function decide(link: string, decision: 'approve' | 'reject'): Prom
     body: form.toString(),
   });
   return { status: response.status, body: await response.text() };
+}
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+/** The operator CLI as a user runs it (`npm run lockstep --`), without npm's own process in between. */
+const CLI = [process.execPath, '--import', 'tsx', join(ROOT, 'bin', 'lockstep.ts')] as const;
+const CLI_ENV = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+
+/** `lockstep local` running as a child process, with everything it printed so far. */
+export interface LocalProcess {
+  readonly child: ChildProcess;
+  /** Its stdout and stderr, interleaved as they arrived. */
+  readonly output: string;
+  readonly exited: Promise<void>;
+  /** Ends it as a crash or a closed terminal would: SIGKILL to its whole process group. */
+  crash(): Promise<void>;
+}
+
+/**
+ * Starts `lockstep local <args>` in its own process group (so `crash` kills every build it runs with it), from the
+ * repository root.
+ */
+export function startLocal(args: readonly string[]): LocalProcess {
+  const child = spawn(CLI[0], [...CLI.slice(1), 'local', ...args], {
+    cwd: ROOT,
+    env: CLI_ENV,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const exited = new Promise<void>((ok) => child.once('exit', () => ok()));
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  return {
+    child,
+    get output() {
+      return output;
+    },
+    exited,
+    async crash() {
+      // Already gone (it exited, or an earlier crash): nothing to kill, and `kill` would throw ESRCH.
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      process.kill(-child.pid!, 'SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/** Runs the operator CLI to its end (`lockstep <args>`), as `npm run lockstep -- <args>` would. */
+export function runCli(args: readonly string[]) {
+  return spawnSync(CLI[0], [...CLI.slice(1), ...args], { cwd: ROOT, env: CLI_ENV, encoding: 'utf8' });
 }

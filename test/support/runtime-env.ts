@@ -89,7 +89,7 @@ export interface RuntimeEnv {
 export async function startRuntimeEnv(
   secrets: { webhook?: string; signing?: string } = {},
   pipeline: PipelineInput = TEST_PIPELINE,
-  options: { clock?: () => number } = {},
+  options: { clock?: () => number; variables?: Readonly<Record<string, string>> } = {},
 ): Promise<RuntimeEnv> {
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -112,6 +112,7 @@ export async function startRuntimeEnv(
     LOCKSTEP_APPROVAL_SIGNING_SECRET_ARN: SIGNING_SECRET_ARN,
     LOCKSTEP_APPROVAL_BASE_URL: 'https://lockstep.example.com/approvals',
     LOCKSTEP_PIPELINE_FILE: pipelineFile,
+    ...options.variables,
   };
   Object.assign(process.env, {
     POWERTOOLS_SERVICE_NAME: 'lockstep-test',

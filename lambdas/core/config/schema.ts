@@ -77,6 +77,19 @@ const githubSourceSchema = z.strictObject({
         'use a CodeConnections connection ARN (arn:aws:codeconnections:<region>:<account>:connection/<id>)',
       )
       .optional(),
+    /**
+     * Secrets Manager secret holding a read-only GitHub API token for this repository (a fine-grained token with
+     * "Contents: read"). With it, AutoBuild builds the branch head as GitHub has it when a build starts, and the
+     * reconcile pass builds pushes whose delivery was lost. A connection gives CodeBuild access but no API token.
+     * @default - none: builds take the head from the push deliveries, and a lost delivery waits for the next push
+     */
+    tokenSecret: z
+      .string()
+      .regex(
+        /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[^:]+$/,
+        'use the ARN of a Secrets Manager secret whose value is the token (arn:aws:secretsmanager:<region>:<account>:secret:<name>)',
+      )
+      .optional(),
   }),
 });
 const codecommitSourceSchema = z.strictObject({

@@ -31,6 +31,13 @@ export function configWarnings(pipeline: Pipeline): ConfigWarning[] {
             fix: 'set connectionArn to a CodeConnections connection that exists before cdk deploy (or import GitHub credentials into CodeBuild first)',
           },
     );
+    if (!pkg.source.github.tokenSecret) {
+      warnings.push({
+        path: `${path}.tokenSecret`,
+        message: `"${pkg.name}" has no tokenSecret: Lockstep cannot read its branch head, so a build takes the commit from the push deliveries and a push whose delivery is lost (GitHub does not retry) is built only with the next push`,
+        fix: 'store a fine-grained GitHub token with "Contents: read" on the repository in Secrets Manager and set tokenSecret to its ARN',
+      });
+    }
   });
   const plainVariables = (path: string, variables: Readonly<Record<string, string>> | undefined): void => {
     for (const name of Object.keys(variables ?? {})) {

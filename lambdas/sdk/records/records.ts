@@ -73,6 +73,11 @@ export interface VersionRecord {
   readonly contentsKey: string;
   /** The set the tester builds with (TESTING, READY). */
   readonly resolved?: readonly SdkVersionRef[];
+  /**
+   * The execution that put it to TESTING (its test plan's id). The intake poll describes it: one that ended without
+   * recording the test (stopped, timed out, failed outside its Catch) would otherwise leave it TESTING for good.
+   */
+  readonly testedBy?: string;
   /** SDKs (with owners) named in a conflict. */
   readonly involved?: readonly InvolvedSdk[];
   readonly tests?: {

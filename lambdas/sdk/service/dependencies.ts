@@ -1,4 +1,4 @@
-import type { Orchestrator } from '../../ports/services';
+import type { ExecutionOutcome, Orchestrator } from '../../ports/services';
 import type { ArchiveLimits } from '../converter';
 import type { CdnInvalidator, ObjectStore, SdkNotifier, SdkStore } from '../../ports/sdk';
 
@@ -28,6 +28,11 @@ export interface SdkServiceDependencies {
   readonly notifier: SdkNotifier;
   /** Starts SDK publishing executions (idempotent by name). */
   readonly orchestrator: Orchestrator;
+  /**
+   * Tells how an SDK publishing execution stands (DescribeExecution), so the intake poll finds versions left
+   * TESTING by an execution that ended outside its Catch. @default - none: such versions are not looked for
+   */
+  readonly executions?: { describe(name: string): Promise<ExecutionOutcome | undefined> };
   readonly clock: () => number;
   /** Hostile-archive limits of the convert step (`LOCKSTEP_SDK_ARCHIVE_LIMITS`). @default DEFAULT_ARCHIVE_LIMITS */
   readonly archiveLimits?: ArchiveLimits;

@@ -31,6 +31,7 @@ import type { ObjectInfo } from '../../ports/sdk';
 import type { UploadSource } from '../records/records';
 import { finishPublications } from './publish';
 import { isRestageable, recheck, startFor } from './steps';
+import { failStrandedTests } from './stranded-tests';
 
 export type IntakeOutcome =
   | { readonly ref: SdkVersionRef; readonly started: true; readonly execution: string }
@@ -162,6 +163,8 @@ export interface PollResult {
   readonly released: readonly string[];
   /** Members of committed batch publications rolled forward. */
   readonly finished: readonly SdkVersionRef[];
+  /** Versions left TESTING by an execution that ended without recording their test, now TEST_FAILED. */
+  readonly failed: readonly SdkVersionRef[];
   /** Where the next poll goes on listing `incoming/`; undefined: this pass reached the end. */
   readonly cursor?: string;
 }
@@ -199,7 +202,8 @@ export async function pollSdkHost(
     if (cursor === undefined) break;
   }
   await deps.store.setIntakeCursor(cursor);
+  const failed = await failStrandedTests(deps);
   const finished = await finishPublications(deps, owner);
   const { started } = await recheck(deps, finished);
-  return { intakes, released: started, finished, ...(cursor !== undefined ? { cursor } : {}) };
+  return { intakes, released: started, finished, failed, ...(cursor !== undefined ? { cursor } : {}) };
 }

@@ -362,7 +362,10 @@ async function stage(deps: SdkServiceDependencies, sdk: SdkVersionRef, execution
           const other = findVersion(versions, member);
           if (other !== undefined && ['CONVERTED', 'WAITING', 'CONFLICT'].includes(other.status)) {
             await deps.store.saveVersion(
-              withStatus(other, 'TESTING', record.reason, deps.clock(), { resolved: record.resolved ?? [] }),
+              withStatus(other, 'TESTING', record.reason, deps.clock(), {
+                resolved: record.resolved ?? [],
+                testedBy: execution,
+              }),
               other.rev,
             );
           }
@@ -480,6 +483,7 @@ async function applyDecision(
       withStatus(r, 'TESTING', `${decision.reason}; the tester builds a sample app`, now, {
         resolved: decision.resolved,
         involved: undefined,
+        testedBy: execution,
       }),
       r.rev,
     );
