@@ -245,7 +245,8 @@ export class DeploymentSystem extends Construct {
     this.stateMachine = lockstepStateMachine(this, 'PromotionStateMachine', {
       stateMachineName,
       aslFile: PROMOTION_ASL,
-      definitionSubstitutions: {},
+      // Deploy and test builds log under `<environment>/<step>` in the steps log group (LogsConfigOverride).
+      definitionSubstitutions: { StepsLogGroupName: built.stepsLogGroup?.logGroupName ?? 'none' },
       logGroup: buildLogGroup(
         this,
         'PromotionLogs',
@@ -256,9 +257,7 @@ export class DeploymentSystem extends Construct {
         PromotionStepsFunctionArn: this.functions['promotion-steps'],
         ApprovalRequestFunctionArn: this.functions['approval-request'],
       },
-      codeBuildProjects: definitions
-        .filter((d) => d.kind === 'deploy' || d.kind === 'test')
-        .map((d) => this.projects.get(d.name)!),
+      codeBuildProjects: definitions.filter((d) => d.kind === 'steps').map((d) => this.projects.get(d.name)!),
     });
     grantHandlerPermissions(this, {
       pipeline,

@@ -102,6 +102,8 @@ export interface LocalSystem {
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const QUICKSTART_CONFIG = join(ROOT, 'examples', 'quickstart', 'lockstep.config.yaml');
 const ASL_FILE = join(ROOT, 'statemachines', 'promotion.asl.json');
+/** The log group the ASL names for deploy and test builds (the local CodeBuild reports it with the stream prefix). */
+const STEPS_LOG_GROUP = '/lockstep/local/steps';
 
 /** Function names local mode registers the handlers under (the ASL reaches them through the substitutions). */
 export function localFunctionNames(pipeline: string) {
@@ -275,6 +277,7 @@ function bindPromotionHandlers(services: LocalServices, runtime: Runtime, pipeli
     substitutions: {
       PromotionStepsFunctionArn: lambdaArn(functions.promotionSteps),
       ApprovalRequestFunctionArn: lambdaArn(functions.approvalRequest),
+      StepsLogGroupName: STEPS_LOG_GROUP,
     },
   });
   for (const definition of codeBuildProjects(pipeline)) {
