@@ -24,6 +24,7 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { buildspecProblems, codeBuildProjects } from '../lambdas/core/buildspecs';
+import { stackLimitProblems } from '../lambdas/core/config/limits';
 import { checkPipelineObject } from '../lambdas/core/config/load';
 import type { Pipeline } from '../lambdas/core/config/schema';
 import { LockstepError } from '../lambdas/core/errors';
@@ -543,6 +544,10 @@ export function checkProps(props: DeploymentSystemProps): Pipeline {
   }
   if (pipeline) {
     problems.push(...buildspecProblems(pipeline).map((p) => `pipeline.${p}`));
+    // Too large for one stack: said now, with what to split, rather than as the CDK's or CloudFormation's failure.
+    for (const problem of stackLimitProblems(pipeline)) {
+      problems.push(`pipeline.${problem.path}: ${problem.message}; ${problem.fix}`);
+    }
     pipeline.packages.forEach((p, i) => {
       if ('local' in p.source) {
         problems.push(

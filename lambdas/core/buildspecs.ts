@@ -194,7 +194,7 @@ export function stepGrants(
       : (environment.approval.tests.find((t) => t.name === testName)?.secrets ?? {});
   return {
     ...(environment.roleArn ? { roleArn: environment.roleArn } : {}),
-    applications: applicationsReaching(pipeline, environment.name),
+    applications: cachedApplicationsReaching(pipeline, environment.name),
     secrets: Object.fromEntries(Object.entries(secrets).sort(([a], [b]) => a.localeCompare(b))),
     ...(kind === 'deploy' && environment.deploy.permissions ? { permissions: environment.deploy.permissions } : {}),
   };
@@ -486,12 +486,45 @@ function stepsProject(
   };
 }
 
-function findEnvironment(pipeline: Pipeline, name: string): EnvironmentDefinition {
-  for (const stage of pipeline.stages) {
-    const environment = stage.environments.find((e) => e.name === name);
-    if (environment) return environment;
+/**
+ * Environments by name and the applications reaching each, per pipeline object: a pipeline of a thousand
+ * environments looks each up for every one of its steps. A validated pipeline is not changed afterwards.
+ */
+const indexes = new WeakMap<
+  Pipeline,
+  { environments: Map<string, EnvironmentDefinition>; reaching: Map<string, string[]> }
+>();
+
+function indexOf(pipeline: Pipeline): {
+  environments: Map<string, EnvironmentDefinition>;
+  reaching: Map<string, string[]>;
+} {
+  let index = indexes.get(pipeline);
+  if (!index) {
+    const environments = new Map<string, EnvironmentDefinition>();
+    for (const stage of pipeline.stages)
+      for (const environment of stage.environments)
+        if (!environments.has(environment.name)) environments.set(environment.name, environment);
+    index = { environments, reaching: new Map() };
+    indexes.set(pipeline, index);
   }
-  throw new RangeError(`No environment named ${name}`);
+  return index;
+}
+
+function findEnvironment(pipeline: Pipeline, name: string): EnvironmentDefinition {
+  const environment = indexOf(pipeline).environments.get(name);
+  if (!environment) throw new RangeError(`No environment named ${name}`);
+  return environment;
+}
+
+function cachedApplicationsReaching(pipeline: Pipeline, environment: string): string[] {
+  const { reaching } = indexOf(pipeline);
+  let found = reaching.get(environment);
+  if (!found) {
+    found = applicationsReaching(pipeline, environment);
+    reaching.set(environment, found);
+  }
+  return found;
 }
 
 function targetVariables(environment: EnvironmentDefinition): Record<string, string> {
