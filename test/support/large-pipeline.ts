@@ -1,8 +1,9 @@
 /**
- * Pipelines of any size for the scale tests and the synth bench (issue 10): `regions` regions x four stages
- * (alpha, beta, gamma, prod), one AWS account per stage with its own deploy role, and in every environment a
- * deploy step plus `tests` test steps. Each stage is promoted from the previous stage's environment in the same
- * region, so every environment is the destination of exactly one promotion.
+ * Pipelines of any size for the scale tests and the synth bench (issue 10): four stages (alpha, beta, gamma, prod)
+ * over as many regions as the size needs, one AWS account per stage with its own deploy role, and in every
+ * environment a deploy step plus `tests` test steps. Each stage is promoted from the previous stage's environment
+ * in the same region, so every environment is the destination of exactly one promotion. 100 environments are 25
+ * regions x 4 stages; a size that is not a multiple of four fills regions one at a time, alpha first.
  */
 import { validatePipelineObject } from '../../lambdas/core/config/load';
 import type { Pipeline, PipelineInput } from '../../lambdas/core/config/schema';
@@ -39,7 +40,7 @@ const REGIONS = [
 export const SCALE_STAGES = ['alpha', 'beta', 'gamma', 'prod'] as const;
 
 export interface LargePipelineOptions {
-  /** Environments in all: a multiple of the four stages. */
+  /** Environments in all (at least four: one per stage). */
   readonly environments: number;
   /** Test steps per environment. @default 3 */
   readonly tests?: number;
@@ -55,9 +56,12 @@ export function stageAccount(stage: number): string {
 /** The pipeline definition as a user would write it (before validation). */
 export function largePipelineInput(options: LargePipelineOptions): PipelineInput {
   const tests = options.tests ?? 3;
-  if (options.environments % SCALE_STAGES.length !== 0)
-    throw new RangeError(`${options.environments} environments do not split into ${SCALE_STAGES.length} stages`);
-  const regions = options.environments / SCALE_STAGES.length;
+  if (options.environments < SCALE_STAGES.length)
+    throw new RangeError(`${options.environments} environments cannot fill ${SCALE_STAGES.length} stages`);
+  // Environment i is stage i % 4 in region i / 4, so every stage has a region's environment before the next stage.
+  const regionsOf = (stage: number): number =>
+    Math.floor(options.environments / SCALE_STAGES.length) +
+    (stage < options.environments % SCALE_STAGES.length ? 1 : 0);
   const regionName = (r: number): string =>
     REGIONS[r % REGIONS.length]! + (r < REGIONS.length ? '' : `-${Math.floor(r / REGIONS.length)}`);
   const environmentName = (stage: number, region: number): string => `${SCALE_STAGES[stage]}-${regionName(region)}`;
@@ -73,7 +77,7 @@ export function largePipelineInput(options: LargePipelineOptions): PipelineInput
     applications: [{ name: 'service', packages: ['service'] }],
     stages: SCALE_STAGES.map((stage, s) => ({
       name: stage,
-      environments: Array.from({ length: regions }, (_, r) => ({
+      environments: Array.from({ length: regionsOf(s) }, (_, r) => ({
         name: environmentName(s, r),
         account: stageAccount(s),
         region: REGIONS[r % REGIONS.length]!,
@@ -91,7 +95,7 @@ export function largePipelineInput(options: LargePipelineOptions): PipelineInput
       })),
     })),
     promotions: SCALE_STAGES.flatMap((_, s) =>
-      Array.from({ length: regions }, (_, r) => ({
+      Array.from({ length: regionsOf(s) }, (_, r) => ({
         from: s === 0 ? { application: 'service' } : { environment: environmentName(s - 1, r) },
         to: environmentName(s, r),
       })),
