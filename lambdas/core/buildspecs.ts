@@ -405,6 +405,20 @@ export function buildProject(pipeline: Pipeline, applicationName: string): CodeB
   };
 }
 
+const GUARD_END = 'fi';
+const GUARD = /^if \[ "\$LOCKSTEP_ENVIRONMENT\/\$LOCKSTEP_STEP" = '[^']*' \]; then\n([\s\S]*)\nfi$/;
+
+/**
+ * The pipeline's own command inside a steps project's guarded build command (`stepsProject`), for messages that
+ * name a failing command; any other command as it is.
+ *
+ * @example
+ * stepCommand("if [ \"$LOCKSTEP_ENVIRONMENT/$LOCKSTEP_STEP\" = 'alpha/deploy' ]; then\n./deploy.sh\nfi"); // './deploy.sh'
+ */
+export function stepCommand(command: string): string {
+  return GUARD.exec(command)?.[1] ?? command;
+}
+
 /**
  * A project that runs `steps`, all holding `grants`. pre_build checks the per-build variables, selects the step
  * (its environment's target and the step's own variables, set over anything StartBuild passed), says what runs and
@@ -447,7 +461,7 @@ function stepsProject(
         ? environment.deploy.commands
         : environment.approval.tests.find((t) => t.name === step.name)!.commands;
     const guard = `if [ ${selected} = ${shellQuote(`${step.environment}/${step.selector}`)} ]; then`;
-    return stepCommands.map((command) => `${guard}\n${command}\nfi`);
+    return stepCommands.map((command) => `${guard}\n${command}\n${GUARD_END}`);
   });
   return {
     name,

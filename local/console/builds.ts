@@ -1,4 +1,4 @@
-import { codeBuildProjects, type CodeBuildProjectDefinition } from '../../lambdas/core/buildspecs';
+import { codeBuildProjects, stepCommand, type CodeBuildProjectDefinition } from '../../lambdas/core/buildspecs';
 import type { Pipeline } from '../../lambdas/core/config/schema';
 import type { BuildRecord } from '../codebuild/codebuild';
 
@@ -65,7 +65,7 @@ export function failureLines(record: BuildRecord, maxOutput = 6): string[] {
   }
   const { command, exitCode, phase, output } = record.failure;
   return [
-    `    ${phase}: \`${command}\` ${exitCode === null ? 'was killed' : `exited with ${exitCode}`}`,
+    `    ${phase}: \`${stepCommand(command)}\` ${exitCode === null ? 'was killed' : `exited with ${exitCode}`}`,
     ...output
       .filter((line) => line.trim() !== '')
       .slice(-maxOutput)

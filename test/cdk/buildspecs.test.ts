@@ -12,6 +12,7 @@ import {
   applicationsReaching,
   buildspecProblems,
   codeBuildProjects,
+  stepCommand,
   stepProjectName,
   type CodeBuildProjectDefinition,
 } from '../../lambdas/core/buildspecs';
@@ -267,6 +268,18 @@ describe('codeBuildProjects', () => {
     expect(result.output).toContain('Deploying shop revision 7 to Prod');
     expect(result.output).not.toContain('deploying shop r7');
     expect(result.output).not.toContain('assume');
+  });
+
+  it("names a failing step by the pipeline's own command, without the selection around it", () => {
+    const commands = byName(stepProjectName(pipeline, 'Beta', 'deploy')).buildspec.phases.build!.commands;
+    expect(commands.map(stepCommand)).toEqual([
+      'echo "deploying $LOCKSTEP_APPLICATION r$LOCKSTEP_REVISION rollback=$LOCKSTEP_ROLLBACK token=$LOCKSTEP_FENCING_TOKEN"',
+      'cat api/dist/main.txt',
+      'echo "color=$COLOR"',
+      'test -f lockstep-revision.json',
+      'echo "step=$LOCKSTEP_TEST_STEP"',
+      'true',
+    ]);
   });
 
   it('refuses a step the project does not run, naming the steps it does', () => {

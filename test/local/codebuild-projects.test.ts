@@ -124,6 +124,27 @@ promotions:
       environment: { ...perBuild, LOCKSTEP_STEP: 'test/smoke' },
     });
     const tested = await service.waitForBuild(test.buildId);
+    // The state machine names the log group and the step's stream prefix; the build reports both, as CodeBuild does.
+    const logged = await service.startBuild({
+      projectName,
+      sourceTypeOverride: 'S3',
+      sourceLocationOverride: artifact.replace('s3://', ''),
+      environmentVariablesOverride: Object.entries({ ...perBuild, LOCKSTEP_STEP: 'test/smoke' }).map(
+        ([name, value]) => ({
+          name,
+          value,
+          type: 'PLAINTEXT',
+        }),
+      ),
+      logsConfigOverride: {
+        cloudWatchLogs: { status: 'ENABLED', groupName: '/lockstep/local/steps', streamName: 'alpha/test/smoke' },
+      },
+    });
+    expect(logged.build.logs).toMatchObject({
+      groupName: '/lockstep/local/steps',
+      streamName: expect.stringMatching(/^alpha\/test\/smoke\/[0-9a-f-]{36}$/),
+    });
+    await service.waitForBuild(logged.build.id as string);
     expect({ status: tested.buildStatus, failure: tested.failure }).toEqual({
       status: 'SUCCEEDED',
       failure: undefined,
