@@ -144,7 +144,7 @@ promotions:
       groupName: '/lockstep/local/steps',
       streamName: expect.stringMatching(/^alpha\/test\/smoke\/[0-9a-f-]{36}$/),
     });
-    await service.waitForBuild(logged.build.id as string);
+    await service.waitForBuild(logged.build.id);
     expect({ status: tested.buildStatus, failure: tested.failure }).toEqual({
       status: 'SUCCEEDED',
       failure: undefined,
