@@ -1,12 +1,15 @@
 /**
  * The CodeBuild projects of one pipeline (`codeBuildProjects` in `lambdas/core/buildspecs.ts`): build projects
- * that check out the application's packages and upload a zip under `builds/<application>/`, and deploy and test
- * projects that receive a revision zip as their source. Each may touch exactly its own objects.
+ * that check out the application's packages and upload a zip under `builds/<application>/`, and steps projects
+ * (one per set of step grants: role, applications, secrets, deploy permissions) that receive a revision zip as
+ * their source and run the deploy or test step StartBuild selects. Each may touch exactly its own objects. Steps
+ * projects log to one log group, each build under the stream prefix `<environment>/<step>` the state machine sets.
  */
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as codecommit from 'aws-cdk-lib/aws-codecommit';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import {
@@ -38,11 +41,19 @@ export interface PipelineProjects {
   readonly projects: Map<string, codebuild.Project>;
   /** The CodeCommit repositories the projects check out, by name. */
   readonly repositories: Map<string, codecommit.IRepository>;
+  /** Where every steps project logs (`<environment>/<step>/<build>` streams); none without steps projects. */
+  readonly stepsLogGroup?: logs.ILogGroup;
 }
 
-/** Creates every project of `definitions` in `scope`, construct ids `<Kind>Project-<application or environment>`. */
+/**
+ * Creates every project of `definitions` in `scope`, construct ids `BuildProject-<application>` and
+ * `StepsProject-<account>-<hash>` (the tail of the project name).
+ */
 export function buildPipelineProjects(scope: Construct, options: PipelineProjectsOptions): PipelineProjects {
   const projects = new Map<string, codebuild.Project>();
+  const stepsLogGroup = options.definitions.some((d) => d.kind === 'steps')
+    ? buildLogGroup(scope, 'StepsLogs', options.logDefaults)
+    : undefined;
   const repositories = new Map<string, codecommit.IRepository>();
   const repository = (name: string): codecommit.IRepository => {
     let found = repositories.get(name);
@@ -57,7 +68,7 @@ export function buildPipelineProjects(scope: Construct, options: PipelineProject
     const sources = projectSources(id, definition, options.artifactsBucket, repository);
     const project = buildProject(scope, id, {
       projectName: definition.name,
-      description: `Lockstep ${definition.kind} project (${definition.application ?? definition.environment}${definition.step ? `, ${definition.step}` : ''})`,
+      description: projectDescription(definition),
       buildspec: definition.buildspec as unknown as Record<string, unknown>,
       source: sources[0]!,
       secondarySources: sources.slice(1),
@@ -70,22 +81,19 @@ export function buildPipelineProjects(scope: Construct, options: PipelineProject
         ...Object.fromEntries(
           Object.entries(definition.environmentVariables).map(([name, value]) => [name, { value }]),
         ),
-        ...secretVariables(secretsOf(options.pipeline, definition)),
+        ...secretVariables(definition.grants?.secrets ?? {}),
       },
       encryptionKey: options.encryptionKey,
       keyDescription: 'the system key',
-      logGroup: buildLogGroup(scope, `${id}Logs`, options.logDefaults),
+      logGroup:
+        stepsLogGroup && definition.kind === 'steps'
+          ? stepsLogGroup
+          : buildLogGroup(scope, `${id}Logs`, options.logDefaults),
       sourceBucket: options.artifactsBucket,
     });
     grantProjectAccess(scope, project, definition, options.artifactsBucket);
-    grantSecretReads(project, secretsOf(options.pipeline, definition));
-    if (definition.kind === 'deploy')
-      grantDeployPermissions(
-        scope,
-        id,
-        project,
-        environmentOf(options.pipeline, definition.environment!).deploy.permissions,
-      );
+    grantSecretReads(project, definition.grants?.secrets ?? {});
+    grantDeployPermissions(scope, id, project, definition.grants?.permissions);
     if (definition.source.type !== 'revision-artifact') {
       for (const checkout of definition.source.packages) {
         if ('github' in checkout.location && checkout.location.github.connectionArn)
@@ -94,18 +102,22 @@ export function buildPipelineProjects(scope: Construct, options: PipelineProject
     }
     projects.set(definition.name, project);
   }
-  return { projects, repositories };
+  return { projects, repositories, ...(stepsLogGroup ? { stepsLogGroup } : {}) };
 }
 
 function projectId(definition: CodeBuildProjectDefinition): string {
-  switch (definition.kind) {
-    case 'build':
-      return `BuildProject-${definition.application}`;
-    case 'deploy':
-      return `DeployProject-${definition.environment}`;
-    default:
-      return `TestProject-${definition.environment}-${definition.step}`;
-  }
+  if (definition.kind === 'build') return `BuildProject-${definition.application}`;
+  return `StepsProject-${definition.name.slice(definition.name.indexOf('-steps-') + '-steps-'.length)}`;
+}
+
+/** At most 255 characters (CodeBuild's limit): the environments whose steps the project runs, as many as fit. */
+function projectDescription(definition: CodeBuildProjectDefinition): string {
+  if (definition.kind === 'build') return `Lockstep build project (${definition.application})`;
+  const steps = definition.steps ?? [];
+  const environments = [...new Set(steps.map((step) => step.environment))];
+  const head = `Lockstep deploy and test steps (${steps.length}) of ${environments.length} environment${environments.length === 1 ? '' : 's'}: `;
+  const listed = environments.join(', ');
+  return head.length + listed.length <= 255 ? head + listed : `${(head + listed).slice(0, 251)} ...`;
 }
 
 function projectSources(
@@ -166,29 +178,19 @@ function grantProjectAccess(
     return;
   }
   if (definition.source.type !== 'revision-artifact') return;
+  const environments = [...new Set((definition.steps ?? []).map((step) => step.environment))];
+  const where = environments.length === 1 ? environments[0]! : `any of its ${environments.length} environments`;
   for (const application of definition.source.applications) {
     const pattern = `${REVISIONS_PREFIX}${application}/*`;
     grantObjectsRead(artifactsBucket, pattern, project);
     acknowledge(project, {
       id: `AwsSolutions-IAM5[${resourceFinding(scope, artifactsBucket.arnForObjects(pattern))}]`,
-      reason: `${definition.kind === 'deploy' ? 'Deploys' : 'Tests'} receive whichever revision of ${application} is promoted to ${definition.environment}; revision numbers are not known at deploy time`,
+      reason: `Deploy and test steps receive whichever revision of ${application} is promoted to ${where}; revision numbers are not known at deploy time`,
     });
   }
   if (definition.roleArn) {
     project.addToRolePolicy(new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: [definition.roleArn] }));
   }
-}
-
-function environmentOf(pipeline: Pipeline, name: string): EnvironmentDefinition {
-  return pipeline.stages.flatMap((stage) => stage.environments).find((environment) => environment.name === name)!;
-}
-
-/** The `secrets:` of the deploy or test step a project runs (builds have none). */
-function secretsOf(pipeline: Pipeline, definition: CodeBuildProjectDefinition): Readonly<Record<string, string>> {
-  if (definition.kind === 'build') return {};
-  const environment = environmentOf(pipeline, definition.environment!);
-  if (definition.kind === 'deploy') return environment.deploy.secrets ?? {};
-  return environment.approval.tests.find((step) => step.name === definition.step)?.secrets ?? {};
 }
 
 /** A reference as CodeBuild resolves it: Secrets Manager by ARN (with any json-key suffix), Parameter Store by name. */

@@ -24,6 +24,7 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { buildspecProblems, codeBuildProjects } from '../lambdas/core/buildspecs';
+import { stackLimitProblems } from '../lambdas/core/config/limits';
 import { checkPipelineObject, ConfigError, loadPipeline, type PipelineCheck } from '../lambdas/core/config/load';
 import type { Pipeline } from '../lambdas/core/config/schema';
 import { LockstepError } from '../lambdas/core/errors';
@@ -278,7 +279,8 @@ export class DeploymentSystem extends Construct {
     this.stateMachine = lockstepStateMachine(this, 'PromotionStateMachine', {
       stateMachineName,
       aslFile: PROMOTION_ASL,
-      definitionSubstitutions: {},
+      // Deploy and test builds log under `<environment>/<step>` in the steps log group (LogsConfigOverride).
+      definitionSubstitutions: { StepsLogGroupName: built.stepsLogGroup?.logGroupName ?? 'none' },
       logGroup: buildLogGroup(
         this,
         'PromotionLogs',
@@ -289,9 +291,7 @@ export class DeploymentSystem extends Construct {
         PromotionStepsFunctionArn: this.functions['promotion-steps'],
         ApprovalRequestFunctionArn: this.functions['approval-request'],
       },
-      codeBuildProjects: definitions
-        .filter((d) => d.kind === 'deploy' || d.kind === 'test')
-        .map((d) => this.projects.get(d.name)!),
+      codeBuildProjects: definitions.filter((d) => d.kind === 'steps').map((d) => this.projects.get(d.name)!),
     });
     grantHandlerPermissions(this, {
       pipeline,
@@ -591,6 +591,10 @@ export function checkProps(props: DeploymentSystemProps): Pipeline {
   }
   if (pipeline) {
     problems.push(...buildspecProblems(pipeline).map((p) => `pipeline.${p}`));
+    // Too large for one stack: said now, with what to split, rather than as the CDK's or CloudFormation's failure.
+    for (const problem of stackLimitProblems(pipeline)) {
+      problems.push(`pipeline.${problem.path}: ${problem.message}; ${problem.fix}`);
+    }
     pipeline.packages.forEach((p, i) => {
       if ('local' in p.source) {
         problems.push(

@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { checkPipelineFile, DEFAULT_PIPELINE_FILE, formatProblems } from '../../lambdas/core/config/load';
+import { stackLimitProblems } from '../../lambdas/core/config/limits';
 import type { Pipeline } from '../../lambdas/core/config/schema';
 import { promotionsOf } from '../../lambdas/core/config/validate';
 import { configWarnings } from '../../lambdas/core/config/warnings';
@@ -57,7 +58,10 @@ export function register(program: Command): void {
     .option('--json', 'print the result as JSON for tools')
     .option('--against <old>', 'the definition deployed now: also say what changing it to [file] will do')
     .action(async (file: string, options: { json?: boolean; against?: string }) => {
-      const result = await checkPipelineFile(file);
+      const checked = await checkPipelineFile(file);
+      // A definition too large for one CloudFormation stack is refused here as `cdk synth` refuses it.
+      const tooLarge = checked.pipeline ? stackLimitProblems(checked.pipeline) : [];
+      const result = tooLarge.length > 0 ? { problems: tooLarge } : checked;
       const old = options.against !== undefined ? await checkPipelineFile(options.against) : undefined;
       if (old && !old.pipeline) {
         console.error(formatProblems(old.problems, options.against));

@@ -11,17 +11,49 @@
  * - variables exported in one phase stay exported in later phases (buildspec version 0.2 semantics);
  * - a build project's sources are checked out at `$CODEBUILD_SRC_DIR` (the first package) and
  *   `$CODEBUILD_SRC_DIR_<identifier>` (the others), as `source.packages[].directoryVariable` says;
- * - a deploy or test project's source is the revision artifact zip, extracted into `$CODEBUILD_SRC_DIR`.
+ * - a steps project's source is the revision artifact zip, extracted into `$CODEBUILD_SRC_DIR`.
+ *
+ * Projects grow with deploy targets, not with steps (ARCHITECTURE.md, "CodeBuild projects per deploy target"): every
+ * deploy and test step whose grants are the same (the role it assumes, the applications whose artifacts it reads,
+ * the secrets it reads, the deploy permissions) runs in one "steps" project. Its buildspec holds all those steps,
+ * fixed at synth time; StartBuild selects one with `LOCKSTEP_ENVIRONMENT` and `LOCKSTEP_STEP` (`deploy` or
+ * `test/<name>`), never with a buildspec override, so a StartBuild caller can only run steps that already hold the
+ * same grants.
  *
  * Revision artifact layout (what deploy and test commands see in their working folder):
  * `lockstep-revision.json` (application, build request, build id, version set, commits) plus the packages' build output
  * (`build.artifacts` globs, or the whole checkout without `.git`): at the root for a single-package application,
  * in one folder per package (named after it) when the application has several.
  */
-import type { Pipeline, Source } from './config/schema';
-import { buildProjectName, deployProjectName, testProjectName } from './names';
+import type { EnvironmentDefinition, Pipeline, Source } from './config/schema';
+import { buildProjectName, stepsProjectName } from './names';
 
-export type ProjectKind = 'build' | 'deploy' | 'test';
+export type ProjectKind = 'build' | 'steps';
+
+/** One deploy or test step of a steps project. */
+export interface ProjectStep {
+  readonly environment: string;
+  readonly kind: 'deploy' | 'test';
+  /** `deploy`, or the test step's name. */
+  readonly name: string;
+  /** The `LOCKSTEP_STEP` value that selects it: `deploy` or `test/<name>`. */
+  readonly selector: string;
+}
+
+/**
+ * What a steps project may reach: the steps sharing one project share exactly these grants, so running one step
+ * in another's place reaches nothing more.
+ */
+export interface StepGrants {
+  /** The role the steps assume in pre_build. */
+  readonly roleArn?: string;
+  /** Applications whose revision artifacts the steps read (`revisions/<application>/*`). */
+  readonly applications: readonly string[];
+  /** Secrets read as variables, by variable name (Secrets Manager or Parameter Store ARNs). */
+  readonly secrets: Readonly<Record<string, string>>;
+  /** Deploy permissions on the project's own role (deploy steps without a role of their own). */
+  readonly permissions?: EnvironmentDefinition['deploy']['permissions'];
+}
 
 /** One package checked out for a build project. */
 export interface PackageCheckout {
@@ -61,10 +93,12 @@ export interface CodeBuildProjectDefinition {
   /** Physical project name, from `names.ts`. */
   readonly name: string;
   readonly kind: ProjectKind;
+  /** The application a build project builds. */
   readonly application?: string;
-  readonly environment?: string;
-  /** Test step name (test projects). */
-  readonly step?: string;
+  /** The steps a steps project runs, in pipeline order. */
+  readonly steps?: readonly ProjectStep[];
+  /** What a steps project's role may reach. */
+  readonly grants?: StepGrants;
   readonly buildspec: Buildspec;
   /** Variables set on the project itself (fixed per project, overridable per build). */
   readonly environmentVariables: Readonly<Record<string, string>>;
@@ -76,10 +110,11 @@ export interface CodeBuildProjectDefinition {
    * StartBuild `artifactsOverride` (path `revisions/<application>/<number>`, name `artifact.zip`).
    */
   readonly artifact?: { readonly packaging: 'ZIP'; readonly keyPattern: string };
-  /** Deploy and test projects: IAM role assumed in pre_build before the commands run. */
+  /** Steps projects: IAM role assumed in pre_build before the commands run. */
   readonly roleArn?: string;
   /**
-   * Deploy and test projects: the step's `secrets:` (variable -> Secrets Manager or Parameter Store ARN), which
+   * Steps projects: the steps' `secrets:` (variable -> Secrets Manager or Parameter Store ARN; every step of a
+   * project has the same ones, since secrets are part of its grants), which
    * CodeBuild resolves when a build starts (on AWS as `SECRETS_MANAGER`/`PARAMETER_STORE` project variables, locally
    * through the local Secrets Manager).
    */
@@ -111,25 +146,114 @@ export function revisionArtifactKey(application: string, revision: number | stri
   return `${REVISIONS_PREFIX}${application}/${revision}/${REVISION_ARTIFACT_FILE}`;
 }
 
-const DEPLOY_PER_BUILD = ['LOCKSTEP_APPLICATION', 'LOCKSTEP_REVISION', 'LOCKSTEP_FENCING_TOKEN', 'LOCKSTEP_ROLLBACK'];
+const STEP_PER_BUILD = [
+  'LOCKSTEP_APPLICATION',
+  'LOCKSTEP_REVISION',
+  'LOCKSTEP_FENCING_TOKEN',
+  'LOCKSTEP_ROLLBACK',
+  'LOCKSTEP_ENVIRONMENT',
+  'LOCKSTEP_STEP',
+];
 const BUILD_PER_BUILD = ['LOCKSTEP_BUILD_REQUEST'];
 
 /**
- * Every CodeBuild project `pipeline` needs: one build project per application, one deploy project per environment
- * and one test project per (environment, test step), in that order.
+ * Every CodeBuild project `pipeline` needs: one build project per application, then one steps project per set of
+ * step grants (see `stepGrants`), in pipeline order of their first step.
  *
  * @example
  * for (const project of codeBuildProjects(pipeline)) console.log(project.name, project.kind);
  */
 export function codeBuildProjects(pipeline: Pipeline): CodeBuildProjectDefinition[] {
   const builds = pipeline.applications.map((application) => buildProject(pipeline, application.name));
-  const perEnvironment = pipeline.stages.flatMap((stage) =>
+  return [...builds, ...stepsProjects(pipeline)];
+}
+
+/** Every deploy and test step of `pipeline`, in pipeline order, with the grants it needs. */
+function pipelineSteps(pipeline: Pipeline): { step: ProjectStep; grants: StepGrants }[] {
+  return pipeline.stages.flatMap((stage) =>
     stage.environments.flatMap((environment) => [
-      deployProject(pipeline, environment.name),
-      ...environment.approval.tests.map((test) => testProject(pipeline, environment.name, test.name)),
+      { step: stepOf(environment.name, 'deploy'), grants: stepGrants(pipeline, environment, 'deploy') },
+      ...environment.approval.tests.map((test) => ({
+        step: stepOf(environment.name, 'test', test.name),
+        grants: stepGrants(pipeline, environment, 'test', test.name),
+      })),
     ]),
   );
-  return [...builds, ...perEnvironment];
+}
+
+function stepOf(environment: string, kind: 'deploy' | 'test', name = 'deploy'): ProjectStep {
+  return { environment, kind, name, selector: kind === 'deploy' ? 'deploy' : `test/${name}` };
+}
+
+/**
+ * What one step may reach. Deploy permissions belong to deploy steps only, and each step's own secrets to it, so a
+ * test never shares a project (and so a role) with a deploy that has more.
+ */
+export function stepGrants(
+  pipeline: Pipeline,
+  environment: EnvironmentDefinition,
+  kind: 'deploy' | 'test',
+  testName?: string,
+): StepGrants {
+  const secrets =
+    kind === 'deploy'
+      ? (environment.deploy.secrets ?? {})
+      : (environment.approval.tests.find((t) => t.name === testName)?.secrets ?? {});
+  return {
+    ...(environment.roleArn ? { roleArn: environment.roleArn } : {}),
+    applications: cachedApplicationsReaching(pipeline, environment.name),
+    secrets: Object.fromEntries(Object.entries(secrets).sort(([a], [b]) => a.localeCompare(b))),
+    ...(kind === 'deploy' && environment.deploy.permissions ? { permissions: environment.deploy.permissions } : {}),
+  };
+}
+
+/** A stable text of the grants: equal grants, equal key; the project name is derived from it. */
+function grantsKey(grants: StepGrants): string {
+  return JSON.stringify([grants.roleArn ?? null, grants.applications, grants.secrets, grants.permissions ?? null]);
+}
+
+/**
+ * The name of the steps project that runs a step (`deploy`, or a test step's name with `kind` 'test').
+ *
+ * @example
+ * stepProjectName(pipeline, 'alpha', 'deploy'); // 'lockstep-shop-steps-home-1a2b3c4d'
+ */
+export function stepProjectName(
+  pipeline: Pipeline,
+  environmentName: string,
+  step: 'deploy' | { test: string },
+): string {
+  const environment = findEnvironment(pipeline, environmentName);
+  const grants =
+    step === 'deploy'
+      ? stepGrants(pipeline, environment, 'deploy')
+      : stepGrants(pipeline, environment, 'test', step.test);
+  return stepsProjectNameFor(pipeline, grants);
+}
+
+function stepsProjectNameFor(pipeline: Pipeline, grants: StepGrants): string {
+  // The account of the role names the target in the console; the hash tells apart two sets of grants there.
+  const account = grants.roleArn ? grants.roleArn.split(':')[4]! : 'home';
+  return stepsProjectName(pipeline.pipeline.name, account, grantsKey(grants));
+}
+
+/** The steps projects of `pipeline`: one per distinct set of step grants. */
+function stepsProjects(pipeline: Pipeline): CodeBuildProjectDefinition[] {
+  const groups = new Map<string, { grants: StepGrants; steps: ProjectStep[] }>();
+  for (const { step, grants } of pipelineSteps(pipeline)) {
+    const key = grantsKey(grants);
+    const group = groups.get(key) ?? { grants, steps: [] };
+    group.steps.push(step);
+    groups.set(key, group);
+  }
+  const names = new Map<string, string>();
+  return [...groups.entries()].map(([key, { grants, steps }]) => {
+    const name = stepsProjectNameFor(pipeline, grants);
+    if (names.has(name) && names.get(name) !== key)
+      throw new RangeError(`Two sets of step grants hash to the project name ${name}; rename an environment`);
+    names.set(name, key);
+    return stepsProject(pipeline, name, grants, steps);
+  });
 }
 
 /**
@@ -288,103 +412,160 @@ export function buildProject(pipeline: Pipeline, applicationName: string): CodeB
   };
 }
 
-export function deployProject(pipeline: Pipeline, environmentName: string): CodeBuildProjectDefinition {
-  const environment = findEnvironment(pipeline, environmentName);
+const GUARD_END = 'fi';
+const GUARD = /^if \[ "\$LOCKSTEP_ENVIRONMENT\/\$LOCKSTEP_STEP" = '[^']*' \]; then\n([\s\S]*)\nfi$/;
+
+/**
+ * The pipeline's own command inside a steps project's guarded build command (`stepsProject`), for messages that
+ * name a failing command; any other command as it is.
+ *
+ * @example
+ * stepCommand("if [ \"$LOCKSTEP_ENVIRONMENT/$LOCKSTEP_STEP\" = 'alpha/deploy' ]; then\n./deploy.sh\nfi"); // './deploy.sh'
+ */
+export function stepCommand(command: string): string {
+  return GUARD.exec(command)?.[1] ?? command;
+}
+
+/**
+ * A project that runs `steps`, all holding `grants`. pre_build checks the per-build variables, selects the step
+ * (its environment's target and the step's own variables, set over anything StartBuild passed), says what runs and
+ * assumes the role; the build phase runs the selected step's commands, each guarded by the selection so every
+ * command stays a command of its own (CodeBuild's per-command failure and the shell state between commands).
+ */
+function stepsProject(
+  pipeline: Pipeline,
+  name: string,
+  grants: StepGrants,
+  steps: readonly ProjectStep[],
+): CodeBuildProjectDefinition {
+  const selected = '"$LOCKSTEP_ENVIRONMENT/$LOCKSTEP_STEP"';
+  const branches = steps.map((step) => {
+    const environment = findEnvironment(pipeline, step.environment);
+    const variables =
+      step.kind === 'deploy'
+        ? (environment.deploy.variables ?? {})
+        : (environment.approval.tests.find((t) => t.name === step.name)!.variables ?? {});
+    const exports = Object.entries({
+      ...targetVariables(environment),
+      ...(step.kind === 'test' ? { LOCKSTEP_TEST_STEP: step.name } : {}),
+      ...variables,
+    }).map(([variable, value]) => `${variable}=${shellQuote(value)}`);
+    return `  ${shellQuote(`${step.environment}/${step.selector}`)}) ${exports.length ? `export ${exports.join(' ')}` : ':'} ;;`;
+  });
+  const known = steps.map((step) => `${step.environment}/${step.selector}`).join(', ');
+  const selection = [
+    // Target variables come from the selected step only, never from StartBuild.
+    'unset LOCKSTEP_TARGET_ACCOUNT LOCKSTEP_TARGET_REGION LOCKSTEP_TARGET_ROLE_ARN LOCKSTEP_TEST_STEP',
+    `case ${selected} in`,
+    ...branches,
+    `  *) echo ${shellQuote(`Project ${name} runs no step `)}${selected}${shellQuote(`; it runs ${known.length > 300 ? `${known.slice(0, 300)}...` : known}`)} >&2; exit 1 ;;`,
+    'esac',
+  ].join('\n');
+  const commands = steps.flatMap((step) => {
+    const environment = findEnvironment(pipeline, step.environment);
+    const stepCommands =
+      step.kind === 'deploy'
+        ? environment.deploy.commands
+        : environment.approval.tests.find((t) => t.name === step.name)!.commands;
+    const guard = `if [ ${selected} = ${shellQuote(`${step.environment}/${step.selector}`)} ]; then`;
+    return stepCommands.map((command) => `${guard}\n${command}\n${GUARD_END}`);
+  });
   return {
-    name: deployProjectName(pipeline.pipeline.name, environment.name),
-    kind: 'deploy',
-    environment: environment.name,
+    name,
+    kind: 'steps',
+    steps,
+    grants,
     buildspec: {
       version: 0.2,
-      env: { variables: { ...(environment.deploy.variables ?? {}) } },
+      env: { variables: {} },
       phases: {
         pre_build: {
           commands: [
-            requireVariablesCommand(DEPLOY_PER_BUILD),
-            'if [ "$LOCKSTEP_ROLLBACK" = "true" ]; then action="Rolling back"; else action="Deploying"; fi; ' +
-              'echo "$action $LOCKSTEP_APPLICATION revision $LOCKSTEP_REVISION to $LOCKSTEP_ENVIRONMENT (fencing token $LOCKSTEP_FENCING_TOKEN)"',
-            ...targetCommands(environment),
+            requireVariablesCommand(STEP_PER_BUILD),
+            selection,
+            'if [ "$LOCKSTEP_STEP" = deploy ]; then if [ "$LOCKSTEP_ROLLBACK" = "true" ]; then action="Rolling back"; else action="Deploying"; fi; ' +
+              'echo "$action $LOCKSTEP_APPLICATION revision $LOCKSTEP_REVISION to $LOCKSTEP_ENVIRONMENT (fencing token $LOCKSTEP_FENCING_TOKEN)"; ' +
+              'else echo "Testing $LOCKSTEP_APPLICATION revision $LOCKSTEP_REVISION at $LOCKSTEP_ENVIRONMENT: step $LOCKSTEP_TEST_STEP"; fi',
+            ...targetCommands(grants),
           ],
         },
-        build: { commands: environment.deploy.commands },
+        build: { commands },
       },
     },
-    environmentVariables: targetVariables(pipeline, environment),
-    perBuildVariables: DEPLOY_PER_BUILD,
-    source: revisionArtifactSource(pipeline, environment.name),
-    ...(environment.roleArn ? { roleArn: environment.roleArn } : {}),
-    ...(environment.deploy.secrets ? { secrets: environment.deploy.secrets } : {}),
+    environmentVariables: {
+      LOCKSTEP_PIPELINE: pipeline.pipeline.name,
+      // A default so a deploy started without the override is a forward deploy, never an accidental rollback.
+      LOCKSTEP_ROLLBACK: 'false',
+    },
+    perBuildVariables: STEP_PER_BUILD,
+    source: {
+      type: 'revision-artifact',
+      applications: grants.applications,
+      keyPattern: revisionArtifactKey('<application>', '<number>'),
+    },
+    ...(grants.roleArn ? { roleArn: grants.roleArn } : {}),
+    ...(Object.keys(grants.secrets).length > 0 ? { secrets: grants.secrets } : {}),
   };
 }
 
-export function testProject(pipeline: Pipeline, environmentName: string, stepName: string): CodeBuildProjectDefinition {
-  const environment = findEnvironment(pipeline, environmentName);
-  const step = environment.approval.tests.find((t) => t.name === stepName);
-  if (!step) throw new RangeError(`Environment ${environmentName} has no test step named ${stepName}`);
-  return {
-    name: testProjectName(pipeline.pipeline.name, environment.name, step.name),
-    kind: 'test',
-    environment: environment.name,
-    step: step.name,
-    buildspec: {
-      version: 0.2,
-      env: { variables: { ...(step.variables ?? {}) } },
-      phases: {
-        pre_build: {
-          commands: [
-            requireVariablesCommand(DEPLOY_PER_BUILD),
-            'echo "Testing $LOCKSTEP_APPLICATION revision $LOCKSTEP_REVISION at $LOCKSTEP_ENVIRONMENT: step $LOCKSTEP_TEST_STEP"',
-            ...targetCommands(environment),
-          ],
-        },
-        build: { commands: step.commands },
-      },
-    },
-    environmentVariables: { ...targetVariables(pipeline, environment), LOCKSTEP_TEST_STEP: step.name },
-    perBuildVariables: DEPLOY_PER_BUILD,
-    source: revisionArtifactSource(pipeline, environment.name),
-    ...(environment.roleArn ? { roleArn: environment.roleArn } : {}),
-    ...(step.secrets ? { secrets: step.secrets } : {}),
-  };
-}
+/**
+ * Environments by name and the applications reaching each, per pipeline object: a pipeline of a thousand
+ * environments looks each up for every one of its steps. A validated pipeline is not changed afterwards.
+ */
+const indexes = new WeakMap<
+  Pipeline,
+  { environments: Map<string, EnvironmentDefinition>; reaching: Map<string, string[]> }
+>();
 
-type EnvironmentDefinition = Pipeline['stages'][number]['environments'][number];
+function indexOf(pipeline: Pipeline): {
+  environments: Map<string, EnvironmentDefinition>;
+  reaching: Map<string, string[]>;
+} {
+  let index = indexes.get(pipeline);
+  if (!index) {
+    const environments = new Map<string, EnvironmentDefinition>();
+    for (const stage of pipeline.stages)
+      for (const environment of stage.environments)
+        if (!environments.has(environment.name)) environments.set(environment.name, environment);
+    index = { environments, reaching: new Map() };
+    indexes.set(pipeline, index);
+  }
+  return index;
+}
 
 function findEnvironment(pipeline: Pipeline, name: string): EnvironmentDefinition {
-  for (const stage of pipeline.stages) {
-    const environment = stage.environments.find((e) => e.name === name);
-    if (environment) return environment;
+  const environment = indexOf(pipeline).environments.get(name);
+  if (!environment) throw new RangeError(`No environment named ${name}`);
+  return environment;
+}
+
+function cachedApplicationsReaching(pipeline: Pipeline, environment: string): string[] {
+  const { reaching } = indexOf(pipeline);
+  let found = reaching.get(environment);
+  if (!found) {
+    found = applicationsReaching(pipeline, environment);
+    reaching.set(environment, found);
   }
-  throw new RangeError(`No environment named ${name}`);
+  return found;
 }
 
-function revisionArtifactSource(pipeline: Pipeline, environment: string): RevisionArtifactSource {
+function targetVariables(environment: EnvironmentDefinition): Record<string, string> {
   return {
-    type: 'revision-artifact',
-    applications: applicationsReaching(pipeline, environment),
-    keyPattern: revisionArtifactKey('<application>', '<number>'),
-  };
-}
-
-function targetVariables(pipeline: Pipeline, environment: EnvironmentDefinition): Record<string, string> {
-  return {
-    LOCKSTEP_PIPELINE: pipeline.pipeline.name,
-    LOCKSTEP_ENVIRONMENT: environment.name,
-    // A default so a deploy started without the override is a forward deploy, never an accidental rollback.
-    LOCKSTEP_ROLLBACK: 'false',
     ...(environment.account ? { LOCKSTEP_TARGET_ACCOUNT: environment.account } : {}),
     ...(environment.region ? { LOCKSTEP_TARGET_REGION: environment.region } : {}),
     ...(environment.roleArn ? { LOCKSTEP_TARGET_ROLE_ARN: environment.roleArn } : {}),
   };
 }
 
-/** Commands that point the AWS CLI and SDKs at the environment's region and role (exported for later phases). */
-function targetCommands(environment: EnvironmentDefinition): string[] {
-  const commands: string[] = [];
-  if (environment.region) {
-    commands.push('export AWS_REGION="$LOCKSTEP_TARGET_REGION" AWS_DEFAULT_REGION="$LOCKSTEP_TARGET_REGION"');
-  }
-  if (environment.roleArn) {
+/**
+ * Commands that point the AWS CLI and SDKs at the selected environment's region (when it has one) and assume the
+ * project's role (exported for later phases).
+ */
+function targetCommands(grants: StepGrants): string[] {
+  const commands: string[] = [
+    'if [ -n "${LOCKSTEP_TARGET_REGION:-}" ]; then export AWS_REGION="$LOCKSTEP_TARGET_REGION" AWS_DEFAULT_REGION="$LOCKSTEP_TARGET_REGION"; fi',
+  ];
+  if (grants.roleArn) {
     commands.push(
       [
         // Session names allow [\w+=,.@-] up to 64 characters; environment and application names already comply.

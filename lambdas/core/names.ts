@@ -15,14 +15,20 @@ export function buildProjectName(pipeline: string, application: string): string 
   return `lockstep-${safe(pipeline)}-build-${safe(application)}`;
 }
 
-/** CodeBuild project that deploys (or rolls back) a revision to an environment. */
-export function deployProjectName(pipeline: string, environment: string): string {
-  return `lockstep-${safe(pipeline)}-deploy-${safe(environment)}`;
+/**
+ * CodeBuild project that runs the deploy and test steps sharing one set of grants (`lambdas/core/buildspecs.ts`):
+ * `lockstep-<pipeline>-steps-<account>-<hash>`, the account of the role they assume (`home` without one) and a
+ * hash of `grantsKey`, so the name stays while environments join or leave the project.
+ */
+export function stepsProjectName(pipeline: string, account: string, grantsKey: string): string {
+  return `lockstep-${safe(pipeline)}-steps-${safe(account)}-${fnv1a(grantsKey).toString(16).padStart(8, '0')}`;
 }
 
-/** CodeBuild project for one test step of an environment's approval workflow. */
-export function testProjectName(pipeline: string, environment: string, step: string): string {
-  return `lockstep-${safe(pipeline)}-test-${safe(environment)}-${safe(step)}`;
+/** 32-bit FNV-1a: a short, stable hash for names (not for security). */
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (const ch of text) hash = Math.imul(hash ^ ch.charCodeAt(0), 0x01000193) >>> 0;
+  return hash;
 }
 
 /**
@@ -45,9 +51,7 @@ export function executionName(promotionId: string, application: string, revision
   const tail = `r${revision}${attempt > 1 ? `-a${attempt}` : ''}`;
   const name = safe(`${promotionId}-${application}-${tail}`);
   if (name.length <= MAX_EXECUTION_NAME) return name;
-  let hash = 0x811c9dc5;
-  for (const ch of name) hash = Math.imul(hash ^ ch.charCodeAt(0), 0x01000193) >>> 0;
-  const suffix = `-${hash.toString(36)}-${tail}`;
+  const suffix = `-${fnv1a(name).toString(36)}-${tail}`;
   return name.slice(0, MAX_EXECUTION_NAME - suffix.length) + suffix;
 }
 

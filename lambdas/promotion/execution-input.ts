@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { durationMs, lockLeaseMs, type EnvironmentDefinition, type Pipeline } from '../core/config/schema';
 import type { Revision } from '../core/model';
-import { deployProjectName, testProjectName } from '../core/names';
+import { stepProjectName } from '../core/buildspecs';
 import { parseS3Uri } from '../ports/artifacts';
 
 export const executionInputSchema = z.strictObject({
@@ -25,7 +25,7 @@ export const executionInputSchema = z.strictObject({
     sourceLocation: z.string().min(1),
   }),
   projects: z.strictObject({
-    /** `lockstep-<pipeline>-deploy-<environment>`. */
+    /** The steps project that runs the environment's deploy (`stepProjectName`). */
     deploy: z.string().min(1),
   }),
   /** Lease of the environment lock, long enough for the deploy and the whole approval workflow. */
@@ -122,13 +122,13 @@ export function executionInput(
       artifact: target.revision.artifact,
       sourceLocation: `${bucket}/${key}`,
     },
-    projects: { deploy: deployProjectName(pipeline.pipeline.name, env.name) },
+    projects: { deploy: stepProjectName(pipeline, env.name, 'deploy') },
     // `lockLease` is the whole hold, approval wait included (validation refuses one shorter than that wait).
     lockLeaseMs: lockLeaseMs(env),
     approval: {
       tests: env.approval.tests.map((step) => ({
         name: step.name,
-        project: testProjectName(pipeline.pipeline.name, env.name, step.name),
+        project: stepProjectName(pipeline, env.name, { test: step.name }),
       })),
       compliancePolicy: env.approval.compliance?.policy ?? null,
       manual: manual

@@ -115,6 +115,15 @@ export function automationSwitched(s: Subject & { automation: boolean; by: strin
   ]);
 }
 
+/**
+ * The CloudWatch link of a failed deploy or test build, from the error cause of a `startBuild.sync` Task (the build
+ * as JSON, whose `Logs.DeepLink` opens the step's own stream, `<environment>/<step>/<build>`), so the reader does
+ * not have to find it in the truncated details.
+ */
+function buildLogLink(cause: string | undefined): string | undefined {
+  return cause ? /"DeepLink"\s*:\s*"(https:\/\/[^"\s]+)"/.exec(cause)?.[1] : undefined;
+}
+
 /** A promotion execution failed. `stage` says where: the deploy itself or the approval workflow after it. */
 export function promotionFailed(
   s: Subject & {
@@ -140,6 +149,7 @@ export function promotionFailed(
     [
       headline,
       `Error: ${s.error}`,
+      buildLogLink(s.cause) ? `Logs: ${buildLogLink(s.cause)}` : undefined,
       s.cause ? `Details: ${s.cause.slice(0, 2000)}` : undefined,
       `Execution: ${s.execution}`,
     ],

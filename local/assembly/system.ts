@@ -116,6 +116,8 @@ export const QUICKSTART_CONFIG = join(ROOT, 'examples', 'quickstart', 'lockstep.
 const ASL_FILE = join(ROOT, 'statemachines', 'promotion.asl.json');
 /** The console's static front end, served from the repository as it is (no build step). */
 const CONSOLE_ASSETS_DIR = join(ROOT, 'console');
+/** The log group the ASL names for deploy and test builds (the local CodeBuild reports it with the stream prefix). */
+const STEPS_LOG_GROUP = '/lockstep/local/steps';
 
 /** Function names local mode registers the handlers under (the ASL reaches them through the substitutions). */
 export function localFunctionNames(pipeline: string) {
@@ -295,6 +297,7 @@ function bindPromotionHandlers(services: LocalServices, runtime: Runtime, pipeli
     substitutions: {
       PromotionStepsFunctionArn: lambdaArn(functions.promotionSteps),
       ApprovalRequestFunctionArn: lambdaArn(functions.approvalRequest),
+      StepsLogGroupName: STEPS_LOG_GROUP,
     },
   });
   for (const definition of codeBuildProjects(pipeline)) {

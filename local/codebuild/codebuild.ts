@@ -132,6 +132,8 @@ export interface BuildRecord {
   artifactsSettings: ArtifactsSettings;
   artifactsLocation?: string;
   buildspecOverride?: string;
+  /** StartBuild `logsConfigOverride.cloudWatchLogs`: the group and stream prefix the build reports. */
+  logsOverride?: { groupName?: string; streamName?: string };
   environmentVariables: EnvironmentVariable[];
   exportedEnvironmentVariables?: Array<{ name: string; value: string }>;
   phases: PhaseRecord[];
@@ -282,6 +284,7 @@ export class LocalCodeBuild {
       })),
       artifactsSettings: artifactsFor(project, input),
       ...(typeof input.buildspecOverride === 'string' ? { buildspecOverride: input.buildspecOverride } : {}),
+      ...logsOverrideOf(input),
       environmentVariables: variables,
       phases: [{ phaseType: 'SUBMITTED', startTime: this.now() }],
       timeoutInMinutes:
@@ -1036,13 +1039,29 @@ export function toApiBuild(record: BuildRecord) {
       })),
     },
     logs: {
-      groupName: '/lockstep/local/codebuild',
-      streamName: record.id,
+      // As CodeBuild: the override's group, and its stream name as a prefix of the build's own stream.
+      groupName: record.logsOverride?.groupName ?? '/lockstep/local/codebuild',
+      streamName: record.logsOverride?.streamName
+        ? `${record.logsOverride.streamName}/${record.id.slice(record.id.indexOf(':') + 1)}`
+        : record.id,
       deepLink: pathToFileURL(record.logFile).href,
     },
     timeoutInMinutes: record.timeoutInMinutes,
     buildComplete: record.buildComplete,
     initiator: record.initiator,
     exportedEnvironmentVariables: record.exportedEnvironmentVariables,
+  };
+}
+
+/** The log group and stream prefix a StartBuild asks for (`logsConfigOverride.cloudWatchLogs`), when it does. */
+function logsOverrideOf(input: Record<string, unknown>): Pick<BuildRecord, 'logsOverride'> {
+  const override = input.logsConfigOverride as { cloudWatchLogs?: Record<string, unknown> } | undefined;
+  const cloudWatch = override?.cloudWatchLogs;
+  if (!cloudWatch || cloudWatch.status === 'DISABLED') return {};
+  return {
+    logsOverride: {
+      ...(typeof cloudWatch.groupName === 'string' ? { groupName: cloudWatch.groupName } : {}),
+      ...(typeof cloudWatch.streamName === 'string' ? { streamName: cloudWatch.streamName } : {}),
+    },
   };
 }

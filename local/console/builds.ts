@@ -1,4 +1,4 @@
-import { codeBuildProjects, type CodeBuildProjectDefinition } from '../../lambdas/core/buildspecs';
+import { codeBuildProjects, stepCommand, type CodeBuildProjectDefinition } from '../../lambdas/core/buildspecs';
 import type { Pipeline } from '../../lambdas/core/config/schema';
 import type { BuildRecord } from '../codebuild/codebuild';
 
@@ -20,18 +20,17 @@ export class BuildDescriber {
     const vars = variables(record);
     const revision =
       `${vars.LOCKSTEP_APPLICATION ?? project?.application ?? ''} r${vars.LOCKSTEP_REVISION ?? '?'}`.trim();
-    switch (project?.kind) {
-      case 'build':
-        return `building ${project.application}${record.sourceVersion || record.secondarySourceVersions[0] ? ` from ${shortCommit(record)}` : ''}`;
-      case 'deploy':
-        return vars.LOCKSTEP_ROLLBACK === 'true'
-          ? `rolling ${project.environment} back to ${revision}`
-          : `deploying ${revision} to ${project.environment}`;
-      case 'test':
-        return `testing ${revision} in ${project.environment} (${project.step})`;
-      default:
-        return `running ${record.projectName}`;
-    }
+    if (project?.kind === 'build')
+      return `building ${project.application}${record.sourceVersion || record.secondarySourceVersions[0] ? ` from ${shortCommit(record)}` : ''}`;
+    // A steps project runs the step StartBuild selected (LOCKSTEP_ENVIRONMENT, LOCKSTEP_STEP).
+    const environment = vars.LOCKSTEP_ENVIRONMENT ?? '?';
+    if (project?.kind === 'steps' && vars.LOCKSTEP_STEP === 'deploy')
+      return vars.LOCKSTEP_ROLLBACK === 'true'
+        ? `rolling ${environment} back to ${revision}`
+        : `deploying ${revision} to ${environment}`;
+    if (project?.kind === 'steps' && vars.LOCKSTEP_STEP?.startsWith('test/'))
+      return `testing ${revision} in ${environment} (${vars.LOCKSTEP_STEP.slice('test/'.length)})`;
+    return `running ${record.projectName}`;
   }
 
   /** Past tense, for a build that succeeded. */
@@ -66,7 +65,7 @@ export function failureLines(record: BuildRecord, maxOutput = 6): string[] {
   }
   const { command, exitCode, phase, output } = record.failure;
   return [
-    `    ${phase}: \`${command}\` ${exitCode === null ? 'was killed' : `exited with ${exitCode}`}`,
+    `    ${phase}: \`${stepCommand(command)}\` ${exitCode === null ? 'was killed' : `exited with ${exitCode}`}`,
     ...output
       .filter((line) => line.trim() !== '')
       .slice(-maxOutput)

@@ -12,6 +12,8 @@ import {
   applicationsReaching,
   buildspecProblems,
   codeBuildProjects,
+  stepCommand,
+  stepProjectName,
   type CodeBuildProjectDefinition,
 } from '../../lambdas/core/buildspecs';
 import { pipelineSchema, type PipelineInput } from '../../lambdas/core/config/schema';
@@ -120,18 +122,61 @@ describe('codeBuildProjects', () => {
     if (build.status === 0) execFileSync('cp', ['-R', `${join(api.path, ARTIFACT_DIRECTORY)}/.`, extracted]);
   });
 
-  it('names one build project per application, one deploy project per environment and one test project per step', () => {
+  it('names one build project per application and one steps project for all steps that share their grants', () => {
     expect(projects.map((p) => `${p.kind}:${p.name}`)).toEqual([
       'build:lockstep-demo-build-shop',
-      'deploy:lockstep-demo-deploy-Beta',
-      'test:lockstep-demo-test-Beta-smoke',
-      'deploy:lockstep-demo-deploy-Prod',
+      expect.stringMatching(/^steps:lockstep-demo-steps-home-[0-9a-f]{8}$/),
     ]);
+    expect(projects[1]!.steps!.map((step) => `${step.environment}/${step.selector}`)).toEqual([
+      'Beta/deploy',
+      'Beta/test/smoke',
+      'Prod/deploy',
+    ]);
+    expect(stepProjectName(pipeline, 'Prod', 'deploy')).toBe(projects[1]!.name);
+    expect(stepProjectName(pipeline, 'Beta', { test: 'smoke' })).toBe(projects[1]!.name);
   });
 
-  it('gives deploy projects the applications promoted into their environment, through other environments too', () => {
+  it('keeps apart steps whose grants differ: another role, another application, secrets, deploy permissions', () => {
+    const role = 'arn:aws:iam::123456789012:role/deployer';
+    const secret = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:token-AbCdEf';
+    const split = pipelineSchema.parse({
+      ...input,
+      applications: [...input.applications, { name: 'admin', packages: ['web-ui'] }],
+      stages: [
+        {
+          name: 'all',
+          environments: [
+            { name: 'A', deploy: { commands: ['true'] }, approval: { tests: [{ name: 't', commands: ['true'] }] } },
+            { name: 'B', roleArn: role, deploy: { commands: ['true'] } },
+            { name: 'C', roleArn: role, region: 'eu-west-1', deploy: { commands: ['true'] } },
+            { name: 'D', deploy: { commands: ['true'], secrets: { TOKEN: secret } } },
+            {
+              name: 'E',
+              deploy: {
+                commands: ['true'],
+                permissions: { managedPolicyArns: ['arn:aws:iam::aws:policy/ReadOnlyAccess'] },
+              },
+              approval: { tests: [{ name: 't', commands: ['true'] }] },
+            },
+            { name: 'F', deploy: { commands: ['true'] } },
+          ],
+        },
+      ],
+      promotions: [
+        ...['A', 'B', 'C', 'D', 'E'].map((to) => ({ from: { application: 'shop' }, to })),
+        { from: { application: 'admin' }, to: 'F' },
+      ],
+    });
+    const steps = codeBuildProjects(split)
+      .filter((p) => p.kind === 'steps')
+      .map((p) => p.steps!.map((step) => `${step.environment}/${step.selector}`).join(' '));
+    // A, its test and E's test share the plain grants; B and C one role (the region is a variable, not a grant).
+    expect(steps).toEqual(['A/deploy A/test/t E/test/t', 'B/deploy C/deploy', 'D/deploy', 'E/deploy', 'F/deploy']);
+  });
+
+  it('gives steps projects the applications promoted into their environments, through other environments too', () => {
     expect(applicationsReaching(pipeline, 'Prod')).toEqual(['shop']);
-    expect(byName('lockstep-demo-deploy-Prod').source).toMatchObject({
+    expect(byName(stepProjectName(pipeline, 'Prod', 'deploy')).source).toMatchObject({
       type: 'revision-artifact',
       applications: ['shop'],
     });
@@ -177,12 +222,14 @@ describe('codeBuildProjects', () => {
   });
 
   it('runs deploy commands in the extracted artifact with the per-build and configured variables', () => {
-    const result = run(byName('lockstep-demo-deploy-Beta'), {
+    const result = run(byName(stepProjectName(pipeline, 'Beta', 'deploy')), {
       CODEBUILD_SRC_DIR: extracted,
       LOCKSTEP_APPLICATION: 'shop',
       LOCKSTEP_REVISION: '7',
       LOCKSTEP_FENCING_TOKEN: '12',
       LOCKSTEP_ROLLBACK: 'true',
+      LOCKSTEP_ENVIRONMENT: 'Beta',
+      LOCKSTEP_STEP: 'deploy',
     });
     expect({ status: result.status, output: result.output }).toMatchObject({ status: 0 });
     expect(result.output).toContain('Rolling back shop revision 7 to Beta');
@@ -192,14 +239,60 @@ describe('codeBuildProjects', () => {
   });
 
   it('runs test steps against the same artifact', () => {
-    const result = run(byName('lockstep-demo-test-Beta-smoke'), {
+    const result = run(byName(stepProjectName(pipeline, 'Beta', { test: 'smoke' })), {
       CODEBUILD_SRC_DIR: extracted,
       LOCKSTEP_APPLICATION: 'shop',
       LOCKSTEP_REVISION: '7',
       LOCKSTEP_FENCING_TOKEN: '12',
+      LOCKSTEP_ENVIRONMENT: 'Beta',
+      LOCKSTEP_STEP: 'test/smoke',
     });
     expect({ status: result.status, output: result.output }).toMatchObject({ status: 0 });
     expect(result.output).toContain('step=smoke');
+    // Only the selected step's commands run, with only its own variables.
+    expect(result.output).not.toContain('deploying shop');
+  });
+
+  it("runs only the selected environment's step, with its variables over any StartBuild passed", () => {
+    const result = run(byName(stepProjectName(pipeline, 'Prod', 'deploy')), {
+      CODEBUILD_SRC_DIR: extracted,
+      LOCKSTEP_APPLICATION: 'shop',
+      LOCKSTEP_REVISION: '7',
+      LOCKSTEP_FENCING_TOKEN: '12',
+      LOCKSTEP_ENVIRONMENT: 'Prod',
+      LOCKSTEP_STEP: 'deploy',
+      COLOR: 'red',
+      LOCKSTEP_TARGET_ROLE_ARN: 'arn:aws:iam::999999999999:role/elsewhere',
+    });
+    expect({ status: result.status, output: result.output }).toMatchObject({ status: 0 });
+    expect(result.output).toContain('Deploying shop revision 7 to Prod');
+    expect(result.output).not.toContain('deploying shop r7');
+    expect(result.output).not.toContain('assume');
+  });
+
+  it("names a failing step by the pipeline's own command, without the selection around it", () => {
+    const commands = byName(stepProjectName(pipeline, 'Beta', 'deploy')).buildspec.phases.build!.commands;
+    expect(commands.map(stepCommand)).toEqual([
+      'echo "deploying $LOCKSTEP_APPLICATION r$LOCKSTEP_REVISION rollback=$LOCKSTEP_ROLLBACK token=$LOCKSTEP_FENCING_TOKEN"',
+      'cat api/dist/main.txt',
+      'echo "color=$COLOR"',
+      'test -f lockstep-revision.json',
+      'echo "step=$LOCKSTEP_TEST_STEP"',
+      'true',
+    ]);
+  });
+
+  it('refuses a step the project does not run, naming the steps it does', () => {
+    const result = run(byName(stepProjectName(pipeline, 'Prod', 'deploy')), {
+      CODEBUILD_SRC_DIR: extracted,
+      LOCKSTEP_APPLICATION: 'shop',
+      LOCKSTEP_REVISION: '7',
+      LOCKSTEP_FENCING_TOKEN: '12',
+      LOCKSTEP_ENVIRONMENT: 'Prod',
+      LOCKSTEP_STEP: 'test/smoke',
+    });
+    expect(result.status).not.toBe(0);
+    expect(result.output).toContain('runs no step Prod/test/smoke; it runs Beta/deploy, Beta/test/smoke, Prod/deploy');
   });
 
   it('assumes the environment role in pre_build only when one is configured', () => {
@@ -220,16 +313,17 @@ describe('codeBuildProjects', () => {
       ],
       promotions: [],
     });
-    const deploy = codeBuildProjects(withRole).find((p) => p.kind === 'deploy')!;
+    const deploy = codeBuildProjects(withRole).find((p) => p.kind === 'steps')!;
     expect(deploy.roleArn).toBe('arn:aws:iam::123456789012:role/deployer');
-    expect(deploy.environmentVariables).toMatchObject({
-      LOCKSTEP_TARGET_ROLE_ARN: 'arn:aws:iam::123456789012:role/deployer',
-      LOCKSTEP_TARGET_REGION: 'eu-west-1',
-    });
-    expect(deploy.buildspec.phases.pre_build?.commands.join('\n')).toContain('aws sts assume-role');
-    expect(byName('lockstep-demo-deploy-Beta').buildspec.phases.pre_build?.commands.join('\n')).not.toContain(
-      'assume-role',
+    expect(deploy.name).toMatch(/^lockstep-demo-steps-123456789012-[0-9a-f]{8}$/);
+    const preBuild = deploy.buildspec.phases.pre_build?.commands.join('\n');
+    expect(preBuild).toContain(
+      "'X/deploy') export LOCKSTEP_TARGET_REGION='eu-west-1' LOCKSTEP_TARGET_ROLE_ARN='arn:aws:iam::123456789012:role/deployer'",
     );
+    expect(preBuild).toContain('aws sts assume-role');
+    expect(
+      byName(stepProjectName(pipeline, 'Beta', 'deploy')).buildspec.phases.pre_build?.commands.join('\n'),
+    ).not.toContain('assume-role');
   });
 
   it('fails a build naming the package whose artifact globs match nothing', () => {

@@ -9,6 +9,7 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from '@jest/globals';
+import { stepProjectName } from '../../lambdas/core/buildspecs';
 import { validatePipelineObject } from '../../lambdas/core/config/load';
 import type { PipelineInput } from '../../lambdas/core/config/schema';
 import { configWarnings } from '../../lambdas/core/config/warnings';
@@ -63,6 +64,12 @@ interface Resource {
 let resources: Record<string, Resource>;
 let app: App;
 
+const pipeline = validatePipelineObject(input, { source: 'deploy-access.test.ts' });
+// beta's deploy and its smoke test hold different secrets and permissions, so they run in projects of their own.
+const DEPLOY_BETA = stepProjectName(pipeline, 'beta', 'deploy');
+const SMOKE_BETA = stepProjectName(pipeline, 'beta', { test: 'smoke' });
+const DEPLOY_PROD = stepProjectName(pipeline, 'prod', 'deploy');
+
 const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
 const project = (name: string) => ofType('AWS::CodeBuild::Project').find(([, r]) => r.Properties!.Name === name)!;
 /** Statements of every inline policy on the role of the project named `name`. */
@@ -76,7 +83,6 @@ const allowing = (name: string, action: string) => statementsOf(name).filter((s)
 
 beforeAll(() => {
   app = new App();
-  const pipeline = validatePipelineObject(input, { source: 'deploy-access.test.ts' });
   const stack = new LockstepStack(app, 'Lockstep-shop', { deploymentSystem: { pipeline } });
   resources = Template.fromStack(stack).toJSON().Resources as Record<string, Resource>;
 });
@@ -91,25 +97,27 @@ describe('GitHub through a CodeConnections connection', () => {
     expect(allowing('lockstep-shop-build-backend', 'codeconnections:UseConnection').map((s) => s.Resource)).toEqual([
       CONNECTION,
     ]);
-    expect(allowing('lockstep-shop-deploy-beta', 'codeconnections:UseConnection')).toEqual([]);
+    expect(allowing(DEPLOY_BETA, 'codeconnections:UseConnection')).toEqual([]);
   });
 });
 
 describe('deploy permissions without a role', () => {
+  it('keeps a test step out of the project of a deploy with more grants than it has', () => {
+    expect(new Set([DEPLOY_BETA, SMOKE_BETA, DEPLOY_PROD]).size).toBe(3);
+  });
+
   it('attaches the managed policies and the policy document of the definition to that deploy project only', () => {
     const roleOf = (name: string) => resources[project(name)[1].Properties!.ServiceRole['Fn::GetAtt'][0]]!;
-    expect(roleOf('lockstep-shop-deploy-beta').Properties!.ManagedPolicyArns).toEqual([MANAGED]);
-    expect(roleOf('lockstep-shop-deploy-prod').Properties!.ManagedPolicyArns).toBeUndefined();
-    expect(roleOf('lockstep-shop-test-beta-smoke').Properties!.ManagedPolicyArns).toBeUndefined();
-    expect(allowing('lockstep-shop-deploy-beta', 's3:PutObject').map((s) => s.Resource)).toContain(
-      'arn:aws:s3:::shop-site/*',
-    );
+    expect(roleOf(DEPLOY_BETA).Properties!.ManagedPolicyArns).toEqual([MANAGED]);
+    expect(roleOf(DEPLOY_PROD).Properties!.ManagedPolicyArns).toBeUndefined();
+    expect(roleOf(SMOKE_BETA).Properties!.ManagedPolicyArns).toBeUndefined();
+    expect(allowing(DEPLOY_BETA, 's3:PutObject').map((s) => s.Resource)).toContain('arn:aws:s3:::shop-site/*');
   });
 });
 
 describe('secrets', () => {
   it('reach the deploy as SECRETS_MANAGER and PARAMETER_STORE variables, never as plain values', () => {
-    const variables = project('lockstep-shop-deploy-beta')[1].Properties!.Environment.EnvironmentVariables as any[];
+    const variables = project(DEPLOY_BETA)[1].Properties!.Environment.EnvironmentVariables as any[];
     expect(variables.filter((v) => ['DB_PASSWORD', 'ENDPOINT'].includes(v.Name))).toEqual([
       { Name: 'DB_PASSWORD', Type: 'SECRETS_MANAGER', Value: `${DB_SECRET}:json-key:password::` },
       { Name: 'ENDPOINT', Type: 'PARAMETER_STORE', Value: '/shop/beta/endpoint' },
@@ -118,17 +126,11 @@ describe('secrets', () => {
 
   it('grant each project exactly the secrets and parameters its step names', () => {
     // The secret's ARN and its six-character suffix; nothing else.
-    expect(allowing('lockstep-shop-deploy-beta', 'secretsmanager:GetSecretValue').map((s) => s.Resource)).toEqual([
-      `${DB_SECRET}*`,
-    ]);
-    expect(allowing('lockstep-shop-deploy-beta', 'ssm:GetParameters').flatMap((s) => [s.Resource].flat())).toContain(
-      PARAMETER,
-    );
-    expect(allowing('lockstep-shop-test-beta-smoke', 'secretsmanager:GetSecretValue').map((s) => s.Resource)).toEqual([
-      `${API_SECRET}*`,
-    ]);
-    expect(allowing('lockstep-shop-test-beta-smoke', 'ssm:GetParameters')).toEqual([]);
-    expect(allowing('lockstep-shop-deploy-prod', 'secretsmanager:GetSecretValue')).toEqual([]);
+    expect(allowing(DEPLOY_BETA, 'secretsmanager:GetSecretValue').map((s) => s.Resource)).toEqual([`${DB_SECRET}*`]);
+    expect(allowing(DEPLOY_BETA, 'ssm:GetParameters').flatMap((s) => [s.Resource].flat())).toContain(PARAMETER);
+    expect(allowing(SMOKE_BETA, 'secretsmanager:GetSecretValue').map((s) => s.Resource)).toEqual([`${API_SECRET}*`]);
+    expect(allowing(SMOKE_BETA, 'ssm:GetParameters')).toEqual([]);
+    expect(allowing(DEPLOY_PROD, 'secretsmanager:GetSecretValue')).toEqual([]);
     expect(allowing('lockstep-shop-build-backend', 'secretsmanager:GetSecretValue')).toEqual([]);
   });
 });

@@ -12,6 +12,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { TABLES } from '../../lambdas/core/tables';
 import { LockstepStack } from '../../lib/lockstep-stack';
+import { stepProjectName } from '../../lambdas/core/buildspecs';
 import { fixturePipeline } from './fixtures';
 import { expectSpecificAcknowledgements } from '../support/nag';
 
@@ -55,6 +56,12 @@ function statementsOf(rolePrefix: string): any[] {
 }
 
 const asArray = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
+
+/** Logical-id prefix of the role of the steps project that deploys `environment` (`StepsProject<account><hash>Role`). */
+function stepsRole(environment: string): string {
+  const name = stepProjectName(fixturePipeline, environment, 'deploy');
+  return `StepsProject${name.slice(name.indexOf('-steps-') + '-steps-'.length).replace(/-/g, '')}Role`;
+}
 
 beforeAll(() => {
   app = new App();
@@ -201,18 +208,33 @@ describe('CodeBuild projects', () => {
     const names = ofType('AWS::CodeBuild::Project')
       .map(([, p]) => p.Properties!.Name)
       .sort();
-    expect(names).toEqual([
-      'lockstep-shop-build-backend',
-      'lockstep-shop-build-storefront',
-      'lockstep-shop-deploy-beta',
-      'lockstep-shop-deploy-prod',
-      'lockstep-shop-test-beta-smoke',
-    ]);
+    // beta's deploy and smoke test share their grants; prod assumes a role of its own.
+    expect(names).toEqual(
+      [
+        'lockstep-shop-build-backend',
+        'lockstep-shop-build-storefront',
+        stepProjectName(fixturePipeline, 'beta', 'deploy'),
+        stepProjectName(fixturePipeline, 'prod', 'deploy'),
+      ].sort(),
+    );
+    expect(stepProjectName(fixturePipeline, 'beta', { test: 'smoke' })).toBe(
+      stepProjectName(fixturePipeline, 'beta', 'deploy'),
+    );
     for (const [, project] of ofType('AWS::CodeBuild::Project')) {
       expect(project.Properties!.EncryptionKey).toEqual({ 'Fn::GetAtt': [key, 'Arn'] });
       expect(project.Properties!.LogsConfig.CloudWatchLogs.Status).toBe('ENABLED');
       expect(project.Properties!.Environment.PrivilegedMode).toBe(false);
     }
+  });
+
+  it('logs every steps project to one steps log group, whose name the state machine passes with each build', () => {
+    const group = logicalId('AWS::Logs::LogGroup', 'StepsLogs');
+    for (const prefix of ['StepsProjecthome', 'StepsProject111122223333']) {
+      const project = resources[logicalId('AWS::CodeBuild::Project', prefix)]!.Properties!;
+      expect(project.LogsConfig.CloudWatchLogs.GroupName).toEqual({ Ref: group });
+    }
+    const machine = ofType('AWS::StepFunctions::StateMachine')[0]![1].Properties!;
+    expect(machine.DefinitionSubstitutions.StepsLogGroupName).toEqual({ Ref: group });
   });
 
   it('runs the image its props and the README document as the default', () => {
@@ -259,20 +281,20 @@ describe('CodeBuild projects', () => {
     expect(all).not.toMatch(/"s3:\*"|"s3:DeleteObject/);
   });
 
-  it('lets deploy projects read only the revisions of applications promoted to their environment', () => {
-    const reads = statementsOf('DeployProjectprodRole').filter((s) => asArray(s.Action).includes('s3:GetObject'));
+  it('lets steps projects read only the revisions of applications promoted to their environments', () => {
+    const reads = statementsOf(stepsRole('prod')).filter((s) => asArray(s.Action).includes('s3:GetObject'));
     const resourcesRead = reads.map((s) => JSON.stringify(s.Resource)).join(' ');
     expect(resourcesRead).toContain('/revisions/backend/*');
     expect(resourcesRead).toContain('/revisions/storefront/*');
-    expect(statementsOf('DeployProjectprodRole').flatMap((s) => asArray(s.Action))).not.toContain('s3:PutObject');
+    expect(statementsOf(stepsRole('prod')).flatMap((s) => asArray(s.Action))).not.toContain('s3:PutObject');
   });
 
-  it('lets only the deploy project of an environment with a role assume that role', () => {
+  it('lets only the steps project of an environment with a role assume that role', () => {
     const assume = (prefix: string) => statementsOf(prefix).filter((s) => asArray(s.Action).includes('sts:AssumeRole'));
-    expect(assume('DeployProjectprodRole')).toEqual([
+    expect(assume(stepsRole('prod'))).toEqual([
       expect.objectContaining({ Resource: 'arn:aws:iam::111122223333:role/lockstep-deployer' }),
     ]);
-    expect(assume('DeployProjectbetaRole')).toEqual([]);
+    expect(assume(stepsRole('beta'))).toEqual([]);
   });
 });
 
@@ -488,6 +510,7 @@ describe('promotion state machine', () => {
     expect(machine.Properties!.DefinitionSubstitutions).toEqual({
       PromotionStepsFunctionArn: { Ref: logicalId('AWS::Lambda::Version', 'PromotionStepsCurrentVersion') },
       ApprovalRequestFunctionArn: { Ref: logicalId('AWS::Lambda::Version', 'ApprovalRequestCurrentVersion') },
+      StepsLogGroupName: { Ref: logicalId('AWS::Logs::LogGroup', 'StepsLogs') },
     });
     for (const name of ['PromotionSteps', 'ApprovalRequest']) {
       const version = resources[logicalId('AWS::Lambda::Version', `${name}CurrentVersion`)]!;
@@ -497,16 +520,14 @@ describe('promotion state machine', () => {
     }
   });
 
-  it('may start deploy and test projects of this pipeline only, and manage the CodeBuild sync rule', () => {
+  it('may start the steps projects of this pipeline only, and manage the CodeBuild sync rule', () => {
     const statements = statementsOf('PromotionStateMachineRole');
     const start = statements.find((s) => asArray(s.Action).includes('codebuild:StartBuild'));
     const projects = asArray(start.Resource)
       .map((r: any) => r['Fn::GetAtt'][0] as string)
       .sort();
     expect(projects).toEqual(
-      ['DeployProjectbeta', 'DeployProjectprod', 'TestProjectbetasmoke']
-        .map((p) => logicalId('AWS::CodeBuild::Project', p))
-        .sort(),
+      ['StepsProjecthome', 'StepsProject111122223333'].map((p) => logicalId('AWS::CodeBuild::Project', p)).sort(),
     );
     const rule = statements.find((s) => asArray(s.Action).includes('events:PutRule'));
     expect(JSON.stringify(rule.Resource)).toContain('rule/StepFunctionsGetEventsForCodeBuildStartBuildRule');

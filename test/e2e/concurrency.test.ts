@@ -32,7 +32,9 @@ describe('concurrent pushes and promotions', () => {
     });
     // Deploys (rollbacks included) in flight per environment, as the builds report their state.
     system.services.codeBuild.subscribe((record: BuildRecord) => {
-      const environment = /-deploy-(.+)$/.exec(record.projectName)?.[1];
+      // Deploys run in steps projects; the step and environment are the build's selection variables.
+      const selection = Object.fromEntries(record.environmentVariables.map((v) => [v.name, v.value]));
+      const environment = selection.LOCKSTEP_STEP === 'deploy' ? selection.LOCKSTEP_ENVIRONMENT : undefined;
       if (!environment) return;
       const set = running.get(environment) ?? new Set<string>();
       running.set(environment, set);

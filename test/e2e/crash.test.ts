@@ -89,7 +89,10 @@ describe('crash and restart of lockstep local', () => {
     const first = start();
     const cutOff = await eventually(
       async () =>
-        (await builds(data.dir)).find((b) => b.projectName.endsWith('-deploy-alpha') && b.currentPhase === 'BUILD'),
+        (await builds(data.dir)).find(
+          (b) =>
+            b.vars.LOCKSTEP_ENVIRONMENT === 'alpha' && b.vars.LOCKSTEP_STEP === 'deploy' && b.currentPhase === 'BUILD',
+        ),
       'the alpha deploy running',
       60_000,
     );

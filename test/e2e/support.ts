@@ -85,7 +85,9 @@ export async function builds(dataDir: string): Promise<Array<BuildRecord & { var
 export async function deploysOf(dataDir: string, environment: string, revision: number) {
   return (await builds(dataDir)).filter(
     (b) =>
-      b.projectName.endsWith(`-deploy-${environment}`) &&
+      // Deploys run in steps projects, selected per build by LOCKSTEP_ENVIRONMENT and LOCKSTEP_STEP.
+      b.vars.LOCKSTEP_ENVIRONMENT === environment &&
+      b.vars.LOCKSTEP_STEP === 'deploy' &&
       b.vars.LOCKSTEP_REVISION === String(revision) &&
       b.vars.LOCKSTEP_ROLLBACK !== 'true',
   );

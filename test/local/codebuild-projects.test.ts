@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CodeBuildClient } from '@aws-sdk/client-codebuild';
 import { CodeBuildRunner } from '../../lambdas/adapters/codebuild-runner';
-import { buildArtifactKey, buildProject, deployProject } from '../../lambdas/core/buildspecs';
+import { buildArtifactKey, buildProject, codeBuildProjects, stepProjectName } from '../../lambdas/core/buildspecs';
 import { parsePipeline } from '../../lambdas/core/config/load';
 import { startAwsServer, type RunningAwsServer } from '../../local/aws-protocol/server';
 import { LocalCodeBuild } from '../../local/codebuild/codebuild';
@@ -62,7 +62,7 @@ stages:
 promotions:
   - { from: { application: sample-app }, to: alpha }
 `);
-    for (const definition of [buildProject(pipeline, 'sample-app'), deployProject(pipeline, 'alpha')]) {
+    for (const definition of codeBuildProjects(pipeline)) {
       service.registerProject(localProject(definition, { artifactsBucket: 'lockstep-artifacts' }));
     }
   });
@@ -90,18 +90,77 @@ promotions:
     expect(info?.artifactLocation).toBe(artifact);
 
     const deploy = await runner.start({
-      projectName: deployProject(pipeline, 'alpha').name,
+      projectName: stepProjectName(pipeline, 'alpha', 'deploy'),
       sourceLocation: artifact,
       environment: {
         LOCKSTEP_APPLICATION: 'sample-app',
         LOCKSTEP_REVISION: '1',
         LOCKSTEP_FENCING_TOKEN: '1',
         LOCKSTEP_ROLLBACK: 'false',
+        LOCKSTEP_ENVIRONMENT: 'alpha',
+        LOCKSTEP_STEP: 'deploy',
       },
     });
     const deployed = await service.waitForBuild(deploy.buildId);
     expect(deployed.failure).toBeUndefined();
     const record = JSON.parse(await readFile(join(data.dir, 'deployments', 'alpha', 'revision.json'), 'utf8'));
     expect(record).toMatchObject({ application: 'sample-app', revision: 1, fencingToken: 1, commit: head });
+  });
+
+  it('runs the deploy and the test step in one steps project, the step chosen per build', async () => {
+    expect(stepProjectName(pipeline, 'alpha', { test: 'smoke' })).toBe(stepProjectName(pipeline, 'alpha', 'deploy'));
+    const artifact = `s3://lockstep-artifacts/${buildArtifactKey('sample-app', 'push-1')}`;
+    const perBuild = {
+      LOCKSTEP_APPLICATION: 'sample-app',
+      LOCKSTEP_REVISION: '1',
+      LOCKSTEP_FENCING_TOKEN: '1',
+      LOCKSTEP_ROLLBACK: 'false',
+      LOCKSTEP_ENVIRONMENT: 'alpha',
+    };
+    const projectName = stepProjectName(pipeline, 'alpha', { test: 'smoke' });
+    const test = await runner.start({
+      projectName,
+      sourceLocation: artifact,
+      environment: { ...perBuild, LOCKSTEP_STEP: 'test/smoke' },
+    });
+    const tested = await service.waitForBuild(test.buildId);
+    // The state machine names the log group and the step's stream prefix; the build reports both, as CodeBuild does.
+    const logged = await service.startBuild({
+      projectName,
+      sourceTypeOverride: 'S3',
+      sourceLocationOverride: artifact.replace('s3://', ''),
+      environmentVariablesOverride: Object.entries({ ...perBuild, LOCKSTEP_STEP: 'test/smoke' }).map(
+        ([name, value]) => ({
+          name,
+          value,
+          type: 'PLAINTEXT',
+        }),
+      ),
+      logsConfigOverride: {
+        cloudWatchLogs: { status: 'ENABLED', groupName: '/lockstep/local/steps', streamName: 'alpha/test/smoke' },
+      },
+    });
+    expect(logged.build.logs).toMatchObject({
+      groupName: '/lockstep/local/steps',
+      streamName: expect.stringMatching(/^alpha\/test\/smoke\/[0-9a-f-]{36}$/),
+    });
+    await service.waitForBuild(logged.build.id);
+    expect({ status: tested.buildStatus, failure: tested.failure }).toEqual({
+      status: 'SUCCEEDED',
+      failure: undefined,
+    });
+    expect(await readFile(tested.logFile, 'utf8')).toContain('Testing sample-app revision 1 at alpha: step smoke');
+
+    // A step the project does not hold fails before any command runs, naming what it does hold.
+    const unknown = await runner.start({
+      projectName,
+      sourceLocation: artifact,
+      environment: { ...perBuild, LOCKSTEP_STEP: 'test/missing' },
+    });
+    const refused = await service.waitForBuild(unknown.buildId);
+    expect(refused.buildStatus).toBe('FAILED');
+    expect(await readFile(refused.logFile, 'utf8')).toContain(
+      'runs no step alpha/test/missing; it runs alpha/deploy, alpha/test/smoke',
+    );
   });
 });

@@ -3,7 +3,7 @@
  * before the deploy of that revision, which the pass's promotion starts before the pass returns its summary.
  */
 import { describe, expect, it } from '@jest/globals';
-import { deployProjectName } from '../../lambdas/core/names';
+import { stepProjectName } from '../../lambdas/core/buildspecs';
 import { awsApisLine } from '../../local/assembly/system';
 import type { BuildRecord } from '../../local/codebuild/codebuild';
 import { ProgressConsole } from '../../local/console/progress';
@@ -14,7 +14,7 @@ function deployBuild(revision: number, complete: boolean): BuildRecord {
     id: `deploy:${revision}`,
     arn: `arn:aws:codebuild:us-east-1:000000000000:build/deploy:${revision}`,
     buildNumber: revision,
-    projectName: deployProjectName('shop', 'Alpha'),
+    projectName: stepProjectName(threeStagePipeline(), 'Alpha', 'deploy'),
     startTime: 0,
     ...(complete ? { endTime: 2_000 } : {}),
     currentPhase: complete ? 'COMPLETED' : 'BUILD',
@@ -26,6 +26,8 @@ function deployBuild(revision: number, complete: boolean): BuildRecord {
     secondarySourceVersions: [],
     artifactsSettings: { type: 'NO_ARTIFACTS' },
     environmentVariables: [
+      { name: 'LOCKSTEP_ENVIRONMENT', value: 'Alpha', type: 'PLAINTEXT' },
+      { name: 'LOCKSTEP_STEP', value: 'deploy', type: 'PLAINTEXT' },
       { name: 'LOCKSTEP_APPLICATION', value: 'A', type: 'PLAINTEXT' },
       { name: 'LOCKSTEP_REVISION', value: String(revision), type: 'PLAINTEXT' },
     ],

@@ -5,7 +5,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { deployProject, testProject } from '../../lambdas/core/buildspecs';
+import { codeBuildProjects, stepProjectName } from '../../lambdas/core/buildspecs';
 import { parsePipeline } from '../../lambdas/core/config/load';
 import { LocalCodeBuild } from '../../local/codebuild/codebuild';
 import { localProject } from '../../local/codebuild/projects';
@@ -69,11 +69,8 @@ promotions:
       baseEnvironment: { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/tmp', OUT: data.dir },
       resolveSecret: (id) => secrets.valueOf(id),
     });
-    for (const definition of [
-      deployProject(pipeline, 'alpha'),
-      testProject(pipeline, 'alpha', 'smoke'),
-      testProject(pipeline, 'alpha', 'missing'),
-    ]) {
+    // Each step's secrets are part of its grants, so each of the three steps runs in a steps project of its own.
+    for (const definition of codeBuildProjects(pipeline).filter((p) => p.kind === 'steps')) {
       // The steps' commands need no revision artifact here: only their variables are under test.
       service.registerProject({
         ...localProject(definition, { artifactsBucket: 'lockstep-artifacts' }),
@@ -88,10 +85,12 @@ promotions:
     await data.cleanup();
   });
 
-  const run = async (projectName: string) => {
+  const run = async (step: 'deploy' | { test: string }) => {
     const started = await service.startBuild({
-      projectName,
+      projectName: stepProjectName(pipeline, 'alpha', step),
       environmentVariablesOverride: [
+        { name: 'LOCKSTEP_ENVIRONMENT', value: 'alpha' },
+        { name: 'LOCKSTEP_STEP', value: step === 'deploy' ? 'deploy' : `test/${step.test}` },
         { name: 'LOCKSTEP_APPLICATION', value: 'app' },
         { name: 'LOCKSTEP_REVISION', value: '1' },
         { name: 'LOCKSTEP_FENCING_TOKEN', value: '1' },
@@ -102,19 +101,19 @@ promotions:
   };
 
   it("resolves a deploy step's secrets by the ARN's secret name, full or partial, with CodeBuild's json-key", async () => {
-    const build = await run(deployProject(pipeline, 'alpha').name);
+    const build = await run('deploy');
     expect(build.buildStatus).toBe('SUCCEEDED');
     expect(await readFile(join(data.dir, 'deploy.txt'), 'utf8')).toBe('tok-123456789|pw-987654321');
   });
 
   it("resolves a test step's secrets", async () => {
-    const build = await run(testProject(pipeline, 'alpha', 'smoke').name);
+    const build = await run({ test: 'smoke' });
     expect(build.buildStatus).toBe('SUCCEEDED');
     expect(await readFile(join(data.dir, 'smoke.txt'), 'utf8')).toBe('key-555555555');
   });
 
   it('fails a build whose secret local mode does not hold, saying where to add it', async () => {
-    const build = await run(testProject(pipeline, 'alpha', 'missing').name);
+    const build = await run({ test: 'missing' });
     expect(build.buildStatus).not.toBe('SUCCEEDED');
     const log = await readFile(build.logFile, 'utf8');
     expect(log).toContain(`serves secrets from ${join(data.dir, 'secrets.json')}: add "not/there": { "value": "..." }`);

@@ -1,9 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { input, PIPELINE, runPromotion, summary, type Behaviour, type Effect } from '../support/promotion-harness';
 
-const DEPLOY = 'codebuild:lockstep-shop-deploy-Beta';
-const SMOKE = 'codebuild:lockstep-shop-test-Beta-smoke';
-const API = 'codebuild:lockstep-shop-test-Beta-api';
+const DEPLOY = 'codebuild:Beta/deploy';
+const SMOKE = 'codebuild:Beta/test/smoke';
+const API = 'codebuild:Beta/test/api';
 
 function variables(effect: Effect): Record<string, string> {
   const list = effect.input.EnvironmentVariablesOverride as Array<{ Name: string; Value: string }>;
@@ -11,7 +11,7 @@ function variables(effect: Effect): Record<string, string> {
 }
 
 function deploys(effects: readonly Effect[]): Effect[] {
-  return effects.filter((e) => e.kind === 'codebuild' && e.what === 'lockstep-shop-deploy-Beta');
+  return effects.filter((e) => e.kind === 'codebuild' && e.what === 'Beta/deploy');
 }
 
 function releases(effects: readonly Effect[]): Effect[] {
@@ -47,7 +47,7 @@ describe('promotion state machine', () => {
     const run = await runPromotion();
     const [deploy] = deploys(run.effects);
     expect(deploy!.input).toMatchObject({
-      ProjectName: 'lockstep-shop-deploy-Beta',
+      ProjectName: input().projects.deploy,
       SourceTypeOverride: 'S3',
       SourceLocationOverride: 'artifacts/revisions/web/2/artifact.zip',
     });
@@ -57,9 +57,26 @@ describe('promotion state machine', () => {
       LOCKSTEP_ENVIRONMENT: 'Beta',
       LOCKSTEP_FENCING_TOKEN: '7',
       LOCKSTEP_ROLLBACK: 'false',
+      LOCKSTEP_STEP: 'deploy',
     });
-    const tests = run.effects.filter((e) => e.kind === 'codebuild' && e.what.includes('-test-'));
+    const tests = run.effects.filter((e) => e.kind === 'codebuild' && e.what.includes('/test/'));
     expect(tests.map((t) => variables(t).LOCKSTEP_FENCING_TOKEN)).toEqual(['7', '7']);
+    expect(tests.map((t) => variables(t).LOCKSTEP_STEP).sort()).toEqual(['test/api', 'test/smoke']);
+  });
+
+  it('logs every deploy, rollback and test build under a stream prefix naming its environment and step', async () => {
+    const run = await runPromotion({ failingBuilds: { 'Beta/test/smoke': 'States.TaskFailed' } });
+    const logs = run.effects
+      .filter((e) => e.kind === 'codebuild')
+      .map((e) => e.input.LogsConfigOverride as { CloudWatchLogs: Record<string, string> });
+    expect(logs.map((l) => l.CloudWatchLogs.StreamName).sort()).toEqual([
+      'Beta/deploy',
+      'Beta/rollback',
+      'Beta/test/api',
+      'Beta/test/smoke',
+    ]);
+    for (const l of logs)
+      expect(l.CloudWatchLogs).toMatchObject({ Status: 'ENABLED', GroupName: 'lockstep-steps-logs' });
   });
 
   it('asks the approvers with the environment timeout and passes the approver to compliance', async () => {
@@ -79,7 +96,7 @@ describe('promotion state machine', () => {
   });
 
   it('rolls back to the previous revision when a test step fails, then notifies and releases the lock', async () => {
-    const run = await runPromotion({ failingProjects: { 'lockstep-shop-test-Beta-smoke': 'States.TaskFailed' } });
+    const run = await runPromotion({ failingBuilds: { 'Beta/test/smoke': 'States.TaskFailed' } });
     expect(run.status).toBe('FAILED');
     const results = run.effects.find((e) => e.what === 'record-test-results')!;
     expect(results.input.tests).toEqual(
@@ -100,7 +117,7 @@ describe('promotion state machine', () => {
   });
 
   it('rolls back when the deploy fails, before any test runs', async () => {
-    const run = await runPromotion({ failingProjects: { 'lockstep-shop-deploy-Beta': 'States.TaskFailed' } });
+    const run = await runPromotion({ failingBuilds: { 'Beta/deploy': 'States.TaskFailed' } });
     expect(run.status).toBe('FAILED');
     const steps = summary(run.effects);
     expect(steps).not.toContain(SMOKE);
@@ -114,7 +131,7 @@ describe('promotion state machine', () => {
   it('records that there was nothing to roll back to when nothing was deployed before', async () => {
     const run = await runPromotion({
       previous: { exists: false },
-      failingProjects: { 'lockstep-shop-deploy-Beta': 'States.TaskFailed' },
+      failingBuilds: { 'Beta/deploy': 'States.TaskFailed' },
     });
     expect(run.status).toBe('FAILED');
     expect(deploys(run.effects)).toHaveLength(1);
@@ -186,13 +203,13 @@ describe('promotion state machine', () => {
   it('releases the lock in every path that acquired it', async () => {
     const scenarios: Behaviour[] = [
       {},
-      { failingProjects: { 'lockstep-shop-test-Beta-api': 'States.TaskFailed' } },
-      { failingProjects: { 'lockstep-shop-deploy-Beta': 'States.TaskFailed' } },
+      { failingBuilds: { 'Beta/test/api': 'States.TaskFailed' } },
+      { failingBuilds: { 'Beta/deploy': 'States.TaskFailed' } },
       { approval: 'reject' },
       { failingSteps: { 'record-previous': 'NotFoundError' } },
       { failingSteps: { 'compliance-sign-off': 'ComplianceFailedError' } },
       {
-        failingProjects: { 'lockstep-shop-deploy-Beta': 'States.TaskFailed' },
+        failingBuilds: { 'Beta/deploy': 'States.TaskFailed' },
         failingSteps: { notify: 'Lambda.ServiceException' },
       },
     ];

@@ -6,7 +6,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { PipelineInput } from '../../lambdas/core/config/schema';
 import { input, PIPELINE, promotionDefinition, runPromotion, summary } from '../support/promotion-harness';
 
-const SMOKE = 'lockstep-shop-test-Beta-smoke';
+const SMOKE = 'Beta/test/smoke';
 
 function withTests(count: number): PipelineInput {
   const pipeline = structuredClone(PIPELINE);
@@ -22,14 +22,14 @@ describe('RunTests', () => {
     expect(map.MaxConcurrency).toBeGreaterThan(0);
     const run = await runPromotion({ buildMs: 20 }, input(withTests(10)));
     expect(run.status).toBe('SUCCEEDED');
-    expect(run.effects.filter((e) => e.kind === 'codebuild' && e.what.includes('-test-'))).toHaveLength(10);
+    expect(run.effects.filter((e) => e.kind === 'codebuild' && e.what.includes('/test/'))).toHaveLength(10);
     expect(run.maxConcurrentBuilds).toBe(map.MaxConcurrency);
   });
 
   it.each(['CodeBuild.AccountLimitExceededException', 'CodeBuild.ThrottlingException'])(
     'retries a test step refused with %s until CodeBuild has capacity, and the revision is approved',
     async (error) => {
-      const run = await runPromotion({ flakyProjects: { [SMOKE]: { error, times: 12 } } });
+      const run = await runPromotion({ flakyBuilds: { [SMOKE]: { error, times: 12 } } });
       expect(run.status).toBe('SUCCEEDED');
       expect(run.effects.filter((e) => e.what === SMOKE)).toHaveLength(13);
       const results = run.effects.find((e) => e.what === 'record-test-results')!;
@@ -42,7 +42,7 @@ describe('RunTests', () => {
 
   it('never records a capacity refusal that outlasts the retries as a failed test', async () => {
     const run = await runPromotion({
-      flakyProjects: { [SMOKE]: { error: 'CodeBuild.AccountLimitExceededException', times: 1000 } },
+      flakyBuilds: { [SMOKE]: { error: 'CodeBuild.AccountLimitExceededException', times: 1000 } },
     });
     expect(run.status).toBe('FAILED');
     expect(run.effects.find((e) => e.what === 'record-test-results')).toBeUndefined();

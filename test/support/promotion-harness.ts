@@ -13,6 +13,7 @@ import { executionInput, type ExecutionInput } from '../../lambdas/promotion/exe
 export const PLACEHOLDERS: Record<string, string> = {
   PromotionStepsFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:promotion-steps',
   ApprovalRequestFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:approval-request',
+  StepsLogGroupName: 'lockstep-steps-logs',
 };
 
 /** The ASL with its `${Placeholder}`s filled the way CDK `definitionSubstitutions` fill them. */
@@ -45,10 +46,10 @@ export interface Behaviour {
   locks?: Array<{ acquired: boolean; fencingToken?: number; retryAt?: string }>;
   /** What record-previous answers. @default revision 1 exists */
   previous?: { exists: boolean; number?: number; sourceLocation?: string };
-  /** Project name -> error name thrown by that CodeBuild run (`States.TaskFailed` as a failed build). */
-  failingProjects?: Record<string, string>;
-  /** Project name -> an error thrown by its first `times` StartBuild calls only (e.g. a quota error that clears). */
-  flakyProjects?: Record<string, { error: string; times: number }>;
+  /** Build (`<environment>/<LOCKSTEP_STEP>`) -> error name thrown by that CodeBuild run (`States.TaskFailed` as a failed build). */
+  failingBuilds?: Record<string, string>;
+  /** Build -> an error thrown by its first `times` StartBuild calls only (e.g. a quota error that clears). */
+  flakyBuilds?: Record<string, { error: string; times: number }>;
   /** How long every successful CodeBuild run takes, to observe concurrency. @default 0 */
   buildMs?: number;
   /** How the manual approval ends. @default approved by approver@example.com */
@@ -137,7 +138,7 @@ export async function runPromotion(
   const retries: Record<string, number> = {};
   let running = 0;
   let maxRunning = 0;
-  const flaky = new Map(Object.entries(behaviour.flakyProjects ?? {}).map(([project, f]) => [project, { ...f }]));
+  const flaky = new Map(Object.entries(behaviour.flakyBuilds ?? {}).map(([build, f]) => [build, { ...f }]));
   for (const { name, state } of walkStates(definition)) {
     if (state.Type === 'Wait') waits[name] = 0;
     if (state.Retry) retries[name] = 0;
@@ -173,13 +174,18 @@ export async function runPromotion(
     } else if (state.Resource === 'arn:aws:states:::codebuild:startBuild.sync') {
       handlers[name] = async (event) => {
         const project = String(event.ProjectName);
-        effects.push({ state: name, kind: 'codebuild', what: project, input: event });
-        const failure = behaviour.failingProjects?.[project];
-        if (failure) throw named(failure, `Build of ${project} failed`);
-        const transient = flaky.get(project);
+        // Deploy and test steps share steps projects: a build is told apart by the step StartBuild selects.
+        const variables = Object.fromEntries(
+          (event.EnvironmentVariablesOverride as Array<{ Name: string; Value: string }>).map((v) => [v.Name, v.Value]),
+        );
+        const build = `${variables.LOCKSTEP_ENVIRONMENT}/${variables.LOCKSTEP_STEP}`;
+        effects.push({ state: name, kind: 'codebuild', what: build, input: event });
+        const failure = behaviour.failingBuilds?.[build];
+        if (failure) throw named(failure, `Build ${build} of ${project} failed`);
+        const transient = flaky.get(build);
         if (transient && transient.times > 0) {
           transient.times--;
-          throw named(transient.error, `CodeBuild refused to start ${project}`);
+          throw named(transient.error, `CodeBuild refused to start ${build} of ${project}`);
         }
         running++;
         maxRunning = Math.max(maxRunning, running);
