@@ -98,20 +98,15 @@ async function measure(roundCount: number): Promise<RunResult> {
   });
   const sfn = system.services.stepFunctions;
   try {
-    // Time every Lambda invocation: the same handlers, re-registered behind a stopwatch.
+    // Time every Lambda invocation: the handlers the system bound, re-registered behind a stopwatch.
     const lambda = { invocations: new Map<string, number>(), ms: new Map<string, number>() };
-    const [steps, approval] = await Promise.all([
-      import('../../lambdas/handlers/promotion-steps'),
-      import('../../lambdas/handlers/approval-request'),
-    ]);
-    for (const [name, handler] of [
-      ['lockstep-bench-promotion-steps', steps.handler],
-      ['lockstep-bench-approval-request', approval.handler],
-    ] as const) {
+    for (const name of ['lockstep-bench-promotion-steps', 'lockstep-bench-approval-request']) {
+      const handler = sfn.registeredFunction(name);
+      if (!handler) throw new Error(`The local system bound no function ${name}`);
       sfn.registerFunction(name, (async (event: { execution?: string }, context: never) => {
         const started = performance.now();
         try {
-          return await (handler as LocalFunctionHandler)(event, context);
+          return await handler(event, context);
         } finally {
           const key = event.execution ?? '?';
           lambda.invocations.set(key, (lambda.invocations.get(key) ?? 0) + 1);
@@ -136,15 +131,17 @@ async function measure(roundCount: number): Promise<RunResult> {
       for (const { name } of names) {
         // Polled until its run is attached (StartExecution records the execution just before running it).
         let record = sfn.getExecution(name);
+        const giveUpAt = Date.now() + 120_000;
         while (!record || record.status === 'RUNNING') {
+          // An earlier hop that failed never starts this one: say so instead of waiting forever.
+          if (Date.now() > giveUpAt) throw new Error(`${name} did not finish within 2 minutes`);
           await (record ? sfn.waitForExecution(name) : undefined);
           await new Promise((r) => setTimeout(r, 2));
           record = sfn.getExecution(name);
         }
+        if (record.status !== 'SUCCEEDED') throw new Error(`${name} ${record.status}: ${record.error} ${record.cause}`);
         executions.push(record);
       }
-      const failed = executions.find((e) => e.status !== 'SUCCEEDED');
-      if (failed) throw new Error(`${failed.name} ${failed.status}: ${failed.error} ${failed.cause}`);
       const totalMs = Math.max(...executions.map((e) => e.stopDate!)) - pushed;
       const hops = names.map(({ environment }, i) => {
         const execution = executions[i]!;

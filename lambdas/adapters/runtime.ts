@@ -9,6 +9,8 @@ import { requireEnv } from '../core/errors';
 import { ApprovalLinkSigner, parseSecrets } from '../promotion/approval-link';
 import type { AgentDependencies } from '../promotion/agents';
 import type { ApprovalDependencies } from '../promotion/approvals';
+import type { AuditExportDependencies } from '../promotion/audit-export';
+import type { ArchiverDependencies } from '../promotion/history-archiver';
 import type { RetryDependencies } from '../promotion/retry';
 import type { StepDependencies } from '../promotion/steps';
 import { defaultAwsClients, type AwsClients } from './aws-clients';
@@ -20,12 +22,14 @@ import { DynamoDeliveryStore } from './dynamo-delivery-store';
 import { DynamoEnvironmentStore } from './dynamo-environment-store';
 import { DynamoEventStore } from './dynamo-event-store';
 import { DynamoExecutionStore } from './dynamo-execution-store';
+import { DynamoHistoryStore } from './dynamo-history-store';
 import { DynamoLockStore } from './dynamo-lock-store';
 import { DynamoRevisionStore } from './dynamo-revision-store';
 import { GitRepositoryReader } from './git-repository-reader';
 import { traceAwsClients } from './observability';
 import { pipelineFromEnv } from './pipeline-file';
 import { S3ArtifactStore } from './s3-artifact-store';
+import { S3HistoryArchive } from './s3-history-archive';
 import { SecretsManagerReader } from './secrets-manager-reader';
 import { StepFunctionsOrchestrator } from './sfn-orchestrator';
 import { SnsNotifier } from './sns-notifier';
@@ -160,6 +164,31 @@ export function createRuntime({ env, clients, clock }: RuntimeContext) {
     webhookSecretId: need('LOCKSTEP_WEBHOOK_SECRET_ARN'),
   }));
 
+  const historyStore = once(
+    () =>
+      new DynamoHistoryStore(dynamodb, {
+        events: need('LOCKSTEP_TABLE_EVENTS'),
+        revisions: need('LOCKSTEP_TABLE_REVISIONS'),
+      }),
+  );
+  const historyArchive = once(() => new S3HistoryArchive(clients.s3, need('LOCKSTEP_ARTIFACTS_BUCKET')));
+
+  /** The history archiver (`retention:`): old entries in the tables, the archive, and what environments still run. */
+  const archiverDependencies = once((): ArchiverDependencies => ({
+    pipeline: pipeline(),
+    history: historyStore(),
+    archive: historyArchive(),
+    environments: environmentStore(),
+    clock,
+  }));
+
+  /** `lockstep audit export`: the table and the archive. */
+  const auditDependencies = once((): AuditExportDependencies => ({
+    history: historyStore(),
+    archive: historyArchive(),
+    clock,
+  }));
+
   return {
     clock,
     revisionStore,
@@ -182,6 +211,8 @@ export function createRuntime({ env, clients, clock }: RuntimeContext) {
     reconcileDependencies,
     retryDependencies,
     webhookDependencies,
+    archiverDependencies,
+    auditDependencies,
   };
 }
 
@@ -198,3 +229,4 @@ export const approvalDependencies = () => defaultRuntime().approvalDependencies(
 export const approvalStore = () => defaultRuntime().approvalStore();
 export const retryDependencies = () => defaultRuntime().retryDependencies();
 export const secretReader = () => defaultRuntime().secretReader();
+export const auditDependencies = () => defaultRuntime().auditDependencies();
