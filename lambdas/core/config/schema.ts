@@ -291,7 +291,7 @@ export const retentionSchema = z
     archiveAfterDays: z
       .number({ error: 'use a whole number of days, e.g. 365' })
       .int('use a whole number of days, e.g. 365')
-      .min(1, 'archive entries at least 1 day old; leave `retention` out to keep everything in the table')
+      .min(1, 'use at least 1 day, e.g. 365; leave `retention` out to keep everything in the table')
       .max(36_500, 'use at most 36500 days (100 years); leave `retention` out to keep everything in the table')
       .describe('Archive, then expire from the table, entries older than this many days'),
     objectLock: z
@@ -304,7 +304,7 @@ export const retentionSchema = z
         days: z
           .number({ error: 'use a whole number of days, e.g. 2555 (7 years)' })
           .int('use a whole number of days, e.g. 2555 (7 years)')
-          .min(1, 'keep archives locked at least 1 day')
+          .min(1, 'use at least 1 day, e.g. 2555 (7 years)')
           .max(36_500, 'lock archives for at most 36500 days (100 years)'),
       })
       .optional()
