@@ -5,6 +5,7 @@
  *
  * No manual approval and no windows: those measure people and clocks, not the engine.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,6 +55,8 @@ export interface Hop {
   readonly builds: number;
   readonly lambdaInvocations: number;
   readonly lambdaMs: number;
+  /** DynamoDB requests the hop's step handlers sent (counted per execution, whatever else runs meanwhile). */
+  readonly dynamoRequests: number;
 }
 
 export interface Round {
@@ -99,14 +102,28 @@ async function measure(roundCount: number): Promise<RunResult> {
   const sfn = system.services.stepFunctions;
   try {
     // Time every Lambda invocation: the handlers the system bound, re-registered behind a stopwatch.
-    const lambda = { invocations: new Map<string, number>(), ms: new Map<string, number>() };
+    const lambda = {
+      invocations: new Map<string, number>(),
+      ms: new Map<string, number>(),
+      dynamo: new Map<string, number>(),
+    };
+    // Each DynamoDB request is put down to the execution whose handler sent it (the store follows every await).
+    const invocation = new AsyncLocalStorage<string>();
+    system.services.clients.dynamodb.middlewareStack.add(
+      (next) => (args) => {
+        const key = invocation.getStore();
+        if (key) lambda.dynamo.set(key, (lambda.dynamo.get(key) ?? 0) + 1);
+        return next(args);
+      },
+      { step: 'initialize', name: 'benchDynamoRequestCounter' },
+    );
     for (const name of ['lockstep-bench-promotion-steps', 'lockstep-bench-approval-request']) {
       const handler = sfn.registeredFunction(name);
       if (!handler) throw new Error(`The local system bound no function ${name}`);
       sfn.registerFunction(name, (async (event: { execution?: string }, context: never) => {
         const started = performance.now();
         try {
-          return await handler(event, context);
+          return await invocation.run(event.execution ?? '?', () => handler(event, context));
         } finally {
           const key = event.execution ?? '?';
           lambda.invocations.set(key, (lambda.invocations.get(key) ?? 0) + 1);
@@ -159,6 +176,7 @@ async function measure(roundCount: number): Promise<RunResult> {
           builds: mine.length,
           lambdaInvocations: lambda.invocations.get(execution.name) ?? 0,
           lambdaMs: lambda.ms.get(execution.name) ?? 0,
+          dynamoRequests: lambda.dynamo.get(execution.name) ?? 0,
         };
       });
       const appBuild = builds.find((b) => b.projectName.endsWith('-build-sample-app') && b.startTime >= pushed);
