@@ -22,6 +22,7 @@ import { createHandler } from '../../lambdas/handlers/history-archiver';
 import { auditEntries, toCsv, toJsonLines } from '../../lambdas/promotion/audit-export';
 import { DAY_MS, TIMELINE_PREFIX, type ArchiverDependencies } from '../../lambdas/promotion/history-archiver';
 import { ensureTables } from '../../local/dynamodb';
+import { auditExport } from '../../bin/commands/audit';
 import { localS3Client, startLocalS3, type LocalS3 } from '../../local/s3';
 
 const NOW = Date.parse('2027-06-01T12:00:00Z');
@@ -217,5 +218,24 @@ describe('history retention', () => {
     await expect(
       auditEntries({ history: dependencies().history, archive: store, clock: () => NOW }, {}),
     ).rejects.toThrow(/history\/timeline\/2026-01-03\/bad\.jsonl line 1 is not a timeline entry/);
+  });
+
+  it('lockstep audit export refuses a format or time it cannot read, saying what to write instead', async () => {
+    await expect(auditExport({ format: 'xml', dataDir })).rejects.toThrow(
+      '--format xml is not supported; use jsonl or csv',
+    );
+    await expect(auditExport({ format: 'csv', from: 'yesterday', dataDir })).rejects.toThrow(
+      '--from yesterday is not a date or time; use ISO 8601, e.g. 2026-01-31 or 2026-01-31T18:00:00Z',
+    );
+    await expect(
+      auditEntries(
+        {
+          history: dependencies().history,
+          archive: new S3HistoryArchive(localS3Client(s3.endpoint), BUCKET),
+          clock: () => NOW,
+        },
+        { from: NOW, to: NOW - 1 },
+      ),
+    ).rejects.toThrow(/The time range is empty/);
   });
 });
