@@ -3,8 +3,10 @@ import { register as approve } from './approve';
 import { register as audit } from './audit';
 import { register as explain } from './explain';
 import { register as graph } from './graph';
+import { register as init } from './init';
 import { register as sdk } from './sdk';
 import { register as local } from './local';
+import { register as operatorActions } from './operator';
 import { register as pipeline } from './pipeline';
 import { register as push } from './push';
 import { register as retry } from './retry';
@@ -14,6 +16,7 @@ import { register as validate } from './validate';
 
 /** Every CLI command. Add one line per command module. */
 export const commands: Array<(program: Command) => void> = [
+  init,
   validate,
   graph,
   explain,
@@ -26,4 +29,5 @@ export const commands: Array<(program: Command) => void> = [
   unlock,
   retry,
   audit,
+  operatorActions,
 ];

@@ -3,7 +3,7 @@
  *
  * | pk | sk | holds |
  * |---|---|---|
- * | `ENV#<environment>` | `APP#<application>` | `current`, `previous` (deployed revisions), `approved` (numbers), `cleared` (an unapproved current an operator allowed deploys over) |
+ * | `ENV#<environment>` | `APP#<application>` | `current`, `previous` (deployed revisions), `approved` (numbers), `cleared` (an unapproved current an operator allowed deploys over), `failed` (numbers rolled back here), `lastApproval` (`{revision, at}`) |
  * | `PIPELINE` | `SWITCHES` | `enabled`, `automation` as operators last set them |
  * | `PIPELINE` | `ENVIRONMENTS` | `names`: the environments the last reconcile pass saw (finds removed ones) |
  * | `PIPELINE` | `PROMOTION#<id>` | `enabled` as operators last set it |
@@ -32,6 +32,8 @@ function toSlot(item: Record<string, unknown>, where: ItemLocation): Application
     ...(slot.previous ? { previous: slot.previous } : {}),
     approved: slot.approved,
     ...(slot.cleared !== undefined ? { cleared: slot.cleared } : {}),
+    ...(slot.failed ? { failed: slot.failed } : {}),
+    ...(slot.lastApproval ? { lastApproval: slot.lastApproval } : {}),
   };
 }
 
@@ -136,19 +138,41 @@ export class DynamoEnvironmentStore implements EnvironmentStore {
     );
   }
 
-  async markApproved(environment: string, application: string, revision: number): Promise<void> {
+  async markApproved(environment: string, application: string, revision: number, at: number): Promise<void> {
     try {
       await this.client.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: `ENV#${environment}`, sk: `APP#${application}` },
-          UpdateExpression: 'SET approved = list_append(if_not_exists(approved, :empty), :number)',
+          UpdateExpression:
+            'SET approved = list_append(if_not_exists(approved, :empty), :number), lastApproval = :last',
           ConditionExpression: 'attribute_not_exists(approved) OR NOT contains(approved, :n)',
-          ExpressionAttributeValues: { ':empty': [], ':number': [revision], ':n': revision },
+          ExpressionAttributeValues: {
+            ':empty': [],
+            ':number': [revision],
+            ':n': revision,
+            ':last': { revision, at },
+          },
         }),
       );
     } catch (error) {
       if (!isConditionFailed(error)) throw error; // already approved
+    }
+  }
+
+  async markFailed(environment: string, application: string, revision: number): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: `ENV#${environment}`, sk: `APP#${application}` },
+          UpdateExpression: 'SET failed = list_append(if_not_exists(failed, :empty), :number)',
+          ConditionExpression: 'attribute_not_exists(failed) OR NOT contains(failed, :n)',
+          ExpressionAttributeValues: { ':empty': [], ':number': [revision], ':n': revision },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailed(error)) throw error; // already recorded
     }
   }
 

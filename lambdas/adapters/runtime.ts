@@ -11,6 +11,7 @@ import type { AgentDependencies } from '../promotion/agents';
 import type { ApprovalDependencies } from '../promotion/approvals';
 import type { AuditExportDependencies } from '../promotion/audit-export';
 import type { ArchiverDependencies } from '../promotion/history-archiver';
+import type { OperatorDependencies } from '../promotion/operator-actions';
 import type { RetryDependencies } from '../promotion/retry';
 import type { StepDependencies } from '../promotion/steps';
 import { defaultAwsClients, type AwsClients } from './aws-clients';
@@ -24,6 +25,7 @@ import { DynamoEventStore } from './dynamo-event-store';
 import { DynamoExecutionStore } from './dynamo-execution-store';
 import { DynamoHistoryStore } from './dynamo-history-store';
 import { DynamoLockStore } from './dynamo-lock-store';
+import { DynamoOperatorStore } from './dynamo-operator-store';
 import { DynamoRevisionStore } from './dynamo-revision-store';
 import { GitRepositoryReader } from './git-repository-reader';
 import { traceAwsClients } from './observability';
@@ -68,6 +70,7 @@ export function createRuntime({ env, clients, clock }: RuntimeContext) {
   const approvalStore = once(() => new DynamoApprovalStore(dynamodb, need('LOCKSTEP_TABLE_ENVIRONMENTS')));
   const executionStore = once(() => new DynamoExecutionStore(dynamodb, need('LOCKSTEP_TABLE_ENVIRONMENTS')));
   const lockStore = once(() => new DynamoLockStore(dynamodb, need('LOCKSTEP_TABLE_LOCKS')));
+  const operatorStore = once(() => new DynamoOperatorStore(dynamodb, need('LOCKSTEP_TABLE_ENVIRONMENTS')));
   const eventStore = once(() => new DynamoEventStore(dynamodb, need('LOCKSTEP_TABLE_EVENTS')));
   const deliveryStore = once(() => new DynamoDeliveryStore(dynamodb, need('LOCKSTEP_TABLE_IDEMPOTENCY')));
   const secretReader = once(() => new SecretsManagerReader(clients.secretsManager));
@@ -111,6 +114,7 @@ export function createRuntime({ env, clients, clock }: RuntimeContext) {
     locks: lockStore(),
     events: eventStore(),
     notifier: notifier(),
+    operators: operatorStore(),
     clock,
   }));
 
@@ -130,6 +134,7 @@ export function createRuntime({ env, clients, clock }: RuntimeContext) {
     orchestrator: orchestrator(),
     repositories: repositoryReaders(),
     executionControl: orchestrator(),
+    operators: operatorStore(),
     clock,
   }));
 
@@ -153,6 +158,20 @@ export function createRuntime({ env, clients, clock }: RuntimeContext) {
     executions: executionStore(),
     events: eventStore(),
     statuses: orchestrator(),
+    clock,
+  }));
+
+  /** Operators' rollback, pin and unpin (`lambdas/promotion/operator-actions.ts`), for the CLI and the console. */
+  const operatorDependencies = once((): OperatorDependencies => ({
+    pipeline: pipeline(),
+    revisions: revisionStore(),
+    environments: environmentStore(),
+    operators: operatorStore(),
+    locks: lockStore(),
+    events: eventStore(),
+    notifier: notifier(),
+    orchestrator: orchestrator(),
+    executionControl: orchestrator(),
     clock,
   }));
 
@@ -197,6 +216,7 @@ export function createRuntime({ env, clients, clock }: RuntimeContext) {
     approvalStore,
     executionStore,
     lockStore,
+    operatorStore,
     eventStore,
     deliveryStore,
     secretReader,
@@ -210,6 +230,7 @@ export function createRuntime({ env, clients, clock }: RuntimeContext) {
     agentDependencies,
     reconcileDependencies,
     retryDependencies,
+    operatorDependencies,
     webhookDependencies,
     archiverDependencies,
     auditDependencies,
@@ -228,5 +249,6 @@ export const agentDependencies = () => defaultRuntime().agentDependencies();
 export const approvalDependencies = () => defaultRuntime().approvalDependencies();
 export const approvalStore = () => defaultRuntime().approvalStore();
 export const retryDependencies = () => defaultRuntime().retryDependencies();
+export const operatorDependencies = () => defaultRuntime().operatorDependencies();
 export const secretReader = () => defaultRuntime().secretReader();
 export const auditDependencies = () => defaultRuntime().auditDependencies();
