@@ -74,6 +74,12 @@ export interface DataBucketOptions {
    * @default 90
    */
   readonly noncurrentVersionExpirationDays?: number;
+  /**
+   * Create the bucket with S3 Object Lock enabled (no default retention: objects are locked one by one, e.g. the
+   * history archive of `retention.objectLock`). Enabling it on an existing bucket needs S3 support to replace it.
+   * @default false
+   */
+  readonly objectLockEnabled?: boolean;
 }
 
 /**
@@ -95,6 +101,7 @@ export function createDataBucket(scope: Construct, id: string, options: DataBuck
     blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
     objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
     versioned: true,
+    ...(options.objectLockEnabled ? { objectLockEnabled: true } : {}),
     serverAccessLogsBucket: options.accessLogs,
     serverAccessLogsPrefix: options.accessLogsPrefix,
     lifecycleRules: [

@@ -40,6 +40,7 @@ import {
 } from './handlers';
 import { buildHttpApi, throttleRoutes } from './api';
 import { createAccessLogsBucket, createDataBucket, useBucketPolicyForAccessLogs } from './buckets';
+import { buildHistoryArchiver } from './history-archiver';
 import { buildDeletionNotice, dependOnAllOf } from './deletion-notice';
 import { grantHandlerPermissions } from './deployment-grants';
 import { buildPipelineProjects } from './deployment-projects';
@@ -184,6 +185,8 @@ export class DeploymentSystem extends Construct {
   /** CodeBuild projects by name (`names.ts`). */
   readonly projects: ReadonlyMap<string, codebuild.Project>;
   readonly functions: Readonly<Record<HandlerName, nodejs.NodejsFunction>>;
+  /** The history archiver (daily), when the pipeline sets `retention:`. */
+  readonly historyArchiver: nodejs.NodejsFunction | undefined;
   readonly stateMachine: sfn.StateMachine;
   readonly httpApi: apigwv2.HttpApi;
   /** The API's `$default` stage, where the stage and route throttles live. */
@@ -224,7 +227,9 @@ export class DeploymentSystem extends Construct {
       props.encryptionKey ??
       buildKey(this, `Lockstep ${name}: tables, artifacts, topics, secrets and build output`, removalPolicy));
     this.tables = buildTables(this, key, removalPolicy, props.existingTables ?? {});
-    this.artifactsBucket = props.artifactsBucket ?? buildArtifactsBucket(this, key, removalPolicy);
+    this.artifactsBucket =
+      props.artifactsBucket ??
+      buildArtifactsBucket(this, key, removalPolicy, pipeline.retention?.objectLock !== undefined);
     this.approvalTopic = buildTopic(this, 'ApprovalTopic', `Lockstep ${name} approval requests`, key);
     this.notificationTopic = buildTopic(this, 'NotificationTopic', `Lockstep ${name} notifications`, key);
     subscribeNotificationEmails(this.notificationTopic, notificationSubscriptions(pipeline), props.alarmEmails ?? []);
@@ -307,6 +312,13 @@ export class DeploymentSystem extends Construct {
       webhookSecret: this.webhookSecret,
       approvalSigningSecret: this.approvalSigningSecret,
       repositories: [...this.repositories.values()],
+    });
+    this.historyArchiver = buildHistoryArchiver(this, {
+      pipeline,
+      environment: this.functionEnvironment(stateMachineArn, props.approvalLinkTtl ?? Duration.hours(24)),
+      tables: this.tables,
+      artifactsBucket: this.artifactsBucket,
+      ...this.logDefaults,
     });
     this.addRoutes();
     this.addTriggers(props.reconcileInterval ?? Duration.minutes(1));
@@ -476,7 +488,12 @@ function buildTables(
   return Object.fromEntries(entries) as Record<TableDefinition['logicalName'], dynamodb.ITable>;
 }
 
-function buildArtifactsBucket(scope: Construct, encryptionKey: kms.IKey, removalPolicy: RemovalPolicy): s3.Bucket {
+function buildArtifactsBucket(
+  scope: Construct,
+  encryptionKey: kms.IKey,
+  removalPolicy: RemovalPolicy,
+  objectLockEnabled: boolean,
+): s3.Bucket {
   const accessLogs = createAccessLogsBucket(scope, 'AccessLogsBucket', {
     removalPolicy,
     logsOf: 'artifacts bucket server',
@@ -486,6 +503,7 @@ function buildArtifactsBucket(scope: Construct, encryptionKey: kms.IKey, removal
     accessLogs,
     accessLogsPrefix: 'artifacts/',
     removalPolicy,
+    objectLockEnabled,
   });
 }
 

@@ -5,6 +5,7 @@
  *
  * No manual approval and no windows: those measure people and clocks, not the engine.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,6 +55,8 @@ export interface Hop {
   readonly builds: number;
   readonly lambdaInvocations: number;
   readonly lambdaMs: number;
+  /** DynamoDB requests the hop's step handlers sent (counted per execution, whatever else runs meanwhile). */
+  readonly dynamoRequests: number;
 }
 
 export interface Round {
@@ -98,20 +101,29 @@ async function measure(roundCount: number): Promise<RunResult> {
   });
   const sfn = system.services.stepFunctions;
   try {
-    // Time every Lambda invocation: the same handlers, re-registered behind a stopwatch.
-    const lambda = { invocations: new Map<string, number>(), ms: new Map<string, number>() };
-    const [steps, approval] = await Promise.all([
-      import('../../lambdas/handlers/promotion-steps'),
-      import('../../lambdas/handlers/approval-request'),
-    ]);
-    for (const [name, handler] of [
-      ['lockstep-bench-promotion-steps', steps.handler],
-      ['lockstep-bench-approval-request', approval.handler],
-    ] as const) {
+    // Time every Lambda invocation: the handlers the system bound, re-registered behind a stopwatch.
+    const lambda = {
+      invocations: new Map<string, number>(),
+      ms: new Map<string, number>(),
+      dynamo: new Map<string, number>(),
+    };
+    // Each DynamoDB request is put down to the execution whose handler sent it (the store follows every await).
+    const invocation = new AsyncLocalStorage<string>();
+    system.services.clients.dynamodb.middlewareStack.add(
+      (next) => (args) => {
+        const key = invocation.getStore();
+        if (key) lambda.dynamo.set(key, (lambda.dynamo.get(key) ?? 0) + 1);
+        return next(args);
+      },
+      { step: 'initialize', name: 'benchDynamoRequestCounter' },
+    );
+    for (const name of ['lockstep-bench-promotion-steps', 'lockstep-bench-approval-request']) {
+      const handler = sfn.registeredFunction(name);
+      if (!handler) throw new Error(`The local system bound no function ${name}`);
       sfn.registerFunction(name, (async (event: { execution?: string }, context: never) => {
         const started = performance.now();
         try {
-          return await (handler as LocalFunctionHandler)(event, context);
+          return await invocation.run(event.execution ?? '?', () => handler(event, context));
         } finally {
           const key = event.execution ?? '?';
           lambda.invocations.set(key, (lambda.invocations.get(key) ?? 0) + 1);
@@ -136,15 +148,17 @@ async function measure(roundCount: number): Promise<RunResult> {
       for (const { name } of names) {
         // Polled until its run is attached (StartExecution records the execution just before running it).
         let record = sfn.getExecution(name);
+        const giveUpAt = Date.now() + 120_000;
         while (!record || record.status === 'RUNNING') {
+          // An earlier hop that failed never starts this one: say so instead of waiting forever.
+          if (Date.now() > giveUpAt) throw new Error(`${name} did not finish within 2 minutes`);
           await (record ? sfn.waitForExecution(name) : undefined);
           await new Promise((r) => setTimeout(r, 2));
           record = sfn.getExecution(name);
         }
+        if (record.status !== 'SUCCEEDED') throw new Error(`${name} ${record.status}: ${record.error} ${record.cause}`);
         executions.push(record);
       }
-      const failed = executions.find((e) => e.status !== 'SUCCEEDED');
-      if (failed) throw new Error(`${failed.name} ${failed.status}: ${failed.error} ${failed.cause}`);
       const totalMs = Math.max(...executions.map((e) => e.stopDate!)) - pushed;
       const hops = names.map(({ environment }, i) => {
         const execution = executions[i]!;
@@ -162,6 +176,7 @@ async function measure(roundCount: number): Promise<RunResult> {
           builds: mine.length,
           lambdaInvocations: lambda.invocations.get(execution.name) ?? 0,
           lambdaMs: lambda.ms.get(execution.name) ?? 0,
+          dynamoRequests: lambda.dynamo.get(execution.name) ?? 0,
         };
       });
       const appBuild = builds.find((b) => b.projectName.endsWith('-build-sample-app') && b.startTime >= pushed);

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { register as approve } from './approve';
+import { register as audit } from './audit';
 import { register as explain } from './explain';
 import { register as graph } from './graph';
 import { register as init } from './init';
@@ -27,5 +28,6 @@ export const commands: Array<(program: Command) => void> = [
   pipeline,
   unlock,
   retry,
+  audit,
   operatorActions,
 ];

@@ -23,6 +23,8 @@ import type { EventStore, PipelineEvent } from '../ports/stores';
 import { decodeItem, eventItem, itemKey } from './dynamo-items';
 
 const MAX_BATCH_ATTEMPTS = 5;
+/** BatchWriteItem's limit. */
+const MAX_BATCH_ITEMS = 25;
 
 export class DynamoEventStore implements EventStore {
   constructor(
@@ -30,13 +32,23 @@ export class DynamoEventStore implements EventStore {
     private readonly table: string,
   ) {}
 
-  async append(event: PipelineEvent): Promise<void> {
-    const sk = `${new Date(event.at).toISOString()}#${randomUUID()}`;
-    const partitions = ['TIMELINE'];
-    if (event.environment) partitions.push(`ENV#${event.environment}`);
-    if (event.application && event.revision !== undefined)
-      partitions.push(`REV#${event.application}#${event.revision}`);
-    let requests = partitions.map((pk) => ({ PutRequest: { Item: { pk, sk, ...event } } }));
+  async append(events: PipelineEvent | readonly PipelineEvent[]): Promise<void> {
+    const list: readonly PipelineEvent[] = Array.isArray(events) ? events : [events];
+    const requests = list.flatMap((event) => {
+      const sk = `${new Date(event.at).toISOString()}#${randomUUID()}`;
+      const partitions = ['TIMELINE'];
+      if (event.environment) partitions.push(`ENV#${event.environment}`);
+      if (event.application && event.revision !== undefined)
+        partitions.push(`REV#${event.application}#${event.revision}`);
+      return partitions.map((pk) => ({ PutRequest: { Item: { pk, sk, ...event } } }));
+    });
+    const batches: (typeof requests)[] = [];
+    for (let i = 0; i < requests.length; i += MAX_BATCH_ITEMS) batches.push(requests.slice(i, i + MAX_BATCH_ITEMS));
+    await Promise.all(batches.map((batch) => this.writeBatch(batch)));
+  }
+
+  private async writeBatch(batch: Array<{ PutRequest: { Item: Record<string, unknown> } }>): Promise<void> {
+    let requests = batch;
     for (let attempt = 1; requests.length > 0; attempt++) {
       const result = await this.client.send(new BatchWriteCommand({ RequestItems: { [this.table]: requests } }));
       requests = (result.UnprocessedItems?.[this.table] ?? []) as typeof requests;

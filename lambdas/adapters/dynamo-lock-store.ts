@@ -22,7 +22,7 @@ import {
   type LockRecord,
 } from '../core/decide/locks';
 import type { LockState } from '../core/model';
-import type { AcquireResult, LockStore } from '../ports/stores';
+import type { AcquireResult, FencedRelease, LockStore } from '../ports/stores';
 import { decodeItem, lockItem } from './dynamo-items';
 import { isConditionFailed } from './dynamo-util';
 
@@ -155,5 +155,20 @@ export class DynamoLockStore implements LockStore {
 
   async validate(environment: string, fencingToken: number, now: number): Promise<boolean> {
     return fenceAllows(await this.record(environment), fencingToken, now);
+  }
+
+  async releaseAfter(
+    environment: string,
+    owner: string,
+    fencingToken: number,
+    now: number,
+    work: () => Promise<void>,
+  ): Promise<FencedRelease> {
+    const before = await this.record(environment);
+    if (before.owner !== owner || !fenceAllows(before, fencingToken, now)) return { held: false };
+    await work();
+    // Conditional on the record read above, not on a fresh read: a lock that changed since the fence check is not
+    // ours to release, and no second read is spent on the promotion's critical path.
+    return { held: true, released: await this.write(before, release(before, owner, fencingToken)) };
   }
 }

@@ -10,6 +10,8 @@ import { ApprovalLinkSigner, parseSecrets } from '../promotion/approval-link';
 import type { AgentDependencies } from '../promotion/agents';
 import { githubTokenSecret } from '../promotion/source-commits';
 import type { ApprovalDependencies } from '../promotion/approvals';
+import type { AuditExportDependencies } from '../promotion/audit-export';
+import type { ArchiverDependencies } from '../promotion/history-archiver';
 import type { OperatorDependencies } from '../promotion/operator-actions';
 import type { RetryDependencies } from '../promotion/retry';
 import type { StepDependencies } from '../promotion/steps';
@@ -22,6 +24,7 @@ import { DynamoDeliveryStore } from './dynamo-delivery-store';
 import { DynamoEnvironmentStore } from './dynamo-environment-store';
 import { DynamoEventStore } from './dynamo-event-store';
 import { DynamoExecutionStore } from './dynamo-execution-store';
+import { DynamoHistoryStore } from './dynamo-history-store';
 import { DynamoLockStore } from './dynamo-lock-store';
 import { DynamoOperatorStore } from './dynamo-operator-store';
 import { DynamoRevisionStore } from './dynamo-revision-store';
@@ -30,6 +33,7 @@ import { GitHubRepositoryReader } from './github-repository-reader';
 import { traceAwsClients } from './observability';
 import { pipelineFromEnv } from './pipeline-file';
 import { S3ArtifactStore } from './s3-artifact-store';
+import { S3HistoryArchive } from './s3-history-archive';
 import { SecretsManagerReader } from './secrets-manager-reader';
 import { StepFunctionsOrchestrator } from './sfn-orchestrator';
 import { SnsNotifier } from './sns-notifier';
@@ -192,6 +196,31 @@ export function createRuntime({ env, clients, clock }: RuntimeContext) {
     webhookSecretId: need('LOCKSTEP_WEBHOOK_SECRET_ARN'),
   }));
 
+  const historyStore = once(
+    () =>
+      new DynamoHistoryStore(dynamodb, {
+        events: need('LOCKSTEP_TABLE_EVENTS'),
+        revisions: need('LOCKSTEP_TABLE_REVISIONS'),
+      }),
+  );
+  const historyArchive = once(() => new S3HistoryArchive(clients.s3, need('LOCKSTEP_ARTIFACTS_BUCKET')));
+
+  /** The history archiver (`retention:`): old entries in the tables, the archive, and what environments still run. */
+  const archiverDependencies = once((): ArchiverDependencies => ({
+    pipeline: pipeline(),
+    history: historyStore(),
+    archive: historyArchive(),
+    environments: environmentStore(),
+    clock,
+  }));
+
+  /** `lockstep audit export`: the table and the archive. */
+  const auditDependencies = once((): AuditExportDependencies => ({
+    history: historyStore(),
+    archive: historyArchive(),
+    clock,
+  }));
+
   return {
     clock,
     clients,
@@ -217,6 +246,8 @@ export function createRuntime({ env, clients, clock }: RuntimeContext) {
     retryDependencies,
     operatorDependencies,
     webhookDependencies,
+    archiverDependencies,
+    auditDependencies,
   };
 }
 
@@ -234,3 +265,4 @@ export const approvalStore = () => defaultRuntime().approvalStore();
 export const retryDependencies = () => defaultRuntime().retryDependencies();
 export const operatorDependencies = () => defaultRuntime().operatorDependencies();
 export const secretReader = () => defaultRuntime().secretReader();
+export const auditDependencies = () => defaultRuntime().auditDependencies();

@@ -13,11 +13,29 @@ export interface TableDefinition {
   readonly timeToLiveAttribute?: string;
 }
 
+/**
+ * The TTL attribute of the history tables (epoch seconds). Only the history archiver sets it, and only on entries
+ * it has archived (`retention:` in the pipeline), so nothing expires that is not in the archive.
+ */
+export const HISTORY_EXPIRY_ATTRIBUTE = 'expiresAt';
+
 export const TABLES: readonly TableDefinition[] = [
-  { logicalName: 'Revisions', envVar: 'LOCKSTEP_TABLE_REVISIONS', partitionKey: 'pk', sortKey: 'sk' },
+  {
+    logicalName: 'Revisions',
+    envVar: 'LOCKSTEP_TABLE_REVISIONS',
+    partitionKey: 'pk',
+    sortKey: 'sk',
+    timeToLiveAttribute: HISTORY_EXPIRY_ATTRIBUTE,
+  },
   { logicalName: 'Environments', envVar: 'LOCKSTEP_TABLE_ENVIRONMENTS', partitionKey: 'pk', sortKey: 'sk' },
   { logicalName: 'Locks', envVar: 'LOCKSTEP_TABLE_LOCKS', partitionKey: 'pk', sortKey: 'sk' },
-  { logicalName: 'Events', envVar: 'LOCKSTEP_TABLE_EVENTS', partitionKey: 'pk', sortKey: 'sk' },
+  {
+    logicalName: 'Events',
+    envVar: 'LOCKSTEP_TABLE_EVENTS',
+    partitionKey: 'pk',
+    sortKey: 'sk',
+    timeToLiveAttribute: HISTORY_EXPIRY_ATTRIBUTE,
+  },
   {
     logicalName: 'Idempotency',
     envVar: 'LOCKSTEP_TABLE_IDEMPOTENCY',

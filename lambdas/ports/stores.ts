@@ -124,7 +124,26 @@ export interface LockStore {
   release(environment: string, owner: string, fencingToken: number): Promise<boolean>;
   /** True when `fencingToken` is the current grant and its lease has not expired. */
   validate(environment: string, fencingToken: number, now: number): Promise<boolean>;
+  /**
+   * A holder's last act under the lock, with a full fence check: one consistent read checks that `owner` holds the
+   * grant `fencingToken` with a live lease at `now`; only then `work` runs, and the lock is released on condition
+   * that it is still exactly what was read, so nobody took it between the check and the release. When the fence
+   * refuses, `work` does not run.
+   */
+  releaseAfter(
+    environment: string,
+    owner: string,
+    fencingToken: number,
+    now: number,
+    work: () => Promise<void>,
+  ): Promise<FencedRelease>;
 }
+
+/**
+ * What `LockStore.releaseAfter` did. `released: false` after the work ran: the lock changed between the read and the
+ * release (an operator's unlock, or the lease ended and another holder took it), so there was nothing to release.
+ */
+export type FencedRelease = { readonly held: true; readonly released: boolean } | { readonly held: false };
 
 export interface PipelineEvent {
   readonly at: number;
@@ -142,8 +161,11 @@ export interface PipelineEvent {
 }
 
 export interface EventStore {
-  /** Appends to the pipeline timeline and, when given, to the environment's and the revision's timelines. */
-  append(event: PipelineEvent): Promise<void>;
+  /**
+   * Appends to the pipeline timeline and, when given, to the environment's and the revision's timelines. Several
+   * events of one step go in as few round trips as the store allows (one for up to 8 events in DynamoDB).
+   */
+  append(events: PipelineEvent | readonly PipelineEvent[]): Promise<void>;
   /** Newest first. */
   list(
     scope: { environment?: string; application?: string; revision?: number },

@@ -13,6 +13,13 @@ export class ConcurrentUpdateError extends PromotionError {}
 /** The caller's fencing token is not the lock's current grant (its lease expired, another holder took over). */
 export class LockLostError extends PromotionError {}
 
+/**
+ * The revision is approved in the environment, but what follows the approval (releasing the lock, the timeline
+ * entries, the announcement) failed. Retrying is safe (the step recognises its own approval); after the last retry
+ * the promotion still counts as approved and only announces itself (`EmitPromoted`), it never rolls back.
+ */
+export class AfterApprovalError extends PromotionError {}
+
 /** One or more test steps of an approval workflow failed. */
 export class TestsFailedError extends PromotionError {}
 

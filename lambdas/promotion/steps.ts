@@ -12,6 +12,7 @@ import type { Notifier } from '../ports/services';
 import type {
   EnvironmentStore,
   EventStore,
+  FencedRelease,
   LockStore,
   OperatorStore,
   PipelineEvent,
@@ -19,6 +20,7 @@ import type {
 } from '../ports/stores';
 import { evaluatePolicy } from './compliance';
 import {
+  AfterApprovalError,
   ComplianceFailedError,
   InvalidInputError,
   LockLostError,
@@ -101,7 +103,10 @@ export const stepInputSchema = z.discriminatedUnion('action', [
     policy: z.string().min(1),
     approver: z.string().nullish(),
   }),
+  /** Kept for executions started before `approve-and-release` replaced MarkApproved + ReleaseLock. */
   z.object({ action: z.literal('mark-approved'), ...fenced }),
+  /** The success path's last step: approve under a full fence check, release, announce. */
+  z.object({ action: z.literal('approve-and-release'), ...fenced }),
   z.object({
     action: z.literal('record-recovery'),
     ...fenced,
@@ -166,6 +171,8 @@ export async function runStep(deps: StepDependencies, raw: unknown): Promise<unk
       return complianceSignOff(deps, input);
     case 'mark-approved':
       return markApproved(deps, input);
+    case 'approve-and-release':
+      return approveAndRelease(deps, input);
     case 'record-recovery':
       return recordRecovery(deps, input);
     case 'record-rollback':
@@ -443,6 +450,100 @@ async function markApproved(deps: StepDependencies, input: Of<'mark-approved'>):
 }
 
 /**
+ * The end of the success path, in one Task (it replaced MarkApproved followed by ReleaseLock): one consistent read
+ * of the lock is the fence check, the approval is written only while this execution holds the lock, and the release
+ * is conditional on that same read, so no other holder can have come and gone in between. Then the timeline entries
+ * (approved, released, promoted) go out in one batch, beside the announcement.
+ *
+ * The approval is written before the release, so a retry after a crash either still holds the lock (and approves
+ * again: a no-op) or finds the revision approved here and only announces again. A lock lost before the approval is
+ * `LockLostError` (nothing approved, nothing to roll back); a failure after it is `AfterApprovalError`.
+ */
+async function approveAndRelease(
+  deps: StepDependencies,
+  input: Of<'approve-and-release'>,
+): Promise<{ approved: number; released: boolean; emitted: string }> {
+  let approved = false;
+  const afterApproval = (error: unknown) =>
+    new AfterApprovalError(
+      `${input.application} revision ${input.revision} is approved in ${input.environment}, but releasing the lock or announcing the approval failed: ${(error as Error).message}`,
+      { cause: error, details: { environment: input.environment, execution: input.execution } },
+    );
+  let fenced: FencedRelease;
+  try {
+    fenced = await deps.locks.releaseAfter(
+      input.environment,
+      input.execution,
+      input.fencingToken,
+      deps.clock(),
+      async () => {
+        await deps.environments.markApproved(input.environment, input.application, input.revision, deps.clock());
+        approved = true;
+      },
+    );
+  } catch (error) {
+    throw approved ? afterApproval(error) : error;
+  }
+  if (!fenced.held) {
+    // Not held: either the lock was lost before anything was approved, or this is a retry of a step that approved
+    // and released before its answer was lost. The approval precedes the release, so the slot tells them apart.
+    const slot = await deps.environments.slot(input.environment, input.application);
+    if (!slot?.approved.includes(input.revision)) {
+      throw new LockLostError(
+        `Execution ${input.execution} no longer holds the lock of ${input.environment} (token ${input.fencingToken}); ${input.application} revision ${input.revision} is not approved there`,
+        {
+          details: { environment: input.environment, execution: input.execution, fencingToken: input.fencingToken },
+        },
+      );
+    }
+  }
+  const released = fenced.held && fenced.released;
+  const at = deps.clock();
+  const announced = { ...input, action: 'emit-event' as const, type: 'promotion-succeeded' };
+  try {
+    await Promise.all([
+      deps.events.append([
+        {
+          at,
+          type: 'revision-approved',
+          actor: actor(input.execution),
+          message: `${input.application} revision ${input.revision} is approved in ${input.environment}`,
+          environment: input.environment,
+          application: input.application,
+          revision: input.revision,
+          promotion: input.promotion,
+          execution: input.execution,
+        },
+        ...(fenced.held ? [releaseEntry(input, released, at)] : []),
+        emittedEvent(announced, at),
+      ]),
+      announceSuccess(deps, announced),
+    ]);
+  } catch (error) {
+    throw afterApproval(error);
+  }
+  return { approved: input.revision, released, emitted: announced.type };
+}
+
+/** The timeline entry of a release (or of a release the lock refused: another grant since). */
+function releaseEntry(
+  input: { environment: string; execution: string; fencingToken: number },
+  released: boolean,
+  at: number,
+): PipelineEvent {
+  return {
+    at,
+    type: released ? 'lock-released' : 'lock-release-refused',
+    actor: actor(input.execution),
+    message: released
+      ? `Released the lock of ${input.environment} (token ${input.fencingToken})`
+      : `Token ${input.fencingToken} no longer holds the lock of ${input.environment}; nothing to release`,
+    environment: input.environment,
+    execution: input.execution,
+  };
+}
+
+/**
  * The end of a recovery execution: the approved revision it redeployed is current again (`record-deployed` wrote
  * it), so the timeline and the notification say the environment was rolled back, and why.
  */
@@ -552,17 +653,8 @@ async function releaseLock(
     type: 'promotion-succeeded',
   };
   await Promise.all([
-    deps.events.append({
-      at,
-      type: released ? 'lock-released' : 'lock-release-refused',
-      actor: actor(input.execution),
-      message: released
-        ? `Released the lock of ${input.environment} (token ${input.fencingToken})`
-        : `Token ${input.fencingToken} no longer holds the lock of ${input.environment}; nothing to release`,
-      environment: input.environment,
-      execution: input.execution,
-    }),
-    ...(announced ? [deps.events.append(emittedEvent(announced, at)), announceSuccess(deps, announced)] : []),
+    deps.events.append([releaseEntry(input, released, at), ...(announced ? [emittedEvent(announced, at)] : [])]),
+    ...(announced ? [announceSuccess(deps, announced)] : []),
   ]);
   return announced ? { released, emitted: announced.type } : { released };
 }

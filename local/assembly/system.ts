@@ -34,6 +34,8 @@ import {
 } from './connection';
 import { loadLocalPipeline, localRepositories, writePipelineFile } from './pipeline';
 import { ReconcileLoop } from './reconcile-loop';
+import { createHandler as createArchiver } from '../../lambdas/handlers/history-archiver';
+import { ARCHIVE_INTERVAL_MS, type ArchiveReport } from '../../lambdas/promotion/history-archiver';
 import { startSdkPublishing, type LocalSdkPublishing } from '../sdk';
 
 /**
@@ -104,6 +106,11 @@ export interface LocalSystem {
   readonly readyMs: number;
   /** Runs a reconcile pass now (one at a time; a request during a pass gets the pass after it). */
   reconcile(): Promise<ReconcileResult | undefined>;
+  /**
+   * Runs a history archive pass now (`retention:`; the system also runs one at start and every day on its clock,
+   * as the daily schedule does on AWS). Undefined when the pass failed or the system stopped.
+   */
+  archiveHistory(): Promise<ArchiveReport | undefined>;
   status(): Promise<SystemStatus>;
   formatStatus(status: SystemStatus): string[];
   /** Commits a change in the sample repository and sends its signed push to the webhook. */
@@ -158,6 +165,12 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     // 4. The reconcile pass, on a schedule and after every event; the HTTP routes; the SDK half.
     const progress = options.progress === false ? undefined : new ProgressConsole(pipeline, write, () => clock.now());
     const reconcile = startReconcile({ services, pipeline, clock, write, progress, pass: handlers.reconcile });
+    const archiverContext = lambdaContext('history-archiver');
+    const archiver = new ReconcileLoop<ArchiveReport>(
+      () => handlers.archiver({}, archiverContext),
+      clock,
+      (error) => write(`[local] history archive pass failed: ${(error as Error).stack ?? String(error)}`),
+    );
     registerPromotionRoutes(
       services,
       handlers,
@@ -200,11 +213,13 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       consoleLogin,
       readyMs: 0,
       reconcile: () => reconcile.loop.request(),
+      archiveHistory: () => archiver.request(),
       status,
       formatStatus: (s) => formatStatus(s, pipeline),
       push,
       stop: async () => {
         await reconcile.stop();
+        await archiver.stop();
         await sdk?.stop();
         await services.stop();
         if (readConnection(dataDir)?.pid === process.pid) removeConnection(dataDir);
@@ -216,6 +231,11 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     const firstPush = await createSample(connection, dataDir, options.firstPush !== false ? push : undefined);
     reconcile.loop.every(options.reconcileIntervalMs ?? 60_000);
     await reconcile.loop.request();
+    if (pipeline.retention) {
+      // As the daily schedule on AWS; on the system's clock, so a manual clock in tests moves it on.
+      archiver.every(ARCHIVE_INTERVAL_MS);
+      void archiver.request();
+    }
     (system as { readyMs: number }).readyMs = Date.now() - started;
 
     write(banner(system, services, sdk, resumed.length, firstPush));
@@ -315,6 +335,7 @@ function bindPromotionHandlers(services: LocalServices, runtime: Runtime, pipeli
       }),
     ) as HttpHandler,
     reconcile: createReconcile(runtime.reconcileDependencies()),
+    archiver: createArchiver(runtime.archiverDependencies()),
   };
 }
 

@@ -168,6 +168,11 @@ export class LocalStepFunctions {
     this.functions.set(functionName(nameOrArn), handler);
   }
 
+  /** The handler bound to a function name (or ARN), e.g. to wrap it with a stopwatch. */
+  registeredFunction(nameOrArn: string): LocalFunctionHandler | undefined {
+    return this.functions.get(functionName(nameOrArn));
+  }
+
   registerStateMachine(registration: StateMachineRegistration): string {
     const raw =
       typeof registration.definition === 'string'

@@ -92,6 +92,40 @@ describe('DynamoLockStore heartbeat', () => {
   });
 });
 
+describe('DynamoLockStore releaseAfter', () => {
+  it('runs the work and releases only for the live holder, and releases nothing that changed since its fence check', async () => {
+    const locks = new DynamoLockStore(client, tables.Locks!);
+    const granted = await locks.acquire('Theta', 'exec-1', 60_000, 1_000);
+    if (!granted.acquired) throw new Error('not granted');
+    const token = granted.lock.fencingToken;
+    const worked: string[] = [];
+    // Another owner and an expired lease are refused before the work runs.
+    expect(await locks.releaseAfter('Theta', 'exec-2', token, 2_000, async () => void worked.push('x'))).toEqual({
+      held: false,
+    });
+    expect(await locks.releaseAfter('Theta', 'exec-1', token, 61_000, async () => void worked.push('x'))).toEqual({
+      held: false,
+    });
+    expect(worked).toEqual([]);
+
+    // The lease ends while the work runs and another execution takes the lock: the late release must not free it.
+    const late = await locks.releaseAfter('Theta', 'exec-1', token, 59_000, async () => {
+      worked.push('approved');
+      await locks.acquire('Theta', 'exec-2', 60_000, 61_000);
+    });
+    expect(late).toEqual({ held: true, released: false });
+    expect(worked).toEqual(['approved']);
+    expect((await locks.get('Theta', 62_000))?.owner).toBe('exec-2');
+
+    const next = await locks.get('Theta', 62_000);
+    expect(await locks.releaseAfter('Theta', 'exec-2', next!.fencingToken, 62_000, async () => undefined)).toEqual({
+      held: true,
+      released: true,
+    });
+    expect(await locks.get('Theta', 62_000)).toBeNull();
+  });
+});
+
 describe('DynamoEnvironmentStore', () => {
   const deployed = (number: number) => ({
     application: 'web',
@@ -177,6 +211,23 @@ describe('DynamoEventStore', () => {
     expect((await events.list({ application: 'web', revision: 2 })).map((e) => e.at)).toEqual([12, 8, 4]);
     expect((await events.list({ application: 'web' }, 2)).map((e) => e.at)).toEqual([12, 8]);
     expect(await events.list({ application: 'web' })).toEqual([12, 8, 4].map((at) => entry(at, 'web', 2)));
+  });
+
+  it('appends the entries of one step together, more than one batch of them included', async () => {
+    const events = new DynamoEventStore(client, tables.Events!);
+    // 10 entries in three timelines each: 30 items, more than one BatchWriteItem takes.
+    const entries = Array.from({ length: 10 }, (_, i) => ({
+      at: 100 + i,
+      type: 'approved',
+      actor: 'execution:b',
+      message: `entry ${i}`,
+      environment: 'Iota',
+      application: 'web',
+      revision: 9,
+    }));
+    await events.append(entries);
+    expect((await events.list({ environment: 'Iota' })).map((e) => e.at)).toEqual(entries.map((e) => e.at).reverse());
+    expect(await events.list({ application: 'web', revision: 9 })).toHaveLength(10);
   });
 });
 

@@ -225,6 +225,55 @@ describe('promotion steps against the stores', () => {
     expect(notes).toEqual(['revision-approved']);
   });
 
+  it('approves, releases and announces in one step, and a retry after it finished changes nothing', async () => {
+    const run = { ...target, execution: 'exec-ar', revision: 11 };
+    const lock = await steps({ action: 'acquire-lock', ...run, lockLeaseMs: 60_000 });
+    const published = mocks.sns.commandCalls(PublishCommand).length;
+    const step = { action: 'approve-and-release', ...run, fencingToken: lock.fencingToken, lockLeaseMs: 60_000 };
+    await expect(steps(step)).resolves.toEqual({ approved: 11, released: true, emitted: 'promotion-succeeded' });
+    expect((await runtime.environmentStore().slot('Ops', 'ops'))?.approved).toContain(11);
+    expect(await runtime.lockStore().get('Ops', Date.now())).toBeNull();
+    const timeline = async () =>
+      (await runtime.eventStore().list({ environment: 'Ops' }))
+        .filter((e) => e.execution === 'exec-ar')
+        .map((e) => e.type);
+    expect((await timeline()).sort()).toEqual([
+      'lock-acquired',
+      'lock-released',
+      'promotion-succeeded',
+      'revision-approved',
+    ]);
+
+    // The answer was lost and Step Functions retries: the approval is recognised, nothing is released twice.
+    await expect(steps(step)).resolves.toEqual({ approved: 11, released: false, emitted: 'promotion-succeeded' });
+    expect((await timeline()).filter((t) => t.startsWith('lock-'))).toEqual(['lock-released', 'lock-acquired']);
+    const notes = mocks.sns
+      .commandCalls(PublishCommand)
+      .slice(published)
+      .map((c) => c.args[0].input.MessageAttributes?.event?.StringValue);
+    expect(notes).toEqual(['revision-approved', 'revision-approved']);
+  });
+
+  it('approves nothing for a holder whose lease ended and whose lock another execution took', async () => {
+    const run = { ...target, execution: 'exec-late', revision: 12 };
+    const lock = await steps({ action: 'acquire-lock', ...run, lockLeaseMs: 60_000 });
+    fakeDateOnly();
+    jest.setSystemTime(Date.now() + 120_000);
+    const other = await steps({ action: 'acquire-lock', ...run, execution: 'exec-next', lockLeaseMs: 60_000 });
+    await expect(
+      steps({ action: 'approve-and-release', ...run, fencingToken: lock.fencingToken, lockLeaseMs: 60_000 }),
+    ).rejects.toMatchObject({ name: 'LockLostError' });
+    expect((await runtime.environmentStore().slot('Ops', 'ops'))?.approved ?? []).not.toContain(12);
+    expect((await runtime.lockStore().get('Ops', Date.now()))?.owner).toBe('exec-next');
+    await steps({
+      action: 'release-lock',
+      environment: 'Ops',
+      execution: 'exec-next',
+      fencingToken: other.fencingToken,
+    });
+    jest.useRealTimers();
+  });
+
   it('refuses an unknown action with a typed error', async () => {
     await expect(steps({ action: 'deploy-everything' })).rejects.toMatchObject({ name: 'InvalidInputError' });
   });

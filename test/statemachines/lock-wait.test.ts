@@ -92,7 +92,7 @@ async function waitBehind(
   for await (const log of execution.eventLogs) {
     if (log.type !== 'StateEntered') continue;
     events += EVENTS_PER_STATE[log.state.type] ?? 2;
-    if (log.state.name === 'RecordPrevious') break; // the lock is held: waiting is over
+    if (log.state.name === 'Deploy') break; // the lock is held: waiting is over
   }
   execution.abort();
   await execution.result;

@@ -15,29 +15,33 @@ function deploys(effects: readonly Effect[]): Effect[] {
 }
 
 function releases(effects: readonly Effect[]): Effect[] {
-  return effects.filter((e) => e.what === 'release-lock');
+  return effects.filter((e) => e.what === 'release-lock' || e.what === 'approve-and-release');
 }
 
 describe('promotion state machine', () => {
-  it('promotes a revision: gates, lock, deploy, tests, approval, compliance, bake, approved, released', async () => {
+  it('promotes a revision: gates, lock, deploy, tests, approval, compliance, bake, approved and released', async () => {
     const run = await runPromotion();
     expect(run.status).toBe('SUCCEEDED');
     const steps = summary(run.effects);
-    // The two test builds run in parallel, so their relative order is free.
+    // The two test builds run in parallel, so their relative order is free. No rollback target is looked up on
+    // the success path, and approving and releasing is one Task.
     expect(steps.filter((s) => s !== SMOKE && s !== API)).toEqual([
       'check-gates',
       'acquire-lock',
-      'record-previous',
       DEPLOY,
       'record-deployed',
       'record-test-results',
       'approval',
       'compliance-sign-off',
-      'mark-approved',
-      'release-lock',
+      'approve-and-release',
     ]);
-    expect(run.effects.find((e) => e.what === 'release-lock')!.input).toMatchObject({
-      announce: { promotion: 'web-to-Beta', application: 'web', revision: 2 },
+    expect(run.effects.find((e) => e.what === 'approve-and-release')!.input).toMatchObject({
+      promotion: 'web-to-Beta',
+      application: 'web',
+      environment: 'Beta',
+      revision: 2,
+      execution: 'web-to-Beta-web-r2',
+      fencingToken: 7,
     });
     expect(steps.indexOf(SMOKE)).toBeGreaterThan(steps.indexOf(DEPLOY));
     expect(steps.indexOf(API)).toBeLessThan(steps.indexOf('record-test-results'));
@@ -108,11 +112,11 @@ describe('promotion state machine', () => {
     const [, rollback] = deploys(run.effects);
     expect(variables(rollback!)).toMatchObject({ LOCKSTEP_REVISION: '1', LOCKSTEP_ROLLBACK: 'true' });
     expect(rollback!.input.SourceLocationOverride).toBe('artifacts/revisions/web/1/artifact.zip');
-    const tail = summary(run.effects).slice(-4);
-    expect(tail).toEqual([DEPLOY, 'record-rollback', 'notify', 'release-lock']);
+    const tail = summary(run.effects).slice(-5);
+    expect(tail).toEqual(['record-previous', DEPLOY, 'record-rollback', 'notify', 'release-lock']);
     expect(run.effects.find((e) => e.what === 'record-rollback')!.input).toMatchObject({ outcome: 'rolled-back' });
     expect(run.effects.find((e) => e.what === 'notify')!.input).toMatchObject({ stage: 'approval-workflow' });
-    expect(summary(run.effects)).not.toContain('mark-approved');
+    expect(summary(run.effects)).not.toContain('approve-and-release');
     expect(summary(run.effects)).not.toContain('approval');
   });
 
@@ -168,9 +172,10 @@ describe('promotion state machine', () => {
     const run = await runPromotion({ approval: 'reject' });
     expect(run.status).toBe('FAILED');
     const steps = summary(run.effects);
-    expect(steps).not.toContain('mark-approved');
+    expect(steps).not.toContain('approve-and-release');
     expect(steps.slice(steps.indexOf('approval'))).toEqual([
       'approval',
+      'record-previous',
       DEPLOY,
       'record-rollback',
       'notify',
@@ -193,10 +198,12 @@ describe('promotion state machine', () => {
   });
 
   it('neither rolls back nor releases when the lock was lost (another holder owns the environment)', async () => {
-    const run = await runPromotion({ failingSteps: { 'mark-approved': 'LockLostError' } });
+    const run = await runPromotion({ failingSteps: { 'approve-and-release': 'LockLostError' } });
     expect(run.status).toBe('FAILED');
     expect(deploys(run.effects)).toHaveLength(1);
-    expect(releases(run.effects)).toHaveLength(0);
+    // The refused approve-and-release released nothing; no other release follows.
+    expect(summary(run.effects)).not.toContain('release-lock');
+    expect(summary(run.effects)).not.toContain('emit-event');
     expect(run.effects.find((e) => e.what === 'notify')!.input).toMatchObject({ stage: 'lock-lost' });
   });
 
@@ -206,7 +213,10 @@ describe('promotion state machine', () => {
       { failingBuilds: { 'Beta/test/api': 'States.TaskFailed' } },
       { failingBuilds: { 'Beta/deploy': 'States.TaskFailed' } },
       { approval: 'reject' },
-      { failingSteps: { 'record-previous': 'NotFoundError' } },
+      {
+        failingProjects: { 'lockstep-shop-deploy-Beta': 'States.TaskFailed' },
+        failingSteps: { 'record-previous': 'NotFoundError' },
+      },
       { failingSteps: { 'compliance-sign-off': 'ComplianceFailedError' } },
       {
         failingBuilds: { 'Beta/deploy': 'States.TaskFailed' },
@@ -232,20 +242,40 @@ describe('promotion state machine', () => {
     expect(summary(run.effects)).toEqual([
       'check-gates',
       'acquire-lock',
-      'record-previous',
       DEPLOY,
       'record-deployed',
       'record-test-results',
-      'mark-approved',
-      'release-lock',
+      'approve-and-release',
     ]);
   });
 
-  it('still announces the promotion when releasing the lock fails (the lease ends by itself)', async () => {
-    const run = await runPromotion({ failingSteps: { 'release-lock': 'States.TaskFailed' } });
+  it('still announces the promotion when releasing the lock fails after the approval (the lease ends by itself)', async () => {
+    const run = await runPromotion({ failingSteps: { 'approve-and-release': 'AfterApprovalError' } });
     expect(run.status).toBe('SUCCEEDED');
-    expect(summary(run.effects).slice(-3)).toEqual(['mark-approved', 'release-lock', 'emit-event']);
+    expect(summary(run.effects).slice(-2)).toEqual(['approve-and-release', 'emit-event']);
     expect(run.effects.at(-1)!.input).toMatchObject({ type: 'promotion-succeeded', revision: 2 });
+    expect(deploys(run.effects)).toHaveLength(1);
+  });
+
+  it('rolls back when the approval itself could not be recorded', async () => {
+    const run = await runPromotion({
+      failingSteps: { 'approve-and-release': 'ProvisionedThroughputExceededException' },
+    });
+    expect(run.status).toBe('FAILED');
+    expect(deploys(run.effects).map((d) => variables(d).LOCKSTEP_REVISION)).toEqual(['2', '1']);
+    expect(summary(run.effects)).not.toContain('emit-event');
+    expect(releases(run.effects).filter((e) => e.what === 'release-lock')).toHaveLength(1);
+  });
+
+  it('still reports the failure and releases the lock when the rollback target cannot be found', async () => {
+    const run = await runPromotion({
+      failingProjects: { 'lockstep-shop-deploy-Beta': 'States.TaskFailed' },
+      failingSteps: { 'record-previous': 'NotFoundError' },
+    });
+    expect(run.status).toBe('FAILED');
+    expect(deploys(run.effects)).toHaveLength(1);
+    expect(run.effects.find((e) => e.what === 'notify')!.input).toMatchObject({ stage: 'deploy' });
+    expect(releases(run.effects)).toHaveLength(1);
   });
 
   it("runs an operator's rollback as a recovery: the gates see the operator, no approval workflow runs again", async () => {
@@ -261,10 +291,10 @@ describe('promotion state machine', () => {
     };
     const run = await runPromotion({}, rollback);
     expect(run.status).toBe('SUCCEEDED');
+    // The rollback target is looked up only when something fails, so a recovery that succeeds never reads it.
     expect(summary(run.effects)).toEqual([
       'check-gates',
       'acquire-lock',
-      'record-previous',
       DEPLOY,
       'record-deployed',
       'record-recovery',

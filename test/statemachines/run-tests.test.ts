@@ -36,7 +36,7 @@ describe('RunTests', () => {
       expect(results.input.tests).toEqual(
         expect.arrayContaining([expect.objectContaining({ name: 'smoke', passed: true })]),
       );
-      expect(summary(run.effects)).toContain('mark-approved');
+      expect(summary(run.effects)).toContain('approve-and-release');
     },
   );
 
@@ -52,7 +52,7 @@ describe('RunTests', () => {
       error: { Error: 'TestCapacityUnavailableError' },
     });
     // The workflow could not verify the revision, so it is not approved and the environment goes back.
-    expect(summary(run.effects)).not.toContain('mark-approved');
+    expect(summary(run.effects)).not.toContain('approve-and-release');
     expect(run.effects.some((e) => e.what === 'release-lock')).toBe(true);
   });
 });

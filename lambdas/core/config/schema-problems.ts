@@ -217,6 +217,14 @@ function issueProblems(issue: Issue, prefix: readonly PathSegment[], input: unkn
       if (value === undefined)
         return [problem(`missing required key "${key}"`, `add ${key}: ${KEY_EXAMPLES[key] ?? expected}`)];
       if (value === null) return [problem('has no value', `give it ${expected}`)];
+      // zod reports a fraction where an integer belongs as a type error ("must be a number, not the number 1.5").
+      if (issue.expected === 'int' && typeof value === 'number')
+        return [
+          problem(
+            `must be a whole number, not ${value}`,
+            issue.message.startsWith('use ') ? issue.message : 'write it without a fraction',
+          ),
+        ];
       if (issue.expected === 'array' && !Array.isArray(value) && typeof value !== 'object') {
         // A primitive here (the condition above), which TypeScript cannot narrow `unknown` to.
         const text = typeof value === 'string' ? value : JSON.stringify(value);

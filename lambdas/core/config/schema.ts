@@ -320,6 +320,43 @@ export const notificationSchema = z.strictObject({
   emails: z.array(z.email('use an email address')).min(1),
 });
 
+/**
+ * How long history stays in the tables. Without `retention`, revisions, timeline and audit entries are kept
+ * forever (an audit trail is a compliance record). With it, a daily archiver writes entries older than
+ * `archiveAfterDays` to the artifacts bucket as JSON Lines (`history/...`) and only then lets DynamoDB TTL expire
+ * them; `lockstep audit export` reads the table and the archive together.
+ */
+export const retentionSchema = z
+  .strictObject({
+    archiveAfterDays: z
+      .number({ error: 'use a whole number of days, e.g. 365' })
+      .int('use a whole number of days, e.g. 365')
+      .min(1, 'use at least 1 day, e.g. 365; leave `retention` out to keep everything in the table')
+      .max(36_500, 'use at most 36500 days (100 years); leave `retention` out to keep everything in the table')
+      .describe('Archive, then expire from the table, entries older than this many days'),
+    objectLock: z
+      .strictObject({
+        mode: z
+          .enum(['governance', 'compliance'])
+          .describe(
+            'compliance: nobody can delete an archive early; governance: only with s3:BypassGovernanceRetention',
+          ),
+        days: z
+          .number({ error: 'use a whole number of days, e.g. 2555 (7 years)' })
+          .int('use a whole number of days, e.g. 2555 (7 years)')
+          .min(1, 'use at least 1 day, e.g. 2555 (7 years)')
+          .max(36_500, 'lock archives for at most 36500 days (100 years)'),
+      })
+      .optional()
+      .describe(
+        'Write every archive object under S3 Object Lock for this many days (the artifacts bucket is created with Object Lock enabled). @default no lock',
+      ),
+  })
+  .describe(
+    'Archive revisions, timeline and audit entries to the artifacts bucket as JSON Lines after N days, then expire them from the tables. @default keep everything in the tables',
+  );
+export type RetentionDefinition = z.infer<typeof retentionSchema>;
+
 export const pipelineSchema = z.strictObject({
   pipeline: z.strictObject({
     name: pipelineNameSchema,
@@ -335,6 +372,8 @@ export const pipelineSchema = z.strictObject({
   stages: z.array(stageSchema).min(1),
   promotions: z.array(promotionSchema).default([]),
   notifications: z.array(notificationSchema).default([]),
+  /** History retention. @default keep everything in the tables */
+  retention: retentionSchema.optional(),
 });
 
 /** What users write (defaults optional). */
