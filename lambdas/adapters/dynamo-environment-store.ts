@@ -3,18 +3,26 @@
  *
  * | pk | sk | holds |
  * |---|---|---|
- * | `ENV#<environment>` | `APP#<application>` | `current`, `previous` (deployed revisions), `approved` (numbers), `cleared` (an unapproved current an operator allowed deploys over) |
+ * | `ENV#<environment>` | `APP#<application>` | `current`, `previous` (deployed revisions), `approved` (the last `APPROVED_TAIL` numbers approved, in approval order), `cleared` (an unapproved current an operator allowed deploys over) |
+ * | `APPROVED#<environment>#<application>` | `REV#<number, 12 digits>` | the approved index: one item per revision ever approved there, read newest first |
  * | `PIPELINE` | `SWITCHES` | `enabled`, `automation` as operators last set them |
  * | `PIPELINE` | `ENVIRONMENTS` | `names`: the environments the last reconcile pass saw (finds removed ones) |
  * | `PIPELINE` | `PROMOTION#<id>` | `enabled` as operators last set it |
  * | `PROMOTION#<id>` | `APPROVAL#<application>#<number>` | a manual promotion's go-ahead |
  * | `PROMOTION#<id>` | `REQUEST#<application>#<number>` | an approval request was sent for that go-ahead |
  * | `PROMOTION#<id>` | `LAST#<application>` | the last decision reconcile reported (so the timeline shows changes) |
+ *
+ * The slot's `approved` list was once the whole approval history; an application pushed 20 times a day made it
+ * grow without bound, and every reconcile pass read it. It now keeps the tail that rollbacks and recovery need
+ * (the last approved revision other than the current one), and the approved index holds every approval, read by
+ * range. A list written by an older Lockstep is moved into the index by `compactApproved`, page by page.
  */
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { APPROVED_TAIL } from '../ports/stores';
 import type { ApplicationAtEnvironment, DeployedRevision, PipelineSwitches, PromotionApproval } from '../core/model';
 import type { EnvironmentStore } from '../ports/stores';
 import {
+  approvedMarkerItem,
   decodeItem,
   itemKey,
   promotionApprovalItem,
@@ -23,7 +31,10 @@ import {
   switchesItem,
   type ItemLocation,
 } from './dynamo-items';
-import { isConditionFailed, queryAll } from './dynamo-util';
+import { batchGetAll, batchPutAll, isConditionFailed, pad, queryAll } from './dynamo-util';
+
+/** Entries moved from a slot's list into the approved index per write (the REMOVE expression names each). */
+const COMPACT_PAGE = 100;
 
 function toSlot(item: Record<string, unknown>, where: ItemLocation): ApplicationAtEnvironment {
   const slot = decodeItem(slotItem, 'environment slot', item, where);
@@ -137,19 +148,102 @@ export class DynamoEnvironmentStore implements EnvironmentStore {
   }
 
   async markApproved(environment: string, application: string, revision: number): Promise<void> {
+    // The index first: once the list says approved, the index must too, or compaction could drop the number.
+    await this.client.send(
+      new PutCommand({ TableName: this.table, Item: this.approvedMarker(environment, application, revision) }),
+    );
+    let approved: readonly number[];
     try {
-      await this.client.send(
+      const result = await this.client.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: `ENV#${environment}`, sk: `APP#${application}` },
           UpdateExpression: 'SET approved = list_append(if_not_exists(approved, :empty), :number)',
           ConditionExpression: 'attribute_not_exists(approved) OR NOT contains(approved, :n)',
           ExpressionAttributeValues: { ':empty': [], ':number': [revision], ':n': revision },
+          ReturnValues: 'ALL_NEW',
         }),
       );
+      approved = toSlot(result.Attributes ?? {}, {
+        table: this.table,
+        key: { pk: `ENV#${environment}`, sk: `APP#${application}` },
+      }).approved;
     } catch (error) {
       if (!isConditionFailed(error)) throw error; // already approved
+      return;
     }
+    if (approved.length > APPROVED_TAIL) await this.compactApproved(environment, application, approved, COMPACT_PAGE);
+  }
+
+  async approvedNewest(
+    environment: string,
+    application: string,
+    options: { limit: number; atLeast?: number },
+  ): Promise<number[]> {
+    const pk = `APPROVED#${environment}#${application}`;
+    const floor = options.atLeast !== undefined && options.atLeast > 0;
+    const items = await queryAll(
+      this.client,
+      {
+        TableName: this.table,
+        KeyConditionExpression: floor ? 'pk = :pk AND sk BETWEEN :from AND :to' : 'pk = :pk',
+        ExpressionAttributeValues: floor
+          ? { ':pk': pk, ':from': `REV#${pad(options.atLeast!)}`, ':to': `REV#${'9'.repeat(12)}` }
+          : { ':pk': pk },
+        ScanIndexForward: false,
+        ConsistentRead: true,
+      },
+      options.limit,
+    );
+    return items.map(
+      (item) =>
+        decodeItem(approvedMarkerItem, 'approved index', item, { table: this.table, key: itemKey(item) }).number,
+    );
+  }
+
+  async compactApproved(
+    environment: string,
+    application: string,
+    approved: readonly number[],
+    budget: number,
+  ): Promise<number> {
+    const count = Math.min(approved.length - APPROVED_TAIL, budget, COMPACT_PAGE);
+    if (count <= 0) return 0;
+    const page = approved.slice(0, count);
+    // Copies first, then removal: a crash in between leaves copies that the next call writes again (a put of the
+    // same item), never a number that is in neither place.
+    await batchPutAll(
+      this.client,
+      this.table,
+      page.map((n) => this.approvedMarker(environment, application, n)),
+    );
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: `ENV#${environment}`, sk: `APP#${application}` },
+          UpdateExpression: `REMOVE ${page.map((_, i) => `approved[${i}]`).join(', ')}`,
+          // Numbers in the list are unique, so a head that starts and ends as read is the page read: a concurrent
+          // compaction that removed it first makes this one a no-op instead of removing the next page unread.
+          ConditionExpression: 'approved[0] = :first AND approved[' + (count - 1) + '] = :last',
+          ExpressionAttributeValues: { ':first': page[0], ':last': page[count - 1] },
+        }),
+      );
+      return count;
+    } catch (error) {
+      if (isConditionFailed(error)) return 0;
+      throw error;
+    }
+  }
+
+  private approvedMarker(environment: string, application: string, revision: number): Record<string, unknown> {
+    return {
+      pk: `APPROVED#${environment}#${application}`,
+      sk: `REV#${pad(revision)}`,
+      environment,
+      application,
+      number: revision,
+    };
   }
 
   async clearUnsafe(environment: string, application: string, revision: number): Promise<void> {
@@ -233,6 +327,20 @@ export class DynamoEnvironmentStore implements EnvironmentStore {
       ConsistentRead: true,
     });
     return items.map((item) =>
+      decodeItem(promotionApprovalItem, 'promotion approval', item, { table: this.table, key: itemKey(item) }),
+    );
+  }
+
+  async promotionApprovalsFor(
+    promotionId: string,
+    application: string,
+    revisions: readonly number[],
+  ): Promise<PromotionApproval[]> {
+    const keys = [...new Set(revisions)].map((n) => ({
+      pk: `PROMOTION#${promotionId}`,
+      sk: `APPROVAL#${application}#${n}`,
+    }));
+    return (await batchGetAll(this.client, this.table, keys)).map((item) =>
       decodeItem(promotionApprovalItem, 'promotion approval', item, { table: this.table, key: itemKey(item) }),
     );
   }
