@@ -33,8 +33,8 @@ import {
 } from './dynamo-items';
 import { batchGetAll, batchPutAll, isConditionFailed, pad, queryAll } from './dynamo-util';
 
-/** Entries moved from a slot's list into the approved index per write (the REMOVE expression names each). */
-const COMPACT_PAGE = 100;
+/** Entries moved from a slot's list into the approved index per call: each call rewrites the rest of the list. */
+const COMPACT_PAGE = 1_000;
 
 function toSlot(item: Record<string, unknown>, where: ItemLocation): ApplicationAtEnvironment {
   const slot = decodeItem(slotItem, 'environment slot', item, where);
@@ -222,11 +222,13 @@ export class DynamoEnvironmentStore implements EnvironmentStore {
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: `ENV#${environment}`, sk: `APP#${application}` },
-          UpdateExpression: `REMOVE ${page.map((_, i) => `approved[${i}]`).join(', ')}`,
-          // Numbers in the list are unique, so a head that starts and ends as read is the page read: a concurrent
-          // compaction that removed it first makes this one a no-op instead of removing the next page unread.
-          ConditionExpression: 'approved[0] = :first AND approved[' + (count - 1) + '] = :last',
-          ExpressionAttributeValues: { ':first': page[0], ':last': page[count - 1] },
+          // The rest is written whole rather than the head REMOVEd by index: emulators disagree on how a REMOVE of
+          // several list indexes shifts them. The condition holds only for the list as read (numbers in it are
+          // unique, and it only grows at the end), so a concurrent approval or compaction makes this call a no-op
+          // for the next one to redo, instead of dropping an entry.
+          UpdateExpression: 'SET approved = :rest',
+          ConditionExpression: 'size(approved) = :size AND approved[0] = :first',
+          ExpressionAttributeValues: { ':rest': approved.slice(count), ':size': approved.length, ':first': page[0] },
         }),
       );
       return count;
