@@ -14,6 +14,7 @@ import { promotionId, pipelineSchema, type Pipeline, type PipelineInput } from '
 import type { Revision } from '../../lambdas/core/model';
 import { executionName } from '../../lambdas/core/names';
 import { batchPutAll, pad } from '../../lambdas/adapters/dynamo-util';
+import { APPROVED_TAIL } from '../../lambdas/ports/stores';
 
 const env = (name: string) => ({
   name,
@@ -74,12 +75,17 @@ function revisionOf(application: string, number: number, revisions: number): Rev
   };
 }
 
-/** Writes the history as raw items in the layout of today's (pre-index) stores. */
+/**
+ * Writes the history as raw items: in the layout of the stores before the approved index (`old`, the default), or
+ * as the migration leaves it (`indexed`: every approval in the index, the slot lists cut to their tail), which
+ * seeds a long history without migrating it first.
+ */
 export async function seedHistory(
   client: DynamoDBDocumentClient,
   tables: HistoryTables,
   revisions: number,
   now: number,
+  layout: 'old' | 'indexed' = 'old',
 ): Promise<void> {
   const revisionItems: Record<string, unknown>[] = [];
   const environmentItems: Record<string, unknown>[] = [];
@@ -89,7 +95,6 @@ export async function seedHistory(
     for (let n = 1; n <= revisions; n++) {
       const revision = revisionOf(application, n, revisions);
       revisionItems.push({ pk: `APP#${application}`, sk: `REV#${pad(n)}`, ...revision });
-      revisionItems.push({ pk: `APP#${application}`, sk: `BUILD#${revision.buildId}`, state: 'done', number: n });
     }
     for (const [environment, behind] of Object.entries(BEHIND)) {
       const approvedUpTo = revisions - behind;
@@ -106,8 +111,19 @@ export async function seedHistory(
         sk: `APP#${application}`,
         current: deployedRevision(current),
         ...(current > 1 ? { previous: deployedRevision(current - 1) } : {}),
-        approved,
+        approved: layout === 'old' ? approved : approved.slice(-APPROVED_TAIL),
       });
+      if (layout === 'indexed') {
+        for (const n of approved) {
+          environmentItems.push({
+            pk: `APPROVED#${environment}#${application}`,
+            sk: `REV#${pad(n)}`,
+            environment,
+            application,
+            number: n,
+          });
+        }
+      }
     }
   }
   // Execution records: one per revision that each promotion started, as today's store writes them.
@@ -153,7 +169,16 @@ export async function seedHistory(
     acquiredAt: now - 60_000,
     leaseExpiresAt: now + 3_600_000,
   });
-  await batchPutAll(client, tables.revisions, revisionItems);
-  await batchPutAll(client, tables.environments, environmentItems);
-  await batchPutAll(client, tables.locks, lockItems);
+  await Promise.all([
+    ...inParallel(revisionItems).map((items) => batchPutAll(client, tables.revisions, items)),
+    ...inParallel(environmentItems).map((items) => batchPutAll(client, tables.environments, items)),
+    batchPutAll(client, tables.locks, lockItems),
+  ]);
+}
+
+/** Splits items into a few interleaved groups written concurrently (seeding 10,000 revisions takes minutes otherwise). */
+function inParallel<T>(items: readonly T[], groups = 8): T[][] {
+  const out: T[][] = Array.from({ length: groups }, () => []);
+  items.forEach((item, i) => out[i % groups]!.push(item));
+  return out;
 }

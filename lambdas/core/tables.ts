@@ -13,16 +13,55 @@ export interface TableDefinition {
   readonly timeToLiveAttribute?: string;
 }
 
+/**
+ * The TTL attribute of every table (epoch seconds), as Powertools names it for idempotency records. An item
+ * without it never expires; DynamoDB Local and dynalite delete nothing, so readers treat a passed time as absent.
+ */
+export const TTL_ATTRIBUTE = 'expiration';
+
 export const TABLES: readonly TableDefinition[] = [
-  { logicalName: 'Revisions', envVar: 'LOCKSTEP_TABLE_REVISIONS', partitionKey: 'pk', sortKey: 'sk' },
-  { logicalName: 'Environments', envVar: 'LOCKSTEP_TABLE_ENVIRONMENTS', partitionKey: 'pk', sortKey: 'sk' },
-  { logicalName: 'Locks', envVar: 'LOCKSTEP_TABLE_LOCKS', partitionKey: 'pk', sortKey: 'sk' },
-  { logicalName: 'Events', envVar: 'LOCKSTEP_TABLE_EVENTS', partitionKey: 'pk', sortKey: 'sk' },
+  /**
+   * Revisions (`APP#<application>` / `REV#<number, 12 digits>`, read newest first by key range), build markers,
+   * AutoBuild's pushes and builds.
+   */
+  {
+    logicalName: 'Revisions',
+    envVar: 'LOCKSTEP_TABLE_REVISIONS',
+    partitionKey: 'pk',
+    sortKey: 'sk',
+    timeToLiveAttribute: TTL_ATTRIBUTE,
+  },
+  /**
+   * Environment slots, the approved index (`APPROVED#<environment>#<application>` / `REV#<number, 12 digits>`,
+   * read newest first by key range), switches, go-aheads, execution records (`PROMOTION#<id>` /
+   * `EXECUTION#<name>`, read by key) and retry requests.
+   */
+  {
+    logicalName: 'Environments',
+    envVar: 'LOCKSTEP_TABLE_ENVIRONMENTS',
+    partitionKey: 'pk',
+    sortKey: 'sk',
+    timeToLiveAttribute: TTL_ATTRIBUTE,
+  },
+  {
+    logicalName: 'Locks',
+    envVar: 'LOCKSTEP_TABLE_LOCKS',
+    partitionKey: 'pk',
+    sortKey: 'sk',
+    timeToLiveAttribute: TTL_ATTRIBUTE,
+  },
+  {
+    logicalName: 'Events',
+    envVar: 'LOCKSTEP_TABLE_EVENTS',
+    partitionKey: 'pk',
+    sortKey: 'sk',
+    timeToLiveAttribute: TTL_ATTRIBUTE,
+  },
   {
     logicalName: 'Idempotency',
     envVar: 'LOCKSTEP_TABLE_IDEMPOTENCY',
     partitionKey: 'id',
-    timeToLiveAttribute: 'expiration',
+    timeToLiveAttribute: TTL_ATTRIBUTE,
   },
 ];
 
