@@ -114,13 +114,15 @@ export async function seedHistory(
         approved: layout === 'old' ? approved : approved.slice(-APPROVED_TAIL),
       });
       if (layout === 'indexed') {
-        for (const n of approved) {
+        const tailFrom = approved.length - APPROVED_TAIL;
+        for (const [i, n] of approved.entries()) {
           environmentItems.push({
             pk: `APPROVED#${environment}#${application}`,
             sk: `REV#${pad(n)}`,
             environment,
             application,
             number: n,
+            ...(i < tailFrom ? { compacted: true } : {}),
           });
         }
       }

@@ -4,7 +4,7 @@
  * | pk | sk | holds |
  * |---|---|---|
  * | `ENV#<environment>` | `APP#<application>` | `current`, `previous` (deployed revisions), `approved` (the last `APPROVED_TAIL` numbers approved, in approval order), `cleared` (an unapproved current an operator allowed deploys over) |
- * | `APPROVED#<environment>#<application>` | `REV#<number, 12 digits>` | the approved index: one item per revision ever approved there, read newest first |
+ * | `APPROVED#<environment>#<application>` | `REV#<number, 12 digits>` | the approved index: one item per revision ever approved there, read newest first; `compacted` once moved out of the slot's list |
  * | `PIPELINE` | `SWITCHES` | `enabled`, `automation` as operators last set them |
  * | `PIPELINE` | `ENVIRONMENTS` | `names`: the environments the last reconcile pass saw (finds removed ones) |
  * | `PIPELINE` | `PROMOTION#<id>` | `enabled` as operators last set it |
@@ -149,9 +149,20 @@ export class DynamoEnvironmentStore implements EnvironmentStore {
 
   async markApproved(environment: string, application: string, revision: number): Promise<void> {
     // The index first: once the list says approved, the index must too, or compaction could drop the number.
-    await this.client.send(
-      new PutCommand({ TableName: this.table, Item: this.approvedMarker(environment, application, revision) }),
+    const marker = this.approvedMarker(environment, application, revision);
+    const before = await this.client.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: marker.pk, sk: marker.sk },
+        UpdateExpression: 'SET environment = :environment, application = :application, #number = :number',
+        ExpressionAttributeNames: { '#number': 'number' },
+        ExpressionAttributeValues: { ':environment': environment, ':application': application, ':number': revision },
+        ReturnValues: 'ALL_OLD',
+      }),
     );
+    // Moved out of the list by compaction: approved long ago, and appending it again would reorder the approvals
+    // that rollbacks read (the list's `NOT contains` guard no longer sees it).
+    if (before.Attributes?.compacted === true) return;
     let approved: readonly number[];
     try {
       const result = await this.client.send(
@@ -215,7 +226,7 @@ export class DynamoEnvironmentStore implements EnvironmentStore {
     await batchPutAll(
       this.client,
       this.table,
-      page.map((n) => this.approvedMarker(environment, application, n)),
+      page.map((n) => ({ ...this.approvedMarker(environment, application, n), compacted: true })),
     );
     try {
       await this.client.send(
@@ -238,7 +249,7 @@ export class DynamoEnvironmentStore implements EnvironmentStore {
     }
   }
 
-  private approvedMarker(environment: string, application: string, revision: number): Record<string, unknown> {
+  private approvedMarker(environment: string, application: string, revision: number) {
     return {
       pk: `APPROVED#${environment}#${application}`,
       sk: `REV#${pad(revision)}`,
