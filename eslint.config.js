@@ -3,6 +3,8 @@ import prettier from 'eslint-config-prettier';
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'cdk.out/**', '.lockstep/**', 'coverage/**', 'reports/**', '.stryker-tmp/**'] },
+  // The package `npm run build` writes: compiled output, checked through its sources.
+  { ignores: ['dist/**'] },
   ...tseslint.configs.recommendedTypeChecked,
   ...tseslint.configs.stylisticTypeChecked,
   {

@@ -24,7 +24,7 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { buildspecProblems, codeBuildProjects } from '../lambdas/core/buildspecs';
-import { checkPipelineObject } from '../lambdas/core/config/load';
+import { checkPipelineObject, ConfigError, loadPipeline, type PipelineCheck } from '../lambdas/core/config/load';
 import type { Pipeline } from '../lambdas/core/config/schema';
 import { LockstepError } from '../lambdas/core/errors';
 import { buildProjectName } from '../lambdas/core/names';
@@ -46,8 +46,12 @@ import { createLockstepTable } from './tables';
 import { buildTopic, subscribeEmails } from './topics';
 
 export interface DeploymentSystemProps {
-  /** The pipeline definition (as returned by `loadPipeline`). Its name prefixes CodeBuild projects and the state machine. */
-  readonly pipeline: Pipeline;
+  /**
+   * The pipeline definition: the path of its YAML or JSON file (relative to the folder `cdk synth` runs in), or the
+   * object (as returned by `loadPipeline`, or written with `definePipeline`). Its name prefixes CodeBuild projects
+   * and the state machine. A missing or invalid file fails synth with every problem listed.
+   */
+  readonly pipeline: Pipeline | string;
   /**
    * Key that encrypts the tables, the artifacts bucket, the topics, the secrets and CodeBuild output.
    * @default - a new customer-managed key with yearly rotation, kept on stack deletion
@@ -537,7 +541,8 @@ function buildSigningSecret(
 export function checkProps(props: DeploymentSystemProps): Pipeline {
   const problems: string[] = [];
   // The same checks `loadPipeline` runs (schema and cross-references), for pipelines built as objects in code.
-  const check = checkPipelineObject(props.pipeline);
+  const check =
+    typeof props.pipeline === 'string' ? checkPipelinePath(props.pipeline) : checkPipelineObject(props.pipeline);
   const pipeline = check.pipeline;
   for (const problem of check.problems) {
     problems.push(`pipeline${problem.path ? `.${problem.path}` : ''}: ${problem.message}; ${problem.fix}`);
@@ -581,4 +586,34 @@ export function checkProps(props: DeploymentSystemProps): Pipeline {
   }
   if (problems.length > 0 || !pipeline) throw new DeploymentSystemPropsError(problems);
   return pipeline;
+}
+
+/**
+ * Reads the pipeline file `pipeline` names. Its problems (a missing file included) come back with the file and
+ * line in the message, so synth reports them like every other prop problem instead of an ENOENT stack.
+ */
+function checkPipelinePath(path: string): PipelineCheck {
+  if (/\.[cm]?[tj]s$/.test(path)) {
+    return {
+      problems: [
+        {
+          path: '',
+          message: `${path} is a TypeScript or JavaScript module, which a construct cannot load while it is built`,
+          fix: "import it and pass the object (pipeline: (await import('./pipeline.js')).default), or use a YAML or JSON file",
+        },
+      ],
+    };
+  }
+  try {
+    return { pipeline: loadPipeline(path), problems: [] };
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    return {
+      problems: error.problems.map((p) => ({
+        ...p,
+        message: `${path}${p.line !== undefined ? `:${p.line}` : ''}${p.path ? ` ${p.path}` : ''}: ${p.message}`,
+        path: '',
+      })),
+    };
+  }
 }

@@ -2,6 +2,8 @@
  * The SDK tester: a CodeBuild project running `TESTER_BUILDSPEC` over the tester CLI bundled by esbuild at synth
  * (an S3 asset), reading staged and published packages and writing `tests/<plan>/results.json` to staging.
  */
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
 import { AssetHashType, DockerImage } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -9,13 +11,13 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import type { Construct } from 'constructs';
-import { buildSync } from 'esbuild';
+import type * as esbuild from 'esbuild';
 import { ARCHIVE_LIMITS_ENV } from '../lambdas/sdk/service/archive-limits';
 import { TESTER_BUILDSPEC } from '../lambdas/sdk/tester/buildspec';
 import { buildProject } from './codebuild-projects';
 import { S3ObjectSource } from './codebuild-sources';
 import { buildLogGroup, type LogGroupDefaults } from './log-groups';
-import { TESTER_DIR, testerBundleOptions } from './sdk-tester-bundle';
+import { prebuiltTesterBundle, TESTER_DIR, testerBundleOptions } from './sdk-tester-bundle';
 
 export interface TesterProjectOptions {
   readonly projectName: string;
@@ -32,20 +34,25 @@ export interface TesterProjectOptions {
 /** The asset `TesterSource`, the log group `TesterLogs` and the project `TesterProject` in `scope`. */
 export function buildTesterProject(scope: Construct, options: TesterProjectOptions): codebuild.Project {
   const { stagingBucket, packageHostBucket } = options;
-  const source = new s3assets.Asset(scope, 'TesterSource', {
-    path: TESTER_DIR,
-    assetHashType: AssetHashType.OUTPUT,
-    bundling: {
-      // Never pulled: local bundling with esbuild always succeeds or throws.
-      image: DockerImage.fromRegistry('public.ecr.aws/docker/library/node:20-slim'),
-      local: {
-        tryBundle(outputDir: string): boolean {
-          buildSync(testerBundleOptions(outputDir));
-          return true;
+  const prebuilt = prebuiltTesterBundle();
+  const source = prebuilt
+    ? new s3assets.Asset(scope, 'TesterSource', { path: dirname(prebuilt) })
+    : new s3assets.Asset(scope, 'TesterSource', {
+        path: TESTER_DIR,
+        assetHashType: AssetHashType.OUTPUT,
+        bundling: {
+          // Never pulled: local bundling with esbuild always succeeds or throws.
+          image: DockerImage.fromRegistry('public.ecr.aws/docker/library/node:20-slim'),
+          local: {
+            tryBundle(outputDir: string): boolean {
+              // Loaded here, not imported: an installed package has the prebuilt bundle and no esbuild.
+              const { buildSync } = createRequire(import.meta.url)('esbuild') as typeof esbuild;
+              buildSync(testerBundleOptions(outputDir));
+              return true;
+            },
+          },
         },
-      },
-    },
-  });
+      });
   const project = buildProject(scope, 'TesterProject', {
     projectName: options.projectName,
     description: 'Lockstep SDK tester: builds a sample app against the staged set and checks every package',

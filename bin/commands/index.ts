@@ -2,8 +2,10 @@ import type { Command } from 'commander';
 import { register as approve } from './approve';
 import { register as explain } from './explain';
 import { register as graph } from './graph';
+import { register as init } from './init';
 import { register as sdk } from './sdk';
 import { register as local } from './local';
+import { register as operatorActions } from './operator';
 import { register as pipeline } from './pipeline';
 import { register as push } from './push';
 import { register as retry } from './retry';
@@ -13,6 +15,7 @@ import { register as validate } from './validate';
 
 /** Every CLI command. Add one line per command module. */
 export const commands: Array<(program: Command) => void> = [
+  init,
   validate,
   graph,
   explain,
@@ -24,4 +27,5 @@ export const commands: Array<(program: Command) => void> = [
   pipeline,
   unlock,
   retry,
+  operatorActions,
 ];

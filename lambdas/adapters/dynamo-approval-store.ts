@@ -112,6 +112,39 @@ export class DynamoApprovalStore implements ApprovalStore {
     }
   }
 
+  async addApproval(requestId: string, approver: string, at: number): Promise<readonly string[] | undefined> {
+    try {
+      const result = await this.client.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: this.key(requestId),
+          UpdateExpression: 'SET approvedBy = list_append(if_not_exists(approvedBy, :none), :approver)',
+          // Conditional on the request still pending: an approval never lands on a rejected or expired request.
+          ConditionExpression:
+            'attribute_exists(pk) AND #status = :pending AND expiresAt > :at AND ' +
+            '(attribute_not_exists(approvedBy) OR NOT contains(approvedBy, :who))',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':none': [],
+            ':approver': [approver],
+            ':who': approver,
+            ':pending': 'pending',
+            ':at': at,
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return decodeItem(approvalRequestItem, 'approval request', result.Attributes, this.where(requestId)).approvedBy;
+    } catch (error) {
+      if (!isConditionFailed(error)) throw error;
+      // Either this approver approved already (idempotent: say where it stands) or the request is decided/expired.
+      const now = await this.get(requestId);
+      return now?.status === 'pending' && now.expiresAt > at && now.approvedBy?.includes(approver)
+        ? now.approvedBy
+        : undefined;
+    }
+  }
+
   async claimDelivery(requestId: string, now: number): Promise<ClaimedDelivery | undefined> {
     try {
       const result = await this.client.send(

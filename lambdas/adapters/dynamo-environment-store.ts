@@ -3,7 +3,7 @@
  *
  * | pk | sk | holds |
  * |---|---|---|
- * | `ENV#<environment>` | `APP#<application>` | `current`, `previous` (deployed revisions), `approved` (the last `APPROVED_TAIL` numbers approved, in approval order), `cleared` (an unapproved current an operator allowed deploys over) |
+ * | `ENV#<environment>` | `APP#<application>` | `current`, `previous` (deployed revisions), `approved` (the last `APPROVED_TAIL` numbers approved, in approval order), `cleared` (an unapproved current an operator allowed deploys over), `failed` (numbers rolled back here), `lastApproval` (`{revision, at}`) |
  * | `APPROVED#<environment>#<application>` | `REV#<number, 12 digits>` | the approved index: one item per revision ever approved there, read newest first; `compacted` once moved out of the slot's list |
  * | `PIPELINE` | `SWITCHES` | `enabled`, `automation` as operators last set them |
  * | `PIPELINE` | `ENVIRONMENTS` | `names`: the environments the last reconcile pass saw (finds removed ones) |
@@ -43,6 +43,8 @@ function toSlot(item: Record<string, unknown>, where: ItemLocation): Application
     ...(slot.previous ? { previous: slot.previous } : {}),
     approved: slot.approved,
     ...(slot.cleared !== undefined ? { cleared: slot.cleared } : {}),
+    ...(slot.failed ? { failed: slot.failed } : {}),
+    ...(slot.lastApproval ? { lastApproval: slot.lastApproval } : {}),
   };
 }
 
@@ -147,7 +149,7 @@ export class DynamoEnvironmentStore implements EnvironmentStore {
     );
   }
 
-  async markApproved(environment: string, application: string, revision: number): Promise<void> {
+  async markApproved(environment: string, application: string, revision: number, at: number): Promise<void> {
     // The index first: once the list says approved, the index must too, or compaction could drop the number.
     const marker = this.approvedMarker(environment, application, revision);
     const before = await this.client.send(
@@ -169,9 +171,15 @@ export class DynamoEnvironmentStore implements EnvironmentStore {
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: `ENV#${environment}`, sk: `APP#${application}` },
-          UpdateExpression: 'SET approved = list_append(if_not_exists(approved, :empty), :number)',
+          UpdateExpression:
+            'SET approved = list_append(if_not_exists(approved, :empty), :number), lastApproval = :last',
           ConditionExpression: 'attribute_not_exists(approved) OR NOT contains(approved, :n)',
-          ExpressionAttributeValues: { ':empty': [], ':number': [revision], ':n': revision },
+          ExpressionAttributeValues: {
+            ':empty': [],
+            ':number': [revision],
+            ':n': revision,
+            ':last': { revision, at },
+          },
           ReturnValues: 'ALL_NEW',
         }),
       );
@@ -257,6 +265,22 @@ export class DynamoEnvironmentStore implements EnvironmentStore {
       application,
       number: revision,
     };
+  }
+
+  async markFailed(environment: string, application: string, revision: number): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: `ENV#${environment}`, sk: `APP#${application}` },
+          UpdateExpression: 'SET failed = list_append(if_not_exists(failed, :empty), :number)',
+          ConditionExpression: 'attribute_not_exists(failed) OR NOT contains(failed, :n)',
+          ExpressionAttributeValues: { ':empty': [], ':number': [revision], ':n': revision },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailed(error)) throw error; // already recorded
+    }
   }
 
   async clearUnsafe(environment: string, application: string, revision: number): Promise<void> {

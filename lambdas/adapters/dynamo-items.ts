@@ -13,7 +13,15 @@
 import { z } from 'zod';
 import type { BuildCommit, Push } from '../core/decide/autobuild';
 import { LockstepError } from '../core/errors';
-import type { Commit, DeployedRevision, LockState, PromotionApproval, Revision } from '../core/model';
+import type {
+  Commit,
+  DeployedRevision,
+  EnvironmentPin,
+  LockState,
+  PromotionApproval,
+  Revision,
+  RollbackClaim,
+} from '../core/model';
 import type { ApprovalRequestRecord, ExecutionRecord, PipelineEvent, StoredBuild } from '../ports/stores';
 import { ACCESS_TIERS, type SdkMetadata, type SdkVersionRef, type StagingStatus } from '../sdk/model';
 import type { BatchRecord, Credential, IntakeRecord, UploadRecord, VersionRecord } from '../sdk/records/records';
@@ -108,6 +116,10 @@ export const slotItem = z.object({
   approved: z.array(revisionNumber).default([]),
   /** An unapproved current revision an operator allowed deploys over (`lockstep unlock --allow-deploy`). */
   cleared: revisionNumber.optional(),
+  /** Revisions whose approval workflow failed here and were rolled back. */
+  failed: z.array(revisionNumber).optional(),
+  /** The latest approval: which revision, when. */
+  lastApproval: z.object({ revision: revisionNumber, at: epochMs }).optional(),
 });
 
 /** `APPROVED#<environment>#<application>` / `REV#<number>`: one entry of the approved index. */
@@ -160,6 +172,8 @@ export const approvalRequestItem = z.object({
   kind: z.enum(['environment', 'promotion']),
   promotion: z.string().optional(),
   approvers: z.array(z.string()),
+  required: z.number().int().positive().optional(),
+  approvedBy: z.array(z.string()).optional(),
   createdAt: epochMs,
   expiresAt: epochMs,
   status: z.enum(['pending', 'approved', 'rejected']),
@@ -220,6 +234,28 @@ export const retryItem = z.object({
   requestedBy: z.string(),
   requestedAt: epochMs,
   reason: z.string().optional(),
+});
+
+/** `PINS` / `ENV#<environment>#APP#<application>`: an operator's pin (`lockstep pin`). */
+export const pinItem = z.object({
+  environment: z.string().min(1),
+  application: z.string().min(1),
+  revision: revisionNumber,
+  pinnedBy: z.string().min(1),
+  pinnedAt: epochMs,
+  reason: z.string().optional(),
+});
+
+/** `ENV#<environment>` / `ROLLBACK#<application>`: the operator rollback claimed for the deployment it names. */
+export const rollbackClaimItem = z.object({
+  environment: z.string().min(1),
+  application: z.string().min(1),
+  from: revisionNumber,
+  fromDeployedAt: epochMs,
+  to: revisionNumber,
+  executionName: z.string().min(1),
+  requestedBy: z.string().min(1),
+  requestedAt: epochMs,
 });
 
 // SDK publishing (LOCKSTEP_SDK_TABLE)
@@ -357,6 +393,8 @@ export type DecodingChecks = AllHold<
     Decodes<typeof buildCommit, BuildCommit>,
     Decodes<typeof buildItem, StoredBuild>,
     Decodes<typeof executionItem, ExecutionRecord>,
+    Decodes<typeof pinItem, EnvironmentPin>,
+    Decodes<typeof rollbackClaimItem, RollbackClaim>,
     Decodes<typeof sdkMetadata, SdkMetadata>,
     Decodes<typeof ref, SdkVersionRef>,
     Decodes<typeof versionItem, VersionRecord>,

@@ -9,6 +9,7 @@ import { requireEnv } from '../core/errors';
 import { ApprovalLinkSigner, parseSecrets } from '../promotion/approval-link';
 import type { AgentDependencies } from '../promotion/agents';
 import type { ApprovalDependencies } from '../promotion/approvals';
+import type { OperatorDependencies } from '../promotion/operator-actions';
 import type { RetryDependencies } from '../promotion/retry';
 import type { StepDependencies } from '../promotion/steps';
 import { defaultAwsClients, type AwsClients } from './aws-clients';
@@ -21,6 +22,7 @@ import { DynamoEnvironmentStore } from './dynamo-environment-store';
 import { DynamoEventStore } from './dynamo-event-store';
 import { DynamoExecutionStore } from './dynamo-execution-store';
 import { DynamoLockStore } from './dynamo-lock-store';
+import { DynamoOperatorStore } from './dynamo-operator-store';
 import { DynamoRevisionStore } from './dynamo-revision-store';
 import { GitRepositoryReader } from './git-repository-reader';
 import { traceAwsClients } from './observability';
@@ -64,6 +66,7 @@ export function createRuntime({ env, clients, clock }: RuntimeContext) {
   const approvalStore = once(() => new DynamoApprovalStore(dynamodb, need('LOCKSTEP_TABLE_ENVIRONMENTS')));
   const executionStore = once(() => new DynamoExecutionStore(dynamodb, need('LOCKSTEP_TABLE_ENVIRONMENTS')));
   const lockStore = once(() => new DynamoLockStore(dynamodb, need('LOCKSTEP_TABLE_LOCKS')));
+  const operatorStore = once(() => new DynamoOperatorStore(dynamodb, need('LOCKSTEP_TABLE_ENVIRONMENTS')));
   const eventStore = once(() => new DynamoEventStore(dynamodb, need('LOCKSTEP_TABLE_EVENTS')));
   const deliveryStore = once(() => new DynamoDeliveryStore(dynamodb, need('LOCKSTEP_TABLE_IDEMPOTENCY')));
   const secretReader = once(() => new SecretsManagerReader(clients.secretsManager));
@@ -107,6 +110,7 @@ export function createRuntime({ env, clients, clock }: RuntimeContext) {
     locks: lockStore(),
     events: eventStore(),
     notifier: notifier(),
+    operators: operatorStore(),
     clock,
   }));
 
@@ -126,6 +130,7 @@ export function createRuntime({ env, clients, clock }: RuntimeContext) {
     orchestrator: orchestrator(),
     repositories: repositoryReaders(),
     executionControl: orchestrator(),
+    operators: operatorStore(),
     clock,
   }));
 
@@ -152,6 +157,20 @@ export function createRuntime({ env, clients, clock }: RuntimeContext) {
     clock,
   }));
 
+  /** Operators' rollback, pin and unpin (`lambdas/promotion/operator-actions.ts`), for the CLI and the console. */
+  const operatorDependencies = once((): OperatorDependencies => ({
+    pipeline: pipeline(),
+    revisions: revisionStore(),
+    environments: environmentStore(),
+    operators: operatorStore(),
+    locks: lockStore(),
+    events: eventStore(),
+    notifier: notifier(),
+    orchestrator: orchestrator(),
+    executionControl: orchestrator(),
+    clock,
+  }));
+
   /** The GitHub webhook: the agents, the delivery ids seen, and its signing secret. */
   const webhookDependencies = once(() => ({
     agents: agentDependencies(),
@@ -168,6 +187,7 @@ export function createRuntime({ env, clients, clock }: RuntimeContext) {
     approvalStore,
     executionStore,
     lockStore,
+    operatorStore,
     eventStore,
     deliveryStore,
     secretReader,
@@ -181,6 +201,7 @@ export function createRuntime({ env, clients, clock }: RuntimeContext) {
     agentDependencies,
     reconcileDependencies,
     retryDependencies,
+    operatorDependencies,
     webhookDependencies,
   };
 }
@@ -197,4 +218,5 @@ export const agentDependencies = () => defaultRuntime().agentDependencies();
 export const approvalDependencies = () => defaultRuntime().approvalDependencies();
 export const approvalStore = () => defaultRuntime().approvalStore();
 export const retryDependencies = () => defaultRuntime().retryDependencies();
+export const operatorDependencies = () => defaultRuntime().operatorDependencies();
 export const secretReader = () => defaultRuntime().secretReader();

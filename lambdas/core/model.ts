@@ -52,6 +52,10 @@ export interface ApplicationAtEnvironment {
    * unapproved and that has no approved revision to roll back to takes no automated deploy.
    */
   readonly cleared?: number;
+  /** Revision numbers whose approval workflow failed here and were rolled back (waves stop on them). @default none */
+  readonly failed?: readonly number[];
+  /** The latest approval here: which revision and when (a wave's `bakeAfter` counts from it). @default none */
+  readonly lastApproval?: { readonly revision: number; readonly at: number };
 }
 
 export interface LockState {
@@ -101,4 +105,35 @@ export interface RetryRequest {
 export interface PipelineSwitches {
   readonly enabled: boolean;
   readonly automation: boolean;
+}
+
+/**
+ * An operator's pin (`lockstep pin <environment> <revision>`): automation leaves the application at the environment
+ * alone (no promotion, no recovery) until someone unpins it. Operators' own actions (rollback) are not automation.
+ */
+export interface EnvironmentPin {
+  readonly environment: string;
+  readonly application: string;
+  /** The revision the environment runs and keeps. */
+  readonly revision: number;
+  readonly pinnedBy: string;
+  readonly pinnedAt: number;
+  readonly reason?: string;
+}
+
+/**
+ * The one operator rollback allowed per (environment, application, deployment): written conditionally before the
+ * rollback execution starts, so of two operators rolling back at once exactly one wins and the other is told by
+ * whom. A claim stops counting once the environment runs another deployment or its execution has ended.
+ */
+export interface RollbackClaim {
+  readonly environment: string;
+  readonly application: string;
+  /** The revision being rolled back from, and when it was deployed (identifies the deployment). */
+  readonly from: number;
+  readonly fromDeployedAt: number;
+  readonly to: number;
+  readonly executionName: string;
+  readonly requestedBy: string;
+  readonly requestedAt: number;
 }

@@ -99,7 +99,11 @@ export function createHandler(
       );
     }
     const decided = await decideRequest(deps, call.requestId, call.link, call.decision!, call.comment);
-    metrics.addMetric(decided.status === 'approved' ? 'Approved' : 'Rejected', 'Count', 1);
+    metrics.addMetric(
+      decided.status === 'approved' ? 'Approved' : decided.status === 'rejected' ? 'Rejected' : 'ApprovalRecorded',
+      'Count',
+      1,
+    );
     logger.info('Approval decided', { requestId: call.requestId, status: decided.status, by: decided.decidedBy });
     return html(200, decisionPage(decided));
   };

@@ -24,6 +24,8 @@ export const approvalRequestInputSchema = z.object({
     application: z.string().min(1),
     revision: z.number().int().positive(),
     approvers: z.array(z.string().min(1)).min(1),
+    /** Absent in requests from executions started before N-of-M approvals: one approver decides. */
+    required: z.number().int().positive().default(1),
     timeoutSeconds: z.number().int().positive(),
   }),
 });

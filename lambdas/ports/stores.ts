@@ -10,11 +10,13 @@ import type { BuildRecord, BuildRequest, Push } from '../core/decide/autobuild';
 import type {
   ApplicationAtEnvironment,
   DeployedRevision,
+  EnvironmentPin,
   LockState,
   PipelineSwitches,
   PromotionApproval,
   RetryRequest,
   Revision,
+  RollbackClaim,
 } from '../core/model';
 
 /** What a build produced, before it has a number. */
@@ -78,9 +80,12 @@ export interface EnvironmentStore {
   recordRolledBack(environment: string, application: string, restored: DeployedRevision): Promise<void>;
   /**
    * Records that `revision` passed its approval workflow at `environment` (idempotent): in the approved index, and
-   * at the end of the slot's `approved` list, which keeps the last `APPROVED_TAIL` approvals in approval order.
+   * at the end of the slot's `approved` list, which keeps the last `APPROVED_TAIL` approvals in approval order; and
+   * as the latest approval at `at` (a second call for the same revision changes nothing).
    */
-  markApproved(environment: string, application: string, revision: number): Promise<void>;
+  markApproved(environment: string, application: string, revision: number, at: number): Promise<void>;
+  /** Records that `revision`'s approval workflow failed at the environment (idempotent); waves stop on it. */
+  markFailed(environment: string, application: string, revision: number): Promise<void>;
   /**
    * The approved index: revision numbers approved at `environment`, newest first, at most `limit`, none below
    * `atLeast`. Approvals still in a slot's list from before the index (see `compactApproved`) may be missing here:
@@ -202,6 +207,10 @@ export interface ApprovalRequestRecord extends ApprovalBinding {
   readonly kind: 'environment' | 'promotion';
   readonly promotion?: string;
   readonly approvers: readonly string[];
+  /** How many distinct approvers must approve. @default 1 */
+  readonly required?: number;
+  /** Approvers who approved so far, in order (only kept when `required` > 1). @default none */
+  readonly approvedBy?: readonly string[];
   readonly createdAt: number;
   readonly expiresAt: number;
   readonly status: 'pending' | 'approved' | 'rejected';
@@ -248,6 +257,11 @@ export interface ApprovalStore {
     requestId: string,
     decision: { status: 'approved' | 'rejected'; decidedBy: string; decidedAt: number; comment?: string },
   ): Promise<{ taskToken: string | undefined } | undefined>;
+  /**
+   * Adds `approver`'s approval to a pending, unexpired request that needs several (idempotent per approver).
+   * Returns the approvers who approved so far, or `undefined` when the request is no longer pending or expired.
+   */
+  addApproval(requestId: string, approver: string, at: number): Promise<readonly string[] | undefined>;
   /**
    * Takes over the delivery of a decided, undelivered request whose delivery nobody holds (never held, released,
    * or its lease ended before `now`), for `APPROVAL_DELIVERY_LEASE_MS`. Exactly one caller wins; others get
@@ -328,4 +342,26 @@ export interface ExecutionStore {
   requestRetry(request: RetryRequest): Promise<boolean>;
   /** Retry requests of a promotion. */
   retries(promotionId: string): Promise<RetryRequest[]>;
+}
+
+/**
+ * What operators set on environments by hand: pins, and the claims that keep operator rollbacks one at a time.
+ * Kept apart from `EnvironmentStore` because the reconcile pass reads all pins in one query (`pins`).
+ */
+export interface OperatorStore {
+  /** Every pin of the pipeline (one query). */
+  pins(): Promise<EnvironmentPin[]>;
+  pin(environment: string, application: string): Promise<EnvironmentPin | undefined>;
+  /** Sets (or replaces) the pin of an application at an environment. */
+  setPin(pin: EnvironmentPin): Promise<void>;
+  /** Removes a pin; returns the pin removed, undefined when there was none. */
+  removePin(environment: string, application: string): Promise<EnvironmentPin | undefined>;
+  /** The last rollback claimed for an application at an environment. */
+  rollbackClaim(environment: string, application: string): Promise<RollbackClaim | undefined>;
+  /**
+   * Claims the rollback of a deployment: true for exactly one caller. Wins when no claim exists, when the stored
+   * claim is for another deployment (`fromDeployedAt` differs), or when `replacing` names the stored claim's
+   * execution (the caller found it ended).
+   */
+  claimRollback(claim: RollbackClaim, replacing?: string): Promise<boolean>;
 }

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { promotionId, type Pipeline } from '../core/config/schema';
 import { planBuilds, type Push } from '../core/decide/autobuild';
 import { reconcile, type PromotionDecision, type World } from '../core/decide/snapshots';
+import type { EnvironmentPin } from '../core/model';
 import { attemptOf, buildProjectName, executionName } from '../core/names';
 import type { ArtifactStore } from '../ports/artifacts';
 import type {
@@ -23,6 +24,7 @@ import type {
   EventStore,
   ExecutionStore,
   LockStore,
+  OperatorStore,
   RevisionStore,
   StoredBuild,
 } from '../ports/stores';
@@ -64,6 +66,11 @@ export interface AgentDependencies {
    * environments still carry their state over, but nothing is stopped for a removed one.
    */
   readonly executionControl?: ExecutionController;
+  /**
+   * Operators' pins: `decide()` promotes nothing into a pinned environment and the pass rolls nothing back there.
+   * Omitted: no pins.
+   */
+  readonly operators?: OperatorStore;
   /** Where a repository that cannot be read is reported (the pass goes on). @default console.warn */
   readonly warn?: (message: string, error: unknown) => void;
   readonly clock: () => number;
@@ -269,7 +276,13 @@ export async function loadWorld(
   deps: AgentDependencies,
   options: { readonly migrateApprovedIndex?: boolean } = {},
 ): Promise<World> {
-  return loadInFlightWorld(deps, options);
+  const [world, pins] = await Promise.all([loadInFlightWorld(deps, options), loadPins(deps)]);
+  return { ...world, pins };
+}
+
+/** Every operator pin, in one query of its own (kept apart from the rest of the world's reads). */
+export async function loadPins(deps: Pick<AgentDependencies, 'operators'>): Promise<EnvironmentPin[]> {
+  return deps.operators ? deps.operators.pins() : [];
 }
 
 export interface PassOutcome {
@@ -518,6 +531,7 @@ export async function recoverEnvironments(
     for (const [application, slot] of Object.entries(await deps.environments.get(env))) {
       const current = slot.current;
       if (!current || slot.approved.includes(current.number) || slot.cleared === current.number) continue;
+      if (await deps.operators?.pin(env, application)) continue; // pinned: automation leaves it to the operator
       const target = lastApproved(slot.approved, current.number);
       const reason = why ?? `r${current.number} was left deployed without approval and nothing holds the lock`;
       if (target === undefined || !incoming) {

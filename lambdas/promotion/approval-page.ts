@@ -36,9 +36,23 @@ export function approvalPage(
     request.kind === 'environment'
       ? `This revision is deployed to <strong>${e(request.environment)}</strong>. Approving it lets its approval workflow finish; rejecting it rolls ${e(request.environment)} back.`
       : `Approving lets this revision be promoted to <strong>${e(request.environment)}</strong>; rejecting it keeps it out.`;
+  const required = request.required ?? 1;
+  const approvedBy = request.approvedBy ?? [];
+  const authored = new Set(
+    [...(revision?.authors ?? []), ...(revision?.commits ?? []).map((c) => c.author)].map((a) =>
+      a.trim().toLowerCase(),
+    ),
+  ).has(approver);
+  const progress =
+    required > 1
+      ? `<p class="note">${approvedBy.length} of ${required} approvals so far${approvedBy.length > 0 ? ` (${approvedBy.map(e).join(', ')})` : ''}. One rejection ends the request.</p>`
+      : '';
+  const selfNote = authored
+    ? `<p class="note"><strong>You authored a commit in this revision</strong>, so you cannot approve it; another approver must. You may reject it.</p>`
+    : '';
   const decided =
     request.status === 'pending'
-      ? `<form method="post" action="">
+      ? `${progress}${selfNote}<form method="post" action="">
 <input type="hidden" name="approver" value="${e(link.approver)}"><input type="hidden" name="exp" value="${e(link.exp)}"><input type="hidden" name="sig" value="${e(link.sig)}">
 <p><label>Comment (optional)<br><textarea name="comment" rows="2" cols="60" maxlength="1000"></textarea></label></p>
 <p class="note">You decide as <strong>${e(approver)}</strong>. Your decision is recorded in the audit log.</p>
@@ -60,6 +74,13 @@ ${decided}`,
 
 export function decisionPage(request: ApprovalRequestRecord): string {
   const title = `${request.application} revision ${request.revision} in ${request.environment}`;
+  if (request.status === 'pending') {
+    const count = request.approvedBy?.length ?? 0;
+    return page(
+      `Approval recorded: ${title}`,
+      `<h1>Approval recorded</h1><p>Your approval of ${e(title)} is recorded: ${count} of ${request.required ?? 1} approvals. It is approved once ${request.required ?? 1} approvers have approved; one rejection ends it.</p>`,
+    );
+  }
   return page(
     `${request.status === 'approved' ? 'Approved' : 'Rejected'}: ${title}`,
     `<h1>${request.status === 'approved' ? 'Approved' : 'Rejected'}</h1><p>${e(title)} was ${e(request.status)} by ${e(request.decidedBy ?? '')}. Thank you.</p>`,

@@ -56,6 +56,8 @@ export interface NewApprovalRequest {
   readonly revision: number;
   readonly promotion?: string;
   readonly approvers: readonly string[];
+  /** How many distinct approvers must approve. @default 1 */
+  readonly required?: number;
   readonly timeoutSeconds: number;
   /** Only for `environment` requests: stored, never sent. */
   readonly taskToken?: string;
@@ -91,6 +93,7 @@ export async function sendApprovalRequest(
     revision: request.revision,
     ...(request.promotion ? { promotion: request.promotion } : {}),
     approvers,
+    ...(request.required !== undefined && request.required > 1 ? { required: request.required } : {}),
     createdAt: now,
     expiresAt,
     status: 'pending',
@@ -261,8 +264,89 @@ export async function decideRequest(
   comment: string | undefined,
 ): Promise<ApprovalRequestRecord> {
   const { request, approver } = await verifyLink(deps, requestId, link);
+  return decideAs(deps, request, approver, decision, comment);
+}
+
+/** Who decides from the console: the authenticated user, and where from (kept in the audit record). */
+export interface ApprovalActor {
+  readonly user: string;
+  readonly via: 'cli' | 'console';
+  readonly sourceIp?: string;
+}
+
+export interface UserApprovalDecision {
+  readonly requestId: string;
+  readonly decision: Decision;
+  readonly comment?: string;
+  readonly actor: ApprovalActor;
+}
+
+/**
+ * The console's approve/reject: an authenticated user (the console's identity, not a signed link) decides a
+ * request through the same steps as the approval link (`decideRequest`): exactly one decision wins, it is stored
+ * before it is delivered, and it is audited with the user, `via` and the source address.
+ *
+ * @throws HttpError 404 for an unknown request, 403 when the user is not one of the approvers the pipeline names
+ *   for it, 410 when it expired, 409 when it was decided already.
+ * @example
+ * await decideApprovalAsUser(deps, { requestId, decision: 'approve', actor: { user: 'ann@example.com', via: 'console' } });
+ */
+export async function decideApprovalAsUser(
+  deps: ApprovalDependencies,
+  input: UserApprovalDecision,
+): Promise<ApprovalRequestRecord> {
+  const request = await deps.approvals.get(input.requestId);
+  if (!request) throw new HttpError(404, `There is no approval request ${input.requestId}.`);
+  const approver = input.actor.user.trim().toLowerCase();
+  if (!request.approvers.includes(approver)) {
+    throw new HttpError(403, `${input.actor.user} is not one of the approvers the pipeline names for this request.`);
+  }
+  if (request.status === 'pending' && request.expiresAt <= deps.clock()) {
+    throw new HttpError(410, 'This approval request has expired.');
+  }
+  const where = { via: input.actor.via, ...(input.actor.sourceIp ? { sourceIp: input.actor.sourceIp } : {}) };
+  return decideAs(deps, request, approver, input.decision, input.comment, where);
+}
+
+/** Decides `request` as `approver` (already verified), once, then delivers the decision. */
+async function decideAs(
+  deps: ApprovalDependencies,
+  request: ApprovalRequestRecord,
+  approver: string,
+  decision: Decision,
+  comment: string | undefined,
+  where: Record<string, unknown> = {},
+): Promise<ApprovalRequestRecord> {
+  const { requestId } = request;
   const status = decision === 'approve' ? 'approved' : 'rejected';
-  if (request.status !== 'pending') return retryDelivery(deps, request, approver, status);
+  if (request.status !== 'pending') return retryDelivery(deps, request, approver, status, where);
+  if (status === 'approved') {
+    await refuseSelfApproval(deps, request, approver, where);
+    const required = request.required ?? 1;
+    if (required > 1) {
+      const approvedBy = await deps.approvals.addApproval(requestId, approver, deps.clock());
+      if (!approvedBy) {
+        const now = await deps.approvals.get(requestId);
+        if (now && now.status !== 'pending') return retryDelivery(deps, now, approver, status, where);
+        throw new HttpError(410, 'This approval request has expired.');
+      }
+      if (approvedBy.length < required) {
+        await deps.events.append({
+          at: deps.clock(),
+          type: 'approval-recorded',
+          actor: approver,
+          message: `${approver} approved ${request.application} revision ${request.revision} in ${request.environment} (${approvedBy.length} of ${required} approvals)`,
+          environment: request.environment,
+          application: request.application,
+          revision: request.revision,
+          execution: request.execution,
+          ...(request.promotion ? { promotion: request.promotion } : {}),
+          details: { requestId, approvedBy: [...approvedBy], required, ...where },
+        });
+        return { ...request, approvedBy };
+      }
+    }
+  }
   const decidedAt = deps.clock();
   const won = await deps.approvals.decide(requestId, {
     status,
@@ -272,7 +356,7 @@ export async function decideRequest(
   });
   if (!won) {
     const now = await deps.approvals.get(requestId);
-    if (now && now.status !== 'pending') return retryDelivery(deps, now, approver, status);
+    if (now && now.status !== 'pending') return retryDelivery(deps, now, approver, status, where);
     throw new HttpError(410, 'This approval request has expired.');
   }
   const decided: ApprovalRequestRecord = {
@@ -283,7 +367,39 @@ export async function decideRequest(
     ...(comment ? { comment } : {}),
     delivery: 'pending',
   };
-  return deliverDecision(deps, decided, won.taskToken);
+  return deliverDecision(deps, decided, won.taskToken, where);
+}
+
+/**
+ * Nobody approves their own change: an approver who authored a commit of the revision is refused, told why, and
+ * the refusal is audited. Rejecting stays open to them.
+ */
+async function refuseSelfApproval(
+  deps: ApprovalDependencies,
+  request: ApprovalRequestRecord,
+  approver: string,
+  where: Record<string, unknown>,
+): Promise<void> {
+  const revision = await deps.revisions.get(request.application, request.revision);
+  if (!revision) return;
+  const authors = new Set(
+    [...revision.authors, ...revision.commits.map((c) => c.author)].map((a) => a.trim().toLowerCase()),
+  );
+  if (!authors.has(approver)) return;
+  const message = `${approver} authored a commit in ${request.application} revision ${request.revision}, so another approver must approve it.`;
+  await deps.events.append({
+    at: deps.clock(),
+    type: 'approval-refused',
+    actor: approver,
+    message: `Refused ${approver}'s approval of ${request.application} revision ${request.revision} in ${request.environment}: they authored a commit in it`,
+    environment: request.environment,
+    application: request.application,
+    revision: request.revision,
+    execution: request.execution,
+    ...(request.promotion ? { promotion: request.promotion } : {}),
+    details: { requestId: request.requestId, reason: 'self-approval', ...where },
+  });
+  throw new HttpError(403, message);
 }
 
 /**
@@ -295,12 +411,13 @@ async function retryDelivery(
   request: ApprovalRequestRecord,
   approver: string,
   status: 'approved' | 'rejected',
+  where: Record<string, unknown> = {},
 ): Promise<ApprovalRequestRecord> {
   const same = request.decidedBy === approver && request.status === status;
   if (!same || request.delivery !== 'pending') throw new HttpError(409, `This request was already ${request.status}.`);
   const claimed = await deps.approvals.claimDelivery(request.requestId, deps.clock());
   if (!claimed) return request; // another delivery holds it: the decision stands and goes out
-  return deliverDecision(deps, claimed.request, claimed.taskToken);
+  return deliverDecision(deps, claimed.request, claimed.taskToken, where);
 }
 
 /**
@@ -328,6 +445,7 @@ async function deliverDecision(
   deps: ApprovalDependencies,
   request: ApprovalRequestRecord,
   taskToken: string | undefined,
+  where: Record<string, unknown> = {},
 ): Promise<ApprovalRequestRecord> {
   const { requestId, comment } = request;
   const status = request.status === 'approved' ? 'approved' : 'rejected';
@@ -383,7 +501,7 @@ async function deliverDecision(
     revision: request.revision,
     execution: request.execution,
     ...(request.promotion ? { promotion: request.promotion } : {}),
-    details: { requestId, kind: request.kind, ...(comment ? { comment: comment.slice(0, 1000) } : {}) },
+    details: { requestId, kind: request.kind, ...where, ...(comment ? { comment: comment.slice(0, 1000) } : {}) },
   });
   return { ...request, delivery: 'delivered', deliveredAt };
 }

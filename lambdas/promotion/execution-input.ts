@@ -39,6 +39,8 @@ export const executionInputSchema = z.strictObject({
     manual: z
       .strictObject({
         approvers: z.array(z.string().min(1)).min(1),
+        /** How many distinct approvers must approve. */
+        required: z.number().int().positive(),
         /** The Task's `TimeoutSecondsPath`: how long the request stays open. */
         timeoutSeconds: z.number().int().positive(),
       })
@@ -58,6 +60,21 @@ export const executionInputSchema = z.strictObject({
       failedRevision: z.number().int().positive(),
       /** Why: e.g. "execution alpha-to-beta-app-r7 ended ABORTED while it held the lock". */
       reason: z.string().min(1),
+      /** Set when an operator asked for the rollback (`lockstep rollback`, the console): who. */
+      requestedBy: z.string().min(1).optional(),
+    })
+    .nullable()
+    .default(null),
+  /**
+   * Set on an operator's rollback (`rollbackEnvironment` in `operator-actions.ts`): the gates then ignore the
+   * pipeline, automation and promotion switches (they govern automation, and this is an operator's own action),
+   * and the deploy windows too when the operator overrode them (recorded in the timeline). Null otherwise.
+   */
+  operator: z
+    .strictObject({
+      user: z.string().min(1),
+      via: z.enum(['cli', 'console']),
+      overrideLockAndWindows: z.boolean(),
     })
     .nullable()
     .default(null),
@@ -85,6 +102,7 @@ export function executionInput(
     environment: string;
     revision: Revision;
     recovery?: ExecutionInput['recovery'];
+    operator?: ExecutionInput['operator'];
   },
 ): ExecutionInput {
   const env = environmentDefinition(pipeline, target.environment);
@@ -113,10 +131,17 @@ export function executionInput(
         project: testProjectName(pipeline.pipeline.name, env.name, step.name),
       })),
       compliancePolicy: env.approval.compliance?.policy ?? null,
-      manual: manual ? { approvers: manual.approvers, timeoutSeconds: Math.max(1, Math.round(manualMs / 1000)) } : null,
+      manual: manual
+        ? {
+            approvers: manual.approvers,
+            required: manual.required,
+            timeoutSeconds: Math.max(1, Math.round(manualMs / 1000)),
+          }
+        : null,
       bakeSeconds: Math.round(bakeMs / 1000),
     },
     recovery: target.recovery ?? null,
+    operator: target.operator ?? null,
   });
 }
 

@@ -9,7 +9,14 @@ import { promotionId as idOf, type Pipeline } from '../core/config/schema';
 import { isAnyOpen, nextOpening } from '../core/decide/windows';
 import type { DeployedRevision } from '../core/model';
 import type { Notifier } from '../ports/services';
-import type { EnvironmentStore, EventStore, LockStore, PipelineEvent, RevisionStore } from '../ports/stores';
+import type {
+  EnvironmentStore,
+  EventStore,
+  LockStore,
+  OperatorStore,
+  PipelineEvent,
+  RevisionStore,
+} from '../ports/stores';
 import { evaluatePolicy } from './compliance';
 import {
   ComplianceFailedError,
@@ -29,6 +36,11 @@ export interface StepDependencies {
   readonly locks: LockStore;
   readonly events: EventStore;
   readonly notifier: Notifier;
+  /**
+   * Operators' pins: a promotion that reaches its gates after the destination was pinned pauses there until it is
+   * unpinned. Omitted: pins are not checked by the execution (`decide()` still starts nothing into a pinned one).
+   */
+  readonly operators?: OperatorStore;
   readonly clock: () => number;
 }
 
@@ -66,7 +78,15 @@ const errorInfo = z.object({ Error: z.string().optional(), Cause: z.string().opt
 const failureStage = z.enum(['deploy', 'approval-workflow', 'prepare', 'gates', 'lock-lost']);
 
 export const stepInputSchema = z.discriminatedUnion('action', [
-  z.object({ action: z.literal('check-gates'), ...target }),
+  z.object({
+    action: z.literal('check-gates'),
+    ...target,
+    /** An operator's rollback (`ExecutionInput['operator']`); null or absent on a promotion. */
+    operator: z
+      .object({ user: z.string(), via: z.string(), overrideLockAndWindows: z.boolean() })
+      .passthrough()
+      .nullish(),
+  }),
   z.object({ action: z.literal('acquire-lock'), ...target, lockLeaseMs: z.number().int().positive() }),
   z.object({ action: z.literal('record-previous'), ...target }),
   z.object({ action: z.literal('record-deployed'), ...fenced }),
@@ -85,7 +105,9 @@ export const stepInputSchema = z.discriminatedUnion('action', [
   z.object({
     action: z.literal('record-recovery'),
     ...fenced,
-    recovery: z.object({ failedRevision: z.number().int().positive(), reason: z.string() }).passthrough(),
+    recovery: z
+      .object({ failedRevision: z.number().int().positive(), reason: z.string(), requestedBy: z.string().optional() })
+      .passthrough(),
   }),
   z.object({
     action: z.literal('record-rollback'),
@@ -173,18 +195,29 @@ async function checkGates(deps: StepDependencies, input: Of<'check-gates'>): Pro
   ]);
   const promotion = pipeline.promotions.find((p) => idOf(p) === input.promotion);
   const promotionEnabled = promotionSwitches[input.promotion] ?? promotion?.enabled ?? true;
-  const closed = !switches.enabled
-    ? `pipeline ${pipeline.pipeline.name} is disabled`
-    : !switches.automation
-      ? 'automation is switched off'
-      : !promotionEnabled
-        ? `promotion ${input.promotion} is disabled`
-        : undefined;
-  if (closed) {
+  // The switches govern automation; an operator's rollback is the operator's own action and passes them.
+  const closed = input.operator
+    ? undefined
+    : !switches.enabled
+      ? `pipeline ${pipeline.pipeline.name} is disabled`
+      : !switches.automation
+        ? 'automation is switched off'
+        : !promotionEnabled
+          ? `promotion ${input.promotion} is disabled`
+          : undefined;
+  const pin =
+    closed === undefined && !input.operator
+      ? await deps.operators?.pin(input.environment, input.application)
+      : undefined;
+  const paused =
+    closed ??
+    (pin &&
+      `${input.environment} is pinned to ${input.application} r${pin.revision} by ${pin.pinnedBy} at ${iso(pin.pinnedAt)}`);
+  if (paused) {
     return {
       proceed: false,
       waitUntil: iso(now + GATE_RECHECK_MS),
-      reason: `Paused: ${closed}; checking again in ${GATE_RECHECK_MS / 60_000} minutes`,
+      reason: `Paused: ${paused}; checking again in ${GATE_RECHECK_MS / 60_000} minutes`,
     };
   }
   const env = environmentDefinition(pipeline, input.environment);
@@ -192,6 +225,9 @@ async function checkGates(deps: StepDependencies, input: Of<'check-gates'>): Pro
     throw new NotFoundError(`Environment ${input.environment} is not in the pipeline`, {
       details: { environment: input.environment },
     });
+  if (input.operator?.overrideLockAndWindows) {
+    return { proceed: true, reason: `${input.operator.user} overrode the deploy windows of ${env.name}` };
+  }
   if (env.windows.length > 0 && !isAnyOpen(env.windows, now)) {
     const opening = nextOpening(env.windows, now);
     return {
@@ -391,7 +427,7 @@ async function complianceSignOff(
 
 async function markApproved(deps: StepDependencies, input: Of<'mark-approved'>): Promise<{ approved: number }> {
   await requireFence(deps, input);
-  await deps.environments.markApproved(input.environment, input.application, input.revision);
+  await deps.environments.markApproved(input.environment, input.application, input.revision, deps.clock());
   await deps.events.append({
     at: deps.clock(),
     type: 'revision-approved',
@@ -417,18 +453,21 @@ async function recordRecovery(
   await requireFence(deps, input);
   const now = deps.clock();
   const failed = input.recovery.failedRevision;
+  const requestedBy = input.recovery.requestedBy;
   await Promise.all([
     deps.events.append({
       at: now,
       type: 'rollback-rolled-back',
       actor: actor(input.execution),
-      message: `Rolled ${input.environment} back from ${input.application} revision ${failed} (never approved there) to revision ${input.revision}, its last approved revision: ${input.recovery.reason}`,
+      message: requestedBy
+        ? `Rolled ${input.environment} back from ${input.application} revision ${failed} to revision ${input.revision}: ${input.recovery.reason}`
+        : `Rolled ${input.environment} back from ${input.application} revision ${failed} (never approved there) to revision ${input.revision}, its last approved revision: ${input.recovery.reason}`,
       environment: input.environment,
       application: input.application,
       revision: failed,
       promotion: input.promotion,
       execution: input.execution,
-      details: { restored: input.revision, reason: input.recovery.reason },
+      details: { restored: input.revision, reason: input.recovery.reason, ...(requestedBy ? { requestedBy } : {}) },
     }),
     deps.notifier.publish(
       rollbackDone({
@@ -448,6 +487,8 @@ async function recordRecovery(
 async function recordRollback(deps: StepDependencies, input: Of<'record-rollback'>): Promise<{ outcome: string }> {
   const now = deps.clock();
   const restored = input.previous.exists ? input.previous.number : undefined;
+  // Whatever the rollback managed, the revision failed here: later waves must not get it.
+  await deps.environments.markFailed(input.environment, input.application, input.revision);
   if (input.outcome === 'rolled-back' && restored !== undefined) {
     const revision = await deps.revisions.get(input.application, restored);
     await deps.environments.recordRolledBack(input.environment, input.application, {

@@ -1,5 +1,5 @@
 import '../polyfills';
-import { rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
@@ -124,6 +124,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
 
   // 1. The pipeline, validated (every problem at once) before anything starts.
   const pipeline = loadLocalPipeline(configFile, dataDir);
+  checkOwnRepositories(pipeline, dataDir);
   const previous = readConnection(dataDir);
   if (previous && previous.pid !== process.pid && processAlive(previous.pid)) {
     throw new LocalSystemStartError(
@@ -410,6 +411,23 @@ async function createSample(
   if (!sample) return undefined;
   const repo = await createSampleRepository({ dataDir, name: sample.dir.split('/').pop(), branch: sample.branch });
   return repo.created && push ? push() : undefined;
+}
+
+/**
+ * A local source outside the data folder is a team's own repository (`lockstep init` points at it); local mode
+ * never commits there, and the reconcile pass builds its branch head whenever it moves. It must be a git
+ * repository already: say so at start instead of failing every reconcile pass.
+ */
+function checkOwnRepositories(pipeline: Pipeline, dataDir: string): void {
+  const inside = resolve(dataDir) + '/';
+  for (const pkg of pipeline.packages) {
+    if (!('local' in pkg.source) || pkg.source.local.path.startsWith(inside)) continue;
+    if (!existsSync(join(pkg.source.local.path, '.git'))) {
+      throw new LocalSystemStartError(
+        `package ${pkg.name}: source.local.path ${pkg.source.local.path} is not a git repository; point it at your repository's folder (a relative path starts at the data folder ${dataDir}), or run git init there and commit`,
+      );
+    }
+  }
 }
 
 /** Commits a change in the first local repository of a running system and sends the signed push. */

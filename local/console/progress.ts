@@ -21,6 +21,8 @@ const TOLD = new Set<PromotionDecision['decision']['kind']>([
   'disabled',
   'automation-off',
   'no-compatible-revision',
+  'wait-wave',
+  'wave-stopped',
 ]);
 
 /** Secrets shorter than this are not masked: they would mask ordinary words and no local secret is that short. */

@@ -23,9 +23,9 @@
  *   puts are found by the poll) and resumption of SDK executions cut short by a restart.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
@@ -40,6 +40,7 @@ import { TESTER_SOURCE_KEY } from '../../lambdas/sdk/service/keys';
 import { createSdkRuntime } from '../../lambdas/adapters/sdk-runtime';
 import type { SdkStore } from '../../lambdas/ports/sdk';
 import { TESTER_BUILDSPEC, TESTER_BUNDLE_FILE } from '../../lambdas/sdk/tester/buildspec';
+import { prebuiltTesterBundle } from '../../lib/sdk-tester-bundle';
 import { lambdaArn, LOCAL_REGION, stateMachineArn } from '../constants';
 import { readJsonIfExists, writeJsonAtomic } from '../files';
 import type { LocalServices } from '../runtime';
@@ -262,20 +263,27 @@ async function registerTester(
   s3: ReturnType<typeof localS3Client>,
   dir: string,
 ): Promise<void> {
-  const { build } = await import('esbuild');
   const outfile = join(dir, 'tester', TESTER_BUNDLE_FILE);
-  await build({
-    entryPoints: [TESTER_ENTRY],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'esm',
-    banner: {
-      js: "import { createRequire as __lockstepCreateRequire } from 'node:module';const require = __lockstepCreateRequire(import.meta.url);",
-    },
-    logLevel: 'error',
-  });
+  const prebuilt = prebuiltTesterBundle();
+  // An installed package ships the bundle prebuilt and has no esbuild; a clone bundles the source.
+  if (prebuilt) {
+    mkdirSync(dirname(outfile), { recursive: true });
+    copyFileSync(prebuilt, outfile);
+  } else {
+    const { build } = await import('esbuild');
+    await build({
+      entryPoints: [TESTER_ENTRY],
+      outfile,
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'esm',
+      banner: {
+        js: "import { createRequire as __lockstepCreateRequire } from 'node:module';const require = __lockstepCreateRequire(import.meta.url);",
+      },
+      logLevel: 'error',
+    });
+  }
   const zip = new yazl.ZipFile();
   zip.addFile(outfile, TESTER_BUNDLE_FILE);
   zip.end();

@@ -80,10 +80,16 @@ describe('DynamoEnvironmentStore layout', () => {
   it('keeps one slot per application under ENV#<environment> / APP#<application>', async () => {
     const environments = new DynamoEnvironmentStore(db.client, db.table('Environments'));
     await environments.recordDeployed('Layout', deployed('web', 1), undefined);
-    await environments.markApproved('Layout', 'web', 1);
-    await environments.markApproved('Layout', 'web', 1);
+    await environments.markApproved('Layout', 'web', 1, 1_000);
+    await environments.markApproved('Layout', 'web', 1, 1_000);
     expect(await db.partition('Environments', 'ENV#Layout')).toEqual([
-      { pk: 'ENV#Layout', sk: 'APP#web', current: deployed('web', 1), approved: [1] },
+      {
+        pk: 'ENV#Layout',
+        sk: 'APP#web',
+        current: deployed('web', 1),
+        approved: [1],
+        lastApproval: { revision: 1, at: 1_000 },
+      },
     ]);
   });
 

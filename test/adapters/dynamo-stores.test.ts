@@ -107,14 +107,34 @@ describe('DynamoEnvironmentStore', () => {
       current: deployed(1),
       approved: [],
     });
-    await environments.markApproved('Delta', 'web', 1);
+    await environments.markApproved('Delta', 'web', 1, 1_000);
     const second = await environments.recordDeployed('Delta', deployed(2), await environments.slot('Delta', 'web'));
-    expect(second).toEqual({ current: deployed(2), previous: deployed(1), approved: [1] });
+    expect(second).toEqual({
+      current: deployed(2),
+      previous: deployed(1),
+      approved: [1],
+      lastApproval: { revision: 1, at: 1_000 },
+    });
     // A resumed step reads the slot again and finds its revision current: nothing is written, previous is kept.
     expect(await environments.recordDeployed('Delta', deployed(2), await environments.slot('Delta', 'web'))).toEqual(
       second,
     );
     expect((await environments.get('Delta')).web).toEqual(second);
+  });
+
+  it('keeps the first approval time of a revision and records each failed revision once (waves read both)', async () => {
+    const environments = new DynamoEnvironmentStore(client, tables.Environments!);
+    await environments.recordDeployed('Waves', deployed(1), undefined);
+    await environments.markApproved('Waves', 'web', 1, 5_000);
+    await environments.markApproved('Waves', 'web', 1, 9_000); // a resumed step: the first approval stands
+    await environments.markFailed('Waves', 'web', 2);
+    await environments.markFailed('Waves', 'web', 2);
+    expect(await environments.slot('Waves', 'web')).toEqual({
+      current: deployed(1),
+      approved: [1],
+      failed: [2],
+      lastApproval: { revision: 1, at: 5_000 },
+    });
   });
 
   it('refuses a deploy whose slot read is out of date instead of overwriting what was written since', async () => {

@@ -19,7 +19,7 @@ describe('the approved index', () => {
   it('keeps the slot list to the last approvals in order, and every approval in the index, newest first', async () => {
     const store = environments();
     const order = [...Array.from({ length: 30 }, (_, i) => i + 1), 7]; // r7 again: idempotent, not appended twice
-    for (const n of order) await store.markApproved('Beta', 'web', n);
+    for (const n of order) await store.markApproved('Beta', 'web', n, n);
     const slot = await store.slot('Beta', 'web');
     expect(slot?.approved).toEqual(Array.from({ length: APPROVED_TAIL }, (_, i) => 30 - APPROVED_TAIL + 1 + i));
     expect(await store.approvedNewest('Beta', 'web', { limit: 3 })).toEqual([30, 29, 28]);
@@ -50,7 +50,7 @@ describe('the approved index', () => {
     const store = environments();
     const approved = Array.from({ length: 20 }, (_, i) => i + 1);
     await db.putRaw('Environments', { pk: 'ENV#Prod', sk: 'APP#web', approved });
-    await store.markApproved('Prod', 'web', 21); // appends (and compacts what it read itself)
+    await store.markApproved('Prod', 'web', 21, 21); // appends (and compacts what it read itself)
     expect(await store.compactApproved('Prod', 'web', approved, 1_000)).toBe(0);
     expect((await store.slot('Prod', 'web'))!.approved.at(-1)).toBe(21);
   });

@@ -84,7 +84,8 @@ describe('lockstep validate --against', () => {
     const old = readFileSync('examples/three-stage/lockstep.config.yaml', 'utf8');
     const edited = old
       .replace(/- name: prod-na\n/, '- name: prod-us\n        renamedFrom: prod-na\n')
-      .replaceAll('to: prod-na', 'to: prod-us');
+      .replaceAll('to: prod-na', 'to: prod-us')
+      .replace('[prod-na, prod-eu]', '[prod-us, prod-eu]');
     expect(edited).not.toBe(old);
     writeFileSync(join(dir, 'old.yaml'), old);
     writeFileSync(join(dir, 'new.yaml'), edited);

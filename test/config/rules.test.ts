@@ -261,6 +261,32 @@ describe('manual approvals', () => {
     ).toEqual([]);
   });
 
+  it('reports an environment that requires more approvals than it has distinct approvers', () => {
+    const problems = byRule(
+      problemsAfter((p) => {
+        p.stages[1]!.environments[0]!.approval = {
+          manual: { approvers: ['ann@example.com', 'ANN@example.com', 'bob@example.com'], required: 3 },
+        };
+      }),
+      'manual-approvers',
+    );
+    expect(problems).toEqual([
+      expect.objectContaining({
+        path: 'stages[1].environments[0].approval.manual.required',
+        message:
+          'environment "prod" requires 3 approvals but lists 2 distinct approvers, so no revision could ever be approved',
+        fix: 'list at least 3 approvers, or lower required to 2',
+      }),
+    ]);
+    expect(
+      problemsAfter((p) => {
+        p.stages[1]!.environments[0]!.approval = {
+          manual: { approvers: ['ann@example.com', 'bob@example.com'], required: 2 },
+        };
+      }),
+    ).toEqual([]);
+  });
+
   it('reports approvers on an automatic promotion, who would never be asked', () => {
     const problems = byRule(
       problemsAfter((p) => (p.promotions![1]!.approvers = ['release@example.com'])),

@@ -48,7 +48,12 @@ beforeEach(() => {
   mocks.sfn.resetHistory();
 });
 
-async function newRequest(token: string): Promise<{ requestId: string; links: Record<string, URL> }> {
+async function newRequest(
+  token: string,
+  approvers: readonly string[] = ['ann@example.com', 'Bob@example.com'],
+  required?: number,
+): Promise<{ requestId: string; links: Record<string, URL> }> {
+  mocks.sns.resetHistory();
   const { requestId } = await requestApproval({
     taskToken: token,
     request: {
@@ -57,7 +62,8 @@ async function newRequest(token: string): Promise<{ requestId: string; links: Re
       environment: 'Beta',
       application: 'web',
       revision: 1,
-      approvers: ['ann@example.com', 'Bob@example.com'],
+      approvers,
+      ...(required !== undefined ? { required } : {}),
       timeoutSeconds: 3600,
     },
   });
@@ -290,6 +296,81 @@ describe('approval links', () => {
     expect(response.statusCode).toBe(403);
     expect(response.headers?.['Content-Type']).toContain('text/html');
   });
+});
+
+describe('N-of-M approvals, with no self-approval', () => {
+  const three = ['ann@example.com', 'bob@example.com', 'dev@example.com'];
+  const deliveredFor = (token: string) =>
+    [...mocks.sfn.commandCalls(SendTaskSuccessCommand), ...mocks.sfn.commandCalls(SendTaskFailureCommand)].filter(
+      (c) => c.args[0].input.taskToken === token,
+    );
+
+  it('completes a 2-of-3 approval at the second distinct approver, and refuses the author on the page', async () => {
+    const { requestId, links } = await newRequest('token-2of3', three, 2);
+    expect(Object.keys(links).sort()).toEqual(three);
+
+    // dev@example.com authored the revision's commit: the page says so, and an approval is refused and audited.
+    const page = await get(links['dev@example.com']!);
+    expect(page.body).toContain('You authored a commit in this revision');
+    const refused = await post(links['dev@example.com']!, 'approve');
+    expect(refused.statusCode).toBe(403);
+    expect(refused.body).toContain(
+      'dev@example.com authored a commit in web revision 1, so another approver must approve it.',
+    );
+    const audit = await runtime.eventStore().list({ application: 'web', revision: 1 });
+    expect(audit.find((e) => e.type === 'approval-refused' && e.details?.requestId === requestId)).toMatchObject({
+      actor: 'dev@example.com',
+      details: expect.objectContaining({ reason: 'self-approval' }),
+    });
+
+    const first = await post(links['ann@example.com']!, 'approve');
+    expect(first.statusCode).toBe(200);
+    expect(first.body).toContain('1 of 2 approvals');
+    expect((await post(links['ann@example.com']!, 'approve')).body).toContain('1 of 2 approvals'); // same approver twice
+    expect((await get(links['bob@example.com']!)).body).toContain('1 of 2 approvals so far (ann@example.com)');
+    expect(deliveredFor('token-2of3')).toHaveLength(0);
+
+    const second = await post(links['bob@example.com']!, 'approve');
+    expect(second.statusCode).toBe(200);
+    expect(second.body).toContain('<h1>Approved</h1>');
+    expect(
+      mocks.sfn.commandCalls(SendTaskSuccessCommand).filter((c) => c.args[0].input.taskToken === 'token-2of3'),
+    ).toHaveLength(1);
+  });
+
+  it('ends at one rejection, even after approvals, and the author may reject', async () => {
+    const { links } = await newRequest('token-2of3-reject', three, 2);
+    expect((await post(links['ann@example.com']!, 'approve')).statusCode).toBe(200);
+    expect((await post(links['dev@example.com']!, 'reject')).statusCode).toBe(200);
+    const [failure] = mocks.sfn
+      .commandCalls(SendTaskFailureCommand)
+      .filter((c) => c.args[0].input.taskToken === 'token-2of3-reject');
+    expect(failure!.args[0].input.error).toBe('ApprovalRejectedError');
+    expect((await post(links['bob@example.com']!, 'approve')).statusCode).toBe(409);
+    expect(deliveredFor('token-2of3-reject')).toHaveLength(1);
+  });
+
+  it('decides exactly once when N approvals and a rejection arrive at once, 50 times over', async () => {
+    const approvers = ['ann@example.com', 'bob@example.com', 'cy@example.com'];
+    for (let i = 0; i < 50; i++) {
+      const token = `token-race-nofm-${i}`;
+      const { requestId, links } = await newRequest(token, approvers, 2);
+      const responses = await Promise.all([
+        post(links['ann@example.com']!, 'approve'),
+        post(links['bob@example.com']!, 'approve'),
+        post(links['cy@example.com']!, 'reject'),
+      ]);
+      const delivered = deliveredFor(token);
+      expect(delivered).toHaveLength(1);
+      const stored = await runtime.approvalStore().get(requestId);
+      const success = mocks.sfn.commandCalls(SendTaskSuccessCommand).some((c) => c.args[0].input.taskToken === token);
+      expect(stored!.status).toBe(success ? 'approved' : 'rejected');
+      if (stored!.status === 'approved')
+        expect(new Set(stored!.approvedBy)).toEqual(new Set(['ann@example.com', 'bob@example.com']));
+      // Every answer is either the outcome, a recorded approval, or "already decided".
+      for (const r of responses) expect([200, 409]).toContain(r.statusCode);
+    }
+  }, 180_000); // 50 rounds of four requests each: well under a minute on a quiet machine
 });
 
 describe('delivering a decision', () => {

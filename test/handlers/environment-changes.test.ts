@@ -94,7 +94,7 @@ describe('renaming and removing environments', () => {
       { application: 'ops', number: 2, versionSet: { ops: 'c2' }, deployedAt: now },
       r1,
     );
-    await environments.markApproved('Ops', 'ops', 1);
+    await environments.markApproved('Ops', 'ops', 1, 1_000);
     await runtime.lockStore().acquire('Ops', 'ops-to-Ops-ops-r2', 3_600_000, now);
     await runtime.lockStore().acquire('Beta', 'web-to-Beta-web-r1', 3_600_000, now);
     await reconcilePass(deps(TEST_PIPELINE)); // the pass that knew Beta and Ops

@@ -120,7 +120,7 @@ describe('the in-flight world of a reconcile pass', () => {
   it('keeps deciding as before once new approvals go through the index (a later pass after the upgrade)', async () => {
     const deps = sources();
     // Beta's deploy of web r60 passes its approval workflow: the lock goes, the approval is recorded the new way.
-    await deps.environments.markApproved('Beta', 'web', REVISIONS);
+    await deps.environments.markApproved('Beta', 'web', REVISIONS, NOW);
     const slot = await deps.environments.slot('Beta', 'web');
     expect(slot?.approved.length).toBe(APPROVED_TAIL);
     expect(slot?.approved.at(-1)).toBe(REVISIONS);

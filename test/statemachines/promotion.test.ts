@@ -230,4 +230,37 @@ describe('promotion state machine', () => {
     expect(summary(run.effects).slice(-3)).toEqual(['mark-approved', 'release-lock', 'emit-event']);
     expect(run.effects.at(-1)!.input).toMatchObject({ type: 'promotion-succeeded', revision: 2 });
   });
+
+  it("runs an operator's rollback as a recovery: the gates see the operator, no approval workflow runs again", async () => {
+    const rollback = {
+      ...input(),
+      execution: 'rollback-Beta-x-y-web-r2',
+      recovery: {
+        failedRevision: 3,
+        reason: 'rollback requested by ann@example.com via the console',
+        requestedBy: 'ann@example.com',
+      },
+      operator: { user: 'ann@example.com', via: 'console' as const, overrideLockAndWindows: true },
+    };
+    const run = await runPromotion({}, rollback);
+    expect(run.status).toBe('SUCCEEDED');
+    expect(summary(run.effects)).toEqual([
+      'check-gates',
+      'acquire-lock',
+      'record-previous',
+      DEPLOY,
+      'record-deployed',
+      'record-recovery',
+      'release-lock',
+    ]);
+    expect(run.effects[0]!.input).toMatchObject({ operator: rollback.operator });
+    expect(run.effects.find((e) => e.what === 'record-recovery')!.input).toMatchObject({
+      recovery: { failedRevision: 3, requestedBy: 'ann@example.com' },
+    });
+  });
+
+  it('hands the gates a null operator on a promotion', async () => {
+    const run = await runPromotion();
+    expect(run.effects[0]!.input).toMatchObject({ action: 'check-gates', operator: null });
+  });
 });

@@ -279,7 +279,7 @@ function missingFile(path: string, absolute: string): ConfigError {
         rule: 'file',
         path: '',
         message: `there is no pipeline definition at ${absolute}`,
-        fix: `create ${path} (examples/three-stage/lockstep.config.yaml is a starting point), or pass the path of your definition, e.g. lockstep validate path/to/lockstep.config.yaml`,
+        fix: `create ${path} (\`npx lockstep init\` writes a starter for the git repository in this folder; Lockstep's examples/three-stage/lockstep.config.yaml shows more), or pass the path of your definition, e.g. lockstep validate path/to/lockstep.config.yaml`,
       },
     ],
     { source: path },

@@ -156,10 +156,15 @@ export const approvalWorkflowSchema = z.strictObject({
   tests: z.array(testStepSchema).default([]),
   /** Compliance sign-off by a named policy (recorded in the audit log with the revision's evidence). */
   compliance: z.strictObject({ policy: z.enum(COMPLIANCE_POLICIES) }).optional(),
-  /** Manual approval by email link. Any one approver decides. */
+  /**
+   * Manual approval by email link, each approver with their own link. `required` distinct approvers must approve;
+   * one rejection ends it. Nobody may approve a revision with a commit they authored.
+   */
   manual: z
     .strictObject({
       approvers: z.array(z.email('use an email address')).min(1, 'list at least one approver email'),
+      /** How many distinct approvers must approve (N of the M listed). @default 1 */
+      required: z.number().int().min(1, 'use 1 or more').default(1),
       /** How long the request stays open before the workflow fails. @default "24h" */
       timeout: durationSchema.default('24h'),
     })
@@ -229,9 +234,31 @@ export const environmentSchema = z.strictObject({
 });
 export type EnvironmentDefinition = z.infer<typeof environmentSchema>;
 
+/**
+ * One wave of a stage: environments that take a revision together, after every earlier wave has approved it.
+ */
+export const waveSchema = z.strictObject({
+  /** Environments of this stage in this wave. */
+  environments: z.array(nameSchema).min(1, 'list at least one environment in the wave'),
+  /** At most this many of the wave's environments run a promotion at once. @default all of them */
+  maxConcurrent: z.number().int().min(1, 'use 1 or more').optional(),
+  /**
+   * How long the next wave waits after this wave's last environment approved a revision, on top of the
+   * environments' own bake times. @default none
+   */
+  bakeAfter: durationSchema.optional(),
+});
+export type WaveDefinition = z.infer<typeof waveSchema>;
+
 export const stageSchema = z.strictObject({
   name: nameSchema,
   environments: z.array(environmentSchema),
+  /**
+   * Ordered groups of this stage's environments. An environment in wave k+1 starts a revision only once every
+   * environment of waves 1..k has approved that revision, so a failure in one wave stops the later ones for it.
+   * When set, every environment of the stage is in exactly one wave. @default none (no ordering inside the stage)
+   */
+  waves: z.array(waveSchema).min(1, 'list at least one wave, or leave `waves` out').optional(),
 });
 export type StageDefinition = z.infer<typeof stageSchema>;
 

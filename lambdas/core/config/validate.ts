@@ -446,8 +446,21 @@ export const timeWindows: PipelineRule = ({ allEnvironments }) => {
 };
 
 /** A manual promotion needs someone to ask; approvers on an automatic promotion are never asked. */
-export const manualApprovers: PipelineRule = ({ pipeline, environments }) => {
+export const manualApprovers: PipelineRule = ({ pipeline, environments, allEnvironments }) => {
   const problems: ConfigProblem[] = [];
+  for (const entry of allEnvironments) {
+    const manual = entry.definition.approval.manual;
+    if (!manual) continue;
+    const distinct = new Set(manual.approvers.map((a) => a.trim().toLowerCase())).size;
+    if (manual.required > distinct) {
+      problems.push({
+        rule: 'manual-approvers',
+        path: `${entry.path}.approval.manual.required`,
+        message: `environment "${entry.definition.name}" requires ${manual.required} approvals but lists ${distinct} distinct approver${distinct === 1 ? '' : 's'}, so no revision could ever be approved`,
+        fix: `list at least ${manual.required} approvers, or lower required to ${distinct}`,
+      });
+    }
+  }
   pipeline.promotions.forEach((promotion, i) => {
     const own = promotion.approvers ?? [];
     if (promotion.approval === 'manual') {
@@ -589,11 +602,74 @@ export const roleAccount: PipelineRule = ({ allEnvironments }) =>
   });
 
 /** Every rule, in the order their problems are listed for a definition that does not come from a file. */
+/**
+ * Waves order a stage's own environments: each must name an environment of that stage, once, and together they
+ * must cover the stage, so no environment of a waved stage is left without an order.
+ */
+export const stageWaves: PipelineRule = ({ pipeline, environments }) => {
+  const problems: ConfigProblem[] = [];
+  pipeline.stages.forEach((stage, s) => {
+    if (!stage.waves) return;
+    const own = stage.environments.map((e) => e.name);
+    const seen = new Map<string, number>();
+    stage.waves.forEach((wave, w) => {
+      wave.environments.forEach((name, e) => {
+        const path = `stages[${s}].waves[${w}].environments[${e}]`;
+        const where = environments.get(name);
+        if (!where) {
+          const suggestion = closest(name, own);
+          problems.push({
+            rule: 'wave-environment',
+            path,
+            message: `wave ${w + 1} of stage "${stage.name}" names "${name}", which is not an environment`,
+            fix: suggestion ? `did you mean "${suggestion}"?` : `use one of: ${own.join(', ')}`,
+          });
+        } else if (where.stageIndex !== s) {
+          problems.push({
+            rule: 'wave-environment',
+            path,
+            message: `wave ${w + 1} of stage "${stage.name}" names "${name}", an environment of stage "${pipeline.stages[where.stageIndex]!.name}"`,
+            fix: `waves order the environments of their own stage; move "${name}" into stage "${stage.name}" or out of the wave`,
+          });
+        } else if (seen.has(name)) {
+          problems.push({
+            rule: 'wave-environment',
+            path,
+            message: `"${name}" is in wave ${seen.get(name)! + 1} and again in wave ${w + 1} of stage "${stage.name}"`,
+            fix: 'list each environment in one wave only',
+          });
+        } else {
+          seen.set(name, w);
+        }
+      });
+      if (wave.maxConcurrent !== undefined && wave.maxConcurrent > wave.environments.length) {
+        problems.push({
+          rule: 'wave-concurrency',
+          path: `stages[${s}].waves[${w}].maxConcurrent`,
+          message: `wave ${w + 1} of stage "${stage.name}" allows ${wave.maxConcurrent} at once but has ${wave.environments.length} environment(s)`,
+          fix: `use at most ${wave.environments.length}, or leave maxConcurrent out`,
+        });
+      }
+    });
+    const missing = own.filter((name) => !seen.has(name));
+    if (missing.length > 0) {
+      problems.push({
+        rule: 'wave-environment',
+        path: `stages[${s}].waves`,
+        message: `stage "${stage.name}" has waves, but ${missing.map((n) => `"${n}"`).join(', ')} ${missing.length === 1 ? 'is' : 'are'} in none of them`,
+        fix: 'add each environment of the stage to one wave (a wave may hold one environment)',
+      });
+    }
+  });
+  return problems;
+};
+
 export const PIPELINE_RULES: readonly PipelineRule[] = [
   duplicateNames,
   applicationPackages,
   unusedDefinitions,
   emptyStages,
+  stageWaves,
   timeWindows,
   roleAccount,
   lockLeaseCoversApproval,

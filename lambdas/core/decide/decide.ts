@@ -36,6 +36,7 @@ function sourceOf(snapshot: PromotionSnapshot): string {
  * decision. Checks, in order (the first that applies wins):
  *
  * 1. pipeline disabled -> `disabled` (pipeline); promotion disabled -> `disabled` (promotion);
+ * 1b. the destination pinned for the application by an operator (`lockstep pin`) -> `pinned`, "pinned by X at T";
  * 2. selection: no candidates -> `no-candidate`; none compatible -> `no-compatible-revision`;
  * 3. the destination already runs the selected revision -> `in-sync`;
  * 4. the execution for (promotion, application, revision, attempt) already started -> `already-started`; the
@@ -44,7 +45,10 @@ function sourceOf(snapshot: PromotionSnapshot): string {
  * 5b. the destination, unlocked, runs a revision never approved there: `recovering` while the reconcile pass rolls
  *     it back to its last approved revision, `no-safe-revision` when there is none and no operator allowed deploys
  *     over it (`cleared`);
- * 6. automation off -> `automation-off`, whose reason says what would happen with it on (steps 7-9);
+ * 6. automation off -> `automation-off`, whose reason says what would happen with it on (steps 6b-9);
+ * 6b. the destination is in a wave: the revision failed in an earlier wave -> `wave-stopped`; an earlier wave has
+ *     not approved it, bakes after approving it, or the destination's wave runs `maxConcurrent` promotions ->
+ *     `wait-wave`;
  * 7. manual promotion not yet approved -> `awaiting-approval`;
  * 8. every window closed -> `wait-window` until the next opening;
  * 9. the lock held by someone else with a live lease -> `blocked-by-lock` until the lease ends;
@@ -74,6 +78,19 @@ export function decide(snapshot: PromotionSnapshot, now: number): Decision {
       kind: 'disabled',
       scope: 'promotion',
       reason: `Promotion ${promotion.id} is disabled, so ${application} is not promoted to ${dest}.`,
+    };
+  }
+
+  const pin = snapshot.pin;
+  if (pin) {
+    return {
+      kind: 'pinned',
+      revision: pin.revision,
+      pinnedBy: pin.pinnedBy,
+      pinnedAt: pin.pinnedAt,
+      reason:
+        `${dest} is pinned to ${application} r${pin.revision} by ${pin.pinnedBy} at ${iso(pin.pinnedAt)}` +
+        `${pin.reason ? ` (${pin.reason})` : ''}, so nothing is promoted to it; \`lockstep unpin ${dest}\` lets automation promote again.`,
     };
   }
 
@@ -203,7 +220,82 @@ function lowerFirst(s: string): string {
   return /^(Deploy|Waiting|Nothing)\b/.test(s) ? s[0]!.toLowerCase() + s.slice(1) : s;
 }
 
-/** Steps 7-10 of `decide`: what happens to a selected, unstarted revision once automation allows it. */
+/**
+ * Step 6b of `decide`: the wave order inside a stage. Every environment of every earlier wave must have approved
+ * the revision (and the last earlier wave's `bakeAfter` must have passed since), and the destination's own wave
+ * may run at most `maxConcurrent` promotions at once.
+ */
+function waveDecision(snapshot: PromotionSnapshot, revision: number, name: string, now: number): Decision | undefined {
+  const wave = snapshot.wave;
+  if (!wave) return undefined;
+  const { application } = snapshot;
+  const dest = snapshot.destination.name;
+  for (const earlier of wave.earlier) {
+    const pending: string[] = [];
+    for (const env of earlier.environments) {
+      if (env.slot?.approved.includes(revision)) continue;
+      if (env.slot?.failed?.includes(revision)) {
+        return {
+          kind: 'wave-stopped',
+          revision,
+          wave: earlier.position,
+          failedAt: env.name,
+          reason:
+            `r${revision} of ${application} failed its approval workflow at ${env.name} in ${earlier.label}, ` +
+            `so later waves, ${dest} among them, do not get it; a newer revision must pass ${earlier.label} first.`,
+        };
+      }
+      pending.push(env.name);
+    }
+    if (pending.length > 0) {
+      return {
+        kind: 'wait-wave',
+        revision,
+        wave: earlier.position,
+        reason:
+          `Waiting for ${earlier.label} to approve r${revision} of ${application} before ${wave.label} gets it: ` +
+          `${pending.join(', ')} ${pending.length === 1 ? 'has' : 'have'} not approved it yet.`,
+      };
+    }
+  }
+  const last = wave.earlier[wave.earlier.length - 1];
+  if (last?.bakeAfterMs !== undefined) {
+    // The bake counts from the wave's last approval of this revision; an environment whose latest approval is a
+    // newer revision approved this one before that, so it does not delay the bake.
+    let approvedAt = 0;
+    for (const env of last.environments) {
+      if (env.slot?.lastApproval?.revision === revision) approvedAt = Math.max(approvedAt, env.slot.lastApproval.at);
+    }
+    const until = approvedAt + last.bakeAfterMs;
+    if (now < until) {
+      return {
+        kind: 'wait-wave',
+        revision,
+        wave: last.position,
+        until,
+        reason: `r${revision} of ${application} bakes after ${last.label} until ${iso(until)}; ${wave.label} gets it then.`,
+      };
+    }
+  }
+  if (wave.maxConcurrent !== undefined) {
+    const busy = wave.siblings.filter(
+      (s) => s.lock && s.lock.owner !== name && !s.lock.owner.startsWith('manual:') && now < s.lock.leaseExpiresAt,
+    );
+    if (busy.length >= wave.maxConcurrent) {
+      return {
+        kind: 'wait-wave',
+        revision,
+        wave: wave.position,
+        reason:
+          `${wave.label} already runs ${busy.length} promotion${busy.length === 1 ? '' : 's'} ` +
+          `(${busy.map((s) => s.name).join(', ')}), its maxConcurrent, so r${revision} of ${application} waits for ${dest}.`,
+      };
+    }
+  }
+  return undefined;
+}
+
+/** Steps 6b-10 of `decide`: what happens to a selected, unstarted revision once automation allows it. */
 function actionable(
   snapshot: PromotionSnapshot,
   revision: Revision,
@@ -215,6 +307,8 @@ function actionable(
   const dest = destination.name;
   const r = `${application} r${revision.number}`;
 
+  const wave = waveDecision(snapshot, revision.number, name, now);
+  if (wave) return wave;
   if (promotion.approval === 'manual' && !manuallyApproved) {
     return {
       kind: 'awaiting-approval',

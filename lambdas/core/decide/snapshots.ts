@@ -2,10 +2,23 @@
  * From a pipeline definition and the whole world's runtime state to one `PromotionSnapshot` per (promotion,
  * application), and a reconcile pass deciding them all. The reconcile Lambda, the CLI and local mode call this.
  */
-import { promotionId, type EnvironmentDefinition, type Pipeline, type PromotionDefinition } from '../config/schema';
-import type { EnvironmentState, PipelineSwitches, PromotionApproval, RetryRequest, Revision } from '../model';
+import {
+  durationMs,
+  promotionId,
+  type EnvironmentDefinition,
+  type Pipeline,
+  type PromotionDefinition,
+} from '../config/schema';
+import type {
+  EnvironmentPin,
+  EnvironmentState,
+  PipelineSwitches,
+  PromotionApproval,
+  RetryRequest,
+  Revision,
+} from '../model';
 import { decide } from './decide';
-import type { Decision, PromotionSnapshot } from './types';
+import type { Decision, PromotionSnapshot, WaveGate } from './types';
 
 /**
  * Everything the decision core reads about one pipeline's runtime state, as plain data (what the stores hold; also
@@ -26,6 +39,8 @@ export interface World {
   readonly startedExecutions: readonly string[];
   /** Retries operators asked for (`lockstep retry`). @default none */
   readonly retries?: readonly RetryRequest[];
+  /** Operators' pins (`lockstep pin`): nothing is promoted into a pinned (environment, application). @default none */
+  readonly pins?: readonly EnvironmentPin[];
 }
 
 /** One decision of a reconcile pass, with what it is about. */
@@ -87,6 +102,67 @@ export function applicationsReaching(pipeline: Pipeline): ReadonlyMap<string, re
   return memo;
 }
 
+/** A wave of a stage, resolved once per pipeline. */
+interface WaveLayout {
+  readonly position: number;
+  readonly label: string;
+  readonly environments: readonly string[];
+  readonly maxConcurrent?: number;
+  readonly bakeAfterMs?: number;
+}
+
+/**
+ * Each environment that belongs to a wave -> its wave and every earlier wave of its stage.
+ *
+ * @example
+ * wavesByEnvironment(pipeline).get('prod-eu'); // { wave: { position: 2, label: 'wave 2 (prod-eu)', ... }, earlier: [wave 1] }
+ */
+export function wavesByEnvironment(
+  pipeline: Pipeline,
+): ReadonlyMap<string, { readonly wave: WaveLayout; readonly earlier: readonly WaveLayout[] }> {
+  const result = new Map<string, { wave: WaveLayout; earlier: WaveLayout[] }>();
+  for (const stage of pipeline.stages) {
+    const layouts: WaveLayout[] = (stage.waves ?? []).map((w, i) => ({
+      position: i + 1,
+      label: `wave ${i + 1} (${w.environments.join(', ')})`,
+      environments: w.environments,
+      ...(w.maxConcurrent !== undefined ? { maxConcurrent: w.maxConcurrent } : {}),
+      ...(w.bakeAfter !== undefined ? { bakeAfterMs: durationMs(w.bakeAfter) } : {}),
+    }));
+    layouts.forEach((wave, i) => {
+      for (const env of wave.environments)
+        if (!result.has(env)) result.set(env, { wave, earlier: layouts.slice(0, i) });
+    });
+  }
+  return result;
+}
+
+function waveGate(
+  layout: { readonly wave: WaveLayout; readonly earlier: readonly WaveLayout[] },
+  destination: string,
+  application: string,
+  world: World,
+): WaveGate {
+  const { wave } = layout;
+  return {
+    position: wave.position,
+    label: wave.label,
+    ...(wave.maxConcurrent !== undefined ? { maxConcurrent: wave.maxConcurrent } : {}),
+    siblings: wave.environments
+      .filter((name) => name !== destination)
+      .map((name) => ({ name, lock: world.environments[name]?.lock ?? null })),
+    earlier: layout.earlier.map((w) => ({
+      position: w.position,
+      label: w.label,
+      ...(w.bakeAfterMs !== undefined ? { bakeAfterMs: w.bakeAfterMs } : {}),
+      environments: w.environments.map((name) => {
+        const slot = world.environments[name]?.applications[application];
+        return slot ? { name, slot } : { name };
+      }),
+    })),
+  };
+}
+
 /** Options for `buildSnapshots` and `reconcile`. */
 export interface SnapshotOptions {
   /** Only this promotion (by `promotionId()`). @default every promotion */
@@ -114,7 +190,10 @@ export function buildSnapshots(pipeline: Pipeline, world: World, options: Snapsh
     else approvalsByPromotion.set(a.promotion, [a]);
   }
   const reaching = applicationsReaching(pipeline);
+  const waves = wavesByEnvironment(pipeline);
   const none: readonly PromotionApproval[] = [];
+  const pins = new Map<string, EnvironmentPin>();
+  for (const pin of world.pins ?? []) pins.set(`${pin.environment}\u0000${pin.application}`, pin);
   const retriesByPromotion = new Map<string, RetryRequest[]>();
   for (const r of world.retries ?? [])
     retriesByPromotion.set(r.promotion, [...(retriesByPromotion.get(r.promotion) ?? []), r]);
@@ -130,6 +209,7 @@ export function buildSnapshots(pipeline: Pipeline, world: World, options: Snapsh
     const fromEnvironment = 'environment' in from ? from.environment : undefined;
     const applications =
       'environment' in from ? (reaching.get(from.environment) ?? []) : ([] as string[]).concat(from.application);
+    const waveLayout = waves.get(p.to);
     for (const application of applications) {
       const revisions = world.revisions[application] ?? [];
       let candidates: readonly Revision[] = revisions;
@@ -152,10 +232,17 @@ export function buildSnapshots(pipeline: Pipeline, world: World, options: Snapsh
         promotionApprovals: approvalsByPromotion.get(id) ?? none,
         startedExecutions: world.startedExecutions,
         retries: retriesByPromotion.get(id) ?? [],
+        ...(waveLayout ? { wave: waveGate(waveLayout, p.to, application, world) } : {}),
+        ...pinOf(pins, p.to, application),
       });
     }
   }
   return snapshots;
+}
+
+function pinOf(pins: ReadonlyMap<string, EnvironmentPin>, environment: string, application: string) {
+  const pin = pins.get(`${environment}\u0000${application}`);
+  return pin ? { pin } : {};
 }
 
 /**

@@ -3,7 +3,16 @@
  * console share. Everything here is plain data so a snapshot can be saved as JSON and explained later.
  */
 import type { PromotionDefinition, SelectionStrategy, TimeWindow } from '../config/schema';
-import type { EnvironmentState, PipelineSwitches, PromotionApproval, RetryRequest, Revision } from '../model';
+import type {
+  ApplicationAtEnvironment,
+  EnvironmentPin,
+  EnvironmentState,
+  LockState,
+  PipelineSwitches,
+  PromotionApproval,
+  RetryRequest,
+  Revision,
+} from '../model';
 import type { VersionConflict } from './selection';
 
 /** What `decide()` needs to know about one promotion edge and one application flowing along it. */
@@ -28,6 +37,32 @@ export interface PromotionSnapshot {
   readonly startedExecutions: readonly string[];
   /** Retries requested for this promotion: the highest attempt for the selected revision names its execution. @default none */
   readonly retries?: readonly RetryRequest[];
+  /** The operator's pin on (destination, application), when there is one: nothing is promoted. @default none */
+  readonly pin?: EnvironmentPin;
+  /** Where the destination sits in its stage's `waves`. @default none (the stage has no waves) */
+  readonly wave?: WaveGate;
+}
+
+/** A wave as `decide()` sees it: "wave 2 (prod-eu)" and its environments. */
+export interface WaveSummary {
+  /** 1-based, as people count waves. */
+  readonly position: number;
+  /** "wave 1 (prod-fe)". */
+  readonly label: string;
+}
+
+/** What gates a destination that belongs to wave `position` of its stage. */
+export interface WaveGate extends WaveSummary {
+  /** At most this many environments of the wave run a promotion at once. @default no limit */
+  readonly maxConcurrent?: number;
+  /** The wave's other environments with their locks (a lock held by a promotion counts against `maxConcurrent`). */
+  readonly siblings: readonly { readonly name: string; readonly lock: LockState | null }[];
+  /** Every earlier wave, first to last, with this application's slot at each of its environments. */
+  readonly earlier: readonly (WaveSummary & {
+    /** How long the next wave waits after this one approved a revision. @default none */
+    readonly bakeAfterMs?: number;
+    readonly environments: readonly { readonly name: string; readonly slot?: ApplicationAtEnvironment }[];
+  })[];
 }
 
 interface DecisionBase {
@@ -46,9 +81,33 @@ export type Decision =
       readonly until: number;
     })
   | (DecisionBase & { readonly kind: 'disabled'; readonly scope: 'pipeline' | 'promotion' })
+  /** An operator pinned the destination to the revision it runs: automation leaves it alone until it is unpinned. */
+  | (DecisionBase & {
+      readonly kind: 'pinned';
+      readonly revision: number;
+      readonly pinnedBy: string;
+      readonly pinnedAt: number;
+    })
   | (DecisionBase & { readonly kind: 'automation-off'; readonly revision?: number })
   | (DecisionBase & { readonly kind: 'awaiting-approval'; readonly revision: number })
   | (DecisionBase & { readonly kind: 'rejected'; readonly revision: number })
+  /**
+   * An earlier wave has not approved the revision yet, is baking after approving it (`until`), or the
+   * destination's own wave already runs `maxConcurrent` promotions.
+   */
+  | (DecisionBase & {
+      readonly kind: 'wait-wave';
+      readonly revision: number;
+      readonly wave: number;
+      readonly until?: number;
+    })
+  /** The revision failed in an earlier wave: later waves never get it. */
+  | (DecisionBase & {
+      readonly kind: 'wave-stopped';
+      readonly revision: number;
+      readonly wave: number;
+      readonly failedAt: string;
+    })
   | (DecisionBase & { readonly kind: 'no-candidate' })
   | (DecisionBase & {
       readonly kind: 'no-compatible-revision';

@@ -45,6 +45,9 @@ const environmentStateSchema = z.strictObject({
         current: deployedSchema.optional(),
         previous: deployedSchema.optional(),
         approved: z.array(z.number().int().positive()).default([]),
+        cleared: z.number().int().positive().optional(),
+        failed: z.array(z.number().int().positive()).optional(),
+        lastApproval: z.strictObject({ revision: z.number().int().positive(), at: epochMs }).optional(),
       }),
     )
     .default({}),
@@ -88,6 +91,18 @@ export const worldSchema = z.strictObject({
         attempt: z.number().int().min(2),
         requestedBy: z.string().min(1),
         requestedAt: epochMs,
+        reason: z.string().optional(),
+      }),
+    )
+    .optional(),
+  pins: z
+    .array(
+      z.strictObject({
+        environment: z.string().min(1),
+        application: z.string().min(1),
+        revision: z.number().int().positive(),
+        pinnedBy: z.string().min(1),
+        pinnedAt: epochMs,
         reason: z.string().optional(),
       }),
     )
