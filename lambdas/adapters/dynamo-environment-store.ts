@@ -3,18 +3,26 @@
  *
  * | pk | sk | holds |
  * |---|---|---|
- * | `ENV#<environment>` | `APP#<application>` | `current`, `previous` (deployed revisions), `approved` (numbers), `cleared` (an unapproved current an operator allowed deploys over), `failed` (numbers rolled back here), `lastApproval` (`{revision, at}`) |
+ * | `ENV#<environment>` | `APP#<application>` | `current`, `previous` (deployed revisions), `approved` (the last `APPROVED_TAIL` numbers approved, in approval order), `cleared` (an unapproved current an operator allowed deploys over), `failed` (numbers rolled back here), `lastApproval` (`{revision, at}`) |
+ * | `APPROVED#<environment>#<application>` | `REV#<number, 12 digits>` | the approved index: one item per revision ever approved there, read newest first; `compacted` once moved out of the slot's list |
  * | `PIPELINE` | `SWITCHES` | `enabled`, `automation` as operators last set them |
  * | `PIPELINE` | `ENVIRONMENTS` | `names`: the environments the last reconcile pass saw (finds removed ones) |
  * | `PIPELINE` | `PROMOTION#<id>` | `enabled` as operators last set it |
  * | `PROMOTION#<id>` | `APPROVAL#<application>#<number>` | a manual promotion's go-ahead |
  * | `PROMOTION#<id>` | `REQUEST#<application>#<number>` | an approval request was sent for that go-ahead |
  * | `PROMOTION#<id>` | `LAST#<application>` | the last decision reconcile reported (so the timeline shows changes) |
+ *
+ * The slot's `approved` list was once the whole approval history; an application pushed 20 times a day made it
+ * grow without bound, and every reconcile pass read it. It now keeps the tail that rollbacks and recovery need
+ * (the last approved revision other than the current one), and the approved index holds every approval, read by
+ * range. A list written by an older Lockstep is moved into the index by `compactApproved`, page by page.
  */
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { APPROVED_TAIL } from '../ports/stores';
 import type { ApplicationAtEnvironment, DeployedRevision, PipelineSwitches, PromotionApproval } from '../core/model';
 import type { EnvironmentStore } from '../ports/stores';
 import {
+  approvedMarkerItem,
   decodeItem,
   itemKey,
   promotionApprovalItem,
@@ -23,7 +31,10 @@ import {
   switchesItem,
   type ItemLocation,
 } from './dynamo-items';
-import { isConditionFailed, queryAll } from './dynamo-util';
+import { batchGetAll, batchPutAll, isConditionFailed, pad, queryAll } from './dynamo-util';
+
+/** Entries moved from a slot's list into the approved index per call: each call rewrites the rest of the list. */
+const COMPACT_PAGE = 1_000;
 
 function toSlot(item: Record<string, unknown>, where: ItemLocation): ApplicationAtEnvironment {
   const slot = decodeItem(slotItem, 'environment slot', item, where);
@@ -139,8 +150,24 @@ export class DynamoEnvironmentStore implements EnvironmentStore {
   }
 
   async markApproved(environment: string, application: string, revision: number, at: number): Promise<void> {
+    // The index first: once the list says approved, the index must too, or compaction could drop the number.
+    const marker = this.approvedMarker(environment, application, revision);
+    const before = await this.client.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: marker.pk, sk: marker.sk },
+        UpdateExpression: 'SET environment = :environment, application = :application, #number = :number',
+        ExpressionAttributeNames: { '#number': 'number' },
+        ExpressionAttributeValues: { ':environment': environment, ':application': application, ':number': revision },
+        ReturnValues: 'ALL_OLD',
+      }),
+    );
+    // Moved out of the list by compaction: approved long ago, and appending it again would reorder the approvals
+    // that rollbacks read (the list's `NOT contains` guard no longer sees it).
+    if (before.Attributes?.compacted === true) return;
+    let approved: readonly number[];
     try {
-      await this.client.send(
+      const result = await this.client.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: `ENV#${environment}`, sk: `APP#${application}` },
@@ -153,11 +180,91 @@ export class DynamoEnvironmentStore implements EnvironmentStore {
             ':n': revision,
             ':last': { revision, at },
           },
+          ReturnValues: 'ALL_NEW',
         }),
       );
+      approved = toSlot(result.Attributes ?? {}, {
+        table: this.table,
+        key: { pk: `ENV#${environment}`, sk: `APP#${application}` },
+      }).approved;
     } catch (error) {
       if (!isConditionFailed(error)) throw error; // already approved
+      return;
     }
+    if (approved.length > APPROVED_TAIL) await this.compactApproved(environment, application, approved, COMPACT_PAGE);
+  }
+
+  async approvedNewest(
+    environment: string,
+    application: string,
+    options: { limit: number; atLeast?: number },
+  ): Promise<number[]> {
+    const pk = `APPROVED#${environment}#${application}`;
+    const floor = options.atLeast !== undefined && options.atLeast > 0;
+    const items = await queryAll(
+      this.client,
+      {
+        TableName: this.table,
+        KeyConditionExpression: floor ? 'pk = :pk AND sk BETWEEN :from AND :to' : 'pk = :pk',
+        ExpressionAttributeValues: floor
+          ? { ':pk': pk, ':from': `REV#${pad(options.atLeast!)}`, ':to': `REV#${'9'.repeat(12)}` }
+          : { ':pk': pk },
+        ScanIndexForward: false,
+        ConsistentRead: true,
+      },
+      options.limit,
+    );
+    return items.map(
+      (item) =>
+        decodeItem(approvedMarkerItem, 'approved index', item, { table: this.table, key: itemKey(item) }).number,
+    );
+  }
+
+  async compactApproved(
+    environment: string,
+    application: string,
+    approved: readonly number[],
+    budget: number,
+  ): Promise<number> {
+    const count = Math.min(approved.length - APPROVED_TAIL, budget, COMPACT_PAGE);
+    if (count <= 0) return 0;
+    const page = approved.slice(0, count);
+    // Copies first, then removal: a crash in between leaves copies that the next call writes again (a put of the
+    // same item), never a number that is in neither place.
+    await batchPutAll(
+      this.client,
+      this.table,
+      page.map((n) => ({ ...this.approvedMarker(environment, application, n), compacted: true })),
+    );
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: `ENV#${environment}`, sk: `APP#${application}` },
+          // The rest is written whole rather than the head REMOVEd by index: emulators disagree on how a REMOVE of
+          // several list indexes shifts them. The condition holds only for the list as read (numbers in it are
+          // unique, and it only grows at the end), so a concurrent approval or compaction makes this call a no-op
+          // for the next one to redo, instead of dropping an entry.
+          UpdateExpression: 'SET approved = :rest',
+          ConditionExpression: 'size(approved) = :size AND approved[0] = :first',
+          ExpressionAttributeValues: { ':rest': approved.slice(count), ':size': approved.length, ':first': page[0] },
+        }),
+      );
+      return count;
+    } catch (error) {
+      if (isConditionFailed(error)) return 0;
+      throw error;
+    }
+  }
+
+  private approvedMarker(environment: string, application: string, revision: number) {
+    return {
+      pk: `APPROVED#${environment}#${application}`,
+      sk: `REV#${pad(revision)}`,
+      environment,
+      application,
+      number: revision,
+    };
   }
 
   async markFailed(environment: string, application: string, revision: number): Promise<void> {
@@ -257,6 +364,20 @@ export class DynamoEnvironmentStore implements EnvironmentStore {
       ConsistentRead: true,
     });
     return items.map((item) =>
+      decodeItem(promotionApprovalItem, 'promotion approval', item, { table: this.table, key: itemKey(item) }),
+    );
+  }
+
+  async promotionApprovalsFor(
+    promotionId: string,
+    application: string,
+    revisions: readonly number[],
+  ): Promise<PromotionApproval[]> {
+    const keys = [...new Set(revisions)].map((n) => ({
+      pk: `PROMOTION#${promotionId}`,
+      sk: `APPROVAL#${application}#${n}`,
+    }));
+    return (await batchGetAll(this.client, this.table, keys)).map((item) =>
       decodeItem(promotionApprovalItem, 'promotion approval', item, { table: this.table, key: itemKey(item) }),
     );
   }

@@ -8,7 +8,7 @@ import { attemptOf } from '../core/names';
 import type { RetryRequest } from '../core/model';
 import type { ExecutionRecord, ExecutionStore } from '../ports/stores';
 import { decodeItem, executionItem, itemKey, retryItem } from './dynamo-items';
-import { isConditionFailed, queryAll } from './dynamo-util';
+import { batchGetAll, isConditionFailed, queryAll } from './dynamo-util';
 
 export class DynamoExecutionStore implements ExecutionStore {
   constructor(
@@ -32,6 +32,13 @@ export class DynamoExecutionStore implements ExecutionStore {
 
   async names(promotionId: string): Promise<string[]> {
     return (await this.list(promotionId)).map((record) => record.executionName);
+  }
+
+  async started(promotionId: string, names: readonly string[]): Promise<string[]> {
+    const keys = [...new Set(names)].map((name) => ({ pk: `PROMOTION#${promotionId}`, sk: `EXECUTION#${name}` }));
+    return (await batchGetAll(this.client, this.table, keys)).map(
+      (item) => decodeItem(executionItem, 'execution', item, { table: this.table, key: itemKey(item) }).executionName,
+    );
   }
 
   async list(promotionId: string): Promise<ExecutionRecord[]> {

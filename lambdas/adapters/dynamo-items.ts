@@ -122,6 +122,9 @@ export const slotItem = z.object({
   lastApproval: z.object({ revision: revisionNumber, at: epochMs }).optional(),
 });
 
+/** `APPROVED#<environment>#<application>` / `REV#<number>`: one entry of the approved index. */
+export const approvedMarkerItem = z.object({ number: revisionNumber });
+
 /** `PIPELINE` / `SWITCHES`: each switch is absent until an operator first sets it. */
 export const switchesItem = z.object({ enabled: z.boolean().optional(), automation: z.boolean().optional() });
 

@@ -12,7 +12,7 @@ import type { Revision } from '../core/model';
 import { ConcurrentUpdateError } from '../promotion/errors';
 import type { RevisionDraft, RevisionStore } from '../ports/stores';
 import { decodeItem, itemKey, revisionCounterItem, revisionItem, revisionMarkerItem } from './dynamo-items';
-import { isConditionFailed, pad, queryAll } from './dynamo-util';
+import { batchGetAll, isConditionFailed, pad, queryAll } from './dynamo-util';
 
 /** A build claimed for completion but not finished within this time is taken over by the next caller. */
 const STALE_CLAIM_MS = 5 * 60_000;
@@ -125,6 +125,35 @@ export class DynamoRevisionStore implements RevisionStore {
       ConsistentRead: true,
     });
     return items.map((item) => decodeItem(revisionItem, 'revision', item, { table: this.table, key: itemKey(item) }));
+  }
+
+  async newest(application: string, options: { limit: number; atLeast?: number }): Promise<Revision[]> {
+    const pk = `APP#${application}`;
+    // REV#<12 digits> sorts numerically, so the newest are read first and a floor is a key condition: the read
+    // costs what it returns, however long the history below it.
+    const floor = options.atLeast !== undefined && options.atLeast > 0;
+    const items = await queryAll(
+      this.client,
+      {
+        TableName: this.table,
+        KeyConditionExpression: floor ? 'pk = :pk AND sk BETWEEN :from AND :to' : 'pk = :pk AND begins_with(sk, :rev)',
+        ExpressionAttributeValues: floor
+          ? { ':pk': pk, ':from': `REV#${pad(options.atLeast!)}`, ':to': `REV#${'9'.repeat(12)}` }
+          : { ':pk': pk, ':rev': 'REV#' },
+        ScanIndexForward: false,
+        ConsistentRead: true,
+      },
+      options.limit,
+    );
+    return items.map((item) => decodeItem(revisionItem, 'revision', item, { table: this.table, key: itemKey(item) }));
+  }
+
+  async getMany(application: string, numbers: readonly number[]): Promise<Revision[]> {
+    const keys = [...new Set(numbers)].map((n) => ({ pk: `APP#${application}`, sk: `REV#${pad(n)}` }));
+    const items = await batchGetAll(this.client, this.table, keys);
+    return items
+      .map((item) => decodeItem(revisionItem, 'revision', item, { table: this.table, key: itemKey(item) }))
+      .sort((a, b) => a.number - b.number);
   }
 
   async recordTestResults(

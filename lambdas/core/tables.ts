@@ -14,33 +14,60 @@ export interface TableDefinition {
 }
 
 /**
- * The TTL attribute of the history tables (epoch seconds). Only the history archiver sets it, and only on entries
- * it has archived (`retention:` in the pipeline), so nothing expires that is not in the archive.
+ * The TTL attribute of every table (epoch seconds), as Powertools names it for idempotency records. An item
+ * without it never expires; DynamoDB Local and dynalite delete nothing, so readers treat a passed time as absent.
  */
-export const HISTORY_EXPIRY_ATTRIBUTE = 'expiresAt';
+export const TTL_ATTRIBUTE = 'expiration';
+
+/**
+ * The TTL the history archiver sets on Revisions and Events items it has archived (`retention:` in the pipeline), so
+ * nothing expires that is not in the archive. DynamoDB allows one TTL attribute per table: it is the same one.
+ */
+export const HISTORY_EXPIRY_ATTRIBUTE = TTL_ATTRIBUTE;
 
 export const TABLES: readonly TableDefinition[] = [
+  /**
+   * Revisions (`APP#<application>` / `REV#<number, 12 digits>`, read newest first by key range), build markers,
+   * AutoBuild's pushes and builds.
+   */
   {
     logicalName: 'Revisions',
     envVar: 'LOCKSTEP_TABLE_REVISIONS',
     partitionKey: 'pk',
     sortKey: 'sk',
-    timeToLiveAttribute: HISTORY_EXPIRY_ATTRIBUTE,
+    timeToLiveAttribute: TTL_ATTRIBUTE,
   },
-  { logicalName: 'Environments', envVar: 'LOCKSTEP_TABLE_ENVIRONMENTS', partitionKey: 'pk', sortKey: 'sk' },
-  { logicalName: 'Locks', envVar: 'LOCKSTEP_TABLE_LOCKS', partitionKey: 'pk', sortKey: 'sk' },
+  /**
+   * Environment slots, the approved index (`APPROVED#<environment>#<application>` / `REV#<number, 12 digits>`,
+   * read newest first by key range), switches, go-aheads, execution records (`PROMOTION#<id>` /
+   * `EXECUTION#<name>`, read by key) and retry requests.
+   */
+  {
+    logicalName: 'Environments',
+    envVar: 'LOCKSTEP_TABLE_ENVIRONMENTS',
+    partitionKey: 'pk',
+    sortKey: 'sk',
+    timeToLiveAttribute: TTL_ATTRIBUTE,
+  },
+  {
+    logicalName: 'Locks',
+    envVar: 'LOCKSTEP_TABLE_LOCKS',
+    partitionKey: 'pk',
+    sortKey: 'sk',
+    timeToLiveAttribute: TTL_ATTRIBUTE,
+  },
   {
     logicalName: 'Events',
     envVar: 'LOCKSTEP_TABLE_EVENTS',
     partitionKey: 'pk',
     sortKey: 'sk',
-    timeToLiveAttribute: HISTORY_EXPIRY_ATTRIBUTE,
+    timeToLiveAttribute: TTL_ATTRIBUTE,
   },
   {
     logicalName: 'Idempotency',
     envVar: 'LOCKSTEP_TABLE_IDEMPOTENCY',
     partitionKey: 'id',
-    timeToLiveAttribute: 'expiration',
+    timeToLiveAttribute: TTL_ATTRIBUTE,
   },
 ];
 

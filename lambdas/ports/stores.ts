@@ -34,8 +34,15 @@ export interface RevisionStore {
    */
   create(application: string, buildId: string, prepare: (number: number) => Promise<RevisionDraft>): Promise<Revision>;
   get(application: string, number: number): Promise<Revision | undefined>;
-  /** All revisions of an application, oldest first. */
+  /** All revisions of an application, oldest first. Reads the whole history: not for the reconcile pass. */
   list(application: string): Promise<Revision[]>;
+  /**
+   * Revisions of an application, newest first: at most `limit`, and none numbered below `atLeast`. Costs what it
+   * returns, however long the history (what the reconcile pass reads candidates through).
+   */
+  newest(application: string, options: { limit: number; atLeast?: number }): Promise<Revision[]>;
+  /** The revisions among `numbers` that exist, by number, read consistently in batches. */
+  getMany(application: string, numbers: readonly number[]): Promise<Revision[]>;
   /** Sets the test results of one environment's approval workflow on a revision (the only mutable part). */
   recordTestResults(
     application: string,
@@ -46,6 +53,13 @@ export interface RevisionStore {
   /** Finds the revision a build produced (makes build completion idempotent). */
   findByBuildId(application: string, buildId: string): Promise<Revision | undefined>;
 }
+
+/**
+ * How many of the latest approvals an environment slot's `approved` list keeps (older ones live in the approved
+ * index only). Rollbacks and recovery need the last approved revision other than the current one; each approval
+ * follows a deploy there, so the current revision is never more than a couple of approvals back.
+ */
+export const APPROVED_TAIL = 16;
 
 export interface EnvironmentStore {
   /** application -> slot (current, previous, approved) at one environment. */
@@ -65,12 +79,35 @@ export interface EnvironmentStore {
   /** After a rollback: `current` becomes `restored`, the revision that was current before the failed deploy. */
   recordRolledBack(environment: string, application: string, restored: DeployedRevision): Promise<void>;
   /**
-   * Adds a revision number to the environment's approved list and records it as the latest approval at `at`
-   * (idempotent: a second call for the same revision changes nothing).
+   * Records that `revision` passed its approval workflow at `environment` (idempotent): in the approved index, and
+   * at the end of the slot's `approved` list, which keeps the last `APPROVED_TAIL` approvals in approval order; and
+   * as the latest approval at `at` (a second call for the same revision changes nothing).
    */
   markApproved(environment: string, application: string, revision: number, at: number): Promise<void>;
   /** Records that `revision`'s approval workflow failed at the environment (idempotent); waves stop on it. */
   markFailed(environment: string, application: string, revision: number): Promise<void>;
+  /**
+   * The approved index: revision numbers approved at `environment`, newest first, at most `limit`, none below
+   * `atLeast`. Approvals still in a slot's list from before the index (see `compactApproved`) may be missing here:
+   * readers take the union with the slot's `approved`.
+   */
+  approvedNewest(
+    environment: string,
+    application: string,
+    options: { limit: number; atLeast?: number },
+  ): Promise<number[]>;
+  /**
+   * Moves the oldest entries of a slot's `approved` list (as the caller read it) beyond the last `APPROVED_TAIL`
+   * into the approved index: at most `budget` per call, idempotent, safe to run concurrently and to resume after a
+   * crash. Returns how many moved (0 when the list is short enough, or another caller moved them first). This is
+   * how a list written by an older Lockstep, which held every approval, is migrated.
+   */
+  compactApproved(
+    environment: string,
+    application: string,
+    approved: readonly number[],
+    budget: number,
+  ): Promise<number>;
   /** Records an operator's permission to deploy over `revision`, which was never approved there (`cleared`). */
   clearUnsafe(environment: string, application: string, revision: number): Promise<void>;
   /** Pipeline-wide switches, falling back to the pipeline definition's values when never switched. */
@@ -79,8 +116,14 @@ export interface EnvironmentStore {
   /** Promotion enabled flags switched at run time (promotion id -> enabled). */
   promotionSwitches(): Promise<Record<string, boolean>>;
   setPromotionEnabled(promotionId: string, enabled: boolean, by: string): Promise<void>;
-  /** Manual go-aheads for manual promotions. */
+  /** Manual go-aheads for manual promotions. Reads every one ever recorded: not for the reconcile pass. */
   promotionApprovals(promotionId: string): Promise<PromotionApproval[]>;
+  /** Manual go-aheads recorded for the given revisions of `application` along a promotion (a batch read by key). */
+  promotionApprovalsFor(
+    promotionId: string,
+    application: string,
+    revisions: readonly number[],
+  ): Promise<PromotionApproval[]>;
   /** Records a go-ahead decision once: a second decision on the same (promotion, application, revision) loses. */
   decidePromotion(approval: PromotionApproval): Promise<boolean>;
   /** Remembers that an approval request was sent for a manual promotion (true only for the first caller). */
@@ -310,8 +353,10 @@ export interface ExecutionRecord {
 export interface ExecutionStore {
   /** Records a started execution (idempotent per execution name). */
   record(execution: ExecutionRecord): Promise<void>;
-  /** Execution names started for a promotion. */
+  /** Execution names started for a promotion. Reads the whole history: not for the reconcile pass. */
   names(promotionId: string): Promise<string[]>;
+  /** Which of `names` were started for the promotion: a batch read by key, whatever the history. */
+  started(promotionId: string, names: readonly string[]): Promise<string[]>;
   /** Executions started for a promotion, oldest first. */
   list(promotionId: string): Promise<ExecutionRecord[]>;
   /**

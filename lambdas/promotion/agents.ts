@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { promotionId, type Pipeline } from '../core/config/schema';
 import { planBuilds, type BuildRequest, type Push } from '../core/decide/autobuild';
 import { reconcile, type PromotionDecision, type World } from '../core/decide/snapshots';
-import type { EnvironmentPin, EnvironmentState } from '../core/model';
+import type { EnvironmentPin } from '../core/model';
 import { attemptOf, buildProjectName, executionName } from '../core/names';
 import type { ArtifactStore } from '../ports/artifacts';
 import type {
@@ -37,6 +37,7 @@ import { carryRenamedEnvironments, endRemovedEnvironments, type RemovedEnvironme
 import { buildFailed, promotionFailed, rollbackDone } from './notifications';
 import { missedPushes, type RepositoryReaders } from './source-commits';
 import { lastApproved } from './steps';
+import { loadInFlightWorld } from './world-loader';
 
 export interface AgentDependencies {
   readonly pipeline: Pipeline;
@@ -323,37 +324,16 @@ export async function completeBuilds(deps: AgentDependencies): Promise<{ applica
   return created;
 }
 
-/** Reads everything the decision core needs from the stores. */
-export async function loadWorld(deps: AgentDependencies): Promise<World> {
-  const now = deps.clock();
-  const { pipeline } = deps;
-  const environmentNames = pipeline.stages.flatMap((s) => s.environments.map((e) => e.name));
-  const promotionIds = pipeline.promotions.map((p) => promotionId(p));
-  const [switches, promotionsEnabled, revisionLists, environmentStates, approvals, executions, retries] =
-    await Promise.all([
-      deps.environments.switches({ enabled: pipeline.pipeline.enabled, automation: pipeline.pipeline.automation }),
-      deps.environments.promotionSwitches(),
-      Promise.all(pipeline.applications.map(async (a) => [a.name, await deps.revisions.list(a.name)] as const)),
-      Promise.all(
-        environmentNames.map(async (name): Promise<[string, EnvironmentState]> => {
-          const [applications, lock] = await Promise.all([deps.environments.get(name), deps.locks.get(name, now)]);
-          return [name, { name, applications, lock }];
-        }),
-      ),
-      Promise.all(promotionIds.map((id) => deps.environments.promotionApprovals(id))),
-      Promise.all(promotionIds.map((id) => deps.executions.names(id))),
-      Promise.all(promotionIds.map((id) => deps.executions.retries(id))),
-    ]);
-  return {
-    switches,
-    promotionsEnabled,
-    revisions: Object.fromEntries(revisionLists),
-    environments: Object.fromEntries(environmentStates),
-    promotionApprovals: approvals.flat(),
-    startedExecutions: executions.flat(),
-    retries: retries.flat(),
-    pins: await loadPins(deps),
-  };
+/**
+ * Reads what the decision core needs from the stores: what is in flight, not the history (`loadInFlightWorld`).
+ * The reconcile pass also migrates a share of approval lists written by older versions into the approved index.
+ */
+export async function loadWorld(
+  deps: AgentDependencies,
+  options: { readonly migrateApprovedIndex?: boolean } = {},
+): Promise<World> {
+  const [world, pins] = await Promise.all([loadInFlightWorld(deps, options), loadPins(deps)]);
+  return { ...world, pins };
 }
 
 /** Every operator pin, in one query of its own (kept apart from the rest of the world's reads). */
@@ -393,7 +373,7 @@ export async function reconcilePass(deps: AgentDependencies): Promise<PassOutcom
   const revisionsCreated = await completeBuilds(deps);
   await recoverMissedPushes(deps);
   const buildsStarted = await autoBuild(deps);
-  const world = await loadWorld(deps);
+  const world = await loadWorld(deps, { migrateApprovedIndex: true });
   const now = deps.clock();
   const decisions = reconcile(deps.pipeline, world, now);
   const executionsStarted: string[] = [];

@@ -10,7 +10,7 @@ import { App, cx_api as cxapi } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { TABLES } from '../../lambdas/core/tables';
+import { TABLES, TTL_ATTRIBUTE } from '../../lambdas/core/tables';
 import { LockstepStack } from '../../lib/lockstep-stack';
 import { stepProjectName } from '../../lambdas/core/buildspecs';
 import { fixturePipeline } from './fixtures';
@@ -102,6 +102,18 @@ describe('DynamoDB tables', () => {
         SSEType: 'KMS',
         KMSMasterKeyId: { 'Fn::GetAtt': [key, 'Arn'] },
       });
+    }
+  });
+
+  it('turns TTL on for every table, on the attribute tables.ts names, so items that carry it expire', () => {
+    const tables = ofType('AWS::DynamoDB::Table');
+    expect(tables).toHaveLength(TABLES.length);
+    for (const definition of TABLES) expect(definition.timeToLiveAttribute).toBe(TTL_ATTRIBUTE);
+    for (const [id, table] of tables) {
+      expect([id, table.Properties!.TimeToLiveSpecification]).toEqual([
+        id,
+        { AttributeName: TTL_ATTRIBUTE, Enabled: true },
+      ]);
     }
   });
 

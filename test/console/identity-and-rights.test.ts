@@ -160,7 +160,7 @@ describe('auditing a refused request', () => {
     const appended: PipelineEvent[] = [];
     const events: EventStore = {
       append: async (event) => {
-        appended.push(event);
+        appended.push(...([] as PipelineEvent[]).concat(event));
       },
       list: async () => [],
     };

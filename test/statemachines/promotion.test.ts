@@ -214,7 +214,7 @@ describe('promotion state machine', () => {
       { failingBuilds: { 'Beta/deploy': 'States.TaskFailed' } },
       { approval: 'reject' },
       {
-        failingProjects: { 'lockstep-shop-deploy-Beta': 'States.TaskFailed' },
+        failingBuilds: { 'Beta/deploy': 'States.TaskFailed' },
         failingSteps: { 'record-previous': 'NotFoundError' },
       },
       { failingSteps: { 'compliance-sign-off': 'ComplianceFailedError' } },
@@ -269,7 +269,7 @@ describe('promotion state machine', () => {
 
   it('still reports the failure and releases the lock when the rollback target cannot be found', async () => {
     const run = await runPromotion({
-      failingProjects: { 'lockstep-shop-deploy-Beta': 'States.TaskFailed' },
+      failingBuilds: { 'Beta/deploy': 'States.TaskFailed' },
       failingSteps: { 'record-previous': 'NotFoundError' },
     });
     expect(run.status).toBe('FAILED');
