@@ -56,6 +56,7 @@ const environments = {
   promotionSwitches: async () => ({}),
   get: async () => ({ web: { approved: [] } }),
   recordRolledBack: async () => undefined,
+  markFailed: async () => undefined,
 } as unknown as EnvironmentStore;
 const revisions = { get: async () => REVISION } as unknown as StepDependencies['revisions'];
 

@@ -27,7 +27,7 @@ function failingStateWrites() {
   const deps: StepDependencies = {
     pipeline,
     revisions: { get: async () => undefined } as unknown as RevisionStore,
-    environments: { recordRolledBack: storeDown } as unknown as EnvironmentStore,
+    environments: { recordRolledBack: storeDown, markFailed: storeDown } as unknown as EnvironmentStore,
     locks: { release: storeDown } as unknown as LockStore,
     events: { append: async (event: PipelineEvent) => void timeline.push(event) } as unknown as EventStore,
     notifier: { publish: async (n) => void published.push(n.event) } satisfies Notifier,
