@@ -278,7 +278,7 @@ export class DeploymentSystem extends Construct {
       ...(props.consoleUserPool ? { existingUserPool: props.consoleUserPool } : {}),
       removalPolicy,
     });
-    this.consoleUrl = `${this.httpApi.apiEndpoint}/console/`;
+    this.consoleUrl = `${this.httpApi.apiEndpoint}/console`;
     for (const [variable, value] of Object.entries(this.consoleAuth.environment))
       this.functions['console-api'].addEnvironment(variable, value);
     this.stateMachine = lockstepStateMachine(this, 'PromotionStateMachine', {
@@ -469,6 +469,20 @@ export class DeploymentSystem extends Construct {
         value: this.tables[definition.logicalName].tableName,
       });
     }
+  }
+
+  /**
+   * Shows an `SdkPublisher`'s SDKs on the console's SDKs page: the console function may read its table (and decrypt
+   * it, where it has its own key), nothing more. `LockstepStack` calls it when the stack publishes SDKs.
+   *
+   * @example
+   * system.showSdksOf(publisher.table);
+   */
+  showSdksOf(table: dynamodb.ITable): void {
+    const consoleFunction = this.functions['console-api'];
+    consoleFunction.addEnvironment('LOCKSTEP_SDK_TABLE', table.tableName);
+    table.grant(consoleFunction, 'dynamodb:GetItem', 'dynamodb:Query');
+    table.encryptionKey?.grantDecrypt(consoleFunction);
   }
 }
 

@@ -94,6 +94,7 @@ export class LockstepStack extends Stack {
                   : certificate,
             }),
       });
+      this.deploymentSystem.showSdksOf(this.sdkPublisher.table);
       // The deletion notice is created last, so a create that rolls back never sends it.
       dependOnAllOf(this.deploymentSystem.deletionNotice, this.sdkPublisher);
     }

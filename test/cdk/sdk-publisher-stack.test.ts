@@ -78,6 +78,28 @@ describe('SdkPublisher in LockstepStack', () => {
     expect(sdk.filter((id) => !(notice.DependsOn as string[]).includes(id))).toEqual([]);
   });
 
+  it("lets the console's SDKs page read the SDK table, and only read it", () => {
+    const sdkTables = ofType('AWS::DynamoDB::Table').filter(([id]) => id.startsWith('SdkPublisher'));
+    const consoleFunctions = ofType('AWS::Lambda::Function').filter(([id]) =>
+      id.startsWith('DeploymentSystemConsoleApi'),
+    );
+    expect(sdkTables).toHaveLength(1);
+    expect(consoleFunctions).toHaveLength(1);
+    const [tableId] = sdkTables[0]!;
+    const [consoleId, consoleFunction] = consoleFunctions[0]! as [string, { Properties: Record<string, any> }];
+    expect(consoleFunction.Properties.Environment.Variables.LOCKSTEP_SDK_TABLE).toEqual({ Ref: tableId });
+    const roleId = consoleFunction.Properties.Role['Fn::GetAtt'][0];
+    const statements = ofType('AWS::IAM::Policy')
+      .filter(([, p]) => (p.Properties!.Roles as { Ref: string }[]).some((r) => r.Ref === roleId))
+      .flatMap(([, p]) => p.Properties!.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
+    const onSdkTable = statements.filter((st) => JSON.stringify(st.Resource).includes(tableId));
+    expect(onSdkTable.flatMap((st) => ([] as string[]).concat(st.Action)).sort()).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:Query',
+    ]);
+    expect(consoleId).toBeDefined();
+  });
+
   it('reports no unacknowledged cdk-nag finding for both halves together', () => {
     const result = new AwsSolutionsChecks(app).validateScope(app);
     expect(
