@@ -121,12 +121,17 @@ export interface DeploymentSystemProps {
   readonly alarmEmails?: readonly string[];
   /**
    * Route-level rate limits, each overriding `apiThrottle` for its routes: GitHub deliveries
-   * (`POST /webhooks/github`) and approval links (`GET`/`POST /approvals/{requestId}`).
-   * @default - webhook: 20 requests per second, bursts of 50; approvals: 5 per second, bursts of 10
+   * (`POST /webhooks/github`), approval links (`GET`/`POST /approvals/{requestId}`) and the web console (its page
+   * and assets, `GET /console/api/{proxy+}` polled every 1.5 s by each open page, and its actions
+   * `POST /console/api/{proxy+}`).
+   * @default - webhook: 20 requests per second, bursts of 50; approvals: 5 per second, bursts of 10; console pages
+   * and data: 20 per second, bursts of 40; console actions: 5 per second, bursts of 10
    */
   readonly routeThrottles?: {
     readonly webhook?: apigwv2.ThrottleSettings;
     readonly approvals?: apigwv2.ThrottleSettings;
+    readonly console?: apigwv2.ThrottleSettings;
+    readonly consoleActions?: apigwv2.ThrottleSettings;
   };
   /**
    * Compute and image of every CodeBuild project.
@@ -255,10 +260,16 @@ export class DeploymentSystem extends Construct {
     });
     this.httpStage = this.node.findChild('ApiStage') as apigwv2.HttpStage;
     const approvals = props.routeThrottles?.approvals ?? { rateLimit: 5, burstLimit: 10 };
+    const consolePages = props.routeThrottles?.console ?? { rateLimit: 20, burstLimit: 40 };
     throttleRoutes(this.httpStage, {
       'POST /webhooks/github': props.routeThrottles?.webhook ?? { rateLimit: 20, burstLimit: 50 },
       'GET /approvals/{requestId}': approvals,
       'POST /approvals/{requestId}': approvals,
+      // Its own share, so a page left open (polling) cannot use up the webhook's or the approval links'.
+      'GET /console': consolePages,
+      'GET /console/{asset}': consolePages,
+      'GET /console/api/{proxy+}': consolePages,
+      'POST /console/api/{proxy+}': props.routeThrottles?.consoleActions ?? { rateLimit: 5, burstLimit: 10 },
     });
     this.webhookUrl = `${this.httpApi.apiEndpoint}/webhooks/github`;
     this.approvalBaseUrl = `${this.httpApi.apiEndpoint}/approvals`;

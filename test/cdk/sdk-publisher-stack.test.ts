@@ -44,7 +44,7 @@ describe('SdkPublisher in LockstepStack', () => {
     for (const [, route] of routes) expect(route.Properties!.ApiId).toEqual({ Ref: apiId });
   });
 
-  it('gives SDK uploads and downloads their own route throttles on the shared stage, apart from webhooks and approvals', () => {
+  it('gives SDK uploads, downloads and the console their own route throttles on the shared stage, apart from webhooks and approvals', () => {
     const [[, stage]] = ofType('AWS::ApiGatewayV2::Stage') as [[string, any]];
     expect(stage.Properties!.RouteSettings).toMatchObject({
       'POST /webhooks/github': { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 50 },
@@ -53,6 +53,8 @@ describe('SdkPublisher in LockstepStack', () => {
       'GET /sdk/status': { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
       'GET /sdk/index': { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
       'GET /sdk/download/{name}/{version}': { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+      'GET /console/api/{proxy+}': { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 },
+      'POST /console/api/{proxy+}': { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
     });
     const routes = ofType('AWS::ApiGatewayV2::Route')
       .map(([, r]) => r.Properties!.RouteKey as string)
