@@ -568,13 +568,21 @@ describe('HTTP API and triggers', () => {
     ]);
   });
 
-  it('throttles webhook deliveries and approval links on their own routes, apart from the stage default', () => {
+  it('throttles webhook deliveries, approval links and the console on their own routes, apart from the stage default', () => {
     const [[, stage]] = ofType('AWS::ApiGatewayV2::Stage') as [[string, Resources[string]]];
+    const consolePages = { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 };
     expect(stage.Properties!.RouteSettings).toEqual({
       'POST /webhooks/github': { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 50 },
       'GET /approvals/{requestId}': { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
       'POST /approvals/{requestId}': { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
+      'GET /console': consolePages,
+      'GET /console/{asset}': consolePages,
+      'GET /console/api/{proxy+}': consolePages,
+      'POST /console/api/{proxy+}': { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
     });
+    // Every route has its own throttle: none falls back to the stage default that the others share.
+    const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties!.RouteKey as string);
+    expect(Object.keys(stage.Properties!.RouteSettings).sort()).toEqual([...routes].sort());
   });
 
   it('logs access and throttles requests on its stage', () => {
