@@ -31,6 +31,24 @@ const svg = (tag, attrs = {}) => {
   return el;
 };
 
+/** A table with a header row of `headings` and the given body rows (`tr` elements). */
+function dataTable(attrs, headings, rows) {
+  return h(
+    'table',
+    attrs,
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        headings.map((t) => h('th', {}, t)),
+      ),
+    ),
+    h('tbody', {}, rows),
+  );
+}
+
 const time = (ms) => (ms ? new Date(ms).toISOString().replace('T', ' ').slice(0, 19) + ' UTC' : '');
 function ago(ms, now = Date.now()) {
   const s = Math.max(0, Math.round((now - ms) / 1000));
@@ -379,28 +397,23 @@ function drawArrows() {
 }
 
 function timelineTable(entries) {
-  return h(
-    'table',
+  return dataTable(
     { class: 'timeline' },
-    h('thead', {}, h('tr', {}, h('th', {}, 'When'), h('th', {}, 'What'), h('th', {}, 'Who'), h('th', {}, 'Details'))),
-    h(
-      'tbody',
-      {},
-      entries.map((e) =>
+    ['When', 'What', 'Who', 'Details'],
+    entries.map((e) =>
+      h(
+        'tr',
+        { 'data-type': e.type },
+        h('td', {}, time(e.at)),
+        h('td', {}, e.type),
+        h('td', {}, e.actor),
         h(
-          'tr',
-          { 'data-type': e.type },
-          h('td', {}, time(e.at)),
-          h('td', {}, e.type),
-          h('td', {}, e.actor),
-          h(
-            'td',
-            {},
-            e.message,
-            e.revision !== undefined && e.application
-              ? [' ', h('a', { href: `#/revisions/${enc(e.application)}/${e.revision}` }, `r${e.revision}`)]
-              : undefined,
-          ),
+          'td',
+          {},
+          e.message,
+          e.revision !== undefined && e.application
+            ? [' ', h('a', { href: `#/revisions/${enc(e.application)}/${e.revision}` }, `r${e.revision}`)]
+            : undefined,
         ),
       ),
     ),
@@ -480,42 +493,25 @@ async function renderRevision(detail, m) {
       ),
     ),
     h('h2', {}, 'Against what each environment runs'),
-    h(
-      'table',
+    dataTable(
       {},
-      h(
-        'thead',
-        {},
+      ['Environment', 'Runs', 'This revision is', 'Packages that differ', 'Commits between'],
+      detail.environments.map((d) =>
         h(
           'tr',
           {},
-          h('th', {}, 'Environment'),
-          h('th', {}, 'Runs'),
-          h('th', {}, 'This revision is'),
-          h('th', {}, 'Packages that differ'),
-          h('th', {}, 'Commits between'),
-        ),
-      ),
-      h(
-        'tbody',
-        {},
-        detail.environments.map((d) =>
+          h('td', {}, d.environment),
+          h('td', {}, d.running ? `r${d.running}` : '–'),
+          h('td', {}, d.relation),
           h(
-            'tr',
+            'td',
             {},
-            h('td', {}, d.environment),
-            h('td', {}, d.running ? `r${d.running}` : '–'),
-            h('td', {}, d.relation),
-            h(
-              'td',
-              {},
-              d.packages.map((p) => h('div', {}, `${p.package}: ${p.running ?? '–'} → ${p.revision ?? '–'}`)),
-            ),
-            h(
-              'td',
-              {},
-              d.commits.map((c) => h('div', {}, h('code', {}, c.id.slice(0, 8)), ' ', c.message, ' — ', c.author)),
-            ),
+            d.packages.map((p) => h('div', {}, `${p.package}: ${p.running ?? '–'} → ${p.revision ?? '–'}`)),
+          ),
+          h(
+            'td',
+            {},
+            d.commits.map((c) => h('div', {}, h('code', {}, c.id.slice(0, 8)), ' ', c.message, ' — ', c.author)),
           ),
         ),
       ),
@@ -527,37 +523,19 @@ async function renderRevision(detail, m) {
 }
 
 function progressTable(progress) {
-  return h(
-    'table',
+  return dataTable(
     { class: 'progress' },
-    h(
-      'thead',
-      {},
+    ['Environment', 'Stage', 'State', 'Deployed', 'Approved', 'Why it waits'],
+    progress.environments.map((e) =>
       h(
         'tr',
-        {},
-        h('th', {}, 'Environment'),
-        h('th', {}, 'Stage'),
-        h('th', {}, 'State'),
-        h('th', {}, 'Deployed'),
-        h('th', {}, 'Approved'),
-        h('th', {}, 'Why it waits'),
-      ),
-    ),
-    h(
-      'tbody',
-      {},
-      progress.environments.map((e) =>
-        h(
-          'tr',
-          { 'data-environment': e.environment },
-          h('td', {}, e.environment),
-          h('td', {}, e.stage),
-          h('td', {}, e.state),
-          h('td', {}, time(e.deployedAt)),
-          h('td', {}, time(e.approvedAt)),
-          h('td', {}, e.reason ?? ''),
-        ),
+        { 'data-environment': e.environment },
+        h('td', {}, e.environment),
+        h('td', {}, e.stage),
+        h('td', {}, e.state),
+        h('td', {}, time(e.deployedAt)),
+        h('td', {}, time(e.approvedAt)),
+        h('td', {}, e.reason ?? ''),
       ),
     ),
   );
@@ -612,32 +590,19 @@ function renderAudit(view) {
   return [
     h('h1', {}, 'Audit log'),
     form,
-    h(
-      'table',
+    dataTable(
       { class: 'audit' },
-      h(
-        'thead',
-        {},
+      ['When', 'Who', 'Action', 'Environment', 'From', 'What'],
+      view.entries.map((e) =>
         h(
           'tr',
-          {},
-          ['When', 'Who', 'Action', 'Environment', 'From', 'What'].map((t) => h('th', {}, t)),
-        ),
-      ),
-      h(
-        'tbody',
-        {},
-        view.entries.map((e) =>
-          h(
-            'tr',
-            { 'data-action': e.action },
-            h('td', {}, time(e.at)),
-            h('td', {}, e.actor),
-            h('td', {}, e.action),
-            h('td', {}, e.environment ?? ''),
-            h('td', {}, [e.via, e.from].filter(Boolean).join(' ')),
-            h('td', {}, e.message),
-          ),
+          { 'data-action': e.action },
+          h('td', {}, time(e.at)),
+          h('td', {}, e.actor),
+          h('td', {}, e.action),
+          h('td', {}, e.environment ?? ''),
+          h('td', {}, [e.via, e.from].filter(Boolean).join(' ')),
+          h('td', {}, e.message),
         ),
       ),
     ),
@@ -647,36 +612,23 @@ function renderAudit(view) {
 function renderSdks(view) {
   if (!view.available) return [h('h1', {}, 'SDKs'), h('p', {}, 'No SDK publisher runs beside this pipeline.')];
   const table = (rows, withReason) =>
-    h(
-      'table',
+    dataTable(
       {},
-      h(
-        'thead',
-        {},
+      ['SDK', 'Version', 'State', 'Tier', withReason ? 'Why' : 'Published'],
+      rows.map((v) =>
         h(
           'tr',
-          {},
-          ['SDK', 'Version', 'State', 'Tier', withReason ? 'Why' : 'Published'].map((t) => h('th', {}, t)),
-        ),
-      ),
-      h(
-        'tbody',
-        {},
-        rows.map((v) =>
+          { 'data-status': v.status },
+          h('td', {}, v.name),
+          h('td', {}, v.version),
+          h('td', {}, v.status),
+          h('td', {}, v.tier),
           h(
-            'tr',
-            { 'data-status': v.status },
-            h('td', {}, v.name),
-            h('td', {}, v.version),
-            h('td', {}, v.status),
-            h('td', {}, v.tier),
-            h(
-              'td',
-              { class: 'commit-message' },
-              withReason
-                ? [v.reason, v.involved?.length ? ` (involves ${v.involved.map((i) => i.name).join(', ')})` : '']
-                : (v.publishedAt ?? ''),
-            ),
+            'td',
+            { class: 'commit-message' },
+            withReason
+              ? [v.reason, v.involved?.length ? ` (involves ${v.involved.map((i) => i.name).join(', ')})` : '']
+              : (v.publishedAt ?? ''),
           ),
         ),
       ),
