@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -11,11 +12,16 @@ import { deployed, eventually } from './support';
 // The web console in a real browser (Debian's chromium, driven by playwright-core, headless): local mode started,
 // a change pushed and watched from Alpha to Beta on the page, approved from the page, prod-na rolled back from the
 // page with the timeline and audit log showing it, a viewer refused (403), a hostile commit message shown as text,
-// and axe-core finding no serious or critical accessibility problem. Screenshots go to docs/.
+// and axe-core finding no serious or critical accessibility problem. Screenshots go to docs/ on request (SHOTS).
 const CHROMIUM = process.env.LOCKSTEP_CHROMIUM ?? '/usr/bin/chromium';
 const MONDAY_NOON_UTC = Date.parse('2030-01-07T12:00:00Z');
 const HOSTILE = 'Say <script>window.__pwned = true</script> & <b>bold</b>';
-const DOCS = join(import.meta.dirname, '../../docs');
+// The screenshots are always taken; they replace the README's copies in docs/ only when asked
+// (`LOCKSTEP_SCREENSHOTS=docs npm test -- test/e2e/console-browser.test.ts`), so a test run leaves the tree clean.
+const SHOTS =
+  process.env.LOCKSTEP_SCREENSHOTS === 'docs'
+    ? join(import.meta.dirname, '../../docs')
+    : mkdtempSync(join(tmpdir(), 'lockstep-screenshots-'));
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 describe('the web console in chromium', () => {
@@ -90,7 +96,7 @@ describe('the web console in chromium', () => {
     await card('alpha').locator('[data-application]', { hasText: 'sample-app r2' }).waitFor({ timeout: 120_000 });
     await card('beta').locator('[data-application]', { hasText: 'sample-app r2' }).waitFor({ timeout: 120_000 });
     await card('beta').getByRole('button', { name: 'Approve r2' }).waitFor({ timeout: 120_000 });
-    await page.screenshot({ path: join(DOCS, 'console-pipeline.png'), fullPage: true });
+    await page.screenshot({ path: join(SHOTS, 'console-pipeline.png'), fullPage: true });
 
     await page.goto(`${system.services.endpoints.http}/console/#/revisions/sample-app/2`);
     const message = page.locator('.commits .commit-message').first();
@@ -121,7 +127,7 @@ describe('the web console in chromium', () => {
     expect(await page.locator('tr[data-type="rollback-requested"]').textContent()).toContain(
       'release-manager@example.com',
     );
-    await page.screenshot({ path: join(DOCS, 'console-timeline.png'), fullPage: true });
+    await page.screenshot({ path: join(SHOTS, 'console-timeline.png'), fullPage: true });
     expect(await seriousA11yViolations(page)).toEqual([]);
 
     await page.goto(`${system.services.endpoints.http}/console/#/audit?environment=prod-na`);
