@@ -1,7 +1,7 @@
 /** The approval page: what is being approved, and the Approve / Reject form. No script; every value escaped. */
 import type { Revision } from '../core/model';
 import type { ApprovalRequestRecord } from '../ports/stores';
-import type { PresentedLink } from './approvals';
+import { isAuthorOf, type PresentedLink } from './approvals';
 import { escapeHtml as e } from '../core/http';
 
 const STYLE = `body{font-family:system-ui,sans-serif;max-width:48rem;margin:2rem auto;padding:0 1rem;color:#1b1f24}
@@ -38,11 +38,7 @@ export function approvalPage(
       : `Approving lets this revision be promoted to <strong>${e(request.environment)}</strong>; rejecting it keeps it out.`;
   const required = request.required ?? 1;
   const approvedBy = request.approvedBy ?? [];
-  const authored = new Set(
-    [...(revision?.authors ?? []), ...(revision?.commits ?? []).map((c) => c.author)].map((a) =>
-      a.trim().toLowerCase(),
-    ),
-  ).has(approver);
+  const authored = isAuthorOf(revision, approver);
   const progress =
     required > 1
       ? `<p class="note">${approvedBy.length} of ${required} approvals so far${approvedBy.length > 0 ? ` (${approvedBy.map(e).join(', ')})` : ''}. One rejection ends the request.</p>`

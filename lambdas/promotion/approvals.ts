@@ -263,8 +263,8 @@ export async function decideRequest(
   decision: Decision,
   comment: string | undefined,
 ): Promise<ApprovalRequestRecord> {
-  const { request, approver } = await verifyLink(deps, requestId, link);
-  return decideAs(deps, request, approver, decision, comment);
+  const { request, approver, revision } = await verifyLink(deps, requestId, link);
+  return decideAs(deps, request, approver, decision, comment, {}, { revision });
 }
 
 /** Who decides from the console: the authenticated user, and where from (kept in the audit record). */
@@ -308,7 +308,10 @@ export async function decideApprovalAsUser(
   return decideAs(deps, request, approver, input.decision, input.comment, where);
 }
 
-/** Decides `request` as `approver` (already verified), once, then delivers the decision. */
+/**
+ * Decides `request` as `approver` (already verified), once, then delivers the decision. `loaded.revision` is the
+ * request's revision when the caller read it already (the link's check does), so it is not read twice.
+ */
 async function decideAs(
   deps: ApprovalDependencies,
   request: ApprovalRequestRecord,
@@ -316,12 +319,14 @@ async function decideAs(
   decision: Decision,
   comment: string | undefined,
   where: Record<string, unknown> = {},
+  loaded?: { readonly revision: Revision | undefined },
 ): Promise<ApprovalRequestRecord> {
   const { requestId } = request;
   const status = decision === 'approve' ? 'approved' : 'rejected';
   if (request.status !== 'pending') return retryDelivery(deps, request, approver, status, where);
   if (status === 'approved') {
-    await refuseSelfApproval(deps, request, approver, where);
+    const revision = loaded ? loaded.revision : await deps.revisions.get(request.application, request.revision);
+    await refuseSelfApproval(deps, request, revision, approver, where);
     const required = request.required ?? 1;
     if (required > 1) {
       const approvedBy = await deps.approvals.addApproval(requestId, approver, deps.clock());
@@ -370,6 +375,13 @@ async function decideAs(
   return deliverDecision(deps, decided, won.taskToken, where);
 }
 
+/** Whether `person` (an email, any case) authored a commit of `revision`, by the revision's authors and commits. */
+export function isAuthorOf(revision: Revision | undefined, person: string): boolean {
+  if (!revision) return false;
+  const who = person.trim().toLowerCase();
+  return [...revision.authors, ...revision.commits.map((c) => c.author)].some((a) => a.trim().toLowerCase() === who);
+}
+
 /**
  * Nobody approves their own change: an approver who authored a commit of the revision is refused, told why, and
  * the refusal is audited. Rejecting stays open to them.
@@ -377,15 +389,11 @@ async function decideAs(
 async function refuseSelfApproval(
   deps: ApprovalDependencies,
   request: ApprovalRequestRecord,
+  revision: Revision | undefined,
   approver: string,
   where: Record<string, unknown>,
 ): Promise<void> {
-  const revision = await deps.revisions.get(request.application, request.revision);
-  if (!revision) return;
-  const authors = new Set(
-    [...revision.authors, ...revision.commits.map((c) => c.author)].map((a) => a.trim().toLowerCase()),
-  );
-  if (!authors.has(approver)) return;
+  if (!isAuthorOf(revision, approver)) return;
   const message = `${approver} authored a commit in ${request.application} revision ${request.revision}, so another approver must approve it.`;
   await deps.events.append({
     at: deps.clock(),
