@@ -148,3 +148,43 @@ export interface SecretReader {
   /** The secret's string value, cached for a short time per cold start; `fresh` reads it again past the cache. */
   get(secretId: string, options?: { readonly fresh?: boolean }): Promise<string>;
 }
+
+/** CloudWatch's three alarm states. */
+export type AlarmStateValue = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
+
+/** Where an environment's alarms live: its own account and region, read through its role when cross-account. */
+export interface AlarmScope {
+  /** Region of the environment's alarms; omitted: the pipeline's own region. */
+  readonly region?: string;
+  /** Role assumed to read alarms in another account; omitted: the function's own credentials. */
+  readonly roleArn?: string;
+}
+
+export interface AlarmState {
+  /** The alarm's name (an ARN in the configuration is resolved to the name it ends with). */
+  readonly name: string;
+  readonly state: AlarmStateValue;
+  /** CloudWatch's `StateReason`, shown in the timeline and notifications. */
+  readonly reason: string;
+  /** When the alarm last changed state (ISO 8601). */
+  readonly updatedAt: string;
+}
+
+/** One transition of an alarm into ALARM, from its history. */
+export interface AlarmFiring {
+  readonly name: string;
+  /** When it went into ALARM (ISO 8601). */
+  readonly at: string;
+  readonly reason: string;
+}
+
+/**
+ * CloudWatch alarms as the alarm-watched bake reads them (DescribeAlarms, DescribeAlarmHistory). Polling reads the
+ * history as well as the current state so an alarm that went into ALARM and back between two polls still counts.
+ */
+export interface AlarmReader {
+  /** The current state of each named alarm. Names that are not alarms are left out of the result. */
+  states(scope: AlarmScope, names: readonly string[]): Promise<AlarmState[]>;
+  /** Every transition of the named alarms into ALARM at or after `since` (ISO 8601), oldest first. */
+  firingsSince(scope: AlarmScope, names: readonly string[], since: string): Promise<AlarmFiring[]>;
+}
