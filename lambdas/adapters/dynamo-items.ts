@@ -75,7 +75,14 @@ const epochMs = z.number();
 const count = z.number().int().nonnegative();
 const revisionNumber = z.number().int().positive();
 const versionSet = z.record(z.string(), z.string());
-const commit = z.object({ id: z.string(), message: z.string(), author: z.string(), timestamp: epochMs });
+/** `pushedBy` is absent on commits recorded before pushers were (and on those no push delivery reported). */
+const commit = z.object({
+  id: z.string(),
+  message: z.string(),
+  author: z.string(),
+  timestamp: epochMs,
+  pushedBy: z.string().optional(),
+});
 
 // Deployment system (LOCKSTEP_TABLE_REVISIONS, LOCKSTEP_TABLE_ENVIRONMENTS, LOCKSTEP_TABLE_LOCKS, LOCKSTEP_TABLE_EVENTS)
 
@@ -196,6 +203,7 @@ export const pushItem = z.object({
   message: z.string(),
   commits: z.array(commit).optional(),
   before: z.string().optional(),
+  pusher: z.string().optional(),
   receivedAt: epochMs,
   deliveryId: z.string(),
 });

@@ -13,6 +13,12 @@ export interface Commit {
   readonly message: string;
   readonly author: string;
   readonly timestamp: number;
+  /**
+   * Who pushed it, named as approvers are (an email where the source allows: see `identities` in the pipeline
+   * schema). Absent on commits recorded before pushers were, and on commits no push delivery reported (found by the
+   * reconcile pass): then only the author counts for self-approval.
+   */
+  readonly pushedBy?: string;
 }
 
 /** An immutable, numbered build of an application. Numbers start at 1 per application. */

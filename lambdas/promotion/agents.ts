@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { promotionId, type Pipeline } from '../core/config/schema';
-import { planBuilds, type BuildRequest, type Push } from '../core/decide/autobuild';
+import { commitsOf, planBuilds, type BuildCommit, type BuildRequest, type Push } from '../core/decide/autobuild';
 import { reconcile, type PromotionDecision, type World } from '../core/decide/snapshots';
 import type { EnvironmentPin } from '../core/model';
 import { attemptOf, buildProjectName, executionName } from '../core/names';
@@ -283,6 +283,7 @@ export async function completeBuilds(deps: AgentDependencies): Promise<{ applica
       continue;
     }
     const source = info.artifactLocation ?? buildArtifactUri(deps.artifactsBucket, build.application, build.id);
+    const commits = await withPushers(deps, build.commits);
     let revision;
     try {
       revision = await deps.revisions.create(build.application, build.buildId, async (number) => {
@@ -290,7 +291,13 @@ export async function completeBuilds(deps: AgentDependencies): Promise<{ applica
         await deps.artifacts.copy(source, artifact);
         return {
           versionSet: build.versionSet,
-          commits: build.commits.map(({ id, message, author, timestamp }) => ({ id, message, author, timestamp })),
+          commits: commits.map(({ id, message, author, timestamp, pushedBy }) => ({
+            id,
+            message,
+            author,
+            timestamp,
+            ...(pushedBy !== undefined ? { pushedBy } : {}),
+          })),
           authors: [...new Set(build.commits.map((c) => c.author))],
           artifact,
           buildId: build.buildId,
@@ -322,6 +329,31 @@ export async function completeBuilds(deps: AgentDependencies): Promise<{ applica
     }
   }
   return created;
+}
+
+/**
+ * The build's commits, each with its pusher: a commit whose push delivery arrived after the build was planned (a
+ * late or redelivered webhook, a burst whose deliveries crossed, a commit first found in the repository by the
+ * build's head read) is matched with that delivery now, so the revision records who pushed it. The pushes are read
+ * only when a commit lacks its pusher.
+ */
+async function withPushers(
+  deps: Pick<AgentDependencies, 'builds'>,
+  commits: readonly BuildCommit[],
+): Promise<BuildCommit[]> {
+  if (commits.every((c) => c.pushedBy !== undefined)) return [...commits];
+  const pushers = new Map<string, string>();
+  for (const push of await deps.builds.pushes()) {
+    for (const c of commitsOf(push)) {
+      const key = `${push.package}@${c.id}`;
+      // The first delivery that names a commit pushed it; later ones (a re-push to another branch) only repeat it.
+      if (c.pushedBy !== undefined && !pushers.has(key)) pushers.set(key, c.pushedBy);
+    }
+  }
+  return commits.map((c) => {
+    const pushedBy = c.pushedBy ?? pushers.get(`${c.package}@${c.id}`);
+    return pushedBy !== undefined ? { ...c, pushedBy } : c;
+  });
 }
 
 /**

@@ -1,7 +1,8 @@
 /** The approval page: what is being approved, and the Approve / Reject form. No script; every value escaped. */
 import type { Revision } from '../core/model';
 import type { ApprovalRequestRecord } from '../ports/stores';
-import { isAuthorOf, type PresentedLink } from './approvals';
+import type { PresentedLink } from './approvals';
+import { describeOwnChange, ownChangeIn } from './self-approval';
 import { escapeHtml as e } from '../core/http';
 
 const STYLE = `body{font-family:system-ui,sans-serif;max-width:48rem;margin:2rem auto;padding:0 1rem;color:#1b1f24}
@@ -38,13 +39,13 @@ export function approvalPage(
       : `Approving lets this revision be promoted to <strong>${e(request.environment)}</strong>; rejecting it keeps it out.`;
   const required = request.required ?? 1;
   const approvedBy = request.approvedBy ?? [];
-  const authored = isAuthorOf(revision, approver);
+  const own = ownChangeIn(revision, approver);
   const progress =
     required > 1
       ? `<p class="note">${approvedBy.length} of ${required} approvals so far${approvedBy.length > 0 ? ` (${approvedBy.map(e).join(', ')})` : ''}. One rejection ends the request.</p>`
       : '';
-  const selfNote = authored
-    ? `<p class="note"><strong>You authored a commit in this revision</strong>, so you cannot approve it; another approver must. You may reject it.</p>`
+  const selfNote = own
+    ? `<p class="note" id="self-approval"><strong>You ${e(describeOwnChange(own))} in this revision</strong>, so you cannot approve it; another approver must. You may reject it.</p>`
     : '';
   const decided =
     request.status === 'pending'

@@ -22,6 +22,7 @@ import type {
 import { ApprovalLinkSigner, type ApprovalLinkClaims } from './approval-link';
 import { HttpError } from './errors';
 import { approvalRequested, approvalRequestedNotice } from './notifications';
+import { describeOwnChange, ownChangeIn } from './self-approval';
 
 export interface ApprovalDependencies {
   readonly pipelineName: string;
@@ -375,16 +376,9 @@ async function decideAs(
   return deliverDecision(deps, decided, won.taskToken, where);
 }
 
-/** Whether `person` (an email, any case) authored a commit of `revision`, by the revision's authors and commits. */
-export function isAuthorOf(revision: Revision | undefined, person: string): boolean {
-  if (!revision) return false;
-  const who = person.trim().toLowerCase();
-  return [...revision.authors, ...revision.commits.map((c) => c.author)].some((a) => a.trim().toLowerCase() === who);
-}
-
 /**
- * Nobody approves their own change: an approver who authored a commit of the revision is refused, told why, and
- * the refusal is audited. Rejecting stays open to them.
+ * Nobody approves their own change: an approver who authored or pushed a commit of the revision is refused, told
+ * which commit and why, and the refusal is audited. Rejecting stays open to them.
  */
 async function refuseSelfApproval(
   deps: ApprovalDependencies,
@@ -393,19 +387,27 @@ async function refuseSelfApproval(
   approver: string,
   where: Record<string, unknown>,
 ): Promise<void> {
-  if (!isAuthorOf(revision, approver)) return;
-  const message = `${approver} authored a commit in ${request.application} revision ${request.revision}, so another approver must approve it.`;
+  const own = ownChangeIn(revision, approver);
+  if (!own) return;
+  const what = describeOwnChange(own);
+  const message = `You (${approver}) ${what} in ${request.application} revision ${request.revision}, so another approver must approve it.`;
   await deps.events.append({
     at: deps.clock(),
     type: 'approval-refused',
     actor: approver,
-    message: `Refused ${approver}'s approval of ${request.application} revision ${request.revision} in ${request.environment}: they authored a commit in it`,
+    message: `Refused ${approver}'s approval of ${request.application} revision ${request.revision} in ${request.environment}: they ${what} in it`,
     environment: request.environment,
     application: request.application,
     revision: request.revision,
     execution: request.execution,
     ...(request.promotion ? { promotion: request.promotion } : {}),
-    details: { requestId: request.requestId, reason: 'self-approval', ...where },
+    details: {
+      requestId: request.requestId,
+      reason: 'self-approval',
+      role: own.role,
+      ...(own.commit ? { commit: own.commit } : {}),
+      ...where,
+    },
   });
   throw new HttpError(403, message);
 }

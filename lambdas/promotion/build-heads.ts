@@ -62,9 +62,16 @@ export async function resolveBuildRequest(
       }
       const commits = await commitsBetween(source.reader, source.repository, head, previous?.[name]);
       versionSet[name] = head;
+      // The repository knows the commits, the deliveries know who pushed them: keep the pusher for self-approval.
+      const pushedBy = new Map(
+        request.commits.filter((c) => c.package === name && c.pushedBy).map((c) => [c.id, c.pushedBy!]),
+      );
       read.set(
         name,
-        commits.map((c) => ({ package: name, ...toCommit(c) })),
+        commits.map((c) => {
+          const pusher = pushedBy.get(c.id);
+          return { package: name, ...toCommit(c), ...(pusher ? { pushedBy: pusher } : {}) };
+        }),
       );
     } catch (error) {
       if (error instanceof CommitNotFoundError) return { kind: 'missing', request, error };

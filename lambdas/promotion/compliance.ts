@@ -3,13 +3,15 @@
  * the step gathers; the sign-off records the evidence and every finding in the audit record.
  *
  * - `tests-passed`: the environment's test steps ran in this workflow and none failed.
- * - `separation-of-duties`: a person approved the revision manually, and that person authored none of its commits.
+ * - `separation-of-duties`: a person approved the revision manually, and that person authored and pushed none of its
+ *   commits (the same check as the approval link's, `ownChangeIn`).
  * - `change-recorded`: the revision traces back to commits, a build and an artifact (nothing deployed from nowhere).
  * - `change-management`: tests passed and change recorded (for environments without a manual step).
  * - `standard`: all three.
  */
 import type { CompliancePolicy } from '../core/config/schema';
 import type { Revision } from '../core/model';
+import { describeOwnChange, ownChangeIn } from './self-approval';
 
 export interface ComplianceEvidence {
   readonly environment: string;
@@ -29,8 +31,6 @@ export interface ComplianceFinding {
 }
 
 type Rule = (evidence: ComplianceEvidence) => ComplianceFinding;
-
-const normalise = (identity: string) => identity.trim().toLowerCase();
 
 const testsPassed: Rule = ({ revision, environment, configuredTests, testResults }) => {
   if (configuredTests === 0) {
@@ -63,17 +63,17 @@ const separationOfDuties: Rule = ({ revision, approver }) => {
       message: 'no manual approval in this workflow: add approval.manual to the environment',
     };
   }
-  const authors = new Set([...revision.authors, ...revision.commits.map((c) => c.author)].map(normalise));
-  return authors.has(normalise(approver))
+  const own = ownChangeIn(revision, approver);
+  return own
     ? {
         rule: 'separation-of-duties',
         passed: false,
-        message: `${approver} approved a revision they authored commits in`,
+        message: `${approver} approved a revision they ${describeOwnChange(own)} in`,
       }
     : {
         rule: 'separation-of-duties',
         passed: true,
-        message: `approved by ${approver}, who authored none of the ${revision.commits.length} commits`,
+        message: `approved by ${approver}, who authored and pushed none of the ${revision.commits.length} commits`,
       };
 };
 

@@ -18,6 +18,7 @@ interface GitHubPushPayload {
   head_commit?: GitHubCommit | null;
   commits?: unknown;
   pusher?: { email?: unknown; name?: unknown };
+  sender?: { login?: unknown };
 }
 
 interface GitHubCommit {
@@ -119,6 +120,7 @@ export function githubPushIntake(
   const author = head?.author ?? authorOf(p.head_commit) ?? str(p.pusher?.email) ?? str(p.pusher?.name) ?? 'unknown';
   const message = head?.message ?? (str(p.head_commit?.message) ?? '').slice(0, MESSAGE_LIMIT);
   const before = str(p.before);
+  const pusher = githubPusher(pipeline, p);
   return {
     kind: 'pushes',
     pushes: building.map((pkg) => ({
@@ -131,8 +133,27 @@ export function githubPushIntake(
       deliveryId,
       ...(before && !ZERO_SHA.test(before) ? { before } : {}),
       ...(commits.length > 0 ? { commits } : {}),
+      ...(pusher ? { pusher } : {}),
     })),
   };
+}
+
+/**
+ * Who pushed, as approvers are named: the pipeline's `identities` entry for `github:<login>` (the pusher's login is
+ * `pusher.name`, the delivery's `sender.login` when that is absent), else `pusher.email`, else `github:<login>`
+ * (which matches no approver email: such a pusher is recorded, not recognised).
+ */
+function githubPusher(pipeline: Pipeline, p: GitHubPushPayload): string | undefined {
+  const login = str(p.pusher?.name) ?? str(p.sender?.login);
+  const mapped = login ? identityOf(pipeline, [`github:${login}`]) : undefined;
+  return mapped ?? str(p.pusher?.email)?.toLowerCase() ?? (login ? `github:${login}` : undefined);
+}
+
+/** The approver email the pipeline's `identities` gives the first of `keys` it names (keys compared as written). */
+function identityOf(pipeline: Pipeline, keys: readonly string[]): string | undefined {
+  const identities = pipeline.identities ?? {};
+  for (const key of keys) if (Object.hasOwn(identities, key)) return identities[key]!.toLowerCase();
+  return undefined;
 }
 
 interface CodeCommitEvent {
@@ -181,7 +202,8 @@ export function codecommitIntake(pipeline: Pipeline, event: unknown, receivedAt:
   const packages = repoPackages.filter((pkg) => branchOf(pkg) === branch && pkg.autoBuild);
   if (packages.length === 0) return { kind: 'ignored', reason: `branch ${branch} of ${repository} is not tracked` };
   const caller = str(d.callerUserArn);
-  const author = caller ? pusherIdentity(caller) : 'unknown';
+  const pusher = caller ? pusherIdentity(pipeline, caller) : undefined;
+  const author = pusher ?? 'unknown';
   const message = `(CodeCommit push by ${caller ?? 'an unknown caller'}; the event carries no commit message or author, so the pusher is recorded as the author)`;
   const deliveryId = str(e.id) ?? `${repository}:${branch}:${commit}`;
   const before = str(d.oldCommitId);
@@ -196,13 +218,24 @@ export function codecommitIntake(pipeline: Pipeline, event: unknown, receivedAt:
       receivedAt,
       deliveryId,
       ...(before ? { before } : {}),
+      ...(pusher ? { pusher } : {}),
     })),
   };
 }
 
-/** `arn:aws:sts::1:assumed-role/Role/ann@example.com` -> `ann@example.com`; `arn:aws:iam::1:user/dev` -> `user/dev`. */
-function pusherIdentity(callerArn: string): string {
+/**
+ * The pusher a CodeCommit caller ARN names, as approvers are named: the pipeline's `identities` entry for the full
+ * ARN, else for its resource (`user/dev`, `assumed-role/Deployer/ci`); else the session or user name when it is an
+ * email (IAM Identity Center and most federated sessions are named by email); else the resource.
+ *
+ * @example
+ * pusherIdentity(pipeline, 'arn:aws:sts::1:assumed-role/Role/ann@example.com'); // 'ann@example.com'
+ * pusherIdentity(pipeline, 'arn:aws:iam::1:user/dev'); // 'user/dev', or identities['user/dev'] when given
+ */
+export function pusherIdentity(pipeline: Pipeline, callerArn: string): string {
   const resource = callerArn.replace(/^arn:[^:]+:(iam|sts)::\d+:/, '');
+  const mapped = identityOf(pipeline, [callerArn, resource]);
+  if (mapped) return mapped;
   const last = resource.split('/').at(-1) ?? '';
-  return /^[^@\s]+@[^@\s]+$/.test(last) ? last : resource;
+  return /^[^@\s]+@[^@\s]+$/.test(last) ? last.toLowerCase() : resource;
 }

@@ -52,16 +52,17 @@ async function newRequest(
   token: string,
   approvers: readonly string[] = ['ann@example.com', 'Bob@example.com'],
   required?: number,
+  revision = 1,
 ): Promise<{ requestId: string; links: Record<string, URL> }> {
   mocks.sns.resetHistory();
   const { requestId } = await requestApproval({
     taskToken: token,
     request: {
-      execution: 'web-to-Beta-web-r1',
+      execution: `web-to-Beta-web-r${revision}`,
       promotion: 'web-to-Beta',
       environment: 'Beta',
       application: 'web',
-      revision: 1,
+      revision,
       approvers,
       ...(required !== undefined ? { required } : {}),
       timeoutSeconds: 3600,
@@ -311,11 +312,11 @@ describe('N-of-M approvals, with no self-approval', () => {
 
     // dev@example.com authored the revision's commit: the page says so, and an approval is refused and audited.
     const page = await get(links['dev@example.com']!);
-    expect(page.body).toContain('You authored a commit in this revision');
+    expect(page.body).toContain('You authored commit c7c7c7c7c7c7 in this revision');
     const refused = await post(links['dev@example.com']!, 'approve');
     expect(refused.statusCode).toBe(403);
     expect(refused.body).toContain(
-      'dev@example.com authored a commit in web revision 1, so another approver must approve it.',
+      'You (dev@example.com) authored commit c7c7c7c7c7c7 in web revision 1, so another approver must approve it.',
     );
     const audit = await runtime.eventStore().list({ application: 'web', revision: 1 });
     expect(audit.find((e) => e.type === 'approval-refused' && e.details?.requestId === requestId)).toMatchObject({
@@ -348,6 +349,43 @@ describe('N-of-M approvals, with no self-approval', () => {
     expect(failure!.args[0].input.error).toBe('ApprovalRejectedError');
     expect((await post(links['bob@example.com']!, 'approve')).statusCode).toBe(409);
     expect(deliveredFor('token-2of3-reject')).toHaveLength(1);
+  });
+
+  it('refuses the approver who pushed a commit, even one authored by someone else, and says which commit', async () => {
+    await runtime.revisionStore().create('web', 'build-pushed', async () => ({
+      versionSet: { web: 'd8' },
+      commits: [
+        {
+          id: 'd8d8d8d8d8d8d8d8',
+          message: 'Tidy',
+          author: 'dev@example.com',
+          timestamp: 2,
+          pushedBy: 'Ann@Example.com',
+        },
+      ],
+      authors: ['dev@example.com'],
+      artifact: 's3://artifacts/revisions/web/2/artifact.zip',
+      buildId: 'build-pushed',
+      createdAt: 2,
+      priority: false,
+    }));
+    const { requestId, links } = await newRequest('token-pushed', three, 2, 2);
+    expect((await get(links['ann@example.com']!)).body).toContain('You pushed commit d8d8d8d8d8d8 in this revision');
+    const refused = await post(links['ann@example.com']!, 'approve');
+    expect(refused.statusCode).toBe(403);
+    expect(refused.body).toContain(
+      'You (ann@example.com) pushed commit d8d8d8d8d8d8 in web revision 2, so another approver must approve it.',
+    );
+    const audit = await runtime.eventStore().list({ application: 'web', revision: 2 });
+    expect(audit.find((e) => e.type === 'approval-refused' && e.details?.requestId === requestId)).toMatchObject({
+      actor: 'ann@example.com',
+      message: expect.stringContaining('they pushed commit d8d8d8d8d8d8 in it'),
+      details: expect.objectContaining({ reason: 'self-approval', role: 'pushed', commit: 'd8d8d8d8d8d8' }),
+    });
+    // Neither the pusher's refusal nor the author's counts: bob alone is one of two approvals.
+    expect((await post(links['dev@example.com']!, 'approve')).statusCode).toBe(403);
+    expect((await post(links['bob@example.com']!, 'approve')).body).toContain('1 of 2 approvals');
+    expect(deliveredFor('token-pushed')).toHaveLength(0);
   });
 
   it('decides exactly once when N approvals and a rejection arrive at once, 50 times over', async () => {

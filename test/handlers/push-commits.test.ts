@@ -119,6 +119,8 @@ describe('pushes with several commits', () => {
     ]);
     expect(revision.commits[0]!.timestamp).toBe(Date.parse('2030-02-01T09:50:00Z'));
     expect([...revision.authors].sort()).toEqual(['ann@example.com', 'carl@example.com']);
+    // Carl pushed all three: the revision records him as each commit's pusher.
+    expect(revision.commits.map((c) => c.pushedBy)).toEqual(Array(3).fill('carl@example.com'));
 
     // Ann authored only the first commit, under Carl's head: she still may not approve.
     const byAnn = evaluatePolicy('separation-of-duties', evidence(revision, 'Ann@Example.com'))!;
@@ -176,9 +178,46 @@ describe('pushes with several commits', () => {
       [head, 'ann@example.com', 'Tune the retry policy'],
     ]);
     expect(revision.authors).toEqual(expect.arrayContaining(['carol@example.com', 'ann@example.com']));
-    // Both authors are kept from approving their own change; the pusher is not an author.
+    // The SSO session named the pusher by email: each commit records Bob as its pusher.
+    expect(revision.commits.map((c) => c.pushedBy)).toEqual(['bob@example.com', 'bob@example.com']);
+    // Both authors and the pusher are kept from approving the change; an uninvolved approver is not.
     expect(evaluatePolicy('separation-of-duties', evidence(revision, 'carol@example.com'))!.passed).toBe(false);
     expect(evaluatePolicy('separation-of-duties', evidence(revision, 'ann@example.com'))!.passed).toBe(false);
-    expect(evaluatePolicy('separation-of-duties', evidence(revision, 'bob@example.com'))!.passed).toBe(true);
+    const byBob = evaluatePolicy('separation-of-duties', evidence(revision, 'bob@example.com'))!;
+    expect(byBob.passed).toBe(false);
+    expect(byBob.findings[0]!.message).toBe(
+      `bob@example.com approved a revision they pushed commit ${middle.slice(0, 12)} in`,
+    );
+    expect(evaluatePolicy('separation-of-duties', evidence(revision, 'dora@example.com'))!.passed).toBe(true);
+  });
+
+  it('records who pushed each commit of a burst of GitHub pushes built as one revision', async () => {
+    jest.setSystemTime(new Date('2030-02-01T12:00:00Z'));
+    const [first, second] = ['4d'.repeat(20), '5e'.repeat(20)];
+    const previous = (await runtime.revisionStore().list('web')).at(-1)!.versionSet.web!;
+    const push = (id: string, before: string, pusher: string, delivery: string) =>
+      deliver(
+        {
+          ref: 'refs/heads/main',
+          before,
+          after: id,
+          repository: { full_name: 'acme/web', name: 'web', owner: { login: 'acme' } },
+          commits: [commit(id, 'dev@example.com', 'Dev', `Change ${id.slice(0, 2)}`, '2030-02-01T11:59:00Z')],
+          head_commit: commit(id, 'dev@example.com', 'Dev', `Change ${id.slice(0, 2)}`, '2030-02-01T11:59:00Z'),
+          pusher: { name: pusher.split('@')[0], email: pusher },
+        },
+        delivery,
+      );
+    // Delivered out of order, within one debounce: the build is of both, each commit with its own pusher.
+    expect(await push(second, first, 'erin@example.com', 'burst-2')).toBe(202);
+    expect(await push(first, previous, 'fay@example.com', 'burst-1')).toBe(202);
+    const revision = await buildRevision('web', '2030-02-01T12:00:00Z');
+    expect(revision.commits.map((c) => [c.id, c.pushedBy])).toEqual([
+      [first, 'fay@example.com'],
+      [second, 'erin@example.com'],
+    ]);
+    expect(evaluatePolicy('separation-of-duties', evidence(revision, 'fay@example.com'))!.findings[0]!.message).toBe(
+      `fay@example.com approved a revision they pushed commit ${first.slice(0, 12)} in`,
+    );
   });
 });

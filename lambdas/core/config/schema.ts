@@ -357,6 +357,30 @@ export const retentionSchema = z
   );
 export type RetentionDefinition = z.infer<typeof retentionSchema>;
 
+/**
+ * Who a pusher is, as approvers are named. A GitHub push names its pusher by email (`pusher.email`); a CodeCommit
+ * push names an IAM caller ARN, which is no email. A key is that caller: a full ARN
+ * (`arn:aws:sts::123456789012:assumed-role/Deployer/ci`), its resource (`user/ann`, `assumed-role/Deployer/ci`), or
+ * a GitHub login (`github:octocat`, which wins over the push's `pusher.email`). The value is the approver email.
+ */
+const PUSHER_KEY =
+  /^(arn:aws[a-z-]*:(iam|sts)::\d{12}:\S+|(user|role|assumed-role|federated-user)\/\S+|github:[A-Za-z0-9][A-Za-z0-9-]*)$/;
+
+export const identitiesSchema = z
+  .record(z.string(), z.email('map each pusher to an approver email'))
+  // Checked here rather than as the record's key schema: zod reports a bad key only as "Invalid key in record".
+  .superRefine((identities, ctx) => {
+    for (const key of Object.keys(identities).filter((k) => !PUSHER_KEY.test(k)))
+      ctx.addIssue({
+        code: 'custom',
+        path: [key],
+        message: `"${key}" names no pusher: write an IAM/STS ARN, its resource ("user/ann", "assumed-role/Deployer/ci") or "github:<login>"`,
+      });
+  })
+  .describe(
+    'Pushers (CodeCommit caller ARNs, GitHub logins) -> approver emails, so a pusher who is also an approver cannot approve their own push. @default none: an assumed-role session named by email maps to that email, a GitHub push to pusher.email',
+  );
+
 export const pipelineSchema = z.strictObject({
   pipeline: z.strictObject({
     name: pipelineNameSchema,
@@ -374,6 +398,8 @@ export const pipelineSchema = z.strictObject({
   notifications: z.array(notificationSchema).default([]),
   /** History retention. @default keep everything in the tables */
   retention: retentionSchema.optional(),
+  /** Pushers -> approver emails (see `identitiesSchema`). @default none */
+  identities: identitiesSchema.optional(),
 });
 
 /** What users write (defaults optional). */

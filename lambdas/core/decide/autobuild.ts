@@ -39,6 +39,11 @@ export interface Push {
   readonly commits?: readonly Commit[];
   /** The branch head before the push (GitHub `before`, CodeCommit `oldCommitId`), when the source says. */
   readonly before?: string;
+  /**
+   * Who pushed, as approvers are named (GitHub `pusher.email`, a CodeCommit caller ARN mapped through the pipeline's
+   * `identities`). Every commit of the push is recorded as pushed by them. @default unknown (older records)
+   */
+  readonly pusher?: string;
   /** When Lockstep received it (epoch ms). */
   readonly receivedAt: number;
   /** GitHub delivery id or EventBridge event id; a redelivery carries the same one. */
@@ -101,11 +106,19 @@ function branchOf(pkg: PackageDefinition): string {
 
 const keyOf = (pkg: string, commit: string) => `${pkg}@${commit}`;
 
-/** The commits a push brought, oldest first; the head commit always among them (last, unless listed earlier). */
+/**
+ * The commits a push brought, oldest first; the head commit always among them (last, unless listed earlier). Each
+ * carries the push's pusher, unless it names its own.
+ */
 export function commitsOf(push: Push): Commit[] {
   const listed = push.commits ?? [];
-  if (listed.some((c) => c.id === push.commit)) return [...listed];
-  return [...listed, { id: push.commit, message: push.message, author: push.author, timestamp: push.receivedAt }];
+  const head: Commit[] = listed.some((c) => c.id === push.commit)
+    ? []
+    : [{ id: push.commit, message: push.message, author: push.author, timestamp: push.receivedAt }];
+  const commits: Commit[] = [...listed, ...head];
+  return push.pusher === undefined
+    ? commits
+    : commits.map((c) => (c.pushedBy === undefined ? { ...c, pushedBy: push.pusher } : c));
 }
 
 /** FNV-1a, base 36: a short stable id from the pending push keys. */

@@ -14,7 +14,15 @@ const revisionSchema = z.strictObject({
   number: z.number().int().positive(),
   versionSet,
   commits: z
-    .array(z.strictObject({ id: z.string(), message: z.string(), author: z.string(), timestamp: epochMs }))
+    .array(
+      z.strictObject({
+        id: z.string(),
+        message: z.string(),
+        author: z.string(),
+        timestamp: epochMs,
+        pushedBy: z.string().optional(),
+      }),
+    )
     .default([]),
   authors: z.array(z.string()).default([]),
   artifact: z.string().default(''),
