@@ -97,8 +97,30 @@ export async function commitChange(
   return (await git(dir, 'rev-parse', 'HEAD')).trim();
 }
 
+/** A person as git names them. */
+export interface GitIdentity {
+  readonly name: string;
+  readonly email: string;
+}
+
+/**
+ * Who pushes from `dir`: the identity git would commit as there (the repository's `user.name`/`user.email`, else
+ * the user's global ones), as GitHub names the pusher of a push; Lockstep's local identity when git has none.
+ */
+export async function localPusher(dir: string): Promise<GitIdentity> {
+  const read = (key: string) =>
+    git(dir, 'config', '--get', key).then(
+      (v) => v.trim() || undefined,
+      () => undefined,
+    );
+  const [name, email] = await Promise.all([read('user.name'), read('user.email')]);
+  return { name: name ?? AUTHOR.name, email: email ?? AUTHOR.email };
+}
+
 export interface PushPayloadOptions {
   readonly dir: string;
+  /** Who the push names as its pusher. @default `localPusher(dir)` */
+  readonly pusher?: GitIdentity;
   readonly branch?: string;
   /** Commit the branch pointed at before the push; all-zero (a new branch) when omitted. */
   readonly before?: string;
@@ -113,6 +135,7 @@ export async function pushPayload(options: PushPayloadOptions): Promise<Record<s
   const before = options.before ?? ZERO_SHA;
   const fullName = options.repositoryFullName ?? `local/${options.dir.split('/').filter(Boolean).pop()}`;
   const [owner, repoName] = fullName.split('/') as [string, string];
+  const pusher = options.pusher ?? (await localPusher(options.dir));
   const htmlUrl = pathToFileURL(options.dir).href;
   const range = before === ZERO_SHA ? ['-1', after] : [`${before}..${after}`];
   const SEP = '\x1f';
@@ -170,7 +193,7 @@ export async function pushPayload(options: PushPayloadOptions): Promise<Record<s
       default_branch: branch,
       master_branch: branch,
     },
-    pusher: { name: AUTHOR.name, email: AUTHOR.email },
+    pusher: { name: pusher.name, email: pusher.email },
     sender: { login: owner },
   };
 }

@@ -19,7 +19,7 @@ import { systemClock, type Clock } from '../clock';
 import { localProject } from '../codebuild/projects';
 import { lambdaArn, LOCAL_SECRETS } from '../constants';
 import { LocalModeError } from '../errors';
-import { commitChange, createSampleRepository, pushToWebhook, type PushResult } from '../git';
+import { commitChange, createSampleRepository, pushToWebhook, type GitIdentity, type PushResult } from '../git';
 import { startLocalServices, type LocalServices } from '../runtime';
 import type { LocalFunctionHandler } from '../stepfunctions/step-functions';
 import { ProgressConsole } from '../console/progress';
@@ -114,7 +114,7 @@ export interface LocalSystem {
   status(): Promise<SystemStatus>;
   formatStatus(status: SystemStatus): string[];
   /** Commits a change in the sample repository and sends its signed push to the webhook. */
-  push(options?: { message?: string; failTests?: boolean }): Promise<PushResult>;
+  push(options?: LocalChange): Promise<PushResult>;
   stop(): Promise<void>;
 }
 
@@ -190,7 +190,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     }
     const connection = await publishConnection({ services, pipeline, dataDir, configFile, pipelineFile, sdk });
 
-    const push = async (change: { message?: string; failTests?: boolean } = {}) => {
+    const push = async (change: LocalChange = {}) => {
       if (!connection.repositories[0])
         throw new LocalModeError(
           `No package of ${pipeline.pipeline.name} has a local source inside ${dataDir}: nothing to push`,
@@ -498,10 +498,20 @@ function checkOwnRepositories(pipeline: Pipeline, dataDir: string): void {
 }
 
 /** Commits a change in the first local repository of a running system and sends the signed push. */
+/** What `lockstep push` commits and who it says did it. */
+export interface LocalChange {
+  readonly message?: string;
+  readonly failTests?: boolean;
+  /** The commit's author. @default the repository's git identity (`user.name`, `user.email`) */
+  readonly author?: GitIdentity;
+  /** Who the push names as its pusher (`pusher` of the delivery). @default the repository's git identity */
+  readonly pusher?: GitIdentity;
+}
+
 export async function pushChange(
   connection: LocalSystemConnection,
   webhookSecret: string,
-  change: { message?: string; failTests?: boolean },
+  change: LocalChange,
 ): Promise<PushResult> {
   const repo = connection.repositories[0];
   if (!repo) throw new LocalModeError('The pipeline has no local repository to push');
@@ -514,6 +524,7 @@ export async function pushChange(
     files: change.failTests
       ? { FAIL_TESTS: `${message}\n` }
       : { FAIL_TESTS: null, 'CHANGES.md': `${stamp} ${message}\n` },
+    ...(change.author ? { author: change.author } : {}),
   });
   return pushToWebhook({
     dir: repo.dir,
@@ -521,6 +532,7 @@ export async function pushChange(
     url: connection.webhookUrl,
     secret: webhookSecret,
     repositoryFullName: `local/${repo.package}`,
+    ...(change.pusher ? { pusher: change.pusher } : {}),
   });
 }
 
