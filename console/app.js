@@ -100,12 +100,13 @@ async function act(path, body, done) {
 
 const pages = [
   [/^\/?$/, () => ['/console/api/pipeline', renderPipeline]],
+  // A timeline page is addressed by the cursor the API gave for it (opaque, base64url), not by number.
   [
-    /^\/environments\/([^/]+)(?:\/page\/(\d+))?$/,
-    (m) => [`/console/api/environments/${enc(m[1])}/timeline?page=${m[2] ?? 1}`, renderTimeline],
+    /^\/environments\/([^/]+)(?:\/page\/([A-Za-z0-9_-]+))?$/,
+    (m) => [`/console/api/environments/${enc(m[1])}/timeline${cursorQuery(m[2])}`, renderTimeline],
   ],
   [
-    /^\/revisions\/([^/]+)\/(\d+)(?:\/page\/(\d+))?$/,
+    /^\/revisions\/([^/]+)\/(\d+)(?:\/page\/([A-Za-z0-9_-]+))?$/,
     (m) => [`/console/api/revisions/${enc(m[1])}/${m[2]}`, renderRevision, m],
   ],
   [/^\/commits\/([^/]+)$/, (m) => [`/console/api/commits/${enc(m[1])}/progress`, renderProgress]],
@@ -420,30 +421,29 @@ function timelineTable(entries) {
   );
 }
 
-function pager(page, hasMore, base) {
+function cursorQuery(cursor) {
+  return cursor ? `?cursor=${enc(cursor)}` : '';
+}
+
+function pager(view, base) {
   return h(
     'nav',
     { class: 'pager', 'aria-label': 'Pages' },
-    page > 1 ? h('a', { href: `${base}/page/${page - 1}` }, 'Newer') : undefined,
-    h('span', {}, `Page ${page}`),
-    hasMore ? h('a', { href: `${base}/page/${page + 1}` }, 'Older') : undefined,
+    view.newer ? h('a', { href: `${base}/page/${view.newer}` }, 'Newer') : undefined,
+    h('span', {}, `Page ${view.page}`),
+    view.older ? h('a', { href: `${base}/page/${view.older}` }, 'Older') : undefined,
   );
 }
 
 function renderTimeline(view) {
   const base = `#/environments/${enc(view.scope.environment)}`;
-  return [
-    h('h1', {}, `Timeline of ${view.scope.environment}`),
-    timelineTable(view.entries),
-    pager(view.page, view.hasMore, base),
-  ];
+  return [h('h1', {}, `Timeline of ${view.scope.environment}`), timelineTable(view.entries), pager(view, base)];
 }
 
 async function renderRevision(detail, m) {
-  const page = Number(m[3] ?? 1);
   const [{ data: progress }, { data: timeline }] = [
     await getJson(`/console/api/revisions/${enc(m[1])}/${m[2]}/progress`),
-    await getJson(`/console/api/revisions/${enc(m[1])}/${m[2]}/timeline?page=${page}`),
+    await getJson(`/console/api/revisions/${enc(m[1])}/${m[2]}/timeline${cursorQuery(m[3])}`),
   ];
   return [
     h('h1', {}, `${detail.application} revision ${detail.number}`),
@@ -518,7 +518,7 @@ async function renderRevision(detail, m) {
     ),
     h('h2', {}, 'Timeline'),
     timelineTable(timeline.entries),
-    pager(page, timeline.hasMore, `#/revisions/${enc(detail.application)}/${detail.number}`),
+    pager(timeline, `#/revisions/${enc(detail.application)}/${detail.number}`),
   ];
 }
 

@@ -54,6 +54,7 @@ export function consoleApiDependencies(runtime: Runtime, options: ConsoleRuntime
     read: {
       agents: runtime.agentDependencies(),
       approvals: runtime.approvalStore(),
+      timelines: events,
       ...(sdkTable ? { sdks: new DynamoSdkStore(runtime.clients.dynamodb, sdkTable) } : {}),
       approvalBaseUrl: approvalDependencies.baseUrl,
     },

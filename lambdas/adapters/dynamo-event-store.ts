@@ -19,14 +19,15 @@ import {
   type DynamoDBDocumentClient,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import type { EventStore, PipelineEvent } from '../ports/stores';
+import type { EventStore, PipelineEvent, TimelineRead, TimelineReader, TimelineScope } from '../ports/stores';
 import { decodeItem, eventItem, itemKey } from './dynamo-items';
+import { queryAll } from './dynamo-util';
 
 const MAX_BATCH_ATTEMPTS = 5;
 /** BatchWriteItem's limit. */
 const MAX_BATCH_ITEMS = 25;
 
-export class DynamoEventStore implements EventStore {
+export class DynamoEventStore implements EventStore, TimelineReader {
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly table: string,
@@ -93,5 +94,33 @@ export class DynamoEventStore implements EventStore {
       startKey = page.LastEvaluatedKey;
     } while (startKey && events.length < limit);
     return events.slice(0, limit);
+  }
+
+  async readTimeline(
+    scope: TimelineScope,
+    options: { readonly limit: number; readonly from?: string; readonly direction: 'older' | 'newer' },
+  ): Promise<TimelineRead> {
+    const pk = 'environment' in scope ? `ENV#${scope.environment}` : `REV#${scope.application}#${scope.revision}`;
+    // One more than asked says whether more remain, without a second (possibly empty) page. The partition has no
+    // filter, so a page holds what it read; queryAll still follows a page DynamoDB cut short at 1 MB.
+    const items = await queryAll(
+      this.client,
+      {
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': pk },
+        ScanIndexForward: options.direction === 'newer',
+        ...(options.from !== undefined ? { ExclusiveStartKey: { pk, sk: options.from } } : {}),
+      },
+      options.limit + 1,
+    );
+    const read = items.slice(0, options.limit);
+    return {
+      events: read.map((item) =>
+        decodeItem(eventItem, 'timeline event', item, { table: this.table, key: itemKey(item) }),
+      ),
+      positions: read.map((item) => String(item.sk)),
+      more: items.length > options.limit,
+    };
   }
 }

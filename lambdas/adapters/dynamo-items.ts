@@ -109,6 +109,12 @@ export const revisionMarkerItem = z.object({
 /** The `#COUNTER` item: the last revision number handed out. */
 export const revisionCounterItem = z.object({ last: revisionNumber });
 
+/** `COMMIT#<commit id>#<number>`: a revision built from or including that commit. */
+export const commitIndexItem = z.object({ number: revisionNumber });
+
+/** `#COMMIT-INDEX`: revisions numbered below `legacyBelow` were written before the commit index and may lack it. */
+export const commitIndexMarkerItem = z.object({ legacyBelow: z.number().int().min(1) });
+
 const deployedRevision = z.object({
   application: z.string().min(1),
   number: revisionNumber,

@@ -23,7 +23,8 @@ export async function queryAll(
   limit = Infinity,
 ): Promise<Array<Record<string, unknown>>> {
   const items: Array<Record<string, unknown>> = [];
-  let startKey: Record<string, unknown> | undefined;
+  // A caller's own ExclusiveStartKey (a cursor from an earlier read) is where the first page starts.
+  let startKey: Record<string, unknown> | undefined = input.ExclusiveStartKey;
   do {
     const left = limit - items.length;
     const pageLimit = Number.isFinite(left) ? Math.min(left, input.Limit ?? left) : input.Limit;

@@ -4,7 +4,7 @@
  */
 import type { AgentDependencies } from '../promotion/agents';
 import type { SdkStore } from '../ports/sdk';
-import type { ApprovalStore } from '../ports/stores';
+import type { ApprovalStore, TimelineReader } from '../ports/stores';
 import type { ConsoleOperations } from './actions';
 import type { ConsoleAction, ConsoleIdentity } from './auth';
 
@@ -12,6 +12,8 @@ export interface ConsoleReadDependencies {
   /** The agents' stores, pipeline and clock: `loadWorld` and `reconcile` read the world through them. */
   readonly agents: AgentDependencies;
   readonly approvals: ApprovalStore;
+  /** The timelines again, read by position: the console's timeline pages. */
+  readonly timelines: TimelineReader;
   /** The SDK table; absent when no SDK publisher is deployed (the SDKs page then says so). */
   readonly sdks?: SdkStore;
   /** `https://.../approvals`: a pending approval's page is `<approvalBaseUrl>/<requestId>`. */

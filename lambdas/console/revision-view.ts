@@ -141,24 +141,20 @@ export interface ChangeProgress {
   readonly environments: readonly EnvironmentProgress[];
 }
 
-/** Finds the newest revision built from `commit` (a commit id or its prefix of at least 7 characters). */
+/**
+ * Finds the newest revision built from `commit` (a commit id or its prefix of at least 7 characters): one indexed
+ * read per application, however long the history.
+ */
 export async function revisionOfCommit(
   deps: ConsoleReadDependencies,
   commit: string,
 ): Promise<{ application: string; number: number }> {
   if (!/^[0-9a-f]{7,64}$/i.test(commit))
     throw new ConsoleNotFoundError(`"${commit}" is not a commit id: give at least 7 hexadecimal characters`);
-  const wanted = commit.toLowerCase();
+  // One indexed read per application, in pipeline order: the first application that has the commit answers.
   for (const application of deps.agents.pipeline.applications.map((a) => a.name)) {
-    const revisions = await deps.agents.revisions.list(application);
-    for (let i = revisions.length - 1; i >= 0; i--) {
-      const r = revisions[i]!;
-      if (
-        r.commits.some((c) => c.id.toLowerCase().startsWith(wanted)) ||
-        Object.values(r.versionSet).some((v) => v.toLowerCase().startsWith(wanted))
-      )
-        return { application, number: r.number };
-    }
+    const number = await deps.agents.revisions.findByCommit(application, commit);
+    if (number !== undefined) return { application, number };
   }
   throw new ConsoleNotFoundError(
     `No revision was built from commit ${commit} yet; a push is built after the build debounce`,

@@ -1,9 +1,10 @@
 /**
- * Timelines (of an environment, of a revision) and the audit log, from the event store. Newest first, paginated by
- * page number: a page reads the entries before it too (the store pages from the newest), which keeps the event
- * store's port unchanged and costs little for the pages people read (the first few).
+ * Timelines (of an environment, of a revision) and the audit log, from the event store. Timelines are newest first
+ * and paged by cursor: a page starts where the one before it ended (DynamoDB's `ExclusiveStartKey`), so the 40th
+ * page reads what the first does. The audit log reads the pipeline timeline's newest entries and filters them.
  */
-import type { EventStore, PipelineEvent } from '../ports/stores';
+import { z } from 'zod';
+import type { EventStore, PipelineEvent, TimelineReader, TimelineScope } from '../ports/stores';
 import type { Pipeline } from '../core/config/schema';
 import { HttpError } from '../core/errors';
 import { ConsoleNotFoundError } from './not-found';
@@ -25,31 +26,100 @@ export interface TimelineEntry {
 
 export interface TimelinePage {
   readonly scope: { readonly environment?: string; readonly application?: string; readonly revision?: number };
+  /** The page's number counted from the newest (1), for display: new entries move the pages along. */
   readonly page: number;
   readonly pageSize: number;
   readonly entries: readonly TimelineEntry[];
   readonly hasMore: boolean;
+  /** The cursor of the next older page (`?cursor=`); absent on the oldest page. */
+  readonly older?: string;
+  /** The cursor of the next newer page; absent on the newest page. */
+  readonly newer?: string;
 }
 
-/** A page number from a query string: 1 when absent; a clear 400-class error when it is not a positive integer. */
-export function parsePage(text: string | undefined): number {
-  if (text === undefined || text === '') return 1;
-  const page = Number(text);
-  if (!Number.isInteger(page) || page < 1 || page > 1_000)
-    throw new HttpError(400, `No page "${text}": pages are numbered 1 to 1000`);
-  return page;
+/**
+ * Where a page starts, as the client holds it: its number and the position of the entry before it (none for the
+ * first page), as base64url JSON. Clients pass it back unread; a cursor that does not decode is refused.
+ */
+const cursorSchema = z.union([
+  z.strictObject({ p: z.literal(1) }),
+  z.strictObject({ p: z.number().int().min(2).max(1_000_000), k: z.string().min(1).max(200) }),
+]);
+type Cursor = z.infer<typeof cursorSchema>;
+
+const FIRST_PAGE: Cursor = { p: 1 };
+
+function encodeCursor(cursor: Cursor): string {
+  return Buffer.from(JSON.stringify(cursor)).toString('base64url');
 }
 
-/** One page of an environment's or a revision's timeline. */
+/**
+ * The cursor of a timeline request (`?cursor=`, absent: the newest page). `page=1` is still understood (links
+ * from before cursors); any other page number is refused with the way to page now.
+ */
+export function parseTimelineCursor(query: Readonly<Record<string, string | undefined>> | undefined): Cursor {
+  const text = query?.cursor;
+  if (text === undefined || text === '') {
+    const page = query?.page;
+    if (page === undefined || page === '' || page === '1') return FIRST_PAGE;
+    throw new HttpError(
+      400,
+      `No page "${page}": timeline pages are opened by cursor; follow the "older" and "newer" cursors of the page before`,
+    );
+  }
+  const damaged = () =>
+    new HttpError(400, 'This timeline page link is damaged or out of date: open the timeline from its newest page');
+  if (!/^[A-Za-z0-9_-]{1,400}$/.test(text)) throw damaged();
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+  } catch (error) {
+    throw Object.assign(damaged(), { cause: error });
+  }
+  const parsed = cursorSchema.safeParse(decoded);
+  if (!parsed.success) throw damaged();
+  return parsed.data;
+}
+
+/**
+ * One page of an environment's or a revision's timeline, from `cursor`. Reads the page plus one entry, and for a
+ * page past the second the newer page's start (another page plus one, read back from this page's start): what a
+ * page costs does not grow with how deep it lies.
+ */
 export async function timelinePage(
-  events: EventStore,
-  scope: { environment: string } | { application: string; revision: number },
-  page: number,
+  timelines: TimelineReader,
+  scope: TimelineScope,
+  cursor: Cursor = FIRST_PAGE,
   pageSize = TIMELINE_PAGE_SIZE,
 ): Promise<TimelinePage> {
-  const read = await events.list(scope, page * pageSize + 1);
-  const entries = read.slice((page - 1) * pageSize, page * pageSize).map(toEntry);
-  return { scope, page, pageSize, entries, hasMore: read.length > page * pageSize };
+  const read = await timelines.readTimeline(scope, {
+    limit: pageSize,
+    direction: 'older',
+    ...('k' in cursor ? { from: cursor.k } : {}),
+  });
+  const older = read.more ? encodeCursor({ p: cursor.p + 1, k: read.positions.at(-1)! }) : undefined;
+  let newer: string | undefined;
+  if ('k' in cursor) {
+    // The newer page starts after the entry just newer than its own first one: read back from this page's start,
+    // the newer page's entries and then that entry. Fewer than a page back means the newer page is the newest.
+    const back =
+      cursor.p > 2
+        ? await timelines.readTimeline(scope, { limit: pageSize, direction: 'newer', from: cursor.k })
+        : undefined;
+    newer =
+      back?.positions.length === pageSize
+        ? encodeCursor({ p: cursor.p - 1, k: back.positions.at(-1)! })
+        : encodeCursor(FIRST_PAGE);
+  }
+  return {
+    scope,
+    page: cursor.p,
+    pageSize,
+    entries: read.events.map(toEntry),
+    hasMore: read.more,
+    ...(older ? { older } : {}),
+    ...(newer ? { newer } : {}),
+  };
 }
 
 /** Throws a 404 naming the environments there are when `environment` is not one of the pipeline's. */

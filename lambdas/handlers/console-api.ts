@@ -48,7 +48,7 @@ import { ConsoleNotFoundError } from '../console/not-found';
 import { pipelineView } from '../console/pipeline-view';
 import { changeProgress, requireApplication, revisionDetail, revisionOfCommit } from '../console/revision-view';
 import { sdkPage } from '../console/sdk-view';
-import { auditCsv, auditLog, parsePage, requireEnvironment, timelinePage } from '../console/timeline';
+import { auditCsv, auditLog, parseTimelineCursor, requireEnvironment, timelinePage } from '../console/timeline';
 
 /** Largest action body: a reason of 500 characters fits many times over. */
 export const MAX_CONSOLE_BODY_BYTES = 8 * 1024;
@@ -171,7 +171,7 @@ export function createHandler(
       handler: data(async (event) => {
         const environment = param(event, 'environment');
         requireEnvironment(pipeline, environment);
-        return timelinePage(read.agents.events, { environment }, parsePage(event.queryStringParameters?.page));
+        return timelinePage(read.timelines, { environment }, parseTimelineCursor(event.queryStringParameters));
       }),
     },
     {
@@ -189,9 +189,9 @@ export function createHandler(
         if (!(await read.agents.revisions.get(application, revision)))
           throw new ConsoleNotFoundError(`${application} has no revision ${revision}`);
         return timelinePage(
-          read.agents.events,
+          read.timelines,
           { application, revision },
-          parsePage(event.queryStringParameters?.page),
+          parseTimelineCursor(event.queryStringParameters),
         );
       }),
     },

@@ -37,10 +37,23 @@ export interface RevisionStore {
   /** All revisions of an application, oldest first. Reads the whole history: not for the reconcile pass. */
   list(application: string): Promise<Revision[]>;
   /**
-   * Revisions of an application, newest first: at most `limit`, and none numbered below `atLeast`. Costs what it
-   * returns, however long the history (what the reconcile pass reads candidates through).
+   * Revisions of an application, newest first: at most `limit`, none numbered below `atLeast` and, with `below`,
+   * none numbered `below` or above (a cursor for reading on from an earlier page). Costs what it returns, however
+   * long the history (what the reconcile pass reads candidates through).
    */
-  newest(application: string, options: { limit: number; atLeast?: number }): Promise<Revision[]>;
+  newest(application: string, options: { limit: number; atLeast?: number; below?: number }): Promise<Revision[]>;
+  /**
+   * The number of the newest revision of `application` built from or including a commit whose id starts with
+   * `commit` (any case): one it lists among its commits, or a version in its version set. Reads one index item,
+   * however long the history (revisions written before the index, until `indexLegacyCommits` reached them, are
+   * read when the index has no match).
+   */
+  findByCommit(application: string, commit: string): Promise<number | undefined>;
+  /**
+   * Indexes by commit up to `budget` revisions written before the commit index, newest first; returns how many.
+   * Idempotent and safe to run concurrently; 0 once every revision is indexed (the reconcile pass calls it).
+   */
+  indexLegacyCommits(application: string, budget: number): Promise<number>;
   /** The revisions among `numbers` that exist, by number, read consistently in batches. */
   getMany(application: string, numbers: readonly number[]): Promise<Revision[]>;
   /** Sets the test results of one environment's approval workflow on a revision (the only mutable part). */
@@ -203,6 +216,20 @@ export interface PipelineEvent {
   readonly details?: Record<string, unknown>;
 }
 
+/** A timeline that is one partition of its own: an environment's, or a revision's. */
+export type TimelineScope =
+  { readonly environment: string } | { readonly application: string; readonly revision: number };
+
+/** A stretch of a timeline read from a position (`EventStore.readTimeline`). */
+export interface TimelineRead {
+  /** In the order read: newest first going `older`, oldest first going `newer`. */
+  readonly events: readonly PipelineEvent[];
+  /** Each event's position in its timeline, to read on from it. Opaque to callers. */
+  readonly positions: readonly string[];
+  /** Whether the timeline holds more entries past the last one read. */
+  readonly more: boolean;
+}
+
 export interface EventStore {
   /**
    * Appends to the pipeline timeline and, when given, to the environment's and the revision's timelines. Several
@@ -214,6 +241,19 @@ export interface EventStore {
     scope: { environment?: string; application?: string; revision?: number },
     limit?: number,
   ): Promise<PipelineEvent[]>;
+}
+
+/** Reads timelines by position, for paging through them (the console's timeline pages). */
+export interface TimelineReader {
+  /**
+   * At most `limit` entries of a timeline past `from` (a position an earlier read returned; absent: from the newest
+   * going `older`), in `direction`. Reads `limit` + 1 entries however deep `from` lies: a page of an old stretch
+   * costs what a first page does.
+   */
+  readTimeline(
+    scope: TimelineScope,
+    options: { readonly limit: number; readonly from?: string; readonly direction: 'older' | 'newer' },
+  ): Promise<TimelineRead>;
 }
 
 export interface ApprovalBinding {

@@ -403,6 +403,7 @@ export async function reconcilePass(deps: AgentDependencies): Promise<PassOutcom
     ? await endRemovedEnvironments({ ...deps, executions: deps.executionControl })
     : [];
   const revisionsCreated = await completeBuilds(deps);
+  await indexLegacyCommits(deps);
   await recoverMissedPushes(deps);
   const buildsStarted = await autoBuild(deps);
   const world = await loadWorld(deps, { migrateApprovedIndex: true });
@@ -472,6 +473,27 @@ export async function reconcilePass(deps: AgentDependencies): Promise<PassOutcom
     environmentsRemoved,
     ...recovery,
   };
+}
+
+/** How many revisions written before the commit index each pass indexes per application (a few batch writes). */
+export const LEGACY_COMMIT_INDEX_BUDGET = 200;
+
+/**
+ * Indexes by commit a share of the revisions an older Lockstep wrote, so the console's "open a change by commit"
+ * reads one item for them too (`RevisionStore.findByCommit`). Once all are indexed this costs nothing. A failure
+ * is reported and left for the next pass: it must not hold up promotions.
+ */
+async function indexLegacyCommits(deps: AgentDependencies): Promise<void> {
+  for (const application of deps.pipeline.applications) {
+    try {
+      await deps.revisions.indexLegacyCommits(application.name, LEGACY_COMMIT_INDEX_BUDGET);
+    } catch (error) {
+      warnOf(deps)(
+        `Could not index older revisions of ${application.name} by commit; the next pass tries again`,
+        error,
+      );
+    }
+  }
 }
 
 /**

@@ -28,12 +28,13 @@ const draft = (buildId: string) => async () => ({
 });
 
 describe('DynamoRevisionStore layout', () => {
-  it('keeps the counter, each revision under a 12-digit number and the build marker in APP#<application>', async () => {
+  it('keeps the counter, each revision under a 12-digit number, the build marker and the commit index in APP#<application>', async () => {
     const revisions = new DynamoRevisionStore(db.client, db.table('Revisions'), () => 1_000);
     const created = await revisions.create('layout', 'b1', draft('b1'));
     expect(await db.partition('Revisions', 'APP#layout')).toEqual([
       { pk: 'APP#layout', sk: '#COUNTER', last: 1 },
       { pk: 'APP#layout', sk: 'BUILD#b1', state: 'done', claimedAt: 1_000, number: 1 },
+      { pk: 'APP#layout', sk: 'COMMIT#b1#000000000001', number: 1 },
       { pk: 'APP#layout', sk: 'REV#000000000001', ...created },
     ]);
     expect(created).toEqual({ ...(await draft('b1')()), application: 'layout', number: 1, testResults: {} });
