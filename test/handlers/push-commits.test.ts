@@ -1,5 +1,5 @@
 import { BatchGetBuildsCommand, StartBuildCommand } from '@aws-sdk/client-codebuild';
-import { GetCommitCommand } from '@aws-sdk/client-codecommit';
+import { GetBranchCommand, GetCommitCommand } from '@aws-sdk/client-codecommit';
 import { CopyObjectCommand } from '@aws-sdk/client-s3';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { PublishCommand } from '@aws-sdk/client-sns';
@@ -219,5 +219,54 @@ describe('pushes with several commits', () => {
     expect(evaluatePolicy('separation-of-duties', evidence(revision, 'fay@example.com'))!.findings[0]!.message).toBe(
       `fay@example.com approved a revision they pushed commit ${first.slice(0, 12)} in`,
     );
+  });
+
+  it('gives a commit the build read from the repository the pusher of a delivery that arrived while it built', async () => {
+    jest.setSystemTime(new Date('2030-02-01T13:00:00Z'));
+    const previous = (await runtime.revisionStore().list('ops')).at(-1)!.versionSet.ops!;
+    const [first, second] = ['f1'.repeat(20), 'f2'.repeat(20)];
+    const history: Record<string, { parents: string[]; email: string }> = {
+      [second]: { parents: [first], email: 'dev@example.com' },
+      [first]: { parents: [previous], email: 'dev@example.com' },
+    };
+    mocks.codecommit.on(GetCommitCommand).callsFake((input: { commitId: string }) => ({
+      commit: {
+        commitId: input.commitId,
+        parents: history[input.commitId]!.parents,
+        message: `Commit ${input.commitId.slice(0, 2)}`,
+        author: { name: 'Dev', email: history[input.commitId]!.email, date: '1896170400 +0000' },
+      },
+    }));
+    mocks.codecommit.on(GetBranchCommand).resolves({ branch: { branchName: 'main', commitId: second } });
+    const event = (id: string, commitId: string, oldCommitId: string, pusher: string) =>
+      codecommit({
+        version: '0',
+        id,
+        'detail-type': 'CodeCommit Repository State Change',
+        source: 'aws.codecommit',
+        detail: {
+          event: 'referenceUpdated',
+          repositoryName: 'ops',
+          referenceType: 'branch',
+          referenceName: 'main',
+          commitId,
+          oldCommitId,
+          callerUserArn: `arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Dev_0123/${pusher}`,
+        },
+      });
+    // The second push arrives first; the build reads both commits from the branch, the first without its pusher.
+    expect((await event('late-2', second, first, 'erin@example.com')).recorded).toBe(1);
+    jest.setSystemTime(new Date(Date.parse('2030-02-01T13:00:00Z') + 5_000));
+    await reconcile({});
+    // The first push's event comes while the build runs: the revision still names its pusher.
+    expect((await event('late-1', first, previous, 'fay@example.com')).recorded).toBe(1);
+    jest.setSystemTime(new Date(Date.parse('2030-02-01T13:00:00Z') + 60_000));
+    await reconcile({});
+    const revision = (await runtime.revisionStore().list('ops')).at(-1)!;
+    expect(revision.commits.map((c) => [c.id, c.pushedBy])).toEqual([
+      [first, 'fay@example.com'],
+      [second, 'erin@example.com'],
+    ]);
+    expect(evaluatePolicy('separation-of-duties', evidence(revision, 'fay@example.com'))!.passed).toBe(false);
   });
 });
