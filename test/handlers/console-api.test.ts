@@ -359,3 +359,51 @@ describe('card state', () => {
     expect(ops.applications).toEqual([{ application: 'ops', revision: 1, state: 'approved', since: at }]);
   });
 });
+
+describe('timeline pages by cursor', () => {
+  it('pages a long revision timeline with older and newer cursors, and refuses a damaged one with the way back', async () => {
+    const entries = Array.from({ length: 60 }, (_, i) => ({
+      at: NOW - 100_000 + i,
+      type: 'paging-check',
+      actor: 'agent:test',
+      message: `entry ${i + 1}`,
+      application: 'web',
+      revision: 1,
+    }));
+    await env.runtime.eventStore().append(entries.slice(0, 25));
+    await env.runtime.eventStore().append(entries.slice(25));
+    const path = '/console/api/revisions/web/1/timeline';
+    const first = body(await call('GET', path, { claims: viewer }));
+    expect(first).toMatchObject({ page: 1, pageSize: 50, hasMore: true });
+    expect(first.newer).toBeUndefined();
+    expect(first.entries[0].message).toBe('entry 60');
+
+    const second = body(await call('GET', path, { claims: viewer, query: { cursor: first.older } }));
+    expect(second.page).toBe(2);
+    expect(second.older).toBeUndefined();
+    expect(
+      second.entries
+        .filter((e: { type: string }) => e.type === 'paging-check')
+        .map((e: { message: string }) => e.message),
+    ).toEqual([
+      'entry 10',
+      'entry 9',
+      'entry 8',
+      'entry 7',
+      'entry 6',
+      'entry 5',
+      'entry 4',
+      'entry 3',
+      'entry 2',
+      'entry 1',
+    ]);
+    const back = body(await call('GET', path, { claims: viewer, query: { cursor: second.newer } }));
+    expect(back.entries).toEqual(first.entries);
+
+    const damaged = await call('GET', path, { claims: viewer, query: { cursor: 'eyJwIjo' } });
+    expect([damaged.statusCode, body(damaged).message]).toEqual([
+      400,
+      'This timeline page link is damaged or out of date: open the timeline from its newest page',
+    ]);
+  });
+});
