@@ -24,7 +24,7 @@ export function approvalPage(
   const commits = (revision?.commits ?? [])
     .map(
       (c) =>
-        `<tr><td><code>${e(c.id.slice(0, 12))}</code></td><td>${e(c.message.split('\n')[0] ?? '')}</td><td>${e(c.author)}</td></tr>`,
+        `<tr><td><code>${e(c.id.slice(0, 12))}</code></td><td>${e(c.message.split('\n')[0] ?? '')}</td><td>${e(c.author)}${c.pushedBy && c.pushedBy.toLowerCase() !== c.author.toLowerCase() ? `<br><span class="note">pushed by ${e(c.pushedBy)}</span>` : ''}</td></tr>`,
     )
     .join('');
   const versions = Object.entries(revision?.versionSet ?? {})

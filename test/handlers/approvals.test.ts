@@ -370,7 +370,9 @@ describe('N-of-M approvals, with no self-approval', () => {
       priority: false,
     }));
     const { requestId, links } = await newRequest('token-pushed', three, 2, 2);
-    expect((await get(links['ann@example.com']!)).body).toContain('You pushed commit d8d8d8d8d8d8 in this revision');
+    const page = (await get(links['ann@example.com']!)).body!;
+    expect(page).toContain('You pushed commit d8d8d8d8d8d8 in this revision');
+    expect(page).toContain('dev@example.com<br><span class="note">pushed by Ann@Example.com</span>');
     const refused = await post(links['ann@example.com']!, 'approve');
     expect(refused.statusCode).toBe(403);
     expect(refused.body).toContain(
