@@ -16,6 +16,7 @@ import type { OperatorDependencies } from '../promotion/operator-actions';
 import type { RetryDependencies } from '../promotion/retry';
 import type { StepDependencies } from '../promotion/steps';
 import { defaultAwsClients, type AwsClients } from './aws-clients';
+import { CloudWatchAlarmReader, type CloudWatchAlarmReaderOptions } from './cloudwatch-alarm-reader';
 import { CodeBuildRunner } from './codebuild-runner';
 import { CodeCommitRepositoryReader } from './codecommit-reader';
 import { DynamoApprovalStore } from './dynamo-approval-store';
@@ -45,6 +46,11 @@ export interface RuntimeContext {
   readonly clients: AwsClients;
   /** Epoch milliseconds as every handler of this runtime sees them (local mode: its manual or system clock). */
   readonly clock: () => number;
+  /**
+   * CloudWatch clients of the alarm reader, per region and role (local mode: its CloudWatch for every one).
+   * @default a client per region, assuming the environment's role through STS
+   */
+  readonly cloudWatchFor?: CloudWatchAlarmReaderOptions['clientFor'];
 }
 
 /** Builds `build` on first call and returns the same value after. */
@@ -63,7 +69,7 @@ function linkTtl(value: string | undefined): { linkTtlSeconds?: number } {
   return { linkTtlSeconds: seconds };
 }
 
-export function createRuntime({ env, clients, clock }: RuntimeContext) {
+export function createRuntime({ env, clients, clock, cloudWatchFor }: RuntimeContext) {
   const need = (name: string) => requireEnv(name, env);
   const { dynamodb } = clients;
   const revisionStore = once(() => new DynamoRevisionStore(dynamodb, need('LOCKSTEP_TABLE_REVISIONS')));
@@ -83,6 +89,8 @@ export function createRuntime({ env, clients, clock }: RuntimeContext) {
   );
   /** SendTaskSuccess/Failure need no state machine ARN: the approval API only decides tasks. */
   const taskOrchestrator = once(() => new StepFunctionsOrchestrator(clients.sfn));
+  /** The alarm-watched bake's CloudWatch reads, in each environment's own region and account. */
+  const alarmReader = once(() => new CloudWatchAlarmReader(cloudWatchFor ? { clientFor: cloudWatchFor } : {}));
   const pipeline = () => pipelineFromEnv(env);
   /**
    * By source kind: CodeCommit through its API; GitHub through its REST API with each package's `tokenSecret`
@@ -238,6 +246,7 @@ export function createRuntime({ env, clients, clock }: RuntimeContext) {
     approvalNotifier,
     orchestrator,
     taskOrchestrator,
+    alarmReader,
     repositoryReaders,
     approvalDependencies,
     stepDependencies,

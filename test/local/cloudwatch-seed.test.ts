@@ -1,0 +1,48 @@
+// Seeding local CloudWatch with the alarms the pipeline's bakes watch: names from the parsed configuration (an ARN
+// reduced to its name), created in OK once, never reset by a restart.
+import { describe, expect, it } from '@jest/globals';
+import type { Pipeline } from '../../lambdas/core/config/schema';
+import { LocalCloudWatch } from '../../local/cloudwatch/cloudwatch';
+import { bakeAlarmNames, seedBakeAlarms, SEEDED_ALARM_REASON } from '../../local/cloudwatch/seed';
+import { threeStagePipeline } from '../decide/fixtures';
+import { tempDataDir } from './helpers';
+
+/** The fixture pipeline with alarm bakes on two environments, as the alarm-bake configuration writes them. */
+function withAlarmBakes(): Pipeline {
+  const pipeline = threeStagePipeline();
+  const environments = pipeline.stages.flatMap((s) => s.environments);
+  const bake = (alarms: unknown[]) => ({ duration: '30m', alarms });
+  // The schema of this branch knows bakeTime as a duration only; the seeding must read both shapes.
+  Object.assign(environments[0]!.approval, { bakeTime: '10m' });
+  Object.assign(environments[1]!.approval, {
+    bakeTime: bake(['api-5xx', 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:latency-p99']),
+  });
+  Object.assign(environments[2]!.approval, { bakeTime: bake([{ name: 'api-5xx' }, 42]) });
+  return pipeline;
+}
+
+describe('seeding the bakes alarms', () => {
+  it('reads every alarm name of the bakes, ARNs as names, plain durations ignored', () => {
+    expect(bakeAlarmNames(withAlarmBakes())).toEqual(['api-5xx', 'latency-p99']);
+    expect(bakeAlarmNames(threeStagePipeline())).toEqual([]);
+  });
+
+  it('creates the missing alarms in OK and keeps the state of those that exist across a restart', async () => {
+    const data = await tempDataDir('lockstep-seed-');
+    try {
+      const first = await LocalCloudWatch.open({ dataDir: data.dir });
+      expect(await seedBakeAlarms(first, withAlarmBakes())).toEqual(['api-5xx', 'latency-p99']);
+      await first.setAlarmState({ AlarmName: 'api-5xx', StateValue: 'ALARM', StateReason: 'flipped by hand' });
+
+      const restarted = await LocalCloudWatch.open({ dataDir: data.dir });
+      expect(await seedBakeAlarms(restarted, withAlarmBakes())).toEqual([]);
+      const { MetricAlarms } = restarted.describeAlarms({});
+      expect(MetricAlarms.map((a) => [a.AlarmName, a.StateValue, a.StateReason])).toEqual([
+        ['api-5xx', 'ALARM', 'flipped by hand'],
+        ['latency-p99', 'OK', SEEDED_ALARM_REASON],
+      ]);
+    } finally {
+      await data.cleanup();
+    }
+  });
+});
