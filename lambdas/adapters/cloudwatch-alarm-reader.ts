@@ -15,6 +15,7 @@ import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import { z } from 'zod';
 import { LockstepError } from '../core/errors';
+import { alarmNameOf } from '../core/names';
 import type { AlarmFiring, AlarmReader, AlarmScope, AlarmState, AlarmStateValue } from '../ports/services';
 
 /** DescribeAlarms takes at most 100 names per call. */
@@ -53,12 +54,7 @@ export class AlarmAccessDeniedError extends LockstepError {
   }
 }
 
-const ALARM_ARN = /^arn:aws[a-z-]*:cloudwatch:[^:]*:[^:]*:alarm:(.+)$/;
-
-/** An alarm's name, from its name or its ARN (`arn:aws:cloudwatch:<region>:<account>:alarm:<name>`). */
-export function alarmNameOf(nameOrArn: string): string {
-  return ALARM_ARN.exec(nameOrArn)?.[1] ?? nameOrArn;
-}
+export { alarmNameOf };
 
 /** The part of a StateUpdate history item's `HistoryData` this reads; CloudWatch writes more. */
 const historyData = z.object({
@@ -184,7 +180,7 @@ function firingOf(name: string, item: AlarmHistoryItem): AlarmFiring | undefined
   }
   const intoAlarm = parsed
     ? parsed.newState.stateValue === 'ALARM' && parsed.oldState?.stateValue !== 'ALARM'
-    : (item.HistorySummary ?? '').endsWith("to ALARM");
+    : (item.HistorySummary ?? '').endsWith('to ALARM');
   if (!intoAlarm) return undefined;
   return {
     name: item.AlarmName ?? name,

@@ -12,6 +12,7 @@ import { createHandler as createApprovalApi } from '../../lambdas/handlers/appro
 import { createHandler as createApprovalRequest } from '../../lambdas/handlers/approval-request';
 import { createHandler as createConsoleApi } from '../../lambdas/handlers/console-api';
 import { consoleApiDependencies } from '../../lambdas/adapters/console-runtime';
+import { CloudWatchAlarmStateSetter } from '../../lambdas/adapters/cloudwatch-alarm-setter';
 import { createHandler as createWebhook } from '../../lambdas/handlers/github-webhook';
 import { createHandler as createPromotionSteps } from '../../lambdas/handlers/promotion-steps';
 import { createHandler as createReconcile, type ReconcileResult } from '../../lambdas/handlers/reconcile';
@@ -339,6 +340,10 @@ function bindPromotionHandlers(services: LocalServices, runtime: Runtime, pipeli
       consoleApiDependencies(runtime, {
         env: { ...services.env, LOCKSTEP_CONSOLE_ASSETS_DIR: CONSOLE_ASSETS_DIR },
         clientConfig: { mode: 'local' },
+        alarms: {
+          reader: runtime.alarmReader(),
+          setter: new CloudWatchAlarmStateSetter(services.cloudWatchFor({})),
+        },
       }),
     ) as HttpHandler,
     reconcile: createReconcile(runtime.reconcileDependencies()),
