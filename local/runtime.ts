@@ -114,7 +114,7 @@ export interface LocalServices {
   /** AWS SDK clients bound to these services, destroyed by `stop()`. */
   readonly clients: AwsClients;
   /**
-   * CloudWatch clients for the alarm reader (`RuntimeContext.cloudWatchFor`): every region and role reaches the one
+   * CloudWatch clients for the bake's `CloudWatchAlarmReader` (`clientFor`): every region and role reaches the one
    * local CloudWatch with the local credentials (there is no STS here); destroyed by `stop()`.
    */
   readonly cloudWatchFor: (target: CloudWatchClientTarget) => CloudWatchClient;

@@ -15,7 +15,7 @@ import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import { z } from 'zod';
 import { LockstepError } from '../core/errors';
-import { alarmNameOf } from '../core/names';
+import { parseAlarmReference } from '../core/config/schema';
 import type { AlarmFiring, AlarmReader, AlarmScope, AlarmState, AlarmStateValue } from '../ports/services';
 
 /** DescribeAlarms takes at most 100 names per call. */
@@ -53,8 +53,6 @@ export class AlarmAccessDeniedError extends LockstepError {
     );
   }
 }
-
-export { alarmNameOf };
 
 /** The part of a StateUpdate history item's `HistoryData` this reads; CloudWatch writes more. */
 const historyData = z.object({
@@ -161,7 +159,7 @@ export class CloudWatchAlarmReader implements AlarmReader {
 }
 
 function uniqueNames(names: readonly string[]): string[] {
-  return [...new Set(names.map(alarmNameOf))];
+  return [...new Set(names.map((name) => parseAlarmReference(name).name))];
 }
 
 /**

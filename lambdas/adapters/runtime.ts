@@ -15,8 +15,9 @@ import type { ArchiverDependencies } from '../promotion/history-archiver';
 import type { OperatorDependencies } from '../promotion/operator-actions';
 import type { RetryDependencies } from '../promotion/retry';
 import type { StepDependencies } from '../promotion/steps';
+import type { AlarmReader } from '../ports/services';
 import { defaultAwsClients, type AwsClients } from './aws-clients';
-import { CloudWatchAlarmReader, type CloudWatchAlarmReaderOptions } from './cloudwatch-alarm-reader';
+import { CloudWatchAlarmReader } from './cloudwatch-alarm-reader';
 import { CodeBuildRunner } from './codebuild-runner';
 import { CodeCommitRepositoryReader } from './codecommit-reader';
 import { DynamoApprovalStore } from './dynamo-approval-store';
@@ -47,10 +48,11 @@ export interface RuntimeContext {
   /** Epoch milliseconds as every handler of this runtime sees them (local mode: its manual or system clock). */
   readonly clock: () => number;
   /**
-   * CloudWatch clients of the alarm reader, per region and role (local mode: its CloudWatch for every one).
-   * @default a client per region, assuming the environment's role through STS
+   * CloudWatch alarms for the alarm-watched bake, read in each environment's region and through its role. Local
+   * mode passes the same adapter with clients bound to its CloudWatch stand-in.
+   * @default a `CloudWatchAlarmReader` with the SDK's own region, endpoint and credentials, assuming roles through STS
    */
-  readonly cloudWatchFor?: CloudWatchAlarmReaderOptions['clientFor'];
+  readonly alarmReader?: AlarmReader;
 }
 
 /** Builds `build` on first call and returns the same value after. */
@@ -69,7 +71,7 @@ function linkTtl(value: string | undefined): { linkTtlSeconds?: number } {
   return { linkTtlSeconds: seconds };
 }
 
-export function createRuntime({ env, clients, clock, cloudWatchFor }: RuntimeContext) {
+export function createRuntime({ env, clients, clock, alarmReader }: RuntimeContext) {
   const need = (name: string) => requireEnv(name, env);
   const { dynamodb } = clients;
   const revisionStore = once(() => new DynamoRevisionStore(dynamodb, need('LOCKSTEP_TABLE_REVISIONS')));
@@ -89,9 +91,8 @@ export function createRuntime({ env, clients, clock, cloudWatchFor }: RuntimeCon
   );
   /** SendTaskSuccess/Failure need no state machine ARN: the approval API only decides tasks. */
   const taskOrchestrator = once(() => new StepFunctionsOrchestrator(clients.sfn));
-  /** The alarm-watched bake's CloudWatch reads, in each environment's own region and account. */
-  const alarmReader = once(() => new CloudWatchAlarmReader(cloudWatchFor ? { clientFor: cloudWatchFor } : {}));
   const pipeline = () => pipelineFromEnv(env);
+  const alarms = once((): AlarmReader => alarmReader ?? new CloudWatchAlarmReader());
   /**
    * By source kind: CodeCommit through its API; GitHub through its REST API with each package's `tokenSecret`
    * (LOCKSTEP_GITHUB_API_URL for GitHub Enterprise Server); `local:` sources (local mode only) through git.
@@ -136,6 +137,7 @@ export function createRuntime({ env, clients, clock, cloudWatchFor }: RuntimeCon
     events: eventStore(),
     notifier: notifier(),
     operators: operatorStore(),
+    alarms: alarms(),
     clock,
   }));
 
@@ -246,8 +248,8 @@ export function createRuntime({ env, clients, clock, cloudWatchFor }: RuntimeCon
     approvalNotifier,
     orchestrator,
     taskOrchestrator,
-    alarmReader,
     repositoryReaders,
+    alarmReader: alarms,
     approvalDependencies,
     stepDependencies,
     agentDependencies,

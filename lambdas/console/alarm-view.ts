@@ -5,36 +5,14 @@
  * mean the console function assuming each environment's role (docs/ARCHITECTURE.md, "Local CloudWatch").
  */
 import { HttpError } from '../core/errors';
-import type { EnvironmentDefinition, Pipeline } from '../core/config/schema';
-import { alarmNameOf } from '../core/names';
-import type { AlarmReader, AlarmScope, AlarmStateValue } from '../ports/services';
+import { alarmBake, parseAlarmReference, type EnvironmentDefinition, type Pipeline } from '../core/config/schema';
+import type { AlarmReader, AlarmStateValue } from '../ports/services';
 
 export const ALARM_STATE_VALUES: readonly AlarmStateValue[] = ['OK', 'ALARM', 'INSUFFICIENT_DATA'];
 
-/**
- * The alarm names of an environment's bake (`approval.bakeTime.alarms`), ARNs reduced to names, in configured
- * order. A bake time may be a plain duration (no alarms); entries are read defensively (a name, or an object with
- * `name`), so this reads both the configuration of this version and a pipeline file written by another.
- */
+/** The alarm names of an environment's bake (`approval.bakeTime.alarms`), ARNs reduced to names, in configured order. */
 export function bakeAlarmsOf(environment: EnvironmentDefinition): string[] {
-  const bake: unknown = environment.approval.bakeTime;
-  if (bake === null || typeof bake !== 'object' || !('alarms' in bake) || !Array.isArray(bake.alarms)) return [];
-  const names = (bake.alarms as unknown[]).map((entry) =>
-    typeof entry === 'string'
-      ? entry
-      : entry !== null && typeof entry === 'object' && 'name' in entry && typeof entry.name === 'string'
-        ? entry.name
-        : undefined,
-  );
-  return [...new Set(names.filter((n): n is string => !!n).map(alarmNameOf))];
-}
-
-/** Where an environment's alarms live: its own region and, cross-account, its role. */
-export function alarmScopeOf(environment: EnvironmentDefinition): AlarmScope {
-  return {
-    ...(environment.region ? { region: environment.region } : {}),
-    ...(environment.roleArn ? { roleArn: environment.roleArn } : {}),
-  };
+  return [...new Set((alarmBake(environment.approval)?.alarms ?? []).map((a) => parseAlarmReference(a).name))];
 }
 
 /** Every environment whose bake watches alarms, in pipeline order. */

@@ -60,13 +60,3 @@ export function attemptOf(name: string): number {
   const match = /-r\d+-a(\d+)$/.exec(name);
   return match ? Number(match[1]) : 1;
 }
-
-const ALARM_ARN = /^arn:aws[a-z-]*:cloudwatch:[^:]*:[^:]*:alarm:(.+)$/;
-
-/**
- * A CloudWatch alarm's name, from its name or its ARN (`arn:aws:cloudwatch:<region>:<account>:alarm:<name>`): a
- * bake's `alarms:` may list either, and DescribeAlarms takes names only.
- */
-export function alarmNameOf(nameOrArn: string): string {
-  return ALARM_ARN.exec(nameOrArn)?.[1] ?? nameOrArn;
-}

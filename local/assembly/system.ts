@@ -12,6 +12,7 @@ import { createHandler as createApprovalApi } from '../../lambdas/handlers/appro
 import { createHandler as createApprovalRequest } from '../../lambdas/handlers/approval-request';
 import { createHandler as createConsoleApi } from '../../lambdas/handlers/console-api';
 import { consoleApiDependencies } from '../../lambdas/adapters/console-runtime';
+import { CloudWatchAlarmReader } from '../../lambdas/adapters/cloudwatch-alarm-reader';
 import { CloudWatchAlarmStateSetter } from '../../lambdas/adapters/cloudwatch-alarm-setter';
 import { createHandler as createWebhook } from '../../lambdas/handlers/github-webhook';
 import { createHandler as createPromotionSteps } from '../../lambdas/handlers/promotion-steps';
@@ -300,7 +301,8 @@ export function localRuntime(services: LocalServices, pipelineFile: string, cloc
     env: { ...services.env, LOCKSTEP_PIPELINE_FILE: pipelineFile },
     clients: services.clients,
     clock: () => clock.now(),
-    cloudWatchFor: services.cloudWatchFor,
+    // The bake's own adapter, every region and role bound to the local CloudWatch the user flips alarms in.
+    alarmReader: new CloudWatchAlarmReader({ clientFor: services.cloudWatchFor }),
   });
 }
 

@@ -13,7 +13,6 @@ import { mockClient } from 'aws-sdk-client-mock';
 import {
   AlarmAccessDeniedError,
   CloudWatchAlarmReader,
-  alarmNameOf,
   type CloudWatchClientTarget,
 } from '../../lambdas/adapters/cloudwatch-alarm-reader';
 
@@ -54,14 +53,6 @@ const transition = (name: string, at: string, from: string, to: string, reason =
   }),
 });
 
-describe('alarm names', () => {
-  it('reduces an alarm ARN to the name it ends with, colons in the name included', () => {
-    expect(alarmNameOf('arn:aws:cloudwatch:eu-west-1:123456789012:alarm:api-5xx')).toBe('api-5xx');
-    expect(alarmNameOf('arn:aws-cn:cloudwatch:cn-north-1:123456789012:alarm:a:b')).toBe('a:b');
-    expect(alarmNameOf('plain-name')).toBe('plain-name');
-  });
-});
-
 describe('states', () => {
   it('asks for metric and composite alarms by name and answers in the order configured', async () => {
     cloudwatch.on(DescribeAlarmsCommand).resolves({
@@ -79,13 +70,14 @@ describe('states', () => {
       'arn:aws:cloudwatch:us-east-1:123456789012:alarm:service-health',
       'latency',
       'missing-one',
+      'arn:aws-cn:cloudwatch:cn-north-1:123456789012:alarm:name:with:colons',
     ]);
     expect(states).toEqual([
       { name: 'service-health', state: 'ALARM', reason: 'children in ALARM', updatedAt: '2030-01-01T09:00:00.000Z' },
       { name: 'latency', state: 'OK', reason: 'latency is OK', updatedAt: '2030-01-01T10:00:00.000Z' },
     ]);
     const input = cloudwatch.commandCalls(DescribeAlarmsCommand)[0]!.args[0].input;
-    expect(input.AlarmNames).toEqual(['service-health', 'latency', 'missing-one']);
+    expect(input.AlarmNames).toEqual(['service-health', 'latency', 'missing-one', 'name:with:colons']);
     expect(input.AlarmTypes).toEqual(['MetricAlarm', 'CompositeAlarm']);
   });
 

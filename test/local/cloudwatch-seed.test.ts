@@ -11,13 +11,12 @@ import { tempDataDir } from './helpers';
 function withAlarmBakes(): Pipeline {
   const pipeline = threeStagePipeline();
   const environments = pipeline.stages.flatMap((s) => s.environments);
-  const bake = (alarms: unknown[]) => ({ duration: '30m', alarms });
-  // The schema of this branch knows bakeTime as a duration only; the seeding must read both shapes.
+  const bake = (alarms: string[]) => ({ duration: '30m', alarms, acceptInsufficientData: false });
   Object.assign(environments[0]!.approval, { bakeTime: '10m' });
   Object.assign(environments[1]!.approval, {
     bakeTime: bake(['api-5xx', 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:latency-p99']),
   });
-  Object.assign(environments[2]!.approval, { bakeTime: bake([{ name: 'api-5xx' }, 42]) });
+  Object.assign(environments[2]!.approval, { bakeTime: bake(['api-5xx']) });
   return pipeline;
 }
 
