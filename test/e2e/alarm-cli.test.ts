@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { mockClient } from 'aws-sdk-client-mock';
+import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import {
   AlarmCommandError,
   configuredAlarms,
@@ -133,7 +133,7 @@ describe('lockstep alarm against local mode', () => {
 
 describe('lockstep alarm against AWS', () => {
   // Mocked from this block's start only: the block above talks to the real local CloudWatch.
-  let cloudwatch: ReturnType<typeof mockClient<CloudWatchClient>>;
+  let cloudwatch: AwsClientStub<CloudWatchClient>;
   let data: Awaited<ReturnType<typeof tempDataDir>>;
   const saved = { ...process.env };
 
@@ -145,7 +145,7 @@ describe('lockstep alarm against AWS', () => {
     // No endpoints.json in this data folder, and the Lockstep variables set: the commands target AWS.
     Object.assign(process.env, { LOCKSTEP_PIPELINE_FILE: pipelineFile, LOCKSTEP_TABLE_ENVIRONMENTS: 'environments' });
   });
-  beforeEach(() => cloudwatch.reset());
+  beforeEach(() => void cloudwatch.reset());
 
   afterAll(async () => {
     process.env = saved;
