@@ -234,7 +234,7 @@ function alarmRows(env, control) {
                   type: 'button',
                   class: state === 'ALARM' ? 'danger' : undefined,
                   disabled: a.state === state,
-                  'aria-label': `Set ${a.name} to ${state}`,
+                  'aria-label': `Set ${state} for ${a.name}`,
                   onclick: () =>
                     act(`/console/api/alarms/${enc(a.name)}`, { state }, `Alarm ${a.name} set to ${state}`),
                 },
