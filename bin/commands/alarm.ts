@@ -11,7 +11,7 @@ import { CloudWatchAlarmReader } from '../../lambdas/adapters/cloudwatch-alarm-r
 import { CloudWatchAlarmStateSetter } from '../../lambdas/adapters/cloudwatch-alarm-setter';
 import { readPipelineFile } from '../../lambdas/adapters/pipeline-file';
 import { ALARM_STATE_VALUES, environmentsWithAlarms, UnknownAlarmError } from '../../lambdas/console/alarm-view';
-import type { Pipeline } from '../../lambdas/core/config/schema';
+import { parseAlarmReference, type Pipeline } from '../../lambdas/core/config/schema';
 import { LockstepError } from '../../lambdas/core/errors';
 import { alarmScope } from '../../lambdas/promotion/bake';
 import type { AlarmReader, AlarmStateValue } from '../../lambdas/ports/services';
@@ -98,8 +98,10 @@ function stateOf(text: string): AlarmStateValue {
  * @example
  * console.log(await setAlarm('web-prod-5xx', 'ALARM', { dataDir: '.lockstep' })); // web-prod-5xx: OK -> ALARM (...)
  */
-export async function setAlarm(name: string, stateText: string, options: AlarmSetOptions): Promise<string> {
+export async function setAlarm(nameOrArn: string, stateText: string, options: AlarmSetOptions): Promise<string> {
   const state = stateOf(stateText);
+  // As a bake's `alarms:` may: local CloudWatch is every account and region, so the name is the alarm.
+  const name = parseAlarmReference(nameOrArn).name;
   const connection = localTarget(options.dataDir);
   const client = localCloudWatch(connection);
   try {
@@ -214,7 +216,7 @@ export function register(program: Command): void {
   alarm
     .command('set')
     .description("set an alarm's state in local mode's CloudWatch (a running bake watching it sees the change)")
-    .argument('<name>', 'the alarm name')
+    .argument('<name>', "the alarm's name (or its ARN, as a bake's alarms: may list it)")
     .argument('<state>', ALARM_STATE_VALUES.join(' | '))
     .option('--reason <text>', "CloudWatch's state reason, shown in the timeline when the alarm fails a bake")
     .option('--as <who>', 'who sets it, for the default reason (default: your login)')

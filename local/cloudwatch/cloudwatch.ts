@@ -1,6 +1,9 @@
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { z } from 'zod';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from '../constants';
-import { readJsonIfExists, writeJsonAtomic } from '../files';
+import { LocalServiceStartError } from '../errors';
+import { whenMissing, writeJsonAtomic } from '../files';
 import { AwsApiError } from '../aws-protocol/errors';
 import type { AwsServiceDefinition } from '../aws-protocol/server';
 
@@ -24,33 +27,35 @@ export interface LocalCloudWatchOptions {
 export type LocalAlarmState = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
 
 /** A metric alarm as stored: what PutMetricAlarm was given, and its state. */
-interface StoredAlarm {
-  readonly AlarmName: string;
-  readonly AlarmArn: string;
+const storedAlarm = z.object({
+  AlarmName: z.string(),
+  AlarmArn: z.string(),
   /** PutMetricAlarm's members other than the name (metric, threshold, actions...), echoed by DescribeAlarms. */
-  configuration: Record<string, unknown>;
-  configurationUpdatedAt: number;
-  state: LocalAlarmState;
-  reason: string;
-  reasonData?: string;
-  stateUpdatedAt: number;
-  stateTransitionedAt: number;
-}
+  configuration: z.record(z.string(), z.unknown()),
+  configurationUpdatedAt: z.number(),
+  state: z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA']),
+  reason: z.string(),
+  reasonData: z.string().optional(),
+  stateUpdatedAt: z.number(),
+  stateTransitionedAt: z.number(),
+});
+type StoredAlarm = z.infer<typeof storedAlarm>;
 
-type HistoryItemType = 'ConfigurationUpdate' | 'StateUpdate';
+const storedHistoryItem = z.object({
+  AlarmName: z.string(),
+  at: z.number(),
+  HistoryItemType: z.enum(['ConfigurationUpdate', 'StateUpdate']),
+  HistorySummary: z.string(),
+  HistoryData: z.string(),
+});
+type HistoryItemType = z.infer<typeof storedHistoryItem>['HistoryItemType'];
 
-interface StoredHistoryItem {
-  readonly AlarmName: string;
-  readonly at: number;
-  readonly HistoryItemType: HistoryItemType;
-  readonly HistorySummary: string;
-  readonly HistoryData: string;
-}
-
-interface StoredFile {
-  alarms: Record<string, StoredAlarm>;
-  history: StoredHistoryItem[];
-}
+/** `<dataDir>/cloudwatch-alarms.json`, decoded where it is read so a damaged file is a clear error at start. */
+const storedFile = z.object({
+  alarms: z.record(z.string(), storedAlarm),
+  history: z.array(storedHistoryItem),
+});
+type StoredFile = z.infer<typeof storedFile>;
 
 export const CLOUDWATCH_TARGET_PREFIX = 'GraniteServiceVersion20100801';
 
@@ -119,8 +124,12 @@ export class LocalCloudWatch {
 
   static async open(options: LocalCloudWatchOptions): Promise<LocalCloudWatch> {
     const file = join(options.dataDir, 'cloudwatch-alarms.json');
-    const data = (await readJsonIfExists<StoredFile>(file)) ?? { alarms: {}, history: [] };
-    return new LocalCloudWatch(file, data, options.now ?? Date.now);
+    const text = await readFile(file, 'utf8').catch(whenMissing(undefined));
+    return new LocalCloudWatch(
+      file,
+      text === undefined ? { alarms: {}, history: [] } : decode(file, text),
+      options.now ?? Date.now,
+    );
   }
 
   /** The ARN an alarm has locally. */
@@ -371,6 +380,26 @@ const SEEDED_METRIC = {
   ComparisonOperator: 'GreaterThanOrEqualToThreshold',
   AlarmDescription: 'Created by lockstep local for a bake; flip it with `lockstep alarm set`',
 };
+
+function decode(file: string, text: string): StoredFile {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw damaged(file, (error as Error).message, error);
+  }
+  const parsed = storedFile.safeParse(json);
+  if (!parsed.success)
+    throw damaged(file, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '), parsed.error);
+  return parsed.data;
+}
+
+function damaged(file: string, problem: string, cause: unknown): LocalServiceStartError {
+  return new LocalServiceStartError(
+    `Local CloudWatch cannot read ${file} (${problem}): fix it, or delete it to start with no alarms (local mode creates the bakes' alarms again, in OK)`,
+    { cause, details: { file } },
+  );
+}
 
 function queryError(code: string, message: string, statusCode = 400): AwsApiError {
   return new AwsApiError(code, message, { statusCode });

@@ -116,7 +116,8 @@ describe('lockstep alarm against local mode', () => {
         new CloudWatchClient({ region: 'us-east-1', endpoint: server.endpoint, credentials: LOCAL_CREDENTIALS }),
     });
     expect((await reader.states({}, ['web-5xx']))[0]).toMatchObject({ state: 'ALARM', reason: 'checkout errors' });
-    expect(await setAlarm('web-5xx', 'OK', { dataDir: data.dir, as: 'ann' })).toBe(
+    const arn = 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:web-5xx';
+    expect(await setAlarm(arn, 'OK', { dataDir: data.dir, as: 'ann' })).toBe(
       'web-5xx: ALARM -> OK (set with lockstep alarm set by ann)',
     );
   });

@@ -1,6 +1,8 @@
 // Seeding local CloudWatch with the alarms the pipeline's bakes watch: names from the parsed configuration (an ARN
 // reduced to its name), created in OK once, never reset by a restart.
+import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
+import { loadPipeline } from '../../lambdas/core/config/load';
 import type { Pipeline } from '../../lambdas/core/config/schema';
 import { LocalCloudWatch } from '../../local/cloudwatch/cloudwatch';
 import { bakeAlarmNames, seedBakeAlarms, SEEDED_ALARM_REASON } from '../../local/cloudwatch/seed';
@@ -40,6 +42,27 @@ describe('seeding the bakes alarms', () => {
         ['api-5xx', 'ALARM', 'flipped by hand'],
         ['latency-p99', 'OK', SEEDED_ALARM_REASON],
       ]);
+    } finally {
+      await data.cleanup();
+    }
+  });
+
+  it('creates every alarm of the three-stage example in OK, so its bakes start on a fresh data folder', async () => {
+    const data = await tempDataDir('lockstep-seed-three-stage-');
+    try {
+      const pipeline = loadPipeline(join(import.meta.dirname, '../../examples/three-stage/lockstep.config.yaml'));
+      const cloudWatch = await LocalCloudWatch.open({ dataDir: data.dir });
+      const created = await seedBakeAlarms(cloudWatch, pipeline);
+      expect(created).toEqual([
+        'storefront-prod-eu-5xx',
+        'storefront-prod-eu-latency',
+        'storefront-prod-fe-5xx',
+        'storefront-prod-fe-latency',
+        'storefront-prod-na-5xx',
+        'storefront-prod-na-latency',
+      ]);
+      const { MetricAlarms } = cloudWatch.describeAlarms({ StateValue: 'OK' });
+      expect(MetricAlarms.map((a) => a.AlarmName)).toEqual(created);
     } finally {
       await data.cleanup();
     }

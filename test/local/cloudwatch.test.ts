@@ -1,6 +1,6 @@
 // Local mode's CloudWatch through the real @aws-sdk/client-cloudwatch (awsJson1_0, query-compatible errors), and
 // the bake's CloudWatchAlarmReader against it: the same code path as on AWS.
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   CloudWatchClient,
@@ -188,6 +188,22 @@ describe('local CloudWatch', () => {
     expect(JSON.parse(await readFile(join(data.dir, 'cloudwatch-alarms.json'), 'utf8'))).toHaveProperty(
       'alarms.latency',
     );
+  });
+
+  it('refuses to start on a damaged alarms file, saying which and how to recover', async () => {
+    const other = await tempDataDir('lockstep-cloudwatch-damaged-');
+    try {
+      await writeFile(join(other.dir, 'cloudwatch-alarms.json'), '{"alarms": {"a": {"state": "RED"}}, "history": []}');
+      await expect(LocalCloudWatch.open({ dataDir: other.dir })).rejects.toThrow(
+        `Local CloudWatch cannot read ${join(other.dir, 'cloudwatch-alarms.json')} (alarms.a.AlarmName:`,
+      );
+      await writeFile(join(other.dir, 'cloudwatch-alarms.json'), '{"alarms":');
+      await expect(LocalCloudWatch.open({ dataDir: other.dir })).rejects.toThrow(
+        "delete it to start with no alarms (local mode creates the bakes' alarms again, in OK)",
+      );
+    } finally {
+      await other.cleanup();
+    }
   });
 
   it('seeds missing alarms in OK and leaves existing ones as they are', async () => {
