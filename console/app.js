@@ -202,14 +202,53 @@ function renderPipeline(view) {
         'section',
         { class: 'stage', 'aria-label': `Stage ${stage.name}` },
         h('h2', {}, stage.name),
-        stage.environments.map((env) => card(env, view.at)),
+        stage.environments.map((env) => card(env, view.at, view.alarmControl)),
       ),
     );
   }
   return [h('h1', {}, `Pipeline ${view.pipeline}`), switches, graph];
 }
 
-function card(env, now) {
+/**
+ * The bake's alarms on a card: name and state (local mode; on AWS the console reads no state), with "Set ALARM" and
+ * "Set OK" where the console can set them (local mode's CloudWatch, the one the bake reads).
+ */
+function alarmRows(env, control) {
+  return (env.alarms ?? []).map((a) =>
+    h(
+      'div',
+      { class: 'row alarm', 'data-alarm': a.name },
+      'Alarm ',
+      h('strong', {}, a.name),
+      a.state
+        ? [' ', h('span', { class: `badge alarm-${a.state.toLowerCase()}`, 'data-alarm-state': a.state }, a.state)]
+        : undefined,
+      a.reason ? h('div', { class: 'meta' }, a.reason) : undefined,
+      control && a.state !== 'MISSING'
+        ? h(
+            'div',
+            { class: 'actions' },
+            ['ALARM', 'OK'].map((state) =>
+              h(
+                'button',
+                {
+                  type: 'button',
+                  class: state === 'ALARM' ? 'danger' : undefined,
+                  disabled: a.state === state,
+                  'aria-label': `Set ${state} for ${a.name}`,
+                  onclick: () =>
+                    act(`/console/api/alarms/${enc(a.name)}`, { state }, `Alarm ${a.name} set to ${state}`),
+                },
+                `Set ${state}`,
+              ),
+            ),
+          )
+        : undefined,
+    ),
+  );
+}
+
+function card(env, now, alarmControl) {
   const apps = env.applications.length
     ? env.applications.map((a) =>
         h(
@@ -328,6 +367,7 @@ function card(env, now) {
     apps,
     lock,
     window,
+    alarmRows(env, alarmControl),
     approvals,
     next,
     actions,

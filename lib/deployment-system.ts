@@ -50,6 +50,7 @@ import { buildFunctions } from './lockstep-function';
 import { buildLogGroup, type LogGroupDefaults } from './log-groups';
 import { buildConsoleAuth, type ConsoleAuth, type ExistingConsoleUserPool } from './console-auth';
 import { acknowledge } from './nag';
+import { alarmPropProblems, grantAlarmReads } from './alarm-grants';
 import { perCreationName } from './physical-names';
 import { lockstepStateMachine, stateMachineArnFromName } from './state-machine';
 import { createLockstepTable } from './tables';
@@ -218,6 +219,9 @@ export class DeploymentSystem extends Construct {
   constructor(scope: Construct, id: string, props: DeploymentSystemProps) {
     super(scope, id);
     const pipeline = checkProps(props);
+    // Alarm ARNs against the stack's own account and region, which only the construct knows.
+    const alarmProblems = alarmPropProblems(this, pipeline);
+    if (alarmProblems.length > 0) throw new DeploymentSystemPropsError(alarmProblems);
     const name = pipeline.pipeline.name;
     this.pipeline = pipeline;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
@@ -324,6 +328,7 @@ export class DeploymentSystem extends Construct {
       approvalSigningSecret: this.approvalSigningSecret,
       repositories: [...this.repositories.values()],
     });
+    grantAlarmReads(this, pipeline, this.functions['promotion-steps']);
     this.historyArchiver = buildHistoryArchiver(this, {
       pipeline,
       environment: this.functionEnvironment(stateMachineArn, props.approvalLinkTtl ?? Duration.hours(24)),

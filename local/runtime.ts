@@ -1,9 +1,12 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { createAwsClients, type AwsClients } from '../lambdas/adapters/aws-clients';
+import type { CloudWatchClientTarget } from '../lambdas/adapters/cloudwatch-alarm-reader';
 import { startAwsServer, type AwsServiceDefinition, type RunningAwsServer } from './aws-protocol/server';
 import { systemClock, type Clock } from './clock';
+import { LocalCloudWatch } from './cloudwatch/cloudwatch';
 import { LocalCodeBuild } from './codebuild/codebuild';
 import { LocalCodeCommit } from './codecommit/codecommit';
 import {
@@ -27,14 +30,15 @@ import { LocalStepFunctions } from './stepfunctions/step-functions';
 /**
  * Starts every local service local mode stands on, on free loopback ports, with all state under `dataDir`:
  * DynamoDB (DynamoDB Local or dynalite) with the tables created, S3 (s3rver) with the artifacts bucket, and the
- * Step Functions, CodeBuild, CodeCommit, SNS and Secrets Manager APIs, plus the HTTP front door (routes registered later).
+ * Step Functions, CodeBuild, CodeCommit, SNS, Secrets Manager and CloudWatch (alarms) APIs, plus the HTTP front door
+ * (routes registered later).
  *
  * The returned `clients` are AWS SDK clients bound to these services (the handlers' runtime is built on them), and
  * `env` is the runtime's variables: the SDK's per-service endpoint variables, path-style S3, S3 checksums only when
  * required, local credentials and region, and every `LOCKSTEP_*` resource name of docs/ARCHITECTURE.md except
  * `LOCKSTEP_PIPELINE_FILE` (the wiring step's). Nothing here writes `process.env`, so one process can run several.
  * Stopping and starting again on the same `dataDir` resumes: data, builds, executions (see
- * `stepFunctions.listInFlight()`), outbox and secrets stay.
+ * `stepFunctions.listInFlight()`), outbox, secrets and alarm states stay.
  *
  * @example
  * const services = await startLocalServices({ dataDir: '.lockstep' });
@@ -69,6 +73,8 @@ export interface LocalServiceEndpoints {
   readonly codeCommit: string;
   readonly sns: string;
   readonly secretsManager: string;
+  /** CloudWatch alarms (`local/cloudwatch/cloudwatch.ts`): the bake reads them, `lockstep alarm set` flips them. */
+  readonly cloudWatch: string;
   /** Base URL of the HTTP front door (webhooks, approval pages). */
   readonly http: string;
 }
@@ -103,9 +109,15 @@ export interface LocalServices {
   readonly codeBuild: LocalCodeBuild;
   readonly sns: LocalSns;
   readonly secrets: LocalSecretsManager;
+  readonly cloudWatch: LocalCloudWatch;
   readonly http: HttpFrontDoor;
   /** AWS SDK clients bound to these services, destroyed by `stop()`. */
   readonly clients: AwsClients;
+  /**
+   * CloudWatch clients for the bake's `CloudWatchAlarmReader` (`clientFor`): every region and role reaches the one
+   * local CloudWatch with the local credentials (there is no STS here); destroyed by `stop()`.
+   */
+  readonly cloudWatchFor: (target: CloudWatchClientTarget) => CloudWatchClient;
   /** Milliseconds from the call to everything listening. */
   readonly startupMs: number;
   /** Copies `env` into `target` (process.env by default), for code that reads its settings from the environment. */
@@ -165,8 +177,19 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
     api.bind.stepFunctions(stepFunctions);
     stops.push(() => stepFunctions.close());
     const clients = localAwsClients(endpoints);
+    const cloudWatchClients: CloudWatchClient[] = [];
+    const cloudWatchFor = (target: CloudWatchClientTarget) => {
+      const client = new CloudWatchClient({
+        endpoint: endpoints.cloudWatch,
+        region: target.region ?? LOCAL_REGION,
+        credentials: LOCAL_CREDENTIALS,
+      });
+      cloudWatchClients.push(client);
+      return client;
+    };
     stops.push(async () => {
       for (const client of Object.values(clients) as { destroy(): void }[]) client.destroy();
+      for (const client of cloudWatchClients.splice(0)) client.destroy();
     });
     const env = handlerEnvironment(names, awsEnv);
 
@@ -184,8 +207,10 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
       codeBuild,
       sns: messaging.sns,
       secrets: messaging.secrets,
+      cloudWatch: messaging.cloudWatch,
       http,
       clients,
+      cloudWatchFor,
       startupMs,
       applyEnvironment: (target = process.env) => void Object.assign(target, env),
       stop: () => stops.stopAll(),
@@ -224,15 +249,19 @@ async function startStorage(dataDir: string, stops: StopList): Promise<{ s3: Loc
   return { s3, s3Client };
 }
 
-/** Secrets Manager (with the webhook and approval-signing secrets) and SNS (with its two topics). */
+/**
+ * Secrets Manager (with the webhook and approval-signing secrets), SNS (with its two topics) and CloudWatch (the
+ * alarms of `<dataDir>/cloudwatch-alarms.json`).
+ */
 async function startMessaging(dataDir: string, clock: Clock) {
-  const [secrets, sns] = await Promise.all([
+  const [secrets, sns, cloudWatch] = await Promise.all([
     LocalSecretsManager.open({ dataDir, generate: [LOCAL_SECRETS.webhook, LOCAL_SECRETS.approvalSigning] }),
     LocalSns.open({ dataDir, now: () => clock.now() }),
+    LocalCloudWatch.open({ dataDir, now: () => clock.now() }),
   ]);
   const approvalTopicArn = await sns.createTopic(LOCAL_TOPICS.approvals);
   const notificationTopicArn = await sns.createTopic(LOCAL_TOPICS.notifications);
-  return { secrets, sns, approvalTopicArn, notificationTopicArn };
+  return { secrets, sns, cloudWatch, approvalTopicArn, notificationTopicArn };
 }
 
 function resourceNames(input: {
@@ -259,13 +288,13 @@ function resourceNames(input: {
 }
 
 /**
- * The Step Functions, CodeBuild, CodeCommit, SNS and Secrets Manager API servers. Builds need every endpoint in
+ * The Step Functions, CodeBuild, CodeCommit, SNS, Secrets Manager and CloudWatch API servers. Builds need every endpoint in
  * their environment, the CodeBuild one included, so the Step Functions and CodeBuild servers listen first and find
  * their service at request time, once `bind` hands it over. CodeCommit serves GetBranch/GetCommit over the git
  * repositories in `<dataDir>/repos/`.
  */
 async function startApiServers(
-  messaging: { sns: LocalSns; secrets: LocalSecretsManager },
+  messaging: { sns: LocalSns; secrets: LocalSecretsManager; cloudWatch: LocalCloudWatch },
   dataDir: string,
   stops: StopList,
 ) {
@@ -288,12 +317,13 @@ async function startApiServers(
       return get()?.definition().operations ?? {};
     },
   });
-  const [sfnServer, codeBuildServer, snsServer, secretsServer, codeCommitServer] = await Promise.all([
+  const [sfnServer, codeBuildServer, snsServer, secretsServer, codeCommitServer, cloudWatchServer] = await Promise.all([
     serve(lateDefinition('Step Functions', 'awsJson1_0', 'AWSStepFunctions', () => bound.stepFunctions)),
     serve(lateDefinition('CodeBuild', 'awsJson1_1', 'CodeBuild_20161006', () => bound.codeBuild)),
     serve(messaging.sns.definition()),
     serve(messaging.secrets.definition()),
     serve(new LocalCodeCommit(join(dataDir, 'repos')).definition()),
+    serve(messaging.cloudWatch.definition()),
   ]);
   return {
     endpoints: {
@@ -302,6 +332,7 @@ async function startApiServers(
       codeCommit: codeCommitServer.endpoint,
       sns: snsServer.endpoint,
       secretsManager: secretsServer.endpoint,
+      cloudWatch: cloudWatchServer.endpoint,
     },
     bind: {
       codeBuild: (service: LocalCodeBuild) => void (bound.codeBuild = service),
@@ -330,6 +361,7 @@ export function localAwsEnvironment(endpoints: Omit<LocalServiceEndpoints, 'http
     AWS_ENDPOINT_URL_CODECOMMIT: endpoints.codeCommit,
     AWS_ENDPOINT_URL_SNS: endpoints.sns,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoints.secretsManager,
+    AWS_ENDPOINT_URL_CLOUDWATCH: endpoints.cloudWatch,
     AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
     AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
     LOCKSTEP_S3_FORCE_PATH_STYLE: 'true',

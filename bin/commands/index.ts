@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { register as alarm } from './alarm';
 import { register as approve } from './approve';
 import { register as audit } from './audit';
 import { register as explain } from './explain';
@@ -30,4 +31,5 @@ export const commands: Array<(program: Command) => void> = [
   retry,
   audit,
   operatorActions,
+  alarm,
 ];

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { checkPipelineFile, DEFAULT_PIPELINE_FILE, formatProblems } from '../../lambdas/core/config/load';
 import { stackLimitProblems } from '../../lambdas/core/config/limits';
-import type { Pipeline } from '../../lambdas/core/config/schema';
+import { alarmBake, parseAlarmReference, type Pipeline } from '../../lambdas/core/config/schema';
 import { promotionsOf } from '../../lambdas/core/config/validate';
 import { configWarnings } from '../../lambdas/core/config/warnings';
 import { describeChange } from '../../lambdas/core/config/change';
@@ -25,6 +25,19 @@ export function summarize(pipeline: Pipeline) {
     disabledPromotions: promotions.filter((p) => !p.enabled).length,
     environmentsWithWindows: environments.filter((e) => e.windows.length > 0).length,
     environmentsWithManualApproval: environments.filter((e) => e.approval.manual).length,
+    alarmBakes: environments.flatMap((e) => {
+      const bake = alarmBake(e.approval);
+      return bake
+        ? [
+            {
+              environment: e.name,
+              duration: bake.duration,
+              alarms: bake.alarms.map((reference) => parseAlarmReference(reference).name),
+              acceptInsufficientData: bake.acceptInsufficientData,
+            },
+          ]
+        : [];
+    }),
   };
 }
 
@@ -40,13 +53,22 @@ function summaryText(file: string, pipeline: Pipeline): string {
     s.environmentsWithManualApproval > 0
       ? `${count(s.environmentsWithManualApproval, 'environment')} with a manual approval`
       : '',
+    s.alarmBakes.length > 0 ? `${count(s.alarmBakes.length, 'environment')} with an alarm-watched bake` : '',
     s.manualPromotions > 0 ? `${count(s.manualPromotions, 'manual promotion')}` : '',
     s.disabledPromotions > 0 ? `${count(s.disabledPromotions, 'disabled promotion')}` : '',
   ].filter((part) => part !== '');
   return (
     `${file} is valid: pipeline "${s.name}" has ${count(s.packages, 'package')}, ${count(s.applications, 'application')}, ` +
     `${count(s.stages, 'stage')} (${stageNames}), ${count(s.environments, 'environment')} and ${count(s.promotions, 'promotion')}` +
-    (extras.length > 0 ? `; ${extras.join(', ')}.` : '.')
+    (extras.length > 0 ? `; ${extras.join(', ')}.` : '.') +
+    // The approval workflow's alarms, one line per environment, so a misspelt alarm name is seen before a bake is blocked.
+    s.alarmBakes
+      .map(
+        (b) =>
+          `\n  ${b.environment} bakes ${b.duration} watching ${b.alarms.join(', ')}` +
+          (b.acceptInsufficientData ? ' (INSUFFICIENT_DATA accepted)' : ''),
+      )
+      .join('')
   );
 }
 

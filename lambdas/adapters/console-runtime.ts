@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { requireEnv } from '../core/errors';
 import { auditDenied as auditDeniedRequest, type ConsoleAction, type ConsoleIdentity } from '../console/auth';
 import { consoleOperations } from '../console/operations';
+import type { ConsoleAlarms } from '../console/alarm-view';
 import type { ConsoleApiDependencies, ConsoleClientConfig } from '../console/dependencies';
 import { ConsoleAssets } from './console-assets';
 import { DynamoSdkStore } from './dynamo-sdk-store';
@@ -22,6 +23,8 @@ export interface ConsoleRuntimeOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Overrides the variables' login settings (local mode passes `{ mode: 'local' }`). */
   readonly clientConfig?: ConsoleClientConfig;
+  /** Alarm states and their setter (local mode passes its CloudWatch's). @default none: alarms listed without state */
+  readonly alarms?: ConsoleAlarms;
 }
 
 /** The login settings the browser reads, from the variables above. */
@@ -57,6 +60,7 @@ export function consoleApiDependencies(runtime: Runtime, options: ConsoleRuntime
       timelines: events,
       ...(sdkTable ? { sdks: new DynamoSdkStore(runtime.clients.dynamodb, sdkTable) } : {}),
       approvalBaseUrl: approvalDependencies.baseUrl,
+      ...(options.alarms ? { alarms: options.alarms } : {}),
     },
     operations: consoleOperations({
       switches: runtime.stepDependencies(),

@@ -15,7 +15,9 @@ import type { ArchiverDependencies } from '../promotion/history-archiver';
 import type { OperatorDependencies } from '../promotion/operator-actions';
 import type { RetryDependencies } from '../promotion/retry';
 import type { StepDependencies } from '../promotion/steps';
+import type { AlarmReader } from '../ports/services';
 import { defaultAwsClients, type AwsClients } from './aws-clients';
+import { CloudWatchAlarmReader } from './cloudwatch-alarm-reader';
 import { CodeBuildRunner } from './codebuild-runner';
 import { CodeCommitRepositoryReader } from './codecommit-reader';
 import { DynamoApprovalStore } from './dynamo-approval-store';
@@ -45,6 +47,12 @@ export interface RuntimeContext {
   readonly clients: AwsClients;
   /** Epoch milliseconds as every handler of this runtime sees them (local mode: its manual or system clock). */
   readonly clock: () => number;
+  /**
+   * CloudWatch alarms for the alarm-watched bake, read in each environment's region and through its role. Local
+   * mode passes the same adapter with clients bound to its CloudWatch stand-in.
+   * @default a `CloudWatchAlarmReader` with the SDK's own region, endpoint and credentials, assuming roles through STS
+   */
+  readonly alarmReader?: AlarmReader;
 }
 
 /** Builds `build` on first call and returns the same value after. */
@@ -63,7 +71,7 @@ function linkTtl(value: string | undefined): { linkTtlSeconds?: number } {
   return { linkTtlSeconds: seconds };
 }
 
-export function createRuntime({ env, clients, clock }: RuntimeContext) {
+export function createRuntime({ env, clients, clock, alarmReader }: RuntimeContext) {
   const need = (name: string) => requireEnv(name, env);
   const { dynamodb } = clients;
   const revisionStore = once(() => new DynamoRevisionStore(dynamodb, need('LOCKSTEP_TABLE_REVISIONS')));
@@ -84,6 +92,7 @@ export function createRuntime({ env, clients, clock }: RuntimeContext) {
   /** SendTaskSuccess/Failure need no state machine ARN: the approval API only decides tasks. */
   const taskOrchestrator = once(() => new StepFunctionsOrchestrator(clients.sfn));
   const pipeline = () => pipelineFromEnv(env);
+  const alarms = once((): AlarmReader => alarmReader ?? new CloudWatchAlarmReader());
   /**
    * By source kind: CodeCommit through its API; GitHub through its REST API with each package's `tokenSecret`
    * (LOCKSTEP_GITHUB_API_URL for GitHub Enterprise Server); `local:` sources (local mode only) through git.
@@ -128,6 +137,7 @@ export function createRuntime({ env, clients, clock }: RuntimeContext) {
     events: eventStore(),
     notifier: notifier(),
     operators: operatorStore(),
+    alarms: alarms(),
     clock,
   }));
 
@@ -239,6 +249,7 @@ export function createRuntime({ env, clients, clock }: RuntimeContext) {
     orchestrator,
     taskOrchestrator,
     repositoryReaders,
+    alarmReader: alarms,
     approvalDependencies,
     stepDependencies,
     agentDependencies,

@@ -34,6 +34,11 @@ export const pinBody = z.strictObject({
   reason,
 });
 export const unpinBody = z.strictObject({ application: z.string().min(1).max(100) });
+/** Local mode's alarm flip; the reason is CloudWatch's StateReason (at most 1023 characters). */
+export const alarmBody = z.strictObject({
+  state: z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA']),
+  reason: z.string().trim().min(1).max(1023).optional(),
+});
 export const approvalBody = z.strictObject({
   decision: z.enum(['approve', 'reject']),
   comment: z.string().trim().max(1000).optional(),
@@ -55,6 +60,8 @@ export const ACTION_RIGHTS = {
   pin: 'pin',
   unpin: 'pin',
   approval: 'approve',
+  // Flipping a local alarm steers a bake as a switch steers the pipeline: the same operators may do it.
+  alarm: 'switch',
 } as const satisfies Record<string, ConsoleAction>;
 
 /** Parses an action's JSON body with its schema; every problem in one 400 with its field and the fix. */

@@ -6,6 +6,7 @@ import type { AgentDependencies } from '../promotion/agents';
 import type { SdkStore } from '../ports/sdk';
 import type { ApprovalStore, TimelineReader } from '../ports/stores';
 import type { ConsoleOperations } from './actions';
+import type { ConsoleAlarms } from './alarm-view';
 import type { ConsoleAction, ConsoleIdentity } from './auth';
 
 export interface ConsoleReadDependencies {
@@ -18,6 +19,11 @@ export interface ConsoleReadDependencies {
   readonly sdks?: SdkStore;
   /** `https://.../approvals`: a pending approval's page is `<approvalBaseUrl>/<requestId>`. */
   readonly approvalBaseUrl?: string;
+  /**
+   * The bakes' alarms with their states, and a setter: local mode only. Absent (on AWS), cards list the alarms
+   * without state and the console sets none.
+   */
+  readonly alarms?: ConsoleAlarms;
 }
 
 /** A static file of the front end. */

@@ -10,6 +10,7 @@ import { describeWindow, formatInZone, isAnyOpen, nextOpeningDetail } from '../c
 import type { ApplicationAtEnvironment } from '../core/model';
 import { loadWorld } from '../promotion/agents';
 import type { ApprovalRequestRecord, PipelineEvent } from '../ports/stores';
+import { alarmViews, type AlarmView } from './alarm-view';
 import type { ConsoleReadDependencies } from './dependencies';
 
 /** How many of an environment's newest timeline entries the card reads for its state and pending approval. */
@@ -61,12 +62,16 @@ export interface EnvironmentCard {
   };
   readonly pendingApprovals: readonly PendingApprovalView[];
   readonly next: readonly NextPromotionView[];
+  /** The alarms the environment's bake watches; absent when it watches none. */
+  readonly alarms?: readonly AlarmView[];
 }
 
 export interface PipelineView {
   readonly pipeline: string;
   readonly at: number;
   readonly switches: { readonly enabled: boolean; readonly automation: boolean };
+  /** Whether the console can set alarm states (local mode): the cards then offer "Set ALARM" and "Set OK". */
+  readonly alarmControl: boolean;
   readonly stages: readonly { readonly name: string; readonly environments: readonly EnvironmentCard[] }[];
   readonly promotions: readonly {
     readonly id: string;
@@ -134,9 +139,10 @@ export async function pipelineView(deps: ConsoleReadDependencies): Promise<Pipel
   const world = await loadWorld(deps.agents);
   const decisions = reconcile(pipeline, world, at);
   const environments = pipeline.stages.flatMap((s) => s.environments.map((e) => ({ stage: s.name, env: e })));
-  const timelines = await Promise.all(
-    environments.map(({ env }) => deps.agents.events.list({ environment: env.name }, CARD_TIMELINE_DEPTH)),
-  );
+  const [timelines, alarms] = await Promise.all([
+    Promise.all(environments.map(({ env }) => deps.agents.events.list({ environment: env.name }, CARD_TIMELINE_DEPTH))),
+    alarmViews(pipeline, deps.alarms),
+  ]);
   const cards = await Promise.all(
     environments.map(async ({ stage, env }, i): Promise<EnvironmentCard> => {
       const state = world.environments[env.name];
@@ -165,6 +171,7 @@ export async function pipelineView(deps: ConsoleReadDependencies): Promise<Pipel
             ...revisionOf(d),
             reason: d.decision.reason,
           })),
+        ...(alarms.has(env.name) ? { alarms: alarms.get(env.name)! } : {}),
       };
     }),
   );
@@ -172,6 +179,7 @@ export async function pipelineView(deps: ConsoleReadDependencies): Promise<Pipel
   return {
     pipeline: pipeline.pipeline.name,
     at,
+    alarmControl: deps.alarms !== undefined,
     switches: {
       enabled: world.switches?.enabled ?? pipeline.pipeline.enabled,
       automation: world.switches?.automation ?? pipeline.pipeline.automation,

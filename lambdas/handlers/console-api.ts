@@ -6,7 +6,8 @@
  * - `GET /console/api/...`: the pages' data (pipeline, timelines, revision detail, change progress, audit log with
  *   CSV/JSON export, SDKs, delivery metrics), with an ETag: a poll sending `If-None-Match` gets 304 while nothing
  *   changed;
- * - `POST /console/api/...`: operator actions (switches, rollback, pin, unpin, approve/reject), JSON bodies.
+ * - `POST /console/api/...`: operator actions (switches, rollback, pin, unpin, approve/reject, and in local mode
+ *   setting a bake alarm's state), JSON bodies.
  *
  * Every `/console/api/` route reads the caller from the JWT authorizer's claims (`identityFromEvent`: Cognito on
  * AWS, the emulated authorizer locally) and checks the group's right (`authorize`); a refusal is a 403 and an audit
@@ -33,6 +34,7 @@ import { escapeHtml, header, html, json } from '../core/http';
 import {
   ACTION_RIGHTS,
   actorOf,
+  alarmBody,
   approvalBody,
   parseBody,
   pinBody,
@@ -261,6 +263,23 @@ export function createHandler(
         }),
       ),
     })),
+    {
+      method: 'POST',
+      path: '/console/api/alarms/{name}',
+      handler: withBody(
+        action(ACTION_RIGHTS.alarm, async (event, identity) => {
+          const name = param(event, 'name');
+          const body = parseBody(alarmBody, event.body, 'alarm');
+          if (!read.alarms)
+            throw new HttpError(
+              409,
+              "The console sets alarms in local mode only; on AWS, set an alarm's state in CloudWatch (aws cloudwatch set-alarm-state)",
+            );
+          await read.alarms.setter.set(name, body.state, body.reason ?? `set from the console by ${identity.user}`);
+          return { name, state: body.state };
+        }),
+      ),
+    },
     {
       method: 'POST',
       path: '/console/api/approvals/{requestId}',

@@ -42,3 +42,18 @@ export { HttpError } from '../core/errors';
 
 /** `lockstep retry` found nothing it may retry; the message says what stands and what to do instead. */
 export class RetryRefusedError extends PromotionError {}
+
+/**
+ * A CloudWatch alarm the bake watches was in ALARM during the bake: the approval workflow fails and the revision
+ * rolls back. The message names the alarm, when it fired and CloudWatch's reason.
+ */
+export class AlarmFiredError extends PromotionError {}
+
+/**
+ * The bake could not start watching its alarms: one is missing, or in INSUFFICIENT_DATA without
+ * `acceptInsufficientData`. The message says which alarm and how to fix it; the workflow fails (no unwatched bake).
+ */
+export class BakeBlockedError extends PromotionError {}
+
+/** Reading the bake's alarms from CloudWatch failed (throttled, denied, unreachable); the state machine retries it. */
+export class AlarmReadError extends PromotionError {}

@@ -4,7 +4,15 @@
  * renamed here must be renamed there (the ASL scenario tests run the machine on inputs built by this module).
  */
 import { z } from 'zod';
-import { durationMs, lockLeaseMs, type EnvironmentDefinition, type Pipeline } from '../core/config/schema';
+import {
+  alarmBake,
+  bakeDuration,
+  durationMs,
+  lockLeaseMs,
+  parseAlarmReference,
+  type EnvironmentDefinition,
+  type Pipeline,
+} from '../core/config/schema';
 import type { Revision } from '../core/model';
 import { stepProjectName } from '../core/buildspecs';
 import { parseS3Uri } from '../ports/artifacts';
@@ -47,6 +55,17 @@ export const executionInputSchema = z.strictObject({
       .nullable(),
     /** Bake time after the other steps passed; 0 for none. */
     bakeSeconds: z.number().int().nonnegative(),
+    /**
+     * The CloudWatch alarms the bake watches (names, ARNs resolved to their names), or null for a plain Wait.
+     * Executions started before alarm bakes existed have no such field and run their own definition's plain Wait.
+     */
+    bakeAlarms: z
+      .strictObject({
+        alarms: z.array(z.string().min(1)).min(1),
+        acceptInsufficientData: z.boolean(),
+      })
+      .nullable()
+      .default(null),
   }),
   /**
    * Set on a recovery execution, which redeploys `revision` (already approved at the environment) over a revision
@@ -110,7 +129,9 @@ export function executionInput(
   const { bucket, key } = parseS3Uri(target.revision.artifact);
   const manual = env.approval.manual;
   const manualMs = manual ? durationMs(manual.timeout) : 0;
-  const bakeMs = env.approval.bakeTime ? durationMs(env.approval.bakeTime) : 0;
+  const bakeTime = bakeDuration(env.approval);
+  const bakeMs = bakeTime ? durationMs(bakeTime) : 0;
+  const bake = alarmBake(env.approval);
   return executionInputSchema.parse({
     pipeline: pipeline.pipeline.name,
     promotion: target.promotion,
@@ -139,6 +160,13 @@ export function executionInput(
           }
         : null,
       bakeSeconds: Math.round(bakeMs / 1000),
+      bakeAlarms:
+        bake && bakeMs > 0
+          ? {
+              alarms: bake.alarms.map((reference) => parseAlarmReference(reference).name),
+              acceptInsufficientData: bake.acceptInsufficientData,
+            }
+          : null,
     },
     recovery: target.recovery ?? null,
     operator: target.operator ?? null,

@@ -124,6 +124,23 @@ function buildLogLink(cause: string | undefined): string | undefined {
   return cause ? /"DeepLink"\s*:\s*"(https:\/\/[^"\s]+)"/.exec(cause)?.[1] : undefined;
 }
 
+/**
+ * The message of a failed promotion step, from the error cause Step Functions records for a Lambda Task (the
+ * function's error as JSON, `{"errorType", "errorMessage", ...}`; local mode writes the same shape). It says what
+ * failed in Lockstep's own words (which alarm fired and why, which tests failed), so it goes in the headline, which
+ * is also the timeline entry. Undefined for any other cause (a build, a timeout).
+ */
+export function stepErrorMessage(cause: string | undefined): string | undefined {
+  if (!cause?.startsWith('{')) return undefined;
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+    return typeof parsed.errorMessage === 'string' && parsed.errorMessage !== '' ? parsed.errorMessage : undefined;
+  } catch {
+    // A cause that only looks like JSON is shown as it is, under Details.
+    return undefined;
+  }
+}
+
 /** A promotion execution failed. `stage` says where: the deploy itself or the approval workflow after it. */
 export function promotionFailed(
   s: Subject & {
@@ -142,12 +159,13 @@ export function promotionFailed(
         : s.stage === 'ended-holding-lock'
           ? `Execution ${s.execution} ended (${s.error}) while it held the lock of ${s.environment}, outside its own error handling: Lockstep released the lock and rolls ${s.environment} back to its last approved revision.`
           : `Deploying ${revisionName(s)} to ${s.environment} failed.`;
+  const reason = stepErrorMessage(s.cause);
   return notification(
     event,
     s,
     `${event === 'approval-workflow-failed' ? 'Approval workflow failed' : 'Deployment failed'}: ${revisionName(s)} in ${s.environment}`,
     [
-      headline,
+      reason ? `${headline} ${reason}` : headline,
       `Error: ${s.error}`,
       buildLogLink(s.cause) ? `Logs: ${buildLogLink(s.cause)}` : undefined,
       s.cause ? `Details: ${s.cause.slice(0, 2000)}` : undefined,

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { promotionId as idOf, type Pipeline } from '../core/config/schema';
 import { isAnyOpen, nextOpening } from '../core/decide/windows';
 import type { DeployedRevision } from '../core/model';
-import type { Notifier } from '../ports/services';
+import type { AlarmReader, Notifier } from '../ports/services';
 import type {
   EnvironmentStore,
   EventStore,
@@ -18,6 +18,7 @@ import type {
   PipelineEvent,
   RevisionStore,
 } from '../ports/stores';
+import { checkBake, startBake } from './bake';
 import { evaluatePolicy } from './compliance';
 import {
   AfterApprovalError,
@@ -43,6 +44,11 @@ export interface StepDependencies {
    * unpinned. Omitted: pins are not checked by the execution (`decide()` still starts nothing into a pinned one).
    */
   readonly operators?: OperatorStore;
+  /**
+   * CloudWatch alarms, read by the alarm-watched bake (`start-bake`, `check-bake`). Omitted: a pipeline without
+   * alarm bakes needs none, and a bake that watches alarms fails saying the reader is missing.
+   */
+  readonly alarms?: AlarmReader;
   readonly clock: () => number;
 }
 
@@ -131,6 +137,22 @@ export const stepInputSchema = z.discriminatedUnion('action', [
       .object({ promotion: target.promotion, application: target.application, revision: target.revision })
       .optional(),
   }),
+  /** The alarm-watched bake's first step (`lambdas/promotion/bake.ts`): checks the alarms, records the start. */
+  z.object({
+    action: z.literal('start-bake'),
+    ...fenced,
+    bakeSeconds: z.number().int().positive(),
+    alarms: z.array(z.string().min(1)).min(1),
+    acceptInsufficientData: z.boolean(),
+  }),
+  /** One check during the bake: history since `startedAt` and current states. */
+  z.object({
+    action: z.literal('check-bake'),
+    ...fenced,
+    alarms: z.array(z.string().min(1)).min(1),
+    startedAt: z.iso.datetime(),
+    endsAt: z.iso.datetime(),
+  }),
   z.object({ action: z.literal('notify'), ...target, stage: failureStage, error: errorInfo }),
   z.object({ action: z.literal('emit-event'), ...target, type: z.string().min(1), message: z.string().optional() }),
 ]);
@@ -179,6 +201,10 @@ export async function runStep(deps: StepDependencies, raw: unknown): Promise<unk
       return recordRollback(deps, input);
     case 'release-lock':
       return releaseLock(deps, input);
+    case 'start-bake':
+      return startBake(deps, input, () => requireFence(deps, input));
+    case 'check-bake':
+      return checkBake(deps, input, () => requireFence(deps, input));
     case 'notify':
       return notify(deps, input);
     case 'emit-event':

@@ -12,10 +12,13 @@ import { createHandler as createApprovalApi } from '../../lambdas/handlers/appro
 import { createHandler as createApprovalRequest } from '../../lambdas/handlers/approval-request';
 import { createHandler as createConsoleApi } from '../../lambdas/handlers/console-api';
 import { consoleApiDependencies } from '../../lambdas/adapters/console-runtime';
+import { CloudWatchAlarmReader } from '../../lambdas/adapters/cloudwatch-alarm-reader';
+import { CloudWatchAlarmStateSetter } from '../../lambdas/adapters/cloudwatch-alarm-setter';
 import { createHandler as createWebhook } from '../../lambdas/handlers/github-webhook';
 import { createHandler as createPromotionSteps } from '../../lambdas/handlers/promotion-steps';
 import { createHandler as createReconcile, type ReconcileResult } from '../../lambdas/handlers/reconcile';
 import { systemClock, type Clock } from '../clock';
+import { seedBakeAlarms } from '../cloudwatch/seed';
 import { localProject } from '../codebuild/projects';
 import { lambdaArn, LOCAL_SECRETS } from '../constants';
 import { LocalModeError } from '../errors';
@@ -43,7 +46,7 @@ import { startSdkPublishing, type LocalSdkPublishing } from '../sdk';
  * services and the unchanged handler modules, in the order local/README.md gives:
  *
  * 1. validate the pipeline file and write it as JSON for `LOCKSTEP_PIPELINE_FILE`;
- * 2. start the local services under the data folder;
+ * 2. start the local services under the data folder, and create in OK the bakes' alarms CloudWatch lacks;
  * 3. build this system's runtime (its variables, AWS clients bound to its services, its clock) and create the
  *    handlers from it with their `createHandler` factories, then bind them: the promotion state machine's Task
  *    functions, the CodeBuild projects of the pipeline, the HTTP routes (webhook, approvals);
@@ -158,7 +161,12 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
   // 2. Services, on the previous run's HTTP port when free, so approval links sent before a restart still open.
   const services = await startServices(options, { dataDir, pipeline, clock, write, previousHttp: previous?.http });
   try {
-    // 3. This system's runtime and handlers.
+    // 3. The bakes' alarms, so a bake never blocks on an alarm nobody created; then the runtime and handlers.
+    const seeded = await seedBakeAlarms(services.cloudWatch, pipeline);
+    if (seeded.length > 0)
+      write(
+        `[local] created alarm(s) ${seeded.join(', ')} in OK for the bakes; flip one with \`lockstep alarm set <name> ALARM\``,
+      );
     const pipelineFile = await writePipelineFile(pipeline, dataDir);
     const runtime = localRuntime(services, pipelineFile, clock);
     const handlers = bindPromotionHandlers(services, runtime, pipeline, dataDir);
@@ -293,6 +301,8 @@ export function localRuntime(services: LocalServices, pipelineFile: string, cloc
     env: { ...services.env, LOCKSTEP_PIPELINE_FILE: pipelineFile },
     clients: services.clients,
     clock: () => clock.now(),
+    // The bake's own adapter, every region and role bound to the local CloudWatch the user flips alarms in.
+    alarmReader: new CloudWatchAlarmReader({ clientFor: services.cloudWatchFor }),
   });
 }
 
@@ -332,6 +342,10 @@ function bindPromotionHandlers(services: LocalServices, runtime: Runtime, pipeli
       consoleApiDependencies(runtime, {
         env: { ...services.env, LOCKSTEP_CONSOLE_ASSETS_DIR: CONSOLE_ASSETS_DIR },
         clientConfig: { mode: 'local' },
+        alarms: {
+          reader: runtime.alarmReader(),
+          setter: new CloudWatchAlarmStateSetter(services.cloudWatchFor({})),
+        },
       }),
     ) as HttpHandler,
     reconcile: createReconcile(runtime.reconcileDependencies()),
@@ -569,7 +583,7 @@ function banner(
 
 /** Every AWS API stand-in that local mode serves, as the AWS CLI's `--endpoint-url` values (README). */
 export function awsApisLine(e: Omit<LocalServices['endpoints'], 'http'>): string {
-  return `  AWS APIs       dynamodb ${e.dynamodb}  s3 ${e.s3}  sfn ${e.stepFunctions}  codebuild ${e.codeBuild}  codecommit ${e.codeCommit}  sns ${e.sns}  secretsmanager ${e.secretsManager}`;
+  return `  AWS APIs       dynamodb ${e.dynamodb}  s3 ${e.s3}  sfn ${e.stepFunctions}  codebuild ${e.codeBuild}  codecommit ${e.codeCommit}  sns ${e.sns}  secretsmanager ${e.secretsManager}  cloudwatch ${e.cloudWatch}`;
 }
 
 function portOf(url: string | undefined): number {

@@ -11,6 +11,10 @@ import { parseQueryForm, queryErrorXml, queryResponseXml, type QueryObject } fro
  * - awsJson1_0 / awsJson1_1 (Step Functions, CodeBuild, Secrets Manager): `POST /`, operation in `X-Amz-Target`
  *   (`<prefix>.<Operation>`), JSON in and out, errors as `{ "__type": code, "message": ... }`.
  * - awsQuery (SNS): form-encoded `Action=...`, XML out, errors as `<ErrorResponse>`.
+ * - awsJson1_0 with `awsQueryCompatible` (CloudWatch): JSON as above, but errors keep the query protocol's codes
+ *   (`ResourceNotFound`, `InvalidParameterValue`): `__type` names the error shape (`<namespace>#<Shape>`), and a
+ *   client that sends `x-amzn-query-mode: true` (every AWS SDK v3 CloudWatch client does) gets the query code in
+ *   `x-amzn-query-error: <Code>;<Sender|Receiver>`, which the SDK puts in the error's `Code`.
  *
  * Signatures are not checked (local mode serves loopback only), and nothing here logs request headers, so the
  * Authorization header never reaches a log.
@@ -31,6 +35,15 @@ export interface AwsServiceDefinition {
   readonly xmlNamespace?: string;
   /** Operation name (`StartExecution`, `Publish`) -> implementation. */
   readonly operations: Readonly<Record<string, AwsOperation>>;
+  /**
+   * A JSON service that keeps its query-protocol error codes (CloudWatch): the Smithy namespace of its error shapes,
+   * and the shape of each query code whose shape is named differently (`InvalidParameterValue` ->
+   * `InvalidParameterValueException`). @default none (plain JSON errors)
+   */
+  readonly awsQueryCompatible?: {
+    readonly namespace: string;
+    readonly shapeOfCode: Readonly<Record<string, string>>;
+  };
   /** Largest request body accepted. @default 1 MiB */
   readonly maxBodyBytes?: number;
   /** Where unexpected (non-AwsApiError) failures are reported. @default console.error */
@@ -77,14 +90,11 @@ async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | u
 async function handle(definition: AwsServiceDefinition, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const requestId = randomUUID();
   const isQuery = definition.protocol === 'awsQuery';
+  const queryMode = req.headers['x-amzn-query-mode'] === 'true';
+  const fail = (error: AwsApiError) => writeError(definition, res, requestId, error, queryMode);
   const body = await readBody(req, definition.maxBodyBytes ?? DEFAULT_MAX_BODY);
   if (body === undefined) {
-    return sendError(
-      definition,
-      res,
-      requestId,
-      new AwsApiError('RequestEntityTooLarge', 'Request body too large', { statusCode: 413 }),
-    );
+    return fail(new AwsApiError('RequestEntityTooLarge', 'Request body too large', { statusCode: 413 }));
   }
 
   let operationName: string;
@@ -102,12 +112,7 @@ async function handle(definition: AwsServiceDefinition, req: IncomingMessage, re
     try {
       input = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
     } catch {
-      return sendError(
-        definition,
-        res,
-        requestId,
-        new AwsApiError('SerializationException', 'Request body is not valid JSON'),
-      );
+      return fail(new AwsApiError('SerializationException', 'Request body is not valid JSON'));
     }
   }
 
@@ -119,19 +124,16 @@ async function handle(definition: AwsServiceDefinition, req: IncomingMessage, re
       isQuery ? 'InvalidAction' : 'UnknownOperationException',
       `${definition.serviceName} (local) does not implement operation '${operationName || '(none)'}'`,
     );
-    return sendError(definition, res, requestId, error);
+    return fail(error);
   }
 
   let result: unknown;
   try {
     result = await operation(input);
   } catch (error) {
-    if (error instanceof AwsApiError) return sendError(definition, res, requestId, error);
+    if (error instanceof AwsApiError) return fail(error);
     (definition.onInternalError ?? defaultInternalError)(error, `${definition.serviceName} ${operationName}`);
-    return sendError(
-      definition,
-      res,
-      requestId,
+    return fail(
       new AwsApiError(isQuery ? 'InternalError' : 'InternalServerError', 'Internal error in the local service', {
         statusCode: 500,
       }),
@@ -166,16 +168,27 @@ function toWire(value: unknown): unknown {
   return value;
 }
 
-function sendError(definition: AwsServiceDefinition, res: ServerResponse, requestId: string, error: AwsApiError): void {
+function writeError(
+  definition: AwsServiceDefinition,
+  res: ServerResponse,
+  requestId: string,
+  error: AwsApiError,
+  queryMode: boolean,
+): void {
   if (definition.protocol === 'awsQuery') {
     res.writeHead(error.statusCode, { 'content-type': 'text/xml', 'x-amzn-requestid': requestId });
     res.end(queryErrorXml(error.code, error.message, error.statusCode < 500, requestId));
     return;
   }
+  const compatible = definition.awsQueryCompatible;
+  const type = compatible ? `${compatible.namespace}#${compatible.shapeOfCode[error.code] ?? error.code}` : error.code;
   res.writeHead(error.statusCode, {
     'content-type': contentType(definition.protocol),
     'x-amzn-requestid': requestId,
-    'x-amzn-errortype': error.code,
+    'x-amzn-errortype': compatible ? type.split('#')[1]! : error.code,
+    ...(compatible && queryMode
+      ? { 'x-amzn-query-error': `${error.code};${error.statusCode < 500 ? 'Sender' : 'Receiver'}` }
+      : {}),
   });
-  res.end(JSON.stringify({ __type: error.code, message: error.message }));
+  res.end(JSON.stringify({ __type: type, message: error.message }));
 }

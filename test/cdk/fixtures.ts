@@ -1,7 +1,8 @@
 /**
  * A pipeline that exercises every branch of the construct: GitHub and CodeCommit sources, a two-package
  * application, an environment deployed with a cross-account role, test steps, manual approvers (on an
- * environment and on a manual promotion) and notification subscriptions.
+ * environment and on a manual promotion), alarm-watched bakes (read in Lockstep's account, and through the
+ * cross-account role) and notification subscriptions.
  */
 import { validatePipelineObject } from '../../lambdas/core/config/load';
 import type { Pipeline, PipelineInput } from '../../lambdas/core/config/schema';
@@ -34,6 +35,7 @@ export const fixtureInput: PipelineInput = {
           approval: {
             tests: [{ name: 'smoke', commands: ['./smoke.sh'] }],
             manual: { approvers: ['lead@example.com'] },
+            bakeTime: { duration: '30m', alarms: ['shop-beta-5xx', 'shop-beta-latency'] },
           },
         },
       ],
@@ -47,6 +49,9 @@ export const fixtureInput: PipelineInput = {
           region: 'eu-west-1',
           roleArn: 'arn:aws:iam::111122223333:role/lockstep-deployer',
           deploy: { commands: ['./deploy.sh'] },
+          approval: {
+            bakeTime: { duration: '1h', alarms: ['arn:aws:cloudwatch:eu-west-1:111122223333:alarm:shop-prod-5xx'] },
+          },
         },
       ],
     },

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { parse, stringify } from 'yaml';
 import { ManualClock } from '../../local/clock';
 import { startLocalSystem, type LocalSystem } from '../../local/assembly/system';
 import { tempDataDir } from '../local/helpers';
@@ -11,8 +12,8 @@ import { deployed, eventually } from './support';
 
 // The web console in a real browser (Debian's chromium, driven by playwright-core, headless): local mode started,
 // a change pushed and watched from Alpha to Beta on the page, approved from the page, prod-na rolled back from the
-// page with the timeline and audit log showing it, a viewer refused (403), a hostile commit message shown as text,
-// and axe-core finding no serious or critical accessibility problem. Screenshots go to docs/ on request (SHOTS).
+// page with the timeline and audit log showing it, a bake alarm flipped from the page, a viewer refused (403), a
+// hostile commit message shown as text, and axe-core finding no serious or critical accessibility problem. Screenshots go to docs/ on request (SHOTS).
 const CHROMIUM = process.env.LOCKSTEP_CHROMIUM ?? '/usr/bin/chromium';
 const MONDAY_NOON_UTC = Date.parse('2030-01-07T12:00:00Z');
 const HOSTILE = 'Say <script>window.__pwned = true</script> & <b>bold</b>';
@@ -23,6 +24,22 @@ const SHOTS =
     ? join(import.meta.dirname, '../../docs')
     : mkdtempSync(join(tmpdir(), 'lockstep-screenshots-'));
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+const ALARM = 'quickstart-prod-fe-5xx';
+
+/**
+ * The quickstart pipeline with an alarm bake on prod-fe, whose night window stays closed through these tests: the
+ * alarm is seeded and shown, and flipping it fails no bake of the flow the other cases watch.
+ */
+function quickstartWithAlarm(): string {
+  const config = parse(
+    readFileSync(join(import.meta.dirname, '../../examples/quickstart/lockstep.config.yaml'), 'utf8'),
+  ) as { stages: { environments: { name: string; approval: Record<string, unknown> }[] }[] };
+  const prodFe = config.stages.flatMap((s) => s.environments).find((e) => e.name === 'prod-fe')!;
+  prodFe.approval.bakeTime = { duration: '10m', alarms: [ALARM] };
+  const file = join(mkdtempSync(join(tmpdir(), 'lockstep-console-config-')), 'lockstep.config.yaml');
+  writeFileSync(file, stringify(config));
+  return file;
+}
 
 describe('the web console in chromium', () => {
   let data: Awaited<ReturnType<typeof tempDataDir>>;
@@ -60,6 +77,7 @@ describe('the web console in chromium', () => {
     data = await tempDataDir('lockstep-console-');
     system = await startLocalSystem({
       dataDir: data.dir,
+      configFile: quickstartWithAlarm(),
       clock,
       javaPreference: 'dynalite',
       instantRetries: true,
@@ -135,6 +153,21 @@ describe('the web console in chromium', () => {
     await row.waitFor();
     expect(await row.textContent()).toContain('release-manager@example.com');
     expect(await row.textContent()).toContain('console');
+  });
+
+  it("flips prod-fe's bake alarm from the page, in the CloudWatch the bake reads", async () => {
+    await page.goto(`${system.services.endpoints.http}/console/#/`);
+    const alarm = card('prod-fe').locator(`[data-alarm="${ALARM}"]`);
+    await alarm.locator('[data-alarm-state="OK"]').waitFor();
+    await alarm.getByRole('button', { name: `Set ALARM for ${ALARM}` }).click();
+    await alarm.locator('[data-alarm-state="ALARM"]').waitFor();
+    expect((await system.runtime.alarmReader().states({}, [ALARM]))[0]).toMatchObject({
+      state: 'ALARM',
+      reason: 'set from the console by release-manager@example.com',
+    });
+    expect(await seriousA11yViolations(page)).toEqual([]);
+    await alarm.getByRole('button', { name: `Set OK for ${ALARM}` }).click();
+    await alarm.locator('[data-alarm-state="OK"]').waitFor();
   });
 
   it('refuses a viewer who tries to roll back (403), and says so on the page', async () => {

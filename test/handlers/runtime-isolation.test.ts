@@ -90,6 +90,7 @@ describe('S3 checksums', () => {
       codeCommit: 'http://127.0.0.1:7',
       sns: 'http://127.0.0.1:5',
       secretsManager: 'http://127.0.0.1:6',
+      cloudWatch: 'http://127.0.0.1:8',
     };
     const { s3 } = localAwsClients(endpoints);
     expect(await s3.config.requestChecksumCalculation()).toBe('WHEN_REQUIRED');
@@ -99,6 +100,7 @@ describe('S3 checksums', () => {
       AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
       AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
       AWS_ENDPOINT_URL_CODECOMMIT: 'http://127.0.0.1:7',
+      AWS_ENDPOINT_URL_CLOUDWATCH: 'http://127.0.0.1:8',
     });
   });
 });

@@ -5,6 +5,7 @@ import {
   ListProjectsCommand,
   StartBuildCommand,
 } from '@aws-sdk/client-codebuild';
+import { CloudWatchClient, DescribeAlarmHistoryCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
 import { ListBucketsCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ListSecretsCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetExecutionHistoryCommand, SFNClient, StartExecutionCommand, type HistoryEvent } from '@aws-sdk/client-sfn';
@@ -136,6 +137,18 @@ describe('local mode through the AWS CLI operations', () => {
       services.secrets.valueOf(services.env.LOCKSTEP_WEBHOOK_SECRET_ARN!),
     );
     secrets.destroy();
+  });
+
+  it('aws cloudwatch set-alarm-state and describe-alarm-history on the served CloudWatch', async () => {
+    await services.cloudWatch.ensureAlarms(['web-5xx'], 'OK', 'created by lockstep local');
+    const cloudwatch = new CloudWatchClient({ ...config(), endpoint: services.endpoints.cloudWatch });
+    expect(services.env.AWS_ENDPOINT_URL_CLOUDWATCH).toBe(services.endpoints.cloudWatch);
+    await cloudwatch.send(new SetAlarmStateCommand({ AlarmName: 'web-5xx', StateValue: 'ALARM', StateReason: 'test' }));
+    const { AlarmHistoryItems } = await cloudwatch.send(
+      new DescribeAlarmHistoryCommand({ AlarmName: 'web-5xx', HistoryItemType: 'StateUpdate' }),
+    );
+    expect(AlarmHistoryItems![0]!.HistorySummary).toBe('Alarm updated from OK to ALARM');
+    cloudwatch.destroy();
   });
 
   it("aws s3 ls with any credentials, not only s3rver's own", async () => {

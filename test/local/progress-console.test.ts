@@ -39,7 +39,7 @@ function deployBuild(revision: number, complete: boolean): BuildRecord {
 }
 
 describe('the local console', () => {
-  it('lists the CodeCommit and Secrets Manager stand-ins among the AWS APIs', () => {
+  it('lists the CodeCommit, Secrets Manager and CloudWatch stand-ins among the AWS APIs', () => {
     const line = awsApisLine({
       dynamodb: 'http://127.0.0.1:1',
       s3: 'http://127.0.0.1:2',
@@ -48,7 +48,9 @@ describe('the local console', () => {
       codeCommit: 'http://127.0.0.1:5',
       sns: 'http://127.0.0.1:6',
       secretsManager: 'http://127.0.0.1:7',
+      cloudWatch: 'http://127.0.0.1:8',
     });
+    expect(line).toContain('cloudwatch http://127.0.0.1:8');
     expect(line).toContain('codecommit http://127.0.0.1:5');
     expect(line).toContain('secretsmanager http://127.0.0.1:7');
     expect(line).toContain('codebuild http://127.0.0.1:4');

@@ -56,6 +56,8 @@ export interface Behaviour {
   approval?: 'approve' | 'reject' | 'never';
   /** Step action -> error name it throws. */
   failingSteps?: Record<string, string>;
+  /** Step action -> what runs instead of the fake (e.g. the real bake steps over an in-memory CloudWatch). */
+  steps?: Record<string, (event: Record<string, unknown>) => Promise<unknown>>;
 }
 
 export const PIPELINE: PipelineInput = {
@@ -149,6 +151,8 @@ export async function runPromotion(
         effects.push({ state: name, kind: 'step', what: action, input: event });
         const failure = behaviour.failingSteps?.[action];
         if (failure) throw named(failure);
+        const own = behaviour.steps?.[action];
+        if (own) return own(event);
         switch (action) {
           case 'check-gates':
             return { waitUntil: '2030-01-01T00:00:00Z', reason: 'test', ...next(gates) };

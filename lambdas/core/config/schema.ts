@@ -164,6 +164,72 @@ export const COMPLIANCE_POLICIES = [
 ] as const;
 export type CompliancePolicy = (typeof COMPLIANCE_POLICIES)[number];
 
+/** `arn:<partition>:cloudwatch:<region>:<account>:alarm:<name>`; the name may itself hold ":". */
+const ALARM_ARN = /^arn:(aws[a-z-]*):cloudwatch:([a-z]{2}(?:-[a-z]+)+-\d):(\d{12}):alarm:(.{1,255})$/;
+
+/** CloudWatch refuses alarm names with ASCII control characters. */
+function hasControlCharacter(value: string): boolean {
+  for (const char of value) {
+    const code = char.charCodeAt(0);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
+}
+
+/**
+ * A CloudWatch alarm the bake watches: its name, or its ARN (`arn:aws:cloudwatch:<region>:<account>:alarm:<name>`),
+ * in the environment's own account and region (`validate` checks an ARN's account and region).
+ */
+export const alarmReferenceSchema = z
+  .string()
+  .min(1, 'name the alarm')
+  .max(1_024, 'use the alarm name or its ARN')
+  .refine((value) => !value.startsWith('arn:') || ALARM_ARN.test(value), {
+    message:
+      'use an alarm name, or an alarm ARN such as "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:web-prod-5xx"',
+  })
+  .refine((value) => value.startsWith('arn:') || (value.length <= 255 && !hasControlCharacter(value)), {
+    message: 'an alarm name has 1-255 characters and no control characters',
+  });
+
+/** An alarm reference split into its parts; `account` and `region` only when it is an ARN. */
+export interface AlarmReference {
+  readonly name: string;
+  readonly account?: string;
+  readonly region?: string;
+}
+
+/**
+ * The name an alarm reference stands for, and the account and region an ARN names.
+ *
+ * @example
+ * parseAlarmReference('arn:aws:cloudwatch:eu-west-1:123456789012:alarm:web-prod-5xx'); // { name: 'web-prod-5xx', account: '123456789012', region: 'eu-west-1' }
+ * parseAlarmReference('web-prod-5xx'); // { name: 'web-prod-5xx' }
+ */
+export function parseAlarmReference(reference: string): AlarmReference {
+  const match = ALARM_ARN.exec(reference);
+  return match ? { name: match[4]!, account: match[3]!, region: match[2]! } : { name: reference };
+}
+
+/**
+ * A bake watched by CloudWatch alarms: the revision counts as approved only if none of `alarms` was in ALARM at any
+ * moment of `duration` (docs/ARCHITECTURE.md, "Alarm-watched bake").
+ */
+export const alarmBakeSchema = z.strictObject({
+  /** How long the revision bakes, lock held. */
+  duration: durationSchema,
+  /** CloudWatch alarms (names or ARNs) in the environment's own account and region. */
+  alarms: z
+    .array(alarmReferenceSchema)
+    .min(1, 'list at least one alarm name or ARN, or write bakeTime as a plain duration such as "30m"'),
+  /**
+   * Start the bake even when an alarm is in INSUFFICIENT_DATA (a metric that reports only under traffic). Without
+   * it, such an alarm blocks the bake: it could not say whether the revision is healthy. @default false
+   */
+  acceptInsufficientData: z.boolean().default(false),
+});
+export type AlarmBake = z.infer<typeof alarmBakeSchema>;
+
 export const approvalWorkflowSchema = z.strictObject({
   /** Test steps, run in parallel after the deploy. Any failure fails the workflow and rolls back. */
   tests: z.array(testStepSchema).default([]),
@@ -182,8 +248,12 @@ export const approvalWorkflowSchema = z.strictObject({
       timeout: durationSchema.default('24h'),
     })
     .optional(),
-  /** Time the revision must stay healthy, lock held, before it counts as approved. @default none */
-  bakeTime: durationSchema.optional(),
+  /**
+   * Time the revision must stay healthy, lock held, before it counts as approved: a duration (`"30m"`), or
+   * `{ duration, alarms, acceptInsufficientData }` to fail the workflow (and roll back) as soon as one of the
+   * CloudWatch alarms goes into ALARM during the bake. @default none
+   */
+  bakeTime: z.union([durationSchema, alarmBakeSchema]).optional(),
 });
 export type ApprovalWorkflow = z.infer<typeof approvalWorkflowSchema>;
 
@@ -424,10 +494,28 @@ export function promotionId(promotion: Pick<PromotionDefinition, 'from' | 'to'>)
   return `${source}-to-${promotion.to}`;
 }
 
+/**
+ * The bake time as a duration string, whichever form `bakeTime` is written in.
+ *
+ * @example
+ * bakeDuration({ bakeTime: { duration: '1h', alarms: ['web-prod-5xx'], acceptInsufficientData: false } }); // '1h'
+ */
+export function bakeDuration(approval: Pick<ApprovalWorkflow, 'bakeTime'>): string | undefined {
+  const bake = approval.bakeTime;
+  return bake === undefined ? undefined : typeof bake === 'string' ? bake : bake.duration;
+}
+
+/** The alarm bake of an approval workflow, or undefined when its bake (if any) watches no alarms. */
+export function alarmBake(approval: Pick<ApprovalWorkflow, 'bakeTime'>): AlarmBake | undefined {
+  const bake = approval.bakeTime;
+  return bake !== undefined && typeof bake !== 'string' ? bake : undefined;
+}
+
 /** What the approval workflow of an environment waits for at most: the manual approval's timeout plus the bake time. */
 export function approvalWaitMs(environment: Pick<EnvironmentDefinition, 'approval'>): number {
   const manual = environment.approval.manual ? durationMs(environment.approval.manual.timeout) : 0;
-  const bake = environment.approval.bakeTime ? durationMs(environment.approval.bakeTime) : 0;
+  const bakeTime = bakeDuration(environment.approval);
+  const bake = bakeTime ? durationMs(bakeTime) : 0;
   return manual + bake;
 }
 

@@ -10,8 +10,11 @@
 import { IANAZone } from 'luxon';
 import { formatPath, type ConfigProblem } from './problems';
 import {
+  alarmBake,
   approvalWaitMs,
+  bakeDuration,
   durationMs,
+  parseAlarmReference,
   promotionId,
   type EnvironmentDefinition,
   type Pipeline,
@@ -532,7 +535,7 @@ export const lockLeaseCoversApproval: PipelineRule = ({ allEnvironments }) =>
     if (wait === 0 || lease > wait) return [];
     const parts = [
       ...(definition.approval.manual ? [`the manual approval's timeout (${definition.approval.manual.timeout})`] : []),
-      ...(definition.approval.bakeTime ? [`the bake time (${definition.approval.bakeTime})`] : []),
+      ...(definition.approval.bakeTime ? [`the bake time (${bakeDuration(definition.approval)})`] : []),
     ].join(' plus ');
     return [
       {
@@ -600,6 +603,125 @@ export const roleAccount: PipelineRule = ({ allEnvironments }) =>
       },
     ];
   });
+
+/**
+ * The alarms of an alarm-watched bake are read in the environment's own account and region (through its role when
+ * it names one), so an alarm ARN must name that account and region: the environment's `account` (else its role's
+ * account), its `region`. An environment that names neither reads alarms in Lockstep's own account and region, which
+ * the pipeline file does not know: the CDK construct checks those ARNs against its stack (`alarmHomeProblems`). An
+ * alarm listed twice is a slip.
+ */
+export const bakeAlarms: PipelineRule = ({ allEnvironments }) =>
+  allEnvironments.flatMap(({ definition, path }) => {
+    const bake = alarmBake(definition.approval);
+    if (!bake) return [];
+    const problems: ConfigProblem[] = [];
+    const account = environmentAccount(definition);
+    const seen = new Map<string, number>();
+    bake.alarms.forEach((reference, index) => {
+      const at = `${path}.approval.bakeTime.alarms[${index}]`;
+      const alarm = parseAlarmReference(reference);
+      const earlier = seen.get(alarm.name);
+      if (earlier !== undefined) {
+        problems.push({
+          rule: 'bake-alarm',
+          path: at,
+          message: `alarm "${alarm.name}" is already listed at alarms[${earlier}] of environment "${definition.name}"`,
+          fix: 'list each alarm once',
+        });
+      }
+      seen.set(alarm.name, earlier ?? index);
+      if (alarm.account !== undefined && account !== undefined && alarm.account !== account) {
+        problems.push({
+          rule: 'bake-alarm',
+          path: at,
+          message: `alarm ${reference} is in account ${alarm.account}, but environment "${definition.name}" is in account ${account}: Lockstep reads an environment's alarms in its own account`,
+          fix: `use an alarm of account ${account} (or just its name), or correct the environment's ${definition.account !== undefined ? '"account"' : '"roleArn"'}`,
+        });
+      }
+      if (alarm.region !== undefined && definition.region !== undefined && alarm.region !== definition.region) {
+        problems.push({
+          rule: 'bake-alarm',
+          path: at,
+          message: `alarm ${reference} is in region ${alarm.region}, but environment "${definition.name}" is in region ${definition.region}: Lockstep reads an environment's alarms in its own region`,
+          fix: `use an alarm of region ${definition.region} (or just its name), or correct the environment's "region"`,
+        });
+      }
+    });
+    return problems;
+  });
+
+/** The account an environment deploys to, when the definition says it: `account`, else its role's account. */
+export function environmentAccount(definition: Pick<EnvironmentDefinition, 'account' | 'roleArn'>): string | undefined {
+  return definition.account ?? definition.roleArn?.split(':')[4];
+}
+
+/** An account or region alarms are read in, and where that value came from (for the message). */
+interface HomeValue {
+  readonly value: string;
+  readonly origin: string;
+}
+
+/**
+ * Alarm ARNs of environments that name no account (or no region) must be in Lockstep's own account (or region),
+ * where their alarms are read. `home` is the stack's account and region when they are known (the CDK construct
+ * passes them at synth); without them the first such ARN stands for Lockstep's account (or region), so ARNs that
+ * disagree among themselves are still reported by `validate`.
+ */
+export function alarmHomeProblems(
+  pipeline: Pipeline,
+  home: { readonly account?: string; readonly region?: string } = {},
+): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  let account: HomeValue | undefined = home.account
+    ? { value: home.account, origin: "Lockstep's own account" }
+    : undefined;
+  let region: HomeValue | undefined = home.region ? { value: home.region, origin: "Lockstep's own region" } : undefined;
+  pipeline.stages.forEach((stage, s) =>
+    stage.environments.forEach((definition, e) => {
+      const bake = alarmBake(definition.approval);
+      if (bake && home.account && !definition.roleArn && definition.account && definition.account !== home.account) {
+        problems.push({
+          rule: 'bake-alarm',
+          path: `stages[${s}].environments[${e}].roleArn`,
+          message: `environment "${definition.name}" watches alarms in account ${definition.account} but names no roleArn, and Lockstep (account ${home.account}) can read another account's alarms only through a role`,
+          fix: `set roleArn to a role in account ${definition.account} that Lockstep may assume and that allows cloudwatch:DescribeAlarms and cloudwatch:DescribeAlarmHistory`,
+        });
+      }
+      bake?.alarms.forEach((reference, index) => {
+        const alarm = parseAlarmReference(reference);
+        const path = `stages[${s}].environments[${e}].approval.bakeTime.alarms[${index}]`;
+        const origin = `alarm ${reference} of environment "${definition.name}"`;
+        if (environmentAccount(definition) === undefined && alarm.account !== undefined) {
+          account ??= { value: alarm.account, origin: `the account of ${origin}` };
+          if (alarm.account !== account.value) {
+            problems.push({
+              rule: 'bake-alarm',
+              path,
+              message: `alarm ${reference} is in account ${alarm.account}, but environment "${definition.name}" names no account, so its alarms are read in Lockstep's own account (${account.value}, ${account.origin})`,
+              fix: `use an alarm of account ${account.value} (or just its name), or set the environment's "account" and "roleArn" to read alarms in account ${alarm.account}`,
+            });
+          }
+        }
+        if (definition.region === undefined && alarm.region !== undefined) {
+          region ??= { value: alarm.region, origin: `the region of ${origin}` };
+          if (alarm.region !== region.value) {
+            problems.push({
+              rule: 'bake-alarm',
+              path,
+              message: `alarm ${reference} is in region ${alarm.region}, but environment "${definition.name}" names no region, so its alarms are read in Lockstep's own region (${region.value}, ${region.origin})`,
+              fix: `use an alarm of region ${region.value} (or just its name), or set the environment's "region" to ${alarm.region}`,
+            });
+          }
+        }
+      });
+    }),
+  );
+  return problems;
+}
+
+/** Alarm ARNs of environments without an account or region must agree on Lockstep's own (see `alarmHomeProblems`). */
+export const bakeAlarmHome: PipelineRule = ({ pipeline }) => alarmHomeProblems(pipeline);
 
 /** Every rule, in the order their problems are listed for a definition that does not come from a file. */
 /**
@@ -672,6 +794,8 @@ export const PIPELINE_RULES: readonly PipelineRule[] = [
   stageWaves,
   timeWindows,
   roleAccount,
+  bakeAlarms,
+  bakeAlarmHome,
   lockLeaseCoversApproval,
   promotionReferences,
   selfPromotion,

@@ -2,7 +2,7 @@
  * Warnings about a valid pipeline definition: things that pass the schema but will fail, or leak, on AWS.
  * `lockstep validate` prints them after its summary; they never make a definition invalid.
  */
-import type { Pipeline } from './schema';
+import { alarmBake, type Pipeline } from './schema';
 
 export interface ConfigWarning {
   readonly path: string;
@@ -56,6 +56,14 @@ export function configWarnings(pipeline: Pipeline): ConfigWarning[] {
       const path = `stages[${s}].environments[${e}]`;
       plainVariables(`${path}.deploy`, environment.deploy.variables);
       environment.approval.tests.forEach((step, t) => plainVariables(`${path}.approval.tests[${t}]`, step.variables));
+      const bake = alarmBake(environment.approval);
+      if (bake && environment.roleArn) {
+        warnings.push({
+          path: `${path}.approval.bakeTime.alarms`,
+          message: `Lockstep reads the bake alarms of "${environment.name}" through ${environment.roleArn}, so the bake is blocked unless that role trusts Lockstep's promotion-steps function and allows cloudwatch:DescribeAlarms and cloudwatch:DescribeAlarmHistory`,
+          fix: `allow both actions on ${bake.alarms.length === 1 ? 'the alarm' : 'the alarms'} (arn:aws:cloudwatch:<region>:<account>:alarm:<name>) in the role's policy, and let the stack's promotion-steps role assume it (sts:AssumeRole in the trust policy)`,
+        });
+      }
       const permissions = environment.deploy.permissions;
       if (!environment.roleArn && !permissions?.managedPolicyArns?.length && !permissions?.policyDocument) {
         warnings.push({
