@@ -11,7 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { threeStageRun } from './support/three-stage-run';
+import { threeStageRun, type Hop } from './support/three-stage-run';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -47,6 +47,40 @@ async function timeToReady(dataDir: string): Promise<{ wallMs: number; reportedM
   return ready;
 }
 
+/**
+ * Where a hop's engine time goes, so the next person sees what to speed up: each promotion step's handler (median
+ * over the measured hops) with its DynamoDB requests, the longest chain of them one after another (what the step
+ * waits for) and the time DynamoDB was busy; then each DynamoDB operation's mean latency; the rest of the overhead is
+ * the Step Functions interpreter, the CodeBuild runner around the commands, and waiting for the event loop.
+ */
+function printBreakdown(hops: readonly Hop[]): void {
+  console.log('per step (median over all measured hops)  handler  DynamoDB: requests  in a row  busy');
+  const actions = [...new Set(hops.flatMap((h) => h.steps.map((s) => s.action)))];
+  for (const action of actions) {
+    const steps = hops.flatMap((h) => h.steps.filter((s) => s.action === action));
+    console.log(
+      `  ${action.padEnd(38)} ${ms(median(steps.map((s) => s.ms)))}  ${String(median(steps.map((s) => s.dynamoRequests))).padStart(17)}  ${String(median(steps.map((s) => s.dynamoRoundTrips))).padStart(8)}  ${ms(median(steps.map((s) => s.dynamoMs)))}`,
+    );
+  }
+  const lambdaMs = median(hops.map((h) => h.lambdaMs));
+  const overhead = median(hops.map((h) => h.durationMs - h.commandMs));
+  console.log(
+    `  interpreter, build runner and event loop (overhead minus handlers) ${ms(Math.max(0, overhead - lambdaMs))}`,
+  );
+  const operations = new Map<string, { count: number; ms: number }>();
+  for (const hop of hops)
+    for (const [name, op] of hop.dynamoOperations) {
+      const sum = operations.get(name) ?? { count: 0, ms: 0 };
+      operations.set(name, { count: sum.count + op.count, ms: sum.ms + op.ms });
+    }
+  console.log(
+    `DynamoDB per hop (mean): ${[...operations]
+      .sort((a, b) => b[1].ms - a[1].ms)
+      .map(([name, op]) => `${name} ${(op.count / hops.length).toFixed(1)} x ${(op.ms / op.count).toFixed(1)} ms`)
+      .join(', ')}`,
+  );
+}
+
 export default async function bench(): Promise<void> {
   const { rounds, backend } = await threeStageRun();
   console.log(
@@ -70,6 +104,7 @@ export default async function bench(): Promise<void> {
   console.log(
     `per hop: ${perHop.toFixed(0)} ms (target 100 ms) ${perHop < 100 ? 'met' : 'NOT met'}; max ${Math.max(...overheads).toFixed(0)} ms; ${measured[0]!.hops[0]!.lambdaInvocations} promotion-step Tasks per hop`,
   );
+  printBreakdown(measured.flatMap((r) => r.hops));
   const total = median(measured.map((r) => r.totalMs));
   const commands = median(measured.map((r) => r.criticalCommandMs));
   console.log(

@@ -57,6 +57,19 @@ export interface Hop {
   readonly lambdaMs: number;
   /** DynamoDB requests the hop's step handlers sent (counted per execution, whatever else runs meanwhile). */
   readonly dynamoRequests: number;
+  /** Per promotion step (`action` of the Task): how long its handler ran, and the DynamoDB requests it sent. */
+  readonly steps: readonly StepTiming[];
+  /** Per DynamoDB operation sent by the hop's handlers: how many, and their summed time (overlapping ones each count). */
+  readonly dynamoOperations: ReadonlyMap<string, { count: number; ms: number }>;
+}
+
+export interface StepTiming {
+  readonly action: string;
+  readonly ms: number;
+  readonly dynamoRequests: number;
+  /** The longest chain of DynamoDB requests one after another in the step (requests in flight together count once). */
+  readonly dynamoRoundTrips: number;
+  readonly dynamoMs: number;
 }
 
 export interface Round {
@@ -101,33 +114,72 @@ async function measure(roundCount: number): Promise<RunResult> {
   });
   const sfn = system.services.stepFunctions;
   try {
-    // Time every Lambda invocation: the handlers the system bound, re-registered behind a stopwatch.
+    // Time every Lambda invocation: the handlers the system bound, re-registered behind a stopwatch. Each DynamoDB
+    // request is put down to the invocation whose handler sent it (the store follows every await).
     const lambda = {
       invocations: new Map<string, number>(),
       ms: new Map<string, number>(),
       dynamo: new Map<string, number>(),
+      steps: new Map<string, StepTiming[]>(),
+      operations: new Map<string, Map<string, { count: number; ms: number }>>(),
     };
-    // Each DynamoDB request is put down to the execution whose handler sent it (the store follows every await).
-    const invocation = new AsyncLocalStorage<string>();
+    const invocation = new AsyncLocalStorage<Invocation>();
     system.services.clients.dynamodb.middlewareStack.add(
-      (next) => (args) => {
-        const key = invocation.getStore();
-        if (key) lambda.dynamo.set(key, (lambda.dynamo.get(key) ?? 0) + 1);
-        return next(args);
+      (next, context) => async (args) => {
+        const current = invocation.getStore();
+        if (!current) return next(args);
+        const started = performance.now();
+        if (current.inFlight++ === 0) {
+          current.roundTrips++;
+          current.busySince = started;
+        }
+        try {
+          return await next(args);
+        } finally {
+          const ended = performance.now();
+          current.requests++;
+          if (--current.inFlight === 0) current.busyMs += ended - current.busySince;
+          const operations =
+            lambda.operations.get(current.execution) ?? new Map<string, { count: number; ms: number }>();
+          lambda.operations.set(current.execution, operations);
+          const name = (context.commandName ?? 'unknown').replace(/Command$/, '');
+          const op = operations.get(name) ?? { count: 0, ms: 0 };
+          operations.set(name, { count: op.count + 1, ms: op.ms + ended - started });
+        }
       },
-      { step: 'initialize', name: 'benchDynamoRequestCounter' },
+      { step: 'initialize', name: 'benchDynamoRequestTimer' },
     );
     for (const name of ['lockstep-bench-promotion-steps', 'lockstep-bench-approval-request']) {
       const handler = sfn.registeredFunction(name);
       if (!handler) throw new Error(`The local system bound no function ${name}`);
-      sfn.registerFunction(name, (async (event: { execution?: string }, context: never) => {
+      sfn.registerFunction(name, (async (event: { execution?: string; action?: string }, context: never) => {
+        const key = event.execution ?? '?';
+        const current: Invocation = {
+          execution: key,
+          requests: 0,
+          roundTrips: 0,
+          inFlight: 0,
+          busySince: 0,
+          busyMs: 0,
+        };
         const started = performance.now();
         try {
-          return await invocation.run(event.execution ?? '?', () => handler(event, context));
+          return await invocation.run(current, () => handler(event, context));
         } finally {
-          const key = event.execution ?? '?';
+          const ms = performance.now() - started;
           lambda.invocations.set(key, (lambda.invocations.get(key) ?? 0) + 1);
-          lambda.ms.set(key, (lambda.ms.get(key) ?? 0) + performance.now() - started);
+          lambda.ms.set(key, (lambda.ms.get(key) ?? 0) + ms);
+          lambda.dynamo.set(key, (lambda.dynamo.get(key) ?? 0) + current.requests);
+          lambda.steps.set(key, [
+            ...(lambda.steps.get(key) ?? []),
+            {
+              action: event.action ?? name,
+              ms,
+              dynamoRequests: current.requests,
+              dynamoRoundTrips: current.roundTrips,
+              dynamoMs: current.busyMs,
+            },
+          ]);
         }
       }) as LocalFunctionHandler);
     }
@@ -177,6 +229,8 @@ async function measure(roundCount: number): Promise<RunResult> {
           lambdaInvocations: lambda.invocations.get(execution.name) ?? 0,
           lambdaMs: lambda.ms.get(execution.name) ?? 0,
           dynamoRequests: lambda.dynamo.get(execution.name) ?? 0,
+          steps: lambda.steps.get(execution.name) ?? [],
+          dynamoOperations: lambda.operations.get(execution.name) ?? new Map(),
         };
       });
       const appBuild = builds.find((b) => b.projectName.endsWith('-build-sample-app') && b.startTime >= pushed);
@@ -197,6 +251,16 @@ async function measure(roundCount: number): Promise<RunResult> {
     await system.stop();
     await rm(dataDir, { recursive: true, force: true });
   }
+}
+
+/** What one handler invocation did, followed through its awaits. */
+interface Invocation {
+  readonly execution: string;
+  requests: number;
+  roundTrips: number;
+  inFlight: number;
+  busySince: number;
+  busyMs: number;
 }
 
 function unionMs(intervals: ReadonlyArray<readonly [number, number]>): number {
