@@ -89,15 +89,26 @@ export interface RunResult {
   readonly idleReconcileMs: number;
 }
 
-let run: Promise<RunResult> | undefined;
+/** Which DynamoDB: `LOCKSTEP_BENCH_DYNAMODB` (`java` or `dynalite`), else local mode's own choice. */
+export type BenchBackend = 'default' | 'java' | 'dynalite';
 
-/** Runs `rounds` pushes to production, one after another (memoised: the first caller's run is everyone's). */
-export function threeStageRun(rounds = 4): Promise<RunResult> {
-  run ??= measure(rounds);
+const runs = new Map<BenchBackend, Promise<RunResult>>();
+
+/**
+ * Runs `rounds` pushes to production, one after another, on `backend` (memoised per backend: the first caller's
+ * run is everyone's).
+ */
+export function threeStageRun(rounds = 4, backend: BenchBackend = 'default'): Promise<RunResult> {
+  let run = runs.get(backend);
+  if (!run) {
+    run = measure(rounds, backend);
+    runs.set(backend, run);
+  }
   return run;
 }
 
-async function measure(roundCount: number): Promise<RunResult> {
+async function measure(roundCount: number, backend: BenchBackend): Promise<RunResult> {
+  const preference = backend !== 'default' ? backend : process.env.LOCKSTEP_BENCH_DYNAMODB;
   const dataDir = await mkdtemp(join(tmpdir(), 'lockstep-bench-'));
   const configFile = join(dataDir, 'bench.yaml');
   await writeFile(configFile, CONFIG);
@@ -108,9 +119,7 @@ async function measure(roundCount: number): Promise<RunResult> {
     progress: false,
     sdkPublishing: false,
     write: () => undefined,
-    ...(process.env.LOCKSTEP_BENCH_DYNAMODB
-      ? { javaPreference: process.env.LOCKSTEP_BENCH_DYNAMODB as 'java' | 'dynalite' }
-      : {}),
+    ...(preference ? { javaPreference: preference as 'java' | 'dynalite' } : {}),
   });
   const sfn = system.services.stepFunctions;
   try {
