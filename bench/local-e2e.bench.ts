@@ -2,9 +2,13 @@
  * `npm run bench local-e2e`: the local system's own overhead. Pushes to production through the three-stage shape
  * with no-op commands (bench/support/three-stage-run.ts) and prints, per promotion hop, the execution's time minus
  * the time its builds ran (the engine: Step Functions interpreter, Lambda handlers, DynamoDB, S3, process spawns
- * outside the commands), and push -> Prod minus the commands on the critical path. Then spawns `npm start` on a
- * fresh data folder and on the same folder again, and reads the time to its ready line.
- * Targets: overhead under 100 ms per hop; ready in under 10 s.
+ * outside the commands), and push -> Prod minus the commands on the critical path. Also where that time goes: each
+ * promotion step's handler with its DynamoDB requests and how many of them ran one after another, each DynamoDB
+ * operation's latency, and the rest (interpreter, build runner, event loop). Runs on DynamoDB Local (the target's
+ * store) and on dynalite, unless `LOCKSTEP_BENCH_DYNAMODB=java|dynalite` picks one, and prints the load average:
+ * on a shared machine the figures move with it. Then spawns `npm start` on a fresh data folder and on the same
+ * folder again, and reads the time to its ready line.
+ * Targets: overhead under 100 ms per hop on DynamoDB Local; ready in under 10 s.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
