@@ -114,6 +114,10 @@ function report(run: RunResult): number {
     `per hop on ${backend}: ${perHop.toFixed(0)} ms, ${(perHop / TARGET_MS).toFixed(2)}x the ${TARGET_MS} ms target (${perHop < TARGET_MS ? 'met' : 'NOT met'}); max ${Math.max(...overheads).toFixed(0)} ms; ${measured[0]!.hops[0]!.lambdaInvocations} promotion-step Tasks per hop`,
   );
   printBreakdown(measured.flatMap((r) => r.hops));
+  const delay = run.eventLoopDelay;
+  console.log(
+    `event loop late by p50 ${delay.p50.toFixed(1)} ms, p99 ${delay.p99.toFixed(1)} ms, max ${delay.max.toFixed(0)} ms (one loop runs handlers, stores, interpreter, builds and reconcile passes)`,
+  );
   const total = median(measured.map((r) => r.totalMs));
   const commands = median(measured.map((r) => r.criticalCommandMs));
   console.log(

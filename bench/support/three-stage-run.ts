@@ -9,6 +9,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { promotionId } from '../../lambdas/core/config/schema';
 import { executionName } from '../../lambdas/core/names';
 import { startLocalSystem } from '../../local/assembly/system';
@@ -87,6 +88,11 @@ export interface RunResult {
   readonly backend: string;
   /** Mean time of an idle reconcile pass (nothing to do: what the minute schedule costs). */
   readonly idleReconcileMs: number;
+  /**
+   * How late the process's event loop ran while the pushes went through (ms): handlers, stores, the interpreter,
+   * the build runner and the reconcile pass share one loop, so a late loop delays every DynamoDB answer.
+   */
+  readonly eventLoopDelay: { readonly p50: number; readonly p99: number; readonly max: number };
 }
 
 /** Which DynamoDB: `LOCKSTEP_BENCH_DYNAMODB` (`java` or `dynalite`), else local mode's own choice. */
@@ -197,6 +203,8 @@ async function measure(roundCount: number, backend: BenchBackend): Promise<RunRe
       if (record.buildComplete && !builds.some((b) => b.id === record.id)) builds.push(structuredClone(record));
     });
 
+    const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+    loopDelay.enable();
     const rounds: Round[] = [];
     for (let revision = 1; revision <= roundCount; revision++) {
       const pushed = Date.now();
@@ -251,11 +259,23 @@ async function measure(roundCount: number, backend: BenchBackend): Promise<RunRe
         Math.max(hopOf('prod-na'), hopOf('prod-eu'), hopOf('prod-fe'));
       rounds.push({ revision, totalMs, criticalCommandMs, hops });
     }
+    loopDelay.disable();
+    const eventLoopDelay = {
+      p50: loopDelay.percentile(50) / 1e6,
+      p99: loopDelay.percentile(99) / 1e6,
+      max: loopDelay.max / 1e6,
+    };
     const passes = 10;
     const passStart = performance.now();
     for (let i = 0; i < passes; i++) await system.reconcile();
     const idleReconcileMs = (performance.now() - passStart) / passes;
-    return { rounds, readyMs: system.readyMs, backend: system.services.dynamodb.backend, idleReconcileMs };
+    return {
+      rounds,
+      readyMs: system.readyMs,
+      backend: system.services.dynamodb.backend,
+      idleReconcileMs,
+      eventLoopDelay,
+    };
   } finally {
     await system.stop();
     await rm(dataDir, { recursive: true, force: true });
