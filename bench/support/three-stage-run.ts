@@ -9,6 +9,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { promotionId } from '../../lambdas/core/config/schema';
 import { executionName } from '../../lambdas/core/names';
 import { startLocalSystem } from '../../local/assembly/system';
@@ -57,6 +58,19 @@ export interface Hop {
   readonly lambdaMs: number;
   /** DynamoDB requests the hop's step handlers sent (counted per execution, whatever else runs meanwhile). */
   readonly dynamoRequests: number;
+  /** Per promotion step (`action` of the Task): how long its handler ran, and the DynamoDB requests it sent. */
+  readonly steps: readonly StepTiming[];
+  /** Per DynamoDB operation sent by the hop's handlers: how many, and their summed time (overlapping ones each count). */
+  readonly dynamoOperations: ReadonlyMap<string, { count: number; ms: number }>;
+}
+
+export interface StepTiming {
+  readonly action: string;
+  readonly ms: number;
+  readonly dynamoRequests: number;
+  /** The longest chain of DynamoDB requests one after another in the step (requests in flight together count once). */
+  readonly dynamoRoundTrips: number;
+  readonly dynamoMs: number;
 }
 
 export interface Round {
@@ -74,17 +88,33 @@ export interface RunResult {
   readonly backend: string;
   /** Mean time of an idle reconcile pass (nothing to do: what the minute schedule costs). */
   readonly idleReconcileMs: number;
+  /**
+   * How late the process's event loop ran while the pushes went through (ms): handlers, stores, the interpreter,
+   * the build runner and the reconcile pass share one loop, so a late loop delays every DynamoDB answer.
+   */
+  readonly eventLoopDelay: { readonly p50: number; readonly p99: number; readonly max: number };
 }
 
-let run: Promise<RunResult> | undefined;
+/** Which DynamoDB: `LOCKSTEP_BENCH_DYNAMODB` (`java` or `dynalite`), else local mode's own choice. */
+export type BenchBackend = 'default' | 'java' | 'dynalite';
 
-/** Runs `rounds` pushes to production, one after another (memoised: the first caller's run is everyone's). */
-export function threeStageRun(rounds = 4): Promise<RunResult> {
-  run ??= measure(rounds);
+const runs = new Map<BenchBackend, Promise<RunResult>>();
+
+/**
+ * Runs `rounds` pushes to production, one after another, on `backend` (memoised per backend: the first caller's
+ * run is everyone's).
+ */
+export function threeStageRun(rounds = 4, backend: BenchBackend = 'default'): Promise<RunResult> {
+  let run = runs.get(backend);
+  if (!run) {
+    run = measure(rounds, backend);
+    runs.set(backend, run);
+  }
   return run;
 }
 
-async function measure(roundCount: number): Promise<RunResult> {
+async function measure(roundCount: number, backend: BenchBackend): Promise<RunResult> {
+  const preference = backend !== 'default' ? backend : process.env.LOCKSTEP_BENCH_DYNAMODB;
   const dataDir = await mkdtemp(join(tmpdir(), 'lockstep-bench-'));
   const configFile = join(dataDir, 'bench.yaml');
   await writeFile(configFile, CONFIG);
@@ -95,39 +125,76 @@ async function measure(roundCount: number): Promise<RunResult> {
     progress: false,
     sdkPublishing: false,
     write: () => undefined,
-    ...(process.env.LOCKSTEP_BENCH_DYNAMODB
-      ? { javaPreference: process.env.LOCKSTEP_BENCH_DYNAMODB as 'java' | 'dynalite' }
-      : {}),
+    ...(preference ? { javaPreference: preference as 'java' | 'dynalite' } : {}),
   });
   const sfn = system.services.stepFunctions;
   try {
-    // Time every Lambda invocation: the handlers the system bound, re-registered behind a stopwatch.
+    // Time every Lambda invocation: the handlers the system bound, re-registered behind a stopwatch. Each DynamoDB
+    // request is put down to the invocation whose handler sent it (the store follows every await).
     const lambda = {
       invocations: new Map<string, number>(),
       ms: new Map<string, number>(),
       dynamo: new Map<string, number>(),
+      steps: new Map<string, StepTiming[]>(),
+      operations: new Map<string, Map<string, { count: number; ms: number }>>(),
     };
-    // Each DynamoDB request is put down to the execution whose handler sent it (the store follows every await).
-    const invocation = new AsyncLocalStorage<string>();
+    const invocation = new AsyncLocalStorage<Invocation>();
     system.services.clients.dynamodb.middlewareStack.add(
-      (next) => (args) => {
-        const key = invocation.getStore();
-        if (key) lambda.dynamo.set(key, (lambda.dynamo.get(key) ?? 0) + 1);
-        return next(args);
+      (next, context) => async (args) => {
+        const current = invocation.getStore();
+        if (!current) return next(args);
+        const started = performance.now();
+        if (current.inFlight++ === 0) {
+          current.roundTrips++;
+          current.busySince = started;
+        }
+        try {
+          return await next(args);
+        } finally {
+          const ended = performance.now();
+          current.requests++;
+          if (--current.inFlight === 0) current.busyMs += ended - current.busySince;
+          const operations =
+            lambda.operations.get(current.execution) ?? new Map<string, { count: number; ms: number }>();
+          lambda.operations.set(current.execution, operations);
+          const name = (context.commandName ?? 'unknown').replace(/Command$/, '');
+          const op = operations.get(name) ?? { count: 0, ms: 0 };
+          operations.set(name, { count: op.count + 1, ms: op.ms + ended - started });
+        }
       },
-      { step: 'initialize', name: 'benchDynamoRequestCounter' },
+      { step: 'initialize', name: 'benchDynamoRequestTimer' },
     );
     for (const name of ['lockstep-bench-promotion-steps', 'lockstep-bench-approval-request']) {
       const handler = sfn.registeredFunction(name);
       if (!handler) throw new Error(`The local system bound no function ${name}`);
-      sfn.registerFunction(name, (async (event: { execution?: string }, context: never) => {
+      sfn.registerFunction(name, (async (event: { execution?: string; action?: string }, context: never) => {
+        const key = event.execution ?? '?';
+        const current: Invocation = {
+          execution: key,
+          requests: 0,
+          roundTrips: 0,
+          inFlight: 0,
+          busySince: 0,
+          busyMs: 0,
+        };
         const started = performance.now();
         try {
-          return await invocation.run(event.execution ?? '?', () => handler(event, context));
+          return await invocation.run(current, () => handler(event, context));
         } finally {
-          const key = event.execution ?? '?';
+          const ms = performance.now() - started;
           lambda.invocations.set(key, (lambda.invocations.get(key) ?? 0) + 1);
-          lambda.ms.set(key, (lambda.ms.get(key) ?? 0) + performance.now() - started);
+          lambda.ms.set(key, (lambda.ms.get(key) ?? 0) + ms);
+          lambda.dynamo.set(key, (lambda.dynamo.get(key) ?? 0) + current.requests);
+          lambda.steps.set(key, [
+            ...(lambda.steps.get(key) ?? []),
+            {
+              action: event.action ?? name,
+              ms,
+              dynamoRequests: current.requests,
+              dynamoRoundTrips: current.roundTrips,
+              dynamoMs: current.busyMs,
+            },
+          ]);
         }
       }) as LocalFunctionHandler);
     }
@@ -136,6 +203,8 @@ async function measure(roundCount: number): Promise<RunResult> {
       if (record.buildComplete && !builds.some((b) => b.id === record.id)) builds.push(structuredClone(record));
     });
 
+    const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+    loopDelay.enable();
     const rounds: Round[] = [];
     for (let revision = 1; revision <= roundCount; revision++) {
       const pushed = Date.now();
@@ -177,6 +246,8 @@ async function measure(roundCount: number): Promise<RunResult> {
           lambdaInvocations: lambda.invocations.get(execution.name) ?? 0,
           lambdaMs: lambda.ms.get(execution.name) ?? 0,
           dynamoRequests: lambda.dynamo.get(execution.name) ?? 0,
+          steps: lambda.steps.get(execution.name) ?? [],
+          dynamoOperations: lambda.operations.get(execution.name) ?? new Map(),
         };
       });
       const appBuild = builds.find((b) => b.projectName.endsWith('-build-sample-app') && b.startTime >= pushed);
@@ -188,15 +259,37 @@ async function measure(roundCount: number): Promise<RunResult> {
         Math.max(hopOf('prod-na'), hopOf('prod-eu'), hopOf('prod-fe'));
       rounds.push({ revision, totalMs, criticalCommandMs, hops });
     }
+    loopDelay.disable();
+    const eventLoopDelay = {
+      p50: loopDelay.percentile(50) / 1e6,
+      p99: loopDelay.percentile(99) / 1e6,
+      max: loopDelay.max / 1e6,
+    };
     const passes = 10;
     const passStart = performance.now();
     for (let i = 0; i < passes; i++) await system.reconcile();
     const idleReconcileMs = (performance.now() - passStart) / passes;
-    return { rounds, readyMs: system.readyMs, backend: system.services.dynamodb.backend, idleReconcileMs };
+    return {
+      rounds,
+      readyMs: system.readyMs,
+      backend: system.services.dynamodb.backend,
+      idleReconcileMs,
+      eventLoopDelay,
+    };
   } finally {
     await system.stop();
     await rm(dataDir, { recursive: true, force: true });
   }
+}
+
+/** What one handler invocation did, followed through its awaits. */
+interface Invocation {
+  readonly execution: string;
+  requests: number;
+  roundTrips: number;
+  inFlight: number;
+  busySince: number;
+  busyMs: number;
 }
 
 function unionMs(intervals: ReadonlyArray<readonly [number, number]>): number {

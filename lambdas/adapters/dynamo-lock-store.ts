@@ -7,7 +7,7 @@
  * holds exactly what was read). A lost race reads again. The item outlives every grant so the fencing token only
  * grows; an expired lease counts as free without anyone deleting it (DynamoDB Local and dynalite do not run TTL).
  */
-import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import {
   acquire,
   fenceAllows,
@@ -94,11 +94,56 @@ export class DynamoLockStore implements LockStore {
     }
   }
 
+  /**
+   * The common case of `acquire` in one request instead of a read and a write: a conditional UpdateItem that grants
+   * the lock only when nobody holds it, the negation of the core's `isHeld` (no owner, or a lease that has ended),
+   * with the core's grant (`acquire` of a free lock: owner, acquiredAt, leaseExpiresAt) and the next fencing token
+   * added by DynamoDB itself, so two acquirers can never get the same token. Undefined when the lock is held (by
+   * another owner, or by this one: a retried step): the read-compute-write path decides those as before.
+   */
+  private async grantIfFree(
+    environment: string,
+    owner: string,
+    leaseMs: number,
+    now: number,
+  ): Promise<LockRecord | undefined> {
+    const grant = acquire(freeLock(environment), owner, now, leaseMs);
+    const key = this.key(environment);
+    try {
+      const result = await this.client.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: key,
+          UpdateExpression:
+            'SET #environment = :environment, #owner = :owner, acquiredAt = :acquiredAt, leaseExpiresAt = :leaseExpiresAt ADD fencingToken :one',
+          ConditionExpression: 'attribute_not_exists(pk) OR attribute_not_exists(#owner) OR leaseExpiresAt <= :now',
+          ExpressionAttributeNames: { '#environment': 'environment', '#owner': 'owner' },
+          ExpressionAttributeValues: {
+            ':environment': environment,
+            ':owner': owner,
+            ':acquiredAt': grant.acquiredAt,
+            ':leaseExpiresAt': grant.leaseExpiresAt,
+            ':one': 1,
+            ':now': now,
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      const { owner: stored, ...times } = decodeItem(lockItem, 'lock', result.Attributes, { table: this.table, key });
+      return { environment, owner: stored ?? null, ...times };
+    } catch (error) {
+      if (isConditionFailed(error)) return undefined;
+      throw error;
+    }
+  }
+
   async get(environment: string, now: number): Promise<LockState | null> {
     return toLockState(await this.record(environment), now);
   }
 
   async acquire(environment: string, owner: string, leaseMs: number, now: number): Promise<AcquireResult> {
+    const granted = await this.grantIfFree(environment, owner, leaseMs, now);
+    if (granted) return { acquired: true, lock: toLockState(granted, now)! };
     try {
       const granted = await this.transition(environment, (before) => acquire(before, owner, now, leaseMs));
       return { acquired: true, lock: toLockState(granted, now)! };
