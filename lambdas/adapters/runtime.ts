@@ -128,6 +128,7 @@ export function createRuntime({ env, clients, clock }: RuntimeContext) {
     events: eventStore(),
     notifier: notifier(),
     operators: operatorStore(),
+    artifacts: new S3ArtifactStore(clients.s3),
     clock,
   }));
 

@@ -16,6 +16,7 @@ import {
   type EnvironmentDefinition,
   type Pipeline,
   type PromotionDefinition,
+  permissionsApprovers,
 } from './schema';
 import { closest } from './suggest';
 
@@ -531,6 +532,9 @@ export const lockLeaseCoversApproval: PipelineRule = ({ allEnvironments }) =>
     const lease = durationMs(definition.lockLease);
     if (wait === 0 || lease > wait) return [];
     const parts = [
+      ...(definition.deploy.cdk
+        ? [`the permissions-broadening confirmation's timeout (${definition.deploy.cdk.timeout})`]
+        : []),
       ...(definition.approval.manual ? [`the manual approval's timeout (${definition.approval.manual.timeout})`] : []),
       ...(definition.approval.bakeTime ? [`the bake time (${definition.approval.bakeTime})`] : []),
     ].join(' plus ');
@@ -599,6 +603,46 @@ export const roleAccount: PipelineRule = ({ allEnvironments }) =>
         fix: `use a role in account ${definition.account}, or correct "account"`,
       },
     ];
+  });
+
+/**
+ * A deploy step is either the team's own commands or a CDK application whose commands Lockstep writes, never both
+ * and never neither; a CDK deploy that broadens permissions needs somebody to confirm it.
+ */
+export const deployDefinition: PipelineRule = ({ allEnvironments }) =>
+  allEnvironments.flatMap(({ definition, path }): ConfigProblem[] => {
+    const { commands, cdk } = definition.deploy;
+    if (commands === undefined && cdk === undefined) {
+      return [
+        {
+          rule: 'deploy-definition',
+          path: `${path}.deploy`,
+          message: `environment "${definition.name}" says neither how to deploy (commands) nor what to deploy (cdk)`,
+          fix: 'add commands: [<shell command>, ...], or cdk: { stacks: [<stack>, ...] } for a CDK application',
+        },
+      ];
+    }
+    if (commands !== undefined && cdk !== undefined) {
+      return [
+        {
+          rule: 'deploy-definition',
+          path: `${path}.deploy`,
+          message: `environment "${definition.name}" sets both commands and cdk; with cdk, Lockstep writes the deploy commands itself (cdk diff, then cdk deploy)`,
+          fix: 'remove commands to deploy the CDK application, or remove cdk to run your own commands',
+        },
+      ];
+    }
+    if (cdk !== undefined && permissionsApprovers(definition).length === 0) {
+      return [
+        {
+          rule: 'deploy-definition',
+          path: `${path}.deploy.cdk`,
+          message: `nobody can confirm a deploy of "${definition.name}" that broadens IAM permissions or security groups, so such a deploy would wait until it times out`,
+          fix: 'set cdk.approvers: [<email>, ...], or approval.manual.approvers (the default for cdk.approvers)',
+        },
+      ];
+    }
+    return [];
   });
 
 /** Every rule, in the order their problems are listed for a definition that does not come from a file. */
@@ -672,6 +716,7 @@ export const PIPELINE_RULES: readonly PipelineRule[] = [
   stageWaves,
   timeWindows,
   roleAccount,
+  deployDefinition,
   lockLeaseCoversApproval,
   promotionReferences,
   selfPromotion,

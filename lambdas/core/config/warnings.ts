@@ -2,7 +2,7 @@
  * Warnings about a valid pipeline definition: things that pass the schema but will fail, or leak, on AWS.
  * `lockstep validate` prints them after its summary; they never make a definition invalid.
  */
-import type { Pipeline } from './schema';
+import type { EnvironmentDefinition, Pipeline } from './schema';
 
 export interface ConfigWarning {
   readonly path: string;
@@ -56,6 +56,7 @@ export function configWarnings(pipeline: Pipeline): ConfigWarning[] {
       const path = `stages[${s}].environments[${e}]`;
       plainVariables(`${path}.deploy`, environment.deploy.variables);
       environment.approval.tests.forEach((step, t) => plainVariables(`${path}.approval.tests[${t}]`, step.variables));
+      if (environment.deploy.cdk) warnings.push(cdkTargetWarning(environment, `${path}.deploy.cdk`));
       const permissions = environment.deploy.permissions;
       if (!environment.roleArn && !permissions?.managedPolicyArns?.length && !permissions?.policyDocument) {
         warnings.push({
@@ -67,4 +68,25 @@ export function configWarnings(pipeline: Pipeline): ConfigWarning[] {
     }),
   );
   return warnings;
+}
+
+/**
+ * `cdk diff` reads the deployed template in the target account and `cdk deploy` publishes assets and deploys through
+ * the CDK bootstrap roles there: the credentials the deploy step holds must reach them, which synth cannot check.
+ */
+function cdkTargetWarning(environment: EnvironmentDefinition, path: string): ConfigWarning {
+  const account = environment.account ?? '<account>';
+  const region = environment.region ?? '<region>';
+  const bootstrap = `arn:aws:iam::${account}:role/cdk-hnb659fds-{lookup,deploy,file-publishing,image-publishing}-role-${account}-${region}`;
+  return environment.roleArn
+    ? {
+        path,
+        message: `the security diff and the deploy of "${environment.name}" run as ${environment.roleArn}: cdk diff reads the deployed stacks' templates and cdk deploy goes through the CDK bootstrap roles of that account`,
+        fix: `let the role assume ${bootstrap} (bootstrap the account with --trust for it), or allow it cloudformation:GetTemplate and cloudformation:DescribeStacks on the stacks for the diff and the deploy actions themselves`,
+      }
+    : {
+        path,
+        message: `the security diff and the deploy of "${environment.name}" run as the deploy project's own role, which Lockstep lets assume the CDK bootstrap roles of its own account and region only`,
+        fix: `bootstrap that account and region (cdk bootstrap), or set roleArn to a role in the target account that may assume ${bootstrap}`,
+      };
 }
