@@ -58,7 +58,13 @@ export function configWarnings(pipeline: Pipeline): ConfigWarning[] {
       environment.approval.tests.forEach((step, t) => plainVariables(`${path}.approval.tests[${t}]`, step.variables));
       if (environment.deploy.cdk) warnings.push(cdkTargetWarning(environment, `${path}.deploy.cdk`));
       const permissions = environment.deploy.permissions;
-      if (!environment.roleArn && !permissions?.managedPolicyArns?.length && !permissions?.policyDocument) {
+      // A deploy.cdk environment without a role deploys through the CDK bootstrap roles (cdkTargetWarning).
+      if (
+        !environment.roleArn &&
+        !environment.deploy.cdk &&
+        !permissions?.managedPolicyArns?.length &&
+        !permissions?.policyDocument
+      ) {
         warnings.push({
           path: `${path}.deploy`,
           message: `the deploy step of "${environment.name}" has no roleArn and no permissions, so every AWS call its commands make is denied`,
@@ -82,7 +88,7 @@ function cdkTargetWarning(environment: EnvironmentDefinition, path: string): Con
     ? {
         path,
         message: `the security diff and the deploy of "${environment.name}" run as ${environment.roleArn}: cdk diff reads the deployed stacks' templates and cdk deploy goes through the CDK bootstrap roles of that account`,
-        fix: `let the role assume ${bootstrap} (bootstrap the account with --trust for it), or allow it cloudformation:GetTemplate and cloudformation:DescribeStacks on the stacks for the diff and the deploy actions themselves`,
+        fix: `allow the role sts:AssumeRole on ${bootstrap} (bootstrap roles trust their own account), or at least cloudformation:GetTemplate and cloudformation:DescribeStacks on the stacks for the diff, plus what cdk deploy needs`,
       }
     : {
         path,
