@@ -728,7 +728,6 @@ function cdkStepCommand(
   kind: 'deploy' | 'security-diff',
   grants: StepGrants,
 ): string {
-  const cli = cdk.cli;
   const stacks = cdk.stacks.map(shellQuote).join(' ');
   const recorded =
     'recorded="$LOCKSTEP_DEPLOY_ROOT/$LOCKSTEP_ENVIRONMENT/cdk/$(printf %s "$stack" | tr / _).template.json"';
@@ -745,8 +744,12 @@ function cdkStepCommand(
     `cd "$CODEBUILD_SRC_DIR"/${shellQuote(cdk.app)}`,
     'export CDK_DISABLE_CLI_TELEMETRY=true CDK_DISABLE_VERSION_CHECK=true',
     'out="$(mktemp -d)"',
-    `${cli} synth --quiet --no-notices --output "$out"`,
-    `selected="$(${cli} ls --app "$out" --no-notices ${stacks})"`,
+    // Local mode has no STS: without credentials the CLI skips its default-account lookup, which would try AWS.
+    'cdk_cli() {',
+    `  if [ -n "\${LOCKSTEP_DEPLOY_ROOT:-}" ]; then env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN ${cdk.cli} "$@"; else ${cdk.cli} "$@"; fi`,
+    '}',
+    `cdk_cli synth --quiet --no-notices --output "$out"`,
+    `selected="$(cdk_cli ls --app "$out" --no-notices ${stacks})"`,
     `if [ -z "$selected" ]; then echo ${shellQuote(`No stack of the app matches ${cdk.stacks.join(' ')}`)} >&2; exit 1; fi`,
   ];
   if (kind === 'security-diff') {
@@ -761,11 +764,11 @@ function cdkStepCommand(
       'for stack in $selected; do',
       ...comparison,
       '  rc=0',
-      `  ${cli} diff --app "$out" --no-color --no-notices --exclusively "$@" --security-only --fail-on=broadening "$stack" > "$out/diff.txt" 2>&1 || rc=$?`,
+      `  cdk_cli diff --app "$out" --no-color --no-notices --exclusively "$@" --security-only --fail-on=broadening "$stack" > "$out/diff.txt" 2>&1 || rc=$?`,
       '  cat "$out/diff.txt"',
       '  if [ "$rc" -eq 1 ]; then',
       // Exit 1 is broadening or a failure: the same diff that never fails on a change tells them apart.
-      `    if ! ${cli} diff --app "$out" --no-color --no-notices --exclusively "$@" --security-only --fail-on=never "$stack" > /dev/null 2>&1; then echo "cdk diff failed for $stack" >&2; exit 1; fi`,
+      `    if ! cdk_cli diff --app "$out" --no-color --no-notices --exclusively "$@" --security-only --fail-on=never "$stack" > /dev/null 2>&1; then echo "cdk diff failed for $stack" >&2; exit 1; fi`,
       '    broadening=true; cat "$out/diff.txt" >> "$out/broadening.txt"; echo "$stack" >> "$out/broadening-stacks.txt"',
       '  elif [ "$rc" -ne 0 ]; then echo "cdk diff failed for $stack (exit $rc)" >&2; exit "$rc"; fi',
       'done',
@@ -778,17 +781,17 @@ function cdkStepCommand(
     ...prelude,
     'for stack in $selected; do',
     ...comparison,
-    `  ${cli} diff --app "$out" --no-color --no-notices --exclusively "$@" --fail-on=never "$stack"`,
+    `  cdk_cli diff --app "$out" --no-color --no-notices --exclusively "$@" --fail-on=never "$stack"`,
     'done',
     'if [ -n "${LOCKSTEP_DEPLOY_ROOT:-}" ]; then',
     '  mkdir -p "$LOCKSTEP_DEPLOY_ROOT/$LOCKSTEP_ENVIRONMENT/cdk"',
     '  for stack in $selected; do',
     `    ${recorded}`,
-    `    ${cli} synth --app "$out" --exclusively --json --no-notices "$stack" > "$recorded.tmp" && mv "$recorded.tmp" "$recorded"`,
+    `    cdk_cli synth --app "$out" --exclusively --json --no-notices "$stack" > "$recorded.tmp" && mv "$recorded.tmp" "$recorded"`,
     '    echo "Local mode has no CloudFormation: recorded the synthesized template of $stack as deployed ($recorded)"',
     '  done',
     'else',
-    `  ${cli} deploy --app "$out" --require-approval never --no-notices --exclusively ${stacks}`,
+    `  cdk_cli deploy --app "$out" --require-approval never --no-notices --exclusively ${stacks}`,
     'fi',
   ].join('\n');
 }
