@@ -68,7 +68,9 @@ const allowing = (statements: any[], action: string) =>
   statements.filter((s) => [s.Action].flat().includes(action)).flatMap((s) => [s.Resource].flat());
 /** `arn:aws:s3:::bucket/key` written by CDK as Fn::Join over the bucket's ARN: the key part only. */
 const keyOf = (resource: any): string =>
-  typeof resource === 'string' ? resource : (resource['Fn::Join'][1] as any[]).filter((p) => typeof p === 'string').join('');
+  typeof resource === 'string'
+    ? resource
+    : (resource['Fn::Join'][1] as any[]).filter((p) => typeof p === 'string').join('');
 const joined = (resource: any): string =>
   typeof resource === 'string'
     ? resource

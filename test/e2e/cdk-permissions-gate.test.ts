@@ -168,9 +168,9 @@ describe('deploy.cdk: the permission-broadening gate on examples/cdk-app', () =>
 
       // Waiting for the confirmation deployed nothing: dev still runs r1's template.
       expect(await recordedTemplate()).toBe(before);
-      expect((await builds(dataDir)).some((b) => b.vars.LOCKSTEP_REVISION === '2' && b.vars.LOCKSTEP_STEP === 'deploy')).toBe(
-        false,
-      );
+      expect(
+        (await builds(dataDir)).some((b) => b.vars.LOCKSTEP_REVISION === '2' && b.vars.LOCKSTEP_STEP === 'deploy'),
+      ).toBe(false);
 
       expect((await decide(approval.link, 'reject')).status).toBe(200);
       await unlocked();

@@ -30,7 +30,9 @@ const variables = (effect: Effect) =>
     (effect.input.EnvironmentVariablesOverride as Array<{ Name: string; Value: string }>).map((v) => [v.Name, v.Value]),
   );
 const requests = (effects: readonly Effect[]) =>
-  effects.filter((e) => e.kind === 'approval').map((e) => (e.input.Payload as { request: Record<string, unknown> }).request);
+  effects
+    .filter((e) => e.kind === 'approval')
+    .map((e) => (e.input.Payload as { request: Record<string, unknown> }).request);
 
 describe('the permission-broadening gate', () => {
   it('runs the security diff after the lock and before the deploy, and deploys at once when nothing broadens', async () => {
@@ -75,18 +77,21 @@ describe('the permission-broadening gate', () => {
   it.each([
     ['rejected', 'reject', 'ApprovalRejectedError'],
     ['not confirmed in time', 'never', 'States.Timeout'],
-  ] as const)('deploys nothing when the confirmation is %s: notifies why and releases the lock', async (_, how, error) => {
-    const run = await runPromotion({ securityDiff: { broadening: true }, permissionsApproval: how }, cdkInput());
-    expect(run.status).toBe('FAILED');
-    const steps = summary(run.effects);
-    expect(steps).not.toContain(DEPLOY);
-    expect(steps).not.toContain('record-previous'); // nothing to roll back
-    expect(steps.slice(steps.indexOf('approval'))).toEqual(['approval', 'notify', 'release-lock']);
-    expect(run.effects.find((e) => e.what === 'notify')!.input).toMatchObject({
-      stage: 'permissions-broadening',
-      error: expect.objectContaining({ Error: error }),
-    });
-  });
+  ] as const)(
+    'deploys nothing when the confirmation is %s: notifies why and releases the lock',
+    async (_, how, error) => {
+      const run = await runPromotion({ securityDiff: { broadening: true }, permissionsApproval: how }, cdkInput());
+      expect(run.status).toBe('FAILED');
+      const steps = summary(run.effects);
+      expect(steps).not.toContain(DEPLOY);
+      expect(steps).not.toContain('record-previous'); // nothing to roll back
+      expect(steps.slice(steps.indexOf('approval'))).toEqual(['approval', 'notify', 'release-lock']);
+      expect(run.effects.find((e) => e.what === 'notify')!.input).toMatchObject({
+        stage: 'permissions-broadening',
+        error: expect.objectContaining({ Error: error }),
+      });
+    },
+  );
 
   it('deploys nothing when the security diff build fails', async () => {
     const run = await runPromotion({ failingBuilds: { 'Beta/security-diff': 'States.TaskFailed' } }, cdkInput());
@@ -96,7 +101,10 @@ describe('the permission-broadening gate', () => {
   });
 
   it('deploys nothing when the verdict cannot be read', async () => {
-    const run = await runPromotion({ failingSteps: { 'read-security-diff': 'SecurityDiffUnreadableError' } }, cdkInput());
+    const run = await runPromotion(
+      { failingSteps: { 'read-security-diff': 'SecurityDiffUnreadableError' } },
+      cdkInput(),
+    );
     expect(run.status).toBe('FAILED');
     expect(summary(run.effects)).toEqual([
       'check-gates',
