@@ -38,10 +38,12 @@ describe('deploy.cdk: the permission-broadening gate on examples/cdk-app', () =>
     (await system.status()).approvals.find((a) => a.environment === 'dev' && a.revision === revision);
   const timeline = async (revision: number) =>
     (await system.runtime.eventStore().list({})).filter((e) => e.environment === 'dev' && e.revision === revision);
-  /** Lets AutoBuild see the new branch head (its debounce) and run the reconcile pass now. */
+  /** One reconcile pass records the new branch head as a push; the next, past the 1 s build debounce, builds it. */
   const build = async () => {
-    clock.advance(2_000);
-    await system.reconcile();
+    for (let pass = 0; pass < 2; pass++) {
+      clock.advance(2_000);
+      await system.reconcile();
+    }
   };
   const unlocked = async () =>
     eventually(async () => {
