@@ -753,7 +753,9 @@ function cdkStepCommand(
     `if [ -z "$selected" ]; then echo ${shellQuote(`No stack of the app matches ${cdk.stacks.join(' ')}`)} >&2; exit 1; fi`,
   ];
   if (kind === 'security-diff') {
-    const ownCredentials = grants.roleArn ? 'env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN ' : '';
+    const ownCredentials = grants.roleArn
+      ? 'env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN '
+      : '';
     return [
       ...prelude,
       `case "\${${SECURITY_DIFF_URI_VARIABLE}:-}" in`,

@@ -58,7 +58,7 @@ export function approvalPage(
 </form>`
       : `<p><strong>Already ${e(request.status)}</strong>${request.decidedBy ? ` by ${e(request.decidedBy)}` : ''}${request.decidedAt ? ` at ${e(new Date(request.decidedAt).toISOString())}` : ''}.</p>`;
   return page(
-    `${request.securityDiff ? "Confirm permissions broadening of" : "Approve"} ${title}`,
+    `${request.securityDiff ? 'Confirm permissions broadening of' : 'Approve'} ${title}`,
     `<h1>${e(title)}</h1>
 <p${request.securityDiff ? ' class="gate"' : ''}>${what}</p>
 ${request.securityDiff ? securityChanges(request.securityDiff) : ''}

@@ -55,7 +55,10 @@ export class SecurityDiffUnreadableError extends PromotionError {}
  * @example
  * diffExcerpt('a\nbb\nccc\n', 5); // { excerpt: 'a\nbb\n', truncated: true }
  */
-export function diffExcerpt(diff: string, limit = SECURITY_DIFF_EXCERPT_CHARS): { excerpt: string; truncated: boolean } {
+export function diffExcerpt(
+  diff: string,
+  limit = SECURITY_DIFF_EXCERPT_CHARS,
+): { excerpt: string; truncated: boolean } {
   if (diff.length <= limit) return { excerpt: diff, truncated: false };
   const head = diff.slice(0, limit);
   const lineEnd = head.lastIndexOf('\n');

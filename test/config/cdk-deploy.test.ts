@@ -41,7 +41,7 @@ describe('deploy.cdk in the pipeline definition', () => {
     ]);
     const both = byRule(
       problemsAfter((p) => {
-        p.stages[0]!.environments[0]!.deploy = { commands: ['./deploy.sh'], cdk: { stacks: ['Shop'] } } as never;
+        p.stages[0]!.environments[0]!.deploy = { commands: ['./deploy.sh'], cdk: { stacks: ['Shop'] } };
         p.stages[0]!.environments[0]!.approval = { manual: { approvers: ['lead@example.com'] } };
       }),
       'deploy-definition',

@@ -126,9 +126,11 @@ describe('deploy.cdk: the permission-broadening gate on examples/cdk-app', () =>
     async () => {
       await build();
       const template = await eventually(recordedTemplate, 'r1 recorded as deployed in dev', 240_000);
-      expect(JSON.parse(template).Resources).toEqual(
-        expect.objectContaining({ ReportsF3AA1A2B: expect.objectContaining({ Type: 'AWS::S3::Bucket' }) }),
+      const types = Object.values(JSON.parse(template).Resources as Record<string, { Type: string }>).map(
+        (r) => r.Type,
       );
+      expect(types).toEqual(expect.arrayContaining(['AWS::S3::Bucket', 'AWS::S3::BucketPolicy']));
+      expect(types).not.toContain('AWS::IAM::Role');
       const status = await unlocked();
       expect(status.environments.find((e) => e.name === 'dev')?.applications['cdk-app']?.approved).toContain(1);
       expect(status.approvals).toEqual([]);
@@ -191,7 +193,7 @@ describe('deploy.cdk: the permission-broadening gate on examples/cdk-app', () =>
         broadening: true,
         stacks: [STACK],
       });
-      expect(entries.some((e) => e.type === 'deployment-failed' && /rejected/.test(e.message))).toBe(true);
+      expect(entries.some((e) => e.type === 'deployment-failed' && e.message.includes('rejected'))).toBe(true);
     },
     TEST_TIMEOUT_MS,
   );

@@ -4,6 +4,8 @@
 // Its first deploy broadens no permission: the bucket policy that `enforceSSL` adds is a Deny, which the CDK CLI's
 // security diff does not count as broadening. A commit that adds an Allow statement (a role, a grant) does, and
 // Lockstep then waits for a permissions-broadening approval before it deploys (test/e2e/cdk-permissions-gate.test.ts).
+/* eslint-disable @typescript-eslint/no-require-imports -- CommonJS on purpose: plain node runs it, and it finds
+   aws-cdk-lib through NODE_PATH where the app has no node_modules of its own (the end-to-end test) */
 const { App, RemovalPolicy, Stack } = require('aws-cdk-lib');
 const s3 = require('aws-cdk-lib/aws-s3');
 

@@ -237,7 +237,10 @@ export const cdkDeploySchema = z.strictObject({
   cli: z
     .string()
     .min(1)
-    .regex(/^[^\n'"`$;&|<>]+$/, 'use a plain command without quotes, "$", ";", "&", "|" or redirections, e.g. "npx cdk"')
+    .regex(
+      /^[^\n'"`$;&|<>]+$/,
+      'use a plain command without quotes, "$", ";", "&", "|" or redirections, e.g. "npx cdk"',
+    )
     .default('npx --no-install cdk'),
   /** How long a permissions-broadening confirmation stays open before the deploy is refused. @default "24h" */
   timeout: durationSchema.default('24h'),
