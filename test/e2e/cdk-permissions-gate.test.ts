@@ -165,7 +165,7 @@ describe('deploy.cdk: the permission-broadening gate on examples/cdk-app', () =>
       expect(html).toContain('${IdentityAdmin'); // CloudFormation references as the CLI prints them
       // And so does the approver's email.
       const mail = (await notifications(dataDir)).find(
-        (m) => m.attributes.approver === SECURITY && m.attributes.revision === '2',
+        (m) => m.attributes.approver === SECURITY && m.subject?.includes('cdk-app revision 2') === true,
       );
       expect(mail?.subject).toContain('Permissions broadening to confirm');
       expect(mail?.message).toMatch(/iam:\*/);
@@ -181,7 +181,7 @@ describe('deploy.cdk: the permission-broadening gate on examples/cdk-app', () =>
       const failure = await eventually(
         async () =>
           (await notifications(dataDir)).find(
-            (m) => m.attributes.event === 'deployment-failed' && m.attributes.revision === '2',
+            (m) => m.attributes.event === 'deployment-failed' && m.message.includes('cdk-app revision 2'),
           ),
         'the notification that r2 was not deployed',
       );
