@@ -515,7 +515,10 @@ function stepsProject(
             selection,
             'if [ "$LOCKSTEP_STEP" = deploy ]; then if [ "$LOCKSTEP_ROLLBACK" = "true" ]; then action="Rolling back"; else action="Deploying"; fi; ' +
               'echo "$action $LOCKSTEP_APPLICATION revision $LOCKSTEP_REVISION to $LOCKSTEP_ENVIRONMENT (fencing token $LOCKSTEP_FENCING_TOKEN)"; ' +
-              `elif [ "$LOCKSTEP_STEP" = ${SECURITY_DIFF_STEP} ]; then echo "Checking $LOCKSTEP_APPLICATION revision $LOCKSTEP_REVISION for permission broadening at $LOCKSTEP_ENVIRONMENT"; ` +
+              // Only projects with a security diff say so, so other projects' buildspecs stay as they were.
+              (steps.some((step) => step.kind === 'security-diff')
+                ? `elif [ "$LOCKSTEP_STEP" = ${SECURITY_DIFF_STEP} ]; then echo "Checking $LOCKSTEP_APPLICATION revision $LOCKSTEP_REVISION for permission broadening at $LOCKSTEP_ENVIRONMENT"; `
+                : '') +
               'else echo "Testing $LOCKSTEP_APPLICATION revision $LOCKSTEP_REVISION at $LOCKSTEP_ENVIRONMENT: step $LOCKSTEP_TEST_STEP"; fi',
             ...targetCommands(grants),
           ],
