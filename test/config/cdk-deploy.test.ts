@@ -54,6 +54,13 @@ describe('deploy.cdk in the pipeline definition', () => {
     ]);
   });
 
+  it('does not add "neither commands nor cdk" to a schema problem with the commands written', () => {
+    const problems = problemsAfter((p) => {
+      p.stages[0]!.environments[0]!.deploy = { commands: [] };
+    });
+    expect(problems.map((p) => `${p.rule} ${p.path}`)).toEqual(['schema stages[0].environments[0].deploy.commands']);
+  });
+
   it('refuses a cdk environment that nobody could confirm a broadening of', () => {
     const problems = byRule(checkPipelineObject(withCdk({ stacks: ['Shop'] })).problems, 'deploy-definition');
     expect(problems).toEqual([
