@@ -34,8 +34,10 @@ describe('deploy.cdk: the permission-broadening gate on examples/cdk-app', () =>
 
   const recordedTemplate = async (): Promise<string | undefined> =>
     readFile(join(dataDir, 'deployments', 'dev', 'cdk', `${STACK}.template.json`), 'utf8').catch(() => undefined);
-  const pendingApproval = async (revision: number) =>
-    (await system.status()).approvals.find((a) => a.environment === 'dev' && a.revision === revision);
+  const pendingApproval = async (revision: number, approver = SECURITY) =>
+    (await system.status()).approvals.find(
+      (a) => a.environment === 'dev' && a.revision === revision && a.approver === approver,
+    );
   const timeline = async (revision: number) =>
     (await system.runtime.eventStore().list({})).filter((e) => e.environment === 'dev' && e.revision === revision);
   /** One reconcile pass records the new branch head as a push; the next, past the 1 s build debounce, builds it. */
@@ -88,7 +90,8 @@ describe('deploy.cdk: the permission-broadening gate on examples/cdk-app', () =>
                 deploy: {
                   cdk: {
                     stacks: [STACK],
-                    approvers: [SECURITY],
+                    // The developer may confirm others' changes, never their own (the manual approvals' rule).
+                    approvers: [SECURITY, DEVELOPER.email],
                     cli: `node ${join(ROOT, 'node_modules', 'aws-cdk', 'bin', 'cdk')}`,
                   },
                   variables: { NODE_PATH: join(ROOT, 'node_modules') },
@@ -137,7 +140,13 @@ describe('deploy.cdk: the permission-broadening gate on examples/cdk-app', () =>
       const verdict = (await timeline(1)).find((e) => e.type === 'security-diff');
       expect(verdict?.details).toMatchObject({ broadening: false, stacks: [] });
       const steps = (await builds(dataDir)).filter((b) => b.vars.LOCKSTEP_REVISION === '1').map((b) => b.vars);
-      expect(steps.map((v) => v.LOCKSTEP_STEP).filter(Boolean)).toEqual(['security-diff', 'deploy']);
+      // One security diff and one deploy (their order is the state machine's, test/statemachines/permissions-gate.test.ts).
+      expect(
+        steps
+          .map((v) => v.LOCKSTEP_STEP)
+          .filter(Boolean)
+          .sort(),
+      ).toEqual(['deploy', 'security-diff']);
     },
     TEST_TIMEOUT_MS,
   );
@@ -208,6 +217,12 @@ describe('deploy.cdk: the permission-broadening gate on examples/cdk-app', () =>
       });
       await build();
       const approval = await eventually(() => pendingApproval(3), 'r3 waiting for a permissions confirmation', 240_000);
+      // The developer wrote the grant: their own link may not confirm it, and the refusal is in the timeline.
+      const own = (await pendingApproval(3, DEVELOPER.email))!;
+      const refused = await decide(own.link, 'approve');
+      expect(refused.status).toBe(403);
+      expect(refused.body).toContain('authored a commit in cdk-app revision 3');
+      expect((await timeline(3)).some((e) => e.type === 'approval-refused')).toBe(true);
       expect((await decide(approval.link, 'approve')).status).toBe(200);
       const template = await eventually(
         async () => ((await recordedTemplate())?.includes('iam:*') ? await recordedTemplate() : undefined),
