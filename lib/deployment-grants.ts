@@ -11,7 +11,12 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import { BUILDS_PREFIX, REVISIONS_PREFIX, type CodeBuildProjectDefinition } from '../lambdas/core/buildspecs';
+import {
+  BUILDS_PREFIX,
+  REVISIONS_PREFIX,
+  SECURITY_DIFF_FOLDER,
+  type CodeBuildProjectDefinition,
+} from '../lambdas/core/buildspecs';
 import type { Pipeline } from '../lambdas/core/config/schema';
 import type { TableDefinition } from '../lambdas/core/tables';
 import {
@@ -182,6 +187,16 @@ export function grantHandlerPermissions(scope: Construct, options: DeploymentGra
   grantTopicPublish(options.notificationTopic, key, fns['approval-request']);
 
   grantTopicPublish(options.notificationTopic, key, fns['promotion-steps']);
+  // The permission-broadening gate reads the security diff a deploy.cdk environment's build wrote beside the revision.
+  if (options.pipeline.stages.some((stage) => stage.environments.some((e) => e.deploy.cdk))) {
+    const diffs = `${REVISIONS_PREFIX}*/*/${SECURITY_DIFF_FOLDER}/*`;
+    grantObjectsRead(artifactsBucket, diffs, fns['promotion-steps']);
+    acknowledge(fns['promotion-steps'].role!, {
+      id: `AwsSolutions-IAM5[${resourceFinding(scope, artifactsBucket.arnForObjects(diffs))}]`,
+      reason:
+        'The gate reads the security diff of the revision being promoted; applications, revision numbers and environments are known at run time only',
+    });
+  }
 
   // Source repositories: every agent that starts builds reads the branch head when a build starts and the commits
   // since the previous revision (GetBranch, GetCommit); reconcile also compares branch heads to build pushes whose

@@ -11,11 +11,13 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
+import { Stack } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import {
   BUILDS_PREFIX,
   REVISION_ARTIFACT_FILE,
   REVISIONS_PREFIX,
+  SECURITY_DIFF_FOLDER,
   type CodeBuildProjectDefinition,
   type PackageCheckout,
 } from '../lambdas/core/buildspecs';
@@ -191,6 +193,43 @@ function grantProjectAccess(
   if (definition.roleArn) {
     project.addToRolePolicy(new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: [definition.roleArn] }));
   }
+  if (definition.grants?.cdk) grantCdkSteps(scope, project, definition, artifactsBucket, where);
+}
+
+/**
+ * A `deploy.cdk` environment's steps: the security diff writes its verdict beside the revision it checked (and
+ * nowhere else), and without a role of its own the project deploys through the CDK bootstrap roles of Lockstep's
+ * own account (lookup for the diff; deploy and asset publishing for `cdk deploy`), which hold the deploy rights.
+ */
+function grantCdkSteps(
+  scope: Construct,
+  project: codebuild.Project,
+  definition: CodeBuildProjectDefinition,
+  artifactsBucket: s3.IBucket,
+  where: string,
+): void {
+  for (const application of definition.grants?.applications ?? []) {
+    const pattern = `${REVISIONS_PREFIX}${application}/*/${SECURITY_DIFF_FOLDER}/*`;
+    grantObjectsWrite(artifactsBucket, pattern, project);
+    acknowledge(project, {
+      id: `AwsSolutions-IAM5[${resourceFinding(scope, artifactsBucket.arnForObjects(pattern))}]`,
+      reason: `The security diff of whichever revision of ${application} is promoted to ${where} is written beside it; revision numbers are not known at deploy time`,
+    });
+  }
+  if (definition.roleArn) return;
+  const { account, partition } = Stack.of(scope);
+  const bootstrapRoles = ['lookup', 'deploy', 'file-publishing', 'image-publishing'].map(
+    (role) => `arn:${partition}:iam::${account}:role/cdk-*-${role}-role-${account}-*`,
+  );
+  project.addToRolePolicy(new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: bootstrapRoles }));
+  acknowledge(
+    project,
+    ...bootstrapRoles.map((arn) => ({
+      id: `AwsSolutions-IAM5[${resourceFinding(scope, arn)}]`,
+      reason:
+        'The CDK bootstrap roles carry the qualifier and region in their names (cdk-<qualifier>-<role>-role-<account>-<region>); cdk diff and cdk deploy assume them, in this account only',
+    })),
+  );
 }
 
 /** A reference as CodeBuild resolves it: Secrets Manager by ARN (with any json-key suffix), Parameter Store by name. */

@@ -196,6 +196,14 @@ export const approvalRequestItem = z.object({
   notifiedAt: epochMs.optional(),
   delivery: z.enum(['pending', 'delivered', 'undeliverable']).optional(),
   deliveredAt: epochMs.optional(),
+  securityDiff: z
+    .object({
+      stacks: z.array(z.string()),
+      excerpt: z.string(),
+      truncated: z.boolean(),
+      location: z.string(),
+    })
+    .optional(),
 });
 
 /** The task token beside the request (never part of `ApprovalRequestRecord`). */

@@ -138,6 +138,7 @@ export function createRuntime({ env, clients, clock, alarmReader }: RuntimeConte
     notifier: notifier(),
     operators: operatorStore(),
     alarms: alarms(),
+    artifacts: new S3ArtifactStore(clients.s3),
     clock,
   }));
 

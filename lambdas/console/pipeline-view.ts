@@ -90,6 +90,8 @@ const LIFECYCLE: readonly (readonly [string, RevisionState])[] = [
   ['promotion-started', 'deploying'],
   ['recovery-started', 'deploying'],
   ['lock-acquired', 'deploying'],
+  // A deploy.cdk environment's security diff, before its deploy (a broadening then waits in 'approval-requested').
+  ['security-diff', 'deploying'],
   ['deployed', 'in approval'],
   ['tests-passed', 'in approval'],
   ['compliance-signed-off', 'in approval'],

@@ -30,15 +30,21 @@ import { buildProjectName, stepsProjectName } from './names';
 
 export type ProjectKind = 'build' | 'steps';
 
-/** One deploy or test step of a steps project. */
+/**
+ * One step of a steps project: a deploy, a test, or (for a `deploy.cdk` environment) the security diff that runs
+ * before its deploy, with the deploy's grants.
+ */
 export interface ProjectStep {
   readonly environment: string;
-  readonly kind: 'deploy' | 'test';
-  /** `deploy`, or the test step's name. */
+  readonly kind: 'deploy' | 'test' | 'security-diff';
+  /** `deploy`, `security-diff`, or the test step's name. */
   readonly name: string;
-  /** The `LOCKSTEP_STEP` value that selects it: `deploy` or `test/<name>`. */
+  /** The `LOCKSTEP_STEP` value that selects it: `deploy`, `security-diff` or `test/<name>`. */
   readonly selector: string;
 }
+
+/** `LOCKSTEP_STEP` of the security diff that runs before a `deploy.cdk` environment's deploy. */
+export const SECURITY_DIFF_STEP = 'security-diff';
 
 /**
  * What a steps project may reach: the steps sharing one project share exactly these grants, so running one step
@@ -53,6 +59,12 @@ export interface StepGrants {
   readonly secrets: Readonly<Record<string, string>>;
   /** Deploy permissions on the project's own role (deploy steps without a role of their own). */
   readonly permissions?: EnvironmentDefinition['deploy']['permissions'];
+  /**
+   * Deploy steps of a `deploy.cdk` environment (and its security diff): they write the security diff of the revision
+   * they receive (`securityDiffKey`) and, without a role of their own, go through the CDK bootstrap roles of the
+   * target account. Never shared with a step that is not one.
+   */
+  readonly cdk?: true;
 }
 
 /** One package checked out for a build project. */
@@ -146,6 +158,16 @@ export function revisionArtifactKey(application: string, revision: number | stri
   return `${REVISIONS_PREFIX}${application}/${revision}/${REVISION_ARTIFACT_FILE}`;
 }
 
+/**
+ * S3 key where the security diff of `revision` for `environment` is written (`{ broadening, stacks, diff }`, see
+ * `lambdas/promotion/permissions-gate.ts`): beside the revision's artifact, which only this revision's promotions read.
+ */
+export function securityDiffKey(application: string, revision: number | string, environment: string): string {
+  return `${REVISIONS_PREFIX}${application}/${revision}/${SECURITY_DIFF_FOLDER}/${environment}.json`;
+}
+/** The folder under a revision's prefix that holds its security diffs, one per `deploy.cdk` environment. */
+export const SECURITY_DIFF_FOLDER = 'security-diff';
+
 const STEP_PER_BUILD = [
   'LOCKSTEP_APPLICATION',
   'LOCKSTEP_REVISION',
@@ -172,6 +194,9 @@ export function codeBuildProjects(pipeline: Pipeline): CodeBuildProjectDefinitio
 function pipelineSteps(pipeline: Pipeline): { step: ProjectStep; grants: StepGrants }[] {
   return pipeline.stages.flatMap((stage) =>
     stage.environments.flatMap((environment) => [
+      ...(environment.deploy.cdk
+        ? [{ step: stepOf(environment.name, 'security-diff'), grants: stepGrants(pipeline, environment, 'deploy') }]
+        : []),
       { step: stepOf(environment.name, 'deploy'), grants: stepGrants(pipeline, environment, 'deploy') },
       ...environment.approval.tests.map((test) => ({
         step: stepOf(environment.name, 'test', test.name),
@@ -181,8 +206,8 @@ function pipelineSteps(pipeline: Pipeline): { step: ProjectStep; grants: StepGra
   );
 }
 
-function stepOf(environment: string, kind: 'deploy' | 'test', name = 'deploy'): ProjectStep {
-  return { environment, kind, name, selector: kind === 'deploy' ? 'deploy' : `test/${name}` };
+function stepOf(environment: string, kind: ProjectStep['kind'], name: string = kind): ProjectStep {
+  return { environment, kind, name, selector: kind === 'test' ? `test/${name}` : kind };
 }
 
 /**
@@ -204,12 +229,15 @@ export function stepGrants(
     applications: cachedApplicationsReaching(pipeline, environment.name),
     secrets: Object.fromEntries(Object.entries(secrets).sort(([a], [b]) => a.localeCompare(b))),
     ...(kind === 'deploy' && environment.deploy.permissions ? { permissions: environment.deploy.permissions } : {}),
+    ...(kind === 'deploy' && environment.deploy.cdk ? { cdk: true as const } : {}),
   };
 }
 
 /** A stable text of the grants: equal grants, equal key; the project name is derived from it. */
 function grantsKey(grants: StepGrants): string {
-  return JSON.stringify([grants.roleArn ?? null, grants.applications, grants.secrets, grants.permissions ?? null]);
+  const key = [grants.roleArn ?? null, grants.applications, grants.secrets, grants.permissions ?? null];
+  // Appended only when set, so the project names of pipelines without deploy.cdk stay what they were.
+  return JSON.stringify(grants.cdk ? [...key, 'cdk'] : key);
 }
 
 /**
@@ -442,9 +470,9 @@ function stepsProject(
   const branches = steps.map((step) => {
     const environment = findEnvironment(pipeline, step.environment);
     const variables =
-      step.kind === 'deploy'
-        ? (environment.deploy.variables ?? {})
-        : (environment.approval.tests.find((t) => t.name === step.name)!.variables ?? {});
+      step.kind === 'test'
+        ? (environment.approval.tests.find((t) => t.name === step.name)!.variables ?? {})
+        : (environment.deploy.variables ?? {});
     const exports = Object.entries({
       ...targetVariables(environment),
       ...(step.kind === 'test' ? { LOCKSTEP_TEST_STEP: step.name } : {}),
@@ -464,9 +492,11 @@ function stepsProject(
   const commands = steps.flatMap((step) => {
     const environment = findEnvironment(pipeline, step.environment);
     const stepCommands =
-      step.kind === 'deploy'
-        ? environment.deploy.commands
-        : environment.approval.tests.find((t) => t.name === step.name)!.commands;
+      step.kind === 'test'
+        ? environment.approval.tests.find((t) => t.name === step.name)!.commands
+        : environment.deploy.cdk
+          ? [cdkStepCommand(environment.deploy.cdk, step.kind, grants)]
+          : (environment.deploy.commands ?? []);
     const guard = `if [ ${selected} = ${shellQuote(`${step.environment}/${step.selector}`)} ]; then`;
     return stepCommands.map((command) => `${guard}\n${command}\n${GUARD_END}`);
   });
@@ -485,6 +515,10 @@ function stepsProject(
             selection,
             'if [ "$LOCKSTEP_STEP" = deploy ]; then if [ "$LOCKSTEP_ROLLBACK" = "true" ]; then action="Rolling back"; else action="Deploying"; fi; ' +
               'echo "$action $LOCKSTEP_APPLICATION revision $LOCKSTEP_REVISION to $LOCKSTEP_ENVIRONMENT (fencing token $LOCKSTEP_FENCING_TOKEN)"; ' +
+              // Only projects with a security diff say so, so other projects' buildspecs stay as they were.
+              (steps.some((step) => step.kind === 'security-diff')
+                ? `elif [ "$LOCKSTEP_STEP" = ${SECURITY_DIFF_STEP} ]; then echo "Checking $LOCKSTEP_APPLICATION revision $LOCKSTEP_REVISION for permission broadening at $LOCKSTEP_ENVIRONMENT"; `
+                : '') +
               'else echo "Testing $LOCKSTEP_APPLICATION revision $LOCKSTEP_REVISION at $LOCKSTEP_ENVIRONMENT: step $LOCKSTEP_TEST_STEP"; fi',
             ...targetCommands(grants),
           ],
@@ -671,4 +705,98 @@ function revisionManifestCommand(
 /** Quotes a value for POSIX shells: single quotes, with embedded single quotes closed, escaped and reopened. */
 export function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Per-build variable of a security-diff build: `s3://<artifacts bucket>/<securityDiffKey>`, where it writes. */
+export const SECURITY_DIFF_URI_VARIABLE = 'LOCKSTEP_SECURITY_DIFF_URI';
+
+/**
+ * The one command of a `deploy.cdk` environment's security-diff or deploy step. Both synthesize the app once into
+ * a temporary cloud assembly and work on that assembly, with the CDK CLI's own selection of `stacks`.
+ *
+ * - security-diff: `cdk diff --security-only --fail-on=broadening` per stack, against the deployed stack on AWS
+ *   (`--method=template`: the bootstrap lookup role reads the template, no change set is made) or, in local mode,
+ *   against the template the last local deploy recorded (`--template`; `{}` before the first). The CLI exits 1 both
+ *   on broadening and on an error, so an exit 1 is confirmed by the same diff with `--fail-on=never`, which exits 0
+ *   unless the CLI failed. It uploads `{ broadening, stacks, diff }` (the broadening stacks' security tables, as the
+ *   CLI printed them) to `$LOCKSTEP_SECURITY_DIFF_URI`, with the project's own credentials.
+ * - deploy: the whole diff for the log, then `cdk deploy --require-approval never`. Local mode has no
+ *   CloudFormation: it records each stack's synthesized template under `$LOCKSTEP_DEPLOY_ROOT/<environment>/cdk/`
+ *   and says so; the next security diff compares with that.
+ *
+ * `LOCKSTEP_DEPLOY_ROOT` is set by local mode only (docs/ARCHITECTURE.md, "Permission-broadening gate").
+ */
+function cdkStepCommand(
+  cdk: NonNullable<EnvironmentDefinition['deploy']['cdk']>,
+  kind: 'deploy' | 'security-diff',
+  grants: StepGrants,
+): string {
+  const stacks = cdk.stacks.map(shellQuote).join(' ');
+  const recorded =
+    'recorded="$LOCKSTEP_DEPLOY_ROOT/$LOCKSTEP_ENVIRONMENT/cdk/$(printf %s "$stack" | tr / _).template.json"';
+  // What the diff of "$stack" compares with, as "$@" (POSIX sh has no arrays; a path with spaces stays one word):
+  // the deployed stack on AWS, the template the last local deploy recorded in local mode.
+  const comparison = [
+    '  if [ -n "${LOCKSTEP_DEPLOY_ROOT:-}" ]; then',
+    `    ${recorded}`,
+    '    if [ ! -f "$recorded" ]; then recorded="$out/never-deployed.json"; echo "{}" > "$recorded"; fi',
+    '    set -- --template "$recorded"',
+    '  else set -- --method=template; fi',
+  ];
+  const prelude = [
+    `cd "$CODEBUILD_SRC_DIR"/${shellQuote(cdk.app)}`,
+    'export CDK_DISABLE_CLI_TELEMETRY=true CDK_DISABLE_VERSION_CHECK=true',
+    'out="$(mktemp -d)"',
+    // Local mode has no STS: without credentials the CLI skips its default-account lookup, which would try AWS.
+    'cdk_cli() {',
+    `  if [ -n "\${LOCKSTEP_DEPLOY_ROOT:-}" ]; then env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN ${cdk.cli} "$@"; else ${cdk.cli} "$@"; fi`,
+    '}',
+    `cdk_cli synth --quiet --no-notices --output "$out"`,
+    `selected="$(cdk_cli ls --app "$out" --no-notices ${stacks})"`,
+    `if [ -z "$selected" ]; then echo ${shellQuote(`No stack of the app matches ${cdk.stacks.join(' ')}`)} >&2; exit 1; fi`,
+  ];
+  if (kind === 'security-diff') {
+    const ownCredentials = grants.roleArn
+      ? 'env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN '
+      : '';
+    return [
+      ...prelude,
+      `case "\${${SECURITY_DIFF_URI_VARIABLE}:-}" in`,
+      `  s3://*/revisions/"$LOCKSTEP_APPLICATION"/"$LOCKSTEP_REVISION"/${SECURITY_DIFF_FOLDER}/"$LOCKSTEP_ENVIRONMENT".json) ;;`,
+      `  *) echo "${SECURITY_DIFF_URI_VARIABLE} must be s3://<artifacts bucket>/revisions/$LOCKSTEP_APPLICATION/$LOCKSTEP_REVISION/${SECURITY_DIFF_FOLDER}/$LOCKSTEP_ENVIRONMENT.json" >&2; exit 1 ;;`,
+      'esac',
+      'broadening=false; : > "$out/broadening.txt"; : > "$out/broadening-stacks.txt"',
+      'for stack in $selected; do',
+      ...comparison,
+      '  rc=0',
+      `  cdk_cli diff --app "$out" --no-color --no-notices --exclusively "$@" --security-only --fail-on=broadening "$stack" > "$out/diff.txt" 2>&1 || rc=$?`,
+      '  cat "$out/diff.txt"',
+      '  if [ "$rc" -eq 1 ]; then',
+      // Exit 1 is broadening or a failure: the same diff that never fails on a change tells them apart.
+      `    if ! cdk_cli diff --app "$out" --no-color --no-notices --exclusively "$@" --security-only --fail-on=never "$stack" > /dev/null 2>&1; then echo "cdk diff failed for $stack" >&2; exit 1; fi`,
+      '    broadening=true; cat "$out/diff.txt" >> "$out/broadening.txt"; echo "$stack" >> "$out/broadening-stacks.txt"',
+      '  elif [ "$rc" -ne 0 ]; then echo "cdk diff failed for $stack (exit $rc)" >&2; exit "$rc"; fi',
+      'done',
+      `node -e ${shellQuote('const fs = require("fs"); const [broadening, stacks, diff] = process.argv.slice(1); process.stdout.write(JSON.stringify({ broadening: broadening === "true", stacks: fs.readFileSync(stacks, "utf8").split("\\n").filter(Boolean), diff: fs.readFileSync(diff, "utf8") }))')} "$broadening" "$out/broadening-stacks.txt" "$out/broadening.txt" > "$out/security-diff.json"`,
+      `${ownCredentials}aws s3 cp --only-show-errors --content-type application/json "$out/security-diff.json" "$${SECURITY_DIFF_URI_VARIABLE}"`,
+      'if [ "$broadening" = true ]; then echo "Permissions broaden: the deploy waits for a permissions-broadening approval"; else echo "No permission broadening"; fi',
+    ].join('\n');
+  }
+  return [
+    ...prelude,
+    'for stack in $selected; do',
+    ...comparison,
+    `  cdk_cli diff --app "$out" --no-color --no-notices --exclusively "$@" --fail-on=never "$stack"`,
+    'done',
+    'if [ -n "${LOCKSTEP_DEPLOY_ROOT:-}" ]; then',
+    '  mkdir -p "$LOCKSTEP_DEPLOY_ROOT/$LOCKSTEP_ENVIRONMENT/cdk"',
+    '  for stack in $selected; do',
+    `    ${recorded}`,
+    `    cdk_cli synth --app "$out" --exclusively --json --no-notices "$stack" > "$recorded.tmp" && mv "$recorded.tmp" "$recorded"`,
+    '    echo "Local mode has no CloudFormation: recorded the synthesized template of $stack as deployed ($recorded)"',
+    '  done',
+    'else',
+    `  cdk_cli deploy --app "$out" --require-approval never --no-notices --exclusively ${stacks}`,
+    'fi',
+  ].join('\n');
 }

@@ -3,7 +3,8 @@
  * under a new request id and mails each approver a signed, expiring link bound to (execution, environment,
  * revision). The token never leaves DynamoDB and is never logged.
  *
- * Input: `{ taskToken, request: { execution, promotion, environment, application, revision, approvers, timeoutSeconds } }`
+ * Input: `{ taskToken, request: { execution, promotion, environment, application, revision, approvers, timeoutSeconds,
+ * securityDiff? } }` (`securityDiff` on a permission-broadening confirmation, `lambdas/promotion/permissions-gate.ts`)
  * (the request sits apart so the ASL's `TimeoutSecondsPath` resolves the same on AWS and in the local engine).
  * Output: `{ requestId, expiresAt }` (Step Functions ignores it: the execution waits for the decision).
  */
@@ -27,6 +28,15 @@ export const approvalRequestInputSchema = z.object({
     /** Absent in requests from executions started before N-of-M approvals: one approver decides. */
     required: z.number().int().positive().default(1),
     timeoutSeconds: z.number().int().positive(),
+    /** Set by RequestPermissionsApproval: the permission-broadening confirmation of a `deploy.cdk` deploy. */
+    securityDiff: z
+      .object({
+        stacks: z.array(z.string()),
+        excerpt: z.string(),
+        truncated: z.boolean(),
+        location: z.string().min(1),
+      })
+      .optional(),
   }),
 });
 export type ApprovalRequestInput = z.infer<typeof approvalRequestInputSchema>;

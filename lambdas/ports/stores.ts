@@ -290,6 +290,23 @@ export interface ApprovalRequestRecord extends ApprovalBinding {
   readonly delivery?: 'pending' | 'delivered' | 'undeliverable';
   /** When delivery finished (delivered or found undeliverable). */
   readonly deliveredAt?: number;
+  /**
+   * Set on the permission-broadening confirmation of a `deploy.cdk` environment (before its deploy, not its manual
+   * approval step): the security changes the approvers confirm. @default none (a manual approval or promotion)
+   */
+  readonly securityDiff?: SecurityDiffExcerpt;
+}
+
+/** The security changes a permissions-broadening confirmation shows (`lambdas/promotion/permissions-gate.ts`). */
+export interface SecurityDiffExcerpt {
+  /** Stacks whose diff broadens permissions. */
+  readonly stacks: readonly string[];
+  /** The CDK CLI's security tables, cut to a bounded excerpt. */
+  readonly excerpt: string;
+  /** Whether the excerpt is shorter than the whole diff. */
+  readonly truncated: boolean;
+  /** Where the whole diff is (`s3://...`). */
+  readonly location: string;
 }
 
 /**

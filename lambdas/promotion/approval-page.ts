@@ -1,6 +1,6 @@
 /** The approval page: what is being approved, and the Approve / Reject form. No script; every value escaped. */
 import type { Revision } from '../core/model';
-import type { ApprovalRequestRecord } from '../ports/stores';
+import type { ApprovalRequestRecord, SecurityDiffExcerpt } from '../ports/stores';
 import type { PresentedLink } from './approvals';
 import { describeOwnChange, ownChangeIn } from './self-approval';
 import { escapeHtml as e } from '../core/http';
@@ -8,7 +8,8 @@ import { escapeHtml as e } from '../core/http';
 const STYLE = `body{font-family:system-ui,sans-serif;max-width:48rem;margin:2rem auto;padding:0 1rem;color:#1b1f24}
 table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #ddd;vertical-align:top}
 code{font-size:.9em}.actions{display:flex;gap:1rem;margin-top:1rem}button{font-size:1rem;padding:.5rem 1.2rem;border-radius:.3rem;border:1px solid #888;cursor:pointer}
-.approve{background:#1f883d;color:#fff;border-color:#1f883d}.reject{background:#cf222e;color:#fff;border-color:#cf222e}.note{color:#555}`;
+.approve{background:#1f883d;color:#fff;border-color:#1f883d}.reject{background:#cf222e;color:#fff;border-color:#cf222e}.note{color:#555}
+.gate{border-left:.3rem solid #bf8700;padding:.2rem .8rem;background:#fff8c5}pre.diff{overflow-x:auto;background:#f6f8fa;padding:.6rem;font-size:.8rem;line-height:1.25}`;
 
 function page(title: string, body: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><meta name="robots" content="noindex"><title>${e(title)}</title><style>${STYLE}</style></head><body>${body}</body></html>`;
@@ -33,8 +34,9 @@ export function approvalPage(
   const tests = Object.entries(revision?.testResults ?? {})
     .map(([env, r]) => `<tr><td>${e(env)}</td><td>${r.passed} passed</td><td>${r.failed} failed</td></tr>`)
     .join('');
-  const what =
-    request.kind === 'environment'
+  const what = request.securityDiff
+    ? `This is a <strong>permissions-broadening confirmation</strong>, not the normal manual approval of ${e(request.environment)}: this revision would broaden IAM permissions or security groups there, and it is <strong>not deployed</strong> until you confirm. Confirming deploys it (its approval workflow then runs as usual); rejecting it ends the promotion with ${e(request.environment)} unchanged.`
+    : request.kind === 'environment'
       ? `This revision is deployed to <strong>${e(request.environment)}</strong>. Approving it lets its approval workflow finish; rejecting it rolls ${e(request.environment)} back.`
       : `Approving lets this revision be promoted to <strong>${e(request.environment)}</strong>; rejecting it keeps it out.`;
   const required = request.required ?? 1;
@@ -57,9 +59,10 @@ export function approvalPage(
 </form>`
       : `<p><strong>Already ${e(request.status)}</strong>${request.decidedBy ? ` by ${e(request.decidedBy)}` : ''}${request.decidedAt ? ` at ${e(new Date(request.decidedAt).toISOString())}` : ''}.</p>`;
   return page(
-    `Approve ${title}`,
+    `${request.securityDiff ? 'Confirm permissions broadening of' : 'Approve'} ${title}`,
     `<h1>${e(title)}</h1>
-<p>${what}</p>
+<p${request.securityDiff ? ' class="gate"' : ''}>${what}</p>
+${request.securityDiff ? securityChanges(request.securityDiff) : ''}
 <p class="note">Pipeline execution <code>${e(request.execution)}</code>. This request expires ${e(new Date(request.expiresAt).toISOString())}.</p>
 <h2>Changes</h2>${commits ? `<table><tr><th>Commit</th><th>Message</th><th>Author</th></tr>${commits}</table>` : '<p>No commits recorded.</p>'}
 <h2>Version set</h2>${versions ? `<table><tr><th>Package</th><th>Version</th></tr>${versions}</table>` : '<p>None recorded.</p>'}
@@ -67,6 +70,16 @@ export function approvalPage(
 ${revision ? `<p class="note">Build <code>${e(revision.buildId)}</code>, artifact <code>${e(revision.artifact)}</code>.</p>` : ''}
 ${decided}`,
   );
+}
+
+/**
+ * The security changes as the CDK CLI printed them (its box-drawn tables), escaped: statements, principals and
+ * conditions come from the application's own code.
+ */
+function securityChanges(diff: SecurityDiffExcerpt): string {
+  const stacks = diff.stacks.map((stack) => `<code>${e(stack)}</code>`).join(', ');
+  return `<h2>Security changes</h2><p class="note">From <code>cdk diff --security-only</code> against what ${stacks ? `${stacks} run` : 'runs'} now.</p>
+<pre class="diff">${e(diff.excerpt)}</pre>${diff.truncated ? `<p class="note">The diff is longer than shown; the whole diff is at <code>${e(diff.location)}</code>.</p>` : ''}`;
 }
 
 export function decisionPage(request: ApprovalRequestRecord): string {

@@ -15,6 +15,7 @@ import type { Notifier, Orchestrator } from '../ports/services';
 import type {
   ApprovalRequestRecord,
   ApprovalStore,
+  SecurityDiffExcerpt,
   EnvironmentStore,
   EventStore,
   RevisionStore,
@@ -62,6 +63,8 @@ export interface NewApprovalRequest {
   readonly timeoutSeconds: number;
   /** Only for `environment` requests: stored, never sent. */
   readonly taskToken?: string;
+  /** A permission-broadening confirmation's security changes (before a `deploy.cdk` deploy). */
+  readonly securityDiff?: SecurityDiffExcerpt;
 }
 
 /**
@@ -98,6 +101,16 @@ export async function sendApprovalRequest(
     createdAt: now,
     expiresAt,
     status: 'pending',
+    ...(request.securityDiff
+      ? {
+          securityDiff: {
+            stacks: request.securityDiff.stacks,
+            excerpt: request.securityDiff.excerpt,
+            truncated: request.securityDiff.truncated,
+            location: request.securityDiff.location,
+          },
+        }
+      : {}),
   };
   await deps.approvals.create(record, request.taskToken);
   await notifyApprovers(deps, record);
@@ -105,7 +118,7 @@ export async function sendApprovalRequest(
     at: now,
     type: 'approval-requested',
     actor: `execution:${request.execution}`,
-    message: `Approval of ${request.application} revision ${request.revision} in ${request.environment} requested from ${approvers.join(', ')}`,
+    message: `${request.securityDiff ? 'Permissions-broadening confirmation' : 'Approval'} of ${request.application} revision ${request.revision} in ${request.environment} requested from ${approvers.join(', ')}`,
     environment: request.environment,
     application: request.application,
     revision: request.revision,
@@ -139,6 +152,7 @@ async function notifyApprovers(deps: ApprovalDependencies, record: ApprovalReque
     commits: (revision?.commits ?? [])
       .slice(0, 20)
       .map((c) => `${c.id.slice(0, 12)} ${firstLine(c.message)} (${c.author})`),
+    ...(record.securityDiff ? { securityDiff: record.securityDiff } : {}),
   };
   for (const approver of record.approvers) {
     await deps.approvalNotifier.publish(

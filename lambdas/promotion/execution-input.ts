@@ -10,11 +10,12 @@ import {
   durationMs,
   lockLeaseMs,
   parseAlarmReference,
+  permissionsApprovers,
   type EnvironmentDefinition,
   type Pipeline,
 } from '../core/config/schema';
 import type { Revision } from '../core/model';
-import { stepProjectName } from '../core/buildspecs';
+import { securityDiffKey, stepProjectName } from '../core/buildspecs';
 import { parseS3Uri } from '../ports/artifacts';
 
 export const executionInputSchema = z.strictObject({
@@ -67,6 +68,22 @@ export const executionInputSchema = z.strictObject({
       .nullable()
       .default(null),
   }),
+  /**
+   * The permission-broadening gate of a `deploy.cdk` environment: before the deploy, a security-diff build in the
+   * deploy's project writes its verdict to `diffUri`, and a broadening waits for `approvers` (one of them, never an
+   * author of the revision) for at most `timeoutSeconds`. Null for other environments and on recovery executions,
+   * which redeploy a revision already approved there.
+   */
+  permissionsGate: z
+    .strictObject({
+      /** `s3://<artifacts bucket>/revisions/<application>/<number>/security-diff/<environment>.json`. */
+      diffUri: z.string().min(1),
+      approvers: z.array(z.string().min(1)).min(1),
+      required: z.number().int().positive(),
+      timeoutSeconds: z.number().int().positive(),
+    })
+    .nullable()
+    .default(null),
   /**
    * Set on a recovery execution, which redeploys `revision` (already approved at the environment) over a revision
    * that a promotion execution left there unapproved when it ended outside its own Catch (stopped, timed out,
@@ -168,6 +185,17 @@ export function executionInput(
             }
           : null,
     },
+    permissionsGate:
+      env.deploy.cdk && !target.recovery
+        ? {
+            diffUri: `s3://${bucket}/${securityDiffKey(target.revision.application, target.revision.number, env.name)}`,
+            approvers: permissionsApprovers(env),
+            // One confirmation, as CDK Pipelines' confirmPermissionsBroadening asks for; the no-self-approval rule
+            // of manual approvals applies to it all the same.
+            required: 1,
+            timeoutSeconds: Math.max(1, Math.round(durationMs(env.deploy.cdk.timeout) / 1000)),
+          }
+        : null,
     recovery: target.recovery ?? null,
     operator: target.operator ?? null,
   });

@@ -5,6 +5,7 @@
  */
 import type { NotificationEvent } from '../core/config/schema';
 import type { Notification } from '../ports/services';
+import type { SecurityDiffExcerpt } from '../ports/stores';
 
 interface Subject {
   readonly pipeline: string;
@@ -48,15 +49,21 @@ export function approvalRequested(
     expiresAt: number;
     kind: 'environment' | 'promotion';
     commits: readonly string[];
+    securityDiff?: SecurityDiffExcerpt;
   },
 ): Notification {
-  const what =
-    s.kind === 'environment'
+  const what = s.securityDiff
+    ? permissionsConfirmationLine(s, s.securityDiff)
+    : s.kind === 'environment'
       ? `${revisionName(s)} is deployed to ${s.environment} and waits for your approval before it counts as approved there.`
       : `${revisionName(s)} waits for your go-ahead before it is promoted to ${s.environment}.`;
-  const base = notification('approval-requested', s, `Approval needed: ${revisionName(s)} in ${s.environment}`, [
+  const subject = s.securityDiff
+    ? `Permissions broadening to confirm: ${revisionName(s)} in ${s.environment}`
+    : `Approval needed: ${revisionName(s)} in ${s.environment}`;
+  const base = notification('approval-requested', s, subject, [
     what,
     '',
+    ...(s.securityDiff ? securityDiffLines(s.securityDiff) : []),
     s.commits.length > 0 ? 'Changes:' : undefined,
     ...s.commits.map((c) => `  - ${c}`),
     s.commits.length > 0 ? '' : undefined,
@@ -76,10 +83,12 @@ export function approvalRequestedNotice(
     expiresAt: number;
     kind: 'environment' | 'promotion';
     commits: readonly string[];
+    securityDiff?: SecurityDiffExcerpt;
   },
 ): Notification {
-  const what =
-    s.kind === 'environment'
+  const what = s.securityDiff
+    ? permissionsConfirmationLine(s, s.securityDiff)
+    : s.kind === 'environment'
       ? `${revisionName(s)} is deployed to ${s.environment} and waits for a manual approval.`
       : `${revisionName(s)} waits for a go-ahead before it is promoted to ${s.environment}.`;
   return notification('approval-requested', s, `Approval requested: ${revisionName(s)} in ${s.environment}`, [
@@ -89,6 +98,27 @@ export function approvalRequestedNotice(
     s.commits.length > 0 ? 'Changes:' : undefined,
     ...s.commits.map((c) => `  - ${c}`),
   ]);
+}
+
+/**
+ * What a permission-broadening confirmation asks: it comes before the deploy, and it is not the environment's
+ * normal manual approval (which, if the environment has one, follows the deploy as usual).
+ */
+function permissionsConfirmationLine(s: Subject, diff: SecurityDiffExcerpt): string {
+  return (
+    `${revisionName(s)} would broaden IAM permissions or security groups in ${s.environment} (${diff.stacks.join(', ')}). ` +
+    `This is a permissions-broadening confirmation, not the environment's normal manual approval: nothing is deployed until it is confirmed, and a rejection or a timeout ends the promotion with ${s.environment} unchanged.`
+  );
+}
+
+/** The security changes, as the CDK CLI printed them (plain text; the approval page escapes them). */
+function securityDiffLines(diff: SecurityDiffExcerpt): string[] {
+  return [
+    'Security changes (cdk diff --security-only):',
+    ...diff.excerpt.replace(/\n+$/, '').split('\n'),
+    diff.truncated ? `(The diff is longer than shown here; the whole diff is at ${diff.location}.)` : undefined,
+    '',
+  ].filter((line): line is string => line !== undefined);
 }
 
 export function pipelineSwitched(
@@ -144,7 +174,14 @@ export function stepErrorMessage(cause: string | undefined): string | undefined 
 /** A promotion execution failed. `stage` says where: the deploy itself or the approval workflow after it. */
 export function promotionFailed(
   s: Subject & {
-    stage: 'deploy' | 'approval-workflow' | 'prepare' | 'gates' | 'lock-lost' | 'ended-holding-lock';
+    stage:
+      | 'deploy'
+      | 'approval-workflow'
+      | 'prepare'
+      | 'gates'
+      | 'lock-lost'
+      | 'ended-holding-lock'
+      | 'permissions-broadening';
     error: string;
     cause?: string;
     execution: string;
@@ -158,7 +195,9 @@ export function promotionFailed(
         ? `${revisionName(s)} lost the lock of ${s.environment} (its lease expired); it was not approved there.`
         : s.stage === 'ended-holding-lock'
           ? `Execution ${s.execution} ended (${s.error}) while it held the lock of ${s.environment}, outside its own error handling: Lockstep released the lock and rolls ${s.environment} back to its last approved revision.`
-          : `Deploying ${revisionName(s)} to ${s.environment} failed.`;
+          : s.stage === 'permissions-broadening'
+            ? permissionsRefusal(s)
+            : `Deploying ${revisionName(s)} to ${s.environment} failed.`;
   const reason = stepErrorMessage(s.cause);
   return notification(
     event,
@@ -172,6 +211,20 @@ export function promotionFailed(
       `Execution: ${s.execution}`,
     ],
   );
+}
+
+/**
+ * Why a `deploy.cdk` revision was not deployed at the permission-broadening gate: the confirmation was rejected or
+ * timed out, or the security diff itself failed. Nothing was deployed, so there is nothing to roll back.
+ */
+function permissionsRefusal(s: Subject & { error: string }): string {
+  const what =
+    s.error === 'ApprovalRejectedError'
+      ? 'its permissions-broadening confirmation was rejected'
+      : s.error === 'States.Timeout' || s.error === 'ApprovalExpiredError'
+        ? 'nobody confirmed its permissions broadening before the request timed out'
+        : 'its security diff (cdk diff --security-only) failed';
+  return `${revisionName(s)} was not deployed to ${s.environment}: ${what}. Nothing was deployed; ${s.environment} keeps what it ran.`;
 }
 
 export function rollbackDone(

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { promotionId as idOf, type Pipeline } from '../core/config/schema';
 import { isAnyOpen, nextOpening } from '../core/decide/windows';
 import type { DeployedRevision } from '../core/model';
+import type { ArtifactReader } from '../ports/artifacts';
 import type { AlarmReader, Notifier } from '../ports/services';
 import type {
   EnvironmentStore,
@@ -30,6 +31,7 @@ import {
   UnknownCompliancePolicyError,
 } from './errors';
 import { environmentDefinition } from './execution-input';
+import { readSecurityDiff } from './permissions-gate';
 import { promotionFailed, revisionApproved, rollbackDone } from './notifications';
 
 export interface StepDependencies {
@@ -49,6 +51,8 @@ export interface StepDependencies {
    * alarm bakes needs none, and a bake that watches alarms fails saying the reader is missing.
    */
   readonly alarms?: AlarmReader;
+  /** Reads the security diffs of `deploy.cdk` environments (`read-security-diff`). Omitted: that action fails. */
+  readonly artifacts?: ArtifactReader;
   readonly clock: () => number;
 }
 
@@ -83,7 +87,15 @@ const target = {
 };
 const fenced = { ...target, fencingToken: z.number().int().positive(), lockLeaseMs: z.number().int().positive() };
 const errorInfo = z.object({ Error: z.string().optional(), Cause: z.string().optional() }).passthrough().nullish();
-const failureStage = z.enum(['deploy', 'approval-workflow', 'prepare', 'gates', 'lock-lost']);
+const failureStage = z.enum([
+  'deploy',
+  'approval-workflow',
+  'prepare',
+  'gates',
+  'lock-lost',
+  /** The security diff of a `deploy.cdk` environment failed, or its broadening was rejected or timed out. */
+  'permissions-broadening',
+]);
 
 export const stepInputSchema = z.discriminatedUnion('action', [
   z.object({
@@ -97,6 +109,7 @@ export const stepInputSchema = z.discriminatedUnion('action', [
   }),
   z.object({ action: z.literal('acquire-lock'), ...target, lockLeaseMs: z.number().int().positive() }),
   z.object({ action: z.literal('record-previous'), ...target }),
+  z.object({ action: z.literal('read-security-diff'), ...target, diffUri: z.string().min(1) }),
   z.object({ action: z.literal('record-deployed'), ...fenced }),
   z.object({
     action: z.literal('record-test-results'),
@@ -185,6 +198,9 @@ export async function runStep(deps: StepDependencies, raw: unknown): Promise<unk
       return acquireLock(deps, input);
     case 'record-previous':
       return recordPrevious(deps, input);
+    case 'read-security-diff':
+      if (!deps.artifacts) throw new InvalidInputError('read-security-diff needs an artifact reader; none is wired');
+      return readSecurityDiff({ artifacts: deps.artifacts, events: deps.events, clock: deps.clock }, input);
     case 'record-deployed':
       return recordDeployed(deps, input);
     case 'record-test-results':

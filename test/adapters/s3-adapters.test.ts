@@ -129,6 +129,17 @@ describe('S3ArtifactStore', () => {
     expect(await text('artifacts', 'revisions/web/1.zip')).toBe('built');
   });
 
+  it('reads a security diff as text, leaves one over the limit unread, and says when there is none', async () => {
+    const objects = new S3ObjectStore(client);
+    const diff = JSON.stringify({ broadening: true, stacks: ['Shop'], diff: '│ + │ iam:* │\n' });
+    await objects.put('artifacts', 'revisions/web/2/security-diff/prod.json', diff);
+    const store = new S3ArtifactStore(client);
+    const uri = 's3://artifacts/revisions/web/2/security-diff/prod.json';
+    expect(await store.readText(uri, 1_000)).toEqual({ size: Buffer.byteLength(diff), text: diff });
+    expect(await store.readText(uri, 10)).toEqual({ size: Buffer.byteLength(diff), text: undefined });
+    expect(await store.readText('s3://artifacts/revisions/web/3/security-diff/prod.json', 1_000)).toBeUndefined();
+  });
+
   it('refuses a URI without a key', async () => {
     await expect(new S3ArtifactStore(client).copy('s3://artifacts', 's3://artifacts/x')).rejects.toThrow(
       'Not an s3:// URI with a key: s3://artifacts',

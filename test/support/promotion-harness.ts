@@ -58,6 +58,10 @@ export interface Behaviour {
   failingSteps?: Record<string, string>;
   /** Step action -> what runs instead of the fake (e.g. the real bake steps over an in-memory CloudWatch). */
   steps?: Record<string, (event: Record<string, unknown>) => Promise<unknown>>;
+  /** What read-security-diff answers (deploy.cdk environments). @default no broadening */
+  securityDiff?: { broadening: boolean; stacks?: string[]; excerpt?: string; truncated?: boolean };
+  /** How the permissions-broadening confirmation ends. @default approved by approver@example.com */
+  permissionsApproval?: 'approve' | 'reject' | 'never';
 }
 
 export const PIPELINE: PipelineInput = {
@@ -166,6 +170,14 @@ export async function runPromotion(
                 sourceLocation: 'artifacts/revisions/web/1/artifact.zip',
               }
             );
+          case 'read-security-diff':
+            return {
+              stacks: [],
+              excerpt: '',
+              truncated: false,
+              location: String(event.diffUri),
+              ...(behaviour.securityDiff ?? { broadening: false }),
+            };
           case 'record-test-results': {
             const tests = event.tests as Array<{ passed: boolean }>;
             if (tests.some((t) => !t.passed)) throw named('TestsFailedError');
@@ -200,7 +212,8 @@ export async function runPromotion(
     } else if (state.Resource === 'arn:aws:states:::lambda:invoke.waitForTaskToken') {
       handlers[name] = async (event) => {
         effects.push({ state: name, kind: 'approval', what: 'request', input: event });
-        const outcome = behaviour.approval ?? 'approve';
+        const outcome =
+          (name === 'RequestPermissionsApproval' ? behaviour.permissionsApproval : behaviour.approval) ?? 'approve';
         if (outcome === 'never') return new Promise(() => undefined); // the engine's TimeoutSecondsPath ends it
         if (outcome === 'reject') throw named('ApprovalRejectedError', 'Rejected by approver@example.com');
         return { decision: 'approved', approver: 'approver@example.com' };

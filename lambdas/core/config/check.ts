@@ -56,10 +56,13 @@ export function checkPipelineObject(input: unknown): PipelineCheck {
 
 /**
  * True when a rule's finding is only a consequence of what the salvage removed: a stage emptied because its
- * environments were rejected, or "no approvers" because the approvers written were not email addresses.
+ * environments were rejected, "no approvers" because the approvers written were not email addresses, or a deploy
+ * with neither commands nor cdk because the commands written were rejected.
  */
 function isEcho(problem: ConfigProblem, shapeProblems: readonly ConfigProblem[]): boolean {
   if (problem.rule === 'empty-stage') return shapeProblems.some((shape) => isWithin(shape.path, problem.path));
+  // deploy without commands or cdk (or cdk without approvers) because the schema rejected what was written there.
+  if (problem.rule === 'deploy-definition') return shapeProblems.some((shape) => isWithin(shape.path, problem.path));
   if (problem.rule === 'manual-approvers')
     return shapeProblems.some((shape) => /(^|\.)approvers\b|\.manual\b/.test(shape.path));
   return false;

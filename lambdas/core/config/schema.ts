@@ -259,16 +259,71 @@ export type ApprovalWorkflow = z.infer<typeof approvalWorkflowSchema>;
 
 /** The one meaning of `lockLease`, shown wherever the schema is described. */
 export const LOCK_LEASE_DESCRIPTION =
-  'The whole time one promotion may hold the lock: deploy, tests, compliance, the manual approval wait and the bake time together. ' +
-  'Default: 2h plus the manual approval timeout plus the bake time.';
+  'The whole time one promotion may hold the lock: deploy, tests, compliance, the manual approval wait and the bake time together ' +
+  '(and, with deploy.cdk, the permissions-broadening confirmation). ' +
+  'Default: 2h plus the manual approval timeout plus the bake time (plus deploy.cdk.timeout).';
 
 /** The default for `lockLease`: time for the deploy and tests, plus the approval workflow's waits. */
 export const DEFAULT_LOCK_WORK_MS = 2 * 3_600_000;
 
+/**
+ * A CDK application Lockstep deploys itself (`deploy.cdk`): it writes the deploy step's commands (`cdk deploy`) and,
+ * before the deploy, runs the CDK CLI's own security diff; a diff that broadens IAM permissions or security groups
+ * waits for a permissions-broadening approval (docs/ARCHITECTURE.md, "Permission-broadening gate").
+ */
+export const cdkDeploySchema = z.strictObject({
+  /**
+   * Folder of the CDK app inside the revision artifact, the one holding its `cdk.json` (whose `app` says how to run
+   * it), relative to the artifact's root. @default "." (the artifact's root)
+   */
+  app: z
+    .string()
+    .min(1)
+    .regex(
+      /^(?!\/)(?!.*(^|\/)\.\.(\/|$))[A-Za-z0-9_.\/-]+$/,
+      'use a relative folder inside the revision artifact, e.g. "." or "infra" (letters, digits, "_", "-", ".", "/"; no "..")',
+    )
+    .default('.'),
+  /** Stacks to diff and deploy: names or the CDK CLI's patterns (`Prod/*`), as `cdk deploy` takes them. */
+  stacks: z
+    .array(
+      z
+        .string()
+        .regex(
+          /^[A-Za-z0-9*][A-Za-z0-9*/_-]*$/,
+          'use a stack name or a CDK CLI pattern: letters, digits, "-", "_", "/" and "*"',
+        ),
+    )
+    .min(1, 'list at least one stack, e.g. [MyServiceStack]'),
+  /**
+   * Who confirms a deploy that broadens permissions (emails; one of them decides, and nobody confirms a revision
+   * with a commit they authored). @default the environment's `approval.manual.approvers`
+   */
+  approvers: z.array(z.email('use an email address')).min(1, 'list at least one approver email').optional(),
+  /**
+   * The command that runs the CDK CLI (`aws-cdk`, 2.1100 or later), run in the app's folder.
+   * @default "npx --no-install cdk" (the app's own `aws-cdk` from the node_modules its build put in the artifact)
+   */
+  cli: z
+    .string()
+    .min(1)
+    .regex(
+      /^[^\n'"`$;&|<>]+$/,
+      'use a plain command without quotes, "$", ";", "&", "|" or redirections, e.g. "npx cdk"',
+    )
+    .default('npx --no-install cdk'),
+  /** How long a permissions-broadening confirmation stays open before the deploy is refused. @default "24h" */
+  timeout: durationSchema.default('24h'),
+});
+export type CdkDeployDefinition = z.infer<typeof cdkDeploySchema>;
+
 export const environmentSchema = z.strictObject({
   name: nameSchema,
   deploy: z.strictObject({
-    commands: commandsSchema,
+    /** Shell commands that deploy a revision. Leave out with `cdk`, whose commands Lockstep writes. */
+    commands: commandsSchema.optional(),
+    /** A CDK application, deployed by commands Lockstep writes, behind the permission-broadening gate. */
+    cdk: cdkDeploySchema.optional(),
     variables: z.record(z.string(), z.string()).optional(),
     secrets: secretsSchema.optional(),
     /**
@@ -512,11 +567,23 @@ export function alarmBake(approval: Pick<ApprovalWorkflow, 'bakeTime'>): AlarmBa
 }
 
 /** What the approval workflow of an environment waits for at most: the manual approval's timeout plus the bake time. */
-export function approvalWaitMs(environment: Pick<EnvironmentDefinition, 'approval'>): number {
+export function approvalWaitMs(
+  environment: Pick<EnvironmentDefinition, 'approval'> & { deploy?: Pick<EnvironmentDefinition['deploy'], 'cdk'> },
+): number {
   const manual = environment.approval.manual ? durationMs(environment.approval.manual.timeout) : 0;
   const bakeTime = bakeDuration(environment.approval);
   const bake = bakeTime ? durationMs(bakeTime) : 0;
-  return manual + bake;
+  // The permissions-broadening confirmation waits before the deploy, with the lock held.
+  const gate = environment.deploy?.cdk ? durationMs(environment.deploy.cdk.timeout) : 0;
+  return manual + bake + gate;
+}
+
+/**
+ * Who confirms a permissions-broadening deploy of a `deploy.cdk` environment: its `cdk.approvers`, else its manual
+ * approvers; `[]` when neither is set (validation refuses that).
+ */
+export function permissionsApprovers(environment: Pick<EnvironmentDefinition, 'deploy' | 'approval'>): string[] {
+  return [...(environment.deploy.cdk?.approvers ?? environment.approval.manual?.approvers ?? [])];
 }
 
 /**
@@ -526,7 +593,11 @@ export function approvalWaitMs(environment: Pick<EnvironmentDefinition, 'approva
  * @example
  * lockLeaseMs({ lockLease: '25h', approval: { tests: [], manual: { approvers: [], timeout: '24h' } } }); // 25 h, not 49 h
  */
-export function lockLeaseMs(environment: Pick<EnvironmentDefinition, 'approval' | 'lockLease'>): number {
+export function lockLeaseMs(
+  environment: Pick<EnvironmentDefinition, 'approval' | 'lockLease'> & {
+    deploy?: Pick<EnvironmentDefinition['deploy'], 'cdk'>;
+  },
+): number {
   return environment.lockLease !== undefined
     ? durationMs(environment.lockLease)
     : DEFAULT_LOCK_WORK_MS + approvalWaitMs(environment);

@@ -19,6 +19,7 @@ import {
   type EnvironmentDefinition,
   type Pipeline,
   type PromotionDefinition,
+  permissionsApprovers,
 } from './schema';
 import { closest } from './suggest';
 
@@ -534,6 +535,9 @@ export const lockLeaseCoversApproval: PipelineRule = ({ allEnvironments }) =>
     const lease = durationMs(definition.lockLease);
     if (wait === 0 || lease > wait) return [];
     const parts = [
+      ...(definition.deploy.cdk
+        ? [`the permissions-broadening confirmation's timeout (${definition.deploy.cdk.timeout})`]
+        : []),
       ...(definition.approval.manual ? [`the manual approval's timeout (${definition.approval.manual.timeout})`] : []),
       ...(definition.approval.bakeTime ? [`the bake time (${bakeDuration(definition.approval)})`] : []),
     ].join(' plus ');
@@ -723,6 +727,46 @@ export function alarmHomeProblems(
 /** Alarm ARNs of environments without an account or region must agree on Lockstep's own (see `alarmHomeProblems`). */
 export const bakeAlarmHome: PipelineRule = ({ pipeline }) => alarmHomeProblems(pipeline);
 
+/**
+ * A deploy step is either the team's own commands or a CDK application whose commands Lockstep writes, never both
+ * and never neither; a CDK deploy that broadens permissions needs somebody to confirm it.
+ */
+export const deployDefinition: PipelineRule = ({ allEnvironments }) =>
+  allEnvironments.flatMap(({ definition, path }): ConfigProblem[] => {
+    const { commands, cdk } = definition.deploy;
+    if (commands === undefined && cdk === undefined) {
+      return [
+        {
+          rule: 'deploy-definition',
+          path: `${path}.deploy`,
+          message: `environment "${definition.name}" says neither how to deploy (commands) nor what to deploy (cdk)`,
+          fix: 'add commands: [<shell command>, ...], or cdk: { stacks: [<stack>, ...] } for a CDK application',
+        },
+      ];
+    }
+    if (commands !== undefined && cdk !== undefined) {
+      return [
+        {
+          rule: 'deploy-definition',
+          path: `${path}.deploy`,
+          message: `environment "${definition.name}" sets both commands and cdk; with cdk, Lockstep writes the deploy commands itself (cdk diff, then cdk deploy)`,
+          fix: 'remove commands to deploy the CDK application, or remove cdk to run your own commands',
+        },
+      ];
+    }
+    if (cdk !== undefined && permissionsApprovers(definition).length === 0) {
+      return [
+        {
+          rule: 'deploy-definition',
+          path: `${path}.deploy.cdk`,
+          message: `nobody can confirm a deploy of "${definition.name}" that broadens IAM permissions or security groups, so such a deploy would wait until it times out`,
+          fix: 'set cdk.approvers: [<email>, ...], or approval.manual.approvers (the default for cdk.approvers)',
+        },
+      ];
+    }
+    return [];
+  });
+
 /** Every rule, in the order their problems are listed for a definition that does not come from a file. */
 /**
  * Waves order a stage's own environments: each must name an environment of that stage, once, and together they
@@ -796,6 +840,7 @@ export const PIPELINE_RULES: readonly PipelineRule[] = [
   roleAccount,
   bakeAlarms,
   bakeAlarmHome,
+  deployDefinition,
   lockLeaseCoversApproval,
   promotionReferences,
   selfPromotion,

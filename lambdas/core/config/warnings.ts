@@ -2,7 +2,7 @@
  * Warnings about a valid pipeline definition: things that pass the schema but will fail, or leak, on AWS.
  * `lockstep validate` prints them after its summary; they never make a definition invalid.
  */
-import { alarmBake, type Pipeline } from './schema';
+import { alarmBake, type EnvironmentDefinition, type Pipeline } from './schema';
 
 export interface ConfigWarning {
   readonly path: string;
@@ -64,8 +64,15 @@ export function configWarnings(pipeline: Pipeline): ConfigWarning[] {
           fix: `allow both actions on ${bake.alarms.length === 1 ? 'the alarm' : 'the alarms'} (arn:aws:cloudwatch:<region>:<account>:alarm:<name>) in the role's policy, and let the stack's promotion-steps role assume it (sts:AssumeRole in the trust policy)`,
         });
       }
+      if (environment.deploy.cdk) warnings.push(cdkTargetWarning(environment, `${path}.deploy.cdk`));
       const permissions = environment.deploy.permissions;
-      if (!environment.roleArn && !permissions?.managedPolicyArns?.length && !permissions?.policyDocument) {
+      // A deploy.cdk environment without a role deploys through the CDK bootstrap roles (cdkTargetWarning).
+      if (
+        !environment.roleArn &&
+        !environment.deploy.cdk &&
+        !permissions?.managedPolicyArns?.length &&
+        !permissions?.policyDocument
+      ) {
         warnings.push({
           path: `${path}.deploy`,
           message: `the deploy step of "${environment.name}" has no roleArn and no permissions, so every AWS call its commands make is denied`,
@@ -75,4 +82,25 @@ export function configWarnings(pipeline: Pipeline): ConfigWarning[] {
     }),
   );
   return warnings;
+}
+
+/**
+ * `cdk diff` reads the deployed template in the target account and `cdk deploy` publishes assets and deploys through
+ * the CDK bootstrap roles there: the credentials the deploy step holds must reach them, which synth cannot check.
+ */
+function cdkTargetWarning(environment: EnvironmentDefinition, path: string): ConfigWarning {
+  const account = environment.account ?? '<account>';
+  const region = environment.region ?? '<region>';
+  const bootstrap = `arn:aws:iam::${account}:role/cdk-hnb659fds-{lookup,deploy,file-publishing,image-publishing}-role-${account}-${region}`;
+  return environment.roleArn
+    ? {
+        path,
+        message: `the security diff and the deploy of "${environment.name}" run as ${environment.roleArn}: cdk diff reads the deployed stacks' templates and cdk deploy goes through the CDK bootstrap roles of that account`,
+        fix: `allow the role sts:AssumeRole on ${bootstrap} (bootstrap roles trust their own account), or at least cloudformation:GetTemplate and cloudformation:DescribeStacks on the stacks for the diff, plus what cdk deploy needs`,
+      }
+    : {
+        path,
+        message: `the security diff and the deploy of "${environment.name}" run as the deploy project's own role, which Lockstep lets assume the CDK bootstrap roles of its own account and region only`,
+        fix: `bootstrap that account and region (cdk bootstrap), or set roleArn to a role in the target account that may assume ${bootstrap}`,
+      };
 }
