@@ -292,7 +292,10 @@ async function runExecution(name: string, input: SdkExecutionInput, abortWhenTes
   }
 }
 
-type BuildEvent = { ProjectName: string; EnvironmentVariablesOverride: { Name: string; Value: string }[] };
+interface BuildEvent {
+  ProjectName: string;
+  EnvironmentVariablesOverride: { Name: string; Value: string }[];
+}
 
 const buildFailed = (project: string) => {
   const error = new Error(JSON.stringify({ Build: { Id: `${project}:1`, BuildStatus: 'FAILED' } }));
