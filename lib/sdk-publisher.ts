@@ -66,7 +66,7 @@ import {
 } from './sdk-handlers';
 import { buildPackageHostDistribution, buildSigningKeyGroup } from './sdk-distribution';
 import { grantSdkHandlerPermissions } from './sdk-grants';
-import { buildTesterProject } from './sdk-tester-project';
+import { buildProviderCodeProject, buildTesterProject } from './sdk-tester-project';
 import { createLockstepTable } from './tables';
 import { buildTopic, subscribeEmails } from './topics';
 
@@ -243,6 +243,10 @@ export function sdkStateMachineName(scope: Construct): string {
 export function sdkTesterProjectName(scope: Construct): string {
   return stackScopedName(scope, 'sdk-tester', 255);
 }
+/** Name of the provider-code CodeBuild project (`<stack>-sdk-provider-code`); the stage step passes it on. */
+export function sdkProviderCodeProjectName(scope: Construct): string {
+  return stackScopedName(scope, 'sdk-provider-code', 255);
+}
 
 const SDK_PUBLISHING_ASL = fileURLToPath(new URL('../statemachines/sdk-publishing.asl.json', import.meta.url));
 
@@ -275,6 +279,8 @@ export class SdkPublisher extends Construct {
   readonly distribution: cloudfront.Distribution;
   readonly notificationTopic: sns.Topic;
   readonly testerProject: codebuild.Project;
+  /** Runs provider code (sample app, checks scripts); its role can only write its own logs (issue 9 item 20). */
+  readonly providerCodeProject: codebuild.Project;
   readonly functions: Readonly<Record<SdkHandlerName, nodejs.NodejsFunction>>;
   readonly stateMachine: sfn.StateMachine;
   readonly httpApi: apigwv2.IHttpApi;
@@ -379,15 +385,32 @@ export class SdkPublisher extends Construct {
       encryptionKey: key,
       logDefaults,
     });
+    const providerCode = buildProviderCodeProject(this, {
+      projectName: sdkProviderCodeProjectName(this),
+      ...(props.testerEnvironment ? { environment: props.testerEnvironment } : {}),
+      archiveLimits,
+      logDefaults,
+    });
+    this.providerCodeProject = providerCode.project;
 
     this.functions = buildFunctions(this, {
       names: SDK_HANDLER_NAMES,
       entry: sdkHandlerEntry,
       settings: (name) => SDK_HANDLERS[name],
-      environment: this.functionEnvironment(props, stateMachineArn, archiveLimits),
+      environment: {
+        ...this.functionEnvironment(props, stateMachineArn, archiveLimits),
+        LOCKSTEP_SDK_PROVIDER_RUNNER_BUNDLE: providerCode.runner.s3ObjectUrl,
+      },
       bundledJson: { [ACCESS_POLICY_FILE]: accessPolicy },
       ...logDefaults,
     });
+    // The stage step presigns the runner bundle for the provider-code build, whose role cannot read it.
+    this.functions['sdk-steps'].addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject'],
+        resources: [providerCode.runner.bucket.arnForObjects(providerCode.runner.s3ObjectKey)],
+      }),
+    );
     // The convert step copies entries to /tmp one at a time (issue 9 item 10): size /tmp from the limits.
     const stepsFunction = this.functions['sdk-steps'].node.defaultChild as lambda.CfnFunction;
     stepsFunction.ephemeralStorage = {
@@ -404,7 +427,7 @@ export class SdkPublisher extends Construct {
         perCreationName(`/aws/vendedlogs/states/${stateMachineName}`),
       ),
       invokes: { SdkStepsFunctionArn: this.functions['sdk-steps'] },
-      codeBuildProjects: [this.testerProject],
+      codeBuildProjects: [this.testerProject, this.providerCodeProject],
     });
     grantSdkHandlerPermissions(this, {
       ...this.dataStores(),
@@ -478,6 +501,7 @@ export class SdkPublisher extends Construct {
       LOCKSTEP_SDK_STATE_MACHINE_ARN: stateMachineArn,
       LOCKSTEP_SDK_NOTIFICATION_TOPIC_ARN: this.notificationTopic.topicArn,
       LOCKSTEP_SDK_TESTER_PROJECT: sdkTesterProjectName(this),
+      LOCKSTEP_SDK_PROVIDER_CODE_PROJECT: sdkProviderCodeProjectName(this),
       LOCKSTEP_CDN_BASE_URL: this.cdnBaseUrl,
       LOCKSTEP_CDN_DISTRIBUTION_ID: this.distribution.distributionId,
       LOCKSTEP_CLOUDFRONT_KEY_PAIR_ID: this.publicKey.publicKeyId,

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import type { BuildOptions } from 'esbuild';
-import { TESTER_BUNDLE_FILE } from '../lambdas/sdk/tester/buildspec';
+import { PROVIDER_RUNNER_BUNDLE_FILE, TESTER_BUNDLE_FILE } from '../lambdas/sdk/tester/buildspec';
 import { ESM_REQUIRE_BANNER } from './handlers';
 import { PREBUILT_BUNDLES_DIR } from './package-info';
 
@@ -21,10 +21,18 @@ export function prebuiltTesterBundle(): string | undefined {
   return existsSync(file) ? file : undefined;
 }
 
+/** The prebuilt provider-code runner bundle file, or undefined where there is none (a clone: bundle from source). */
+export function prebuiltProviderRunnerBundle(): string | undefined {
+  const file = join(PREBUILT_TESTER_DIR, PROVIDER_RUNNER_BUNDLE_FILE);
+  return existsSync(file) ? file : undefined;
+}
+
 /** Folder of the tester sources (the asset's source path). */
 export const TESTER_DIR = fileURLToPath(new URL('../lambdas/sdk/tester/', import.meta.url));
 /** The tester's CLI entry. */
 export const TESTER_ENTRY = join(TESTER_DIR, 'cli.ts');
+/** The provider-code runner's entry (the untrusted half). */
+export const PROVIDER_RUNNER_ENTRY = join(TESTER_DIR, 'provider-runner-cli.ts');
 
 /**
  * esbuild options that write the tester bundle into `outputDir`.
@@ -33,9 +41,18 @@ export const TESTER_ENTRY = join(TESTER_DIR, 'cli.ts');
  * await build(testerBundleOptions(dir)); // dir/tester.mjs
  */
 export function testerBundleOptions(outputDir: string): BuildOptions {
+  return bundleOptions(TESTER_ENTRY, join(outputDir, TESTER_BUNDLE_FILE));
+}
+
+/** esbuild options that write the provider-code runner bundle (`provider-runner.mjs`) into `outputDir`. */
+export function providerRunnerBundleOptions(outputDir: string): BuildOptions {
+  return bundleOptions(PROVIDER_RUNNER_ENTRY, join(outputDir, PROVIDER_RUNNER_BUNDLE_FILE));
+}
+
+function bundleOptions(entry: string, outfile: string): BuildOptions {
   return {
-    entryPoints: [TESTER_ENTRY],
-    outfile: join(outputDir, TESTER_BUNDLE_FILE),
+    entryPoints: [entry],
+    outfile,
     bundle: true,
     platform: 'node',
     target: 'node20',

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { handlerBuildOptions, prebuiltBundleDir } from '../lib/lockstep-function';
-import { testerBundleOptions } from '../lib/sdk-tester-bundle';
+import { providerRunnerBundleOptions, testerBundleOptions } from '../lib/sdk-tester-bundle';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const DIST = join(ROOT, 'dist');
@@ -61,6 +61,7 @@ async function main(): Promise<void> {
       return build(handlerBuildOptions(entry, prebuiltBundleDir(entry, BUNDLES)));
     }),
     build(testerBundleOptions(join(BUNDLES, 'sdk-tester'))),
+    build(providerRunnerBundleOptions(join(BUNDLES, 'sdk-tester'))),
   ]);
   console.log(
     `dist/ built in ${((Date.now() - started) / 1000).toFixed(1)} s: ${handlers.length} handler bundles and the SDK tester`,

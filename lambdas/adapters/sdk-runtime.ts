@@ -18,6 +18,7 @@ import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
 import { CloudFrontInvalidator } from './cloudfront-invalidator';
 import { DynamoSdkStore } from './dynamo-sdk-store';
 import { archiveLimitsFromEnv } from '../sdk/service/archive-limits';
+import { parseS3Uri } from '../sdk/records/test-plan';
 import { S3ObjectStore } from './s3-object-store';
 import { SnsSdkNotifier } from './sns-sdk-notifier';
 import type { SdkServiceConfig, SdkServiceDependencies } from '../sdk/service/dependencies';
@@ -40,11 +41,19 @@ export function createSdkRuntime({ env: variables, clients, clock }: RuntimeCont
   const need = (name: string) => requireEnv(name, env);
   const sdkStore = once(() => new DynamoSdkStore(clients.dynamodb, need('LOCKSTEP_SDK_TABLE')));
   const objectStore = once(() => new S3ObjectStore(clients.s3));
+  const s3Location = (name: string) => {
+    const location = parseS3Uri(need(name));
+    if (location === undefined)
+      throw new SdkServiceError(`${name} must be an s3://<bucket>/<key> URI`, { details: { name } });
+    return location;
+  };
   const config = (): SdkServiceConfig => ({
     hostBucket: need('LOCKSTEP_SDK_HOST_BUCKET'),
     stagingBucket: need('LOCKSTEP_SDK_STAGING_BUCKET'),
     packageHostBucket: need('LOCKSTEP_PACKAGE_HOST_BUCKET'),
     testerProject: need('LOCKSTEP_SDK_TESTER_PROJECT'),
+    providerCodeProject: need('LOCKSTEP_SDK_PROVIDER_CODE_PROJECT'),
+    providerRunner: s3Location('LOCKSTEP_SDK_PROVIDER_RUNNER_BUNDLE'),
     cdnBaseUrl: need('LOCKSTEP_CDN_BASE_URL'),
   });
 

@@ -17,7 +17,9 @@
  *   `lockstep-sdk-publishing` (same ASL), the routes `POST /sdk/uploads`, `POST /sdk/uploads/{uploadId}/complete`,
  *   `GET /sdk/status`, `GET /sdk/index`, `GET /sdk/download/{name}/{version}` on the HTTP front door;
  * - the tester project `lockstep-sdk-tester`: the tester CLI bundled with esbuild into `tester.mjs`, zipped to
- *   `s3://lockstep-sdk-staging/tester/source.zip` as its source, the same buildspec object as on AWS;
+ *   `s3://lockstep-sdk-staging/tester/source.zip` as its source, the same buildspec object as on AWS; and the
+ *   provider-code project `lockstep-sdk-provider-code` (no source; its runner bundle at
+ *   `s3://lockstep-sdk-staging/tester/provider-runner.mjs`, presigned by the stage step);
  * - demo tokens (a provider for every SDK, an employee and a partner consumer) and `sdk-endpoints.json` for the CLI;
  * - the intake poll (S3 has no events locally: the upload API's completion signal starts intake at once, plain
  *   puts are found by the poll) and resumption of SDK executions cut short by a restart.
@@ -25,7 +27,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
@@ -36,11 +38,21 @@ import { createHandler as createSdkSteps } from '../../lambdas/handlers/sdk-step
 import { createHandler as createUploadApi } from '../../lambdas/handlers/sdk-upload-api';
 import { CloudFrontUrlVerifier } from '../../lambdas/sdk/host/verify';
 import * as credentials from '../../lambdas/sdk/service/credentials';
-import { TESTER_SOURCE_KEY } from '../../lambdas/sdk/service/keys';
+import { PROVIDER_RUNNER_KEY, TESTER_SOURCE_KEY } from '../../lambdas/sdk/service/keys';
 import { createSdkRuntime } from '../../lambdas/adapters/sdk-runtime';
 import type { SdkStore } from '../../lambdas/ports/sdk';
-import { TESTER_BUILDSPEC, TESTER_BUNDLE_FILE } from '../../lambdas/sdk/tester/buildspec';
-import { prebuiltTesterBundle } from '../../lib/sdk-tester-bundle';
+import {
+  PROVIDER_CODE_BUILDSPEC,
+  PROVIDER_RUNNER_BUNDLE_FILE,
+  TESTER_BUILDSPEC,
+  TESTER_BUNDLE_FILE,
+} from '../../lambdas/sdk/tester/buildspec';
+import {
+  prebuiltProviderRunnerBundle,
+  prebuiltTesterBundle,
+  providerRunnerBundleOptions,
+  testerBundleOptions,
+} from '../../lib/sdk-tester-bundle';
 import { lambdaArn, LOCAL_REGION, stateMachineArn } from '../constants';
 import { readJsonIfExists, writeJsonAtomic } from '../files';
 import type { LocalServices } from '../runtime';
@@ -57,12 +69,12 @@ export const LOCAL_SDK_NAMES = {
   stateMachine: 'lockstep-sdk-publishing',
   stepsFunction: 'lockstep-sdk-steps',
   testerProject: 'lockstep-sdk-tester',
+  providerCodeProject: 'lockstep-sdk-provider-code',
   signingKeySecret: 'lockstep/sdk-cloudfront-private-key',
 } as const;
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const ASL_FILE = join(ROOT, 'statemachines', 'sdk-publishing.asl.json');
-const TESTER_ENTRY = join(ROOT, 'lambdas', 'sdk', 'tester', 'cli.ts');
 
 export interface SdkPublishingOptions {
   /** How often the intake poll runs (0: never; call `poll()`). @default 60_000 */
@@ -166,6 +178,8 @@ export async function startSdkPublishing(
         LOCKSTEP_SDK_STATE_MACHINE_ARN: machineArn,
         LOCKSTEP_SDK_NOTIFICATION_TOPIC_ARN: topicArn,
         LOCKSTEP_SDK_TESTER_PROJECT: LOCAL_SDK_NAMES.testerProject,
+        LOCKSTEP_SDK_PROVIDER_CODE_PROJECT: LOCAL_SDK_NAMES.providerCodeProject,
+        LOCKSTEP_SDK_PROVIDER_RUNNER_BUNDLE: `s3://${LOCAL_SDK_NAMES.stagingBucket}/${PROVIDER_RUNNER_KEY}`,
         LOCKSTEP_CDN_BASE_URL: edgeUrl,
         LOCKSTEP_CLOUDFRONT_KEY_PAIR_ID: keys.keyPairId,
         LOCKSTEP_CLOUDFRONT_PRIVATE_KEY_SECRET_ARN: services.secrets.arnOf(LOCAL_SDK_NAMES.signingKeySecret),
@@ -257,32 +271,31 @@ async function signingKeys(services: LocalServices, dir: string): Promise<{ keyP
   return { keyPairId, publicKeyPem: readFileSync(publicFile, 'utf8') };
 }
 
-/** Bundles the tester as the construct does, uploads it as the project's source and registers the project. */
+/**
+ * Bundles the tester and the provider-code runner as the construct does, uploads them (the tester zip as its
+ * project's source, the runner for the stage step to presign) and registers both projects. The provider-code
+ * project has no source and, as on AWS, reaches its inputs only through presigned URLs; locally it runs provider
+ * code as nobody without network (root can create network namespaces here).
+ */
 async function registerTester(
   services: LocalServices,
   s3: ReturnType<typeof localS3Client>,
   dir: string,
 ): Promise<void> {
-  const outfile = join(dir, 'tester', TESTER_BUNDLE_FILE);
+  const outDir = join(dir, 'tester');
+  const outfile = join(outDir, TESTER_BUNDLE_FILE);
+  const runnerFile = join(outDir, PROVIDER_RUNNER_BUNDLE_FILE);
   const prebuilt = prebuiltTesterBundle();
-  // An installed package ships the bundle prebuilt and has no esbuild; a clone bundles the source.
-  if (prebuilt) {
-    mkdirSync(dirname(outfile), { recursive: true });
+  const prebuiltRunner = prebuiltProviderRunnerBundle();
+  // An installed package ships the bundles prebuilt and has no esbuild; a clone bundles the source.
+  if (prebuilt && prebuiltRunner) {
+    mkdirSync(outDir, { recursive: true });
     copyFileSync(prebuilt, outfile);
+    copyFileSync(prebuiltRunner, runnerFile);
   } else {
     const { build } = await import('esbuild');
-    await build({
-      entryPoints: [TESTER_ENTRY],
-      outfile,
-      bundle: true,
-      platform: 'node',
-      target: 'node20',
-      format: 'esm',
-      banner: {
-        js: "import { createRequire as __lockstepCreateRequire } from 'node:module';const require = __lockstepCreateRequire(import.meta.url);",
-      },
-      logLevel: 'error',
-    });
+    await build({ ...testerBundleOptions(outDir), minify: false });
+    await build({ ...providerRunnerBundleOptions(outDir), minify: false });
   }
   const zip = new yazl.ZipFile();
   zip.addFile(outfile, TESTER_BUNDLE_FILE);
@@ -299,6 +312,16 @@ async function registerTester(
       ContentType: 'application/zip',
     }),
   );
+  const runner = readFileSync(runnerFile);
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: LOCAL_SDK_NAMES.stagingBucket,
+      Key: PROVIDER_RUNNER_KEY,
+      Body: runner,
+      ContentLength: runner.length,
+      ContentType: 'text/javascript',
+    }),
+  );
   services.codeBuild.registerProject({
     name: LOCAL_SDK_NAMES.testerProject,
     buildspec: TESTER_BUILDSPEC,
@@ -308,6 +331,11 @@ async function registerTester(
       LOCKSTEP_PACKAGE_HOST_BUCKET: LOCAL_SDK_NAMES.packageHostBucket,
       AWS_REGION: LOCAL_REGION,
     },
+    timeoutInMinutes: 30,
+  });
+  services.codeBuild.registerProject({
+    name: LOCAL_SDK_NAMES.providerCodeProject,
+    buildspec: PROVIDER_CODE_BUILDSPEC,
     timeoutInMinutes: 30,
   });
 }

@@ -30,8 +30,12 @@ const LAYERS: ReadonlyArray<{ name: string; prefixes: readonly string[] }> = [
   { name: 'ports', prefixes: ['ports/'] },
   { name: 'logic', prefixes: ['promotion/', 'console/', 'sdk/service/', 'sdk/tester/tester', 'sdk/tester/buildspec'] },
   { name: 'adapters', prefixes: ['adapters/'] },
-  // Entry points: the Lambda handlers, and the tester's command line (bundled on its own for CodeBuild).
-  { name: 'entry points', prefixes: ['handlers/', 'sdk/tester/cli'] },
+  // Entry points: the Lambda handlers, and the tester's two command lines with their presigned-URL I/O (bundled
+  // on their own for CodeBuild).
+  {
+    name: 'entry points',
+    prefixes: ['handlers/', 'sdk/tester/cli', 'sdk/tester/provider-runner-cli', 'sdk/tester/plan-io'],
+  },
 ];
 
 const layerName = (file: string) => LAYERS[layerOf(file)]?.name ?? 'none';

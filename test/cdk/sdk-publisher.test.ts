@@ -398,12 +398,75 @@ describe('tester project', () => {
       's3:GetObjectVersion',
     ]);
     expect(all).not.toMatch(/"s3:PutObject|"s3:\*"|"s3:DeleteObject|"s3:List/);
+  });
+
+  it('cannot start builds: provider code runs in a build the state machine starts, not one the tester starts', () => {
+    const actions = statementsOf('TesterProjectRole').flatMap((s) => asArray(s.Action) as string[]);
+    expect(actions.filter((a) => a.startsWith('codebuild:') || a.startsWith('sts:') || a === '*')).toEqual([]);
+  });
+});
+
+describe('provider-code project (issue 9 item 20)', () => {
+  let project: Record<string, any>;
+  beforeAll(() => {
+    project = resources[logicalId('AWS::CodeBuild::Project', 'ProviderCodeProject')]!.Properties!;
+  });
+
+  it('is named after its stack, has no source, artifacts or key, logs to CloudWatch and is not privileged', () => {
+    expect(project.Name).toBe('Sdk-sdk-provider-code');
+    expect(project.Source.Type).toBe('NO_SOURCE');
+    expect(project.Artifacts).toEqual({ Type: 'NO_ARTIFACTS' });
+    // CodeBuild's AWS-managed S3 key (nothing is written with it: no artifacts): no key grant in the role.
+    expect(project.EncryptionKey).toBe('alias/aws/s3');
+    expect(project.VpcConfig).toBeUndefined();
+    expect(project.LogsConfig.CloudWatchLogs).toMatchObject({
+      Status: 'ENABLED',
+      GroupName: { Ref: logicalId('AWS::Logs::LogGroup', 'ProviderCodeLogs') },
+    });
+    expect(project.Environment.PrivilegedMode).toBe(false);
     // Provider code runs as nobody; the network stays (CodeBuild containers cannot create namespaces).
     expect(project.Environment.EnvironmentVariables).toContainEqual({
       Name: 'LOCKSTEP_SDK_SANDBOX_NETWORK',
       Type: 'PLAINTEXT',
       Value: 'shared',
     });
+  });
+
+  it('has a role whose only permissions are writing its own log groups: no S3, KMS, CodeBuild or STS', () => {
+    const statements = statementsOf('ProviderCodeProjectRole');
+    expect(statements.length).toBeGreaterThan(0);
+    for (const statement of statements) {
+      expect(statement.Effect).toBe('Allow');
+      for (const action of asArray(statement.Action) as string[])
+        expect(action).toMatch(/^logs:(CreateLogGroup|CreateLogStream|PutLogEvents)$/);
+      const resourcesText = JSON.stringify(statement.Resource);
+      // Its configured log group, or the default group CodeBuild names after the project.
+      expect(
+        resourcesText.includes(logicalId('AWS::Logs::LogGroup', 'ProviderCodeLogs')) ||
+          (resourcesText.includes('log-group:/aws/codebuild/') &&
+            resourcesText.includes(logicalId('AWS::CodeBuild::Project', 'ProviderCodeProject'))),
+      ).toBe(true);
+    }
+    // No other policy or managed policy gives the role more.
+    const role = resources[logicalId('AWS::IAM::Role', 'ProviderCodeProjectRole')]!.Properties!;
+    expect(role.ManagedPolicyArns).toBeUndefined();
+    expect(role.Policies).toBeUndefined();
+  });
+
+  it('gets the runner bundle and its plan only as presigned URLs, and its buildspec never prints them', () => {
+    const spec = JSON.stringify(project.Source.BuildSpec);
+    expect(spec).toContain('process.env.LOCKSTEP_SDK_PROVIDER_RUNNER');
+    expect(spec).toContain('node provider-runner.mjs');
+    expect(spec).not.toMatch(/\$\{?LOCKSTEP_SDK_PROVIDER|echo |printenv|set -x/);
+    // The steps function presigns the bundle: it may read that one object.
+    const steps = resources[logicalId('AWS::Lambda::Function', 'SdkSteps')]!.Properties!;
+    const bundle = JSON.stringify(steps.Environment.Variables.LOCKSTEP_SDK_PROVIDER_RUNNER_BUNDLE);
+    const key = /([0-9a-f]{64}\.mjs)/.exec(bundle)?.[1];
+    expect({ bundle, key }).toEqual({ bundle, key: expect.any(String) });
+    expect(existsSync(join(app.outdir, `asset.${key}`))).toBe(true);
+    const reads = statementsOf('SdkStepsRole').filter((s) => JSON.stringify(s.Resource).includes(key!));
+    expect(reads.map((s) => s.Action)).toEqual(['s3:GetObject']);
+    expect(steps.Environment.Variables.LOCKSTEP_SDK_PROVIDER_CODE_PROJECT).toBe('Sdk-sdk-provider-code');
   });
 });
 
@@ -598,7 +661,7 @@ describe('SDK publishing state machine', () => {
     });
   });
 
-  it('may invoke only the steps function, run only the tester project, and manage the CodeBuild sync rule', () => {
+  it('may invoke only the steps function, run only the tester and provider-code projects, and manage the CodeBuild sync rule', () => {
     const statements = statementsOf('StateMachineRole');
     const invoke = statements.filter((s) => asArray(s.Action).includes('lambda:InvokeFunction'));
     expect(invoke.flatMap((s) => asArray(s.Resource))).toEqual([
@@ -613,6 +676,7 @@ describe('SDK publishing state machine', () => {
     ]);
     expect(asArray(builds[0].Resource)).toEqual([
       { 'Fn::GetAtt': [logicalId('AWS::CodeBuild::Project', 'TesterProject'), 'Arn'] },
+      { 'Fn::GetAtt': [logicalId('AWS::CodeBuild::Project', 'ProviderCodeProject'), 'Arn'] },
     ]);
     const rule = statements.find((s) => asArray(s.Action).includes('events:PutRule'));
     expect(JSON.stringify(rule.Resource)).toContain('rule/StepFunctionsGetEventsForCodeBuildStartBuildRule');

@@ -119,6 +119,7 @@ describe('the npm package', () => {
     expect(files).toEqual(
       expect.arrayContaining([
         'dist/bundles/sdk-tester/tester.mjs',
+        'dist/bundles/sdk-tester/provider-runner.mjs',
         'dist/bin/lockstep.js',
         'dist/lib/index.js',
         'dist/lib/index.d.ts',

@@ -1,8 +1,8 @@
 /**
  * `statemachines/sdk-publishing.asl.json`: checked with asl-validator and our rules, then run in
  * aws-local-stepfunctions through its scenarios. The SDK steps Tasks run the real step logic (`runSdkStep`) over
- * the SDK table on dynalite and an object store kept in a temp folder; the tester Task is bound to a stand-in that
- * reads the plan and writes the results a scenario asks for; executions that steps start (recheck-waiting) run
+ * the SDK table on dynalite and an object store kept in a temp folder; the tester and provider-code Tasks are bound
+ * to stand-ins that read their plans and write the results and output a scenario asks for; executions that steps start (recheck-waiting) run
  * after the current one, as Step Functions would run them.
  */
 import '../../local/polyfills';
@@ -135,8 +135,14 @@ const notifications: SdkNotification[] = [];
 const queued: { name: string; input: SdkExecutionInput }[] = [];
 const startedNames = new Set<string>();
 const executions: { name: string; status: string; error?: string; states: string[] }[] = [];
-/** Packages (`name@version`) whose tests fail in the current scenario. */
+/** Packages (`name@version`) whose provider code (the sample app) fails in the current scenario. */
 let failingTests = new Set<string>();
+/** Packages (`name@version`) that fail the trusted tester's verification in the current scenario. */
+let failingVerification = new Set<string>();
+/** What the provider-code build writes instead of its output, when a scenario says. */
+let providerOutput: ((planId: string) => string) | undefined;
+/** How many StartBuild calls of the provider-code project fail with CodeBuild's quota error. */
+let quotaErrors = 0;
 let machine: StateMachine;
 
 beforeAll(async () => {
@@ -173,12 +179,17 @@ beforeEach(async () => {
   executions.length = 0;
   startedNames.clear();
   failingTests = new Set();
+  failingVerification = new Set();
+  providerOutput = undefined;
+  quotaErrors = 0;
   deps = {
     config: {
       hostBucket: 'host',
       stagingBucket: 'staging',
       packageHostBucket: 'packages',
       testerProject: 'lockstep-sdk-tester',
+      providerCodeProject: 'lockstep-sdk-provider-code',
+      providerRunner: { bucket: 'staging', key: 'tester/provider-runner.mjs' },
     },
     store,
     objects,
@@ -252,14 +263,16 @@ async function runExecution(name: string, input: SdkExecutionInput, abortWhenTes
     } else if (state.Resource === 'arn:aws:states:::codebuild:startBuild.sync') {
       handlers[stateName] = async (event) => {
         states.push(stateName);
-        return tester(
-          event as { ProjectName: string; EnvironmentVariablesOverride: { Name: string; Value: string }[] },
-        );
+        const build = event as { ProjectName: string; EnvironmentVariablesOverride: { Name: string; Value: string }[] };
+        return stateName === 'RunProviderCode' ? providerCode(build) : tester(build);
       };
     }
   }
   const execution = machine.run(input, {
-    overrides: { taskResourceLocalHandlers: handlers as never },
+    overrides: {
+      taskResourceLocalHandlers: handlers as never,
+      retryIntervalOverrides: { RunTester: 0, RunProviderCode: 0 },
+    },
     context: { Execution: { Name: name } },
   });
   if (abortWhenTesting) {
@@ -279,17 +292,26 @@ async function runExecution(name: string, input: SdkExecutionInput, abortWhenTes
   }
 }
 
-/** The tester stand-in: fails the packages of `failingTests`, like a build whose checks failed. */
-async function tester(event: {
+interface BuildEvent {
   ProjectName: string;
   EnvironmentVariablesOverride: { Name: string; Value: string }[];
-}): Promise<unknown> {
+}
+
+const buildFailed = (project: string) => {
+  const error = new Error(JSON.stringify({ Build: { Id: `${project}:1`, BuildStatus: 'FAILED' } }));
+  error.name = 'States.TaskFailed';
+  return error;
+};
+
+/** The trusted tester stand-in: fails the packages of `failingVerification`; expects the sample app of the rest. */
+async function tester(event: BuildEvent): Promise<unknown> {
   expect(event.ProjectName).toBe('lockstep-sdk-tester');
   if (cutOff !== undefined) {
     cutOff.testerStarted();
     cutOff = undefined;
     return new Promise(() => undefined);
   }
+  expect(event.EnvironmentVariablesOverride.map((v) => v.Name)).toEqual(['LOCKSTEP_SDK_TEST_PLAN']);
   const uri = event.EnvironmentVariablesOverride.find((v) => v.Name === 'LOCKSTEP_SDK_TEST_PLAN')!.Value;
   // The tester gets presigned URLs only: the plan's, each package's and the one results key's.
   const plan = JSON.parse(await readFile(fileURLToPath(uri), 'utf8')) as TestPlan;
@@ -297,27 +319,62 @@ async function tester(event: {
   expect(plan.results.url).toBe(`file://${join(root, 'staging', plan.results.key)}`);
   for (const pkg of plan.packages) expect(await objects.exists(pkg.bucket, pkg.key)).toBe(true);
   const packages = plan.members.map((m) => {
-    const failing = failingTests.has(`${m.name}@${m.version}`);
+    const failing = failingVerification.has(`${m.name}@${m.version}`);
     return {
       ...m,
       passed: !failing,
-      checks: [
-        {
-          name: 'sample-app',
-          passed: !failing,
-          message: failing ? 'the libraries do not link together: undefined reference' : 'built and ran',
-        },
-      ],
+      checks: [{ name: 'manifest', passed: !failing, message: failing ? 'README.md differs' : 'all files match' }],
     };
   });
-  const results: TestResults = { planId: plan.planId, passed: packages.every((p) => p.passed), packages };
+  const results: TestResults = {
+    planId: plan.planId,
+    passed: packages.every((p) => p.passed),
+    packages,
+    providerCode: { sampleApp: true, checksScripts: [] },
+  };
   await objects.put(plan.results.bucket, plan.results.key, JSON.stringify(results));
-  if (!results.passed) {
-    const error = new Error(JSON.stringify({ Build: { Id: 'lockstep-sdk-tester:1', BuildStatus: 'FAILED' } }));
-    error.name = 'States.TaskFailed';
+  if (!results.passed) throw buildFailed('lockstep-sdk-tester');
+  return { Build: { Id: 'lockstep-sdk-tester:1', BuildStatus: 'SUCCEEDED' } };
+}
+
+/** The provider-code build stand-in: runs "the sample app", which fails for the packages of `failingTests`. */
+async function providerCode(event: BuildEvent): Promise<unknown> {
+  expect(event.ProjectName).toBe('lockstep-sdk-provider-code');
+  if (quotaErrors > 0) {
+    quotaErrors--;
+    const error = new Error('Cannot have more than 1 builds in queue for the account');
+    error.name = 'CodeBuild.AccountLimitExceededException';
     throw error;
   }
-  return { Build: { Id: 'lockstep-sdk-tester:1', BuildStatus: 'SUCCEEDED' } };
+  const variables = Object.fromEntries(event.EnvironmentVariablesOverride.map((v) => [v.Name, v.Value]));
+  expect(Object.keys(variables).sort()).toEqual(['LOCKSTEP_SDK_PROVIDER_RUN', 'LOCKSTEP_SDK_PROVIDER_RUNNER']);
+  expect(variables.LOCKSTEP_SDK_PROVIDER_RUNNER).toBe(`file://${join(root, 'staging', 'tester/provider-runner.mjs')}`);
+  // Its own plan: the same packages, and one output key it did not choose; no URL of the tester's plan or results.
+  const run = JSON.parse(await readFile(fileURLToPath(variables.LOCKSTEP_SDK_PROVIDER_RUN!), 'utf8')) as TestPlan;
+  expect(run.results.key).toBe(`tests/${run.planId}/provider-output.json`);
+  expect(run.results.url).toBe(`file://${join(root, 'staging', run.results.key)}`);
+  expect(JSON.stringify(run)).not.toContain('results.json');
+  expect(JSON.stringify(run)).not.toContain('plan.json');
+  const failed = run.members.some((m) => failingTests.has(`${m.name}@${m.version}`));
+  const output = providerOutput?.(run.planId) ?? {
+    planId: run.planId,
+    packages: run.members.map((m) => {
+      const failing = failingTests.has(`${m.name}@${m.version}`);
+      return {
+        ...m,
+        checks: [
+          {
+            name: 'sample-app',
+            passed: !failing,
+            message: failing ? 'the libraries do not link together: undefined reference' : 'built and ran',
+          },
+        ],
+      };
+    }),
+  };
+  await objects.put(run.results.bucket, run.results.key, typeof output === 'string' ? output : JSON.stringify(output));
+  if (failed) throw buildFailed('lockstep-sdk-provider-code');
+  return { Build: { Id: 'lockstep-sdk-provider-code:1', BuildStatus: 'SUCCEEDED' } };
 }
 
 /** Intake for each SDK, then every execution (and the ones they start) to the end. */
@@ -358,6 +415,7 @@ describe('SDK publishing state machine', () => {
       'Stage',
       'RecheckAfterStage',
       'RunTester',
+      'RunProviderCode',
       'RecordTest',
       'Publish',
       'RecheckAfterPublish',
@@ -430,16 +488,64 @@ describe('SDK publishing state machine', () => {
     expect(await listed()).toEqual(['analytics@6.1.0', 'analytics@7.0.2']);
   });
 
-  it('stops at TEST_FAILED when the tester fails, publishes nothing and tells the owner why', async () => {
+  it('stops at TEST_FAILED when provider code fails, publishes nothing and tells the owner why', async () => {
     failingTests = new Set(['analytics@6.1.0']);
     await push({ name: 'analytics', version: '6.1.0' });
     expect(executions[0]).toMatchObject({ status: 'FAILED', error: 'SdkTestFailed' });
-    expect(executions[0]!.states.slice(-3)).toEqual(['RunTester', 'RecordTestFailure', 'NotifyTestFailed']);
+    expect(executions[0]!.states.slice(-4)).toEqual([
+      'RunTester',
+      'RunProviderCode',
+      'RecordProviderCodeFailure',
+      'NotifyTestFailed',
+    ]);
     const record = await status('analytics@6.1.0');
     expect(record.status).toBe('TEST_FAILED');
-    expect(record.reason).toContain('undefined reference');
+    // The provider code's own output, not "the tester did not finish".
+    expect(record.reason).toContain('sample-app: the libraries do not link together: undefined reference');
     expect(await index()).toBeUndefined();
     expect(notifications.map((n) => n.event)).toEqual(['sdk-test-failed']);
+  });
+
+  it('runs no provider code for a package that fails verification', async () => {
+    failingVerification = new Set(['analytics@6.1.0']);
+    await push({ name: 'analytics', version: '6.1.0' });
+    expect(executions[0]).toMatchObject({ status: 'FAILED', error: 'SdkTestFailed' });
+    expect(executions[0]!.states.slice(-3)).toEqual(['RunTester', 'RecordTestFailure', 'NotifyTestFailed']);
+    expect((await status('analytics@6.1.0')).reason).toContain('manifest: README.md differs');
+  });
+
+  it('fails the test, with a clear message, when the provider-code output is malformed or claims more', async () => {
+    providerOutput = () =>
+      JSON.stringify({
+        planId: 'whatever',
+        packages: [
+          { name: 'analytics', version: '6.1.0', checks: [{ name: 'sample-app', passed: true, message: 'x' }] },
+        ],
+      });
+    await push({ name: 'analytics', version: '6.1.0' });
+    const record = await status('analytics@6.1.0');
+    expect(record.status).toBe('TEST_FAILED');
+    expect(record.reason).toMatch(
+      /the provider-code build wrote unreadable output: provider-output.json is for plan whatever/,
+    );
+    expect(await index()).toBeUndefined();
+  });
+
+  it('fails the test when the provider-code build reports nothing for the sample app the tester expected', async () => {
+    // The output of the right plan, with every check left out.
+    providerOutput = (planId) => JSON.stringify({ planId, packages: [] });
+    await push({ name: 'analytics', version: '6.1.0' });
+    const record = await status('analytics@6.1.0');
+    expect(record.status).toBe('TEST_FAILED');
+    expect(record.reason).toContain('sample-app: the provider-code build did not report the sample app');
+  });
+
+  it('retries a provider-code build that hits CodeBuild quotas instead of recording a test result', async () => {
+    quotaErrors = 2;
+    await push({ name: 'analytics', version: '6.1.0' });
+    expect(executions[0]).toMatchObject({ status: 'SUCCEEDED' });
+    expect(executions[0]!.states.filter((s) => s === 'RunProviderCode')).toHaveLength(3);
+    expect((await status('analytics@6.1.0')).status).toBe('PUBLISHED');
   });
 
   it('refuses an upload whose metadata breaks the rules, recording why', async () => {
@@ -477,6 +583,7 @@ describe('SDK publishing state machine', () => {
         'Stage',
         'RecheckAfterStage',
         'RunTester',
+        'RunProviderCode',
         'RecordTest',
         'Publish',
         'RecheckAfterPublish',
@@ -528,7 +635,7 @@ describe('SDK publishing state machine', () => {
       await intakeVersion(deps, { name: 'analytics', version: '6.1.0' });
       const { name, input } = queued.shift()!;
       await runExecution(name, input, true);
-      failingTests = new Set(['analytics@6.1.0']);
+      failingVerification = new Set(['analytics@6.1.0']);
       await runExecution(name, input);
       expect(executions.at(-1)).toMatchObject({ status: 'FAILED', error: 'SdkTestFailed' });
       expect((await status('analytics@6.1.0')).status).toBe('TEST_FAILED');

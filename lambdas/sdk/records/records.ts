@@ -50,6 +50,18 @@ export interface TestResults {
   readonly packages: readonly PackageTestResult[];
   /** Output lines of the sample app build when it failed. */
   readonly log?: readonly string[];
+  /**
+   * What the trusted tester expects the provider-code build to report (issue 9 item 20): whether it builds and
+   * runs the sample app, and which members ship a checks script. The judge (`record-test`) takes exactly these
+   * checks from the provider-code output and nothing else. Absent in results of testers that ran provider code
+   * themselves.
+   */
+  readonly providerCode?: ProviderCodeExpectation;
+}
+
+export interface ProviderCodeExpectation {
+  readonly sampleApp: boolean;
+  readonly checksScripts: readonly { readonly name: string; readonly version: string }[];
 }
 
 export interface HistoryEntry {

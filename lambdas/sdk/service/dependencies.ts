@@ -13,6 +13,16 @@ export interface SdkServiceConfig {
   /** `LOCKSTEP_SDK_TESTER_PROJECT`: the tester CodeBuild project, put in every execution input. */
   readonly testerProject: string;
   /**
+   * `LOCKSTEP_SDK_PROVIDER_CODE_PROJECT`: the CodeBuild project that runs provider code (sample app, checks
+   * scripts), whose role can do nothing; the stage step passes its name to the state machine.
+   */
+  readonly providerCodeProject: string;
+  /**
+   * `LOCKSTEP_SDK_PROVIDER_RUNNER_BUNDLE` (`s3://<bucket>/<key>`): the provider-code runner bundle, which the stage
+   * step presigns for the provider-code build (its role cannot read S3).
+   */
+  readonly providerRunner: { readonly bucket: string; readonly key: string };
+  /**
    * `LOCKSTEP_CDN_BASE_URL`: the package host's base URL (`https://<distribution domain>`). The convert step writes
    * absolute URLs under it into the podspec (`source.http`) and the SwiftPM binary targets.
    * @default none: bare file names (tests that do not look at the podspec)

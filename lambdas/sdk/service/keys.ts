@@ -12,8 +12,9 @@
  *
  *   packages/<name>/<version>/<name>-<version>.zip
  *   contents/<name>/<version>.json
- *   tests/<plan id>/plan.json, tests/<plan id>/results.json
- *   tester/source.zip (the tester bundle, uploaded by the construct or local mode)
+ *   tests/<plan id>/plan.json, tests/<plan id>/results.json (the trusted tester's)
+ *   tests/<plan id>/provider-run.json, tests/<plan id>/provider-output.json (the provider-code build's)
+ *   tester/source.zip, tester/provider-runner.mjs (local mode's tester and runner bundles)
  *
  * The package host's layout is `lambdas/sdk/host/keys.ts`.
  */
@@ -80,8 +81,20 @@ export function testResultsKey(planId: string): string {
   return `tests/${planId}/results.json`;
 }
 
+/** The provider-code build's plan: the same packages, and its one output key. */
+export function providerRunKey(planId: string): string {
+  return `tests/${planId}/provider-run.json`;
+}
+
+/** Where the provider-code build PUTs what provider code did (untrusted: the judge reads it through a schema). */
+export function providerOutputKey(planId: string): string {
+  return `tests/${planId}/provider-output.json`;
+}
+
 /** Where the construct (and local mode) put the tester bundle zip, the tester project's source. */
 export const TESTER_SOURCE_KEY = 'tester/source.zip';
+/** Where local mode puts the provider-code runner bundle (the construct uploads it as an asset). */
+export const PROVIDER_RUNNER_KEY = 'tester/provider-runner.mjs';
 
 /**
  * A Step Functions execution name: `[A-Za-z0-9-_]`, at most 80 characters, readable start, and a hash of every

@@ -7,8 +7,8 @@
  * |---|---|---|
  * | `validate` | reads and checks the metadata file; refuses a version already published (unless it withdraws it or changes its tier: `withdraw`); `converted` when this very upload was converted before (a resumed execution goes on from staging) | `{ withdraw, converted, metadata }` |
  * | `convert` | streams the archive from the SDK host into a package in staging, reads its binaries; CONVERTED | `{ sha256, size }` |
- * | `stage` | decides WAITING / CONFLICT / TESTING (alone or with its batch) and writes the tester's plan; a version tested already (a resumed execution) goes on as TESTED or TEST_FAILED | `{ status, reason, planUri? }` |
- * | `record-test` | reads the tester's results; READY or TEST_FAILED | `{ passed, reason }` |
+ * | `stage` | decides WAITING / CONFLICT / TESTING (alone or with its batch) and writes the plans of the tester and the provider-code build; a version tested already (a resumed execution) goes on as TESTED or TEST_FAILED | `{ status, reason, planUri?, providerCode? }` |
+ * | `record-test` | the judge: reads the tester's results and the provider-code build's output (untrusted); READY or TEST_FAILED | `{ passed, reason }` |
  * | `publish` | see `publish.ts` | `{ published, ... }` |
  * | `recheck-waiting` | starts executions for packages that can move on now | `{ started }` |
  * | `notify` | tells the owners (conflict, test failure, publication) | `{ sent }` |
@@ -27,7 +27,15 @@ import { convertSdkPackage } from '../converter';
 import type { SdkMetadata, SdkVersionRef } from '../model';
 import { decideBatch, decideStaging, recheckWaiting, type StagingDecision } from '../staging/decide';
 import type { TestPlan } from '../records/test-plan';
-import { readTestPlan, readTestResults, sampleAppNotBuilt } from '../records/test-results';
+import {
+  judgeTestResults,
+  PROVIDER_OUTPUT_LIMITS,
+  readProviderOutput,
+  readTestPlan,
+  type ProviderOutputRead,
+  readTestResults,
+  sampleAppNotBuilt,
+} from '../records/test-results';
 import { readPackageContents } from './contents';
 import type { SdkServiceDependencies } from './dependencies';
 import { SdkInputError, SdkNotFoundError, VersionExistsError } from './errors';
@@ -35,6 +43,8 @@ import { uploadSourceSchema, type SdkExecutionInput } from './execution-input';
 import {
   contentsObjectKey,
   executionNameFor,
+  providerOutputKey,
+  providerRunKey,
   RECEIVED_PREFIX,
   refLabel,
   stagedPackageKey,
@@ -48,7 +58,7 @@ import {
   testFailedNotification,
 } from './notifications';
 import { publishPackage } from './publish';
-import type { VersionRecord } from '../records/records';
+import type { TestResults, VersionRecord } from '../records/records';
 import { findVersion, isPublished, loadStagingArea } from './staging-area';
 import { withStatus } from './transitions';
 
@@ -76,6 +86,9 @@ export const sdkStepInputSchema = z.discriminatedUnion('action', [
     planId: z.string().min(1),
     buildFailed: z.boolean(),
     error: errorInfo,
+    /** Set by the provider-code Tasks: whether that build failed, and its error. Absent: the tester's Tasks. */
+    providerCodeFailed: z.boolean().optional(),
+    providerCodeError: errorInfo.optional(),
   }),
   z.object({ action: z.literal('publish'), execution: z.string().min(1), sdk: ref }),
   z.object({ action: z.literal('recheck-waiting'), execution: z.string().min(1), arrived: z.array(ref) }),
@@ -104,7 +117,18 @@ export type StageResult =
       readonly planId: string;
       readonly planUri: string;
       readonly members: readonly SdkVersionRef[];
+      /** What the RunProviderCode Task starts: the project, and its two presigned GET URLs. */
+      readonly providerCode: ProviderCodeRun;
     };
+
+/** The provider-code build of a plan, as the stage step signed it for the state machine. */
+export interface ProviderCodeRun {
+  readonly project: string;
+  /** `LOCKSTEP_SDK_PROVIDER_RUN`: presigned GET of `tests/<plan>/provider-run.json`. */
+  readonly runUri: string;
+  /** `LOCKSTEP_SDK_PROVIDER_RUNNER`: presigned GET of the runner bundle. */
+  readonly runnerUri: string;
+}
 
 /**
  * Runs one Task.
@@ -126,7 +150,11 @@ export async function runSdkStep(deps: SdkServiceDependencies, event: unknown): 
     case 'stage':
       return stage(deps, input.sdk, input.execution);
     case 'record-test':
-      return recordTest(deps, input.sdk, input.planId, input.buildFailed, causeText(input.error));
+      return recordTest(deps, input.sdk, input.planId, {
+        buildFailed: input.buildFailed,
+        buildError: causeText(input.error),
+        ...(input.providerCodeFailed === true ? { providerCodeError: causeText(input.providerCodeError) } : {}),
+      });
     case 'publish':
       return publishPackage(deps, input.sdk, input.execution);
     case 'recheck-waiting':
@@ -357,7 +385,7 @@ async function stage(deps: SdkServiceDependencies, sdk: SdkVersionRef, execution
       const plan = read.plan;
       if (plan.members.some((m) => m.name === sdk.name && m.version === sdk.version)) {
         // The URLs written before the interruption may have expired: the plan is signed again for this run.
-        const planUri = await writePlan(deps, plan);
+        const { planUri, providerCode } = await writePlan(deps, plan);
         for (const member of plan.members) {
           const other = findVersion(versions, member);
           if (other !== undefined && ['CONVERTED', 'WAITING', 'CONFLICT'].includes(other.status)) {
@@ -370,7 +398,14 @@ async function stage(deps: SdkServiceDependencies, sdk: SdkVersionRef, execution
             );
           }
         }
-        return { status: 'TESTING', reason: record.reason, planId: plan.planId, planUri, members: plan.members };
+        return {
+          status: 'TESTING',
+          reason: record.reason,
+          planId: plan.planId,
+          planUri,
+          members: plan.members,
+          providerCode,
+        };
       }
     }
   }
@@ -476,7 +511,7 @@ async function applyDecision(
     packages,
     results: { bucket: deps.config.stagingBucket, key: testResultsKey(planId) },
   };
-  const planUri = await writePlan(deps, plan);
+  const { planUri, providerCode } = await writePlan(deps, plan);
   for (const r of records) {
     if (r.status === 'TESTING') continue;
     await deps.store.saveVersion(
@@ -488,50 +523,115 @@ async function applyDecision(
       r.rev,
     );
   }
-  return { status: 'TESTING', reason: decision.reason, planId, planUri, members };
+  return { status: 'TESTING', reason: decision.reason, planId, planUri, members, providerCode };
 }
 
-/** How long the tester's presigned URLs work: its build's timeout (one hour) and time in CodeBuild's queue. */
-export const TESTER_URL_TTL_SECONDS = 2 * 60 * 60;
+/**
+ * How long the presigned URLs of a plan work: the tester's build and then the provider-code build (one hour each
+ * at most) and their time in CodeBuild's queue. Each URL reaches one object.
+ */
+export const TESTER_URL_TTL_SECONDS = 3 * 60 * 60;
 
 /**
- * Signs the plan for the tester and writes it: a presigned GET per package and a presigned PUT for the one results
- * key, so the tester's role needs (and has) no access to any object. @returns the plan's own presigned GET URL,
- * the tester's `LOCKSTEP_SDK_TEST_PLAN`
+ * Signs the plans of a test and writes them (issue 9 item 20): the tester's (`plan.json`: a presigned GET per
+ * package, a presigned PUT for `results.json`) and the provider-code build's (`provider-run.json`: the same
+ * packages, a presigned PUT for `provider-output.json`), so neither build's role needs (or has) access to any
+ * object and neither chooses where it writes. The provider-code build gets no URL of the tester's plan or results.
+ * @returns the plans' own presigned GET URLs and the runner bundle's, which the state machine passes at StartBuild
  */
-async function writePlan(deps: SdkServiceDependencies, plan: TestPlan): Promise<string> {
+async function writePlan(
+  deps: SdkServiceDependencies,
+  plan: TestPlan,
+): Promise<{ planUri: string; providerCode: ProviderCodeRun }> {
   const ttl = TESTER_URL_TTL_SECONDS;
+  const staging = deps.config.stagingBucket;
+  const packages = await Promise.all(
+    plan.packages.map(async (p) => ({ ...p, url: await deps.objects.presignGet(p.bucket, p.key, ttl) })),
+  );
   const signed: TestPlan = {
     ...plan,
-    packages: await Promise.all(
-      plan.packages.map(async (p) => ({ ...p, url: await deps.objects.presignGet(p.bucket, p.key, ttl) })),
-    ),
+    packages,
     results: { ...plan.results, url: await deps.objects.presignPut(plan.results.bucket, plan.results.key, ttl) },
   };
+  const outputKey = providerOutputKey(plan.planId);
+  const providerRun: TestPlan = {
+    planId: plan.planId,
+    members: plan.members,
+    packages,
+    results: { bucket: staging, key: outputKey, url: await deps.objects.presignPut(staging, outputKey, ttl) },
+  };
+  // A resumed execution runs the provider code again: output of an earlier run must not stand for this one.
+  await deps.objects.delete(staging, [outputKey]);
+  await deps.objects.put(staging, testPlanKey(plan.planId), JSON.stringify(signed, null, 2), 'application/json');
   await deps.objects.put(
-    deps.config.stagingBucket,
-    testPlanKey(plan.planId),
-    JSON.stringify(signed, null, 2),
+    staging,
+    providerRunKey(plan.planId),
+    JSON.stringify(providerRun, null, 2),
     'application/json',
   );
-  return deps.objects.presignGet(deps.config.stagingBucket, testPlanKey(plan.planId), ttl);
+  const runner = deps.config.providerRunner;
+  return {
+    planUri: await deps.objects.presignGet(staging, testPlanKey(plan.planId), ttl),
+    providerCode: {
+      project: deps.config.providerCodeProject,
+      runUri: await deps.objects.presignGet(staging, providerRunKey(plan.planId), ttl),
+      runnerUri: await deps.objects.presignGet(runner.bucket, runner.key, ttl),
+    },
+  };
+}
+
+/** The provider-code build's output, bounded: one over the size limit is unreadable output, not a step error. */
+async function readProviderOutputOf(deps: SdkServiceDependencies, planId: string): Promise<ProviderOutputRead> {
+  let bytes: Buffer | undefined;
+  try {
+    bytes = await deps.objects.getBytes(
+      deps.config.stagingBucket,
+      providerOutputKey(planId),
+      PROVIDER_OUTPUT_LIMITS.maxBytes,
+    );
+  } catch (error) {
+    if (error instanceof SdkInputError)
+      return { ok: false, problem: `provider-output.json is over ${PROVIDER_OUTPUT_LIMITS.maxBytes} bytes` };
+    throw error;
+  }
+  return bytes === undefined ? undefined : readProviderOutput(bytes, planId);
+}
+
+/** How the builds of a test ended, as the state machine's Catch saw them. */
+interface BuildOutcomes {
+  /** The tester's build failed (a package failed verification, or it did not finish); provider code did not run. */
+  readonly buildFailed: boolean;
+  readonly buildError: string;
+  /** The provider-code build failed (provider code failed, or the build did not finish): its error. */
+  readonly providerCodeError?: string;
 }
 
 async function recordTest(
   deps: SdkServiceDependencies,
   sdk: SdkVersionRef,
   planId: string,
-  buildFailed: boolean,
-  buildError: string,
+  outcomes: BuildOutcomes,
 ): Promise<{ passed: boolean; reason: string }> {
+  const { buildFailed, buildError } = outcomes;
   const planBytes = await deps.objects.getBytes(deps.config.stagingBucket, testPlanKey(planId), 16 * 1024 * 1024);
   const plan = planBytes === undefined ? undefined : readTestPlan(planBytes);
   const members = plan?.ok === true ? plan.plan.members : [sdk];
   const bytes = await deps.objects.getBytes(deps.config.stagingBucket, testResultsKey(planId), 16 * 1024 * 1024);
-  // Written through presigned URLs by a build that also runs provider code: nothing is trusted before it is checked.
+  // Written through presigned URLs by a build: nothing is trusted before it is checked.
   const read = plan?.ok === false ? plan : bytes === undefined ? undefined : readTestResults(bytes, planId, members);
-  const results = read?.ok === true ? read.results : undefined;
-  const passed = !buildFailed && read?.ok === true && read.passed;
+  // The judge: the provider-code build's output is hostile input, bounded and checked, and counts only for the
+  // checks the trusted tester expected. It is read only when the tester passed (otherwise provider code never ran).
+  let judged: { results: TestResults; passed: boolean } | undefined;
+  if (read?.ok === true) {
+    const output =
+      buildFailed || read.results.providerCode === undefined ? undefined : await readProviderOutputOf(deps, planId);
+    judged = judgeTestResults(read.results, members, {
+      ...(output !== undefined ? { read: output } : {}),
+      ...(outcomes.providerCodeError !== undefined ? { buildError: outcomes.providerCodeError } : {}),
+    });
+  }
+  const results = judged?.results;
+  const passed = !buildFailed && outcomes.providerCodeError === undefined && judged?.passed === true;
   const now = deps.clock();
   let overall = '';
   for (const m of members) {
@@ -549,6 +649,8 @@ async function recordTest(
       reason = `tests failed: the tester recorded no checks for ${m.name} ${m.version}`;
     else if (results !== undefined && !results.passed)
       reason = `tests failed: ${(results.log ?? []).slice(-5).join(' | ') || 'another member of the set failed its tests'}`;
+    else if (outcomes.providerCodeError !== undefined)
+      reason = `tests failed: the provider-code build failed (${outcomes.providerCodeError}); see its build log`;
     else reason = `the tester did not finish (${buildError}); see the tester build log`;
     overall ||= reason;
     await deps.store.saveVersion(

@@ -48,7 +48,13 @@ import { validateSdkMetadata } from '../metadata';
 import type { SdkMetadata } from '../model';
 import type { PackageTestResult, TestCheck, TestResults } from '../records/records';
 import type { TestPlan } from '../records/test-plan';
-import { packagePassed, SAMPLE_APP_CHECK, SAMPLE_APP_NOT_BUILT } from '../records/test-results';
+import {
+  packagePassed,
+  PROVIDER_OUTPUT_LIMITS,
+  SAMPLE_APP_CHECK,
+  SAMPLE_APP_NOT_BUILT,
+  type ProviderOutput,
+} from '../records/test-results';
 
 /** How the tester reaches S3 (the CLI passes the S3 object store). */
 export interface TesterStorage {
@@ -58,8 +64,6 @@ export interface TesterStorage {
 export interface TesterOptions {
   /** Scratch folder; emptied first, deleted at the end. */
   readonly workDir: string;
-  /** C compiler command; null: none (a set the tester can build then fails). @default $CC, else `cc` when on PATH */
-  readonly cc?: string | null;
   /** Progress lines (the build log). @default console.log */
   readonly log?: (line: string) => void;
   /** Limits each package zip must stay within when it is unpacked (`LOCKSTEP_SDK_ARCHIVE_LIMITS`). @default DEFAULT_ARCHIVE_LIMITS */
@@ -156,7 +160,7 @@ export function providerEnvironment(scratch: string, extra: Readonly<Record<stri
   };
 }
 
-interface Unpacked {
+export interface Unpacked {
   readonly name: string;
   readonly version: string;
   readonly root: string;
@@ -170,39 +174,24 @@ const STATIC_LIBRARY = /\.a$/i;
 const SHARED_LIBRARY = /\.so(\.\d+)*$/i;
 
 /**
- * Runs the plan. Never throws for what it finds: problems become failed checks. The work folder (downloads,
- * unpacked packages, the sample app) is deleted when the run ends, however it ends: an unpacked set can be as
- * large as the archive limits allow, and local mode runs every build on the same disk.
+ * The trusted half (`cli.ts`, the tester project): downloads, verifies and unpacks every package of the plan, checks
+ * manifests, metadata and architectures, and works out which provider code the provider-code build must run
+ * (`providerCode`: the sample app, when the set is one it can build; each member's checks script). It runs no
+ * provider code itself. Never throws for what it finds: problems become failed checks. The work folder is deleted
+ * when the run ends, however it ends: an unpacked set can be as large as the archive limits allow, and local mode
+ * runs every build on the same disk.
  */
 export async function runTester(plan: TestPlan, storage: TesterStorage, options: TesterOptions): Promise<TestResults> {
-  // What provider code may see (the plan's packages, the sample app, scratch folders) lives in a folder of its own
-  // that `nobody` can reach, outside the work folder (whose parents, such as local mode's data folder, it cannot).
-  const shared = await mkdtemp(join(tmpdir(), 'lockstep-sandbox-'));
-  try {
-    await chmod(shared, 0o755);
-    return await testIn(shared, plan, storage, options);
-  } finally {
-    await rm(shared, { recursive: true, force: true });
-  }
-}
-
-async function testIn(
-  shared: string,
-  plan: TestPlan,
-  storage: TesterStorage,
-  options: TesterOptions,
-): Promise<TestResults> {
   const work = resolve(options.workDir);
   try {
-    return await testPlanIn(work, shared, plan, storage, options);
+    return await verifyPlanIn(work, plan, storage, options);
   } finally {
     await rm(work, { recursive: true, force: true });
   }
 }
 
-async function testPlanIn(
+async function verifyPlanIn(
   work: string,
-  shared: string,
   plan: TestPlan,
   storage: TesterStorage,
   options: TesterOptions,
@@ -212,37 +201,18 @@ async function testPlanIn(
   await mkdir(work, { recursive: true });
   const results = new Map<string, TestCheck[]>();
   const checksOf = (p: { name: string; version: string }) => results.get(`${p.name}@${p.version}`)!;
-  const memberKeys = new Set(plan.members.map((m) => `${m.name}@${m.version}`));
   for (const m of plan.members) results.set(`${m.name}@${m.version}`, []);
 
-  const unpacked: Unpacked[] = [];
-  const log_: string[] = [];
-  for (const pkg of plan.packages) {
-    const member = memberKeys.has(`${pkg.name}@${pkg.version}`);
-    const zip = join(work, `${pkg.name}-${pkg.version}.zip`);
-    const folder = join(shared, 'packages', `${pkg.name}-${pkg.version}`);
-    try {
-      log(`[tester] downloading ${pkg.name} ${pkg.version} from s3://${pkg.bucket}/${pkg.key}`);
-      await storage.download(pkg.bucket, pkg.key, zip);
-      await verifyDownload(createReadStream(zip), {
-        label: `${pkg.name} ${pkg.version}`,
-        sha256: pkg.sha256,
-        size: pkg.size,
-      });
-      const root = await unpack(zip, folder, options.archiveLimits ?? DEFAULT_ARCHIVE_LIMITS);
-      unpacked.push({ name: pkg.name, version: pkg.version, root, member });
-    } catch (error) {
-      const message = `could not be downloaded and unpacked: ${(error as Error).message}`;
-      log(`[tester] ${pkg.name} ${pkg.version} ${message}`);
-      if (member) checksOf(pkg).push({ name: 'package', passed: false, message });
-      else
-        for (const m of plan.members)
-          checksOf(m).push({
-            name: `dependency:${pkg.name}`,
-            passed: false,
-            message: `${pkg.name} ${pkg.version} ${message}`,
-          });
-    }
+  const { unpacked, failures } = await fetchPlan(plan, storage, work, join(work, 'packages'), options, log);
+  for (const failure of failures) {
+    if (failure.member) checksOf(failure.pkg).push({ name: 'package', passed: false, message: failure.message });
+    else
+      for (const m of plan.members)
+        checksOf(m).push({
+          name: `dependency:${failure.pkg.name}`,
+          passed: false,
+          message: `${failure.pkg.name} ${failure.pkg.version} ${failure.message}`,
+        });
   }
 
   for (const pkg of unpacked) {
@@ -260,25 +230,13 @@ async function testPlanIn(
     if (metadata.metadata !== undefined) checksOf(pkg).push(...(await checkBinaries(pkg.root, metadata.metadata)));
   }
 
-  const sandbox: Sandbox = {
-    scratch: await sandboxFolder(join(shared, 'scratch')),
-    timeLimitMs: options.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS,
-    isolation: await sandboxIsolation(),
-  };
-  await sandboxFolder(join(sandbox.scratch, 'home'));
-  await sandboxFolder(join(sandbox.scratch, 'tmp'));
-  await sandboxFolder(join(sandbox.scratch, 'work'));
-  if (!sandbox.isolation.ok) log(`[tester] ${sandbox.isolation.refusal}`);
-  const cc = options.cc === undefined ? await findCompiler() : options.cc;
-  const sample = await buildSampleApp(unpacked, shared, cc, sandbox, log);
-  log_.push(...sample.log);
+  // What provider code the provider-code build runs; this build runs none (issue 9 item 20).
+  const notBuilt = sampleAppNotBuildable(unpacked);
+  const checksScripts: { name: string; version: string }[] = [];
   for (const pkg of unpacked.filter((p) => p.member)) {
-    checksOf(pkg).push(sample.check);
-    const script = await findChecksScript(pkg.root);
-    if (script !== undefined)
-      checksOf(pkg).push(await runChecksScript(pkg, script, unpacked, sample.app, cc, sandbox, log));
+    if (notBuilt !== undefined) checksOf(pkg).push(notBuilt);
+    if ((await findChecksScript(pkg.root)) !== undefined) checksScripts.push({ name: pkg.name, version: pkg.version });
   }
-
   const packages: PackageTestResult[] = plan.members.map((m) => {
     const checks = checksOf(m);
     return { name: m.name, version: m.version, passed: packagePassed(checks), checks };
@@ -287,8 +245,137 @@ async function testPlanIn(
     planId: plan.planId,
     passed: packages.every((p) => p.passed),
     packages,
-    ...(log_.length > 0 ? { log: log_.slice(-40) } : {}),
+    providerCode: { sampleApp: notBuilt === undefined, checksScripts },
   };
+}
+
+/** Options of the untrusted half: the tester's, plus the C compiler. */
+export interface ProviderRunnerOptions extends TesterOptions {
+  /** C compiler command; null: none (a set the runner can build then fails). @default $CC, else `cc` when on PATH */
+  readonly cc?: string | null;
+}
+
+/**
+ * The untrusted half (`provider-runner-cli.ts`, the provider-code project, whose role can do nothing): downloads
+ * and verifies the plan's packages (the same bytes the tester verified), unpacks them where `nobody` can read
+ * them, then builds and runs the sample app and runs each member's checks script, isolated (`sandboxIsolation`).
+ * Reports per member the `sample-app` and `checks-script` checks; the judge (`judgeTestResults`) takes only those
+ * the trusted tester expected. The sandbox and work folders are deleted at the end.
+ */
+export async function runProviderCode(
+  plan: TestPlan,
+  storage: TesterStorage,
+  options: ProviderRunnerOptions,
+): Promise<ProviderOutput> {
+  // What provider code may see (the plan's packages, the sample app, scratch folders) lives in a folder of its own
+  // that `nobody` can reach, outside the work folder (whose parents, such as local mode's data folder, it cannot).
+  const shared = await mkdtemp(join(tmpdir(), 'lockstep-sandbox-'));
+  const work = resolve(options.workDir);
+  try {
+    await chmod(shared, 0o755);
+    return await runProviderCodeIn(work, shared, plan, storage, options);
+  } finally {
+    await rm(shared, { recursive: true, force: true });
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+async function runProviderCodeIn(
+  work: string,
+  shared: string,
+  plan: TestPlan,
+  storage: TesterStorage,
+  options: ProviderRunnerOptions,
+): Promise<ProviderOutput> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  await rm(work, { recursive: true, force: true });
+  await mkdir(work, { recursive: true });
+  const { unpacked, failures } = await fetchPlan(plan, storage, work, join(shared, 'packages'), options, log);
+  for (const pkg of unpacked) pkg.metadata = (await checkMetadata(pkg)).metadata;
+
+  const sandbox: Sandbox = {
+    scratch: await sandboxFolder(join(shared, 'scratch')),
+    timeLimitMs: options.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS,
+    isolation: await sandboxIsolation(),
+  };
+  await sandboxFolder(join(sandbox.scratch, 'home'));
+  await sandboxFolder(join(sandbox.scratch, 'tmp'));
+  await sandboxFolder(join(sandbox.scratch, 'work'));
+  if (!sandbox.isolation.ok) log(`[provider code] ${sandbox.isolation.refusal}`);
+  const cc = options.cc === undefined ? await findCompiler() : options.cc;
+  const sample: SampleApp =
+    failures.length > 0
+      ? {
+          check: {
+            name: SAMPLE_APP_CHECK,
+            passed: false,
+            message: `${SAMPLE_APP_NOT_BUILT}${failures.map((f) => `${f.pkg.name} ${f.pkg.version} ${f.message}`).join('; ')}`,
+          },
+          log: [],
+        }
+      : await buildSampleApp(unpacked, shared, cc, sandbox, log);
+  const packages: ProviderOutput['packages'][number][] = [];
+  for (const member of plan.members) {
+    const checks: ProviderCheck[] = [bounded(sample.check)];
+    const pkg = unpacked.find((p) => p.member && p.name === member.name && p.version === member.version);
+    const script = pkg === undefined ? undefined : await findChecksScript(pkg.root);
+    if (pkg !== undefined && script !== undefined)
+      checks.push(bounded(await runChecksScript(pkg, script, unpacked, sample.app, cc, sandbox, log)));
+    packages.push({ name: member.name, version: member.version, checks });
+  }
+  const lines = sample.log.slice(-40).map((l) => l.slice(0, PROVIDER_OUTPUT_LIMITS.maxLogLineChars));
+  return { planId: plan.planId, packages, ...(lines.length > 0 ? { log: lines } : {}) };
+}
+
+type ProviderCheck = ProviderOutput['packages'][number]['checks'][number];
+
+/** A provider-code check whose message fits the provider output's bounds (a script may print anything). */
+function bounded(check: TestCheck): ProviderCheck {
+  const max = PROVIDER_OUTPUT_LIMITS.maxMessageChars;
+  const name = check.name === SAMPLE_APP_CHECK ? SAMPLE_APP_CHECK : 'checks-script';
+  const message = check.message.length <= max ? check.message : `${check.message.slice(0, max - 12)} [truncated]`;
+  return { ...check, name, message };
+}
+
+interface FetchFailure {
+  readonly pkg: TestPlan['packages'][number];
+  readonly member: boolean;
+  readonly message: string;
+}
+
+/** Downloads, verifies (size, SHA-256) and unpacks each package of the plan into `<into>/<name>-<version>`. */
+async function fetchPlan(
+  plan: TestPlan,
+  storage: TesterStorage,
+  work: string,
+  into: string,
+  options: TesterOptions,
+  log: (line: string) => void,
+): Promise<{ unpacked: Unpacked[]; failures: FetchFailure[] }> {
+  const memberKeys = new Set(plan.members.map((m) => `${m.name}@${m.version}`));
+  const unpacked: Unpacked[] = [];
+  const failures: FetchFailure[] = [];
+  for (const pkg of plan.packages) {
+    const member = memberKeys.has(`${pkg.name}@${pkg.version}`);
+    const zip = join(work, `${pkg.name}-${pkg.version}.zip`);
+    const folder = join(into, `${pkg.name}-${pkg.version}`);
+    try {
+      log(`[tester] downloading ${pkg.name} ${pkg.version} from s3://${pkg.bucket}/${pkg.key}`);
+      await storage.download(pkg.bucket, pkg.key, zip);
+      await verifyDownload(createReadStream(zip), {
+        label: `${pkg.name} ${pkg.version}`,
+        sha256: pkg.sha256,
+        size: pkg.size,
+      });
+      const root = await unpack(zip, folder, options.archiveLimits ?? DEFAULT_ARCHIVE_LIMITS);
+      unpacked.push({ name: pkg.name, version: pkg.version, root, member });
+    } catch (error) {
+      const message = `could not be downloaded and unpacked: ${(error as Error).message}`;
+      log(`[tester] ${pkg.name} ${pkg.version} ${message}`);
+      failures.push({ pkg, member, message });
+    }
+  }
+  return { unpacked, failures };
 }
 
 /** Unpacks a package zip (the converter's checks apply: no escaping paths, links or bombs). @returns its root folder */
@@ -440,6 +527,40 @@ interface SampleApp {
   readonly log: readonly string[];
 }
 
+function thisArchitecture(): string {
+  return normalizeArchitecture(hostArch() === 'x64' ? 'x86_64' : hostArch());
+}
+
+/**
+ * The skipped `sample-app` check when the set is not one this machine builds (a member with unreadable metadata,
+ * a platform or architecture other than this machine's linux); undefined when it is built. The trusted tester and
+ * the provider-code build run on the same image, so both decide alike; the judge goes by the tester's decision.
+ */
+export function sampleAppNotBuildable(packages: readonly Unpacked[]): TestCheck | undefined {
+  const notBuilt = (reason: string): TestCheck => ({
+    name: SAMPLE_APP_CHECK,
+    passed: true,
+    skipped: true,
+    message: `${SAMPLE_APP_NOT_BUILT}${reason}`,
+  });
+  const members = packages.filter((p) => p.member);
+  // The metadata check has failed those members already.
+  if (members.some((m) => m.metadata === undefined)) return notBuilt('a member has unreadable metadata');
+  if (hostPlatform() !== 'linux')
+    return notBuilt(`this machine runs ${hostPlatform()}, the sample app is built on linux`);
+  const here = thisArchitecture();
+  const foreign = members.filter(
+    (m) =>
+      m.metadata!.platform.name !== 'linux' ||
+      !m.metadata!.platform.architectures.map(normalizeArchitecture).includes(here),
+  );
+  if (foreign.length > 0)
+    return notBuilt(
+      `${foreign.map((m) => `${m.name} targets ${m.metadata!.platform.name} ${m.metadata!.platform.architectures.join('/')}`).join(', ')}; the tester builds linux ${here}`,
+    );
+  return undefined;
+}
+
 async function buildSampleApp(
   packages: readonly Unpacked[],
   work: string,
@@ -447,32 +568,15 @@ async function buildSampleApp(
   sandbox: Sandbox,
   log: (line: string) => void,
 ): Promise<SampleApp> {
-  const notBuilt = (reason: string): SampleApp => ({
-    check: { name: SAMPLE_APP_CHECK, passed: true, skipped: true, message: `${SAMPLE_APP_NOT_BUILT}${reason}` },
-    log: [],
-  });
-  const members = packages.filter((p) => p.member);
-  // The metadata check has failed those members already.
-  if (members.some((m) => m.metadata === undefined)) return notBuilt('a member has unreadable metadata');
-  if (hostPlatform() !== 'linux')
-    return notBuilt(`this machine runs ${hostPlatform()}, the sample app is built on linux`);
-  const here = normalizeArchitecture(hostArch() === 'x64' ? 'x86_64' : hostArch());
-  const foreign = members.filter(
-    (m) =>
-      m.metadata!.platform.name !== 'linux' ||
-      !m.metadata!.platform.architectures.map(normalizeArchitecture).includes(here),
-  );
-  if (foreign.length > 0) {
-    return notBuilt(
-      `${foreign.map((m) => `${m.name} targets ${m.metadata!.platform.name} ${m.metadata!.platform.architectures.join('/')}`).join(', ')}; the tester builds linux ${here}`,
-    );
-  }
+  const notBuilt = sampleAppNotBuildable(packages);
+  if (notBuilt !== undefined) return { check: notBuilt, log: [] };
+  const here = thisArchitecture();
   if (cc === null) {
     return {
       check: {
         name: SAMPLE_APP_CHECK,
         passed: false,
-        message: `${SAMPLE_APP_NOT_BUILT}the tester has no C compiler (set CC or install cc in the tester image); it must build linux ${here} sets`,
+        message: `${SAMPLE_APP_NOT_BUILT}the provider-code build has no C compiler (set CC or install cc in the build image); it must build linux ${here} sets`,
       },
       log: [],
     };

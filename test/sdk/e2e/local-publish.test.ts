@@ -4,6 +4,7 @@
  * -> `lockstep sdk install` through the download API and the local edge, which checks signed URLs with the real
  * public key.
  */
+import { readFileSync } from 'node:fs';
 import '../../../local/polyfills';
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -94,6 +95,17 @@ describe('SDK publishing in local mode', () => {
     expect(sampleApp?.skipped).toBeUndefined();
     expect(sampleApp?.message).toContain('built and ran');
     expect(checks.find((c) => c.name === 'architectures:lib/libgeo.a')).toMatchObject({ passed: true });
+    // The sample app ran in the provider-code project (issue 9 item 20), whose log shows no presigned URL.
+    const providerBuilds = services.codeBuild
+      .listBuildsForProject({ projectName: sdk.names.providerCodeProject })
+      .ids.map((id) => services.codeBuild.getBuild(id)!);
+    expect(providerBuilds.length).toBeGreaterThan(0);
+    expect(providerBuilds.map((b) => b.buildStatus)).toContain('SUCCEEDED');
+    for (const build of providerBuilds) {
+      const log = readFileSync(build.logFile, 'utf8');
+      expect(log).toContain('[provider code]');
+      expect(log).not.toMatch(/X-Amz-Signature|X-Amz-Credential/);
+    }
     expect(
       outbox
         .filter((m) => m.attributes.event === 'sdk-published')

@@ -27,6 +27,8 @@ beforeAll(async () => {
       stagingBucket: 'staging',
       packageHostBucket: 'packages',
       testerProject: 'lockstep-sdk-tester',
+      providerCodeProject: 'lockstep-sdk-provider-code',
+      providerRunner: { bucket: 'staging', key: 'tester/provider-runner.mjs' },
       cdnBaseUrl: `${CDN}/`,
     },
   });

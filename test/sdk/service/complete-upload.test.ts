@@ -56,7 +56,14 @@ async function openUpload(store: DynamoSdkStore, id: string, version: string): P
 
 function deps(store: DynamoSdkStore): SdkServiceDependencies {
   return {
-    config: { hostBucket: 'host', stagingBucket: 'staging', packageHostBucket: 'packages', testerProject: 'tester' },
+    config: {
+      hostBucket: 'host',
+      stagingBucket: 'staging',
+      packageHostBucket: 'packages',
+      testerProject: 'tester',
+      providerCodeProject: 'lockstep-sdk-provider-code',
+      providerRunner: { bucket: 'staging', key: 'tester/provider-runner.mjs' },
+    },
     store,
     objects,
     notifier: { publish: async () => undefined },

@@ -65,6 +65,8 @@ export async function startSdkEnv(): Promise<SdkEnv> {
     LOCKSTEP_SDK_STATE_MACHINE_ARN: SDK_ENV.stateMachineArn,
     LOCKSTEP_SDK_NOTIFICATION_TOPIC_ARN: SDK_ENV.topicArn,
     LOCKSTEP_SDK_TESTER_PROJECT: 'lockstep-sdk-tester',
+    LOCKSTEP_SDK_PROVIDER_CODE_PROJECT: 'lockstep-sdk-provider-code',
+    LOCKSTEP_SDK_PROVIDER_RUNNER_BUNDLE: 's3://staging/tester/provider-runner.mjs',
     LOCKSTEP_CDN_BASE_URL: SDK_ENV.cdn,
     LOCKSTEP_CLOUDFRONT_KEY_PAIR_ID: SDK_ENV.keyPairId,
     LOCKSTEP_CLOUDFRONT_PRIVATE_KEY_SECRET_ARN: SDK_ENV.keySecretArn,

@@ -124,6 +124,8 @@ export function stepHarness(overrides: Partial<SdkServiceDependencies> = {}): St
       stagingBucket: 'staging',
       packageHostBucket: 'packages',
       testerProject: 'lockstep-sdk-tester',
+      providerCodeProject: 'lockstep-sdk-provider-code',
+      providerRunner: { bucket: 'staging', key: 'tester/provider-runner.mjs' },
     },
     store,
     objects,

@@ -15,7 +15,8 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { convertSdkPackage, LocalFileSink } from '../../../lambdas/sdk/converter';
 import type { SdkMetadata } from '../../../lambdas/sdk/model';
 import type { TestPlan } from '../../../lambdas/sdk/records/test-plan';
-import { runTester, type TesterStorage } from '../../../lambdas/sdk/tester/tester';
+import { judgeTestResults, readProviderOutput } from '../../../lambdas/sdk/records/test-results';
+import { runProviderCode, runTester, type TesterStorage } from '../../../lambdas/sdk/tester/tester';
 import { sdkMetadata } from '../converter/fixtures';
 import { buildZip, readZip } from '../converter/zip-helpers';
 
@@ -124,11 +125,25 @@ async function test(members: readonly FakeSdk[], dependencies: readonly FakeSdk[
     results: { bucket: 'staging', key: 'tests/plan-1/results.json' },
   };
   const lines: string[] = [];
-  const results = await runTester(plan, storage, { workDir: join(dir, 'work'), cc, log: (line) => lines.push(line) });
+  const log = (line: string) => lines.push(line);
+  // Both halves as the state machine runs them: the trusted tester, then (when it passed) the provider-code build,
+  // then the judge.
+  const verified = await runTester(plan, storage, { workDir: join(dir, 'work'), log });
+  const provider = verified.passed
+    ? await runProviderCode(plan, storage, { workDir: join(dir, 'provider-work'), cc, log })
+    : undefined;
+  const { results } =
+    provider === undefined
+      ? { results: verified }
+      : judgeTestResults(verified, plan.members, {
+          read: readProviderOutput(Buffer.from(JSON.stringify(provider)), plan.planId),
+        });
   return {
+    verified,
+    provider,
     results,
     lines,
-    workLeft: existsSync(join(dir, 'work')),
+    workLeft: existsSync(join(dir, 'work')) || existsSync(join(dir, 'provider-work')),
     check: (sdk: string, check: string) =>
       results.packages.find((p) => p.name === sdk)?.checks.find((c) => c.name === check),
   };
@@ -159,6 +174,81 @@ describe("provider code runs without the tester's credentials", () => {
     const sdkDir = printed.find((l) => l.startsWith('LOCKSTEP_SDK_DIR='))!.slice('LOCKSTEP_SDK_DIR='.length);
     expect(cwd.startsWith(sdkDir)).toBe(false);
     expect(results.passed).toBe(true);
+  });
+});
+
+describe('the trusted tester and the provider-code build (issue 9 item 20)', () => {
+  it('the trusted tester runs no provider code; it says which checks the provider-code build runs', async () => {
+    const marker = join(tmpdir(), `lockstep-ran-${process.pid}-${Date.now()}`);
+    const sdk = await stage({ name: 'maps', platform: LINUX_HERE, checks: `touch ${marker}\n` });
+    const plan: TestPlan = {
+      planId: 'plan-1',
+      members: [{ name: 'maps', version: '1.0.0' }],
+      packages: [sdk],
+      results: { bucket: 'staging', key: 'tests/plan-1/results.json' },
+    };
+    const verified = await runTester(plan, storage, { workDir: join(dir, 'work'), log: () => undefined });
+    expect(existsSync(marker)).toBe(false);
+    expect(verified.providerCode).toEqual({ sampleApp: true, checksScripts: [{ name: 'maps', version: '1.0.0' }] });
+    expect(verified.packages[0]!.checks.map((c) => c.name)).toEqual(['manifest', 'metadata', 'architectures']);
+  });
+
+  it('the judge takes from the provider-code output only the checks the tester expected, never a skip', async () => {
+    const verified = {
+      planId: 'p',
+      passed: true,
+      packages: [
+        { name: 'maps', version: '1.0.0', passed: true, checks: [{ name: 'manifest', passed: true, message: 'ok' }] },
+      ],
+      providerCode: { sampleApp: true, checksScripts: [] },
+    };
+    const output = {
+      planId: 'p',
+      packages: [
+        {
+          name: 'maps',
+          version: '1.0.0',
+          checks: [
+            { name: 'sample-app', passed: true, skipped: true, message: 'sample app not built: trust me' },
+            { name: 'checks-script', passed: false, message: 'not expected: dropped' },
+          ],
+        },
+      ],
+    };
+    const { results, passed } = judgeTestResults(verified, [{ name: 'maps', version: '1.0.0' }], {
+      read: readProviderOutput(Buffer.from(JSON.stringify(output)), 'p'),
+    });
+    expect(passed).toBe(true);
+    expect(results.packages[0]!.checks).toEqual([
+      { name: 'manifest', passed: true, message: 'ok' },
+      { name: 'sample-app', passed: true, message: 'sample app not built: trust me' },
+    ]);
+  });
+
+  it('refuses provider-code output that is over its bounds, names checks it does not know, or is not JSON', () => {
+    const big = {
+      planId: 'p',
+      packages: [
+        { name: 'maps', version: '1.0.0', checks: [{ name: 'sample-app', passed: true, message: 'x'.repeat(5000) }] },
+      ],
+    };
+    expect(readProviderOutput(Buffer.from(JSON.stringify(big)), 'p')).toMatchObject({
+      ok: false,
+      problem: expect.stringContaining('packages.0.checks.0.message'),
+    });
+    const forged = {
+      planId: 'p',
+      packages: [{ name: 'maps', version: '1.0.0', checks: [{ name: 'manifest', passed: true, message: '' }] }],
+    };
+    expect(readProviderOutput(Buffer.from(JSON.stringify(forged)), 'p')).toMatchObject({ ok: false });
+    expect(readProviderOutput(Buffer.alloc(2 * 1024 * 1024, 32), 'p')).toMatchObject({
+      ok: false,
+      problem: expect.stringContaining('over 1048576 bytes'),
+    });
+    expect(readProviderOutput(Buffer.from('{not json'), 'p')).toMatchObject({
+      ok: false,
+      problem: expect.stringContaining('not JSON'),
+    });
   });
 });
 
@@ -209,39 +299,70 @@ exit 0
   );
 
   (platform() === 'linux' ? it : it.skip)(
-    "a hostile sample app cannot read another vendor's package, in the tester's files or over the network",
+    "a hostile sample app reads neither the build's credentials nor another vendor's package, in files, processes or over the network",
     async () => {
-      // Another vendor's private package where local mode keeps it: in a data folder only the tester's user reads.
+      // Another vendor's private package where local mode keeps it: in a data folder only the runner's user reads.
       const data = join(dir, 'data');
       await mkdir(join(data, 's3', 'lockstep-package-host', 'private', 'rival', '1.0.0'), { recursive: true });
       const secret = join(data, 's3', 'lockstep-package-host', 'private', 'rival', '1.0.0', 'rival-1.0.0.zip');
       await writeFile(secret, "the rival vendor's private package");
+      // What CodeBuild gives the build: a credentials URI in its environment (and, elsewhere, a credentials file).
+      const credentials = join(data, 'aws', 'credentials');
+      await mkdir(join(data, 'aws'));
+      await writeFile(credentials, '[default]\naws_access_key_id = AKIAHOSTILETESTKEY\n', { mode: 0o600 });
       await chmod(data, 0o700);
+      Object.assign(process.env, {
+        AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: '/v2/credentials/hostile-test',
+        AWS_SHARED_CREDENTIALS_FILE: credentials,
+        LOCKSTEP_SDK_PROVIDER_RUN: `http://127.0.0.1:${port}/presigned/provider-run.json`,
+      });
       const library = [
+        '#include <dirent.h>',
         '#include <fcntl.h>',
         '#include <stdio.h>',
         '#include <stdlib.h>',
+        '#include <string.h>',
         '#include <unistd.h>',
         '#include <netinet/in.h>',
         '#include <arpa/inet.h>',
         '#include <sys/socket.h>',
+        '/* Every environment it can read: its own, and any process of the build /proc lets it open. */',
+        'static int leaked(void) {',
+        '  int found = 0; char path[300], buf[65536]; DIR *proc = opendir("/proc"); struct dirent *e;',
+        '  while (proc && (e = readdir(proc))) {',
+        '    if (e->d_name[0] < 48 || e->d_name[0] > 57) continue;',
+        '    snprintf(path, sizeof path, "/proc/%s/environ", e->d_name);',
+        '    int fd = open(path, O_RDONLY); if (fd < 0) continue;',
+        '    ssize_t n = read(fd, buf, sizeof buf - 1); close(fd); if (n <= 0) continue;',
+        '    for (ssize_t i = 0; i < n; i++) if (!buf[i]) buf[i] = 10;',
+        '    buf[n] = 0;',
+        '    if (strstr(buf, "AWS_CONTAINER_CREDENTIALS") || strstr(buf, "LOCKSTEP_SDK_PROVIDER_RUN=")) found = 1;',
+        '  }',
+        '  return found;',
+        '}',
         '__attribute__((constructor)) static void steal(void) {',
         `  int file = open("${secret}", O_RDONLY);`,
+        `  int creds = open("${credentials}", O_RDONLY);`,
+        '  int env = leaked();',
         '  int s = socket(AF_INET, SOCK_STREAM, 0);',
         `  struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(${port}) };`,
         '  inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);',
         '  int connected = connect(s, (struct sockaddr *)&to, sizeof to) == 0;',
         '  if (connected) { const char *get = "GET /lockstep-package-host/private/rival/1.0.0/rival-1.0.0.zip HTTP/1.0\\r\\n\\r\\n"; write(s, get, 70); }',
-        '  printf("file %s, network %s\\n", file >= 0 ? "READ" : "refused", connected ? "REACHED" : "unreachable");',
-        '  exit(file >= 0 || connected ? 42 : 7);',
+        '  printf("file %s, credentials %s, environment %s, network %s\\n", file >= 0 ? "READ" : "refused",',
+        '    creds >= 0 ? "READ" : "refused", env ? "LEAKED" : "clean", connected ? "REACHED" : "unreachable");',
+        '  exit(file >= 0 || creds >= 0 || env || connected ? 42 : 7);',
         '}',
         'int thief_version(void) { return 1; }',
       ].join('\n');
-      const { check } = await test([{ name: 'thief', platform: LINUX_HERE, library }], [], 'cc');
+      const { check, provider, verified } = await test([{ name: 'thief', platform: LINUX_HERE, library }], [], 'cc');
+      // The trusted tester only verified; the sample app ran in the provider-code half.
+      expect(verified.providerCode).toEqual({ sampleApp: true, checksScripts: [] });
+      expect(provider).toBeDefined();
       const sampleApp = check('thief', 'sample-app');
-      // The constructor ran (exit 7 is its own) and found neither the file nor the network.
+      // The constructor ran (exit 7 is its own) and found no file, no credentials, no environment, no network.
       expect(sampleApp?.message).toContain('exited with 7');
-      expect(sampleApp?.message).toContain('file refused, network unreachable');
+      expect(sampleApp?.message).toContain('file refused, credentials refused, environment clean, network unreachable');
       expect(requests).toEqual([]);
     },
   );
@@ -275,7 +396,9 @@ describe('the sample app', () => {
     async () => {
       const { results, check } = await test([{ name: 'core', platform: LINUX_HERE }]);
       expect(check('core', 'sample-app')).toMatchObject({ passed: false });
-      expect(check('core', 'sample-app')?.message).toMatch(/^sample app not built: the tester has no C compiler/);
+      expect(check('core', 'sample-app')?.message).toMatch(
+        /^sample app not built: the provider-code build has no C compiler/,
+      );
       expect(results.packages[0]!.passed).toBe(false);
       expect(results.passed).toBe(false);
     },
