@@ -4,11 +4,22 @@
  * `baseDir`.
  */
 import { execFile } from 'node:child_process';
-import { isAbsolute, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { CommitNotFoundError, type RepositoryReader, type SourceCommit } from '../ports/services';
 
 const execFileAsync = promisify(execFile);
+
+/** Runs git with these arguments and resolves with its stdout (a seam for tests that count the processes). */
+export type GitRunner = (args: readonly string[]) => Promise<{ stdout: string }>;
+
+const runGit: GitRunner = (args) => execFileAsync('git', [...args], { maxBuffer: 4 * 1024 * 1024 });
+
+/** An object id as a loose ref file holds it: SHA-1 (40 hex digits) or SHA-256 (64). */
+const OBJECT_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+/** Branch names read from a loose ref file: nothing that could leave `refs/heads` or needs git's own rules. */
+const PLAIN_BRANCH = /^(?!.*\.\.)(?!.*\/\/)[A-Za-z0-9_][A-Za-z0-9._/-]*$/;
 
 /** Fields of `git show -s --format=...`, split on a character that cannot occur in them. */
 const SEPARATOR = '\x1f';
@@ -22,9 +33,21 @@ export class GitCommandError extends Error {
 }
 
 export class GitRepositoryReader implements RepositoryReader {
-  constructor(private readonly baseDir: string = process.cwd()) {}
+  constructor(
+    private readonly baseDir: string = process.cwd(),
+    private readonly run: GitRunner = runGit,
+  ) {}
 
+  /**
+   * The branch's head. Every reconcile pass asks this (missed pushes, then AutoBuild), and a process spawn blocks
+   * the event loop of the local system's one process while it forks, stalling every hop beside it: so the loose ref
+   * file (`.git/refs/heads/<branch>`, which git replaces atomically and which overrides a packed ref) is read first,
+   * and git runs only when there is none (a packed ref, a missing branch, a bare or linked-worktree repository, the
+   * reftable format). Git never points a branch at anything but a commit, so the file's id is what `^{commit}` gives.
+   */
   async branchHead(repository: string, branch: string): Promise<string | undefined> {
+    const loose = await this.looseBranchRef(repository, branch);
+    if (loose) return loose;
     try {
       return (
         (await this.git(repository, 'rev-parse', '--verify', '--quiet', `refs/heads/${branch}^{commit}`)).trim() ||
@@ -61,10 +84,28 @@ export class GitRepositoryReader implements RepositoryReader {
     };
   }
 
-  private async git(repository: string, ...args: string[]): Promise<string> {
-    const dir = isAbsolute(repository) ? repository : resolve(this.baseDir, repository);
+  private async looseBranchRef(repository: string, branch: string): Promise<string | undefined> {
+    if (!PLAIN_BRANCH.test(branch) || branch.endsWith('/') || branch.endsWith('.lock')) return undefined;
+    let text: string;
     try {
-      const { stdout } = await execFileAsync('git', ['-C', dir, ...args], { maxBuffer: 4 * 1024 * 1024 });
+      text = await readFile(join(this.dirOf(repository), '.git', 'refs', 'heads', ...branch.split('/')), 'utf8');
+    } catch (error) {
+      // Absent, or a path through a file (`.git` of a linked worktree, reftable's `refs/heads`): git answers.
+      if (['ENOENT', 'ENOTDIR', 'EISDIR'].includes((error as { code?: string }).code ?? '')) return undefined;
+      throw error;
+    }
+    const id = text.trim();
+    return OBJECT_ID.test(id) ? id : undefined; // a symbolic ref (`ref: ...`) goes through git
+  }
+
+  private dirOf(repository: string): string {
+    return isAbsolute(repository) ? repository : resolve(this.baseDir, repository);
+  }
+
+  private async git(repository: string, ...args: string[]): Promise<string> {
+    const dir = this.dirOf(repository);
+    try {
+      const { stdout } = await this.run(['-C', dir, ...args]);
       return stdout;
     } catch (error) {
       const stderr = (error as { stderr?: string }).stderr?.trim();
