@@ -3,7 +3,6 @@
 // unknown alarm or a bad body gets), and on AWS the alarms listed without state and never set.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CloudWatchClient, DeleteAlarmsCommand } from '@aws-sdk/client-cloudwatch';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { CloudWatchAlarmReader } from '../../lambdas/adapters/cloudwatch-alarm-reader';
 import { CloudWatchAlarmStateSetter } from '../../lambdas/adapters/cloudwatch-alarm-setter';
 import { consoleApiDependencies } from '../../lambdas/adapters/console-runtime';
@@ -14,6 +13,7 @@ import { LocalCloudWatch } from '../../local/cloudwatch/cloudwatch';
 import { seedBakeAlarms } from '../../local/cloudwatch/seed';
 import { readPipelineFile } from '../../lambdas/adapters/pipeline-file';
 import { clientConfig, tempDataDir } from '../local/helpers';
+import { callConsole as call, jsonBody as body, operator, viewer } from '../support/console-requests';
 import { startRuntimeEnv, TEST_PIPELINE, type RuntimeEnv } from '../support/runtime-env';
 
 const PIPELINE: PipelineInput = {
@@ -37,10 +37,6 @@ const PIPELINE: PipelineInput = {
   })),
 };
 
-type Claims = Record<string, string>;
-const viewer: Claims = { email: 'vera@example.com', 'cognito:groups': '[viewers]' };
-const operator: Claims = { email: 'otto@example.com', 'cognito:groups': '[operators]' };
-
 let env: RuntimeEnv;
 let data: Awaited<ReturnType<typeof tempDataDir>>;
 let server: RunningAwsServer;
@@ -48,29 +44,6 @@ let client: CloudWatchClient;
 let local: ReturnType<typeof createHandler>;
 let aws: ReturnType<typeof createHandler>;
 
-function call(
-  api: ReturnType<typeof createHandler>,
-  method: 'GET' | 'POST',
-  path: string,
-  options: { claims?: Claims; body?: unknown } = {},
-): Promise<APIGatewayProxyStructuredResultV2> {
-  return api(
-    {
-      version: '2.0',
-      routeKey: '$default',
-      rawPath: path,
-      rawQueryString: '',
-      headers: options.body !== undefined ? { 'content-type': 'application/json' } : {},
-      requestContext: {
-        http: { method, path, sourceIp: '203.0.113.7' },
-        ...(options.claims ? { authorizer: { jwt: { claims: options.claims, scopes: [] } } } : {}),
-      },
-      ...(options.body !== undefined ? { body: JSON.stringify(options.body), isBase64Encoded: false } : {}),
-    } as unknown as APIGatewayProxyEventV2,
-    {} as never,
-  );
-}
-const body = (r: APIGatewayProxyStructuredResultV2) => JSON.parse(r.body ?? 'null');
 const betaAlarms = async (api: ReturnType<typeof createHandler>) => {
   const view = body(await call(api, 'GET', '/console/api/pipeline', { claims: viewer }));
   return {

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { consoleApiDependencies } from '../../lambdas/adapters/console-runtime';
 import { pipelineSchema, type PipelineInput } from '../../lambdas/core/config/schema';
 import { reconcile } from '../../lambdas/core/decide/snapshots';
 import { createHandler } from '../../lambdas/handlers/console-api';
 import { loadWorld } from '../../lambdas/promotion/agents';
+import { callConsole, jsonBody as body, operator, viewer, type ConsoleRequest } from '../support/console-requests';
 import { startRuntimeEnv, TEST_PIPELINE, type RuntimeEnv } from '../support/runtime-env';
 
 // The console's HTTP answers over real stores (dynalite): what a browser gets for each page, who may do what,
@@ -28,37 +28,11 @@ const PIPELINE: PipelineInput = {
   ],
 };
 
-type Claims = Record<string, string>;
-const viewer: Claims = { email: 'vera@example.com', 'cognito:groups': '[viewers]' };
-const operator: Claims = { email: 'otto@example.com', 'cognito:groups': '[operators]' };
-
 let env: RuntimeEnv;
 let api: ReturnType<typeof createHandler>;
 
-function call(
-  method: 'GET' | 'POST',
-  path: string,
-  options: { claims?: Claims; query?: Record<string, string>; body?: unknown; headers?: Record<string, string> } = {},
-): Promise<APIGatewayProxyStructuredResultV2> {
-  const query = new URLSearchParams(options.query ?? {});
-  return api(
-    {
-      version: '2.0',
-      routeKey: '$default',
-      rawPath: path,
-      rawQueryString: query.toString(),
-      ...(options.query ? { queryStringParameters: options.query } : {}),
-      headers: { ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}), ...options.headers },
-      requestContext: {
-        http: { method, path, sourceIp: '203.0.113.7' },
-        ...(options.claims ? { authorizer: { jwt: { claims: options.claims, scopes: [] } } } : {}),
-      },
-      ...(options.body !== undefined ? { body: JSON.stringify(options.body), isBase64Encoded: false } : {}),
-    } as unknown as APIGatewayProxyEventV2,
-    {} as never,
-  );
-}
-const body = (r: APIGatewayProxyStructuredResultV2) => JSON.parse(r.body ?? 'null');
+const call = (method: 'GET' | 'POST', path: string, options: ConsoleRequest = {}) =>
+  callConsole(api, method, path, options);
 
 beforeAll(async () => {
   env = await startRuntimeEnv({}, PIPELINE, { clock: () => NOW });
