@@ -151,7 +151,13 @@ async function notifyApprovers(deps: ApprovalDependencies, record: ApprovalReque
     kind: record.kind,
     commits: (revision?.commits ?? [])
       .slice(0, 20)
-      .map((c) => `${c.id.slice(0, 12)} ${firstLine(c.message)} (${c.author})`),
+      // The pusher is named too when another person pushed: either one is refused as an approver.
+      .map(
+        (c) =>
+          `${c.id.slice(0, 12)} ${firstLine(c.message)} (${c.author}${
+            c.pushedBy && c.pushedBy.toLowerCase() !== c.author.toLowerCase() ? `, pushed by ${c.pushedBy}` : ''
+          })`,
+      ),
     ...(record.securityDiff ? { securityDiff: record.securityDiff } : {}),
   };
   for (const approver of record.approvers) {

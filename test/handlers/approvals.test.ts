@@ -370,6 +370,11 @@ describe('N-of-M approvals, with no self-approval', () => {
       priority: false,
     }));
     const { requestId, links } = await newRequest('token-pushed', three, 2, 2);
+    const email = mocks.sns
+      .commandCalls(PublishCommand)
+      .map((c) => c.args[0].input)
+      .find((input) => input.MessageAttributes?.approver?.StringValue === 'bob@example.com');
+    expect(email?.Message).toContain('d8d8d8d8d8d8 Tidy (dev@example.com, pushed by Ann@Example.com)');
     const page = (await get(links['ann@example.com']!)).body!;
     expect(page).toContain('You pushed commit d8d8d8d8d8d8 in this revision');
     expect(page).toContain('dev@example.com<br><span class="note">pushed by Ann@Example.com</span>');
